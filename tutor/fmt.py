@@ -1,0 +1,34 @@
+"""How numbers and symbols are written: one place, so the screen, the log and the tests agree."""
+
+from __future__ import annotations
+
+import math
+
+_ASCII = {
+    "∂": "d", "·": "*", "⊙": ".*", "⊘": "./", "ᵀ": ".T", "𝟙": "1", "σ": "sigmoid", "−": "-", "‖": "||",
+    "×": "x", "≤": "<=", "≥": ">=", "²": "^2", "→": "->", "←": "<-", "–": "-", "—": "-", "…": "...",
+    "Σ": "sum", "│": "|", "─": "-", "┌": "+", "┐": "+", "└": "+", "┘": "+", "▶": ">", "◀": "<", "●": "*",
+    "✓": "ok", "✗": "X", "≈": "~", "⁻": "^-", "¹": "1", "₀": "0", "ŷ": "yhat",
+}
+
+
+def number(v: float | None) -> str:
+    """-2.0 stays '-2.0' (a figure a learner compares with the curriculum), 0.64 stays '0.64',
+    and other values get six significant digits."""
+    if v is None:
+        return "—"
+    v = float(v)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if abs(v) < 1e6 and abs(v - round(v)) <= 1e-9 * max(1.0, abs(v)):
+        return f"{round(v):.1f}"
+    return f"{v:.6g}"
+
+
+def asciify(text: str) -> str:
+    """The same text for a terminal without UTF-8."""
+    if text.isascii():
+        return text
+    return "".join(_ASCII.get(ch, ch if ch.isascii() else "?") for ch in text)

@@ -1,0 +1,798 @@
+"""The lesson format: load a TOML file into typed, validated, immutable records.
+
+Every problem is a `LessonError` naming the file, the line and the dotted key. Unknown keys are
+errors, so a typo is never silently ignored. Lesson files are data from strangers: they are
+parsed by `tomllib` and `tutor.mathexpr`, never executed. The limits below are documented in
+lessons/README.md; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tutor import mathexpr
+from tutor.errors import LessonError
+from tutor.tomlpos import key_lines, line_of
+
+SCHEMA_VERSION = 1
+
+# Limits: a lesson file must stay small and cheap to check, derive and train.
+MAX_FILE_BYTES = 1_000_000
+MAX_NODES = 64
+MAX_PAGES = 40
+MAX_TEXT = 50_000
+MAX_LAYERS = 16
+MAX_WIDTH = 4096          # units in one layer
+MAX_PARAMS = 20_000_000   # weights in a model
+MAX_EPOCHS = 100_000
+MAX_STEPS = 10_000_000    # epochs × batches
+MAX_POINTS = 10_000       # samples listed inline in a lesson
+MAX_SAMPLES = 100_000     # samples of a synthetic data set
+MAX_DIM = 10_000          # a dimension in [graph.dims]
+MAX_EXERCISES = 50
+
+BACKENDS = ("numpy", "torch-manual", "autograd", "nn", "optim")
+BASELINES = ("sklearn-linear", "sklearn-logistic", "sklearn-mlp")
+LOSSES = ("sse", "mse", "bce", "ce", "nll")
+OPTIMIZERS = ("gd", "sgd", "adam")
+LAYER_TYPES = ("linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax")
+INITS = ("randn", "zeros", "torch", "uniform")
+DTYPES = ("float32", "float64")
+DEVICES = ("cpu", "cuda", "mps", "auto")
+DATASETS = {
+    # kind: {field: (types, default)}; a default of ... means required
+    "points": {"x": (list, ...), "y": (list, ...), "x_val": (list, None), "y_val": (list, None)},
+    "synthetic-linear": {
+        "n": (int, 100), "features": (int, 1), "x_dist": (str, "uniform"), "w": (list, ...),
+        "b": ((int, float), 0.0), "noise": ((int, float), 0.1), "seed": (int, 42), "train": (int, 80),
+        "flat_noise": (bool, False),
+    },
+    "iris": {"seed": (int, 0)},
+    "digits": {"seed": (int, 0), "test_fraction": ((int, float), 0.3)},
+    "mnist": {"seed": (int, 0), "train_size": (int, 5000), "test_size": (int, 10000)},
+}
+EXERCISE_KINDS = ("derivative", "value", "shape", "choice")
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Equation:
+    name: str
+    expr: mathexpr.Expr
+    text: str
+
+
+@dataclass(frozen=True)
+class Page:
+    title: str
+    text: str
+    equations: tuple[Equation, ...] = ()
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    expr: mathexpr.Expr
+    text: str
+
+
+@dataclass(frozen=True)
+class Graph:
+    inputs: tuple[str, ...]
+    params: tuple[str, ...]
+    nodes: tuple[Node, ...]
+    point: dict[str, float]
+    shapes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    dims: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def loss(self) -> str:
+        return self.nodes[-1].name
+
+    @property
+    def leaves(self) -> tuple[str, ...]:
+        return self.inputs + self.params
+
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Jacobian:
+    title: str
+    inputs: tuple[str, ...]
+    outputs: tuple[Equation, ...]
+    point: dict[str, float]
+    upstream: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Layer:
+    type: str
+    out: int | str | None = None          # an int, "hidden" or "outputs"
+    bias: bool = True
+    name: str | None = None               # the weight's name (default W1, W2, ...)
+    bias_name: str | None = None          # the bias's name (default b1, b2, ...)
+    weight: tuple | None = None           # explicit initial weight (nested lists, in × out)
+    bias_init: tuple | None = None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    kind: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Train:
+    backends: tuple[str, ...]
+    dataset: Dataset
+    layers: tuple[Layer, ...]
+    loss: str
+    optimizer: str = "gd"
+    lr: float = 0.01
+    momentum: float = 0.0
+    epochs: int = 100
+    batch_size: int = 0                    # 0: the whole training set in one batch
+    seed: int = 0
+    dtype: str = "float32"
+    init: str = "randn"
+    hidden: int | None = None
+    log_every: int = 1
+    zero_grad: bool = True
+    baseline: str | None = None
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    title: str
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    kind: str
+    prompt: str
+    answer: str
+    step: str | None = None               # the graph node (or parameter) it belongs to
+    hints: tuple[str, ...] = ()
+    tolerance: float = 1e-6
+    choices: tuple[str, ...] = ()
+    explain: str = ""
+
+
+@dataclass(frozen=True)
+class Lesson:
+    id: str
+    title: str
+    summary: str
+    order: int
+    explain: tuple[Page, ...]
+    graph: Graph | None
+    jacobian: Jacobian | None
+    train: Train | None
+    variants: tuple[Variant, ...]
+    exercises: tuple[Exercise, ...]
+    path: Path
+
+    def variant(self, name: str) -> Variant:
+        for v in self.variants:
+            if v.name == name:
+                return v
+        known = ", ".join(v.name for v in self.variants) or "none"
+        raise LessonError(f"unknown variant '{name}' (known: {known})", key="variants")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading tables with exact errors
+
+
+class _Table:
+    """A TOML table being read: every `take` marks a key as known; `done` rejects the rest."""
+
+    def __init__(self, data: Any, path: str):
+        if not isinstance(data, dict):
+            raise LessonError(f"expected a table, found {_kind(data)}", key=path)
+        self.data = data
+        self.path = path
+        self.seen: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def take(self, name: str, types, default: Any = ...) -> Any:
+        self.seen.add(name)
+        if name not in self.data:
+            if default is ...:
+                raise LessonError("required key is missing", key=self.key(name))
+            return default
+        value = self.data[name]
+        types = types if isinstance(types, tuple) else (types,)
+        if float in types and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(value, bool) and bool not in types:
+            raise LessonError(f"expected {_names(types)}, found a boolean", key=self.key(name))
+        if not isinstance(value, types):
+            raise LessonError(f"expected {_names(types)}, found {_kind(value)}", key=self.key(name))
+        return value
+
+    def text(self, name: str, default: Any = ..., limit: int = MAX_TEXT) -> str:
+        value = self.take(name, str, default)
+        if isinstance(value, str) and len(value) > limit:
+            raise LessonError(f"text is {len(value)} characters; the limit is {limit}", key=self.key(name))
+        return value
+
+    def number(self, name: str, default: Any = ..., lo: float | None = None, hi: float | None = None) -> float:
+        value = self.take(name, (int, float), default)
+        if value is None:
+            return value
+        value = float(value)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise LessonError("expected a finite number", key=self.key(name))
+        self._range(name, value, lo, hi)
+        return value
+
+    def integer(self, name: str, default: Any = ..., lo: int | None = None, hi: int | None = None) -> int:
+        value = self.take(name, int, default)
+        if value is not None:
+            self._range(name, value, lo, hi)
+        return value
+
+    def choice(self, name: str, options, default: Any = ...) -> str:
+        value = self.take(name, str, default)
+        if value is not None and value not in options:
+            raise LessonError(f"'{value}' is not one of: {', '.join(options)}", key=self.key(name))
+        return value
+
+    def names(self, name: str, default: Any = ...) -> tuple[str, ...]:
+        value = self.take(name, list, default)
+        out = []
+        for i, item in enumerate(value or ()):
+            if not isinstance(item, str) or not mathexpr.NAME_RE.match(item) or item.startswith("_"):
+                raise LessonError(f"expected a name (letters, digits, _), found {item!r}", key=f"{self.key(name)}[{i}]")
+            out.append(item)
+        return tuple(out)
+
+    def sub(self, name: str, required: bool = False) -> "_Table | None":
+        self.seen.add(name)
+        if name not in self.data:
+            if required:
+                raise LessonError("required table is missing", key=self.key(name))
+            return None
+        return _Table(self.data[name], self.key(name))
+
+    def array(self, name: str, required: bool = False, limit: int = 1000) -> list["_Table"]:
+        value = self.take(name, list, ... if required else [])
+        if len(value) > limit:
+            raise LessonError(f"{len(value)} entries; the limit is {limit}", key=self.key(name))
+        return [_Table(item, f"{self.key(name)}[{i}]") for i, item in enumerate(value)]
+
+    def _range(self, name, value, lo, hi):
+        if lo is not None and value < lo:
+            raise LessonError(f"{value:g} is below the minimum {lo:g}", key=self.key(name))
+        if hi is not None and value > hi:
+            raise LessonError(f"{value:g} is above the limit {hi:g}", key=self.key(name))
+
+    def done(self) -> None:
+        for name in self.data:
+            if name not in self.seen:
+                allowed = ", ".join(sorted(self.seen))
+                raise LessonError(f"unknown key (allowed here: {allowed})", key=self.key(name))
+
+
+def _kind(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array",
+            dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def _names(types) -> str:
+    words = {int: "an integer", float: "a number", str: "a string", list: "an array", dict: "a table",
+             bool: "a boolean"}
+    return " or ".join(dict.fromkeys(words.get(t, t.__name__) for t in types))
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def load(path: str | Path) -> Lesson:
+    """Read, parse and validate one lesson file."""
+    path = Path(path)
+    display = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise LessonError(f"file is {size / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES / 1e6:g} MB", file=display)
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise LessonError(f"cannot read the file: {exc.strerror or exc}", file=display) from None
+    return loads(raw, display, path)
+
+
+def loads(raw: bytes | str, display: str = "<lesson>", path: Path | None = None) -> Lesson:
+    if isinstance(raw, bytes):
+        if len(raw) > MAX_FILE_BYTES:
+            raise LessonError(f"file is {len(raw) / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES / 1e6:g} MB", file=display)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise LessonError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+                              file=display, line=line) from None
+    else:
+        text = raw
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        message = getattr(exc, "msg", None) or re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise LessonError(f"invalid TOML: {message}", file=display, line=line) from None
+    except RecursionError:
+        raise LessonError("invalid TOML: nested too deeply", file=display) from None
+    lines = key_lines(text)
+    try:
+        return _build(data, path or Path(display))
+    except LessonError as exc:
+        raise exc.located(file=display, line=line_of(lines, exc.key) if exc.key else None) from None
+    except RecursionError:
+        raise LessonError("nested too deeply", file=display) from None
+
+
+def _line_from_message(message: str) -> int | None:
+    m = re.search(r"at line (\d+)", message)
+    return int(m.group(1)) if m else None
+
+
+def _build(data: dict, path: Path) -> Lesson:
+    top = _Table(data, "")
+    schema = top.integer("schema", SCHEMA_VERSION)
+    if schema != SCHEMA_VERSION:
+        raise LessonError(f"schema {schema} is not supported (this tutor reads schema {SCHEMA_VERSION})", key="schema")
+    lesson_id = top.text("id", limit=64)
+    if not ID_RE.match(lesson_id):
+        raise LessonError(f"'{lesson_id}' is not a lesson id (lowercase letters, digits and '-')", key="id")
+    title = top.text("title", limit=120)
+    summary = top.text("summary", "", limit=300)
+    order = top.integer("order", 1000, lo=0, hi=100_000)
+    pages = tuple(_page(t) for t in top.array("explain", required=True, limit=MAX_PAGES))
+    if not pages:
+        raise LessonError("a lesson needs at least one page", key="explain")
+    graph_t = top.sub("graph")
+    graph = _graph(graph_t) if graph_t else None
+    jac_t = top.sub("jacobian")
+    jacobian = _jacobian(jac_t) if jac_t else None
+    train_t = top.sub("train")
+    train = _train(train_t) if train_t else None
+    variants = tuple(_variant(t, train) for t in top.array("variants", limit=20))
+    names = set(graph.leaves + tuple(n.name for n in graph.nodes)) if graph else set()
+    exercises = tuple(_exercise(t, names) for t in top.array("exercises", limit=MAX_EXERCISES))
+    _unique([v.name for v in variants], "variants", "name")
+    _unique([e.id for e in exercises], "exercises", "id")
+    top.done()
+    return Lesson(lesson_id, title, summary, order, pages, graph, jacobian, train, variants, exercises, path)
+
+
+def _unique(values: list[str], array: str, name: str) -> None:
+    seen = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            raise LessonError(f"duplicate {name} '{value}'", key=f"{array}[{i}].{name}")
+        seen.add(value)
+
+
+def _equation(text: object, key: str, names=None) -> Equation:
+    if not isinstance(text, str) or "=" not in text:
+        raise LessonError("expected an equation 'name = expression'", key=key)
+    name, _, rhs = text.partition("=")
+    name = name.strip()
+    if not mathexpr.NAME_RE.match(name):
+        raise LessonError(f"'{name}' is not a name", key=key)
+    return Equation(name, mathexpr.parse(rhs, names=names, key=key), rhs.strip())
+
+
+def _page(t: _Table) -> Page:
+    title = t.text("title", limit=120)
+    text = t.text("text")
+    eqs = t.take("equations", list, [])
+    equations = tuple(_equation(e, f"{t.key('equations')}[{i}]") for i, e in enumerate(eqs))
+    t.done()
+    return Page(title, text, equations)
+
+
+def _point(t: _Table, name: str, names: tuple[str, ...]) -> dict[str, float]:
+    pt = t.sub(name, required=True)
+    values = {n: pt.number(n) for n in names}
+    pt.done()
+    return values
+
+
+def _graph(t: _Table) -> Graph:
+    inputs = t.names("inputs")
+    params = t.names("params")
+    if not params:
+        raise LessonError("a graph needs at least one parameter", key=t.key("params"))
+    node_tables = t.array("nodes", required=True, limit=MAX_NODES)
+    if not node_tables:
+        raise LessonError("a graph needs at least one node (the last one is the loss)", key=t.key("nodes"))
+    leaves = inputs + params
+    for i, name in enumerate(leaves):
+        if leaves.index(name) != i:
+            raise LessonError(f"'{name}' is declared twice", key=t.key("params" if i >= len(inputs) else "inputs"))
+    # Read every node first, so that a reference to a later node can be told from a cycle.
+    raw_nodes = []
+    for nt in node_tables:
+        name = nt.take("name", str)
+        if not mathexpr.NAME_RE.match(name) or name in mathexpr.FUNCTIONS:
+            raise LessonError(f"'{name}' is not a usable node name", key=nt.key("name"))
+        expr = mathexpr.parse(nt.take("expr", str), key=nt.key("expr"))
+        nt.done()
+        raw_nodes.append((nt, name, expr))
+    all_names = [n for _, n, _ in raw_nodes]
+    nodes: list[Node] = []
+    defined = set(leaves)
+    for i, (nt, name, expr) in enumerate(raw_nodes):
+        if name in defined:
+            what = "an input or parameter" if name in leaves else "another node"
+            raise LessonError(f"duplicate name '{name}' (already {what})", key=nt.key("name"))
+        for used in mathexpr.symbols(expr):
+            if used in defined:
+                continue
+            if used in all_names:
+                later = all_names.index(used)
+                if _depends_on(raw_nodes, later, name):
+                    raise LessonError(f"'{name}' uses '{used}', which depends on '{name}': the graph has a cycle",
+                                      key=nt.key("expr"))
+                raise LessonError(f"'{used}' is used before it is defined (list nodes in forward order)",
+                                  key=nt.key("expr"))
+            known = ", ".join(sorted(defined))
+            raise LessonError(f"unknown name '{used}' (known here: {known})", key=nt.key("expr"))
+        defined.add(name)
+        nodes.append(Node(name, expr, nt.data["expr"]))
+    point = _point(t, "point", leaves)
+    shapes_t = t.sub("shapes")
+    shapes: dict[str, tuple[str, ...]] = {}
+    if shapes_t:
+        for name in list(shapes_t.data):
+            if name not in leaves:
+                raise LessonError(f"'{name}' is not an input or parameter", key=shapes_t.key(name))
+            dims = shapes_t.names(name)
+            if len(dims) > 2:
+                raise LessonError("at most two dimensions (rows, columns)", key=shapes_t.key(name))
+            shapes[name] = dims
+        shapes_t.done()
+    dims_t = t.sub("dims")
+    dims: dict[str, int] = {}
+    if dims_t:
+        for name in list(dims_t.data):
+            dims[name] = dims_t.integer(name, lo=1, hi=MAX_DIM)
+        dims_t.done()
+    t.done()
+    graph = Graph(inputs, params, tuple(nodes), point, shapes, dims)
+    if shapes:
+        from tutor.shapes import infer_shapes
+
+        for i, node in enumerate(nodes):
+            try:
+                infer_shapes(graph, upto=i)
+            except LessonError as exc:
+                raise LessonError(exc.message, key=f"{t.key('nodes')}[{i}].expr") from None
+            for d in sum(shapes.values(), ()):
+                if d not in dims:
+                    raise LessonError(f"dimension '{d}' has no size", key=t.key("dims"))
+    return graph
+
+
+def _depends_on(raw_nodes, index: int, target: str, seen=None) -> bool:
+    seen = seen or set()
+    if index in seen:
+        return False
+    seen.add(index)
+    names = [n for _, n, _ in raw_nodes]
+    for used in mathexpr.symbols(raw_nodes[index][2]):
+        if used == target:
+            return True
+        if used in names and _depends_on(raw_nodes, names.index(used), target, seen):
+            return True
+    return False
+
+
+def _jacobian(t: _Table) -> Jacobian:
+    title = t.text("title", "A vector-to-vector function", limit=120)
+    inputs = t.names("inputs")
+    if not inputs:
+        raise LessonError("needs at least one input", key=t.key("inputs"))
+    outs = t.take("outputs", list)
+    outputs = tuple(_equation(o, f"{t.key('outputs')}[{i}]", set(inputs)) for i, o in enumerate(outs))
+    if not outputs or len(outputs) > 8 or len(inputs) > 8:
+        raise LessonError("between 1 and 8 inputs and outputs", key=t.key("outputs"))
+    point = _point(t, "point", inputs)
+    upstream = t.take("upstream", list)
+    if len(upstream) != len(outputs) or not all(isinstance(u, (int, float)) and not isinstance(u, bool) for u in upstream):
+        raise LessonError(f"expected {len(outputs)} numbers, one per output", key=t.key("upstream"))
+    t.done()
+    return Jacobian(title, inputs, outputs, point, tuple(float(u) for u in upstream))
+
+
+def _layer(t: _Table) -> Layer:
+    kind = t.choice("type", LAYER_TYPES)
+    if kind != "linear":
+        t.done()
+        return Layer(kind, bias=False)
+    out = t.take("out", (int, str))
+    if isinstance(out, str) and out not in ("hidden", "outputs"):
+        raise LessonError("expected a size, 'hidden' or 'outputs'", key=t.key("out"))
+    if isinstance(out, int) and not 1 <= out <= MAX_WIDTH:
+        raise LessonError(f"a layer of {out} units is outside 1..{MAX_WIDTH}", key=t.key("out"))
+    bias = t.take("bias", bool, True)
+    name = t.take("name", str, None)
+    bias_name = t.take("bias_name", str, None)
+    weight = t.take("weight", list, None)
+    bias_init = t.take("bias_init", list, None)
+    for label, value in (("weight", weight), ("bias_init", bias_init)):
+        if value is not None and not _numbers(value):
+            raise LessonError("expected numbers (a list, or a list of lists)", key=t.key(label))
+    t.done()
+    return Layer("linear", out, bias, name, bias_name,
+                 _freeze(weight) if weight is not None else None, _freeze(bias_init) if bias_init is not None else None)
+
+
+def _numbers(value, depth: int = 0) -> bool:
+    if depth > 2:
+        return False
+    if isinstance(value, list):
+        return all(_numbers(v, depth + 1) for v in value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _freeze(value):
+    return tuple(_freeze(v) for v in value) if isinstance(value, list) else float(value)
+
+
+def _dataset(t: _Table) -> Dataset:
+    kind = t.choice("kind", tuple(DATASETS))
+    options = {}
+    for name, (types, default) in DATASETS[kind].items():
+        options[name] = t.take(name, types, default)
+    t.done()
+    _check_dataset(kind, options, t)
+    return Dataset(kind, options)
+
+
+def _check_dataset(kind: str, o: dict, t: _Table) -> None:
+    if kind == "points":
+        for a, b in (("x", "y"), ("x_val", "y_val")):
+            if o[a] is None and o[b] is None:
+                continue
+            if o[a] is None or o[b] is None:
+                raise LessonError(f"'{a}' and '{b}' go together", key=t.key(a))
+            if len(o[a]) != len(o[b]) or not o[a]:
+                raise LessonError(f"'{a}' has {len(o[a])} samples and '{b}' has {len(o[b])}", key=t.key(b))
+            if len(o[a]) > MAX_POINTS:
+                raise LessonError(f"{len(o[a])} samples; the limit inline is {MAX_POINTS}", key=t.key(a))
+            for k in (a, b):
+                if not _numbers(o[k], 1):
+                    raise LessonError("expected numbers (a list, or a list of rows)", key=t.key(k))
+    elif kind == "synthetic-linear":
+        if not 1 <= o["n"] <= MAX_SAMPLES:
+            raise LessonError(f"n must be within 1..{MAX_SAMPLES}", key=t.key("n"))
+        if not 1 <= o["features"] <= 1000:
+            raise LessonError("features must be within 1..1000", key=t.key("features"))
+        if o["x_dist"] not in ("uniform", "normal"):
+            raise LessonError("'uniform' or 'normal'", key=t.key("x_dist"))
+        if len(o["w"]) != o["features"] or not _numbers(o["w"], 2):
+            raise LessonError(f"expected {o['features']} numbers, one per feature", key=t.key("w"))
+        if not 1 <= o["train"] < o["n"]:
+            raise LessonError("train must leave at least one validation sample", key=t.key("train"))
+    elif kind == "digits":
+        if not 0.05 <= o["test_fraction"] <= 0.95:
+            raise LessonError("test_fraction must be within 0.05..0.95", key=t.key("test_fraction"))
+    elif kind == "mnist":
+        for k in ("train_size", "test_size"):
+            if not 100 <= o[k] <= 60_000:
+                raise LessonError(f"{k} must be within 100..60000", key=t.key(k))
+
+
+_TRAIN_OVERRIDES = {"lr", "optimizer", "momentum", "epochs", "bias", "batch_size", "zero_grad"}
+
+
+def _hyper(t: _Table) -> dict[str, Any]:
+    """The hyper-parameters of [train]; overrides and variants change some of them."""
+    return {
+        "lr": t.number("lr", lo=0.0, hi=1e6),
+        "optimizer": t.choice("optimizer", OPTIMIZERS, "gd"),
+        "momentum": t.number("momentum", 0.0, lo=0.0, hi=0.999),
+        "epochs": t.integer("epochs", lo=1, hi=MAX_EPOCHS),
+        "batch_size": t.integer("batch_size", 0, lo=0, hi=MAX_SAMPLES),
+        "zero_grad": t.take("zero_grad", bool, True),
+    }
+
+
+def _train(t: _Table) -> Train:
+    backends = _backend_list(t)
+    hyper = _hyper(t)
+    loss = t.choice("loss", LOSSES)
+    seed = t.integer("seed", 0, lo=0, hi=2**32 - 1)
+    dtype = t.choice("dtype", DTYPES, "float32")
+    init = t.choice("init", INITS, "randn")
+    hidden = t.integer("hidden", None, lo=1, hi=MAX_WIDTH)
+    log_every = t.integer("log_every", 1, lo=1, hi=MAX_STEPS)
+    baseline = t.choice("baseline", BASELINES, None)
+    note = t.text("note", "", limit=2000)
+    dataset = _dataset(t.sub("dataset", required=True))
+    layers = tuple(_layer(lt) for lt in t.array("layers", required=True, limit=MAX_LAYERS))
+    if not any(l.type == "linear" for l in layers):
+        raise LessonError("a model needs at least one linear layer", key=t.key("layers"))
+    if any(l.out == "hidden" for l in layers) and hidden is None:
+        raise LessonError("a layer uses 'hidden' but [train] has no 'hidden' size", key=t.key("hidden"))
+    overrides = {}
+    ov = t.sub("overrides")
+    if ov:
+        for backend in list(ov.data):
+            if backend not in BACKENDS:
+                raise LessonError(f"unknown backend {backend!r} (known: {', '.join(BACKENDS)})", key=ov.key(backend))
+            bt = ov.sub(backend)
+            overrides[backend] = _partial(bt, _TRAIN_OVERRIDES)
+            bt.done()
+        ov.done()
+    t.done()
+    train = Train(tuple(backends), dataset, layers, loss, hyper["optimizer"], hyper["lr"], hyper["momentum"],
+                  hyper["epochs"], hyper["batch_size"], seed, dtype, init, hidden, log_every, hyper["zero_grad"],
+                  baseline, overrides, note)
+    _check_size(train, t)
+    return train
+
+
+def _partial(t: _Table, allowed: set[str]) -> dict[str, Any]:
+    """Only the keys given, each checked like its counterpart in [train]."""
+    out: dict[str, Any] = {}
+    readers = {
+        "lr": lambda: t.number("lr", lo=0.0, hi=1e6),
+        "optimizer": lambda: t.choice("optimizer", OPTIMIZERS),
+        "momentum": lambda: t.number("momentum", lo=0.0, hi=0.999),
+        "epochs": lambda: t.integer("epochs", lo=1, hi=MAX_EPOCHS),
+        "batch_size": lambda: t.integer("batch_size", lo=0, hi=MAX_SAMPLES),
+        "zero_grad": lambda: t.take("zero_grad", bool),
+        "bias": lambda: t.take("bias", bool),
+        "backends": lambda: _backend_list(t),
+    }
+    for name in list(t.data):
+        if name in allowed:
+            out[name] = readers[name]()
+    return out
+
+
+def _backend_list(t: _Table) -> tuple[str, ...]:
+    backends = t.take("backends", list)
+    for i, b in enumerate(backends):
+        if b not in BACKENDS:
+            raise LessonError(f"unknown backend {b!r} (known: {', '.join(BACKENDS)})", key=f"{t.key('backends')}[{i}]")
+    if not backends:
+        raise LessonError("at least one backend", key=t.key("backends"))
+    return tuple(backends)
+
+
+def _check_size(train: Train, t: _Table) -> None:
+    width = 1
+    total = 0
+    for i, layer in enumerate(train.layers):
+        if layer.type != "linear":
+            continue
+        out = train.hidden if layer.out == "hidden" else (10 if layer.out == "outputs" else layer.out)
+        total += width * out + out
+        width = out
+    if total > MAX_PARAMS:
+        raise LessonError(f"the model would have about {total:,} weights; the limit is {MAX_PARAMS:,}", key=t.key("layers"))
+    if train.epochs * max(1, 60_000 // max(train.batch_size, 1) if train.batch_size else 1) > MAX_STEPS:
+        raise LessonError(f"{train.epochs} epochs at this batch size exceed {MAX_STEPS:,} steps", key=t.key("epochs"))
+
+
+def _variant(t: _Table, train: Train | None) -> Variant:
+    if train is None:
+        raise LessonError("a variant needs a [train] section to vary", key=t.path)
+    name = t.take("name", str)
+    if not ID_RE.match(name):
+        raise LessonError(f"'{name}' is not a variant name (lowercase letters, digits and '-')", key=t.key("name"))
+    title = t.text("title", name, limit=120)
+    changes = _partial(t, _TRAIN_OVERRIDES - {"bias"} | {"backends"})
+    ds = t.sub("dataset")
+    if ds:
+        changes["dataset"] = _dataset(ds)
+    t.done()
+    return Variant(name, title, changes)
+
+
+def _exercise(t: _Table, names: set[str]) -> Exercise:
+    ex_id = t.take("id", str)
+    if not ID_RE.match(ex_id):
+        raise LessonError(f"'{ex_id}' is not an exercise id (lowercase letters, digits and '-')", key=t.key("id"))
+    kind = t.choice("kind", EXERCISE_KINDS)
+    prompt = t.text("prompt", limit=2000)
+    answer = t.take("answer", (str, int, float))
+    step = t.take("step", str, None)
+    hints = t.take("hints", list, [])
+    if len(hints) > 3 or not all(isinstance(h, str) for h in hints):
+        raise LessonError("up to three hints, each a string", key=t.key("hints"))
+    tolerance = t.number("tolerance", 1e-6, lo=0.0, hi=1e6)
+    choices = t.take("choices", list, [])
+    explain = t.text("explain", "", limit=4000)
+    t.done()
+    if step is not None and names and step not in names:
+        raise LessonError(f"'{step}' is not a node or parameter of the graph", key=t.key("step"))
+    if kind == "derivative":
+        mathexpr.parse(str(answer), names=names or None, key=t.key("answer"))
+    elif kind == "value" and not isinstance(answer, (int, float)):
+        raise LessonError("a value exercise's answer is a number", key=t.key("answer"))
+    elif kind == "choice":
+        if len(choices) < 2 or not all(isinstance(c, str) for c in choices):
+            raise LessonError("a choice exercise needs at least two choices (strings)", key=t.key("choices"))
+        if not (isinstance(answer, str) and answer in "abcdefgh"[: len(choices)] and len(answer) == 1):
+            raise LessonError(f"the answer is a letter, a to {'abcdefgh'[len(choices) - 1]}", key=t.key("answer"))
+    elif kind == "shape" and not (isinstance(answer, str) and re.match(r"^\s*\w+\s*(x\s*\w+\s*)?$", answer)):
+        raise LessonError("a shape is written like 'D x H'", key=t.key("answer"))
+    return Exercise(ex_id, kind, prompt, str(answer) if not isinstance(answer, (int, float)) else repr(float(answer)),
+                    step, tuple(hints), tolerance, tuple(choices), explain)
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding lessons
+
+
+def lessons_dir() -> Path:
+    """The shipped lessons: inside the package when installed from a wheel, else the repository's."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "lessons"
+    return packaged if packaged.is_dir() else here.parent / "lessons"
+
+
+def lesson_paths() -> list[Path]:
+    return sorted(lessons_dir().glob("*.toml"))
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What the lesson list shows, read without building derivations or trainers."""
+
+    id: str
+    title: str
+    summary: str
+    order: int
+    path: Path
+    exercises: int
+    error: str | None = None
+
+
+def catalogue() -> list[Listing]:
+    """Every shipped lesson in curriculum order; a broken file is listed with its error."""
+    items = []
+    for p in lesson_paths():
+        try:
+            lesson = load(p)
+            items.append(Listing(lesson.id, lesson.title, lesson.summary, lesson.order, p, len(lesson.exercises)))
+        except LessonError as exc:
+            items.append(Listing(p.stem, p.stem, "", 100_000, p, 0, str(exc)))
+    return sorted(items, key=lambda i: (i.order, i.id))
+
+
+def resolve(name: str) -> Path:
+    """A lesson id or a path to a .toml file → the file's path, or a LessonError listing the ids."""
+    candidate = Path(name)
+    if name.endswith(".toml") or candidate.exists():
+        if not candidate.is_file():
+            raise LessonError(f"no such lesson file: {name}")
+        return candidate
+    for p in lesson_paths():
+        if p.stem == name:
+            return p
+    known = ", ".join(i.id for i in catalogue())
+    raise LessonError(f"unknown lesson '{name}'. Known lessons: {known}")
