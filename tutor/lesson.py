@@ -49,7 +49,6 @@ DATASETS = {
     "synthetic-linear": {
         "n": (int, 100), "features": (int, 1), "x_dist": (str, "uniform"), "w": (list, ...),
         "b": ((int, float), 0.0), "noise": ((int, float), 0.1), "seed": (int, 42), "train": (int, 80),
-        "flat_noise": (bool, False),
     },
     "iris": {"seed": (int, 0)},
     "digits": {"seed": (int, 0), "test_fraction": ((int, float), 0.3)},
@@ -150,6 +149,7 @@ class Train:
     baseline: str | None = None
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     note: str = ""
+    probe: tuple = ()                      # inputs to predict after training, e.g. f(5)
 
 
 @dataclass(frozen=True)
@@ -629,6 +629,9 @@ def _train(t: _Table) -> Train:
     log_every = t.integer("log_every", 1, lo=1, hi=MAX_STEPS)
     baseline = t.choice("baseline", BASELINES, None)
     note = t.text("note", "", limit=2000)
+    probe = t.take("probe", list, [])
+    if len(probe) > 10 or not _numbers(probe, 1):
+        raise LessonError("up to ten inputs (numbers, or rows of numbers)", key=t.key("probe"))
     dataset = _dataset(t.sub("dataset", required=True))
     layers = tuple(_layer(lt) for lt in t.array("layers", required=True, limit=MAX_LAYERS))
     if not any(l.type == "linear" for l in layers):
@@ -648,7 +651,7 @@ def _train(t: _Table) -> Train:
     t.done()
     train = Train(tuple(backends), dataset, layers, loss, hyper["optimizer"], hyper["lr"], hyper["momentum"],
                   hyper["epochs"], hyper["batch_size"], seed, dtype, init, hidden, log_every, hyper["zero_grad"],
-                  baseline, overrides, note)
+                  baseline, overrides, note, _freeze(probe))
     _check_size(train, t)
     return train
 

@@ -1,0 +1,154 @@
+"""`backprop-tutor`: arguments → the TUI, a headless run, --list or --check.
+
+Imports stay light here: Textual loads only for the TUI, sympy and torch only for what needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tutor import __version__
+from tutor.errors import LessonError
+
+EPILOG = """\
+examples:
+  backprop-tutor                         open the lesson list
+  backprop-tutor two-layer-relu          open a lesson (an id, or a path to a .toml file)
+  backprop-tutor --list                  list the lessons
+  backprop-tutor --check my-lesson.toml  validate lesson files
+  backprop-tutor linear-1d --headless --json --backend numpy
+  backprop-tutor mlp-digits --headless --device cuda
+
+exit status: 0 ok; 1 a wrong --answer; 2 bad arguments or lesson file; 3 a run diverged or failed
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="backprop-tutor", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Learn backpropagation in the terminal: derive every gradient node by node with sympy, "
+                    "check it against torch autograd, then train the model live with numpy and torch.")
+    ap.add_argument("lesson", nargs="?", help="a lesson id (see --list) or a path to a lesson .toml file")
+    ap.add_argument("--version", action="version", version=f"backprop-tutor {__version__}")
+    ap.add_argument("--list", action="store_true", help="print one line per lesson: id, then title")
+    ap.add_argument("--check", nargs="+", metavar="PATH", help="validate lesson files (FILE:LINE: KEY: message)")
+    ap.add_argument("--ascii", action="store_true", help="ASCII only, for terminals without UTF-8")
+    run = ap.add_argument_group("headless runs")
+    run.add_argument("--headless", action="store_true", help="run the lesson without the TUI and print it")
+    run.add_argument("--json", action="store_true", help="with --headless: JSON lines, one event each")
+    run.add_argument("--backend", action="append", metavar="B",
+                     help="numpy, torch-manual, autograd, nn or optim (repeatable; default: the lesson's list)")
+    run.add_argument("--device", default="cpu", metavar="D", help="cpu (default), cuda, mps or auto")
+    run.add_argument("--epochs", type=int, metavar="N", help="epochs (iterations for full-batch lessons)")
+    run.add_argument("--lr", type=float, metavar="X", help="learning rate")
+    run.add_argument("--seed", type=int, metavar="S", help="seed of the initial weights")
+    run.add_argument("--hidden", type=int, metavar="H", help="hidden layer size, where the model has one")
+    run.add_argument("--log-every", type=int, metavar="N", help="log a training line every N steps")
+    run.add_argument("--variant", metavar="NAME", help="one of the lesson's variants (e.g. seed004, mnist)")
+    run.add_argument("--no-derive", action="store_true", help="skip the derivation")
+    run.add_argument("--no-train", action="store_true", help="skip the training")
+    run.add_argument("--answer", action="append", metavar="ID=EXPR", help="check an answer to an exercise")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.list:
+            return _list()
+        if args.check:
+            return _check(args.check)
+        if args.headless or args.answer:
+            if not args.lesson:
+                sys.stderr.write("backprop-tutor: --headless needs a LESSON (see --list)\n")
+                return 2
+            return _headless(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:        # `backprop-tutor ... | head` closed the pipe: not an error
+        return 0
+    return _tui(args)
+
+
+def _list() -> int:
+    from tutor.lesson import catalogue
+
+    for item in catalogue():
+        print(f"{item.id:<26}{item.title}" + (f"   (broken: {item.error})" if item.error else ""))
+    return 0
+
+
+def _check(paths: list[str]) -> int:
+    from tutor.lesson import load
+
+    status = 0
+    for path in paths:
+        try:
+            lesson = load(path)
+            if lesson.graph is not None or lesson.jacobian is not None:
+                _check_derivation(lesson, path)
+            print(f"{path}: ok")
+        except LessonError as exc:
+            print(str(exc.located(file=path)))
+            status = 2
+    return status
+
+
+def _check_derivation(lesson, path) -> None:
+    """A lesson passes --check only if its gradients check out."""
+    from tutor.derive import derive
+
+    for chk in derive(lesson).checks:
+        if not chk.ok:
+            raise LessonError(f"gradient check failed for {chk.param}: {chk.blame}", key="graph", file=path)
+
+
+def _load(name: str):
+    from tutor.lesson import load, resolve
+
+    return load(resolve(name))
+
+
+def _headless(args) -> int:
+    from tutor import headless
+
+    try:
+        lesson = _load(args.lesson)
+    except LessonError as exc:
+        sys.stderr.write(f"backprop-tutor: {exc}\n" if exc.file else f"backprop-tutor: {exc.message}\n")
+        return 2
+    for name in ("epochs", "hidden", "log_every"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            sys.stderr.write(f"backprop-tutor: --{name.replace('_', '-')} must be at least 1\n")
+            return 2
+    if args.lr is not None and not args.lr > 0:
+        sys.stderr.write("backprop-tutor: --lr must be a positive number\n")
+        return 2
+    opts = headless.Options(
+        backends=args.backend or [], device=args.device, epochs=args.epochs, lr=args.lr, seed=args.seed,
+        hidden=args.hidden, log_every=args.log_every, json=args.json, ascii=args.ascii, variant=args.variant,
+        derive=not args.no_derive, train=not args.no_train, answers=args.answer or [])
+    return headless.run(lesson, opts)
+
+
+def _tui(args) -> int:
+    start = None
+    if args.lesson:
+        from tutor.lesson import resolve
+
+        try:
+            start = resolve(args.lesson)
+        except LessonError as exc:
+            sys.stderr.write(f"backprop-tutor: {exc.message}\n")
+            return 2
+    from tutor.ui.app import TutorApp
+
+    app = TutorApp(start=start, ascii=args.ascii, device=args.device)
+    app.run()
+    return app.return_code or 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

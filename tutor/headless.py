@@ -1,0 +1,237 @@
+"""A lesson without a screen: plain text for a log, or JSON lines for a script (see README.md,
+"Headless runs", for the contract). It reads the same derivation steps and training snapshots
+as the TUI; nothing here imports Textual.
+
+Exit status: 0, 3 when a run diverged (or failed), 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from tutor.errors import LessonError
+from tutor.fmt import asciify, number
+from tutor.lesson import Lesson
+
+EXIT_OK, EXIT_USAGE, EXIT_DIVERGED = 0, 2, 3
+
+
+@dataclass
+class Options:
+    backends: list[str] = field(default_factory=list)
+    device: str = "cpu"
+    epochs: int | None = None
+    lr: float | None = None
+    seed: int | None = None
+    hidden: int | None = None
+    log_every: int | None = None
+    json: bool = False
+    ascii: bool = False
+    variant: str | None = None
+    width: int = 100
+    derive: bool = True
+    train: bool = True
+    answers: list[str] = field(default_factory=list)
+
+
+def _clean(value):
+    """JSON has no NaN or infinity: write null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+class Printer:
+    def __init__(self, out: TextIO, as_json: bool, ascii: bool):
+        self.out, self.as_json, self.ascii = out, as_json, ascii
+
+    def event(self, kind: str, line: str | None = None, **fields) -> None:
+        """One JSON object with --json; otherwise the human line (if any)."""
+        if self.as_json:
+            self.out.write(json.dumps(_clean({"event": kind, **fields}), allow_nan=False) + "\n")
+        elif line is not None:
+            self.text(line)
+        self.out.flush()
+
+    def text(self, text: str) -> None:
+        if not self.as_json:
+            self.out.write((asciify(text) if self.ascii else text) + "\n")
+
+
+def run(lesson: Lesson, opts: Options, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    p = Printer(out, opts.json, opts.ascii)
+    try:
+        variant = lesson.variant(opts.variant) if opts.variant else None
+    except LessonError as exc:
+        err.write(f"backprop-tutor: {exc.message}\n")
+        return EXIT_USAGE
+    p.event("lesson", f"{lesson.title}  [{lesson.id}]\n{'=' * min(80, len(lesson.title) + len(lesson.id) + 4)}",
+            id=lesson.id, title=lesson.title, variant=opts.variant)
+    if opts.answers:
+        return _answers(lesson, opts, p, err)
+    if opts.derive and (lesson.graph is not None or lesson.jacobian is not None):
+        _derive(lesson, opts, p)
+    status = EXIT_OK
+    if opts.train and lesson.train is not None:
+        status = _train(lesson, variant, opts, p, err)
+    return status
+
+
+def _derive(lesson: Lesson, opts: Options, p: Printer) -> None:
+    from tutor.derive import derive, jacobian_values
+
+    deriv = derive(lesson)
+    p.text("\nDerivation\n----------")
+    for i, step in enumerate(deriv.steps):
+        text = deriv.render(i, opts.width, opts.ascii)
+        p.event("derive", f"\n[{i + 1}/{len(deriv.steps)}] {step.title}\n{text}", step=i + 1, phase=step.phase,
+                node=step.node, title=step.title, text=text)
+    p.text("\nGradient check (sympy vs torch autograd vs finite differences)")
+    for chk in deriv.checks:
+        mark = "ok" if chk.ok else f"MISMATCH: {chk.blame}"
+        p.event("gradcheck", f"  ∂L/∂{chk.param}: {number(chk.symbolic)} | {number(chk.autograd)} | "
+                             f"{number(chk.numeric)}   rel. error {chk.rel_error:.1e}  {mark}",
+                form="scalar", **chk.as_json())
+    for chk in deriv.matrix_checks:
+        mark = "ok" if chk.ok else "MISMATCH"
+        p.event("gradcheck", f"  ∂L/∂{chk.param} (matrix form, random data): rel. error {chk.rel_error:.1e}  {mark}",
+                form="matrix", **chk.as_json())
+    if lesson.jacobian is not None:
+        J, vjp = jacobian_values(lesson.jacobian)
+        p.event("jacobian", None, shape=list(J.shape), jacobian=J.tolist(), upstream=list(lesson.jacobian.upstream),
+                vjp=vjp.tolist())
+
+
+def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> int:
+    from tutor.data import DataError, load
+    from tutor.lesson import BACKENDS
+    from tutor.train.backends import DeviceError
+    from tutor.train.session import LogPolicy, Session
+    from tutor.train.spec import backends_for, dataset_for, resolve
+
+    backends = opts.backends or list(backends_for(lesson, variant))
+    for b in backends:
+        if b not in BACKENDS:
+            err.write(f"backprop-tutor: unknown backend '{b}' (known: {', '.join(BACKENDS)})\n")
+            return EXIT_USAGE
+    try:
+        data = load(dataset_for(lesson, variant))
+    except DataError as exc:
+        err.write(f"backprop-tutor: {exc}\n")
+        p.event("error", None, message=str(exc))
+        return EXIT_USAGE
+    status = EXIT_OK
+    every = opts.log_every or lesson.train.log_every
+    p.text(f"\nTraining on {data.name}: {data.x_train.shape[0]} training samples"
+           + (f", {data.x_val.shape[0]} validation" if data.x_val is not None else ""))
+    for backend in backends:
+        spec = resolve(lesson, backend, variant, lr=opts.lr, epochs=opts.epochs, seed=opts.seed, hidden=opts.hidden,
+                       device=opts.device)
+        try:
+            session = Session(spec, data)
+        except DeviceError as exc:
+            err.write(f"backprop-tutor: {exc}\n")
+            p.event("error", None, backend=backend, message=str(exc))
+            return EXIT_USAGE
+        p.text(f"\n{backend} on {session.device}: {spec.optimizer}, lr {spec.lr:g}, {session.total} steps")
+
+        def emit(s, backend=backend):
+            if s.done or s.diverged or s.error:
+                return
+            fields = dict(backend=backend, device=s.device, step=s.step, epoch=s.epoch, loss=s.loss,
+                          val_loss=s.val_loss, grad_norm={k: g.norm for k, g in s.grads.items()})
+            if s.params is not None:
+                fields["params"] = s.params
+                fields["grads"] = s.grad_values
+            if s.accuracy is not None:
+                fields["accuracy"] = s.accuracy
+                fields["val_accuracy"] = s.val_accuracy
+            norms = "  ".join(f"‖∂{k}‖ {number(g.norm)}" for k, g in s.grads.items())
+            val = f"  val {number(s.val_loss)}" if s.val_loss is not None else ""
+            acc = f"  acc {s.accuracy:.3f}/{s.val_accuracy:.3f}" if s.accuracy is not None else ""
+            p.event("train", f"  step {s.step:>6}  epoch {s.epoch:>4}  loss {number(s.loss)}{val}{acc}  {norms}", **fields)
+
+        final = session.run(emit=emit, policy=LogPolicy(every=every))
+        done = dict(backend=backend, device=session.device, steps=session.step, final_loss=final.loss,
+                    final_val_loss=final.val_loss, seconds=session.active, steps_per_second=final.steps_per_second,
+                    diverged=final.diverged, error=final.error or None)
+        if final.accuracy is not None:
+            done["accuracy"], done["val_accuracy"] = final.accuracy, final.val_accuracy
+        if final.params is not None:
+            done["params"] = final.params
+        if lesson.train.probe and not (final.diverged or final.error):
+            preds = session.predict([list(x) if isinstance(x, tuple) else [x] for x in lesson.train.probe])
+            done["predictions"] = [{"x": x, "y": row.tolist()} for x, row in zip(lesson.train.probe, preds)]
+        if final.diverged:
+            line = f"  diverged at step {final.step}: the loss became {number(final.loss)}. Lower the learning rate (--lr)."
+            status = EXIT_DIVERGED
+        elif final.error:
+            line = f"  stopped: {final.error}"
+            status = EXIT_DIVERGED
+        else:
+            line = (f"  done: {session.step} steps in {session.active:.2f} s ({final.steps_per_second:,.0f} steps/s); "
+                    f"final loss {number(final.loss)}"
+                    + (f", validation {number(final.val_loss)}" if final.val_loss is not None else "")
+                    + (f", accuracy {final.accuracy:.3f} / {final.val_accuracy:.3f}" if final.accuracy is not None else ""))
+            if final.params is not None:
+                line += "\n  parameters: " + ", ".join(f"{k} = {_values(v)}" for k, v in final.params.items())
+            for pr in done.get("predictions", []):
+                line += f"\n  prediction: f({_values(pr['x'])}) = {_values(pr['y'])}"
+        p.event("done", line, **done)
+    if lesson.train.baseline:
+        from tutor.train.baseline import fit_baseline
+
+        spec = resolve(lesson, backends[0], variant, hidden=opts.hidden, epochs=opts.epochs)
+        base = fit_baseline(lesson.train.baseline, data, hidden=spec.hidden, epochs=spec.epochs)
+        text = f"\nBaseline: {base['model']}"
+        for key in ("coef", "intercept", "loss", "val_loss", "accuracy", "val_accuracy"):
+            if key in base:
+                text += f"\n  {key}: {_values(base[key])}"
+        p.event("baseline", text, **{k: v for k, v in base.items() if k != "loss_curve"})
+    return status
+
+
+def _values(v) -> str:
+    if isinstance(v, (list, tuple)):
+        flat = []
+
+        def walk(x):
+            if isinstance(x, (list, tuple)):
+                for y in x:
+                    walk(y)
+            else:
+                flat.append(x)
+
+        walk(v)
+        return "[" + ", ".join(f"{x:.5f}" for x in flat) + "]" if len(flat) > 1 else f"{flat[0]:.5f}"
+    return f"{v:.5f}" if isinstance(v, float) else str(v)
+
+
+def _answers(lesson: Lesson, opts: Options, p: Printer, err: TextIO) -> int:
+    from tutor.exercises import check_answer
+
+    status = EXIT_OK
+    for item in opts.answers:
+        ex_id, sep, answer = item.partition("=")
+        if not sep:
+            err.write(f"backprop-tutor: --answer takes ID=ANSWER, found {item!r}\n")
+            return EXIT_USAGE
+        try:
+            verdict = check_answer(lesson, ex_id.strip(), answer)
+        except LessonError as exc:
+            err.write(f"backprop-tutor: {exc.message}\n")
+            return EXIT_USAGE
+        word = "correct" if verdict.correct else "not yet"
+        p.event("answer", f"{ex_id}: {word}. {verdict.message}", id=ex_id.strip(), answer=answer,
+                correct=verdict.correct, message=verdict.message, feedback=verdict.feedback)
+        if not verdict.correct:
+            status = 1
+    return status

@@ -1,0 +1,234 @@
+"""The backends behind one small interface, each written the way a learner would write it:
+
+    numpy         forward and backward by hand (manual.py) on numpy arrays
+    torch-manual  the same hand-written rules on torch tensors
+    autograd      tensors with requires_grad, loss.backward(), the update by hand under no_grad
+    nn            torch.nn.Sequential and a loss module, the update by hand
+    optim         nn plus a torch.optim optimizer
+
+Interface: `step(x, y)` → the loss of this step's forward pass (a backend scalar: never turned
+into a Python float here), `grads()` and `params()` → float64 numpy arrays (only called on
+logged steps), `evaluate(x, y)` → (prediction, loss), `array`/`labels` to move data in.
+"""
+
+from __future__ import annotations
+
+from tutor.train.manual import HandOptimizer, ManualModel, NumpyXP, TorchXP
+
+
+class DeviceError(Exception):
+    """The device asked for does not exist here; the message says what to use instead."""
+
+
+def resolve_device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        return "mps" if mps is not None and mps.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        why = "this torch build has no CUDA support" if torch.version.cuda is None else "no CUDA GPU is visible"
+        raise DeviceError(f"--device cuda was asked for, but CUDA is not available ({why}, torch {torch.__version__}). "
+                          "Use --device cpu, or --device auto to take whatever exists.")
+    if name == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise DeviceError("--device mps was asked for, but Apple's MPS is not available here. "
+                              "Use --device cpu or --device auto.")
+    return name
+
+
+class ManualBackend:
+    def __init__(self, xp, spec, sizes, weights):
+        self.xp = xp
+        self.model = ManualModel(xp, spec, sizes, weights)
+        self.device = xp.device
+
+    def step(self, x, y, record: bool = False):
+        return self.model.step(x, y)
+
+    def grads(self):
+        return self.model.grads()
+
+    def params(self):
+        return {k: self.xp.to_numpy(v).copy() for k, v in self.model.params.items()}
+
+    def evaluate(self, x, y):
+        return self.model.evaluate(x, y)
+
+
+def _loss_fn(kind: str):
+    import torch.nn.functional as F
+
+    return {
+        "sse": lambda p, y: ((p - y) ** 2).sum(),
+        "mse": lambda p, y: ((p - y) ** 2).mean(),
+        "bce": F.binary_cross_entropy_with_logits,
+        "ce": F.cross_entropy,
+        "nll": F.nll_loss,
+    }[kind]
+
+
+class AutogradBackend:
+    """Tensors that record what is done to them; backward() fills every .grad."""
+
+    def __init__(self, xp: TorchXP, spec, sizes, weights):
+        import torch
+
+        self.torch = torch
+        self.xp = xp
+        self.device = xp.device
+        self.spec = spec
+        self.params_t = {k: xp.array(v).requires_grad_(True) for k, v in weights.items()}
+        self.plan = []           # (kind, weight name, bias name or None)
+        linear = iter(sizes)
+        index = 0
+        for layer in spec.layers:
+            if layer.type == "linear":
+                lyr, _, _, has_bias = next(linear)
+                index += 1
+                self.plan.append(("linear", lyr.name or f"W{index}", (lyr.bias_name or f"b{index}") if has_bias else None))
+            else:
+                self.plan.append((layer.type, None, None))
+        self.loss_fn = _loss_fn(spec.loss)
+        self.optimizer = HandOptimizer(xp, spec.optimizer, spec.lr, spec.momentum)
+
+    def forward(self, x):
+        t = self.torch
+        for kind, w, b in self.plan:
+            if kind == "linear":
+                x = x @ self.params_t[w]
+                if b is not None:
+                    x = x + self.params_t[b]
+            elif kind == "relu":
+                x = x.clamp(min=0)
+            elif kind == "sigmoid":
+                x = t.sigmoid(x)
+            elif kind == "tanh":
+                x = t.tanh(x)
+            elif kind == "softmax":
+                x = t.softmax(x, dim=1)
+            else:
+                x = t.log_softmax(x, dim=1)
+        return x
+
+    def step(self, x, y, record: bool = False):
+        loss = self.loss_fn(self.forward(x), y)
+        loss.backward()
+        with self.torch.no_grad():
+            self.optimizer.begin()
+            for name, p in self.params_t.items():
+                self.optimizer.update(name, p, p.grad)
+            if record:      # keep what this step used before zeroing wipes it
+                self.recorded = {k: p.grad.clone() for k, p in self.params_t.items()}
+            if self.spec.zero_grad:
+                for p in self.params_t.values():
+                    p.grad.zero_()
+        return loss.detach()
+
+    def grads(self):
+        return {k: self.xp.to_numpy(g) for k, g in self.recorded.items()}
+
+    def params(self):
+        return {k: self.xp.to_numpy(p) for k, p in self.params_t.items()}
+
+    def evaluate(self, x, y):
+        with self.torch.no_grad():
+            pred = self.forward(x)
+            return pred, self.loss_fn(pred, y)
+
+
+class NNBackend:
+    """torch.nn layers and a loss module; `use_optim` hands the update to torch.optim."""
+
+    def __init__(self, xp: TorchXP, spec, sizes, weights, use_optim: bool):
+        import torch
+        from torch import nn
+
+        self.torch = torch
+        self.xp = xp
+        self.device = xp.device
+        self.spec = spec
+        activations = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
+                       "softmax": lambda: nn.Softmax(dim=1), "log_softmax": lambda: nn.LogSoftmax(dim=1)}
+        modules = []
+        linear = iter(sizes)
+        for layer in spec.layers:
+            if layer.type != "linear":
+                modules.append(activations[layer.type]())
+                continue
+            _, n_in, n_out, has_bias = next(linear)
+            modules.append(nn.Linear(n_in, n_out, bias=has_bias))
+        self.model = nn.Sequential(*modules).to(device=xp.device, dtype=xp.dtype)
+        self.names: dict[str, tuple[object, str]] = {}      # our name → (parameter, "T" if stored transposed)
+        linears = [m for m in self.model if isinstance(m, nn.Linear)]
+        with torch.no_grad():
+            for index, (m, (lyr, _, _, has_bias)) in enumerate(zip(linears, sizes), 1):
+                wname, bname = lyr.name or f"W{index}", lyr.bias_name or f"b{index}"
+                m.weight.copy_(xp.array(weights[wname]).T)        # nn.Linear keeps W as out × in
+                self.names[wname] = (m.weight, "T")
+                if has_bias:
+                    m.bias.copy_(xp.array(weights[bname]))
+                    self.names[bname] = (m.bias, "")
+        self.criterion = {
+            "sse": nn.MSELoss(reduction="sum"), "mse": nn.MSELoss(), "bce": nn.BCEWithLogitsLoss(),
+            "ce": nn.CrossEntropyLoss(), "nll": nn.NLLLoss(),
+        }[spec.loss]
+        if use_optim:
+            params = self.model.parameters()
+            if spec.optimizer == "adam":
+                self.optim = torch.optim.Adam(params, lr=spec.lr)
+            else:
+                self.optim = torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum if spec.optimizer == "sgd" else 0)
+            self.hand = None
+        else:
+            self.optim = None
+            self.hand = HandOptimizer(xp, spec.optimizer, spec.lr, spec.momentum)
+
+    def step(self, x, y, record: bool = False):
+        loss = self.criterion(self.model(x), y)
+        if self.optim is not None:
+            if self.spec.zero_grad:
+                self.optim.zero_grad()
+            loss.backward()
+            self.optim.step()
+        else:
+            loss.backward()
+            with self.torch.no_grad():
+                self.hand.begin()
+                for i, p in enumerate(self.model.parameters()):
+                    self.hand.update(str(i), p, p.grad)
+        if record:          # keep what this step used before zeroing wipes it
+            self.recorded = {k: p.grad.detach().clone() for k, (p, _) in self.names.items() if p.grad is not None}
+        if self.optim is None and self.spec.zero_grad:
+            self.model.zero_grad()
+        return loss.detach()
+
+    def _read(self, t, how):
+        a = self.xp.to_numpy(t)
+        return a.T.copy() if how == "T" else a
+
+    def grads(self):
+        return {k: self._read(g, self.names[k][1]) for k, g in self.recorded.items()}
+
+    def params(self):
+        return {k: self._read(p, how) for k, (p, how) in self.names.items()}
+
+    def evaluate(self, x, y):
+        with self.torch.no_grad():
+            pred = self.model(x)
+            return pred, self.criterion(pred, y)
+
+
+def make_backend(spec, sizes, weights):
+    if spec.backend == "numpy":
+        return ManualBackend(NumpyXP(spec.dtype), spec, sizes, weights)
+    device = resolve_device(spec.device)
+    xp = TorchXP(spec.dtype, device)
+    if spec.backend == "torch-manual":
+        return ManualBackend(xp, spec, sizes, weights)
+    if spec.backend == "autograd":
+        return AutogradBackend(xp, spec, sizes, weights)
+    return NNBackend(xp, spec, sizes, weights, use_optim=spec.backend == "optim")

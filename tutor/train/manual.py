@@ -1,0 +1,339 @@
+"""Backpropagation written out by hand: each layer's backward rule next to its forward rule,
+as micrograd does. The same code runs on numpy arrays (backend `numpy`) and on torch tensors
+(backend `torch-manual`): the array library is passed in as `xp`, which is exactly the
+notebooks' point that torch tensors are numpy arrays that can live on a GPU.
+"""
+
+from __future__ import annotations
+
+
+class NumpyXP:
+    name = "numpy"
+
+    def __init__(self, dtype: str):
+        import numpy as np
+
+        self.np = np
+        self.dtype = np.dtype(dtype)
+        self.device = "cpu"
+
+    def array(self, a):
+        return self.np.asarray(a, dtype=self.dtype)
+
+    def labels(self, a):
+        return self.np.asarray(a, dtype=self.np.int64)
+
+    def to_numpy(self, a):
+        return self.np.asarray(a, dtype=self.np.float64)
+
+    def scalar(self, a) -> float:
+        return float(a)
+
+    def exp(self, a):
+        return self.np.exp(a)
+
+    def log(self, a):
+        return self.np.log(a)
+
+    def tanh(self, a):
+        return self.np.tanh(a)
+
+    def sqrt(self, a):
+        return self.np.sqrt(a)
+
+    def rowmax(self, a):
+        return a.max(axis=1, keepdims=True)
+
+    def rowsum(self, a):
+        return a.sum(axis=1, keepdims=True)
+
+    def arange(self, n):
+        return self.np.arange(n)
+
+    def zeros_like(self, a):
+        return self.np.zeros_like(a)
+
+    def argmax(self, a):
+        return a.argmax(axis=1)
+
+    def isfinite(self, a) -> bool:
+        return bool(self.np.isfinite(a))
+
+    def copy(self, a):
+        return a.copy()
+
+
+class TorchXP:
+    name = "torch"
+
+    def __init__(self, dtype: str, device: str):
+        import torch
+
+        self.torch = torch
+        self.dtype = getattr(torch, dtype)
+        self.device = device
+
+    def array(self, a):
+        return self.torch.as_tensor(a, dtype=self.dtype, device=self.device)
+
+    def labels(self, a):
+        return self.torch.as_tensor(a, dtype=self.torch.int64, device=self.device)
+
+    def to_numpy(self, a):
+        return a.detach().to("cpu", self.torch.float64).numpy()
+
+    def scalar(self, a) -> float:
+        return float(a.item())
+
+    def exp(self, a):
+        return self.torch.exp(a)
+
+    def log(self, a):
+        return self.torch.log(a)
+
+    def tanh(self, a):
+        return self.torch.tanh(a)
+
+    def sqrt(self, a):
+        return self.torch.sqrt(a)
+
+    def rowmax(self, a):
+        return a.max(dim=1, keepdim=True).values
+
+    def rowsum(self, a):
+        return a.sum(dim=1, keepdim=True)
+
+    def arange(self, n):
+        return self.torch.arange(n, device=self.device)
+
+    def zeros_like(self, a):
+        return self.torch.zeros_like(a)
+
+    def argmax(self, a):
+        return a.argmax(dim=1)
+
+    def isfinite(self, a) -> bool:
+        return bool(self.torch.isfinite(a).item())
+
+    def copy(self, a):
+        return a.detach().clone()
+
+
+# --- layers: forward and backward side by side ------------------------------------------------
+
+
+class Linear:
+    def __init__(self, W, b=None):
+        self.W, self.b = W, b
+
+    def forward(self, x):
+        self.x = x
+        z = x @ self.W
+        return z + self.b if self.b is not None else z
+
+    def backward(self, g):
+        self.dW = self.x.T @ g                 # ∂L/∂W = xᵀ · g
+        if self.b is not None:
+            self.db = g.sum(0)                 # ∂L/∂b = 1ᵀ · g  (the bias was broadcast over rows)
+        return g @ self.W.T                    # ∂L/∂x = g · Wᵀ
+
+
+class ReLU:
+    def forward(self, x):
+        self.mask = x > 0
+        return x * self.mask
+
+    def backward(self, g):
+        return g * self.mask                   # 1[z > 0]
+
+
+class Sigmoid:
+    def __init__(self, xp):
+        self.xp = xp
+
+    def forward(self, x):
+        self.s = 1 / (1 + self.xp.exp(-x))
+        return self.s
+
+    def backward(self, g):
+        return g * self.s * (1 - self.s)       # σ(z)(1 − σ(z))
+
+
+class Tanh:
+    def __init__(self, xp):
+        self.xp = xp
+
+    def forward(self, x):
+        self.t = self.xp.tanh(x)
+        return self.t
+
+    def backward(self, g):
+        return g * (1 - self.t * self.t)
+
+
+def softmax(xp, z):
+    e = xp.exp(z - xp.rowmax(z))
+    return e / xp.rowsum(e)
+
+
+class Softmax:
+    def __init__(self, xp):
+        self.xp = xp
+
+    def forward(self, x):
+        self.s = softmax(self.xp, x)
+        return self.s
+
+    def backward(self, g):                     # the Jacobian diag(s) − s sᵀ, applied row by row
+        return self.s * (g - self.xp.rowsum(g * self.s))
+
+
+class LogSoftmax:
+    def __init__(self, xp):
+        self.xp = xp
+
+    def forward(self, x):
+        shifted = x - self.xp.rowmax(x)
+        out = shifted - self.xp.log(self.xp.rowsum(self.xp.exp(shifted)))
+        self.s = self.xp.exp(out)
+        return out
+
+    def backward(self, g):
+        return g - self.s * self.xp.rowsum(g)
+
+
+# --- losses: (prediction, target) → (loss, ∂loss/∂prediction) ----------------------------------
+
+
+def loss_and_grad(xp, kind: str, pred, y):
+    n = pred.shape[0]
+    if kind in ("sse", "mse"):
+        d = pred - y
+        if kind == "sse":
+            return (d * d).sum(), 2 * d
+        return (d * d).mean(), 2 * d / d.numel() if hasattr(d, "numel") else 2 * d / d.size
+    if kind == "bce":                          # on logits: ∂L/∂z = (σ(z) − y) / N
+        p = 1 / (1 + xp.exp(-pred))
+        loss = (pred * (pred > 0) - pred * y + xp.log(1 + xp.exp(-abs(pred)))).mean()
+        return loss, (p - y) / (pred.shape[0] * pred.shape[1])
+    rows = xp.arange(n)
+    if kind == "ce":                           # on logits: ∂L/∂z = (softmax(z) − onehot(y)) / N
+        s = softmax(xp, pred)
+        loss = -xp.log(s[rows, y]).mean()
+        g = s.clone() if hasattr(s, "clone") else s.copy()
+        g[rows, y] -= 1
+        return loss, g / n
+    if kind == "nll":                          # on log-probabilities: ∂L/∂logp = −onehot(y) / N
+        loss = -pred[rows, y].mean()
+        g = xp.zeros_like(pred)
+        g[rows, y] = -1.0 / n
+        return loss, g
+    raise ValueError(kind)
+
+
+# --- the update, by hand -----------------------------------------------------------------------
+
+
+class HandOptimizer:
+    """Gradient descent, SGD with momentum and Adam, written as a learner would (torch's formulas)."""
+
+    def __init__(self, xp, kind: str, lr: float, momentum: float = 0.0, betas=(0.9, 0.999), eps=1e-8):
+        self.xp, self.kind, self.lr, self.momentum = xp, kind, lr, momentum
+        self.betas, self.eps = betas, eps
+        self.state: dict[str, list] = {}
+        self.t = 0
+
+    def begin(self):
+        self.t += 1
+
+    def update(self, name: str, p, g) -> None:
+        """Change `p` in place."""
+        if self.kind == "gd" or (self.kind == "sgd" and self.momentum == 0):
+            p -= self.lr * g
+            return
+        if self.kind == "sgd":
+            buf = self.state.get(name)
+            if buf is None:
+                buf = [self.xp.copy(g)]
+                self.state[name] = buf
+            else:
+                buf[0] = self.momentum * buf[0] + g
+            p -= self.lr * buf[0]
+            return
+        b1, b2 = self.betas
+        m, v = self.state.setdefault(name, [self.xp.zeros_like(p), self.xp.zeros_like(p)])
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * g * g
+        m_hat = m / (1 - b1 ** self.t)
+        v_hat = v / (1 - b2 ** self.t)
+        p -= self.lr * m_hat / (self.xp.sqrt(v_hat) + self.eps)
+
+
+class ManualModel:
+    """A Sequential model whose backward pass is the layers' hand-written rules in reverse."""
+
+    def __init__(self, xp, spec, sizes, weights: dict):
+        self.xp = xp
+        self.loss_kind = spec.loss
+        self.layers = []
+        self.params: dict[str, object] = {}
+        self.owners: dict[str, tuple[Linear, str]] = {}
+        linear = iter(sizes)
+        for i, layer in enumerate(spec.layers):
+            if layer.type == "linear":
+                lyr, _, _, has_bias = next(linear)
+                index = sum(1 for l in self.layers if isinstance(l, Linear)) + 1
+                wname = lyr.name or f"W{index}"
+                bname = lyr.bias_name or f"b{index}"
+                W = xp.array(weights[wname])
+                b = xp.array(weights[bname]) if has_bias else None
+                mod = Linear(W, b)
+                self.params[wname] = W
+                self.owners[wname] = (mod, "dW")
+                if b is not None:
+                    self.params[bname] = b
+                    self.owners[bname] = (mod, "db")
+                self.layers.append(mod)
+            else:
+                self.layers.append({"relu": lambda: ReLU(), "sigmoid": lambda: Sigmoid(xp), "tanh": lambda: Tanh(xp),
+                                    "softmax": lambda: Softmax(xp), "log_softmax": lambda: LogSoftmax(xp)}[layer.type]())
+        self.optimizer = HandOptimizer(xp, spec.optimizer, spec.lr, spec.momentum)
+        self.zero_grad = spec.zero_grad
+        self.acc: dict[str, object] = {}
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def step(self, x, y):
+        pred = self.forward(x)
+        loss, g = loss_and_grad(self.xp, self.loss_kind, pred, y)
+        for layer in reversed(self.layers):
+            g = layer.backward(g)
+        self.optimizer.begin()
+        for name, p in self.params.items():
+            mod, attr = self.owners[name]
+            grad = getattr(mod, attr)
+            if not self.zero_grad:               # what forgetting zero_grad() does: gradients add up
+                grad = self.acc[name] + grad if name in self.acc else grad
+                self.acc[name] = grad
+            self.optimizer.update(name, p, grad)
+        return loss
+
+    def grads(self) -> dict:
+        out = {}
+        for name in self.params:
+            if not self.zero_grad and name in self.acc:
+                out[name] = self.xp.to_numpy(self.acc[name])
+            else:
+                mod, attr = self.owners[name]
+                out[name] = self.xp.to_numpy(getattr(mod, attr))
+        return out
+
+    def evaluate(self, x, y):
+        pred = self.forward(x)
+        loss, _ = loss_and_grad(self.xp, self.loss_kind, pred, y)
+        return pred, loss

@@ -1,0 +1,251 @@
+"""A training run that can be started, paused, stepped and resumed: the loop every backend
+shares. It never waits for a consumer: on the steps that are logged it builds a `Snapshot` and
+hands it to `emit` (which must not block: the UI stores it in a slot and samples it at 10 Hz).
+Statistics, Python floats and copies are made only on logged steps.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from tutor.data import Data
+from tutor.train.snapshot import GradStat, History, Snapshot
+from tutor.train.spec import RunSpec, initial_weights, layer_sizes, param_names
+
+SMALL_MODEL = 10          # parameters; at most this many are shown (and logged) as values
+
+
+@dataclass
+class LogPolicy:
+    """Log every `every`-th step, and also whenever `interval` seconds have passed."""
+
+    every: int = 1
+    interval: float | None = None
+
+
+class Session:
+    def __init__(self, spec: RunSpec, data: Data, history: History | None = None):
+        from tutor.train.backends import make_backend
+
+        self.spec = spec
+        self.data = data
+        self.sizes = layer_sizes(spec, data.inputs, data.outputs)
+        self.names = param_names(spec, data.inputs, data.outputs)
+        self.initial = initial_weights(spec, data.inputs, data.outputs)
+        self.backend = make_backend(spec, self.sizes, self.initial)
+        self.device = self.backend.device if spec.backend != "numpy" else "cpu"
+        xp = self.backend.xp
+        labels = xp.labels if data.classes else xp.array
+        self.x = xp.array(data.x_train)
+        self.y = labels(data.y_train)
+        self.xv = xp.array(data.x_val) if data.x_val is not None else None
+        self.yv = labels(data.y_val) if data.y_val is not None else None
+        n = data.x_train.shape[0]
+        self.batch = spec.batch_size if 0 < spec.batch_size < n else n
+        self.batches_per_epoch = math.ceil(n / self.batch)
+        self.total = spec.epochs * self.batches_per_epoch
+        self.small = sum(int(np.prod(v.shape)) for v in self.initial.values()) <= SMALL_MODEL
+        self.step = 0
+        self.epoch = 0
+        self.active = 0.0                       # seconds spent training (pauses excluded)
+        self.history = history if history is not None else History()
+        self.last: Snapshot | None = None
+        self.finished = False
+        self._rng = np.random.RandomState(spec.seed)
+        self._order = None
+        self._loader = None
+        self._batch_in_epoch = 0
+
+    # -- batches ------------------------------------------------------------------------------
+
+    def _next_batch(self):
+        if self.batch == self.data.x_train.shape[0]:
+            self.epoch = self.step // self.batches_per_epoch + 1
+            return self.x, self.y
+        if self.spec.backend != "numpy":
+            return self._next_torch_batch()
+        if self._order is None or self._batch_in_epoch >= self.batches_per_epoch:
+            self._order = self._rng.permutation(self.data.x_train.shape[0])
+            self._batch_in_epoch = 0
+        i = self._batch_in_epoch * self.batch
+        idx = self._order[i:i + self.batch]
+        self._batch_in_epoch += 1
+        self.epoch = self.step // self.batches_per_epoch + 1
+        return self.x[idx], self.y[idx]
+
+    def _next_torch_batch(self):
+        """Mini-batches through a DataLoader, as a torch learner would write it."""
+        import torch
+        from torch.utils.data import DataLoader, TensorDataset
+
+        if self._loader is None:
+            gen = torch.Generator().manual_seed(self.spec.seed)
+            self._loader = DataLoader(TensorDataset(self.x, self.y), batch_size=self.batch, shuffle=True,
+                                      generator=gen) if self.device == "cpu" else None
+            self._iter = iter(self._loader) if self._loader is not None else None
+            self._gen = gen
+        self.epoch = self.step // self.batches_per_epoch + 1
+        if self._loader is None:       # on a GPU the data already lives there: index it directly
+            if self._order is None or self._batch_in_epoch >= self.batches_per_epoch:
+                self._order = torch.randperm(self.x.shape[0], generator=self._gen).to(self.device)
+                self._batch_in_epoch = 0
+            i = self._batch_in_epoch * self.batch
+            idx = self._order[i:i + self.batch]
+            self._batch_in_epoch += 1
+            return self.x[idx], self.y[idx]
+        try:
+            return next(self._iter)
+        except StopIteration:
+            self._iter = iter(self._loader)
+            return next(self._iter)
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def run(self, emit: Callable[[Snapshot], None] = lambda s: None, cancelled: Callable[[], bool] = lambda: False,
+            policy: LogPolicy | None = None, until: int | None = None) -> Snapshot | None:
+        """Train from where the run stands to `until` steps (default: the end), or until cancelled."""
+        policy = policy or LogPolicy()
+        if self.finished:
+            return self.last
+        stop = min(self.total, until if until is not None else self.total)
+        check_every = 1 if self.device == "cpu" else 16     # a finiteness check syncs a GPU
+        started = time.perf_counter()
+        start_step = self.step
+        next_time = started + policy.interval if policy.interval else math.inf
+        xp = self.backend.xp
+        with np.errstate(all="ignore"):
+            while self.step < stop:
+                if cancelled():
+                    break
+                k = self.step + 1
+                logged = k % policy.every == 0 or k == 1 or k == stop or k == self.total
+                if not logged and policy.interval and time.perf_counter() >= next_time:
+                    logged = True
+                xb, yb = self._next_batch()
+                before = self.backend.params() if logged else None
+                try:
+                    loss = self.backend.step(xb, yb, logged)
+                except Exception as exc:  # noqa: BLE001 - a failing backend ends the run, never the app
+                    return self._fail(k, exc, started, start_step, emit)
+                self.step = k
+                if (logged or k % check_every == 0) and not xp.isfinite(loss):
+                    self.active += time.perf_counter() - started
+                    snap = self._snapshot(xp.scalar(loss), before, started, start_step, diverged=True)
+                    return self._finish(snap, emit)
+                if logged:
+                    now = time.perf_counter()
+                    snap = self._snapshot(xp.scalar(loss), before, started, start_step)
+                    if not all(math.isfinite(g.norm) for g in snap.grads.values()):
+                        self.active += now - started
+                        return self._finish(Snapshot(**{**snap.__dict__, "diverged": True}), emit)
+                    self.history.add(k, snap.loss, snap.val_loss)
+                    self.last = snap
+                    emit(snap)
+                    next_time = now + (policy.interval or math.inf)
+        self.active += time.perf_counter() - started
+        if self.step >= self.total and not self.finished:
+            return self._finish(self._final(started, start_step), emit)
+        return self.last
+
+    def _finish(self, snap: Snapshot, emit) -> Snapshot:
+        self.finished = True
+        self.last = snap
+        if not snap.diverged and not snap.error:
+            self.history.add(snap.step, snap.loss, snap.val_loss)
+        emit(snap)
+        return snap
+
+    def _fail(self, k, exc, started, start_step, emit) -> Snapshot:
+        self.active += time.perf_counter() - started
+        message = explain_failure(self.spec, k, exc)
+        snap = Snapshot(self.spec.backend, self.device, self.step, self.epoch, float("nan"), error=message,
+                        done=True, total_steps=self.total, elapsed=self.active)
+        return self._finish(snap, emit)
+
+    # -- measurements (logged steps only) -----------------------------------------------------
+
+    def evaluate(self, on: str = "train") -> tuple[float | None, float | None]:
+        """(loss, accuracy) on the training or validation set, with the current weights."""
+        x, y = (self.x, self.y) if on == "train" else (self.xv, self.yv)
+        if x is None:
+            return None, None
+        xp = self.backend.xp
+        pred, loss = self.backend.evaluate(x, y)
+        acc = None
+        if self.data.classes:
+            acc = float(xp.to_numpy(xp.argmax(pred) == y).mean())
+        return xp.scalar(loss), acc
+
+    def _snapshot(self, loss: float, before, started, start_step, diverged=False) -> Snapshot:
+        params = self.backend.params()
+        grads = self.backend.grads()
+        stats = {n: GradStat.of(grads[n], before.get(n) if before else None, params[n])
+                 for n in self.names if grads.get(n) is not None}
+        val_loss, val_acc = (None, None) if diverged else self.evaluate("val")
+        acc = None
+        if self.data.classes and not diverged:
+            acc = self.evaluate("train")[1]
+        elapsed = self.active + (time.perf_counter() - started)
+        run_time = time.perf_counter() - started
+        return Snapshot(
+            self.spec.backend, self.device, self.step, self.epoch, float(loss), val_loss, acc, val_acc, stats,
+            {n: np.asarray(g).tolist() for n, g in grads.items() if g is not None} if self.small else None,
+            {n: p.tolist() for n, p in params.items()} if self.small else None,
+            {} if diverged else dead_relu(self.spec, self.sizes, params, self.data.x_train),
+            elapsed, (self.step - start_step) / run_time if run_time > 0 else 0.0,
+            diverged=diverged, total_steps=self.total,
+        )
+
+    def _final(self, started, start_step) -> Snapshot:
+        """After the last step: the loss with the final weights (the figure lessons quote)."""
+        snap = self._snapshot(0.0, None, time.perf_counter(), self.step)
+        loss, acc = self.evaluate("train")
+        total = self.step - start_step
+        sps = total / (self.active or 1e-9) if start_step == 0 else snap.steps_per_second
+        return Snapshot(**{**snap.__dict__, "loss": loss, "accuracy": acc, "done": True, "elapsed": self.active,
+                           "steps_per_second": sps})
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        xp = self.backend.xp
+        pred, _ = self.backend.evaluate(xp.array(np.asarray(x, dtype=np.float64)),
+                                        xp.array(np.zeros((len(x), self.data.outputs))) if not self.data.classes
+                                        else xp.labels(np.zeros(len(x), dtype=np.int64)))
+        return xp.to_numpy(pred)
+
+
+def dead_relu(spec: RunSpec, sizes, params: dict[str, np.ndarray], x: np.ndarray, limit: int = 2048) -> dict[str, float]:
+    """For every ReLU, the fraction of its units that are zero for every sample (dead units),
+    measured in numpy from the weights, so every backend reports it the same way."""
+    out: dict[str, float] = {}
+    h = np.asarray(x[:limit], dtype=np.float64)
+    linear = iter(enumerate(sizes, 1))
+    relu_index = 0
+    for layer in spec.layers:
+        if layer.type == "linear":
+            i, (lyr, _, _, has_bias) = next(linear)
+            h = h @ params[lyr.name or f"W{i}"]
+            if has_bias:
+                h = h + params[lyr.bias_name or f"b{i}"]
+        elif layer.type == "relu":
+            relu_index += 1
+            out[f"relu{relu_index}"] = float(np.mean(~(h > 0).any(axis=0)))
+            h = np.maximum(h, 0)
+        elif layer.type == "sigmoid":
+            h = 1 / (1 + np.exp(-h))
+        elif layer.type == "tanh":
+            h = np.tanh(h)
+    return out
+
+
+def explain_failure(spec: RunSpec, step: int, exc: BaseException) -> str:
+    name = type(exc).__name__
+    if "OutOfMemory" in name or "out of memory" in str(exc).lower():
+        return (f"{spec.device.upper()} ran out of memory at step {step} ({spec.backend}). Lower the batch size "
+                f"or the hidden size, or run on the CPU (--device cpu).")
+    return (f"the {spec.backend} backend failed at step {step}: {name}: {exc}. The run was stopped; the rest of "
+            f"the tutor still works. Try another backend, or report this with the lesson file.")

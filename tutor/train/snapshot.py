@@ -1,0 +1,101 @@
+"""What a training run reports: `Snapshot`s on the steps someone looks at, and a bounded
+`History` of the losses for plotting."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class GradStat:
+    shape: tuple[int, ...]
+    norm: float            # ‖g‖₂
+    mean_abs: float        # mean |g|
+    max_abs: float         # max |g|
+    update_ratio: float    # ‖Δw‖ / ‖w‖ of the last update (nan before the first)
+
+    @staticmethod
+    def of(grad: np.ndarray, before: np.ndarray | None, after: np.ndarray) -> "GradStat":
+        g = np.asarray(grad, dtype=np.float64)
+        ratio = float("nan")
+        if before is not None:
+            norm_w = float(np.linalg.norm(after))
+            ratio = float(np.linalg.norm(after - before)) / norm_w if norm_w else float("inf")
+        return GradStat(tuple(g.shape), float(np.linalg.norm(g)), float(np.mean(np.abs(g))) if g.size else 0.0,
+                        float(np.max(np.abs(g))) if g.size else 0.0, ratio)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    backend: str
+    device: str
+    step: int                          # updates done so far
+    epoch: int
+    loss: float                        # training loss of this step's forward pass (before its update)
+    val_loss: float | None = None      # validation loss after the update (None: no validation set)
+    accuracy: float | None = None
+    val_accuracy: float | None = None
+    grads: dict[str, GradStat] = field(default_factory=dict)
+    grad_values: dict[str, list] | None = None   # the gradients themselves, small models only
+    params: dict[str, list] | None = None        # parameter values after the update, small models only
+    dead_relu: dict[str, float] = field(default_factory=dict)   # layer → fraction of units never active
+    elapsed: float = 0.0
+    steps_per_second: float = 0.0
+    done: bool = False
+    diverged: bool = False
+    error: str = ""                    # what went wrong and what to do, when a run stopped early
+    total_steps: int = 0
+
+    @property
+    def status(self) -> str:
+        if self.error:
+            return self.error
+        if self.diverged:
+            return f"diverged at step {self.step}"
+        return "done" if self.done else "running"
+
+
+class History:
+    """Losses for the plot, in at most `capacity` buckets: when full, neighbouring buckets merge
+    (each keeps its min, max and last), so memory and drawing cost stay flat for any run length."""
+
+    def __init__(self, capacity: int = 512):
+        self.capacity = capacity
+        self.width = 1                 # steps per bucket
+        self.rows: list[list[float]] = []   # [first_step, last_step, lo, hi, last, val_last]
+        self.lock = threading.Lock()
+
+    def add(self, step: int, loss: float, val: float | None) -> None:
+        v = float("nan") if val is None else val
+        with self.lock:
+            rows = self.rows
+            if rows and step - rows[-1][0] < self.width:
+                r = rows[-1]
+                r[1] = step
+                r[2] = min(r[2], loss)
+                r[3] = max(r[3], loss)
+                r[4] = loss
+                r[5] = v
+                return
+            rows.append([step, step, loss, loss, loss, v])
+            if len(rows) > self.capacity:
+                self.width *= 2
+                merged = []
+                for i in range(0, len(rows) - 1, 2):
+                    a, b = rows[i], rows[i + 1]
+                    merged.append([a[0], b[1], min(a[2], b[2]), max(a[3], b[3]), b[4], b[5]])
+                if len(rows) % 2:
+                    merged.append(rows[-1])
+                self.rows = merged
+
+    def series(self) -> tuple[list[int], list[float], list[float], list[float]]:
+        """steps, last loss, validation loss, and min loss per bucket."""
+        with self.lock:
+            rows = [list(r) for r in self.rows]
+        return [r[1] for r in rows], [r[4] for r in rows], [r[5] for r in rows], [r[2] for r in rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)

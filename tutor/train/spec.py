@@ -1,0 +1,151 @@
+"""One training run, fully resolved: the lesson's [train], a backend's overrides, a variant and
+the learner's changes (CLI flags or the Train screen's fields), merged in that order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from tutor.errors import LessonError
+from tutor.lesson import DEVICES, MAX_WIDTH, OPTIMIZERS, Layer, Lesson, Train, Variant
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    backend: str
+    layers: tuple[Layer, ...]
+    loss: str
+    optimizer: str
+    lr: float
+    momentum: float
+    epochs: int
+    batch_size: int
+    seed: int
+    dtype: str
+    init: str
+    hidden: int | None
+    zero_grad: bool
+    device: str
+    bias: bool | None = None          # force every linear layer's bias on or off (the nn lessons)
+
+    def linear_layers(self) -> list[Layer]:
+        return [l for l in self.layers if l.type == "linear"]
+
+
+# What a learner may change, with the check each change gets.
+EDITABLE = {
+    "lr": (float, 0.0, 1e6),
+    "epochs": (int, 1, 100_000),
+    "hidden": (int, 1, MAX_WIDTH),
+    "seed": (int, 0, 2**32 - 1),
+    "batch_size": (int, 0, 100_000),
+    "momentum": (float, 0.0, 0.999),
+}
+
+
+def parse_setting(name: str, text: str) -> Any:
+    """A learner's typed value → a checked value, or LessonError with what is expected."""
+    if name == "optimizer":
+        if text not in OPTIMIZERS:
+            raise LessonError(f"optimizer must be one of: {', '.join(OPTIMIZERS)}", key=name)
+        return text
+    if name == "device":
+        if text not in DEVICES:
+            raise LessonError(f"device must be one of: {', '.join(DEVICES)}", key=name)
+        return text
+    kind, lo, hi = EDITABLE[name]
+    try:
+        value = kind(float(text)) if kind is int and float(text).is_integer() else kind(text)
+    except (TypeError, ValueError):
+        raise LessonError(f"expected {'a whole number' if kind is int else 'a number'}, found {text!r}", key=name) from None
+    if not (lo <= value <= hi):
+        raise LessonError(f"{value:g} is outside {lo:g}..{hi:g}", key=name)
+    return value
+
+
+def resolve(lesson: Lesson, backend: str, variant: Variant | None = None, **changes: Any) -> RunSpec:
+    train: Train = lesson.train
+    if train is None:
+        raise LessonError("this lesson has no [train] section", key="train")
+    values: dict[str, Any] = dict(
+        backend=backend, layers=train.layers, loss=train.loss, optimizer=train.optimizer, lr=train.lr,
+        momentum=train.momentum, epochs=train.epochs, batch_size=train.batch_size, seed=train.seed,
+        dtype=train.dtype, init=train.init, hidden=train.hidden, zero_grad=train.zero_grad, device="cpu",
+    )
+    values.update(train.overrides.get(backend, {}))
+    if variant is not None:
+        values.update({k: v for k, v in variant.changes.items() if k in values})
+    values.update({k: v for k, v in changes.items() if v is not None})
+    return RunSpec(**{k: v for k, v in values.items() if k in RunSpec.__dataclass_fields__})
+
+
+def backends_for(lesson: Lesson, variant: Variant | None = None) -> tuple[str, ...]:
+    if variant is not None and "backends" in variant.changes:
+        return tuple(variant.changes["backends"])
+    return lesson.train.backends if lesson.train else ()
+
+
+def dataset_for(lesson: Lesson, variant: Variant | None = None):
+    if variant is not None and "dataset" in variant.changes:
+        return variant.changes["dataset"]
+    return lesson.train.dataset
+
+
+def layer_sizes(spec: RunSpec, inputs: int, outputs: int) -> list[tuple[Layer, int, int, bool]]:
+    """(layer, in, out, has_bias) for every linear layer, with 'hidden' and 'outputs' filled in."""
+    sizes = []
+    width = inputs
+    for layer in spec.linear_layers():
+        out = {"hidden": spec.hidden, "outputs": outputs}.get(layer.out, layer.out) if isinstance(layer.out, str) \
+            else layer.out
+        has_bias = layer.bias if spec.bias is None else spec.bias
+        sizes.append((layer, width, int(out), has_bias))
+        width = int(out)
+    return sizes
+
+
+def param_names(spec: RunSpec, inputs: int, outputs: int) -> list[str]:
+    names = []
+    for i, (layer, _, _, has_bias) in enumerate(layer_sizes(spec, inputs, outputs), 1):
+        names.append(layer.name or f"W{i}")
+        if has_bias:
+            names.append(layer.bias_name or f"b{i}")
+    return names
+
+
+def initial_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.ndarray]:
+    """Every parameter's starting value, drawn once in float64 from the run's seed so that every
+    backend starts from the same place. Per layer the bias is drawn before the weight (the
+    regression notebooks' order); a bias the lesson's own model lacks (added by a backend's
+    override) starts at zero and draws nothing, so the weights stay the same."""
+    rng = np.random.RandomState(spec.seed)
+    out: dict[str, np.ndarray] = {}
+    lesson_spec = replace(spec, bias=None)
+    base = layer_sizes(lesson_spec, inputs, outputs)
+    for i, ((layer, n_in, n_out, has_bias), (_, _, _, base_bias)) in enumerate(
+            zip(layer_sizes(spec, inputs, outputs), base), 1):
+        wname, bname = layer.name or f"W{i}", layer.bias_name or f"b{i}"
+        b = None
+        if base_bias:
+            b = _draw(spec.init, rng, (n_out,), n_in)
+        if layer.weight is not None:
+            w = np.array(layer.weight, dtype=np.float64).reshape(n_in, n_out)
+        else:
+            w = _draw(spec.init, rng, (n_in, n_out), n_in)
+        out[wname] = w
+        if has_bias:
+            if layer.bias_init is not None:
+                b = np.array(layer.bias_init, dtype=np.float64).reshape(n_out)
+            out[bname] = b if b is not None else np.zeros(n_out)
+    return out
+
+
+def _draw(init: str, rng: np.random.RandomState, shape: tuple, fan_in: int) -> np.ndarray:
+    if init == "zeros":
+        return np.zeros(shape)
+    if init == "randn":
+        return rng.randn(*shape)
+    bound = 1.0 / np.sqrt(max(fan_in, 1))       # torch's nn.Linear default range, and "uniform"
+    return rng.uniform(-bound, bound, size=shape)
