@@ -1,0 +1,132 @@
+"""The learner's progress: which lesson they were in, which parts they saw, which exercises they
+solved. Stored as JSON in the user's data directory, written atomically (temporary file, fsync,
+rename) so a crash never leaves half a file; a file that cannot be read is set aside as a
+backup with a notice, and the tutor carries on with a fresh record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+VERSION = 1
+NOT_STARTED, IN_PROGRESS, DONE = "not started", "in progress", "done"
+
+
+def default_path() -> Path:
+    override = os.environ.get("BACKPROP_TUTOR_HOME")
+    if override:
+        return Path(override) / "progress.json"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("backprop-tutor")) / "progress.json"
+
+
+class Progress:
+    def __init__(self, path: Path | None = None):
+        self.path = path or default_path()
+        self.notice = ""                  # what the learner should be told, once
+        self.data = {"version": VERSION, "last_lesson": None, "lessons": {}}
+        self.writable = True
+        self._lock = threading.Lock()
+        self._load()
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        try:
+            raw = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            self.notice = f"Progress could not be read ({exc.strerror}); starting afresh for this session."
+            self.writable = False
+            return
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict) or not isinstance(data.get("lessons"), dict):
+                raise ValueError("not a progress record")
+            version = data.get("version")
+            if not isinstance(version, int) or version > VERSION:
+                raise ValueError(f"written by a newer tutor (format {version})")
+            self.data = {"version": VERSION, "last_lesson": data.get("last_lesson"),
+                         "lessons": {k: v for k, v in data["lessons"].items() if isinstance(v, dict)}}
+        except (ValueError, UnicodeDecodeError) as exc:
+            backup = self._backup()
+            self.notice = (f"Your progress file could not be read ({exc}). It was kept as {backup.name} "
+                           f"and a fresh one started.")
+
+    def _backup(self) -> Path:
+        backup = self.path.with_name(f"progress.unreadable-{time.strftime('%Y%m%d-%H%M%S')}.json")
+        try:
+            os.replace(self.path, backup)
+        except OSError:
+            self.writable = False
+        return backup
+
+    def state(self, lesson_id: str, exercises: int = 0) -> str:
+        entry = self.data["lessons"].get(lesson_id)
+        if not entry:
+            return NOT_STARTED
+        solved = len(entry.get("solved", []))
+        if entry.get("done") or (exercises and solved >= exercises):
+            return DONE
+        return IN_PROGRESS
+
+    def solved(self, lesson_id: str) -> list[str]:
+        return list(self.data["lessons"].get(lesson_id, {}).get("solved", []))
+
+    @property
+    def last_lesson(self) -> str | None:
+        return self.data.get("last_lesson")
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def visit(self, lesson_id: str, part: str | None = None) -> None:
+        with self._lock:
+            entry = self.data["lessons"].setdefault(lesson_id, {})
+            if part:
+                parts = entry.setdefault("parts", [])
+                if part not in parts:
+                    parts.append(part)
+            self.data["last_lesson"] = lesson_id
+        self.save()
+
+    def solve(self, lesson_id: str, exercise_id: str, total: int) -> None:
+        with self._lock:
+            entry = self.data["lessons"].setdefault(lesson_id, {})
+            solved = entry.setdefault("solved", [])
+            if exercise_id not in solved:
+                solved.append(exercise_id)
+            if total and len(solved) >= total:
+                entry["done"] = True
+        self.save()
+
+    def save(self) -> None:
+        """Atomic: another tutor writing at the same time leaves one whole file, never a mix."""
+        if not self.writable:
+            return
+        with self._lock:
+            payload = json.dumps(self.data, indent=1, sort_keys=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".progress-", suffix=".tmp", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    f.write(payload)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, self.path)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except OSError as exc:
+            self.writable = False
+            self.notice = f"Progress cannot be saved in {self.path.parent} ({exc.strerror}); it lasts this session only."

@@ -1,0 +1,118 @@
+"""The Textual application: a lesson list, a screen per lesson, help, and a command palette."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from tutor.lesson import catalogue
+from tutor.progress import Progress
+
+MIN_WIDTH, MIN_HEIGHT = 70, 22
+
+
+class LessonCommands(Provider):
+    """Jump to any lesson, or any part of one, from the command palette."""
+
+    def _items(self):
+        for item in self.app.listing:
+            for part in ("explain", "derive", "train"):
+                yield f"{item.title} › {part.capitalize()}", partial(self.app.open_lesson, item.path, part), item.summary
+
+    async def discover(self) -> Hits:
+        for text, callback, help_text in self._items():
+            if text.endswith("Explain"):
+                yield DiscoveryHit(text, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, callback, help_text in self._items():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), callback, help=help_text)
+
+
+class TooSmall(ModalScreen):
+    """Shown instead of a broken layout when the window is too small."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="too-small")
+
+    def on_mount(self) -> None:
+        self.refresh_text()
+
+    def refresh_text(self) -> None:
+        w, h = self.app.size
+        self.query_one("#too-small", Static).update(
+            f"The window is {w}×{h}.\nbackprop-tutor needs at least {MIN_WIDTH}×{MIN_HEIGHT}.\nMake it larger, or press ctrl+q to quit.")
+
+
+class TutorApp(App):
+    CSS_PATH = "tutor.tcss"
+    TITLE = "backprop-tutor"
+    COMMANDS = App.COMMANDS | {LessonCommands}
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("question_mark", "help", "Help"),
+    ]
+
+    def __init__(self, start: Path | None = None, ascii: bool = False, device: str = "cpu",
+                 progress: Progress | None = None):
+        super().__init__()
+        self.start = start
+        self.ascii = ascii
+        self.device = device
+        self.progress = progress or Progress()
+        self.listing = catalogue()
+
+    def on_mount(self) -> None:
+        from tutor.ui.lesson_list import LessonListScreen
+
+        self.push_screen(LessonListScreen())
+        if self.progress.notice:
+            self.notify(self.progress.notice, severity="warning", timeout=10)
+        if self.start is not None:
+            self.open_lesson(self.start)
+        self.check_size()
+
+    def open_lesson(self, path: Path, part: str = "explain") -> None:
+        from tutor.errors import LessonError
+        from tutor.lesson import load
+        from tutor.ui.lesson_screen import ErrorScreen, LessonScreen
+
+        try:
+            lesson = load(path)
+        except LessonError as exc:
+            self.push_screen(ErrorScreen(str(exc)))
+            return
+        from tutor.ui.lesson_screen import LessonScreen as _LS
+
+        while isinstance(self.screen, _LS):
+            self.pop_screen()
+        self.progress.visit(lesson.id, part)
+        self.push_screen(LessonScreen(lesson, part))
+
+    def action_help(self) -> None:
+        from tutor.ui.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def on_resize(self, event) -> None:
+        self.check_size()
+
+    def check_size(self) -> None:
+        w, h = self.size
+        small = w < MIN_WIDTH or h < MIN_HEIGHT
+        if small and not isinstance(self.screen, TooSmall):
+            self.push_screen(TooSmall())
+        elif small:
+            self.screen.refresh_text()
+        elif not small and isinstance(self.screen, TooSmall):
+            self.pop_screen()

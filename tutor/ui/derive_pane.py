@@ -1,0 +1,141 @@
+"""Derive: the graph with the current node highlighted, and the current step beside it."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import LoadingIndicator, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tutor.fmt import asciify
+from tutor.ui.widgets import GraphView
+
+
+class NodePicker(ModalScreen[str]):
+    """`j`: choose a node or parameter to jump to."""
+
+    BINDINGS = [Binding("escape", "dismiss", "Cancel")]
+
+    def __init__(self, names: list[str]):
+        super().__init__()
+        self.names = names
+
+    def compose(self) -> ComposeResult:
+        yield OptionList(*[Option(n, id=n) for n in self.names], id="node-picker")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class DerivePane(Widget):
+    def __init__(self, lesson, **kwargs):
+        super().__init__(**kwargs)
+        self.lesson = lesson
+        self.derivation = None
+        self.index = 0
+        self.loading = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield GraphView(id="graph")
+            yield Static(id="step-title")
+            with VerticalScroll(id="step-scroll"):
+                yield Static(id="step-text", markup=False)
+            yield LoadingIndicator(id="derive-loading")
+
+    def on_mount(self) -> None:
+        self.query_one("#graph", GraphView).ascii = self.app.ascii
+        if self.lesson.graph is None and self.lesson.jacobian is None:
+            self.query_one("#derive-loading").display = False
+            self.query_one("#step-title", Static).update("This lesson has no graph to derive.")
+
+    def start(self) -> None:
+        if self.derivation is None and not self.loading and (self.lesson.graph or self.lesson.jacobian):
+            self.loading = True
+            self.build()
+
+    def text_width(self) -> int:
+        return max(30, self.size.width - 4) if self.size.width else 76
+
+    @work(thread=True, exclusive=True, group="derive", exit_on_error=False)
+    def build(self) -> None:
+        """sympy (and torch, for the check) load here, never on the UI thread."""
+        from tutor.derive import derive
+
+        try:
+            deriv = derive(self.lesson)
+            width = self.text_width()
+            for i in range(len(deriv.steps)):
+                deriv.render(i, width, self.app.ascii)          # warm the cache: stepping is then instant
+        except Exception as exc:  # noqa: BLE001 - show it, never crash the app
+            self.app.call_from_thread(self.failed, f"{type(exc).__name__}: {exc}")
+            return
+        self.app.call_from_thread(self.loaded, deriv)
+
+    def failed(self, message: str) -> None:
+        self.loading = False
+        self.query_one("#derive-loading").display = False
+        self.query_one("#step-title", Static).update(Text(f"The derivation could not be built: {message}", style="red"))
+
+    def loaded(self, deriv) -> None:
+        self.derivation = deriv
+        self.loading = False
+        self.query_one("#derive-loading").display = False
+        self.show(0)
+
+    def show(self, index: int) -> None:
+        d = self.derivation
+        if d is None or not d.steps:
+            return
+        self.index = max(0, min(index, len(d.steps) - 1))
+        step = d.steps[self.index]
+        if d.graph is not None and step.phase in ("forward", "backward", "chain", "check"):
+            self.query_one("#graph", GraphView).display = True
+            self.query_one("#graph", GraphView).draw(
+                d.graph, d.values, d.grads, step.values, step.grads, step.node, step.phase != "forward",
+                self.size.width or 80)
+        else:
+            self.query_one("#graph", GraphView).display = False
+        title = Text(f"Step {self.index + 1}/{len(d.steps)} · {step.title}", style="bold")
+        if step.check is not None and not step.check.ok:
+            title.append(f"  ✗ {step.check.blame}", style="bold red")
+        elif step.check is not None:
+            title.append("  ✓", style="bold green")
+        if self.app.ascii:
+            title = Text(asciify(title.plain), style="bold")
+        self.query_one("#step-title", Static).update(title)
+        body = d.render(self.index, self.text_width(), self.app.ascii)
+        self.query_one("#step-text", Static).update(Text(body, style="red" if step.check and not step.check.ok else ""))
+
+    def action_move(self, delta: int) -> None:
+        self.show(self.index + delta)
+
+    def action_first(self) -> None:
+        self.show(0)
+
+    def action_last(self) -> None:
+        if self.derivation:
+            self.show(len(self.derivation.steps) - 1)
+
+    def action_jump(self) -> None:
+        d = self.derivation
+        if d is None:
+            return
+        names = list(dict.fromkeys(s.node for s in d.steps))
+
+        def go(name: str | None) -> None:
+            if name:
+                target = d.step_index(name, self.index)
+                if target is not None:
+                    self.show(target)
+
+        self.app.push_screen(NodePicker(names), go)
+
+    def on_resize(self) -> None:
+        if self.derivation is not None:
+            self.show(self.index)

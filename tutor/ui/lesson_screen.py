@@ -1,0 +1,146 @@
+"""A lesson: Explain, Derive and Train, as tabs switched by keys or the mouse."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Header, Markdown, Static, TabbedContent, TabPane
+
+from tutor.lesson import Lesson
+from tutor.ui.derive_pane import DerivePane
+from tutor.ui.train_pane import TrainPane
+
+PARTS = ("explain", "derive", "train")
+
+
+def explain_markdown(lesson: Lesson, equations: dict[str, str] | None = None) -> str:
+    """The lesson's pages as Markdown; equations as code blocks (sympy's rendering once loaded)."""
+    out = [f"# {lesson.title}", ""]
+    for page in lesson.explain:
+        out += [f"## {page.title}", "", page.text.strip(), ""]
+        if page.equations:
+            out.append("```")
+            for eq in page.equations:
+                out.append((equations or {}).get(f"{page.title}/{eq.name}", f"{eq.name} = {eq.text}"))
+            out += ["```", ""]
+    return "\n".join(out)
+
+
+class ErrorScreen(ModalScreen):
+    """A lesson that cannot be opened: the message, never a traceback."""
+
+    BINDINGS = [Binding("escape,enter,q", "dismiss", "Back")]
+
+    def __init__(self, message: str):
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="error-box"):
+            yield Static("This lesson cannot be opened:\n\n" + self.message + "\n\nPress escape to go back.",
+                         id="error-text", markup=False)
+
+
+class LessonScreen(Screen):
+    BINDINGS = [
+        Binding("e", "part('explain')", "Explain"),
+        Binding("d", "part('derive')", "Derive"),
+        Binding("t", "part('train')", "Train"),
+        Binding("escape", "back", "Lessons"),
+        # Derive
+        Binding("n,right", "derive('move', 1)", "Next", priority=True),
+        Binding("p,left", "derive('move', -1)", "Back", priority=True),
+        Binding("home", "derive('first')", "First"),
+        Binding("end", "derive('last')", "Last"),
+        Binding("j", "derive('jump')", "Jump to node"),
+        # Train
+        Binding("space", "train('play')", "Play/pause"),
+        Binding("s", "train('step')", "Step one"),
+        Binding("r", "train('reset')", "Reset"),
+        Binding("o", "train('overlay')", "Overlay next"),
+        Binding("l", "train('log')", "Log scale"),
+    ]
+    PART_ACTIONS = {"derive": "derive", "train": "train"}
+
+    def __init__(self, lesson: Lesson, part: str = "explain"):
+        super().__init__()
+        self.lesson = lesson
+        self.initial = part if part in PARTS else "explain"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(initial=self.initial, id="parts"):
+            with TabPane("Explain", id="explain"):
+                with VerticalScroll():
+                    yield Markdown(explain_markdown(self.lesson), id="explain-text")
+            with TabPane("Derive", id="derive"):
+                yield DerivePane(self.lesson, id="derive-pane")
+            with TabPane("Train", id="train"):
+                yield TrainPane(self.lesson, id="train-pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"backprop-tutor · {self.lesson.title}"
+        if any(p.equations for p in self.lesson.explain):
+            self.render_equations()
+
+    @work(thread=True, exclusive=True, group="equations", exit_on_error=False)
+    def render_equations(self) -> None:
+        from tutor.render import pretty
+        from tutor.symbolic import to_sympy
+
+        rendered = {}
+        for page in self.lesson.explain:
+            for eq in page.equations:
+                body = pretty(to_sympy(eq.expr), 70, self.app.ascii)
+                pad = " " * (len(eq.name) + 3)
+                lines = body.split("\n")
+                mid = len(lines) // 2
+                rendered[f"{page.title}/{eq.name}"] = "\n".join(
+                    (f"{eq.name} = " if i == mid else pad) + line for i, line in enumerate(lines))
+        text = explain_markdown(self.lesson, rendered)
+        self.app.call_from_thread(self.query_one("#explain-text", Markdown).update, text)
+
+    @property
+    def part(self) -> str:
+        return self.query_one("#parts", TabbedContent).active
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Show (and run) the Derive keys in Derive, the Train keys in Train. While an Input has
+        focus its own keys win, so a learner can type a learning rate."""
+        if action in self.PART_ACTIONS:
+            from textual.widgets import Input
+
+            if isinstance(self.focused, Input):
+                return False
+            return self.part == self.PART_ACTIONS[action]
+        return True
+
+    def action_derive(self, name: str, *args) -> None:
+        pane = self.query_one(DerivePane)
+        getattr(pane, f"action_{name}")(*args)
+
+    def action_train(self, name: str) -> None:
+        getattr(self.query_one(TrainPane), f"action_{name}")()
+
+    def action_part(self, part: str) -> None:
+        self.query_one("#parts", TabbedContent).active = part
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        part = event.pane.id or "explain"
+        self.app.progress.visit(self.lesson.id, part)
+        self.refresh_bindings()
+        if part == "derive":
+            self.query_one(DerivePane).start()
+        elif part == "train":
+            self.query_one(TrainPane).start()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def on_unmount(self) -> None:
+        # Leaving mid-run: the training loop checks this flag every step.
+        self.workers.cancel_all()

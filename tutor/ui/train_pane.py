@@ -1,0 +1,356 @@
+"""Train: play, pause, step and reset a run; change its settings live; watch the loss curves
+and the per-layer gradient table. The loop runs in a thread worker and never waits for the
+screen: it drops its latest snapshot in a slot, which a 10 Hz timer reads inside one
+`batch_update()`.
+"""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+from textual.widgets import Button, DataTable, Input, Label, LoadingIndicator, Select, Static
+from textual.worker import get_current_worker
+
+from tutor.errors import LessonError
+from tutor.fmt import number
+from tutor.lesson import DEVICES, OPTIMIZERS
+
+REFRESH = 0.1          # seconds between screen updates while training
+FIELDS = ("lr", "epochs", "hidden", "seed")
+
+
+class TrainPane(Widget):
+    def __init__(self, lesson, **kwargs):
+        super().__init__(**kwargs)
+        self.lesson = lesson
+        self.train = lesson.train
+        self.data = None
+        self.baseline = None
+        self.session = None
+        self.overlays: list[tuple[str, object]] = []     # finished runs kept on the plot
+        self.latest = None                               # the slot the training thread writes
+        self.shown = None
+        self.running = False
+        self.loading = False
+        self.settings: dict = {}
+        self.message = ""
+        self.plot_dirty = True
+
+    # -- layout ---------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        if self.train is None:
+            yield Static("This lesson has nothing to train: its point is the derivation.", id="no-train")
+            return
+        backends = list(self.train.backends) + (["sklearn"] if self.train.baseline else [])
+        with Horizontal(id="controls"):
+            yield Select([(b, b) for b in backends], value=backends[0], allow_blank=False, id="backend")
+            yield Select([(o, o) for o in OPTIMIZERS], value=self.train.optimizer, allow_blank=False, id="optimizer")
+            yield Select([(d, d) for d in DEVICES], value=self.app.device if self.app.device in DEVICES else "cpu",
+                         allow_blank=False, id="device")
+            yield Button("▶ Play", id="play", variant="success")
+            yield Button("Step", id="step")
+            yield Button("Reset", id="reset")
+            yield Button("Overlay", id="overlay")
+        with Horizontal(id="fields"):
+            for name in FIELDS:
+                yield Label(name)
+                yield Input(id=f"field-{name}", compact=True)
+        yield Static(id="status", markup=False)
+        with Horizontal(id="train-body"):
+            with Vertical(id="plot-box"):
+                from tutor.ui.widgets import LossPlot
+
+                yield LossPlot(id="plot")
+            yield DataTable(id="grads", zebra_stripes=True, cursor_type="none")
+        yield LoadingIndicator(id="train-loading")
+
+    def on_mount(self) -> None:
+        if self.train is None:
+            return
+        self.query_one("#train-loading").display = False
+        table = self.query_one("#grads", DataTable)
+        table.add_columns("param", "shape", "‖g‖", "mean|g|", "max|g|", "Δw/w", "value")
+        values = {"lr": self.train.lr, "epochs": self.train.epochs, "hidden": self.train.hidden, "seed": self.train.seed}
+        for name in FIELDS:
+            widget = self.query_one(f"#field-{name}", Input)
+            widget.value = "" if values[name] is None else f"{values[name]:g}" if name == "lr" else str(values[name])
+            widget.disabled = name == "hidden" and values[name] is None
+        self.set_interval(REFRESH, self.refresh_view)
+        self.set_status("Press space to train, s to take one step.")
+
+    # -- preparing data and a run ---------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.train is not None and self.data is None and not self.loading:
+            self.loading = True
+            self.query_one("#train-loading").display = True
+            self.prepare()
+
+    @work(thread=True, exclusive=True, group="prepare", exit_on_error=False)
+    def prepare(self) -> None:
+        """Data (scikit-learn) and the first session (torch) load here, off the UI thread."""
+        from tutor.data import DataError, load
+
+        try:
+            data = load(self.train.dataset)
+            baseline = None
+            if self.train.baseline:
+                from tutor.train.baseline import fit_baseline
+
+                baseline = fit_baseline(self.train.baseline, data, hidden=self.train.hidden, epochs=self.train.epochs)
+            import tutor.train.backends  # noqa: F401 - warm the import (torch) here
+        except DataError as exc:
+            self.app.call_from_thread(self.failed, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001
+            self.app.call_from_thread(self.failed, f"{type(exc).__name__}: {exc}")
+            return
+        self.app.call_from_thread(self.ready, data, baseline)
+
+    def failed(self, message: str) -> None:
+        self.loading = False
+        self.query_one("#train-loading").display = False
+        self.set_status(f"Cannot train: {message}", error=True)
+
+    def ready(self, data, baseline) -> None:
+        self.data, self.baseline, self.loading = data, baseline, False
+        self.query_one("#train-loading").display = False
+        if baseline is not None:
+            self.query_one("#plot").reference = (baseline["name"], baseline["loss"])
+        self.new_session()
+
+    def backend(self) -> str:
+        return str(self.query_one("#backend", Select).value)
+
+    def read_settings(self) -> dict | None:
+        """The fields as checked values; a typo is reported in the status line, never raised."""
+        from tutor.train.spec import parse_setting
+
+        out = {}
+        for name in FIELDS:
+            widget = self.query_one(f"#field-{name}", Input)
+            if widget.disabled:
+                continue
+            try:
+                out[name] = parse_setting(name, widget.value.strip())
+            except LessonError as exc:
+                self.set_status(f"{name}: {exc.message}. Fix the field and press enter.", error=True)
+                return None
+        out["optimizer"] = str(self.query_one("#optimizer", Select).value)
+        out["device"] = str(self.query_one("#device", Select).value)
+        return out
+
+    def new_session(self) -> bool:
+        """A fresh run from the same initial weights (same seed → same start)."""
+        from tutor.train.backends import DeviceError
+        from tutor.train.session import Session
+        from tutor.train.snapshot import History
+        from tutor.train.spec import resolve
+
+        if self.data is None:
+            return False
+        self.cancel_run()
+        settings = self.read_settings()
+        if settings is None:
+            return False
+        backend = self.backend()
+        if backend == "sklearn":
+            self.session = None
+            self.show_baseline()
+            return False
+        try:
+            spec = resolve(self.lesson, backend, **settings)
+            self.session = Session(spec, self.data, History())
+        except DeviceError as exc:
+            self.session = None
+            self.set_status(str(exc), error=True)
+            return False
+        except Exception as exc:  # noqa: BLE001 - a bad combination of settings must not crash the app
+            self.session = None
+            self.set_status(f"Cannot start {backend}: {type(exc).__name__}: {exc}", error=True)
+            return False
+        self.settings = settings
+        self.latest = self.shown = None
+        self.plot_dirty = True
+        self.set_status(f"{backend} ready: {self.session.total} steps on {self.session.device}. Press space.")
+        self.refresh_view(force=True)
+        return True
+
+    def show_baseline(self) -> None:
+        b = self.baseline
+        if b is None:
+            self.set_status("This lesson has no library baseline.")
+            return
+        parts = [f"{b['model']}:"]
+        for key in ("coef", "intercept", "loss", "val_loss", "accuracy", "val_accuracy"):
+            if key in b:
+                v = b[key]
+                parts.append(f"{key} " + (", ".join(f"{x:.5f}" for x in v) if isinstance(v, list) else f"{v:.5f}"))
+        self.set_status("  ".join(parts))
+
+    # -- the run --------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="train", exit_on_error=False)
+    def train_worker(self, session, until: int | None) -> None:
+        from tutor.train.session import LogPolicy
+
+        worker = get_current_worker()
+        policy = LogPolicy(every=max(1, session.total // 500), interval=REFRESH)
+
+        def emit(snapshot) -> None:
+            self.latest = snapshot              # a slot, not a queue: the loop never waits
+
+        session.run(emit=emit, cancelled=lambda: worker.is_cancelled, policy=policy, until=until)
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self.run_ended, session)
+
+    def run_ended(self, session) -> None:
+        if session is self.session:
+            self.running = False
+            self.query_one("#play", Button).label = "▶ Play"
+            self.refresh_view(force=True)
+
+    def cancel_run(self) -> None:
+        for worker in self.workers:
+            if worker.group == "train":
+                worker.cancel()
+        self.running = False
+        for button in self.query("#play").results(Button):     # gone already while unmounting
+            button.label = "▶ Play"
+
+    def action_play(self) -> None:
+        if self.running:
+            self.cancel_run()
+            self.set_status(f"Paused at step {self.session.step}.")
+            return
+        if self.session is None and not self.new_session():
+            return
+        if self.session.finished:
+            self.set_status("This run has finished: press r to reset, or o to overlay another backend.")
+            return
+        self.running = True
+        self.query_one("#play", Button).label = "❚❚ Pause"
+        self.train_worker(self.session, None)
+
+    def action_step(self) -> None:
+        if self.session is None and not self.new_session():
+            return
+        if self.running:
+            self.cancel_run()
+        if not self.session.finished:
+            self.train_worker(self.session, self.session.step + 1)
+
+    def action_reset(self) -> None:
+        self.overlays.clear()
+        self.new_session()
+
+    def action_overlay(self) -> None:
+        """Keep this run on the plot and get the next backend ready, from the same weights."""
+        if self.session is None or self.session.step == 0:
+            self.set_status("Run a backend first; o keeps its curve and readies the next one.")
+            return
+        self.overlays.append((self.session.spec.backend, self.session.history))
+        select = self.query_one("#backend", Select)
+        options = [b for b in self.train.backends]
+        nxt = options[(options.index(self.session.spec.backend) + 1) % len(options)]
+        with self.prevent(Select.Changed):
+            select.value = nxt
+        self.new_session()
+        self.set_status(f"Kept {self.overlays[-1][0]} on the plot; {nxt} is ready. Press space.")
+
+    def action_log(self) -> None:
+        plot = self.query_one("#plot")
+        plot.log_scale = not plot.log_scale
+        self.plot_dirty = True
+        self.refresh_view(force=True)
+
+    # -- settings changed: restart from the same weights, asking nothing ------------------------
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if self.data is not None and event.select.id in ("backend", "optimizer", "device"):
+            self.restart()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if self.data is not None:
+            self.restart()
+        self.focus()
+
+    def restart(self) -> None:
+        was_running = self.running
+        if self.new_session() and was_running:
+            self.action_play()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        {"play": self.action_play, "step": self.action_step, "reset": self.action_reset,
+         "overlay": self.action_overlay}[event.button.id]()
+
+    # -- drawing ---------------------------------------------------------------------------------
+
+    def set_status(self, text: str, error: bool = False) -> None:
+        self.message = text
+        status = self.query_one("#status", Static)
+        status.update(text)
+        status.set_class(error, "error")
+
+    def refresh_view(self, force: bool = False) -> None:
+        snap = self.latest
+        if not force and snap is self.shown:
+            return
+        self.shown = snap
+        with self.app.batch_update():
+            if snap is not None:
+                self.set_status(status_line(snap), error=bool(snap.diverged or snap.error))
+                self.fill_table(snap)
+            self.draw_plot()
+
+    def draw_plot(self) -> None:
+        plot = self.query_one("#plot")
+        series = [(label, *hist.series()[:3]) for label, hist in self.overlays]
+        if self.session is not None:
+            series.append((self.session.spec.backend, *self.session.history.series()[:3]))
+        plot.plot(series)
+
+    def fill_table(self, snap) -> None:
+        table = self.query_one("#grads", DataTable)
+        table.clear()
+        for name, g in snap.grads.items():
+            value = ""
+            if snap.params is not None and name in snap.params:
+                flat = _flatten(snap.params[name])
+                value = ", ".join(number(v) for v in flat[:4]) + (" …" if len(flat) > 4 else "")
+            ratio = "—" if g.update_ratio != g.update_ratio else f"{g.update_ratio:.2e}"
+            table.add_row(name, "×".join(map(str, g.shape)), number(g.norm), number(g.mean_abs), number(g.max_abs),
+                          ratio, value, key=name)
+        for layer, frac in snap.dead_relu.items():
+            table.add_row(layer, "", "", "", "", "", f"dead {frac:.0%}", key=f"dead-{layer}")
+
+    def on_unmount(self) -> None:
+        self.cancel_run()
+
+
+def _flatten(v):
+    if isinstance(v, list):
+        return [x for item in v for x in _flatten(item)]
+    return [v]
+
+
+def status_line(snap) -> str:
+    """The one-line summary of a run: the same numbers the headless log prints."""
+    head = f"{snap.backend} on {snap.device} · step {snap.step}/{snap.total_steps} · epoch {snap.epoch}"
+    if snap.error:
+        return f"{head} · stopped: {snap.error}"
+    if snap.diverged:
+        return f"{head} · diverged at step {snap.step}: the loss became {number(snap.loss)}. Lower the learning rate and press enter."
+    text = f"{head} · loss {number(snap.loss)}"
+    if snap.val_loss is not None:
+        text += f" · val {number(snap.val_loss)}"
+    if snap.accuracy is not None:
+        text += f" · acc {snap.accuracy:.3f}/{snap.val_accuracy:.3f}"
+    text += f" · {snap.steps_per_second:,.0f} steps/s"
+    if snap.done:
+        text += " · done"
+    return text
