@@ -548,7 +548,8 @@ def _layer(t: _Table) -> Layer:
 
 
 def _numbers(value, depth: int = 0) -> bool:
-    if depth > 2:
+    """Numbers nested at most to depth 3 (depth 0: anything up to a matrix of numbers)."""
+    if depth > 3:
         return False
     if isinstance(value, list):
         return all(_numbers(v, depth + 1) for v in value)
@@ -590,7 +591,7 @@ def _check_dataset(kind: str, o: dict, t: _Table) -> None:
             raise LessonError("features must be within 1..1000", key=t.key("features"))
         if o["x_dist"] not in ("uniform", "normal"):
             raise LessonError("'uniform' or 'normal'", key=t.key("x_dist"))
-        if len(o["w"]) != o["features"] or not _numbers(o["w"], 2):
+        if len(o["w"]) != o["features"] or not _numbers(o["w"], 2) or any(isinstance(v, list) for v in o["w"]):
             raise LessonError(f"expected {o['features']} numbers, one per feature", key=t.key("w"))
         if not 1 <= o["train"] < o["n"]:
             raise LessonError("train must leave at least one validation sample", key=t.key("train"))

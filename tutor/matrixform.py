@@ -165,16 +165,17 @@ class _Backward:
                 if name == "sum":
                     return self.run(a, G * ones, f"{gt}·𝟙" if shape else gt, shape)
                 return self.run(a, G * ones / max(va.size, 1), f"({gt}/{count})·𝟙" if shape else gt, shape)
-            local = {
-                "relu": ((va > 0).astype(np.float64), f"1[{inner} > 0]"),
-                "step": (np.zeros_like(va), "0"),
-                "sigmoid": (_sig(va) * (1 - _sig(va)), f"σ({inner})⊙(1 − σ({inner}))"),
-                "tanh": (1 - np.tanh(va) ** 2, f"(1 − tanh²({inner}))"),
-                "exp": (np.exp(va), f"exp({inner})"),
-                "log": (1 / va, f"1/{_wrap(a)}"),
-                "sqrt": (0.5 / np.sqrt(va), f"1/(2·sqrt({inner}))"),
-                "abs": (np.sign(va), f"sign({inner})"),
-            }[name]
+            rules = {       # name → (local derivative, how it is written); only the one needed is computed
+                "relu": lambda: ((va > 0).astype(np.float64), f"1[{inner} > 0]"),
+                "step": lambda: (np.zeros_like(va), "0"),
+                "sigmoid": lambda: (_sig(va) * (1 - _sig(va)), f"σ({inner})⊙(1 − σ({inner}))"),
+                "tanh": lambda: (1 - np.tanh(va) ** 2, f"(1 − tanh²({inner}))"),
+                "exp": lambda: (np.exp(va), f"exp({inner})"),
+                "log": lambda: (1 / va, f"1/{_wrap(a)}"),
+                "sqrt": lambda: (0.5 / np.sqrt(va), f"1/(2·sqrt({inner}))"),
+                "abs": lambda: (np.sign(va), f"sign({inner})"),
+            }
+            local = rules[name]()
             return self.run(a, G * local[0], _times(gt, local[1]), g_shape)
         raise ValueError(op)
 

@@ -1,0 +1,327 @@
+"""Pilot tests: the real app, driven by keys, asserting what the screen shows."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tutor.lesson import catalogue
+from tutor.progress import Progress
+from tutor.ui.app import TutorApp
+from tutor.ui.derive_pane import DerivePane
+from tutor.ui.lesson_list import LessonListScreen
+from tutor.ui.lesson_screen import LessonScreen
+from tutor.ui.train_pane import TrainPane
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_app(tmp_path, **kw) -> TutorApp:
+    return TutorApp(progress=Progress(tmp_path / "progress.json"), **kw)
+
+
+def text_of(app, selector: str) -> str:
+    return str(app.screen.query_one(selector).render())
+
+
+async def settle(app, pilot) -> None:
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def open_lesson(app, pilot, lesson_id: str) -> None:
+    ids = [item.id for item in app.listing]
+    for _ in range(ids.index(lesson_id)):
+        await pilot.press("down")
+    await pilot.press("enter")
+    await pilot.pause()
+    assert isinstance(app.screen, LessonScreen)
+    assert app.screen.lesson.id == lesson_id
+
+
+async def test_single_neuron_end_to_end(tmp_path):
+    """Select the lesson with the keyboard, see loss 1.0 and dL/dw = -2.0, train one step: 0.64."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, LessonListScreen)
+        await open_lesson(app, pilot, "single-neuron")
+        assert "One weight, one step" in app.screen.query_one("#explain-text").source
+        await pilot.press("d")
+        await settle(app, pilot)
+        pane = app.screen.query_one(DerivePane)
+        await pilot.press("n")
+        assert "L at the point = 1.0" in text_of(app, "#step-text")
+        await pilot.press("end")
+        assert "Check ∂L/∂w: all three agree" in text_of(app, "#step-title")
+        body = text_of(app, "#step-text")
+        for line in ("sympy (derived) = -2.0", "torch autograd = -2.0", "finite differences = -2.0"):
+            assert line in body
+        await pilot.press("p")
+        assert "∂L/∂w at the point = -2.0" in text_of(app, "#step-text")
+        assert pane.query_one("#graph").current == "w"
+        await pilot.press("t")
+        await settle(app, pilot)
+        await pilot.press("space")
+        await settle(app, pilot)
+        status = text_of(app, "#status")
+        assert "step 1/1" in status and "loss 0.64" in status and "done" in status
+        table = app.screen.query_one("#grads")
+        assert table.get_row("w")[2] == "2.0"         # ‖g‖ of the step's gradient −2.0
+        assert table.get_row("w")[6] == "1.2"         # w after the step
+        assert app.screen.query_one("#plot").series_count == 1
+
+
+async def test_two_layer_relu_derivation_keys(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await open_lesson(app, pilot, "two-layer-relu")
+        await pilot.press("d")
+        await settle(app, pilot)
+        pane = app.screen.query_one(DerivePane)
+        graph = pane.query_one("#graph")
+        seen = []
+        for _ in range(4):                 # the forward pass: z1, h1, z2, L
+            seen.append(graph.current)
+            await pilot.press("n")
+        assert seen == ["z1", "h1", "z2", "L"]
+        assert pane.derivation.steps[pane.index].phase == "backward"
+        await pilot.press("p")
+        assert graph.current == "L" and "L =" in text_of(app, "#step-text")
+        await pilot.press("home")
+        assert pane.index == 0 and "z1" in text_of(app, "#step-title")
+        # jump to the chain rule of w1
+        await pilot.press("j")
+        await pilot.pause()
+        picker = app.screen.query_one("#node-picker")
+        names = [picker.get_option_at_index(i).id for i in range(picker.option_count)]
+        for _ in range(names.index("w1")):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert graph.current == "w1"
+        while pane.derivation.steps[pane.index].phase != "chain":
+            await pilot.press("n")
+        assert graph.current == "w1"
+        body = text_of(app, "#step-text")
+        assert "∂L/∂w1 = ∂L/∂z2 · ∂z2/∂h1 · ∂h1/∂z1 · ∂z1/∂w1" in body
+
+
+async def test_train_controls(tmp_path):
+    """numpy: play, pause, step one, change lr (restarts from the same weights), overlay autograd, reset."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await open_lesson(app, pilot, "two-layer-relu")
+        await pilot.press("t")
+        await settle(app, pilot)
+        pane = app.screen.query_one(TrainPane)
+        assert str(app.screen.query_one("#backend").value) == "numpy"
+        pane.query_one("#field-epochs").value = "100000"
+        pane.restart()
+        await pilot.press("space")
+        await pilot.pause(0.4)
+        assert pane.running
+        await pilot.press("space")                     # pause
+        await settle(app, pilot)
+        assert not pane.running
+        paused_at = pane.session.step
+        assert 0 < paused_at < 100000
+        await pilot.press("s")                         # one step
+        await settle(app, pilot)
+        assert pane.session.step == paused_at + 1
+        await pilot.pause(0.2)
+        assert f"step {paused_at + 1}/100000" in text_of(app, "#status")
+        first_w = pane.session.initial["w1"].copy()
+        pane.query_one("#field-epochs").value = "50"
+        pane.query_one("#field-lr").value = "5e-5"
+        pane.restart()
+        assert pane.session.step == 0 and pane.session.spec.lr == 5e-5
+        assert (pane.session.initial["w1"] == first_w).all()
+        await pilot.press("space")
+        await settle(app, pilot)
+        assert "step 50/50" in text_of(app, "#status")
+        await pilot.press("o")                          # keep numpy, ready autograd
+        await pilot.pause()
+        assert str(app.screen.query_one("#backend").value) == "torch-manual"
+        await pilot.press("space")
+        await settle(app, pilot)
+        await pilot.pause(0.2)
+        assert app.screen.query_one("#plot").series_count == 4      # two runs × (train, validation)
+        rows = app.screen.query_one("#grads")
+        assert rows.get_row("w1")[1] == "2×100" and rows.get_row("w2")[1] == "100×2"
+        assert rows.get_row("dead-relu1")[6].startswith("dead ")
+        await pilot.press("r")
+        await pilot.pause()
+        assert pane.overlays == [] and pane.session.step == 0
+        # a typo in a field is reported, never raised
+        pane.query_one("#field-lr").value = "fast"
+        pane.restart()
+        assert "lr: expected a number, found 'fast'" in text_of(app, "#status")
+
+
+async def test_divergence_keeps_controls(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await open_lesson(app, pilot, "two-layer-relu")
+        await pilot.press("t")
+        await settle(app, pilot)
+        pane = app.screen.query_one(TrainPane)
+        pane.query_one("#field-lr").value = "10"
+        pane.restart()
+        await pilot.press("space")
+        await settle(app, pilot)
+        await pilot.pause(0.2)
+        assert "diverged at step" in text_of(app, "#status")
+        pane.query_one("#field-lr").value = "1e-4"
+        pane.restart()
+        await pilot.press("space")
+        await settle(app, pilot)
+        await pilot.pause(0.2)
+        assert "done" in text_of(app, "#status")
+
+
+async def test_leaving_mid_run_cancels_the_worker(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await open_lesson(app, pilot, "two-layer-relu")
+        await pilot.press("t")
+        await settle(app, pilot)
+        pane = app.screen.query_one(TrainPane)
+        pane.query_one("#field-epochs").value = "100000"
+        pane.restart()
+        await pilot.press("space")
+        await pilot.pause(0.3)
+        workers = [w for w in pane.workers if w.group == "train"]
+        assert workers and pane.session.step < 100000
+        await pilot.press("escape")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert isinstance(app.screen, LessonListScreen)
+        assert all(w.is_cancelled and w.is_finished for w in workers)
+        assert pane.session.step < 100000
+
+
+async def test_help_and_quit(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        help_text = text_of(app, "#help-text")
+        assert "ctrl+q" in help_text and "Quit" in help_text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, LessonListScreen)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_every_lesson_walks_its_three_parts(tmp_path):
+    """Each lesson opens, shows Explain, derives (when it has a graph) and runs its first trainer."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        for index, item in enumerate(catalogue()):
+            app.open_lesson(item.path)
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, LessonScreen), item.id
+            await pilot.press("d")
+            await settle(app, pilot)
+            pane = screen.query_one(DerivePane)
+            if screen.lesson.graph is not None:
+                assert pane.derivation is not None and pane.derivation.steps, item.id
+                assert all(c.ok for c in pane.derivation.checks), item.id
+            await pilot.press("t")
+            await settle(app, pilot)
+            if screen.lesson.train is None:
+                continue
+            train = screen.query_one(TrainPane)
+            if item.id == "mlp-digits":               # keep the suite quick: one epoch is the same code path
+                train.query_one("#field-epochs").value = "1"
+                train.restart()
+            await pilot.press("space")
+            await settle(app, pilot)
+            await pilot.pause(0.2)
+            assert "done" in text_of(app, "#status"), (item.id, text_of(app, "#status"))
+            await pilot.press("escape")
+            await pilot.pause()
+
+
+async def test_80x24_is_usable_and_60x20_says_too_small(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await open_lesson(app, pilot, "single-neuron")
+        await pilot.press("t")
+        await settle(app, pilot)
+        for selector in ("#backend", "#play", "#step", "#reset", "#field-lr", "#status", "#plot"):
+            widget = app.screen.query_one(selector)
+            region = widget.region
+            assert region.width > 0 and region.height > 0, selector
+            assert region.right <= 80 and region.bottom <= 24, selector
+        await pilot.click("#play")
+        await settle(app, pilot)
+        await pilot.pause(0.2)
+        assert "done" in text_of(app, "#status")
+        await pilot.resize_terminal(60, 20)
+        await pilot.pause()
+        assert "needs at least 70×22" in text_of(app, "#too-small")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert isinstance(app.screen, LessonScreen)
+
+
+async def test_opens_on_last_lesson_and_marks_progress(tmp_path):
+    progress = Progress(tmp_path / "progress.json")
+    progress.visit("two-layer-relu", "derive")
+    app = TutorApp(progress=Progress(tmp_path / "progress.json"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        options = app.screen.query_one("#lessons")
+        ids = [item.id for item in app.listing]
+        assert options.highlighted == ids.index("two-layer-relu")
+        assert "in progress" in str(options.get_option_at_index(options.highlighted).prompt)
+
+
+async def test_broken_lesson_file_shows_an_error_screen(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('schema = 1\nid = "bad"\ntitle = "x"\n[[explain]]\ntitle = "p"\ntext = 3\n')
+    app = make_app(tmp_path, start=bad)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        text = text_of(app, "#error-text")
+        assert f"{bad}:6: explain[0].text: expected a string, found an integer" in text
+
+
+def test_first_screen_without_heavy_imports(tmp_path):
+    """torch, scikit-learn and sympy are not imported when the lesson list is first shown."""
+    code = textwrap.dedent(f"""
+        import asyncio, sys
+        from pathlib import Path
+        from tutor.progress import Progress
+        from tutor.ui.app import TutorApp
+        from tutor.ui.lesson_list import LessonListScreen
+
+        async def main():
+            app = TutorApp(progress=Progress(Path({str(tmp_path)!r}) / "p.json"))
+            async with app.run_test(size=(100, 30)) as pilot:
+                await pilot.pause()
+                assert isinstance(app.screen, LessonListScreen)
+                assert app.screen.query_one("#lessons").option_count == 8
+                heavy = sorted(m for m in ("torch", "sklearn", "sympy") if m in sys.modules)
+                print("HEAVY", heavy)
+        asyncio.run(main())
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert "HEAVY []" in out.stdout, out.stdout + out.stderr
