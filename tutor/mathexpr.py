@@ -204,11 +204,12 @@ def to_text(expr: Expr) -> str:
     op = expr[0]
     if op == "num":
         v = expr[1]
-        return str(int(v)) if float(v).is_integer() else repr(v)
+        text = str(int(v)) if float(v).is_integer() else repr(v)
+        return f"({text})" if v < 0 else text      # (-2)**2 is not -(2**2)
     if op == "sym":
         return expr[1]
     if op == "neg":
-        return f"-({to_text(expr[1])})"
+        return f"(-({to_text(expr[1])}))"
     if op == "T":
         return f"({to_text(expr[1])}).T"
     if op == "fn":
