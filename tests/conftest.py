@@ -55,13 +55,17 @@ def _cached_cli(args: tuple[str, ...]) -> tuple[int, str, str]:
     return run_cli(*args)
 
 
+def _no_constants(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_json_lines(stdout: str) -> list[dict]:
-    """Every stdout line must be one JSON object with an "event" field."""
+    """Every stdout line must be one strict JSON object (no NaN or Infinity) with an "event"."""
     events = []
     for number, line in enumerate(stdout.splitlines(), 1):
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:  # pragma: no cover - a failure message
+            obj = json.loads(line, parse_constant=_no_constants)
+        except ValueError as exc:  # JSONDecodeError is a ValueError
             raise AssertionError(f"stdout line {number} is not JSON ({exc}): {line[:200]!r}") from None
         assert isinstance(obj, dict), f"stdout line {number} is not a JSON object: {line[:200]!r}"
         assert "event" in obj, f"stdout line {number} has no 'event': {line[:200]!r}"

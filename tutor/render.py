@@ -21,7 +21,7 @@ def render_line(label: str, value, width: int, ascii: bool = False) -> str:
         text = f"{label} = {value}" if value else label
         return "\n".join(textwrap.wrap(text, width, subsequent_indent="    ", break_on_hyphens=False)) or text
     body = pretty(value, width - len(label) - 3, ascii)
-    if "\n" not in body:
+    if "\n" not in body and len(label) + 3 + len(body) <= width:
         return f"{label} = {body}"
     return f"{label} =\n" + textwrap.indent(pretty(value, width - 2, ascii), "  ")
 
