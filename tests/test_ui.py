@@ -258,7 +258,7 @@ async def test_every_lesson_walks_its_three_parts(tmp_path):
             await pilot.pause()
 
 
-async def test_80x24_is_usable(tmp_path):
+async def test_80x24_is_usable_and_60x20_says_too_small(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
@@ -273,6 +273,16 @@ async def test_80x24_is_usable(tmp_path):
         await pilot.click("#play")
         await settle(app, pilot)
         await pilot.pause(0.2)
+        assert "done" in text_of(app, "#status")
+        await pilot.resize_terminal(60, 20)
+        await pilot.pause(0.2)
+        assert "needs at least 70×22" in text_of(app, "#too-small")
+        await pilot.resize_terminal(40, 10)          # smaller still, then back: nothing breaks
+        await pilot.pause(0.2)
+        assert "The window is 40×10" in text_of(app, "#too-small")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, LessonScreen)
         assert "done" in text_of(app, "#status")
 
 

@@ -47,10 +47,15 @@ class TooSmall(ModalScreen):
     def on_mount(self) -> None:
         self.refresh_text()
 
+    def on_resize(self) -> None:
+        self.app.check_size()
+
     def refresh_text(self) -> None:
         w, h = self.app.size
-        self.query_one("#too-small", Static).update(
-            f"The window is {w}×{h}.\nbackprop-tutor needs at least {MIN_WIDTH}×{MIN_HEIGHT}.\nMake it larger, or press ctrl+q to quit.")
+        for static in self.query("#too-small").results(Static):   # absent until composed
+            static.update(
+                f"The window is {w}×{h}.\nbackprop-tutor needs at least {MIN_WIDTH}×{MIN_HEIGHT}.\n"
+                "Make it larger, or press ctrl+q to quit.")
 
 
 class TutorApp(App):
@@ -104,10 +109,8 @@ class TutorApp(App):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
-    def on_resize(self, event) -> None:
-        self.check_size()
-
     def check_size(self) -> None:
+        """Called by every screen when it is resized (the App's own Resize is consumed by Textual)."""
         w, h = self.size
         small = w < MIN_WIDTH or h < MIN_HEIGHT
         if small and not isinstance(self.screen, TooSmall):

@@ -25,6 +25,9 @@ class LessonListScreen(Screen):
         yield OptionList(id="lessons")
         yield Footer()
 
+    def on_resize(self) -> None:
+        self.app.check_size()
+
     def on_mount(self) -> None:
         self.refresh_list()
 

@@ -82,6 +82,9 @@ class LessonScreen(Screen):
                 yield TrainPane(self.lesson, id="train-pane")
         yield Footer()
 
+    def on_resize(self) -> None:
+        self.app.check_size()
+
     def on_mount(self) -> None:
         self.title = f"backprop-tutor · {self.lesson.title}"
         if any(p.equations for p in self.lesson.explain):
