@@ -10,6 +10,7 @@ import sys
 
 from tutor import __version__
 from tutor.errors import LessonError
+from tutor.lesson import DEVICES
 
 EPILOG = """\
 examples:
@@ -39,7 +40,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="with --headless: JSON lines, one event each")
     run.add_argument("--backend", action="append", metavar="B",
                      help="numpy, torch-manual, autograd, nn or optim (repeatable; default: the lesson's list)")
-    run.add_argument("--device", default="cpu", metavar="D", help="cpu (default), cuda, mps or auto")
+    run.add_argument("--device", default="cpu", choices=DEVICES, metavar="D",
+                     help="cpu (default), cuda, mps or auto (numpy always runs on the CPU)")
     run.add_argument("--epochs", type=int, metavar="N", help="epochs (iterations for full-batch lessons)")
     run.add_argument("--lr", type=float, metavar="X", help="learning rate")
     run.add_argument("--seed", type=int, metavar="S", help="seed of the initial weights")

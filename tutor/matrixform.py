@@ -69,9 +69,36 @@ def _wrap(expr) -> str:
 
 
 def _times(g: str, factor: str, op: str = " ⊙ ") -> str:
+    """g ⊙ factor, dropping a factor of 1; a scalar upstream such as (1/N) multiplies with ·."""
     if g == "1":
         return factor
-    return f"{g}{op}{factor}"
+    if factor == "1":
+        return g
+    if g.startswith("(1/"):
+        op = "·"
+    if g.startswith("−"):
+        return "−" + _times(g[1:], factor, op)
+    return f"{_paren(g)}{op}{factor}"
+
+
+def _neg(g: str) -> str:
+    """−g, without writing −−."""
+    if g.startswith("−") and _is_term(g[1:]):
+        return g[1:]
+    return f"−{g}" if _is_term(g) else f"−({g})"
+
+
+def _is_term(text: str) -> bool:
+    """No + or − at the top level (outside brackets)."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif depth == 0 and i > 0 and ch in "+−" and text[i - 1] == " ":
+            return False
+    return True
 
 
 class _Backward:
@@ -111,20 +138,20 @@ class _Backward:
             self.out.setdefault(expr[1], []).append((gt, np.asarray(G, dtype=np.float64)))
             return
         if op == "neg":
-            return self.run(expr[1], -G, f"−{gt}" if " " not in gt else f"−({gt})", g_shape)
+            return self.run(expr[1], -G, _neg(gt), g_shape)
         if op == "T":
             return self.run(expr[1], np.swapaxes(G, -1, -2) if np.ndim(G) >= 2 else G, f"({gt})ᵀ",
                             tuple(reversed(g_shape)))
         if op in ("add", "sub"):
             a, b = expr[1], expr[2]
             self.run(a, *self.reduce(G, gt, a, g_shape), self.shape(a))
-            Gb, gbt = self.reduce(-G if op == "sub" else G, f"−{gt}" if op == "sub" else gt, b, g_shape)
+            Gb, gbt = self.reduce(-G if op == "sub" else G, _neg(gt) if op == "sub" else gt, b, g_shape)
             return self.run(b, Gb, gbt, self.shape(b))
         if op == "mul":
             a, b = expr[1], expr[2]
             va, vb = self.value(a), self.value(b)
-            self.run(a, *self.reduce(G * vb, _times(gt, fmt(b), " ⊙ " if vb.ndim else "·"), a, g_shape), self.shape(a))
-            return self.run(b, *self.reduce(G * va, _times(gt, fmt(a), " ⊙ " if va.ndim else "·"), b, g_shape),
+            self.run(a, *self.reduce(G * vb, _times(gt, _wrap(b), " ⊙ " if vb.ndim else "·"), a, g_shape), self.shape(a))
+            return self.run(b, *self.reduce(G * va, _times(gt, _wrap(a), " ⊙ " if va.ndim else "·"), b, g_shape),
                             self.shape(b))
         if op == "div":
             a, b = expr[1], expr[2]
@@ -162,9 +189,11 @@ class _Backward:
                 ones = np.ones_like(va)
                 shape = self.shape(a)
                 count = "·".join(shape) or "1"
+                # the upstream gradient is copied to every element (𝟙 is an array of ones, implied below)
                 if name == "sum":
-                    return self.run(a, G * ones, f"{gt}·𝟙" if shape else gt, shape)
-                return self.run(a, G * ones / max(va.size, 1), f"({gt}/{count})·𝟙" if shape else gt, shape)
+                    return self.run(a, G * ones, gt, shape)
+                scale = f"(1/{count})" if gt == "1" else f"({gt}/{count})"
+                return self.run(a, G * ones / max(va.size, 1), scale if shape else gt, shape)
             rules = {       # name → (local derivative, how it is written); only the one needed is computed
                 "relu": lambda: ((va > 0).astype(np.float64), f"1[{inner} > 0]"),
                 "step": lambda: (np.zeros_like(va), "0"),
