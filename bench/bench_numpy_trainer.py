@@ -15,7 +15,8 @@ from tutor.lesson import lessons_dir, load as load_lesson
 from tutor.train.session import LogPolicy, Session
 from tutor.train.spec import initial_weights, resolve
 
-STEPS = 20_000
+STEPS = 5_000
+ROUNDS = 5            # alternate the two, keep each one's best: load on the machine hits both alike
 
 
 def bare(x, y, w1, w2, lr, steps):
@@ -42,13 +43,15 @@ def main() -> None:
     w = initial_weights(spec, data.inputs, data.outputs)
     dt = np.float32
     x, y = data.x_train.astype(dt), data.y_train.astype(dt)
-    t = time.perf_counter()
-    bare(x, y, w["w1"].astype(dt), w["w2"].astype(dt), spec.lr, STEPS)
-    bare_rate = STEPS / (time.perf_counter() - t)
-    session = Session(spec, data)
-    t = time.perf_counter()
-    session.run(policy=LogPolicy(every=STEPS, interval=0.1))
-    tutor_rate = STEPS / (time.perf_counter() - t)
+    bare_rate = tutor_rate = 0.0
+    for _ in range(ROUNDS):
+        t = time.perf_counter()
+        bare(x, y, w["w1"].astype(dt), w["w2"].astype(dt), spec.lr, STEPS)
+        bare_rate = max(bare_rate, STEPS / (time.perf_counter() - t))
+        session = Session(spec, data)
+        t = time.perf_counter()
+        session.run(policy=LogPolicy(every=STEPS, interval=0.1))
+        tutor_rate = max(tutor_rate, STEPS / (time.perf_counter() - t))
     print(f"bare loop   {bare_rate:10,.0f} steps/s")
     print(f"tutor numpy {tutor_rate:10,.0f} steps/s (snapshots at 10 Hz)")
     print(f"ratio       {tutor_rate / bare_rate:10.2f}  (target ≥ 0.8)")

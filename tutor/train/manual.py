@@ -6,6 +6,8 @@ notebooks' point that torch tensors are numpy arrays that can live on a GPU.
 
 from __future__ import annotations
 
+import math
+
 
 class NumpyXP:
     name = "numpy"
@@ -57,7 +59,7 @@ class NumpyXP:
         return a.argmax(axis=1)
 
     def isfinite(self, a) -> bool:
-        return bool(self.np.isfinite(a))
+        return math.isfinite(a)            # a numpy scalar: far cheaper than np.isfinite
 
     def copy(self, a):
         return a.copy()
@@ -123,8 +125,9 @@ class TorchXP:
 
 
 class Linear:
-    def __init__(self, W, b=None):
+    def __init__(self, W, b=None, first: bool = False):
         self.W, self.b = W, b
+        self.first = first                     # the input layer: nobody needs ∂L/∂x
 
     def forward(self, x):
         self.x = x
@@ -135,6 +138,8 @@ class Linear:
         self.dW = self.x.T @ g                 # ∂L/∂W = xᵀ · g
         if self.b is not None:
             self.db = g.sum(0)                 # ∂L/∂b = 1ᵀ · g  (the bias was broadcast over rows)
+        if self.first:
+            return None
         return g @ self.W.T                    # ∂L/∂x = g · Wᵀ
 
 
@@ -289,7 +294,7 @@ class ManualModel:
                 bname = lyr.bias_name or f"b{index}"
                 W = xp.array(weights[wname])
                 b = xp.array(weights[bname]) if has_bias else None
-                mod = Linear(W, b)
+                mod = Linear(W, b, first=not self.layers)
                 self.params[wname] = W
                 self.owners[wname] = (mod, "dW")
                 if b is not None:
@@ -302,6 +307,8 @@ class ManualModel:
         self.optimizer = HandOptimizer(xp, spec.optimizer, spec.lr, spec.momentum)
         self.zero_grad = spec.zero_grad
         self.acc: dict[str, object] = {}
+        self.slots = [(name, p, *self.owners[name]) for name, p in self.params.items()]
+        self.backward_layers = self.layers[::-1]
 
     def forward(self, x):
         for layer in self.layers:
@@ -311,11 +318,12 @@ class ManualModel:
     def step(self, x, y):
         pred = self.forward(x)
         loss, g = loss_and_grad(self.xp, self.loss_kind, pred, y)
-        for layer in reversed(self.layers):
+        for layer in self.backward_layers:
+            if g is None:
+                break
             g = layer.backward(g)
         self.optimizer.begin()
-        for name, p in self.params.items():
-            mod, attr = self.owners[name]
+        for name, p, mod, attr in self.slots:
             grad = getattr(mod, attr)
             if not self.zero_grad:               # what forgetting zero_grad() does: gradients add up
                 grad = self.acc[name] + grad if name in self.acc else grad

@@ -48,6 +48,7 @@ class Session:
         n = data.x_train.shape[0]
         self.batch = spec.batch_size if 0 < spec.batch_size < n else n
         self.batches_per_epoch = math.ceil(n / self.batch)
+        self.full_batch = self.batch == n
         self.total = spec.epochs * self.batches_per_epoch
         self.small = sum(int(np.prod(v.shape)) for v in self.initial.values()) <= SMALL_MODEL
         self.step = 0
@@ -64,8 +65,8 @@ class Session:
     # -- batches ------------------------------------------------------------------------------
 
     def _next_batch(self):
-        if self.batch == self.data.x_train.shape[0]:
-            self.epoch = self.step // self.batches_per_epoch + 1
+        self.epoch = self.step // self.batches_per_epoch + 1
+        if self.full_batch:
             return self.x, self.y
         if self.spec.backend != "numpy":
             return self._next_torch_batch()
@@ -118,27 +119,29 @@ class Session:
         start_step = self.step
         next_time = started + policy.interval if policy.interval else math.inf
         xp = self.backend.xp
+        step_fn, next_batch, isfinite = self.backend.step, self._next_batch, xp.isfinite   # hot loop: locals
+        every, interval, clock = policy.every, policy.interval, time.perf_counter
         with np.errstate(all="ignore"):
             while self.step < stop:
                 if cancelled():
                     break
                 k = self.step + 1
-                logged = k % policy.every == 0 or k == 1 or k == stop or k == self.total
-                if not logged and policy.interval and time.perf_counter() >= next_time:
+                logged = k % every == 0 or k == 1 or k == stop or k == self.total
+                if not logged and interval and clock() >= next_time:
                     logged = True
-                xb, yb = self._next_batch()
+                xb, yb = next_batch()
                 before = self.backend.params() if logged else None
                 try:
-                    loss = self.backend.step(xb, yb, logged)
+                    loss = step_fn(xb, yb, logged)
                 except Exception as exc:  # noqa: BLE001 - a failing backend ends the run, never the app
                     return self._fail(k, exc, started, start_step, emit)
                 self.step = k
-                if (logged or k % check_every == 0) and not xp.isfinite(loss):
-                    self.active += time.perf_counter() - started
+                if (logged or k % check_every == 0) and not isfinite(loss):
+                    self.active += clock() - started
                     snap = self._snapshot(xp.scalar(loss), before, started, start_step, diverged=True)
                     return self._finish(snap, emit)
                 if logged:
-                    now = time.perf_counter()
+                    now = clock()
                     snap = self._snapshot(xp.scalar(loss), before, started, start_step)
                     if not all(math.isfinite(g.norm) for g in snap.grads.values()):
                         self.active += now - started
@@ -146,7 +149,7 @@ class Session:
                     self.history.add(k, snap.loss, snap.val_loss)
                     self.last = snap
                     emit(snap)
-                    next_time = now + (policy.interval or math.inf)
+                    next_time = now + (interval or math.inf)
         self.active += time.perf_counter() - started
         if self.step >= self.total and not self.finished:
             return self._finish(self._final(started, start_step), emit)
