@@ -6,6 +6,7 @@ Imports stay light here: Textual loads only for the TUI, sympy and torch only fo
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from tutor import __version__
@@ -149,7 +150,13 @@ def _tui(args) -> int:
 
     app = TutorApp(start=start, ascii=args.ascii, device=args.device)
     app.run()
-    return app.return_code or 0
+    code = app.return_code or 0
+    # The terminal is restored and progress saved by now. Skip the interpreter's teardown: with
+    # torch and sympy loaded it takes about a second, and a SIGTERM or a dropped SSH session
+    # should end the process at once. Training threads check cancellation and have stopped.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -79,12 +79,36 @@ class TutorApp(App):
     def on_mount(self) -> None:
         from tutor.ui.lesson_list import LessonListScreen
 
+        self.install_signal_handlers()
         self.push_screen(LessonListScreen())
         if self.progress.notice:
             self.notify(self.progress.notice, severity="warning", timeout=10)
         if self.start is not None:
             self.open_lesson(self.start)
         self.check_size()
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM (kill) and SIGHUP (an SSH session dropped) end the app the normal way: workers
+        are cancelled, progress is saved and the terminal is restored."""
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for name in ("SIGTERM", "SIGHUP"):
+            sig = getattr(signal, name, None)
+            if sig is not None:
+                try:
+                    loop.add_signal_handler(sig, self.shutdown, name)
+                except (NotImplementedError, RuntimeError, ValueError):
+                    pass      # not the main thread, or a platform without it
+
+    def shutdown(self, why: str = "") -> None:
+        self.progress.save()
+        self.workers.cancel_all()
+        self.exit(return_code=0, message=f"backprop-tutor: stopped by {why}" if why else None)
+
+    def action_quit(self) -> None:
+        self.shutdown()
 
     def open_lesson(self, path: Path, part: str = "explain") -> None:
         from tutor.errors import LessonError
