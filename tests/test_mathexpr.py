@@ -220,6 +220,19 @@ def test_refusals_say_what_is_wrong():
     assert "nested more than 40 levels" in msg("(" * 200 + "x" + ")" * 200)
 
 
+@pytest.mark.parametrize("text", ["1or x", "1if x else 2", "0x1Fin y", "2and w"])
+def test_refusals_are_silent(text):
+    """Python warns about literals such as `1or` while parsing; the parser must not let that
+    warning reach the learner's terminal (or `--check`'s output) next to its own message."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(LessonError):
+            parse(text)
+    assert [str(w.message) for w in caught] == []
+
+
 def test_hostile_strings_run_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for text in ["__import__('os').system('touch pwned')", "open('pwned', 'w')",

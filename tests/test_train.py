@@ -171,7 +171,6 @@ def test_classifiers_report_accuracy_and_a_baseline(lesson_id):
     for done in dones:
         for key in ("accuracy", "val_accuracy"):
             assert 0.0 <= done[key] <= 1.0, (done["backend"], key)
-        assert done["val_accuracy"] > 0.85, f"{lesson_id} {done['backend']}: val_accuracy {done['val_accuracy']}"
         assert done["final_val_loss"] is not None
     for e in events_of(events, "train"):
         assert "accuracy" in e and "val_accuracy" in e
@@ -179,6 +178,28 @@ def test_classifiers_report_accuracy_and_a_baseline(lesson_id):
     assert base["val_accuracy"] > 0.85
     assert base["name"] in ("sklearn-logistic", "sklearn-mlp")
     assert "loss_curve" not in base
+
+
+def test_logistic_regression_accuracy_on_the_digits():
+    events = headless_json("logistic-regression", "--no-derive")
+    for done in events_of(events, "done"):
+        assert done["val_accuracy"] > 0.85, done
+
+
+def test_mlp_digits_accuracy():
+    """Ten epochs (about 200 updates) leave the torch model near 80% on the held-out digits, as
+    the lesson says; its numpy twin matches it; forty epochs pass 85%."""
+    events = headless_json("mlp-digits", "--no-derive")
+    by_backend = {d["backend"]: d for d in events_of(events, "done")}
+    assert set(by_backend) >= {"optim", "numpy"}
+    for done in by_backend.values():
+        assert done["val_accuracy"] > 0.75, done
+    assert abs(by_backend["optim"]["val_accuracy"] - by_backend["numpy"]["val_accuracy"]) <= 0.02
+    longer = headless_json("mlp-digits", "--no-derive", "--variant", "forty-epochs", "--backend", "numpy",
+                           "--log-every", "100")
+    [done] = events_of(longer, "done")
+    assert done["steps"] == 40 * -(-1257 // 64)
+    assert done["val_accuracy"] > 0.85, done
 
 
 def test_mlp_digits_trains_on_minibatches():

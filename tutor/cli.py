@@ -77,8 +77,10 @@ def main(argv: list[str] | None = None) -> int:
 def _list() -> int:
     from tutor.lesson import catalogue
 
-    for item in catalogue():
-        print(f"{item.id:<26}{item.title}" + (f"   (broken: {item.error})" if item.error else ""))
+    items = catalogue()
+    width = max((len(i.id) for i in items), default=0) + 2
+    for item in items:
+        print(f"{item.id:<{width}}{item.title}" + (f"   (broken: {item.error})" if item.error else ""))
     return 0
 
 

@@ -209,7 +209,7 @@ def _derive_graph(lesson_id: str, g: Graph, steps: list[Step]) -> Derivation:
 
     # For each parameter: the chain as named factors, multiplied out, simplified, evaluated.
     chains: dict[str, sympy.Expr] = {}
-    subs_forward = _forward_substitution(g, exprs)
+    subs_forward = forward_substitution(g, exprs)
     for p in g.params:
         paths = _paths(p, L, used_by)
         factor_names = []
@@ -239,8 +239,9 @@ def _derive_graph(lesson_id: str, g: Graph, steps: list[Step]) -> Derivation:
     return Derivation(lesson_id, g, steps, values, grads, grad_exprs, local, chains, checks)
 
 
-def _forward_substitution(g: Graph, exprs: dict[str, sympy.Expr]) -> dict:
+def forward_substitution(g: Graph, exprs: dict[str, sympy.Expr] | None = None) -> dict:
     """node symbol → its expression in the leaves only."""
+    exprs = exprs or {n.name: symbolic.to_sympy(n.expr) for n in g.nodes}
     out: dict = {}
     for node in g.nodes:
         out[sym(node.name)] = exprs[node.name].xreplace(out)

@@ -60,6 +60,20 @@ def check_answer(lesson: Lesson, exercise_id: str, answer: str) -> Verdict:
     return Verdict(False, "Not that one.")
 
 
+def typed(expr) -> str:
+    """An expression as a learner would type it: the ReLU indicator as step(z)."""
+    import sympy
+
+    def as_step(pw):
+        cond = pw.args[0].cond
+        if pw.args[0].expr == 1 and pw.args[1].expr == 0 and isinstance(cond, sympy.StrictGreaterThan) \
+                and cond.rhs == 0:
+            return sympy.Function("step")(cond.lhs)
+        return pw
+
+    return sympy.sstr(expr.replace(lambda e: isinstance(e, sympy.Piecewise), as_step))
+
+
 def _derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
     import sympy
 
@@ -71,6 +85,12 @@ def _derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
     except LessonError as exc:
         return Verdict(False, f"That could not be read: {exc.message}", "syntax")
     expected = symbolic.to_sympy(mathexpr.parse(ex.answer, names=names))
+    if lesson.graph is not None:
+        # an answer may use node names (y_pred) or what they stand for (w*x): compare in the leaves
+        from tutor.derive import forward_substitution
+
+        leaves = forward_substitution(lesson.graph)
+        given, expected = given.xreplace(leaves), expected.xreplace(leaves)
     free = sorted(str(s) for s in (given.free_symbols | expected.free_symbols))
     if symbolic.is_zero(given - expected, free):
         return Verdict(True, "Correct: that is the chain rule multiplied out.")
@@ -83,10 +103,11 @@ def _derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
         deriv = derive(lesson)
         ratio = sympy.simplify(expected / given)
         for (node, inp), local in deriv.local.items():
-            if local != 1 and symbolic.is_zero(ratio - local, free):
-                return Verdict(False, f"Your answer is missing ∂{node}/∂{inp} = {sympy.sstr(local)}.",
+            local_leaves = local.xreplace(leaves)
+            if local != 1 and symbolic.is_zero(ratio - local_leaves, free):
+                return Verdict(False, f"Your answer is missing ∂{node}/∂{inp} = {typed(local)}.",
                                f"missing ∂{node}/∂{inp}")
         for (node, inp), local in deriv.local.items():
-            if local != 1 and symbolic.is_zero(given / local - expected, free):
+            if local != 1 and symbolic.is_zero(given / local.xreplace(leaves) - expected, free):
                 return Verdict(False, f"Your answer has an extra factor ∂{node}/∂{inp}.", f"extra ∂{node}/∂{inp}")
     return Verdict(False, "Not equal to the derived gradient. Write out the chain factor by factor.")

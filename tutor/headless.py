@@ -122,6 +122,15 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
         if b not in BACKENDS:
             err.write(f"backprop-tutor: unknown backend '{b}' (known: {', '.join(BACKENDS)})\n")
             return EXIT_USAGE
+    if any(b != "numpy" for b in backends) and opts.device != "cpu":
+        from tutor.train.backends import resolve_device
+
+        try:                                   # say so before any backend has run
+            resolve_device(opts.device)
+        except DeviceError as exc:
+            err.write(f"backprop-tutor: {exc}\n")
+            p.event("error", None, message=str(exc))
+            return EXIT_USAGE
     try:
         data = load(dataset_for(lesson, variant))
     except DataError as exc:

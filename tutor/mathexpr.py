@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from typing import Iterator
 
 from tutor.errors import LessonError
@@ -67,7 +68,9 @@ def parse(text: object, *, names: set[str] | frozenset[str] | None = None, key: 
     _check_bracket_depth(stripped, key)
     source = _RELU_PRIME.sub("step(", stripped)
     try:
-        tree = ast.parse(source, mode="eval")
+        with warnings.catch_warnings():       # "invalid decimal literal" and friends: our message says it
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         raise LessonError(f"not a valid expression: {exc.msg} (column {exc.offset or 0})", key=key) from None
     except (RecursionError, MemoryError, ValueError) as exc:

@@ -1,0 +1,237 @@
+"""The headless runner's contract (`--headless [--json]`): one strict JSON object a line, the
+events in order (lesson, derive, gradcheck, jacobian, train, done, baseline, answer), and the
+exit status: 0 ok, 1 a wrong answer, 2 bad arguments, 3 a run that diverged or failed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import CURRICULUM_IDS, events_of, headless_json, headless_run, lesson_path, run_cli
+
+EVENTS = {"lesson", "derive", "gradcheck", "jacobian", "train", "done", "baseline", "answer", "error"}
+PHASES = {"forward", "backward", "chain", "check", "matrix", "jacobian"}
+
+
+def kinds(events):
+    return [e["event"] for e in events]
+
+
+@pytest.mark.parametrize("lesson_id", CURRICULUM_IDS)
+def test_derivation_events_and_gradient_checks(lesson_id):
+    from tutor.derive import derive
+    from tutor.lesson import load
+
+    lesson = load(lesson_path(lesson_id))
+    events = headless_json(lesson_id, "--no-train")
+    assert set(kinds(events)) <= EVENTS
+    first = events[0]
+    assert first == {"event": "lesson", "id": lesson_id, "title": lesson.title, "variant": None}
+    assert not events_of(events, "train") and not events_of(events, "done")
+    steps = events_of(events, "derive")
+    deriv = derive(lesson)
+    assert [e["step"] for e in steps] == list(range(1, len(deriv.steps) + 1))
+    for e, step in zip(steps, deriv.steps):
+        assert e["phase"] in PHASES
+        assert (e["phase"], e["node"], e["title"]) == (step.phase, step.node, step.title)
+        assert isinstance(e["text"], str) and e["text"].strip()
+    checks = events_of(events, "gradcheck")
+    if lesson.graph is not None:
+        scalar = [c for c in checks if c["form"] == "scalar"]
+        assert {c["param"] for c in scalar} == set(lesson.graph.params)
+        for c in checks:
+            assert c["ok"] is True, c
+            assert c["rel_error"] <= 1e-6
+    if lesson.graph is not None and lesson.graph.shapes:
+        assert {c["param"] for c in checks if c["form"] == "matrix"} == set(lesson.graph.params)
+    # the order: lesson, every derive step, then the checks, then the Jacobian (if any)
+    order = [k for k in kinds(events)]
+    assert order[0] == "lesson"
+    last_derive = max(i for i, k in enumerate(order) if k == "derive")
+    assert all(k in ("gradcheck", "jacobian") for k in order[last_derive + 1:])
+    assert bool(events_of(events, "jacobian")) == (lesson.jacobian is not None)
+
+
+def test_jacobian_event_matches_finite_differences():
+    from tutor import mathexpr
+    from tutor.lesson import load
+    from tutor.numeric import NumpyOps
+
+    lesson = load(lesson_path("vector-derivatives"))
+    jac = lesson.jacobian
+    assert jac is not None
+    events = headless_json("vector-derivatives", "--no-train")
+    [e] = events_of(events, "jacobian")
+    m, n = len(jac.outputs), len(jac.inputs)
+    assert e["shape"] == [m, n]
+    J = np.array(e["jacobian"])
+    assert J.shape == (m, n)
+
+    def f(point):
+        env = {k: np.float64(v) for k, v in point.items()}
+        return np.array([float(mathexpr.evaluate(o.expr, env, NumpyOps())) for o in jac.outputs])
+
+    h = 1e-6
+    numeric = np.zeros((m, n))
+    for j, name in enumerate(jac.inputs):
+        up, down = dict(jac.point), dict(jac.point)
+        up[name] += h
+        down[name] -= h
+        numeric[:, j] = (f(up) - f(down)) / (2 * h)
+    np.testing.assert_allclose(J, numeric, rtol=1e-6, atol=1e-8)
+    assert e["upstream"] == list(jac.upstream)
+    np.testing.assert_allclose(e["vjp"], np.array(jac.upstream) @ numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("lesson_id", ["single-neuron", "linear-1d", "two-layer-relu"])
+def test_training_events_per_backend(lesson_id):
+    from tutor.lesson import load
+
+    lesson = load(lesson_path(lesson_id))
+    events = headless_json(lesson_id, "--no-derive")
+    assert not events_of(events, "derive") and not events_of(events, "gradcheck")
+    backends = [e["backend"] for e in events_of(events, "done")]
+    assert backends == list(lesson.train.backends)
+    # each backend's train events, then its done event, before the next backend starts
+    position = 1
+    for backend in backends:
+        run = []
+        while position < len(events) and events[position]["event"] == "train":
+            run.append(events[position])
+            position += 1
+        assert run and all(e["backend"] == backend for e in run)
+        steps = [e["step"] for e in run]
+        assert steps == sorted(steps) and steps[0] == 1
+        assert events[position]["event"] == "done" and events[position]["backend"] == backend
+        done = events[position]
+        assert done["steps"] == steps[-1]
+        assert done["device"] == "cpu" and done["diverged"] is False and done["error"] is None
+        for e in run:
+            assert set(e) >= {"backend", "device", "step", "epoch", "loss", "val_loss", "grad_norm"}
+            assert set(e["grad_norm"]) <= set(done.get("params", e["grad_norm"]))
+        position += 1
+    assert kinds(events[position:]) in ([], ["baseline"])
+
+
+def test_log_every_thins_the_train_events():
+    events = headless_json("linear-1d", "--no-derive", "--backend", "numpy", "--log-every", "10")
+    steps = [e["step"] for e in events_of(events, "train")]
+    assert steps == [1] + list(range(10, 101, 10))
+
+
+def test_epochs_and_seed_flags():
+    events = headless_json("two-layer-relu", "--no-derive", "--backend", "numpy", "--epochs", "3",
+                           "--seed", "7", "--hidden", "8")
+    [done] = events_of(events, "done")
+    assert done["steps"] == 3
+    other = headless_json("two-layer-relu", "--no-derive", "--backend", "numpy", "--epochs", "3",
+                          "--hidden", "8")
+    first = [e["loss"] for e in events_of(events, "train")]
+    assert first != [e["loss"] for e in events_of(other, "train")]     # the seed changes the start
+
+
+def test_text_mode_is_readable_and_not_json():
+    rc, out, err = run_cli("single-neuron", "--headless", "--backend", "numpy", timeout=300)
+    assert rc == 0, err
+    assert "One weight, one step  [single-neuron]" in out
+    assert "Gradient check" in out
+    assert "final loss 0.64" in out
+    assert not any(line.lstrip().startswith("{") for line in out.splitlines())
+
+
+def test_ascii_text_mode_is_pure_ascii():
+    rc, out, err = run_cli("two-layer-relu", "--headless", "--ascii", "--backend", "numpy", "--epochs", "2",
+                           timeout=300)
+    assert rc == 0, err
+    assert out.isascii(), sorted({c for c in out if not c.isascii()})
+    assert "dL/dw1" in out
+
+
+def test_pipe_closed_early_is_not_an_error():
+    import subprocess
+    import sys
+
+    cmd = f"{sys.executable} -m tutor linear-1d --headless --json --log-every 1 | head -n 2"
+    proc = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, timeout=300)
+    assert len(proc.stdout.splitlines()) == 2
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "BrokenPipeError" not in proc.stderr
+
+
+# -- bad arguments: exit 2, a message, no traceback --------------------------------------------
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--epochs", "0"], "--epochs must be at least 1"),
+    (["--hidden", "0"], "--hidden must be at least 1"),
+    (["--log-every", "0"], "--log-every must be at least 1"),
+    (["--lr", "0"], "--lr must be a positive number"),
+    (["--lr", "-1"], "--lr must be a positive number"),
+    (["--lr", "nan"], "--lr must be a positive number"),
+    (["--backend", "tensorflow"], "unknown backend 'tensorflow'"),
+    (["--variant", "no-such-variant"], "unknown variant 'no-such-variant' (known: forget-zero-grad, two-steps)"),
+    (["--epochs", "many"], "invalid int value"),
+])
+def test_bad_arguments(args, message):
+    rc, out, err = run_cli("single-neuron", "--headless", "--json", "--no-derive", *args, timeout=120)
+    assert rc == 2, (rc, err)
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_headless_needs_a_lesson():
+    rc, out, err = run_cli("--headless", timeout=60)
+    assert rc == 2
+    assert "--headless needs a LESSON" in err
+    assert out == ""
+
+
+def test_lesson_file_path_runs_headless(tmp_path):
+    source = lesson_path("single-neuron").read_text(encoding="utf-8")
+    path = tmp_path / "copy.toml"
+    path.write_text(source.replace('id = "single-neuron"', 'id = "my-copy"'), encoding="utf-8")
+    events = headless_json(str(path), "--no-derive", "--backend", "numpy")
+    assert events[0]["id"] == "my-copy"
+    assert events_of(events, "done")[0]["final_loss"] == pytest.approx(0.64, abs=1e-6)
+
+
+def test_broken_lesson_file_headless_gives_the_check_line():
+    from conftest import FIXTURES_DIR
+
+    path = FIXTURES_DIR / "cycle.toml"
+    rc, out, err = run_cli(str(path), "--headless", "--json", timeout=60)
+    assert rc == 2
+    assert err.strip() == (f"backprop-tutor: {path}:18: graph.nodes[0].expr: 'y_pred' uses 'L', which depends on "
+                           f"'y_pred': the graph has a cycle")
+    assert out == ""
+
+
+# -- answers ---------------------------------------------------------------------------------
+
+
+def test_correct_answer():
+    rc, events, err = headless_run("linear-1d", "--answer", "grad-w=2*x*(y_pred - y)", expect_rc=0)
+    [answer] = events_of(events, "answer")
+    assert answer["id"] == "grad-w" and answer["correct"] is True
+    assert isinstance(answer["message"], str)
+
+
+def test_wrong_answer_exits_1():
+    rc, events, err = headless_run("linear-1d", "--answer", "grad-w=2*x*(y_pred + y)", expect_rc=1)
+    [answer] = events_of(events, "answer")
+    assert answer["correct"] is False
+    assert answer["message"]
+
+
+def test_hostile_answer_is_not_run(tmp_path):
+    rc, out, err = run_cli("linear-1d", "--headless", "--json", "--answer",
+                           "grad-w=__import__('os').system('touch pwned')", timeout=120, cwd=tmp_path)
+    assert rc in (1, 2)
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_exercise_exits_2():
+    rc, out, err = run_cli("linear-1d", "--headless", "--json", "--answer", "no-such=1", timeout=120)
+    assert rc == 2
+    assert "Traceback" not in err
