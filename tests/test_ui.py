@@ -329,3 +329,36 @@ def test_first_screen_without_heavy_imports(tmp_path):
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+async def test_exercise_wrong_hint_right_and_progress_mark(tmp_path):
+    """Type a wrong answer, read the specific response, ask for a hint, type the right answer,
+    and see the exercise marked solved, in the panel and on the lesson list."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await open_lesson(app, pilot, "single-neuron")
+        await pilot.press("d")
+        await settle(app, pilot)
+        while app.screen.query_one(DerivePane).derivation.steps[app.screen.query_one(DerivePane).index].node != "w":
+            await pilot.press("n")
+        assert "Exercise grad-w: Write ∂L/∂w" in text_of(app, "#exercise-prompt")
+        await pilot.press("a", *"2*(y_pred - y)", "enter")
+        await settle(app, pilot)
+        assert text_of(app, "#exercise-feedback").startswith("✗ Your answer is missing ∂y_pred/∂w = x.")
+        await pilot.press("escape", "h")
+        assert text_of(app, "#exercise-feedback") == "Hint 1: Chain two factors: ∂L/∂y_pred, then ∂y_pred/∂w."
+        assert isinstance(app.screen, LessonScreen)          # escape left the field, not the lesson
+        answer = app.screen.query_one("#answer")
+        answer.value = ""
+        await pilot.press("a", *"x*2*(w*x - y)", "enter")    # the same gradient, written in the leaves
+        await settle(app, pilot)
+        assert text_of(app, "#exercise-feedback").startswith("✓ Correct")
+        assert "(1/3 exercises solved)" in text_of(app, "#exercise-feedback")
+        assert "(solved ✓)" in text_of(app, "#exercise-prompt")
+        assert app.progress.solved("single-neuron") == ["grad-w"]
+        await pilot.press("escape", "escape")                 # leave the field, then the lesson
+        await pilot.pause()
+        options = app.screen.query_one("#lessons")
+        first = str(options.get_option_at_index(0).prompt)
+        assert "in progress, 1/3 exercises" in first

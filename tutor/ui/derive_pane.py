@@ -13,6 +13,7 @@ from textual.widgets import LoadingIndicator, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tutor.fmt import asciify
+from tutor.ui.exercise_panel import ExercisePanel, exercises_for
 from tutor.ui.widgets import GraphView
 
 
@@ -46,9 +47,11 @@ class DerivePane(Widget):
             yield Static(id="step-title")
             with VerticalScroll(id="step-scroll"):
                 yield Static(id="step-text", markup=False)
+            yield ExercisePanel(self.lesson, id="exercise")
             yield LoadingIndicator(id="derive-loading")
 
     def on_mount(self) -> None:
+        self.query_one("#exercise", ExercisePanel).display = False
         self.query_one("#graph", GraphView).ascii = self.app.ascii
         if self.lesson.graph is None and self.lesson.jacobian is None:
             self.query_one("#derive-loading").display = False
@@ -111,6 +114,17 @@ class DerivePane(Widget):
         self.query_one("#step-title", Static).update(title)
         body = d.render(self.index, self.text_width(), self.app.ascii)
         self.query_one("#step-text", Static).update(Text(body, style="red" if step.check and not step.check.ok else ""))
+        last = self.index == len(d.steps) - 1
+        self.query_one("#exercise", ExercisePanel).show_for(exercises_for(self.lesson, step.node, last))
+
+    def action_answer(self) -> None:
+        self.query_one("#exercise", ExercisePanel).focus_answer()
+
+    def action_hint(self) -> None:
+        self.query_one("#exercise", ExercisePanel).hint()
+
+    def action_solution(self) -> None:
+        self.query_one("#exercise", ExercisePanel).solution()
 
     def action_move(self, delta: int) -> None:
         self.show(self.index + delta)

@@ -56,6 +56,9 @@ class LessonScreen(Screen):
         Binding("home", "derive('first')", "First"),
         Binding("end", "derive('last')", "Last"),
         Binding("j", "derive('jump')", "Jump to node"),
+        Binding("a", "derive('answer')", "Answer"),
+        Binding("h", "derive('hint')", "Hint"),
+        Binding("v", "derive('solution')", "Solution"),
         # Train
         Binding("space", "train('play')", "Play/pause"),
         Binding("s", "train('step')", "Step one"),
@@ -119,6 +122,9 @@ class LessonScreen(Screen):
 
             if isinstance(self.focused, Input):
                 return False
+            if action == "derive" and parameters and parameters[0] in ("answer", "hint", "solution"):
+                panel = self.query_one("#exercise")
+                return self.part == "derive" and panel.display
             return self.part == self.PART_ACTIONS[action]
         return True
 
@@ -142,6 +148,11 @@ class LessonScreen(Screen):
             self.query_one(TrainPane).start()
 
     def action_back(self) -> None:
+        from textual.widgets import Input
+
+        if isinstance(self.focused, Input):      # escape leaves the field first, then the lesson
+            self.set_focus(None)
+            return
         self.app.pop_screen()
 
     def on_unmount(self) -> None:

@@ -1,0 +1,131 @@
+"""The exercises of the current derivation step: the learner types an answer, the tutor checks it
+(in a worker: sympy can take a moment), responds specifically, offers hints, then the solution."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Input, Static
+
+from tutor.lesson import Exercise
+
+
+def exercises_for(lesson, node: str, last_step: bool) -> list[Exercise]:
+    """The exercises that belong to `node`; those that name no step sit on the last step."""
+    return [e for e in lesson.exercises if e.step == node or (e.step is None and last_step)]
+
+
+class ExercisePanel(Vertical):
+    def __init__(self, lesson, **kwargs):
+        super().__init__(**kwargs)
+        self.lesson = lesson
+        self.exercises: list[Exercise] = []
+        self.current: Exercise | None = None
+        self.hints_shown = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="exercise-prompt", markup=False)
+        with Horizontal(id="exercise-row"):
+            yield Input(placeholder="your answer, e.g. 2*(z2 - y)*h1   (enter checks it)", id="answer", compact=True)
+            yield Button("Hint", id="hint", compact=True)
+            yield Button("Solution", id="solution", compact=True)
+            yield Button("Next", id="next-exercise", compact=True)
+        yield Static(id="exercise-feedback", markup=False)
+
+    def show_for(self, exercises: list[Exercise]) -> None:
+        """Called by the Derive pane at each step."""
+        self.display = bool(exercises)
+        if [e.id for e in exercises] == [e.id for e in self.exercises]:
+            return
+        self.exercises = exercises
+        solved = set(self.app.progress.solved(self.lesson.id))
+        first = next((e for e in exercises if e.id not in solved), exercises[0] if exercises else None)
+        self.select(first)
+
+    def select(self, exercise: Exercise | None) -> None:
+        self.current = exercise
+        self.hints_shown = 0
+        self.query_one("#exercise-feedback", Static).update("")
+        self.query_one("#answer", Input).value = ""
+        if exercise is None:
+            return
+        solved = exercise.id in self.app.progress.solved(self.lesson.id)
+        lines = [f"Exercise {exercise.id}{' (solved ✓)' if solved else ''}: {exercise.prompt}"]
+        for letter, choice in zip("abcdefgh", exercise.choices):
+            lines.append(f"  {letter}) {choice}")
+        if len(self.exercises) > 1:
+            lines.append(f"  ({self.exercises.index(exercise) + 1} of {len(self.exercises)} here; Next for another)")
+        self.query_one("#exercise-prompt", Static).update("\n".join(lines))
+
+    def focus_answer(self) -> None:
+        if self.display and self.current is not None:
+            self.query_one("#answer", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self.current is not None and event.value.strip():
+            self.feedback("Checking…", "dim")
+            self.check(self.current, event.value)
+
+    @work(thread=True, exclusive=True, group="answer", exit_on_error=False)
+    def check(self, exercise: Exercise, answer: str) -> None:
+        from tutor.exercises import check_answer
+
+        try:
+            verdict = check_answer(self.lesson, exercise.id, answer)
+        except Exception as exc:  # noqa: BLE001 - a learner's input never crashes the app
+            self.app.call_from_thread(self.feedback, f"That answer could not be checked: {exc}", "red")
+            return
+        self.app.call_from_thread(self.answered, exercise, verdict)
+
+    def answered(self, exercise: Exercise, verdict) -> None:
+        if verdict.correct:
+            total = len(self.lesson.exercises)
+            self.app.progress.solve(self.lesson.id, exercise.id, total)
+            count = len(self.app.progress.solved(self.lesson.id))
+            extra = f" {exercise.explain}" if exercise.explain else ""
+            self.feedback(f"✓ {verdict.message}{extra}  ({count}/{total} exercises solved)", "green")
+            self.select_keep_feedback(exercise)
+        else:
+            hint = " Press h (or Hint) for a hint." if self.hints_shown < len(exercise.hints) else \
+                " Press v (or Solution) to see the solution."
+            self.feedback(f"✗ {verdict.message}{hint}", "red")
+
+    def select_keep_feedback(self, exercise: Exercise) -> None:
+        text = self.query_one("#exercise-feedback", Static).render()
+        self.select(exercise)
+        self.query_one("#exercise-feedback", Static).update(text)
+
+    def feedback(self, text: str, style: str = "") -> None:
+        self.query_one("#exercise-feedback", Static).update(Text(text, style=style))
+
+    def hint(self) -> None:
+        ex = self.current
+        if ex is None:
+            return
+        if self.hints_shown < len(ex.hints):
+            self.hints_shown += 1
+            shown = "\n".join(f"Hint {i + 1}: {h}" for i, h in enumerate(ex.hints[: self.hints_shown]))
+            self.feedback(shown, "yellow")
+        else:
+            self.feedback("No more hints. Press v (or Solution) to see the solution.", "yellow")
+
+    def solution(self) -> None:
+        ex = self.current
+        if ex is None:
+            return
+        answer = ex.answer
+        if ex.kind == "choice":
+            answer = f"{ex.answer}) {ex.choices['abcdefgh'.index(ex.answer)]}"
+        self.feedback(f"Solution: {answer}" + (f"\n{ex.explain}" if ex.explain else ""), "cyan")
+
+    def next_exercise(self) -> None:
+        if self.current is not None and len(self.exercises) > 1:
+            i = self.exercises.index(self.current)
+            self.select(self.exercises[(i + 1) % len(self.exercises)])
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        {"hint": self.hint, "solution": self.solution, "next-exercise": self.next_exercise}[event.button.id]()
