@@ -207,6 +207,8 @@ class Session:
     def _final(self, started, start_step) -> Snapshot:
         """After the last step: the loss with the final weights (the figure lessons quote)."""
         snap = self._snapshot(0.0, None, time.perf_counter(), self.step)
+        if self.last is not None and self.last.step == self.step:
+            snap = Snapshot(**{**snap.__dict__, "grads": self.last.grads})   # keep the last update's ratios
         loss, acc = self.evaluate("train")
         total = self.step - start_step
         sps = total / (self.active or 1e-9) if start_step == 0 else snap.steps_per_second

@@ -73,7 +73,10 @@ class TrainPane(Widget):
             return
         self.query_one("#train-loading").display = False
         table = self.query_one("#grads", DataTable)
-        table.add_columns("param", "shape", "‖g‖", "mean|g|", "max|g|", "Δw/w", "value")
+        # fixed widths: the table must not jump about as numbers change length mid-run
+        for label, width in (("param", 7), ("shape", 8), ("‖g‖", 9), ("mean|g|", 9), ("max|g|", 9), ("Δw/w", 8),
+                             ("value", 24)):
+            table.add_column(label, width=width)
         values = {"lr": self.train.lr, "epochs": self.train.epochs, "hidden": self.train.hidden, "seed": self.train.seed}
         for name in FIELDS:
             widget = self.query_one(f"#field-{name}", Input)
@@ -350,7 +353,6 @@ def status_line(snap) -> str:
         text += f" · val {number(snap.val_loss)}"
     if snap.accuracy is not None:
         text += f" · acc {snap.accuracy:.3f}/{snap.val_accuracy:.3f}"
-    text += f" · {snap.steps_per_second:,.0f} steps/s"
-    if snap.done:
-        text += " · done"
-    return text
+    if snap.done:                   # a finished run shows its figures; the speed belongs to a live one
+        return text + " · done"
+    return text + f" · {snap.steps_per_second:,.0f} steps/s"
