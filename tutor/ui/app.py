@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
+from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -15,6 +16,7 @@ from tutor.lesson import catalogue
 from tutor.progress import Progress
 
 MIN_WIDTH, MIN_HEIGHT = 70, 22
+WARM_UP_AFTER = 1.0        # seconds after the first screen before the heavy imports start
 
 
 class LessonCommands(Provider):
@@ -86,6 +88,15 @@ class TutorApp(App):
         if self.start is not None:
             self.open_lesson(self.start)
         self.check_size()
+        # The list is on screen without torch, scikit-learn or sympy; load them in the background
+        # a moment later, so Derive and Train are ready by the time a learner opens them.
+        self.set_timer(WARM_UP_AFTER, self.warm_up)
+
+    @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False)
+    def warm_up(self) -> None:
+        import sympy  # noqa: F401
+        import torch  # noqa: F401
+        import sklearn.model_selection  # noqa: F401
 
     def install_signal_handlers(self) -> None:
         """SIGTERM (kill) and SIGHUP (an SSH session dropped) end the app the normal way: workers

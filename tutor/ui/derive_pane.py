@@ -101,7 +101,7 @@ class DerivePane(Widget):
             self.query_one("#graph", GraphView).display = True
             self.query_one("#graph", GraphView).draw(
                 d.graph, d.values, d.grads, step.values, step.grads, step.node, step.phase != "forward",
-                self.size.width or 80)
+                self.size.width or 80, compact=self.app.size.height < 32)
         else:
             self.query_one("#graph", GraphView).display = False
         title = Text(f"Step {self.index + 1}/{len(d.steps)} · {step.title}", style="bold")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -44,13 +45,18 @@ class LessonListScreen(Screen):
         for i, item in enumerate(app.listing):
             state = app.progress.state(item.id, item.exercises)
             solved = len(app.progress.solved(item.id))
+            mark = MARKS[state] if not app.ascii else {"not started": "-", "in progress": "~", "done": "*"}[state]
             text = Text()
-            text.append(f"{MARKS[state] if not app.ascii else state[0]} ", style="bold")
             text.append(f"{i + 1}. {item.title}", style="bold")
             text.append(f"  [{item.id}]", style="dim")
             counts = f"  {state}" + (f", {solved}/{item.exercises} exercises" if item.exercises else "")
             text.append(counts, style="italic")
-            text.append("\n   " + (item.error or item.summary), style="red" if item.error else "")
+            text.append("\n" + (item.error or item.summary), style="red" if item.error else "")
+            row = Table.grid(padding=(0, 1))     # two columns: wrapped lines stay indented under the title
+            row.add_column(width=1)
+            row.add_column(ratio=1)
+            row.add_row(Text(mark, style="bold"), text)
+            text = row
             options.add_option(Option(text, id=item.id))
             if item.id == last:
                 start = i

@@ -20,6 +20,7 @@ from tutor.lesson import DEVICES, OPTIMIZERS
 
 REFRESH = 0.1          # seconds between screen updates while training
 FIELDS = ("lr", "epochs", "hidden", "seed")
+NARROW = 120           # columns
 
 
 class TrainPane(Widget):
@@ -47,14 +48,15 @@ class TrainPane(Widget):
             return
         backends = list(self.train.backends) + (["sklearn"] if self.train.baseline else [])
         with Horizontal(id="controls"):
-            yield Select([(b, b) for b in backends], value=backends[0], allow_blank=False, id="backend")
-            yield Select([(o, o) for o in OPTIMIZERS], value=self.train.optimizer, allow_blank=False, id="optimizer")
+            yield Select([(b, b) for b in backends], value=backends[0], allow_blank=False, id="backend", compact=True)
+            yield Select([(o, o) for o in OPTIMIZERS], value=self.train.optimizer, allow_blank=False, id="optimizer",
+                         compact=True)
             yield Select([(d, d) for d in DEVICES], value=self.app.device if self.app.device in DEVICES else "cpu",
-                         allow_blank=False, id="device")
-            yield Button("▶ Play", id="play", variant="success")
-            yield Button("Step", id="step")
-            yield Button("Reset", id="reset")
-            yield Button("Overlay", id="overlay")
+                         allow_blank=False, id="device", compact=True)
+            yield Button("▶ Play", id="play", variant="success", compact=True)
+            yield Button("Step", id="step", compact=True)
+            yield Button("Reset", id="reset", compact=True)
+            yield Button("Overlay", id="overlay", compact=True)
         with Horizontal(id="fields"):
             for name in FIELDS:
                 yield Label(name)
@@ -74,8 +76,8 @@ class TrainPane(Widget):
         self.query_one("#train-loading").display = False
         table = self.query_one("#grads", DataTable)
         # fixed widths: the table must not jump about as numbers change length mid-run
-        for label, width in (("param", 7), ("shape", 8), ("‖g‖", 9), ("mean|g|", 9), ("max|g|", 9), ("Δw/w", 8),
-                             ("value", 24)):
+        for label, width in (("param", 6), ("shape", 7), ("‖g‖", 8), ("mean|g|", 8), ("max|g|", 8), ("Δw/w", 8),
+                             ("value", 20)):
             table.add_column(label, width=width)
         values = {"lr": self.train.lr, "epochs": self.train.epochs, "hidden": self.train.hidden, "seed": self.train.seed}
         for name in FIELDS:
@@ -330,6 +332,10 @@ class TrainPane(Widget):
                           ratio, value, key=name)
         for layer, frac in snap.dead_relu.items():
             table.add_row(layer, "", "", "", "", "", f"dead {frac:.0%}", key=f"dead-{layer}")
+
+    def on_resize(self) -> None:
+        # below this width the plot and the table stack instead of sitting side by side
+        self.set_class(self.size.width < NARROW, "-narrow")
 
     def on_unmount(self) -> None:
         self.cancel_run()

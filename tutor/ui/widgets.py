@@ -22,37 +22,68 @@ class GraphView(Static):
         self.current = ""
 
     def draw(self, graph, values: dict, grads: dict, shown_values, shown_grads, current: str, backward: bool,
-             width: int) -> None:
+             width: int, compact: bool = False) -> None:
+        """Parameters in a row of their own; then the nodes in forward order, joined by arrows that
+        point forward during the forward pass and backward (gradients flowing) after it."""
         self.current = current
-        names = list(graph.params) + [n.name for n in graph.nodes]
         arrow = " ◀── " if backward else " ──▶ "
-        boxes = []
-        for name in names:
-            v = number(values[name]) if name in shown_values and name in values else ""
-            g = number(grads[name]) if name in shown_grads and name in grads else ""
-            kind = "param" if name in graph.params else "node"
-            boxes.append((name, kind, f"v {v}" if v else "v ·", f"g {g}" if g else "g ·"))
-        box_w = max(9, *(max(len(b[0]), len(b[2]), len(b[3])) + 2 for b in boxes))
-        per_row = max(1, (max(width, box_w + 2) + len(arrow)) // (box_w + 2 + len(arrow)))
+
+        def box(name: str, kind: str) -> tuple[str, str, str, str, str]:
+            v = number(values[name]) if name in shown_values and name in values else "·"
+            g = number(grads[name]) if name in shown_grads and name in grads else "·"
+            expr = "" if kind == "param" else graph.node(name).text.strip()
+            return name, kind, f"v {v}", f"g {g}", expr
+
+        params = [box(p, "param") for p in graph.params]
+        nodes = [box(n.name, "node") for n in graph.nodes]
         text = Text()
-        leaves = "inputs: " + ", ".join(f"{n} = {number(values.get(n))}" for n in graph.inputs)
-        text.append(leaves + "\n", style="dim")
-        for start in range(0, len(boxes), per_row):
-            row = boxes[start:start + per_row]
-            for line in range(5):
-                for i, (name, kind, v, g) in enumerate(row):
-                    style = "reverse bold" if name == current else ("cyan" if kind == "param" else "")
-                    inner = box_w
-                    cell = {0: "┌" + "─" * inner + "┐", 1: "│" + name.center(inner) + "│",
-                            2: "│" + v.center(inner) + "│", 3: "│" + g.center(inner) + "│",
-                            4: "└" + "─" * inner + "┘"}[line]
-                    text.append(cell, style=style)
-                    if i < len(row) - 1:
-                        text.append(arrow if line == 2 else " " * len(arrow))
-                text.append("\n")
+        text.append("inputs: " + ", ".join(f"{n} = {number(values.get(n))}" for n in graph.inputs) + "\n", style="dim")
+        if compact:
+            self._compact(text, params, "   ", width, "parameters: ")
+            self._compact(text, nodes, arrow, width, "graph: ")
+        else:
+            inner = min(16, max(9, *(max(len(b[0]), len(b[2]), len(b[3]), len(b[4])) + 2 for b in params + nodes)))
+            self._boxes(text, params, "  ", width, inner)
+            self._boxes(text, nodes, arrow, width, inner)
         if self.ascii:
             text = Text(asciify(text.plain))
         self.update(text)
+
+    def _style(self, name: str, kind: str) -> str:
+        return "reverse bold" if name == self.current else ("cyan" if kind == "param" else "")
+
+    def _compact(self, text: Text, boxes, joint: str, width: int, label: str) -> None:
+        text.append(label, style="dim")
+        used = len(label)
+        for i, (name, kind, v, g, _) in enumerate(boxes):
+            cell = f"[{name} {v} {g}]"
+            if i and used + len(joint) + len(cell) > width:
+                text.append("\n" + " " * len(label))
+                used = len(label)
+            elif i:
+                text.append(joint)
+                used += len(joint)
+            text.append(cell, style=self._style(name, kind))
+            used += len(cell)
+        text.append("\n")
+
+    def _boxes(self, text: Text, boxes, joint: str, width: int, inner: int) -> None:
+        per_row = max(1, (max(width, inner + 2) + len(joint)) // (inner + 2 + len(joint)))
+        for start in range(0, len(boxes), per_row):
+            row = boxes[start:start + per_row]
+            has_expr = any(b[4] for b in row)
+            for line in range(6 if has_expr else 5):
+                for i, (name, kind, v, g, expr) in enumerate(row):
+                    if len(expr) > inner:
+                        expr = expr[: inner - 1] + "…"
+                    cells = ["┌" + "─" * inner + "┐", "│" + name.center(inner) + "│"]
+                    if has_expr:
+                        cells.append("│" + expr.center(inner) + "│")
+                    cells += ["│" + v.center(inner) + "│", "│" + g.center(inner) + "│", "└" + "─" * inner + "┘"]
+                    text.append(cells[line], style=self._style(name, kind))
+                    if i < len(row) - 1:
+                        text.append(joint if line == (3 if has_expr else 2) else " " * len(joint))
+                text.append("\n")
 
 
 class LossPlot(Static):
