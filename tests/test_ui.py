@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -22,6 +23,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def make_app(tmp_path, **kw) -> TutorApp:
     return TutorApp(progress=Progress(tmp_path / "progress.json"), **kw)
+
+
+def plain(renderable, width: int = 100) -> str:
+    """What a Rich renderable (an option's prompt) shows, as text."""
+    from rich.console import Console
+
+    console = Console(width=width, record=True, file=open(os.devnull, "w"))
+    console.print(renderable)
+    return console.export_text()
 
 
 def text_of(app, selector: str) -> str:
@@ -154,6 +164,9 @@ async def test_train_controls(tmp_path):
         await settle(app, pilot)
         await pilot.pause(0.2)
         assert app.screen.query_one("#plot").series_count == 4      # two runs × (train, validation)
+        status = text_of(app, "#status")
+        assert "torch-manual vs numpy: losses agree to" in status
+        assert float(status.split("agree to ")[1].split()[0]) < 1e-5
         rows = app.screen.query_one("#grads")
         assert rows.get_row("w1")[1] == "2×100" and rows.get_row("w2")[1] == "100×2"
         assert rows.get_row("dead-relu1")[6].startswith("dead ")
@@ -295,7 +308,7 @@ async def test_opens_on_last_lesson_and_marks_progress(tmp_path):
         options = app.screen.query_one("#lessons")
         ids = [item.id for item in app.listing]
         assert options.highlighted == ids.index("two-layer-relu")
-        assert "in progress" in str(options.get_option_at_index(options.highlighted).prompt)
+        assert "in progress" in plain(options.get_option_at_index(options.highlighted).prompt)
 
 
 async def test_broken_lesson_file_shows_an_error_screen(tmp_path):
@@ -360,5 +373,5 @@ async def test_exercise_wrong_hint_right_and_progress_mark(tmp_path):
         await pilot.press("escape", "escape")                 # leave the field, then the lesson
         await pilot.pause()
         options = app.screen.query_one("#lessons")
-        first = str(options.get_option_at_index(0).prompt)
+        first = plain(options.get_option_at_index(0).prompt)
         assert "in progress, 1/3 exercises" in first

@@ -218,6 +218,9 @@ class TrainPane(Widget):
             self.running = False
             self.query_one("#play", Button).label = "▶ Play"
             self.refresh_view(force=True)
+            if session.finished and self.overlays:
+                self.set_status(self.message + " · " + agreement(session.spec.backend, session.history,
+                                                                  *self.overlays[-1]))
 
     def cancel_run(self) -> None:
         for worker in self.workers:
@@ -339,6 +342,17 @@ class TrainPane(Widget):
 
     def on_unmount(self) -> None:
         self.cancel_run()
+
+
+def agreement(name: str, history, other_name: str, other) -> str:
+    """How closely two runs' losses coincide, step by step (the same start gives the same path)."""
+    steps, loss, _, _ = history.series()
+    o_steps, o_loss, _, _ = other.series()
+    theirs = dict(zip(o_steps, o_loss))
+    diffs = [abs(a - theirs[s]) / max(abs(a), abs(theirs[s]), 1e-12) for s, a in zip(steps, loss) if s in theirs]
+    if not diffs:
+        return f"{name} and {other_name} share no logged steps"
+    return f"{name} vs {other_name}: losses agree to {max(diffs):.1e} (max relative difference, {len(diffs)} steps)"
 
 
 def _flatten(v):
