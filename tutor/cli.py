@@ -150,8 +150,14 @@ def _tui(args) -> int:
             return 2
     from tutor.ui.app import TutorApp
 
+    import asyncio
+
     app = TutorApp(start=start, ascii=args.ascii, device=args.device)
-    app.run()
+    # Not app.run(): asyncio.run() would wait at the end for a worker thread still busy importing
+    # torch or rendering with sympy. Those threads own nothing that needs saving.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    loop.run_until_complete(app.run_async())
     code = app.return_code or 0
     # The terminal is restored and progress saved by now. Skip the interpreter's teardown: with
     # torch and sympy loaded it takes about a second, and a SIGTERM or a dropped SSH session

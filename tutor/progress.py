@@ -26,6 +26,18 @@ def default_path() -> Path:
     return Path(platformdirs.user_data_dir("backprop-tutor")) / "progress.json"
 
 
+def _clean_entry(entry: dict) -> dict:
+    """Keep what a lesson's record may hold, with the right types; drop the rest."""
+    out: dict = {}
+    for key in ("parts", "solved"):
+        value = entry.get(key)
+        if isinstance(value, list):
+            out[key] = [v for v in value if isinstance(v, str)]
+    if entry.get("done") is True:
+        out["done"] = True
+    return out
+
+
 class Progress:
     def __init__(self, path: Path | None = None):
         self.path = path or default_path()
@@ -39,7 +51,7 @@ class Progress:
 
     def _load(self) -> None:
         try:
-            raw = self.path.read_text(encoding="utf-8")
+            raw_bytes = self.path.read_bytes()
         except FileNotFoundError:
             return
         except OSError as exc:
@@ -47,21 +59,29 @@ class Progress:
             self.writable = False
             return
         try:
-            data = json.loads(raw)
+            data = json.loads(raw_bytes.decode("utf-8"))
             if not isinstance(data, dict) or not isinstance(data.get("lessons"), dict):
                 raise ValueError("not a progress record")
             version = data.get("version")
-            if not isinstance(version, int) or version > VERSION:
+            if not isinstance(version, int) or isinstance(version, bool):
+                raise ValueError("its format version is not a number")
+            if version > VERSION:
                 raise ValueError(f"written by a newer tutor (format {version})")
-            self.data = {"version": VERSION, "last_lesson": data.get("last_lesson"),
-                         "lessons": {k: v for k, v in data["lessons"].items() if isinstance(v, dict)}}
+            last = data.get("last_lesson")
+            self.data = {"version": VERSION, "last_lesson": last if isinstance(last, str) else None,
+                         "lessons": {k: _clean_entry(v) for k, v in data["lessons"].items() if isinstance(v, dict)}}
         except (ValueError, UnicodeDecodeError) as exc:
             backup = self._backup()
             self.notice = (f"Your progress file could not be read ({exc}). It was kept as {backup.name} "
                            f"and a fresh one started.")
 
     def _backup(self) -> Path:
-        backup = self.path.with_name(f"progress.unreadable-{time.strftime('%Y%m%d-%H%M%S')}.json")
+        stamp = time.strftime('%Y%m%d-%H%M%S')
+        backup = self.path.with_name(f"progress.unreadable-{stamp}.json")
+        n = 1
+        while backup.exists():             # never overwrite an earlier backup
+            n += 1
+            backup = self.path.with_name(f"progress.unreadable-{stamp}-{n}.json")
         try:
             os.replace(self.path, backup)
         except OSError:

@@ -83,8 +83,7 @@ class TutorApp(App):
 
         self.install_signal_handlers()
         self.push_screen(LessonListScreen())
-        if self.progress.notice:
-            self.notify(self.progress.notice, severity="warning", timeout=10)
+        self.show_progress_notice()
         if self.start is not None:
             self.open_lesson(self.start)
         self.check_size()
@@ -97,6 +96,12 @@ class TutorApp(App):
         import sympy  # noqa: F401
         import torch  # noqa: F401
         import sklearn.model_selection  # noqa: F401
+
+    def show_progress_notice(self) -> None:
+        """Tell the learner once about a progress file that could not be read or written."""
+        if self.progress.notice:
+            self.notify(self.progress.notice, severity="warning", timeout=10, markup=False)
+            self.progress.notice = ""
 
     def install_signal_handlers(self) -> None:
         """SIGTERM (kill) and SIGHUP (an SSH session dropped) end the app the normal way: workers
@@ -136,6 +141,7 @@ class TutorApp(App):
         while isinstance(self.screen, _LS):
             self.pop_screen()
         self.progress.visit(lesson.id, part)
+        self.show_progress_notice()
         self.push_screen(LessonScreen(lesson, part))
 
     def action_help(self) -> None:

@@ -84,6 +84,7 @@ class ExercisePanel(Vertical):
         if verdict.correct:
             total = len(self.lesson.exercises)
             self.app.progress.solve(self.lesson.id, exercise.id, total)
+            self.app.show_progress_notice()
             count = len(self.app.progress.solved(self.lesson.id))
             extra = f" {exercise.explain}" if exercise.explain else ""
             self.feedback(f"✓ {verdict.message}{extra}  ({count}/{total} exercises solved)", "green")

@@ -141,6 +141,7 @@ class LessonScreen(Screen):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         part = event.pane.id or "explain"
         self.app.progress.visit(self.lesson.id, part)
+        self.app.show_progress_notice()
         self.refresh_bindings()
         if part == "derive":
             self.query_one(DerivePane).start()

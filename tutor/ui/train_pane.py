@@ -233,7 +233,8 @@ class TrainPane(Widget):
     def action_play(self) -> None:
         if self.running:
             self.cancel_run()
-            self.set_status(f"Paused at step {self.session.step}.")
+            self.shown = self.latest            # the timer must not overwrite the pause message
+            self.set_status(f"Paused at step {self.session.step}. Space resumes, s takes one step.")
             return
         if self.session is None and not self.new_session():
             return
