@@ -101,13 +101,12 @@ def _derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
         from tutor.derive import derive
 
         deriv = derive(lesson)
-        ratio = sympy.simplify(expected / given)
         for (node, inp), local in deriv.local.items():
             local_leaves = local.xreplace(leaves)
-            if local != 1 and symbolic.is_zero(ratio - local_leaves, free):
+            if local != 1 and symbolic.is_zero(expected - local_leaves * given, free):
                 return Verdict(False, f"Your answer is missing ∂{node}/∂{inp} = {typed(local)}.",
                                f"missing ∂{node}/∂{inp}")
         for (node, inp), local in deriv.local.items():
-            if local != 1 and symbolic.is_zero(given / local.xreplace(leaves) - expected, free):
+            if local != 1 and symbolic.is_zero(given - local.xreplace(leaves) * expected, free):
                 return Verdict(False, f"Your answer has an extra factor ∂{node}/∂{inp}.", f"extra ∂{node}/∂{inp}")
     return Verdict(False, "Not equal to the derived gradient. Write out the chain factor by factor.")
