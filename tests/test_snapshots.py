@@ -7,6 +7,7 @@ from __future__ import annotations
 from tutor.progress import Progress
 from tutor.ui.app import TutorApp
 from tutor.ui.derive_pane import DerivePane
+from tutor.ui.train_pane import TrainPane
 
 SIZE = (100, 30)
 
@@ -19,6 +20,15 @@ async def settle(pilot) -> None:
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def until(pilot, condition, timeout: float = 60.0) -> None:
+    """Wait for a state, not for a time: a slow machine must give the same picture."""
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the app never reached the state this snapshot needs")
 
 
 def test_lesson_list(snap_compare, tmp_path):
@@ -45,9 +55,10 @@ def test_finished_training_run(snap_compare, tmp_path):
         app.open_lesson(app.listing[5].path)
         await pilot.pause()
         await pilot.press("t")
-        await settle(pilot)
+        pane = app.screen.query_one(TrainPane)
+        await until(pilot, lambda: pane.session is not None)
         await pilot.press("space")
+        await until(pilot, lambda: pane.session.finished and not pane.running and pane.shown is pane.latest)
         await settle(pilot)
-        await pilot.pause(0.3)
 
     assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=run_before)

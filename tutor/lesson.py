@@ -340,11 +340,10 @@ def loads(raw: bytes | str, display: str = "<lesson>", path: Path | None = None)
         raise LessonError(f"invalid TOML: {message}", file=display, line=line) from None
     except RecursionError:
         raise LessonError("invalid TOML: nested too deeply", file=display) from None
-    lines = key_lines(text)
     try:
         return _build(data, path or Path(display))
-    except LessonError as exc:
-        raise exc.located(file=display, line=line_of(lines, exc.key) if exc.key else None) from None
+    except LessonError as exc:     # positions are scanned only now: the lesson list loads every file
+        raise exc.located(file=display, line=line_of(key_lines(text), exc.key) if exc.key else None) from None
     except RecursionError:
         raise LessonError("nested too deeply", file=display) from None
 

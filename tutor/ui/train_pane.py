@@ -39,6 +39,7 @@ class TrainPane(Widget):
         self.settings: dict = {}
         self.message = ""
         self.plot_dirty = True
+        self.play_when_ready = False                     # space pressed while the data was loading
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -126,7 +127,9 @@ class TrainPane(Widget):
         self.query_one("#train-loading").display = False
         if baseline is not None:
             self.query_one("#plot").reference = (baseline["name"], baseline["loss"])
-        self.new_session()
+        if self.new_session() and self.play_when_ready:
+            self.action_play()
+        self.play_when_ready = False
 
     def backend(self) -> str:
         return str(self.query_one("#backend", Select).value)
@@ -235,6 +238,10 @@ class TrainPane(Widget):
             self.cancel_run()
             self.shown = self.latest            # the timer must not overwrite the pause message
             self.set_status(f"Paused at step {self.session.step}. Space resumes, s takes one step.")
+            return
+        if self.loading:
+            self.play_when_ready = True
+            self.set_status("Loading the data; the run starts as soon as it is ready.")
             return
         if self.session is None and not self.new_session():
             return

@@ -86,9 +86,19 @@ class GraphView(Static):
                 text.append("\n")
 
 
+def thin(points: list, n: int) -> list:
+    """At most n evenly spaced points, the first and last kept: a line plot needs no more points
+    than it has columns, and plotext's cost grows with the points it is given."""
+    if len(points) <= n or n < 2:
+        return points
+    last = len(points) - 1
+    return [points[round(i * last / (n - 1))] for i in range(n)]
+
+
 class LossPlot(Static):
     """log10(loss) or loss against step, drawn with plotext into plain text. Each series is
-    already decimated (History), so drawing costs the same at step 100 and at step 10⁶."""
+    decimated (History) and thinned to the plot's width, so drawing costs the same at step 100
+    and at step 10⁶."""
 
     DEFAULT_CSS = "LossPlot { height: 1fr; min-height: 8; }"
 
@@ -97,10 +107,18 @@ class LossPlot(Static):
         self.log_scale = True
         self.series_count = 0
         self.reference: tuple[str, float] | None = None
+        self._series: list = []
+
+    def on_resize(self) -> None:
+        # plotext draws for a fixed size: a new layout (first frame, a resized terminal) redraws it
+        if self._series:
+            self.plot(self._series)
 
     def plot(self, series: list[tuple[str, list, list, list]]) -> None:
         """series: (label, steps, losses, validation losses)."""
         import plotext as plt
+
+        self._series = series
 
         w, h = max(20, self.size.width), max(6, self.size.height)
         plt.clf()
@@ -111,12 +129,13 @@ class LossPlot(Static):
         for label, steps, loss, val in series:
             if not steps:
                 continue
-            ys = [tf(v) for v in loss]
-            pts = [(s, y) for s, y in zip(steps, ys) if math.isfinite(y)]
+            pts = thin([(s, tf(v)) for s, v in zip(steps, loss) if v == v], w)
+            pts = [p for p in pts if math.isfinite(p[1])]
             if pts:
                 plt.plot([p[0] for p in pts], [p[1] for p in pts], label=f"{label} train")
                 count += 1
-            vpts = [(s, tf(v)) for s, v in zip(steps, val) if v == v and v is not None and math.isfinite(tf(v))]
+            vpts = thin([(s, tf(v)) for s, v in zip(steps, val) if v is not None and v == v], w)
+            vpts = [p for p in vpts if math.isfinite(p[1])]
             if vpts:
                 plt.plot([p[0] for p in vpts], [p[1] for p in vpts], label=f"{label} val")
                 count += 1
