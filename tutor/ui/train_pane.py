@@ -40,6 +40,7 @@ class TrainPane(Widget):
         self.message = ""
         self.plot_dirty = True
         self.play_when_ready = False                     # space pressed while the data was loading
+        self.keep_status = False                         # a message (paused) the timer must not replace
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -206,6 +207,8 @@ class TrainPane(Widget):
     def train_worker(self, session, until: int | None) -> None:
         from tutor.train.session import LogPolicy
 
+        self.keep_status = False
+
         worker = get_current_worker()
         policy = LogPolicy(every=max(1, session.total // 500), interval=REFRESH)
 
@@ -236,7 +239,7 @@ class TrainPane(Widget):
     def action_play(self) -> None:
         if self.running:
             self.cancel_run()
-            self.shown = self.latest            # the timer must not overwrite the pause message
+            self.keep_status = True             # the step in flight may still land: keep saying "Paused"
             self.set_status(f"Paused at step {self.session.step}. Space resumes, s takes one step.")
             return
         if self.loading:
@@ -318,7 +321,7 @@ class TrainPane(Widget):
             return
         self.shown = snap
         with self.app.batch_update():
-            if snap is not None:
+            if snap is not None and not self.keep_status:
                 self.set_status(status_line(snap), error=bool(snap.diverged or snap.error))
                 self.fill_table(snap)
             self.draw_plot()
