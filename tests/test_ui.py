@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import subprocess
 import sys
@@ -143,6 +145,12 @@ async def test_train_controls(tmp_path):
         assert not pane.running
         paused_at = pane.session.step
         assert 0 < paused_at < 100000
+        await pilot.pause(0.2)                         # two ticks of the 10 Hz timer
+        assert text_of(app, "#status").startswith(f"Paused at step {paused_at}.")
+        # a snapshot of the step that was in flight when space came may still land: the message stays
+        pane.latest = dataclasses.replace(pane.session.last, step=paused_at)
+        pane.refresh_view()
+        assert text_of(app, "#status").startswith(f"Paused at step {paused_at}.")
         await pilot.press("s")                         # one step
         await settle(app, pilot)
         assert pane.session.step == paused_at + 1

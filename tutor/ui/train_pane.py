@@ -40,7 +40,7 @@ class TrainPane(Widget):
         self.message = ""
         self.plot_dirty = True
         self.play_when_ready = False                     # space pressed while the data was loading
-        self.keep_status = False                         # a message (paused) the timer must not replace
+        self.paused = False                              # the status line says so until the next run
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -184,6 +184,7 @@ class TrainPane(Widget):
             return False
         self.settings = settings
         self.latest = self.shown = None
+        self.paused = False
         self.plot_dirty = True
         self.set_status(f"{backend} ready: {self.session.total} steps on {self.session.device}. Press space.")
         self.refresh_view(force=True)
@@ -206,8 +207,6 @@ class TrainPane(Widget):
     @work(thread=True, exclusive=True, group="train", exit_on_error=False)
     def train_worker(self, session, until: int | None) -> None:
         from tutor.train.session import LogPolicy
-
-        self.keep_status = False
 
         worker = get_current_worker()
         policy = LogPolicy(every=max(1, session.total // 500), interval=REFRESH)
@@ -239,8 +238,8 @@ class TrainPane(Widget):
     def action_play(self) -> None:
         if self.running:
             self.cancel_run()
-            self.keep_status = True             # the step in flight may still land: keep saying "Paused"
-            self.set_status(f"Paused at step {self.session.step}. Space resumes, s takes one step.")
+            self.paused = True
+            self.set_status(self.pause_message())
             return
         if self.loading:
             self.play_when_ready = True
@@ -251,7 +250,7 @@ class TrainPane(Widget):
         if self.session.finished:
             self.set_status("This run has finished: press r to reset, or o to overlay another backend.")
             return
-        self.running = True
+        self.running, self.paused = True, False
         self.query_one("#play", Button).label = "❚❚ Pause"
         self.train_worker(self.session, None)
 
@@ -261,6 +260,7 @@ class TrainPane(Widget):
         if self.running:
             self.cancel_run()
         if not self.session.finished:
+            self.paused = False
             self.train_worker(self.session, self.session.step + 1)
 
     def action_reset(self) -> None:
@@ -315,13 +315,18 @@ class TrainPane(Widget):
         status.update(text)
         status.set_class(error, "error")
 
+    def pause_message(self) -> str:
+        return f"Paused at step {self.session.step}. Space resumes, s takes one step."
+
     def refresh_view(self, force: bool = False) -> None:
         snap = self.latest
+        if self.paused and self.session is not None and self.message != self.pause_message():
+            self.set_status(self.pause_message())       # the step in flight when space came has landed
         if not force and snap is self.shown:
             return
         self.shown = snap
         with self.app.batch_update():
-            if snap is not None and not self.keep_status:
+            if snap is not None and not self.paused:
                 self.set_status(status_line(snap), error=bool(snap.diverged or snap.error))
                 self.fill_table(snap)
             self.draw_plot()
