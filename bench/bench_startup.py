@@ -64,7 +64,7 @@ class Timed(TutorApp):
     CSS_PATH = os.path.join(os.path.dirname(__import__("tutor.ui.app").ui.app.__file__), TutorApp.CSS_PATH)
 
     def on_mount(self):
-        super().on_mount()
+        # no super().on_mount(): Textual calls TutorApp's own handler too (it walks the MRO)
         _watch(self, LessonListScreen)
 
 
