@@ -82,14 +82,14 @@ class Session:
     def _next_torch_batch(self):
         """Mini-batches through a DataLoader, as a torch learner would write it."""
         import torch
-        from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
+        from torch.utils.data import DataLoader, TensorDataset
 
         if self._loader is None:
             gen = torch.Generator().manual_seed(self.spec.seed)
-            # The sampler hands the dataset a whole batch of indices, so each batch is one indexing
-            # of the tensors rather than 64 single items collated (636 → 900+ steps/s on mlp-digits).
+            # The sampler hands the dataset a whole batch of indices as one tensor, so a batch is
+            # one indexing of the tensors, not 64 items collated one by one (3× faster here).
             dataset = TensorDataset(self.x, self.y)
-            sampler = BatchSampler(RandomSampler(dataset, generator=gen), batch_size=self.batch, drop_last=False)
+            sampler = ShuffledBatches(self.x.shape[0], self.batch, gen)
             self._loader = DataLoader(dataset, sampler=sampler, batch_size=None) if self.device == "cpu" else None
             self._iter = iter(self._loader) if self._loader is not None else None
             self._gen = gen
@@ -224,6 +224,21 @@ class Session:
                                         xp.array(np.zeros((len(x), self.data.outputs))) if not self.data.classes
                                         else xp.labels(np.zeros(len(x), dtype=np.int64)))
         return xp.to_numpy(pred)
+
+
+class ShuffledBatches:
+    """A batch sampler for DataLoader: each epoch a fresh permutation, cut into index tensors."""
+
+    def __init__(self, n: int, size: int, generator):
+        self.n, self.size, self.generator = n, size, generator
+
+    def __iter__(self):
+        import torch
+
+        return iter(torch.randperm(self.n, generator=self.generator).split(self.size))
+
+    def __len__(self) -> int:
+        return math.ceil(self.n / self.size)
 
 
 def dead_relu(spec: RunSpec, sizes, params: dict[str, np.ndarray], x: np.ndarray, limit: int = 2048) -> dict[str, float]:
