@@ -70,6 +70,7 @@ def parse(text: object, *, names: set[str] | frozenset[str] | None = None, key: 
     try:
         with warnings.catch_warnings():       # "invalid decimal literal" and friends: our message says it
             warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)    # Python 3.11's "invalid escape sequence"
             tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         raise LessonError(f"not a valid expression: {exc.msg} (column {exc.offset or 0})", key=key) from None

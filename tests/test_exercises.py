@@ -1,0 +1,847 @@
+"""Exercises: `tutor.exercises.check_answer(lesson, exercise_id, answer) -> Verdict`.
+
+Two layers of tests:
+
+* tests generated from the lesson files, so that a new exercise is covered as soon as it is
+  written: its own answer is accepted; a sign error, a dropped last chain factor, a transposed
+  shape and the other letters are rejected with their specific response; typographic symbols
+  copied from the lesson text are read; hostile input is rejected safely, quickly and with a
+  message that says what is wrong;
+* an explicit table, `TABLE`, with, for every exercise of every lesson, the wrong answers a
+  learner plausibly gives and the exact (or precisely specified) response each one must get,
+  and rewritings that must be accepted.
+
+Every call to `check_answer` runs under a deadline, so that an answer which sends sympy into a
+long computation fails its test instead of hanging the suite. One headless test per kind goes
+through the CLI (`--answer ID=EXPR --json`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import signal
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+
+from conftest import LESSONS_DIR, events_of, parse_json_lines, run_cli
+from tutor.errors import LessonError
+from tutor.exercises import Verdict, check_answer
+from tutor.lesson import load
+
+# -- helpers ----------------------------------------------------------------------------------
+
+ANSWER_SECONDS = 30        # a hang guard for ordinary answers (mlp-digits takes several seconds)
+HOSTILE_SECONDS = 10       # hostile or absurd input must be turned away within this
+MAX_MESSAGE = 200          # a response is a sentence, not an echo of 3000 characters
+
+
+class Deadline(BaseException):
+    """Raised by the alarm. A BaseException, so that `except Exception` inside sympy or the
+    checker cannot swallow it and carry on computing."""
+
+
+@contextmanager
+def deadline(seconds: float, what: str):
+    """Fail (raise Deadline) if the body runs longer than `seconds`.
+
+    pytest-timeout's signal method uses the same SIGALRM timer: its handler and remaining time
+    are put back afterwards."""
+    if not hasattr(signal, "setitimer"):       # pragma: no cover - not POSIX
+        yield
+        return
+
+    def alarm(signum, frame):
+        raise Deadline(f"{what}: no answer within {seconds} s")
+
+    start = time.monotonic()
+    old_handler = signal.signal(signal.SIGALRM, alarm)
+    old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old_handler)
+        if old_delay > 0:
+            left = old_delay - (time.monotonic() - start)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001), old_interval)
+
+
+@functools.lru_cache(maxsize=None)
+def lesson(lesson_id: str):
+    return load(LESSONS_DIR / f"{lesson_id}.toml")
+
+
+def lesson_ids() -> list[str]:
+    return sorted(p.stem for p in LESSONS_DIR.glob("*.toml"))
+
+
+def exercise(lesson_id: str, ex_id: str):
+    return next(e for e in lesson(lesson_id).exercises if e.id == ex_id)
+
+
+def all_exercises() -> list[tuple[str, str, str]]:
+    """(lesson id, exercise id, kind) for every exercise of every lesson file."""
+    out = []
+    for lid in lesson_ids():
+        for ex in lesson(lid).exercises:
+            out.append((lid, ex.id, ex.kind))
+    return out
+
+
+def check(lesson_id: str, ex_id: str, answer: str, seconds: float = ANSWER_SECONDS) -> Verdict:
+    with deadline(seconds, f"{lesson_id}/{ex_id} {answer[:60]!r}"):
+        verdict = check_answer(lesson(lesson_id), ex_id, answer)
+    assert isinstance(verdict, Verdict)
+    assert isinstance(verdict.correct, bool)
+    assert isinstance(verdict.message, str) and verdict.message
+    assert isinstance(verdict.feedback, str)
+    return verdict
+
+
+def last_letter(lesson_id: str, ex_id: str) -> str:
+    return "abcdefgh"[len(exercise(lesson_id, ex_id).choices) - 1]
+
+
+def ids(params) -> list[str]:
+    return ["/".join(str(x)[:48] for x in p) for p in params]
+
+
+# -- what a response must be ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Expect:
+    """The response a wrong answer must get. `message`/`feedback`: exact; `contains`: substrings
+    of the message; `feedback_contains`: a substring of the feedback; `absent`: substrings the
+    message must not have."""
+
+    message: str | None = None
+    feedback: str | None = None
+    contains: tuple[str, ...] = ()
+    feedback_contains: str | None = None
+    absent: tuple[str, ...] = ()
+
+    def verify(self, v: Verdict, where: str) -> None:
+        assert v.correct is False, f"{where}: accepted as correct ({v.message!r})"
+        got = f"{where}: got message {v.message!r}, feedback {v.feedback!r}"
+        if self.message is not None:
+            assert v.message == self.message, got
+        if self.feedback is not None:
+            assert v.feedback == self.feedback, got
+        for s in self.contains:
+            assert s in v.message, f"{got}; expected the message to contain {s!r}"
+        if self.feedback_contains is not None:
+            assert self.feedback_contains in v.feedback, f"{got}; expected the feedback to contain " \
+                                                         f"{self.feedback_contains!r}"
+        for s in self.absent:
+            assert s not in v.message, f"{got}; the message should not say {s!r}"
+
+
+# derivative exercises
+GENERIC = Expect("Not equal to the derived gradient. Write out the chain factor by factor.", "")
+SIGN = Expect("Check the sign.", "sign")
+
+
+def missing(node: str, inp: str, local: str) -> Expect:
+    return Expect(f"Your answer is missing ∂{node}/∂{inp} = {local}.", f"missing ∂{node}/∂{inp}")
+
+
+def extra(node: str, inp: str) -> Expect:
+    return Expect(f"Your answer has an extra factor ∂{node}/∂{inp}.", f"extra ∂{node}/∂{inp}")
+
+
+def factor(k: int) -> Expect:
+    """The chain is right but a constant is lost (typically the 2 of the square): the answer is
+    1/k of the gradient. Feedback `factor k`, and the message names the factor."""
+    return Expect(feedback=f"factor {k}", contains=(f"factor {k}",))
+
+
+def other(name: str) -> Expect:
+    """The answer is exactly the gradient of another node or parameter (∂L/∂h1 where ∂L/∂w2 was
+    asked): say which one it is."""
+    return Expect(contains=(f"∂L/∂{name}",), feedback_contains=f"∂L/∂{name}")
+
+
+# a matrix-form answer (`@`, `.T`) whose shape is the parameter's, reversed
+TRANSPOSED = Expect(feedback="transposed", contains=("transpose",))
+# a matrix-form answer whose factors do not multiply (the message of tutor.shapes)
+MISMATCH = Expect(feedback="shape", contains=("do not multiply",))
+
+# value exercises
+V_SIGN = Expect("Check the sign.", "sign")
+V_WRONG = Expect("Not that value.", "")
+
+# shape exercises
+S_TRANSPOSED = Expect("That is the transposed shape: a gradient has the shape of its parameter.", "transposed")
+S_WRONG = Expect("Not that shape. A gradient has the shape of the parameter it belongs to.", "")
+# a shape exercise that is not about a gradient (the Jacobian's rows x columns) must not talk
+# about "the parameter it belongs to"
+J_TRANSPOSED = Expect(feedback="transposed", contains=("transposed",), absent=("parameter",))
+J_WRONG = Expect(contains=("Not that shape",), absent=("parameter",))
+
+# choice exercises
+C_WRONG = Expect("Not that one.", "")
+
+
+def letters(last: str) -> Expect:
+    """Not a letter of the choices at all: say which letters there are."""
+    return Expect(contains=(f"a to {last}",))
+
+
+# -- the explicit table -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    wrong: tuple[tuple[str, Expect], ...]      # plausible mistakes and the response each gets
+    same: tuple[str, ...]                      # rewritings that must be accepted
+
+
+SOFTMAX = "exp(z2)/(exp(z2) + exp(c))"          # mlp-digits: the softmax probability of z2
+
+TABLE: dict[str, dict[str, Row]] = {
+    "single-neuron": {
+        "grad-w": Row(
+            wrong=(
+                ("2*(y_pred - y)", missing("y_pred", "w", "x")),
+                ("2*(y - y_pred)*x", SIGN),
+                ("2*(y_pred - y)*x*w", extra("y_pred", "x")),
+                ("(y_pred - y)*x", factor(2)),
+                ("(y_pred - y)**2", GENERIC),
+            ),
+            same=("2*x*(w*x - y)", "2*w*x**2 - 2*x*y", "x*(y_pred-y)*2", "2 * ( y_pred - y ) * x",
+                  "(2*y_pred - 2*y)*x"),
+        ),
+        "w-after-step": Row(
+            wrong=(("-1.2", V_SIGN), ("−1.2", V_SIGN), ("0.8", V_WRONG), ("-2.0", V_WRONG)),
+            same=("1.20000", "+1.2", " 1.2 ", "12e-1", "1.2000001"),
+        ),
+        "why-minus-3-6": Row(
+            wrong=(("b", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
+            same=("a", "A", " a ", "a)", "a.", "(a)"),
+        ),
+    },
+    "linear-1d": {
+        "grad-w": Row(
+            wrong=(
+                ("2*(y_pred - y)", missing("y_pred", "w", "x")),
+                ("2*(y - y_pred)*x", SIGN),
+                ("2*(y_pred - y)*x*w", extra("y_pred", "x")),
+                ("(y_pred - y)*x", factor(2)),
+                ("2*(y_pred - y)*w", GENERIC),
+            ),
+            same=("mean(2*x*(w*x - y))", "x.T @ (2*(y_pred - y))", "2*x*(w*x - y)", "2*w*x**2 - 2*x*y"),
+        ),
+        "first-step": Row(
+            wrong=(("-0.3", V_SIGN), ("-30", V_WRONG), ("0.03", V_WRONG)),
+            same=("0.30000", ".3", "3e-1", "0.3000000001"),
+        ),
+        "first-loss": Row(
+            wrong=(("-30", V_SIGN), ("120", V_WRONG), ("7.5", V_WRONG)),
+            same=("30", "30.0", "3e1", "30.000000"),
+        ),
+        "why-zero": Row(
+            wrong=(("b", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
+            same=("a", "A", "a)"),
+        ),
+    },
+    "linear-regression": {
+        "grad-b": Row(
+            wrong=(
+                ("2*(y - yhat)", SIGN),
+                ("2*e", SIGN),
+                ("-2*(y - yhat)*x", extra("yhat", "w")),
+                ("-(y - yhat)", factor(2)),
+                ("(y - yhat)**2", GENERIC),
+            ),
+            same=("2*(yhat - y)", "-2*e", "2*(b + x*w - y)", "-2*(y - b - x @ w)", "sum(-2*e)"),
+        ),
+        "grad-w": Row(
+            wrong=(
+                ("-2*(y - yhat)", missing("yhat", "w", "x")),
+                ("2*x*(y - yhat)", SIGN),
+                ("-2*x*(y - yhat)*w", extra("yhat", "x")),
+                ("-2*w*(y - yhat)", GENERIC),
+                # x is N x P and e has N entries: x @ e does not multiply (xᵀ @ e does)
+                ("x @ (-2*e)", MISMATCH),
+            ),
+            same=("-2*e*x", "2*x*(yhat - y)", "x.T @ (-2*e)", "(-2*e) @ x", "-2*x*(y - b - w*x)"),
+        ),
+        "grad-b-value": Row(
+            wrong=(("3.568", V_SIGN), ("-1.784", V_WRONG), ("-2.14", V_WRONG)),
+            same=("-3.5680", "−3.568", "-3.568000"),
+        ),
+        "why-sklearn": Row(
+            wrong=(("b", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
+            same=("a", "A"),
+        ),
+    },
+    "multivariate-regression": {
+        "grad-w": Row(
+            wrong=(
+                ("-2*e", missing("yhat", "w", "x")),
+                ("2*x*e", SIGN),
+                ("-2*x*(y - yhat)*w", extra("yhat", "x")),
+                ("-x*e", factor(2)),
+                ("x @ (-2*e)", MISMATCH),
+            ),
+            same=("-2*x*e", "2*x*(yhat - y)", "x.T @ (-2*e)", "-2*x*(y - b - x*w)"),
+        ),
+        "grad-e": Row(
+            wrong=(
+                ("2*e", SIGN),
+                ("2*(y - yhat)", SIGN),
+                ("-2*e*x", extra("yhat", "w")),
+                ("-e", factor(2)),
+                ("e**2", GENERIC),
+            ),
+            same=("2*(yhat - y)", "-2*(y - b - x*w)", "2*(b + x @ w - y)", "-2*(y - yhat)"),
+        ),
+        "shape-w": Row(
+            wrong=(("N", S_WRONG), ("N x P", S_WRONG), ("P x N", S_WRONG)),
+            same=("p", " P ", "(P,)"),
+        ),
+        "zero-weights": Row(
+            wrong=(("a", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
+            same=("b", "B", "b)"),
+        ),
+    },
+    "logistic-regression": {
+        "grad-z": Row(
+            wrong=(
+                ("-y/p + (1-y)/(1-p)", missing("p", "z", "(1 - sigmoid(z))*sigmoid(z)")),
+                ("y - p", SIGN),
+                ("(p - y)*p*(1-p)", extra("p", "z")),
+                ("(p - y)*x", extra("z", "w")),
+                ("p*(1-p)", missing("L", "p", "(1 - y)/(1 - p) - y/p")),
+            ),
+            same=("p - y", "1/(1 + exp(-z)) - y", "-y*(1-p) + (1-y)*p", "(-y/p + (1-y)/(1-p))*p*(1-p)",
+                  "sigmoid(x*w + b) - y"),
+        ),
+        "grad-w": Row(
+            wrong=(
+                ("p - y", missing("z", "w", "x")),
+                ("(y - p)*x", SIGN),
+                ("(p - y)*x*p*(1-p)", extra("p", "z")),
+                ("(p - y)*w", GENERIC),
+                # x is N x D and p - y has N entries
+                ("x @ (p - y)", MISMATCH),
+            ),
+            same=("x.T @ (p - y)", "(p - y) @ x", "(sigmoid(x*w + b) - y)*x", "x*p - x*y"),
+        ),
+        "grad-b-value": Row(
+            wrong=(("0.4013", V_SIGN), ("0.5987", V_WRONG), ("-0.5987", V_WRONG)),
+            same=("-0.4013", "-0.40131", "−0.401312"),
+        ),
+        "softmax-grad": Row(
+            wrong=(("b", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
+            same=("a", "A"),
+        ),
+    },
+    "two-layer-relu": {
+        "grad-w2": Row(
+            wrong=(
+                ("2*(z2 - y)", missing("z2", "w2", "h1")),
+                ("2*(y - z2)*h1", SIGN),
+                ("2*(z2 - y)*h1*w2", extra("z2", "h1")),
+                # the pre-activation instead of the activation: z1·step(z1) is h1
+                ("2*(z2 - y)*z1", missing("h1", "z1", "step(z1)")),
+                # the gradient that reaches h1, not w2
+                ("2*(z2 - y)*w2", other("h1")),
+                # K x H instead of H x K
+                ("(2*(z2 - y)).T @ h1", TRANSPOSED),
+                # N x K @ H x N
+                ("2*(z2 - y) @ h1.T", MISMATCH),
+            ),
+            same=("h1.T @ (2*(z2 - y))", "2*z2*h1 - 2*y*h1", "2*(relu(x @ w1) @ w2 - y)*relu(x*w1)",
+                  "h1.T @ (2*(h1 @ w2 - y))"),
+        ),
+        "grad-w1": Row(
+            wrong=(
+                ("2*(z2 - y)*w2*x", missing("h1", "z1", "step(z1)")),
+                ("2*(z2 - y)*step(z1)*x", missing("z2", "h1", "w2")),
+                ("2*(z2 - y)*w2*step(z1)", missing("z1", "w1", "x")),
+                ("2*(y - z2)*w2*step(z1)*x", SIGN),
+                ("2*(z2 - y)*w2*step(z1)*x*w1", extra("z1", "x")),
+                ("2*(z2 - y)*h1*step(z1)*x", GENERIC),
+                ("2*(z2 - y)*h1", other("w2")),
+                # H x D instead of D x H
+                ("(2*(z2 - y) @ w2.T * step(z1)).T @ x", TRANSPOSED),
+                # w2 not transposed: N x K @ H x K
+                ("x.T @ (2*(z2 - y) @ w2 * step(z1))", MISMATCH),
+            ),
+            same=("2*(z2 - y)*w2*relu'(z1)*x", "x.T @ (2*(z2 - y) @ w2.T * step(z1))",
+                  "x.T @ ((2*(z2 - y) @ w2.T) * relu'(z1))",
+                  "2*(relu(x*w1)*w2 - y)*w2*step(x*w1)*x", "2*x*w2*step(z1)*z2 - 2*x*w2*step(z1)*y"),
+        ),
+        "grad-w1-value": Row(
+            wrong=(("-6.984", V_SIGN), ("4.656", V_WRONG), ("-3.88", V_WRONG)),
+            same=("6.98400", "6.984000000", "+6.984"),
+        ),
+        "shape-dw1": Row(
+            wrong=(("H x D", S_TRANSPOSED), ("H×D", S_TRANSPOSED), ("N x H", S_WRONG), ("D x N", S_WRONG),
+                   ("D x H x K", S_WRONG)),
+            same=("D×H", "DxH", "d x h", "  D  x  H ", "D * H", "(D, H)"),
+        ),
+        "val-bug": Row(
+            wrong=(("b", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
+            same=("a", "A"),
+        ),
+    },
+    "vector-derivatives": {
+        "grad-w2": Row(
+            wrong=(
+                ("2*(z - y)", missing("z", "w2", "x2")),
+                ("2*(y - z)*x2", SIGN),
+                ("2*(z - y)*x2*w2", extra("z", "x2")),
+                # the first entry of the gradient, not the second
+                ("2*(z - y)*x1", other("w1")),
+                ("(z - y)*x2", factor(2)),
+                ("2*(z - y)*(x1 + x2 + x3)", GENERIC),
+            ),
+            same=("2*(w1*x1 + w2*x2 + w3*x3 - y)*x2", "2*z*x2 - 2*y*x2", "x2*(z - y)*2"),
+        ),
+        "grad-w3-value": Row(
+            wrong=(("-4", V_SIGN), ("-8", V_WRONG), ("-4.5", V_WRONG)),
+            same=("4", "4.0", "4.000", "4e0"),
+        ),
+        "jacobian-shape": Row(
+            wrong=(("3 x 2", J_TRANSPOSED), ("3", J_WRONG), ("6", J_WRONG), ("2", J_WRONG)),
+            same=("2×3", "2x3", "2 X 3", "(2, 3)"),
+        ),
+        "jacobian-entry": Row(
+            wrong=(("-2.7183", V_SIGN), ("1", V_WRONG), ("2.718", V_WRONG)),
+            same=("2.7183", "2.71828", "2.718281828"),
+        ),
+        "vjp-x2": Row(
+            wrong=(("-1.25", V_SIGN), ("1.5", V_WRONG), ("2.25", V_WRONG)),
+            same=("1.250", "1.25000", "+1.25"),
+        ),
+        "shape-dw2": Row(
+            wrong=(("b", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
+            same=("a", "A"),
+        ),
+    },
+    "mlp-digits": {
+        "grad-z2": Row(
+            wrong=(
+                (f"1 - {SOFTMAX}", SIGN),
+                ("exp(c)/(exp(z2) + exp(c))", SIGN),
+                (f"({SOFTMAX} - 1)*h1", extra("z2", "w2")),
+                (SOFTMAX, GENERIC),
+            ),
+            same=("sigmoid(z2 - c) - 1", "-sigmoid(c - z2)", "-exp(c)/(exp(z2) + exp(c))",
+                  "-1/(1 + exp(z2 - c))", "exp(logp) - 1"),
+        ),
+        "grad-w2": Row(
+            wrong=(
+                (f"{SOFTMAX} - 1", missing("z2", "w2", "h1")),
+                (f"(1 - {SOFTMAX})*h1", SIGN),
+                (f"({SOFTMAX} - 1)*h1*w2", extra("z2", "h1")),
+                (f"({SOFTMAX} - 1)*w2", other("h1")),
+            ),
+            same=(f"({SOFTMAX} - 1)*relu(x*w1 + b1)", "-exp(c)*h1/(exp(z2) + exp(c))",
+                  "(sigmoid(z2 - c) - 1)*h1"),
+        ),
+        "grad-b1": Row(
+            wrong=(
+                (f"({SOFTMAX} - 1)*w2", missing("h1", "z1", "step(z1)")),
+                (f"({SOFTMAX} - 1)*step(z1)", missing("z2", "h1", "w2")),
+                (f"(1 - {SOFTMAX})*w2*step(z1)", SIGN),
+                (f"({SOFTMAX} - 1)*w2*step(z1)*x", extra("z1", "w1")),
+            ),
+            same=(f"({SOFTMAX} - 1)*w2*relu'(z1)", "-exp(c)/(exp(z2) + exp(c))*w2*step(z1)",
+                  f"({SOFTMAX} - 1)*w2*step(x*w1 + b1)", "(sigmoid(z2 - c) - 1)*w2*step(z1)"),
+        ),
+        "missing-relu": Row(
+            wrong=(("b", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
+            same=("a", "A"),
+        ),
+    },
+}
+
+TABLE_WRONG = [(lid, eid, ans, exp) for lid, rows in TABLE.items() for eid, row in rows.items()
+               for ans, exp in row.wrong]
+TABLE_SAME = [(lid, eid, ans) for lid, rows in TABLE.items() for eid, row in rows.items() for ans in row.same]
+
+
+def test_table_covers_every_exercise_of_every_lesson():
+    """A new exercise fails here until its plausible mistakes are written into TABLE."""
+    in_lessons = {(lid, eid) for lid, eid, _ in all_exercises()}
+    in_table = {(lid, eid) for lid, rows in TABLE.items() for eid in rows}
+    assert in_lessons - in_table == set(), "exercises without a TABLE row"
+    assert in_table - in_lessons == set(), "TABLE rows for exercises that no lesson has"
+    assert set(TABLE) == {
+        "single-neuron", "linear-1d", "linear-regression", "multivariate-regression",
+        "logistic-regression", "two-layer-relu", "vector-derivatives", "mlp-digits"} <= set(lesson_ids())
+
+
+@pytest.mark.parametrize("lesson_id, ex_id", [(lid, eid) for lid, rows in TABLE.items() for eid in rows],
+                         ids=lambda v: str(v))
+def test_table_row_has_three_wrong_answers_and_a_rewriting(lesson_id, ex_id):
+    row = TABLE[lesson_id][ex_id]
+    assert len(row.wrong) >= 3
+    assert len(row.same) >= 1
+    answers = [a for a, _ in row.wrong]
+    assert len(set(answers)) == len(answers)
+
+
+@pytest.mark.parametrize("lesson_id, ex_id, answer, expect", TABLE_WRONG,
+                         ids=ids([(lid, eid, ans) for lid, eid, ans, _ in TABLE_WRONG]))
+def test_plausible_wrong_answer_gets_its_response(lesson_id, ex_id, answer, expect):
+    v = check(lesson_id, ex_id, answer)
+    expect.verify(v, f"{lesson_id}/{ex_id} {answer!r}")
+
+
+@pytest.mark.parametrize("lesson_id, ex_id, answer", TABLE_SAME, ids=ids(TABLE_SAME))
+def test_equivalent_rewriting_is_accepted(lesson_id, ex_id, answer):
+    v = check(lesson_id, ex_id, answer)
+    assert v.correct is True, f"{lesson_id}/{ex_id} {answer!r}: {v.message!r} ({v.feedback!r})"
+    assert v.feedback == ""
+
+
+# -- generated from the lesson files ----------------------------------------------------------
+
+EXERCISES = all_exercises()
+
+
+def of_kind(*kinds: str) -> list[tuple[str, str]]:
+    return [(lid, eid) for lid, eid, kind in EXERCISES if kind in kinds]
+
+
+@pytest.mark.parametrize("lesson_id, ex_id, kind", EXERCISES, ids=ids(EXERCISES))
+def test_lessons_own_answer_is_accepted(lesson_id, ex_id, kind):
+    ex = exercise(lesson_id, ex_id)
+    v = check(lesson_id, ex_id, ex.answer)
+    assert v.correct is True, v.message
+    assert v.feedback == ""
+    if kind == "derivative":
+        assert v.message == "Correct: that is the chain rule multiplied out."
+    else:
+        assert v.message == "Correct."
+
+
+@pytest.mark.parametrize("lesson_id, ex_id", of_kind("derivative"), ids=ids(of_kind("derivative")))
+def test_derivative_negated_is_a_sign_error(lesson_id, ex_id):
+    answer = exercise(lesson_id, ex_id).answer
+    SIGN.verify(check(lesson_id, ex_id, f"-({answer})"), f"{lesson_id}/{ex_id}")
+
+
+def _typographic(answer: str, minus: bool, dot: bool) -> str:
+    if minus:
+        answer = answer.replace("-", "−")                        # U+2212, as the lesson text writes it
+    if dot:
+        answer = re.sub(r"(?<!\*)\*(?!\*)", "·", answer)          # U+00B7 for a product, not for **
+    return answer
+
+
+@pytest.mark.parametrize("lesson_id, ex_id", of_kind("derivative"), ids=ids(of_kind("derivative")))
+def test_derivative_typed_with_the_lesson_texts_symbols_is_read(lesson_id, ex_id):
+    """The explanations write 2(y_pred − y) · x with U+2212 and U+00B7, and a learner copies
+    them. (A value answer already reads U+2212.)"""
+    own = exercise(lesson_id, ex_id).answer
+    problems = []
+    for minus, dot in ((True, False), (False, True)):
+        answer = _typographic(own, minus, dot)
+        if answer == own:
+            continue                         # nothing to rewrite in this answer
+        v = check(lesson_id, ex_id, answer)
+        if not v.correct:
+            problems.append(f"{answer!r}: {v.message!r}")
+    assert not problems, "\n".join(problems)
+
+
+def _last_links() -> list[tuple[str, str, str, str, str]]:
+    """(lesson, exercise, consumer, step, local) for derivative exercises whose `step` feeds one
+    node through a local partial that is not a constant: dropping that last factor of the chain
+    must be diagnosed as exactly that."""
+    from tutor.derive import consumers, derive
+    from tutor.exercises import typed
+
+    out = []
+    for lid, eid in of_kind("derivative"):
+        ls = lesson(lid)
+        ex = exercise(lid, eid)
+        if ls.graph is None or ex.step is None:
+            continue
+        used_by = consumers(ls.graph).get(ex.step, [])
+        if len(used_by) != 1:
+            continue
+        local = derive(ls).local[(used_by[0], ex.step)]
+        if local.is_number:
+            continue
+        out.append((lid, eid, used_by[0], ex.step, typed(local)))
+    return out
+
+
+LAST_LINKS = _last_links()
+
+
+@pytest.mark.parametrize("lesson_id, ex_id, node, inp, local", LAST_LINKS, ids=ids(LAST_LINKS))
+def test_dropping_the_last_chain_factor_is_named(lesson_id, ex_id, node, inp, local):
+    answer = f"({exercise(lesson_id, ex_id).answer})/({local})"
+    missing(node, inp, local).verify(check(lesson_id, ex_id, answer), f"{lesson_id}/{ex_id} {answer!r}")
+
+
+@pytest.mark.parametrize("lesson_id, ex_id", of_kind("value"), ids=ids(of_kind("value")))
+def test_value_negated_is_a_sign_error_and_a_far_value_is_not(lesson_id, ex_id):
+    ex = exercise(lesson_id, ex_id)
+    value = float(ex.answer)
+    if value:
+        V_SIGN.verify(check(lesson_id, ex_id, repr(-value)), f"{lesson_id}/{ex_id}")
+    far = value + 10 + 2 * abs(value) + 10 * ex.tolerance          # neither the value nor its negative
+    V_WRONG.verify(check(lesson_id, ex_id, repr(far)), f"{lesson_id}/{ex_id}")
+    # within the tolerance, with a different spelling
+    assert check(lesson_id, ex_id, f"{value + ex.tolerance / 2:.12f}").correct
+    assert check(lesson_id, ex_id, f"  {value!r}  ").correct
+
+
+@pytest.mark.parametrize("lesson_id, ex_id", of_kind("value"), ids=ids(of_kind("value")))
+@pytest.mark.parametrize("answer", ["", "six", "1,2", "nan", "inf", "1e400"])
+def test_value_that_is_no_usable_number(lesson_id, ex_id, answer):
+    v = check(lesson_id, ex_id, answer)
+    assert v.correct is False
+    assert len(v.message) <= MAX_MESSAGE
+
+
+@pytest.mark.parametrize("lesson_id, ex_id", of_kind("shape"), ids=ids(of_kind("shape")))
+def test_shape_transposed_and_respaced(lesson_id, ex_id):
+    ex = exercise(lesson_id, ex_id)
+    dims = [d.strip() for d in ex.answer.split("x")]
+    assert check(lesson_id, ex_id, " × ".join(dims)).correct
+    assert check(lesson_id, ex_id, "x".join(dims)).correct
+    if len(dims) == 2 and dims[0] != dims[1]:
+        v = check(lesson_id, ex_id, " x ".join(reversed(dims)))
+        assert v.correct is False and v.feedback == "transposed", v.message
+    v = check(lesson_id, ex_id, " x ".join(dims + ["Q"]))
+    assert v.correct is False and v.feedback == "", v.message
+
+
+@pytest.mark.parametrize("lesson_id, ex_id", of_kind("shape"), ids=ids(of_kind("shape")))
+def test_shape_message_fits_the_exercise(lesson_id, ex_id):
+    """"A gradient has the shape of the parameter it belongs to" is said only where the
+    exercise is about a parameter's gradient (it has a `step`), not of a Jacobian."""
+    ex = exercise(lesson_id, ex_id)
+    v = check(lesson_id, ex_id, "Q x Q")
+    assert v.correct is False
+    if ex.step is None:
+        assert "parameter" not in v.message, v.message
+
+
+@pytest.mark.parametrize("lesson_id, ex_id", of_kind("choice"), ids=ids(of_kind("choice")))
+def test_choice_other_letters_are_wrong(lesson_id, ex_id):
+    ex = exercise(lesson_id, ex_id)
+    for letter in "abcdefgh"[: len(ex.choices)]:
+        v = check(lesson_id, ex_id, letter)
+        if letter == ex.answer:
+            assert v.correct is True
+            assert check(lesson_id, ex_id, letter.upper()).correct is True
+        else:
+            C_WRONG.verify(v, f"{lesson_id}/{ex_id} {letter!r}")
+
+
+@pytest.mark.parametrize("lesson_id, ex_id", of_kind("choice"), ids=ids(of_kind("choice")))
+def test_choice_needs_one_of_its_letters(lesson_id, ex_id):
+    """A letter beyond the choices, or text that merely begins with the right letter ("all of
+    them", "a or b"), is not an answer: say which letters there are."""
+    ex = exercise(lesson_id, ex_id)
+    last = last_letter(lesson_id, ex_id)
+    beyond = "abcdefghi"[len(ex.choices)]
+    words = {"a": "all of them", "b": "both", "c": "can't say", "d": "don't know", "e": "either", "f": "first",
+             "g": "guess", "h": "help"}
+    problems = []
+    hedge = f"{ex.answer} or {'b' if ex.answer != 'b' else 'c'}"
+    for answer in (words[ex.answer], hedge, beyond, "?", "1"):
+        try:
+            letters(last).verify(check(lesson_id, ex_id, answer), f"{answer!r}")
+        except AssertionError as exc:
+            problems.append(str(exc).splitlines()[0])
+    assert not problems, "\n".join(problems)
+
+
+# -- hostile input ----------------------------------------------------------------------------
+
+
+def hostile_inputs(marker) -> list[str]:
+    return [
+        f"__import__('os').system('touch {marker}')",
+        f"open('{marker}', 'w').write('x')",
+        f"__import__('pathlib').Path('{marker}').touch()",
+        "().__class__",
+        "().__class__.__base__.__subclasses__()",
+        "9**9**9",
+        "lambda: 1",
+        "x" * 3000,
+        "(" * 3000,
+        "exec('import os')",
+        "\x00",
+        "1" * 3000,
+    ]
+
+
+HOSTILE_IDS = ["system", "open", "pathlib", "dunder", "subclasses", "power-tower", "lambda", "long-name",
+               "brackets", "exec", "nul", "long-number"]
+
+
+def _explains(kind: str, lesson_id: str, ex_id: str, answer: str, v: Verdict) -> None:
+    if kind == "derivative":
+        assert v.message.startswith("That could not be read: "), v.message
+        assert v.feedback == "syntax"
+    elif kind == "value":
+        assert v.message.startswith("expected a number"), v.message
+    elif kind == "shape" and not answer.isdigit():      # digits are a well-formed (wrong) shape
+        assert "written like" in v.message, v.message
+    elif kind == "choice":
+        assert f"a to {last_letter(lesson_id, ex_id)}" in v.message, v.message
+
+
+def _hostile_answers(kind: str, marker) -> list[tuple[str, str]]:
+    out = []
+    for name, answer in zip(HOSTILE_IDS, hostile_inputs(marker)):
+        if kind == "value" and name == "long-number":
+            answer = "1" * 3000 + "x"      # 1e2999 is a number (it reads as inf): make it not one
+        out.append((name, answer))
+    return out
+
+
+@pytest.mark.parametrize("lesson_id, ex_id, kind", EXERCISES, ids=ids(EXERCISES))
+def test_hostile_input_is_rejected_safely(lesson_id, ex_id, kind, tmp_path):
+    """Not accepted, no exception, nothing run or created, answered within HOSTILE_SECONDS."""
+    marker = tmp_path / "pwned"
+    for name, answer in _hostile_answers(kind, marker):
+        v = check(lesson_id, ex_id, answer, seconds=HOSTILE_SECONDS)
+        assert v.correct is False, name
+        assert not marker.exists(), name
+        assert list(tmp_path.iterdir()) == [], name
+
+
+@pytest.mark.parametrize("lesson_id, ex_id, kind", EXERCISES, ids=ids(EXERCISES))
+def test_hostile_input_gets_a_short_explanation(lesson_id, ex_id, kind, tmp_path):
+    """The response says what is wrong with the input (derivative: why it could not be read;
+    value: that a number is expected; shape: how a shape is written; choice: which letters
+    there are) in at most MAX_MESSAGE characters."""
+    problems = []
+    for name, answer in _hostile_answers(kind, tmp_path / "pwned"):
+        v = check(lesson_id, ex_id, answer, seconds=HOSTILE_SECONDS)
+        try:
+            assert len(v.message) <= MAX_MESSAGE, f"{len(v.message)} characters: {v.message[:80]!r}..."
+            _explains(kind, lesson_id, ex_id, answer, v)
+        except AssertionError as exc:
+            problems.append(f"{name}: {exc}")
+    assert not problems, "\n".join(problems)
+
+
+def _costly(lesson_id: str) -> list[str]:
+    """Legal, short expressions that are expensive for sympy to simplify."""
+    g = lesson(lesson_id).graph
+    names = list(g.leaves + tuple(n.name for n in g.nodes if n.name != "L"))[:4]
+    return [f"({' + '.join(names)})**16", f"({names[0]} + {names[1]})**16*({names[0]} - {names[1]})**16",
+            f"exp(exp(exp(exp(exp({names[0]})))))", "+".join([names[0]] * 190)]
+
+
+FIRST_DERIVATIVE = []
+for _lid in lesson_ids():
+    _d = [eid for lid, eid in of_kind("derivative") if lid == _lid]
+    if _d:
+        FIRST_DERIVATIVE.append((_lid, _d[0]))
+
+
+@pytest.mark.parametrize("lesson_id, ex_id", FIRST_DERIVATIVE, ids=ids(FIRST_DERIVATIVE))
+@pytest.mark.parametrize("which", range(4), ids=["sum-power", "product-powers", "exp-tower", "long-sum"])
+def test_costly_but_legal_answer_is_judged_in_time(lesson_id, ex_id, which):
+    """A 20-character answer must not hold the checker (and the TUI's worker) for minutes."""
+    answer = _costly(lesson_id)[which]
+    v = check(lesson_id, ex_id, answer, seconds=HOSTILE_SECONDS)
+    assert v.correct is False
+    assert len(v.message) <= MAX_MESSAGE
+
+
+def test_unknown_exercise_id_raises_lesson_error():
+    with pytest.raises(LessonError) as info:
+        check_answer(lesson("two-layer-relu"), "no-such", "1")
+    assert "no-such" in info.value.message
+    assert "grad-w1" in info.value.message
+
+
+def test_unknown_name_in_a_derivative_names_the_known_ones():
+    v = check("linear-regression", "grad-b", "-2*(y - y_hat)")
+    assert v.correct is False and v.feedback == "syntax"
+    assert "y_hat" in v.message and "yhat" in v.message
+
+
+# -- headless, through the CLI ----------------------------------------------------------------
+
+
+def _answers(lesson_id: str, *pairs: str, expect_rc: int) -> list[dict]:
+    args = [lesson_id, "--json"]
+    for p in pairs:
+        args += ["--answer", p]
+    rc, out, err = run_cli(*args, timeout=120)
+    assert rc == expect_rc, f"exit status {rc}, expected {expect_rc}\n{err[-2000:]}"
+    assert "Traceback" not in err
+    events = parse_json_lines(out)
+    answers = events_of(events, "answer")
+    assert len(answers) == len(pairs)
+    for event, pair in zip(answers, pairs):
+        ex_id, _, answer = pair.partition("=")
+        assert event["id"] == ex_id and event["answer"] == answer
+        assert isinstance(event["correct"], bool)
+        assert isinstance(event["message"], str) and event["message"]
+        assert isinstance(event["feedback"], str)
+    return answers
+
+
+def test_headless_derivative():
+    [ok] = _answers("two-layer-relu", "grad-w1=2*(z2 - y)*w2*relu'(z1)*x", expect_rc=0)
+    assert ok["correct"] is True
+    wrong, right = _answers("two-layer-relu", "grad-w1=2*(z2 - y)*w2*x", "grad-w1=x.T @ (2*(z2 - y) @ w2.T * step(z1))",
+                            expect_rc=1)
+    assert wrong["correct"] is False
+    assert wrong["message"] == "Your answer is missing ∂h1/∂z1 = step(z1)."
+    assert wrong["feedback"] == "missing ∂h1/∂z1"
+    assert right["correct"] is True
+
+
+def test_headless_value():
+    [ok] = _answers("linear-1d", "first-step=0.30000", expect_rc=0)
+    assert ok["correct"] is True and ok["message"] == "Correct."
+    sign, far = _answers("linear-1d", "first-step=-0.3", "first-step=-30", expect_rc=1)
+    assert (sign["correct"], sign["message"], sign["feedback"]) == (False, "Check the sign.", "sign")
+    assert (far["correct"], far["message"]) == (False, "Not that value.")
+
+
+def test_headless_shape():
+    [ok] = _answers("two-layer-relu", "shape-dw1=D×H", expect_rc=0)
+    assert ok["correct"] is True
+    [t] = _answers("two-layer-relu", "shape-dw1=H x D", expect_rc=1)
+    assert (t["correct"], t["feedback"]) == (False, "transposed")
+    assert t["message"] == S_TRANSPOSED.message
+
+
+def test_headless_choice():
+    [ok] = _answers("single-neuron", "why-minus-3-6=a", expect_rc=0)
+    assert ok["correct"] is True
+    b, a = _answers("single-neuron", "why-minus-3-6=b", "why-minus-3-6=A", expect_rc=1)
+    assert (b["correct"], b["message"]) == (False, "Not that one.")
+    assert a["correct"] is True
+
+
+def test_headless_hostile_answer_runs_nothing(tmp_path):
+    rc, out, err = run_cli(str(LESSONS_DIR / "single-neuron.toml"), "--json", "--answer",
+                           "grad-w=__import__('os').system('touch pwned')", timeout=120, cwd=tmp_path)
+    assert rc == 1
+    assert "Traceback" not in err
+    [event] = events_of(parse_json_lines(out), "answer")
+    assert event["correct"] is False and event["feedback"] == "syntax"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_headless_unknown_exercise_exits_2():
+    rc, out, err = run_cli("linear-1d", "--json", "--answer", "no-such=1", timeout=120)
+    assert rc == 2
+    assert "no-such" in err and "grad-w" in err
+    assert "Traceback" not in err
