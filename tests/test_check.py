@@ -1,6 +1,7 @@
 """`backprop-tutor --check`, `--list`, `--version` and unknown lesson ids, through the real CLI.
 
-Every broken fixture must give exactly one `FILE:LINE: KEY: message` line and exit status 2,
+Every broken fixture must give exactly one `FILE:LINE: KEY: message` line and exit status 2 (a file
+broken in several independent parts gives one line per part),
 quickly (each call runs under a subprocess timeout), and never a traceback.
 """
 
@@ -106,6 +107,38 @@ def test_good_and_bad_together_exit_2():
     assert lines[0] == f"{good}: ok"
     assert lines[1].startswith(f"{bad}:18: graph.nodes[0].expr: ")
     assert len(lines) == 2
+    assert rc == 2
+
+
+def test_every_broken_part_of_one_file_is_listed_in_line_order(tmp_path):
+    """Independent parts are each checked, so one pass shows every broken part, sorted by line."""
+    text = (_valid_text()
+            .replace('order = 900', 'order = 900\ncolour = "red"')
+            .replace('expr = "(y_pred - y)**2"', 'expr = "(y_pred - target)**2"')
+            .replace('lr = 0.1', 'lr = "fast"'))
+    path = tmp_path / "several.toml"
+    path.write_text(text, encoding="utf-8")
+    colour, target, lr = (1 + next(i for i, line in enumerate(text.splitlines()) if line.startswith(start))
+                          for start in ("colour =", 'expr = "(y_pred - target)', "lr ="))
+    rc, out, err = check(path)
+    assert out.splitlines() == [
+        f"{path}:{colour}: colour: unknown key (allowed here: exercises, explain, "
+        "graph, id, jacobian, order, schema, summary, title, train, variants)",
+        f"{path}:{target}: graph.nodes[1].expr: unknown name 'target' (known here: w, x, y, y_pred)",
+        f"{path}:{lr}: train.lr: expected an integer or a number, found a string",
+    ]
+    assert rc == 2
+    assert_clean(err)
+
+
+def test_a_part_that_needs_a_broken_part_is_not_reported_twice(tmp_path):
+    """Exercises are read against the graph's names: with the graph broken, only the graph is named."""
+    text = _valid_text().replace('expr = "w*x"', 'expr = "w*q"') + (
+        '\n[[exercises]]\nid = "dw"\nkind = "derivative"\nprompt = "dL/dw?"\nanswer = "2*(w*x - y)*x"\n')
+    path = tmp_path / "echo.toml"
+    path.write_text(text, encoding="utf-8")
+    rc, out, err = check(path)
+    assert out.splitlines() == [f"{path}:18: graph.nodes[0].expr: unknown name 'q' (known here: w, x, y)"]
     assert rc == 2
 
 

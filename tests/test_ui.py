@@ -321,12 +321,33 @@ async def test_opens_on_last_lesson_and_marks_progress(tmp_path):
 
 async def test_broken_lesson_file_shows_an_error_screen(tmp_path):
     bad = tmp_path / "bad.toml"
-    bad.write_text('schema = 1\nid = "bad"\ntitle = "x"\n[[explain]]\ntitle = "p"\ntext = 3\n')
+    bad.write_text('schema = 1\nid = "Bad"\ntitle = "x"\n[[explain]]\ntitle = "p"\ntext = 3\n')
     app = make_app(tmp_path, start=bad)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         text = text_of(app, "#error-text")
-        assert f"{bad}:6: explain[0].text: expected a string, found an integer" in text
+        assert (f"{bad}:2: id: 'Bad' is not a lesson id (lowercase letters, digits and '-')\n"
+                f"{bad}:6: explain[0].text: expected a string, found an integer\n") in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.query("#lessons"), "escape goes back to the lesson list"
+
+
+async def test_broken_file_among_the_lessons_is_listed_with_its_first_problem(tmp_path, monkeypatch):
+    import tutor.lesson
+
+    shipped = tutor.lesson.lesson_paths()
+    bad = tmp_path / "zz-broken.toml"
+    bad.write_text('schema = 1\nid = "Bad"\ntitle = "x"\n[[explain]]\ntitle = "p"\ntext = 3\n')
+    monkeypatch.setattr(tutor.lesson, "lesson_paths", lambda: [*shipped, bad])
+    app = make_app(tmp_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        options = app.screen.query_one("#lessons")
+        assert [item.id for item in app.listing][-1] == "zz-broken"
+        last = plain(options.get_option_at_index(len(app.listing) - 1).prompt, width=160)
+        assert f"{bad}:2: id: 'Bad' is not a lesson id (lowercase letters, digits and '-') (and 1 more)" in last
+        assert len(app.listing) == len(shipped) + 1
 
 
 def test_first_screen_without_heavy_imports(tmp_path):

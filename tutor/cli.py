@@ -95,7 +95,8 @@ def _check(paths: list[str]) -> int:
                 _check_derivation(lesson, path)
             print(f"{path}: ok")
         except LessonError as exc:
-            print(str(exc.located(file=path)))
+            for problem in exc.located(file=path).problems:
+                print(str(problem))
             status = 2
     return status
 

@@ -6,15 +6,23 @@ from __future__ import annotations
 class LessonError(Exception):
     """A problem a teacher or learner can act on: which file, which line, which key, what is wrong.
 
-    `str()` gives the `FILE:LINE: KEY: message` form that `--check` prints.
+    `str()` gives the `FILE:LINE: KEY: message` form that `--check` prints. A file with problems
+    in several independent parts raises the first, carrying the others in `more` so that `--check`
+    can list them all in one pass.
     """
 
-    def __init__(self, message: str, *, key: str = "", file: str = "", line: int | None = None):
+    def __init__(self, message: str, *, key: str = "", file: str = "", line: int | None = None,
+                 more: tuple["LessonError", ...] = ()):
         super().__init__(message)
         self.message = message
         self.key = key
         self.file = file
         self.line = line
+        self.more = more
+
+    @property
+    def problems(self) -> tuple["LessonError", ...]:
+        return (self, *self.more)
 
     def located(self, *, file: str | None = None, line: int | None = None, key: str | None = None) -> "LessonError":
         """A copy with the location filled in where it was missing."""
@@ -23,6 +31,7 @@ class LessonError(Exception):
             key=self.key or (key or ""),
             file=self.file or (file or ""),
             line=self.line if self.line is not None else line,
+            more=tuple(other.located(file=file) for other in self.more),
         )
 
     def __str__(self) -> str:

@@ -343,7 +343,14 @@ def loads(raw: bytes | str, display: str = "<lesson>", path: Path | None = None)
     try:
         return _build(data, path or Path(display))
     except LessonError as exc:     # positions are scanned only now: the lesson list loads every file
-        raise exc.located(file=display, line=line_of(key_lines(text), exc.key) if exc.key else None) from None
+        lines = key_lines(text)
+
+        def locate(problem: LessonError) -> LessonError:
+            return problem.located(file=display, line=line_of(lines, problem.key) if problem.key else None)
+
+        found = sorted((locate(p) for p in exc.problems), key=lambda p: p.line or 0)  # stable: read order on ties
+        found[0].more = tuple(found[1:])
+        raise found[0] from None
     except RecursionError:
         raise LessonError("nested too deeply", file=display) from None
 
@@ -356,36 +363,60 @@ def _line_from_message(message: str) -> int | None:
 def _build(data: dict, path: Path) -> Lesson:
     top = _Table(data, "")
     schema = top.integer("schema", SCHEMA_VERSION)
-    if schema != SCHEMA_VERSION:
+    if schema != SCHEMA_VERSION:     # nothing else can be read against the wrong schema
         raise LessonError(f"schema {schema} is not supported (this tutor reads schema {SCHEMA_VERSION})", key="schema")
-    lesson_id = top.text("id", limit=64)
-    if not ID_RE.match(lesson_id):
-        raise LessonError(f"'{lesson_id}' is not a lesson id (lowercase letters, digits and '-')", key="id")
-    title = top.text("title", limit=120)
-    summary = top.text("summary", "", limit=300)
-    order = top.integer("order", 1000, lo=0, hi=100_000)
-    pages = tuple(_page(t) for t in top.array("explain", required=True, limit=MAX_PAGES))
-    if not pages:
-        raise LessonError("a lesson needs at least one page", key="explain")
-    graph_t = top.sub("graph")
-    graph = _graph(graph_t) if graph_t else None
-    jac_t = top.sub("jacobian")
-    jacobian = _jacobian(jac_t) if jac_t else None
-    train_t = top.sub("train")
-    train = _train(train_t) if train_t else None
-    variants = tuple(_variant(t, train) for t in top.array("variants", limit=20))
-    names = set(graph.leaves + tuple(n.name for n in graph.nodes)) if graph else set()
-    exercises = tuple(_exercise(t, names) for t in top.array("exercises", limit=MAX_EXERCISES))
-    _unique([v.name for v in variants], "variants", "name")
-    _unique([e.id for e in exercises], "exercises", "id")
-    top.done()
+    # Independent parts are each read even when another is broken, so that --check lists every
+    # broken part in one pass. A part that needs another (variants need [train], exercises the
+    # graph's names) is skipped when that one is broken: its errors would be echoes.
+    problems: list[LessonError] = []
+
+    def part(read, *args):
+        try:
+            return read(*args)
+        except LessonError as exc:
+            problems.append(exc)
+            return None
+
+    lesson_id = part(_lesson_id, top)
+    title = part(top.text, "title", ..., 120)
+    summary = part(top.text, "summary", "", 300)
+    order = part(top.integer, "order", 1000, 0, 100_000)
+    page_tables = part(top.array, "explain", True, MAX_PAGES)
+    pages = tuple(part(_page, t) for t in page_tables or ())
+    if page_tables == []:
+        problems.append(LessonError("a lesson needs at least one page", key="explain"))
+    graph_t = part(top.sub, "graph")
+    graph = part(_graph, graph_t) if graph_t else None
+    jac_t = part(top.sub, "jacobian")
+    jacobian = part(_jacobian, jac_t) if jac_t else None
+    train_t = part(top.sub, "train")
+    train = part(_train, train_t) if train_t else None
+    variant_tables = part(top.array, "variants", False, 20) or ()
+    variants = tuple(part(_variant, t, train) for t in variant_tables) if train or not train_t else ()
+    exercise_tables = part(top.array, "exercises", False, MAX_EXERCISES) or ()
+    exercises = ()
+    if graph or not graph_t:
+        names = set(graph.leaves + tuple(n.name for n in graph.nodes)) if graph else set()
+        exercises = tuple(part(_exercise, t, names) for t in exercise_tables)
+    part(_unique, [v and v.name for v in variants], "variants", "name")
+    part(_unique, [e and e.id for e in exercises], "exercises", "id")
+    part(top.done)
+    if problems:
+        raise LessonError(problems[0].message, key=problems[0].key, line=problems[0].line, more=tuple(problems[1:]))
     return Lesson(lesson_id, title, summary, order, pages, graph, jacobian, train, variants, exercises, path)
 
 
-def _unique(values: list[str], array: str, name: str) -> None:
+def _lesson_id(top: _Table) -> str:
+    lesson_id = top.text("id", limit=64)
+    if not ID_RE.match(lesson_id):
+        raise LessonError(f"'{lesson_id}' is not a lesson id (lowercase letters, digits and '-')", key="id")
+    return lesson_id
+
+
+def _unique(values: list[str | None], array: str, name: str) -> None:
     seen = set()
-    for i, value in enumerate(values):
-        if value in seen:
+    for i, value in enumerate(values):     # None: an entry already reported as broken
+        if value is not None and value in seen:
             raise LessonError(f"duplicate {name} '{value}'", key=f"{array}[{i}].{name}")
         seen.add(value)
 
@@ -783,7 +814,8 @@ def catalogue() -> list[Listing]:
             lesson = load(p)
             items.append(Listing(lesson.id, lesson.title, lesson.summary, lesson.order, p, len(lesson.exercises)))
         except LessonError as exc:
-            items.append(Listing(p.stem, p.stem, "", 100_000, p, 0, str(exc)))
+            more = f" (and {len(exc.more)} more)" if exc.more else ""
+            items.append(Listing(p.stem, p.stem, "", 100_000, p, 0, f"{exc}{more}"))
     return sorted(items, key=lambda i: (i.order, i.id))
 
 

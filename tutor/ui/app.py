@@ -134,7 +134,7 @@ class TutorApp(App):
         try:
             lesson = load(path)
         except LessonError as exc:
-            self.push_screen(ErrorScreen(str(exc)))
+            self.push_screen(ErrorScreen("\n".join(map(str, exc.problems))))
             return
         from tutor.ui.lesson_screen import LessonScreen as _LS
 
