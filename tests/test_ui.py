@@ -56,6 +56,17 @@ async def open_lesson(app, pilot, lesson_id: str) -> None:
     assert app.screen.lesson.id == lesson_id
 
 
+async def train_to_end(app, pilot, pane: TrainPane, **fields: str) -> str:
+    """Type values into the training fields, run to the end, and return the status line."""
+    for name, value in fields.items():
+        pane.query_one(f"#field-{name}").value = value
+    pane.restart()
+    await pilot.press("space")
+    await settle(app, pilot)
+    await pilot.pause(0.2)                         # two ticks of the 10 Hz timer
+    return text_of(app, "#status")
+
+
 async def test_single_neuron_end_to_end(tmp_path):
     """Select the lesson with the keyboard, see loss 1.0 and dL/dw = -2.0, train one step: 0.64."""
     app = make_app(tmp_path)
@@ -195,18 +206,8 @@ async def test_divergence_keeps_controls(tmp_path):
         await pilot.press("t")
         await settle(app, pilot)
         pane = app.screen.query_one(TrainPane)
-        pane.query_one("#field-lr").value = "10"
-        pane.restart()
-        await pilot.press("space")
-        await settle(app, pilot)
-        await pilot.pause(0.2)
-        assert "diverged at step" in text_of(app, "#status")
-        pane.query_one("#field-lr").value = "1e-4"
-        pane.restart()
-        await pilot.press("space")
-        await settle(app, pilot)
-        await pilot.pause(0.2)
-        assert "done" in text_of(app, "#status")
+        assert "diverged at step" in await train_to_end(app, pilot, pane, lr="10")
+        assert "done" in await train_to_end(app, pilot, pane, lr="1e-4")
 
 
 async def test_leaving_mid_run_cancels_the_worker(tmp_path):
@@ -348,6 +349,30 @@ async def test_broken_file_among_the_lessons_is_listed_with_its_first_problem(tm
         last = plain(options.get_option_at_index(len(app.listing) - 1).prompt, width=160)
         assert f"{bad}:2: id: 'Bad' is not a lesson id (lowercase letters, digits and '-') (and 1 more)" in last
         assert len(app.listing) == len(shipped) + 1
+
+
+async def test_ascii_mode_draws_lesson_text_plot_and_table_in_ascii(tmp_path):
+    """--ascii: the tutor's own text (explanation, status, gradient table, loss plot) is ASCII."""
+    app = make_app(tmp_path, start=ROOT / "lessons" / "two-layer-relu.toml", ascii=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert app.screen.title == "backprop-tutor - The chain rule through a hidden layer"
+        explained = app.screen.query_one("#explain-text").source
+        assert explained.isascii() and "dL/dw1" in explained, explained[:300]
+        await pilot.press("t")
+        await settle(app, pilot)
+        pane = app.screen.query_one(TrainPane)
+        status = await train_to_end(app, pilot, pane, epochs="30")
+        assert status.startswith("numpy on cpu | step 30/30 | epoch 30 | loss ") and status.endswith(" | done")
+        plot = app.screen.query_one("#plot")
+        drawn = str(plot.render())
+        assert plot.series_count == 2 and drawn.isascii(), sorted({c for c in drawn if not c.isascii()})
+        assert "** numpy train" in drawn and ".. numpy val" in drawn and "+----" in drawn
+        table = app.screen.query_one("#grads")
+        assert [str(c.label) for c in table.columns.values()] == [
+            "param", "shape", "||g||", "mean|g|", "max|g|", "dw/w", "value"]
+        assert table.get_row("w1")[1] == "2x100"
+        assert str(app.screen.query_one("#play").label) == "> Play"
 
 
 def test_first_screen_without_heavy_imports(tmp_path):

@@ -12,6 +12,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tutor.fmt import asciify
 from tutor.lesson import catalogue
 from tutor.progress import Progress
 
@@ -77,6 +78,10 @@ class TutorApp(App):
         self.device = device
         self.progress = progress or Progress()
         self.listing = catalogue()
+
+    def plain(self, text: str) -> str:
+        """The tutor's own text as shown: ASCII only under --ascii."""
+        return asciify(text) if self.ascii else text
 
     def on_mount(self) -> None:
         from tutor.ui.lesson_list import LessonListScreen

@@ -104,7 +104,7 @@ class DerivePane(Widget):
                 self.size.width or 80, compact=self.app.size.height < 32)
         else:
             self.query_one("#graph", GraphView).display = False
-        title = Text(f"Step {self.index + 1}/{len(d.steps)} · {step.title}", style="bold")
+        title = Text(f"Step {self.index + 1}/{len(d.steps)}{' -' if self.app.ascii else ' ·'} {step.title}", style="bold")
         if step.check is not None and not step.check.ok:
             title.append(f"  ✗ {step.check.blame}", style="bold red")
         elif step.check is not None:

@@ -57,7 +57,7 @@ class ExercisePanel(Vertical):
             lines.append(f"  {letter}) {choice}")
         if len(self.exercises) > 1:
             lines.append(f"  ({self.exercises.index(exercise) + 1} of {len(self.exercises)} here; Next for another)")
-        self.query_one("#exercise-prompt", Static).update("\n".join(lines))
+        self.query_one("#exercise-prompt", Static).update(self.app.plain("\n".join(lines)))
 
     def focus_answer(self) -> None:
         if self.display and self.current is not None:
@@ -100,7 +100,7 @@ class ExercisePanel(Vertical):
         self.query_one("#exercise-feedback", Static).update(text)
 
     def feedback(self, text: str, style: str = "") -> None:
-        self.query_one("#exercise-feedback", Static).update(Text(text, style=style))
+        self.query_one("#exercise-feedback", Static).update(Text(self.app.plain(text), style=style))
 
     def hint(self) -> None:
         ex = self.current

@@ -41,7 +41,7 @@ class LessonListScreen(Screen):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield Header(icon="*" if self.app.ascii else None)    # Textual draws the rest of its chrome
         yield Static("Choose a lesson. Each one explains a model, derives its gradients node by node, then trains it.",
                      id="intro")
         yield OptionList(id="lessons")

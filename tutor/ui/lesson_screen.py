@@ -74,11 +74,11 @@ class LessonScreen(Screen):
         self.initial = part if part in PARTS else "explain"
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield Header(icon="*" if self.app.ascii else None)    # Textual draws the rest of its chrome
         with TabbedContent(initial=self.initial, id="parts"):
             with TabPane("Explain", id="explain"):
                 with VerticalScroll():
-                    yield Markdown(explain_markdown(self.lesson), id="explain-text")
+                    yield Markdown(self.app.plain(explain_markdown(self.lesson)), id="explain-text")
             with TabPane("Derive", id="derive"):
                 yield DerivePane(self.lesson, id="derive-pane")
             with TabPane("Train", id="train"):
@@ -89,7 +89,8 @@ class LessonScreen(Screen):
         self.app.check_size()
 
     def on_mount(self) -> None:
-        self.title = f"backprop-tutor · {self.lesson.title}"
+        title = f"backprop-tutor · {self.lesson.title}"
+        self.title = self.app.plain(title.replace(" · ", " - ") if self.app.ascii else title)
         if any(p.equations for p in self.lesson.explain):
             self.render_equations()
 
@@ -107,7 +108,7 @@ class LessonScreen(Screen):
                 mid = len(lines) // 2
                 rendered[f"{page.title}/{eq.name}"] = "\n".join(
                     (f"{eq.name} = " if i == mid else pad) + line for i, line in enumerate(lines))
-        text = explain_markdown(self.lesson, rendered)
+        text = self.app.plain(explain_markdown(self.lesson, rendered))
         self.app.call_from_thread(self.query_one("#explain-text", Markdown).update, text)
 
     @property

@@ -21,6 +21,7 @@ from tutor.lesson import DEVICES, OPTIMIZERS
 REFRESH = 0.1          # seconds between screen updates while training
 FIELDS = ("lr", "epochs", "hidden", "seed")
 NARROW = 120           # columns
+PLAY, PAUSE = "▶ Play", "❚❚ Pause"
 
 
 class TrainPane(Widget):
@@ -55,7 +56,7 @@ class TrainPane(Widget):
                          compact=True)
             yield Select([(d, d) for d in DEVICES], value=self.app.device if self.app.device in DEVICES else "cpu",
                          allow_blank=False, id="device", compact=True)
-            yield Button("▶ Play", id="play", variant="success", compact=True)
+            yield Button(self.app.plain(PLAY), id="play", variant="success", compact=True)
             yield Button("Step", id="step", compact=True)
             yield Button("Reset", id="reset", compact=True)
             yield Button("Overlay", id="overlay", compact=True)
@@ -76,11 +77,12 @@ class TrainPane(Widget):
         if self.train is None:
             return
         self.query_one("#train-loading").display = False
+        self.query_one("#plot").ascii = self.app.ascii
         table = self.query_one("#grads", DataTable)
         # fixed widths: the table must not jump about as numbers change length mid-run
         for label, width in (("param", 6), ("shape", 7), ("‖g‖", 8), ("mean|g|", 8), ("max|g|", 8), ("Δw/w", 8),
                              ("value", 20)):
-            table.add_column(label, width=width)
+            table.add_column(self.app.plain(label), width=width)
         values = {"lr": self.train.lr, "epochs": self.train.epochs, "hidden": self.train.hidden, "seed": self.train.seed}
         for name in FIELDS:
             widget = self.query_one(f"#field-{name}", Input)
@@ -221,7 +223,7 @@ class TrainPane(Widget):
     def run_ended(self, session) -> None:
         if session is self.session:
             self.running = False
-            self.query_one("#play", Button).label = "▶ Play"
+            self.query_one("#play", Button).label = self.app.plain(PLAY)
             self.refresh_view(force=True)
             if session.finished and self.overlays:
                 self.set_status(self.message + " · " + agreement(session.spec.backend, session.history,
@@ -233,7 +235,7 @@ class TrainPane(Widget):
                 worker.cancel()
         self.running = False
         for button in self.query("#play").results(Button):     # gone already while unmounting
-            button.label = "▶ Play"
+            button.label = self.app.plain(PLAY)
 
     def action_play(self) -> None:
         if self.running:
@@ -251,7 +253,7 @@ class TrainPane(Widget):
             self.set_status("This run has finished: press r to reset, or o to overlay another backend.")
             return
         self.running, self.paused = True, False
-        self.query_one("#play", Button).label = "❚❚ Pause"
+        self.query_one("#play", Button).label = self.app.plain(PAUSE)
         self.train_worker(self.session, None)
 
     def action_step(self) -> None:
@@ -312,7 +314,7 @@ class TrainPane(Widget):
     def set_status(self, text: str, error: bool = False) -> None:
         self.message = text
         status = self.query_one("#status", Static)
-        status.update(text)
+        status.update(self.app.plain(text.replace(" · ", " | ") if self.app.ascii else text))
         status.set_class(error, "error")
 
     def pause_message(self) -> str:
@@ -347,8 +349,8 @@ class TrainPane(Widget):
                 flat = _flatten(snap.params[name])
                 value = ", ".join(number(v) for v in flat[:4]) + (" …" if len(flat) > 4 else "")
             ratio = "—" if g.update_ratio != g.update_ratio else f"{g.update_ratio:.2e}"
-            table.add_row(name, "×".join(map(str, g.shape)), number(g.norm), number(g.mean_abs), number(g.max_abs),
-                          ratio, value, key=name)
+            table.add_row(name, self.app.plain("×".join(map(str, g.shape))), number(g.norm), number(g.mean_abs),
+                          number(g.max_abs), self.app.plain(ratio), self.app.plain(value), key=name)
         for layer, frac in snap.dead_relu.items():
             table.add_row(layer, "", "", "", "", "", f"dead {frac:.0%}", key=f"dead-{layer}")
 

@@ -107,6 +107,7 @@ class LossPlot(Static):
         self.log_scale = True
         self.series_count = 0
         self.reference: tuple[str, float] | None = None
+        self.ascii = False            # --ascii: plain markers and a +-| frame
         self._series: list = []
 
     def on_resize(self) -> None:
@@ -125,6 +126,7 @@ class LossPlot(Static):
         plt.plotsize(w, h)
         plt.theme("clear")
         count = 0
+        marker = (lambda m: {"marker": m}) if self.ascii else (lambda m: {})
         tf = (lambda v: math.log10(v) if v > 0 else float("nan")) if self.log_scale else (lambda v: v)
         for label, steps, loss, val in series:
             if not steps:
@@ -132,12 +134,12 @@ class LossPlot(Static):
             pts = thin([(s, tf(v)) for s, v in zip(steps, loss) if v == v], w)
             pts = [p for p in pts if math.isfinite(p[1])]
             if pts:
-                plt.plot([p[0] for p in pts], [p[1] for p in pts], label=f"{label} train")
+                plt.plot([p[0] for p in pts], [p[1] for p in pts], label=f"{label} train", **marker("*"))
                 count += 1
             vpts = thin([(s, tf(v)) for s, v in zip(steps, val) if v is not None and v == v], w)
             vpts = [p for p in vpts if math.isfinite(p[1])]
             if vpts:
-                plt.plot([p[0] for p in vpts], [p[1] for p in vpts], label=f"{label} val")
+                plt.plot([p[0] for p in vpts], [p[1] for p in vpts], label=f"{label} val", **marker("."))
                 count += 1
         if self.reference and count:
             label, value = self.reference
@@ -147,4 +149,8 @@ class LossPlot(Static):
                 plt.text(label, x=min(p for s in series for p in s[1][:1]) if series else 0, y=ref)
         plt.title("log10(loss)" if self.log_scale else "loss")
         self.series_count = count
-        self.update(Text.from_ansi(plt.build()) if count else Text("Press space to train.", style="dim"))
+        if not count:
+            self.update(Text("Press space to train.", style="dim"))
+            return
+        drawn = Text.from_ansi(plt.build())
+        self.update(Text(asciify(drawn.plain)) if self.ascii else drawn)
