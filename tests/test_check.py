@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CURRICULUM_IDS, FIXTURES_DIR, LESSONS_DIR, lesson_path, run_cli
+from conftest import CURRICULUM_IDS, FIXTURES_DIR, LESSONS_DIR, lesson_path, parse_json_lines, run_cli
 
 CHECK_TIMEOUT = 60          # seconds for one --check call, derivations of shipped lessons included
 
@@ -269,7 +269,11 @@ def test_unknown_lesson_id(extra):
     shipped = [p.stem for p in LESSONS_DIR.glob("*.toml")]
     for lesson_id in shipped:
         assert lesson_id in err, f"{lesson_id} not listed in: {err}"
-    assert out == ""
+    if "--json" in extra:                        # the JSON contract: the error as the last event
+        [event] = parse_json_lines(out)
+        assert event["event"] == "error" and event["message"] == err.strip().removeprefix("backprop-tutor: ")
+    else:
+        assert out == ""
 
 
 def test_missing_lesson_file_path():

@@ -166,6 +166,24 @@ def other(name: str) -> Expect:
     return Expect(contains=(f"∂L/∂{name}",), feedback_contains=f"∂L/∂{name}")
 
 
+def activation(written: str, derivative: str) -> Expect:
+    """An activation (or the node that holds it) written where its derivative belongs: relu(z1)
+    for step(z1). Diagnosed before the chain factors, which would read it as an extra factor."""
+    return Expect(f"{written} is the activation itself; its derivative {derivative} belongs here.",
+                  "activation for derivative")
+
+
+def derivative_slip(written: str, value: str) -> Expect:
+    """step(u), ReLU's derivative, written where the activation relu(u) belongs."""
+    return Expect(f"{written} is the derivative of relu; the activation itself, {value}, belongs here.",
+                  "derivative for activation")
+
+
+RELU_FOR_STEP = activation("relu(z1)", "step(z1) (1 where z1 > 0)")
+H1_FOR_STEP = activation("h1 = relu(z1)", "step(z1) (1 where z1 > 0)")
+STEP_FOR_H1 = derivative_slip("step(z1)", "h1 = relu(z1)")
+SIGMOID_FOR_SLOPE = activation("sigmoid(z)", "sigmoid(z)*(1 - sigmoid(z))")
+
 # a matrix-form answer (`@`, `.T`) whose shape is the parameter's, reversed
 TRANSPOSED = Expect(feedback="transposed", contains=("transpose",))
 # a matrix-form answer whose factors do not multiply (the message of tutor.shapes)
@@ -174,6 +192,13 @@ MISMATCH = Expect(feedback="shape", contains=("do not multiply",))
 # value exercises
 V_SIGN = Expect("Check the sign.", "sign")
 V_WRONG = Expect("Not that value.", "")
+
+
+def named(name: str) -> Expect:
+    """A value answer that uses a name (w, p): a value exercise wants a number."""
+    return Expect(f"expected a number, found the name '{name}': a value exercise wants a number, or arithmetic "
+                  "on numbers such as 2*(1.2 - 0.5).", "")
+
 
 # shape exercises
 S_TRANSPOSED = Expect("That is the transposed shape: a gradient has the shape of its parameter.", "transposed")
@@ -217,8 +242,9 @@ TABLE: dict[str, dict[str, Row]] = {
                   "(2*y_pred - 2*y)*x"),
         ),
         "w-after-step": Row(
-            wrong=(("-1.2", V_SIGN), ("−1.2", V_SIGN), ("0.8", V_WRONG), ("-2.0", V_WRONG)),
-            same=("1.20000", "+1.2", " 1.2 ", "12e-1", "1.2000001"),
+            wrong=(("-1.2", V_SIGN), ("−1.2", V_SIGN), ("0.8", V_WRONG), ("-2.0", V_WRONG),
+                   ("1 + 0.1*(-2.0)", V_WRONG), ("w - 0.1*(-2.0)", named("w"))),
+            same=("1.20000", "+1.2", " 1.2 ", "12e-1", "1.2000001", "1 - 0.1*(-2.0)", "1 − 0.1 · (−2.0)"),
         ),
         "why-minus-3-6": Row(
             wrong=(("b", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
@@ -237,12 +263,13 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("mean(2*x*(w*x - y))", "x.T @ (2*(y_pred - y))", "2*x*(w*x - y)", "2*w*x**2 - 2*x*y"),
         ),
         "first-step": Row(
-            wrong=(("-0.3", V_SIGN), ("-30", V_WRONG), ("0.03", V_WRONG)),
-            same=("0.30000", ".3", "3e-1", "0.3000000001"),
+            wrong=(("-0.3", V_SIGN), ("-30", V_WRONG), ("0.03", V_WRONG), ("0.01*(-30)", V_SIGN)),
+            same=("0.30000", ".3", "3e-1", "0.3000000001", "0 - 0.01*(-30)", "0 − 0.01 · (−30)"),
         ),
         "first-loss": Row(
-            wrong=(("-30", V_SIGN), ("120", V_WRONG), ("7.5", V_WRONG)),
-            same=("30", "30.0", "3e1", "30.000000"),
+            wrong=(("-30", V_SIGN), ("120", V_WRONG), ("7.5", V_WRONG), ("4 + 16 + 36 + 64", V_WRONG),
+                   ("mean(y**2)", named("y"))),
+            same=("30", "30.0", "3e1", "30.000000", "(4 + 16 + 36 + 64) / 4", "(2**2 + 4**2 + 6**2 + 8**2)/4"),
         ),
         "why-zero": Row(
             wrong=(("b", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
@@ -272,8 +299,9 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("-2*e*x", "2*x*(yhat - y)", "x.T @ (-2*e)", "(-2*e) @ x", "-2*x*(y - b - w*x)"),
         ),
         "grad-b-value": Row(
-            wrong=(("3.568", V_SIGN), ("-1.784", V_WRONG), ("-2.14", V_WRONG)),
-            same=("-3.5680", "−3.568", "-3.568000"),
+            wrong=(("3.568", V_SIGN), ("-1.784", V_WRONG), ("-2.14", V_WRONG), ("-2*(2.2 - 0.5)", V_WRONG),
+                   ("-2*(y - yhat)", named("y"))),
+            same=("-3.5680", "−3.568", "-3.568000", "-2*(2.2 - (0.5 - 0.14*0.6))", "-2 · 1.784"),
         ),
         "why-sklearn": Row(
             wrong=(("b", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
@@ -318,6 +346,9 @@ TABLE: dict[str, dict[str, Row]] = {
                 ("(p - y)*p*(1-p)", extra("p", "z")),
                 ("(p - y)*x", extra("z", "w")),
                 ("p*(1-p)", missing("L", "p", "(1 - y)/(1 - p) - y/p")),
+                # the sigmoid where its slope belongs, called or by its node's name
+                ("(-y/p + (1-y)/(1-p))*sigmoid(z)", SIGMOID_FOR_SLOPE),
+                ("(-y/p + (1-y)/(1-p))*p", activation("p = sigmoid(z)", "p*(1 - p)")),
             ),
             same=("p - y", "1/(1 + exp(-z)) - y", "-y*(1-p) + (1-y)*p", "(-y/p + (1-y)/(1-p))*p*(1-p)",
                   "sigmoid(x*w + b) - y"),
@@ -330,12 +361,15 @@ TABLE: dict[str, dict[str, Row]] = {
                 ("(p - y)*w", GENERIC),
                 # x is N x D and p - y has N entries
                 ("x @ (p - y)", MISMATCH),
+                ("(-y/p + (1-y)/(1-p))*sigmoid(z)*x", SIGMOID_FOR_SLOPE),
             ),
             same=("x.T @ (p - y)", "(p - y) @ x", "(sigmoid(x*w + b) - y)*x", "x*p - x*y"),
         ),
         "grad-b-value": Row(
-            wrong=(("0.4013", V_SIGN), ("0.5987", V_WRONG), ("-0.5987", V_WRONG)),
-            same=("-0.4013", "-0.40131", "−0.401312"),
+            wrong=(("0.4013", V_SIGN), ("0.5987", V_WRONG), ("-0.5987", V_WRONG), ("1 - sigmoid(0.4)", V_SIGN),
+                   ("sigmoid(0.4)", V_WRONG), ("p - y", named("p"))),
+            same=("-0.4013", "-0.40131", "−0.401312", "sigmoid(0.4) - 1", "sigmoid(1.5*0.4 - 0.2) - 1",
+                  "1/(1 + exp(-0.4)) - 1"),
         ),
         "softmax-grad": Row(
             wrong=(("b", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
@@ -356,6 +390,9 @@ TABLE: dict[str, dict[str, Row]] = {
                 ("(2*(z2 - y)).T @ h1", TRANSPOSED),
                 # N x K @ H x N
                 ("2*(z2 - y) @ h1.T", MISMATCH),
+                # ReLU's slope where the activation belongs (step(z1)·h1 would be right)
+                ("2*(z2 - y)*step(z1)", STEP_FOR_H1),
+                ("2*(z2 - y)*relu'(z1)", STEP_FOR_H1),
             ),
             same=("h1.T @ (2*(z2 - y))", "2*z2*h1 - 2*y*h1", "2*(relu(x @ w1) @ w2 - y)*relu(x*w1)",
                   "h1.T @ (2*(h1 @ w2 - y))"),
@@ -373,14 +410,22 @@ TABLE: dict[str, dict[str, Row]] = {
                 ("(2*(z2 - y) @ w2.T * step(z1)).T @ x", TRANSPOSED),
                 # w2 not transposed: N x K @ H x K
                 ("x.T @ (2*(z2 - y) @ w2 * step(z1))", MISMATCH),
+                # the activation where its derivative belongs: not "an extra factor ∂z2/∂w2" (h1)
+                ("2*(z2 - y)*w2*relu(z1)*x", RELU_FOR_STEP),
+                ("2*(z2 - y)*w2*h1*x", H1_FOR_STEP),
+                ("x.T @ (2*(z2 - y) @ w2.T * relu(z1))", RELU_FOR_STEP),
+                # the argument is shown as sympy prints it
+                ("2*(z2 - y)*w2*relu(x*w1)*x", activation("relu(w1*x)", "step(w1*x) (1 where w1*x > 0)")),
             ),
             same=("2*(z2 - y)*w2*relu'(z1)*x", "x.T @ (2*(z2 - y) @ w2.T * step(z1))",
                   "x.T @ ((2*(z2 - y) @ w2.T) * relu'(z1))",
                   "2*(relu(x*w1)*w2 - y)*w2*step(x*w1)*x", "2*x*w2*step(z1)*z2 - 2*x*w2*step(z1)*y"),
         ),
         "grad-w1-value": Row(
-            wrong=(("-6.984", V_SIGN), ("4.656", V_WRONG), ("-3.88", V_WRONG)),
-            same=("6.98400", "6.984000000", "+6.984"),
+            wrong=(("-6.984", V_SIGN), ("4.656", V_WRONG), ("-3.88", V_WRONG), ("2*(-1.94)*(-1.2)", V_WRONG),
+                   ("2*(z2 - y)*w2*x", named("z2"))),
+            same=("6.98400", "6.984000000", "+6.984", "2*(-1.44 - 0.5)*(-1.2)*1.5",
+                  "2 · (−1.94) · (−1.2) · 1 · 1.5", "2*(relu(1.5*0.8)*(-1.2) - 0.5)*(-1.2)*step(1.2)*1.5"),
         ),
         "shape-dw1": Row(
             wrong=(("H x D", S_TRANSPOSED), ("H×D", S_TRANSPOSED), ("N x H", S_WRONG), ("D x N", S_WRONG),
@@ -406,20 +451,21 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("2*(w1*x1 + w2*x2 + w3*x3 - y)*x2", "2*z*x2 - 2*y*x2", "x2*(z - y)*2"),
         ),
         "grad-w3-value": Row(
-            wrong=(("-4", V_SIGN), ("-8", V_WRONG), ("-4.5", V_WRONG)),
-            same=("4", "4.0", "4.000", "4e0"),
+            wrong=(("-4", V_SIGN), ("-8", V_WRONG), ("-4.5", V_WRONG), ("2*(0.5 - 0.5 - 1 - 1)", V_SIGN)),
+            same=("4", "4.0", "4.000", "4e0", "-4*(-1)", "2*(0.5 - 0.5 - 1 - 1)*(-1)"),
         ),
         "jacobian-shape": Row(
             wrong=(("3 x 2", J_TRANSPOSED), ("3", J_WRONG), ("6", J_WRONG), ("2", J_WRONG)),
             same=("2×3", "2x3", "2 X 3", "(2, 3)"),
         ),
         "jacobian-entry": Row(
-            wrong=(("-2.7183", V_SIGN), ("1", V_WRONG), ("2.718", V_WRONG)),
-            same=("2.7183", "2.71828", "2.718281828"),
+            wrong=(("-2.7183", V_SIGN), ("1", V_WRONG), ("2.718", V_WRONG), ("exp(x1)", named("x1")),
+                   ("exp(2)", V_WRONG)),
+            same=("2.7183", "2.71828", "2.718281828", "exp(1)", "exp(1) + 2*0 "),
         ),
         "vjp-x2": Row(
-            wrong=(("-1.25", V_SIGN), ("1.5", V_WRONG), ("2.25", V_WRONG)),
-            same=("1.250", "1.25000", "+1.25"),
+            wrong=(("-1.25", V_SIGN), ("1.5", V_WRONG), ("2.25", V_WRONG), ("1*2 + 0.5*0.5", V_WRONG)),
+            same=("1.250", "1.25000", "+1.25", "1*1 + 0.5*0.5", "1·1 + 0.5·0.5"),
         ),
         "shape-dw2": Row(
             wrong=(("b", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
@@ -443,6 +489,7 @@ TABLE: dict[str, dict[str, Row]] = {
                 (f"(1 - {SOFTMAX})*h1", SIGN),
                 (f"({SOFTMAX} - 1)*h1*w2", extra("z2", "h1")),
                 (f"({SOFTMAX} - 1)*w2", other("h1")),
+                (f"({SOFTMAX} - 1)*step(z1)", STEP_FOR_H1),
             ),
             same=(f"({SOFTMAX} - 1)*relu(x*w1 + b1)", "-exp(c)*h1/(exp(z2) + exp(c))",
                   "(sigmoid(z2 - c) - 1)*h1"),
@@ -453,6 +500,8 @@ TABLE: dict[str, dict[str, Row]] = {
                 (f"({SOFTMAX} - 1)*step(z1)", missing("z2", "h1", "w2")),
                 (f"(1 - {SOFTMAX})*w2*step(z1)", SIGN),
                 (f"({SOFTMAX} - 1)*w2*step(z1)*x", extra("z1", "w1")),
+                (f"({SOFTMAX} - 1)*w2*relu(z1)", RELU_FOR_STEP),
+                (f"({SOFTMAX} - 1)*w2*h1", H1_FOR_STEP),
             ),
             same=(f"({SOFTMAX} - 1)*w2*relu'(z1)", "-exp(c)/(exp(z2) + exp(c))*w2*step(z1)",
                   f"({SOFTMAX} - 1)*w2*step(x*w1 + b1)", "(sigmoid(z2 - c) - 1)*w2*step(z1)"),
@@ -606,6 +655,128 @@ def test_value_that_is_no_usable_number(lesson_id, ex_id, answer):
     v = check(lesson_id, ex_id, answer)
     assert v.correct is False
     assert len(v.message) <= MAX_MESSAGE
+
+
+@pytest.mark.parametrize("lesson_id, ex_id", of_kind("value"), ids=ids(of_kind("value")))
+def test_value_written_as_arithmetic_is_worked_out(lesson_id, ex_id):
+    """1 + 0.2 is read as 1.2: arithmetic on numbers, as the hints write it, is worked out and
+    compared like a number (a sign error included)."""
+    value = float(exercise(lesson_id, ex_id).answer)
+    for answer in (f"({value / 4!r})*4", f"{value + 1!r} - 1", f"-(-({value!r}))"):
+        v = check(lesson_id, ex_id, answer)
+        assert v.correct is True, f"{answer!r}: {v.message!r}"
+    if value:
+        V_SIGN.verify(check(lesson_id, ex_id, f"-(({value / 4!r})*4)"), f"{lesson_id}/{ex_id}")
+
+
+@pytest.mark.parametrize("answer, message", [
+    ("1e400", "expected a finite number, found '1e400'"),
+    ("−inf", "expected a finite number, found '−inf'"),
+    ("nan", "expected a finite number, found 'nan'"),
+    ("six", named("six").message),
+    ("w - 0.01*(-30)", named("w").message),
+    ("1/0", "expected a finite number, found '1/0'"),
+    ("log(0)", "expected a finite number, found 'log(0)'"),
+    ("9**9**9", "expected a number, found '9**9**9': an exponent must be a literal number, such as x**2"),
+    ("1,2", "expected a number, found '1,2': Tuple is not allowed in an expression"),
+    ("exp(1000)", "expected a number of sensible size: 'exp(1000)' is too large to work out."),
+    ("exp(exp(exp(exp(10))))",
+     "expected a number of sensible size: 'exp(exp(exp(exp(10))))' is too large to work out."),
+    ("((1e12)**16)**16", "expected a number of sensible size: '((1e12)**16)**16' is too large to work out."),
+    ("log(-1)", "expected a number: 'log(-1)' takes a log, square root or fractional power of a negative number."),
+    ("(-8)**0.5",
+     "expected a number: '(-8)**0.5' takes a log, square root or fractional power of a negative number."),
+], ids=["overflowing-literal", "minus-inf", "nan", "word", "name", "divide-by-zero", "log-zero", "power-tower",
+        "decimal-comma", "exp", "exp-tower", "power-of-power", "log-negative", "root-negative"])
+def test_value_that_cannot_be_worked_out_says_why(answer, message):
+    """Plain numbers get the responses they always had; an expression with a name, or one that
+    overflows float64 or is undefined, is turned away at once with the reason."""
+    v = check("linear-1d", "first-step", answer, seconds=HOSTILE_SECONDS)
+    assert (v.correct, v.message, v.feedback) == (False, message, "")
+
+
+TANH_LESSON = """
+schema = 1
+id = "tanh-neuron"
+title = "A tanh neuron"
+
+[[explain]]
+title = "The model"
+text = "a = tanh(w*x), with the squared error."
+
+[graph]
+inputs = ["x", "y"]
+params = ["w"]
+
+[[graph.nodes]]
+name = "z"
+expr = "w*x"
+
+[[graph.nodes]]
+name = "a"
+expr = "tanh(z)"
+
+[[graph.nodes]]
+name = "L"
+expr = "(a - y)**2"
+
+[graph.point]
+x = 1.5
+y = 0.5
+w = 0.8
+
+[[exercises]]
+id = "grad-w"
+kind = "derivative"
+prompt = "Write ∂L/∂w."
+answer = "2*(a - y)*(1 - tanh(z)**2)*x"
+step = "w"
+"""
+
+
+@pytest.mark.parametrize("answer, expect", [
+    ("2*(a - y)*tanh(z)*x", activation("tanh(z)", "1 - tanh(z)**2")),
+    ("2*(a - y)*a*x", activation("a = tanh(z)", "1 - a**2")),
+    ("2*(a - y)*tanh(w*x)*x", activation("tanh(w*x)", "1 - tanh(w*x)**2")),
+    ("2*(a - y)*x", missing("a", "z", "1 - tanh(z)**2")),
+], ids=["call", "node", "argument", "missing"])
+def test_tanh_for_its_derivative_is_named(answer, expect):
+    """No shipped lesson has a tanh node: a small one, read from text, checks that the slip is
+    found for tanh too (derivative 1 - tanh(u)**2, or 1 - a**2 through the node's name)."""
+    from tutor.lesson import loads
+
+    tanh = loads(TANH_LESSON)
+    with deadline(ANSWER_SECONDS, answer):
+        expect.verify(check_answer(tanh, "grad-w", answer), answer)
+        assert check_answer(tanh, "grad-w", "2*(a - y)*(1 - a**2)*x").correct
+
+
+STEP_ANSWERS = [(lid, eid) for lid, eid in of_kind("derivative") if "step(z1)" in exercise(lid, eid).answer]
+
+
+@pytest.mark.parametrize("lesson_id, ex_id", STEP_ANSWERS, ids=ids(STEP_ANSWERS))
+def test_relu_written_for_step_is_named(lesson_id, ex_id):
+    """The lesson's own answer with relu(z1) where it has step(z1), or the node h1 that holds
+    relu(z1): the activation for its derivative, not an extra or missing chain factor."""
+    answer = exercise(lesson_id, ex_id).answer
+    RELU_FOR_STEP.verify(check(lesson_id, ex_id, answer.replace("step(z1)", "relu(z1)")), answer)
+    H1_FOR_STEP.verify(check(lesson_id, ex_id, answer.replace("step(z1)", "h1")), answer)
+
+
+def test_activation_slip_with_a_long_argument_is_shortened():
+    """An argument longer than 40 characters is elided, so that the response stays a sentence."""
+    long = "x*w1 + (x + y + w1 + w2)**2 - (x**2 + y**2 + w1**2 + w2**2 + 2*x*y + 2*x*w1 + 2*x*w2 + 2*y*w1 " \
+           "+ 2*y*w2 + 2*w1*w2)"
+    v = check("two-layer-relu", "grad-w1", f"2*(z2 - y)*w2*relu({long})*x")
+    assert (v.message, v.feedback) == ("relu(…) is the activation itself; its derivative step(…) belongs here.",
+                                       "activation for derivative")
+
+
+def test_activation_in_a_denominator_is_not_a_slip():
+    """(…)*h1/h1 is (…) without h1: swapping the h1 below the line for step(z1) would pass for
+    the gradient (they differ only where step(z1) is 0), but a chain factor never divides."""
+    missing("z2", "w2", "h1").verify(check("two-layer-relu", "grad-w2", "2*(z2 - y)*h1/h1"), "h1/h1")
+    missing("z2", "w2", "h1").verify(check("two-layer-relu", "grad-w2", "2*(z2 - y)*h1*h1**-1"), "h1*h1**-1")
 
 
 @pytest.mark.parametrize("lesson_id, ex_id", of_kind("shape"), ids=ids(of_kind("shape")))
@@ -798,17 +969,21 @@ def _answers(lesson_id: str, *pairs: str, expect_rc: int) -> list[dict]:
 def test_headless_derivative():
     [ok] = _answers("two-layer-relu", "grad-w1=2*(z2 - y)*w2*relu'(z1)*x", expect_rc=0)
     assert ok["correct"] is True
-    wrong, right = _answers("two-layer-relu", "grad-w1=2*(z2 - y)*w2*x", "grad-w1=x.T @ (2*(z2 - y) @ w2.T * step(z1))",
-                            expect_rc=1)
+    wrong, right, slip = _answers("two-layer-relu", "grad-w1=2*(z2 - y)*w2*x",
+                                  "grad-w1=x.T @ (2*(z2 - y) @ w2.T * step(z1))", "grad-w1=2*(z2 - y)*w2*relu(z1)*x",
+                                  expect_rc=1)
     assert wrong["correct"] is False
     assert wrong["message"] == "Your answer is missing ∂h1/∂z1 = step(z1)."
     assert wrong["feedback"] == "missing ∂h1/∂z1"
     assert right["correct"] is True
+    assert slip["correct"] is False
+    assert (slip["message"], slip["feedback"]) == (RELU_FOR_STEP.message, RELU_FOR_STEP.feedback)
 
 
 def test_headless_value():
-    [ok] = _answers("linear-1d", "first-step=0.30000", expect_rc=0)
+    ok, worked = _answers("linear-1d", "first-step=0.30000", "first-step=0 - 0.01*(-30)", expect_rc=0)
     assert ok["correct"] is True and ok["message"] == "Correct."
+    assert worked["correct"] is True and worked["message"] == "Correct."
     sign, far = _answers("linear-1d", "first-step=-0.3", "first-step=-30", expect_rc=1)
     assert (sign["correct"], sign["message"], sign["feedback"]) == (False, "Check the sign.", "sign")
     assert (far["correct"], far["message"]) == (False, "Not that value.")

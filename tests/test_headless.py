@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import CURRICULUM_IDS, events_of, headless_json, headless_run, lesson_path, run_cli
+from conftest import CURRICULUM_IDS, events_of, headless_json, headless_run, lesson_path, parse_json_lines, run_cli
 
 EVENTS = {"lesson", "derive", "gradcheck", "jacobian", "train", "done", "baseline", "answer", "error"}
 PHASES = {"forward", "backward", "chain", "check", "matrix", "jacobian"}
@@ -26,7 +26,8 @@ def test_derivation_events_and_gradient_checks(lesson_id):
     events = headless_json(lesson_id, "--no-train")
     assert set(kinds(events)) <= EVENTS
     first = events[0]
-    assert first == {"event": "lesson", "id": lesson_id, "title": lesson.title, "variant": None}
+    note = (lesson.train.note or None) if lesson.train is not None else None
+    assert first == {"event": "lesson", "id": lesson_id, "title": lesson.title, "variant": None, "note": note}
     assert not events_of(events, "train") and not events_of(events, "done")
     steps = events_of(events, "derive")
     deriv = derive(lesson)
@@ -168,22 +169,90 @@ def test_pipe_closed_early_is_not_an_error():
     (["--lr", "0"], "--lr must be a positive number"),
     (["--lr", "-1"], "--lr must be a positive number"),
     (["--lr", "nan"], "--lr must be a positive number"),
-    (["--backend", "tensorflow"], "unknown backend 'tensorflow'"),
+    (["--backend", "tensorflow"], "unknown backend 'tensorflow' (known: numpy, torch-manual, autograd, nn, optim)"),
+    (["--backend", "numpy", "--backend", "jax"], "unknown backend 'jax' (known: numpy, torch-manual, autograd, nn, optim)"),
     (["--variant", "no-such-variant"], "unknown variant 'no-such-variant' (known: forget-zero-grad, two-steps)"),
-    (["--epochs", "many"], "invalid int value"),
 ])
 def test_bad_arguments(args, message):
+    """With --json the refusal is the one stdout line, the error event; stderr has the same message."""
     rc, out, err = run_cli("single-neuron", "--headless", "--json", "--no-derive", *args, timeout=120)
     assert rc == 2, (rc, err)
-    assert message in err
+    assert err == f"backprop-tutor: {message}\n"
+    assert parse_json_lines(out) == [{"event": "error", "message": message}]
+
+
+def test_bad_arguments_text_mode_keep_stdout_empty():
+    rc, out, err = run_cli("single-neuron", "--headless", "--backend", "jax", timeout=120)
+    assert rc == 2
+    assert err == "backprop-tutor: unknown backend 'jax' (known: numpy, torch-manual, autograd, nn, optim)\n"
+    assert out == ""
+
+
+def test_unparsable_argument_in_json_mode():
+    rc, out, err = run_cli("single-neuron", "--headless", "--json", "--epochs", "many", timeout=120)
+    assert rc == 2
+    assert err.splitlines()[-1] == "backprop-tutor: error: argument --epochs: invalid int value: 'many'"
     assert "Traceback" not in err
+    assert parse_json_lines(out) == [{"event": "error", "message": "argument --epochs: invalid int value: 'many'"}]
+
+
+def test_unknown_lesson_id_in_json_mode():
+    from tutor.lesson import catalogue
+
+    rc, out, err = run_cli("no-such-lesson", "--headless", "--json", timeout=60)
+    assert rc == 2
+    message = f"unknown lesson 'no-such-lesson'. Known lessons: {', '.join(i.id for i in catalogue())}"
+    assert err == f"backprop-tutor: {message}\n"
+    assert parse_json_lines(out) == [{"event": "error", "message": message}]
+
+
+# -- headless-only flags without --headless: exit 2, one line, the TUI never starts ------------
+
+
+@pytest.mark.parametrize("args, line", [
+    (["single-neuron", "--variant", "forget-zero-grad", "--lr", "5", "--json"],
+     "backprop-tutor: --json, --lr, --variant only apply with --headless"),
+    (["single-neuron", "--no-train"], "backprop-tutor: --no-train only applies with --headless"),
+    (["two-layer-relu", "--no-derive", "--log-every", "5", "--hidden", "3", "--seed", "0", "--epochs", "2",
+      "--backend", "numpy", "--device", "cpu", "--ascii"],
+     "backprop-tutor: --backend, --epochs, --seed, --hidden, --log-every, --no-derive only apply with --headless"),
+    (["--list", "--json"], "backprop-tutor: --json only applies with --headless"),
+])
+def test_headless_only_flags_need_headless(args, line, monkeypatch, capsys):
+    from tutor import cli
+
+    monkeypatch.setattr(cli, "_tui", lambda args: pytest.fail("the TUI started"))
+    assert cli.main(args) == 2
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", line + "\n")
+
+
+def test_device_and_ascii_still_open_the_tui(monkeypatch, capsys):
+    from tutor import cli
+
+    opened = []
+    monkeypatch.setattr(cli, "_tui", lambda args: opened.append((args.lesson, args.device, args.ascii)) or 0)
+    assert cli.main(["two-layer-relu", "--device", "cuda", "--ascii"]) == 0
+    assert opened == [("two-layer-relu", "cuda", True)]
+    assert capsys.readouterr() == ("", "")
+
+
+def test_headless_only_list_matches_the_parser():
+    from tutor import cli
+
+    [group] = [g for g in cli.parser()._action_groups if g.title == "headless runs"]
+    dests = [a.dest for a in group._group_actions if a.dest not in ("headless", "device", "answer")]
+    assert tuple(dests) == cli.HEADLESS_ONLY
 
 
 def test_headless_needs_a_lesson():
     rc, out, err = run_cli("--headless", timeout=60)
     assert rc == 2
-    assert "--headless needs a LESSON" in err
+    assert err == "backprop-tutor: --headless needs a LESSON (see --list)\n"
     assert out == ""
+    rc, out, err = run_cli("--headless", "--json", timeout=60)
+    assert rc == 2
+    assert parse_json_lines(out) == [{"event": "error", "message": "--headless needs a LESSON (see --list)"}]
 
 
 def test_lesson_file_path_runs_headless(tmp_path):
@@ -199,11 +268,13 @@ def test_broken_lesson_file_headless_gives_the_check_line():
     from conftest import FIXTURES_DIR
 
     path = FIXTURES_DIR / "cycle.toml"
+    message = f"{path}:18: graph.nodes[0].expr: 'y_pred' uses 'L', which depends on 'y_pred': the graph has a cycle"
     rc, out, err = run_cli(str(path), "--headless", "--json", timeout=60)
     assert rc == 2
-    assert err.strip() == (f"backprop-tutor: {path}:18: graph.nodes[0].expr: 'y_pred' uses 'L', which depends on "
-                           f"'y_pred': the graph has a cycle")
-    assert out == ""
+    assert err == f"backprop-tutor: {message}\n"
+    assert parse_json_lines(out) == [{"event": "error", "message": message}]
+    rc, out, err = run_cli(str(path), "--headless", timeout=60)
+    assert (rc, out, err) == (2, "", f"backprop-tutor: {message}\n")
 
 
 # -- answers ---------------------------------------------------------------------------------
@@ -234,4 +305,104 @@ def test_hostile_answer_is_not_run(tmp_path):
 def test_unknown_exercise_exits_2():
     rc, out, err = run_cli("linear-1d", "--headless", "--json", "--answer", "no-such=1", timeout=120)
     assert rc == 2
-    assert "Traceback" not in err
+    message = "unknown exercise 'no-such' (known: grad-w, first-step, first-loss, why-zero)"
+    assert err == f"backprop-tutor: {message}\n"
+    assert kinds(parse_json_lines(out)) == ["lesson", "error"]
+    assert parse_json_lines(out)[-1] == {"event": "error", "message": message}
+
+
+def test_answer_without_equals_sign_exits_2():
+    rc, out, err = run_cli("linear-1d", "--json", "--answer", "grad-w", timeout=120)
+    assert rc == 2
+    assert err == "backprop-tutor: --answer takes ID=ANSWER, found 'grad-w'\n"
+    assert parse_json_lines(out)[-1] == {"event": "error", "message": "--answer takes ID=ANSWER, found 'grad-w'"}
+
+
+def test_answer_text_lines_do_not_repeat_the_verdict():
+    rc, out, err = run_cli("linear-1d", "--answer", "first-step=0.3", "--answer", "grad-w=2*x*(y_pred - y)",
+                           "--answer", "first-step=-0.3", timeout=120)
+    assert rc == 1, err
+    assert out.splitlines()[2:] == [
+        "first-step: correct.",
+        "grad-w: correct: that is the chain rule multiplied out.",
+        "first-step: not yet. Check the sign.",
+    ]
+
+
+# -- the lesson's note, and plurals in text mode -------------------------------------------------
+
+
+def test_text_mode_note_once_and_singular_counts():
+    from tutor.lesson import load
+
+    note = load(lesson_path("single-neuron")).train.note
+    assert note
+    rc, out, err = run_cli("single-neuron", "--headless", "--no-derive", "--backend", "numpy", "--backend", "autograd",
+                           timeout=300)
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[3:7] == ["Training on points: 1 training sample", f"Note: {note}", "", "numpy on cpu: gd, lr 0.1, 1 step"]
+    assert out.count("Note: ") == 1
+    assert "autograd on cpu: gd, lr 0.1, 1 step" in lines
+    done = [line for line in lines if line.startswith("  done: ")]
+    assert len(done) == 2 and all(line.startswith("  done: 1 step in ") for line in done)
+    assert "steps " not in out.replace("steps/s", "")
+
+
+def test_text_mode_plural_counts():
+    rc, out, err = run_cli("two-layer-relu", "--headless", "--no-derive", "--backend", "numpy", "--epochs", "2",
+                           timeout=300)
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert "Training on iris: 50 training samples, 50 validation" in lines
+    assert "numpy on cpu: gd, lr 0.0001, 2 steps" in lines
+    assert any(line.startswith("  done: 2 steps in ") for line in lines)
+
+
+def test_json_note_in_the_lesson_event():
+    from tutor.lesson import load
+
+    note = load(lesson_path("single-neuron")).train.note
+    events = headless_json("single-neuron", "--no-derive", "--backend", "numpy")
+    assert events[0] == {"event": "lesson", "id": "single-neuron", "title": "One weight, one step", "variant": None,
+                         "note": note}
+    assert events_of(headless_json("vector-derivatives", "--no-train"), "lesson")[0]["note"] is None
+
+
+# -- devices that are not there: the message reads right on the command line and in the TUI -----
+
+
+def test_device_messages(monkeypatch):
+    import io
+
+    import torch
+
+    from tutor import headless
+    from tutor.lesson import load
+    from tutor.train.backends import DeviceError, resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.version, "cuda", None)
+    monkeypatch.setattr(torch, "__version__", "2.13.0+cpu")
+    cuda = ("Device cuda was asked for, but CUDA is not available (this torch build has no CUDA support, "
+            "torch 2.13.0+cpu). Choose cpu, or auto for whatever exists (--device cpu or auto on the command line).")
+    with pytest.raises(DeviceError) as exc:
+        resolve_device("cuda")
+    assert str(exc.value) == cuda and len(cuda) <= 200
+    monkeypatch.setattr(torch.version, "cuda", "12.8")
+    with pytest.raises(DeviceError, match=r"\(no CUDA GPU is visible, torch 2\.13\.0\+cpu\)"):
+        resolve_device("cuda")
+    monkeypatch.setattr(torch.version, "cuda", None)
+
+    out, err = io.StringIO(), io.StringIO()
+    opts = headless.Options(backends=["autograd"], device="cuda", json=True, derive=False)
+    assert headless.run(load(lesson_path("single-neuron")), opts, out, err) == 2
+    assert err.getvalue() == f"backprop-tutor: {cuda}\n"
+    assert parse_json_lines(out.getvalue())[-1] == {"event": "error", "message": cuda}
+
+    if getattr(torch.backends, "mps", None) is not None:
+        monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(DeviceError) as exc:
+        resolve_device("mps")
+    assert str(exc.value) == ("Device mps was asked for, but Apple's MPS is not available here. Choose cpu, or auto "
+                              "for whatever exists (--device cpu or auto on the command line).")

@@ -56,6 +56,14 @@ async def open_lesson(app, pilot, lesson_id: str) -> None:
     assert app.screen.lesson.id == lesson_id
 
 
+async def open_train(app, pilot) -> TrainPane:
+    """From the lesson the app started on, to its Train part with the data loaded."""
+    await settle(app, pilot)
+    await pilot.press("t")
+    await settle(app, pilot)
+    return app.screen.query_one(TrainPane)
+
+
 async def train_to_end(app, pilot, pane: TrainPane, **fields: str) -> str:
     """Type values into the training fields, run to the end, and return the status line."""
     for name, value in fields.items():
@@ -189,6 +197,11 @@ async def test_train_controls(tmp_path):
         rows = app.screen.query_one("#grads")
         assert rows.get_row("w1")[1] == "2×100" and rows.get_row("w2")[1] == "100×2"
         assert rows.get_row("dead-relu1")[6].startswith("dead ")
+        await pilot.press("o")                          # keep torch-manual; autograd at another lr
+        await pilot.pause()
+        status = await train_to_end(app, pilot, pane, lr="1e-4")
+        assert status.endswith(" · done · autograd vs torch-manual: not comparable, torch-manual ran with lr 5e-05")
+        assert app.screen.query_one("#plot").series_count == 6
         await pilot.press("r")
         await pilot.pause()
         assert pane.overlays == [] and pane.session.step == 0
@@ -196,6 +209,115 @@ async def test_train_controls(tmp_path):
         pane.query_one("#field-lr").value = "fast"
         pane.restart()
         assert "lr: expected a number, found 'fast'" in text_of(app, "#status")
+        pane.query_one("#field-lr").value = "0"
+        pane.restart()
+        assert text_of(app, "#status") == ("lr: must be above 0: it scales every step, and 0 would not move the "
+                                          "weights. Fix the field and press enter.")
+        pane.query_one("#field-lr").value = "1e-4"
+        pane.query_one("#field-seed").value = "1000000000000"
+        pane.restart()
+        assert text_of(app, "#status") == "seed: 1000000000000 is outside 0..4294967295. Fix the field and press enter."
+
+
+async def test_variant_drop_down_changes_backends_fields_and_the_run(tmp_path):
+    """single-neuron's Explain page sends the learner to the variant forget-zero-grad: the Train
+    part offers it, and its second gradient is the accumulated −3.6 (−1.6 when zeroed)."""
+    app = make_app(tmp_path, start=ROOT / "lessons" / "single-neuron.toml")
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = await open_train(app, pilot)
+        variant = app.screen.query_one("#variant")
+        variant.value = "forget-zero-grad"
+        await settle(app, pilot)
+        backend = app.screen.query_one("#backend")
+        assert [str(value) for _, value in backend._options] == ["autograd"] and backend.value == "autograd"
+        assert pane.query_one("#field-epochs").value == "2"
+        assert text_of(app, "#status") == ("Variant forget-zero-grad: Two steps with autograd, never zeroing "
+                                          "w.grad. autograd (variant forget-zero-grad) ready: 2 steps on cpu. "
+                                          "Press space.")
+        await train_to_end(app, pilot, pane)
+        table = app.screen.query_one("#grads")
+        assert table.get_row("w")[2] == "3.6"                  # ‖g‖ after step 2: −2.0 + −1.6
+        variant.value = "two-steps"
+        await settle(app, pilot)
+        await train_to_end(app, pilot, pane)
+        assert table.get_row("w")[2] == "1.6"
+        variant.value = ""                                      # back to the lesson's own settings
+        await settle(app, pilot)
+        assert [str(value) for _, value in backend._options] == ["numpy", "torch-manual", "autograd", "nn", "optim"]
+        assert pane.query_one("#field-epochs").value == "1"
+        backend.focus()                                         # choose with the keyboard, then play
+        await pilot.press("enter", "down", "enter")
+        await settle(app, pilot)
+        assert backend.value == "torch-manual" and app.screen.focused is None
+        await pilot.press("space")
+        await settle(app, pilot)
+        await pilot.pause(0.2)
+        assert text_of(app, "#status").startswith("torch-manual on cpu · step 1/1 · epoch 1 · loss 0.64")
+
+
+async def test_baseline_in_the_legend_and_table_numbers_whole(tmp_path):
+    """The library baseline is a labelled curve inside the plot's range; every number in the
+    gradient table fits its column (fewer digits, never a cut-off exponent)."""
+    app = make_app(tmp_path, start=ROOT / "lessons" / "logistic-regression.toml")
+    async with app.run_test(size=(160, 40)) as pilot:
+        pane = await open_train(app, pilot)
+        assert (await train_to_end(app, pilot, pane, epochs="5")).endswith(" · done")
+        plot = app.screen.query_one("#plot")
+        assert plot.series_count == 2 and plot.reference[0] == "sklearn-logistic"
+        legend = [line for line in str(plot.render()).splitlines() if "sklearn-logistic" in line]
+        assert len(legend) == 1 and "•• sklearn-logistic" in legend[0]
+        table = app.screen.query_one("#grads")
+        grads = pane.session.last.grads
+        for name, g in grads.items():
+            cells = table.get_row(name)[2:5]
+            assert all(len(c) <= 8 for c in cells), cells
+            for cell, exact in zip(cells, (g.norm, g.mean_abs, g.max_abs)):
+                assert float(cell) == pytest.approx(exact, rel=5e-3), (name, cell, exact)
+
+
+async def test_explanation_scrolls_with_the_keyboard_at_once(tmp_path):
+    app = make_app(tmp_path, start=ROOT / "lessons" / "two-layer-relu.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        scroll = app.screen.query_one("#explain-scroll")
+        assert scroll.max_scroll_y > 0 and scroll.scroll_y == 0
+        await pilot.press("pagedown")
+        await pilot.pause(0.3)
+        assert scroll.scroll_y > 0
+        await pilot.press("end")
+        await pilot.pause(0.3)
+        assert scroll.scroll_y == scroll.max_scroll_y
+        await pilot.press("d", "n")                             # Derive's keys still reach Derive
+        await settle(app, pilot)
+        assert app.screen.query_one(DerivePane).index == 1
+        await pilot.press("e", "home")
+        await pilot.pause(0.3)
+        assert scroll.scroll_y == 0
+
+
+async def test_leaving_a_lesson_and_coming_back_finds_it_as_left(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await open_lesson(app, pilot, "two-layer-relu")
+        await pilot.press("d")
+        await settle(app, pilot)
+        await pilot.press("n", "n", "n")
+        await pilot.press("t")
+        await settle(app, pilot)
+        app.screen.query_one("#field-lr").value = "5e-5"
+        app.screen.query_one("#field-epochs").value = "7"
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("enter")                             # the list keeps it highlighted
+        await settle(app, pilot)
+        assert app.screen.lesson.id == "two-layer-relu"
+        assert app.screen.query_one("#field-lr").value == "5e-5"
+        assert app.screen.query_one("#field-epochs").value == "7"
+        await pilot.press("d")
+        await settle(app, pilot)
+        assert app.screen.query_one(DerivePane).index == 3
+        assert text_of(app, "#step-title").startswith("Step 4/")
 
 
 async def test_divergence_keeps_controls(tmp_path):
@@ -239,7 +361,20 @@ async def test_help_and_quit(tmp_path):
         await pilot.press("question_mark")
         await pilot.pause()
         help_text = text_of(app, "#help-text")
-        assert "ctrl+q" in help_text and "Quit" in help_text
+        assert "\n  ^q             Quit\n  ?              Help\n" in help_text
+        assert "question_mark" not in help_text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, LessonListScreen)
+        await pilot.press("slash")                    # the footer's "/ Jump to…"
+        await pilot.pause()
+        from textual.command import CommandPalette
+
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"Jacobians")               # a lesson with nothing to train offers no Train
+        await pilot.pause(0.5)
+        offered = [str(hit.prompt).split("\n")[0] for hit in app.screen.query("CommandList").first()._options]
+        assert sorted(offered) == ["Gradients and Jacobians › Derive", "Gradients and Jacobians › Explain"]
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, LessonListScreen)
@@ -410,12 +545,20 @@ async def test_exercise_wrong_hint_right_and_progress_mark(tmp_path):
         while app.screen.query_one(DerivePane).derivation.steps[app.screen.query_one(DerivePane).index].node != "w":
             await pilot.press("n")
         assert "Exercise grad-w: Write ∂L/∂w" in text_of(app, "#exercise-prompt")
+        assert app.screen.query_one("#answer").placeholder == "expression: * times, ** power, step(u) = 1[u > 0]"
         await pilot.press("a", *"2*(y_pred - y)", "enter")
         await settle(app, pilot)
-        assert text_of(app, "#exercise-feedback").startswith("✗ Your answer is missing ∂y_pred/∂w = x.")
+        assert text_of(app, "#exercise-feedback") == (
+            "✗ Your answer is missing ∂y_pred/∂w = x. For a hint: escape, then h (or the Hint button).")
         await pilot.press("escape", "h")
         assert text_of(app, "#exercise-feedback") == "Hint 1: Chain two factors: ∂L/∂y_pred, then ∂y_pred/∂w."
         assert isinstance(app.screen, LessonScreen)          # escape left the field, not the lesson
+        hints = app.screen.query_one("#exercise").current.hints
+        for _ in hints:                                       # past the last hint, all of them stay
+            await pilot.press("h")
+        shown = text_of(app, "#exercise-feedback").splitlines()
+        assert shown == [*(f"Hint {i + 1}: {h}" for i, h in enumerate(hints)),
+                         "No more hints: v (or the Solution button) shows the solution."]
         answer = app.screen.query_one("#answer")
         answer.value = ""
         await pilot.press("a", *"x*2*(w*x - y)", "enter")    # the same gradient, written in the leaves

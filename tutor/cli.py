@@ -26,8 +26,40 @@ exit status: 0 ok; 1 a wrong --answer; 2 bad arguments or lesson file; 3 a run d
 """
 
 
+# The options of the "headless runs" group that mean nothing to the TUI, --list or --check, in the
+# parser's order (--device applies to the TUI too; --headless and --answer start a headless run).
+HEADLESS_ONLY = ("json", "backend", "epochs", "lr", "seed", "hidden", "log_every", "variant", "no_derive", "no_train")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, plus the JSON error event for --json runs when the arguments do not parse."""
+
+    json_errors = False
+
+    def error(self, message):
+        if self.json_errors:
+            _json_error(message)
+        super().error(message)
+
+
+def _json_error(message: str) -> None:
+    """The contract's error event, on stdout (the human line goes to stderr separately)."""
+    import json
+
+    sys.stdout.write(json.dumps({"event": "error", "message": message}) + "\n")
+    sys.stdout.flush()
+
+
+def _fail(args, message: str) -> int:
+    """A failure before the run starts: one line on stderr and, with --json, the error event."""
+    sys.stderr.write(f"backprop-tutor: {message}\n")
+    if args.json:
+        _json_error(message)
+    return 2
+
+
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    ap = _Parser(
         prog="backprop-tutor", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Learn backpropagation in the terminal: derive every gradient node by node with sympy, "
                     "check it against torch autograd, then train the model live with numpy and torch.")
@@ -56,7 +88,18 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    ap = parser()
+    # a --json run whose arguments do not parse still ends with the error event
+    ap.json_errors = "--json" in argv and any(a == "--headless" or a.startswith("--answer") for a in argv)
+    args = ap.parse_args(argv)
+    if not (args.headless or args.answer):
+        given = [f"--{name.replace('_', '-')}" for name in HEADLESS_ONLY
+                 if getattr(args, name) != ap.get_default(name)]
+        if given:
+            verb = "applies" if len(given) == 1 else "apply"
+            sys.stderr.write(f"backprop-tutor: {', '.join(given)} only {verb} with --headless\n")
+            return 2
     try:
         if args.list:
             return _list()
@@ -64,8 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             return _check(args.check)
         if args.headless or args.answer:
             if not args.lesson:
-                sys.stderr.write("backprop-tutor: --headless needs a LESSON (see --list)\n")
-                return 2
+                return _fail(args, "--headless needs a LESSON (see --list)")
             return _headless(args)
     except KeyboardInterrupt:
         return 130
@@ -122,16 +164,13 @@ def _headless(args) -> int:
     try:
         lesson = _load(args.lesson)
     except LessonError as exc:
-        sys.stderr.write(f"backprop-tutor: {exc}\n" if exc.file else f"backprop-tutor: {exc.message}\n")
-        return 2
+        return _fail(args, str(exc) if exc.file else exc.message)
     for name in ("epochs", "hidden", "log_every"):
         value = getattr(args, name)
         if value is not None and value < 1:
-            sys.stderr.write(f"backprop-tutor: --{name.replace('_', '-')} must be at least 1\n")
-            return 2
+            return _fail(args, f"--{name.replace('_', '-')} must be at least 1")
     if args.lr is not None and not args.lr > 0:
-        sys.stderr.write("backprop-tutor: --lr must be a positive number\n")
-        return 2
+        return _fail(args, "--lr must be a positive number")
     opts = headless.Options(
         backends=args.backend or [], device=args.device, epochs=args.epochs, lr=args.lr, seed=args.seed,
         hidden=args.hidden, log_every=args.log_every, json=args.json, ascii=args.ascii, variant=args.variant,

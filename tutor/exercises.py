@@ -4,8 +4,9 @@ A derivative answer is parsed by the same safe parser as lesson files, evaluated
 float64 (to turn away answers sympy could not evaluate in time), checked for shapes where it is
 written in matrix form, and compared with the lesson's own answer as sympy sees it (evaluation
 at random points, `simplify` where no point is defined). A wrong answer is then diagnosed: sign,
-a missing or extra chain factor, a lost constant, another node's gradient. Imports sympy: call
-it from a worker or headless.
+an activation written where its derivative belongs, a missing or extra chain factor, a lost
+constant, another node's gradient. A value answer is a number or arithmetic on numbers, worked
+out in float64. Imports sympy: call it from a worker or headless.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 import random
 import re
 from dataclasses import dataclass, replace
+from itertools import islice
 
 import numpy as np
 
@@ -30,6 +32,9 @@ _CHOICE = re.compile(r"\(?([a-h])[).]?")
 # exp of a huge number)
 _UNDEFINED = (TypeError, ValueError, ArithmeticError, MemoryError, RecursionError)
 NOT_EQUAL = "Not equal to the derived gradient."
+# functions whose derivative a learner may write as the function itself (relu(z1) for step(z1))
+_ACTIVATIONS = ("relu", "sigmoid", "tanh")
+MAX_SLIPS = 8                # such swaps tried in one answer, each one more comparison in sympy
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,9 @@ def _value(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
     try:
         value = float(answer.replace("−", "-"))
     except ValueError:
-        return Verdict(False, f"expected a number, found {_echo(answer)}")
+        value = _arithmetic(answer)         # 1 + 0.2, sigmoid(0.4) - 1
+        if isinstance(value, str):
+            return Verdict(False, value)
     if not math.isfinite(value):
         return Verdict(False, f"expected a finite number, found {_echo(answer)}")
     expected = float(ex.answer)
@@ -74,6 +81,28 @@ def _value(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
     if abs(value + expected) <= ex.tolerance and expected:
         return Verdict(False, "Check the sign.", "sign")
     return Verdict(False, "Not that value.")
+
+
+def _arithmetic(answer: str) -> float | str:
+    """A value written as arithmetic on numbers (no names), read by the safe parser and worked
+    out in float64, or a message saying why it is not one. The parser bounds its size and its
+    exponents; _Bounded's guards turn exp(1000) or log(-1) into a message, not inf or nan."""
+    try:
+        tree = mathexpr.parse(answer.replace("−", "-").replace("·", "*"), key="answer")
+    except LessonError as exc:
+        return f"expected a number, found {_echo(answer)}: {exc.message}"
+    name = next(mathexpr.symbols(tree), None)
+    if name is not None:
+        return (f"expected a number, found the name '{name}': a value exercise wants a number, "
+                "or arithmetic on numbers such as 2*(1.2 - 0.5).")
+    with np.errstate(all="ignore"):
+        try:
+            return float(mathexpr.evaluate(tree, {}, _Bounded()))
+        except _Overflow:
+            return f"expected a number of sensible size: {_echo(answer)} is too large to work out."
+        except _Domain:
+            return (f"expected a number: {_echo(answer)} takes a log, square root or fractional power "
+                    "of a negative number.")
 
 
 def _dims(text: str) -> list[str] | None:
@@ -172,6 +201,9 @@ def _derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
         return Verdict(False, "Check the sign.", "sign")
     if given == 0:
         return Verdict(False, f"{NOT_EQUAL} Write out the chain factor by factor.")
+    verdict = _activation_slip(graph, tree, expected, leaves)
+    if verdict is not None:
+        return verdict
     deriv = None
     if graph is not None:
         from tutor.derive import derive
@@ -195,6 +227,81 @@ def _derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
                 asked = f", not ∂L/∂{ex.step}" if ex.step else ""
                 return Verdict(False, f"That is ∂L/∂{name}{asked}.", f"other ∂L/∂{name}")
     return Verdict(False, f"{NOT_EQUAL} Write out the chain factor by factor.")
+
+
+def _activation_slip(graph, tree, expected, leaves) -> Verdict | None:
+    """The activation written where its derivative belongs (relu(z1) for step(z1), or the node
+    h1 = relu(z1) for it), or step(u) where relu(u) belongs: the answer with that one part
+    swapped is the gradient. Checked before the chain factors, which would read relu(z1) for
+    step(z1) as an extra factor h1 = ∂z2/∂w2 (relu(z1) = h1·step(z1))."""
+    from tutor import symbolic
+
+    nodes = {}                 # node name → its expression, for nodes that apply an activation
+    for node in graph.nodes if graph is not None else ():
+        if node.expr[0] == "fn" and node.expr[1] in _ACTIVATIONS:
+            nodes[node.name] = node.expr
+    for swapped, part in islice(_swaps(tree, nodes), MAX_SLIPS):
+        if _equal(symbolic.to_sympy(swapped).xreplace(leaves), expected):
+            return _slip_verdict(part, nodes)
+    return None
+
+
+def _swapped(part, nodes):
+    """`part` of an answer with an activation put as its derivative, or step as relu; None if
+    it is neither. Where the answer names a node (p = sigmoid(z)), the derivative uses the name:
+    p*(1 - p)."""
+    if part[0] == "sym" and part[1] in nodes:
+        act, u = nodes[part[1]][1:]
+    elif part[0] == "fn" and part[1] in _ACTIVATIONS:
+        act, u = part[1:]
+    elif part[0] == "fn" and part[1] == "step":
+        return ("fn", "relu", part[2])
+    else:
+        return None
+    one = ("num", 1.0)
+    if act == "relu":
+        return ("fn", "step", u)
+    if act == "sigmoid":
+        return ("mul", part, ("sub", one, part))
+    return ("sub", one, ("pow", part, ("num", 2.0)))          # tanh
+
+
+def _swaps(tree, nodes):
+    """Each tree that differs from `tree` in one part swapped by _swapped, with that part. Not
+    in a denominator: a chain factor multiplies, and h1/step(z1) would pass for h1 (they differ
+    only where step(z1) is 0 and the quotient is undefined)."""
+    new = _swapped(tree, nodes)
+    if new is not None:
+        yield new, tree
+    below = 2 if tree[0] == "div" else 1 if tree[0] == "pow" and tree[2][1] < 0 else None
+    for i, arg in enumerate(tree):
+        if isinstance(arg, tuple) and i != below:
+            for sub, part in _swaps(arg, nodes):
+                yield tree[:i] + (sub,) + tree[i + 1:], part
+
+
+def _slip_verdict(part, nodes) -> Verdict:
+    from tutor import symbolic
+
+    if part[0] == "sym":
+        act, u = nodes[part[1]][1:]
+    else:
+        act, u = part[1:]
+    a = typed(symbolic.to_sympy(u))
+    short = len(a) <= 40
+    a = a if short else "…"
+    if act == "step":
+        held = next((n for n, e in nodes.items() if e == ("fn", "relu", u)), None)
+        value = f"{held} = relu({a})" if held else f"relu({a})"
+        return Verdict(False, f"step({a}) is the derivative of relu; the activation itself, {value}, belongs here.",
+                       "derivative for activation")
+    value = f"{act}({a})"
+    what = f"{part[1]} = {value}" if part[0] == "sym" else value
+    name = part[1] if part[0] == "sym" else value
+    deriv = {"relu": f"step({a})" + (f" (1 where {a} > 0)" if short else ""),
+             "sigmoid": f"{name}*(1 - {name})", "tanh": f"1 - {name}**2"}[act]
+    return Verdict(False, f"{what} is the activation itself; its derivative {deriv} belongs here.",
+                   "activation for derivative")
 
 
 def _random_point(rng: random.Random, names) -> dict[str, float]:

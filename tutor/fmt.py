@@ -8,7 +8,7 @@ _ASCII = {
     "∂": "d", "·": "*", "⊙": ".*", "⊘": "./", "ᵀ": ".T", "𝟙": "1", "σ": "sigmoid", "−": "-", "‖": "||",
     "×": "x", "≤": "<=", "≥": ">=", "²": "^2", "→": "->", "←": "<-", "–": "-", "—": "-", "…": "...",
     "Σ": "sum", "│": "|", "─": "-", "┌": "+", "┐": "+", "└": "+", "┘": "+", "┤": "+", "┬": "+", "▶": ">",
-    "◀": "<", "●": "*", "❚": "|", "Δ": "d",
+    "◀": "<", "●": "*", "❚": "|", "Δ": "d", "⏎": "enter",
     "✓": "ok", "✗": "X", "≈": "~", "⁻": "^-", "¹": "1", "₀": "0", "ŷ": "yhat",
 }
 
@@ -26,6 +26,17 @@ def number(v: float | None) -> str:
     if abs(v) < 1e6 and abs(v - round(v)) <= 1e-9 * max(1.0, abs(v)):
         return f"{round(v):.1f}"
     return f"{v:.6g}"
+
+
+def number_within(v: float | None, width: int) -> str:
+    """`number(v)`, or the same value with fewer digits when that is wider than `width` (a table
+    column): 5.18563e-05 becomes 5.19e-05, never a cut-off 5.1856e-."""
+    text = number(v)
+    for digits in range(5, 0, -1):
+        if len(text) <= width:
+            break
+        text = f"{float(v):.{digits}g}"
+    return text
 
 
 def asciify(text: str) -> str:

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from tutor.errors import LessonError
 from tutor.fmt import asciify, number
-from tutor.lesson import Lesson
+from tutor.lesson import BACKENDS, Lesson
 
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED = 0, 2, 3
 
@@ -71,10 +71,13 @@ def run(lesson: Lesson, opts: Options, out: TextIO = sys.stdout, err: TextIO = s
     try:
         variant = lesson.variant(opts.variant) if opts.variant else None
     except LessonError as exc:
-        err.write(f"backprop-tutor: {exc.message}\n")
-        return EXIT_USAGE
+        return _usage(p, err, exc.message)
+    for b in opts.backends:                    # bad arguments are refused before any output
+        if b not in BACKENDS:
+            return _usage(p, err, f"unknown backend '{b}' (known: {', '.join(BACKENDS)})")
+    note = (lesson.train.note or None) if lesson.train is not None else None
     p.event("lesson", f"{lesson.title}  [{lesson.id}]\n{'=' * min(80, len(lesson.title) + len(lesson.id) + 4)}",
-            id=lesson.id, title=lesson.title, variant=opts.variant)
+            id=lesson.id, title=lesson.title, variant=opts.variant, note=note)
     if opts.answers:
         return _answers(lesson, opts, p, err)
     if opts.derive and (lesson.graph is not None or lesson.jacobian is not None):
@@ -83,6 +86,17 @@ def run(lesson: Lesson, opts: Options, out: TextIO = sys.stdout, err: TextIO = s
     if opts.train and lesson.train is not None:
         status = _train(lesson, variant, opts, p, err)
     return status
+
+
+def _usage(p: Printer, err: TextIO, message: str) -> int:
+    """Bad arguments: the human line on stderr and, with --json, the error event on stdout."""
+    err.write(f"backprop-tutor: {message}\n")
+    p.event("error", None, message=message)
+    return EXIT_USAGE
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _derive(lesson: Lesson, opts: Options, p: Printer) -> None:
@@ -112,16 +126,11 @@ def _derive(lesson: Lesson, opts: Options, p: Printer) -> None:
 
 def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> int:
     from tutor.data import DataError, load
-    from tutor.lesson import BACKENDS
     from tutor.train.backends import DeviceError
     from tutor.train.session import LogPolicy, Session
     from tutor.train.spec import backends_for, dataset_for, resolve
 
     backends = opts.backends or list(backends_for(lesson, variant))
-    for b in backends:
-        if b not in BACKENDS:
-            err.write(f"backprop-tutor: unknown backend '{b}' (known: {', '.join(BACKENDS)})\n")
-            return EXIT_USAGE
     if any(b != "numpy" for b in backends) and opts.device != "cpu":
         from tutor.train.backends import resolve_device
 
@@ -139,8 +148,10 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
         return EXIT_USAGE
     status = EXIT_OK
     every = opts.log_every or lesson.train.log_every
-    p.text(f"\nTraining on {data.name}: {data.x_train.shape[0]} training samples"
+    p.text(f"\nTraining on {data.name}: {_plural(data.x_train.shape[0], 'training sample')}"
            + (f", {data.x_val.shape[0]} validation" if data.x_val is not None else ""))
+    if lesson.train.note:
+        p.text(f"Note: {lesson.train.note}")
     for backend in backends:
         spec = resolve(lesson, backend, variant, lr=opts.lr, epochs=opts.epochs, seed=opts.seed, hidden=opts.hidden,
                        device=opts.device)
@@ -150,7 +161,7 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
             err.write(f"backprop-tutor: {exc}\n")
             p.event("error", None, backend=backend, message=str(exc))
             return EXIT_USAGE
-        p.text(f"\n{backend} on {session.device}: {spec.optimizer}, lr {spec.lr:g}, {session.total} steps")
+        p.text(f"\n{backend} on {session.device}: {spec.optimizer}, lr {spec.lr:g}, {_plural(session.total, 'step')}")
 
         def emit(s, backend=backend):
             if s.done or s.diverged or s.error:
@@ -186,8 +197,8 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
             line = f"  stopped: {final.error}"
             status = EXIT_DIVERGED
         else:
-            line = (f"  done: {session.step} steps in {session.active:.2f} s ({final.steps_per_second:,.0f} steps/s); "
-                    f"final loss {number(final.loss)}"
+            line = (f"  done: {_plural(session.step, 'step')} in {session.active:.2f} s "
+                    f"({final.steps_per_second:,.0f} steps/s); final loss {number(final.loss)}"
                     + (f", validation {number(final.val_loss)}" if final.val_loss is not None else "")
                     + (f", accuracy {final.accuracy:.3f} / {final.val_accuracy:.3f}" if final.accuracy is not None else ""))
             if final.params is not None:
@@ -231,16 +242,25 @@ def _answers(lesson: Lesson, opts: Options, p: Printer, err: TextIO) -> int:
     for item in opts.answers:
         ex_id, sep, answer = item.partition("=")
         if not sep:
-            err.write(f"backprop-tutor: --answer takes ID=ANSWER, found {item!r}\n")
-            return EXIT_USAGE
+            return _usage(p, err, f"--answer takes ID=ANSWER, found {item!r}")
         try:
             verdict = check_answer(lesson, ex_id.strip(), answer)
         except LessonError as exc:
-            err.write(f"backprop-tutor: {exc.message}\n")
-            return EXIT_USAGE
-        word = "correct" if verdict.correct else "not yet"
-        p.event("answer", f"{ex_id}: {word}. {verdict.message}", id=ex_id.strip(), answer=answer,
+            return _usage(p, err, exc.message)
+        p.event("answer", f"{ex_id}: {_verdict_line(verdict)}", id=ex_id.strip(), answer=answer,
                 correct=verdict.correct, message=verdict.message, feedback=verdict.feedback)
         if not verdict.correct:
             status = 1
     return status
+
+
+def _verdict_line(verdict) -> str:
+    """The text after "ID: ": the verdict, then the checker's message unless it only repeats the verdict."""
+    message = verdict.message.strip()
+    if not verdict.correct:
+        return f"not yet. {message}"
+    if message.lower() in ("correct", "correct."):
+        return "correct."
+    if message.lower().startswith("correct"):          # "Correct: that is the chain rule multiplied out."
+        return "c" + message[1:]
+    return f"correct. {message}"

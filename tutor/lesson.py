@@ -804,6 +804,7 @@ class Listing:
     path: Path
     exercises: int
     error: str | None = None
+    parts: tuple[str, ...] = ("explain",)      # the parts this lesson has: derive, train when present
 
 
 def catalogue() -> list[Listing]:
@@ -812,7 +813,9 @@ def catalogue() -> list[Listing]:
     for p in lesson_paths():
         try:
             lesson = load(p)
-            items.append(Listing(lesson.id, lesson.title, lesson.summary, lesson.order, p, len(lesson.exercises)))
+            parts = ("explain",) + ("derive",) * bool(lesson.graph or lesson.jacobian) + ("train",) * bool(lesson.train)
+            items.append(Listing(lesson.id, lesson.title, lesson.summary, lesson.order, p, len(lesson.exercises),
+                                 parts=parts))
         except LessonError as exc:
             more = f" (and {len(exc.more)} more)" if exc.more else ""
             items.append(Listing(p.stem, p.stem, "", 100_000, p, 0, f"{exc}{more}"))

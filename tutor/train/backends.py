@@ -30,13 +30,13 @@ def resolve_device(name: str) -> str:
         return "mps" if mps is not None and mps.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         why = "this torch build has no CUDA support" if torch.version.cuda is None else "no CUDA GPU is visible"
-        raise DeviceError(f"--device cuda was asked for, but CUDA is not available ({why}, torch {torch.__version__}). "
-                          "Use --device cpu, or --device auto to take whatever exists.")
+        raise DeviceError(f"Device cuda was asked for, but CUDA is not available ({why}, torch {torch.__version__}). "
+                          "Choose cpu, or auto for whatever exists (--device cpu or auto on the command line).")
     if name == "mps":
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
-            raise DeviceError("--device mps was asked for, but Apple's MPS is not available here. "
-                              "Use --device cpu or --device auto.")
+            raise DeviceError("Device mps was asked for, but Apple's MPS is not available here. Choose cpu, "
+                              "or auto for whatever exists (--device cpu or auto on the command line).")
     return name
 
 

@@ -61,7 +61,10 @@ def parse_setting(name: str, text: str) -> Any:
     except (TypeError, ValueError):
         raise LessonError(f"expected {'a whole number' if kind is int else 'a number'}, found {text!r}", key=name) from None
     if not (lo <= value <= hi):
-        raise LessonError(f"{value:g} is outside {lo:g}..{hi:g}", key=name)
+        shown = (lambda v: str(v)) if kind is int else (lambda v: f"{v:g}")
+        raise LessonError(f"{shown(value)} is outside {shown(lo)}..{shown(hi)}", key=name)
+    if name == "lr" and value == 0:
+        raise LessonError("must be above 0: it scales every step, and 0 would not move the weights", key=name)
     return value
 
 

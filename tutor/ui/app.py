@@ -25,7 +25,7 @@ class LessonCommands(Provider):
 
     def _items(self):
         for item in self.app.listing:
-            for part in ("explain", "derive", "train"):
+            for part in item.parts:
                 yield f"{item.title} › {part.capitalize()}", partial(self.app.open_lesson, item.path, part), item.summary
 
     async def discover(self) -> Hits:
@@ -77,6 +77,9 @@ class TutorApp(App):
         self.ascii = ascii
         self.device = device
         self.progress = progress or Progress()
+        # Where the learner was in each lesson this session (derivation step, training fields), so
+        # that leaving a lesson and coming back finds it as it was left.
+        self.places: dict[tuple[str, str], object] = {}
         self.listing = catalogue()
 
     def plain(self, text: str) -> str:

@@ -89,13 +89,14 @@ class DerivePane(Widget):
         self.derivation = deriv
         self.loading = False
         self.query_one("#derive-loading").display = False
-        self.show(0)
+        self.show(self.app.places.get((self.lesson.id, "derive"), 0))
 
     def show(self, index: int) -> None:
         d = self.derivation
         if d is None or not d.steps:
             return
         self.index = max(0, min(index, len(d.steps) - 1))
+        self.app.places[(self.lesson.id, "derive")] = self.index
         step = d.steps[self.index]
         if d.graph is not None and step.phase in ("forward", "backward", "chain", "check"):
             self.query_one("#graph", GraphView).display = True

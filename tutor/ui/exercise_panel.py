@@ -17,6 +17,16 @@ def exercises_for(lesson, node: str, last_step: bool) -> list[Exercise]:
     return [e for e in lesson.exercises if e.step == node or (e.step is None and last_step)]
 
 
+# What the answer box asks for, by exercise kind (enter checks it); never an example that could
+# be an answer.
+PLACEHOLDERS = {
+    "derivative": "expression: * times, ** power, step(u) = 1[u > 0]",
+    "value": "a number, or arithmetic such as 2*(1.2 - 0.5)",
+    "choice": "one letter",
+    "shape": "rows x columns, by dimension names",
+}
+
+
 class ExercisePanel(Vertical):
     def __init__(self, lesson, **kwargs):
         super().__init__(**kwargs)
@@ -28,7 +38,7 @@ class ExercisePanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="exercise-prompt", markup=False)
         with Horizontal(id="exercise-row"):
-            yield Input(placeholder="your answer, e.g. 2*(z2 - y)*h1   (enter checks it)", id="answer", compact=True)
+            yield Input(id="answer", compact=True)
             yield Button("Hint", id="hint", compact=True)
             yield Button("Solution", id="solution", compact=True)
             yield Button("Next", id="next-exercise", compact=True)
@@ -51,6 +61,7 @@ class ExercisePanel(Vertical):
         self.query_one("#answer", Input).value = ""
         if exercise is None:
             return
+        self.query_one("#answer", Input).placeholder = PLACEHOLDERS.get(exercise.kind, "")
         solved = exercise.id in self.app.progress.solved(self.lesson.id)
         lines = [f"Exercise {exercise.id}{' (solved ✓)' if solved else ''}: {exercise.prompt}"]
         for letter, choice in zip("abcdefgh", exercise.choices):
@@ -90,9 +101,11 @@ class ExercisePanel(Vertical):
             self.feedback(f"✓ {verdict.message}{extra}  ({count}/{total} exercises solved)", "green")
             self.select_keep_feedback(exercise)
         else:
-            hint = " Press h (or Hint) for a hint." if self.hints_shown < len(exercise.hints) else \
-                " Press v (or Solution) to see the solution."
-            self.feedback(f"✗ {verdict.message}{hint}", "red")
+            message = verdict.message if verdict.message.endswith((".", "?", "!")) else verdict.message + "."
+            # the answer box keeps the focus (to try again), so h and v would type: name escape first
+            hint = " For a hint: escape, then h (or the Hint button)." if self.hints_shown < len(exercise.hints) \
+                else " For the solution: escape, then v (or the Solution button)."
+            self.feedback(f"✗ {message}{hint}", "red")
 
     def select_keep_feedback(self, exercise: Exercise) -> None:
         text = self.query_one("#exercise-feedback", Static).render()
@@ -106,12 +119,12 @@ class ExercisePanel(Vertical):
         ex = self.current
         if ex is None:
             return
-        if self.hints_shown < len(ex.hints):
-            self.hints_shown += 1
-            shown = "\n".join(f"Hint {i + 1}: {h}" for i, h in enumerate(ex.hints[: self.hints_shown]))
-            self.feedback(shown, "yellow")
-        else:
-            self.feedback("No more hints. Press v (or Solution) to see the solution.", "yellow")
+        more = self.hints_shown < len(ex.hints)
+        self.hints_shown += more
+        shown = [f"Hint {i + 1}: {h}" for i, h in enumerate(ex.hints[: self.hints_shown])]
+        if not more:       # the hints stay on screen: the last one is often the one to re-read
+            shown.append("No more hints: v (or the Solution button) shows the solution.")
+        self.feedback("\n".join(shown), "yellow")
 
     def solution(self) -> None:
         ex = self.current

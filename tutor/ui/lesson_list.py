@@ -36,7 +36,7 @@ class Hanging:
 
 class LessonListScreen(Screen):
     BINDINGS = [
-        Binding("slash", "command_palette", "Jump to…"),
+        Binding("slash", "app.command_palette", "Jump to…"),
         Binding("enter", "open", "Open", show=True),
     ]
 

@@ -26,6 +26,8 @@ def explain_markdown(lesson: Lesson, equations: dict[str, str] | None = None) ->
             for eq in page.equations:
                 out.append((equations or {}).get(f"{page.title}/{eq.name}", f"{eq.name} = {eq.text}"))
             out += ["```", ""]
+    if lesson.train is not None and lesson.train.note:     # also on the Train tab, where there is room
+        out += ["## About the training runs", "", lesson.train.note, ""]
     return "\n".join(out)
 
 
@@ -77,7 +79,7 @@ class LessonScreen(Screen):
         yield Header(icon="*" if self.app.ascii else None)    # Textual draws the rest of its chrome
         with TabbedContent(initial=self.initial, id="parts"):
             with TabPane("Explain", id="explain"):
-                with VerticalScroll():
+                with VerticalScroll(id="explain-scroll"):
                     yield Markdown(self.app.plain(explain_markdown(self.lesson)), id="explain-text")
             with TabPane("Derive", id="derive"):
                 yield DerivePane(self.lesson, id="derive-pane")
@@ -93,6 +95,7 @@ class LessonScreen(Screen):
         self.title = self.app.plain(title.replace(" · ", " - ") if self.app.ascii else title)
         if any(p.equations for p in self.lesson.explain):
             self.render_equations()
+        self.focus_part(self.initial)
 
     @work(thread=True, exclusive=True, group="equations", exit_on_error=False)
     def render_equations(self) -> None:
@@ -144,10 +147,20 @@ class LessonScreen(Screen):
         self.app.progress.visit(self.lesson.id, part)
         self.app.show_progress_notice()
         self.refresh_bindings()
+        self.focus_part(part)
         if part == "derive":
             self.query_one(DerivePane).start()
         elif part == "train":
             self.query_one(TrainPane).start()
+
+    def focus_part(self, part: str) -> None:
+        """The explanation takes the focus, so arrows and page keys scroll it at once; the other
+        parts hand it back (their keys are the screen's)."""
+        scroll = self.query_one("#explain-scroll")
+        if part == "explain":
+            scroll.focus()
+        elif self.focused is scroll:
+            self.set_focus(None)
 
     def action_back(self) -> None:
         from textual.widgets import Input

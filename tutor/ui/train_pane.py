@@ -6,6 +6,8 @@ screen: it drops its latest snapshot in a slot, which a 10 Hz timer reads inside
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,12 +17,14 @@ from textual.widgets import Button, DataTable, Input, Label, LoadingIndicator, S
 from textual.worker import get_current_worker
 
 from tutor.errors import LessonError
-from tutor.fmt import number
+from tutor.fmt import number, number_within
 from tutor.lesson import DEVICES, OPTIMIZERS
 
 REFRESH = 0.1          # seconds between screen updates while training
 FIELDS = ("lr", "epochs", "hidden", "seed")
 NARROW = 120           # columns
+CELL = 8               # characters of a number column in the gradient table
+SHORT = 30             # rows of the pane below which the lesson's note is hidden
 PLAY, PAUSE = "▶ Play", "❚❚ Pause"
 
 
@@ -32,7 +36,7 @@ class TrainPane(Widget):
         self.data = None
         self.baseline = None
         self.session = None
-        self.overlays: list[tuple[str, object]] = []     # finished runs kept on the plot
+        self.overlays: list[Kept] = []                    # runs kept on the plot (o)
         self.latest = None                               # the slot the training thread writes
         self.shown = None
         self.running = False
@@ -42,6 +46,8 @@ class TrainPane(Widget):
         self.plot_dirty = True
         self.play_when_ready = False                     # space pressed while the data was loading
         self.paused = False                              # the status line says so until the next run
+        self.variant = None                              # the Variant chosen, or the lesson's own settings
+        self.loaded_dataset = None                       # the dataset spec that self.data was loaded from
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -49,7 +55,7 @@ class TrainPane(Widget):
         if self.train is None:
             yield Static("This lesson has nothing to train: its point is the derivation.", id="no-train")
             return
-        backends = list(self.train.backends) + (["sklearn"] if self.train.baseline else [])
+        backends = self.backends()
         with Horizontal(id="controls"):
             yield Select([(b, b) for b in backends], value=backends[0], allow_blank=False, id="backend", compact=True)
             yield Select([(o, o) for o in OPTIMIZERS], value=self.train.optimizer, allow_blank=False, id="optimizer",
@@ -64,7 +70,14 @@ class TrainPane(Widget):
             for name in FIELDS:
                 yield Label(name)
                 yield Input(id=f"field-{name}", compact=True)
+            if self.lesson.variants:
+                variants = Select([("standard", "")] + [(f"variant {v.name}", v.name) for v in self.lesson.variants],
+                                  value="", allow_blank=False, id="variant", compact=True)
+                variants.tooltip = "The lesson's variants: other settings or data for the same model"
+                yield variants
         yield Static(id="status", markup=False)
+        if self.train.note:
+            yield Static(self.app.plain(f"Note: {self.train.note}"), id="train-note", markup=False)
         with Horizontal(id="train-body"):
             with Vertical(id="plot-box"):
                 from tutor.ui.widgets import LossPlot
@@ -80,16 +93,31 @@ class TrainPane(Widget):
         self.query_one("#plot").ascii = self.app.ascii
         table = self.query_one("#grads", DataTable)
         # fixed widths: the table must not jump about as numbers change length mid-run
-        for label, width in (("param", 6), ("shape", 7), ("‖g‖", 8), ("mean|g|", 8), ("max|g|", 8), ("Δw/w", 8),
-                             ("value", 20)):
+        for label, width in (("param", 6), ("shape", 7), ("‖g‖", CELL), ("mean|g|", CELL), ("max|g|", CELL),
+                             ("Δw/w", CELL), ("value", 20)):
             table.add_column(self.app.plain(label), width=width)
-        values = {"lr": self.train.lr, "epochs": self.train.epochs, "hidden": self.train.hidden, "seed": self.train.seed}
-        for name in FIELDS:
-            widget = self.query_one(f"#field-{name}", Input)
-            widget.value = "" if values[name] is None else f"{values[name]:g}" if name == "lr" else str(values[name])
-            widget.disabled = name == "hidden" and values[name] is None
+        self.fill_fields()
+        for name, value in self.app.places.get((self.lesson.id, "train"), {}).items():
+            self.query_one(f"#field-{name}", Input).value = value       # as the learner left them
         self.set_interval(REFRESH, self.refresh_view)
         self.set_status("Press space to train, s to take one step.")
+
+    def fill_fields(self) -> None:
+        """The fields show the lesson's settings, or the chosen variant's where it changes them."""
+        changes = self.variant.changes if self.variant else {}
+        for name in FIELDS:
+            value = changes.get(name, getattr(self.train, name))
+            widget = self.query_one(f"#field-{name}", Input)
+            widget.value = "" if value is None else f"{value:g}" if name == "lr" else str(value)
+            widget.disabled = name == "hidden" and value is None
+
+    def backends(self) -> list[str]:
+        changes = self.variant.changes if self.variant else {}
+        return list(changes.get("backends", self.train.backends)) + (["sklearn"] if self.train.baseline else [])
+
+    def dataset(self):
+        changes = self.variant.changes if self.variant else {}
+        return changes.get("dataset", self.train.dataset)
 
     # -- preparing data and a run ---------------------------------------------------------------
 
@@ -104,8 +132,9 @@ class TrainPane(Widget):
         """Data (scikit-learn) and the first session (torch) load here, off the UI thread."""
         from tutor.data import DataError, load
 
+        dataset = self.dataset()
         try:
-            data = load(self.train.dataset)
+            data = load(dataset)
             baseline = None
             if self.train.baseline:
                 from tutor.train.baseline import fit_baseline
@@ -118,15 +147,19 @@ class TrainPane(Widget):
         except Exception as exc:  # noqa: BLE001
             self.app.call_from_thread(self.failed, f"{type(exc).__name__}: {exc}")
             return
-        self.app.call_from_thread(self.ready, data, baseline)
+        self.app.call_from_thread(self.ready, data, baseline, dataset)
 
     def failed(self, message: str) -> None:
         self.loading = False
         self.query_one("#train-loading").display = False
         self.set_status(f"Cannot train: {message}", error=True)
 
-    def ready(self, data, baseline) -> None:
-        self.data, self.baseline, self.loading = data, baseline, False
+    def ready(self, data, baseline, dataset) -> None:
+        if dataset != self.dataset():        # the variant changed while this data was loading
+            self.loading = False
+            self.start()
+            return
+        self.data, self.baseline, self.loading, self.loaded_dataset = data, baseline, False, dataset
         self.query_one("#train-loading").display = False
         if baseline is not None:
             self.query_one("#plot").reference = (baseline["name"], baseline["loss"])
@@ -174,7 +207,7 @@ class TrainPane(Widget):
             self.show_baseline()
             return False
         try:
-            spec = resolve(self.lesson, backend, **settings)
+            spec = resolve(self.lesson, backend, self.variant, **settings)
             self.session = Session(spec, self.data, History())
         except DeviceError as exc:
             self.session = None
@@ -188,7 +221,8 @@ class TrainPane(Widget):
         self.latest = self.shown = None
         self.paused = False
         self.plot_dirty = True
-        self.set_status(f"{backend} ready: {self.session.total} steps on {self.session.device}. Press space.")
+        variant = f" (variant {self.variant.name})" if self.variant else ""
+        self.set_status(f"{backend}{variant} ready: {self.session.total} steps on {self.session.device}. Press space.")
         self.refresh_view(force=True)
         return True
 
@@ -226,8 +260,7 @@ class TrainPane(Widget):
             self.query_one("#play", Button).label = self.app.plain(PLAY)
             self.refresh_view(force=True)
             if session.finished and self.overlays:
-                self.set_status(self.message + " · " + agreement(session.spec.backend, session.history,
-                                                                  *self.overlays[-1]))
+                self.set_status(self.message + " · " + agreement(session, self.overlays[-1]))
 
     def cancel_run(self) -> None:
         for worker in self.workers:
@@ -274,14 +307,19 @@ class TrainPane(Widget):
         if self.session is None or self.session.step == 0:
             self.set_status("Run a backend first; o keeps its curve and readies the next one.")
             return
-        self.overlays.append((self.session.spec.backend, self.session.history))
+        if self.running:
+            self.cancel_run()
+        s = self.session
+        kept = Kept(s.spec.backend, s.history, s.spec, s.step, s.total)
+        self.overlays.append(kept)
         select = self.query_one("#backend", Select)
-        options = [b for b in self.train.backends]
+        options = [b for b in self.backends() if b != "sklearn"]
         nxt = options[(options.index(self.session.spec.backend) + 1) % len(options)]
         with self.prevent(Select.Changed):
             select.value = nxt
         self.new_session()
-        self.set_status(f"Kept {self.overlays[-1][0]} on the plot; {nxt} is ready. Press space.")
+        where = "" if kept.step == kept.total else f" (stopped at step {kept.step} of {kept.total})"
+        self.set_status(f"Kept {kept.label}{where} on the plot; {nxt} is ready. Press space.")
 
     def action_log(self) -> None:
         plot = self.query_one("#plot")
@@ -292,8 +330,44 @@ class TrainPane(Widget):
     # -- settings changed: restart from the same weights, asking nothing ------------------------
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        if self.data is not None and event.select.id in ("backend", "optimizer", "device"):
+        if event.select.has_focus:          # hand space back to play/pause once a choice is made
+            self.screen.set_focus(None)
+        if event.select.id == "variant":
+            self.choose_variant(str(event.value))
+        elif self.data is not None and event.select.id in ("backend", "optimizer", "device"):
             self.restart()
+
+    def choose_variant(self, name: str) -> None:
+        """A variant changes settings, maybe the backends or the dataset: fields, drop-downs and
+        data follow it, and the plot starts afresh."""
+        self.cancel_run()
+        self.variant = self.lesson.variant(name) if name else None
+        self.overlays.clear()
+        backends = self.backends()
+        select = self.query_one("#backend", Select)
+        with self.prevent(Select.Changed):
+            select.set_options([(b, b) for b in backends])
+            select.value = backends[0]
+            self.query_one("#optimizer", Select).value = (self.variant.changes if self.variant else {}).get(
+                "optimizer", self.train.optimizer)
+        self.fill_fields()
+        if self.data is not None and self.dataset() != self.loaded_dataset:
+            self.data = self.session = self.latest = None
+            self.set_status(f"Loading the data of {'variant ' + name if name else 'the lesson'}…")
+            self.start()
+        elif self.data is not None:
+            self.new_session()
+            if self.variant:
+                self.set_status(f"Variant {name}: {self.variant.title}. {self.message}")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Kept for this session: leaving the lesson and coming back finds the fields as left
+        (those of the lesson's own settings; a variant's belong to the variant)."""
+        place = (self.lesson.id, "train")
+        if self.variant is None and event.input.id and event.input.id.startswith("field-"):
+            self.app.places.setdefault(place, {})[event.input.id.removeprefix("field-")] = event.value
+        elif self.variant is not None:
+            self.app.places.pop(place, None)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if self.data is not None:
@@ -335,7 +409,7 @@ class TrainPane(Widget):
 
     def draw_plot(self) -> None:
         plot = self.query_one("#plot")
-        series = [(label, *hist.series()[:3]) for label, hist in self.overlays]
+        series = [(kept.label, *kept.history.series()[:3]) for kept in self.overlays]
         if self.session is not None:
             series.append((self.session.spec.backend, *self.session.history.series()[:3]))
         plot.plot(series)
@@ -349,28 +423,55 @@ class TrainPane(Widget):
                 flat = _flatten(snap.params[name])
                 value = ", ".join(number(v) for v in flat[:4]) + (" …" if len(flat) > 4 else "")
             ratio = "—" if g.update_ratio != g.update_ratio else f"{g.update_ratio:.2e}"
-            table.add_row(name, self.app.plain("×".join(map(str, g.shape))), number(g.norm), number(g.mean_abs),
-                          number(g.max_abs), self.app.plain(ratio), self.app.plain(value), key=name)
+            table.add_row(name, self.app.plain("×".join(map(str, g.shape))), *(number_within(v, CELL) for v in
+                          (g.norm, g.mean_abs, g.max_abs)), self.app.plain(ratio), self.app.plain(value), key=name)
         for layer, frac in snap.dead_relu.items():
             table.add_row(layer, "", "", "", "", "", f"dead {frac:.0%}", key=f"dead-{layer}")
 
     def on_resize(self) -> None:
         # below this width the plot and the table stack instead of sitting side by side
         self.set_class(self.size.width < NARROW, "-narrow")
+        # the lesson's note gives way to the plot on a short terminal
+        self.set_class(self.size.height < SHORT, "-short")
 
     def on_unmount(self) -> None:
         self.cancel_run()
 
 
-def agreement(name: str, history, other_name: str, other) -> str:
-    """How closely two runs' losses coincide, step by step (the same start gives the same path)."""
-    steps, loss, _, _ = history.series()
-    o_steps, o_loss, _, _ = other.series()
+@dataclass(frozen=True)
+class Kept:
+    """A run kept on the plot by o, with what is needed to compare the next run with it."""
+
+    label: str
+    history: object
+    spec: object
+    step: int
+    total: int
+
+
+COMPARED = ("lr", "optimizer", "momentum", "epochs", "batch_size", "seed", "hidden")
+AGREE = 1e-3           # relative difference below which two runs' losses are said to agree
+
+
+def agreement(session, kept: Kept) -> str:
+    """How the finished run compares with the kept one. The same start and settings give the same
+    path whatever the backend; with other settings the losses are not expected to match."""
+    name = f"{session.spec.backend} vs {kept.label}"
+    changed = [f"{k} {getattr(kept.spec, k)}" for k in COMPARED if getattr(kept.spec, k) != getattr(session.spec, k)]
+    if changed:
+        return f"{name}: not comparable, {kept.label} ran with {', '.join(changed)}"
+    steps, loss, _, _ = session.history.series()
+    o_steps, o_loss, _, _ = kept.history.series()
     theirs = dict(zip(o_steps, o_loss))
     diffs = [abs(a - theirs[s]) / max(abs(a), abs(theirs[s]), 1e-12) for s, a in zip(steps, loss) if s in theirs]
     if not diffs:
-        return f"{name} and {other_name} share no logged steps"
-    return f"{name} vs {other_name}: losses agree to {max(diffs):.1e} (max relative difference, {len(diffs)} steps)"
+        return f"{name}: no logged steps in common"
+    worst = max(diffs)
+    over = f"over {len(diffs)} logged points" + ("" if kept.step == kept.total else
+                                                 f", {kept.label} stopped at step {kept.step}")
+    if worst < AGREE:
+        return f"{name}: losses agree to {worst:.1e} (max relative difference {over})"
+    return f"{name}: losses differ by up to {worst:.0%} ({over})"
 
 
 def _flatten(v):

@@ -125,28 +125,31 @@ class LossPlot(Static):
         plt.clf()
         plt.plotsize(w, h)
         plt.theme("clear")
-        count = 0
-        marker = (lambda m: {"marker": m}) if self.ascii else (lambda m: {})
+        # Train and validation curves differ by their marks, not only their colour (NO_COLOR).
+        train_mark, val_mark = ("*", ".") if self.ascii else ("hd", "braille")
         tf = (lambda v: math.log10(v) if v > 0 else float("nan")) if self.log_scale else (lambda v: v)
+        curves = []
         for label, steps, loss, val in series:
-            if not steps:
-                continue
-            pts = thin([(s, tf(v)) for s, v in zip(steps, loss) if v == v], w)
-            pts = [p for p in pts if math.isfinite(p[1])]
-            if pts:
-                plt.plot([p[0] for p in pts], [p[1] for p in pts], label=f"{label} train", **marker("*"))
-                count += 1
-            vpts = thin([(s, tf(v)) for s, v in zip(steps, val) if v is not None and v == v], w)
-            vpts = [p for p in vpts if math.isfinite(p[1])]
-            if vpts:
-                plt.plot([p[0] for p in vpts], [p[1] for p in vpts], label=f"{label} val", **marker("."))
-                count += 1
-        if self.reference and count:
+            for name, values, mark in ((f"{label} train", loss, train_mark), (f"{label} val", val, val_mark)):
+                pts = thin([(s, tf(v)) for s, v in zip(steps, values) if v is not None and v == v], w)
+                pts = [p for p in pts if math.isfinite(p[1])]
+                if pts:
+                    curves.append((name, pts, mark))
+        count = len(curves)
+        if curves and self.reference:
+            # the library's loss as a flat, labelled curve: in the legend and inside the y range
             label, value = self.reference
             ref = tf(value)
             if math.isfinite(ref):
-                plt.hline(ref)
-                plt.text(label, x=min(p for s in series for p in s[1][:1]) if series else 0, y=ref)
+                xs = [p[0] for _, pts, _ in curves for p in pts]
+                curves.append((label, [(min(xs), ref), (max(xs), ref)], "-" if self.ascii else "dot"))
+        for name, pts, mark in curves:
+            plt.plot([p[0] for p in pts], [p[1] for p in pts], label=name, marker=mark)
+        ys = [p[1] for _, pts, _ in curves for p in pts]
+        if ys and max(ys) - min(ys) < 1e-12:
+            # plotext turns a flat range upside down; give it one around the value
+            pad = max(abs(ys[0]) * 0.1, 1e-3)
+            plt.ylim(ys[0] - pad, ys[0] + pad)
         plt.title("log10(loss)" if self.log_scale else "loss")
         self.series_count = count
         if not count:
