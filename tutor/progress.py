@@ -44,7 +44,8 @@ class Progress:
         self.notice = ""                  # what the learner should be told, once
         self.data = {"version": VERSION, "last_lesson": None, "lessons": {}}
         self.writable = True
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()        # guards self.data
+        self._write_lock = threading.Lock()  # one write at a time, each with the newest data
         self._load()
 
     # -- reading ------------------------------------------------------------------------------
@@ -130,6 +131,12 @@ class Progress:
         """Atomic: another tutor writing at the same time leaves one whole file, never a mix."""
         if not self.writable:
             return
+        # Taking the snapshot inside the write lock keeps an older snapshot from being renamed
+        # over a newer one when two threads save at once.
+        with self._write_lock:
+            self._write()
+
+    def _write(self) -> None:
         with self._lock:
             payload = json.dumps(self.data, indent=1, sort_keys=True)
         try:
