@@ -310,11 +310,11 @@ def _random_point(rng: random.Random, names) -> dict[str, float]:
 
 
 class _Overflow(Exception):
-    pass
+    """The answer's value grows past float64 at a sample point: turned away as too large."""
 
 
 class _Domain(Exception):
-    pass
+    """The answer takes a log, square root or fractional power of a negative number there."""
 
 
 class _Bounded(NumpyOps):
