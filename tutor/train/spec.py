@@ -84,16 +84,19 @@ def resolve(lesson: Lesson, backend: str, variant: Variant | None = None, **chan
     return RunSpec(**{k: v for k, v in values.items() if k in RunSpec.__dataclass_fields__})
 
 
+def setting_for(lesson: Lesson, variant: Variant | None, name: str) -> Any:
+    """One [train] setting as the variant changes it, or the lesson's own."""
+    if variant is not None and name in variant.changes:
+        return variant.changes[name]
+    return getattr(lesson.train, name)
+
+
 def backends_for(lesson: Lesson, variant: Variant | None = None) -> tuple[str, ...]:
-    if variant is not None and "backends" in variant.changes:
-        return tuple(variant.changes["backends"])
-    return lesson.train.backends if lesson.train else ()
+    return tuple(setting_for(lesson, variant, "backends")) if lesson.train else ()
 
 
 def dataset_for(lesson: Lesson, variant: Variant | None = None):
-    if variant is not None and "dataset" in variant.changes:
-        return variant.changes["dataset"]
-    return lesson.train.dataset
+    return setting_for(lesson, variant, "dataset")
 
 
 def layer_sizes(spec: RunSpec, inputs: int, outputs: int) -> list[tuple[Layer, int, int, bool]]:

@@ -104,20 +104,23 @@ class TrainPane(Widget):
 
     def fill_fields(self) -> None:
         """The fields show the lesson's settings, or the chosen variant's where it changes them."""
-        changes = self.variant.changes if self.variant else {}
+        from tutor.train.spec import setting_for
+
         for name in FIELDS:
-            value = changes.get(name, getattr(self.train, name))
+            value = setting_for(self.lesson, self.variant, name)
             widget = self.query_one(f"#field-{name}", Input)
             widget.value = "" if value is None else f"{value:g}" if name == "lr" else str(value)
             widget.disabled = name == "hidden" and value is None
 
     def backends(self) -> list[str]:
-        changes = self.variant.changes if self.variant else {}
-        return list(changes.get("backends", self.train.backends)) + (["sklearn"] if self.train.baseline else [])
+        from tutor.train.spec import backends_for
+
+        return list(backends_for(self.lesson, self.variant)) + (["sklearn"] if self.train.baseline else [])
 
     def dataset(self):
-        changes = self.variant.changes if self.variant else {}
-        return changes.get("dataset", self.train.dataset)
+        from tutor.train.spec import dataset_for
+
+        return dataset_for(self.lesson, self.variant)
 
     # -- preparing data and a run ---------------------------------------------------------------
 
@@ -340,6 +343,8 @@ class TrainPane(Widget):
     def choose_variant(self, name: str) -> None:
         """A variant changes settings, maybe the backends or the dataset: fields, drop-downs and
         data follow it, and the plot starts afresh."""
+        from tutor.train.spec import setting_for
+
         self.cancel_run()
         self.variant = self.lesson.variant(name) if name else None
         self.overlays.clear()
@@ -348,8 +353,7 @@ class TrainPane(Widget):
         with self.prevent(Select.Changed):
             select.set_options([(b, b) for b in backends])
             select.value = backends[0]
-            self.query_one("#optimizer", Select).value = (self.variant.changes if self.variant else {}).get(
-                "optimizer", self.train.optimizer)
+            self.query_one("#optimizer", Select).value = setting_for(self.lesson, self.variant, "optimizer")
         self.fill_fields()
         if self.data is not None and self.dataset() != self.loaded_dataset:
             self.data = self.session = self.latest = None
