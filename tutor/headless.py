@@ -80,7 +80,7 @@ def run(lesson: Lesson, opts: Options, out: TextIO = sys.stdout, err: TextIO = s
             id=lesson.id, title=lesson.title, variant=opts.variant, note=note)
     if opts.answers:
         return _answers(lesson, opts, p, err)
-    if opts.derive and (lesson.graph is not None or lesson.jacobian is not None):
+    if opts.derive and "derive" in lesson.parts:
         _derive(lesson, opts, p)
     status = EXIT_OK
     if opts.train and lesson.train is not None:

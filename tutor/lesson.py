@@ -186,6 +186,12 @@ class Lesson:
     exercises: tuple[Exercise, ...]
     path: Path
 
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The parts this lesson has: always Explain; Derive with a graph or a Jacobian; Train with [train]."""
+        derive = self.graph is not None or self.jacobian is not None
+        return ("explain",) + ("derive",) * derive + ("train",) * (self.train is not None)
+
     def variant(self, name: str) -> Variant:
         for v in self.variants:
             if v.name == name:
@@ -804,7 +810,7 @@ class Listing:
     path: Path
     exercises: int
     error: str | None = None
-    parts: tuple[str, ...] = ("explain",)      # the parts this lesson has: derive, train when present
+    parts: tuple[str, ...] = ("explain",)      # Lesson.parts; only Explain for a file that does not load
 
 
 def catalogue() -> list[Listing]:
@@ -813,9 +819,8 @@ def catalogue() -> list[Listing]:
     for p in lesson_paths():
         try:
             lesson = load(p)
-            parts = ("explain",) + ("derive",) * bool(lesson.graph or lesson.jacobian) + ("train",) * bool(lesson.train)
             items.append(Listing(lesson.id, lesson.title, lesson.summary, lesson.order, p, len(lesson.exercises),
-                                 parts=parts))
+                                 parts=lesson.parts))
         except LessonError as exc:
             more = f" (and {len(exc.more)} more)" if exc.more else ""
             items.append(Listing(p.stem, p.stem, "", 100_000, p, 0, f"{exc}{more}"))

@@ -53,12 +53,12 @@ class DerivePane(Widget):
     def on_mount(self) -> None:
         self.query_one("#exercise", ExercisePanel).display = False
         self.query_one("#graph", GraphView).ascii = self.app.ascii
-        if self.lesson.graph is None and self.lesson.jacobian is None:
+        if "derive" not in self.lesson.parts:
             self.query_one("#derive-loading").display = False
             self.query_one("#step-title", Static).update("This lesson has no graph to derive.")
 
     def start(self) -> None:
-        if self.derivation is None and not self.loading and (self.lesson.graph or self.lesson.jacobian):
+        if self.derivation is None and not self.loading and "derive" in self.lesson.parts:
             self.loading = True
             self.build()
 
