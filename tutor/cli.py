@@ -38,24 +38,17 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         if self.json_errors:
-            _json_error(message)
-        super().error(message)
+            from tutor.headless import Printer
 
-
-def _json_error(message: str) -> None:
-    """The contract's error event, on stdout (the human line goes to stderr separately)."""
-    import json
-
-    sys.stdout.write(json.dumps({"event": "error", "message": message}) + "\n")
-    sys.stdout.flush()
+            Printer(sys.stdout, as_json=True, ascii=False).event("error", message=message)
+        super().error(message)        # the usage line on stderr, exit 2
 
 
 def _fail(args, message: str) -> int:
-    """A failure before the run starts: one line on stderr and, with --json, the error event."""
-    sys.stderr.write(f"backprop-tutor: {message}\n")
-    if args.json:
-        _json_error(message)
-    return 2
+    """A failure before the run starts: as the headless runner reports bad arguments."""
+    from tutor.headless import Printer, usage_error
+
+    return usage_error(Printer(sys.stdout, as_json=args.json, ascii=args.ascii), sys.stderr, message)
 
 
 def parser() -> argparse.ArgumentParser:

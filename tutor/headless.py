@@ -71,10 +71,10 @@ def run(lesson: Lesson, opts: Options, out: TextIO = sys.stdout, err: TextIO = s
     try:
         variant = lesson.variant(opts.variant) if opts.variant else None
     except LessonError as exc:
-        return _usage(p, err, exc.message)
+        return usage_error(p, err, exc.message)
     for b in opts.backends:                    # bad arguments are refused before any output
         if b not in BACKENDS:
-            return _usage(p, err, f"unknown backend '{b}' (known: {', '.join(BACKENDS)})")
+            return usage_error(p, err, f"unknown backend '{b}' (known: {', '.join(BACKENDS)})")
     note = (lesson.train.note or None) if lesson.train is not None else None
     p.event("lesson", f"{lesson.title}  [{lesson.id}]\n{'=' * min(80, len(lesson.title) + len(lesson.id) + 4)}",
             id=lesson.id, title=lesson.title, variant=opts.variant, note=note)
@@ -88,7 +88,7 @@ def run(lesson: Lesson, opts: Options, out: TextIO = sys.stdout, err: TextIO = s
     return status
 
 
-def _usage(p: Printer, err: TextIO, message: str) -> int:
+def usage_error(p: Printer, err: TextIO, message: str) -> int:
     """Bad arguments: the human line on stderr and, with --json, the error event on stdout."""
     err.write(f"backprop-tutor: {message}\n")
     p.event("error", None, message=message)
@@ -137,15 +137,11 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
         try:                                   # say so before any backend has run
             resolve_device(opts.device)
         except DeviceError as exc:
-            err.write(f"backprop-tutor: {exc}\n")
-            p.event("error", None, message=str(exc))
-            return EXIT_USAGE
+            return usage_error(p, err, str(exc))
     try:
         data = load(dataset_for(lesson, variant))
     except DataError as exc:
-        err.write(f"backprop-tutor: {exc}\n")
-        p.event("error", None, message=str(exc))
-        return EXIT_USAGE
+        return usage_error(p, err, str(exc))
     status = EXIT_OK
     every = opts.log_every or lesson.train.log_every
     p.text(f"\nTraining on {data.name}: {_plural(data.x_train.shape[0], 'training sample')}"
@@ -242,11 +238,11 @@ def _answers(lesson: Lesson, opts: Options, p: Printer, err: TextIO) -> int:
     for item in opts.answers:
         ex_id, sep, answer = item.partition("=")
         if not sep:
-            return _usage(p, err, f"--answer takes ID=ANSWER, found {item!r}")
+            return usage_error(p, err, f"--answer takes ID=ANSWER, found {item!r}")
         try:
             verdict = check_answer(lesson, ex_id.strip(), answer)
         except LessonError as exc:
-            return _usage(p, err, exc.message)
+            return usage_error(p, err, exc.message)
         p.event("answer", f"{ex_id}: {_verdict_line(verdict)}", id=ex_id.strip(), answer=answer,
                 correct=verdict.correct, message=verdict.message, feedback=verdict.feedback)
         if not verdict.correct:
