@@ -206,3 +206,11 @@ def two_layer_relu_lesson():
     if path.exists():
         return load(path)
     return loads(TWO_LAYER_RELU_TOML, "two-layer-relu (inline)")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_derivation_cache(tmp_path_factory):
+    """Derivations are cached on disk; the suite keeps its own cache (subprocesses inherit it),
+    so it neither reads nor fills the user's."""
+    os.environ["BACKPROP_TUTOR_CACHE"] = str(tmp_path_factory.mktemp("derive-cache"))
+    yield

@@ -13,11 +13,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import lesson_path, two_layer_relu_lesson
-from tutor import mathexpr
 from tutor.derive import derive, forward_values, rel_error
 from tutor.lesson import load, loads
-from tutor.numeric import NumpyOps
-from tutor.symbolic import sym
+from tutor.expr.evaluate import Numpy, evaluate
+from tutor.expr.nodes import Apply
+from tutor.present.derivation import render
+from tutor.expr.sympy_bridge import sym
 
 
 def same(a, b) -> bool:
@@ -154,7 +155,7 @@ def test_two_layer_relu_checks(relu_net):
 
 
 def test_two_layer_relu_matrix_steps_show_shapes(relu_net):
-    from tutor.shapes import infer_shapes
+    from tutor.expr.shapes import infer_shapes
 
     g = two_layer_relu_lesson().graph
     shapes = infer_shapes(g)
@@ -222,7 +223,7 @@ def test_fan_out_gradients_add_up():
 def test_render_fits_width_40(lesson_id):
     deriv = derive(load(lesson_path(lesson_id)))
     for i, step in enumerate(deriv.steps):
-        text = deriv.render(i, width=40)
+        text = render(deriv, i, width=40)
         assert text.strip(), step.title
         for line in text.splitlines():
             assert len(line) <= 40, f"step {i} ({step.title}): {len(line)} columns: {line!r}"
@@ -233,17 +234,17 @@ def test_render_fits_width_40(lesson_id):
 def test_render_ascii_is_pure_ascii(lesson_id, width):
     deriv = derive(load(lesson_path(lesson_id)))
     for i, step in enumerate(deriv.steps):
-        text = deriv.render(i, width=width, ascii=True)
+        text = render(deriv, i, width=width, ascii=True)
         assert text.isascii(), [c for c in text if not c.isascii()]
         # nothing was lost on the way: no character became the '?' of an unknown symbol
-        assert text.count("?") == deriv.render(i, width=width).count("?"), text
+        assert text.count("?") == render(deriv, i, width=width).count("?"), text
     # the Unicode rendering does use Unicode (so ascii=True changed something)
-    assert not all(deriv.render(i, width=width).isascii() for i in range(len(deriv.steps)))
+    assert not all(render(deriv, i, width=width).isascii() for i in range(len(deriv.steps)))
 
 
 def test_render_is_cached():
     deriv = derive(load(lesson_path("single-neuron")))
-    assert deriv.render(0, 40) is deriv.render(0, 40)
+    assert render(deriv, 0, 40) is render(deriv, 0, 40)
 
 
 # -- random graphs: the derived gradient equals torch autograd --------------------------------
@@ -296,13 +297,15 @@ def lesson_text(nodes, point) -> str:
 def kinks(expr, env, ops):
     """Distances from the kinks of every relu(a) and max(a, b) in `expr` at the point."""
     out = []
-    if expr[0] == "fn" and expr[1] == "relu":
-        out.append(abs(float(mathexpr.evaluate(expr[2], env, ops))))
-    if expr[0] == "max":
-        a = float(mathexpr.evaluate(expr[1], env, ops))
-        b = float(mathexpr.evaluate(expr[2], env, ops))
+    if not isinstance(expr, Apply):
+        return out
+    if expr.op == "relu":
+        out.append(abs(float(evaluate(expr.args[0], env, ops))))
+    if expr.op == "max":
+        a = float(evaluate(expr.args[0], env, ops))
+        b = float(evaluate(expr.args[1], env, ops))
         out.append(abs(a - b))
-    for child in mathexpr.children(expr):
+    for child in expr.args:
         out += kinks(child, env, ops)
     return out
 
@@ -318,7 +321,7 @@ def test_random_graph_gradient_matches_autograd(graph):
         values = forward_values(g)
         assume(all(math.isfinite(v) and abs(v) < 1e4 for v in values.values()))
         env = {k: np.float64(v) for k, v in values.items()}
-        ops = NumpyOps()
+        ops = Numpy()
         assume(all(k > 1e-3 for node in g.nodes for k in kinks(node.expr, env, ops)))
     deriv = derive(lesson)
     assert {c.param for c in deriv.checks} == {"w1", "w2"}

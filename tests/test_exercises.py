@@ -341,7 +341,7 @@ TABLE: dict[str, dict[str, Row]] = {
     "logistic-regression": {
         "grad-z": Row(
             wrong=(
-                ("-y/p + (1-y)/(1-p)", missing("p", "z", "(1 - sigmoid(z))*sigmoid(z)")),
+                ("-y/p + (1-y)/(1-p)", missing("p", "z", "sigmoid(z)*(1 - sigmoid(z))")),
                 ("y - p", SIGN),
                 ("(p - y)*p*(1-p)", extra("p", "z")),
                 ("(p - y)*x", extra("z", "w")),
@@ -414,8 +414,8 @@ TABLE: dict[str, dict[str, Row]] = {
                 ("2*(z2 - y)*w2*relu(z1)*x", RELU_FOR_STEP),
                 ("2*(z2 - y)*w2*h1*x", H1_FOR_STEP),
                 ("x.T @ (2*(z2 - y) @ w2.T * relu(z1))", RELU_FOR_STEP),
-                # the argument is shown as sympy prints it
-                ("2*(z2 - y)*w2*relu(x*w1)*x", activation("relu(w1*x)", "step(w1*x) (1 where w1*x > 0)")),
+                # the argument is shown as the learner wrote it
+                ("2*(z2 - y)*w2*relu(x*w1)*x", activation("relu(x*w1)", "step(x*w1) (1 where x*w1 > 0)")),
             ),
             same=("2*(z2 - y)*w2*relu'(z1)*x", "x.T @ (2*(z2 - y) @ w2.T * step(z1))",
                   "x.T @ ((2*(z2 - y) @ w2.T) * relu'(z1))",
@@ -610,6 +610,7 @@ def _last_links() -> list[tuple[str, str, str, str, str]]:
     must be diagnosed as exactly that."""
     from tutor.derive import consumers, derive
     from tutor.exercises import typed
+    from tutor.expr.nodes import Num
 
     out = []
     for lid, eid in of_kind("derivative"):
@@ -620,8 +621,8 @@ def _last_links() -> list[tuple[str, str, str, str, str]]:
         used_by = consumers(ls.graph).get(ex.step, [])
         if len(used_by) != 1:
             continue
-        local = derive(ls).local[(used_by[0], ex.step)]
-        if local.is_number:
+        local = derive(ls).local_trees[(used_by[0], ex.step)]
+        if isinstance(local, Num):
             continue
         out.append((lid, eid, used_by[0], ex.step, typed(local)))
     return out

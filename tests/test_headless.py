@@ -54,9 +54,8 @@ def test_derivation_events_and_gradient_checks(lesson_id):
 
 
 def test_jacobian_event_matches_finite_differences():
-    from tutor import mathexpr
+    from tutor.expr.evaluate import Numpy, evaluate
     from tutor.lesson import load
-    from tutor.numeric import NumpyOps
 
     lesson = load(lesson_path("vector-derivatives"))
     jac = lesson.jacobian
@@ -70,7 +69,7 @@ def test_jacobian_event_matches_finite_differences():
 
     def f(point):
         env = {k: np.float64(v) for k, v in point.items()}
-        return np.array([float(mathexpr.evaluate(o.expr, env, NumpyOps())) for o in jac.outputs])
+        return np.array([float(evaluate(o.expr, env, Numpy())) for o in jac.outputs])
 
     h = 1e-6
     numeric = np.zeros((m, n))

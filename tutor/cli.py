@@ -140,7 +140,10 @@ def _check_derivation(lesson, path) -> None:
     """A lesson passes --check only if its gradients check out."""
     from tutor.derive import derive
 
-    for chk in derive(lesson).checks:
+    deriv = derive(lesson)
+    if deriv.problem:
+        raise LessonError(deriv.problem, key="graph.point" if lesson.graph else "jacobian.point", file=path)
+    for chk in deriv.checks + deriv.matrix_checks:
         if not chk.ok:
             raise LessonError(f"gradient check failed for {chk.param}: {chk.blame}", key="graph", file=path)
 

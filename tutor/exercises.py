@@ -1,12 +1,13 @@
 """Checking a learner's answer to an exercise, with a specific response where one can be given.
 
-A derivative answer is parsed by the same safe parser as lesson files, evaluated once in
-float64 (to turn away answers sympy could not evaluate in time), checked for shapes where it is
-written in matrix form, and compared with the lesson's own answer as sympy sees it (evaluation
-at random points, `simplify` where no point is defined). A wrong answer is then diagnosed: sign,
-an activation written where its derivative belongs, a missing or extra chain factor, a lost
-constant, another node's gradient. A value answer is a number or arithmetic on numbers, worked
-out in float64. Imports sympy: call it from a worker or headless.
+A derivative answer is parsed by the same safe parser as lesson files and compared with the
+lesson's own answer numerically, in float64, at random points of the graph (every leaf drawn,
+every node computed from them, so an answer may use node names or what they stand for). Each
+comparison is a few hundred float operations: no answer, however absurd, can hold the checker,
+and it never imports sympy or torch. A wrong answer is then diagnosed: sign, an activation
+written where its derivative belongs, a missing or extra chain factor, a lost constant, another
+node's gradient; matrix answers are shape-checked. A value answer is a number or arithmetic on
+numbers, worked out in float64.
 """
 
 from __future__ import annotations
@@ -19,22 +20,24 @@ from itertools import islice
 
 import numpy as np
 
-from tutor import mathexpr
 from tutor.errors import LessonError
+from tutor.expr import parse
+from tutor.expr.evaluate import Numpy, evaluate
+from tutor.expr.nodes import ONE, Apply, Expr, Sym, call, mul, power, sub, symbols
+from tutor.expr.parser import normalise
+from tutor.expr.text import pretty
 from tutor.lesson import Exercise, Lesson
-from tutor.numeric import NumpyOps
 
 MAX_MESSAGE = 200            # a response is a sentence, never a long echo of the input
 LETTERS = "abcdefgh"         # a choice exercise's letters (lesson.py allows up to eight choices)
 # a choice: one letter, optionally written (b), b) or b.
 _CHOICE = re.compile(r"\(?([a-h])[).]?")
-# what evaluating a legal but absurd answer at a point can raise (mpmath runs out of memory on
-# exp of a huge number)
-_UNDEFINED = (TypeError, ValueError, ArithmeticError, MemoryError, RecursionError)
 NOT_EQUAL = "Not equal to the derived gradient."
 # functions whose derivative a learner may write as the function itself (relu(z1) for step(z1))
 _ACTIVATIONS = ("relu", "sigmoid", "tanh")
-MAX_SLIPS = 8                # such swaps tried in one answer, each one more comparison in sympy
+MAX_SLIPS = 8                # such swaps tried in one answer
+POINTS = 8                   # random points an answer is compared at (besides two corners)
+SAME = 1e-7                  # relative difference below which two values are the same
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ def _echo(text: str, limit: int = 40) -> str:
 
 def _value(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
     try:
-        value = float(answer.replace("−", "-"))
+        value = float(normalise(answer))
     except ValueError:
         value = _arithmetic(answer)         # 1 + 0.2, sigmoid(0.4) - 1
         if isinstance(value, str):
@@ -88,16 +91,16 @@ def _arithmetic(answer: str) -> float | str:
     out in float64, or a message saying why it is not one. The parser bounds its size and its
     exponents; _Bounded's guards turn exp(1000) or log(-1) into a message, not inf or nan."""
     try:
-        tree = mathexpr.parse(answer.replace("−", "-").replace("·", "*"), key="answer")
+        tree = parse(normalise(answer), key="answer")
     except LessonError as exc:
         return f"expected a number, found {_echo(answer)}: {exc.message}"
-    name = next(mathexpr.symbols(tree), None)
+    name = next(symbols(tree), None)
     if name is not None:
         return (f"expected a number, found the name '{name}': a value exercise wants a number, "
                 "or arithmetic on numbers such as 2*(1.2 - 0.5).")
     with np.errstate(all="ignore"):
         try:
-            return float(mathexpr.evaluate(tree, {}, _Bounded()))
+            return float(evaluate(tree, {}, _Bounded()))
         except _Overflow:
             return f"expected a number of sensible size: {_echo(answer)} is too large to work out."
         except _Domain:
@@ -141,172 +144,9 @@ def _choice(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
     return Verdict(False, "Not that one.")
 
 
-def typed(expr) -> str:
-    """An expression as a learner would type it: the ReLU indicator as step(z)."""
-    import sympy
-
-    def as_step(pw):
-        cond = pw.args[0].cond
-        if pw.args[0].expr == 1 and pw.args[1].expr == 0 and isinstance(cond, sympy.StrictGreaterThan) \
-                and cond.rhs == 0:
-            return sympy.Function("step")(cond.lhs)
-        return pw
-
-    return sympy.sstr(expr.replace(lambda e: isinstance(e, sympy.Piecewise), as_step))
-
-
-def _equal(a, b) -> bool:
-    """a − b is identically zero. An answer too big to evaluate (exp(exp(exp(w)))) is not equal."""
-    from tutor import symbolic
-
-    diff = a - b
-    try:
-        return symbolic.is_zero(diff, sorted(str(s) for s in diff.free_symbols))
-    except _UNDEFINED:
-        return False
-
-
-def _derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
-    from tutor import symbolic
-
-    graph = lesson.graph
-    names = set(graph.leaves + tuple(n.name for n in graph.nodes)) if graph else None
-    # the lesson text writes 2(y_pred − y) · x with U+2212 and U+00B7, and learners copy it
-    answer = answer.replace("−", "-").replace("·", "*")
-    try:
-        tree = mathexpr.parse(answer, names=names, key="answer")
-    except LessonError as exc:
-        return Verdict(False, f"That could not be read: {exc.message}", "syntax")
-    expected_tree = mathexpr.parse(ex.answer, names=names)
-    if graph is not None:
-        verdict = _screen(graph, tree, expected_tree)
-        if verdict is not None:
-            return verdict
-    if graph is not None and graph.shapes and ("@" in answer or ".T" in answer):
-        verdict = _matrix_shape(graph, ex, tree)
-        if verdict is not None:
-            return verdict
-    given = symbolic.to_sympy(tree)
-    expected = symbolic.to_sympy(expected_tree)
-    leaves = {}
-    if graph is not None:
-        # an answer may use node names (y_pred) or what they stand for (w*x): compare in the leaves
-        from tutor.derive import forward_substitution
-
-        leaves = forward_substitution(graph)
-        given, expected = given.xreplace(leaves), expected.xreplace(leaves)
-    if _equal(given, expected):
-        return Verdict(True, "Correct: that is the chain rule multiplied out.")
-    if _equal(given, -expected):
-        return Verdict(False, "Check the sign.", "sign")
-    if given == 0:
-        return Verdict(False, f"{NOT_EQUAL} Write out the chain factor by factor.")
-    verdict = _activation_slip(graph, tree, expected, leaves)
-    if verdict is not None:
-        return verdict
-    deriv = None
-    if graph is not None:
-        from tutor.derive import derive
-
-        deriv = derive(lesson)
-        # a missing factor: expected / given is one of the chain's local partials
-        for (node, inp), local in deriv.local.items():
-            if local != 1 and _equal(expected, local.xreplace(leaves) * given):
-                return Verdict(False, f"Your answer is missing ∂{node}/∂{inp} = {typed(local)}.",
-                               f"missing ∂{node}/∂{inp}")
-        for (node, inp), local in deriv.local.items():
-            if local != 1 and _equal(given, local.xreplace(leaves) * expected):
-                return Verdict(False, f"Your answer has an extra factor ∂{node}/∂{inp}.", f"extra ∂{node}/∂{inp}")
-    verdict = _constant_factor(given, expected)
-    if verdict is not None:
-        return verdict
-    if deriv is not None:
-        # the gradient of another node or parameter (∂L/∂h1 where ∂L/∂w2 was asked)
-        for name, grad in deriv.grad_exprs.items():
-            if name not in (ex.step, graph.loss) and _equal(given, grad.xreplace(leaves)):
-                asked = f", not ∂L/∂{ex.step}" if ex.step else ""
-                return Verdict(False, f"That is ∂L/∂{name}{asked}.", f"other ∂L/∂{name}")
-    return Verdict(False, f"{NOT_EQUAL} Write out the chain factor by factor.")
-
-
-def _activation_slip(graph, tree, expected, leaves) -> Verdict | None:
-    """The activation written where its derivative belongs (relu(z1) for step(z1), or the node
-    h1 = relu(z1) for it), or step(u) where relu(u) belongs: the answer with that one part
-    swapped is the gradient. Checked before the chain factors, which would read relu(z1) for
-    step(z1) as an extra factor h1 = ∂z2/∂w2 (relu(z1) = h1·step(z1))."""
-    from tutor import symbolic
-
-    nodes = {}                 # node name → its expression, for nodes that apply an activation
-    for node in graph.nodes if graph is not None else ():
-        if node.expr[0] == "fn" and node.expr[1] in _ACTIVATIONS:
-            nodes[node.name] = node.expr
-    for swapped, part in islice(_swaps(tree, nodes), MAX_SLIPS):
-        if _equal(symbolic.to_sympy(swapped).xreplace(leaves), expected):
-            return _slip_verdict(part, nodes)
-    return None
-
-
-def _swapped(part, nodes):
-    """`part` of an answer with an activation put as its derivative, or step as relu; None if
-    it is neither. Where the answer names a node (p = sigmoid(z)), the derivative uses the name:
-    p*(1 - p)."""
-    if part[0] == "sym" and part[1] in nodes:
-        act, u = nodes[part[1]][1:]
-    elif part[0] == "fn" and part[1] in _ACTIVATIONS:
-        act, u = part[1:]
-    elif part[0] == "fn" and part[1] == "step":
-        return ("fn", "relu", part[2])
-    else:
-        return None
-    one = ("num", 1.0)
-    if act == "relu":
-        return ("fn", "step", u)
-    if act == "sigmoid":
-        return ("mul", part, ("sub", one, part))
-    return ("sub", one, ("pow", part, ("num", 2.0)))          # tanh
-
-
-def _swaps(tree, nodes):
-    """Each tree that differs from `tree` in one part swapped by _swapped, with that part. Not
-    in a denominator: a chain factor multiplies, and h1/step(z1) would pass for h1 (they differ
-    only where step(z1) is 0 and the quotient is undefined)."""
-    new = _swapped(tree, nodes)
-    if new is not None:
-        yield new, tree
-    below = 2 if tree[0] == "div" else 1 if tree[0] == "pow" and tree[2][1] < 0 else None
-    for i, arg in enumerate(tree):
-        if isinstance(arg, tuple) and i != below:
-            for sub, part in _swaps(arg, nodes):
-                yield tree[:i] + (sub,) + tree[i + 1:], part
-
-
-def _slip_verdict(part, nodes) -> Verdict:
-    from tutor import symbolic
-
-    if part[0] == "sym":
-        act, u = nodes[part[1]][1:]
-    else:
-        act, u = part[1:]
-    a = typed(symbolic.to_sympy(u))
-    short = len(a) <= 40
-    a = a if short else "…"
-    if act == "step":
-        held = next((n for n, e in nodes.items() if e == ("fn", "relu", u)), None)
-        value = f"{held} = relu({a})" if held else f"relu({a})"
-        return Verdict(False, f"step({a}) is the derivative of relu; the activation itself, {value}, belongs here.",
-                       "derivative for activation")
-    value = f"{act}({a})"
-    what = f"{part[1]} = {value}" if part[0] == "sym" else value
-    name = part[1] if part[0] == "sym" else value
-    deriv = {"relu": f"step({a})" + (f" (1 where {a} > 0)" if short else ""),
-             "sigmoid": f"{name}*(1 - {name})", "tanh": f"1 - {name}**2"}[act]
-    return Verdict(False, f"{what} is the activation itself; its derivative {deriv} belongs here.",
-                   "activation for derivative")
-
-
-def _random_point(rng: random.Random, names) -> dict[str, float]:
-    """A value for each name, as symbolic.is_zero draws them: 0.3 to 1.7 in size, either sign."""
-    return {n: rng.uniform(0.3, 1.7) * rng.choice((1, -1)) for n in names}
+def typed(expr: Expr) -> str:
+    """An expression as a learner would type it: 2*(z2 - y)*step(z1)."""
+    return pretty(expr, ascii=True)
 
 
 class _Overflow(Exception):
@@ -317,49 +157,217 @@ class _Domain(Exception):
     """The answer takes a log, square root or fractional power of a negative number there."""
 
 
-class _Bounded(NumpyOps):
-    """float64 evaluation that stops at exp of more than 700 or a power beyond float64, where
-    sympy's exact evaluation would not finish (mpmath works for minutes on exp(exp(exp(exp(w))))),
-    and at a log, square root or fractional power of a negative number."""
+class _Bounded(Numpy):
+    """float64 evaluation that stops at exp of more than 700 or a power beyond float64, and at a
+    log, square root or fractional power of a negative number: such an answer is turned away with
+    a reason rather than compared as inf or nan."""
 
-    def fn(self, name, a):
-        if name == "exp" and np.any(np.asarray(a) > 700):
+    def apply(self, op, args):
+        np = self.np
+        if op == "exp" and np.any(np.asarray(args[0]) > 700):
             raise _Overflow
-        if name in ("log", "sqrt") and np.any(np.asarray(a) < 0):
+        if op in ("log", "sqrt") and np.any(np.asarray(args[0]) < 0):
             raise _Domain
-        return super().fn(name, a)
+        if op == "pow":
+            a, b = args
+            if np.any(np.asarray(a) < 0) and not float(b).is_integer():
+                raise _Domain
+            out = super().apply(op, args)
+            if np.any((np.abs(out) > 1e300) & (np.abs(a) > 1)):
+                raise _Overflow
+            return out
+        return super().apply(op, args)
 
-    def power(self, a, b):
-        if np.any(np.asarray(a) < 0) and not float(b).is_integer():
-            raise _Domain
-        out = super().power(a, b)
-        if np.any((np.abs(out) > 1e300) & (np.abs(a) > 1)):
-            raise _Overflow
+
+def _random_point(rng: random.Random, names) -> dict[str, float]:
+    """A value for each name: 0.3 to 1.7 in size, either sign."""
+    return {n: rng.uniform(0.3, 1.7) * rng.choice((1, -1)) for n in names}
+
+
+class _Points:
+    """The graph's values (leaves and nodes) at a few random points; an expression is known by
+    its values there."""
+
+    def __init__(self, graph, seed: int = 0):
+        from tutor.derive.check import forward
+
+        rng = random.Random(seed)
+        names = graph.leaves if graph is not None else ()
+        raw = [{n: s * 1.7 for n in names} for s in (1, -1)] + [_random_point(rng, names) for _ in range(POINTS)]
+        self.envs = []
+        with np.errstate(all="ignore"):
+            for point in raw:
+                env = forward(graph, {k: np.float64(v) for k, v in point.items()}) if graph is not None else point
+                self.envs.append(env)
+
+    def values(self, expr: Expr, lib=None) -> list[float]:
+        """Its value at each point (nan where undefined)."""
+        lib = lib or Numpy()
+        out = []
+        with np.errstate(all="ignore"):
+            for env in self.envs:
+                try:
+                    out.append(float(np.sum(evaluate(expr, env, lib))))
+                except (_Overflow, _Domain):
+                    raise
+                except Exception:  # noqa: BLE001 - undefined here (a name the point lacks, say)
+                    out.append(float("nan"))
         return out
 
 
-def _screen(graph, tree, expected_tree) -> Verdict | None:
-    """Evaluate the answer in float64 before sympy does, at points like those sympy checks (each
-    leaf within ±1.7) and at the corners where every leaf is 1.7 or −1.7. An answer that
-    overflows would hold sympy for minutes; one undefined where the gradient is defined (log of
-    a negative) is not the gradient, and sympy, comparing only where both are defined, could
-    find no point left and fall back on a slow simplify, or too few and be fooled."""
-    from tutor.derive import forward_values
+def _same(a: list[float], b: list[float]) -> bool:
+    """Equal wherever both are defined, at two points at least."""
+    compared = 0
+    for x, y in zip(a, b):
+        if math.isfinite(x) and math.isfinite(y):
+            compared += 1
+            if abs(x - y) > SAME * max(1.0, abs(x), abs(y)):
+                return False
+    return compared >= 2
 
-    rng = random.Random(0)
-    points = [{n: s * 1.7 for n in graph.leaves} for s in (1, -1)]
-    points += [_random_point(rng, graph.leaves) for _ in range(8)]
+
+def _derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
+    from tutor.derive.scalar import gradient_trees, local_partials
+
+    graph = lesson.graph
+    names = set(graph.leaves + tuple(n.name for n in graph.nodes)) if graph else None
+    try:       # the lesson text writes 2(y_pred − y) · x with U+2212 and U+00B7, and learners copy it
+        tree = parse(normalise(answer), names=names, key="answer")
+    except LessonError as exc:
+        return Verdict(False, f"That could not be read: {exc.message}", "syntax")
+    expected_tree = parse(ex.answer, names=names)
+    points = _Points(graph)
+    verdict = _screen(points, tree, expected_tree)
+    if verdict is not None:
+        return verdict
+    if graph is not None and graph.shapes and ("@" in answer or ".T" in answer):
+        verdict = _matrix_shape(graph, ex, tree)
+        if verdict is not None:
+            return verdict
+    given, expected = points.values(tree), points.values(expected_tree)
+    if _same(given, expected):
+        return Verdict(True, "Correct: that is the chain rule multiplied out.")
+    if _same(given, [-v for v in expected]):
+        return Verdict(False, "Check the sign.", "sign")
+    if all(v == 0 for v in given):
+        return Verdict(False, f"{NOT_EQUAL} Write out the chain factor by factor.")
+    verdict = _activation_slip(graph, points, tree, expected)
+    if verdict is not None:
+        return verdict
+    if graph is not None:
+        local = local_partials(graph)[0]
+        # a missing factor: expected = local × given for one of the chain's local partials
+        for (node, inp), lp in local.items():
+            if lp != ONE and _same(expected, _times(points.values(lp), given)):
+                return Verdict(False, f"Your answer is missing ∂{node}/∂{inp} = {typed(lp)}.", f"missing ∂{node}/∂{inp}")
+        for (node, inp), lp in local.items():
+            if lp != ONE and _same(given, _times(points.values(lp), expected)):
+                return Verdict(False, f"Your answer has an extra factor ∂{node}/∂{inp}.", f"extra ∂{node}/∂{inp}")
+    verdict = _constant_factor(given, expected)
+    if verdict is not None:
+        return verdict
+    if graph is not None:
+        # the gradient of another node or parameter (∂L/∂h1 where ∂L/∂w2 was asked)
+        for name, grad in gradient_trees(graph).items():
+            if grad is not None and name not in (ex.step, graph.loss) and _same(given, points.values(grad)):
+                asked = f", not ∂L/∂{ex.step}" if ex.step else ""
+                return Verdict(False, f"That is ∂L/∂{name}{asked}.", f"other ∂L/∂{name}")
+    return Verdict(False, f"{NOT_EQUAL} Write out the chain factor by factor.")
+
+
+def _times(a: list[float], b: list[float]) -> list[float]:
+    return [x * y for x, y in zip(a, b)]
+
+
+def _activation_slip(graph, points: _Points, tree: Expr, expected: list[float]) -> Verdict | None:
+    """The activation written where its derivative belongs (relu(z1) for step(z1), or the node
+    h1 = relu(z1) for it), or step(u) where relu(u) belongs: the answer with that one part
+    swapped is the gradient. Checked before the chain factors, which would read relu(z1) for
+    step(z1) as an extra factor h1 = ∂z2/∂w2 (relu(z1) = h1·step(z1))."""
+    nodes = {}                 # node name → its expression, for nodes that apply an activation
+    for node in graph.nodes if graph is not None else ():
+        if isinstance(node.expr, Apply) and node.expr.op in _ACTIVATIONS:
+            nodes[node.name] = node.expr
+    for swapped, part in islice(_swaps(tree, nodes), MAX_SLIPS):
+        try:
+            if _same(points.values(swapped), expected):
+                return _slip_verdict(part, nodes)
+        except (_Overflow, _Domain):
+            continue
+    return None
+
+
+def _swapped(part: Expr, nodes) -> Expr | None:
+    """`part` of an answer with an activation put as its derivative, or step as relu; None if
+    it is neither. Where the answer names a node (p = sigmoid(z)), the derivative uses the name:
+    p*(1 - p)."""
+    if isinstance(part, Sym) and part.name in nodes:
+        act, u = nodes[part.name].op, nodes[part.name].args[0]
+    elif isinstance(part, Apply) and part.op in _ACTIVATIONS:
+        act, u = part.op, part.args[0]
+    elif isinstance(part, Apply) and part.op == "step":
+        return call("relu", part.args[0])
+    else:
+        return None
+    if act == "relu":
+        return call("step", u)
+    if act == "sigmoid":
+        return mul(part, sub(ONE, part))
+    return sub(ONE, power(part, 2))                    # tanh
+
+
+def _swaps(tree: Expr, nodes):
+    """Each tree that differs from `tree` in one part swapped by _swapped, with that part. Not
+    in a denominator: a chain factor multiplies, and h1/step(z1) would pass for h1 (they differ
+    only where step(z1) is 0 and the quotient is undefined)."""
+    new = _swapped(tree, nodes)
+    if new is not None:
+        yield new, tree
+    if not isinstance(tree, Apply):
+        return
+    below = 1 if tree.op == "div" else 0 if tree.op == "pow" and tree.args[1].value < 0 else None
+    for i, arg in enumerate(tree.args):
+        if i != below:
+            for sub_tree, part in _swaps(arg, nodes):
+                yield Apply(tree.op, tree.args[:i] + (sub_tree,) + tree.args[i + 1:]), part
+
+
+def _slip_verdict(part: Expr, nodes) -> Verdict:
+    if isinstance(part, Sym):
+        act, u = nodes[part.name].op, nodes[part.name].args[0]
+    else:
+        act, u = part.op, part.args[0]
+    a = typed(u)
+    short = len(a) <= 40
+    a = a if short else "…"
+    if act == "step":
+        held = next((n for n, e in nodes.items() if e == call("relu", u)), None)
+        value = f"{held} = relu({a})" if held else f"relu({a})"
+        return Verdict(False, f"step({a}) is the derivative of relu; the activation itself, {value}, belongs here.",
+                       "derivative for activation")
+    value = f"{act}({a})"
+    what = f"{part.name} = {value}" if isinstance(part, Sym) else value
+    name = part.name if isinstance(part, Sym) else value
+    deriv = {"relu": f"step({a})" + (f" (1 where {a} > 0)" if short else ""),
+             "sigmoid": f"{name}*(1 - {name})", "tanh": f"1 - {name}**2"}[act]
+    return Verdict(False, f"{what} is the activation itself; its derivative {deriv} belongs here.",
+                   "activation for derivative")
+
+
+def _screen(points: _Points, tree: Expr, expected_tree: Expr) -> Verdict | None:
+    """Turn away an answer that overflows, or is undefined where the gradient is defined (log
+    of a negative, a division by zero): it is not the gradient, and saying why helps more than
+    "not equal"."""
     ops = _Bounded()
     compared = defined = 0
     with np.errstate(all="ignore"):
-        for point in points:
+        for env in points.envs:
             try:
-                env = forward_values(graph, point)
-                expected = mathexpr.evaluate(expected_tree, env, ops)
+                expected = np.asarray(evaluate(expected_tree, env, ops))
             except Exception:  # noqa: BLE001 - the gradient itself is undefined here
                 continue
             try:
-                given = mathexpr.evaluate(tree, env, ops)
+                given = np.asarray(evaluate(tree, env, ops))
             except _Overflow:
                 return Verdict(False, "Not equal to the derived gradient: your answer overflows "
                                       "(it takes exp of a number above 700).", "too large")
@@ -368,7 +376,7 @@ def _screen(graph, tree, expected_tree) -> Verdict | None:
                     return Verdict(False, "Not equal to the derived gradient: your answer takes a log or square "
                                           "root of a negative number where the gradient is defined.", "undefined")
                 continue
-            except Exception:  # noqa: BLE001 - not a number here: sympy decides
+            except Exception:  # noqa: BLE001 - not a number here
                 continue
             if np.all(np.isfinite(expected)):
                 compared += 1
@@ -379,19 +387,10 @@ def _screen(graph, tree, expected_tree) -> Verdict | None:
     return None
 
 
-def _constant_factor(given, expected) -> Verdict | None:
+def _constant_factor(given: list[float], expected: list[float]) -> Verdict | None:
     """The chain is right but a whole number k (the 2 of a square) is lost or added: the ratio
-    of the two, read at one point, is k or 1/k, and the answer times k (or 1/k) is right."""
-    from tutor import symbolic
-
-    names = sorted(str(s) for s in given.free_symbols | expected.free_symbols)
-    rng = random.Random(1)
-    for _ in range(3):          # the first point where both are defined and nonzero
-        env = _random_point(rng, names)
-        try:                    # each on its own: exp(-exp(exp(w))) of a ratio can exhaust memory
-            g, e = symbolic.value(given, env), symbolic.value(expected, env)
-        except _UNDEFINED:
-            continue
+    of the two is the same whole number k (or 1/k) at every point."""
+    for g, e in zip(given, expected):          # the first point where both are defined and nonzero
         if math.isfinite(g) and math.isfinite(e) and g and e:
             break
     else:
@@ -399,19 +398,19 @@ def _constant_factor(given, expected) -> Verdict | None:
     for ratio, missing in ((e / g, True), (g / e, False)):
         k = round(ratio)
         if 2 <= abs(k) <= 100 and abs(ratio - k) < 1e-9 * abs(k):
-            if missing and _equal(expected, k * given):
+            if missing and _same(expected, [k * v for v in given]):
                 return Verdict(False, f"Your answer is missing a constant factor {k}; the rest of the chain is right.",
                                f"factor {k}")
-            if not missing and _equal(given, k * expected):
+            if not missing and _same(given, [k * v for v in expected]):
                 return Verdict(False, f"Your answer has an extra constant factor {k}.", f"extra factor {k}")
     return None
 
 
-def _matrix_shape(graph, ex: Exercise, tree) -> Verdict | None:
+def _matrix_shape(graph, ex: Exercise, tree: Expr) -> Verdict | None:
     """A matrix-form answer (`@`, `.T`) must have factors that multiply, and must not be the
     transpose of the parameter's shape. Other shape differences are left to the scalar
     comparison: `*` for a product and an implicit sum over the batch are the scalar view."""
-    from tutor.shapes import infer_shapes, shape_of, show
+    from tutor.expr.shapes import infer_shapes, shape_of, show
 
     env = infer_shapes(graph)
     try:

@@ -101,23 +101,28 @@ def _plural(n: int, word: str) -> str:
 
 def _derive(lesson: Lesson, opts: Options, p: Printer) -> None:
     from tutor.derive import derive, jacobian_values
+    from tutor.present.derivation import render_step
 
-    deriv = derive(lesson)
     p.text("\nDerivation\n----------")
-    for i, step in enumerate(deriv.steps):
-        text = deriv.render(i, opts.width, opts.ascii)
-        p.event("derive", f"\n[{i + 1}/{len(deriv.steps)}] {step.title}\n{text}", step=i + 1, phase=step.phase,
+
+    def arrived(step, deriv) -> None:        # printed as soon as it is derived
+        text = render_step(step, opts.width, opts.ascii)
+        p.event("derive", f"\n[{step.index + 1}] {step.title}\n{text}", step=step.index + 1, phase=step.phase,
                 node=step.node, title=step.title, text=text)
-    p.text("\nGradient check (sympy vs torch autograd vs finite differences)")
+
+    deriv = derive(lesson, on_step=arrived)
+    if deriv.problem:
+        p.text(f"\n{deriv.problem}")
+    p.text("\nGradient check (derived vs torch autograd vs finite differences)")
     for chk in deriv.checks:
         mark = "ok" if chk.ok else f"MISMATCH: {chk.blame}"
         p.event("gradcheck", f"  ∂L/∂{chk.param}: {number(chk.symbolic)} | {number(chk.autograd)} | "
-                             f"{number(chk.numeric)}   rel. error {chk.rel_error:.1e}  {mark}",
+                             f"{number(chk.numeric)}   rel. error {chk.rel_error:.1e} ({chk.grade})  {mark}",
                 form="scalar", **chk.as_json())
     for chk in deriv.matrix_checks:
-        mark = "ok" if chk.ok else "MISMATCH"
-        p.event("gradcheck", f"  ∂L/∂{chk.param} (matrix form, random data): rel. error {chk.rel_error:.1e}  {mark}",
-                form="matrix", **chk.as_json())
+        mark = "ok" if chk.ok else f"MISMATCH: {chk.blame}"
+        p.event("gradcheck", f"  ∂L/∂{chk.param} (matrix form, random data): rel. error {chk.rel_error:.1e} "
+                             f"({chk.grade})  {mark}", form="matrix", **chk.as_json())
     if lesson.jacobian is not None:
         J, vjp = jacobian_values(lesson.jacobian)
         p.event("jacobian", None, shape=list(J.shape), jacobian=J.tolist(), upstream=list(lesson.jacobian.upstream),

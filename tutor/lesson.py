@@ -2,7 +2,7 @@
 
 Every problem is a `LessonError` naming the file, the line and the dotted key. Unknown keys are
 errors, so a typo is never silently ignored. Lesson files are data from strangers: they are
-parsed by `tomllib` and `tutor.mathexpr`, never executed. The limits below are documented in
+parsed by `tomllib` and `tutor.expr`, never executed. The limits below are documented in
 lessons/README.md; keep the two in step.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tutor import mathexpr
+from tutor.expr import FUNCTIONS, NAME_RE, Expr, parse as parse_expr, symbols
 from tutor.errors import LessonError
 from tutor.tomlpos import key_lines, line_of
 
@@ -61,7 +61,7 @@ ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 @dataclass(frozen=True)
 class Equation:
     name: str
-    expr: mathexpr.Expr
+    expr: Expr
     text: str
 
 
@@ -75,7 +75,7 @@ class Page:
 @dataclass(frozen=True)
 class Node:
     name: str
-    expr: mathexpr.Expr
+    expr: Expr
     text: str
 
 
@@ -265,7 +265,7 @@ class _Table:
         value = self.take(name, list, default)
         out = []
         for i, item in enumerate(value or ()):
-            if not isinstance(item, str) or not mathexpr.NAME_RE.match(item) or item.startswith("_"):
+            if not isinstance(item, str) or not NAME_RE.match(item) or item.startswith("_"):
                 raise LessonError(f"expected a name (letters, digits, _), found {item!r}", key=f"{self.key(name)}[{i}]")
             out.append(item)
         return tuple(out)
@@ -432,9 +432,9 @@ def _equation(text: object, key: str, names=None) -> Equation:
         raise LessonError("expected an equation 'name = expression'", key=key)
     name, _, rhs = text.partition("=")
     name = name.strip()
-    if not mathexpr.NAME_RE.match(name):
+    if not NAME_RE.match(name):
         raise LessonError(f"'{name}' is not a name", key=key)
-    return Equation(name, mathexpr.parse(rhs, names=names, key=key), rhs.strip())
+    return Equation(name, parse_expr(rhs, names=names, key=key), rhs.strip())
 
 
 def _page(t: _Table) -> Page:
@@ -469,9 +469,9 @@ def _graph(t: _Table) -> Graph:
     raw_nodes = []
     for nt in node_tables:
         name = nt.take("name", str)
-        if not mathexpr.NAME_RE.match(name) or name in mathexpr.FUNCTIONS:
+        if not NAME_RE.match(name) or name in FUNCTIONS:
             raise LessonError(f"'{name}' is not a usable node name", key=nt.key("name"))
-        expr = mathexpr.parse(nt.take("expr", str), key=nt.key("expr"))
+        expr = parse_expr(nt.take("expr", str), key=nt.key("expr"))
         nt.done()
         raw_nodes.append((nt, name, expr))
     all_names = [n for _, n, _ in raw_nodes]
@@ -481,7 +481,7 @@ def _graph(t: _Table) -> Graph:
         if name in defined:
             what = "an input or parameter" if name in leaves else "another node"
             raise LessonError(f"duplicate name '{name}' (already {what})", key=nt.key("name"))
-        for used in mathexpr.symbols(expr):
+        for used in symbols(expr):
             if used in defined:
                 continue
             if used in all_names:
@@ -516,17 +516,33 @@ def _graph(t: _Table) -> Graph:
     t.done()
     graph = Graph(inputs, params, tuple(nodes), point, shapes, dims)
     if shapes:
-        from tutor.shapes import infer_shapes
+        from tutor.expr.shapes import infer_shapes, show
 
         for i, node in enumerate(nodes):
             try:
-                infer_shapes(graph, upto=i)
+                env = infer_shapes(graph, upto=i)
             except LessonError as exc:
                 raise LessonError(exc.message, key=f"{t.key('nodes')}[{i}].expr") from None
             for d in sum(shapes.values(), ()):
                 if d not in dims:
                     raise LessonError(f"dimension '{d}' has no size", key=t.key("dims"))
+        if env[graph.loss]:
+            raise LessonError(f"the loss '{graph.loss}' must be a scalar, but it is {show(env[graph.loss])}: "
+                              "reduce it with sum(...) or mean(...)", key=f"{t.key('nodes')}[{len(nodes) - 1}].expr")
+    reached = _reaching(graph)
+    for p in params:
+        if p not in reached:
+            raise LessonError(f"the loss '{graph.loss}' does not depend on the parameter '{p}'", key=t.key("params"))
     return graph
+
+
+def _reaching(graph) -> set[str]:
+    """The names the loss depends on."""
+    need = {graph.loss}
+    for node in reversed(graph.nodes):
+        if node.name in need:
+            need.update(symbols(node.expr))
+    return need
 
 
 def _depends_on(raw_nodes, index: int, target: str, seen=None) -> bool:
@@ -535,7 +551,7 @@ def _depends_on(raw_nodes, index: int, target: str, seen=None) -> bool:
         return False
     seen.add(index)
     names = [n for _, n, _ in raw_nodes]
-    for used in mathexpr.symbols(raw_nodes[index][2]):
+    for used in symbols(raw_nodes[index][2]):
         if used == target:
             return True
         if used in names and _depends_on(raw_nodes, names.index(used), target, seen):
@@ -770,7 +786,7 @@ def _exercise(t: _Table, names: set[str]) -> Exercise:
     if step is not None and names and step not in names:
         raise LessonError(f"'{step}' is not a node or parameter of the graph", key=t.key("step"))
     if kind == "derivative":
-        mathexpr.parse(str(answer), names=names or None, key=t.key("answer"))
+        parse_expr(str(answer), names=names or None, key=t.key("answer"))
     elif kind == "value" and not isinstance(answer, (int, float)):
         raise LessonError("a value exercise's answer is a number", key=t.key("answer"))
     elif kind == "choice":

@@ -13,6 +13,7 @@ from textual.widgets import LoadingIndicator, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tutor.fmt import asciify
+from tutor.present.derivation import render
 from tutor.ui.exercise_panel import ExercisePanel, exercises_for
 from tutor.ui.widgets import GraphView
 
@@ -38,6 +39,7 @@ class DerivePane(Widget):
         super().__init__(**kwargs)
         self.lesson = lesson
         self.derivation = None
+        self.complete = False            # every step derived (until then steps stream in)
         self.index = 0
         self.loading = False
 
@@ -67,29 +69,42 @@ class DerivePane(Widget):
 
     @work(thread=True, exclusive=True, group="derive", exit_on_error=False)
     def build(self) -> None:
-        """sympy (and torch, for the check) load here, never on the UI thread."""
+        """Derived off the UI thread, and streamed: the first step shows as soon as it exists,
+        while later ones (and torch, for the check) are still coming."""
         from tutor.derive import derive
 
+        def arrived(step, deriv) -> None:
+            if step.index == 0:
+                self.app.call_from_thread(self.loaded, deriv, False)
+            elif step.index == self.index + 1:          # the learner is at the newest step: update its count
+                self.app.call_from_thread(self.refresh_title)
+
         try:
-            deriv = derive(self.lesson)
-            width = self.text_width()
-            for i in range(len(deriv.steps)):
-                deriv.render(i, width, self.app.ascii)          # warm the cache: stepping is then instant
+            deriv = derive(self.lesson, on_step=arrived)
         except Exception as exc:  # noqa: BLE001 - show it, never crash the app
             self.app.call_from_thread(self.failed, f"{type(exc).__name__}: {exc}")
             return
-        self.app.call_from_thread(self.loaded, deriv)
+        self.app.call_from_thread(self.loaded, deriv, True)
 
     def failed(self, message: str) -> None:
         self.loading = False
         self.query_one("#derive-loading").display = False
         self.query_one("#step-title", Static).update(Text(f"The derivation could not be built: {message}", style="red"))
 
-    def loaded(self, deriv) -> None:
+    def loaded(self, deriv, complete: bool) -> None:
+        first = self.derivation is None
         self.derivation = deriv
-        self.loading = False
+        self.complete = complete
+        self.loading = not complete
         self.query_one("#derive-loading").display = False
-        self.show(self.app.places.get((self.lesson.id, "derive"), 0))
+        if first:
+            self.show(self.app.places.get((self.lesson.id, "derive"), 0))
+        else:
+            self.refresh_title()
+
+    def refresh_title(self) -> None:
+        if self.derivation is not None:
+            self.show(self.index)
 
     def show(self, index: int) -> None:
         d = self.derivation
@@ -105,7 +120,8 @@ class DerivePane(Widget):
                 self.size.width or 80, compact=self.app.size.height < 32)
         else:
             self.query_one("#graph", GraphView).display = False
-        title = Text(f"Step {self.index + 1}/{len(d.steps)}{' -' if self.app.ascii else ' ·'} {step.title}", style="bold")
+        count = f"{len(d.steps)}" if self.complete else f"{len(d.steps)}+"
+        title = Text(f"Step {self.index + 1}/{count}{' -' if self.app.ascii else ' ·'} {step.title}", style="bold")
         if step.check is not None and not step.check.ok:
             title.append(f"  ✗ {step.check.blame}", style="bold red")
         elif step.check is not None:
@@ -113,9 +129,9 @@ class DerivePane(Widget):
         if self.app.ascii:
             title = Text(asciify(title.plain), style="bold")
         self.query_one("#step-title", Static).update(title)
-        body = d.render(self.index, self.text_width(), self.app.ascii)
+        body = render(d, self.index, self.text_width(), self.app.ascii)
         self.query_one("#step-text", Static).update(Text(body, style="red" if step.check and not step.check.ok else ""))
-        last = self.index == len(d.steps) - 1
+        last = self.complete and self.index == len(d.steps) - 1
         self.query_one("#exercise", ExercisePanel).show_for(exercises_for(self.lesson, step.node, last))
 
     def action_answer(self) -> None:

@@ -99,18 +99,12 @@ class LessonScreen(Screen):
 
     @work(thread=True, exclusive=True, group="equations", exit_on_error=False)
     def render_equations(self) -> None:
-        from tutor.render import pretty
-        from tutor.symbolic import to_sympy
+        from tutor.expr.text import pretty
 
-        rendered = {}
+        rendered = {}          # the author's equation as written, typeset (same order, same operations)
         for page in self.lesson.explain:
             for eq in page.equations:
-                body = pretty(to_sympy(eq.expr), 70, self.app.ascii)
-                pad = " " * (len(eq.name) + 3)
-                lines = body.split("\n")
-                mid = len(lines) // 2
-                rendered[f"{page.title}/{eq.name}"] = "\n".join(
-                    (f"{eq.name} = " if i == mid else pad) + line for i, line in enumerate(lines))
+                rendered[f"{page.title}/{eq.name}"] = f"{eq.name} = {pretty(eq.expr, ascii=self.app.ascii)}"
         text = self.app.plain(explain_markdown(self.lesson, rendered))
         self.app.call_from_thread(self.query_one("#explain-text", Markdown).update, text)
 

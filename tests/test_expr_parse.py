@@ -16,81 +16,75 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tutor import mathexpr
 from tutor.errors import LessonError
-from tutor.mathexpr import parse
-
-BINARY_OPS = {"add", "sub", "mul", "div", "matmul"}
-FUNCTIONS = set(mathexpr.FUNCTIONS)
+import tutor.expr.parser as mathexpr          # the parser's limits (MAX_NUMBER, NAME_RE, …)
+from tutor.expr.nodes import Apply, Num, Sym, symbols
+from tutor.expr.ops import FUNCTIONS, OPS
+from tutor.expr.parser import parse
+from tutor.expr.text import to_text
 
 
 def assert_whitelisted(tree, names=None) -> None:
-    """Walk a parsed tree: every node must be one the module documents, with sane leaves."""
-    assert isinstance(tree, tuple) and tree, tree
-    op = tree[0]
-    if op == "num":
-        assert len(tree) == 2
-        assert isinstance(tree[1], float) and not isinstance(tree[1], bool)
-        assert abs(tree[1]) <= mathexpr.MAX_NUMBER
-    elif op == "sym":
-        assert len(tree) == 2
-        assert isinstance(tree[1], str)
-        assert mathexpr.NAME_RE.match(tree[1]) and not tree[1].startswith("_")
-        assert tree[1] not in FUNCTIONS and tree[1] != "max"
+    """Walk a parsed tree: every node must be one the operation table documents, with sane leaves."""
+    if isinstance(tree, Num):
+        assert isinstance(tree.value, float) and not isinstance(tree.value, bool)
+        assert abs(tree.value) <= mathexpr.MAX_NUMBER
+    elif isinstance(tree, Sym):
+        assert isinstance(tree.name, str)
+        assert mathexpr.NAME_RE.match(tree.name) and not tree.name.startswith("_")
+        assert tree.name not in FUNCTIONS
         if names is not None:
-            assert tree[1] in names
-    elif op in ("neg", "T"):
-        assert len(tree) == 2
-        assert_whitelisted(tree[1], names)
-    elif op in BINARY_OPS or op == "max":
-        assert len(tree) == 3
-        assert_whitelisted(tree[1], names)
-        assert_whitelisted(tree[2], names)
-    elif op == "pow":
-        assert len(tree) == 3
-        assert_whitelisted(tree[1], names)
-        assert tree[2][0] == "num" and abs(tree[2][1]) <= mathexpr.MAX_EXPONENT
-    elif op == "fn":
-        assert len(tree) == 3
-        assert tree[1] in FUNCTIONS
-        assert_whitelisted(tree[2], names)
+            assert tree.name in names
+    elif isinstance(tree, Apply):
+        assert tree.op in OPS, tree
+        assert len(tree.args) == OPS[tree.op].arity
+        for i, arg in enumerate(tree.args):
+            if i in OPS[tree.op].literal:
+                assert isinstance(arg, Num) and abs(arg.value) <= mathexpr.MAX_EXPONENT
+            else:
+                assert_whitelisted(arg, names)
     else:
-        raise AssertionError(f"operation {op!r} is not on the whitelist: {tree!r}")
+        raise AssertionError(f"not an expression node: {tree!r}")
+
+
+def A(op, *args):
+    return Apply(op, tuple(args))
 
 
 # -- what is allowed ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("text, tree", [
-    ("w*x", ("mul", ("sym", "w"), ("sym", "x"))),
-    ("(y_pred - y)**2", ("pow", ("sub", ("sym", "y_pred"), ("sym", "y")), ("num", 2.0))),
-    ("-x", ("neg", ("sym", "x"))),
-    ("-2", ("num", -2.0)),
-    ("+x", ("sym", "x")),
-    ("x @ W1", ("matmul", ("sym", "x"), ("sym", "W1"))),
-    ("x.T", ("T", ("sym", "x"))),
-    ("a / b", ("div", ("sym", "a"), ("sym", "b"))),
-    ("x**-1", ("pow", ("sym", "x"), ("num", -1.0))),
-    ("x**0.5", ("pow", ("sym", "x"), ("num", 0.5))),
-    ("relu(z1)", ("fn", "relu", ("sym", "z1"))),
-    ("max(z1, 0)", ("max", ("sym", "z1"), ("num", 0.0))),
-    ("sigmoid(a) + tanh(b)", ("add", ("fn", "sigmoid", ("sym", "a")), ("fn", "tanh", ("sym", "b")))),
-    ("mean(e**2)", ("fn", "mean", ("pow", ("sym", "e"), ("num", 2.0)))),
-    ("relu'(z)", ("fn", "step", ("sym", "z"))),
-    ("  1.5e3  ", ("num", 1500.0)),
+    ("w*x", A("mul", Sym("w"), Sym("x"))),
+    ("(y_pred - y)**2", A("pow", A("sub", Sym("y_pred"), Sym("y")), Num(2.0))),
+    ("-x", A("neg", Sym("x"))),
+    ("-2", Num(-2.0)),
+    ("+x", Sym("x")),
+    ("x @ W1", A("matmul", Sym("x"), Sym("W1"))),
+    ("x.T", A("T", Sym("x"))),
+    ("a / b", A("div", Sym("a"), Sym("b"))),
+    ("x**-1", A("pow", Sym("x"), Num(-1.0))),
+    ("x**0.5", A("pow", Sym("x"), Num(0.5))),
+    ("relu(z1)", A("relu", Sym("z1"))),
+    ("max(z1, 0)", A("max", Sym("z1"), Num(0.0))),
+    ("sigmoid(a) + tanh(b)", A("add", A("sigmoid", Sym("a")), A("tanh", Sym("b")))),
+    ("mean(e**2)", A("mean", A("pow", Sym("e"), Num(2.0)))),
+    ("relu'(z)", A("step", Sym("z"))),
+    ("  1.5e3  ", Num(1500.0)),
 ])
 def test_allowed(text, tree):
     assert parse(text) == tree
     assert_whitelisted(parse(text))
 
 
-@pytest.mark.parametrize("name", sorted(mathexpr.FUNCTIONS))
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_every_function_is_callable(name):
-    assert parse(f"{name}(x)") == ("fn", name, ("sym", "x"))
+    args = ", ".join("xyz"[: FUNCTIONS[name]])
+    assert parse(f"{name}({args})") == Apply(name, tuple(Sym(a) for a in "xyz"[: FUNCTIONS[name]]))
 
 
 def test_names_restrict_symbols():
-    assert parse("w*x", names={"w", "x"}) == ("mul", ("sym", "w"), ("sym", "x"))
+    assert parse("w*x", names={"w", "x"}) == A("mul", Sym("w"), Sym("x"))
     with pytest.raises(LessonError) as info:
         parse("w*q", names={"w", "x"}, key="graph.nodes[0].expr")
     assert info.value.key == "graph.nodes[0].expr"
@@ -100,7 +94,7 @@ def test_names_restrict_symbols():
 def test_round_trip_through_to_text():
     for text in ["w*x", "(y_pred - y)**2", "relu(x @ W1) @ W2", "-(a + b) / c", "max(a, 0.25) - x.T"]:
         tree = parse(text)
-        assert parse(mathexpr.to_text(tree)) == tree
+        assert parse(to_text(tree)) == tree
 
 
 @pytest.mark.parametrize("text", ["(-x)**2", "(-2)**2", "(-(a + b))**3"])
@@ -108,12 +102,12 @@ def test_round_trip_keeps_a_negated_base(text):
     """`**` binds tighter than unary minus: to_text must keep the brackets around a negated base,
     or (-2)**2 = 4 comes back as -(2**2) = -4."""
     tree = parse(text)
-    assert tree[0] == "pow"
-    assert parse(mathexpr.to_text(tree)) == tree
+    assert tree.op == "pow"
+    assert parse(to_text(tree)) == tree
 
 
 def test_symbols_in_order():
-    assert list(mathexpr.symbols(parse("w*x + w - max(y, 1)"))) == ["w", "x", "w", "y"]
+    assert list(symbols(parse("w*x + w - max(y, 1)"))) == ["w", "x", "w", "y"]
 
 
 # -- what is refused ---------------------------------------------------------------------------
@@ -309,7 +303,7 @@ def test_fuzz_parse_never_escapes_the_whitelist(tmp_path, monkeypatch):
     st.one_of(st.sampled_from(["x", "w", "y1"]), st.integers(0, 99).map(str)),
     lambda inner: st.one_of(
         st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "@"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
-        st.tuples(st.sampled_from(sorted(mathexpr.FUNCTIONS)), inner).map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(st.sampled_from(sorted(f for f, n in FUNCTIONS.items() if n == 1)), inner).map(lambda t: f"{t[0]}({t[1]})"),
         st.tuples(inner, inner).map(lambda t: f"max({t[0]}, {t[1]})"),
         st.tuples(inner, st.integers(-16, 16)).map(lambda t: f"({t[0]})**{t[1]}"),
         inner.map(lambda s: f"-({s})"),
@@ -319,4 +313,4 @@ def test_fuzz_parse_never_escapes_the_whitelist(tmp_path, monkeypatch):
 def test_fuzz_valid_grammar_round_trips(text):
     tree = parse(text)
     assert_whitelisted(tree, names={"x", "w", "y1"})
-    assert parse(mathexpr.to_text(tree)) == tree
+    assert parse(to_text(tree)) == tree

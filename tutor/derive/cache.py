@@ -1,0 +1,147 @@
+"""Derived steps kept on disk, so that re-opening a lesson shows its first step at once.
+
+Entries live in the user cache directory, one JSON file per lesson content and tutor version.
+JSON, not pickle: a tampered cache file can give wrong text at worst, never run code. A corrupt
+or stale entry is ignored (and rewritten by the next derivation).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from tutor import __version__
+from tutor.derive.steps import Check, Derivation, Step
+from tutor.expr.nodes import Apply, Num, Sym
+
+FORMAT = 1
+
+
+def directory() -> Path:
+    override = os.environ.get("BACKPROP_TUTOR_CACHE")
+    if override:
+        return Path(override)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("backprop-tutor")) / "derive"
+
+
+_CODE: list[str] = []
+
+
+def _code() -> str:
+    """A fingerprint of the code that derives (tutor/expr, tutor/derive): an edited tutor never
+    reads steps an older one wrote, even at the same version number."""
+    if not _CODE:
+        digest = hashlib.sha256()
+        root = Path(__file__).resolve().parent.parent
+        for path in sorted([*root.joinpath("expr").glob("*.py"), *root.joinpath("derive").glob("*.py")]):
+            digest.update(path.read_bytes())
+        _CODE.append(digest.hexdigest()[:16])
+    return _CODE[0]
+
+
+def key(lesson) -> str:
+    text = repr((FORMAT, __version__, _code(), lesson.id, lesson.graph, lesson.jacobian))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _tree(e):
+    if isinstance(e, Num):
+        return e.value
+    if isinstance(e, Sym):
+        return {"s": e.name}
+    return {"o": e.op, "a": [_tree(a) for a in e.args]}
+
+
+def _untree(j):
+    if isinstance(j, (int, float)):
+        return Num(float(j))
+    if "s" in j:
+        return Sym(str(j["s"]))
+    return Apply(str(j["o"]), tuple(_untree(a) for a in j["a"]))
+
+
+def _array(v):
+    return {"array": np.asarray(v, dtype=np.float64).tolist()} if np.ndim(v) else float(v)
+
+
+def _unarray(v):
+    return np.asarray(v["array"], dtype=np.float64) if isinstance(v, dict) else float(v)
+
+
+def _check(c: Check | None):
+    if c is None:
+        return None
+    return {"param": c.param, "symbolic": _array(c.symbolic), "autograd": _array(c.autograd),
+            "numeric": _array(c.numeric), "rel_error": c.rel_error, "ok": c.ok, "blame": c.blame,
+            "grade": c.grade, "kink": c.kink, "autograd_error": c.autograd_error}
+
+
+def _uncheck(j) -> Check | None:
+    if j is None:
+        return None
+    return Check(j["param"], _unarray(j["symbolic"]), _unarray(j["autograd"]), _unarray(j["numeric"]),
+                 float(j["rel_error"]), bool(j["ok"]), j["blame"], j["grade"], bool(j["kink"]),
+                 float(j["autograd_error"]))
+
+
+def _line(value):
+    return {"t": value} if isinstance(value, str) else {"e": _tree(value)}
+
+
+def _unline(j):
+    return j["t"] if "t" in j else _untree(j["e"])
+
+
+def dump(deriv: Derivation) -> dict:
+    return {
+        "steps": [{"phase": s.phase, "node": s.node, "title": s.title, "note": s.note,
+                   "lines": [[label, _line(v)] for label, v in s.lines],
+                   "values": sorted(s.values), "grads": sorted(s.grads), "check": _check(s.check)}
+                  for s in deriv.steps],
+        "values": deriv.values, "grads": deriv.grads,
+        "trees": {k: None if v is None else _tree(v) for k, v in deriv.trees.items()},
+        "local": [[a, b, _tree(v)] for (a, b), v in deriv.local_trees.items()],
+        "checks": [_check(c) for c in deriv.checks],
+        "matrix_checks": [_check(c) for c in deriv.matrix_checks], "problem": deriv.problem,
+    }
+
+
+def undump(lesson, j: dict) -> Derivation:
+    steps = [Step(i, s["phase"], s["node"], s["title"], tuple((label, _unline(v)) for label, v in s["lines"]),
+                  s["note"], frozenset(s["values"]), frozenset(s["grads"]), _uncheck(s["check"]))
+             for i, s in enumerate(j["steps"])]
+    return Derivation(lesson.id, lesson.graph, steps, {k: float(v) for k, v in j["values"].items()},
+                      {k: float(v) for k, v in j["grads"].items()},
+                      {k: None if v is None else _untree(v) for k, v in j["trees"].items()},
+                      {(a, b): _untree(v) for a, b, v in j["local"]},
+                      [_uncheck(c) for c in j["checks"]], [_uncheck(c) for c in j["matrix_checks"]], str(j["problem"]))
+
+
+def load(lesson) -> Derivation | None:
+    path = directory() / f"{key(lesson)}.json"
+    try:
+        with open(path, encoding="utf-8") as f:
+            return undump(lesson, json.load(f))
+    except FileNotFoundError:
+        return None
+    except Exception:  # noqa: BLE001 - a corrupt or stale entry is ignored, then rewritten
+        return None
+
+
+def save(lesson, deriv: Derivation) -> None:
+    folder = directory()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(dump(deriv), f)
+        os.replace(tmp, folder / f"{key(lesson)}.json")
+    except OSError:
+        pass                      # a read-only or full cache: the derivation simply is not kept

@@ -1,0 +1,141 @@
+"""The one gradient checker, for the scalar form (at the lesson's point) and the matrix form (on
+small random arrays): the derived gradient against torch autograd (float64) and central finite
+differences, graded on CS231n's bands, and a kink within the finite-difference step said out
+loud instead of failing silently or passing by luck."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tutor.derive.steps import Check
+from tutor.expr.evaluate import Numpy, Torch, evaluate, kink_arguments
+
+FD_STEP = 1e-6             # central differences: (f(p + h) − f(p − h)) / 2h
+GOOD = 1e-7                # CS231n: below this, the gradient is right
+KINK_OK = 1e-4             # acceptable only where a kink lies within the step
+WRONG = 1e-2               # above this, the gradient is wrong
+AUTOGRAD_OK = 1e-9         # derived vs autograd: both exact, so only rounding separates them
+FD_FLOOR = 1e-3            # the error's denominator is at least this × max(1, |L|): finite
+#                            differences carry noise of about 1e-10·|L|, which must not turn a
+#                            near-zero gradient into a large relative error
+
+
+def rel_error(a, b, floor: float = 1e-12) -> float:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    den = np.maximum(np.maximum(np.abs(a), np.abs(b)), floor)
+    return float(np.max(np.abs(a - b) / den)) if a.size else 0.0
+
+
+def grade(error: float, kink: bool) -> str:
+    if error <= GOOD:
+        return "good"
+    if error <= KINK_OK and kink:
+        return "near a kink"
+    if error <= WRONG:
+        return "uncomfortable"
+    return "wrong"
+
+
+def forward(graph, env: dict) -> dict:
+    """Every node's float64 value (arrays or scalars) from the leaves in `env`."""
+    out = dict(env)
+    lib = Numpy()
+    with np.errstate(all="ignore"):
+        for node in graph.nodes:
+            out[node.name] = np.asarray(evaluate(node.expr, out, lib), dtype=np.float64)
+    return out
+
+
+def _kinks(graph, env: dict) -> list:
+    lib = Numpy()
+    out = []
+    with np.errstate(all="ignore"):
+        for node in graph.nodes:
+            out += [np.sign(v) for v in kink_arguments(node.expr, env, lib)]
+    return out
+
+
+def autograd(graph, env: dict) -> tuple[dict, dict]:
+    """∂L/∂(each parameter) and ∂L/∂(each node) by torch autograd in float64."""
+    import torch
+
+    lib = Torch(torch.float64)
+    t_env = {k: torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=k in graph.params)
+             for k, v in env.items() if k in graph.leaves}
+    for node in graph.nodes:
+        t = evaluate(node.expr, t_env, lib)
+        if t.requires_grad:
+            t.retain_grad()
+        t_env[node.name] = t
+    loss = t_env[graph.loss]
+    if loss.requires_grad:
+        loss.backward()
+    params = {p: t_env[p].grad.numpy().copy() if t_env[p].grad is not None else np.zeros_like(np.asarray(env[p]))
+              for p in graph.params}
+    nodes = {n.name: t_env[n.name].grad.numpy().copy() for n in graph.nodes[:-1]
+             if getattr(t_env[n.name], "grad", None) is not None}
+    nodes[graph.loss] = np.float64(1.0)
+    return params, nodes
+
+
+def finite_difference(graph, env: dict, p: str) -> tuple[np.ndarray, bool]:
+    """∂L/∂p by central differences, and whether a kink's argument changes sign within ±h."""
+    base = np.asarray(env[p], dtype=np.float64)
+    out = np.zeros_like(base)
+    here = _kinks(graph, forward(graph, env))
+    kink = False
+    for idx in np.ndindex(base.shape):
+        losses = []
+        for sign in (1, -1):
+            moved = base.copy()
+            moved[idx] += sign * FD_STEP
+            values = forward(graph, {**env, p: moved})
+            losses.append(float(values[graph.loss]))
+            if not kink:
+                kink = any(np.any(a != b) for a, b in zip(here, _kinks(graph, values)))
+        out[idx] = (losses[0] - losses[1]) / (2 * FD_STEP)
+    return (out if out.shape else np.float64(out)), kink
+
+
+def check(graph, env: dict, derived: dict, node_grads: dict | None = None) -> list[Check]:
+    """Each parameter's derived gradient (in `derived`) checked at the leaves' values `env`."""
+    auto, node_auto = autograd(graph, env)
+    loss = float(np.asarray(forward(graph, env)[graph.loss]))
+    floor = FD_FLOOR * max(1.0, abs(loss)) if np.isfinite(loss) else 1.0
+    checks = []
+    for p in graph.params:
+        numeric, kink = finite_difference(graph, env, p)
+        mine = derived[p]
+        auto_err = rel_error(mine, auto[p])
+        num_err = rel_error(mine, numeric, floor)
+        g = grade(num_err, kink)
+        ok = auto_err <= AUTOGRAD_OK and (g in ("good", "near a kink") or kink)
+        blame = "" if ok else _blame(graph, p, auto_err, num_err, kink, numeric, node_grads, node_auto)
+        checks.append(Check(p, mine, auto[p], numeric, max(auto_err, num_err), ok, blame, g, kink, auto_err))
+    return checks
+
+
+def verdict(chk: Check) -> str:
+    if chk.ok and chk.kink:
+        return ("autograd agrees; a kink (relu, max or abs at 0) lies within the finite-difference step, "
+                "so the numeric gradient is not meaningful here")
+    if chk.ok:
+        return "all three agree" if chk.grade == "good" else f"all three agree ({chk.grade})"
+    return f"MISMATCH: {chk.blame}"
+
+
+def _blame(graph, p, auto_err, num_err, kink, numeric, node_grads, node_auto) -> str:
+    if auto_err <= AUTOGRAD_OK:
+        return (f"finite differences give {_short(numeric)} (relative error {num_err:.1e}, "
+                f"{grade(num_err, kink)}); autograd agrees with the derivation")
+    for node in reversed(graph.nodes):
+        if node_grads and node.name in node_grads and node.name in node_auto \
+                and rel_error(node_grads[node.name], node_auto[node.name]) > AUTOGRAD_OK:
+            return f"the rule at node {node.name} is wrong: derived {_short(node_grads[node.name])}, " \
+                   f"autograd {_short(node_auto[node.name])}"
+    return f"the derived ∂L/∂{p} disagrees with autograd (relative error {auto_err:.1e})"
+
+
+def _short(v) -> str:
+    v = np.asarray(v)
+    return f"{float(v):.6g}" if v.ndim == 0 else f"‖g‖ = {np.linalg.norm(v):.6g}"

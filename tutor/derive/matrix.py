@@ -1,0 +1,210 @@
+"""The backward pass in matrix form, with shapes, for graphs that declare them.
+
+Reverse mode over each node's expression tree. Elementwise operations multiply the upstream
+gradient G by their local derivative from the operation table (G ⊙ ∂op/∂a) and sum it back over
+broadcast axes (1ᵀ·G for a bias); the others (@, ᵀ, sum, mean) have their own rule in the table.
+Every rule runs on small random arrays beside its text, and the result goes through the one
+gradient checker.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from tutor.derive import check as checker
+from tutor.derive.steps import Check
+from tutor.expr.evaluate import Numpy, evaluate
+from tutor.expr.nodes import Apply, Expr, Num, Sym
+from tutor.expr.ops import OPS
+from tutor.expr.shapes import Shape, infer_shapes, shape_of, show
+from tutor.expr.text import pretty
+
+CHECK_DIM = 4          # each dimension is cut to this size for the numeric check
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    shape: str
+    lines: tuple
+    note: str
+
+
+@dataclass(frozen=True)
+class MatrixResult:
+    entries: tuple[Entry, ...]
+    checks: list[Check]
+
+
+def grad_name(name: str) -> str:
+    return f"∂L/∂{name}"
+
+
+def _is_term(text: str) -> bool:
+    """No + or − at the top level (outside brackets)."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif depth == 0 and i > 0 and ch in "+−" and text[i - 1] == " ":
+            return False
+    return True
+
+
+def _paren(text: str) -> str:
+    return text if all(ch not in text for ch in " +−⊙⊘") else f"({text})"
+
+
+class _Context:
+    """What a rule needs: values and matrix-notation text of the arguments."""
+
+    np = np
+
+    def __init__(self, values: dict, shapes: dict[str, Shape]):
+        self.values = values
+        self.shapes = shapes
+        self.lib = Numpy()
+
+    def value(self, expr: Expr) -> np.ndarray:
+        return np.asarray(evaluate(expr, self.values, self.lib), dtype=np.float64)
+
+    def shape(self, expr: Expr) -> Shape:
+        return shape_of(expr, self.shapes)
+
+    def text(self, expr: Expr) -> str:
+        return pretty(expr, matrix=True)
+
+    def wrap(self, expr: Expr) -> str:
+        return self.text(expr) if isinstance(expr, (Num, Sym)) or (isinstance(expr, Apply) and (
+            OPS[expr.op].function or expr.op == "T")) else f"({self.text(expr)})"
+
+    paren = staticmethod(_paren)
+
+    @staticmethod
+    def swap(G):
+        return np.swapaxes(G, -1, -2) if np.ndim(G) >= 2 else G
+
+
+def _times(g: str, factor: str, op: str = " ⊙ ") -> str:
+    """g ⊙ factor, dropping a factor of 1; a scalar upstream such as (1/N) multiplies with ·."""
+    if factor == "1":
+        return g
+    if factor == "−1":
+        return _neg(g)
+    if g == "1":
+        return factor
+    if g.startswith("(1/"):
+        op = "·"
+    if g.startswith("−") and _is_term(g):
+        return "−" + _times(g[1:], factor, op)
+    return f"{_paren(g)}{op}{factor}"
+
+
+def _neg(g: str) -> str:
+    if g.startswith("−") and _is_term(g[1:]):
+        return g[1:]
+    return f"−{g}" if _is_term(g) else f"−({g})"
+
+
+class _Backward:
+    def __init__(self, values: dict, shapes: dict[str, Shape]):
+        self.ctx = _Context(values, shapes)
+        self.out: dict[str, list[tuple[str, np.ndarray]]] = {}
+
+    def reduce(self, G, gt: str, expr: Expr, g_shape: Shape) -> tuple[np.ndarray, str]:
+        """Sum a broadcast gradient back to the shape of `expr`."""
+        target = self.ctx.value(expr)
+        G = np.asarray(G, dtype=np.float64)
+        while G.ndim > target.ndim:
+            G = G.sum(axis=0)
+        for axis, size in enumerate(target.shape):
+            if size == 1 and G.shape[axis] != 1:
+                G = G.sum(axis=axis, keepdims=True)
+        want = self.ctx.shape(expr)
+        if want == g_shape or not g_shape:
+            return G, gt
+        if not want:
+            return G, f"sum({gt})"
+        return G, f"1ᵀ·({gt})"
+
+    def run(self, expr: Expr, G, gt: str, g_shape: Shape) -> None:
+        if isinstance(expr, Num):
+            return
+        if isinstance(expr, Sym):
+            self.out.setdefault(expr.name, []).append((gt, np.asarray(G, dtype=np.float64)))
+            return
+        op = OPS[expr.op]
+        G = np.asarray(G, dtype=np.float64)
+        if op.backward is not None:
+            results = op.backward(self.ctx, expr.args, G, gt)
+            for arg, (Gi, text) in zip(expr.args, results):
+                shape = self.ctx.shape(arg) if expr.op != "T" else tuple(reversed(g_shape))
+                self.run(arg, Gi, text, shape)
+            return
+        locals_ = op.d(expr.args)
+        for i, arg in enumerate(expr.args):
+            if i in op.literal or isinstance(arg, Num):
+                continue
+            local = locals_[i]
+            lv = self.ctx.value(local)
+            is_scalar = lv.ndim == 0 and not self.ctx.shape(local)
+            factor = self.ctx.text(local) if isinstance(local, (Num, Sym)) or not (
+                isinstance(local, Apply) and local.op in ("add", "sub")) else f"({self.ctx.text(local)})"
+            text = _times(gt, factor, "·" if is_scalar else " ⊙ ")
+            self.run(arg, *self.reduce(G * lv, text, arg, g_shape), self.ctx.shape(arg))
+
+
+def check_values(g, seed: int = 0) -> dict[str, np.ndarray]:
+    """Small random arrays for every leaf (each dimension cut to CHECK_DIM)."""
+    rng = np.random.default_rng(seed)
+    values = {}
+    for name in g.leaves:
+        dims = tuple(min(g.dims.get(dname, 1), CHECK_DIM) for dname in g.shapes.get(name, ()))
+        values[name] = rng.uniform(0.2, 1.2, size=dims) * rng.choice((-1.0, 1.0), size=dims)
+    return values
+
+
+def matrix_backward(g, seed: int = 0) -> MatrixResult:
+    shapes = infer_shapes(g)
+    leaves = check_values(g, seed)
+    values = checker.forward(g, leaves)
+    bw = _Backward(values, shapes)
+    totals: dict[str, np.ndarray] = {}
+    texts: dict[str, list[str]] = {}
+    for node in reversed(g.nodes):
+        if node.name == g.loss:
+            G, gt = np.float64(1.0), "1"
+        else:
+            parts = bw.out.get(node.name, [])
+            G = sum(p[1] for p in parts) if parts else np.zeros_like(values[node.name])
+            gt = grad_name(node.name)
+            totals[node.name] = G
+            texts[node.name] = [p[0] for p in parts]
+        bw.run(node.expr, G, gt, shapes[node.name])
+    for p in g.params:
+        parts = bw.out.get(p, [])
+        totals[p] = sum(q[1] for q in parts) if parts else np.zeros_like(values[p])
+        texts[p] = [q[0] for q in parts]
+
+    entries = []
+    for name in [n.name for n in reversed(g.nodes[:-1])] + list(g.params):
+        formula = "  +  ".join(texts[name]) or "0"
+        used = [s for s in list(shapes) if _mentions(formula, s)]
+        where = ", ".join(f"{s} is {show(shapes[s])}" for s in used)
+        lines = ((grad_name(name), formula), ("shape", f"{show(shapes[name])} (the shape of {name})"))
+        note = f"where {where}; each ∂L/∂· has the shape of its node." if where else ""
+        if len(texts[name]) > 1:
+            note = f"{name} is used {len(texts[name])} times: the gradients add up. " + note
+        entries.append(Entry(name, show(shapes[name]), lines, note))
+    checks = checker.check(g, leaves, {p: totals[p] for p in g.params}, totals)
+    return MatrixResult(tuple(entries), checks)
+
+
+def _mentions(text: str, name: str) -> bool:
+    # "ᵀ" counts as a word character in Python's re: xᵀ must still mention x
+    return re.search(rf"(?<![\w∂/]){re.escape(name)}(?![^\Wᵀ])", text) is not None

@@ -1,0 +1,253 @@
+"""The scalar derivation of a graph, step by step, in order: the forward pass node by node; the
+backward pass from the loss, where each node's gradient is the sum over its consumers of
+upstream gradient × local partial (each consumer's contribution and their sum written out with
+numbers); then, per parameter, the chain rule as named factors, their numbers multiplied out,
+the gradient in node symbols and in the inputs (tidied by sympy within a bound); then the
+three-way check.
+
+Everything numeric (values, gradients, checks) is float64 evaluation of trees; sympy only tidies
+what is shown, and only within the bounds of `tutor.expr.sympy_bridge.canonical` and a time
+budget for the whole derivation.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Iterator
+
+import numpy as np
+
+from tutor.derive import check as checker
+from tutor.derive.steps import Derivation, Step, d
+from tutor.expr.calculus import diff, occurrences
+from tutor.expr.evaluate import Numpy, evaluate
+from tutor.expr.nodes import Apply, Expr, Num, Sym, add, mul, size, substitute, symbols
+from tutor.expr.text import pretty
+from tutor.fmt import number
+
+MAX_PATHS = 12              # paths listed in a chain; beyond this only the recursive form is shown
+MAX_TREE = 600              # operations in a gradient written out in full
+SYMBOLIC_BUDGET = 3.0       # seconds of sympy tidying for a whole derivation; after it, raw forms
+GATES = {"add": "add distributes: it passes the upstream gradient unchanged to each input",
+         "sub": "subtract distributes: +upstream to the first input, −upstream to the second",
+         "mul": "multiply swaps: each input's gradient is the upstream times the other input",
+         "max": "max routes: the whole upstream gradient goes to the larger input, none to the other",
+         "relu": "relu routes: the upstream gradient passes where the input is positive, else 0"}
+
+
+class Budget:
+    """Seconds left for optional symbolic work (tidying); numbers never depend on it."""
+
+    def __init__(self, seconds: float):
+        self.deadline = time.monotonic() + seconds
+
+    def left(self) -> bool:
+        return time.monotonic() < self.deadline
+
+
+def consumers(g) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {n: [] for n in g.leaves + tuple(x.name for x in g.nodes)}
+    for node in g.nodes:
+        for used in dict.fromkeys(symbols(node.expr)):
+            out[used].append(node.name)
+    return out
+
+
+def forward_values(g, point: dict[str, float] | None = None) -> dict[str, float]:
+    env = {k: np.float64(v) for k, v in (point or g.point).items()}
+    return {k: float(v) for k, v in checker.forward(g, env).items()}
+
+
+def forward_trees(g) -> dict[str, Expr]:
+    """Each node as an expression in the leaves only."""
+    out: dict[str, Expr] = {}
+    for node in g.nodes:
+        out[node.name] = substitute(node.expr, out)
+    return out
+
+
+def local_partials(g) -> tuple[dict, dict]:
+    """(node, input) → ∂node/∂input as a tree, and the same split per appearance of the input."""
+    local: dict[tuple[str, str], Expr] = {}
+    parts: dict[tuple[str, str], list[Expr]] = {}
+    for node in g.nodes:
+        for used in dict.fromkeys(symbols(node.expr)):
+            parts[(node.name, used)] = occurrences(node.expr, used)
+            local[(node.name, used)] = diff(node.expr, used)
+    return local, parts
+
+
+def gradient_trees(g, local: dict | None = None) -> dict[str, Expr | None]:
+    """∂L/∂(each node and parameter) in node symbols: the sum over consumers c of
+    ∂L/∂c · ∂c/∂name. None where writing it out would pass MAX_TREE operations."""
+    local = local if local is not None else local_partials(g)[0]
+    used_by = consumers(g)
+    trees: dict[str, Expr | None] = {g.loss: Num(1.0)}
+    for name in [n.name for n in reversed(g.nodes[:-1])] + list(g.params):
+        total: Expr | None = Num(0.0)
+        for c in used_by[name]:
+            upstream = trees.get(c)
+            if upstream is None or total is None:
+                total = None
+                break
+            total = add(total, mul(upstream, local[(c, name)]))
+            if size(total) > MAX_TREE:
+                total = None
+        trees[name] = total
+    return trees
+
+
+def _value(tree: Expr, values: dict) -> float:
+    with np.errstate(all="ignore"):
+        return float(evaluate(tree, values, Numpy()))
+
+
+def _gate(node) -> str:
+    expr = node.expr
+    return GATES.get(expr.op, "") if isinstance(expr, Apply) and all(isinstance(a, (Sym, Num)) for a in expr.args) else ""
+
+
+def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: Budget) -> Derivation:
+    """Derive `g`, handing each step to `emit` as soon as it exists; returns the whole."""
+    values = forward_values(g)
+    bad = [n.name for n in g.nodes if not np.isfinite(values[n.name])]
+    deriv = Derivation(lesson_id, g, [], values, {})
+    used_by = consumers(g)
+    local, parts = local_partials(g)
+    deriv.local_trees = local
+    known: set[str] = set(g.leaves)
+
+    def step(phase, node, title, lines, note="", **kw):
+        s = Step(len(deriv.steps), phase, node, title, tuple(lines), note,
+                 frozenset(known), frozenset(deriv.grads), **kw)
+        deriv.steps.append(s)
+        emit(s, deriv)
+
+    for node in g.nodes:
+        known.add(node.name)
+        step("forward", node.name, f"Forward: {node.name} = {node.text.strip()}",
+             [(node.name, node.expr), (f"{node.name} at the point", number(values[node.name]))])
+    if bad:
+        step("forward", bad[0], f"The graph is undefined at the point: {bad[0]} = {number(values[bad[0]])}",
+             [], note=f"{bad[0]} has no finite value at the lesson's point, so no gradient can be taken there. "
+                      "Choose a point where every node is defined.")
+        return deriv
+
+    # Backward: from the loss down.
+    L = g.loss
+    deriv.grads[L] = 1.0
+    trees = gradient_trees(g, local)
+    step("backward", L, f"Backward: start at the loss, {d(L, L)} = 1", [(d(L, L), "1")],
+         note="Every gradient below is built from this seed.")
+    order = [n.name for n in reversed(g.nodes[:-1])] + list(g.params)
+    for name in order:
+        lines: list = []
+        terms: list[float] = []
+        recursive: list[str] = []
+        for c in used_by[name]:
+            for k, lp in enumerate(parts[(c, name)]):
+                lp_value = _value(lp, values)
+                contribution = deriv.grads[c] * lp_value
+                terms.append(contribution)
+                which = f" (appearance {k + 1})" if len(parts[(c, name)]) > 1 else ""
+                lines.append((f"{d(c, name)}{which} (local)", lp))
+                lines.append(("  upstream × local", f"{number(deriv.grads[c])} × {number(lp_value)} = "
+                                                    f"{number(contribution)}"))
+                recursive.append(f"{d(L, c)} · {d(c, name)}")
+        deriv.grads[name] = float(sum(terms)) if terms else 0.0
+        lines.insert(0, (d(L, name), "  +  ".join(dict.fromkeys(recursive)) or "0"))
+        if len(terms) > 1:
+            lines.append((d(L, name), " + ".join(number(t) for t in terms) + f" = {number(deriv.grads[name])}"))
+        else:
+            lines.append((f"{d(L, name)} at the point", number(deriv.grads[name])))
+        note = ""
+        feeds = used_by[name]
+        if len(terms) > 1:
+            where = ", ".join(feeds)
+            note = (f"{name} reaches the loss through {len(terms)} uses ({where}): their gradients add up. "
+                    "This is why backpropagation accumulates with += rather than assigning.")
+        gates = [f"{c}: {_gate(g.node(c))}" for c in feeds if _gate(g.node(c))]
+        if gates:
+            note = (note + " " if note else "") + "Gate pattern at " + "; ".join(gates) + "."
+        kind = "parameter" if name in g.params else "node"
+        step("backward", name, f"Backward: {d(L, name)} at {kind} {name}", lines, note)
+    deriv.trees = trees
+
+    # Per parameter: the chain rule written out, with its numbers.
+    inputs = forward_trees(g)
+    for p in g.params:
+        paths = _paths(p, L, used_by)
+        lines = []
+        names, numbers = [], []
+        for path in paths[:MAX_PATHS]:
+            edges = [(path[i + 1], path[i]) for i in reversed(range(len(path) - 1))]
+            names.append(" · ".join(d(a, b) for a, b in edges))
+            numbers.append(" × ".join(number(_value(local[e], values)) for e in edges))
+        if len(paths) <= MAX_PATHS:
+            lines.append((d(L, p), "  +  ".join(names)))
+            for path in paths:
+                for i in reversed(range(len(path) - 1)):
+                    lines.append((d(path[i + 1], path[i]), local[(path[i + 1], path[i])]))
+            lines.append((d(L, p), "  +  ".join(f"({n})" if len(numbers) > 1 else n for n in numbers)
+                          + f" = {number(deriv.grads[p])}"))
+        else:
+            lines.append((d(L, p), f"({len(paths)} paths: the backward steps above sum them node by node)"))
+        tree = trees.get(p)
+        if tree is None:
+            lines.append((f"{d(L, p)} (multiplied out)", f"too long to write out (more than {MAX_TREE} operations); "
+                                                           "the factored chain above is the gradient"))
+        else:
+            lines.append((f"{d(L, p)} (multiplied out)", _tidy(tree, budget, cancel=False)))
+            in_inputs = substitute(tree, inputs)
+            if size(in_inputs) > MAX_TREE:
+                lines.append((f"{d(L, p)} (in the inputs)", f"too long to write out ({size(in_inputs)} operations)"))
+            else:
+                lines.append((f"{d(L, p)} (in the inputs)", _tidy(in_inputs, budget)))
+        lines.append((f"{d(L, p)} at the point", number(deriv.grads[p])))
+        note = "" if len(paths) == 1 else f"{p} reaches the loss along {len(paths)} paths: their products add up."
+        step("chain", p, f"Chain rule for {p}", lines, note)
+
+    env = {k: np.float64(v) for k, v in g.point.items()}
+    deriv.checks = checker.check(g, env, {p: deriv.grads[p] for p in g.params}, deriv.grads)
+    for chk in deriv.checks:
+        lines = (("derived", number(chk.symbolic)), ("torch autograd", number(float(chk.autograd))),
+                 ("finite differences", number(float(chk.numeric))), ("relative error", f"{chk.rel_error:.2e}"),
+                 ("grade", f"{chk.grade} (CS231n's bands: ≤ 1e-7 good; ≤ 1e-4 only near a kink; > 1e-2 wrong)"))
+        step("check", chk.param, f"Check {d(L, chk.param)}: {checker.verdict(chk)}", lines, check=chk)
+    return deriv
+
+
+def _tidy(tree: Expr, budget: Budget, cancel: bool = True) -> Expr | str:
+    """sympy's tidier form within the budget and size bounds, else the tree as derived and a
+    word saying so (the numbers never depend on it)."""
+    if not budget.left():
+        return f"{pretty(tree)}   (left as derived: the time for tidying this derivation is used up)"
+    from tutor.expr.sympy_bridge import canonical
+
+    tidy, why = canonical(tree, cancel)
+    return f"{pretty(tree)}   ({why})" if why else tidy
+
+
+def _paths(start: str, end: str, used_by: dict[str, list[str]]) -> list[list[str]]:
+    """Paths start → … → end along the graph's edges (at most MAX_PATHS + 1 are collected)."""
+    found: list[list[str]] = []
+    reaches: dict[str, bool] = {}
+
+    def reach(here: str) -> bool:            # memoised, so dead ends are never walked twice
+        if here not in reaches:
+            reaches[here] = here == end or any(reach(n) for n in used_by.get(here, ()))
+        return reaches[here]
+
+    def walk(path):
+        if len(found) > MAX_PATHS:
+            return
+        here = path[-1]
+        if here == end:
+            found.append(path)
+            return
+        for nxt in used_by.get(here, ()):
+            if reach(nxt):
+                walk(path + [nxt])
+
+    walk([start])
+    return found

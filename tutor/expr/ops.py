@@ -1,0 +1,247 @@
+"""The one table of operations. Each entry keeps, side by side, everything the tutor needs to know
+about an operation, as micrograd's engine keeps each op's backward beside its forward:
+
+    d         its local derivative ∂op/∂argᵢ, as a tree in the arguments (the scalar view's
+              chain rule, the exercise checker and the elementwise matrix rules all use it)
+    numpy     its float64 evaluation (finite differences, forward values, the matrix form)
+    torch     its torch evaluation (autograd, the reference every derived gradient is checked on)
+    sympy     its faithful sympy form (tests prove `d` against sympy.diff of it)
+    shape     its shape rule, from its arguments' shapes
+    backward  its matrix-form rule, where it is not elementwise (elementwise operations multiply
+              the upstream gradient by `d`, reduced over broadcast axes: see tutor.derive.matrix)
+    kink      where its derivative jumps (relu, max, abs, …): the gradient check reads it
+
+Adding a function is one `Op(...)` entry below plus its tests; the parser, evaluation, shapes,
+derivation, matrix form, exercises and lessons/README's list all follow from this table.
+Nothing here imports numpy, torch or sympy: each rule receives the library it works in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from tutor.expr.nodes import ONE, ZERO, Apply, Expr, Num, call, div, mul, neg, power, sub
+
+
+class ShapeError(ValueError):
+    """Shapes that do not fit an operation (the message says how)."""
+
+
+Shape = tuple[str, ...]
+
+
+def show_shape(shape: Shape) -> str:
+    return "×".join(shape) if shape else "scalar"
+
+
+def broadcast(a: Shape, b: Shape, what: str) -> Shape:
+    if not a:
+        return b
+    if not b or a == b:
+        return a
+    long, short = (a, b) if len(a) >= len(b) else (b, a)
+    if long[len(long) - len(short):] == short:
+        return long
+    raise ShapeError(f"shapes {show_shape(a)} and {show_shape(b)} do not match for '{what}'")
+
+
+def _elementwise(*shapes: Shape) -> Shape:
+    out: Shape = ()
+    for s in shapes:
+        out = broadcast(out, s, "an elementwise operation")
+    return out
+
+
+def _matmul_shape(a: Shape, b: Shape) -> Shape:
+    if not a or not b:
+        raise ShapeError(f"@ needs two arrays, found a scalar ({show_shape(a)} @ {show_shape(b)}): "
+                         "use * to multiply by a scalar")
+    if a[-1] != b[0]:
+        raise ShapeError(f"shapes do not multiply: {show_shape(a)} @ {show_shape(b)} "
+                         f"(inner dimensions {a[-1]} and {b[0]} differ)")
+    return a[:-1] + b[1:]
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    arity: int
+    doc: str                                   # what it means, for lessons/README and messages
+    d: Callable[[tuple], tuple]                # args → (∂/∂arg₀, ∂/∂arg₁, …) as trees
+    numpy: Callable
+    torch: Callable
+    sympy: Callable
+    shape: Callable[..., Shape] = _elementwise
+    backward: Callable | None = None           # (ctx, args, G, text) → [(Gᵢ, textᵢ) | None]
+    kink: Callable | None = None               # (np, *values) → array whose sign change is a kink
+    infix: str = ""                            # "+" for operators; "" for functions called by name
+    prec: int = 100                            # binding strength of an infix operator
+    literal: tuple[int, ...] = ()              # argument positions that must be literal numbers
+    show: str = ""                             # the name as the tutor writes it (σ for sigmoid)
+    function: bool = True                      # callable by name in expressions
+
+    @property
+    def label(self) -> str:
+        return self.show or self.name
+
+
+def _step(a: Expr) -> Expr:
+    return call("step", a)
+
+
+def _sigmoid_d(args):
+    s = call("sigmoid", args[0])
+    return (mul(s, sub(ONE, s)),)
+
+
+def _np_sigmoid(np, a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def _np_softplus(np, a):
+    return np.logaddexp(0.0, a)
+
+
+def _np_leaky(np, a, k):
+    return np.where(a > 0, a, k * a)
+
+
+def _t_leaky(t, a, k):
+    return t.where(a > 0, a, k * a)
+
+
+def _sp_leaky(sp, a, k):
+    return sp.Piecewise((a, a > 0), (k * a, True))
+
+
+def _pow_d(args):
+    a, n = args
+    return (mul(n, power(a, n.value - 1)), ZERO)
+
+
+def _np_pow(np, a, n):
+    return np.power(a, n)
+
+
+# Non-elementwise matrix rules. `ctx` gives each argument's value and its matrix-notation text.
+
+def _back_T(ctx, args, G, gt):
+    return [(ctx.swap(G), f"({gt})ᵀ")]
+
+
+def _back_matmul(ctx, args, G, gt):
+    a, b = args
+    va, vb = ctx.value(a), ctx.value(b)
+    np = ctx.np
+    Ga = G @ np.swapaxes(vb, -1, -2) if vb.ndim >= 2 else np.outer(G, vb)
+    Gb = np.swapaxes(va, -1, -2) @ G if va.ndim >= 2 else np.outer(va, G)
+    return [(Ga, f"{ctx.paren(gt)}·{ctx.wrap(b)}ᵀ"), (Gb, f"{ctx.wrap(a)}ᵀ·{ctx.paren(gt)}")]
+
+
+def _back_sum(ctx, args, G, gt):
+    va = ctx.value(args[0])
+    return [(G * ctx.np.ones_like(va), gt)]            # copied to every element
+
+
+def _back_mean(ctx, args, G, gt):
+    va = ctx.value(args[0])
+    count = "·".join(ctx.shape(args[0])) or "1"
+    text = f"(1/{count})" if gt == "1" else f"({gt}/{count})"
+    return [(G * ctx.np.ones_like(va) / max(va.size, 1), text if ctx.shape(args[0]) else gt)]
+
+
+def _kink_first(np, a, *rest):
+    return a
+
+
+def _kink_max(np, a, b):
+    return a - b
+
+
+def _np_scalar_matmul(np, a, b):
+    return np.matmul(a, b) if np.ndim(a) and np.ndim(b) else a * b
+
+
+def _t_scalar_matmul(t, a, b):
+    return a @ b if a.dim() and b.dim() else a * b
+
+
+OPS: dict[str, Op] = {op.name: op for op in (
+    # --- operators ---------------------------------------------------------------------------
+    Op("add", 2, "a + b", lambda a: (ONE, ONE),
+       lambda np, a, b: a + b, lambda t, a, b: a + b, lambda sp, a, b: a + b,
+       infix="+", prec=10, function=False),
+    Op("sub", 2, "a − b", lambda a: (ONE, Num(-1.0)),
+       lambda np, a, b: a - b, lambda t, a, b: a - b, lambda sp, a, b: a - b,
+       infix="-", prec=10, function=False),
+    Op("mul", 2, "a · b, elementwise", lambda a: (a[1], a[0]),
+       lambda np, a, b: a * b, lambda t, a, b: a * b, lambda sp, a, b: a * b,
+       infix="*", prec=20, function=False),
+    Op("div", 2, "a / b, elementwise", lambda a: (div(ONE, a[1]), neg(div(a[0], power(a[1], 2)))),
+       lambda np, a, b: a / b, lambda t, a, b: a / b, lambda sp, a, b: a / b,
+       infix="/", prec=20, function=False),
+    Op("matmul", 2, "matrix product (a product of scalars in the scalar view)", lambda a: (a[1], a[0]),
+       _np_scalar_matmul, _t_scalar_matmul, lambda sp, a, b: a * b,
+       shape=_matmul_shape, backward=_back_matmul, infix="@", prec=20, function=False),
+    Op("pow", 2, "a ** n, n a literal number", _pow_d,
+       _np_pow, lambda t, a, n: a ** n, lambda sp, a, n: a ** n,
+       shape=lambda a, n: a, infix="**", prec=40, literal=(1,), function=False),
+    Op("neg", 1, "−a", lambda a: (Num(-1.0),),
+       lambda np, a: -a, lambda t, a: -a, lambda sp, a: -a, prec=30, function=False),
+    Op("T", 1, "transpose, written a.T (a scalar is its own transpose)", lambda a: (ONE,),
+       lambda np, a: np.swapaxes(a, -1, -2) if np.ndim(a) >= 2 else a,
+       lambda t, a: a.transpose(-1, -2) if a.dim() >= 2 else a, lambda sp, a: a,
+       shape=lambda a: tuple(reversed(a)), backward=_back_T, prec=50, function=False),
+    # --- functions ---------------------------------------------------------------------------
+    Op("relu", 1, "max(a, 0)", lambda a: (_step(a[0]),),
+       lambda np, a: np.maximum(a, 0.0), lambda t, a: t.relu(a), lambda sp, a: sp.Max(a, 0),
+       kink=_kink_first),
+    Op("step", 1, "the indicator 1[a > 0] (relu's derivative; also written relu'(a))", lambda a: (ZERO,),
+       lambda np, a: (np.asarray(a) > 0).astype(np.float64), lambda t, a: (a > 0).to(a.dtype),
+       lambda sp, a: sp.Piecewise((1, a > 0), (0, True)), kink=_kink_first),
+    Op("leaky_relu", 2, "a where a > 0, else k·a (k, the slope, is usually a small number)",
+       lambda a: (call("leaky_step", a[0], a[1]), mul(a[0], sub(ONE, _step(a[0])))),
+       _np_leaky, _t_leaky, _sp_leaky, kink=_kink_first),
+    Op("leaky_step", 2, "leaky_relu's derivative: 1 where a > 0, else k", lambda a: (ZERO, sub(ONE, _step(a[0]))),
+       lambda np, a, k: np.where(a > 0, 1.0, k), lambda t, a, k: t.where(a > 0, t.ones_like(a), k * t.ones_like(a)),
+       lambda sp, a, k: sp.Piecewise((1, a > 0), (k, True)), kink=_kink_first),
+    Op("max", 2, "the larger of a and b, elementwise", lambda a: (_step(sub(a[0], a[1])), sub(ONE, _step(sub(a[0], a[1])))),
+       lambda np, a, b: np.maximum(a, b), lambda t, a, b: t.maximum(a, b), lambda sp, a, b: sp.Max(a, b),
+       kink=_kink_max),
+    Op("abs", 1, "absolute value", lambda a: (call("sign", a[0]),),
+       lambda np, a: np.abs(a), lambda t, a: t.abs(a), lambda sp, a: sp.Abs(a), kink=_kink_first),
+    Op("sign", 1, "−1, 0 or 1 by the sign of a (abs's derivative)", lambda a: (ZERO,),
+       lambda np, a: np.sign(a), lambda t, a: t.sign(a), lambda sp, a: sp.sign(a), kink=_kink_first),
+    Op("sigmoid", 1, "1 / (1 + exp(−a))", _sigmoid_d,
+       _np_sigmoid, lambda t, a: t.sigmoid(a), lambda sp, a: 1 / (1 + sp.exp(-a)), show="σ"),
+    Op("softplus", 1, "log(1 + exp(a)), a smooth relu", lambda a: (call("sigmoid", a[0]),),
+       _np_softplus, lambda t, a: t.nn.functional.softplus(a), lambda sp, a: sp.log(1 + sp.exp(a))),
+    Op("tanh", 1, "hyperbolic tangent", lambda a: (sub(ONE, power(call("tanh", a[0]), 2)),),
+       lambda np, a: np.tanh(a), lambda t, a: t.tanh(a), lambda sp, a: sp.tanh(a)),
+    Op("exp", 1, "e to the power a", lambda a: (call("exp", a[0]),),
+       lambda np, a: np.exp(a), lambda t, a: t.exp(a), lambda sp, a: sp.exp(a)),
+    Op("log", 1, "natural logarithm", lambda a: (div(ONE, a[0]),),
+       lambda np, a: np.log(a), lambda t, a: t.log(a), lambda sp, a: sp.log(a)),
+    Op("sqrt", 1, "square root", lambda a: (div(ONE, mul(Num(2.0), call("sqrt", a[0]))),),
+       lambda np, a: np.sqrt(a), lambda t, a: t.sqrt(a), lambda sp, a: sp.sqrt(a)),
+    Op("sum", 1, "sum over the batch (a single sample in the scalar view)", lambda a: (ONE,),
+       lambda np, a: np.sum(a), lambda t, a: a.sum(), lambda sp, a: a,
+       shape=lambda a: (), backward=_back_sum),
+    Op("mean", 1, "mean over the batch (a single sample in the scalar view)", lambda a: (ONE,),
+       lambda np, a: np.mean(a), lambda t, a: a.mean(), lambda sp, a: a,
+       shape=lambda a: (), backward=_back_mean),
+)}
+
+# Names an expression may call, with their argument counts (the parser's whitelist).
+FUNCTIONS: dict[str, int] = {name: op.arity for name, op in OPS.items() if op.function}
+INFIX = {op.infix: name for name, op in OPS.items() if op.infix}
+
+
+def local_derivatives(expr: Apply) -> tuple[Expr, ...]:
+    """∂expr/∂(each argument), as trees in the arguments."""
+    return OPS[expr.op].d(expr.args)
+
+
+def is_kink(expr: Expr) -> bool:
+    return isinstance(expr, Apply) and OPS[expr.op].kink is not None

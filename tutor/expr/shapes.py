@@ -1,0 +1,41 @@
+"""Shapes of a graph's nodes, as tuples of dimension names ("N", "D"), by each operation's rule.
+
+A scalar is `()`. Elementwise operations broadcast as numpy does; `@` needs two arrays with
+matching inner dimensions; `sum` and `mean` reduce to a scalar.
+"""
+
+from __future__ import annotations
+
+from tutor.errors import LessonError
+from tutor.expr.nodes import Apply, Expr, Num, Sym
+from tutor.expr.ops import OPS, Shape, ShapeError, show_shape
+from tutor.expr.text import to_text
+
+show = show_shape
+
+
+def shape_of(expr: Expr, env: dict[str, Shape]) -> Shape:
+    """The shape of `expr`; raises LessonError naming the operation that does not fit."""
+    if isinstance(expr, Num):
+        return ()
+    if isinstance(expr, Sym):
+        return env.get(expr.name, ())
+    shapes = [shape_of(a, env) for a in expr.args]
+    try:
+        return OPS[expr.op].shape(*shapes)
+    except ShapeError as exc:
+        raise LessonError(f"{exc} in {_short(expr)}") from None
+
+
+def _short(expr: Apply) -> str:
+    text = to_text(expr)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def infer_shapes(graph, upto: int | None = None) -> dict[str, Shape]:
+    """Every leaf's and node's shape; raises LessonError at the first node that does not fit."""
+    env: dict[str, Shape] = {name: tuple(graph.shapes.get(name, ())) for name in graph.leaves}
+    nodes = graph.nodes if upto is None else graph.nodes[: upto + 1]
+    for node in nodes:
+        env[node.name] = shape_of(node.expr, env)
+    return env

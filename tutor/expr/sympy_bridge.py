@@ -1,0 +1,146 @@
+"""Expressions ↔ sympy, built node by node from the typed tree (no lesson text ever reaches
+sympy's parser). Imports sympy: only the derivation's canonical forms and tests load it.
+
+`to_sympy(e, faithful=True)` gives each operation's real meaning (relu as Max(a, 0), σ as
+1/(1 + e^(−a))), for proofs in the tests. `canonical(e)` is the tutor's bounded tidy-up of a
+derived gradient: functions kept opaque (sympy never rewrites σ or relu), rational parts
+cancelled only where the expansion is provably small, common factors pulled out.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sympy
+
+from tutor.expr.nodes import Apply, Expr, Num, Sym, add, div, mul, neg, power, sub
+from tutor.expr.ops import OPS
+
+MAX_CANONICAL_SIZE = 400      # operations in a tree handed to sympy at all
+MAX_EXPANSION = 400           # terms a full expansion could have, before `cancel` is tried
+
+
+@lru_cache(maxsize=4096)
+def sym(name: str) -> sympy.Symbol:
+    return sympy.Symbol(name, real=True)
+
+
+@lru_cache(maxsize=None)
+def _opaque(name: str):
+    return sympy.Function(name, real=True)
+
+
+def _number(v: float) -> sympy.Expr:
+    if float(v).is_integer():
+        return sympy.Integer(int(v))
+    return sympy.Rational(repr(float(v))) if abs(v) < 1e6 and len(repr(float(v))) <= 12 else sympy.Float(v)
+
+
+def to_sympy(expr: Expr, faithful: bool = True) -> sympy.Expr:
+    if isinstance(expr, Num):
+        return _number(expr.value)
+    if isinstance(expr, Sym):
+        return sym(expr.name)
+    args = [to_sympy(a, faithful) for a in expr.args]
+    op = OPS[expr.op]
+    if faithful or not op.function:
+        return op.sympy(sympy, *args)
+    return _opaque(expr.op)(*args)
+
+
+def from_sympy(e: sympy.Expr) -> Expr:
+    """A sympy expression (of `to_sympy(…, faithful=False)`'s vocabulary) back as a tree."""
+    if isinstance(e, sympy.Symbol):
+        return Sym(e.name)
+    if e.is_Integer:
+        return Num(float(int(e)))
+    if e.is_Rational:
+        p, q = int(e.p), int(e.q)
+        as_float = p / q
+        return Num(as_float) if len(repr(as_float)) <= 8 else div(Num(float(p)), Num(float(q)))
+    if e.is_Number:
+        return Num(float(e))
+    if isinstance(e, sympy.Add):
+        terms = list(e.as_ordered_terms())
+        # a positive term first: y_pred − y rather than −y + y_pred
+        terms.sort(key=lambda t: bool(t.as_coeff_Mul()[0].is_negative))
+        out = from_sympy(terms[0])
+        for t in terms[1:]:
+            coeff, rest = t.as_coeff_Mul()
+            if coeff.is_negative:
+                out = sub(out, from_sympy(-t))
+            else:
+                out = add(out, from_sympy(t))
+        return out
+    if isinstance(e, sympy.Mul):
+        coeff, rest = e.as_coeff_Mul()
+        if coeff.is_negative:
+            return neg(from_sympy(-e))
+        num, den = [], []
+        for f in sympy.Mul.make_args(e):
+            if f.is_Pow and f.exp.is_negative:
+                den.append(power(from_sympy(f.base), float(-f.exp)) if f.exp != -1 else from_sympy(f.base))
+            elif f.is_Rational and f.q != 1:
+                if f.p != 1:
+                    num.append(Num(float(f.p)))
+                den.append(Num(float(f.q)))
+            else:
+                num.append(from_sympy(f))
+        top = Num(1.0)
+        for f in num:
+            top = mul(top, f)
+        if not den:
+            return top
+        bottom = den[0]
+        for f in den[1:]:
+            bottom = mul(bottom, f)
+        return div(top, bottom)
+    if isinstance(e, sympy.Pow):
+        if e.exp.is_negative:
+            return div(Num(1.0), from_sympy(sympy.Pow(e.base, -e.exp)))
+        if e.exp == sympy.Rational(1, 2):
+            return Apply("sqrt", (from_sympy(e.base),))
+        return power(from_sympy(e.base), float(e.exp))
+    if isinstance(e, sympy.core.function.AppliedUndef) and e.func.__name__ in OPS:
+        return Apply(e.func.__name__, tuple(from_sympy(a) for a in e.args))
+    raise ValueError(f"no tree form for {type(e).__name__}")
+
+
+def expansion_terms(expr: Expr) -> int:
+    """An upper bound on the terms of `expr` fully expanded as a polynomial in its symbols and
+    function calls: cancel's work grows with it, whatever the operation count says."""
+    if isinstance(expr, (Num, Sym)):
+        return 1
+    op = expr.op
+    if op in ("add", "sub"):
+        return expansion_terms(expr.args[0]) + expansion_terms(expr.args[1])
+    if op in ("mul", "matmul", "div"):
+        return expansion_terms(expr.args[0]) * expansion_terms(expr.args[1])
+    if op in ("neg", "T", "sum", "mean"):
+        return expansion_terms(expr.args[0])
+    if op == "pow":
+        n = expr.args[1].value
+        base = expansion_terms(expr.args[0])
+        return base ** int(abs(n)) if float(n).is_integer() else base
+    return 1                                           # an opaque function call
+
+
+def canonical(expr: Expr, cancel: bool = True) -> tuple[Expr, str]:
+    """A tidier equal form of `expr` and "" — or `expr` unchanged and why it was left so.
+
+    Each sympy call here is bounded by the size of what it is given: trees of at most
+    MAX_CANONICAL_SIZE operations, and `cancel` only where a full expansion has at most
+    MAX_EXPANSION terms. No `simplify`: its time is not bounded by any size."""
+    from tutor.expr.nodes import size
+
+    n = size(expr)
+    if n > MAX_CANONICAL_SIZE:
+        return expr, f"not simplified: {n} operations (the limit is {MAX_CANONICAL_SIZE})"
+    e = to_sympy(expr, faithful=False)
+    if cancel and expansion_terms(expr) <= MAX_EXPANSION:
+        e = sympy.cancel(e)
+    e = sympy.factor_terms(e)
+    try:
+        return from_sympy(e), ""
+    except ValueError as exc:                 # a form outside the tree's vocabulary
+        return expr, f"not simplified: {exc}"

@@ -1,0 +1,50 @@
+"""Steps of a derivation → text within a given width (never the real terminal's), Unicode or ASCII."""
+
+from __future__ import annotations
+
+import textwrap
+
+from tutor.expr.nodes import Num, Sym, Apply
+from tutor.expr.text import pretty
+from tutor.fmt import asciify
+
+
+def _wrap(text: str, width: int, indent: str = "    ") -> str:
+    return "\n".join(textwrap.wrap(text, width, subsequent_indent=indent, break_on_hyphens=False,
+                                   break_long_words=True)) or text
+
+
+def render_line(label: str, value, width: int, ascii: bool = False) -> str:
+    if isinstance(value, (Num, Sym, Apply)):
+        value = pretty(value, ascii=ascii)
+    if ascii:
+        label, value = asciify(label), asciify(value)
+    text = f"{label} = {value}" if value else label
+    if len(text) <= width:
+        return text
+    if len(label) + 3 <= width // 2:
+        return _wrap(text, width, " " * min(len(label) + 3, width // 2))
+    return f"{label} =\n" + _wrap("  " + value, width, "  ")
+
+
+def render_step(step, width: int = 80, ascii: bool = False) -> str:
+    width = max(24, width)
+    parts = [render_line(label, value, width, ascii) for label, value in step.lines]
+    if step.note:
+        note = asciify(step.note) if ascii else step.note
+        parts.append(_wrap(note, width, ""))
+    return "\n\n".join(parts)
+
+
+_RENDERED: dict = {}
+
+
+def render(deriv, index: int, width: int = 80, ascii: bool = False) -> str:
+    """A step as text, memoised per derivation, width and alphabet: stepping back is free."""
+    key = (id(deriv), index, width, ascii)
+    if key not in _RENDERED:
+        if len(_RENDERED) > 4096:
+            _RENDERED.clear()
+        # the derivation is held beside its text, so its id cannot be reused while cached
+        _RENDERED[key] = (deriv, render_step(deriv.steps[index], width, ascii))
+    return _RENDERED[key][1]
