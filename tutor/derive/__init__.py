@@ -37,7 +37,7 @@ def derive(lesson, on_step: Callable[[Step, Derivation], None] | None = None, us
     emit = on_step or (lambda s, d: None)
     k = cache.key(lesson)
     with _LOCK:
-        found = _MEMORY.get(k)
+        found = _MEMORY.get(k) if use_cache else None
     if found is None and use_cache:
         found = cache.load(lesson)
     if found is not None:

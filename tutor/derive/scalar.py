@@ -131,6 +131,8 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
         step("forward", bad[0], f"The graph is undefined at the point: {bad[0]} = {number(values[bad[0]])}",
              [], note=f"{bad[0]} has no finite value at the lesson's point, so no gradient can be taken there. "
                       "Choose a point where every node is defined.")
+        deriv.problem = (f"node '{bad[0]}' is undefined at the point ({number(values[bad[0]])}): choose a point "
+                         "where every node has a finite value")
         return deriv
 
     # Backward: from the loss down.
