@@ -337,10 +337,11 @@ def read_limited(path: Path, limit: int, display: str) -> bytes:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         raise LessonError(f"cannot read the file: {exc.strerror or exc}", file=display) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise LessonError("not a regular file (a lesson is a .toml file)", file=display)
     with os.fdopen(fd, "rb") as f:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise LessonError("not a regular file (a lesson is a .toml file)", file=display)
         too_big = f"file is over {limit / 1e6:g} MB; the limit is {limit / 1e6:g} MB"
         if info.st_size > limit:
             raise LessonError(f"file is {info.st_size / 1e6:.1f} MB; the limit is {limit / 1e6:g} MB", file=display)
@@ -664,8 +665,8 @@ def _rows(value: list, key: str, flat_ok: bool = True) -> tuple[int, int]:
         width = len(value[0])
         for i, row in enumerate(value):
             if len(row) != width or not row:
-                raise LessonError(f"row {i} has {len(row)} numbers and row 0 has {width}: rows must be as long as "
-                                  "each other", key=f"{key}[{i}]")
+                raise LessonError(f"rows must be equally long: row 0 has {width} numbers, row {i} has {len(row)}",
+                                  key=f"{key}[{i}]")
             for j, v in enumerate(row):
                 _value(v, f"{key}[{i}][{j}]")
         return len(value), width
@@ -1027,7 +1028,8 @@ def catalogue() -> list[Listing]:
                                  parts=lesson.parts))
         except LessonError as exc:
             more = f" (and {len(exc.more)} more)" if exc.more else ""
-            items.append(Listing(p.stem, p.stem, "", 100_000, p, 0, f"{exc}{more}"))
+            name = printable(p.stem)     # a file name is a stranger's text too
+            items.append(Listing(name, name, "", 100_000, p, 0, f"{exc}{more}"))
     return sorted(items, key=lambda i: (i.order, i.id))
 
 

@@ -83,6 +83,7 @@ def key_lines(text: str) -> dict[str, int]:
                 for other in [k for k in counters if k.startswith(name + ".")]:
                     del counters[other]
                 current = f"{name}[{index}]"
+                lines.setdefault(_indexed(name, counters), lineno)    # the array itself: its first entry
             else:
                 current = _indexed(name, counters)
             lines.setdefault(current, lineno)
