@@ -5,6 +5,7 @@ message` that `--check` prints, or that what `--check` accepts runs."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -384,3 +385,66 @@ def test_an_id_that_is_not_the_file_name(tmp_path):
 def test_every_shipped_lesson_is_named_after_its_id():
     for path in sorted(LESSONS_DIR.glob("*.toml")):
         assert check_file(str(path), derivation=False) == (), path
+
+
+# -- 7. the progress store -----------------------------------------------------------------------
+
+
+def test_a_progress_file_nested_100000_deep_is_set_aside_once(tmp_path):
+    from tutor.progress import Progress
+
+    path = tmp_path / "progress.json"
+    path.write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    first = Progress(path)
+    assert first.notice.startswith("Your progress file could not be read (it is nested too deeply). It was kept as ")
+    first.visit("linear-1d", "explain")
+    later = Progress(path)                       # the next start reads the fresh record
+    assert later.notice == "" and later.last_lesson == "linear-1d"
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("what", ["fifo", "directory"])
+def test_a_progress_path_that_is_not_a_file_is_set_aside_without_waiting(tmp_path, what):
+    from tutor.progress import Progress
+
+    path = tmp_path / "progress.json"
+    os.mkfifo(path) if what == "fifo" else path.mkdir()
+    progress = Progress(path)                    # a FIFO used to block here for good
+    assert progress.notice.startswith("Your progress file could not be read (it is not a regular file). ")
+    progress.visit("linear-1d", "derive")
+    assert json.loads(path.read_text(encoding="utf-8"))["lessons"] == {"linear-1d": {"parts": ["derive"]}}
+
+
+def test_a_progress_file_with_a_byte_order_mark_is_read(tmp_path):
+    from tutor.progress import Progress
+
+    path = tmp_path / "progress.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"version": 1, "last_lesson": "linear-1d",
+                                                    "lessons": {"linear-1d": {"parts": ["train"]}}}).encode())
+    progress = Progress(path)
+    assert progress.notice == "" and progress.last_lesson == "linear-1d"
+    assert progress.data["lessons"] == {"linear-1d": {"parts": ["train"]}}
+    assert list(tmp_path.glob("progress.unreadable-*")) == []
+
+
+def test_two_tutors_at_once_keep_both_learners_updates(tmp_path):
+    """Two tutors opened on the same record, each saving in turn: nothing either did is lost."""
+    from tutor.progress import Progress
+
+    path = tmp_path / "progress.json"
+    Progress(path).visit("linear-1d", "explain")
+    a, b = Progress(path), Progress(path)
+    a.visit("linear-1d", "derive")
+    b.visit("linear-1d", "train")
+    b.solve("single-neuron", "dw", 2)
+    a.solve("single-neuron", "db", 2)
+    a.visit("two-layer-relu", "explain")           # a's last lesson, then b saves without moving
+    b.solve("linear-1d", "grad", 3)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["lessons"] == {
+        "linear-1d": {"parts": ["explain", "train", "derive"], "solved": ["grad"]},
+        "single-neuron": {"solved": ["db", "dw"]},          # two of two: done, by count
+        "two-layer-relu": {"parts": ["explain"]},
+    }
+    assert data["last_lesson"] == "two-layer-relu"
+    assert b.last_lesson == "two-layer-relu" and b.state("single-neuron", 2) == "done"
