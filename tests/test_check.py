@@ -116,7 +116,7 @@ def test_every_broken_part_of_one_file_is_listed_in_line_order(tmp_path):
             .replace('order = 900', 'order = 900\ncolour = "red"')
             .replace('expr = "(y_pred - y)**2"', 'expr = "(y_pred - target)**2"')
             .replace('lr = 0.1', 'lr = "fast"'))
-    path = tmp_path / "several.toml"
+    path = tmp_path / "unknown-key.toml"     # the id of the text
     path.write_text(text, encoding="utf-8")
     colour, target, lr = (1 + next(i for i, line in enumerate(text.splitlines()) if line.startswith(start))
                           for start in ("colour =", 'expr = "(y_pred - target)', "lr ="))
@@ -135,7 +135,7 @@ def test_a_part_that_needs_a_broken_part_is_not_reported_twice(tmp_path):
     """Exercises are read against the graph's names: with the graph broken, only the graph is named."""
     text = _valid_text().replace('expr = "w*x"', 'expr = "w*q"') + (
         '\n[[exercises]]\nid = "dw"\nkind = "derivative"\nprompt = "dL/dw?"\nanswer = "2*(w*x - y)*x"\n')
-    path = tmp_path / "echo.toml"
+    path = tmp_path / "unknown-key.toml"
     path.write_text(text, encoding="utf-8")
     rc, out, err = check(path)
     assert out.splitlines() == [f"{path}:18: graph.nodes[0].expr: unknown name 'q' (known here: w, x, y)"]
@@ -152,7 +152,7 @@ def _valid_text() -> str:
 
 
 def test_valid_base_of_fixtures_passes(tmp_path):
-    path = tmp_path / "valid.toml"
+    path = tmp_path / "unknown-key.toml"
     path.write_text(_valid_text(), encoding="utf-8")
     rc, out, err = check(path)
     assert out.splitlines() == [f"{path}: ok"]

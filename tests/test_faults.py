@@ -431,7 +431,7 @@ async def test_mnist_lesson_in_the_tui_without_network(tmp_path, fetch_fails):
     text = lesson_path("logistic-regression").read_text(encoding="utf-8")
     digits = 'kind = "digits"\nseed = 0\ntest_fraction = 0.3\n'
     assert digits in text
-    path = tmp_path / "mnist-lesson.toml"
+    path = tmp_path / "logistic-regression.toml"     # a file is named after its id
     path.write_text(text.replace(digits, 'kind = "mnist"\nseed = 0\ntrain_size = 5000\ntest_size = 10000\n'),
                     encoding="utf-8")
     app = make_app(tmp_path, start=path)

@@ -256,7 +256,7 @@ def test_headless_needs_a_lesson():
 
 def test_lesson_file_path_runs_headless(tmp_path):
     source = lesson_path("single-neuron").read_text(encoding="utf-8")
-    path = tmp_path / "copy.toml"
+    path = tmp_path / "my-copy.toml"                 # a file is named after its id
     path.write_text(source.replace('id = "single-neuron"', 'id = "my-copy"'), encoding="utf-8")
     events = headless_json(str(path), "--no-derive", "--backend", "numpy")
     assert events[0]["id"] == "my-copy"

@@ -219,10 +219,11 @@ def start_training(tutor: PtyTutor, long_run: bool) -> None:
 
 
 def long_lesson(directory: Path) -> Path:
-    """two-layer-relu itself, with 100,000 epochs: the run is still going when the signal comes."""
+    """two-layer-relu itself, with 100,000 epochs: the run is still going when the signal comes.
+    (The file keeps the lesson's name, as a lesson's id must equal its file name.)"""
     text = lesson_path("two-layer-relu").read_text(encoding="utf-8")
     assert "\nepochs = 50\n" in text
-    path = directory / "two-layer-relu-long.toml"
+    path = directory / "two-layer-relu.toml"
     path.write_text(text.replace("\nepochs = 50\n", "\nepochs = 100000\n"), encoding="utf-8")
     return path
 

@@ -11,6 +11,7 @@ import sys
 
 from tutor import __version__
 from tutor.errors import LessonError
+from tutor.fmt import printable
 from tutor.lesson import DEVICES
 
 EPILOG = """\
@@ -110,30 +111,41 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _list() -> int:
+    from tutor.fmt import printable
     from tutor.lesson import catalogue
 
     items = catalogue()
     width = max((len(i.id) for i in items), default=0) + 2
     for item in items:
-        print(f"{item.id:<{width}}{item.title}" + (f"   (broken: {item.error})" if item.error else ""))
+        print(printable(f"{item.id:<{width}}{item.title}" + (f"   (broken: {item.error})" if item.error else "")))
     return 0
 
 
 def _check(paths: list[str]) -> int:
-    from tutor.lesson import load
-
     status = 0
     for path in paths:
-        try:
-            lesson = load(path)
-            if lesson.graph is not None or lesson.jacobian is not None:
-                _check_derivation(lesson, path)
-            print(f"{path}: ok")
-        except LessonError as exc:
-            for problem in exc.located(file=path).problems:
-                print(str(problem))
+        problems = check_file(path)
+        for problem in problems:
+            print(str(problem))       # LessonError keeps its text free of terminal escapes
+        if problems:
             status = 2
+        else:
+            print(printable(f"{path}: ok"))
     return status
+
+
+def check_file(path: str, derivation: bool = True) -> tuple[LessonError, ...]:
+    """What `--check` says of one file: nothing when it is sound, else its problems in line order.
+    With `derivation`, the gradients must check out too."""
+    from tutor.lesson import load
+
+    try:
+        lesson = load(path)
+        if derivation and (lesson.graph is not None or lesson.jacobian is not None):
+            _check_derivation(lesson, path)
+    except LessonError as exc:
+        return exc.located(file=path).problems
+    return ()
 
 
 def _check_derivation(lesson, path) -> None:

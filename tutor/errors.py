@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from tutor.fmt import printable
+
 
 class LessonError(Exception):
     """A problem a teacher or learner can act on: which file, which line, which key, what is wrong.
 
     `str()` gives the `FILE:LINE: KEY: message` form that `--check` prints. A file with problems
     in several independent parts raises the first, carrying the others in `more` so that `--check`
-    can list them all in one pass.
+    can list them all in one pass. The message, key and file name may quote a stranger's text, so
+    they are kept without terminal escapes or control characters wherever they are shown.
     """
 
     def __init__(self, message: str, *, key: str = "", file: str = "", line: int | None = None,
                  more: tuple["LessonError", ...] = ()):
+        message = printable(message)
         super().__init__(message)
         self.message = message
-        self.key = key
-        self.file = file
+        self.key = printable(key)
+        self.file = printable(file)
         self.line = line
         self.more = more
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 _ASCII = {
     "∂": "d", "·": "*", "⊙": ".*", "⊘": "./", "ᵀ": ".T", "𝟙": "1", "σ": "sigmoid", "−": "-", "‖": "||",
@@ -44,3 +45,18 @@ def asciify(text: str) -> str:
     if text.isascii():
         return text
     return "".join(_ASCII.get(ch, ch if ch.isascii() else "?") for ch in text)
+
+
+# Terminal control sequences (CSI, OSC, DCS and the like, then any lone ESC with the character
+# after it), and the control characters left over: C0 but newline and tab, DEL and C1. A lesson,
+# a file name or a progress file could otherwise set the window title, write the clipboard or
+# clear the screen. The patterns have no nested repetition, so the time is linear.
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|.?)", re.DOTALL)
+_CONTROLS = dict.fromkeys([*range(0x00, 0x09), *range(0x0b, 0x20), 0x7f, *range(0x80, 0xa0)])
+
+
+def printable(text: str) -> str:
+    """`text` without terminal escapes and control characters (newlines and tabs stay)."""
+    if text.isprintable():
+        return text
+    return _ESCAPES.sub("", text).translate(_CONTROLS)

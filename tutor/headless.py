@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from tutor.errors import LessonError
-from tutor.fmt import asciify, number
+from tutor.fmt import asciify, number, printable
 from tutor.lesson import BACKENDS, Lesson
 
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED = 0, 2, 3
@@ -63,6 +63,7 @@ class Printer:
 
     def text(self, text: str) -> None:
         if not self.as_json:
+            text = printable(text)            # a lesson's strings never reach the terminal as escapes
             self.out.write((asciify(text) if self.ascii else text) + "\n")
 
 

@@ -8,7 +8,10 @@ lessons/README.md; keep the two in step.
 
 from __future__ import annotations
 
+import math
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +19,7 @@ from typing import Any
 
 from tutor.expr import FUNCTIONS, NAME_RE, Expr, parse as parse_expr, symbols
 from tutor.errors import LessonError
+from tutor.fmt import printable
 from tutor.tomlpos import key_lines, line_of
 
 SCHEMA_VERSION = 1
@@ -34,9 +38,15 @@ MAX_POINTS = 10_000       # samples listed inline in a lesson
 MAX_SAMPLES = 100_000     # samples of a synthetic data set
 MAX_DIM = 10_000          # a dimension in [graph.dims]
 MAX_EXERCISES = 50
+MAX_INT = 2**53           # |an integer| anywhere in a file: exact as a float, never an overflow
+MAX_VALUE = mathexpr.MAX_NUMBER   # |a number| in data: points, weights, probes, synthetic w, b, noise
+MAX_CELLS = 25_000_000    # samples × (input width + every layer's width): the values one pass keeps
+MAX_SEED = 2**32 - 1      # numpy's RandomState and scikit-learn take seeds in 0..2^32-1
 
 BACKENDS = ("numpy", "torch-manual", "autograd", "nn", "optim")
 BASELINES = ("sklearn-linear", "sklearn-logistic", "sklearn-mlp")
+CLASSIFIERS = ("sklearn-logistic", "sklearn-mlp")      # baselines that need class labels
+CLASSES = ("digits", "mnist")                          # the datasets that have them
 LOSSES = ("sse", "mse", "bce", "ce", "nll")
 OPTIMIZERS = ("gd", "sgd", "adam")
 LAYER_TYPES = ("linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax")
@@ -316,14 +326,32 @@ def load(path: str | Path) -> Lesson:
     """Read, parse and validate one lesson file."""
     path = Path(path)
     display = str(path)
+    raw = read_limited(path, MAX_FILE_BYTES, display)
+    return loads(raw, display, path)
+
+
+def read_limited(path: Path, limit: int, display: str) -> bytes:
+    """A regular file's bytes, reading at most `limit` + 1: a FIFO, a device (a link to /dev/zero)
+    or a directory is refused without waiting on it, and a file that grows is cut off."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise LessonError(f"file is {size / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES / 1e6:g} MB", file=display)
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         raise LessonError(f"cannot read the file: {exc.strerror or exc}", file=display) from None
-    return loads(raw, display, path)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise LessonError("not a regular file (a lesson is a .toml file)", file=display)
+    with os.fdopen(fd, "rb") as f:
+        too_big = f"file is over {limit / 1e6:g} MB; the limit is {limit / 1e6:g} MB"
+        if info.st_size > limit:
+            raise LessonError(f"file is {info.st_size / 1e6:.1f} MB; the limit is {limit / 1e6:g} MB", file=display)
+        try:
+            raw = f.read(limit + 1)
+        except OSError as exc:
+            raise LessonError(f"cannot read the file: {exc.strerror or exc}", file=display) from None
+    if len(raw) > limit:
+        raise LessonError(too_big, file=display)
+    return raw
 
 
 def loads(raw: bytes | str, display: str = "<lesson>", path: Path | None = None) -> Lesson:
@@ -346,8 +374,10 @@ def loads(raw: bytes | str, display: str = "<lesson>", path: Path | None = None)
         raise LessonError(f"invalid TOML: {message}", file=display, line=line) from None
     except RecursionError:
         raise LessonError("invalid TOML: nested too deeply", file=display) from None
+    except ValueError as exc:      # an integer beyond Python's 4,300-digit conversion limit
+        raise _huge_literal(text, display, exc) from None
     try:
-        return _build(data, path or Path(display))
+        return _build(data, path or Path(display), named=path is not None)
     except LessonError as exc:     # positions are scanned only now: the lesson list loads every file
         lines = key_lines(text)
 
@@ -361,13 +391,50 @@ def loads(raw: bytes | str, display: str = "<lesson>", path: Path | None = None)
         raise LessonError("nested too deeply", file=display) from None
 
 
+def _huge_literal(text: str, display: str, exc: ValueError) -> LessonError:
+    """tomllib's ValueError for an integer of over 4,300 digits, at the line that has it."""
+    runs = (m for m in re.finditer(r"[0-9_]+", text) if m.end() - m.start() > 4300)
+    run = next(runs, None)
+    if run is None:
+        return LessonError(f"invalid TOML: {exc}", file=display)
+    line = text.count("\n", 0, run.start()) + 1
+    before = [(at, key) for key, at in key_lines(text).items() if at <= line]
+    key = max(before)[1] if before else ""
+    return LessonError(f"an integer of {run.end() - run.start():,} digits; integers stay within ±{MAX_INT:,}",
+                       file=display, line=line, key=key)
+
+
+def _scrub(value: Any, key: str) -> Any:
+    """The parsed file, checked and cleaned once before it is read: strings lose terminal escapes and
+    control characters (a title could otherwise set the window title or clear the screen),
+    integers beyond ±MAX_INT and numbers that are not finite are refused wherever they are."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if abs(value) > MAX_INT:
+            digits = len(str(abs(value)))
+            raise LessonError(f"an integer of {digits:,} digits; integers stay within ±{MAX_INT:,}", key=key)
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise LessonError("expected a finite number", key=key)
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub(v, f"{key}.{k}" if key else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, f"{key}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
 def _line_from_message(message: str) -> int | None:
     m = re.search(r"at line (\d+)", message)
     return int(m.group(1)) if m else None
 
 
-def _build(data: dict, path: Path) -> Lesson:
-    top = _Table(data, "")
+def _build(data: dict, path: Path, named: bool = False) -> Lesson:
+    top = _Table(_scrub(data, ""), "")
     schema = top.integer("schema", SCHEMA_VERSION)
     if schema != SCHEMA_VERSION:     # nothing else can be read against the wrong schema
         raise LessonError(f"schema {schema} is not supported (this tutor reads schema {SCHEMA_VERSION})", key="schema")
@@ -383,7 +450,7 @@ def _build(data: dict, path: Path) -> Lesson:
             problems.append(exc)
             return None
 
-    lesson_id = part(_lesson_id, top)
+    lesson_id = part(_lesson_id, top, path if named else None)
     title = part(top.text, "title", ..., 120)
     summary = part(top.text, "summary", "", 300)
     order = part(top.integer, "order", 1000, 0, 100_000)
@@ -412,10 +479,13 @@ def _build(data: dict, path: Path) -> Lesson:
     return Lesson(lesson_id, title, summary, order, pages, graph, jacobian, train, variants, exercises, path)
 
 
-def _lesson_id(top: _Table) -> str:
+def _lesson_id(top: _Table, path: Path | None) -> str:
     lesson_id = top.text("id", limit=64)
     if not ID_RE.match(lesson_id):
         raise LessonError(f"'{lesson_id}' is not a lesson id (lowercase letters, digits and '-')", key="id")
+    # Progress is kept by id: a file may not pass itself off as another lesson.
+    if path is not None and path.stem != lesson_id:
+        raise LessonError(f"the id '{lesson_id}' must equal the file name without .toml ('{path.stem}')", key="id")
     return lesson_id
 
 
@@ -589,14 +659,46 @@ def _layer(t: _Table) -> Layer:
     bias = t.take("bias", bool, True)
     name = t.take("name", str, None)
     bias_name = t.take("bias_name", str, None)
+    for label, value in (("name", name), ("bias_name", bias_name)):
+        if value is not None and not mathexpr.NAME_RE.match(value):
+            raise LessonError(f"'{value}' is not a name (a letter, then letters, digits, _)", key=t.key(label))
     weight = t.take("weight", list, None)
     bias_init = t.take("bias_init", list, None)
     for label, value in (("weight", weight), ("bias_init", bias_init)):
-        if value is not None and not _numbers(value):
-            raise LessonError("expected numbers (a list, or a list of lists)", key=t.key(label))
+        if value is not None:
+            _rows(value, t.key(label), flat_ok=True)
     t.done()
     return Layer("linear", out, bias, name, bias_name,
                  _freeze(weight) if weight is not None else None, _freeze(bias_init) if bias_init is not None else None)
+
+
+def _rows(value: list, key: str, flat_ok: bool = True) -> tuple[int, int]:
+    """A matrix of finite numbers within ±MAX_VALUE → (rows, columns): a list of numbers is one
+    column (with `flat_ok`), a list of rows must be rectangular. Anything else is refused."""
+    if not value:
+        raise LessonError("expected at least one number", key=key)
+    if all(isinstance(v, list) for v in value):
+        width = len(value[0])
+        for i, row in enumerate(value):
+            if len(row) != width or not row:
+                raise LessonError(f"rows must be equally long: row 0 has {width} numbers, row {i} has {len(row)}",
+                                  key=f"{key}[{i}]")
+            for j, v in enumerate(row):
+                _value(v, f"{key}[{i}][{j}]")
+        return len(value), width
+    if not flat_ok or any(isinstance(v, list) for v in value):
+        raise LessonError("expected a list of numbers, or a list of rows of numbers (not a mix)", key=key)
+    for i, v in enumerate(value):
+        _value(v, f"{key}[{i}]")
+    return len(value), 1
+
+
+def _value(v: Any, key: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise LessonError(f"expected a number, found {_kind(v)}", key=key)
+    if abs(v) > MAX_VALUE:
+        raise LessonError(f"{v:g} is outside ±{MAX_VALUE:g}", key=key)
+    return float(v)
 
 
 def _numbers(value, depth: int = 0) -> bool:
@@ -623,7 +725,10 @@ def _dataset(t: _Table) -> Dataset:
 
 
 def _check_dataset(kind: str, o: dict, t: _Table) -> None:
+    if "seed" in o and not 0 <= o["seed"] <= MAX_SEED:
+        raise LessonError(f"a seed is within 0..{MAX_SEED}", key=t.key("seed"))
     if kind == "points":
+        widths = {}
         for a, b in (("x", "y"), ("x_val", "y_val")):
             if o[a] is None and o[b] is None:
                 continue
@@ -634,8 +739,11 @@ def _check_dataset(kind: str, o: dict, t: _Table) -> None:
             if len(o[a]) > MAX_POINTS:
                 raise LessonError(f"{len(o[a])} samples; the limit inline is {MAX_POINTS}", key=t.key(a))
             for k in (a, b):
-                if not _numbers(o[k], 1):
-                    raise LessonError("expected numbers (a list, or a list of rows)", key=t.key(k))
+                widths[k] = _rows(o[k], t.key(k))[1]
+        for k in ("x", "y"):
+            if o[f"{k}_val"] is not None and widths[f"{k}_val"] != widths[k]:
+                raise LessonError(f"'{k}_val' has {widths[k + '_val']} columns and '{k}' has {widths[k]}",
+                                  key=t.key(f"{k}_val"))
     elif kind == "synthetic-linear":
         if not 1 <= o["n"] <= MAX_SAMPLES:
             raise LessonError(f"n must be within 1..{MAX_SAMPLES}", key=t.key("n"))
@@ -643,8 +751,13 @@ def _check_dataset(kind: str, o: dict, t: _Table) -> None:
             raise LessonError("features must be within 1..1000", key=t.key("features"))
         if o["x_dist"] not in ("uniform", "normal"):
             raise LessonError("'uniform' or 'normal'", key=t.key("x_dist"))
-        if len(o["w"]) != o["features"] or not _numbers(o["w"], 2) or any(isinstance(v, list) for v in o["w"]):
+        if len(o["w"]) != o["features"] or any(isinstance(v, list) for v in o["w"]):
             raise LessonError(f"expected {o['features']} numbers, one per feature", key=t.key("w"))
+        _rows(o["w"], t.key("w"), flat_ok=True)
+        for k in ("b", "noise"):
+            _value(o[k], t.key(k))
+        if o["noise"] < 0:
+            raise LessonError("noise is a standard deviation, at least 0", key=t.key("noise"))
         if not 1 <= o["train"] < o["n"]:
             raise LessonError("train must leave at least one validation sample", key=t.key("train"))
     elif kind == "digits":
@@ -685,8 +798,12 @@ def _train(t: _Table) -> Train:
     probe = t.take("probe", list, [])
     if len(probe) > 10 or not _numbers(probe, 1):
         raise LessonError("up to ten inputs (numbers, or rows of numbers)", key=t.key("probe"))
+    for i, x in enumerate(probe):
+        for j, v in enumerate(x if isinstance(x, list) else [x]):
+            _value(v, f"{t.key('probe')}[{i}]" + (f"[{j}]" if isinstance(x, list) else ""))
     dataset = _dataset(t.sub("dataset", required=True))
     layers = tuple(_layer(lt) for lt in t.array("layers", required=True, limit=MAX_LAYERS))
+    _unique_params(layers, t.key("layers"))
     if not any(l.type == "linear" for l in layers):
         raise LessonError("a model needs at least one linear layer", key=t.key("layers"))
     if any(l.out == "hidden" for l in layers) and hidden is None:
@@ -705,7 +822,8 @@ def _train(t: _Table) -> Train:
     train = Train(tuple(backends), dataset, layers, loss, hyper["optimizer"], hyper["lr"], hyper["momentum"],
                   hyper["epochs"], hyper["batch_size"], seed, dtype, init, hidden, log_every, hyper["zero_grad"],
                   baseline, overrides, note, _freeze(probe))
-    _check_size(train, t)
+    _check_steps(train, t)
+    _check_run(train, dataset, t.path)
     return train
 
 
@@ -738,19 +856,105 @@ def _backend_list(t: _Table) -> tuple[str, ...]:
     return tuple(backends)
 
 
-def _check_size(train: Train, t: _Table) -> None:
-    width = 1
-    total = 0
-    for i, layer in enumerate(train.layers):
-        if layer.type != "linear":
-            continue
-        out = train.hidden if layer.out == "hidden" else (10 if layer.out == "outputs" else layer.out)
-        total += width * out + out
-        width = out
-    if total > MAX_PARAMS:
-        raise LessonError(f"the model would have about {total:,} weights; the limit is {MAX_PARAMS:,}", key=t.key("layers"))
+def _check_steps(train: Train, t: _Table) -> None:
     if train.epochs * max(1, 60_000 // max(train.batch_size, 1) if train.batch_size else 1) > MAX_STEPS:
         raise LessonError(f"{train.epochs} epochs at this batch size exceed {MAX_STEPS:,} steps", key=t.key("epochs"))
+
+
+def _unique_params(layers: tuple[Layer, ...], key: str) -> None:
+    """Every weight and bias name (given, or W1, b1, ...) differs from the others: a backend keeps
+    parameters by name. Bias names count even where `bias = false`, as an override may add one."""
+    seen: dict[str, int] = {}
+    linear = [(i, lyr) for i, lyr in enumerate(layers) if lyr.type == "linear"]
+    for n, (i, lyr) in enumerate(linear, 1):
+        for label, name in (("name", lyr.name or f"W{n}"), ("bias_name", lyr.bias_name or f"b{n}")):
+            if name in seen:
+                raise LessonError(f"'{name}' is already the name of a parameter of layer {seen[name]}: "
+                                  "every weight and bias needs its own name", key=f"{key}[{i}].{label}")
+            seen[name] = i
+
+
+def dataset_shape(dataset: Dataset) -> tuple[int, int, int]:
+    """(samples, input width, output width) of a dataset, known without loading it."""
+    o = dataset.options
+    if dataset.kind == "points":
+        def width(rows):
+            return len(rows[0]) if isinstance(rows[0], list) else 1
+        samples = len(o["x"]) + (len(o["x_val"]) if o.get("x_val") else 0)
+        return samples, width(o["x"]), width(o["y"])
+    if dataset.kind == "synthetic-linear":
+        return o["n"], o["features"], 1
+    if dataset.kind == "iris":
+        return 100, 2, 2
+    if dataset.kind == "digits":
+        return 1797, 64, 10
+    return o["train_size"] + o["test_size"], 784, 10        # mnist
+
+
+def _check_run(train: Train, dataset: Dataset, train_key: str, variant_key: str | None = None) -> None:
+    """What a run on this dataset needs, from the data's real widths: explicit weights and biases of
+    the right size, probes as wide as the inputs, and at most MAX_PARAMS weights and MAX_CELLS values
+    per pass (samples × the widths of the input and of every layer's output). A variant's dataset
+    is checked against [train]'s layers; its problems are reported at the variant's dataset."""
+    samples, width, outputs = dataset_shape(dataset)
+    variant = variant_key is not None
+    data_key = variant_key or f"{train_key}.dataset"
+    layers_key, probe_key = f"{train_key}.layers", f"{train_key}.probe"
+    on = "on this dataset, " if variant else ""
+    if train.baseline in CLASSIFIERS and dataset.kind not in CLASSES:
+        raise LessonError(f"{on}the baseline '{train.baseline}' is a classifier, and '{dataset.kind}' has no classes "
+                          f"(classes: {', '.join(CLASSES)})", key=data_key if variant else f"{train_key}.baseline")
+    for i, x in enumerate(train.probe):
+        given = len(x) if isinstance(x, tuple) else 1
+        if given != width:
+            raise LessonError(f"{on}a probe has {given} inputs, but the data has {width} input columns",
+                              key=data_key if variant else f"{probe_key}[{i}]")
+    widths, params, hidden_in = [width], 0, False
+    for i, lyr in enumerate(train.layers):
+        if lyr.type != "linear":
+            widths.append(widths[-1])
+            continue
+        out = {"hidden": train.hidden, "outputs": outputs}.get(lyr.out, lyr.out) if isinstance(lyr.out, str) else lyr.out
+        n_in, hidden_out = widths[-1], lyr.out == "hidden"
+        where = f"{on}layer {i}: " if variant else ""
+
+        def key(label: str) -> str:
+            return data_key if variant else f"{layers_key}[{i}].{label}"
+
+        if lyr.weight is not None:
+            if hidden_in or hidden_out:
+                raise LessonError(f"{where}an explicit weight needs fixed sizes, and a learner can change 'hidden'",
+                                  key=key("weight"))
+            rows, cols = _shape(lyr.weight)
+            if (rows, cols) not in ((n_in, out), (n_in * out, 1)):
+                given = f"{rows} × {cols}" if isinstance(lyr.weight[0], tuple) else f"{rows} numbers"
+                raise LessonError(f"{where}the weight is {given}; this layer takes {n_in} inputs to {out} outputs, "
+                                  f"so it needs {n_in} × {out}", key=key("weight"))
+        if lyr.bias_init is not None:
+            n = len(_flat(lyr.bias_init))
+            if hidden_out:
+                raise LessonError(f"{where}an explicit bias needs a fixed size, and a learner can change 'hidden'",
+                                  key=key("bias_init"))
+            if n != out:
+                raise LessonError(f"{where}the bias has {n} numbers; this layer has {out} outputs", key=key("bias_init"))
+        params += n_in * out + out
+        widths.append(out)
+        hidden_in = hidden_out
+    if params > MAX_PARAMS:
+        raise LessonError(f"{on}the model would have {params:,} weights; the limit is {MAX_PARAMS:,}",
+                          key=data_key if variant else layers_key)
+    cells = samples * sum(widths)
+    if cells > MAX_CELLS:
+        raise LessonError(f"{samples:,} samples × {sum(widths):,} values each (the inputs and every layer's outputs) "
+                          f"is {cells:,}; the limit is {MAX_CELLS:,}", key=data_key)
+
+
+def _shape(value: tuple) -> tuple[int, int]:
+    return (len(value), len(value[0])) if isinstance(value[0], tuple) else (len(value), 1)
+
+
+def _flat(value) -> list:
+    return [x for v in value for x in _flat(v)] if isinstance(value, tuple) else [value]
 
 
 def _variant(t: _Table, train: Train | None) -> Variant:
@@ -764,6 +968,7 @@ def _variant(t: _Table, train: Train | None) -> Variant:
     ds = t.sub("dataset")
     if ds:
         changes["dataset"] = _dataset(ds)
+        _check_run(train, changes["dataset"], "train", ds.path)
     t.done()
     return Variant(name, title, changes)
 
@@ -839,7 +1044,8 @@ def catalogue() -> list[Listing]:
                                  parts=lesson.parts))
         except LessonError as exc:
             more = f" (and {len(exc.more)} more)" if exc.more else ""
-            items.append(Listing(p.stem, p.stem, "", 100_000, p, 0, f"{exc}{more}"))
+            name = printable(p.stem)     # a file name is a stranger's text too
+            items.append(Listing(name, name, "", 100_000, p, 0, f"{exc}{more}"))
     return sorted(items, key=lambda i: (i.order, i.id))
 
 

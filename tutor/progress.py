@@ -1,20 +1,33 @@
 """The learner's progress: which lesson they were in, which parts they saw, which exercises they
 solved. Stored as JSON in the user's data directory, written atomically (temporary file, fsync,
-rename) so a crash never leaves half a file; a file that cannot be read is set aside as a
-backup with a notice, and the tutor carries on with a fresh record.
+rename) so a crash never leaves half a file; a file that cannot be read (not JSON, nested too
+deeply, too large, not a regular file) is set aside as a backup with a notice, and the tutor
+carries on with a fresh record.
+
+Two tutors may run at once (two terminals): each save takes a lock on a file beside the record,
+reads what the other wrote and merges it in (parts seen and exercises solved are united; for
+anything else, and for the last lesson, the value this tutor changed since it last read wins).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import stat
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+
+from tutor.fmt import printable
 
 VERSION = 1
 NOT_STARTED, IN_PROGRESS, DONE = "not started", "in progress", "done"
+MAX_BYTES = 10_000_000     # a progress record is a few kilobytes; anything this big is not one
+LOCK_WAIT = 1.0            # seconds a save waits for another tutor's save before going ahead alone
+UNITED = ("parts", "solved")   # per-lesson lists that two tutors' saves unite
 
 
 def default_path() -> Path:
@@ -38,6 +51,71 @@ def _clean_entry(entry: dict) -> dict:
     return out
 
 
+class Unreadable(ValueError):
+    """The file at the progress path is not a progress record this tutor can read."""
+
+
+def read_record(path: Path) -> dict | None:
+    """The record at `path`, cleaned; None when there is no file. Raises Unreadable for anything
+    that is not a record (also a FIFO or a device, which are never waited on), OSError when the
+    file cannot be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise Unreadable("it is not a regular file")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_BYTES:
+        raise Unreadable(f"it is over {MAX_BYTES // 1_000_000} MB")
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))         # a BOM from a Windows editor is fine
+    except RecursionError:
+        raise Unreadable("it is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Unreadable(str(exc)) from None
+    if not isinstance(data, dict) or not isinstance(data.get("lessons"), dict):
+        raise Unreadable("not a progress record")
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise Unreadable("its format version is not a number")
+    if version > VERSION:
+        raise Unreadable(f"written by a newer tutor (format {version})")
+    last = data.get("last_lesson")
+    return {"version": VERSION, "last_lesson": last if isinstance(last, str) else None,
+            "lessons": {k: _clean_entry(v) for k, v in data["lessons"].items() if isinstance(v, dict)}}
+
+
+def merge(mine: dict, base: dict, theirs: dict) -> dict:
+    """This tutor's record (`mine`, which was `base` when last read or written) merged with the one
+    on disk now (`theirs`): a lesson's seen parts and solved exercises are united and `done` stays
+    done; every other value is this tutor's where it changed it since `base`, else the disk's."""
+    out = {k: (v if v != base.get(k) else theirs.get(k, v)) for k, v in mine.items() if k != "lessons"}
+    lessons = {}
+    for lid in {**theirs["lessons"], **mine["lessons"]}:
+        m, t = mine["lessons"].get(lid), theirs["lessons"].get(lid)
+        if m is None or t is None:
+            lessons[lid] = copy.deepcopy(m if t is None else t)
+            continue
+        newer, older = (m, t) if m != base["lessons"].get(lid) else (t, m)
+        entry = copy.deepcopy(newer)
+        for key, value in older.items():
+            if key not in entry:
+                entry[key] = copy.deepcopy(value)
+            elif key in UNITED and isinstance(value, list) and isinstance(entry[key], list):
+                entry[key] += [v for v in value if v not in entry[key]]
+            elif key == "done" and value is True:
+                entry[key] = True
+        lessons[lid] = entry
+    out["lessons"] = lessons
+    return out
+
+
 class Progress:
     def __init__(self, path: Path | None = None):
         self.path = path or default_path()
@@ -47,34 +125,28 @@ class Progress:
         self._lock = threading.Lock()        # guards self.data
         self._write_lock = threading.Lock()  # one write at a time, each with the newest data
         self._load()
+        self._base = copy.deepcopy(self.data)   # the record as last read or written: what changed since
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
 
     # -- reading ------------------------------------------------------------------------------
 
     def _load(self) -> None:
         try:
-            raw_bytes = self.path.read_bytes()
-        except FileNotFoundError:
-            return
+            record = read_record(self.path)
         except OSError as exc:
             self.notice = f"Progress could not be read ({exc.strerror}); starting afresh for this session."
             self.writable = False
             return
-        try:
-            data = json.loads(raw_bytes.decode("utf-8"))
-            if not isinstance(data, dict) or not isinstance(data.get("lessons"), dict):
-                raise ValueError("not a progress record")
-            version = data.get("version")
-            if not isinstance(version, int) or isinstance(version, bool):
-                raise ValueError("its format version is not a number")
-            if version > VERSION:
-                raise ValueError(f"written by a newer tutor (format {version})")
-            last = data.get("last_lesson")
-            self.data = {"version": VERSION, "last_lesson": last if isinstance(last, str) else None,
-                         "lessons": {k: _clean_entry(v) for k, v in data["lessons"].items() if isinstance(v, dict)}}
-        except (ValueError, UnicodeDecodeError) as exc:
+        except Unreadable as exc:
             backup = self._backup()
-            self.notice = (f"Your progress file could not be read ({exc}). It was kept as {backup.name} "
-                           f"and a fresh one started.")
+            self.notice = printable(f"Your progress file could not be read ({exc}). It was kept as {backup.name} "
+                                    f"and a fresh one started.")
+            return
+        if record is not None:
+            self.data = record
 
     def _backup(self) -> Path:
         stamp = time.strftime('%Y%m%d-%H%M%S')
@@ -127,33 +199,75 @@ class Progress:
                 entry["done"] = True
         self.save()
 
-    def save(self) -> None:
-        """Atomic: another tutor writing at the same time leaves one whole file, never a mix."""
+    def save(self, wait: bool = True) -> None:
+        """Atomic: another tutor writing at the same time leaves one whole file, never a mix, and
+        neither loses the other's progress. `wait=False` gives up at once if another thread of
+        this tutor is saving (the exit watchdog must never block)."""
         if not self.writable:
             return
         # Taking the snapshot inside the write lock keeps an older snapshot from being renamed
         # over a newer one when two threads save at once.
-        with self._write_lock:
+        if not self._write_lock.acquire(blocking=wait):
+            return
+        try:
             self._write()
+        finally:
+            self._write_lock.release()
 
     def _write(self) -> None:
-        with self._lock:
-            payload = json.dumps(self.data, indent=1, sort_keys=True)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".progress-", suffix=".tmp", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    f.write(payload)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
+            with self._file_lock():
                 try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+                    theirs = read_record(self.path)
+                except (OSError, Unreadable):
+                    theirs = None           # nothing to merge: this save replaces it
+                with self._lock:
+                    if theirs is not None:
+                        self.data = merge(self.data, self._base, theirs)
+                    payload = json.dumps(self.data, indent=1, sort_keys=True)
+                    written = copy.deepcopy(self.data)
+                fd, tmp = tempfile.mkstemp(prefix=".progress-", suffix=".tmp", dir=self.path.parent)
+                try:
+                    with os.fdopen(fd, "w", encoding="utf-8") as f:
+                        f.write(payload)
+                        f.flush()
+                        os.fsync(f.fileno())
+                    os.replace(tmp, self.path)
+                except BaseException:
+                    try:
+                        os.unlink(tmp)
+                    except OSError:
+                        pass
+                    raise
+                self._base = written
         except OSError as exc:
             self.writable = False
             self.notice = f"Progress cannot be saved in {self.path.parent} ({exc.strerror}); it lasts this session only."
+
+    @contextmanager
+    def _file_lock(self):
+        """An exclusive lock on `progress.json.lock` among tutors, for up to LOCK_WAIT seconds; after
+        that (another tutor stuck mid-save) or where locks are not supported, the save goes ahead
+        alone: the rename still keeps the file whole."""
+        try:
+            import fcntl
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except (ImportError, OSError):
+            yield
+            return
+        try:
+            deadline = time.monotonic() + LOCK_WAIT
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.005)
+                except OSError:
+                    break
+            yield
+        finally:
+            os.close(fd)             # closing the descriptor releases the lock
