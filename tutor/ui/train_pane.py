@@ -142,7 +142,7 @@ class TrainPane(Widget):
             if self.train.baseline:
                 from tutor.train.baseline import fit_baseline
 
-                baseline = fit_baseline(self.train.baseline, data, hidden=self.train.hidden, epochs=self.train.epochs)
+                baseline = fit_baseline(self.train.baseline, data, self.train)
             import tutor.train.backends  # noqa: F401 - warm the import (torch) here
         except DataError as exc:
             self.app.call_from_thread(self.failed, str(exc))
