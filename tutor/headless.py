@@ -193,8 +193,7 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
         if final.params is not None:
             done["params"] = final.params
         if lesson.train.probe and not (final.diverged or final.error):
-            preds = session.predict([list(x) if isinstance(x, tuple) else [x] for x in lesson.train.probe])
-            done["predictions"] = [{"x": x, "y": row.tolist()} for x, row in zip(lesson.train.probe, preds)]
+            done["predictions"] = session.predictions(lesson.train.probe)
         if final.diverged:
             line = f"  diverged at step {final.step}: the loss became {number(final.loss)}. Lower the learning rate (--lr)."
             status = EXIT_DIVERGED
@@ -207,17 +206,17 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
                     + (f", validation {number(final.val_loss)}" if final.val_loss is not None else "")
                     + (f", accuracy {final.accuracy:.3f} / {final.val_accuracy:.3f}" if final.accuracy is not None else ""))
             if final.params is not None:
-                line += "\n  parameters: " + ", ".join(f"{k} = {_values(v)}" for k, v in final.params.items())
+                line += "\n  parameters: " + params_text(final.params)
             for pr in done.get("predictions", []):
-                line += f"\n  prediction: f({_values(pr['x'])}) = {_values(pr['y'])}"
+                line += f"\n  prediction: {prediction_text(pr)}"
         p.event("done", line, **done)
     if lesson.train.baseline:
-        from tutor.train.baseline import fit_baseline
+        from tutor.train.baseline import FIGURES, fit_baseline
 
         base = fit_baseline(lesson.train.baseline, data, lesson.train)
         text = f"\nBaseline: {base['model']}\n  settings: {base['settings']}" if "settings" in base else \
             f"\nBaseline: {base['model']}"
-        for key in ("coef", "intercept", "loss", "val_loss", "accuracy", "val_accuracy"):
+        for key in FIGURES:
             if key in base:
                 text += f"\n  {key}: {_values(base[key])}"
         p.event("baseline", text, **{k: v for k, v in base.items() if k != "loss_curve"})
@@ -235,6 +234,14 @@ def optimizer_text(spec) -> str:
     if spec.optimizer == "sgd" and spec.momentum:
         text += f", momentum {spec.momentum:g} (effective step lr/(1 − momentum) = {spec.lr / (1 - spec.momentum):.3g})"
     return text
+
+
+def params_text(params: dict) -> str:
+    return ", ".join(f"{k} = {_values(v)}" for k, v in params.items())
+
+
+def prediction_text(pr: dict) -> str:
+    return f"f({_values(pr['x'])}) = {_values(pr['y'])}"
 
 
 def _values(v) -> str:

@@ -56,6 +56,7 @@ class Session:
         self.active = 0.0                       # seconds spent training (pauses excluded)
         self.history = history if history is not None else History()
         self.last: Snapshot | None = None
+        self.last_row: Snapshot | None = None     # the last logged step (`last` may be the final state)
         self.finished = False
         self._batches = BatchOrder(n, self.batch, spec.seed)
         self._order = None
@@ -116,33 +117,40 @@ class Session:
                 logged = k % every == 0 or k == 1 or k == stop or k == self.total
                 if not logged and interval and clock() >= next_time:
                     logged = True
-                xb, yb = next_batch()
-                # A logged row describes one parameter state, the one this step starts from: its
-                # loss (this forward pass), gradient, parameters, validation loss and accuracies.
-                before = self.backend.params() if logged else None
-                measured = self._measure() if logged else None
+                # Anything that fails while computing (not the consumer's emit) ends the run with
+                # a one-line error snapshot, never the program.
                 try:
+                    xb, yb = next_batch()
+                    # A logged row describes one parameter state, the one this step starts from: its
+                    # loss (this forward pass), gradient, parameters, validation loss and accuracies.
+                    before = self.backend.params() if logged else None
+                    measured = self._measure() if logged else None
                     loss = step_fn(xb, yb, logged)
+                    self.step = k
+                    if (logged or k % check_every == 0) and not isfinite(loss):
+                        self.active += clock() - started
+                        snap = self._snapshot(xp.scalar(loss), before, None, started, start_step, diverged=True)
+                        return self._finish(snap, emit)
+                    if logged:
+                        snap = self._snapshot(xp.scalar(loss), before, measured, started, start_step)
                 except Exception as exc:  # noqa: BLE001 - a failing backend ends the run, never the app
                     return self._fail(k, exc, started, start_step, emit)
-                self.step = k
-                if (logged or k % check_every == 0) and not isfinite(loss):
-                    self.active += clock() - started
-                    snap = self._snapshot(xp.scalar(loss), before, None, started, start_step, diverged=True)
-                    return self._finish(snap, emit)
                 if logged:
                     now = clock()
-                    snap = self._snapshot(xp.scalar(loss), before, measured, started, start_step)
                     if not all(math.isfinite(g.norm) for g in snap.grads.values()):
                         self.active += now - started
                         return self._finish(Snapshot(**{**snap.__dict__, "diverged": True}), emit)
                     self.history.add(k - 1, snap.loss, snap.val_loss)     # x: updates made before it
-                    self.last = snap
+                    self.last = self.last_row = snap
                     emit(snap)
                     next_time = now + (interval or math.inf)
         self.active += time.perf_counter() - started
         if self.step >= self.total and not self.finished:
-            return self._finish(self._final(started, start_step), emit)
+            try:
+                final = self._final(started, start_step)
+            except Exception as exc:  # noqa: BLE001
+                return self._fail(self.step, exc, time.perf_counter(), start_step, emit)
+            return self._finish(final, emit)
         return self.last
 
     def _finish(self, snap: Snapshot, emit) -> Snapshot:
@@ -216,6 +224,11 @@ class Session:
             dead_relu(self.spec, self.sizes, params, self.data.x_train), self.active, sps,
             done=True, total_steps=self.total,
         )
+
+    def predictions(self, probe) -> list[dict]:
+        """The lesson's probe inputs and the model's outputs for them: [{"x": x, "y": [...]}]."""
+        preds = self.predict([list(x) if isinstance(x, tuple) else [x] for x in probe])
+        return [{"x": x, "y": row.tolist()} for x, row in zip(probe, preds)]
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         xp = self.backend.xp
@@ -291,5 +304,7 @@ def explain_failure(spec: RunSpec, step: int, exc: BaseException) -> str:
     if "OutOfMemory" in name or "out of memory" in str(exc).lower():
         return (f"{spec.device.upper()} ran out of memory at step {step} ({spec.backend}). Lower the batch size "
                 f"or the hidden size, or run on the CPU (--device cpu).")
-    return (f"the {spec.backend} backend failed at step {step}: {name}: {exc}. The run was stopped; the rest of "
+    what = " ".join(str(exc).split())            # one line, however the exception wrote itself
+    what = what if len(what) <= 200 else what[:199] + "…"
+    return (f"the {spec.backend} backend failed at step {step}: {name}: {what}. The run was stopped; the rest of "
             f"the tutor still works. Try another backend, or report this with the lesson file.")
