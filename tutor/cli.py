@@ -29,7 +29,8 @@ exit status: 0 ok; 1 a wrong --answer; 2 bad arguments or lesson file; 3 a run d
 
 # The options of the "headless runs" group that mean nothing to the TUI, --list or --check, in the
 # parser's order (--device applies to the TUI too; --headless and --answer start a headless run).
-HEADLESS_ONLY = ("json", "backend", "epochs", "lr", "seed", "hidden", "log_every", "variant", "no_derive", "no_train")
+HEADLESS_ONLY = ("json", "backend", "epochs", "lr", "momentum", "seed", "hidden", "log_every", "variant", "no_derive",
+                 "no_train")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,6 +72,8 @@ def parser() -> argparse.ArgumentParser:
                      help="cpu (default), cuda, mps or auto (numpy always runs on the CPU)")
     run.add_argument("--epochs", type=int, metavar="N", help="epochs (iterations for full-batch lessons)")
     run.add_argument("--lr", type=float, metavar="X", help="learning rate")
+    run.add_argument("--momentum", type=float, metavar="M",
+                     help="momentum of the sgd optimizer, 0 to 0.999 (the effective step is lr/(1-momentum))")
     run.add_argument("--seed", type=int, metavar="S", help="seed of the initial weights")
     run.add_argument("--hidden", type=int, metavar="H", help="hidden layer size, where the model has one")
     run.add_argument("--log-every", type=int, metavar="N", help="log a training line every N steps")
@@ -179,8 +182,10 @@ def _headless(args) -> int:
             return _fail(args, f"--{name.replace('_', '-')} must be at least 1")
     if args.lr is not None and not args.lr > 0:
         return _fail(args, "--lr must be a positive number")
+    if args.momentum is not None and not 0 <= args.momentum <= 0.999:
+        return _fail(args, "--momentum must be within 0..0.999")
     opts = headless.Options(
-        backends=args.backend or [], device=args.device, epochs=args.epochs, lr=args.lr, seed=args.seed,
+        backends=args.backend or [], device=args.device, epochs=args.epochs, lr=args.lr, momentum=args.momentum, seed=args.seed,
         hidden=args.hidden, log_every=args.log_every, json=args.json, ascii=args.ascii, variant=args.variant,
         derive=not args.no_derive, train=not args.no_train, answers=args.answer or [])
     return headless.run(lesson, opts)

@@ -26,6 +26,7 @@ class Options:
     device: str = "cpu"
     epochs: int | None = None
     lr: float | None = None
+    momentum: float | None = None
     seed: int | None = None
     hidden: int | None = None
     log_every: int | None = None
@@ -76,7 +77,7 @@ def run(lesson: Lesson, opts: Options, out: TextIO = sys.stdout, err: TextIO = s
     for b in opts.backends:                    # bad arguments are refused before any output
         if b not in BACKENDS:
             return usage_error(p, err, f"unknown backend '{b}' (known: {', '.join(BACKENDS)})")
-    note = (lesson.train.note or None) if lesson.train is not None else None
+    note = (run_note(lesson, variant) or None) if lesson.train is not None else None
     p.event("lesson", f"{lesson.title}  [{lesson.id}]\n{'=' * min(80, len(lesson.title) + len(lesson.id) + 4)}",
             id=lesson.id, title=lesson.title, variant=opts.variant, note=note)
     if opts.answers:
@@ -87,6 +88,13 @@ def run(lesson: Lesson, opts: Options, out: TextIO = sys.stdout, err: TextIO = s
     if opts.train and lesson.train is not None:
         status = _train(lesson, variant, opts, p, err)
     return status
+
+
+def run_note(lesson: Lesson, variant) -> str:
+    """The note about the runs: the variant's own where it has one, else the lesson's."""
+    from tutor.train.spec import setting_for
+
+    return setting_for(lesson, variant, "note")
 
 
 def usage_error(p: Printer, err: TextIO, message: str) -> int:
@@ -152,18 +160,19 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
     every = opts.log_every or lesson.train.log_every
     p.text(f"\nTraining on {data.name}: {_plural(data.x_train.shape[0], 'training sample')}"
            + (f", {data.x_val.shape[0]} validation" if data.x_val is not None else ""))
-    if lesson.train.note:
-        p.text(f"Note: {lesson.train.note}")
+    note = run_note(lesson, variant)
+    if note:
+        p.text(f"Note: {note}")
     for backend in backends:
-        spec = resolve(lesson, backend, variant, lr=opts.lr, epochs=opts.epochs, seed=opts.seed, hidden=opts.hidden,
-                       device=opts.device)
+        spec = resolve(lesson, backend, variant, lr=opts.lr, momentum=opts.momentum, epochs=opts.epochs,
+                       seed=opts.seed, hidden=opts.hidden, device=opts.device)
         try:
             session = Session(spec, data)
         except DeviceError as exc:
             err.write(f"backprop-tutor: {exc}\n")
             p.event("error", None, backend=backend, message=str(exc))
             return EXIT_USAGE
-        p.text(f"\n{backend} on {session.device}: {spec.optimizer}, lr {spec.lr:g}, {_plural(session.total, 'step')}")
+        p.text(f"\n{backend} on {session.device}: {optimizer_text(spec)}, {_plural(session.total, 'step')}")
 
         def emit(s, backend=backend):
             if s.done or s.diverged or s.error:
@@ -176,7 +185,7 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
             if s.accuracy is not None:
                 fields["accuracy"] = s.accuracy
                 fields["val_accuracy"] = s.val_accuracy
-            norms = "  ".join(f"‖∂{k}‖ {number(g.norm)}" for k, g in s.grads.items())
+            norms = "  ".join(grad_text(k, g) for k, g in s.grads.items())
             val = f"  val {number(s.val_loss)}" if s.val_loss is not None else ""
             acc = f"  acc {s.accuracy:.3f}/{s.val_accuracy:.3f}" if s.accuracy is not None else ""
             p.event("train", f"  step {s.step:>6}  epoch {s.epoch:>4}  loss {number(s.loss)}{val}{acc}  {norms}", **fields)
@@ -190,8 +199,7 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
         if final.params is not None:
             done["params"] = final.params
         if lesson.train.probe and not (final.diverged or final.error):
-            preds = session.predict([list(x) if isinstance(x, tuple) else [x] for x in lesson.train.probe])
-            done["predictions"] = [{"x": x, "y": row.tolist()} for x, row in zip(lesson.train.probe, preds)]
+            done["predictions"] = session.predictions(lesson.train.probe)
         if final.diverged:
             line = f"  diverged at step {final.step}: the loss became {number(final.loss)}. Lower the learning rate (--lr)."
             status = EXIT_DIVERGED
@@ -204,21 +212,42 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
                     + (f", validation {number(final.val_loss)}" if final.val_loss is not None else "")
                     + (f", accuracy {final.accuracy:.3f} / {final.val_accuracy:.3f}" if final.accuracy is not None else ""))
             if final.params is not None:
-                line += "\n  parameters: " + ", ".join(f"{k} = {_values(v)}" for k, v in final.params.items())
+                line += "\n  parameters: " + params_text(final.params)
             for pr in done.get("predictions", []):
-                line += f"\n  prediction: f({_values(pr['x'])}) = {_values(pr['y'])}"
+                line += f"\n  prediction: {prediction_text(pr)}"
         p.event("done", line, **done)
     if lesson.train.baseline:
-        from tutor.train.baseline import fit_baseline
+        from tutor.train.baseline import FIGURES, fit_baseline
 
-        spec = resolve(lesson, backends[0], variant, hidden=opts.hidden, epochs=opts.epochs)
-        base = fit_baseline(lesson.train.baseline, data, hidden=spec.hidden, epochs=spec.epochs)
-        text = f"\nBaseline: {base['model']}"
-        for key in ("coef", "intercept", "loss", "val_loss", "accuracy", "val_accuracy"):
+        base = fit_baseline(lesson.train.baseline, data, lesson.train)
+        text = f"\nBaseline: {base['model']}\n  settings: {base['settings']}" if "settings" in base else \
+            f"\nBaseline: {base['model']}"
+        for key in FIGURES:
             if key in base:
                 text += f"\n  {key}: {_values(base[key])}"
         p.event("baseline", text, **{k: v for k, v in base.items() if k != "loss_curve"})
     return status
+
+
+def grad_text(name: str, g) -> str:
+    """A parameter's gradient in a log line: signed for a single number (∂w −2.0), else its norm."""
+    return f"∂{name} {number(g.value)}" if g.value is not None else f"‖∂{name}‖ {number(g.norm)}"
+
+
+def optimizer_text(spec) -> str:
+    """gd, lr 0.1 · sgd, lr 0.01, momentum 0.9 (effective step lr/(1 − momentum) = 0.1)."""
+    text = f"{spec.optimizer}, lr {spec.lr:g}"
+    if spec.optimizer == "sgd" and spec.momentum:
+        text += f", momentum {spec.momentum:g} (effective step lr/(1 − momentum) = {spec.lr / (1 - spec.momentum):.3g})"
+    return text
+
+
+def params_text(params: dict) -> str:
+    return ", ".join(f"{k} = {_values(v)}" for k, v in params.items())
+
+
+def prediction_text(pr: dict) -> str:
+    return f"f({_values(pr['x'])}) = {_values(pr['y'])}"
 
 
 def _values(v) -> str:

@@ -965,6 +965,8 @@ def _variant(t: _Table, train: Train | None) -> Variant:
         raise LessonError(f"'{name}' is not a variant name (lowercase letters, digits and '-')", key=t.key("name"))
     title = t.text("title", name, limit=120)
     changes = _partial(t, _TRAIN_OVERRIDES - {"bias"} | {"backends"})
+    if "note" in t.data:                   # the variant's own note about its runs, in place of [train]'s
+        changes["note"] = t.text("note", "", limit=2000)
     ds = t.sub("dataset")
     if ds:
         changes["dataset"] = _dataset(ds)

@@ -56,52 +56,37 @@ class Session:
         self.active = 0.0                       # seconds spent training (pauses excluded)
         self.history = history if history is not None else History()
         self.last: Snapshot | None = None
+        self.last_row: Snapshot | None = None     # the last logged step (`last` may be the final state)
         self.finished = False
-        self._rng = np.random.RandomState(spec.seed)
+        self._batches = BatchOrder(n, self.batch, spec.seed)
         self._order = None
         self._loader = None
-        self._batch_in_epoch = 0
 
     # -- batches ------------------------------------------------------------------------------
 
     def _next_batch(self):
+        """Every backend draws the same mini-batches in the same order (one `BatchOrder`), so a
+        hand-written run and a torch run from the same weights can be compared step by step."""
         self.epoch = self.step // self.batches_per_epoch + 1
         if self.full_batch:
             return self.x, self.y
-        if self.spec.backend != "numpy":
-            return self._next_torch_batch()
-        if self._order is None or self._batch_in_epoch >= self.batches_per_epoch:
-            self._order = self._rng.permutation(self.data.x_train.shape[0])
-            self._batch_in_epoch = 0
-        i = self._batch_in_epoch * self.batch
-        idx = self._order[i:i + self.batch]
-        self._batch_in_epoch += 1
-        self.epoch = self.step // self.batches_per_epoch + 1
+        if self.spec.backend != "numpy" and self.device == "cpu":
+            return self._next_loader_batch()
+        idx = self._batches.next()
+        if self.spec.backend != "numpy":         # on a GPU the data already lives there: index it directly
+            idx = self.backend.xp.labels(idx)
         return self.x[idx], self.y[idx]
 
-    def _next_torch_batch(self):
+    def _next_loader_batch(self):
         """Mini-batches through a DataLoader, as a torch learner would write it."""
-        import torch
         from torch.utils.data import DataLoader, TensorDataset
 
         if self._loader is None:
-            gen = torch.Generator().manual_seed(self.spec.seed)
             # The sampler hands the dataset a whole batch of indices as one tensor, so a batch is
             # one indexing of the tensors, not 64 items collated one by one (3× faster here).
-            dataset = TensorDataset(self.x, self.y)
-            sampler = ShuffledBatches(self.x.shape[0], self.batch, gen)
-            self._loader = DataLoader(dataset, sampler=sampler, batch_size=None) if self.device == "cpu" else None
-            self._iter = iter(self._loader) if self._loader is not None else None
-            self._gen = gen
-        self.epoch = self.step // self.batches_per_epoch + 1
-        if self._loader is None:       # on a GPU the data already lives there: index it directly
-            if self._order is None or self._batch_in_epoch >= self.batches_per_epoch:
-                self._order = torch.randperm(self.x.shape[0], generator=self._gen).to(self.device)
-                self._batch_in_epoch = 0
-            i = self._batch_in_epoch * self.batch
-            idx = self._order[i:i + self.batch]
-            self._batch_in_epoch += 1
-            return self.x[idx], self.y[idx]
+            self._loader = DataLoader(TensorDataset(self.x, self.y), sampler=LoaderBatches(self._batches),
+                                      batch_size=None)
+            self._iter = iter(self._loader)
         try:
             return next(self._iter)
         except StopIteration:
@@ -132,30 +117,40 @@ class Session:
                 logged = k % every == 0 or k == 1 or k == stop or k == self.total
                 if not logged and interval and clock() >= next_time:
                     logged = True
-                xb, yb = next_batch()
-                before = self.backend.params() if logged else None
+                # Anything that fails while computing (not the consumer's emit) ends the run with
+                # a one-line error snapshot, never the program.
                 try:
+                    xb, yb = next_batch()
+                    # A logged row describes one parameter state, the one this step starts from: its
+                    # loss (this forward pass), gradient, parameters, validation loss and accuracies.
+                    before = self.backend.params() if logged else None
+                    measured = self._measure() if logged else None
                     loss = step_fn(xb, yb, logged)
+                    self.step = k
+                    if (logged or k % check_every == 0) and not isfinite(loss):
+                        self.active += clock() - started
+                        snap = self._snapshot(xp.scalar(loss), before, None, started, start_step, diverged=True)
+                        return self._finish(snap, emit)
+                    if logged:
+                        snap = self._snapshot(xp.scalar(loss), before, measured, started, start_step)
                 except Exception as exc:  # noqa: BLE001 - a failing backend ends the run, never the app
                     return self._fail(k, exc, started, start_step, emit)
-                self.step = k
-                if (logged or k % check_every == 0) and not isfinite(loss):
-                    self.active += clock() - started
-                    snap = self._snapshot(xp.scalar(loss), before, started, start_step, diverged=True)
-                    return self._finish(snap, emit)
                 if logged:
                     now = clock()
-                    snap = self._snapshot(xp.scalar(loss), before, started, start_step)
                     if not all(math.isfinite(g.norm) for g in snap.grads.values()):
                         self.active += now - started
                         return self._finish(Snapshot(**{**snap.__dict__, "diverged": True}), emit)
-                    self.history.add(k, snap.loss, snap.val_loss)
-                    self.last = snap
+                    self.history.add(k - 1, snap.loss, snap.val_loss)     # x: updates made before it
+                    self.last = self.last_row = snap
                     emit(snap)
                     next_time = now + (interval or math.inf)
         self.active += time.perf_counter() - started
         if self.step >= self.total and not self.finished:
-            return self._finish(self._final(started, start_step), emit)
+            try:
+                final = self._final(started, start_step)
+            except Exception as exc:  # noqa: BLE001
+                return self._fail(self.step, exc, time.perf_counter(), start_step, emit)
+            return self._finish(final, emit)
         return self.last
 
     def _finish(self, snap: Snapshot, emit) -> Snapshot:
@@ -187,15 +182,21 @@ class Session:
             acc = float(xp.to_numpy(xp.argmax(pred) == y).mean())
         return xp.scalar(loss), acc
 
-    def _snapshot(self, loss: float, before, started, start_step, diverged=False) -> Snapshot:
-        params = self.backend.params()
+    def _measure(self) -> tuple[float | None, float | None, float | None]:
+        """(validation loss, validation accuracy, training accuracy) with the current weights."""
+        val_loss, val_acc = self.evaluate("val")
+        acc = self.evaluate("train")[1] if self.data.classes else None
+        return val_loss, val_acc, acc
+
+    def _snapshot(self, loss: float, before, measured, started, start_step, diverged=False) -> Snapshot:
+        """A logged row: the state `before` the step (its parameters, `measured` figures, the
+        gradient this step computed there), and the update it made (Δw/w)."""
+        after = self.backend.params()
+        params = before if before is not None else after
         grads = self.backend.grads()
-        stats = {n: GradStat.of(grads[n], before.get(n) if before else None, params[n])
+        stats = {n: GradStat.of(grads[n], before.get(n) if before else None, after[n])
                  for n in self.names if grads.get(n) is not None}
-        val_loss, val_acc = (None, None) if diverged else self.evaluate("val")
-        acc = None
-        if self.data.classes and not diverged:
-            acc = self.evaluate("train")[1]
+        val_loss, val_acc, acc = (None, None, None) if diverged or measured is None else measured
         elapsed = self.active + (time.perf_counter() - started)
         run_time = time.perf_counter() - started
         return Snapshot(
@@ -208,15 +209,26 @@ class Session:
         )
 
     def _final(self, started, start_step) -> Snapshot:
-        """After the last step: the loss with the final weights (the figure lessons quote)."""
-        snap = self._snapshot(0.0, None, time.perf_counter(), self.step)
-        if self.last is not None and self.last.step == self.step:
-            snap = Snapshot(**{**snap.__dict__, "grads": self.last.grads})   # keep the last update's ratios
+        """After the last step: the final weights and their loss on the whole training set (the
+        figures lessons quote). The gradient table keeps the last logged step's gradients."""
+        params = self.backend.params()
         loss, acc = self.evaluate("train")
+        val_loss, val_acc = self.evaluate("val")
+        last = self.last if self.last is not None and self.last.step == self.step else None
         total = self.step - start_step
-        sps = total / (self.active or 1e-9) if start_step == 0 else snap.steps_per_second
-        return Snapshot(**{**snap.__dict__, "loss": loss, "accuracy": acc, "done": True, "elapsed": self.active,
-                           "steps_per_second": sps})
+        sps = total / (self.active or 1e-9) if start_step == 0 else (last.steps_per_second if last else 0.0)
+        return Snapshot(
+            self.spec.backend, self.device, self.step, self.epoch, loss, val_loss, acc, val_acc,
+            last.grads if last else {}, last.grad_values if last else None,
+            {n: p.tolist() for n, p in params.items()} if self.small else None,
+            dead_relu(self.spec, self.sizes, params, self.data.x_train), self.active, sps,
+            done=True, total_steps=self.total,
+        )
+
+    def predictions(self, probe) -> list[dict]:
+        """The lesson's probe inputs and the model's outputs for them: [{"x": x, "y": [...]}]."""
+        preds = self.predict([list(x) if isinstance(x, tuple) else [x] for x in probe])
+        return [{"x": x, "y": row.tolist()} for x, row in zip(probe, preds)]
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         xp = self.backend.xp
@@ -226,19 +238,41 @@ class Session:
         return xp.to_numpy(pred)
 
 
-class ShuffledBatches:
-    """A batch sampler for DataLoader: each epoch a fresh permutation, cut into index tensors."""
+class BatchOrder:
+    """The one mini-batch sampler: each epoch a fresh permutation of the training set from
+    `numpy.random.RandomState(seed)`, cut into batches of `size` indices (the last may be short)."""
 
-    def __init__(self, n: int, size: int, generator):
-        self.n, self.size, self.generator = n, size, generator
+    def __init__(self, n: int, size: int, seed: int):
+        self.n, self.size = n, size
+        self.rng = np.random.RandomState(seed)
+        self.order: np.ndarray | None = None
+        self.position = n                      # start of the next batch within `order`
+
+    def next(self) -> np.ndarray:
+        if self.position >= self.n:
+            self.order = self.rng.permutation(self.n)
+            self.position = 0
+        idx = self.order[self.position:self.position + self.size]
+        self.position += self.size
+        return idx
+
+    def __len__(self) -> int:
+        return math.ceil(self.n / self.size)
+
+
+class LoaderBatches:
+    """`BatchOrder` as a DataLoader sampler: one epoch's batches, each an index tensor."""
+
+    def __init__(self, order: BatchOrder):
+        self.order = order
 
     def __iter__(self):
         import torch
 
-        return iter(torch.randperm(self.n, generator=self.generator).split(self.size))
+        return (torch.from_numpy(self.order.next()) for _ in range(len(self.order)))
 
     def __len__(self) -> int:
-        return math.ceil(self.n / self.size)
+        return len(self.order)
 
 
 def dead_relu(spec: RunSpec, sizes, params: dict[str, np.ndarray], x: np.ndarray, limit: int = 2048) -> dict[str, float]:
@@ -270,5 +304,7 @@ def explain_failure(spec: RunSpec, step: int, exc: BaseException) -> str:
     if "OutOfMemory" in name or "out of memory" in str(exc).lower():
         return (f"{spec.device.upper()} ran out of memory at step {step} ({spec.backend}). Lower the batch size "
                 f"or the hidden size, or run on the CPU (--device cpu).")
-    return (f"the {spec.backend} backend failed at step {step}: {name}: {exc}. The run was stopped; the rest of "
+    what = " ".join(str(exc).split())            # one line, however the exception wrote itself
+    what = what if len(what) <= 200 else what[:199] + "…"
+    return (f"the {spec.backend} backend failed at step {step}: {name}: {what}. The run was stopped; the rest of "
             f"the tutor still works. Try another backend, or report this with the lesson file.")

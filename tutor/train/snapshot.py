@@ -16,6 +16,11 @@ class GradStat:
     mean_abs: float        # mean |g|
     max_abs: float         # max |g|
     update_ratio: float    # ‖Δw‖ / ‖w‖ of the last update (nan before the first)
+    value: float | None = None    # the gradient itself, signed, when the parameter is one number
+
+    def signed(self) -> float:
+        """What a reader wants to see: the signed gradient of a scalar parameter, else ‖g‖."""
+        return self.norm if self.value is None else self.value
 
     @staticmethod
     def of(grad: np.ndarray, before: np.ndarray | None, after: np.ndarray) -> "GradStat":
@@ -25,7 +30,7 @@ class GradStat:
             norm_w = float(np.linalg.norm(after))
             ratio = float(np.linalg.norm(after - before)) / norm_w if norm_w else float("inf")
         return GradStat(tuple(g.shape), float(np.linalg.norm(g)), float(np.mean(np.abs(g))) if g.size else 0.0,
-                        float(np.max(np.abs(g))) if g.size else 0.0, ratio)
+                        float(np.max(np.abs(g))) if g.size else 0.0, ratio, float(g.ravel()[0]) if g.size == 1 else None)
 
 
 @dataclass(frozen=True)
@@ -34,13 +39,17 @@ class Snapshot:
     device: str
     step: int                          # updates done so far
     epoch: int
-    loss: float                        # training loss of this step's forward pass (before its update)
-    val_loss: float | None = None      # validation loss after the update (None: no validation set)
+    # A logged row is one parameter state, the one step `step` starts from: `loss` is that step's
+    # forward pass, `grads` its gradient, `params`, `val_loss` and the accuracies those of the same
+    # weights. The `done` snapshot holds the final weights (after the last step) and their loss on
+    # the whole training set; its `grads` are the last logged step's.
+    loss: float
+    val_loss: float | None = None      # None: no validation set
     accuracy: float | None = None
     val_accuracy: float | None = None
     grads: dict[str, GradStat] = field(default_factory=dict)
     grad_values: dict[str, list] | None = None   # the gradients themselves, small models only
-    params: dict[str, list] | None = None        # parameter values after the update, small models only
+    params: dict[str, list] | None = None        # parameter values (see above), small models only
     dead_relu: dict[str, float] = field(default_factory=dict)   # layer → fraction of units never active
     elapsed: float = 0.0
     steps_per_second: float = 0.0
@@ -69,6 +78,7 @@ class History:
         self.lock = threading.Lock()
 
     def add(self, step: int, loss: float, val: float | None) -> None:
+        """`step`: how many updates the weights behind `loss` have had (a row of step k: k − 1)."""
         v = float("nan") if val is None else val
         with self.lock:
             rows = self.rows

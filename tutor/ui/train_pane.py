@@ -21,7 +21,7 @@ from tutor.fmt import number, number_within
 from tutor.lesson import DEVICES, OPTIMIZERS
 
 REFRESH = 0.1          # seconds between screen updates while training
-FIELDS = ("lr", "epochs", "hidden", "seed")
+FIELDS = ("lr", "momentum", "epochs", "hidden", "seed")
 NARROW = 120           # columns
 CELL = 8               # characters of a number column in the gradient table
 SHORT = 30             # rows of the pane below which the lesson's note is hidden
@@ -76,8 +76,10 @@ class TrainPane(Widget):
                 variants.tooltip = "The lesson's variants: other settings or data for the same model"
                 yield variants
         yield Static(id="status", markup=False)
-        if self.train.note:
-            yield Static(self.app.plain(f"Note: {self.train.note}"), id="train-note", markup=False)
+        if self.train.baseline:
+            yield Static(self.app.plain("Fitting the baseline…"), id="baseline", markup=False)
+        if self.train.note or any(v.changes.get("note") for v in self.lesson.variants):
+            yield Static(id="train-note", markup=False)
         with Horizontal(id="train-body"):
             with Vertical(id="plot-box"):
                 from tutor.ui.widgets import LossPlot
@@ -93,10 +95,11 @@ class TrainPane(Widget):
         self.query_one("#plot").ascii = self.app.ascii
         table = self.query_one("#grads", DataTable)
         # fixed widths: the table must not jump about as numbers change length mid-run
-        for label, width in (("param", 6), ("shape", 7), ("‖g‖", CELL), ("mean|g|", CELL), ("max|g|", CELL),
+        for label, width in (("param", 6), ("shape", 7), ("‖g‖ or g", CELL), ("mean|g|", CELL), ("max|g|", CELL),
                              ("Δw/w", CELL), ("value", 20)):
             table.add_column(self.app.plain(label), width=width)
         self.fill_fields()
+        self.show_note()
         for name, value in self.app.places.get((self.lesson.id, "train"), {}).items():
             self.query_one(f"#field-{name}", Input).value = value       # as the learner left them
         self.set_interval(REFRESH, self.refresh_view)
@@ -109,8 +112,25 @@ class TrainPane(Widget):
         for name in FIELDS:
             value = setting_for(self.lesson, self.variant, name)
             widget = self.query_one(f"#field-{name}", Input)
-            widget.value = "" if value is None else f"{value:g}" if name == "lr" else str(value)
+            widget.value = "" if value is None else f"{value:g}" if name in ("lr", "momentum") else str(value)
             widget.disabled = name == "hidden" and value is None
+        self.sync_momentum()
+
+    def sync_momentum(self) -> None:
+        """Momentum means something to sgd only: its field is open while sgd is chosen."""
+        field = self.query_one("#field-momentum", Input)
+        field.disabled = self.query_one("#optimizer", Select).value != "sgd"
+        field.tooltip = "sgd's momentum: each update adds this fraction of the previous one, so a steady " \
+                        "gradient moves the weights lr/(1 − momentum) per step"
+
+    def show_note(self) -> None:
+        """The note about the runs: the variant's own where it has one, else the lesson's."""
+        from tutor.train.spec import setting_for
+
+        for widget in self.query("#train-note").results(Static):
+            note = setting_for(self.lesson, self.variant, "note")
+            widget.update(self.app.plain(f"Note: {note}") if note else "")
+            widget.display = bool(note)
 
     def backends(self) -> list[str]:
         from tutor.train.spec import backends_for
@@ -142,7 +162,7 @@ class TrainPane(Widget):
             if self.train.baseline:
                 from tutor.train.baseline import fit_baseline
 
-                baseline = fit_baseline(self.train.baseline, data, hidden=self.train.hidden, epochs=self.train.epochs)
+                baseline = fit_baseline(self.train.baseline, data, self.train)     # the lesson's settings
             import tutor.train.backends  # noqa: F401 - warm the import (torch) here
         except DataError as exc:
             self.app.call_from_thread(self.failed, str(exc))
@@ -156,6 +176,8 @@ class TrainPane(Widget):
         self.loading = False
         self.query_one("#train-loading").display = False
         self.set_status(f"Cannot train: {message}", error=True)
+        for widget in self.query("#baseline").results(Static):
+            widget.update("")
 
     def ready(self, data, baseline, dataset) -> None:
         if dataset != self.dataset():        # the variant changed while this data was loading
@@ -165,7 +187,10 @@ class TrainPane(Widget):
         self.data, self.baseline, self.loading, self.loaded_dataset = data, baseline, False, dataset
         self.query_one("#train-loading").display = False
         if baseline is not None:
+            from tutor.train.baseline import summary
+
             self.query_one("#plot").reference = (baseline["name"], baseline["loss"])
+            self.query_one("#baseline", Static).update(self.app.plain(summary(baseline)))
         if self.new_session() and self.play_when_ready:
             self.action_play()
         self.play_when_ready = False
@@ -230,16 +255,12 @@ class TrainPane(Widget):
         return True
 
     def show_baseline(self) -> None:
-        b = self.baseline
-        if b is None:
+        from tutor.train.baseline import summary
+
+        if self.baseline is None:
             self.set_status("This lesson has no library baseline.")
             return
-        parts = [f"{b['model']}:"]
-        for key in ("coef", "intercept", "loss", "val_loss", "accuracy", "val_accuracy"):
-            if key in b:
-                v = b[key]
-                parts.append(f"{key} " + (", ".join(f"{x:.5f}" for x in v) if isinstance(v, list) else f"{v:.5f}"))
-        self.set_status("  ".join(parts))
+        self.set_status(summary(self.baseline))
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -253,9 +274,26 @@ class TrainPane(Widget):
         def emit(snapshot) -> None:
             self.latest = snapshot              # a slot, not a queue: the loop never waits
 
-        session.run(emit=emit, cancelled=lambda: worker.is_cancelled, policy=policy, until=until)
+        try:
+            session.run(emit=emit, cancelled=lambda: worker.is_cancelled, policy=policy, until=until)
+        except Exception as exc:  # noqa: BLE001 - the run fails, the app and its other runs go on
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self.run_failed, session, exc)
+            return
         if not worker.is_cancelled:
             self.app.call_from_thread(self.run_ended, session)
+
+    def run_failed(self, session, exc: BaseException) -> None:
+        """Whatever escaped the loop: said in one line, the run closed, every control still live."""
+        if session is not self.session:
+            return
+        from tutor.train.session import explain_failure
+
+        session.finished = True
+        self.running = self.paused = False
+        self.shown = self.latest
+        self.query_one("#play", Button).label = self.app.plain(PLAY)
+        self.set_status(explain_failure(session.spec, session.step + 1, exc), error=True)
 
     def run_ended(self, session) -> None:
         if session is self.session:
@@ -335,6 +373,8 @@ class TrainPane(Widget):
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.has_focus:          # hand space back to play/pause once a choice is made
             self.screen.set_focus(None)
+        if event.select.id == "optimizer":
+            self.sync_momentum()
         if event.select.id == "variant":
             self.choose_variant(str(event.value))
         elif self.data is not None and event.select.id in ("backend", "optimizer", "device"):
@@ -355,6 +395,7 @@ class TrainPane(Widget):
             select.value = backends[0]
             self.query_one("#optimizer", Select).value = setting_for(self.lesson, self.variant, "optimizer")
         self.fill_fields()
+        self.show_note()
         if self.data is not None and self.dataset() != self.loaded_dataset:
             self.data = self.session = self.latest = None
             self.set_status(f"Loading the data of {'variant ' + name if name else 'the lesson'}…")
@@ -407,9 +448,18 @@ class TrainPane(Widget):
         self.shown = snap
         with self.app.batch_update():
             if snap is not None and not self.paused:
-                self.set_status(status_line(snap), error=bool(snap.diverged or snap.error))
-                self.fill_table(snap)
+                self.set_status(status_line(snap, self.predictions(snap)), error=bool(snap.diverged or snap.error))
+                # one state per table: a finished run keeps its last logged step's (the status
+                # line holds the final weights' figures)
+                row = self.session.last_row if snap.done and self.session is not None else None
+                self.fill_table(row or snap)
             self.draw_plot()
+
+    def predictions(self, snap) -> list[dict]:
+        """The lesson's probe (e.g. f(5)) once a run has finished, as the headless `done` event."""
+        if not (snap.done and self.train.probe and not snap.error and not snap.diverged) or self.session is None:
+            return []
+        return self.session.predictions(self.train.probe)
 
     def draw_plot(self) -> None:
         plot = self.query_one("#plot")
@@ -428,7 +478,7 @@ class TrainPane(Widget):
                 value = ", ".join(number(v) for v in flat[:4]) + (" …" if len(flat) > 4 else "")
             ratio = "—" if g.update_ratio != g.update_ratio else f"{g.update_ratio:.2e}"
             table.add_row(name, self.app.plain("×".join(map(str, g.shape))), *(number_within(v, CELL) for v in
-                          (g.norm, g.mean_abs, g.max_abs)), self.app.plain(ratio), self.app.plain(value), key=name)
+                          (g.signed(), g.mean_abs, g.max_abs)), self.app.plain(ratio), self.app.plain(value), key=name)
         for layer, frac in snap.dead_relu.items():
             table.add_row(layer, "", "", "", "", "", f"dead {frac:.0%}", key=f"dead-{layer}")
 
@@ -484,18 +534,26 @@ def _flatten(v):
     return [v]
 
 
-def status_line(snap) -> str:
-    """The one-line summary of a run: the same numbers the headless log prints."""
+def status_line(snap, predictions=()) -> str:
+    """The one-line summary of a run: the numbers of the headless log. A running one shows its
+    last logged row (the state a step starts from: its loss, and the signed gradient of each
+    one-number parameter); a finished one its final weights' figures, as the `done` event."""
+    from tutor.headless import grad_text, params_text, prediction_text
+
     head = f"{snap.backend} on {snap.device} · step {snap.step}/{snap.total_steps} · epoch {snap.epoch}"
     if snap.error:
         return f"{head} · stopped: {snap.error}"
     if snap.diverged:
         return f"{head} · diverged at step {snap.step}: the loss became {number(snap.loss)}. Lower the learning rate and press enter."
-    text = f"{head} · loss {number(snap.loss)}"
+    text = f"{head} · {'final loss' if snap.done else 'loss'} {number(snap.loss)}"
     if snap.val_loss is not None:
         text += f" · val {number(snap.val_loss)}"
     if snap.accuracy is not None:
         text += f" · acc {snap.accuracy:.3f}/{snap.val_accuracy:.3f}"
     if snap.done:                   # a finished run shows its figures; the speed belongs to a live one
+        if snap.params is not None:
+            text += f" · {params_text(snap.params)}"
+        text += "".join(f" · {prediction_text(pr)}" for pr in predictions)
         return text + " · done"
+    text += "".join(f" · {grad_text(k, g)}" for k, g in snap.grads.items() if g.value is not None)
     return text + f" · {snap.steps_per_second:,.0f} steps/s"
