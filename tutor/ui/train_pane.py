@@ -97,8 +97,9 @@ class TrainPane(Widget):
                              ("Δw/w", CELL), ("value", 20)):
             table.add_column(self.app.plain(label), width=width)
         self.fill_fields()
-        for name, value in self.app.places.get((self.lesson.id, "train"), {}).items():
-            self.query_one(f"#field-{name}", Input).value = value       # as the learner left them
+        for name, value in self.app.progress.place(self.lesson.id).get("train", {}).items():
+            if name in FIELDS:
+                self.query_one(f"#field-{name}", Input).value = value   # as the learner left them
         self.set_interval(REFRESH, self.refresh_view)
         self.set_status("Press space to train, s to take one step.")
 
@@ -292,6 +293,11 @@ class TrainPane(Widget):
         self.query_one("#play", Button).label = self.app.plain(PAUSE)
         self.train_worker(self.session, None)
 
+    def pause(self) -> None:
+        """The lesson was left: stop the loop where it is; space resumes it."""
+        if self.running:
+            self.action_play()
+
     def action_step(self) -> None:
         if self.session is None and not self.new_session():
             return
@@ -367,16 +373,15 @@ class TrainPane(Widget):
     def on_input_changed(self, event: Input.Changed) -> None:
         """Kept for this session: leaving the lesson and coming back finds the fields as left
         (those of the lesson's own settings; a variant's belong to the variant)."""
-        place = (self.lesson.id, "train")
+        progress, lesson = self.app.progress, self.lesson.id
         if self.variant is None and event.input.id and event.input.id.startswith("field-"):
-            self.app.places.setdefault(place, {})[event.input.id.removeprefix("field-")] = event.value
-        elif self.variant is not None:
-            self.app.places.pop(place, None)
+            fields = progress.place(lesson).get("train", {})
+            progress.remember(lesson, train={**fields, event.input.id.removeprefix("field-"): event.value})
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if self.data is not None:
             self.restart()
-        self.focus()
+        self.screen.set_focus(None)          # space plays again, s steps
 
     def restart(self) -> None:
         was_running = self.running

@@ -1,0 +1,153 @@
+"""Issue 20: the TUI as a learner meets it. Each test presses the keys a learner would and reads
+the screen as drawn (every character of it), not the widgets' state alone."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from tutor.progress import Progress
+from tutor.ui.app import TutorApp
+from tutor.ui.derive_pane import DerivePane
+from tutor.ui.lesson_list import LessonListScreen
+from tutor.ui.lesson_screen import LessonScreen
+from tutor.ui.train_pane import TrainPane
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_app(tmp_path, lesson: str | None = None, **kw) -> TutorApp:
+    start = ROOT / "lessons" / f"{lesson}.toml" if lesson else None
+    return TutorApp(progress=Progress(tmp_path / "progress.json"), start=start, **kw)
+
+
+def screen_text(app) -> str:
+    """The terminal's characters, as a learner sees them."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), record=True, legacy_windows=False)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text()
+
+
+async def until(pilot, condition, what: str, timeout: float = 120.0) -> None:
+    """Wait for a state, never for a time."""
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"never reached: {what}")
+
+
+async def derivation_ready(app, pilot) -> DerivePane:
+    pane = app.screen.query_one(DerivePane)
+    await until(pilot, lambda: pane.derivation is not None, "the derivation")
+    await pilot.pause()
+    return pane
+
+
+async def train_ready(app, pilot) -> TrainPane:
+    pane = app.screen.query_one(TrainPane)
+    await until(pilot, lambda: pane.session is not None, "the training data and first session")
+    return pane
+
+
+async def run_to_end(app, pilot, pane: TrainPane) -> None:
+    await pilot.press("space")
+    await until(pilot, lambda: pane.session.finished and not pane.running and pane.shown is pane.latest,
+                "the end of the run")
+    await pilot.pause()
+
+
+async def test_every_line_of_a_long_step_is_reached_by_keys_at_80x24(tmp_path):
+    """two-layer-relu step 11 (the chain rule for w1) is taller than the room at 80×24: Down,
+    PageDown and ctrl+End scroll it to its last line, and f folds the exercise panel away."""
+    app = make_app(tmp_path, "two-layer-relu")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("d")
+        pane = await derivation_ready(app, pilot)
+        await pilot.press(*["n"] * 10)
+        assert "Step 11/21 · Chain rule for w1" in screen_text(app)
+        body = pane.derivation.render(10, pane.text_width(), False).rstrip().splitlines()
+        last = body[-1].strip()
+        assert last == "∂L/∂w1 at the point = 6.984"
+        assert last not in screen_text(app)                   # below the fold at first
+        await pilot.press("ctrl+end")
+        await pilot.pause()
+        assert last in screen_text(app)
+        await pilot.press("ctrl+home")
+        await pilot.pause()
+        assert last not in screen_text(app) and body[0].strip() in screen_text(app)
+        for _ in range(len(body)):                           # PageDown alone gets there too
+            await pilot.press("pagedown")
+            await pilot.pause()
+            if last in screen_text(app):
+                break
+        assert last in screen_text(app)
+        await pilot.press("ctrl+home", "down")
+        await pilot.pause()
+        assert pane.query_one("#step-scroll").scroll_y == 1
+        # the exercise panel folds to one line and gives its rows to the step
+        scroll = pane.query_one("#step-scroll")
+        rows = scroll.size.height
+        assert "Exercise grad-w1" in screen_text(app)
+        await pilot.press("f")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Exercise grad-w1" not in text and "2 exercises here, folded: f shows them." in text
+        assert scroll.size.height >= rows + 3
+        await pilot.press("n")                               # stays folded on the next step
+        await pilot.pause()
+        assert "Exercise grad-w1" not in screen_text(app)
+        await pilot.press("p", "f")
+        await pilot.pause()
+        assert "Exercise grad-w1" in screen_text(app)
+        # home and end still go to the first and last step
+        await pilot.press("end")
+        await pilot.pause()
+        assert "Step 21/21" in screen_text(app)
+        await pilot.press("home")
+        await pilot.pause()
+        assert "Step 1/21" in screen_text(app)
+
+
+async def test_escape_from_a_button_keeps_the_lesson_and_its_run(tmp_path):
+    app = make_app(tmp_path, "single-neuron")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        lesson_screen = app.screen
+        await pilot.press("t")
+        pane = await train_ready(app, pilot)
+        await run_to_end(app, pilot, pane)
+        await pilot.press("o")                               # numpy kept; torch-manual ready
+        await pilot.pause()
+        while not isinstance(app.focused, type(pane.query_one("#play"))):
+            await pilot.press("tab")
+        assert app.focused.id in ("play", "step", "reset", "overlay")
+        await pilot.press("escape")                          # leaves the button, not the lesson
+        await pilot.pause()
+        assert app.screen is lesson_screen and app.focused is None
+        app.screen.query_one("#backend").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is lesson_screen
+        assert "numpy train" in screen_text(app) and "torch-manual is ready" in screen_text(app)
+        await pilot.press("escape")                          # now to the list; the lesson is kept
+        await pilot.pause()
+        assert isinstance(app.screen, LessonListScreen)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson again")
+        assert app.screen is lesson_screen
+        assert len(pane.overlays) == 1 and str(pane.query_one("#backend").value) == "torch-manual"
+        text = screen_text(app)
+        assert "numpy train" in text and "Kept numpy on the plot; torch-manual is ready." in text
