@@ -151,3 +151,104 @@ async def test_escape_from_a_button_keeps_the_lesson_and_its_run(tmp_path):
         assert len(pane.overlays) == 1 and str(pane.query_one("#backend").value) == "torch-manual"
         text = screen_text(app)
         assert "numpy train" in text and "Kept numpy on the plot; torch-manual is ready." in text
+
+
+async def test_a_restart_opens_the_same_part_step_and_fields(tmp_path):
+    """ctrl+q, then a fresh tutor: the same lesson, on the part, step and fields that were left."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        ids = [item.id for item in app.listing]
+        await pilot.press(*["down"] * ids.index("two-layer-relu"), "enter")
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("t")
+        await train_ready(app, pilot)
+        await pilot.click("#field-epochs")
+        await pilot.press("end", *["backspace"] * 5, *"7", "enter")
+        await pilot.press("d")
+        await derivation_ready(app, pilot)
+        await pilot.press("n", "n", "n", "n")
+        await pilot.pause()
+        assert "Step 5/21" in screen_text(app)
+        await pilot.press("ctrl+q")
+    assert app.return_code == 0
+    saved = json.loads((tmp_path / "progress.json").read_text())
+    assert saved["lessons"]["two-layer-relu"]["place"] == {"part": "derive", "step": 4, "train": {
+        "epochs": "7", "hidden": "100", "lr": "0.0001", "seed": "0"}}
+
+    again = make_app(tmp_path)
+    async with again.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(again.screen, LessonScreen), "the lesson, resumed")
+        assert again.screen.lesson.id == "two-layer-relu" and again.screen.part == "derive"
+        await derivation_ready(again, pilot)
+        assert "Step 5/21" in screen_text(again)
+        await pilot.press("t")
+        await pilot.pause()
+        assert again.screen.query_one("#field-epochs").value == "7"
+        await pilot.press("escape")                       # the list is underneath
+        await pilot.pause()
+        assert isinstance(again.screen, LessonListScreen)
+
+
+async def test_enter_in_a_field_then_space_plays_and_x_moves_to_the_next_exercise(tmp_path):
+    app = make_app(tmp_path, "single-neuron")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("t")
+        pane = await train_ready(app, pilot)
+        await pilot.click("#field-lr")
+        field = pane.query_one("#field-lr")
+        assert field.has_focus and field.rich_style.underline and field.rich_style.bold   # focus is seen
+        await pilot.press("enter")
+        assert app.focused is None
+        await run_to_end(app, pilot, pane)                   # space played (it did not type a space)
+        assert field.value == "0.1" and "step 1/1" in screen_text(app)
+        pane.query_one("#play").focus()
+        await pilot.pause()
+        assert pane.query_one("#play").rich_style.reverse                     # a focused button is reversed
+        # the exercises: three sit on w's backward step; x shows the other
+        await pilot.press("escape", "d")
+        deriv = await derivation_ready(app, pilot)
+        assert "Exercise" not in screen_text(app)            # the forward steps ask nothing yet
+        while "Exercise" not in screen_text(app):
+            await pilot.press("n")
+            await pilot.pause()
+        assert deriv.derivation.steps[deriv.index].phase != "forward"
+        text = screen_text(app)
+        assert "Exercise grad-w:" in text and "(1 of 3 here; x for the next)" in text
+        await pilot.press("x")
+        await pilot.pause()
+        assert "Exercise w-after-step:" in screen_text(app) and "(2 of 3 here; x for the next)" in screen_text(app)
+
+
+async def test_a_finished_lesson_names_the_next_one(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")                            # single-neuron, first in the list
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("d")
+        pane = await derivation_ready(app, pilot)
+        while "Exercise grad-w:" not in screen_text(app):
+            await pilot.press("n")
+            await pilot.pause()
+        panel = pane.query_one("#exercise")
+        for answer in ("2*(y_pred - y)*x", "1.2", "a"):
+            await pilot.press("a", *answer, "enter")
+            await until(pilot, lambda: "✓" in str(panel.query_one("#exercise-feedback").render()), "the verdict")
+            if answer != "a":
+                await pilot.press("escape", "x")
+                await pilot.pause()
+        feedback = str(panel.query_one("#exercise-feedback").render())
+        assert feedback.endswith(f"(3/3 exercises solved) Lesson done: next lesson → {app.listing[1].title} "
+                                 "(escape, escape, enter).")
+        assert "Lesson done: next lesson →" in screen_text(app)
+        await pilot.press("escape", "escape")
+        await pilot.pause()
+        assert isinstance(app.screen, LessonListScreen)
+        ids = [item.id for item in app.listing]
+        assert app.screen.query_one("#lessons").highlighted == ids.index("linear-1d")
+        assert f"One weight, one step: done. Next lesson → {app.listing[1].title} (enter opens it)." in screen_text(app)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the next lesson")
+        assert app.screen.lesson.id == "linear-1d"

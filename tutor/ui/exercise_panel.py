@@ -20,6 +20,20 @@ def exercises_for(lesson, step, last_step: bool) -> list[Exercise]:
     return [e for e in lesson.exercises if (e.step == step.node and here) or (e.step is None and last_step)]
 
 
+def next_lesson(app, lesson_id: str):
+    """The listing's lesson after `lesson_id`, or None after the last one."""
+    ids = [item.id for item in app.listing]
+    i = ids.index(lesson_id) + 1 if lesson_id in ids else len(ids)
+    return app.listing[i] if i < len(ids) else None
+
+
+def next_lesson_line(app, lesson_id: str) -> str:
+    following = next_lesson(app, lesson_id)
+    if following is None:
+        return "Lesson done: that was the last lesson."
+    return f"Lesson done: next lesson → {following.title} (escape, escape, enter)."
+
+
 # What the answer box asks for, by exercise kind (enter checks it); never an example that could
 # be an answer.
 PLACEHOLDERS = {
@@ -114,7 +128,8 @@ class ExercisePanel(Vertical):
             self.app.show_progress_notice()
             count = len(self.app.progress.solved(self.lesson.id))
             extra = f" {exercise.explain}" if exercise.explain else ""
-            self.feedback(f"✓ {verdict.message}{extra}  ({count}/{total} exercises solved)", "green")
+            done = f" {next_lesson_line(self.app, self.lesson.id)}" if count >= total else ""
+            self.feedback(f"✓ {verdict.message}{extra}  ({count}/{total} exercises solved){done}", "green")
             self.select_keep_feedback(exercise)
         else:
             message = verdict.message if verdict.message.endswith((".", "?", "!")) else verdict.message + "."
