@@ -252,3 +252,34 @@ async def test_a_finished_lesson_names_the_next_one(tmp_path):
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the next lesson")
         assert app.screen.lesson.id == "linear-1d"
+
+
+def test_small_numbers_keep_their_magnitude_and_cut_lists_say_so():
+    from tutor.fmt import number, numbers_within
+
+    assert [number(v) for v in (9e-13, -1e-9, 0.0, -2.0, 0.64, 2.0000000001)] == \
+        ["9e-13", "-1e-09", "0.0", "-2.0", "0.64", "2.0"]
+    assert numbers_within([1.11102, 0.597539, 0.07637], 20) == "1.11102, 0.597539, …"
+    assert numbers_within([1.5, 0.5], 20) == "1.5, 0.5"
+
+
+async def test_a_converged_loss_is_not_printed_as_zero_and_the_value_column_says_it_is_cut(tmp_path):
+    app = make_app(tmp_path, "linear-1d")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("t")
+        pane = await train_ready(app, pilot)
+        await run_to_end(app, pilot, pane)
+        final = pane.session.last.loss
+        assert 0 < final < 1e-9                             # the run converges far below 1e-9
+        status = str(app.screen.query_one("#status").render())
+        assert f"loss {final:.6g}" in status and "loss 0.0 " not in status
+    app = make_app(tmp_path, "multivariate-regression")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("t")
+        pane = await train_ready(app, pilot)
+        await run_to_end(app, pilot, pane)
+        cell = str(app.screen.query_one("#grads").get_row("w")[6])
+        assert cell.endswith(", …") and len(cell) <= 20
+        assert cell in screen_text(app)

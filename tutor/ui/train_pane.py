@@ -17,13 +17,14 @@ from textual.widgets import Button, DataTable, Input, Label, LoadingIndicator, S
 from textual.worker import get_current_worker
 
 from tutor.errors import LessonError
-from tutor.fmt import number, number_within
+from tutor.fmt import number, number_within, numbers_within
 from tutor.lesson import DEVICES, OPTIMIZERS
 
 REFRESH = 0.1          # seconds between screen updates while training
 FIELDS = ("lr", "epochs", "hidden", "seed")
 NARROW = 120           # columns
 CELL = 8               # characters of a number column in the gradient table
+VALUE = 20             # characters of its value column: the parameters' values, "…" where cut
 SHORT = 30             # rows of the pane below which the lesson's note is hidden
 PLAY, PAUSE = "▶ Play", "❚❚ Pause"
 
@@ -94,7 +95,7 @@ class TrainPane(Widget):
         table = self.query_one("#grads", DataTable)
         # fixed widths: the table must not jump about as numbers change length mid-run
         for label, width in (("param", 6), ("shape", 7), ("‖g‖", CELL), ("mean|g|", CELL), ("max|g|", CELL),
-                             ("Δw/w", CELL), ("value", 20)):
+                             ("Δw/w", CELL), ("value", VALUE)):
             table.add_column(self.app.plain(label), width=width)
         self.fill_fields()
         for name, value in self.app.progress.place(self.lesson.id).get("train", {}).items():
@@ -430,7 +431,7 @@ class TrainPane(Widget):
             value = ""
             if snap.params is not None and name in snap.params:
                 flat = _flatten(snap.params[name])
-                value = ", ".join(number(v) for v in flat[:4]) + (" …" if len(flat) > 4 else "")
+                value = numbers_within(flat, VALUE)
             ratio = "—" if g.update_ratio != g.update_ratio else f"{g.update_ratio:.2e}"
             table.add_row(name, self.app.plain("×".join(map(str, g.shape))), *(number_within(v, CELL) for v in
                           (g.norm, g.mean_abs, g.max_abs)), self.app.plain(ratio), self.app.plain(value), key=name)
