@@ -283,3 +283,48 @@ async def test_a_converged_loss_is_not_printed_as_zero_and_the_value_column_says
         cell = str(app.screen.query_one("#grads").get_row("w")[6])
         assert cell.endswith(", …") and len(cell) <= 20
         assert cell in screen_text(app)
+
+
+def _cli(*args: str, encoding: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONIOENCODING": encoding}
+    return subprocess.run([sys.executable, "-m", "tutor", *args], capture_output=True, env=env, cwd=ROOT,
+                          timeout=300, stdin=subprocess.DEVNULL)
+
+
+def test_headless_text_on_a_latin1_stdout_falls_back_to_ascii():
+    run = _cli("single-neuron", "--headless", encoding="latin-1")
+    assert run.returncode == 0, run.stderr.decode("latin-1")[-2000:]
+    out = run.stdout.decode("ascii")                  # nothing but ASCII: no UnicodeEncodeError, no '?'
+    assert "Traceback" not in run.stderr.decode("latin-1")
+    assert "dL/dw at the point = -2.0" in out and "step      1  epoch    1  loss 1.0" in out
+    ascii_run = _cli("single-neuron", "--headless", "--ascii", encoding="utf-8").stdout.decode("ascii")
+
+    def timeless(text: str) -> list[str]:          # the speed lines differ from run to run
+        return [line for line in text.splitlines() if "steps/s" not in line]
+
+    assert timeless(out) == timeless(ascii_run)
+
+
+def test_headless_text_names_the_variant_and_shows_its_line_not_the_lessons_note():
+    run = _cli("single-neuron", "--headless", "--no-derive", "--variant", "forget-zero-grad", encoding="utf-8")
+    out = run.stdout.decode("utf-8")
+    assert run.returncode == 0
+    assert out.startswith("One weight, one step  [single-neuron, variant forget-zero-grad]\n")
+    assert "Variant forget-zero-grad: Two steps with autograd, never zeroing w.grad." in out
+    assert "0.64 after it" not in out                 # the lesson's note is about its own run
+
+
+async def test_a_variant_shows_its_own_line_in_place_of_the_lessons_note(tmp_path):
+    app = make_app(tmp_path, "single-neuron")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("t")
+        await train_ready(app, pilot)
+        assert "Note: One sample, one step: the loss was 1.0 before the step and is 0.64 after it." in screen_text(app)
+        app.screen.query_one("#variant").focus()
+        await pilot.press("enter", "down", "enter")            # the drop-down: forget-zero-grad
+        await until(pilot, lambda: str(app.screen.query_one("#variant").value) == "forget-zero-grad", "the variant")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "0.64 after it" not in text
+        assert "Variant forget-zero-grad: Two steps with autograd, never zeroing w.grad." in text

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TextIO
 
 from tutor.errors import LessonError
@@ -66,7 +66,18 @@ class Printer:
             self.out.write((asciify(text) if self.ascii else text) + "\n")
 
 
+def speaks_unicode(out: TextIO) -> bool:
+    """Whether `out` can take the tutor's symbols (∂, ⎧, ─); a latin-1 or ASCII terminal cannot."""
+    try:
+        "∂⎧─…".encode(getattr(out, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
 def run(lesson: Lesson, opts: Options, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    if not opts.ascii and not opts.json and not speaks_unicode(out):
+        opts = replace(opts, ascii=True)          # as --ascii: text the terminal can show
     p = Printer(out, opts.json, opts.ascii)
     try:
         variant = lesson.variant(opts.variant) if opts.variant else None
@@ -76,7 +87,8 @@ def run(lesson: Lesson, opts: Options, out: TextIO = sys.stdout, err: TextIO = s
         if b not in BACKENDS:
             return usage_error(p, err, f"unknown backend '{b}' (known: {', '.join(BACKENDS)})")
     note = (lesson.train.note or None) if lesson.train is not None else None
-    p.event("lesson", f"{lesson.title}  [{lesson.id}]\n{'=' * min(80, len(lesson.title) + len(lesson.id) + 4)}",
+    head = f"{lesson.title}  [{lesson.id}{', variant ' + opts.variant if opts.variant else ''}]"
+    p.event("lesson", f"{head}\n{'=' * min(80, len(head))}",
             id=lesson.id, title=lesson.title, variant=opts.variant, note=note)
     if opts.answers:
         return _answers(lesson, opts, p, err)
@@ -86,6 +98,14 @@ def run(lesson: Lesson, opts: Options, out: TextIO = sys.stdout, err: TextIO = s
     if opts.train and lesson.train is not None:
         status = _train(lesson, variant, opts, p, err)
     return status
+
+
+def run_note(lesson: Lesson, variant) -> str:
+    """The line about the runs: the lesson's note speaks of its own settings, so a variant shows
+    what it changes instead (the TUI's Train part shows the same line)."""
+    if variant is not None:
+        return f"Variant {variant.name}: {variant.title}."
+    return f"Note: {lesson.train.note}" if lesson.train is not None and lesson.train.note else ""
 
 
 def usage_error(p: Printer, err: TextIO, message: str) -> int:
@@ -146,8 +166,8 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
     every = opts.log_every or lesson.train.log_every
     p.text(f"\nTraining on {data.name}: {_plural(data.x_train.shape[0], 'training sample')}"
            + (f", {data.x_val.shape[0]} validation" if data.x_val is not None else ""))
-    if lesson.train.note:
-        p.text(f"Note: {lesson.train.note}")
+    if run_note(lesson, variant):
+        p.text(run_note(lesson, variant))
     for backend in backends:
         spec = resolve(lesson, backend, variant, lr=opts.lr, epochs=opts.epochs, seed=opts.seed, hidden=opts.hidden,
                        device=opts.device)

@@ -18,6 +18,7 @@ from textual.worker import get_current_worker
 
 from tutor.errors import LessonError
 from tutor.fmt import number, number_within, numbers_within
+from tutor.headless import run_note
 from tutor.lesson import DEVICES, OPTIMIZERS
 
 REFRESH = 0.1          # seconds between screen updates while training
@@ -77,8 +78,8 @@ class TrainPane(Widget):
                 variants.tooltip = "The lesson's variants: other settings or data for the same model"
                 yield variants
         yield Static(id="status", markup=False)
-        if self.train.note:
-            yield Static(self.app.plain(f"Note: {self.train.note}"), id="train-note", markup=False)
+        if self.train.note or self.lesson.variants:
+            yield Static(self.app.plain(run_note(self.lesson, None)), id="train-note", markup=False)
         with Horizontal(id="train-body"):
             with Vertical(id="plot-box"):
                 from tutor.ui.widgets import LossPlot
@@ -362,6 +363,7 @@ class TrainPane(Widget):
             select.value = backends[0]
             self.query_one("#optimizer", Select).value = setting_for(self.lesson, self.variant, "optimizer")
         self.fill_fields()
+        self.query_one("#train-note", Static).update(self.app.plain(run_note(self.lesson, self.variant)))
         if self.data is not None and self.dataset() != self.loaded_dataset:
             self.data = self.session = self.latest = None
             self.set_status(f"Loading the data of {'variant ' + name if name else 'the lesson'}…")
