@@ -449,6 +449,9 @@ async def test_opens_on_last_lesson_and_marks_progress(tmp_path):
     app = TutorApp(progress=Progress(tmp_path / "progress.json"))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
+        assert isinstance(app.screen, LessonScreen) and app.screen.lesson.id == "two-layer-relu"   # resumed
+        await pilot.press("escape")
+        await pilot.pause()
         options = app.screen.query_one("#lessons")
         ids = [item.id for item in app.listing]
         assert options.highlighted == ids.index("two-layer-relu")

@@ -16,7 +16,7 @@ _ASCII = {
 
 def number(v: float | None) -> str:
     """-2.0 stays '-2.0' (a figure a learner compares with the curriculum), 0.64 stays '0.64',
-    and other values get six significant digits."""
+    9e-13 stays '9e-13' (never '0.0'), and other values get six significant digits."""
     if v is None:
         return "—"
     v = float(v)
@@ -24,9 +24,14 @@ def number(v: float | None) -> str:
         return "nan"
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
+    if v != 0 and abs(v) < SMALL:           # 9e-13 is not 0.0: a small number keeps its magnitude
+        return f"{v:.6g}"
     if abs(v) < 1e6 and abs(v - round(v)) <= 1e-9 * max(1.0, abs(v)):
         return f"{round(v):.1f}"
     return f"{v:.6g}"
+
+
+SMALL = 0.5           # below this magnitude a value keeps its own digits, never rounded to 0.0
 
 
 def number_within(v: float | None, width: int) -> str:
@@ -38,6 +43,17 @@ def number_within(v: float | None, width: int) -> str:
             break
         text = f"{float(v):.{digits}g}"
     return text
+
+
+def numbers_within(values, width: int) -> str:
+    """As many of `values` as fit in `width` columns, comma-separated, then "…" when some do not:
+    a table cell never drops a value silently."""
+    texts = [number(v) for v in values]
+    for n in range(len(texts), -1, -1):
+        shown = ", ".join(texts[:n]) + ("" if n == len(texts) else (", …" if n else "…"))
+        if len(shown) <= width:
+            return shown
+    return "…"
 
 
 def asciify(text: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TextIO
 
 from tutor.errors import LessonError
@@ -68,7 +68,18 @@ class Printer:
             self.out.write((asciify(text) if self.ascii else text) + "\n")
 
 
+def speaks_unicode(out: TextIO) -> bool:
+    """Whether `out` can take the tutor's symbols (∂, ⎧, ─); a latin-1 or ASCII terminal cannot."""
+    try:
+        "∂⎧─…".encode(getattr(out, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
 def run(lesson: Lesson, opts: Options, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    if not opts.ascii and not opts.json and not speaks_unicode(out):
+        opts = replace(opts, ascii=True)          # as --ascii: text the terminal can show
     p = Printer(out, opts.json, opts.ascii)
     try:
         variant = lesson.variant(opts.variant) if opts.variant else None
@@ -78,7 +89,8 @@ def run(lesson: Lesson, opts: Options, out: TextIO = sys.stdout, err: TextIO = s
         if b not in BACKENDS:
             return usage_error(p, err, f"unknown backend '{b}' (known: {', '.join(BACKENDS)})")
     note = (run_note(lesson, variant) or None) if lesson.train is not None else None
-    p.event("lesson", f"{lesson.title}  [{lesson.id}]\n{'=' * min(80, len(lesson.title) + len(lesson.id) + 4)}",
+    head = f"{lesson.title}  [{lesson.id}{', variant ' + opts.variant if opts.variant else ''}]"
+    p.event("lesson", f"{head}\n{'=' * min(80, len(head))}",
             id=lesson.id, title=lesson.title, variant=opts.variant, note=note)
     if opts.answers:
         return _answers(lesson, opts, p, err)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tutor.expr import FUNCTIONS, NAME_RE, Expr, parse as parse_expr, symbols
+from tutor.expr.parser import MAX_NUMBER
 from tutor.errors import LessonError
 from tutor.fmt import printable
 from tutor.tomlpos import key_lines, line_of
@@ -39,7 +40,7 @@ MAX_SAMPLES = 100_000     # samples of a synthetic data set
 MAX_DIM = 10_000          # a dimension in [graph.dims]
 MAX_EXERCISES = 50
 MAX_INT = 2**53           # |an integer| anywhere in a file: exact as a float, never an overflow
-MAX_VALUE = mathexpr.MAX_NUMBER   # |a number| in data: points, weights, probes, synthetic w, b, noise
+MAX_VALUE = MAX_NUMBER   # |a number| in data: points, weights, probes, synthetic w, b, noise
 MAX_CELLS = 25_000_000    # samples × (input width + every layer's width): the values one pass keeps
 MAX_SEED = 2**32 - 1      # numpy's RandomState and scikit-learn take seeds in 0..2^32-1
 
@@ -660,7 +661,7 @@ def _layer(t: _Table) -> Layer:
     name = t.take("name", str, None)
     bias_name = t.take("bias_name", str, None)
     for label, value in (("name", name), ("bias_name", bias_name)):
-        if value is not None and not mathexpr.NAME_RE.match(value):
+        if value is not None and not NAME_RE.match(value):
             raise LessonError(f"'{value}' is not a name (a letter, then letters, digits, _)", key=t.key(label))
     weight = t.take("weight", list, None)
     bias_init = t.take("bias_init", list, None)

@@ -48,6 +48,23 @@ def _clean_entry(entry: dict) -> dict:
             out[key] = [v for v in value if isinstance(v, str)]
     if entry.get("done") is True:
         out["done"] = True
+    place = _clean_place(entry.get("place"))
+    if place:
+        out["place"] = place
+    return out
+
+
+def _clean_place(place) -> dict:
+    """Where the learner was in a lesson: its part, derivation step and training fields."""
+    if not isinstance(place, dict):
+        return {}
+    out: dict = {}
+    if isinstance(place.get("part"), str):
+        out["part"] = place["part"]
+    if isinstance(place.get("step"), int) and not isinstance(place["step"], bool) and place["step"] >= 0:
+        out["step"] = place["step"]
+    if isinstance(place.get("train"), dict):
+        out["train"] = {k: v for k, v in place["train"].items() if isinstance(k, str) and isinstance(v, str)}
     return out
 
 
@@ -173,6 +190,11 @@ class Progress:
     def solved(self, lesson_id: str) -> list[str]:
         return list(self.data["lessons"].get(lesson_id, {}).get("solved", []))
 
+    def place(self, lesson_id: str) -> dict:
+        """Where the learner was in the lesson (see `_clean_place`), for resuming exactly there."""
+        with self._lock:
+            return dict(self.data["lessons"].get(lesson_id, {}).get("place", {}))
+
     @property
     def last_lesson(self) -> str | None:
         return self.data.get("last_lesson")
@@ -188,6 +210,14 @@ class Progress:
                     parts.append(part)
             self.data["last_lesson"] = lesson_id
         self.save()
+
+    def remember(self, lesson_id: str, **place) -> None:
+        """Note where the learner is (part=, step=, train=); None forgets a key. Kept in memory and
+        written with the next save (every visit, solved exercise and quit)."""
+        with self._lock:
+            entry = self.data["lessons"].setdefault(lesson_id, {})
+            merged = {**entry.get("place", {}), **place}
+            entry["place"] = _clean_place({k: v for k, v in merged.items() if v is not None})
 
     def solve(self, lesson_id: str, exercise_id: str, total: int) -> None:
         with self._lock:

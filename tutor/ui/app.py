@@ -77,9 +77,6 @@ class TutorApp(App):
         self.ascii = ascii
         self.device = device
         self.progress = progress or Progress()
-        # Where the learner was in each lesson this session (derivation step, training fields), so
-        # that leaving a lesson and coming back finds it as it was left.
-        self.places: dict[tuple[str, str], object] = {}
         self.listing = catalogue()
 
     def plain(self, text: str) -> str:
@@ -94,6 +91,10 @@ class TutorApp(App):
         self.show_progress_notice()
         if self.start is not None:
             self.open_lesson(self.start)
+        else:                   # resume where the learner was: the lesson, its part and step
+            last = next((i for i in self.listing if i.id == self.progress.last_lesson and not i.error), None)
+            if last is not None:
+                self.open_lesson(last.path)
         self.check_size()
         # The list is on screen without torch, scikit-learn or sympy; load them in the background
         # a moment later, so Derive and Train are ready by the time a learner opens them.
@@ -134,23 +135,39 @@ class TutorApp(App):
     def action_quit(self) -> None:
         self.shutdown()
 
-    def open_lesson(self, path: Path, part: str = "explain") -> None:
+    def open_lesson(self, path: Path, part: str | None = None) -> None:
+        """Open a lesson at `part`, or where the learner left it. Each lesson's screen is kept
+        (installed) for the session, so leaving a lesson never throws away its run or overlays;
+        a lesson file changed since is opened afresh."""
         from tutor.errors import LessonError
         from tutor.lesson import load
         from tutor.ui.lesson_screen import ErrorScreen, LessonScreen
 
+        name = f"lesson {Path(path).resolve()}"
         try:
-            lesson = load(path)
+            stamp = Path(path).stat().st_mtime_ns
+            kept = self.get_screen(name) if self.is_screen_installed(name) else None
+            if kept is not None and kept.stamp != stamp:
+                self.uninstall_screen(name)
+                kept.remove()
+                kept = None
+            lesson = kept.lesson if kept is not None else load(path)
         except LessonError as exc:
             self.push_screen(ErrorScreen("\n".join(map(str, exc.problems))))
             return
-        from tutor.ui.lesson_screen import LessonScreen as _LS
-
-        while isinstance(self.screen, _LS):
+        except OSError as exc:
+            self.push_screen(ErrorScreen(f"{path}: {exc.strerror}"))
+            return
+        while isinstance(self.screen, LessonScreen):
             self.pop_screen()
-        self.progress.visit(lesson.id, part)
+        if kept is None:
+            self.install_screen(LessonScreen(lesson, part or self.progress.place(lesson.id).get("part", "explain"),
+                                             stamp=stamp), name)
+        elif part:
+            kept.action_part(part)
+        self.progress.visit(lesson.id)
         self.show_progress_notice()
-        self.push_screen(LessonScreen(lesson, part))
+        self.push_screen(name)
 
     def action_help(self) -> None:
         from tutor.ui.help import HelpScreen

@@ -34,6 +34,20 @@ class NodePicker(ModalScreen[str]):
         self.dismiss(event.option.id)
 
 
+class StepScroll(VerticalScroll, inherit_bindings=False):
+    """The step's text. Up/Down, PageUp/PageDown and ctrl+Home/ctrl+End scroll it; Home and End
+    stay the screen's (first and last step), as left and right are."""
+
+    BINDINGS = [
+        Binding("up", "scroll_up", "Scroll up", show=False),
+        Binding("down", "scroll_down", "Scroll down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("ctrl+home", "scroll_home", "Top of the step", show=False),
+        Binding("ctrl+end", "scroll_end", "End of the step", show=False),
+    ]
+
+
 class DerivePane(Widget):
     def __init__(self, lesson, **kwargs):
         super().__init__(**kwargs)
@@ -47,7 +61,7 @@ class DerivePane(Widget):
         with Vertical():
             yield GraphView(id="graph")
             yield Static(id="step-title")
-            with VerticalScroll(id="step-scroll"):
+            with StepScroll(id="step-scroll"):
                 yield Static(id="step-text", markup=False)
             yield ExercisePanel(self.lesson, id="exercise")
             yield LoadingIndicator(id="derive-loading")
@@ -98,7 +112,7 @@ class DerivePane(Widget):
         self.loading = not complete
         self.query_one("#derive-loading").display = False
         if first:
-            self.show(self.app.places.get((self.lesson.id, "derive"), 0))
+            self.show(self.app.progress.place(self.lesson.id).get("step", 0))
         else:
             self.refresh_title()
 
@@ -110,8 +124,9 @@ class DerivePane(Widget):
         d = self.derivation
         if d is None or not d.steps:
             return
+        moved = index != self.index
         self.index = max(0, min(index, len(d.steps) - 1))
-        self.app.places[(self.lesson.id, "derive")] = self.index
+        self.app.progress.remember(self.lesson.id, step=self.index)
         step = d.steps[self.index]
         if d.graph is not None and step.phase in ("forward", "backward", "chain", "check"):
             self.query_one("#graph", GraphView).display = True
@@ -131,8 +146,10 @@ class DerivePane(Widget):
         self.query_one("#step-title", Static).update(title)
         body = render(d, self.index, self.text_width(), self.app.ascii)
         self.query_one("#step-text", Static).update(Text(body, style="red" if step.check and not step.check.ok else ""))
+        if moved:
+            self.query_one("#step-scroll").scroll_home(animate=False)
         last = self.complete and self.index == len(d.steps) - 1
-        self.query_one("#exercise", ExercisePanel).show_for(exercises_for(self.lesson, step.node, last))
+        self.query_one("#exercise", ExercisePanel).show_for(exercises_for(self.lesson, step, last))
 
     def action_answer(self) -> None:
         self.query_one("#exercise", ExercisePanel).focus_answer()
@@ -142,6 +159,12 @@ class DerivePane(Widget):
 
     def action_solution(self) -> None:
         self.query_one("#exercise", ExercisePanel).solution()
+
+    def action_next_exercise(self) -> None:
+        self.query_one("#exercise", ExercisePanel).next_exercise()
+
+    def action_fold(self) -> None:
+        self.query_one("#exercise", ExercisePanel).toggle_fold()
 
     def action_move(self, delta: int) -> None:
         self.show(self.index + delta)
@@ -161,7 +184,9 @@ class DerivePane(Widget):
 
         def go(name: str | None) -> None:
             if name:
-                target = d.step_index(name, self.index)
+                # a node's backward step (a parameter's chain rule), not its forward or check step
+                target = next((i for i, s in enumerate(d.steps) if s.node == name and s.phase in ("backward", "chain")),
+                              d.step_index(name, self.index))
                 if target is not None:
                     self.show(target)
 

@@ -12,9 +12,26 @@ from textual.widgets import Button, Input, Static
 from tutor.lesson import Exercise
 
 
-def exercises_for(lesson, node: str, last_step: bool) -> list[Exercise]:
-    """The exercises that belong to `node`; those that name no step sit on the last step."""
-    return [e for e in lesson.exercises if e.step == node or (e.step is None and last_step)]
+def exercises_for(lesson, step, last_step: bool) -> list[Exercise]:
+    """The exercises that belong to the step's node, once the backward pass has reached it (they
+    ask for its gradient, which a forward step has not got yet); those that name no step sit on
+    the last step."""
+    here = step.phase != "forward"
+    return [e for e in lesson.exercises if (e.step == step.node and here) or (e.step is None and last_step)]
+
+
+def next_lesson(app, lesson_id: str):
+    """The listing's lesson after `lesson_id`, or None after the last one."""
+    ids = [item.id for item in app.listing]
+    i = ids.index(lesson_id) + 1 if lesson_id in ids else len(ids)
+    return app.listing[i] if i < len(ids) else None
+
+
+def next_lesson_line(app, lesson_id: str) -> str:
+    following = next_lesson(app, lesson_id)
+    if following is None:
+        return "Lesson done: that was the last lesson."
+    return f"Lesson done: next lesson → {following.title} (escape, escape, enter)."
 
 
 # What the answer box asks for, by exercise kind (enter checks it); never an example that could
@@ -34,19 +51,24 @@ class ExercisePanel(Vertical):
         self.exercises: list[Exercise] = []
         self.current: Exercise | None = None
         self.hints_shown = 0
+        self.folded = False            # f: the panel shrinks to one line, the step gets the room
 
     def compose(self) -> ComposeResult:
+        yield Static(id="exercise-folded", markup=False)
         yield Static(id="exercise-prompt", markup=False)
         with Horizontal(id="exercise-row"):
             yield Input(id="answer", compact=True)
             yield Button("Hint", id="hint", compact=True)
             yield Button("Solution", id="solution", compact=True)
-            yield Button("Next", id="next-exercise", compact=True)
+            yield Button("Next (x)", id="next-exercise", compact=True)
         yield Static(id="exercise-feedback", markup=False)
 
     def show_for(self, exercises: list[Exercise]) -> None:
         """Called by the Derive pane at each step."""
         self.display = bool(exercises)
+        self.query_one("#exercise-folded", Static).update(self.app.plain(
+            f"{len(exercises)} exercise{'s' * (len(exercises) != 1)} here, folded: f shows "
+            f"{'them' if len(exercises) != 1 else 'it'}."))
         if [e.id for e in exercises] == [e.id for e in self.exercises]:
             return
         self.exercises = exercises
@@ -67,10 +89,18 @@ class ExercisePanel(Vertical):
         for letter, choice in zip("abcdefgh", exercise.choices):
             lines.append(f"  {letter}) {choice}")
         if len(self.exercises) > 1:
-            lines.append(f"  ({self.exercises.index(exercise) + 1} of {len(self.exercises)} here; Next for another)")
+            lines.append(f"  ({self.exercises.index(exercise) + 1} of {len(self.exercises)} here; x for the next)")
         self.query_one("#exercise-prompt", Static).update(self.app.plain("\n".join(lines)))
 
+    def toggle_fold(self) -> None:
+        self.folded = not self.folded
+        self.set_class(self.folded, "-folded")
+        if self.folded and self.query_one("#answer", Input).has_focus:
+            self.screen.focus_part("derive")
+
     def focus_answer(self) -> None:
+        if self.folded:
+            self.toggle_fold()
         if self.display and self.current is not None:
             self.query_one("#answer", Input).focus()
 
@@ -98,7 +128,8 @@ class ExercisePanel(Vertical):
             self.app.show_progress_notice()
             count = len(self.app.progress.solved(self.lesson.id))
             extra = f" {exercise.explain}" if exercise.explain else ""
-            self.feedback(f"✓ {verdict.message}{extra}  ({count}/{total} exercises solved)", "green")
+            done = f" {next_lesson_line(self.app, self.lesson.id)}" if count >= total else ""
+            self.feedback(f"✓ {verdict.message}{extra}  ({count}/{total} exercises solved){done}", "green")
             self.select_keep_feedback(exercise)
         else:
             message = verdict.message if verdict.message.endswith((".", "?", "!")) else verdict.message + "."

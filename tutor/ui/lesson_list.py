@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
+INTRO = "Choose a lesson. Each one explains a model, derives its gradients node by node, then trains it."
 MARKS = {"not started": "○", "in progress": "◐", "done": "●"}
 
 
@@ -42,8 +43,7 @@ class LessonListScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header(icon="*" if self.app.ascii else None)    # Textual draws the rest of its chrome
-        yield Static("Choose a lesson. Each one explains a model, derives its gradients node by node, then trains it.",
-                     id="intro")
+        yield Static(INTRO, id="intro")
         yield OptionList(id="lessons")
         yield Footer()
 
@@ -81,6 +81,16 @@ class LessonListScreen(Screen):
             if item.id == last:
                 start = i
         options.highlighted = highlighted if highlighted is not None else start
+        # back from a finished lesson: the next one is highlighted and named
+        intro = self.query_one("#intro", Static)
+        done = last is not None and rows[start][0] == last and rows[start][1] == "done"
+        if done and start + 1 < len(rows):
+            if options.highlighted == start:
+                options.highlighted = start + 1
+            intro.update(app.plain(f"{app.listing[start].title}: done. Next lesson → {app.listing[start + 1].title} "
+                                   "(enter opens it)."))
+        else:
+            intro.update(INTRO)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self._open(event.option_index)

@@ -47,6 +47,7 @@ class ErrorScreen(ModalScreen):
 
 
 class LessonScreen(Screen):
+    # The footer shows what fits in 100 columns (short descriptions; the rest are in `?`).
     BINDINGS = [
         Binding("e", "part('explain')", "Explain"),
         Binding("d", "part('derive')", "Derive"),
@@ -55,25 +56,29 @@ class LessonScreen(Screen):
         # Derive
         Binding("n,right", "derive('move', 1)", "Next", priority=True),
         Binding("p,left", "derive('move', -1)", "Back", priority=True),
-        Binding("home", "derive('first')", "First"),
-        Binding("end", "derive('last')", "Last"),
-        Binding("j", "derive('jump')", "Jump to node"),
+        Binding("home", "derive('first')", "First step", show=False),
+        Binding("end", "derive('last')", "Last step", show=False),
+        Binding("j", "derive('jump')", "Jump"),
         Binding("a", "derive('answer')", "Answer"),
         Binding("h", "derive('hint')", "Hint"),
-        Binding("v", "derive('solution')", "Solution"),
+        Binding("v", "derive('solution')", "Solution", show=False),
+        Binding("x", "derive('next_exercise')", "Next exercise", show=False),
+        Binding("f", "derive('fold')", "Fold exercise", show=False),
         # Train
-        Binding("space", "train('play')", "Play/pause"),
-        Binding("s", "train('step')", "Step one"),
+        Binding("space", "train('play')", "Play"),
+        Binding("s", "train('step')", "Step"),
         Binding("r", "train('reset')", "Reset"),
-        Binding("o", "train('overlay')", "Overlay next"),
-        Binding("l", "train('log')", "Log scale"),
+        Binding("o", "train('overlay')", "Overlay"),
+        Binding("l", "train('log')", "Log"),
     ]
     PART_ACTIONS = {"derive": "derive", "train": "train"}
+    EXERCISE_ACTIONS = ("answer", "hint", "solution", "next_exercise", "fold")
 
-    def __init__(self, lesson: Lesson, part: str = "explain"):
+    def __init__(self, lesson: Lesson, part: str = "explain", stamp: int | None = None):
         super().__init__()
         self.lesson = lesson
-        self.initial = part if part in PARTS else "explain"
+        self.stamp = stamp                   # the lesson file's mtime: a changed file opens afresh
+        self.initial = part if part in lesson.parts else "explain"
 
     def compose(self) -> ComposeResult:
         yield Header(icon="*" if self.app.ascii else None)    # Textual draws the rest of its chrome
@@ -81,11 +86,13 @@ class LessonScreen(Screen):
             with TabPane("Explain", id="explain"):
                 with VerticalScroll(id="explain-scroll"):
                     yield Markdown(self.app.plain(explain_markdown(self.lesson)), id="explain-text")
-            with TabPane("Derive", id="derive"):
-                yield DerivePane(self.lesson, id="derive-pane")
-            with TabPane("Train", id="train"):
-                yield TrainPane(self.lesson, id="train-pane")
-        yield Footer()
+            if "derive" in self.lesson.parts:
+                with TabPane("Derive", id="derive"):
+                    yield DerivePane(self.lesson, id="derive-pane")
+            if "train" in self.lesson.parts:         # a lesson with nothing to train has no Train tab
+                with TabPane("Train", id="train"):
+                    yield TrainPane(self.lesson, id="train-pane")
+        yield Footer(show_command_palette=False)      # room for l and ?; ctrl+p still opens it
 
     def on_resize(self) -> None:
         self.app.check_size()
@@ -115,14 +122,18 @@ class LessonScreen(Screen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """Show (and run) the Derive keys in Derive, the Train keys in Train. While an Input has
         focus its own keys win, so a learner can type a learning rate."""
+        if action == "part":
+            return parameters[0] in self.lesson.parts
         if action in self.PART_ACTIONS:
             from textual.widgets import Input
 
             if isinstance(self.focused, Input):
                 return False
-            if action == "derive" and parameters and parameters[0] in ("answer", "hint", "solution"):
+            if action == "derive" and parameters and parameters[0] in self.EXERCISE_ACTIONS:
                 panel = self.query_one("#exercise")
-                return self.part == "derive" and panel.display
+                if parameters[0] == "fold":
+                    return self.part == "derive" and panel.display
+                return self.part == "derive" and panel.display and not panel.folded
             return self.part == self.PART_ACTIONS[action]
         return True
 
@@ -134,10 +145,12 @@ class LessonScreen(Screen):
         getattr(self.query_one(TrainPane), f"action_{name}")()
 
     def action_part(self, part: str) -> None:
-        self.query_one("#parts", TabbedContent).active = part
+        if part in self.lesson.parts:
+            self.query_one("#parts", TabbedContent).active = part
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         part = event.pane.id or "explain"
+        self.app.progress.remember(self.lesson.id, part=part)
         self.app.progress.visit(self.lesson.id, part)
         self.app.show_progress_notice()
         self.refresh_bindings()
@@ -147,22 +160,35 @@ class LessonScreen(Screen):
         elif part == "train":
             self.query_one(TrainPane).start()
 
+    def home_widget(self, part: str):
+        """What has the focus in a part when the learner is not in a field or on a button: the
+        explanation and the derivation step take it, so arrows and page keys scroll them at once;
+        Train leaves it free (its keys are the screen's)."""
+        return {"explain": "#explain-scroll", "derive": "#step-scroll"}.get(part)
+
     def focus_part(self, part: str) -> None:
-        """The explanation takes the focus, so arrows and page keys scroll it at once; the other
-        parts hand it back (their keys are the screen's)."""
-        scroll = self.query_one("#explain-scroll")
-        if part == "explain":
-            scroll.focus()
-        elif self.focused is scroll:
+        home = self.home_widget(part)
+        if home is not None:
+            self.query_one(home).focus()
+        else:
             self.set_focus(None)
 
     def action_back(self) -> None:
-        from textual.widgets import Input
-
-        if isinstance(self.focused, Input):      # escape leaves the field first, then the lesson
-            self.set_focus(None)
+        """Escape leaves a field, button or drop-down first (back to the part's own keys); from
+        there it goes to the lesson list. The lesson's screen is kept (see TutorApp.open_lesson),
+        so its run, overlays and choices are there when the learner comes back."""
+        home = self.home_widget(self.part)
+        if self.focused is not None and (home is None or self.focused is not self.query_one(home)):
+            self.focus_part(self.part)
             return
         self.app.pop_screen()
+
+    def on_screen_suspend(self) -> None:
+        # Off screen, a run pauses (the learner finds it where it stopped), and where the learner
+        # was is written down.
+        for pane in self.query(TrainPane):
+            pane.pause()
+        self.app.progress.save()
 
     def on_unmount(self) -> None:
         # Leaving mid-run: the training loop checks this flag every step.

@@ -17,13 +17,15 @@ from textual.widgets import Button, DataTable, Input, Label, LoadingIndicator, S
 from textual.worker import get_current_worker
 
 from tutor.errors import LessonError
-from tutor.fmt import number, number_within
+from tutor.fmt import number, number_within, numbers_within
+from tutor.headless import run_note
 from tutor.lesson import DEVICES, OPTIMIZERS
 
 REFRESH = 0.1          # seconds between screen updates while training
 FIELDS = ("lr", "momentum", "epochs", "hidden", "seed")
 NARROW = 120           # columns
 CELL = 8               # characters of a number column in the gradient table
+VALUE = 20             # characters of its value column: the parameters' values, "…" where cut
 SHORT = 30             # rows of the pane below which the lesson's note is hidden
 PLAY, PAUSE = "▶ Play", "❚❚ Pause"
 
@@ -96,12 +98,13 @@ class TrainPane(Widget):
         table = self.query_one("#grads", DataTable)
         # fixed widths: the table must not jump about as numbers change length mid-run
         for label, width in (("param", 6), ("shape", 7), ("‖g‖ or g", CELL), ("mean|g|", CELL), ("max|g|", CELL),
-                             ("Δw/w", CELL), ("value", 20)):
+                             ("Δw/w", CELL), ("value", VALUE)):
             table.add_column(self.app.plain(label), width=width)
         self.fill_fields()
         self.show_note()
-        for name, value in self.app.places.get((self.lesson.id, "train"), {}).items():
-            self.query_one(f"#field-{name}", Input).value = value       # as the learner left them
+        for name, value in self.app.progress.place(self.lesson.id).get("train", {}).items():
+            if name in FIELDS:
+                self.query_one(f"#field-{name}", Input).value = value   # as the learner left them
         self.set_interval(REFRESH, self.refresh_view)
         self.set_status("Press space to train, s to take one step.")
 
@@ -330,6 +333,11 @@ class TrainPane(Widget):
         self.query_one("#play", Button).label = self.app.plain(PAUSE)
         self.train_worker(self.session, None)
 
+    def pause(self) -> None:
+        """The lesson was left: stop the loop where it is; space resumes it."""
+        if self.running:
+            self.action_play()
+
     def action_step(self) -> None:
         if self.session is None and not self.new_session():
             return
@@ -408,16 +416,15 @@ class TrainPane(Widget):
     def on_input_changed(self, event: Input.Changed) -> None:
         """Kept for this session: leaving the lesson and coming back finds the fields as left
         (those of the lesson's own settings; a variant's belong to the variant)."""
-        place = (self.lesson.id, "train")
+        progress, lesson = self.app.progress, self.lesson.id
         if self.variant is None and event.input.id and event.input.id.startswith("field-"):
-            self.app.places.setdefault(place, {})[event.input.id.removeprefix("field-")] = event.value
-        elif self.variant is not None:
-            self.app.places.pop(place, None)
+            fields = progress.place(lesson).get("train", {})
+            progress.remember(lesson, train={**fields, event.input.id.removeprefix("field-"): event.value})
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if self.data is not None:
             self.restart()
-        self.focus()
+        self.screen.set_focus(None)          # space plays again, s steps
 
     def restart(self) -> None:
         was_running = self.running
@@ -475,7 +482,7 @@ class TrainPane(Widget):
             value = ""
             if snap.params is not None and name in snap.params:
                 flat = _flatten(snap.params[name])
-                value = ", ".join(number(v) for v in flat[:4]) + (" …" if len(flat) > 4 else "")
+                value = numbers_within(flat, VALUE)
             ratio = "—" if g.update_ratio != g.update_ratio else f"{g.update_ratio:.2e}"
             table.add_row(name, self.app.plain("×".join(map(str, g.shape))), *(number_within(v, CELL) for v in
                           (g.signed(), g.mean_abs, g.max_abs)), self.app.plain(ratio), self.app.plain(value), key=name)

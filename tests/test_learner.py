@@ -1,0 +1,330 @@
+"""Issue 20: the TUI as a learner meets it. Each test presses the keys a learner would and reads
+the screen as drawn (every character of it), not the widgets' state alone."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from tutor.progress import Progress
+from tutor.ui.app import TutorApp
+from tutor.ui.derive_pane import DerivePane
+from tutor.ui.lesson_list import LessonListScreen
+from tutor.ui.lesson_screen import LessonScreen
+from tutor.ui.train_pane import TrainPane
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_app(tmp_path, lesson: str | None = None, **kw) -> TutorApp:
+    start = ROOT / "lessons" / f"{lesson}.toml" if lesson else None
+    return TutorApp(progress=Progress(tmp_path / "progress.json"), start=start, **kw)
+
+
+def screen_text(app) -> str:
+    """The terminal's characters, as a learner sees them."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), record=True, legacy_windows=False)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text()
+
+
+async def until(pilot, condition, what: str, timeout: float = 120.0) -> None:
+    """Wait for a state, never for a time."""
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"never reached: {what}")
+
+
+async def derivation_ready(app, pilot) -> DerivePane:
+    pane = app.screen.query_one(DerivePane)
+    await until(pilot, lambda: pane.derivation is not None, "the derivation")
+    await pilot.pause()
+    return pane
+
+
+async def train_ready(app, pilot) -> TrainPane:
+    pane = app.screen.query_one(TrainPane)
+    await until(pilot, lambda: pane.session is not None, "the training data and first session")
+    return pane
+
+
+async def run_to_end(app, pilot, pane: TrainPane) -> None:
+    await pilot.press("space")
+    await until(pilot, lambda: pane.session.finished and not pane.running and pane.shown is pane.latest,
+                "the end of the run")
+    await pilot.pause()
+
+
+async def test_every_line_of_a_long_step_is_reached_by_keys_at_80x24(tmp_path):
+    """two-layer-relu step 11 (the chain rule for w1) is taller than the room at 80×24: Down,
+    PageDown and ctrl+End scroll it to its last line, and f folds the exercise panel away."""
+    app = make_app(tmp_path, "two-layer-relu")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("d")
+        pane = await derivation_ready(app, pilot)
+        await pilot.press(*["n"] * 10)
+        assert "Step 11/21 · Chain rule for w1" in screen_text(app)
+        body = pane.derivation.render(10, pane.text_width(), False).rstrip().splitlines()
+        last = body[-1].strip()
+        assert last == "∂L/∂w1 at the point = 6.984"
+        assert last not in screen_text(app)                   # below the fold at first
+        await pilot.press("ctrl+end")
+        await pilot.pause()
+        assert last in screen_text(app)
+        await pilot.press("ctrl+home")
+        await pilot.pause()
+        assert last not in screen_text(app) and body[0].strip() in screen_text(app)
+        for _ in range(len(body)):                           # PageDown alone gets there too
+            await pilot.press("pagedown")
+            await pilot.pause()
+            if last in screen_text(app):
+                break
+        assert last in screen_text(app)
+        await pilot.press("ctrl+home", "down")
+        await pilot.pause()
+        assert pane.query_one("#step-scroll").scroll_y == 1
+        # the exercise panel folds to one line and gives its rows to the step
+        scroll = pane.query_one("#step-scroll")
+        rows = scroll.size.height
+        assert "Exercise grad-w1" in screen_text(app)
+        await pilot.press("f")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Exercise grad-w1" not in text and "2 exercises here, folded: f shows them." in text
+        assert scroll.size.height >= rows + 3
+        await pilot.press("n")                               # stays folded on the next step
+        await pilot.pause()
+        assert "Exercise grad-w1" not in screen_text(app)
+        await pilot.press("p", "f")
+        await pilot.pause()
+        assert "Exercise grad-w1" in screen_text(app)
+        # home and end still go to the first and last step
+        await pilot.press("end")
+        await pilot.pause()
+        assert "Step 21/21" in screen_text(app)
+        await pilot.press("home")
+        await pilot.pause()
+        assert "Step 1/21" in screen_text(app)
+
+
+async def test_escape_from_a_button_keeps_the_lesson_and_its_run(tmp_path):
+    app = make_app(tmp_path, "single-neuron")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        lesson_screen = app.screen
+        await pilot.press("t")
+        pane = await train_ready(app, pilot)
+        await run_to_end(app, pilot, pane)
+        await pilot.press("o")                               # numpy kept; torch-manual ready
+        await pilot.pause()
+        while not isinstance(app.focused, type(pane.query_one("#play"))):
+            await pilot.press("tab")
+        assert app.focused.id in ("play", "step", "reset", "overlay")
+        await pilot.press("escape")                          # leaves the button, not the lesson
+        await pilot.pause()
+        assert app.screen is lesson_screen and app.focused is None
+        app.screen.query_one("#backend").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is lesson_screen
+        assert "numpy train" in screen_text(app) and "torch-manual is ready" in screen_text(app)
+        await pilot.press("escape")                          # now to the list; the lesson is kept
+        await pilot.pause()
+        assert isinstance(app.screen, LessonListScreen)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson again")
+        assert app.screen is lesson_screen
+        assert len(pane.overlays) == 1 and str(pane.query_one("#backend").value) == "torch-manual"
+        text = screen_text(app)
+        assert "numpy train" in text and "Kept numpy on the plot; torch-manual is ready." in text
+
+
+async def test_a_restart_opens_the_same_part_step_and_fields(tmp_path):
+    """ctrl+q, then a fresh tutor: the same lesson, on the part, step and fields that were left."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        ids = [item.id for item in app.listing]
+        await pilot.press(*["down"] * ids.index("two-layer-relu"), "enter")
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("t")
+        await train_ready(app, pilot)
+        await pilot.click("#field-epochs")
+        await pilot.press("end", *["backspace"] * 5, *"7", "enter")
+        await pilot.press("d")
+        await derivation_ready(app, pilot)
+        await pilot.press("n", "n", "n", "n")
+        await pilot.pause()
+        assert "Step 5/21" in screen_text(app)
+        await pilot.press("ctrl+q")
+    assert app.return_code == 0
+    saved = json.loads((tmp_path / "progress.json").read_text())
+    assert saved["lessons"]["two-layer-relu"]["place"] == {"part": "derive", "step": 4, "train": {
+        "epochs": "7", "hidden": "100", "lr": "0.0001", "seed": "0"}}
+
+    again = make_app(tmp_path)
+    async with again.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(again.screen, LessonScreen), "the lesson, resumed")
+        assert again.screen.lesson.id == "two-layer-relu" and again.screen.part == "derive"
+        await derivation_ready(again, pilot)
+        assert "Step 5/21" in screen_text(again)
+        await pilot.press("t")
+        await pilot.pause()
+        assert again.screen.query_one("#field-epochs").value == "7"
+        await pilot.press("escape")                       # the list is underneath
+        await pilot.pause()
+        assert isinstance(again.screen, LessonListScreen)
+
+
+async def test_enter_in_a_field_then_space_plays_and_x_moves_to_the_next_exercise(tmp_path):
+    app = make_app(tmp_path, "single-neuron")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("t")
+        pane = await train_ready(app, pilot)
+        await pilot.click("#field-lr")
+        field = pane.query_one("#field-lr")
+        assert field.has_focus and field.rich_style.underline and field.rich_style.bold   # focus is seen
+        await pilot.press("enter")
+        assert app.focused is None
+        await run_to_end(app, pilot, pane)                   # space played (it did not type a space)
+        assert field.value == "0.1" and "step 1/1" in screen_text(app)
+        pane.query_one("#play").focus()
+        await pilot.pause()
+        assert pane.query_one("#play").rich_style.reverse                     # a focused button is reversed
+        # the exercises: three sit on w's backward step; x shows the other
+        await pilot.press("escape", "d")
+        deriv = await derivation_ready(app, pilot)
+        assert "Exercise" not in screen_text(app)            # the forward steps ask nothing yet
+        while "Exercise" not in screen_text(app):
+            await pilot.press("n")
+            await pilot.pause()
+        assert deriv.derivation.steps[deriv.index].phase != "forward"
+        text = screen_text(app)
+        assert "Exercise grad-w:" in text and "(1 of 3 here; x for the next)" in text
+        await pilot.press("x")
+        await pilot.pause()
+        assert "Exercise w-after-step:" in screen_text(app) and "(2 of 3 here; x for the next)" in screen_text(app)
+
+
+async def test_a_finished_lesson_names_the_next_one(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")                            # single-neuron, first in the list
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("d")
+        pane = await derivation_ready(app, pilot)
+        while "Exercise grad-w:" not in screen_text(app):
+            await pilot.press("n")
+            await pilot.pause()
+        panel = pane.query_one("#exercise")
+        for answer in ("2*(y_pred - y)*x", "1.2", "a"):
+            await pilot.press("a", *answer, "enter")
+            await until(pilot, lambda: "✓" in str(panel.query_one("#exercise-feedback").render()), "the verdict")
+            if answer != "a":
+                await pilot.press("escape", "x")
+                await pilot.pause()
+        feedback = str(panel.query_one("#exercise-feedback").render())
+        assert feedback.endswith(f"(3/3 exercises solved) Lesson done: next lesson → {app.listing[1].title} "
+                                 "(escape, escape, enter).")
+        assert "Lesson done: next lesson →" in screen_text(app)
+        await pilot.press("escape", "escape")
+        await pilot.pause()
+        assert isinstance(app.screen, LessonListScreen)
+        ids = [item.id for item in app.listing]
+        assert app.screen.query_one("#lessons").highlighted == ids.index("linear-1d")
+        assert f"One weight, one step: done. Next lesson → {app.listing[1].title} (enter opens it)." in screen_text(app)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the next lesson")
+        assert app.screen.lesson.id == "linear-1d"
+
+
+def test_small_numbers_keep_their_magnitude_and_cut_lists_say_so():
+    from tutor.fmt import number, numbers_within
+
+    assert [number(v) for v in (9e-13, -1e-9, 0.0, -2.0, 0.64, 2.0000000001)] == \
+        ["9e-13", "-1e-09", "0.0", "-2.0", "0.64", "2.0"]
+    assert numbers_within([1.11102, 0.597539, 0.07637], 20) == "1.11102, 0.597539, …"
+    assert numbers_within([1.5, 0.5], 20) == "1.5, 0.5"
+
+
+async def test_a_converged_loss_is_not_printed_as_zero_and_the_value_column_says_it_is_cut(tmp_path):
+    app = make_app(tmp_path, "linear-1d")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("t")
+        pane = await train_ready(app, pilot)
+        await run_to_end(app, pilot, pane)
+        final = pane.session.last.loss
+        assert 0 < final < 1e-9                             # the run converges far below 1e-9
+        status = str(app.screen.query_one("#status").render())
+        assert f"loss {final:.6g}" in status and "loss 0.0 " not in status
+    app = make_app(tmp_path, "multivariate-regression")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("t")
+        pane = await train_ready(app, pilot)
+        await run_to_end(app, pilot, pane)
+        cell = str(app.screen.query_one("#grads").get_row("w")[6])
+        assert cell.endswith(", …") and len(cell) <= 20
+        assert cell in screen_text(app)
+
+
+def _cli(*args: str, encoding: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONIOENCODING": encoding}
+    return subprocess.run([sys.executable, "-m", "tutor", *args], capture_output=True, env=env, cwd=ROOT,
+                          timeout=300, stdin=subprocess.DEVNULL)
+
+
+def test_headless_text_on_a_latin1_stdout_falls_back_to_ascii():
+    run = _cli("single-neuron", "--headless", encoding="latin-1")
+    assert run.returncode == 0, run.stderr.decode("latin-1")[-2000:]
+    out = run.stdout.decode("ascii")                  # nothing but ASCII: no UnicodeEncodeError, no '?'
+    assert "Traceback" not in run.stderr.decode("latin-1")
+    assert "dL/dw at the point = -2.0" in out and "step      1  epoch    1  loss 1.0" in out
+    ascii_run = _cli("single-neuron", "--headless", "--ascii", encoding="utf-8").stdout.decode("ascii")
+
+    def timeless(text: str) -> list[str]:          # the speed lines differ from run to run
+        return [line for line in text.splitlines() if "steps/s" not in line]
+
+    assert timeless(out) == timeless(ascii_run)
+
+
+def test_headless_text_names_the_variant_and_shows_its_line_not_the_lessons_note():
+    run = _cli("single-neuron", "--headless", "--no-derive", "--variant", "forget-zero-grad", encoding="utf-8")
+    out = run.stdout.decode("utf-8")
+    assert run.returncode == 0
+    assert out.startswith("One weight, one step  [single-neuron, variant forget-zero-grad]\n")
+    assert "Variant forget-zero-grad: Two steps with autograd, never zeroing w.grad." in out
+    assert "0.64 after it" not in out                 # the lesson's note is about its own run
+
+
+async def test_a_variant_shows_its_own_line_in_place_of_the_lessons_note(tmp_path):
+    app = make_app(tmp_path, "single-neuron")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("t")
+        await train_ready(app, pilot)
+        assert "Note: One sample, one step: the loss was 1.0 before the step and is 0.64 after it." in screen_text(app)
+        app.screen.query_one("#variant").focus()
+        await pilot.press("enter", "down", "enter")            # the drop-down: forget-zero-grad
+        await until(pilot, lambda: str(app.screen.query_one("#variant").value) == "forget-zero-grad", "the variant")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "0.64 after it" not in text
+        assert "Variant forget-zero-grad: Two steps with autograd, never zeroing w.grad." in text
