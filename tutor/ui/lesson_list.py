@@ -68,6 +68,9 @@ class LessonListScreen(Screen):
         highlighted = options.highlighted
         options.clear_options()
         last = app.progress.last_lesson
+        # The sandbox first (option 0), then the lessons: option i + 1 is app.listing[i].
+        options.add_option(Option(Hanging(Text("+", style="bold"), Text.assemble(
+            ("Sandbox", "bold"), "\nType any graph: it is derived and checked as you type.")), id="sandbox"))
         start = 0
         for i, (item, (_, state, solved)) in enumerate(zip(app.listing, rows)):
             mark = MARKS[state] if not app.ascii else {"not started": "-", "in progress": "~", "done": "*"}[state]
@@ -79,8 +82,8 @@ class LessonListScreen(Screen):
             text.append("\n" + (item.error or item.summary), style="red" if item.error else "")
             options.add_option(Option(Hanging(Text(mark, style="bold"), text), id=item.id))
             if item.id == last:
-                start = i
-        options.highlighted = highlighted if highlighted is not None else start
+                start = i + 1
+        options.highlighted = highlighted if highlighted is not None else start or 1
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self._open(event.option_index)
@@ -91,4 +94,7 @@ class LessonListScreen(Screen):
             self._open(index)
 
     def _open(self, index: int) -> None:
-        self.app.open_lesson(self.app.listing[index].path)
+        if index == 0:
+            self.app.open_sandbox()
+        else:
+            self.app.open_lesson(self.app.listing[index - 1].path)
