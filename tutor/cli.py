@@ -22,6 +22,8 @@ examples:
   backprop-tutor --check my-lesson.toml  validate lesson files
   backprop-tutor linear-1d --headless --json --backend numpy
   backprop-tutor mlp-digits --headless --device cuda
+  backprop-tutor derive "c = a + b; L = (c*w - y)**2" --at "a=1, b=2, w=0.5, y=3" --wrt w,a
+  backprop-tutor sandbox                 type a graph, see it derived as you type
 
 exit status: 0 ok; 1 a wrong --answer; 2 bad arguments or lesson file; 3 a run diverged or failed
 """
@@ -86,6 +88,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] in (["derive"], ["sandbox"]):       # subcommands: the sandbox (tutor/sandbox_cli.py)
+        from tutor.sandbox_cli import main as sandbox_main
+
+        return sandbox_main(argv)
     ap = parser()
     # a --json run whose arguments do not parse still ends with the error event
     ap.json_errors = "--json" in argv and any(a == "--headless" or a.startswith("--answer") for a in argv)
@@ -205,7 +211,7 @@ def _tui(args) -> int:
 
     import asyncio
 
-    app = TutorApp(start=start, ascii=args.ascii, device=args.device)
+    app = TutorApp(start=start, ascii=args.ascii, device=args.device, sandbox=getattr(args, "sandbox", None))
     # Not app.run(): asyncio.run() would wait at the end for a worker thread still busy importing
     # torch or rendering with sympy. Those threads own nothing that needs saving.
     loop = asyncio.new_event_loop()

@@ -71,9 +71,10 @@ class TutorApp(App):
     ]
 
     def __init__(self, start: Path | None = None, ascii: bool = False, device: str = "cpu",
-                 progress: Progress | None = None):
+                 progress: Progress | None = None, sandbox: tuple[str, ...] | None = None):
         super().__init__()
         self.start = start
+        self.sandbox = sandbox            # open the sandbox first: () for its example, or (graph, point, wrt)
         self.ascii = ascii
         self.device = device
         self.progress = progress or Progress()
@@ -91,6 +92,8 @@ class TutorApp(App):
         self.show_progress_notice()
         if self.start is not None:
             self.open_lesson(self.start)
+        elif self.sandbox is not None:
+            self.open_sandbox(*self.sandbox)
         else:                   # resume where the learner was: the lesson, its part and step
             last = next((i for i in self.listing if i.id == self.progress.last_lesson and not i.error), None)
             if last is not None:
@@ -168,6 +171,13 @@ class TutorApp(App):
         self.progress.visit(lesson.id)
         self.show_progress_notice()
         self.push_screen(name)
+
+    def open_sandbox(self, graph: str | None = None, point: str = "", wrt: str = "") -> None:
+        from tutor.ui.sandbox_screen import SandboxScreen
+
+        if graph is None and ("sandbox", "texts") in self.places:      # as it was left this session
+            graph, point, wrt = self.places[("sandbox", "texts")]
+        self.push_screen(SandboxScreen(graph, point, wrt))
 
     def action_help(self) -> None:
         from tutor.ui.help import HelpScreen

@@ -68,6 +68,9 @@ class LessonListScreen(Screen):
         highlighted = options.highlighted
         options.clear_options()
         last = app.progress.last_lesson
+        # The sandbox first (option 0), then the lessons: option i + 1 is app.listing[i].
+        options.add_option(Option(Hanging(Text("+", style="bold"), Text.assemble(
+            ("Sandbox", "bold"), "\nType any graph: it is derived and checked as you type.")), id="sandbox"))
         start = 0
         for i, (item, (_, state, solved)) in enumerate(zip(app.listing, rows)):
             mark = MARKS[state] if not app.ascii else {"not started": "-", "in progress": "~", "done": "*"}[state]
@@ -80,13 +83,14 @@ class LessonListScreen(Screen):
             options.add_option(Option(Hanging(Text(mark, style="bold"), text), id=item.id))
             if item.id == last:
                 start = i
-        options.highlighted = highlighted if highlighted is not None else start
+        # option 0 is the sandbox: lesson i is option i + 1
+        options.highlighted = highlighted if highlighted is not None else start + 1
         # back from a finished lesson: the next one is highlighted and named
         intro = self.query_one("#intro", Static)
         done = last is not None and rows[start][0] == last and rows[start][1] == "done"
         if done and start + 1 < len(rows):
-            if options.highlighted == start:
-                options.highlighted = start + 1
+            if options.highlighted == start + 1:
+                options.highlighted = start + 2
             intro.update(app.plain(f"{app.listing[start].title}: done. Next lesson → {app.listing[start + 1].title} "
                                    "(enter opens it)."))
         else:
@@ -101,4 +105,7 @@ class LessonListScreen(Screen):
             self._open(index)
 
     def _open(self, index: int) -> None:
-        self.app.open_lesson(self.app.listing[index].path)
+        if index == 0:
+            self.app.open_sandbox()
+        else:
+            self.app.open_lesson(self.app.listing[index - 1].path)

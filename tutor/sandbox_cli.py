@@ -1,0 +1,70 @@
+"""`backprop-tutor derive GRAPH --at POINT --wrt NAMES [--json]` and `backprop-tutor sandbox`.
+
+`derive` prints what a lesson's headless run prints for its derivation (tutor.headless: the
+lesson event, every step, the three-way check), for a graph typed on the command line. A bad
+expression, a missing point value or an unknown --wrt name exits 2 with one line saying where.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from tutor.sandbox import SandboxError
+
+USAGE_FIELDS = {"graph": "the graph", "point": "--at", "wrt": "--wrt"}
+
+
+def parser(command: str):
+    from tutor.cli import _Parser
+
+    what = ("derive a graph and check its gradients, as a lesson's headless run does" if command == "derive"
+            else "open the sandbox: type a graph and see it derived as you type")
+    ap = _Parser(prog=f"backprop-tutor {command}", description=what)
+    ap.add_argument("graph", nargs="?" if command == "sandbox" else None,
+                    help="node lines separated by ';' or newlines, the last one the loss: \"c = a + b; L = (c*w - y)**2\"")
+    ap.add_argument("--at", default="", metavar="POINT", help="a number for every leaf: \"a=1, b=2, w=0.5, y=3\"")
+    ap.add_argument("--wrt", default="", metavar="NAMES",
+                    help="the parameters, comma-separated (default: every leaf); the other leaves are inputs")
+    ap.add_argument("--ascii", action="store_true", help="ASCII only, for terminals without UTF-8")
+    if command == "derive":
+        ap.add_argument("--json", action="store_true", help="JSON lines, one event each (as --headless --json)")
+    return ap
+
+
+def describe(exc: SandboxError, text: str) -> str:
+    """'the graph, column 14: …' for one line typed, 'the graph, line 2, column 5: …' for several."""
+    where = exc.where(multiline="\n" in text)
+    return f"{USAGE_FIELDS[exc.field]}, {where}: {exc.message}"
+
+
+def main(argv: list[str]) -> int:
+    command, rest = argv[0], argv[1:]
+    ap = parser(command)
+    ap.json_errors = command == "derive" and "--json" in rest
+    args = ap.parse_args(rest)
+    if command == "sandbox":
+        from tutor.cli import _tui
+
+        args.lesson, args.device = None, "cpu"
+        args.sandbox = (args.graph, args.at, args.wrt) if args.graph else None
+        if args.sandbox is None and (args.at or args.wrt):
+            ap.error("--at and --wrt need a GRAPH")
+        args.sandbox = args.sandbox or ()
+        return _tui(args)
+    return derive(args)
+
+
+def derive(args) -> int:
+    from tutor import headless
+    from tutor.sandbox import sketch
+
+    printer = headless.Printer(sys.stdout, as_json=args.json, ascii=args.ascii)
+    texts = {"graph": args.graph, "point": args.at, "wrt": args.wrt}
+    try:
+        lesson = sketch(args.graph, args.at, args.wrt).lesson()
+    except SandboxError as exc:
+        return headless.usage_error(printer, sys.stderr, describe(exc, texts[exc.field]))
+    try:
+        return headless.run(lesson, headless.Options(json=args.json, ascii=args.ascii, train=False))
+    except BrokenPipeError:
+        return 0
