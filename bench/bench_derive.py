@@ -1,101 +1,79 @@
-"""The two-layer-relu derivation, cold and cached (issue 3).
+"""Derivation cost, cold and from the disk cache (issue 13).
 
-Cold: a fresh Python process imports the tutor and sympy, builds the whole derivation (sympy's
-partials, the chains, the gradient check with torch, the matrix form) and renders every step at
-width 100 — what the Derive tab costs the first time, off the UI thread. Measured as the child's
-own wall time from its first line, and as the parent's wall time for the whole process.
+Cold: a fresh process derives a lesson (imports, sympy's tidying, the torch check, the matrix
+form, every step rendered at width 100) with an empty cache. Baseline, measured in the same run:
+a bare process that only runs `import sympy, torch`. Targets: every curriculum lesson ≤ 1.5×
+the baseline; a nasty generated 64-node graph ≤ 3×.
 
-Cached: once `derive()` has built it and every step has been rendered (as DerivePane.build does),
-stepping is `derive(lesson)` (a cache hit keyed by the lesson's content) plus
-`Derivation.render(i, 100)` (a cache hit per (index, width, ascii)). That is what a key press in
-Derive costs, and it must fit in a 16 ms frame.
+Warm: a fresh process whose disk cache holds the lesson: the time until its first step is
+rendered (what re-opening a lesson costs), against one 16 ms frame plus the same bare process
+start (`import tutor`), reported as milliseconds beyond that start.
 
-    .venv/bin/python bench/bench_derive.py   # cold time, cached per-step time, cached/16 ms (target ≤ 1)
+    .venv/bin/python bench/bench_derive.py
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LESSON = "two-layer-relu"
-WIDTH = 100
-FRAME = 0.016            # one frame at 60 Hz
-ROUNDS = 3               # cold runs (each a fresh process); alternated with the cached measurement
-CACHED_PASSES = 2_000    # passes over every step per cached measurement
+sys.path.insert(0, str(ROOT / "tests"))
+ROUNDS = 3
 
-COLD = f"""
-import time
+RUN = """
+import sys, time
 t0 = time.perf_counter()
-from tutor.lesson import lessons_dir, load
+from tutor.lesson import load
 from tutor.derive import derive
-lesson = load(lessons_dir() / "{LESSON}.toml")
-d = derive(lesson)
-for i in range(len(d.steps)):
-    d.render(i, {WIDTH})
-print(len(d.steps), time.perf_counter() - t0)
+from tutor.present.derivation import render_step
+first = []
+def arrived(step, deriv):
+    render_step(step, 100)
+    if not first:
+        first.append(time.perf_counter() - t0)
+d = derive(load(sys.argv[1]), on_step=arrived)
+print(first[0], time.perf_counter() - t0)
 """
 
 
-def cold() -> tuple[int, float, float]:
-    """(steps, the child's own seconds from its first line, the parent's wall seconds)."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    t = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", COLD], capture_output=True, text=True, check=True, cwd=ROOT, env=env)
-    wall = time.perf_counter() - t
-    steps, inner = out.stdout.split()
-    return int(steps), float(inner), wall
+def timed(code: str, *args: str, cache: str) -> tuple[float, float]:
+    env = dict(os.environ, BACKPROP_TUTOR_CACHE=cache, PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True,
+                         cwd=ROOT, env=env)
+    first, total = out.stdout.split()
+    return float(first), float(total)
 
 
-def cached(lesson, passes: int) -> tuple[float, float]:
-    """(seconds per step for derive()+render() on a warm cache, seconds per render() alone)."""
-    from tutor.derive import derive
-
-    d = derive(lesson)
-    n = len(d.steps)
-    for i in range(n):
-        d.render(i, WIDTH)
-    t = time.perf_counter()
-    for _ in range(passes):
-        for i in range(n):
-            derive(lesson).render(i, WIDTH)
-    both = (time.perf_counter() - t) / (passes * n)
-    t = time.perf_counter()
-    for _ in range(passes):
-        for i in range(n):
-            d.render(i, WIDTH)
-    render_only = (time.perf_counter() - t) / (passes * n)
-    return both, render_only
+def bare(imports: str, cache: str) -> float:
+    return timed(f"import time\nt0 = time.perf_counter()\nimport {imports}\nt = time.perf_counter() - t0\n"
+                 "print(t, t)", cache=cache)[1]
 
 
 def main() -> None:
-    sys.path.insert(0, str(ROOT))
-    from tutor.derive import derive
-    from tutor.lesson import lessons_dir, load
+    from test_derive_core import random_lesson
 
-    lesson = load(lessons_dir() / f"{LESSON}.toml")
-    t = time.perf_counter()
-    derive(lesson)                      # warm this process's cache (not part of any figure below)
-    warmup = time.perf_counter() - t
-    best_inner = best_wall = best_step = best_render = float("inf")
-    steps = 0
-    for _ in range(ROUNDS):
-        steps, inner, wall = cold()
-        best_inner, best_wall = min(best_inner, inner), min(best_wall, wall)
-        step, render_only = cached(lesson, CACHED_PASSES)
-        best_step, best_render = min(best_step, step), min(best_render, render_only)
-    print(f"lesson {LESSON}: {steps} steps, rendered at width {WIDTH}")
-    print(f"cold, in the child     {best_inner:10.3f} s  (import tutor + sympy, derive, render all; best of {ROUNDS})")
-    print(f"cold, process wall     {best_wall:10.3f} s  (interpreter start included)")
-    print(f"  (for reference, the first derive() in this process, sympy imported, torch not: {warmup:.3f} s)")
-    print(f"cached step            {best_step * 1e6:10.2f} µs (derive() cache hit + render() cache hit)")
-    print(f"cached render() alone  {best_render * 1e6:10.2f} µs")
-    print(f"ratio cached/frame     {best_step / FRAME:10.5f}  (16 ms budget; target ≤ 1)")
-    print(f"ratio cold/cached      {best_inner / best_step:10,.0f}×")
+    targets = [(p.stem, str(p)) for p in sorted((ROOT / "lessons").glob("*.toml"))]
+    nasty = Path(tempfile.mkdtemp()) / "nasty.toml"
+    nasty.write_text(random_lesson(64, 100))
+    targets.append(("nasty-64-node", str(nasty)))
+    base = statistics.median(bare("sympy, torch", tempfile.mkdtemp()) for _ in range(ROUNDS))
+    start = statistics.median(bare("tutor.lesson, tutor.derive", tempfile.mkdtemp()) for _ in range(ROUNDS))
+    print(f"baseline: bare `import sympy, torch` {base:.2f} s; bare `import tutor.derive` {start * 1000:.0f} ms")
+    print(f"{'lesson':24} {'cold s':>7} {'ratio':>6} {'target':>6} {'warm first step ms':>19}")
+    for name, path in targets:
+        colds, warms = [], []
+        for _ in range(ROUNDS):
+            cache = tempfile.mkdtemp()
+            colds.append(timed(RUN, path, cache=cache)[1])
+            warms.append(timed(RUN, path, cache=cache)[0])      # the same cache, now filled
+        cold = statistics.median(colds)
+        target = 3.0 if name.startswith("nasty") else 1.5
+        print(f"{name:24} {cold:7.2f} {cold / base:6.2f} {target:6.1f} {statistics.median(warms) * 1000:19.0f}")
 
 
 if __name__ == "__main__":

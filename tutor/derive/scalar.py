@@ -22,17 +22,14 @@ from tutor.derive.steps import Derivation, Step, d
 from tutor.expr.calculus import diff, occurrences
 from tutor.expr.evaluate import Numpy, evaluate
 from tutor.expr.nodes import Apply, Expr, Num, Sym, add, mul, size, substitute, symbols
+from tutor.expr.ops import OPS
 from tutor.expr.text import pretty
 from tutor.fmt import number
 
 MAX_PATHS = 12              # paths listed in a chain; beyond this only the recursive form is shown
 MAX_TREE = 600              # operations in a gradient written out in full
 SYMBOLIC_BUDGET = 3.0       # seconds of sympy tidying for a whole derivation; after it, raw forms
-GATES = {"add": "add distributes: it passes the upstream gradient unchanged to each input",
-         "sub": "subtract distributes: +upstream to the first input, −upstream to the second",
-         "mul": "multiply swaps: each input's gradient is the upstream times the other input",
-         "max": "max routes: the whole upstream gradient goes to the larger input, none to the other",
-         "relu": "relu routes: the upstream gradient passes where the input is positive, else 0"}
+
 
 
 class Budget:
@@ -104,7 +101,9 @@ def _value(tree: Expr, values: dict) -> float:
 
 def _gate(node) -> str:
     expr = node.expr
-    return GATES.get(expr.op, "") if isinstance(expr, Apply) and all(isinstance(a, (Sym, Num)) for a in expr.args) else ""
+    if isinstance(expr, Apply) and all(isinstance(a, (Sym, Num)) for a in expr.args):
+        return OPS[expr.op].gate
+    return ""
 
 
 def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: Budget) -> Derivation:
@@ -172,6 +171,11 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
         if gates:
             note = (note + " " if note else "") + "Gate pattern at " + "; ".join(gates) + "."
         kind = "parameter" if name in g.params else "node"
+        if name not in g.params and trees.get(name) is not None:
+            simpler = _cancelled(g, name, trees[name], budget)
+            if simpler is not None:
+                lines.append((f"{d(L, name)} simplified", simpler[0]))
+                note = (note + " " if note else "") + simpler[1]
         step("backward", name, f"Backward: {d(L, name)} at {kind} {name}", lines, note)
     deriv.trees = trees
 
@@ -217,6 +221,29 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
                  ("grade", f"{chk.grade} (CS231n's bands: ≤ 1e-7 good; ≤ 1e-4 only near a kink; > 1e-2 wrong)"))
         step("check", chk.param, f"Check {d(L, chk.param)}: {checker.verdict(chk)}", lines, check=chk)
     return deriv
+
+
+def _cancelled(g, name: str, tree: Expr, budget: Budget) -> tuple[Expr, str] | None:
+    """∂L/∂name with the nodes computed from `name` written out in it (p = σ(z), say) and
+    cancelled, where that makes it shorter: σ(z)·(1 − σ(z))·(−y/p + (1 − y)/(1 − p)) is σ(z) − y.
+    None where nothing cancels (or the budget is spent)."""
+    if not budget.left():
+        return None
+    later = [n for n in g.nodes[[n.name for n in g.nodes].index(name) + 1:]]
+    env: dict[str, Expr] = {}
+    for node in later:
+        env[node.name] = substitute(node.expr, env)
+    used = [n for n in dict.fromkeys(symbols(tree)) if n in env]
+    if not used:
+        return None
+    from tutor.expr.sympy_bridge import canonical
+
+    written = substitute(tree, {n: env[n] for n in used})
+    tidy, why = canonical(written)
+    if why or size(tidy) >= size(tree):
+        return None
+    defs = ", ".join(f"{n} = {pretty(g.node(n).expr)}" for n in used)
+    return tidy, f"Writing {defs} into it, the factors cancel."
 
 
 def _tidy(tree: Expr, budget: Budget, cancel: bool = True) -> Expr | str:

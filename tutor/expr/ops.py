@@ -80,6 +80,7 @@ class Op:
     literal: tuple[int, ...] = ()              # argument positions that must be literal numbers
     show: str = ""                             # the name as the tutor writes it (σ for sigmoid)
     function: bool = True                      # callable by name in expressions
+    gate: str = ""                             # CS231n's name for how it passes gradients back
 
     @property
     def label(self) -> str:
@@ -171,13 +172,16 @@ OPS: dict[str, Op] = {op.name: op for op in (
     # --- operators ---------------------------------------------------------------------------
     Op("add", 2, "a + b", lambda a: (ONE, ONE),
        lambda np, a, b: a + b, lambda t, a, b: a + b, lambda sp, a, b: a + b,
-       infix="+", prec=10, function=False),
+       infix="+", prec=10, function=False,
+       gate="add distributes: it passes the upstream gradient unchanged to each input"),
     Op("sub", 2, "a − b", lambda a: (ONE, Num(-1.0)),
        lambda np, a, b: a - b, lambda t, a, b: a - b, lambda sp, a, b: a - b,
-       infix="-", prec=10, function=False),
+       infix="-", prec=10, function=False,
+       gate="subtract distributes: +upstream to the first input, −upstream to the second"),
     Op("mul", 2, "a · b, elementwise", lambda a: (a[1], a[0]),
        lambda np, a, b: a * b, lambda t, a, b: a * b, lambda sp, a, b: a * b,
-       infix="*", prec=20, function=False),
+       infix="*", prec=20, function=False,
+       gate="multiply swaps: each input's gradient is the upstream times the other input"),
     Op("div", 2, "a / b, elementwise", lambda a: (div(ONE, a[1]), neg(div(a[0], power(a[1], 2)))),
        lambda np, a, b: a / b, lambda t, a, b: a / b, lambda sp, a, b: a / b,
        infix="/", prec=20, function=False),
@@ -196,7 +200,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
     # --- functions ---------------------------------------------------------------------------
     Op("relu", 1, "max(a, 0)", lambda a: (_step(a[0]),),
        lambda np, a: np.maximum(a, 0.0), lambda t, a: t.relu(a), lambda sp, a: sp.Max(a, 0),
-       kink=_kink_first),
+       kink=_kink_first, gate="relu routes: the upstream gradient passes where the input is positive, else 0"),
     Op("step", 1, "the indicator 1[a > 0] (relu's derivative; also written relu'(a))", lambda a: (ZERO,),
        lambda np, a: (np.asarray(a) > 0).astype(np.float64), lambda t, a: (a > 0).to(a.dtype),
        lambda sp, a: sp.Piecewise((1, a > 0), (0, True)), kink=_kink_first),
@@ -208,7 +212,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
        lambda sp, a, k: sp.Piecewise((1, a > 0), (k, True)), kink=_kink_first),
     Op("max", 2, "the larger of a and b, elementwise", lambda a: (_step(sub(a[0], a[1])), sub(ONE, _step(sub(a[0], a[1])))),
        lambda np, a, b: np.maximum(a, b), lambda t, a, b: t.maximum(a, b), lambda sp, a, b: sp.Max(a, b),
-       kink=_kink_max),
+       kink=_kink_max, gate="max routes: the whole upstream gradient goes to the larger input, none to the other"),
     Op("abs", 1, "absolute value", lambda a: (call("sign", a[0]),),
        lambda np, a: np.abs(a), lambda t, a: t.abs(a), lambda sp, a: sp.Abs(a), kink=_kink_first),
     Op("sign", 1, "−1, 0 or 1 by the sign of a (abs's derivative)", lambda a: (ZERO,),
