@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
+import time
 
 from tutor import __version__
 from tutor.errors import LessonError
@@ -198,18 +200,39 @@ def _tui(args) -> int:
     import asyncio
 
     app = TutorApp(start=start, ascii=args.ascii, device=args.device)
+    threading.Thread(target=_exit_watchdog, args=(app,), daemon=True, name="exit-watchdog").start()
     # Not app.run(): asyncio.run() would wait at the end for a worker thread still busy importing
     # torch or rendering with sympy. Those threads own nothing that needs saving.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     loop.run_until_complete(app.run_async())
+    app.stopping.set()               # from here on, nothing may keep the process alive
     code = app.return_code or 0
     # The terminal is restored and progress saved by now. Skip the interpreter's teardown: with
     # torch and sympy loaded it takes about a second, and a SIGTERM or a dropped SSH session
     # should end the process at once. Training threads check cancellation and have stopped.
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass                     # the terminal is gone
     os._exit(code)
+
+
+EXIT_GRACE = 1.5      # seconds from a signal (or quitting) to the end of the process, at the most
+
+
+def _exit_watchdog(app) -> None:
+    """Once the app starts to stop, the process ends within EXIT_GRACE seconds whatever happens.
+    A clean exit takes a fraction of that; but with the terminal gone (a dropped SSH session),
+    Textual's output thread can die and leave the main thread blocked for good in
+    `WriterThread.stop()` → `queue.put`, deaf to further signals. Progress is saved first, by the
+    app, or here without waiting on anything; nothing here writes to the terminal."""
+    app.stopping.wait()
+    time.sleep(EXIT_GRACE)
+    if not app.progress_saved:
+        app.progress.save(wait=False)
+    os._exit(0)
 
 
 if __name__ == "__main__":
