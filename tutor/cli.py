@@ -223,15 +223,32 @@ EXIT_GRACE = 1.5      # seconds from a signal (or quitting) to the end of the pr
 
 
 def _exit_watchdog(app) -> None:
-    """Once the app starts to stop, the process ends within EXIT_GRACE seconds whatever happens.
-    A clean exit takes a fraction of that; but with the terminal gone (a dropped SSH session),
-    Textual's output thread can die and leave the main thread blocked for good in
-    `WriterThread.stop()` → `queue.put`, deaf to further signals. Progress is saved first, by the
-    app, or here without waiting on anything; nothing here writes to the terminal."""
-    app.stopping.wait()
-    time.sleep(EXIT_GRACE)
-    if not app.progress_saved:
-        app.progress.save(wait=False)
+    """The process ends when its terminal goes away (a dropped SSH session, a killed tmux
+    session), and at most EXIT_GRACE seconds after the app starts to stop, whatever happens.
+
+    A clean exit takes a fraction of that. But once the terminal is gone, Textual's output thread
+    dies on its first failed write, and the next writes block the main thread for good in
+    `WriterThread.write()`/`stop()` → `queue.put`, deaf to further signals. So: poll the terminal
+    for a hang-up (a tty reports POLLHUP once the other side has closed), and when it comes, or
+    when the grace time is up, save progress (waiting on nothing for long) and `os._exit`.
+    Nothing here writes to the terminal."""
+    import select
+
+    gone = select.POLLHUP | select.POLLERR | select.POLLNVAL
+    poller = select.poll()
+    try:
+        poller.register(sys.__stdin__.fileno(), select.POLLHUP)     # POLLIN is not asked for: no input is taken
+    except (AttributeError, OSError, ValueError):
+        pass                                                         # no terminal: the grace time alone
+    deadline = None
+    while True:
+        hung_up = any(events & gone for _, events in poller.poll(100))
+        if deadline is None and app.stopping.is_set():
+            deadline = time.monotonic() + EXIT_GRACE
+        if hung_up or (deadline is not None and time.monotonic() > deadline):
+            break
+    if hung_up or not app.progress_saved:
+        app.progress.save(timeout=0.5)
     os._exit(0)
 
 
