@@ -229,15 +229,15 @@ class Progress:
                 entry["done"] = True
         self.save()
 
-    def save(self, wait: bool = True) -> None:
+    def save(self, timeout: float | None = None) -> None:
         """Atomic: another tutor writing at the same time leaves one whole file, never a mix, and
-        neither loses the other's progress. `wait=False` gives up at once if another thread of
-        this tutor is saving (the exit watchdog must never block)."""
+        neither loses the other's progress. With a `timeout`, a save that waits longer than that
+        for another thread's save gives up (the exit watchdog must never block)."""
         if not self.writable:
             return
         # Taking the snapshot inside the write lock keeps an older snapshot from being renamed
         # over a newer one when two threads save at once.
-        if not self._write_lock.acquire(blocking=wait):
+        if not self._write_lock.acquire(timeout=-1 if timeout is None else timeout):
             return
         try:
             self._write()

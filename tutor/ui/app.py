@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import partial
 from pathlib import Path
 
@@ -79,6 +80,11 @@ class TutorApp(App):
         self.device = device
         self.progress = progress or Progress()
         self.listing = catalogue()
+        # Set when the app starts to stop (a signal, ctrl+q): the command line's exit watchdog then
+        # ends the process if a clean exit has not within a moment (see tutor.cli).
+        self.stopping = threading.Event()
+        self.progress_saved = False
+        self._previous_handlers: dict = {}
 
     def plain(self, text: str) -> str:
         """The tutor's own text as shown: ASCII only under --ascii."""
@@ -117,21 +123,42 @@ class TutorApp(App):
 
     def install_signal_handlers(self) -> None:
         """SIGTERM (kill) and SIGHUP (an SSH session dropped) end the app the normal way: workers
-        are cancelled, progress is saved and the terminal is restored."""
+        are cancelled, progress is saved and the terminal is restored. The handler is a plain
+        signal handler, not the event loop's: it runs even when the loop is stuck (Textual's output
+        thread blocked on a terminal that is gone), and it sets `stopping` first."""
         import asyncio
         import signal
 
         loop = asyncio.get_running_loop()
+
+        def on_signal(signum, _frame) -> None:
+            self.stopping.set()
+            try:
+                loop.call_soon_threadsafe(self.shutdown, signal.Signals(signum).name)
+            except RuntimeError:
+                pass          # the loop has closed: the exit watchdog ends the process
+
         for name in ("SIGTERM", "SIGHUP"):
             sig = getattr(signal, name, None)
             if sig is not None:
                 try:
-                    loop.add_signal_handler(sig, self.shutdown, name)
-                except (NotImplementedError, RuntimeError, ValueError):
+                    self._previous_handlers[sig] = signal.signal(sig, on_signal)
+                except (ValueError, OSError):
                     pass      # not the main thread, or a platform without it
 
+    def on_unmount(self) -> None:
+        """The app is gone: signals get their previous handling back (a second signal now ends the
+        process at once; under a test, the test runner's own handling)."""
+        import signal
+
+        for sig, handler in self._previous_handlers.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        self._previous_handlers.clear()
+
     def shutdown(self, why: str = "") -> None:
+        self.stopping.set()
         self.progress.save()
+        self.progress_saved = True
         self.workers.cancel_all()
         self.exit(return_code=0, message=f"backprop-tutor: stopped by {why}" if why else None)
 
