@@ -95,7 +95,8 @@ class TrainPane(Widget):
         self.query_one("#plot").ascii = self.app.ascii
         table = self.query_one("#grads", DataTable)
         # fixed widths: the table must not jump about as numbers change length mid-run
-        for label, width in (("param", 6), ("shape", 7), ("‖g‖ or g", CELL), ("mean|g|", CELL), ("max|g|", CELL),
+        # "‖g‖, g": the gradient's norm, or the signed gradient itself for a one-number parameter
+        for label, width in (("param", 6), ("shape", 7), ("‖g‖, g", CELL), ("mean|g|", CELL), ("max|g|", CELL),
                              ("Δw/w", CELL), ("value", 20)):
             table.add_column(self.app.plain(label), width=width)
         self.fill_fields()
