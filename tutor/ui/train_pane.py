@@ -131,7 +131,7 @@ class TrainPane(Widget):
         for widget in self.query("#train-note").results(Static):
             note = setting_for(self.lesson, self.variant, "note")
             widget.update(self.app.plain(f"Note: {note}") if note else "")
-            widget.display = bool(note)
+            widget.set_class(not note, "-none")        # a class, so that -short still hides it
 
     def backends(self) -> list[str]:
         from tutor.train.spec import backends_for
