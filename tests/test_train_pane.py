@@ -151,3 +151,31 @@ async def test_momentum_field_is_open_for_sgd_and_changes_the_run(tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         pane = await open_train(app, pilot)
         assert pane.query_one("#field-momentum", Input).disabled          # gd has no momentum
+
+
+async def test_linear_regression_shows_its_weights_beside_the_librarys(tmp_path):
+    """The Explain page: w = 1.96896, b = 1.02354 from gradient descent, the same from the library."""
+    app = make_app(tmp_path, start=ROOT / "lessons" / "linear-regression.toml")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_train(app, pilot)
+        await pilot.press("space")
+        await wait_for(pilot, lambda: text_of(app, "#status").endswith(" · done"), "the end of the run")
+        assert "· w = 1.96896, b = 1.02354 · done" in text_of(app, "#status")
+        assert "coef 1.96896 · intercept 1.02354" in text_of(app, "#baseline")
+
+
+async def test_mlp_digits_overlay_confirms_the_hand_written_backward(tmp_path):
+    """The page's promise: run optim, press o, run numpy: the status line says the losses agree
+    (same weights, same mini-batches)."""
+    app = make_app(tmp_path, start=ROOT / "lessons" / "mlp-digits.toml")
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = await open_train(app, pilot)
+        assert pane.backend() == "optim"
+        await pilot.press("space")
+        await wait_for(pilot, lambda: text_of(app, "#status").endswith(" · done"), "the optim run")
+        await pilot.press("o")
+        await settle(app, pilot)
+        assert pane.backend() == "numpy"
+        await pilot.press("space")
+        await wait_for(pilot, lambda: "numpy vs optim" in text_of(app, "#status"), "the comparison")
+        assert "numpy vs optim: losses agree to" in text_of(app, "#status")
