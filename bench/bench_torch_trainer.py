@@ -151,7 +151,7 @@ def snapshot_seconds(spec, data, calls: int = 10, rounds: int = 3) -> float:
     for _ in range(rounds):
         t = time.perf_counter()
         for _ in range(calls):
-            session._snapshot(0.0, session.backend.params(), time.perf_counter(), session.step)
+            session._snapshot(0.0, session.backend.params(), session._measure(), time.perf_counter(), session.step)
         best = min(best, (time.perf_counter() - t) / calls)
     return best
 

@@ -101,11 +101,14 @@ async def test_single_neuron_end_to_end(tmp_path):
         await pilot.press("space")
         await settle(app, pilot)
         status = text_of(app, "#status")
-        assert "step 1/1" in status and "loss 0.64" in status and "done" in status
+        assert status == "numpy on cpu · step 1/1 · epoch 1 · final loss 0.64 · w = 1.20000 · done"
         table = app.screen.query_one("#grads")
-        assert table.get_row("w")[2] == "2.0"         # ‖g‖ of the step's gradient −2.0
-        assert table.get_row("w")[6] == "1.2"         # w after the step
-        assert app.screen.query_one("#plot").series_count == 1
+        assert table.get_row("w")[2] == "-2.0"        # the step's gradient, signed (w is one number)
+        assert table.get_row("w")[6] == "1.0"         # the w it was computed at
+        plot = app.screen.query_one("#plot")
+        assert plot.series_count == 1
+        [(label, steps, losses, _)] = plot._series
+        assert steps == [0, 1] and losses[0] == 1.0 and round(losses[1], 6) == 0.64   # the 1.0 → 0.64 drop
 
 
 async def test_two_layer_relu_derivation_keys(tmp_path):
@@ -230,17 +233,20 @@ async def test_variant_drop_down_changes_backends_fields_and_the_run(tmp_path):
         await settle(app, pilot)
         backend = app.screen.query_one("#backend")
         assert [str(value) for _, value in backend._options] == ["autograd"] and backend.value == "autograd"
-        assert pane.query_one("#field-epochs").value == "2"
-        assert text_of(app, "#status") == ("Variant forget-zero-grad: Two steps with autograd, never zeroing "
-                                          "w.grad. autograd (variant forget-zero-grad) ready: 2 steps on cpu. "
+        assert pane.query_one("#field-epochs").value == "30"
+        assert text_of(app, "#status") == ("Variant forget-zero-grad: 30 steps with autograd, never zeroing "
+                                          "w.grad. autograd (variant forget-zero-grad) ready: 30 steps on cpu. "
                                           "Press space.")
-        await train_to_end(app, pilot, pane)
+        note = pane.lesson.variant("forget-zero-grad").changes["note"]
+        assert text_of(app, "#train-note") == f"Note: {note}"          # the variant's own note
+        status = await train_to_end(app, pilot, pane)
+        assert "final loss 0.14544 · w = 1.61863 · done" in status
         table = app.screen.query_one("#grads")
-        assert table.get_row("w")[2] == "3.6"                  # ‖g‖ after step 2: −2.0 + −1.6
+        assert table.get_row("w")[2].startswith("-3.77")       # step 30's accumulated gradient
         variant.value = "two-steps"
         await settle(app, pilot)
         await train_to_end(app, pilot, pane)
-        assert table.get_row("w")[2] == "1.6"
+        assert table.get_row("w")[2] == "-1.6"                 # zeroed: step 2's own gradient
         variant.value = ""                                      # back to the lesson's own settings
         await settle(app, pilot)
         assert [str(value) for _, value in backend._options] == ["numpy", "torch-manual", "autograd", "nn", "optim"]
@@ -252,7 +258,8 @@ async def test_variant_drop_down_changes_backends_fields_and_the_run(tmp_path):
         await pilot.press("space")
         await settle(app, pilot)
         await pilot.pause(0.2)
-        assert text_of(app, "#status").startswith("torch-manual on cpu · step 1/1 · epoch 1 · loss 0.64")
+        assert text_of(app, "#status").startswith("torch-manual on cpu · step 1/1 · epoch 1 · final loss 0.64")
+        assert text_of(app, "#train-note") == f"Note: {pane.train.note}"
 
 
 async def test_baseline_in_the_legend_and_table_numbers_whole(tmp_path):
@@ -501,14 +508,14 @@ async def test_ascii_mode_draws_lesson_text_plot_and_table_in_ascii(tmp_path):
         await settle(app, pilot)
         pane = app.screen.query_one(TrainPane)
         status = await train_to_end(app, pilot, pane, epochs="30")
-        assert status.startswith("numpy on cpu | step 30/30 | epoch 30 | loss ") and status.endswith(" | done")
+        assert status.startswith("numpy on cpu | step 30/30 | epoch 30 | final loss ") and status.endswith(" | done")
         plot = app.screen.query_one("#plot")
         drawn = str(plot.render())
         assert plot.series_count == 2 and drawn.isascii(), sorted({c for c in drawn if not c.isascii()})
         assert "** numpy train" in drawn and ".. numpy val" in drawn and "+----" in drawn
         table = app.screen.query_one("#grads")
         assert [str(c.label) for c in table.columns.values()] == [
-            "param", "shape", "||g||", "mean|g|", "max|g|", "dw/w", "value"]
+            "param", "shape", "||g||, g", "mean|g|", "max|g|", "dw/w", "value"]
         assert table.get_row("w1")[1] == "2x100"
         assert str(app.screen.query_one("#play").label) == "> Play"
 

@@ -59,7 +59,6 @@ class Session:
         self.last_row: Snapshot | None = None     # the last logged step (`last` may be the final state)
         self.finished = False
         self._batches = BatchOrder(n, self.batch, spec.seed)
-        self._order = None
         self._loader = None
 
     # -- batches ------------------------------------------------------------------------------

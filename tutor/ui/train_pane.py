@@ -97,7 +97,8 @@ class TrainPane(Widget):
         self.query_one("#plot").ascii = self.app.ascii
         table = self.query_one("#grads", DataTable)
         # fixed widths: the table must not jump about as numbers change length mid-run
-        for label, width in (("param", 6), ("shape", 7), ("‖g‖ or g", CELL), ("mean|g|", CELL), ("max|g|", CELL),
+        # "‖g‖, g": the gradient's norm, or the signed gradient itself for a one-number parameter
+        for label, width in (("param", 6), ("shape", 7), ("‖g‖, g", CELL), ("mean|g|", CELL), ("max|g|", CELL),
                              ("Δw/w", CELL), ("value", VALUE)):
             table.add_column(self.app.plain(label), width=width)
         self.fill_fields()
@@ -133,7 +134,7 @@ class TrainPane(Widget):
         for widget in self.query("#train-note").results(Static):
             note = setting_for(self.lesson, self.variant, "note")
             widget.update(self.app.plain(f"Note: {note}") if note else "")
-            widget.display = bool(note)
+            widget.set_class(not note, "-none")        # a class, so that -short still hides it
 
     def backends(self) -> list[str]:
         from tutor.train.spec import backends_for
