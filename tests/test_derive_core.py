@@ -314,3 +314,20 @@ def test_a_node_undefined_at_the_point_is_a_clean_check_error(tmp_path):
     assert proc.returncode == 2
     assert proc.stdout.strip() == (f"{path}: graph.point: node 'L' is undefined at the point (inf): choose a point "
                                    "where every node has a finite value")
+
+
+def test_a_derivation_from_the_disk_cache_equals_the_derived_one(tmp_path, monkeypatch):
+    from tutor.derive import cache
+
+    monkeypatch.setenv("BACKPROP_TUTOR_CACHE", str(tmp_path))
+    lesson = loads((ROOT / "lessons" / "two-layer-relu.toml").read_text())
+    fresh = derive(lesson, use_cache=False)
+    cache.save(lesson, fresh)
+    back = cache.load(lesson)
+    assert [s.lines for s in back.steps] == [s.lines for s in fresh.steps]
+    assert [s.title for s in back.steps] == [s.title for s in fresh.steps]
+    assert back.grads == fresh.grads and back.trees == fresh.trees and back.local_trees == fresh.local_trees
+    # a step's check is the very object in the derivation's lists, as when derived
+    for s in back.steps:
+        if s.check is not None:
+            assert any(s.check is c for c in back.checks + back.matrix_checks)

@@ -448,12 +448,17 @@ async def test_app_shows_the_notice_when_the_directory_is_a_file(tmp_path):
     assert blocker.read_bytes() == b"x"
 
 
-async def test_app_with_wrongly_typed_entries_shows_the_lesson_list(tmp_path):
+async def test_app_with_wrongly_typed_entries_resumes_and_lists(tmp_path):
+    """Wrongly typed entries are dropped, not fatal: the tutor resumes the last lesson (a valid
+    id), and escape leads to the list, from which it opens again."""
     path = tmp_path / "progress.json"
     path.write_text(json.dumps({"version": 1, "last_lesson": "two-layer-relu",
                                 "lessons": {"two-layer-relu": {"solved": 5, "parts": "derive"}}}), encoding="utf-8")
     app = TutorApp(progress=Progress(path))
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, LessonScreen)
+        await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, LessonListScreen)
         await pilot.press("enter")

@@ -41,7 +41,7 @@ def test_leaves_split_into_inputs_and_parameters_by_wrt():
 @pytest.mark.parametrize("graph, point, wrt, field, line, column, message", [
     ("c = a + b; L = (c*w - y)**2 +", POINT, "", "graph", 1, 30, "not a valid expression: invalid syntax"),
     ("c = a + b\nL = (c*w - y)**2 + foo(c)", POINT, "", "graph", 2, 20,
-     "unknown function 'foo' (allowed: abs, exp, log, mean, relu, sigmoid, sqrt, step, sum, tanh, max)"),
+     "unknown function 'foo' (allowed: abs, exp, leaky_relu, leaky_step, log, max, mean, relu, sigmoid, sign, softplus, sqrt, step, sum, tanh)"),
     ("c = a +* b\nL = c", "", "", "graph", 1, 8, "not a valid expression: invalid syntax"),
     ("c = L + b\nL = (c*w - y)**2", "", "", "graph", 1, 5,
      "'c' uses 'L', defined on a later line: write nodes in forward order, without cycles"),
@@ -53,7 +53,7 @@ def test_leaves_split_into_inputs_and_parameters_by_wrt():
     ("L = 2*3", "", "", "graph", 1, 5,
      "the graph has no inputs or parameters: the loss must depend on at least one name"),
     ("L = __import__('os').system('ls')", "", "", "graph", 1, 5,
-     "only the named functions may be called: abs, exp, log, mean, relu, sigmoid, sqrt, step, sum, tanh, max"),
+     "only the named functions may be called: abs, exp, leaky_relu, leaky_step, log, max, mean, relu, sigmoid, sign, softplus, sqrt, step, sum, tanh"),
     ("L = w.__class__", "", "", "graph", 1, 6,
      "attribute access '.__class__' is not allowed (only '.T', the transpose)"),
     ("", "", "", "graph", 1, 1,
@@ -184,16 +184,16 @@ def test_derive_text_prints_the_steps_and_the_check_as_a_headless_lesson_does():
     code, out, err = run_cli("derive", GRAPH, "--at", POINT, "--wrt", "w")
     assert (code, err) == (0, "")
     assert out.startswith("Sandbox  [sandbox]\n")
-    assert "[1/" in out and "Forward: c = a + b" in out
+    assert "[1] Forward: c = a + b" in out
     assert "∂L/∂w at the point = -9.0" in out
-    assert out.rstrip().endswith("∂L/∂w: -9.0 | -9.0 | -9.0   rel. error 8.3e-12  ok")
+    assert out.rstrip().endswith("∂L/∂w: -9.0 | -9.0 | -9.0   rel. error 8.3e-12 (good)  ok")
 
 
 @pytest.mark.parametrize("args, message", [
     ((GRAPH + " +", "--at", POINT), "the graph, column 30: not a valid expression: invalid syntax"),
     (("c = a + b\nL = (c*w - y)**2 + foo(c)", "--at", POINT),
-     "the graph, line 2, column 20: unknown function 'foo' (allowed: abs, exp, log, mean, relu, sigmoid, sqrt, "
-     "step, sum, tanh, max)"),
+     "the graph, line 2, column 20: unknown function 'foo' (allowed: abs, exp, leaky_relu, leaky_step, log, max, "
+     "mean, relu, sigmoid, sign, softplus, sqrt, step, sum, tanh)"),
     ((GRAPH, "--at", "a=1, b=2, w=0.5"), "--at, column 16: no value for 'y' (every input and parameter needs one, e.g. y = 1)"),
     ((GRAPH,), "--at, column 1: no value for 'a', 'b', 'w', 'y' (every input and parameter needs one, e.g. a = 1, "
                "b = 1, w = 1, y = 1)"),
