@@ -93,6 +93,7 @@ class SandboxScreen(Screen):
         self.running = False
         self.pending: tuple[tuple[str, str, str], Sketch] | None = None
         self.saved: Path | None = None
+        self.streamed = 0                            # steps of a larger graph shown one by one so far
         self._timer = None
 
     def compose(self) -> ComposeResult:
@@ -201,9 +202,9 @@ class SandboxScreen(Screen):
         if not self.is_attached or texts != self.wanted:
             return
         if i == 0:
-            self.query_one("#sandbox-steps-text", Static).update("")
             self._streamed: list[str] = []
         self._streamed.append(self._step_text(deriv, i, text))
+        self.streamed = len(self._streamed)
         self.query_one("#sandbox-steps-text", Static).update("\n\n".join(self._streamed))
         self.query_one("#sandbox-status", Static).update(self._plain(f"Deriving… {i + 1}/{len(deriv.steps)} steps"))
 
