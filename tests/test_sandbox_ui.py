@@ -156,3 +156,29 @@ async def test_a_larger_graph_streams_its_steps(tmp_path):
         assert screen.streamed == n and n > 12
         assert shown(screen, "#sandbox-status") == f"12 nodes, {n} steps; the three gradients agree"
         assert f"[{n}/{n}] Check ∂L/∂v: all three agree" in shown(screen, "#sandbox-steps-text")
+
+
+async def test_a_failing_derivation_is_shown_and_the_next_text_derives(tmp_path, monkeypatch):
+    import tutor.ui.sandbox_screen as sandbox_screen
+
+    real = sandbox_screen.derivation
+
+    def derivation(lesson, on_step=None):
+        if lesson.graph.point["x"] == 0:
+            raise ZeroDivisionError("float division by zero")
+        return real(lesson, on_step)
+
+    monkeypatch.setattr(sandbox_screen, "derivation", derivation)
+    app = make_app(tmp_path, sandbox=("L = w/x", "w = 1, x = 0", ""))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SandboxScreen) and app.screen.query("#sandbox-point"),
+                    "the sandbox")
+        screen = app.screen
+        await until(pilot, lambda: not screen.running and shown(screen, "#sandbox-error") != "", "the failure")
+        assert shown(screen, "#sandbox-error") == "The derivation failed: ZeroDivisionError: float division by zero"
+        assert shown(screen, "#sandbox-status") == "Nothing derived yet: fix the problem on the left."
+        screen.query_one("#sandbox-point").focus()
+        await pilot.press("end", "backspace", "2")
+        await until(pilot, lambda: derived(screen), "the derivation at x = 2")
+        assert shown(screen, "#sandbox-error") == ""
+        assert "∂L/∂w: sympy 0.5 | autograd 0.5 | finite diff. 0.5" in shown(screen, "#sandbox-check")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -87,6 +86,7 @@ class SandboxScreen(Screen):
         self.texts = (graph, point, wrt) if graph is not None else EXAMPLE
         self.sketch: Sketch | None = None            # the latest text that parsed (what ctrl+s saves)
         self.error: SandboxError | None = None       # the latest text's problem, shown inline
+        self.failure: str | None = None              # why the derivation of self.wanted failed
         self.wanted: tuple[str, str, str] | None = None   # the texts of self.sketch
         self.shown: tuple[str, str, str] | None = None    # the texts whose derivation is on screen
         self.derivation = None
@@ -157,11 +157,12 @@ class SandboxScreen(Screen):
             self._status()
             return
         self.error, self.sketch = None, sk
-        self.query_one("#sandbox-error", Static).update("")
-        if texts == self.wanted:
+        if texts == self.wanted:                 # back to the text being (or last) derived
+            self.query_one("#sandbox-error", Static).update(self.failure or "")
             self._status()
             return
-        self.wanted = texts
+        self.wanted, self.failure = texts, None
+        self.query_one("#sandbox-error", Static).update("")
         if self.running:
             self.pending = (texts, lesson)
         else:
@@ -220,7 +221,9 @@ class SandboxScreen(Screen):
         if not self.is_attached:
             return
         if texts == self.wanted:
-            self.query_one("#sandbox-error", Static).update(f"The derivation failed: {message}")
+            self.failure = f"The derivation failed: {message}"
+            if self.error is None:
+                self.query_one("#sandbox-error", Static).update(self.failure)
         self._finished()
 
     def _finished(self) -> None:
