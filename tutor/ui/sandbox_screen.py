@@ -114,9 +114,9 @@ class SandboxScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#sandbox-graph").border_title = "Graph (the last line is the loss)"
+        self.query_one("#sandbox-graph").border_title = "Graph (last line: the loss)"
         self.query_one("#sandbox-point").border_title = "Point"
-        self.query_one("#sandbox-wrt").border_title = "Parameters (the rest are inputs)"
+        self.query_one("#sandbox-wrt").border_title = "Parameters (others: inputs)"
         self.query_one("#sandbox-drawing", GraphView).ascii = self.app.ascii
         self.query_one("#sandbox-graph", TextArea).focus()
         self.update_now()
