@@ -226,3 +226,18 @@ def test_sandbox_at_without_a_graph_is_refused(capsys):
         cli.main(["sandbox", "--at", "a=1"])
     assert info.value.code == 2
     assert "--at and --wrt need a GRAPH" in capsys.readouterr().err
+
+
+def test_a_core_failure_at_the_point_exits_3_with_one_line(monkeypatch, capsys):
+    import tutor.derive
+
+    def fail(lesson):
+        raise ZeroDivisionError("float division by zero")
+
+    monkeypatch.setattr(tutor.derive, "derive", fail)
+    assert cli.main(["derive", "L = w/x", "--at", "w=1, x=2", "--json"]) == 3
+    out, err = capsys.readouterr()
+    message = "the derivation failed at this point: ZeroDivisionError: float division by zero"
+    assert err == f"backprop-tutor: {message}\n"
+    assert [json.loads(line)["event"] for line in out.splitlines()] == ["lesson", "error"]
+    assert json.loads(out.splitlines()[-1])["message"] == message

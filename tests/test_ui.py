@@ -460,8 +460,7 @@ async def test_opens_on_last_lesson_and_marks_progress(tmp_path):
         await pilot.press("escape")
         await pilot.pause()
         options = app.screen.query_one("#lessons")
-        ids = [item.id for item in app.listing]
-        assert options.highlighted == ids.index("two-layer-relu")
+        assert options.get_option_at_index(options.highlighted).id == "two-layer-relu"   # after the sandbox
         assert "in progress" in plain(options.get_option_at_index(options.highlighted).prompt)
 
 
@@ -491,7 +490,7 @@ async def test_broken_file_among_the_lessons_is_listed_with_its_first_problem(tm
         await pilot.pause()
         options = app.screen.query_one("#lessons")
         assert [item.id for item in app.listing][-1] == "zz-broken"
-        last = plain(options.get_option_at_index(len(app.listing) - 1).prompt, width=160)
+        last = plain(options.get_option_at_index(len(app.listing)).prompt, width=160)   # option 0: the sandbox
         assert f"{bad}:2: id: 'Bad' is not a lesson id (lowercase letters, digits and '-') (and 1 more)" in last
         assert len(app.listing) == len(shipped) + 1
 
@@ -534,7 +533,7 @@ def test_first_screen_without_heavy_imports(tmp_path):
             async with app.run_test(size=(100, 30)) as pilot:
                 await pilot.pause()
                 assert isinstance(app.screen, LessonListScreen)
-                assert app.screen.query_one("#lessons").option_count == 8
+                assert app.screen.query_one("#lessons").option_count == 9      # the sandbox and 8 lessons
                 heavy = sorted(m for m in ("torch", "sklearn", "sympy") if m in sys.modules)
                 print("HEAVY", heavy)
         asyncio.run(main())
@@ -580,5 +579,5 @@ async def test_exercise_wrong_hint_right_and_progress_mark(tmp_path):
         await pilot.press("escape", "escape")                 # leave the field, then the lesson
         await pilot.pause()
         options = app.screen.query_one("#lessons")
-        first = plain(options.get_option_at_index(0).prompt)
+        first = plain(options.get_option_at_index(1).prompt)              # option 0: the sandbox
         assert "in progress, 1/3 exercises" in first

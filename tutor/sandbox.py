@@ -11,8 +11,8 @@ the safe parser first, here, so that a problem is reported at the line and colum
 typed (`SandboxError`); nothing typed reaches eval or sympify. Free of Textual, and of sympy
 until `derivation` runs.
 
-`derivation` is the one adapter to the derivation core (tutor.derive, tutor.expr through
-`_parse_names`): the only two functions here that call into it.
+The derivation core (tutor.expr, tutor.derive) is called from one place, the adapter section
+below: `_parse_names` and `_usable_name` (the safe parser and its name rules) and `derivation`.
 """
 
 from __future__ import annotations
@@ -161,12 +161,6 @@ def parse_graph(text: str) -> tuple[tuple[NodeLine, ...], tuple[str, ...]]:
     return tuple(nodes), tuple(leaves)
 
 
-def _usable_name(name: str) -> bool:
-    from tutor.expr import FUNCTIONS, NAME_RE
-
-    return bool(NAME_RE.match(name)) and name not in FUNCTIONS
-
-
 def _column_of(node: NodeLine, name: str) -> int:
     m = re.search(rf"\b{re.escape(name)}\b", node.expr)
     return node.expr_column + (m.start() if m else 0)
@@ -256,6 +250,12 @@ def _parse_names(node: NodeLine) -> list[str]:
             column = _column_of(node, quoted.group(1)) if quoted else node.expr_column
             message = exc.message
         raise SandboxError(message, field="graph", line=node.line, column=column) from None
+
+
+def _usable_name(name: str) -> bool:
+    from tutor.expr import FUNCTIONS, NAME_RE
+
+    return bool(NAME_RE.match(name)) and name not in FUNCTIONS
 
 
 def derivation(lesson: lesson_format.Lesson, on_step: Callable[[object, int], None] | None = None):

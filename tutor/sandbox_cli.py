@@ -68,3 +68,10 @@ def derive(args) -> int:
         return headless.run(lesson, headless.Options(json=args.json, ascii=args.ascii, train=False))
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the core failed at this point (e.g. 0 in a division): say so
+        message = f"the derivation failed at this point: {type(exc).__name__}: {exc}"
+        sys.stderr.write(f"backprop-tutor: {message}\n")
+        printer.event("error", None, message=message)
+        return headless.EXIT_DIVERGED

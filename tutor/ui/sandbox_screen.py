@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -88,12 +87,14 @@ class SandboxScreen(Screen):
         self.texts = (graph, point, wrt) if graph is not None else EXAMPLE
         self.sketch: Sketch | None = None            # the latest text that parsed (what ctrl+s saves)
         self.error: SandboxError | None = None       # the latest text's problem, shown inline
+        self.failure: str | None = None              # why the derivation of self.wanted failed
         self.wanted: tuple[str, str, str] | None = None   # the texts of self.sketch
         self.shown: tuple[str, str, str] | None = None    # the texts whose derivation is on screen
         self.derivation = None
         self.running = False
         self.pending: tuple[tuple[str, str, str], Sketch] | None = None
         self.saved: Path | None = None
+        self.streamed = 0                            # steps of a larger graph shown one by one so far
         self._timer = None
 
     def compose(self) -> ComposeResult:
@@ -114,9 +115,9 @@ class SandboxScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#sandbox-graph").border_title = "Graph (the last line is the loss)"
+        self.query_one("#sandbox-graph").border_title = "Graph (last line: the loss)"
         self.query_one("#sandbox-point").border_title = "Point"
-        self.query_one("#sandbox-wrt").border_title = "Parameters (the rest are inputs)"
+        self.query_one("#sandbox-wrt").border_title = "Parameters (others: inputs)"
         self.query_one("#sandbox-drawing", GraphView).ascii = self.app.ascii
         self.query_one("#sandbox-graph", TextArea).focus()
         self.update_now()
@@ -157,11 +158,12 @@ class SandboxScreen(Screen):
             self._status()
             return
         self.error, self.sketch = None, sk
-        self.query_one("#sandbox-error", Static).update("")
-        if texts == self.wanted:
+        if texts == self.wanted:                 # back to the text being (or last) derived
+            self.query_one("#sandbox-error", Static).update(self.failure or "")
             self._status()
             return
-        self.wanted = texts
+        self.wanted, self.failure = texts, None
+        self.query_one("#sandbox-error", Static).update("")
         if self.running:
             self.pending = (texts, lesson)
         else:
@@ -202,9 +204,9 @@ class SandboxScreen(Screen):
         if not self.is_attached or texts != self.wanted:
             return
         if i == 0:
-            self.query_one("#sandbox-steps-text", Static).update("")
             self._streamed: list[str] = []
         self._streamed.append(self._step_text(deriv, i, text))
+        self.streamed = len(self._streamed)
         self.query_one("#sandbox-steps-text", Static).update("\n\n".join(self._streamed))
         self.query_one("#sandbox-status", Static).update(self._plain(f"Deriving… {i + 1}/{len(deriv.steps)} steps"))
 
@@ -220,7 +222,9 @@ class SandboxScreen(Screen):
         if not self.is_attached:
             return
         if texts == self.wanted:
-            self.query_one("#sandbox-error", Static).update(f"The derivation failed: {message}")
+            self.failure = f"The derivation failed: {message}"
+            if self.error is None:
+                self.query_one("#sandbox-error", Static).update(self.failure)
         self._finished()
 
     def _finished(self) -> None:
