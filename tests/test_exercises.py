@@ -166,6 +166,11 @@ def other(name: str) -> Expect:
     return Expect(contains=(f"∂L/∂{name}",), feedback_contains=f"∂L/∂{name}")
 
 
+def slip(wrong: str, right: str, what: str) -> Expect:
+    """One name written where another belongs (issue 19): w for x, z1 for h1, w1 for w2."""
+    return Expect(f"You wrote {wrong} where {right} belongs ({what}).", f"{wrong} for {right}")
+
+
 def activation(written: str, derivative: str) -> Expect:
     """An activation (or the node that holds it) written where its derivative belongs: relu(z1)
     for step(z1). Diagnosed before the chain factors, which would read it as an extra factor."""
@@ -209,7 +214,20 @@ J_TRANSPOSED = Expect(feedback="transposed", contains=("transposed",), absent=("
 J_WRONG = Expect(contains=("Not that shape",), absent=("parameter",))
 
 # choice exercises
-C_WRONG = Expect("Not that one.", "")
+# value exercises' known mistakes, from the lesson files' [[exercises.mistakes]] (issue 19)
+UPHILL = Expect("That step went uphill, w + lr·∂L/∂w. Gradient descent subtracts: w − lr·∂L/∂w = 1 − 0.1·(−2.0).",
+                "known mistake")
+SUMMED_LOSS = Expect("That is the sum of the four squared errors; the mean divides it by 4.", "known mistake")
+SUMMED_STEP = Expect("That step used the summed gradient, −120: the loss is the mean of four squared errors, so its "
+                     "gradient is the mean, −30, and w = 0 − 0.01·(−30) = 0.3.", "known mistake")
+OTHER_W = Expect("That is ∂L/∂w = ∂L/∂b · x (−3.568 × 0.6); ∂L/∂b has no factor x.", "known mistake")
+OTHER_W2 = Expect("That is ∂L/∂w2 = ∂L/∂z2 · h1; ∂L/∂w1 goes on through w2, the ReLU and x.", "known mistake")
+
+
+def choice_wrong(lesson_id: str, ex_id: str, letter: str) -> Expect:
+    """A wrong choice says why it is wrong, in the lesson's own words (issue 19)."""
+    ex = exercise(lesson_id, ex_id)
+    return Expect(f"Not that one: {ex.why['abcdefgh'.index(letter)]}", "")
 
 
 def letters(last: str) -> Expect:
@@ -242,13 +260,13 @@ TABLE: dict[str, dict[str, Row]] = {
                   "(2*y_pred - 2*y)*x"),
         ),
         "w-after-step": Row(
-            wrong=(("-1.2", V_SIGN), ("−1.2", V_SIGN), ("0.8", V_WRONG), ("-2.0", V_WRONG),
-                   ("1 + 0.1*(-2.0)", V_WRONG), ("w - 0.1*(-2.0)", named("w"))),
+            wrong=(("-1.2", V_SIGN), ("−1.2", V_SIGN), ("0.8", UPHILL), ("-2.0", V_WRONG),
+                   ("1 + 0.1*(-2.0)", UPHILL), ("w - 0.1*(-2.0)", named("w"))),
             same=("1.20000", "+1.2", " 1.2 ", "12e-1", "1.2000001", "1 - 0.1*(-2.0)", "1 − 0.1 · (−2.0)"),
         ),
         "why-minus-3-6": Row(
-            wrong=(("b", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
-            same=("a", "A", " a ", "a)", "a.", "(a)"),
+            wrong=(("a", choice_wrong("single-neuron", "why-minus-3-6", "a")), ("b", choice_wrong("single-neuron", "why-minus-3-6", "b")), ("c", choice_wrong("single-neuron", "why-minus-3-6", "c"))),
+            same=("d", "D", " d ", "d)", "d.", "(d)"),
         ),
     },
     "linear-1d": {
@@ -258,7 +276,7 @@ TABLE: dict[str, dict[str, Row]] = {
                 ("2*(y - y_pred)*x", SIGN),
                 ("2*(y_pred - y)*x*w", extra("y_pred", "x")),
                 ("(y_pred - y)*x", factor(2)),
-                ("2*(y_pred - y)*w", GENERIC),
+                ("2*(y_pred - y)*w", slip("w", "x", "x is an input")),
             ),
             same=("mean(2*x*(w*x - y))", "x.T @ (2*(y_pred - y))", "2*x*(w*x - y)", "2*w*x**2 - 2*x*y"),
         ),
@@ -267,13 +285,13 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("0.30000", ".3", "3e-1", "0.3000000001", "0 - 0.01*(-30)", "0 − 0.01 · (−30)"),
         ),
         "first-loss": Row(
-            wrong=(("-30", V_SIGN), ("120", V_WRONG), ("7.5", V_WRONG), ("4 + 16 + 36 + 64", V_WRONG),
+            wrong=(("-30", V_SIGN), ("120", SUMMED_LOSS), ("7.5", V_WRONG), ("4 + 16 + 36 + 64", SUMMED_LOSS),
                    ("mean(y**2)", named("y"))),
             same=("30", "30.0", "3e1", "30.000000", "(4 + 16 + 36 + 64) / 4", "(2**2 + 4**2 + 6**2 + 8**2)/4"),
         ),
         "why-zero": Row(
-            wrong=(("b", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
-            same=("a", "A", "a)"),
+            wrong=(("a", choice_wrong("linear-1d", "why-zero", "a")), ("b", choice_wrong("linear-1d", "why-zero", "b")), ("d", choice_wrong("linear-1d", "why-zero", "d"))),
+            same=("c", "C", " c ", "c)", "c.", "(c)"),
         ),
     },
     "linear-regression": {
@@ -292,9 +310,16 @@ TABLE: dict[str, dict[str, Row]] = {
                 ("-2*(y - yhat)", missing("yhat", "w", "x")),
                 ("2*x*(y - yhat)", SIGN),
                 ("-2*x*(y - yhat)*w", extra("yhat", "x")),
-                ("-2*w*(y - yhat)", GENERIC),
+                ("-2*w*(y - yhat)", slip("w", "x", "x is an input")),
                 # x is N x P and e has N entries: x @ e does not multiply (xᵀ @ e does)
                 ("x @ (-2*e)", MISMATCH),
+                # batch answers are checked in the batch view, with shapes (issue 19)
+                ("-2*sum(e)*sum(x)", Expect("In the batch view your answer is scalar, but ∂L/∂w has the shape of "
+                                            "w, P.", "shape")),
+                ("-2*e*x.T", Expect("In the batch view your answer is P×N, but ∂L/∂w has the shape of w, P.",
+                                    "shape")),
+                ("(2/N)*x.T @ e", Expect("N is a size of the batch, but this answer is in the scalar view: one "
+                                         "sample, so there is no 1/N and no sum over the batch.", "batch size")),
             ),
             same=("-2*e*x", "2*x*(yhat - y)", "x.T @ (-2*e)", "(-2*e) @ x", "-2*x*(y - b - w*x)"),
         ),
@@ -304,8 +329,8 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("-3.5680", "−3.568", "-3.568000", "-2*(2.2 - (0.5 - 0.14*0.6))", "-2 · 1.784"),
         ),
         "why-sklearn": Row(
-            wrong=(("b", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
-            same=("a", "A"),
+            wrong=(("a", choice_wrong("linear-regression", "why-sklearn", "a")), ("c", choice_wrong("linear-regression", "why-sklearn", "c")), ("d", choice_wrong("linear-regression", "why-sklearn", "d"))),
+            same=("b", "B", " b ", "b)", "b.", "(b)"),
         ),
     },
     "multivariate-regression": {
@@ -316,6 +341,13 @@ TABLE: dict[str, dict[str, Row]] = {
                 ("-2*x*(y - yhat)*w", extra("yhat", "x")),
                 ("-x*e", factor(2)),
                 ("x @ (-2*e)", MISMATCH),
+                # batch answers are checked in the batch view, with shapes (issue 19)
+                ("-2*sum(e)*sum(x)", Expect("In the batch view your answer is scalar, but ∂L/∂w has the shape of "
+                                            "w, P.", "shape")),
+                ("-2*e*x.T", Expect("In the batch view your answer is P×N, but ∂L/∂w has the shape of w, P.",
+                                    "shape")),
+                ("(2/N)*x.T @ e", Expect("N is a size of the batch, but this answer is in the scalar view: one "
+                                         "sample, so there is no 1/N and no sum over the batch.", "batch size")),
             ),
             same=("-2*x*e", "2*x*(yhat - y)", "x.T @ (-2*e)", "-2*x*(y - b - x*w)"),
         ),
@@ -334,8 +366,8 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("p", " P ", "(P,)"),
         ),
         "zero-weights": Row(
-            wrong=(("a", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
-            same=("b", "B", "b)"),
+            wrong=(("a", choice_wrong("multivariate-regression", "zero-weights", "a")), ("c", choice_wrong("multivariate-regression", "zero-weights", "c")), ("d", choice_wrong("multivariate-regression", "zero-weights", "d"))),
+            same=("b", "B", " b ", "b)", "b.", "(b)"),
         ),
     },
     "logistic-regression": {
@@ -358,7 +390,7 @@ TABLE: dict[str, dict[str, Row]] = {
                 ("p - y", missing("z", "w", "x")),
                 ("(y - p)*x", SIGN),
                 ("(p - y)*x*p*(1-p)", extra("p", "z")),
-                ("(p - y)*w", GENERIC),
+                ("(p - y)*w", slip("w", "x", "x is an input")),
                 # x is N x D and p - y has N entries
                 ("x @ (p - y)", MISMATCH),
                 ("(-y/p + (1-y)/(1-p))*sigmoid(z)*x", SIGMOID_FOR_SLOPE),
@@ -372,8 +404,8 @@ TABLE: dict[str, dict[str, Row]] = {
                   "1/(1 + exp(-0.4)) - 1"),
         ),
         "softmax-grad": Row(
-            wrong=(("b", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
-            same=("a", "A"),
+            wrong=(("a", choice_wrong("logistic-regression", "softmax-grad", "a")), ("b", choice_wrong("logistic-regression", "softmax-grad", "b")), ("c", choice_wrong("logistic-regression", "softmax-grad", "c"))),
+            same=("d", "D", " d ", "d)", "d.", "(d)"),
         ),
     },
     "two-layer-relu": {
@@ -382,8 +414,8 @@ TABLE: dict[str, dict[str, Row]] = {
                 ("2*(z2 - y)", missing("z2", "w2", "h1")),
                 ("2*(y - z2)*h1", SIGN),
                 ("2*(z2 - y)*h1*w2", extra("z2", "h1")),
-                # the pre-activation instead of the activation: z1·step(z1) is h1
-                ("2*(z2 - y)*z1", missing("h1", "z1", "step(z1)")),
+                # the pre-activation z1 in place of the layer's input h1 (not "missing step(z1)")
+                ("2*(z2 - y)*z1", slip("z1", "h1", "h1 = relu(z1)")),
                 # the gradient that reaches h1, not w2
                 ("2*(z2 - y)*w2", other("h1")),
                 # K x H instead of H x K
@@ -404,7 +436,9 @@ TABLE: dict[str, dict[str, Row]] = {
                 ("2*(z2 - y)*w2*step(z1)", missing("z1", "w1", "x")),
                 ("2*(y - z2)*w2*step(z1)*x", SIGN),
                 ("2*(z2 - y)*w2*step(z1)*x*w1", extra("z1", "x")),
-                ("2*(z2 - y)*h1*step(z1)*x", GENERIC),
+                ("2*(z2 - y)*h1*step(z1)*x", slip("h1", "w2", "w2 is a parameter")),
+                # back through w1 instead of w2: equal to ∂L/∂w2, but the slip is the weight
+                ("2*(z2-y)*w1*step(z1)*x", slip("w1", "w2", "w2 is a parameter")),
                 ("2*(z2 - y)*h1", other("w2")),
                 # H x D instead of D x H
                 ("(2*(z2 - y) @ w2.T * step(z1)).T @ x", TRANSPOSED),
@@ -433,8 +467,8 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("D×H", "DxH", "d x h", "  D  x  H ", "D * H", "(D, H)"),
         ),
         "val-bug": Row(
-            wrong=(("b", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
-            same=("a", "A"),
+            wrong=(("a", choice_wrong("two-layer-relu", "val-bug", "a")), ("c", choice_wrong("two-layer-relu", "val-bug", "c")), ("d", choice_wrong("two-layer-relu", "val-bug", "d"))),
+            same=("b", "B", " b ", "b)", "b.", "(b)"),
         ),
     },
     "vector-derivatives": {
@@ -468,8 +502,8 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("1.250", "1.25000", "+1.25", "1*1 + 0.5*0.5", "1·1 + 0.5·0.5"),
         ),
         "shape-dw2": Row(
-            wrong=(("b", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
-            same=("a", "A"),
+            wrong=(("a", choice_wrong("vector-derivatives", "shape-dw2", "a")), ("b", choice_wrong("vector-derivatives", "shape-dw2", "b")), ("d", choice_wrong("vector-derivatives", "shape-dw2", "d"))),
+            same=("c", "C", " c ", "c)", "c.", "(c)"),
         ),
     },
     "mlp-digits": {
@@ -507,8 +541,8 @@ TABLE: dict[str, dict[str, Row]] = {
                   f"({SOFTMAX} - 1)*w2*step(x*w1 + b1)", "(sigmoid(z2 - c) - 1)*w2*step(z1)"),
         ),
         "missing-relu": Row(
-            wrong=(("b", C_WRONG), ("c", C_WRONG), ("d", C_WRONG)),
-            same=("a", "A"),
+            wrong=(("a", choice_wrong("mlp-digits", "missing-relu", "a")), ("b", choice_wrong("mlp-digits", "missing-relu", "b")), ("d", choice_wrong("mlp-digits", "missing-relu", "d"))),
+            same=("c", "C", " c ", "c)", "c.", "(c)"),
         ),
     },
 }
@@ -813,7 +847,7 @@ def test_choice_other_letters_are_wrong(lesson_id, ex_id):
             assert v.correct is True
             assert check(lesson_id, ex_id, letter.upper()).correct is True
         else:
-            C_WRONG.verify(v, f"{lesson_id}/{ex_id} {letter!r}")
+            choice_wrong(lesson_id, ex_id, letter).verify(v, f"{lesson_id}/{ex_id} {letter!r}")
 
 
 @pytest.mark.parametrize("lesson_id, ex_id", of_kind("choice"), ids=ids(of_kind("choice")))
@@ -999,11 +1033,27 @@ def test_headless_shape():
 
 
 def test_headless_choice():
-    [ok] = _answers("single-neuron", "why-minus-3-6=a", expect_rc=0)
+    [ok] = _answers("single-neuron", "why-minus-3-6=d", expect_rc=0)
     assert ok["correct"] is True
-    b, a = _answers("single-neuron", "why-minus-3-6=b", "why-minus-3-6=A", expect_rc=1)
-    assert (b["correct"], b["message"]) == (False, "Not that one.")
-    assert a["correct"] is True
+    b, d = _answers("single-neuron", "why-minus-3-6=b", "why-minus-3-6=D", expect_rc=1)
+    assert (b["correct"], b["message"]) == (False, "Not that one: after the step the loss fell to 0.64; the second "
+                                                   "gradient alone is −1.6.")
+    assert d["correct"] is True
+
+
+@pytest.mark.parametrize("lesson_id, ex_id, answer, expect", [
+    ("linear-1d", "first-step", "1.2", SUMMED_STEP),
+    ("linear-regression", "grad-b-value", "-2.1408", OTHER_W),
+    ("two-layer-relu", "grad-w1-value", "-4.656", OTHER_W2),
+])
+def test_value_mistakes_from_the_lesson_are_named(lesson_id, ex_id, answer, expect):
+    expect.verify(check(lesson_id, ex_id, answer), f"{lesson_id}/{ex_id} {answer!r}")
+
+
+def test_choice_answers_are_spread_over_the_letters():
+    """Not every right answer is (a): a learner cannot game the choices."""
+    answers = [e.answer for lid in lesson_ids() for e in lesson(lid).exercises if e.kind == "choice"]
+    assert len(set(answers)) >= 3 and answers.count("a") <= len(answers) // 2, answers
 
 
 def test_headless_hostile_answer_runs_nothing(tmp_path):
@@ -1021,3 +1071,21 @@ def test_headless_unknown_exercise_exits_2():
     assert rc == 2
     assert "no-such" in err and "grad-w" in err
     assert "Traceback" not in err
+
+
+def test_nine_choices_and_misfit_reasons_are_refused_by_check():
+    """The choice letters are a to h, defined once (tutor.lesson.LETTERS): a ninth choice used to
+    pass --check and end `--answer q=a` in an IndexError."""
+    from tutor.lesson import loads
+
+    base = ('id = "q"\ntitle = "q"\n[[explain]]\ntitle = "x"\ntext = "x"\n[[exercises]]\nid = "q"\nkind = "choice"\n'
+            'prompt = "?"\nanswer = "a"\n')
+    nine = base + "choices = [" + ", ".join(f'"{c}"' for c in "123456789") + "]\n"
+    with pytest.raises(LessonError) as info:
+        loads(nine, "q.toml")
+    assert str(info.value) == ("q.toml:11: exercises[0].choices: a choice exercise needs 2 to 8 choices (strings), "
+                               "one per letter a to h")
+    misfit = base + 'choices = ["1", "2"]\nwhy = ["only one"]\n'
+    with pytest.raises(LessonError) as info:
+        loads(misfit, "q.toml")
+    assert str(info.value) == "q.toml:12: exercises[0].why: expected 2 strings, one per choice"

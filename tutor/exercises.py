@@ -23,13 +23,11 @@ import numpy as np
 from tutor.errors import LessonError
 from tutor.expr import parse
 from tutor.expr.evaluate import Numpy, evaluate
-from tutor.expr.nodes import ONE, Apply, Expr, Sym, call, mul, power, sub, symbols
+from tutor.expr.nodes import ONE, Apply, Expr, Num, Sym, call, mul, power, sub, symbols
 from tutor.expr.parser import normalise
 from tutor.expr.text import pretty
-from tutor.lesson import Exercise, Lesson
+from tutor.lesson import LETTERS, MAX_MESSAGE, Exercise, Lesson
 
-MAX_MESSAGE = 200            # a response is a sentence, never a long echo of the input
-LETTERS = "abcdefgh"         # a choice exercise's letters (lesson.py allows up to eight choices)
 # a choice: one letter, optionally written (b), b) or b.
 _CHOICE = re.compile(r"\(?([a-h])[).]?")
 NOT_EQUAL = "Not equal to the derived gradient."
@@ -83,6 +81,9 @@ def _value(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
         return Verdict(True, "Correct.")
     if abs(value + expected) <= ex.tolerance and expected:
         return Verdict(False, "Check the sign.", "sign")
+    for wrong, says in ex.mistakes:             # the lesson's own table of known slips
+        if abs(value - float(wrong)) <= ex.tolerance:
+            return Verdict(False, says, "known mistake")
     return Verdict(False, "Not that value.")
 
 
@@ -141,7 +142,8 @@ def _choice(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
         return Verdict(False, f"Answer with one letter, a to {last}.")
     if m[1] == ex.answer:
         return Verdict(True, "Correct.")
-    return Verdict(False, "Not that one.")
+    why = ex.why[LETTERS.index(m[1])] if ex.why else ""
+    return Verdict(False, f"Not that one: {why}" if why else "Not that one.")
 
 
 def typed(expr: Expr) -> str:
@@ -234,19 +236,26 @@ def _derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
     try:       # the lesson text writes 2(y_pred − y) · x with U+2212 and U+00B7, and learners copy it
         tree = parse(normalise(answer), names=names, key="answer")
     except LessonError as exc:
+        dim = re.match(r"unknown name '(\w+)'", exc.message)
+        if graph is not None and dim and dim[1] in graph.dims:
+            return Verdict(False, f"{dim[1]} is a size of the batch, but this answer is in the scalar view: one "
+                                  f"sample, so there is no 1/{dim[1]} and no sum over the batch.", "batch size")
         return Verdict(False, f"That could not be read: {exc.message}", "syntax")
     expected_tree = parse(ex.answer, names=names)
     points = _Points(graph)
     verdict = _screen(points, tree, expected_tree)
     if verdict is not None:
         return verdict
-    if graph is not None and graph.shapes and ("@" in answer or ".T" in answer):
-        verdict = _matrix_shape(graph, ex, tree)
+    if graph is not None and graph.shapes and ("@" in answer or _batch_view(tree)):
+        verdict = _matrix_shape(graph, ex, tree, strict=_batch_view(tree))
         if verdict is not None:
             return verdict
     given, expected = points.values(tree), points.values(expected_tree)
     if _same(given, expected):
         return Verdict(True, "Correct: that is the chain rule multiplied out.")
+    for wrong, says in ex.mistakes:             # the lesson's own table of known slips
+        if _same(given, points.values(parse(wrong, names=names))):
+            return Verdict(False, says, "known mistake")
     if _same(given, [-v for v in expected]):
         return Verdict(False, "Check the sign.", "sign")
     if all(v == 0 for v in given):
@@ -254,6 +263,13 @@ def _derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
     verdict = _activation_slip(graph, points, tree, expected)
     if verdict is not None:
         return verdict
+    verdict = _name_slip(graph, points, tree, expected)
+    if verdict is not None:
+        other = _other_gradient(graph, ex, points, given)
+        # both fit (w1 for w2 makes ∂L/∂w1's chain equal ∂L/∂w2): the slip, if the answer keeps a
+        # factor of the asked chain that the other gradient lacks (the learner was on this chain)
+        if other is None or _on_own_chain(graph, ex.step, other, tree):
+            return verdict
     if graph is not None:
         local = local_partials(graph)[0]
         # a missing factor: expected = local × given for one of the chain's local partials
@@ -266,13 +282,90 @@ def _derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
     verdict = _constant_factor(given, expected)
     if verdict is not None:
         return verdict
-    if graph is not None:
-        # the gradient of another node or parameter (∂L/∂h1 where ∂L/∂w2 was asked)
-        for name, grad in gradient_trees(graph).items():
-            if grad is not None and name not in (ex.step, graph.loss) and _same(given, points.values(grad)):
-                asked = f", not ∂L/∂{ex.step}" if ex.step else ""
-                return Verdict(False, f"That is ∂L/∂{name}{asked}.", f"other ∂L/∂{name}")
+    other = _other_gradient(graph, ex, points, given)
+    if other is not None:          # the gradient of another node or parameter (∂L/∂h1 where ∂L/∂w2 was asked)
+        asked = f", not ∂L/∂{ex.step}" if ex.step else ""
+        return Verdict(False, f"That is ∂L/∂{other}{asked}.", f"other ∂L/∂{other}")
     return Verdict(False, f"{NOT_EQUAL} Write out the chain factor by factor.")
+
+
+def _other_gradient(graph, ex: Exercise, points: _Points, given: list[float]) -> str | None:
+    from tutor.derive.scalar import gradient_trees
+
+    if graph is None:
+        return None
+    for name, grad in gradient_trees(graph).items():
+        if grad is not None and name not in (ex.step, graph.loss) and _same(given, points.values(grad)):
+            return name
+    return None
+
+
+def _chain_factors(graph, name: str) -> set:
+    """The local partials on every path from `name` to the loss."""
+    from tutor.derive.scalar import consumers, local_partials
+
+    local = local_partials(graph)[0]
+    used_by = consumers(graph)
+    out, todo, seen = set(), [name], set()
+    while todo:
+        here = todo.pop()
+        for c in used_by.get(here, ()):
+            out.add(local[(c, here)])
+            if c not in seen:
+                seen.add(c)
+                todo.append(c)
+    return {f for f in out if not isinstance(f, Num)}
+
+
+def _subtrees(tree: Expr):
+    yield tree
+    if isinstance(tree, Apply):
+        for a in tree.args:
+            yield from _subtrees(a)
+
+
+def _on_own_chain(graph, asked: str | None, other: str, tree: Expr) -> bool:
+    if asked is None:
+        return False
+    own = _chain_factors(graph, asked) - _chain_factors(graph, other)
+    return any(t in own for t in _subtrees(tree))
+
+
+def _batch_view(tree: Expr) -> bool:
+    """Written for the batch, not one sample: a transpose or a reduction (an @ alone is also the
+    scalar view's product)."""
+    return isinstance(tree, Apply) and (tree.op in ("T", "sum", "mean") or any(map(_batch_view, tree.args)))
+
+
+def _name_slip(graph, points: _Points, tree: Expr, expected: list[float]) -> Verdict | None:
+    """One name written where another belongs: the pre-activation z1 for the layer's input
+    h1 = relu(z1), w1 for w2 when passing back through a layer, w for x. The answer with every
+    appearance of that one name replaced by the other is the gradient."""
+    if graph is None:
+        return None
+    from tutor.expr.nodes import substitute
+
+    used = list(dict.fromkeys(symbols(tree)))
+    names = list(graph.leaves) + [n.name for n in graph.nodes]
+    for wrong in used:
+        for right in names:
+            if right == wrong or right == graph.loss:
+                continue
+            try:
+                if _same(points.values(substitute(tree, {wrong: Sym(right)})), expected):
+                    return Verdict(False, f"You wrote {wrong} where {right} belongs ({_what(graph, right)}).",
+                                   f"{wrong} for {right}")
+            except (_Overflow, _Domain):
+                continue
+    return None
+
+
+def _what(graph, name: str) -> str:
+    if name in graph.params:
+        return f"{name} is a parameter"
+    if name in graph.inputs:
+        return f"{name} is an input"
+    return f"{name} = {typed(graph.node(name).expr)}"
 
 
 def _times(a: list[float], b: list[float]) -> list[float]:
@@ -406,17 +499,19 @@ def _constant_factor(given: list[float], expected: list[float]) -> Verdict | Non
     return None
 
 
-def _matrix_shape(graph, ex: Exercise, tree: Expr) -> Verdict | None:
-    """A matrix-form answer (`@`, `.T`) must have factors that multiply, and must not be the
-    transpose of the parameter's shape. Other shape differences are left to the scalar
-    comparison: `*` for a product and an implicit sum over the batch are the scalar view."""
+def _matrix_shape(graph, ex: Exercise, tree: Expr, strict: bool) -> Verdict | None:
+    """A matrix-form answer must have factors that multiply and must not be the transpose of the
+    parameter's shape. One written for the batch (`strict`: a transpose or a reduction) is
+    checked in that view: it must broadcast and have the parameter's shape (-2*sum(e)*sum(x) is a
+    scalar, -2*e*x.T is P×N where ∂L/∂w is P). Otherwise `*` for a product and an implicit sum
+    over the batch are the scalar view, and left to the scalar comparison."""
     from tutor.expr.shapes import infer_shapes, shape_of, show
 
     env = infer_shapes(graph)
     try:
         shape = shape_of(tree, env)
     except LessonError as exc:
-        if "do not multiply" not in exc.message:      # broadcasting: `*` written for a product
+        if not strict and "do not multiply" not in exc.message:
             return None
         message = f"In your answer the {exc.message}."
         if len(message) > MAX_MESSAGE:
@@ -426,4 +521,7 @@ def _matrix_shape(graph, ex: Exercise, tree: Expr) -> Verdict | None:
     if len(target) == 2 and target[0] != target[1] and shape == target[::-1]:
         return Verdict(False, f"Your answer is {show(shape)}, but ∂L/∂{ex.step} has the shape of {ex.step}, "
                               f"{show(target)}: you have its transpose.", "transposed")
+    if strict and ex.step and shape != target:
+        return Verdict(False, f"In the batch view your answer is {show(shape)}, but ∂L/∂{ex.step} has the shape of "
+                              f"{ex.step}, {show(target)}.", "shape")
     return None

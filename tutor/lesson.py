@@ -66,6 +66,9 @@ DATASETS = {
     "mnist": {"seed": (int, 0), "train_size": (int, 5000), "test_size": (int, 10000)},
 }
 EXERCISE_KINDS = ("derivative", "value", "shape", "choice")
+LETTERS = "abcdefgh"       # a choice exercise's letters: at most eight choices
+MAX_MISTAKES = 12          # known mistakes listed for one exercise
+MAX_MESSAGE = 200          # characters in a response to an answer
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
@@ -181,6 +184,8 @@ class Exercise:
     tolerance: float = 1e-6
     choices: tuple[str, ...] = ()
     explain: str = ""
+    why: tuple[str, ...] = ()             # for a choice: why each choice is right or wrong
+    mistakes: tuple[tuple[str, str], ...] = ()   # known wrong answers and what to say to each
 
 
 @dataclass(frozen=True)
@@ -990,6 +995,8 @@ def _exercise(t: _Table, names: set[str]) -> Exercise:
     tolerance = t.number("tolerance", 1e-6, lo=0.0, hi=1e6)
     choices = t.take("choices", list, [])
     explain = t.text("explain", "", limit=4000)
+    why = t.take("why", list, [])
+    mistakes = tuple(_mistake(m, kind, names) for m in t.array("mistakes", limit=MAX_MISTAKES))
     t.done()
     if step is not None and names and step not in names:
         raise LessonError(f"'{step}' is not a node or parameter of the graph", key=t.key("step"))
@@ -998,14 +1005,35 @@ def _exercise(t: _Table, names: set[str]) -> Exercise:
     elif kind == "value" and not isinstance(answer, (int, float)):
         raise LessonError("a value exercise's answer is a number", key=t.key("answer"))
     elif kind == "choice":
-        if len(choices) < 2 or not all(isinstance(c, str) for c in choices):
-            raise LessonError("a choice exercise needs at least two choices (strings)", key=t.key("choices"))
-        if not (isinstance(answer, str) and answer in "abcdefgh"[: len(choices)] and len(answer) == 1):
-            raise LessonError(f"the answer is a letter, a to {'abcdefgh'[len(choices) - 1]}", key=t.key("answer"))
+        if not 2 <= len(choices) <= len(LETTERS) or not all(isinstance(c, str) for c in choices):
+            raise LessonError(f"a choice exercise needs 2 to {len(LETTERS)} choices (strings), one per letter "
+                              f"a to {LETTERS[-1]}", key=t.key("choices"))
+        if not (isinstance(answer, str) and answer in LETTERS[: len(choices)] and len(answer) == 1):
+            raise LessonError(f"the answer is a letter, a to {LETTERS[len(choices) - 1]}", key=t.key("answer"))
+        if why and (len(why) != len(choices) or not all(isinstance(w, str) for w in why)):
+            raise LessonError(f"expected {len(choices)} strings, one per choice", key=t.key("why"))
     elif kind == "shape" and not (isinstance(answer, str) and re.match(r"^\s*\w+\s*(x\s*\w+\s*)?$", answer)):
         raise LessonError("a shape is written like 'D x H'", key=t.key("answer"))
+    if why and kind != "choice":
+        raise LessonError("only a choice exercise has a reason per choice", key=t.key("why"))
     return Exercise(ex_id, kind, prompt, str(answer) if not isinstance(answer, (int, float)) else repr(float(answer)),
-                    step, tuple(hints), tolerance, tuple(choices), explain)
+                    step, tuple(hints), tolerance, tuple(choices), explain, tuple(why), mistakes)
+
+
+def _mistake(t: _Table, kind: str, names: set[str]) -> tuple[str, str]:
+    """A known wrong answer and what to say to it: an expression for a derivative, a number for
+    a value exercise."""
+    answer = t.take("answer", (str, int, float))
+    says = t.text("says", limit=MAX_MESSAGE)
+    t.done()
+    if kind == "derivative":
+        parse_expr(str(answer), names=names or None, key=t.key("answer"))
+    elif kind == "value":
+        if isinstance(answer, str):
+            raise LessonError("a value exercise's mistake is a number", key=t.key("answer"))
+    else:
+        raise LessonError("known mistakes belong to derivative and value exercises", key=t.key("answer"))
+    return (str(answer) if isinstance(answer, str) else repr(float(answer)), says)
 
 
 # ---------------------------------------------------------------------------------------------
