@@ -141,7 +141,7 @@ async def test_escape_from_a_button_keeps_the_lesson_and_its_run(tmp_path):
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is lesson_screen
-        assert "numpy train" in screen_text(app) and "torch-manual is ready" in screen_text(app)
+        assert "▞▞ numpy" in screen_text(app) and "torch-manual is ready" in screen_text(app)
         await pilot.press("escape")                          # now to the list; the lesson is kept
         await pilot.pause()
         assert isinstance(app.screen, LessonListScreen)
@@ -150,7 +150,7 @@ async def test_escape_from_a_button_keeps_the_lesson_and_its_run(tmp_path):
         assert app.screen is lesson_screen
         assert len(pane.overlays) == 1 and str(pane.query_one("#backend").value) == "torch-manual"
         text = screen_text(app)
-        assert "numpy train" in text and "Kept numpy on the plot; torch-manual is ready." in text
+        assert "▞▞ numpy" in text and "Kept numpy on the plot; torch-manual is ready." in text
 
 
 async def test_a_restart_opens_the_same_part_step_and_fields(tmp_path):
@@ -328,3 +328,61 @@ async def test_a_variant_shows_its_own_line_in_place_of_the_lessons_note(tmp_pat
         text = screen_text(app)
         assert "0.64 after it" not in text
         assert "Variant forget-zero-grad: Two steps with autograd, never zeroing w.grad." in text
+
+
+def legend_and_plot(app) -> tuple[str, list[str]]:
+    lines = str(app.screen.query_one("#plot").render()).splitlines()
+    legend = [line for line in lines if line.startswith("train/val")]
+    assert len(legend) == 1, lines
+    return legend[0], lines[lines.index(legend[0]) + 1:]
+
+
+async def test_five_overlaid_runs_have_their_own_marks_and_a_one_line_legend(tmp_path):
+    app = make_app(tmp_path, "two-layer-relu")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("t")
+        pane = await train_ready(app, pilot)
+        for backend in ("numpy", "torch-manual", "autograd", "nn", "optim"):
+            assert str(pane.query_one("#backend").value) == backend
+            await run_to_end(app, pilot, pane)
+            if backend == "nn":       # nn's layers have biases, autograd's do not: no percentage
+                assert text_of_status(app).endswith("· nn vs autograd: not comparable, autograd ran with no biases")
+            if backend != "optim":
+                await pilot.press("o")
+                await pilot.pause()
+        legend, plot = legend_and_plot(app)
+        assert legend == "train/val  ▞▞/⢕⢕ numpy   ●/○ torch-manual   ■/□ autograd   ▲/△ nn   ◆/◇ optim"
+        assert legend in screen_text(app)
+        assert "log10(loss)" in plot[0] and not any("numpy" in line for line in plot)   # nothing over the curves
+        drawn = "".join(plot)
+        # identical runs overdraw each other (numpy, torch-manual and autograd agree); optim's differs
+        assert "◆" in drawn and "◇" in drawn and any(mark in drawn for mark in "●■▲")
+
+
+def text_of_status(app) -> str:
+    return str(app.screen.query_one("#status").render())
+
+
+async def test_overlays_stay_when_the_variant_changes(tmp_path):
+    """zeroed against accumulated gradients, side by side"""
+    app = make_app(tmp_path, "single-neuron")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("t")
+        pane = await train_ready(app, pilot)
+        variant = app.screen.query_one("#variant")
+        variant.value = "forget-zero-grad"
+        await until(pilot, lambda: pane.session is not None and pane.variant is not None, "the variant's run")
+        await run_to_end(app, pilot, pane)
+        await pilot.press("o")
+        await pilot.pause()
+        variant.value = "two-steps"
+        await until(pilot, lambda: pane.variant is not None and pane.variant.name == "two-steps", "the other variant")
+        await run_to_end(app, pilot, pane)
+        assert [k.label for k in pane.overlays] == ["autograd (forget-zero-grad)"]
+        legend, _ = legend_and_plot(app)
+        assert legend == "train/val  ▞▞ autograd (forget-zero-grad)   ● autograd (two-steps)"
+        assert text_of_status(app).endswith(
+            "· autograd (two-steps) vs autograd (forget-zero-grad): not comparable, autograd (forget-zero-grad) "
+            "ran with zero_grad False")

@@ -266,7 +266,7 @@ class TrainPane(Widget):
             self.query_one("#play", Button).label = self.app.plain(PLAY)
             self.refresh_view(force=True)
             if session.finished and self.overlays:
-                self.set_status(self.message + " · " + agreement(session, self.overlays[-1]))
+                self.set_status(self.message + " · " + agreement(session, self.overlays[-1], self.run_label()))
 
     def cancel_run(self) -> None:
         for worker in self.workers:
@@ -321,7 +321,7 @@ class TrainPane(Widget):
         if self.running:
             self.cancel_run()
         s = self.session
-        kept = Kept(s.spec.backend, s.history, s.spec, s.step, s.total)
+        kept = Kept(self.run_label(), s.history, s.spec, s.step, s.total)
         self.overlays.append(kept)
         select = self.query_one("#backend", Select)
         options = [b for b in self.backends() if b != "sklearn"]
@@ -354,8 +354,7 @@ class TrainPane(Widget):
         from tutor.train.spec import setting_for
 
         self.cancel_run()
-        self.variant = self.lesson.variant(name) if name else None
-        self.overlays.clear()
+        self.variant = self.lesson.variant(name) if name else None    # kept runs stay: compare across variants
         backends = self.backends()
         select = self.query_one("#backend", Select)
         with self.prevent(Select.Changed):
@@ -403,6 +402,11 @@ class TrainPane(Widget):
         status.update(self.app.plain(text.replace(" · ", " | ") if self.app.ascii else text))
         status.set_class(error, "error")
 
+    def run_label(self) -> str:
+        """The current run on the plot: its backend, and its variant where one is chosen."""
+        backend = self.session.spec.backend
+        return f"{backend} ({self.variant.name})" if self.variant else backend
+
     def pause_message(self) -> str:
         return f"Paused at step {self.session.step}. Space resumes, s takes one step."
 
@@ -423,7 +427,7 @@ class TrainPane(Widget):
         plot = self.query_one("#plot")
         series = [(kept.label, *kept.history.series()[:3]) for kept in self.overlays]
         if self.session is not None:
-            series.append((self.session.spec.backend, *self.session.history.series()[:3]))
+            series.append((self.run_label(), *self.session.history.series()[:3]))
         plot.plot(series)
 
     def fill_table(self, snap) -> None:
@@ -461,15 +465,19 @@ class Kept:
     total: int
 
 
-COMPARED = ("lr", "optimizer", "momentum", "epochs", "batch_size", "seed", "hidden")
+COMPARED = ("lr", "optimizer", "momentum", "epochs", "batch_size", "seed", "hidden", "zero_grad", "loss", "dtype")
 AGREE = 1e-3           # relative difference below which two runs' losses are said to agree
 
 
-def agreement(session, kept: Kept) -> str:
+def agreement(session, kept: Kept, label: str = "") -> str:
     """How the finished run compares with the kept one. The same start and settings give the same
     path whatever the backend; with other settings the losses are not expected to match."""
-    name = f"{session.spec.backend} vs {kept.label}"
+    name = f"{label or session.spec.backend} vs {kept.label}"
     changed = [f"{k} {getattr(kept.spec, k)}" for k in COMPARED if getattr(kept.spec, k) != getattr(session.spec, k)]
+    theirs, ours = _model(kept.spec), _model(session.spec)
+    if theirs != ours:               # another model, e.g. nn's layers with biases and numpy's without
+        same_layers = [t for t, _ in theirs] == [t for t, _ in ours]
+        changed.append(("biases" if any(b for _, b in theirs) else "no biases") if same_layers else "other layers")
     if changed:
         return f"{name}: not comparable, {kept.label} ran with {', '.join(changed)}"
     steps, loss, _, _ = session.history.series()
@@ -484,6 +492,11 @@ def agreement(session, kept: Kept) -> str:
     if worst < AGREE:
         return f"{name}: losses agree to {worst:.1e} (max relative difference {over})"
     return f"{name}: losses differ by up to {worst:.0%} ({over})"
+
+
+def _model(spec) -> tuple:
+    """The layers as built: each one's type and whether a linear layer has a bias."""
+    return tuple((l.type, (l.bias if spec.bias is None else spec.bias) and l.type == "linear") for l in spec.layers)
 
 
 def _flatten(v):

@@ -95,6 +95,15 @@ def thin(points: list, n: int) -> list:
     return [points[round(i * last / (n - 1))] for i in range(n)]
 
 
+# Each run's (train, validation) marks: plotext's marker and what the legend shows for it. The
+# first run draws in high resolution; the runs kept beside it in marks of their own.
+MARKS = ((("hd", "▞▞"), ("braille", "⢕⢕")), (("●", "●"), ("○", "○")), (("■", "■"), ("□", "□")),
+         (("▲", "▲"), ("△", "△")), (("◆", "◆"), ("◇", "◇")), (("★", "★"), ("☆", "☆")))
+ASCII_MARKS = ((("*", "*"), (".", ".")), (("#", "#"), ("=", "=")), (("+", "+"), (":", ":")),
+               (("x", "x"), ("~", "~")), (("@", "@"), ("o", "o")), (("%", "%"), (",", ",")))
+COLOURS = ("cyan", "magenta", "yellow", "green", "red", "blue")
+
+
 class LossPlot(Static):
     """log10(loss) or loss against step, drawn with plotext into plain text. Each series is
     decimated (History) and thinned to the plot's width, so drawing costs the same at step 100
@@ -108,6 +117,7 @@ class LossPlot(Static):
         self.series_count = 0
         self.reference: tuple[str, float] | None = None
         self.ascii = False            # --ascii: plain markers and a +-| frame
+        self.placeholder = "Press space to train."      # what an empty plot says
         self._series: list = []
 
     def on_resize(self) -> None:
@@ -116,44 +126,69 @@ class LossPlot(Static):
             self.plot(self._series)
 
     def plot(self, series: list[tuple[str, list, list, list]]) -> None:
-        """series: (label, steps, losses, validation losses)."""
+        """series: (label, steps, losses, validation losses). Each run has its own pair of marks
+        (train, validation) and colour, so runs differ without colour too (NO_COLOR); the legend
+        is a line above the plot, not a box over the start of the curves."""
         import plotext as plt
 
         self._series = series
 
-        w, h = max(20, self.size.width), max(6, self.size.height)
+        w = max(20, self.size.width)
         plt.clf()
-        plt.plotsize(w, h)
         plt.theme("clear")
-        # Train and validation curves differ by their marks, not only their colour (NO_COLOR).
-        train_mark, val_mark = ("*", ".") if self.ascii else ("hd", "braille")
+        marks = ASCII_MARKS if self.ascii else MARKS
         tf = (lambda v: math.log10(v) if v > 0 else float("nan")) if self.log_scale else (lambda v: v)
-        curves = []
-        for label, steps, loss, val in series:
-            for name, values, mark in ((f"{label} train", loss, train_mark), (f"{label} val", val, val_mark)):
+        curves, legend = [], []
+        for i, (label, steps, loss, val) in enumerate(series):
+            (train_mark, train_sample), (val_mark, val_sample) = marks[i % len(marks)]
+            colour = COLOURS[i % len(COLOURS)]
+            shown = []
+            for values, mark, sample in ((loss, train_mark, train_sample), (val, val_mark, val_sample)):
                 pts = thin([(s, tf(v)) for s, v in zip(steps, values) if v is not None and v == v], w)
                 pts = [p for p in pts if math.isfinite(p[1])]
                 if pts:
-                    curves.append((name, pts, mark))
+                    curves.append((pts, mark, colour))
+                    shown.append(sample)
+            if shown:
+                legend.append(("/".join(shown), label, colour))
         count = len(curves)
         if curves and self.reference:
-            # the library's loss as a flat, labelled curve: in the legend and inside the y range
+            # the library's loss as a flat, labelled curve inside the y range
             label, value = self.reference
             ref = tf(value)
             if math.isfinite(ref):
-                xs = [p[0] for _, pts, _ in curves for p in pts]
-                curves.append((label, [(min(xs), ref), (max(xs), ref)], "-" if self.ascii else "dot"))
-        for name, pts, mark in curves:
-            plt.plot([p[0] for p in pts], [p[1] for p in pts], label=name, marker=mark)
-        ys = [p[1] for _, pts, _ in curves for p in pts]
+                xs = [p[0] for pts, _, _ in curves for p in pts]
+                mark = "-" if self.ascii else "dot"
+                curves.append(([(min(xs), ref), (max(xs), ref)], mark, "default"))
+                legend.append(("--" if self.ascii else "••", label, "default"))
+        self.series_count = count
+        if not count:
+            self.update(Text(self.placeholder, style="dim"))
+            return
+        key = Text("train/val  ", style="dim")
+        used = len(key)
+        for sample, label, colour in legend:
+            entry = len(sample) + 1 + len(label)
+            if used > 11 and used + 3 + entry > w:
+                key.append("\n")
+                used = 0
+            elif used > 11:
+                key.append("   ")
+                used += 3
+            key.append(sample, style=colour)
+            key.append(f" {label}")
+            used += entry
+        h = max(6, self.size.height - 1 - key.plain.count("\n"))
+        plt.plotsize(w, h)
+        for pts, mark, colour in curves:
+            plt.plot([p[0] for p in pts], [p[1] for p in pts], marker=mark, color=colour)
+        ys = [p[1] for pts, _, _ in curves for p in pts]
         if ys and max(ys) - min(ys) < 1e-12:
             # plotext turns a flat range upside down; give it one around the value
             pad = max(abs(ys[0]) * 0.1, 1e-3)
             plt.ylim(ys[0] - pad, ys[0] + pad)
         plt.title("log10(loss)" if self.log_scale else "loss")
-        self.series_count = count
-        if not count:
-            self.update(Text("Press space to train.", style="dim"))
-            return
         drawn = Text.from_ansi(plt.build())
-        self.update(Text(asciify(drawn.plain)) if self.ascii else drawn)
+        if self.ascii:
+            key, drawn = Text(asciify(key.plain)), Text(asciify(drawn.plain))
+        self.update(Text("\n").join([key, drawn]))
