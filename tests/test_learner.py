@@ -386,3 +386,41 @@ async def test_overlays_stay_when_the_variant_changes(tmp_path):
         assert text_of_status(app).endswith(
             "· autograd (two-steps) vs autograd (forget-zero-grad): not comparable, autograd (forget-zero-grad) "
             "ran with zero_grad False")
+
+
+async def test_smaller_things_a_learner_meets(tmp_path):
+    """'1 step'; no Train tab without training; the jump lands on a parameter's backward step; an
+    error is not sitting above 'Press space to train.'"""
+    app = make_app(tmp_path, "vector-derivatives")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        header = screen_text(app).splitlines()[1]
+        assert "Explain" in header and "Derive" in header and "Train" not in header
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.screen.part == "explain" and not app.screen.query(TrainPane)
+    app = make_app(tmp_path, "two-layer-relu")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("d")
+        pane = await derivation_ready(app, pilot)
+        await pilot.press("j")
+        await pilot.pause()
+        picker = app.screen.query_one("#node-picker")
+        names = [picker.get_option_at_index(i).id for i in range(picker.option_count)]
+        await pilot.press(*["down"] * names.index("w1"), "enter")
+        await pilot.pause()
+        assert "Step 9/21 · Backward: ∂L/∂w1 at parameter w1" in screen_text(app)   # not its check step
+        assert pane.derivation.steps[pane.index].phase == "backward"
+    app = make_app(tmp_path, "single-neuron")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("t")
+        pane = await train_ready(app, pilot)
+        assert "numpy ready: 1 step on cpu. Press space." in screen_text(app)
+        assert "Press space to train." in screen_text(app)
+        pane.set_status("Cannot train: " + "MNIST could not be fetched. " * 8 + "Use the digits.", error=True)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Press space to train." not in text
+        assert text.count("Cannot train: MNIST") == 1 and "Use the digits." in text    # 3+ lines, not cut

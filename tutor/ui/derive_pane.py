@@ -77,7 +77,10 @@ class DerivePane(Widget):
             self.build()
 
     def text_width(self) -> int:
-        return max(30, self.size.width - 4) if self.size.width else 76
+        # before its first layout the pane has no size: take the screen's less the tab's padding,
+        # so the first view is rendered at its final width and does not reflow a moment later
+        width = self.size.width or self.app.size.width - 2
+        return max(30, width - 4)
 
     @work(thread=True, exclusive=True, group="derive", exit_on_error=False)
     def build(self) -> None:

@@ -17,7 +17,7 @@ from textual.widgets import Button, DataTable, Input, Label, LoadingIndicator, S
 from textual.worker import get_current_worker
 
 from tutor.errors import LessonError
-from tutor.fmt import number, number_within, numbers_within
+from tutor.fmt import number, number_within, numbers_within, plural
 from tutor.headless import run_note
 from tutor.lesson import DEVICES, OPTIMIZERS
 
@@ -228,7 +228,7 @@ class TrainPane(Widget):
         self.paused = False
         self.plot_dirty = True
         variant = f" (variant {self.variant.name})" if self.variant else ""
-        self.set_status(f"{backend}{variant} ready: {self.session.total} steps on {self.session.device}. Press space.")
+        self.set_status(f"{backend}{variant} ready: {plural(self.session.total, 'step')} on {self.session.device}. Press space.")
         self.refresh_view(force=True)
         return True
 
@@ -401,6 +401,7 @@ class TrainPane(Widget):
         status = self.query_one("#status", Static)
         status.update(self.app.plain(text.replace(" · ", " | ") if self.app.ascii else text))
         status.set_class(error, "error")
+        self.query_one("#plot").say("" if error else "Press space to train.")   # not under an error
 
     def run_label(self) -> str:
         """The current run on the plot: its backend, and its variant where one is chosen."""

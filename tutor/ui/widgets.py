@@ -120,6 +120,12 @@ class LossPlot(Static):
         self.placeholder = "Press space to train."      # what an empty plot says
         self._series: list = []
 
+    def say(self, placeholder: str) -> None:
+        """What the plot says while it has no curve."""
+        self.placeholder = placeholder
+        if not self.series_count:
+            self.update(Text(placeholder, style="dim"))
+
     def on_resize(self) -> None:
         # plotext draws for a fixed size: a new layout (first frame, a resized terminal) redraws it
         if self._series:
