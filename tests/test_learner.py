@@ -424,3 +424,27 @@ async def test_smaller_things_a_learner_meets(tmp_path):
         text = screen_text(app)
         assert "Press space to train." not in text
         assert text.count("Cannot train: MNIST") == 1 and "Use the digits." in text    # 3+ lines, not cut
+
+
+async def test_the_graph_wires_each_parameter_into_its_node_within_80_columns(tmp_path):
+    app = make_app(tmp_path, "mlp-digits")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("d")
+        await derivation_ready(app, pilot)
+        lines = screen_text(app).splitlines()
+        row = next(line for line in lines if "[w1 v 0.5 g ·]" in line)
+        assert row.strip() == "x, [w1 v 0.5 g ·], [b1 v 0.1 g ·] ──▶ [z1 v 0.5 g ·]"
+        row = next(line for line in lines if "[w2 " in line)
+        assert row.strip().startswith("h1, [w2 v 1.5 g ·], [b2 v -0.2 g ·] ──▶ [z2 ")
+        assert any(line.strip().startswith("z1 ──▶ [h1 ") for line in lines)
+        assert all(len(line) <= 80 for line in lines)
+    app = make_app(tmp_path, "two-layer-relu")
+    async with app.run_test(size=(120, 40)) as pilot:          # room for the expressions
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("d")
+        await derivation_ready(app, pilot)
+        await pilot.press(*["n"] * 9)                           # step 10: ∂L/∂w2
+        await pilot.pause()
+        graph = str(app.screen.query_one("#graph").render())
+        assert "h1, [w2 v -1.2 g -4.656] ◀── [z2 = h1 @ w2  v -1.44 g -3.88]" in graph

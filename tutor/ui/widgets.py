@@ -11,10 +11,13 @@ from tutor.fmt import asciify, number
 
 
 class GraphView(Static):
-    """The graph as boxes and arrows, micrograd-style: each box shows a node's value and, once
-    the backward pass has reached it, its gradient. The current node is highlighted."""
+    """The graph, micrograd's draw_dot in text: one row per node in forward order, its operands
+    wired into it, the parameters among them boxed with their value and gradient. Each box shows
+    a value and, once the backward pass has reached it, its gradient; the current one is
+    highlighted. A row is at most one line at 80 columns, so the picture never wraps apart."""
 
     DEFAULT_CSS = "GraphView { height: auto; }"
+    EXPR = 28                  # characters of a node's expression before it is cut with "…"
 
     def __init__(self, **kwargs):
         super().__init__("", **kwargs)
@@ -23,67 +26,46 @@ class GraphView(Static):
 
     def draw(self, graph, values: dict, grads: dict, shown_values, shown_grads, current: str, backward: bool,
              width: int, compact: bool = False) -> None:
-        """Parameters in a row of their own; then the nodes in forward order, joined by arrows that
-        point forward during the forward pass and backward (gradients flowing) after it."""
+        """Arrows point forward during the forward pass and backward (gradients flowing) after it.
+        `compact` drops the expressions (a short terminal)."""
+        from tutor.mathexpr import symbols
+
         self.current = current
         arrow = " ◀── " if backward else " ──▶ "
+        params = set(graph.params)
 
-        def box(name: str, kind: str) -> tuple[str, str, str, str, str]:
+        def figures(name: str) -> str:
             v = number(values[name]) if name in shown_values and name in values else "·"
             g = number(grads[name]) if name in shown_grads and name in grads else "·"
-            expr = "" if kind == "param" else graph.node(name).text.strip()
-            return name, kind, f"v {v}", f"g {g}", expr
+            return f"v {v} g {g}"
 
-        params = [box(p, "param") for p in graph.params]
-        nodes = [box(n.name, "node") for n in graph.nodes]
+        rows = []
+        for node in graph.nodes:
+            operands = list(dict.fromkeys(symbols(node.expr)))
+            left = [(f"[{n} {figures(n)}]", n) if n in params else (n, "") for n in operands]
+            expr = node.text.strip()
+            if len(expr) > self.EXPR:
+                expr = expr[: self.EXPR - 1] + "…"
+            cell = f"[{node.name} = {expr}  {figures(node.name)}]" if not compact else f"[{node.name} {figures(node.name)}]"
+            rows.append((left, cell, node.name))
+        pad = max((sum(len(t) for t, _ in left) + 2 * (len(left) - 1) for left, _, _ in rows), default=0)
         text = Text()
-        text.append("inputs: " + ", ".join(f"{n} = {number(values.get(n))}" for n in graph.inputs) + "\n", style="dim")
-        if compact:
-            self._compact(text, params, "   ", width, "parameters: ")
-            self._compact(text, nodes, arrow, width, "graph: ")
-        else:
-            inner = min(16, max(9, *(max(len(b[0]), len(b[2]), len(b[3]), len(b[4])) + 2 for b in params + nodes)))
-            self._boxes(text, params, "  ", width, inner)
-            self._boxes(text, nodes, arrow, width, inner)
+        text.append("inputs: " + ", ".join(f"{n} = {number(values.get(n))}" for n in graph.inputs), style="dim")
+        for left, cell, name in rows:
+            text.append("\n")
+            used = sum(len(t) for t, _ in left) + 2 * (len(left) - 1)
+            text.append(" " * (pad - used))
+            for i, (t, param) in enumerate(left):
+                text.append(", " if i else "")
+                text.append(t, style=self._style(param, "param") if param else "dim")
+            text.append(arrow)
+            text.append(cell, style=self._style(name, "node"))
         if self.ascii:
             text = Text(asciify(text.plain))
         self.update(text)
 
     def _style(self, name: str, kind: str) -> str:
         return "reverse bold" if name == self.current else ("cyan" if kind == "param" else "")
-
-    def _compact(self, text: Text, boxes, joint: str, width: int, label: str) -> None:
-        text.append(label, style="dim")
-        used = len(label)
-        for i, (name, kind, v, g, _) in enumerate(boxes):
-            cell = f"[{name} {v} {g}]"
-            if i and used + len(joint) + len(cell) > width:
-                text.append("\n" + " " * len(label))
-                used = len(label)
-            elif i:
-                text.append(joint)
-                used += len(joint)
-            text.append(cell, style=self._style(name, kind))
-            used += len(cell)
-        text.append("\n")
-
-    def _boxes(self, text: Text, boxes, joint: str, width: int, inner: int) -> None:
-        per_row = max(1, (max(width, inner + 2) + len(joint)) // (inner + 2 + len(joint)))
-        for start in range(0, len(boxes), per_row):
-            row = boxes[start:start + per_row]
-            has_expr = any(b[4] for b in row)
-            for line in range(6 if has_expr else 5):
-                for i, (name, kind, v, g, expr) in enumerate(row):
-                    if len(expr) > inner:
-                        expr = expr[: inner - 1] + "…"
-                    cells = ["┌" + "─" * inner + "┐", "│" + name.center(inner) + "│"]
-                    if has_expr:
-                        cells.append("│" + expr.center(inner) + "│")
-                    cells += ["│" + v.center(inner) + "│", "│" + g.center(inner) + "│", "└" + "─" * inner + "┘"]
-                    text.append(cells[line], style=self._style(name, kind))
-                    if i < len(row) - 1:
-                        text.append(joint if line == (3 if has_expr else 2) else " " * len(joint))
-                text.append("\n")
 
 
 def thin(points: list, n: int) -> list:
