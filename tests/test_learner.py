@@ -448,3 +448,38 @@ async def test_the_graph_wires_each_parameter_into_its_node_within_80_columns(tm
         await pilot.pause()
         graph = str(app.screen.query_one("#graph").render())
         assert "h1, [w2 v -1.2 g -4.656] ◀── [z2 = h1 @ w2  v -1.44 g -3.88]" in graph
+
+
+async def test_the_fit_on_the_validation_set_is_drawn_beside_the_loss(tmp_path):
+    """A regression: predictions against targets; a classifier: its confusion matrix, whose
+    diagonal is the validation accuracy the status line gives."""
+    app = make_app(tmp_path, "logistic-regression")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("t")
+        pane = await train_ready(app, pilot)
+        fit = app.screen.query_one("#fit")
+        await until(pilot, lambda: "The fit on the validation set" in screen_text(app), "the fit's place")
+        assert str(fit.render()) == "The fit on the validation set shows here during a run."
+        await pilot.click("#field-epochs")
+        await pilot.press("end", *["backspace"] * 5, "5", "enter")
+        await run_to_end(app, pilot, pane)
+        snap = pane.session.last
+        right = round(snap.val_accuracy * len(pane.data.y_val))
+        text = screen_text(app)
+        assert f"val confusion: {right}/{len(pane.data.y_val)} right" in text
+        assert "rows: the true class" in text
+        rows = [line for line in str(app.screen.query_one("#fit").render()).splitlines()[2:12]]
+        assert [row.split()[0] for row in rows] == [str(k) for k in range(10)]
+        diagonal = sum(int(row.split()[1 + k]) for k, row in enumerate(rows) if row.split()[1 + k] != "·")
+        assert diagonal == right
+    app = make_app(tmp_path, "linear-regression")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("t")
+        pane = await train_ready(app, pilot)
+        await run_to_end(app, pilot, pane)
+        fit = app.screen.query_one("#fit")
+        assert fit.region.width >= 24 and fit.region.x > app.screen.query_one("#plot").region.x   # beside it
+        assert "val: predicted ↑ vs target →" in screen_text(app)
+        assert "•" in str(fit.render())

@@ -81,10 +81,11 @@ class TrainPane(Widget):
         if self.train.note or self.lesson.variants:
             yield Static(self.app.plain(run_note(self.lesson, None)), id="train-note", markup=False)
         with Horizontal(id="train-body"):
-            with Vertical(id="plot-box"):
-                from tutor.ui.widgets import LossPlot
+            with Horizontal(id="plot-box"):
+                from tutor.ui.widgets import FitView, LossPlot
 
                 yield LossPlot(id="plot")
+                yield FitView(id="fit")
             yield DataTable(id="grads", zebra_stripes=True, cursor_type="none")
         yield LoadingIndicator(id="train-loading")
 
@@ -92,7 +93,7 @@ class TrainPane(Widget):
         if self.train is None:
             return
         self.query_one("#train-loading").display = False
-        self.query_one("#plot").ascii = self.app.ascii
+        self.query_one("#plot").ascii = self.query_one("#fit").ascii = self.app.ascii
         table = self.query_one("#grads", DataTable)
         # fixed widths: the table must not jump about as numbers change length mid-run
         for label, width in (("param", 6), ("shape", 7), ("‖g‖", CELL), ("mean|g|", CELL), ("max|g|", CELL),
@@ -423,6 +424,7 @@ class TrainPane(Widget):
                 self.set_status(status_line(snap), error=bool(snap.diverged or snap.error))
                 self.fill_table(snap)
             self.draw_plot()
+            self.draw_fit(snap)
 
     def draw_plot(self) -> None:
         plot = self.query_one("#plot")
@@ -430,6 +432,13 @@ class TrainPane(Widget):
         if self.session is not None:
             series.append((self.run_label(), *self.session.history.series()[:3]))
         plot.plot(series)
+
+    def draw_fit(self, snap) -> None:
+        """Beside the loss: the latest snapshot's predictions on the validation set, where there is one."""
+        fit = self.query_one("#fit")
+        fit.display = self.data is not None and self.data.y_val is not None
+        if fit.display:
+            fit.show(None if snap is None else snap.val_pred, self.data.y_val, self.data.classes)
 
     def fill_table(self, snap) -> None:
         table = self.query_one("#grads", DataTable)

@@ -180,3 +180,75 @@ class LossPlot(Static):
         if self.ascii:
             key, drawn = Text(asciify(key.plain)), Text(asciify(drawn.plain))
         self.update(Text("\n").join([key, drawn]))
+
+
+class FitView(Static):
+    """How the model fits the validation set, from the latest snapshot's predictions (computed by
+    the training loop with the validation loss, drawn here at the screen's pace): predictions
+    against targets for a regression, the confusion matrix for a classifier."""
+
+    DEFAULT_CSS = "FitView { height: 1fr; min-height: 8; }"
+    POINTS = 300             # a scatter needs no more points than this to show the fit
+
+    def __init__(self, **kwargs):
+        super().__init__("", **kwargs)
+        self.ascii = False
+        self._shown: tuple | None = None
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self.show(*self._shown)
+
+    def show(self, pred, targets, classes: int) -> None:
+        self._shown = (pred, targets, classes)
+        if pred is None or targets is None:
+            self.update(Text("The fit on the validation set shows here during a run.", style="dim"))
+            return
+        text = self._confusion(pred, targets, classes) if classes else self._scatter(pred, targets)
+        self.update(Text(asciify(text.plain)) if self.ascii else text)
+
+    def _confusion(self, pred, targets, classes: int) -> Text:
+        import numpy as np
+
+        guess = np.asarray(pred).reshape(len(targets), -1).argmax(axis=1)
+        counts = np.zeros((classes, classes), dtype=int)
+        np.add.at(counts, (np.asarray(targets, dtype=int), guess), 1)
+        cell = len(str(counts.max())) + 1
+        label = len(str(classes - 1)) + 1
+        text = Text(f"val confusion: {np.trace(counts)}/{counts.sum()} right\n", style="bold")
+        if label + 1 + cell * classes > max(self.size.width, 1):
+            text.append("(rows true, columns predicted: widen the window to see it)", style="dim")
+            return text
+        head = " " * (label + 1) + "".join(f"{k:>{cell}}" for k in range(classes))
+        room = len(head) + 11 <= self.size.width
+        text.append(head + ("  predicted" if room else "") + "\n", style="dim")
+        for t in range(classes):
+            text.append(f"{t:>{label}} ", style="dim")
+            for g in range(classes):
+                n = counts[t, g]
+                text.append(f"{n:>{cell}}" if n else " " * (cell - 1) + "·",
+                            style="bold green" if t == g else ("red" if n else "dim"))
+            text.append("\n")
+        text.append("rows: the true class" + ("" if room else "; columns: predicted"), style="dim")
+        return text
+
+    def _scatter(self, pred, targets) -> Text:
+        import numpy as np
+        import plotext as plt
+
+        p = np.asarray(pred, dtype=float).ravel()
+        y = np.asarray(targets, dtype=float).ravel()
+        keep = np.isfinite(p) & np.isfinite(y)
+        p, y = p[keep], y[keep]
+        if not len(p):
+            return Text("No finite predictions to show.", style="dim")
+        step = max(1, len(p) // self.POINTS)
+        p, y = p[::step], y[::step]
+        lo, hi = float(min(p.min(), y.min())), float(max(p.max(), y.max()))
+        plt.clf()
+        plt.theme("clear")
+        plt.plotsize(max(20, self.size.width), max(6, self.size.height))
+        plt.plot([lo, hi], [lo, hi], marker="." if self.ascii else "braille", color="default")
+        plt.scatter(y.tolist(), p.tolist(), marker="*" if self.ascii else "•", color="cyan")
+        plt.title("val: predicted ↑ vs target →")
+        return Text.from_ansi(plt.build())
