@@ -137,6 +137,7 @@ class DerivePane(Widget):
             self.query_one("#step-scroll").scroll_home(animate=False)
         last = self.index == len(d.steps) - 1
         self.query_one("#exercise", ExercisePanel).show_for(exercises_for(self.lesson, step, last))
+        self.screen.refresh_bindings()           # the footer offers a, h only where there is an exercise
 
     def action_answer(self) -> None:
         self.query_one("#exercise", ExercisePanel).focus_answer()
