@@ -141,7 +141,7 @@ async def test_escape_from_a_button_keeps_the_lesson_and_its_run(tmp_path):
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is lesson_screen
-        assert "numpy train" in screen_text(app) and "torch-manual is ready" in screen_text(app)
+        assert "▞▞ numpy" in screen_text(app) and "torch-manual is ready" in screen_text(app)
         await pilot.press("escape")                          # now to the list; the lesson is kept
         await pilot.pause()
         assert isinstance(app.screen, LessonListScreen)
@@ -150,7 +150,7 @@ async def test_escape_from_a_button_keeps_the_lesson_and_its_run(tmp_path):
         assert app.screen is lesson_screen
         assert len(pane.overlays) == 1 and str(pane.query_one("#backend").value) == "torch-manual"
         text = screen_text(app)
-        assert "numpy train" in text and "Kept numpy on the plot; torch-manual is ready." in text
+        assert "▞▞ numpy" in text and "Kept numpy on the plot; torch-manual is ready." in text
 
 
 async def test_a_restart_opens_the_same_part_step_and_fields(tmp_path):
@@ -328,3 +328,158 @@ async def test_a_variant_shows_its_own_line_in_place_of_the_lessons_note(tmp_pat
         text = screen_text(app)
         assert "0.64 after it" not in text
         assert "Variant forget-zero-grad: Two steps with autograd, never zeroing w.grad." in text
+
+
+def legend_and_plot(app) -> tuple[str, list[str]]:
+    lines = str(app.screen.query_one("#plot").render()).splitlines()
+    legend = [line for line in lines if line.startswith("train/val")]
+    assert len(legend) == 1, lines
+    return legend[0], lines[lines.index(legend[0]) + 1:]
+
+
+async def test_five_overlaid_runs_have_their_own_marks_and_a_one_line_legend(tmp_path):
+    app = make_app(tmp_path, "two-layer-relu")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("t")
+        pane = await train_ready(app, pilot)
+        for backend in ("numpy", "torch-manual", "autograd", "nn", "optim"):
+            assert str(pane.query_one("#backend").value) == backend
+            await run_to_end(app, pilot, pane)
+            if backend == "nn":       # nn's layers have biases, autograd's do not: no percentage
+                assert text_of_status(app).endswith("· nn vs autograd: not comparable, autograd ran with no biases")
+            if backend != "optim":
+                await pilot.press("o")
+                await pilot.pause()
+        legend, plot = legend_and_plot(app)
+        assert legend == "train/val  ▞▞/⢕⢕ numpy   ●/○ torch-manual   ■/□ autograd   ▲/△ nn   ◆/◇ optim"
+        assert legend in screen_text(app)
+        assert "log10(loss)" in plot[0] and not any("numpy" in line for line in plot)   # nothing over the curves
+        drawn = "".join(plot)
+        # identical runs overdraw each other (numpy, torch-manual and autograd agree); optim's differs
+        assert "◆" in drawn and "◇" in drawn and any(mark in drawn for mark in "●■▲")
+
+
+def text_of_status(app) -> str:
+    return str(app.screen.query_one("#status").render())
+
+
+async def test_overlays_stay_when_the_variant_changes(tmp_path):
+    """zeroed against accumulated gradients, side by side"""
+    app = make_app(tmp_path, "single-neuron")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("t")
+        pane = await train_ready(app, pilot)
+        variant = app.screen.query_one("#variant")
+        variant.value = "forget-zero-grad"
+        await until(pilot, lambda: pane.session is not None and pane.variant is not None, "the variant's run")
+        await run_to_end(app, pilot, pane)
+        await pilot.press("o")
+        await pilot.pause()
+        variant.value = "two-steps"
+        await until(pilot, lambda: pane.variant is not None and pane.variant.name == "two-steps", "the other variant")
+        await run_to_end(app, pilot, pane)
+        assert [k.label for k in pane.overlays] == ["autograd (forget-zero-grad)"]
+        legend, _ = legend_and_plot(app)
+        assert legend == "train/val  ▞▞ autograd (forget-zero-grad)   ● autograd (two-steps)"
+        assert text_of_status(app).endswith(
+            "· autograd (two-steps) vs autograd (forget-zero-grad): not comparable, autograd (forget-zero-grad) "
+            "ran with zero_grad False")
+
+
+async def test_smaller_things_a_learner_meets(tmp_path):
+    """'1 step'; no Train tab without training; the jump lands on a parameter's backward step; an
+    error is not sitting above 'Press space to train.'"""
+    app = make_app(tmp_path, "vector-derivatives")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        header = screen_text(app).splitlines()[1]
+        assert "Explain" in header and "Derive" in header and "Train" not in header
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.screen.part == "explain" and not app.screen.query(TrainPane)
+    app = make_app(tmp_path, "two-layer-relu")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("d")
+        pane = await derivation_ready(app, pilot)
+        await pilot.press("j")
+        await pilot.pause()
+        picker = app.screen.query_one("#node-picker")
+        names = [picker.get_option_at_index(i).id for i in range(picker.option_count)]
+        await pilot.press(*["down"] * names.index("w1"), "enter")
+        await pilot.pause()
+        assert "Step 9/21 · Backward: ∂L/∂w1 at parameter w1" in screen_text(app)   # not its check step
+        assert pane.derivation.steps[pane.index].phase == "backward"
+    app = make_app(tmp_path, "single-neuron")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("t")
+        pane = await train_ready(app, pilot)
+        assert "numpy ready: 1 step on cpu. Press space." in screen_text(app)
+        assert "Press space to train." in screen_text(app)
+        pane.set_status("Cannot train: " + "MNIST could not be fetched. " * 8 + "Use the digits.", error=True)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Press space to train." not in text
+        assert text.count("Cannot train: MNIST") == 1 and "Use the digits." in text    # 3+ lines, not cut
+
+
+async def test_the_graph_wires_each_parameter_into_its_node_within_80_columns(tmp_path):
+    app = make_app(tmp_path, "mlp-digits")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("d")
+        await derivation_ready(app, pilot)
+        lines = screen_text(app).splitlines()
+        row = next(line for line in lines if "[w1 v 0.5 g ·]" in line)
+        assert row.strip() == "x, [w1 v 0.5 g ·], [b1 v 0.1 g ·] ──▶ [z1 v 0.5 g ·]"
+        row = next(line for line in lines if "[w2 " in line)
+        assert row.strip().startswith("h1, [w2 v 1.5 g ·], [b2 v -0.2 g ·] ──▶ [z2 ")
+        assert any(line.strip().startswith("z1 ──▶ [h1 ") for line in lines)
+        assert all(len(line) <= 80 for line in lines)
+    app = make_app(tmp_path, "two-layer-relu")
+    async with app.run_test(size=(120, 40)) as pilot:          # room for the expressions
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("d")
+        await derivation_ready(app, pilot)
+        await pilot.press(*["n"] * 9)                           # step 10: ∂L/∂w2
+        await pilot.pause()
+        graph = str(app.screen.query_one("#graph").render())
+        assert "h1, [w2 v -1.2 g -4.656] ◀── [z2 = h1 @ w2  v -1.44 g -3.88]" in graph
+
+
+async def test_the_fit_on_the_validation_set_is_drawn_beside_the_loss(tmp_path):
+    """A regression: predictions against targets; a classifier: its confusion matrix, whose
+    diagonal is the validation accuracy the status line gives."""
+    app = make_app(tmp_path, "logistic-regression")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("t")
+        pane = await train_ready(app, pilot)
+        fit = app.screen.query_one("#fit")
+        await until(pilot, lambda: "The fit on the validation set" in screen_text(app), "the fit's place")
+        assert str(fit.render()) == "The fit on the validation set shows here during a run."
+        await pilot.click("#field-epochs")
+        await pilot.press("end", *["backspace"] * 5, "5", "enter")
+        await run_to_end(app, pilot, pane)
+        snap = pane.session.last
+        right = round(snap.val_accuracy * len(pane.data.y_val))
+        text = screen_text(app)
+        assert f"val confusion: {right}/{len(pane.data.y_val)} right" in text
+        assert "rows: the true class" in text
+        rows = [line for line in str(app.screen.query_one("#fit").render()).splitlines()[2:12]]
+        assert [row.split()[0] for row in rows] == [str(k) for k in range(10)]
+        diagonal = sum(int(row.split()[1 + k]) for k, row in enumerate(rows) if row.split()[1 + k] != "·")
+        assert diagonal == right
+    app = make_app(tmp_path, "linear-regression")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        await pilot.press("t")
+        pane = await train_ready(app, pilot)
+        await run_to_end(app, pilot, pane)
+        fit = app.screen.query_one("#fit")
+        assert fit.region.width >= 24 and fit.region.x > app.screen.query_one("#plot").region.x   # beside it
+        assert "val: predicted ↑ vs target →" in screen_text(app)
+        assert "•" in str(fit.render())

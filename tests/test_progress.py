@@ -457,7 +457,7 @@ async def test_app_with_wrongly_typed_entries_resumes_and_lists(tmp_path):
     app = TutorApp(progress=Progress(path))
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await pilot.pause()
-        assert isinstance(app.screen, LessonScreen)
+        assert isinstance(app.screen, LessonScreen)         # resumed on the last lesson (issue 20)
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, LessonListScreen)

@@ -56,6 +56,11 @@ def numbers_within(values, width: int) -> str:
     return "…"
 
 
+def plural(n: int, word: str) -> str:
+    """1 step, 2 steps."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def asciify(text: str) -> str:
     """The same text for a terminal without UTF-8."""
     if text.isascii():

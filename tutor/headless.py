@@ -15,6 +15,7 @@ from typing import TextIO
 
 from tutor.errors import LessonError
 from tutor.fmt import asciify, number, printable
+from tutor.fmt import plural as _plural
 from tutor.lesson import BACKENDS, Lesson
 
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED = 0, 2, 3
@@ -114,10 +115,6 @@ def usage_error(p: Printer, err: TextIO, message: str) -> int:
     err.write(f"backprop-tutor: {message}\n")
     p.event("error", None, message=message)
     return EXIT_USAGE
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _derive(lesson: Lesson, opts: Options, p: Printer) -> None:

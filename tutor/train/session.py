@@ -176,6 +176,8 @@ class Session:
             return None, None
         xp = self.backend.xp
         pred, loss = self.backend.evaluate(x, y)
+        if on == "val":                  # kept for the snapshot: the TUI draws the fit from it
+            self.val_pred = xp.to_numpy(pred)
         acc = None
         if self.data.classes:
             acc = float(xp.to_numpy(xp.argmax(pred) == y).mean())
@@ -204,7 +206,7 @@ class Session:
             {n: p.tolist() for n, p in params.items()} if self.small else None,
             {} if diverged else dead_relu(self.spec, self.sizes, params, self.data.x_train),
             elapsed, (self.step - start_step) / run_time if run_time > 0 else 0.0,
-            diverged=diverged, total_steps=self.total,
+            diverged=diverged, total_steps=self.total, val_pred=None if diverged else getattr(self, "val_pred", None),
         )
 
     def _final(self, started, start_step) -> Snapshot:

@@ -57,6 +57,7 @@ class Snapshot:
     diverged: bool = False
     error: str = ""                    # what went wrong and what to do, when a run stopped early
     total_steps: int = 0
+    val_pred: object = field(default=None, compare=False, repr=False)   # the model's outputs on the validation set (numpy), for the fit view
 
     @property
     def status(self) -> str:

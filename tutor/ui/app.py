@@ -67,7 +67,7 @@ class TutorApp(App):
     TITLE = "backprop-tutor"
     COMMANDS = App.COMMANDS | {LessonCommands}
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),     # in `?`; the footer keeps room
         Binding("question_mark", "help", "Help"),
     ]
 

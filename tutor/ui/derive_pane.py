@@ -79,7 +79,10 @@ class DerivePane(Widget):
             self.build()
 
     def text_width(self) -> int:
-        return max(30, self.size.width - 4) if self.size.width else 76
+        # before its first layout the pane has no size: take the screen's less the tab's padding,
+        # so the first view is rendered at its final width and does not reflow a moment later
+        width = self.size.width or self.app.size.width - 2
+        return max(30, width - 4)
 
     @work(thread=True, exclusive=True, group="derive", exit_on_error=False)
     def build(self) -> None:
@@ -150,6 +153,7 @@ class DerivePane(Widget):
             self.query_one("#step-scroll").scroll_home(animate=False)
         last = self.complete and self.index == len(d.steps) - 1
         self.query_one("#exercise", ExercisePanel).show_for(exercises_for(self.lesson, step, last))
+        self.screen.refresh_bindings()           # the footer offers a, h only where there is an exercise
 
     def action_answer(self) -> None:
         self.query_one("#exercise", ExercisePanel).focus_answer()

@@ -184,8 +184,10 @@ class LessonScreen(Screen):
         self.app.pop_screen()
 
     def on_screen_suspend(self) -> None:
-        # Off screen, a run pauses (the learner finds it where it stopped), and where the learner
-        # was is written down.
+        # Left for the list (not merely covered by help or the too-small notice): a run pauses,
+        # so the learner finds it where it stopped, and where the learner was is written down.
+        if self in self.app.screen_stack:
+            return
         for pane in self.query(TrainPane):
             pane.pause()
         self.app.progress.save()

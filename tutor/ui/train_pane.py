@@ -17,7 +17,7 @@ from textual.widgets import Button, DataTable, Input, Label, LoadingIndicator, S
 from textual.worker import get_current_worker
 
 from tutor.errors import LessonError
-from tutor.fmt import number, number_within, numbers_within
+from tutor.fmt import number, number_within, numbers_within, plural
 from tutor.headless import run_note
 from tutor.lesson import DEVICES, OPTIMIZERS
 
@@ -83,10 +83,11 @@ class TrainPane(Widget):
         if self.train.note or any(v.changes.get("note") for v in self.lesson.variants):
             yield Static(id="train-note", markup=False)
         with Horizontal(id="train-body"):
-            with Vertical(id="plot-box"):
-                from tutor.ui.widgets import LossPlot
+            with Horizontal(id="plot-box"):
+                from tutor.ui.widgets import FitView, LossPlot
 
                 yield LossPlot(id="plot")
+                yield FitView(id="fit")
             yield DataTable(id="grads", zebra_stripes=True, cursor_type="none")
         yield LoadingIndicator(id="train-loading")
 
@@ -94,7 +95,7 @@ class TrainPane(Widget):
         if self.train is None:
             return
         self.query_one("#train-loading").display = False
-        self.query_one("#plot").ascii = self.app.ascii
+        self.query_one("#plot").ascii = self.query_one("#fit").ascii = self.app.ascii
         table = self.query_one("#grads", DataTable)
         # fixed widths: the table must not jump about as numbers change length mid-run
         # "‖g‖, g": the gradient's norm, or the signed gradient itself for a one-number parameter
@@ -254,7 +255,7 @@ class TrainPane(Widget):
         self.paused = False
         self.plot_dirty = True
         variant = f" (variant {self.variant.name})" if self.variant else ""
-        self.set_status(f"{backend}{variant} ready: {self.session.total} steps on {self.session.device}. Press space.")
+        self.set_status(f"{backend}{variant} ready: {plural(self.session.total, 'step')} on {self.session.device}. Press space.")
         self.refresh_view(force=True)
         return True
 
@@ -305,7 +306,7 @@ class TrainPane(Widget):
             self.query_one("#play", Button).label = self.app.plain(PLAY)
             self.refresh_view(force=True)
             if session.finished and self.overlays:
-                self.set_status(self.message + " · " + agreement(session, self.overlays[-1]))
+                self.set_status(self.message + " · " + agreement(session, self.overlays[-1], self.run_label()))
 
     def cancel_run(self) -> None:
         for worker in self.workers:
@@ -360,7 +361,7 @@ class TrainPane(Widget):
         if self.running:
             self.cancel_run()
         s = self.session
-        kept = Kept(s.spec.backend, s.history, s.spec, s.step, s.total)
+        kept = Kept(self.run_label(), s.history, s.spec, s.step, s.total)
         self.overlays.append(kept)
         select = self.query_one("#backend", Select)
         options = [b for b in self.backends() if b != "sklearn"]
@@ -395,8 +396,7 @@ class TrainPane(Widget):
         from tutor.train.spec import setting_for
 
         self.cancel_run()
-        self.variant = self.lesson.variant(name) if name else None
-        self.overlays.clear()
+        self.variant = self.lesson.variant(name) if name else None    # kept runs stay: compare across variants
         backends = self.backends()
         select = self.query_one("#backend", Select)
         with self.prevent(Select.Changed):
@@ -443,6 +443,12 @@ class TrainPane(Widget):
         status = self.query_one("#status", Static)
         status.update(self.app.plain(text.replace(" · ", " | ") if self.app.ascii else text))
         status.set_class(error, "error")
+        self.query_one("#plot").say("" if error else "Press space to train.")   # not under an error
+
+    def run_label(self) -> str:
+        """The current run on the plot: its backend, and its variant where one is chosen."""
+        backend = self.session.spec.backend
+        return f"{backend} ({self.variant.name})" if self.variant else backend
 
     def pause_message(self) -> str:
         return f"Paused at step {self.session.step}. Space resumes, s takes one step."
@@ -462,6 +468,7 @@ class TrainPane(Widget):
                 row = self.session.last_row if snap.done and self.session is not None else None
                 self.fill_table(row or snap)
             self.draw_plot()
+            self.draw_fit(snap)
 
     def predictions(self, snap) -> list[dict]:
         """The lesson's probe (e.g. f(5)) once a run has finished, as the headless `done` event."""
@@ -473,8 +480,15 @@ class TrainPane(Widget):
         plot = self.query_one("#plot")
         series = [(kept.label, *kept.history.series()[:3]) for kept in self.overlays]
         if self.session is not None:
-            series.append((self.session.spec.backend, *self.session.history.series()[:3]))
+            series.append((self.run_label(), *self.session.history.series()[:3]))
         plot.plot(series)
+
+    def draw_fit(self, snap) -> None:
+        """Beside the loss: the latest snapshot's predictions on the validation set, where there is one."""
+        fit = self.query_one("#fit")
+        fit.display = self.data is not None and self.data.y_val is not None
+        if fit.display:
+            fit.show(None if snap is None else snap.val_pred, self.data.y_val, self.data.classes)
 
     def fill_table(self, snap) -> None:
         table = self.query_one("#grads", DataTable)
@@ -511,15 +525,19 @@ class Kept:
     total: int
 
 
-COMPARED = ("lr", "optimizer", "momentum", "epochs", "batch_size", "seed", "hidden")
+COMPARED = ("lr", "optimizer", "momentum", "epochs", "batch_size", "seed", "hidden", "zero_grad", "loss", "dtype")
 AGREE = 1e-3           # relative difference below which two runs' losses are said to agree
 
 
-def agreement(session, kept: Kept) -> str:
+def agreement(session, kept: Kept, label: str = "") -> str:
     """How the finished run compares with the kept one. The same start and settings give the same
     path whatever the backend; with other settings the losses are not expected to match."""
-    name = f"{session.spec.backend} vs {kept.label}"
+    name = f"{label or session.spec.backend} vs {kept.label}"
     changed = [f"{k} {getattr(kept.spec, k)}" for k in COMPARED if getattr(kept.spec, k) != getattr(session.spec, k)]
+    theirs, ours = _model(kept.spec), _model(session.spec)
+    if theirs != ours:               # another model, e.g. nn's layers with biases and numpy's without
+        same_layers = [t for t, _ in theirs] == [t for t, _ in ours]
+        changed.append(("biases" if any(b for _, b in theirs) else "no biases") if same_layers else "other layers")
     if changed:
         return f"{name}: not comparable, {kept.label} ran with {', '.join(changed)}"
     steps, loss, _, _ = session.history.series()
@@ -534,6 +552,11 @@ def agreement(session, kept: Kept) -> str:
     if worst < AGREE:
         return f"{name}: losses agree to {worst:.1e} (max relative difference {over})"
     return f"{name}: losses differ by up to {worst:.0%} ({over})"
+
+
+def _model(spec) -> tuple:
+    """The layers as built: each one's type and whether a linear layer has a bias."""
+    return tuple((l.type, (l.bias if spec.bias is None else spec.bias) and l.type == "linear") for l in spec.layers)
 
 
 def _flatten(v):
