@@ -28,7 +28,7 @@ class GraphView(Static):
              width: int, compact: bool = False) -> None:
         """Arrows point forward during the forward pass and backward (gradients flowing) after it.
         `compact` drops the expressions (a short terminal)."""
-        from tutor.mathexpr import symbols
+        from tutor.expr import symbols
 
         self.current = current
         arrow = " ◀── " if backward else " ──▶ "
