@@ -223,7 +223,7 @@ class Session:
             last.grads if last else {}, last.grad_values if last else None,
             {n: p.tolist() for n, p in params.items()} if self.small else None,
             dead_relu(self.spec, self.sizes, params, self.data.x_train), self.active, sps,
-            done=True, total_steps=self.total,
+            done=True, total_steps=self.total, val_pred=getattr(self, "val_pred", None),   # of the final weights
         )
 
     def predictions(self, probe) -> list[dict]:

@@ -76,6 +76,7 @@ class TutorApp(App):
         super().__init__()
         self.start = start
         self.sandbox = sandbox            # open the sandbox first: () for its example, or (graph, point, wrt)
+        self.sandbox_texts: tuple[str, str, str] | None = None   # the sandbox as it was left this session
         self.ascii = ascii
         self.device = device
         self.progress = progress or Progress()
@@ -202,8 +203,8 @@ class TutorApp(App):
     def open_sandbox(self, graph: str | None = None, point: str = "", wrt: str = "") -> None:
         from tutor.ui.sandbox_screen import SandboxScreen
 
-        if graph is None and ("sandbox", "texts") in self.places:      # as it was left this session
-            graph, point, wrt = self.places[("sandbox", "texts")]
+        if graph is None and self.sandbox_texts is not None:      # as it was left this session
+            graph, point, wrt = self.sandbox_texts
         self.push_screen(SandboxScreen(graph, point, wrt))
 
     def action_help(self) -> None:

@@ -146,7 +146,7 @@ class SandboxScreen(Screen):
     def update_now(self) -> None:
         """Parse the fields; show a problem inline, or derive what parsed."""
         texts = self.current_texts()
-        self.app.places[("sandbox", "texts")] = texts
+        self.app.sandbox_texts = texts
         try:
             sk = sketch(*texts)
             lesson = sk.lesson()

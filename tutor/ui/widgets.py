@@ -155,12 +155,12 @@ class LossPlot(Static):
             return
         key = Text("train/val  ", style="dim")
         used = len(key)
-        for sample, label, colour in legend:
+        for i, (sample, label, colour) in enumerate(legend):
             entry = len(sample) + 1 + len(label)
-            if used > 11 and used + 3 + entry > w:
-                key.append("\n")
-                used = 0
-            elif used > 11:
+            if i and used + 3 + entry > w:          # the next line, indented under the first entry
+                key.append("\n" + " " * 11)
+                used = 11
+            elif i:
                 key.append("   ")
                 used += 3
             key.append(sample, style=colour)
