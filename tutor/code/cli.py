@@ -1,0 +1,64 @@
+"""`--export-code BACKEND` and `--code ID=FILE.py` / `--code ID --template` on the command line.
+
+Exit status: 0 (a script printed, a file that passes), 1 (a file that does not pass), 2 (bad
+arguments: the lesson, backend, exercise or file)."""
+
+from __future__ import annotations
+
+import sys
+
+from tutor.errors import LessonError
+
+EXIT_OK, EXIT_WRONG, EXIT_USAGE = 0, 1, 2
+
+
+def run(args, ap) -> int:
+    from tutor.headless import Printer, usage_error
+
+    p = Printer(sys.stdout, as_json=args.json, ascii=args.ascii)
+
+    def fail(message: str) -> int:
+        return usage_error(p, sys.stderr, message)
+
+    if not args.lesson:
+        return fail("--export-code and --code need a LESSON (see --list)")
+    if args.export_code and args.code:
+        return fail("--export-code and --code are separate commands: give one")
+    from tutor.lesson import load, resolve
+
+    try:
+        lesson = load(resolve(args.lesson))
+    except LessonError as exc:
+        return fail(str(exc) if exc.file else exc.message)
+    if args.export_code:
+        return _export(args, lesson, fail)
+    return _check(args, lesson, p, fail)
+
+
+def _export(args, lesson, fail) -> int:
+    from tutor.code.export import export
+    from tutor.lesson import BACKENDS
+    from tutor.train.spec import backends_for
+
+    if lesson.train is None:
+        return fail(f"lesson {lesson.id} has no training run to export")
+    try:
+        variant = lesson.variant(args.variant) if args.variant else None
+    except LessonError as exc:
+        return fail(exc.message)
+    if args.export_code not in BACKENDS:
+        return fail(f"unknown backend '{args.export_code}' (known: {', '.join(BACKENDS)})")
+    if args.export_code not in backends_for(lesson, variant):
+        return fail(f"lesson {lesson.id} runs {', '.join(backends_for(lesson, variant))}, not {args.export_code}")
+    for name in ("epochs", "hidden"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            return fail(f"--{name} must be at least 1")
+    if args.lr is not None and not args.lr > 0:
+        return fail("--lr must be a positive number")
+    if args.momentum is not None and not 0 <= args.momentum <= 0.999:
+        return fail("--momentum must be within 0..0.999")
+    script = export(lesson, args.export_code, variant, lr=args.lr, momentum=args.momentum, epochs=args.epochs,
+                    seed=args.seed, hidden=args.hidden)
+    sys.stdout.write(script.text)
+    return EXIT_OK
