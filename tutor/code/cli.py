@@ -62,3 +62,43 @@ def _export(args, lesson, fail) -> int:
                     seed=args.seed, hidden=args.hidden)
     sys.stdout.write(script.text)
     return EXIT_OK
+
+
+def code_exercise(lesson, ex_id: str):
+    """The lesson's code exercise `ex_id`, or LessonError naming the ones there are."""
+    codes = [e for e in lesson.exercises if e.kind == "code"]
+    for e in codes:
+        if e.id == ex_id:
+            return e
+    known = ", ".join(e.id for e in codes) or "none"
+    raise LessonError(f"lesson {lesson.id} has no code exercise '{ex_id}' (its code exercises: {known})")
+
+
+def _check(args, lesson, p, fail) -> int:
+    from tutor.code.check import check_source, table
+    from tutor.code.template import template
+
+    ex_id, sep, path = args.code.partition("=")
+    try:
+        exercise = code_exercise(lesson, ex_id.strip())
+    except LessonError as exc:
+        return fail(exc.message)
+    if args.template:
+        if sep:
+            return fail("--template prints the starting file: give --code ID without =FILE")
+        sys.stdout.write(template(lesson, exercise))
+        return EXIT_OK
+    if not sep or not path:
+        return fail("--code takes ID=FILE.py (or --code ID --template for the starting file)")
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(1_000_001)
+        source = raw.decode("utf-8")
+    except OSError as exc:
+        return fail(f"{path}: {exc.strerror}")
+    except UnicodeDecodeError:
+        return fail(f"{path}: not a UTF-8 text file")
+    result = check_source(lesson, exercise, source, path)
+    p.event("codecheck", table(result), id=exercise.id, ok=result.ok,
+            outputs=[o.as_json() for o in result.outputs], error=result.error)
+    return EXIT_OK if result.ok else EXIT_WRONG
