@@ -1,0 +1,100 @@
+"""Issue 16 in the TUI: the code exercise's editor (type a fix, check, see the progress mark) and
+the Train part's code view (the run's script, backward lines marked)."""
+
+from __future__ import annotations
+
+from tutor.progress import Progress
+from tutor.ui.app import TutorApp
+from tutor.ui.code_screen import CodeScreen, code_path
+from tutor.ui.derive_pane import DerivePane
+from tutor.ui.lesson_screen import LessonScreen
+
+from test_code_exercise import CORRECT
+
+NO_MASK = CORRECT.replace("dz1 = dh1 * (z1 > 0)", "dz1 = dh1")
+
+
+async def settle(app, pilot) -> None:
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def open_lesson(app, pilot, lesson_id: str) -> None:
+    ids = [item.id for item in app.listing]
+    for _ in range(ids.index(lesson_id)):
+        await pilot.press("down")
+    await pilot.press("enter")
+    await pilot.pause()
+    assert isinstance(app.screen, LessonScreen) and app.screen.lesson.id == lesson_id
+
+
+def text_of(app, selector: str) -> str:
+    return str(app.screen.query_one(selector).render())
+
+
+async def test_edit_check_and_see_the_progress_mark(tmp_path):
+    app = TutorApp(progress=Progress(tmp_path / "progress.json"))
+    # the learner's file from an earlier session: everything but relu's mask
+    path = code_path(app, "two-layer-relu", "backward")
+    path.parent.mkdir(parents=True)
+    path.write_text(NO_MASK)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await open_lesson(app, pilot, "two-layer-relu")
+        await pilot.press("d")
+        await settle(app, pilot)
+        await pilot.press("end")
+        await settle(app, pilot)
+        panel = app.screen.query_one("#exercise")
+        while panel.current.id != "backward":
+            await pilot.press("x")
+        assert "a opens the editor" in text_of(app, "#exercise-prompt")
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, CodeScreen)
+        editor = app.screen.query_one("#code-editor")
+        assert editor.text == NO_MASK
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        shown = text_of(app, "#code-result")
+        assert "dw1: the ReLU mask is missing" in shown and shown.endswith("f2: a hint · f3: the solution")
+        assert "(solved ✓)" not in text_of(app, "#code-title")
+        # type the fix at the end of the line `dz1 = dh1`
+        row = NO_MASK.splitlines().index("    dz1 = dh1")
+        editor.move_cursor((row, len("    dz1 = dh1")))
+        await pilot.press(*" * (z1 > 0)")
+        assert editor.text == CORRECT
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert "backward: correct" in text_of(app, "#code-result")
+        assert text_of(app, "#code-title").startswith("Exercise backward (solved ✓)")
+        assert app.progress.solved("two-layer-relu") == ["backward"]
+        assert path.read_text() == CORRECT                    # the file was saved before the check
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, LessonScreen)
+        assert "Exercise backward (solved ✓)" in text_of(app, "#exercise-prompt")
+
+
+async def test_a_file_changed_in_another_editor_is_loaded(tmp_path):
+    app = TutorApp(progress=Progress(tmp_path / "progress.json"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await open_lesson(app, pilot, "two-layer-relu")
+        lesson = app.screen.lesson
+        exercise = next(e for e in lesson.exercises if e.id == "backward")
+        await app.push_screen(CodeScreen(lesson, exercise))
+        await pilot.pause()
+        editor = app.screen.query_one("#code-editor")
+        assert "dw1 = ...    # D x H = 2 x 100" in editor.text        # the generated starting file
+        path = code_path(app, "two-layer-relu", "backward")
+        path.write_text(CORRECT)
+        import os
+        os.utime(path, (1, 1))                                       # a different modification time
+        for _ in range(200):                                          # the watcher looks every second
+            if editor.text == CORRECT:
+                break
+            await pilot.pause(0.05)
+        assert editor.text == CORRECT
+        assert text_of(app, "#code-result") == "The file changed on disk: loaded. ctrl+r checks it."
