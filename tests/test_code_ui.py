@@ -98,3 +98,40 @@ async def test_a_file_changed_in_another_editor_is_loaded(tmp_path):
             await pilot.pause(0.05)
         assert editor.text == CORRECT
         assert text_of(app, "#code-result") == "The file changed on disk: loaded. ctrl+r checks it."
+
+
+async def test_the_train_part_shows_the_run_as_code(tmp_path):
+    from textual.widgets import Select
+
+    from tutor.ui.train_pane import TrainPane
+
+    app = TutorApp(progress=Progress(tmp_path / "progress.json"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await open_lesson(app, pilot, "two-layer-relu")
+        await pilot.press("t")
+        pane = app.screen.query_one(TrainPane)
+        for _ in range(2000):                   # the data and torch load in a worker
+            if pane.session is not None:
+                break
+            await pilot.pause(0.05)
+        assert pane.session is not None
+        await pilot.press("c")
+        await pilot.pause()
+        view = app.screen.query_one("#run-code")
+        assert view.display and not app.screen.query_one("#train-body").display
+        script = view.script
+        assert script.backend == "numpy"
+        lines = script.text.splitlines()
+        assert [lines[i].split("#")[0].strip() for i in sorted(script.backward)] == [
+            "g = 2 * d", "dw2 = h2.T @ g", "g = g @ w2.T", "g = g * mask2", "dw1 = xb.T @ g"]
+        head, syntax = view.shown_text.renderables
+        assert syntax.highlight_lines == {i + 1 for i in script.backward}
+        assert "backprop-tutor two-layer-relu --export-code numpy > run.py" in str(head)
+        # the view follows the backend chosen
+        app.screen.query_one("#backend", Select).value = "autograd"
+        await pilot.pause()
+        assert view.script.backend == "autograd" and "loss.backward()" in view.script.text
+        await pilot.press("c")
+        await pilot.pause()
+        assert not view.display and app.screen.query_one("#train-body").display
