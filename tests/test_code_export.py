@@ -62,8 +62,8 @@ def test_the_backward_lines_are_marked(tmp_path):
     manual = export(lesson, "numpy")
     lines = manual.text.splitlines()
     marked = [lines[i].strip() for i in sorted(manual.backward)]
-    assert marked == [f"g = 2 * d{BACKWARD_MARK}", f"dw2 = h2.T @ g{BACKWARD_MARK}", f"g = g @ w2.T{BACKWARD_MARK}",
-                      f"g = g * mask2{BACKWARD_MARK}", f"dw1 = xb.T @ g{BACKWARD_MARK}"]
+    assert marked == [f"g = 2 * d{BACKWARD_MARK}", f"dw2 = h1.T @ g{BACKWARD_MARK}", f"g = g @ w2.T{BACKWARD_MARK}",
+                      f"g = g * mask1{BACKWARD_MARK}", f"dw1 = xb.T @ g{BACKWARD_MARK}"]
     auto = export(lesson, "autograd")
     assert [auto.text.splitlines()[i].split("#")[0].strip() for i in auto.backward] == ["loss.backward()"]
     optim = export(lesson, "optim").text

@@ -124,7 +124,7 @@ async def test_the_train_part_shows_the_run_as_code(tmp_path):
         assert script.backend == "numpy"
         lines = script.text.splitlines()
         assert [lines[i].split("#")[0].strip() for i in sorted(script.backward)] == [
-            "g = 2 * d", "dw2 = h2.T @ g", "g = g @ w2.T", "g = g * mask2", "dw1 = xb.T @ g"]
+            "g = 2 * d", "dw2 = h1.T @ g", "g = g @ w2.T", "g = g * mask1", "dw1 = xb.T @ g"]
         head, syntax = view.shown_text.renderables
         assert syntax.highlight_lines == {i + 1 for i in script.backward}
         assert "backprop-tutor two-layer-relu --export-code numpy > run.py" in str(head)

@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     # a --json run whose arguments do not parse still ends with the error event
     ap.json_errors = "--json" in argv and any(a == "--headless" or a.startswith(("--answer", "--code")) for a in argv)
     args = ap.parse_args(argv)
-    if args.export_code or args.code:
+    if args.export_code or args.code or args.template:
         return _code(args, ap)
     if not (args.headless or args.answer):
         given = [f"--{name.replace('_', '-')}" for name in HEADLESS_ONLY

@@ -22,6 +22,8 @@ def run(args, ap) -> int:
 
     if not args.lesson:
         return fail("--export-code and --code need a LESSON (see --list)")
+    if args.template and not args.code:
+        return fail("--template goes with --code ID: it prints that exercise's starting file")
     if args.export_code and args.code:
         return fail("--export-code and --code are separate commands: give one")
     from tutor.lesson import load, resolve

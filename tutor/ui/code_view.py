@@ -30,6 +30,10 @@ class RunCode(VerticalScroll):
         self.set_class(self.shown, "-shown")
         pane.query_one("#train-body").display = not self.shown
         self.show_for(pane)
+        if self.shown:
+            self.focus()                  # arrows and page keys scroll the script
+        else:
+            self.screen.set_focus(None)   # the Train keys, as before
 
     def show_for(self, pane) -> None:
         """The script of the pane's backend, variant and settings (only while shown)."""
