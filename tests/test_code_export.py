@@ -28,9 +28,22 @@ def _cases():
             yield pytest.param(item.path, backend, id=f"{lesson.id}-{backend}")
 
 
-def headless_losses(lesson, backend: str, epochs: int) -> list[float]:
+def _variant_cases():
+    """Every variant that changes the run (zero_grad off, momentum, other data), but not MNIST's
+    (it needs a network)."""
+    for item in catalogue():
+        lesson = load(item.path)
+        for variant in lesson.variants:
+            if lesson.train is None or getattr(variant.changes.get("dataset"), "kind", "") == "mnist":
+                continue
+            for backend in backends_for(lesson, variant):
+                yield pytest.param(item.path, variant.name, backend, id=f"{lesson.id}-{variant.name}-{backend}")
+
+
+def headless_losses(lesson, backend: str, epochs: int, variant: str | None = None) -> list[float]:
     out = io.StringIO()
-    opts = headless.Options(backends=[backend], epochs=epochs, log_every=1, json=True, derive=False)
+    opts = headless.Options(backends=[backend], epochs=epochs, log_every=1, json=True, derive=False,
+                            variant=variant)
     assert headless.run(lesson, opts, out=out, err=io.StringIO()) == 0
     return [e["loss"] for e in map(json.loads, out.getvalue().splitlines()) if e["event"] == "train"]
 
@@ -52,6 +65,18 @@ def test_exported_script_reproduces_the_headless_losses(path, backend, tmp_path)
     assert "import tutor" not in script.text and "from tutor" not in script.text
     expected = headless_losses(lesson, backend, epochs)
     got = script_losses(script.text, tmp_path)
+    assert len(got) == len(expected) and expected
+    for step, (a, b) in enumerate(zip(got, expected), 1):
+        assert a == pytest.approx(b, rel=1e-6), f"step {step}: script {a}, headless {b}"
+
+
+@pytest.mark.parametrize("path,variant,backend", list(_variant_cases()))
+def test_a_variants_script_reproduces_its_losses(path, variant, backend, tmp_path):
+    lesson = load(path)
+    v = lesson.variant(variant)
+    epochs = min(SHORT + 1, v.changes.get("epochs", lesson.train.epochs))
+    expected = headless_losses(lesson, backend, epochs, variant)
+    got = script_losses(export(lesson, backend, v, epochs=epochs).text, tmp_path)
     assert len(got) == len(expected) and expected
     for step, (a, b) in enumerate(zip(got, expected), 1):
         assert a == pytest.approx(b, rel=1e-6), f"step {step}: script {a}, headless {b}"
