@@ -84,16 +84,19 @@ def task_for(lesson, exercise) -> CodeTask:
                     {k: tuple(v) for k, v in shapes.items()}, dict(g.dims))
 
 
-def _dims_line(task: CodeTask) -> str | None:
-    """`N, D = x.shape`-style lines naming every dimension the code uses."""
+def _dims_line(task: CodeTask, body: str) -> list[str]:
+    """`N, D = x.shape`-style lines for the dimensions that `body` uses (a mean divides by N)."""
+    import re
+
+    used = set(re.findall(r"\b[A-Za-z_]\w*\b", body))
     lines = []
     seen = set()
     for a in task.args:
         dims = task.shapes.get(a, ())
-        if dims and any(d not in seen for d in dims):
-            names = [d if d not in seen else "_" for d in dims]
+        if any(d in used and d not in seen for d in dims):
+            names = [d if d in used and d not in seen else "_" for d in dims]
             lines.append(f"{', '.join(names)}{',' if len(names) == 1 else ''} = {a}.shape")
-            seen.update(dims)
+            seen.update(n for n in names if n != "_")
     return lines
 
 
@@ -135,7 +138,7 @@ def reference(lesson, exercise, slip: str | None = None) -> str:
     body = _forward(lesson) + [""] + _backward(lesson, task, slip)
     lines = [f'"""{lesson.title}: exercise {exercise.id}, the reference solution."""', "", "import numpy as np", "",
              "", f"def {task.function}({', '.join(task.args)}):"]
-    lines += [f"    {d}" for d in _dims_line(task)]
+    lines += [f"    {d}" for d in _dims_line(task, "\n".join(body))]
     lines += [f"    {line}" if line else "" for line in body]
     lines.append(f"    return {', '.join(f'd{w}' for w in task.wrt)}")
     return "\n".join(lines) + "\n"

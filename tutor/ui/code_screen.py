@@ -29,7 +29,7 @@ class CodeScreen(Screen):
     DEFAULT_CSS = """
     CodeScreen #code-title { height: auto; padding: 0 1; }
     CodeScreen #code-editor { height: 1fr; }
-    CodeScreen #code-result-box { height: 14; border-top: solid $accent; padding: 0 1; }
+    CodeScreen #code-result-box { height: auto; max-height: 12; border-top: solid $accent; padding: 0 1; }
     """
     BINDINGS = [
         Binding("ctrl+r", "check", "Check"),

@@ -41,7 +41,7 @@ PLACEHOLDERS = {
     "value": "a number, or arithmetic such as 2*(1.2 - 0.5)",
     "choice": "one letter",
     "shape": "rows x columns, by dimension names",
-    "code": "a code exercise: a (or enter here) opens the editor",
+    "code": "a code exercise: a opens the editor",
 }
 
 
