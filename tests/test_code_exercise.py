@@ -138,6 +138,9 @@ def test_headless_code_check_json_and_exit_status(tmp_path, capsys):
     assert main(["two-layer-relu", "--code", f"nope={good}"]) == 2
     assert capsys.readouterr().err == ("backprop-tutor: lesson two-layer-relu has no code exercise 'nope' "
                                        "(its code exercises: backward)\n")
+    assert main(["two-layer-relu", "--code", f"nope={good}", "--json"]) == 2
+    assert json.loads(capsys.readouterr().out) == {
+        "event": "error", "message": "lesson two-layer-relu has no code exercise 'nope' (its code exercises: backward)"}
     assert main(["two-layer-relu", "--code", "backward", "--template"]) == 0
     assert capsys.readouterr().out.startswith('"""The chain rule through a hidden layer: exercise backward.')
 

@@ -135,3 +135,27 @@ async def test_the_train_part_shows_the_run_as_code(tmp_path):
         await pilot.press("c")
         await pilot.pause()
         assert not view.display and app.screen.query_one("#train-body").display
+
+
+async def test_the_tutor_stays_responsive_while_an_endless_loop_is_checked(tmp_path):
+    app = TutorApp(progress=Progress(tmp_path / "progress.json"))
+    path = code_path(app, "two-layer-relu", "backward")
+    path.parent.mkdir(parents=True)
+    path.write_text("def backward(x, y, w1, w2):\n    while True:\n        pass\n")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await open_lesson(app, pilot, "two-layer-relu")
+        lesson = app.screen.lesson
+        await app.push_screen(CodeScreen(lesson, next(e for e in lesson.exercises if e.id == "backward")))
+        await pilot.pause()
+        editor = app.screen.query_one("#code-editor")
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert text_of(app, "#code-result") == "Checking in a separate process…"
+        editor.move_cursor((0, 0))
+        await pilot.press(*"# typed while it runs", "enter")       # the screen takes keys meanwhile
+        assert editor.text.startswith("# typed while it runs\ndef backward")
+        assert text_of(app, "#code-result") == "Checking in a separate process…"
+        await settle(app, pilot)
+        assert text_of(app, "#code-result").startswith("backward: stopped after 5 s")
+        assert app.progress.solved("two-layer-relu") == []
