@@ -3,13 +3,14 @@ each case gets its exact verdict, and the tutor's process never runs the learner
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
 import pytest
 
 from tutor.cli import main
-from tutor.code.check import check_source, table
+from tutor.code.check import SEEDS, check_source, table
 from tutor.code.cli import code_exercise
 from tutor.code.template import reference, template
 from tutor.errors import LessonError
@@ -58,7 +59,7 @@ def test_a_correct_backward_passes_and_ran_in_another_process(relu, capsys):
     assert [(o.name, o.verdict, o.shape) for o in result.outputs] == [("dw1", "ok", (2, 100)), ("dw2", "ok", (100, 2))]
     assert all(o.rel_error <= 1e-7 for o in result.outputs)
     assert result.pid is not None and result.pid != os.getpid()
-    assert result.stdout == "hello from the learner\n" * 3      # once per seed, captured there, never printed here
+    assert result.stdout == "hello from the learner\n" * SEEDS  # once per seed, captured there, never printed here
     assert "hello" not in capsys.readouterr().out
 
 
@@ -154,3 +155,22 @@ def test_a_code_exercise_names_gradients_of_the_graph():
     assert "'L' is not a parameter or node of the graph" in info.value.message
     lesson = loads(text.replace(b'wrt = ["L"]', b'wrt = ["w"]'))
     assert lesson.exercises[0].wrt == ("w",)
+
+
+def test_every_function_of_the_operation_table_has_a_numpy_spelling():
+    from tutor.code.template import CALLS
+    from tutor.expr import FUNCTIONS
+
+    assert set(FUNCTIONS) <= set(CALLS)
+
+
+def test_a_scalar_graph_and_a_nodes_gradient():
+    """No shapes: every name is a number; wrt may name an intermediate node (a node's backward)."""
+    lesson = load(next(i.path for i in catalogue() if i.id == "mlp-digits"))
+    ex = dataclasses.replace(lesson.exercises[0], id="t", kind="code", wrt=("w1", "z1"))
+    text = reference(lesson, ex)
+    assert "    dlogp = -1\n    dz2 = dlogp - dlogp / (np.exp(z2) + np.exp(c)) * np.exp(z2)\n" in text
+    assert text.endswith("    return dw1, dz1\n")
+    assert check_source(lesson, ex, text).ok
+    wrong = text.replace("dz1 = dh1 * (z1 > 0)", "dz1 = dh1")
+    assert [o.verdict for o in check_source(lesson, ex, wrong).outputs] == ["no-relu-mask", "no-relu-mask"]

@@ -204,14 +204,18 @@ def _backward(lesson, task: CodeTask, slip: str | None) -> list[str]:
             target = shapes.get(name, ())
             if len(s) < len(target):
                 G, s = mul(G, Apply("ones_like", (Sym(name),))), target
-            text = code(G)
+            negative = isinstance(G, Apply) and G.op == "neg" and bool(terms)   # a − b, not a + −b
+            G = G.args[0] if negative else G
             extra = len(s) - len(target)
             if not target and s:
-                text = f"np.sum({text})"
+                text = f"np.sum({code(G)})"
             elif extra > 0:
-                text = f"({text}).sum({tuple(range(extra)) if extra > 1 else 0})"
-            terms.append(text)
-        lines.append(f"d{name} = {' + '.join(terms) if terms else '0.0'}")
+                text = f"({code(G)}).sum({tuple(range(extra)) if extra > 1 else 0})"
+            else:
+                text = _wrap(G, OPS["sub"].prec, strict=True) if negative else \
+                    number_text(G.value) if isinstance(G, Num) else code(G)
+            terms.append(("- " if negative else "+ ") + text if terms else text)
+        lines.append(f"d{name} = {' '.join(terms) if terms else '0.0'}")
 
     emitted = set()
     for i in range(len(g.nodes) - 1, -1, -1):
