@@ -30,7 +30,7 @@ examples:
   backprop-tutor two-layer-relu --code backward --template > bw.py
   backprop-tutor two-layer-relu --code backward=bw.py            check your backward pass
 
-exit status: 0 ok; 1 a wrong --answer; 2 bad arguments or lesson file; 3 a run diverged or failed
+exit status: 0 ok; 1 a wrong --answer or --code file; 2 bad arguments or lesson file; 3 a run diverged or failed
 """
 
 

@@ -149,7 +149,9 @@ def check_source(lesson, exercise, source: str, path: str = "backward.py") -> Re
         data, failure = run_child(folder, {
             "path": path, "source": source, "function": task.function, "args": list(task.args),
             "wrt": list(task.wrt), "seeds": SEEDS, "variants": variants, "allowed": list(ALLOWED),
-            "memory_bytes": MEMORY_BYTES, "cpu_seconds": CPU_SECONDS})
+            "memory_bytes": MEMORY_BYTES, "cpu_seconds": CPU_SECONDS,
+            # -I leaves the user's site-packages off sys.path: numpy is found where this process found it
+            "numpy_home": str(Path(np.__file__).resolve().parent.parent)})
         if failure:
             result.error = failure
             return result

@@ -67,6 +67,8 @@ def _error(exc, path):
 def main(folder):
     with open(os.path.join(folder, "task.json")) as f:
         task = json.load(f)
+    if task.get("numpy_home") and task["numpy_home"] not in sys.path:
+        sys.path.append(task["numpy_home"])
     import numpy as np               # loaded before the limits: its libraries map a lot of address space
 
     inputs = np.load(os.path.join(folder, "inputs.npz"))
