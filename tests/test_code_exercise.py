@@ -174,3 +174,16 @@ def test_a_scalar_graph_and_a_nodes_gradient():
     assert check_source(lesson, ex, text).ok
     wrong = text.replace("dz1 = dh1 * (z1 > 0)", "dz1 = dh1")
     assert [o.verdict for o in check_source(lesson, ex, wrong).outputs] == ["no-relu-mask", "no-relu-mask"]
+
+
+def test_float32_exit_and_a_generator_are_named(relu):
+    lesson, ex = relu
+    result = check_source(lesson, ex, CORRECT.replace("return dw1, dw2", "return dw1.astype(np.float32), dw2"))
+    assert [o.verdict for o in result.outputs] == ["dtype", "ok"]
+    assert result.outputs[0].message.startswith("dw1 is float32 (its values agree to ")
+    assert check_source(lesson, ex, "def backward(x, y, w1, w2):\n    raise SystemExit(3)\n").error == (
+        "line 2: SystemExit: the code tried to end the process")
+    result = check_source(lesson, ex, "def backward(x, y, w1, w2):\n    return (g for g in (w1, w2))\n")
+    assert result.outputs[0].message == "dw1: the function returned a generator, not the gradients"
+    result = check_source(lesson, ex, CORRECT.replace("return dw1, dw2", "return dw1 * np.nan, dw2"))
+    assert [o.verdict for o in result.outputs] == ["nan", "ok"]

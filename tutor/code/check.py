@@ -27,6 +27,7 @@ MEMORY_BYTES = 1 << 30             # RLIMIT_AS: 1 GiB of address space
 ALLOWED = ("numpy", "math")        # what the learner's code may import
 SEEDS = 4                          # even seeds put a scalar relu's input above 0, odd below
 APPROX = 1e-7                      # relative error up to which a gradient counts as right
+DTYPE_CLOSE = 1e-3                 # a float32 (or integer) result this close is a dtype slip, not a wrong rule
 MAX_SOURCE = 200_000               # characters of a learner's file
 KINK_MARGIN = 1e-9                 # every kink's argument is at least this far from 0 (rounding is ~1e-15)
 CHILD = Path(__file__).with_name("child.py")
@@ -124,6 +125,13 @@ def run_child(folder: Path, task_json: dict) -> tuple[dict | None, str | None]:
         tail = (folder / "stderr").read_bytes()[-300:].decode("utf-8", "replace").strip().splitlines()
         if any("MemoryError" in line for line in tail):
             return None, memory_message()
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            why = {"SIGXFSZ": " (it wrote more than the 1 MB allowed)", "SIGSEGV": " (a crash: a recursion too deep?)"}
+            return None, f"the process running your code was stopped by {name}{why.get(name, '')}"
         return None, f"the checking process failed (exit {code}): {tail[-1] if tail else 'no message'}"
     return json.loads(result_path.read_text()), None
 
@@ -236,9 +244,12 @@ def _compare(name, wrt, i, seed, returned, want, arrays, slips, lesson, env) -> 
     out.rel_error, out.max_abs_diff = rel_error(g, want), float(np.max(diff, initial=0.0))
     out.where = tuple(int(k) for k in np.unravel_index(int(np.argmax(diff)), diff.shape)) if diff.size else ()
     out.exact = bool(np.array_equal(g, want))
+    if got.dtype != np.float64 and out.rel_error <= DTYPE_CLOSE:
+        out.verdict = "dtype"
+        out.message = (f"{name} is {got.dtype} (its values agree to {out.rel_error:.0e}): the inputs are float64, "
+                       "and so must the gradient be")
+        return out
     if out.rel_error <= APPROX:
-        if got.dtype != np.float64:
-            out.verdict, out.message = "dtype", f"{name} is {got.dtype}; the inputs are float64 and so is the gradient"
         return out
     close = lambda a, b: rel_error(a, b) <= 1e-6      # noqa: E731
     if close(2 * g, want):

@@ -38,9 +38,13 @@ class Bounded:
 
 def _limit(task):
     mem = task["memory_bytes"]
-    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-    resource.setrlimit(resource.RLIMIT_CPU, (task["cpu_seconds"], task["cpu_seconds"] + 1))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
+    for kind, value in ((resource.RLIMIT_AS, (mem, mem)),
+                        (resource.RLIMIT_CPU, (task["cpu_seconds"], task["cpu_seconds"] + 1)),
+                        (resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))):
+        try:
+            resource.setrlimit(kind, value)
+        except (ValueError, OSError):       # not on this system (macOS has no RLIMIT_AS): the wall limit holds
+            pass
 
 
 def _guarded_import(allowed, real_import):
@@ -112,6 +116,9 @@ def main(folder):
                 run["error"] = _error(exc, path)
             except Exception as exc:  # noqa: BLE001 - the learner's exception, reported with their line
                 run["error"] = _error(exc, path)
+            except (SystemExit, KeyboardInterrupt) as exc:
+                run["error"] = {"type": type(exc).__name__, "message": "the code tried to end the process",
+                                "line": _learner_line(exc.__traceback__, path)}
             if label == "learner" and run["error"] is not None:
                 break
     finally:
