@@ -105,3 +105,7 @@ def test_export_code_refuses_a_backend_the_lesson_does_not_run(capsys):
     assert main(["linear-regression", "--export-code", "nn"]) == 2
     assert capsys.readouterr().err == ("backprop-tutor: lesson linear-regression runs numpy, autograd, optim, "
                                        "not nn\n")
+    assert main(["linear-regression", "--export-code", "numpy", "--log-every", "5"]) == 2
+    assert capsys.readouterr().err == "backprop-tutor: --log-every does not apply to --export-code\n"
+    assert main(["vector-derivatives", "--export-code", "numpy"]) == 2
+    assert capsys.readouterr().err == "backprop-tutor: lesson vector-derivatives has no training run to export\n"

@@ -11,6 +11,11 @@ from tutor.errors import LessonError
 
 EXIT_OK, EXIT_WRONG, EXIT_USAGE = 0, 1, 2
 
+# The run options (tutor.cli's parser), and those an exported script takes.
+RUN_OPTIONS = ("headless", "json", "backend", "epochs", "lr", "momentum", "seed", "hidden", "log_every", "variant",
+               "no_derive", "no_train", "answer")
+EXPORT_TAKES = ("epochs", "lr", "momentum", "seed", "hidden", "variant")
+
 
 def run(args, ap) -> int:
     from tutor.headless import Printer, usage_error
@@ -24,6 +29,12 @@ def run(args, ap) -> int:
         return fail("--export-code and --code need a LESSON (see --list)")
     if args.template and not args.code:
         return fail("--template goes with --code ID: it prints that exercise's starting file")
+    takes = EXPORT_TAKES if args.export_code else ("json",)
+    given = [f"--{name.replace('_', '-')}" for name in RUN_OPTIONS
+             if name not in takes and getattr(args, name) != ap.get_default(name)]
+    if given:
+        what = "--export-code" if args.export_code else "--code"
+        return fail(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to {what}")
     if args.export_code and args.code:
         return fail("--export-code and --code are separate commands: give one")
     from tutor.lesson import load, resolve
