@@ -3,6 +3,7 @@ the Train part's code view (the run's script, backward lines marked)."""
 
 from __future__ import annotations
 
+from tutor.code.template import reference
 from tutor.progress import Progress
 from tutor.ui.app import TutorApp
 from tutor.ui.code_screen import CodeScreen, code_path
@@ -60,6 +61,11 @@ async def test_edit_check_and_see_the_progress_mark(tmp_path):
         shown = text_of(app, "#code-result")
         assert "dw1: the ReLU mask is missing" in shown and shown.endswith("f2: a hint · f3: the solution")
         assert "(solved ✓)" not in text_of(app, "#code-title")
+        await pilot.press("f2")
+        assert text_of(app, "#code-result") == "Hint 1: Start at the loss: dz2 = 2 * (z2 - y), then dw2 = h1.T @ dz2."
+        await pilot.press("f3")
+        assert app.screen.solution_shown == reference(app.screen.lesson, app.screen.exercise)
+        assert "    dz1 = dh1 * (z1 > 0)\n" in app.screen.solution_shown
         # type the fix at the end of the line `dz1 = dh1`
         row = NO_MASK.splitlines().index("    dz1 = dh1")
         editor.move_cursor((row, len("    dz1 = dh1")))

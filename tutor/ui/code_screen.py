@@ -44,6 +44,7 @@ class CodeScreen(Screen):
         self.lesson, self.exercise = lesson, exercise
         self.hints_shown = 0
         self.mtime: float | None = None
+        self.solution_shown: str | None = None      # the reference solution, once asked for
 
     @property
     def path(self) -> Path:
@@ -143,8 +144,8 @@ class CodeScreen(Screen):
     def action_solution(self) -> None:
         from tutor.code.template import reference
 
-        text = reference(self.lesson, self.exercise)
-        self.query_one("#code-result", Static).update(Syntax(text, "python", line_numbers=True))
+        self.solution_shown = reference(self.lesson, self.exercise)
+        self.query_one("#code-result", Static).update(Syntax(self.solution_shown, "python", line_numbers=True))
 
     def action_external(self) -> None:
         """Edit in $VISUAL or $EDITOR; the tutor comes back when the editor exits."""
