@@ -304,7 +304,7 @@ def test_hostile_answer_is_not_run(tmp_path):
 def test_unknown_exercise_exits_2():
     rc, out, err = run_cli("linear-1d", "--headless", "--json", "--answer", "no-such=1", timeout=120)
     assert rc == 2
-    message = "unknown exercise 'no-such' (known: grad-w, first-step, first-loss, why-zero)"
+    message = "unknown exercise 'no-such' (known: grad-w, first-step, first-loss, why-zero, backward)"
     assert err == f"backprop-tutor: {message}\n"
     assert kinds(parse_json_lines(out)) == ["lesson", "error"]
     assert parse_json_lines(out)[-1] == {"event": "error", "message": message}

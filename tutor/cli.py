@@ -26,8 +26,11 @@ examples:
   backprop-tutor mlp-digits --headless --device cuda
   backprop-tutor derive "c = a + b; L = (c*w - y)**2" --at "a=1, b=2, w=0.5, y=3" --wrt w,a
   backprop-tutor sandbox                 type a graph, see it derived as you type
+  backprop-tutor two-layer-relu --export-code numpy > run.py     the numpy run as a script
+  backprop-tutor two-layer-relu --code backward --template > bw.py
+  backprop-tutor two-layer-relu --code backward=bw.py            check your backward pass
 
-exit status: 0 ok; 1 a wrong --answer; 2 bad arguments or lesson file; 3 a run diverged or failed
+exit status: 0 ok; 1 a wrong --answer or --code file; 2 bad arguments or lesson file; 3 a run diverged or failed
 """
 
 
@@ -85,6 +88,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--no-derive", action="store_true", help="skip the derivation")
     run.add_argument("--no-train", action="store_true", help="skip the training")
     run.add_argument("--answer", action="append", metavar="ID=EXPR", help="check an answer to an exercise")
+    code = ap.add_argument_group("code")
+    code.add_argument("--export-code", metavar="BACKEND",
+                      help="print the run of BACKEND as a standalone script (takes --variant, --epochs, --lr, ...)")
+    code.add_argument("--code", metavar="ID=FILE.py",
+                      help="check FILE.py against the code exercise ID (with --template: print its starting file)")
+    code.add_argument("--template", action="store_true", help="with --code ID: print the exercise's starting file")
     return ap
 
 
@@ -96,8 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         return sandbox_main(argv)
     ap = parser()
     # a --json run whose arguments do not parse still ends with the error event
-    ap.json_errors = "--json" in argv and any(a == "--headless" or a.startswith("--answer") for a in argv)
+    ap.json_errors = "--json" in argv and any(a == "--headless" or a.startswith(("--answer", "--code")) for a in argv)
     args = ap.parse_args(argv)
+    if args.export_code or args.code or args.template:
+        return _code(args, ap)
     if not (args.headless or args.answer):
         given = [f"--{name.replace('_', '-')}" for name in HEADLESS_ONLY
                  if getattr(args, name) != ap.get_default(name)]
@@ -197,6 +208,16 @@ def _headless(args) -> int:
         hidden=args.hidden, log_every=args.log_every, json=args.json, ascii=args.ascii, variant=args.variant,
         derive=not args.no_derive, train=not args.no_train, answers=args.answer or [])
     return headless.run(lesson, opts)
+
+
+def _code(args, ap) -> int:
+    """--export-code and --code: see tutor/code/cli.py."""
+    from tutor.code.cli import run
+
+    try:
+        return run(args, ap)
+    except BrokenPipeError:
+        return 0
 
 
 def _tui(args) -> int:

@@ -55,6 +55,8 @@ def find(lesson: Lesson, exercise_id: str) -> Exercise:
 
 def check_answer(lesson: Lesson, exercise_id: str, answer: str) -> Verdict:
     ex = find(lesson, exercise_id)
+    if ex.kind == "code":
+        raise LessonError(f"'{ex.id}' is a code exercise: check a file with --code {ex.id}=FILE.py")
     check = {"derivative": _derivative, "value": _value, "shape": _shape, "choice": _choice}[ex.kind]
     verdict = check(lesson, ex, answer.strip())
     if len(verdict.message) > MAX_MESSAGE:       # e.g. a parser error quoting a 1000-letter name

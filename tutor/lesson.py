@@ -65,7 +65,7 @@ DATASETS = {
     "digits": {"seed": (int, 0), "test_fraction": ((int, float), 0.3)},
     "mnist": {"seed": (int, 0), "train_size": (int, 5000), "test_size": (int, 10000)},
 }
-EXERCISE_KINDS = ("derivative", "value", "shape", "choice")
+EXERCISE_KINDS = ("derivative", "value", "shape", "choice", "code")
 LETTERS = "abcdefgh"       # a choice exercise's letters: at most eight choices
 MAX_MISTAKES = 12          # known mistakes listed for one exercise
 MAX_MESSAGE = 200          # characters in a response to an answer
@@ -186,6 +186,7 @@ class Exercise:
     explain: str = ""
     why: tuple[str, ...] = ()             # for a choice: why each choice is right or wrong
     mistakes: tuple[tuple[str, str], ...] = ()   # known wrong answers and what to say to each
+    wrt: tuple[str, ...] = ()             # a code exercise: the gradients its function returns
 
 
 @dataclass(frozen=True)
@@ -476,7 +477,7 @@ def _build(data: dict, path: Path, named: bool = False) -> Lesson:
     exercises = ()
     if graph or not graph_t:
         names = set(graph.leaves + tuple(n.name for n in graph.nodes)) if graph else set()
-        exercises = tuple(part(_exercise, t, names) for t in exercise_tables)
+        exercises = tuple(part(_exercise, t, names, graph) for t in exercise_tables)
     part(_unique, [v and v.name for v in variants], "variants", "name")
     part(_unique, [e and e.id for e in exercises], "exercises", "id")
     part(top.done)
@@ -981,13 +982,14 @@ def _variant(t: _Table, train: Train | None) -> Variant:
     return Variant(name, title, changes)
 
 
-def _exercise(t: _Table, names: set[str]) -> Exercise:
+def _exercise(t: _Table, names: set[str], graph: Graph | None = None) -> Exercise:
     ex_id = t.take("id", str)
     if not ID_RE.match(ex_id):
         raise LessonError(f"'{ex_id}' is not an exercise id (lowercase letters, digits and '-')", key=t.key("id"))
     kind = t.choice("kind", EXERCISE_KINDS)
     prompt = t.text("prompt", limit=2000)
-    answer = t.take("answer", (str, int, float))
+    answer = t.take("answer", (str, int, float), "" if kind == "code" else ...)
+    wrt = t.names("wrt", ()) if kind == "code" else ()
     step = t.take("step", str, None)
     hints = t.take("hints", list, [])
     if len(hints) > 3 or not all(isinstance(h, str) for h in hints):
@@ -1014,10 +1016,12 @@ def _exercise(t: _Table, names: set[str]) -> Exercise:
             raise LessonError(f"expected {len(choices)} strings, one per choice", key=t.key("why"))
     elif kind == "shape" and not (isinstance(answer, str) and re.match(r"^\s*\w+\s*(x\s*\w+\s*)?$", answer)):
         raise LessonError("a shape is written like 'D x H'", key=t.key("answer"))
+    elif kind == "code":
+        _code_exercise(wrt, graph, t)
     if why and kind != "choice":
         raise LessonError("only a choice exercise has a reason per choice", key=t.key("why"))
     return Exercise(ex_id, kind, prompt, str(answer) if not isinstance(answer, (int, float)) else repr(float(answer)),
-                    step, tuple(hints), tolerance, tuple(choices), explain, tuple(why), mistakes)
+                    step, tuple(hints), tolerance, tuple(choices), explain, why=tuple(why), mistakes=mistakes, wrt=wrt)
 
 
 def _mistake(t: _Table, kind: str, names: set[str]) -> tuple[str, str]:
@@ -1034,6 +1038,17 @@ def _mistake(t: _Table, kind: str, names: set[str]) -> tuple[str, str]:
     else:
         raise LessonError("known mistakes belong to derivative and value exercises", key=t.key("answer"))
     return (str(answer) if isinstance(answer, str) else repr(float(answer)), says)
+
+
+def _code_exercise(wrt: tuple[str, ...], graph: Graph | None, t: "_Table") -> None:
+    """A code exercise names what to implement: the gradients (of parameters or nodes) that its
+    `backward` function returns, from the graph's inputs and parameters (default: every parameter)."""
+    if graph is None:
+        raise LessonError("a code exercise needs a [graph]: its function is generated from it", key=t.key("kind"))
+    for w in wrt:
+        if w not in graph.params + tuple(n.name for n in graph.nodes[:-1]):
+            raise LessonError(f"'{w}' is not a parameter or node of the graph (the loss has no gradient to "
+                              "return)", key=t.key("wrt"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ PLACEHOLDERS = {
     "value": "a number, or arithmetic such as 2*(1.2 - 0.5)",
     "choice": "one letter",
     "shape": "rows x columns, by dimension names",
+    "code": "a code exercise: a opens the editor",
 }
 
 
@@ -88,6 +89,8 @@ class ExercisePanel(Vertical):
         lines = [f"Exercise {exercise.id}{' (solved ✓)' if solved else ''}: {exercise.prompt}"]
         for letter, choice in zip("abcdefgh", exercise.choices):
             lines.append(f"  {letter}) {choice}")
+        if exercise.kind == "code":
+            lines.append("  a opens the editor (ctrl+r there checks your file)")
         if len(self.exercises) > 1:
             lines.append(f"  ({self.exercises.index(exercise) + 1} of {len(self.exercises)} here; x for the next)")
         self.query_one("#exercise-prompt", Static).update(self.app.plain("\n".join(lines)))
@@ -101,12 +104,21 @@ class ExercisePanel(Vertical):
     def focus_answer(self) -> None:
         if self.folded:
             self.toggle_fold()
-        if self.display and self.current is not None:
+        if self.display and self.current is not None and self.current.kind == "code":
+            self.open_code()
+        elif self.display and self.current is not None:
             self.query_one("#answer", Input).focus()
+
+    def open_code(self) -> None:
+        from tutor.ui.code_screen import CodeScreen
+
+        self.app.push_screen(CodeScreen(self.lesson, self.current), lambda _: self.select_keep_feedback(self.current))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if self.current is not None and event.value.strip():
+        if self.current is not None and self.current.kind == "code":
+            self.open_code()
+        elif self.current is not None and event.value.strip():
             self.feedback("Checking…", "dim")
             self.check(self.current, event.value)
 
@@ -162,6 +174,8 @@ class ExercisePanel(Vertical):
         if ex is None:
             return
         answer = ex.answer
+        if ex.kind == "code":
+            answer = "open the editor (a), then f3 shows the tutor's own code"
         if ex.kind == "choice":
             answer = f"{ex.answer}) {ex.choices['abcdefgh'.index(ex.answer)]}"
         self.feedback(f"Solution: {answer}" + (f"\n{ex.explain}" if ex.explain else ""), "cyan")

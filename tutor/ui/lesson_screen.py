@@ -70,6 +70,7 @@ class LessonScreen(Screen):
         Binding("r", "train('reset')", "Reset"),
         Binding("o", "train('overlay')", "Overlay"),
         Binding("l", "train('log')", "Log"),
+        Binding("c", "train('code')", "Code"),
     ]
     PART_ACTIONS = {"derive": "derive", "train": "train"}
     EXERCISE_ACTIONS = ("answer", "hint", "solution", "next_exercise", "fold")

@@ -89,6 +89,9 @@ class TrainPane(Widget):
                 yield LossPlot(id="plot")
                 yield FitView(id="fit")
             yield DataTable(id="grads", zebra_stripes=True, cursor_type="none")
+        from tutor.ui.code_view import RunCode
+
+        yield RunCode(id="run-code")
         yield LoadingIndicator(id="train-loading")
 
     def on_mount(self) -> None:
@@ -251,6 +254,7 @@ class TrainPane(Widget):
             self.set_status(f"Cannot start {backend}: {type(exc).__name__}: {exc}", error=True)
             return False
         self.settings = settings
+        self.query_one("#run-code").show_for(self)          # the code view follows the run
         self.latest = self.shown = None
         self.paused = False
         self.plot_dirty = True
@@ -371,6 +375,10 @@ class TrainPane(Widget):
         self.new_session()
         where = "" if kept.step == kept.total else f" (stopped at step {kept.step} of {kept.total})"
         self.set_status(f"Kept {kept.label}{where} on the plot; {nxt} is ready. Press space.")
+
+    def action_code(self) -> None:
+        """c: the run as code (what --export-code prints), in place of the plot and the table."""
+        self.query_one("#run-code").toggle(self)
 
     def action_log(self) -> None:
         plot = self.query_one("#plot")

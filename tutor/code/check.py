@@ -1,0 +1,304 @@
+"""Checking a learner's `code` exercise: their file runs in a separate Python process (child.py)
+under limits, on random float64 arrays of the lesson's shapes (several seeds, every relu argument
+away from 0); each returned gradient is compared with the tutor's own (torch autograd through the
+graph, tutor.derive.check.autograd) and the common slips are named.
+
+The tutor's process never executes the learner's code: it writes the inputs, starts the child,
+and reads back arrays."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tutor.code.template import reference, task_for
+
+WALL_SECONDS = 5.0                 # the child is killed after this long
+CPU_SECONDS = 5                    # RLIMIT_CPU
+MEMORY_BYTES = 1 << 30             # RLIMIT_AS: 1 GiB of address space
+ALLOWED = ("numpy", "math")        # what the learner's code may import
+SEEDS = 4                          # even seeds put a scalar relu's input above 0, odd below
+APPROX = 1e-7                      # relative error up to which a gradient counts as right
+DTYPE_CLOSE = 1e-3                 # a float32 (or integer) result this close is a dtype slip, not a wrong rule
+MAX_SOURCE = 200_000               # characters of a learner's file
+KINK_MARGIN = 1e-9                 # every kink's argument is at least this far from 0 (rounding is ~1e-15)
+CHILD = Path(__file__).with_name("child.py")
+
+
+@dataclass
+class Output:
+    name: str                       # dw1
+    shape: tuple | None
+    expected_shape: tuple
+    rel_error: float | None = None
+    max_abs_diff: float | None = None
+    where: tuple | None = None      # the index of the largest difference
+    exact: bool = False
+    verdict: str = "ok"             # ok, transposed, shape, dtype, nan, factor-2, sign, no-relu-mask, wrong, missing
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "ok"
+
+    def as_json(self) -> dict:
+        return {"name": self.name, "shape": list(self.shape) if self.shape is not None else None,
+                "expected_shape": list(self.expected_shape), "rel_error": self.rel_error,
+                "max_abs_diff": self.max_abs_diff, "verdict": self.verdict}
+
+
+@dataclass
+class Result:
+    exercise: str
+    outputs: list[Output] = field(default_factory=list)
+    error: str | None = None        # one line: an exception, a limit, a missing function
+    stdout: str = ""
+    pid: int | None = None          # the process that ran the code
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and bool(self.outputs) and all(o.ok for o in self.outputs)
+
+
+def shape_text(shape) -> str:
+    return "×".join(map(str, shape)) if shape else "a scalar"
+
+
+def inputs(lesson, task, seed: int) -> dict[str, np.ndarray]:
+    """float64 arrays of the lesson's shapes for one seed, redrawn until every kink's argument
+    (a relu's input, …) is clear of 0, so that the gradient is defined everywhere. Where a kink's
+    argument is a single number, even seeds draw it positive and odd seeds negative, so that both
+    sides of every relu are tried (an array has both signs anyway)."""
+    from tutor.derive.check import forward
+    from tutor.expr.evaluate import Numpy, kink_arguments
+
+    rng = np.random.default_rng(1000 + seed)
+    want = 1.0 if seed % 2 == 0 else -1.0
+    fallback = None
+    for _ in range(200):
+        env = {a: rng.standard_normal(task.shape(a)) for a in task.args}
+        values = forward(lesson.graph, env)
+        kinks = [np.asarray(v) for n in lesson.graph.nodes for v in kink_arguments(n.expr, values, Numpy())]
+        if not all(np.min(np.abs(k)) > KINK_MARGIN for k in kinks if k.size):
+            continue
+        if all(k.size != 1 or np.sign(k).item() == want for k in kinks):
+            return env
+        fallback = fallback or env
+    if fallback is None:
+        raise RuntimeError("could not draw inputs away from the graph's kinks")
+    return fallback
+
+
+def expected(lesson, task, env) -> list[np.ndarray]:
+    from tutor.derive.check import autograd
+
+    params, nodes = autograd(lesson.graph, env)
+    return [np.asarray(params[w] if w in params else nodes[w], dtype=np.float64) for w in task.wrt]
+
+
+def run_child(folder: Path, task_json: dict) -> tuple[dict | None, str | None]:
+    """Start the child on `folder`; (its result, None) or (None, one line saying why not)."""
+    (folder / "task.json").write_text(json.dumps(task_json))
+    env = {"PATH": os.environ.get("PATH", ""), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1", "LANG": "C.UTF-8"}
+    with open(folder / "stdout", "wb") as out, open(folder / "stderr", "wb") as err:
+        proc = subprocess.Popen([sys.executable, "-I", str(CHILD), str(folder)], stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=err, env=env, cwd=folder, start_new_session=True)
+        try:
+            code = proc.wait(timeout=WALL_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return None, (f"stopped after {WALL_SECONDS:g} s (the time limit): does a loop never end?")
+    if code == -signal.SIGXCPU or code == -signal.SIGKILL:
+        return None, f"stopped after {CPU_SECONDS} s of CPU time (the time limit): does a loop never end?"
+    result_path = folder / "result.json"
+    if code != 0 or not result_path.exists():
+        tail = (folder / "stderr").read_bytes()[-300:].decode("utf-8", "replace").strip().splitlines()
+        if any("MemoryError" in line for line in tail):
+            return None, memory_message()
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            why = {"SIGXFSZ": " (it wrote more than the 1 MB allowed)", "SIGSEGV": " (a crash: a recursion too deep?)"}
+            return None, f"the process running your code was stopped by {name}{why.get(name, '')}"
+        return None, f"the checking process failed (exit {code}): {tail[-1] if tail else 'no message'}"
+    return json.loads(result_path.read_text()), None
+
+
+def memory_message() -> str:
+    return f"ran out of memory: the limit is {MEMORY_BYTES >> 20} MiB (is something allocated in a loop that never ends?)"
+
+
+def check_source(lesson, exercise, source: str, path: str = "backward.py") -> Result:
+    """Check the learner's file `source` (shown to them as `path`) against `exercise`."""
+    result = Result(exercise.id)
+    if len(source) > MAX_SOURCE:
+        result.error = f"the file has {len(source):,} characters; the limit is {MAX_SOURCE:,}"
+        return result
+    task = task_for(lesson, exercise)
+    envs = [inputs(lesson, task, s) for s in range(SEEDS)]
+    wanted = [expected(lesson, task, env) for env in envs]
+    has_mask = any(_uses(n.expr, "relu") or _uses(n.expr, "step") for n in lesson.graph.nodes)
+    variants = {"no-relu-mask": reference(lesson, exercise, slip="no-mask")} if has_mask else {}
+    with tempfile.TemporaryDirectory(prefix="backprop-tutor-code-") as tmp:
+        folder = Path(tmp)
+        np.savez(folder / "inputs.npz", **{f"{s}/{a}": np.asarray(env[a]) for s, env in enumerate(envs) for a in task.args})
+        data, failure = run_child(folder, {
+            "path": path, "source": source, "function": task.function, "args": list(task.args),
+            "wrt": list(task.wrt), "seeds": SEEDS, "variants": variants, "allowed": list(ALLOWED),
+            "memory_bytes": MEMORY_BYTES, "cpu_seconds": CPU_SECONDS,
+            # -I leaves the user's site-packages off sys.path: numpy is found where this process found it
+            "numpy_home": str(Path(np.__file__).resolve().parent.parent)})
+        if failure:
+            result.error = failure
+            return result
+        arrays = dict(np.load(folder / "result.npz"))
+    result.pid, result.stdout = data["pid"], data["stdout"]
+    runs = {r["label"]: r for r in data["runs"]}
+    learner = runs["learner"]
+    if learner["error"]:
+        result.error = error_line(learner["error"])
+        return result
+    slips = {label: r for label, r in runs.items() if label != "learner" and not r["error"]}
+    for i, w in enumerate(task.wrt):
+        out = None
+        for seed in range(SEEDS):
+            this = _compare(f"d{w}", w, i, seed, learner["outputs"][seed], wanted[seed][i], arrays, slips,
+                            lesson, envs[seed])
+            if out is None or (out.ok and not this.ok):
+                out = this
+            elif this.ok and out.ok:
+                out.rel_error = max(out.rel_error, this.rel_error)
+                out.max_abs_diff = max(out.max_abs_diff, this.max_abs_diff)
+                out.exact = out.exact and this.exact
+        result.outputs.append(out)
+    return result
+
+
+def _uses(expr, op: str) -> bool:
+    from tutor.expr.nodes import Apply
+
+    return isinstance(expr, Apply) and (expr.op == op or any(_uses(a, op) for a in expr.args))
+
+
+def error_line(err: dict) -> str:
+    where = f"line {err['line']}: " if err.get("line") else ""
+    if err["type"] == "MemoryError":
+        return f"{where}{memory_message()}"
+    text = f"{where}{err['type']}: {err['message']}"
+    if err["type"] == "ValueError" and "matmul" in err["message"]:
+        text += " (the shapes of a product do not fit: is a .T missing, or one too many?)"
+    if err["type"] == "ImportError" and "can be imported here" in err["message"]:
+        text = f"{where}{err['message']}"
+    return text
+
+
+def rel_error(a: np.ndarray, b: np.ndarray) -> float:
+    """The largest difference relative to the larger array's largest entry: unlike an elementwise
+    ratio, rounding in an entry that cancels to almost 0 does not count against the learner."""
+    scale = max(float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)), 1e-300)
+    return float(np.max(np.abs(a - b), initial=0.0)) / scale
+
+
+def _compare(name, wrt, i, seed, returned, want, arrays, slips, lesson, env) -> Output:
+    out = Output(name, None, want.shape)
+    expect = f"∂L/∂{wrt} is {shape_text(want.shape)}"
+    if returned.get("count") is None:
+        out.verdict, out.message = "missing", f"{name}: the function returned a {returned['type']}, not the gradients"
+        return out
+    if returned["count"] <= i:
+        out.verdict, out.message = "missing", f"{name}: not returned (the function returned {returned['count']} values)"
+        return out
+    item = returned["items"][i]
+    if item["type"] == "ellipsis":
+        out.verdict, out.message = "missing", f"{name} is still ... : write it"
+        return out
+    if item["type"] != "array":
+        out.verdict, out.message = "missing", f"{name} is a {item['type']}, not an array of numbers"
+        return out
+    got = arrays[item["key"]]
+    out.shape = got.shape
+    if got.shape != want.shape:
+        if got.ndim >= 2 and got.shape == want.shape[::-1]:
+            out.verdict = "transposed"
+            out.message = f"{name}: you returned {shape_text(got.shape)}, {expect}: transposed?"
+        else:
+            out.verdict, out.message = "shape", f"{name}: you returned {shape_text(got.shape)}, {expect}"
+        return out
+    if got.dtype.kind == "c" or not np.all(np.isfinite(got)):
+        out.verdict, out.message = "nan", f"{name} contains NaN or infinity"
+        return out
+    g = got.astype(np.float64)
+    diff = np.abs(g - want)
+    out.rel_error, out.max_abs_diff = rel_error(g, want), float(np.max(diff, initial=0.0))
+    out.where = tuple(int(k) for k in np.unravel_index(int(np.argmax(diff)), diff.shape)) if diff.size else ()
+    out.exact = bool(np.array_equal(g, want))
+    if got.dtype != np.float64 and out.rel_error <= DTYPE_CLOSE:
+        out.verdict = "dtype"
+        out.message = (f"{name} is {got.dtype} (its values agree to {out.rel_error:.0e}): the inputs are float64, "
+                       "and so must the gradient be")
+        return out
+    if out.rel_error <= APPROX:
+        return out
+    close = lambda a, b: rel_error(a, b) <= 1e-6      # noqa: E731
+    if close(2 * g, want):
+        out.verdict, out.message = "factor-2", f"{name} is half the right value: a factor of 2 is missing (d/du u² = 2u)"
+    elif close(g, 2 * want):
+        out.verdict, out.message = "factor-2", f"{name} is twice the right value: one factor of 2 too many"
+    elif close(g, -want):
+        out.verdict, out.message = "sign", f"{name} has the wrong sign"
+    elif "no-relu-mask" in slips and _slip(slips["no-relu-mask"], seed, i, arrays, g, close):
+        relu = [n.name for n in lesson.graph.nodes if _uses(n.expr, "relu")]
+        arg = _relu_argument(lesson, relu[0]) if relu else "z"
+        out.verdict = "no-relu-mask"
+        out.message = (f"{name}: the ReLU mask is missing: the gradient must be 0 wherever {arg} < 0 "
+                       f"(multiply by ({arg} > 0)); your {name} is exactly what passing those entries through gives")
+    else:
+        out.verdict = "wrong"
+        out.message = f"{name}: relative error {out.rel_error:.1e}, largest difference {out.max_abs_diff:.3g} at {list(out.where)}"
+    return out
+
+
+def _relu_argument(lesson, node_name: str) -> str:
+    from tutor.expr.nodes import Apply
+    from tutor.code.template import code
+
+    expr = lesson.graph.node(node_name).expr
+    return code(expr.args[0]) if isinstance(expr, Apply) and expr.op == "relu" else node_name
+
+
+def _slip(run, seed, i, arrays, g, close) -> bool:
+    if seed >= len(run["outputs"]):
+        return False
+    item = run["outputs"][seed]["items"][i]
+    return item["type"] == "array" and arrays[item["key"]].shape == g.shape and close(g, arrays[item["key"]])
+
+
+def table(result: Result) -> str:
+    """The ninja notebook's cmp, one line per gradient, then what to fix."""
+    if result.error:
+        return f"{result.exercise}: {result.error}"
+    lines = [f"{'name':<8} {'exact':<6} {'approx':<7} {'rel error':>10} {'max diff':>10}  where"]
+    for o in result.outputs:
+        if o.rel_error is None:
+            lines.append(f"{o.name:<8} {'-':<6} {'-':<7} {'-':>10} {'-':>10}  -")
+            continue
+        lines.append(f"{o.name:<8} {str(o.exact):<6} {str(o.rel_error <= APPROX):<7} {o.rel_error:>10.1e} "
+                     f"{o.max_abs_diff:>10.2e}  {list(o.where)}")
+    lines += [o.message for o in result.outputs if o.message]
+    if result.stdout.strip():
+        lines.append("your code printed: " + result.stdout.strip()[:500])
+    lines.append(f"{result.exercise}: " + ("correct: every gradient matches the tutor's on "
+                                             f"{SEEDS} random draws." if result.ok else "not yet."))
+    return "\n".join(lines)

@@ -1,0 +1,264 @@
+"""A `code` exercise's files, generated from the lesson's graph (never from lesson text run as
+code): the starting file (signature, each argument's shape in the docstring, the forward pass
+given, the backward left to write), the reference solution (reverse mode over the graph's
+expression trees, written as numpy), and the slip variants the checker compares against (the
+reference with relu's mask left out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tutor.expr.nodes import ONE, Apply, Expr, Num, Sym, div, mul
+from tutor.expr.ops import OPS, broadcast
+from tutor.expr.shapes import infer_shapes, shape_of
+from tutor.expr.text import number_text
+
+# numpy spelling of each function of the operation table ({0}, {1}: its arguments, as code)
+CALLS = {
+    "relu": "np.maximum({0}, 0)", "step": "({0} > 0)", "leaky_relu": "np.where({0} > 0, {0}, {1} * {0})",
+    "leaky_step": "np.where({0} > 0, 1.0, {1})", "max": "np.maximum({0}, {1})", "abs": "np.abs({0})",
+    "sign": "np.sign({0})", "sigmoid": "(1 / (1 + np.exp(-{0})))", "softplus": "np.logaddexp(0, {0})",
+    "tanh": "np.tanh({0})", "exp": "np.exp({0})", "log": "np.log({0})", "sqrt": "np.sqrt({0})",
+    "sum": "np.sum({0})", "mean": "np.mean({0})",
+}
+INFIX = {"add": " + ", "sub": " - ", "mul": " * ", "div": " / ", "matmul": " @ ", "pow": " ** "}
+
+
+def code(e: Expr) -> str:
+    """`e` as numpy code, bracketed only where Python's precedence needs it."""
+    if isinstance(e, Num):
+        text = number_text(e.value)
+        return f"({text})" if e.value < 0 else text
+    if isinstance(e, Sym):
+        return e.name
+    if e.op == "neg":
+        return "-" + _wrap(e.args[0], 30, True)
+    if e.op == "T":
+        return _wrap(e.args[0], 50, True) + ".T"
+    if e.op in INFIX:
+        p = OPS[e.op].prec
+        strict = e.op in ("sub", "div", "matmul", "pow")
+        return _wrap(e.args[0], p, e.op == "pow") + INFIX[e.op] + _wrap(e.args[1], p, strict)
+    return CALLS[e.op].format(*(code(a) for a in e.args))
+
+
+def _prec(e: Expr) -> int:
+    if isinstance(e, Num):
+        return 100 if e.value >= 0 else 30
+    if isinstance(e, Sym) or e.op not in INFIX and e.op not in ("neg", "T"):
+        return 100
+    return OPS[e.op].prec
+
+
+def _wrap(e: Expr, outer: int, strict: bool = False) -> str:
+    inner, text = _prec(e), code(e)
+    return f"({text})" if inner < outer or (strict and inner == outer) else text
+
+
+@dataclass(frozen=True)
+class CodeTask:
+    """What the learner's function is: its name, arguments (with shapes) and returned gradients."""
+
+    lesson_id: str
+    exercise_id: str
+    function: str
+    args: tuple[str, ...]
+    wrt: tuple[str, ...]
+    shapes: dict                 # name → tuple of dimension names (() for a scalar)
+    dims: dict                   # dimension → size
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return tuple(self.dims[d] for d in self.shapes.get(name, ()))
+
+    def shape_text(self, name: str) -> str:
+        dims = self.shapes.get(name, ())
+        if not dims:
+            return "a scalar"
+        return f"{' x '.join(dims)} = {' x '.join(str(self.dims[d]) for d in dims)}"
+
+
+def task_for(lesson, exercise) -> CodeTask:
+    g = lesson.graph
+    shapes = infer_shapes(g) if g.shapes else {}
+    return CodeTask(lesson.id, exercise.id, "backward", g.inputs + g.params, exercise.wrt or g.params,
+                    {k: tuple(v) for k, v in shapes.items()}, dict(g.dims))
+
+
+def _dims_line(task: CodeTask, body: str) -> list[str]:
+    """`N, D = x.shape`-style lines for the dimensions that `body` uses (a mean divides by N)."""
+    import re
+
+    used = set(re.findall(r"\b[A-Za-z_]\w*\b", body))
+    lines = []
+    seen = set()
+    for a in task.args:
+        dims = task.shapes.get(a, ())
+        if any(d in used and d not in seen for d in dims):
+            names = [d if d in used and d not in seen else "_" for d in dims]
+            lines.append(f"{', '.join(names)}{',' if len(names) == 1 else ''} = {a}.shape")
+            seen.update(n for n in names if n != "_")
+    return lines
+
+
+def _forward(lesson) -> list[str]:
+    return [f"{n.name} = {code(n.expr)}" for n in lesson.graph.nodes]
+
+
+def template(lesson, exercise) -> str:
+    """The starting file: the forward pass given, the backward pass to write."""
+    task = task_for(lesson, exercise)
+    doc = [f"{a}: {task.shape_text(a)}" for a in task.args]
+    returns = ", ".join(f"d{w}" for w in task.wrt)
+    lines = [
+        f'"""{lesson.title}: exercise {exercise.id}. Write the backward pass."""',
+        "",
+        "import numpy as np",
+        "",
+        "",
+        f"def {task.function}({', '.join(task.args)}):",
+        f'    """Return {", ".join(f"∂L/∂{w}" for w in task.wrt)}: each has the shape of its variable.',
+        "",
+        *(f"    {d}" for d in doc),
+        '    """',
+        "    # forward (given)",
+        *(f"    {line}" for line in _forward(lesson)),
+        "",
+        "    # backward: your code here",
+        *(f"    d{w} = ...    # {task.shape_text(w)}" for w in task.wrt),
+        f"    return {returns}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def reference(lesson, exercise, slip: str | None = None) -> str:
+    """The tutor's own solution; `slip="no-mask"` leaves out relu's mask (what the checker
+    recognises when a learner does the same)."""
+    task = task_for(lesson, exercise)
+    body = _forward(lesson) + [""] + _backward(lesson, task, slip)
+    lines = [f'"""{lesson.title}: exercise {exercise.id}, the reference solution."""', "", "import numpy as np", "",
+             "", f"def {task.function}({', '.join(task.args)}):"]
+    lines += [f"    {d}" for d in _dims_line(task, "\n".join(body))]
+    lines += [f"    {line}" if line else "" for line in body]
+    lines.append(f"    return {', '.join(f'd{w}' for w in task.wrt)}")
+    return "\n".join(lines) + "\n"
+
+
+def _size(shape: tuple) -> Expr:
+    out: Expr = ONE
+    for d in shape:
+        out = mul(out, Sym(d)) if out != ONE else Sym(d)
+    return out
+
+
+def _backward(lesson, task: CodeTask, slip: str | None) -> list[str]:
+    """Reverse mode over every node's tree, from the loss down: one line per gradient."""
+    g = lesson.graph
+    shapes = task.shapes
+    nodes = {n.name for n in g.nodes}
+    needed = _needed(g, task.wrt)
+    parts: dict[str, list[tuple[Expr, tuple]]] = {}
+    lines: list[str] = []
+    last_user = {}
+    for i, n in enumerate(g.nodes):
+        for s in _syms(n.expr):
+            last_user.setdefault(s, i)         # reverse order: the earliest user is processed last
+
+    def shape(e: Expr) -> tuple:
+        return shape_of(e, shapes)
+
+    def walk(e: Expr, G: Expr, gs: tuple) -> None:
+        """Send the upstream gradient G (whose code has shape gs) down through e."""
+        if isinstance(e, Num):
+            return
+        if isinstance(e, Sym):
+            if e.name in needed:
+                parts.setdefault(e.name, []).append((G, gs))
+            return
+        a = e.args
+        if e.op == "matmul":
+            sa, sb = shape(a[0]), shape(a[1])
+            if not sa or not sb:
+                walk(a[0], mul(G, a[1]), broadcast(gs, sb, "*"))
+                walk(a[1], mul(G, a[0]), broadcast(gs, sa, "*"))
+                return
+            ga = Apply("matmul", (G, Apply("T", (a[1],)))) if len(sb) >= 2 else Apply("outer", (G, a[1]))
+            gb = Apply("matmul", (Apply("T", (a[0],)), G)) if len(sa) >= 2 else Apply("outer", (a[0], G))
+            walk(a[0], ga, sa)
+            walk(a[1], gb, sb)
+        elif e.op == "T":
+            walk(a[0], Apply("T", (G,)), tuple(reversed(gs)))
+        elif e.op == "sum":
+            walk(a[0], G, gs)                 # copied to every element: expanded at the variable
+        elif e.op == "mean":
+            walk(a[0], div(G, _size(shape(a[0]))) if shape(a[0]) else G, gs)
+        else:
+            for arg, d in zip(a, OPS[e.op].d(a)):
+                if slip == "no-mask" and isinstance(d, Apply) and d.op == "step":
+                    d = ONE
+                walk(arg, mul(G, d), broadcast(gs, shape(d), "*"))
+
+    def emit(name: str) -> None:
+        terms = []
+        for G, s in parts.get(name, []):
+            target = shapes.get(name, ())
+            if len(s) < len(target):
+                G, s = mul(G, Apply("ones_like", (Sym(name),))), target
+            negative = isinstance(G, Apply) and G.op == "neg" and bool(terms)   # a − b, not a + −b
+            G = G.args[0] if negative else G
+            extra = len(s) - len(target)
+            if not target and s:
+                text = f"np.sum({code(G)})"
+            elif extra > 0:
+                text = f"({code(G)}).sum({tuple(range(extra)) if extra > 1 else 0})"
+            else:
+                text = _wrap(G, OPS["sub"].prec, strict=True) if negative else \
+                    number_text(G.value) if isinstance(G, Num) else code(G)
+            terms.append(("- " if negative else "+ ") + text if terms else text)
+        lines.append(f"d{name} = {' '.join(terms) if terms else '0.0'}")
+
+    emitted = set()
+    for i in range(len(g.nodes) - 1, -1, -1):
+        n = g.nodes[i]
+        if n.name == g.loss:
+            G: Expr = ONE
+        elif n.name in needed:
+            emit(n.name)
+            emitted.add(n.name)
+            G = Sym(f"d{n.name}")
+        else:
+            continue
+        walk(n.expr, G, () if n.name == g.loss else shapes.get(n.name, ()))
+        for s, first in last_user.items():
+            if first == i and s in needed and s not in nodes and s not in emitted:
+                emit(s)
+                emitted.add(s)
+    for w in task.wrt:
+        if w not in emitted:
+            emit(w)
+    return lines
+
+
+def _syms(e: Expr):
+    if isinstance(e, Sym):
+        yield e.name
+    elif isinstance(e, Apply):
+        for a in e.args:
+            yield from _syms(a)
+
+
+def _needed(g, wrt) -> set[str]:
+    """The names whose gradient the wanted ones need: those on a path from them to the loss."""
+    reach = set(wrt)
+    changed = True
+    while changed:
+        changed = False
+        for n in g.nodes:
+            if n.name not in reach and any(s in reach for s in _syms(n.expr)):
+                reach.add(n.name)
+                changed = True
+    return reach - {g.loss}
+
+
+# matrix-rule helpers with no entry in the operation table
+CALLS.update(outer="np.outer({0}, {1})", ones_like="np.ones_like({0})")
