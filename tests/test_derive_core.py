@@ -331,3 +331,51 @@ def test_a_derivation_from_the_disk_cache_equals_the_derived_one(tmp_path, monke
     for s in back.steps:
         if s.check is not None:
             assert any(s.check is c for c in back.checks + back.matrix_checks)
+
+
+def _graph_lesson(nodes: str, point: str, extra: str = "", inputs='["x"]', params='["w"]') -> str:
+    return (f'id = "g"\ntitle = "g"\n[[explain]]\ntitle = "x"\ntext = "x"\n[graph]\ninputs = {inputs}\n'
+            f'params = {params}\n{nodes}\n[graph.point]\n{point}\n{extra}')
+
+
+@pytest.mark.parametrize("nodes, extra, message", [
+    # the loss must be a scalar in the matrix form
+    ('[[graph.nodes]]\nname = "L"\nexpr = "x @ w"', '[graph.shapes]\nx = ["N", "D"]\nw = ["D"]\n[graph.dims]\nN = 3\nD = 2',
+     "g.toml:11: graph.nodes[0].expr: the loss 'L' must be a scalar, but it is N: reduce it with sum(...) or mean(...)"),
+    # a matrix product needs two arrays
+    ('[[graph.nodes]]\nname = "L"\nexpr = "sum(x @ w)"', '[graph.shapes]\nx = ["N", "D"]\n[graph.dims]\nN = 3\nD = 2',
+     "g.toml:11: graph.nodes[0].expr: @ needs two arrays, found a scalar (N×D @ scalar): use * to multiply by a "
+     "scalar in (x @ w)"),
+])
+def test_matrix_form_mistakes_are_clean_check_errors(tmp_path, nodes, extra, message):
+    path = tmp_path / "g.toml"
+    path.write_text(_graph_lesson(nodes, "x = 1.0\nw = 2.0", extra))
+    proc = subprocess.run([sys.executable, "-m", "tutor", "--check", str(path)], capture_output=True, text=True,
+                          timeout=BOUND, cwd=ROOT)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stdout.strip() == str(tmp_path / message)
+
+
+def test_a_loss_that_ignores_a_parameter_is_refused():
+    from tutor.errors import LessonError
+
+    with pytest.raises(LessonError) as info:
+        loads(_graph_lesson('[[graph.nodes]]\nname = "L"\nexpr = "x * 2"', "x = 1.0\nw = 2.0"), "g.toml")
+    assert str(info.value) == "g.toml:8: graph.params: the loss 'L' does not depend on the parameter 'w'"
+
+
+def test_a_jacobian_undefined_at_its_point_is_said_not_raised(tmp_path):
+    path = tmp_path / "g.toml"
+    path.write_text('id = "g"\ntitle = "g"\n[[explain]]\ntitle = "x"\ntext = "x"\n[jacobian]\ninputs = ["a"]\n'
+                    'outputs = ["f = 1/a"]\nupstream = [1.0]\n[jacobian.point]\na = 0.0\n')
+    run = subprocess.run([sys.executable, "-m", "tutor", str(path), "--headless", "--json"], capture_output=True,
+                         text=True, timeout=BOUND, cwd=ROOT)
+    assert run.returncode == 0 and "Traceback" not in run.stderr
+    [jac] = [json.loads(line) for line in run.stdout.splitlines() if '"jacobian"' in line and '"event"' in line
+             and json.loads(line)["event"] == "jacobian"]
+    assert jac["jacobian"] == [[None]]           # -1/a² at 0: not finite, written as null
+    check = subprocess.run([sys.executable, "-m", "tutor", "--check", str(path)], capture_output=True, text=True,
+                           timeout=BOUND, cwd=ROOT)
+    assert check.returncode == 2
+    assert check.stdout.strip() == (f"{path}: jacobian.point: the Jacobian is undefined at the point (a division "
+                                    "by zero or a log of a negative)")
