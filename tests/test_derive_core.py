@@ -379,3 +379,29 @@ def test_a_jacobian_undefined_at_its_point_is_said_not_raised(tmp_path):
     assert check.returncode == 2
     assert check.stdout.strip() == (f"{path}: jacobian.point: the Jacobian is undefined at the point (a division "
                                     "by zero or a log of a negative)")
+
+
+def test_explain_equations_are_the_authors_as_written():
+    """Issue 19: no sympy re-rendering (mean((y_pred − y)**2) used to show as (−y + y_pred)²,
+    x @ w1 as w₁⋅x, relu as Max(0, …))."""
+    from tutor.lesson import lesson_paths, load
+    from tutor.present.explain import typeset_equations
+
+    shown = {}
+    for path in lesson_paths():
+        shown.update({f"{path.stem}/{k}": v for k, v in typeset_equations(load(path)).items()})
+    assert shown["linear-1d/" + next(k for k in typeset_equations(load(ROOT / "lessons" / "linear-1d.toml"))
+                                     if k.endswith("/L"))] == "L = mean((y_pred − y)²)"
+    assert "z1 = x @ w1" in shown.values() and "h1 = relu(z1)" in shown.values()
+    assert not any("Max(" in v or "Piecewise" in v or "₁" in v for v in shown.values())
+
+
+def test_logistic_derive_reaches_sigma_minus_y_and_the_fused_batch_form():
+    """Issue 19: ∂L/∂z = σ(z) − y is shown as a step (the cancellation), and the matrix form gives
+    the fused, stable (1/N)·(σ(z) − y)."""
+    deriv = derive(loads((ROOT / "lessons" / "logistic-regression.toml").read_text()), use_cache=False)
+    step = next(s for s in deriv.steps if s.phase == "backward" and s.node == "z")
+    assert ("∂L/∂z simplified", parse("sigmoid(z) - y")) in step.lines
+    assert "Writing p = σ(z) into it, the factors cancel." in step.note
+    matrix = next(s for s in deriv.steps if s.phase == "matrix" and s.node == "z")
+    assert ("∂L/∂z, fused", "(1/N)·(σ(z) − y)") in matrix.lines

@@ -84,7 +84,7 @@ def _matrix(deriv: Derivation, g, emit) -> None:
     from tutor.derive.check import verdict
     from tutor.derive.matrix import matrix_backward
 
-    result = matrix_backward(g)
+    result = matrix_backward(g, fused=deriv.simplified)
 
     def add(phase, node, title, lines, note="", check=None):
         s = Step(len(deriv.steps), phase, node, title, tuple(lines), note, check=check)

@@ -169,7 +169,10 @@ def check_values(g, seed: int = 0) -> dict[str, np.ndarray]:
     return values
 
 
-def matrix_backward(g, seed: int = 0) -> MatrixResult:
+def matrix_backward(g, seed: int = 0, fused: dict | None = None) -> MatrixResult:
+    """The matrix-form rules on the check's random arrays. `fused` holds scalar gradients that
+    cancelled (∂L/∂z = σ(z) − y): where one, times the reduction's constant, equals the batch
+    gradient here, the step shows it as the fused form."""
     shapes = infer_shapes(g)
     leaves = check_values(g, seed)
     values = checker.forward(g, leaves)
@@ -198,11 +201,39 @@ def matrix_backward(g, seed: int = 0) -> MatrixResult:
         where = ", ".join(f"{s} is {show(shapes[s])}" for s in used)
         lines = ((grad_name(name), formula), ("shape", f"{show(shapes[name])} (the shape of {name})"))
         note = f"where {where}; each ∂L/∂· has the shape of its node." if where else ""
+        short = _fused(fused.get(name) if fused else None, totals.get(name), values, shapes[name])
+        if short:
+            lines += ((f"{grad_name(name)}, fused", short),)
+            note = (f"The fused form is the same numbers without dividing by values that can be 0 (it is what a "
+                    f"stable implementation computes). " + note)
         if len(texts[name]) > 1:
             note = f"{name} is used {len(texts[name])} times: the gradients add up. " + note
         entries.append(Entry(name, show(shapes[name]), lines, note))
     checks = checker.check(g, leaves, {p: totals[p] for p in g.params}, totals)
     return MatrixResult(tuple(entries), checks)
+
+
+def _fused(tree, total, values: dict, shape: Shape) -> str:
+    """The cancelled scalar form as the batch rule, when it equals the batch gradient up to the
+    reduction's constant (1/N for a mean): "(1/N)·(σ(z) − y)"; else ""."""
+    if tree is None or total is None:
+        return ""
+    with np.errstate(all="ignore"):
+        here = np.asarray(evaluate(tree, values, Numpy()), dtype=np.float64)
+    total = np.asarray(total, dtype=np.float64)
+    if here.shape != total.shape or not np.all(np.isfinite(here)) or not np.any(here):
+        return ""
+    ratio = total[here != 0] / here[here != 0]
+    c = float(ratio[0])
+    if not np.allclose(ratio, c, rtol=1e-9, atol=0) or not np.allclose(total, c * here, rtol=1e-9, atol=1e-15):
+        return ""
+    text = pretty(tree, matrix=True)
+    if abs(c - 1) < 1e-12:
+        return text
+    count = "·".join(shape)
+    if shape and abs(c * total.size - 1) < 1e-9:
+        return f"(1/{count})·({text})"
+    return ""
 
 
 def _mentions(text: str, name: str) -> bool:

@@ -174,6 +174,7 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
         if name not in g.params and trees.get(name) is not None:
             simpler = _cancelled(g, name, trees[name], budget)
             if simpler is not None:
+                deriv.simplified[name] = simpler[0]
                 lines.append((f"{d(L, name)} simplified", simpler[0]))
                 note = (note + " " if note else "") + simpler[1]
         step("backward", name, f"Backward: {d(L, name)} at {kind} {name}", lines, note)

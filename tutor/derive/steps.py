@@ -67,6 +67,7 @@ class Derivation:
     checks: list[Check] = field(default_factory=list)
     matrix_checks: list[Check] = field(default_factory=list)
     problem: str = ""                             # why no gradient could be taken (a node undefined at the point)
+    simplified: dict[str, Expr] = field(default_factory=dict, repr=False)   # ∂L/∂node after cancelling (while deriving)
 
     def step_index(self, node: str, after: int = -1, phases: tuple[str, ...] | None = None) -> int | None:
         """The next step (after `after`, wrapping) that highlights `node` (in one of `phases`)."""

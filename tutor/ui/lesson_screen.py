@@ -107,13 +107,9 @@ class LessonScreen(Screen):
 
     @work(thread=True, exclusive=True, group="equations", exit_on_error=False)
     def render_equations(self) -> None:
-        from tutor.expr.text import pretty
+        from tutor.present.explain import typeset_equations
 
-        rendered = {}          # the author's equation as written, typeset (same order, same operations)
-        for page in self.lesson.explain:
-            for eq in page.equations:
-                rendered[f"{page.title}/{eq.name}"] = f"{eq.name} = {pretty(eq.expr, ascii=self.app.ascii)}"
-        text = self.app.plain(explain_markdown(self.lesson, rendered))
+        text = self.app.plain(explain_markdown(self.lesson, typeset_equations(self.lesson, self.app.ascii)))
         self.app.call_from_thread(self.query_one("#explain-text", Markdown).update, text)
 
     @property
