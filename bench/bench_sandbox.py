@@ -51,13 +51,14 @@ def baseline_round(b: float) -> float:
 
 
 def core_round(b: float) -> float:
+    from tutor.present.derivation import render
     from tutor.sandbox import derivation, sketch
 
     lesson = sketch(GRAPH, POINT.replace("b = -0.5", f"b = {b!r}"), WRT).lesson()
     t = time.perf_counter()
     d = derivation(lesson)
     for i in range(len(d.steps)):
-        d.render(i, 80)
+        render(d, i, 80)
     return time.perf_counter() - t
 
 
