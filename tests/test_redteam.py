@@ -12,6 +12,7 @@ import pytest
 
 from conftest import LESSONS_DIR, lesson_path, run_cli
 from tutor.cli import check_file
+from tutor.errors import LessonError
 from tutor.fmt import printable
 from tutor.lesson import MAX_INT, loads
 
@@ -448,3 +449,19 @@ def test_two_tutors_at_once_keep_both_learners_updates(tmp_path):
     }
     assert data["last_lesson"] == "two-layer-relu"
     assert b.last_lesson == "two-layer-relu" and b.state("single-neuron", 2) == "done"
+
+
+def test_a_learners_hidden_size_is_bounded_as_a_lesson_files_is():
+    """--hidden and the Train field can ask for 4,096 hidden units: on MNIST that is samples ×
+    widths beyond the bound a lesson file gets, so it is refused with the same kind of message."""
+    from tutor.lesson import load
+    from tutor.train.spec import resolve
+
+    lesson = load(LESSONS_DIR / "mlp-digits.toml")
+    mnist = lesson.variant("mnist")
+    with pytest.raises(LessonError) as info:
+        resolve(lesson, "numpy", mnist, hidden=4096)
+    assert info.value.key == "hidden"
+    assert info.value.message.startswith("4096 hidden units is too many here: ")
+    assert "the limit is 25,000,000" in info.value.message
+    assert resolve(lesson, "numpy", mnist, hidden=50).hidden == 50

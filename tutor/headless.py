@@ -173,8 +173,11 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
     if note:
         p.text(f"Note: {note}")
     for backend in backends:
-        spec = resolve(lesson, backend, variant, lr=opts.lr, momentum=opts.momentum, epochs=opts.epochs,
-                       seed=opts.seed, hidden=opts.hidden, device=opts.device)
+        try:
+            spec = resolve(lesson, backend, variant, lr=opts.lr, momentum=opts.momentum, epochs=opts.epochs,
+                           seed=opts.seed, hidden=opts.hidden, device=opts.device)
+        except LessonError as exc:                 # --hidden beyond the size bounds
+            return usage_error(p, err, f"--{exc.key}: {exc.message}")
         try:
             session = Session(spec, data)
         except DeviceError as exc:

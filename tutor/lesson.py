@@ -956,6 +956,16 @@ def _check_run(train: Train, dataset: Dataset, train_key: str, variant_key: str 
                           f"is {cells:,}; the limit is {MAX_CELLS:,}", key=data_key)
 
 
+def check_hidden(train: Train, dataset: Dataset, hidden: int) -> None:
+    """A learner's `hidden` (a field, --hidden) within the same size bounds as a lesson file's."""
+    from dataclasses import replace
+
+    try:
+        _check_run(replace(train, hidden=hidden), dataset, "train")
+    except LessonError as exc:
+        raise LessonError(f"{hidden} hidden units is too many here: {exc.message}", key="hidden") from None
+
+
 def _shape(value: tuple) -> tuple[int, int]:
     return (len(value), len(value[0])) if isinstance(value[0], tuple) else (len(value), 1)
 

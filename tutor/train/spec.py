@@ -81,6 +81,10 @@ def resolve(lesson: Lesson, backend: str, variant: Variant | None = None, **chan
     if variant is not None:
         values.update({k: v for k, v in variant.changes.items() if k in values})
     values.update({k: v for k, v in changes.items() if v is not None})
+    if values["hidden"] != train.hidden:               # a learner's choice: bounded as a lesson file is
+        from tutor.lesson import check_hidden
+
+        check_hidden(train, dataset_for(lesson, variant), values["hidden"])
     return RunSpec(**{k: v for k, v in values.items() if k in RunSpec.__dataclass_fields__})
 
 

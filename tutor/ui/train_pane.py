@@ -249,6 +249,10 @@ class TrainPane(Widget):
             self.session = None
             self.set_status(str(exc), error=True)
             return False
+        except LessonError as exc:                 # a setting beyond the bounds (hidden too large here)
+            self.session = None
+            self.set_status(f"{exc.key}: {exc.message}. Fix the field and press enter.", error=True)
+            return False
         except Exception as exc:  # noqa: BLE001 - a bad combination of settings must not crash the app
             self.session = None
             self.set_status(f"Cannot start {backend}: {type(exc).__name__}: {exc}", error=True)
