@@ -231,7 +231,7 @@ def test_sandbox_at_without_a_graph_is_refused(capsys):
 def test_a_core_failure_at_the_point_exits_3_with_one_line(monkeypatch, capsys):
     import tutor.derive
 
-    def fail(lesson):
+    def fail(lesson, **kwargs):
         raise ZeroDivisionError("float division by zero")
 
     monkeypatch.setattr(tutor.derive, "derive", fail)

@@ -108,7 +108,7 @@ async def test_type_a_graph_see_it_derive_break_it_fix_it_save_it_and_open_it_as
         await until(pilot, lambda: isinstance(app.screen, LessonScreen) and app.screen.query(DerivePane), "the lesson")
         assert app.screen.lesson.id == "new-my-graph" and app.screen.lesson.title == "Sandbox: L = (c*w - y)**2"
         pane = app.screen.query_one(DerivePane)
-        await until(pilot, lambda: pane.derivation is not None, "the lesson's derivation")
+        await until(pilot, lambda: pane.derivation is not None and pane.complete, "the lesson's derivation")
         assert shown(app.screen, "#step-title") == "Step 1/10 · Forward: c = a + b"
         assert {c.param: (c.symbolic, c.ok) for c in pane.derivation.checks} == {"a": (-2.5, True), "w": (-15.0, True)}
         await pilot.press("n")
