@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -135,12 +136,20 @@ def test_bad_knobs_exit_2_with_one_line(capsys):
     assert "features: one or more of x1, x2" in capsys.readouterr().err
 
 
-def test_every_lesson_run_gets_the_doctor_in_its_done_event(capsys):
-    code = main(["linear-1d", "--headless", "--json", "--no-derive", "--backend", "numpy", "--lr", "5"])
-    done = [json.loads(l) for l in capsys.readouterr().out.splitlines() if '"done"' in l][0]
+def lesson_done(lesson_id: str, **options) -> tuple[int, dict]:
+    from tutor import headless
+    from tutor.lesson import load, resolve
+
+    out, err = io.StringIO(), io.StringIO()
+    opts = headless.Options(backends=["numpy"], json=True, derive=False, **options)
+    code = headless.run(load(resolve(lesson_id)), opts, out, err)
+    return code, [json.loads(line) for line in out.getvalue().splitlines() if '"done"' in line][0]
+
+
+def test_every_lesson_run_gets_the_doctor_in_its_done_event():
+    code, done = lesson_done("linear-1d", lr=5.0)
     assert code == 3 and done["diagnosis"]["kind"] == "exploding-gradients"
     assert any(e.startswith("gradient norms by parameter, step 1 → 10: w 30 → ") for e in done["diagnosis"]["evidence"])
     assert done["diagnosis"]["fix"].startswith("lower the learning rate about tenfold (try lr 0.5)")
-    code = main(["linear-1d", "--headless", "--json", "--no-derive", "--backend", "numpy"])
-    done = [json.loads(l) for l in capsys.readouterr().out.splitlines() if '"done"' in l][0]
+    code, done = lesson_done("linear-1d")
     assert code == 0 and done["diagnosis"] is None
