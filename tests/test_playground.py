@@ -153,3 +153,66 @@ def test_every_lesson_run_gets_the_doctor_in_its_done_event():
     assert done["diagnosis"]["fix"].startswith("lower the learning rate about tenfold (try lr 0.5)")
     code, done = lesson_done("linear-1d")
     assert code == 0 and done["diagnosis"] is None
+
+
+@pytest.mark.parametrize("variant, low, high", [(None, 0.95, 1.0), ("linear", 0.0, 0.6), ("no-relu", 0.0, 0.6)])
+def test_the_xor_lesson(variant, low, high):
+    code, done = lesson_done("xor-needs-a-hidden-layer", variant=variant)
+    assert code == 0 and low <= done["val_accuracy"] <= high
+    if variant is None:
+        assert done["accuracy"] == 1.0 and done["diagnosis"] is None
+    else:                                      # without a ReLU the hidden layer changes nothing
+        assert done["final_loss"] == pytest.approx(0.692859, abs=1e-6)
+        assert (done["accuracy"], done["val_accuracy"]) == (0.512, 0.544)
+        assert done["diagnosis"]["kind"] == "linear-model"
+
+
+LESSON = """
+schema = 1
+id = "mine"
+title = "Mine"
+[[explain]]
+title = "p"
+text = "t"
+[train]
+backends = ["numpy"]
+loss = "bce"
+lr = 0.5
+epochs = 200
+[train.dataset]
+kind = "csv"
+path = "{path}"
+[[train.layers]]
+type = "linear"
+out = "outputs"
+"""
+
+
+def test_a_lesson_reads_a_csv_beside_it(tmp_path):
+    from tutor import headless
+    from tutor.lesson import load
+
+    rows = "".join(f"{a},{b},{int(a + b > 0)}\n" for a, b in np.random.RandomState(1).uniform(-1, 1, (100, 2)))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "points.csv").write_text("x1,x2,y\n" + rows)
+    f = tmp_path / "mine.toml"
+    f.write_text(LESSON.format(path="data/points.csv"))
+    out = io.StringIO()
+    assert headless.run(load(f), headless.Options(json=True, derive=False), out, io.StringIO()) == 0
+    done = [json.loads(l) for l in out.getvalue().splitlines() if '"done"' in l][0]
+    assert done["val_accuracy"] >= 0.9
+
+
+@pytest.mark.parametrize("path, message", [
+    ("/etc/points.csv", "train.dataset.path: a path relative to the lesson's folder, without '..'"),
+    ("../points.csv", "train.dataset.path: a path relative to the lesson's folder, without '..'"),
+    ("missing.csv", "train.dataset.path: no file 'missing.csv' beside the lesson"),
+    ("points.txt", "train.dataset.path: a .csv file"),
+])
+def test_a_lessons_csv_path_is_checked(tmp_path, path, message):
+    from tutor.cli import check_file
+
+    f = tmp_path / "mine.toml"
+    f.write_text(LESSON.format(path=path))
+    problems = check_file(str(f))
+    assert len(problems) == 1 and str(problems[0]).startswith(f"{f}:") and str(problems[0]).endswith(message)

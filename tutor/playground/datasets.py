@@ -14,16 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tutor.data import DataError
+from tutor.data import Data, DataError
 
-CLASSIFY = ("circle", "xor", "gauss", "spiral", "moons")
-REGRESS = ("plane", "multi-gauss")
-DATASETS = CLASSIFY + REGRESS
-SAMPLES = 500                      # TF Playground's number of points
+from tutor.playground.names import CLASSIFY, DATASETS, MAX_CSV_BYTES, MAX_CSV_ROWS, SAMPLES
+
 DOMAIN = 6.0                       # generated points lie (mostly) within [-DOMAIN, DOMAIN]²
-MAX_NOISE = 0.5                    # the noise knob: 0 .. 50 %
-MAX_CSV_BYTES = 2_000_000
-MAX_CSV_ROWS = 20_000
+MAX_NOISE = 0.5                    # the noise knob as a fraction: 0 .. 50 %
 
 
 @dataclass(frozen=True)
@@ -143,6 +139,20 @@ def _multi_gauss(rng, n, noise):
 
 _RECIPES = {"circle": _circle, "xor": _xor, "gauss": _gauss, "spiral": _spiral, "moons": _moons,
             "plane": _plane, "multi-gauss": _multi_gauss}
+
+
+def as_data(spec, base: Path | None) -> Data:
+    """A lesson's [train.dataset] of a playground kind or "csv" (tutor/lesson.py checked it), as
+    the lessons' trainers take it: one output column, 0/1 labels or targets."""
+    o = spec.options
+    if spec.kind == "csv":
+        if base is None:
+            raise DataError("a CSV dataset is read from the lesson's folder, and this lesson has none")
+        pts = read_csv(base / o["path"], o["ratio"] / 100, o["seed"], display=o["path"])
+    else:
+        pts = generate(spec.kind, o["noise"] / 100, o["ratio"] / 100, o["seed"])
+    col = lambda v: v.reshape(-1, 1)  # noqa: E731
+    return Data(pts.x_train, col(pts.y_train), pts.x_test, col(pts.y_test), name=pts.name)
 
 
 # --- CSV ---------------------------------------------------------------------------------------
