@@ -225,8 +225,18 @@ class Playground:
             self.diverged = True
         if observe or self.diverged:
             self.last_grads = norms or self.last_grads
-            self.doctor.observe(Observation(self.step, loss, norms or dict(self.last_grads), *self._unit_health()))
+            # the loss on the whole training set: a mini-batch's is too noisy to call a stall
+            self.doctor.observe(Observation(self.step, self._full_loss() if not self.diverged else loss,
+                                            norms or dict(self.last_grads), *self._unit_health()))
         return loss
+
+    def _full_loss(self) -> float:
+        with np.errstate(all="ignore"):
+            p = self.forward(self.x)
+        if self.points.classify and self.config.loss == "cross-entropy":
+            p = np.clip(p, 1e-12, 1 - 1e-12)
+            return float(-np.mean(self.y * np.log(p) + (1 - self.y) * np.log(1 - p)))
+        return float(np.mean((p - self.y) ** 2))
 
     def _unit_health(self) -> tuple[dict[str, float], dict[str, float]]:
         """Per hidden layer: the fraction of dead ReLUs, or of saturated tanh/sigmoid units, on the

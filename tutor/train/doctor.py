@@ -16,6 +16,7 @@ FLAT_CHANGE = 1e-3         # "no real change": relative, over those observations
 EXPLODE = 10.0             # gradient norm growth (last / first) that counts as exploding
 DEAD = 0.5                 # fraction of dead / saturated units in a layer worth naming
 VANISH = 1e-6              # a gradient norm this small moves nothing
+MIN_SEEN = 20              # observations before "learns nothing" may be said
 MAX_KEPT = 4096            # observations kept (older ones thinned), so memory stays flat
 
 
@@ -54,7 +55,8 @@ class Doctor:
         # flat for long, having barely improved on the start: stalled (a run that got there is done)
         flat = self._flat(finite) if last.loss > 0.5 * finite[0].loss else 0
         accuracy = val_accuracy if val_accuracy is not None else accuracy
-        at_chance = accuracy is not None and self.chance is not None and accuracy <= self.chance + 0.15
+        at_chance = (accuracy is not None and self.chance is not None and accuracy <= self.chance + 0.15
+                     and len(finite) >= MIN_SEEN)
         if not (flat or at_chance):
             return None
         evidence = []
