@@ -77,6 +77,9 @@ class Heatmap(Widget):
         self.lines = lines
         self.refresh()
 
+    def on_resize(self) -> None:
+        self.screen.plane_resized()
+
     def render_line(self, y: int) -> Strip:
         if y < len(self.lines):
             return Strip(self.lines[y]).crop(0, self.size.width)
@@ -140,7 +143,11 @@ class PlaygroundScreen(Screen):
     #pg-neurons { width: 42; overflow-x: auto; }
     #pg-neurons Horizontal { height: auto; }
     #pg-neurons Vertical { width: auto; height: auto; }
-    #pg-status, #pg-equation, #pg-doctor { height: auto; max-height: 4; padding: 0 1; }
+    #pg-status { height: 2; padding: 0 1; }
+    #pg-equation, #pg-message { height: 1; padding: 0 1; }
+    #pg-doctor { height: auto; max-height: 5; padding: 0 1; }
+    #pg-message { color: $text-muted; }
+    #pg-message.error { color: $error; text-style: bold; }
     #pg-status { background: $boost; }
     #pg-doctor { color: $warning; }
     #pg-doctor.-none { display: none; }
@@ -157,7 +164,6 @@ class PlaygroundScreen(Screen):
         self.shown: Frame | None = None         # the one on screen
         self.selected: tuple[int, int] | None = None
         self.grid_shape = (32, 32)              # rows, cols of the boundary grid the plane needs
-        self.message = ""
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -186,6 +192,7 @@ class PlaygroundScreen(Screen):
             yield Select([(lo, lo) for lo in LOSSES], value=c.loss, allow_blank=False, id="select-loss", compact=True)
             yield from self._field("seed", str(c.seed))
         yield Static(id="pg-status", markup=False)
+        yield Static(id="pg-message", markup=False)
         yield Static(id="pg-doctor", markup=False, classes="-none")
         with Horizontal(id="pg-body"):
             with Vertical(id="pg-plane"):
@@ -209,13 +216,14 @@ class PlaygroundScreen(Screen):
 
     def on_resize(self) -> None:
         self.app.check_size()
-        self.call_after_refresh(self._sized)
 
-    def _sized(self) -> None:
+    def plane_resized(self) -> None:
+        """The plane has another size: a grid to match, and the frame drawn again to fit."""
         plane = self.query_one("#pg-heatmap", Heatmap)
         look = look_for(self.app)
         rows, cols = heatmap.grid_rows(max(plane.size.height, 2), look), max(plane.size.width, 2)
         self.grid_shape = (min(rows, 64), min(cols, 64))
+        self.shown = None
         if self.pg is not None and not self.playing:
             self.capture()
 
@@ -227,7 +235,7 @@ class PlaygroundScreen(Screen):
         try:
             pg = Playground(config)
         except (ValueError, DataError) as exc:
-            self.set_status(f"{exc}. The run on screen is unchanged.", error=True)
+            self.say(f"{exc}. The run on screen is unchanged.", error=True)
             return
         was_playing = self.playing
         self.stop()
@@ -236,8 +244,7 @@ class PlaygroundScreen(Screen):
         self.selected = None
         self.fill_neurons()
         self.capture()
-        self.message = self.ready_text()
-        self.set_status(self.message)
+        self.say(self.ready_text())
         if was_playing:
             self.action_play()
 
@@ -261,11 +268,11 @@ class PlaygroundScreen(Screen):
     def action_play(self) -> None:
         if self.playing:
             self.stop()
-            self.set_status(f"Paused at step {self.pg.step:,}. Space goes on.")
+            self.say(f"Paused at step {self.pg.step:,}. Space goes on.")
             self.query_one("#play", Button).label = self.app.plain("▶ Play")
             return
         if self.pg.diverged:
-            self.set_status("This run diverged: change a knob (a lower lr) or press r to reset.", error=True)
+            self.say("This run diverged: change a knob (a lower lr) or press r to reset.", error=True)
             return
         self.playing = True
         self.query_one("#play", Button).label = self.app.plain("⏸ Pause")
@@ -313,7 +320,7 @@ class PlaygroundScreen(Screen):
         with self.lock:
             self.pg.reset()
         self.capture()
-        self.set_status("Reset: step 0, the same initial weights. Space trains.")
+        self.say("Reset: step 0, the same initial weights. Space trains.")
         self.redraw()
 
     def action_leave(self) -> None:
@@ -331,9 +338,10 @@ class PlaygroundScreen(Screen):
         try:
             value = self._parse(name, event.value)
         except ValueError as exc:
-            self.set_status(f"{label}: {exc}. Fix the field and press Enter.", error=True)
+            self.say(f"{label}: {exc}. Fix the field and press Enter.", error=True)
             return
         self.apply(attr, value, keeps, label)
+        self.set_focus(None)
 
     @on(Select.Changed)
     def select_changed(self, event: Select.Changed) -> None:
@@ -342,6 +350,7 @@ class PlaygroundScreen(Screen):
             return
         attr, keeps = SELECTS[name]
         self.apply(attr, event.value, keeps, name)
+        self.set_focus(None)                    # space, s and r act on the run again
 
     def _parse(self, name: str, text: str):
         from tutor.playground.cli import hidden_sizes
@@ -367,18 +376,18 @@ class PlaygroundScreen(Screen):
         try:
             config = replace(self.config, **{attr: value}).check()
         except ValueError as exc:
-            self.set_status(f"{exc}. The run on screen is unchanged.", error=True)
+            self.say(f"{exc}. The run on screen is unchanged.", error=True)
             return
         if keeps and not self.pg.diverged:
             with self.lock:
                 self.pg.retune(**{attr: value})
                 self.config = self.pg.config
-            self.set_status(f"{label} is now {value:g}; training goes on from these weights."
+            self.say(f"{label} is now {value:g}; training goes on from these weights."
                             if isinstance(value, float) else f"{label} is now {value}; the weights are kept.")
             return
         self.build(config)
         if self.pg.config == config:
-            self.set_status(f"{label} changed: {self.ready_text()}")
+            self.say(f"{label} changed: {self.ready_text()}")
 
     # -- drawing ------------------------------------------------------------------------------
 
@@ -419,18 +428,24 @@ class PlaygroundScreen(Screen):
             self.set_status(f"diverged at step {s.step:,}: the loss became {number(s.loss)}. "
                             "Lower the learning rate, then press r.", error=True)
         else:
-            text = f"step {s.step:,} · epoch {s.epoch:,} · loss {number(s.loss)} train, {number(s.test_loss)} test"
-            if s.accuracy is not None:
-                (tn, fp), (fn, tp) = s.confusion
-                text += (f" · accuracy {s.accuracy:.3f} / {s.val_accuracy:.3f} · test confusion: "
-                         f"0→0 {tn}, 0→1 {fp}, 1→0 {fn}, 1→1 {tp}")
+            text = f"step {s.step:,} · epoch {s.epoch:,} · loss {s.loss:.4g} train, {s.test_loss:.4g} test"
             if self.playing and frame.steps_per_second:
                 text += f" · {frame.steps_per_second:,.0f} steps/s"
+            if s.accuracy is not None:
+                (tn, fp), (fn, tp) = s.confusion
+                text += (f"\naccuracy {s.accuracy:.3f} train, {s.val_accuracy:.3f} test · test confusion: "
+                         f"0→0 {tn}, 0→1 {fp}, 1→0 {fn}, 1→1 {tp}")
             self.set_status(text)
         doctor = self.query_one("#pg-doctor", Static)
         doctor.set_class(not frame.diagnosis, "-none")
         if frame.diagnosis:
             doctor.update(self.app.plain("Doctor: " + diagnosis_text(frame.diagnosis).replace("\n  ", "\n")))
+
+    def say(self, text: str, error: bool = False) -> None:
+        """A message about the last thing the learner did: it stays until the next one."""
+        line = self.query_one("#pg-message", Static)
+        line.update(self.app.plain(text))
+        line.set_class(error, "error")
 
     def set_status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#pg-status", Static)
