@@ -122,3 +122,22 @@ async def test_ascii_shades_and_a_diverging_run_is_diagnosed(tmp_path):
         await pilot.press("enter")
         await until(pilot, lambda: screen.pg.config.lr == 0.01 and screen.pg.step == 0 and not screen.pg.diverged,
                     "a fresh run")
+
+
+async def test_a_lesson_run_that_diverges_gets_the_doctor_in_its_status_line(tmp_path):
+    from tutor.lesson import resolve
+    from tutor.ui.train_pane import TrainPane
+
+    app = make_app(tmp_path, start=resolve("linear-1d"))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: app.screen.query(TrainPane), "the lesson")
+        await pilot.press("t")
+        pane = app.screen.query_one(TrainPane)
+        await until(pilot, lambda: pane.query("#field-lr") and pane.session is not None, "the Train part ready")
+        pane.query_one("#field-lr").value = "5"
+        pane.restart()
+        await pilot.press("space")
+        await until(pilot, lambda: "Doctor: the run diverged: exploding gradients" in str(pane.query_one("#status").render()),
+                    "the doctor's verdict")
+        status = str(pane.query_one("#status").render())
+        assert "diverged at step 11" in status and "Fix: lower the learning rate about tenfold (try lr 0.5)" in status

@@ -164,3 +164,9 @@ def text(diagnosis: dict | None) -> str:
     lines += [f"  - {e}" for e in diagnosis["evidence"]]
     lines.append(f"  fix: {diagnosis['fix']}.")
     return "\n".join(lines)
+
+
+def one_line(diagnosis: dict) -> str:
+    """The verdict in one line, for a status line: what, the first evidence, the fix."""
+    first = f": {diagnosis['evidence'][0]}" if diagnosis["evidence"] else ""
+    return f"Doctor: {diagnosis['summary']}{first}. Fix: {diagnosis['fix']}."
