@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LESSONS_DIR = ROOT / "lessons"
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 
-# The eight lessons of CURRICULUM.md, in curriculum order, then the playground's xor lesson.
+# The eight lessons of CURRICULUM.md, in curriculum order.
 CURRICULUM_IDS = (
     "single-neuron",
     "linear-1d",
@@ -26,8 +26,9 @@ CURRICULUM_IDS = (
     "two-layer-relu",
     "vector-derivatives",
     "mlp-digits",
-    "xor-needs-a-hidden-layer",
 )
+# Every shipped lesson in --list order: the curriculum, then the playground's (no Derive part).
+LISTED_IDS = CURRICULUM_IDS + ("xor-needs-a-hidden-layer",)
 
 CLI_TIMEOUT = 300          # seconds; a CLI call that takes longer is a hang, not a slow test
 
