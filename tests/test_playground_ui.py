@@ -141,3 +141,21 @@ async def test_a_lesson_run_that_diverges_gets_the_doctor_in_its_status_line(tmp
                     "the doctor's verdict")
         status = str(pane.query_one("#status").render())
         assert "diverged at step 11" in status and "Fix: lower the learning rate about tenfold (try lr 0.5)" in status
+
+
+async def test_no_color_shades_and_a_csv_of_ones_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    rows = "".join(f"{a},{b},{int(a * b > 0)}\n" for a, b in np.random.RandomState(2).uniform(-3, 3, (120, 2)))
+    (tmp_path / "mine.csv").write_text("x1,x2,label\n" + rows)
+    app = make_app(tmp_path, playground=Config(csv=str(tmp_path / "mine.csv"), hidden=(4,), activation="relu"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_playground(pilot, app)
+        assert str(screen.query_one("#select-dataset").selection) == "csv"
+        assert text(screen, "#pg-message").startswith("mine.csv: 60 training and 60 test points (classification).")
+        rows = screen.query_one(Heatmap).rows_text()
+        assert set("".join(rows)) <= set(" ░▒▓█●○◆◇") and set("".join(rows)) & set("●○◆◇")
+        await pilot.press("space")
+        await until(pilot, lambda: screen.shown is not None and screen.shown.stats.step >= 100, "100 steps drawn")
+        await pilot.press("space")
+        await until(pilot, lambda: not screen.playing, "paused")
+        assert screen.query_one("#neuron-1-1").lines      # the thumbnails drew under the NO_COLOR filter

@@ -78,9 +78,14 @@ def _tui(args) -> int:
     from tutor.cli import run_app
     from tutor.ui.app import TutorApp
 
+    from tutor.data import DataError
+    from tutor.playground.model import load_points
+
     try:
         config = config_from(args)
-    except ValueError as exc:
+        if config.csv:
+            load_points(config)               # a broken file is one line here, before the screen
+    except (ValueError, DataError) as exc:
         sys.stderr.write(f"backprop-tutor: {exc}\n")
         return EXIT_USAGE
     return run_app(TutorApp(ascii=args.ascii, playground=config))

@@ -25,6 +25,7 @@ POINT = {   # (look, test?, class 1?) → glyph
     ("ascii", False, True): "X", ("ascii", False, False): "O",
     ("ascii", True, True): "x", ("ascii", True, False): "o",
 }
+PLAIN = Style()                       # a segment always has a style: Textual's NO_COLOR filter reads it
 BLUE, ORANGE, WHITE = (8, 119, 189), (245, 147, 34), (232, 234, 235)
 
 
@@ -114,7 +115,7 @@ def draw(values: np.ndarray, look: str, classify: bool, points=(), x_range=(0.0,
             mark = marks.get((r, c))
             if mark is not None:
                 row[c] = mark[0]
-        lines.append([Segment("".join(row))])
+        lines.append([Segment("".join(row), PLAIN)])
     return lines
 
 

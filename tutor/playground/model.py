@@ -226,17 +226,9 @@ class Playground:
         if observe or self.diverged:
             self.last_grads = norms or self.last_grads
             # the loss on the whole training set: a mini-batch's is too noisy to call a stall
-            self.doctor.observe(Observation(self.step, self._full_loss() if not self.diverged else loss,
+            self.doctor.observe(Observation(self.step, self._loss_on(self.x, self.y)[0] if not self.diverged else loss,
                                             norms or dict(self.last_grads), *self._unit_health()))
         return loss
-
-    def _full_loss(self) -> float:
-        with np.errstate(all="ignore"):
-            p = self.forward(self.x)
-        if self.points.classify and self.config.loss == "cross-entropy":
-            p = np.clip(p, 1e-12, 1 - 1e-12)
-            return float(-np.mean(self.y * np.log(p) + (1 - self.y) * np.log(1 - p)))
-        return float(np.mean((p - self.y) ** 2))
 
     def _unit_health(self) -> tuple[dict[str, float], dict[str, float]]:
         """Per hidden layer: the fraction of dead ReLUs, or of saturated tanh/sigmoid units, on the
@@ -274,27 +266,27 @@ class Playground:
     def stats(self) -> Stats:
         s = Stats(step=self.step, epoch=self.step * self.config.batch_size // max(len(self.y), 1),
                   diverged=self.diverged, grads=dict(self.last_grads))
-        with np.errstate(all="ignore"):
-            p, pt = self.predict(self.x), self.predict(self.xt)
-            if self.points.classify:
-                eps = 1e-12
-                s.loss = float(-np.mean(self.y[:, 0] * np.log(p + eps) + (1 - self.y[:, 0]) * np.log(1 - p + eps)))
-                s.test_loss = float(-np.mean(self.yt[:, 0] * np.log(pt + eps) + (1 - self.yt[:, 0]) * np.log(1 - pt + eps)))
-                if self.config.loss == "squared":
-                    s.loss = float(np.mean((p - self.y[:, 0]) ** 2))
-                    s.test_loss = float(np.mean((pt - self.yt[:, 0]) ** 2))
-                s.accuracy = float(np.mean((p > 0.5) == (self.y[:, 0] > 0.5)))
-                s.val_accuracy = float(np.mean((pt > 0.5) == (self.yt[:, 0] > 0.5)))
-                s.confusion = confusion(self.yt[:, 0] > 0.5, pt > 0.5)
-            else:
-                s.loss = float(np.mean((p - self.y[:, 0]) ** 2))
-                s.test_loss = float(np.mean((pt - self.yt[:, 0]) ** 2))
+        s.loss, p = self._loss_on(self.x, self.y)
+        s.test_loss, pt = self._loss_on(self.xt, self.yt)
+        if self.points.classify:
+            s.accuracy = float(np.mean((p > 0.5) == (self.y > 0.5)))
+            s.val_accuracy = float(np.mean((pt > 0.5) == (self.yt > 0.5)))
+            s.confusion = confusion(self.yt[:, 0] > 0.5, pt[:, 0] > 0.5)
         if not math.isfinite(s.loss):
             s.diverged = True
         return s
 
-    def diagnosis(self) -> dict | None:
-        s = self.stats()
+    def _loss_on(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """(the loss the run minimises, on the whole of x, y; the outputs)."""
+        with np.errstate(all="ignore"):
+            p = self.forward(x)
+            if self.points.classify and self.config.loss == "cross-entropy":
+                q = np.clip(p, 1e-12, 1 - 1e-12)
+                return float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q))), p
+            return float(np.mean((p - y) ** 2)), p
+
+    def diagnosis(self, s: Stats | None = None) -> dict | None:
+        s = s or self.stats()
         return self.doctor.diagnose(self.diverged or s.diverged, s.accuracy, s.val_accuracy)
 
     def boundary(self, n: int = 32, rows: int | None = None) -> "Boundary":

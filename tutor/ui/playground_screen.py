@@ -83,7 +83,7 @@ class Heatmap(Widget):
     def render_line(self, y: int) -> Strip:
         if y < len(self.lines):
             return Strip(self.lines[y]).crop(0, self.size.width)
-        return Strip.blank(self.size.width)
+        return Strip.blank(self.size.width, self.rich_style)
 
     def rows_text(self) -> list[str]:
         return heatmap.plain(self.lines)
@@ -106,12 +106,16 @@ class NeuronView(Widget, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
+        # every segment gets a style: Textual's NO_COLOR filter reads each one's
+        base = self.rich_style
         if y < len(self.head):
-            return Strip(list(self.head[y].render(self.app.console))).crop(0, width).extend_cell_length(width)
+            segments = [Segment(seg.text, base + seg.style if seg.style else base)
+                        for seg in self.head[y].render(self.app.console) if seg.text != "\n"]
+            return Strip(segments).crop(0, width).extend_cell_length(width, base)
         y -= len(self.head)
         if y < len(self.lines):
-            return Strip(self.lines[y]).crop(0, width).extend_cell_length(width)
-        return Strip.blank(width)
+            return Strip(self.lines[y]).crop(0, width).extend_cell_length(width, base)
+        return Strip.blank(width, base)
 
     def on_click(self) -> None:
         self.screen.select(*self.neuron)
@@ -171,8 +175,12 @@ class PlaygroundScreen(Screen):
         c = self.config
         yield Header(icon="*" if self.app.ascii else None)
         with Horizontal(classes="pg-row"):
-            yield Select([(d, d) for d in DATASETS], value=c.dataset, allow_blank=False, id="select-dataset",
-                         compact=True, disabled=bool(c.csv))
+            if c.csv:                            # the learner's own file: no other dataset to pick
+                yield Select([(os.path.basename(c.csv), "csv")], value="csv", allow_blank=False,
+                             id="select-dataset", compact=True, disabled=True)
+            else:
+                yield Select([(d, d) for d in DATASETS], value=c.dataset, allow_blank=False, id="select-dataset",
+                             compact=True)
             yield from self._field("noise", f"{c.noise * 100:g}")
             yield from self._field("ratio", f"{c.train_ratio * 100:g}")
             yield Button(self.app.plain("▶ Play"), id="play", variant="success", compact=True)
@@ -259,13 +267,16 @@ class PlaygroundScreen(Screen):
         with self.lock:
             pg = self.pg
             rows, cols = self.grid_shape
-            self.frame = Frame(pg.boundary(cols, rows), pg.stats(), pg.diagnosis() if pg.step >= 10 else None, sps)
+            stats = pg.stats()
+            self.frame = Frame(pg.boundary(cols, rows), stats, pg.diagnosis(stats) if pg.step >= 10 else None, sps)
 
     def stop(self) -> None:
         self.playing = False
         self.workers.cancel_group(self, "playground")
 
     def action_play(self) -> None:
+        if self.pg is None:
+            return
         if self.playing:
             self.stop()
             self.say(f"Paused at step {self.pg.step:,}. Space goes on.")
@@ -307,6 +318,8 @@ class PlaygroundScreen(Screen):
         self.query_one("#play", Button).label = self.app.plain("▶ Play")
 
     def action_step(self) -> None:
+        if self.pg is None:
+            return
         if self.playing:
             self.action_play()
         with self.lock:
@@ -315,6 +328,8 @@ class PlaygroundScreen(Screen):
         self.redraw()
 
     def action_reset(self) -> None:
+        if self.pg is None:
+            return
         self.stop()
         self.query_one("#play", Button).label = self.app.plain("▶ Play")
         with self.lock:
@@ -332,7 +347,7 @@ class PlaygroundScreen(Screen):
     @on(Input.Submitted)
     def field_submitted(self, event: Input.Submitted) -> None:
         name = (event.input.id or "").removeprefix("field-")
-        if name not in FIELDS:
+        if name not in FIELDS or self.pg is None:
             return
         label, attr, keeps = FIELDS[name]
         try:
@@ -347,6 +362,8 @@ class PlaygroundScreen(Screen):
     def select_changed(self, event: Select.Changed) -> None:
         name = (event.select.id or "").removeprefix("select-")
         if name not in SELECTS or self.pg is None or event.value == getattr(self.config, SELECTS[name][0]):
+            return
+        if name == "dataset" and self.config.csv:    # the file's entry, not a dataset to make
             return
         attr, keeps = SELECTS[name]
         self.apply(attr, event.value, keeps, name)
@@ -510,6 +527,8 @@ class PlaygroundScreen(Screen):
         return text + "   (the last term is the bias)"
 
     def action_next_neuron(self) -> None:
+        if self.pg is None:
+            return
         order = [v.neuron for v in self.query(NeuronView)]
         if not order:
             return
