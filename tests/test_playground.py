@@ -216,3 +216,18 @@ def test_a_lessons_csv_path_is_checked(tmp_path, path, message):
     f.write_text(LESSON.format(path=path))
     problems = check_file(str(f))
     assert len(problems) == 1 and str(problems[0]).startswith(f"{f}:") and str(problems[0]).endswith(message)
+
+
+def test_the_doctor_names_dead_relus_and_saturated_units():
+    relu = Playground(Config(dataset="circle", activation="relu", lr=10.0))
+    relu.run(3000)
+    d = relu.diagnosis()
+    assert d["kind"] == "dead-relu" and any("of its units output 0 for every sample" in e for e in d["evidence"])
+    assert any(e.startswith("accuracy ") and "about what guessing gives" in e for e in d["evidence"])
+    tanh = Playground(Config(dataset="circle", activation="tanh", lr=10.0))
+    tanh.run(3000)
+    d = tanh.diagnosis()
+    assert d["kind"] == "saturated" and any("sit in the flat tails" in e for e in d["evidence"])
+    healthy = Playground(Config(dataset="gauss"))
+    healthy.run(3000)
+    assert healthy.diagnosis() is None

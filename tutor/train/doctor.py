@@ -16,7 +16,7 @@ FLAT_CHANGE = 1e-3         # "no real change": relative, over those observations
 EXPLODE = 10.0             # gradient norm growth (last / first) that counts as exploding
 DEAD = 0.5                 # fraction of dead / saturated units in a layer worth naming
 VANISH = 1e-6              # a gradient norm this small moves nothing
-MIN_SEEN = 20              # observations before "learns nothing" may be said
+MIN_SEEN = FLAT_STEPS      # observations before "learns nothing" may be said
 MAX_KEPT = 4096            # observations kept (older ones thinned), so memory stays flat
 
 
