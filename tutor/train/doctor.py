@@ -93,7 +93,7 @@ class Doctor:
                 f"lr × largest gradient = {self.lr:g} × {biggest:.3g} = {step:.2g}: the weights barely move"],
                 f"raise the learning rate (try {self.lr * 10:g})")
         if at_chance:
-            return _verdict("learns-nothing", "the model learns nothing", evidence + [_norms(last.grads)],
+            return _verdict("learns-nothing", "the model does little better than guessing", evidence + [_norms(last.grads)],
                             "add capacity (a hidden layer, more units) or useful input features")
         return _verdict("plateau", "the loss has plateaued", evidence + [
             f"lr × largest gradient = {self.lr:g} × {biggest:.3g} = {step:.2g}"],
