@@ -579,5 +579,5 @@ async def test_exercise_wrong_hint_right_and_progress_mark(tmp_path):
         await pilot.press("escape", "escape")                 # leave the field, then the lesson
         await pilot.pause()
         options = app.screen.query_one("#lessons")
-        first = plain(options.get_option_at_index(1).prompt)              # option 0: the sandbox
+        first = plain(options.get_option_at_index(2).prompt)              # 0, 1: the sandbox, the playground
         assert "in progress, 1/3 exercises" in first
