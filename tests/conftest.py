@@ -27,6 +27,8 @@ CURRICULUM_IDS = (
     "vector-derivatives",
     "mlp-digits",
 )
+# Every shipped lesson in --list order: the curriculum, then the playground's (no Derive part).
+LISTED_IDS = CURRICULUM_IDS + ("xor-needs-a-hidden-layer",)
 
 CLI_TIMEOUT = 300          # seconds; a CLI call that takes longer is a hang, not a slow test
 

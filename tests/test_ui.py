@@ -402,8 +402,8 @@ async def test_every_lesson_walks_its_three_parts(tmp_path):
             assert isinstance(screen, LessonScreen), item.id
             await pilot.press("d")
             await settle(app, pilot)
-            pane = screen.query_one(DerivePane)
             if screen.lesson.graph is not None:
+                pane = screen.query_one(DerivePane)
                 assert pane.derivation is not None and pane.derivation.steps, item.id
                 assert all(c.ok for c in pane.derivation.checks), item.id
             await pilot.press("t")
@@ -490,7 +490,7 @@ async def test_broken_file_among_the_lessons_is_listed_with_its_first_problem(tm
         await pilot.pause()
         options = app.screen.query_one("#lessons")
         assert [item.id for item in app.listing][-1] == "zz-broken"
-        last = plain(options.get_option_at_index(len(app.listing)).prompt, width=160)   # option 0: the sandbox
+        last = plain(options.get_option_at_index(len(app.listing) + 1).prompt, width=160)   # 0, 1: sandbox, playground
         assert f"{bad}:2: id: 'Bad' is not a lesson id (lowercase letters, digits and '-') (and 1 more)" in last
         assert len(app.listing) == len(shipped) + 1
 
@@ -533,7 +533,7 @@ def test_first_screen_without_heavy_imports(tmp_path):
             async with app.run_test(size=(100, 30)) as pilot:
                 await pilot.pause()
                 assert isinstance(app.screen, LessonListScreen)
-                assert app.screen.query_one("#lessons").option_count == 9      # the sandbox and 8 lessons
+                assert app.screen.query_one("#lessons").option_count == 11     # sandbox, playground, 9 lessons
                 heavy = sorted(m for m in ("torch", "sklearn", "sympy") if m in sys.modules)
                 print("HEAVY", heavy)
         asyncio.run(main())
@@ -579,5 +579,5 @@ async def test_exercise_wrong_hint_right_and_progress_mark(tmp_path):
         await pilot.press("escape", "escape")                 # leave the field, then the lesson
         await pilot.pause()
         options = app.screen.query_one("#lessons")
-        first = plain(options.get_option_at_index(1).prompt)              # option 0: the sandbox
+        first = plain(options.get_option_at_index(2).prompt)              # 0, 1: the sandbox, the playground
         assert "in progress, 1/3 exercises" in first

@@ -29,6 +29,7 @@ examples:
   backprop-tutor two-layer-relu --export-code numpy > run.py     the numpy run as a script
   backprop-tutor two-layer-relu --code backward --template > bw.py
   backprop-tutor two-layer-relu --code backward=bw.py            check your backward pass
+  backprop-tutor playground              train a small network on 2-D data and watch its boundary
 
 exit status: 0 ok; 1 a wrong --answer or --code file; 2 bad arguments or lesson file; 3 a run diverged or failed
 """
@@ -103,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         from tutor.sandbox_cli import main as sandbox_main
 
         return sandbox_main(argv)
+    if argv[:1] == ["playground"]:                  # the playground (tutor/playground/cli.py)
+        from tutor.playground.cli import main as playground_main
+
+        return playground_main(argv[1:])
     ap = parser()
     # a --json run whose arguments do not parse still ends with the error event
     ap.json_errors = "--json" in argv and any(a == "--headless" or a.startswith(("--answer", "--code")) for a in argv)
@@ -232,9 +237,12 @@ def _tui(args) -> int:
             return 2
     from tutor.ui.app import TutorApp
 
+    return run_app(TutorApp(start=start, ascii=args.ascii, device=args.device, sandbox=getattr(args, "sandbox", None)))
+
+
+def run_app(app) -> int:
     import asyncio
 
-    app = TutorApp(start=start, ascii=args.ascii, device=args.device, sandbox=getattr(args, "sandbox", None))
     threading.Thread(target=_exit_watchdog, args=(app,), daemon=True, name="exit-watchdog").start()
     # Not app.run(): asyncio.run() would wait at the end for a worker thread still busy importing
     # torch or rendering with sympy. Those threads own nothing that needs saving.

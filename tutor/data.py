@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tutor.lesson import Dataset
+from tutor.playground.names import DATASETS as PLAYGROUND
 
 
 class DataError(Exception):
@@ -56,6 +57,10 @@ def load(spec: Dataset) -> Data:
         return digits(o["seed"], o["test_fraction"])
     if spec.kind == "mnist":
         return mnist(o["seed"], o["train_size"], o["test_size"])
+    if spec.kind in PLAYGROUND or spec.kind == "csv":
+        from tutor.playground.datasets import as_data
+
+        return as_data(spec, spec.base)
     raise DataError(f"unknown dataset kind '{spec.kind}'")
 
 

@@ -206,7 +206,7 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
         final = session.run(emit=emit, policy=LogPolicy(every=every))
         done = dict(backend=backend, device=session.device, steps=session.step, final_loss=final.loss,
                     final_val_loss=final.val_loss, seconds=session.active, steps_per_second=final.steps_per_second,
-                    diverged=final.diverged, error=final.error or None)
+                    diverged=final.diverged, error=final.error or None, diagnosis=session.diagnosis)
         if final.accuracy is not None:
             done["accuracy"], done["val_accuracy"] = final.accuracy, final.val_accuracy
         if final.params is not None:
@@ -228,6 +228,10 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
                 line += "\n  parameters: " + params_text(final.params)
             for pr in done.get("predictions", []):
                 line += f"\n  prediction: {prediction_text(pr)}"
+        if session.diagnosis:                  # the divergence doctor's verdict (tutor/train/doctor.py)
+            from tutor.train.doctor import text as diagnosis_text
+
+            line += "\n  " + diagnosis_text(session.diagnosis).replace("\n", "\n  ")
         p.event("done", line, **done)
     if lesson.train.baseline:
         from tutor.train.baseline import FIGURES, fit_baseline

@@ -13,7 +13,7 @@ import os
 import re
 import stat
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from tutor.expr import FUNCTIONS, NAME_RE, Expr, parse as parse_expr, symbols
 from tutor.expr.parser import MAX_NUMBER
 from tutor.errors import LessonError
 from tutor.fmt import printable
+from tutor.playground.names import DATASETS as PLAYGROUND, MAX_CSV_BYTES, MAX_CSV_ROWS, MAX_NOISE, SAMPLES
 from tutor.tomlpos import key_lines, line_of
 
 SCHEMA_VERSION = 1
@@ -64,6 +65,10 @@ DATASETS = {
     "iris": {"seed": (int, 0)},
     "digits": {"seed": (int, 0), "test_fraction": ((int, float), 0.3)},
     "mnist": {"seed": (int, 0), "train_size": (int, 5000), "test_size": (int, 10000)},
+    # the playground's 2-D sets (tutor/playground/datasets.py): noise and ratio in percent
+    **{kind: {"noise": ((int, float), 0.0), "ratio": ((int, float), 50.0), "seed": (int, 0)} for kind in PLAYGROUND},
+    # x1, x2, label (or target) rows in a file beside the lesson
+    "csv": {"path": (str, ...), "ratio": ((int, float), 50.0), "seed": (int, 0)},
 }
 EXERCISE_KINDS = ("derivative", "value", "shape", "choice", "code")
 LETTERS = "abcdefgh"       # a choice exercise's letters: at most eight choices
@@ -141,6 +146,7 @@ class Layer:
 class Dataset:
     kind: str
     options: dict[str, Any]
+    base: Path | None = None              # the lesson's folder, where a "csv" file lies
 
 
 @dataclass(frozen=True)
@@ -473,6 +479,9 @@ def _build(data: dict, path: Path, named: bool = False) -> Lesson:
     train = part(_train, train_t) if train_t else None
     variant_tables = part(top.array, "variants", False, 20) or ()
     variants = tuple(part(_variant, t, train) for t in variant_tables) if train or not train_t else ()
+    if train is not None and named:            # a CSV dataset lies in the lesson's folder
+        train = part(_anchor_train, train, path.parent) or train
+        variants = tuple(v and (part(_anchor_variant, v, path.parent, i) or v) for i, v in enumerate(variants))
     exercise_tables = part(top.array, "exercises", False, MAX_EXERCISES) or ()
     exercises = ()
     if graph or not graph_t:
@@ -717,6 +726,31 @@ def _numbers(value, depth: int = 0) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _anchor(dataset: Dataset, folder: Path, key: str) -> Dataset:
+    """A "csv" dataset with its folder, once its file is known to be there and small enough."""
+    if dataset.kind != "csv":
+        return dataset
+    file = folder / dataset.options["path"]
+    try:
+        size = file.stat().st_size
+    except OSError:
+        raise LessonError(f"no file '{dataset.options['path']}' beside the lesson", key=f"{key}.path") from None
+    if size > MAX_CSV_BYTES:
+        raise LessonError(f"the file is {size:,} bytes; the limit is {MAX_CSV_BYTES:,}", key=f"{key}.path")
+    return replace(dataset, base=folder)
+
+
+def _anchor_train(train: Train, folder: Path) -> Train:
+    return replace(train, dataset=_anchor(train.dataset, folder, "train.dataset"))
+
+
+def _anchor_variant(variant: Variant, folder: Path, i: int) -> Variant:
+    if "dataset" not in variant.changes:
+        return variant
+    return replace(variant, changes={**variant.changes,
+                                     "dataset": _anchor(variant.changes["dataset"], folder, f"variants[{i}].dataset")})
+
+
 def _freeze(value):
     return tuple(_freeze(v) for v in value) if isinstance(value, list) else float(value)
 
@@ -770,6 +804,17 @@ def _check_dataset(kind: str, o: dict, t: _Table) -> None:
     elif kind == "digits":
         if not 0.05 <= o["test_fraction"] <= 0.95:
             raise LessonError("test_fraction must be within 0.05..0.95", key=t.key("test_fraction"))
+    elif kind in PLAYGROUND or kind == "csv":
+        if kind != "csv" and not 0 <= o["noise"] <= MAX_NOISE:
+            raise LessonError(f"noise is a percentage within 0..{MAX_NOISE}", key=t.key("noise"))
+        if not 10 <= o["ratio"] <= 90:
+            raise LessonError("ratio is the training share in percent, within 10..90", key=t.key("ratio"))
+        if kind == "csv":
+            p = o["path"]
+            if not p or p.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", p) or ".." in re.split(r"[/\\]", p):
+                raise LessonError("a path relative to the lesson's folder, without '..'", key=t.key("path"))
+            if not p.endswith(".csv"):
+                raise LessonError("a .csv file", key=t.key("path"))
     elif kind == "mnist":
         for k in ("train_size", "test_size"):
             if not 100 <= o[k] <= 60_000:
@@ -895,6 +940,10 @@ def dataset_shape(dataset: Dataset) -> tuple[int, int, int]:
         return 100, 2, 2
     if dataset.kind == "digits":
         return 1797, 64, 10
+    if dataset.kind in PLAYGROUND:
+        return SAMPLES, 2, 1
+    if dataset.kind == "csv":
+        return MAX_CSV_ROWS, 2, 1                           # at most
     return o["train_size"] + o["test_size"], 784, 10        # mnist
 
 
@@ -984,10 +1033,19 @@ def _variant(t: _Table, train: Train | None) -> Variant:
     changes = _partial(t, _TRAIN_OVERRIDES - {"bias"} | {"backends"})
     if "note" in t.data:                   # the variant's own note about its runs, in place of [train]'s
         changes["note"] = t.text("note", "", limit=2000)
+    if "layers" in t.data:                 # another model on the same data (e.g. without its ReLU)
+        layers = tuple(_layer(lt) for lt in t.array("layers", limit=MAX_LAYERS))
+        _unique_params(layers, t.key("layers"))
+        if not any(l.type == "linear" for l in layers):
+            raise LessonError("a model needs at least one linear layer", key=t.key("layers"))
+        if any(l.out == "hidden" for l in layers) and train.hidden is None:
+            raise LessonError("a layer uses 'hidden' but [train] has no 'hidden' size", key=t.key("layers"))
+        changes["layers"] = layers
+        _check_run(replace(train, layers=layers), train.dataset, "train", t.key("layers"))
     ds = t.sub("dataset")
     if ds:
         changes["dataset"] = _dataset(ds)
-        _check_run(train, changes["dataset"], "train", ds.path)
+        _check_run(replace(train, layers=changes.get("layers", train.layers)), changes["dataset"], "train", ds.path)
     t.done()
     return Variant(name, title, changes)
 

@@ -60,6 +60,9 @@ class Session:
         self.finished = False
         self._batches = BatchOrder(n, self.batch, spec.seed)
         self._loader = None
+        self.binary = is_binary(spec, data)
+        self.doctor = make_doctor(spec, data, self.binary)
+        self.diagnosis: dict | None = None       # the doctor's verdict once the run has ended
 
     # -- batches ------------------------------------------------------------------------------
 
@@ -141,6 +144,7 @@ class Session:
                         return self._finish(Snapshot(**{**snap.__dict__, "diverged": True}), emit)
                     self.history.add(k - 1, snap.loss, snap.val_loss)     # x: updates made before it
                     self.last = self.last_row = snap
+                    self.doctor.observe(observation(snap))
                     emit(snap)
                     next_time = now + (interval or math.inf)
         self.active += time.perf_counter() - started
@@ -155,6 +159,9 @@ class Session:
     def _finish(self, snap: Snapshot, emit) -> Snapshot:
         self.finished = True
         self.last = snap
+        if not snap.error:
+            self.doctor.observe(observation(snap))
+            self.diagnosis = self.doctor.diagnose(snap.diverged, snap.accuracy, snap.val_accuracy)
         if not snap.diverged and not snap.error:
             self.history.add(snap.step, snap.loss, snap.val_loss)
         emit(snap)
@@ -181,12 +188,15 @@ class Session:
         acc = None
         if self.data.classes:
             acc = float(xp.to_numpy(xp.argmax(pred) == y).mean())
+        elif self.binary:                      # one output: a logit (bce) or a sigmoid's probability
+            cut = 0.0 if self.spec.loss == "bce" else 0.5
+            acc = float(np.mean((xp.to_numpy(pred) > cut) == (xp.to_numpy(y) > 0.5)))
         return xp.scalar(loss), acc
 
     def _measure(self) -> tuple[float | None, float | None, float | None]:
         """(validation loss, validation accuracy, training accuracy) with the current weights."""
         val_loss, val_acc = self.evaluate("val")
-        acc = self.evaluate("train")[1] if self.data.classes else None
+        acc = self.evaluate("train")[1] if self.data.classes or self.binary else None
         return val_loss, val_acc, acc
 
     def _snapshot(self, loss: float, before, measured, started, start_step, diverged=False) -> Snapshot:
@@ -237,6 +247,39 @@ class Session:
                                         xp.array(np.zeros((len(x), self.data.outputs))) if not self.data.classes
                                         else xp.labels(np.zeros(len(x), dtype=np.int64)))
         return xp.to_numpy(pred)
+
+
+def is_binary(spec: RunSpec, data: Data) -> bool:
+    """A classifier of two classes: one output, labels 0/1, and a bce loss or a sigmoid at the end."""
+    if data.classes or data.outputs != 1:
+        return False
+    if spec.loss != "bce" and spec.layers[-1].type != "sigmoid":
+        return False
+    return bool(np.isin(data.y_train, (0.0, 1.0)).all())
+
+
+def make_doctor(spec: RunSpec, data: Data, binary: bool):
+    """The divergence doctor for this run (tutor/train/doctor.py)."""
+    from tutor.train.doctor import Doctor
+
+    kinds = [l.type for l in spec.layers]
+    # linear layers with nothing non-linear between them: one linear map, however many there are
+    linear = all(k == "linear" for k in kinds[:max(i for i, k in enumerate(kinds) if k == "linear")])
+    chance = None
+    if binary:
+        p = float(np.mean(data.y_train))
+        chance = max(p, 1 - p)
+    elif data.classes:
+        chance = float(np.bincount(np.asarray(data.y_train, dtype=np.int64)).max() / len(data.y_train))
+    return Doctor(spec.lr, linear_model=linear and data.inputs > 1 and bool(data.classes or binary), chance=chance,
+                  per="parameter")
+
+
+def observation(snap: Snapshot):
+    from tutor.train.doctor import Observation
+
+    return Observation(snap.step, snap.loss, {k: g.norm for k, g in snap.grads.items()}, dict(snap.dead_relu),
+                       accuracy=snap.accuracy)
 
 
 class BatchOrder:

@@ -72,11 +72,12 @@ class TutorApp(App):
     ]
 
     def __init__(self, start: Path | None = None, ascii: bool = False, device: str = "cpu",
-                 progress: Progress | None = None, sandbox: tuple[str, ...] | None = None):
+                 progress: Progress | None = None, sandbox: tuple[str, ...] | None = None, playground=None):
         super().__init__()
         self.start = start
         self.sandbox = sandbox            # open the sandbox first: () for its example, or (graph, point, wrt)
         self.sandbox_texts: tuple[str, str, str] | None = None   # the sandbox as it was left this session
+        self.playground = playground      # open the playground first, with this Config
         self.ascii = ascii
         self.device = device
         self.progress = progress or Progress()
@@ -101,6 +102,8 @@ class TutorApp(App):
             self.open_lesson(self.start)
         elif self.sandbox is not None:
             self.open_sandbox(*self.sandbox)
+        elif self.playground is not None:
+            self.open_playground(self.playground)
         else:                   # resume where the learner was: the lesson, its part and step
             last = next((i for i in self.listing if i.id == self.progress.last_lesson and not i.error), None)
             if last is not None:
@@ -206,6 +209,11 @@ class TutorApp(App):
         if graph is None and self.sandbox_texts is not None:      # as it was left this session
             graph, point, wrt = self.sandbox_texts
         self.push_screen(SandboxScreen(graph, point, wrt))
+
+    def open_playground(self, config=None) -> None:
+        from tutor.ui.playground_screen import PlaygroundScreen
+
+        self.push_screen(PlaygroundScreen(config))
 
     def action_help(self) -> None:
         from tutor.ui.help import HelpScreen

@@ -11,6 +11,7 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 INTRO = "Choose a lesson. Each one explains a model, derives its gradients node by node, then trains it."
+FIRST = 2                 # options before the first lesson: the sandbox and the playground
 MARKS = {"not started": "○", "in progress": "◐", "done": "●"}
 
 
@@ -68,9 +69,12 @@ class LessonListScreen(Screen):
         highlighted = options.highlighted
         options.clear_options()
         last = app.progress.last_lesson
-        # The sandbox first (option 0), then the lessons: option i + 1 is app.listing[i].
+        # The sandbox (option 0) and the playground (1) first, then the lessons: option i + FIRST is app.listing[i].
         options.add_option(Option(Hanging(Text("+", style="bold"), Text.assemble(
             ("Sandbox", "bold"), "\nType any graph: it is derived and checked as you type.")), id="sandbox"))
+        options.add_option(Option(Hanging(Text("+", style="bold"), Text.assemble(
+            ("Playground", "bold"), "\nTrain a small network on 2-D data and watch its decision boundary, "
+            "neuron by neuron.")), id="playground"))
         start = 0
         for i, (item, (_, state, solved)) in enumerate(zip(app.listing, rows)):
             mark = MARKS[state] if not app.ascii else {"not started": "-", "in progress": "~", "done": "*"}[state]
@@ -83,14 +87,14 @@ class LessonListScreen(Screen):
             options.add_option(Option(Hanging(Text(mark, style="bold"), text), id=item.id))
             if item.id == last:
                 start = i
-        # option 0 is the sandbox: lesson i is option i + 1
-        options.highlighted = highlighted if highlighted is not None else start + 1
+        # options 0 and 1 are the sandbox and the playground: lesson i is option i + FIRST
+        options.highlighted = highlighted if highlighted is not None else start + FIRST
         # back from a finished lesson: the next one is highlighted and named
         intro = self.query_one("#intro", Static)
         done = last is not None and rows[start][0] == last and rows[start][1] == "done"
         if done and start + 1 < len(rows):
-            if options.highlighted == start + 1:
-                options.highlighted = start + 2
+            if options.highlighted == start + FIRST:
+                options.highlighted = start + FIRST + 1
             intro.update(app.plain(f"{app.listing[start].title}: done. Next lesson → {app.listing[start + 1].title} "
                                    "(enter opens it)."))
         else:
@@ -107,5 +111,7 @@ class LessonListScreen(Screen):
     def _open(self, index: int) -> None:
         if index == 0:
             self.app.open_sandbox()
+        elif index == 1:
+            self.app.open_playground()
         else:
-            self.app.open_lesson(self.app.listing[index - 1].path)
+            self.app.open_lesson(self.app.listing[index - FIRST].path)

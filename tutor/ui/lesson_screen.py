@@ -127,6 +127,8 @@ class LessonScreen(Screen):
             if isinstance(self.focused, Input):
                 return False
             if action == "derive" and parameters and parameters[0] in self.EXERCISE_ACTIONS:
+                if not self.query("#exercise"):         # a lesson without a Derive part has no panel
+                    return False
                 panel = self.query_one("#exercise")
                 if parameters[0] == "fold":
                     return self.part == "derive" and panel.display

@@ -474,7 +474,12 @@ class TrainPane(Widget):
         self.shown = snap
         with self.app.batch_update():
             if snap is not None and not self.paused:
-                self.set_status(status_line(snap, self.predictions(snap)), error=bool(snap.diverged or snap.error))
+                line = status_line(snap, self.predictions(snap))
+                if (snap.done or snap.diverged) and self.session is not None and self.session.diagnosis:   # the doctor
+                    from tutor.train.doctor import one_line
+
+                    line += "\n" + one_line(self.session.diagnosis)
+                self.set_status(line, error=bool(snap.diverged or snap.error))
                 # one state per table: a finished run keeps its last logged step's (the status
                 # line holds the final weights' figures)
                 row = self.session.last_row if snap.done and self.session is not None else None

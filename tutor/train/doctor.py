@@ -1,0 +1,172 @@
+"""The divergence doctor: when a run diverges, stalls or learns nothing, say why, with the
+evidence gathered while it trained, and the likely fix.
+
+Every trainer feeds it the same observations on the steps it logs (the loss, the gradient norm of
+each parameter or layer, the fraction of dead ReLUs and of saturated sigmoid/tanh units per layer,
+the accuracy where there is one); `diagnose` reads them at the end. A healthy run gets None.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+FLAT_STEPS = 50            # logged observations with no real change in the loss: a stall
+FLAT_CHANGE = 1e-3         # "no real change": relative, over those observations
+EXPLODE = 10.0             # gradient norm growth (last / first) that counts as exploding
+DEAD = 0.5                 # fraction of dead / saturated units in a layer worth naming
+VANISH = 1e-6              # a gradient norm this small moves nothing
+MIN_SEEN = FLAT_STEPS      # observations before "learns nothing" may be said
+MAX_KEPT = 4096            # observations kept (older ones thinned), so memory stays flat
+
+
+@dataclass
+class Observation:
+    step: int
+    loss: float
+    grads: dict[str, float]                   # name → ‖g‖
+    dead: dict[str, float] = field(default_factory=dict)         # ReLU layer → fraction dead
+    saturated: dict[str, float] = field(default_factory=dict)    # sigmoid/tanh layer → fraction
+    accuracy: float | None = None
+
+
+class Doctor:
+    def __init__(self, lr: float, linear_model: bool = False, chance: float | None = None, per: str = "layer"):
+        self.lr = lr
+        self.per = per                          # what the gradient norms are of: "layer" or "parameter"
+        self.linear_model = linear_model        # no non-linearity between two linear layers
+        self.chance = chance                    # a classifier's accuracy by guessing the majority
+        self.seen: list[Observation] = []
+
+    def observe(self, obs: Observation) -> None:
+        self.seen.append(obs)
+        if len(self.seen) > MAX_KEPT:
+            self.seen = self.seen[:1] + self.seen[2::2]          # keep the first, thin the rest
+
+    def diagnose(self, diverged: bool = False, accuracy: float | None = None,
+                 val_accuracy: float | None = None) -> dict | None:
+        seen = [o for o in self.seen if o.grads]
+        finite = [o for o in seen if math.isfinite(o.loss) and all(math.isfinite(g) for g in o.grads.values())]
+        if diverged or self._rising(finite):
+            return self._diverged(seen, finite)
+        if not finite:
+            return None
+        last = finite[-1]
+        # flat for long, having barely improved on the start: stalled (a run that got there is done)
+        flat = self._flat(finite) if last.loss > 0.5 * finite[0].loss else 0
+        accuracy = val_accuracy if val_accuracy is not None else accuracy
+        at_chance = (accuracy is not None and self.chance is not None and accuracy <= self.chance + 0.15
+                     and len(finite) >= MIN_SEEN)
+        if not (flat or at_chance):
+            return None
+        evidence = []
+        if flat:
+            evidence.append(f"the loss stayed at {last.loss:.4g} (changed under {FLAT_CHANGE:.0e}) for the last "
+                            f"{flat} logged steps")
+        if at_chance:
+            evidence.append(f"accuracy {accuracy:.3f}, about what guessing gives ({self.chance:.3f})")
+        dead = {k: v for k, v in last.dead.items() if v >= DEAD}
+        if dead:
+            return _verdict("dead-relu", "the run stalled: dying ReLUs", evidence + [
+                f"{k}: {v:.0%} of its units output 0 for every sample, so no gradient reaches them"
+                for k, v in dead.items()],
+                "lower the learning rate, start from another seed, or use tanh (or a leaky ReLU)")
+        sat = {k: v for k, v in last.saturated.items() if v >= DEAD}
+        if sat:
+            return _verdict("saturated", "the run stalled: saturated units", evidence + [
+                f"{k}: {v:.0%} of its units sit in the flat tails of their curve, where the slope is about 0"
+                for k, v in sat.items()],
+                "lower the learning rate or scale the inputs down, so pre-activations stay near 0")
+        biggest = max(last.grads.values(), default=0.0)
+        if self.linear_model and (at_chance or flat):
+            return _verdict("linear-model", "the model learns nothing it could not: it is linear", evidence + [
+                "no non-linearity sits between its linear layers, so the whole model is one linear map, and "
+                "its boundary is a straight line"],
+                "add a hidden layer with a non-linear activation (relu, tanh), or non-linear input features")
+        if biggest < VANISH:
+            return _verdict("vanishing-gradients", "the run stalled: vanishing gradients", evidence + [
+                f"the largest gradient norm is {biggest:.2g}: " + _norms(last.grads)],
+                "use relu or tanh rather than sigmoid in hidden layers, fewer layers, or a larger learning rate")
+        step = self.lr * biggest
+        if flat and step < 1e-4:
+            return _verdict("lr-too-small", "the run stalled: the learning rate is too small", evidence + [
+                f"lr × largest gradient = {self.lr:g} × {biggest:.3g} = {step:.2g}: the weights barely move"],
+                f"raise the learning rate (try {self.lr * 10:g})")
+        if at_chance:
+            return _verdict("learns-nothing", "the model does little better than guessing", evidence + [_norms(last.grads)],
+                            "add capacity (a hidden layer, more units) or useful input features")
+        return _verdict("plateau", "the loss has plateaued", evidence + [
+            f"lr × largest gradient = {self.lr:g} × {biggest:.3g} = {step:.2g}"],
+            "train longer, add capacity, or try another learning rate")
+
+    def _rising(self, finite: list[Observation]) -> bool:
+        """A loss that grew to many times its best while the gradients grew too: diverging."""
+        if len(finite) < 5:
+            return False
+        best = min(o.loss for o in finite)
+        last = finite[-1]
+        g0, g1 = max(finite[0].grads.values()), max(last.grads.values())
+        return last.loss > 100 * max(best, 1e-12) and g1 > EXPLODE * max(g0, 1e-12)
+
+    def _flat(self, finite: list[Observation]) -> int:
+        if len(finite) < FLAT_STEPS:
+            return 0
+        tail = [o.loss for o in finite[-FLAT_STEPS:]]
+        scale = max(abs(tail[0]), 1e-12)
+        if tail[0] < 1e-6 or (max(tail) - min(tail)) / scale >= FLAT_CHANGE:
+            return 0                                             # a loss near 0 is done, not stalled
+        n = FLAT_STEPS
+        for o in reversed(finite[:-FLAT_STEPS]):
+            if abs(o.loss - tail[0]) / scale >= FLAT_CHANGE:
+                break
+            n += 1
+        return n
+
+    def _diverged(self, seen: list[Observation], finite: list[Observation]) -> dict:
+        evidence = []
+        first = finite[0] if finite else None
+        last = finite[-1] if finite else None
+        bad = next((o for o in seen if o not in finite), None)
+        if bad is not None:
+            evidence.append(f"at step {bad.step} the loss was {bad.loss:.4g}")
+        if first is not None and last is not None and last is not first:
+            growth = []
+            for name, g0 in first.grads.items():
+                g1 = last.grads.get(name)
+                if g1 is not None:
+                    growth.append(f"{name} {g0:.3g} → {g1:.3g}" + (f" (×{g1 / g0:.3g})" if g0 > 0 else ""))
+            evidence.append(f"gradient norms by {self.per}, step {first.step} → {last.step}: " + ", ".join(growth))
+        worst = bad if bad is not None else last
+        if worst is not None:
+            biggest = max(worst.grads.values(), default=float("nan"))
+            if last is not None and not math.isfinite(biggest):
+                biggest = max(last.grads.values())
+            evidence.append(f"lr × largest gradient = {self.lr:g} × {biggest:.3g} = {self.lr * biggest:.3g}, "
+                            "a step far larger than the weights themselves")
+        return _verdict("exploding-gradients", "the run diverged: exploding gradients", evidence,
+                        f"lower the learning rate about tenfold (try lr {self.lr / 10:g}); "
+                        "L2 regularisation or fewer layers also tame it")
+
+
+def _norms(grads: dict[str, float]) -> str:
+    return "gradient norms " + ", ".join(f"{k} {v:.3g}" for k, v in grads.items())
+
+
+def _verdict(kind: str, summary: str, evidence: list[str], fix: str) -> dict:
+    return {"kind": kind, "summary": summary, "evidence": evidence, "fix": fix}
+
+
+def text(diagnosis: dict | None) -> str:
+    """The verdict as lines for a log or a screen."""
+    if not diagnosis:
+        return ""
+    lines = [diagnosis["summary"] + "."]
+    lines += [f"  - {e}" for e in diagnosis["evidence"]]
+    lines.append(f"  fix: {diagnosis['fix']}.")
+    return "\n".join(lines)
+
+
+def one_line(diagnosis: dict) -> str:
+    """The verdict in one line, for a status line: what, the first evidence, the fix."""
+    first = f": {diagnosis['evidence'][0]}" if diagnosis["evidence"] else ""
+    return f"Doctor: {diagnosis['summary']}{first}. Fix: {diagnosis['fix']}."
