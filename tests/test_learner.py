@@ -17,7 +17,7 @@ from rich.console import Console
 from tutor.progress import Progress
 from tutor.ui.app import TutorApp
 from tutor.ui.derive_pane import DerivePane
-from tutor.ui.lesson_list import LessonListScreen
+from tutor.ui.lesson_list import FIRST, LessonListScreen
 from tutor.ui.lesson_screen import LessonScreen
 from tutor.ui.train_pane import TrainPane
 
@@ -249,7 +249,7 @@ async def test_a_finished_lesson_names_the_next_one(tmp_path):
         await pilot.pause()
         assert isinstance(app.screen, LessonListScreen)
         ids = [item.id for item in app.listing]
-        assert app.screen.query_one("#lessons").highlighted == ids.index("linear-1d") + 1     # the sandbox is option 0
+        assert app.screen.query_one("#lessons").highlighted == ids.index("linear-1d") + FIRST   # after the sandbox and playground
         assert f"One weight, one step: done. Next lesson → {app.listing[1].title} (enter opens it)." in screen_text(app)
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the next lesson")
