@@ -405,3 +405,16 @@ def test_logistic_derive_reaches_sigma_minus_y_and_the_fused_batch_form():
     assert "Writing p = σ(z) into it, the factors cancel." in step.note
     matrix = next(s for s in deriv.steps if s.phase == "matrix" and s.node == "z")
     assert ("∂L/∂z, fused", "(1/N)·(σ(z) − y)") in matrix.lines
+
+
+def test_gate_patterns_are_named_where_they_occur():
+    """CS231n's gate patterns: add distributes, multiply swaps, max (relu) routes."""
+    deriv = derive(loads(MICROGRAD), use_cache=False)
+    notes = " ".join(s.note for s in deriv.steps if s.phase == "backward")
+    neuron = derive(loads((ROOT / "lessons" / "single-neuron.toml").read_text()), use_cache=False)
+    w_step = next(s for s in neuron.steps if s.phase == "backward" and s.node == "w")
+    assert "multiply swaps: each input's gradient is the upstream times the other input" in w_step.note
+    relu = derive(loads((ROOT / "lessons" / "two-layer-relu.toml").read_text()), use_cache=False)
+    z1_step = next(s for s in relu.steps if s.phase == "backward" and s.node == "z1")
+    assert "relu routes: the upstream gradient passes where the input is positive, else 0" in z1_step.note
+    assert "add distributes" in notes or "subtract distributes" in notes or "multiply swaps" in notes

@@ -1091,3 +1091,25 @@ def test_nine_choices_and_misfit_reasons_are_refused_by_check():
     with pytest.raises(LessonError) as info:
         loads(misfit, "q.toml")
     assert str(info.value) == "q.toml:12: exercises[0].why: expected 2 strings, one per choice"
+
+
+@pytest.mark.parametrize("answer, says", [
+    ("exp(z2)/(exp(z2) + exp(c))", "That is softmax(z2) alone. The gradient is softmax minus the one-hot label, and z2 "
+                                   "is the true class's score here, so subtract 1."),
+    ("exp(z2)/(exp(z2)+exp(c))*(1-exp(z2)/(exp(z2)+exp(c)))",
+     "That is s·(1 − s), the slope of one sigmoid. Through the log of the cross-entropy it cancels: ∂L/∂z2 is s − 1."),
+])
+def test_softmax_slips_are_named(answer, says):
+    """Issue 19: the forgotten −1 of the one-hot and s(1 − s) for softmax, from the lesson's table."""
+    Expect(says, "known mistake").verify(check("mlp-digits", "grad-z2", answer), answer)
+
+
+def test_the_network_input_for_the_layer_input_is_named():
+    Expect("You wrote x where h1 belongs (h1 = relu(z1)).", "x for h1").verify(
+        check("mlp-digits", "grad-w2", "(exp(z2)/(exp(z2) + exp(c)) - 1)*x"), "x for h1")
+
+
+def test_the_dot_the_derive_part_prints_is_read():
+    """U+22C5 (⋅) as well as · (U+00B7): both are the tutor's own product signs."""
+    assert check("single-neuron", "grad-w", "2⋅(y_pred − y)⋅x").correct
+    assert check("single-neuron", "grad-w", "2·(y_pred − y)·x").correct
