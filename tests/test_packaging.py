@@ -9,7 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CURRICULUM = ["single-neuron", "linear-1d", "linear-regression", "multivariate-regression",
-              "logistic-regression", "two-layer-relu", "vector-derivatives", "mlp-digits"]
+              "logistic-regression", "two-layer-relu", "vector-derivatives", "mlp-digits",
+              "xor-needs-a-hidden-layer"]
 
 
 def test_wheel_ships_lessons_and_installs(tmp_path):
@@ -20,6 +21,7 @@ def test_wheel_ships_lessons_and_installs(tmp_path):
     for lesson in CURRICULUM:
         assert f"tutor/lessons/{lesson}.toml" in names
     assert "tutor/ui/tutor.tcss" in names
+    assert "tutor/code/child.py" in names            # the code check's child process runs this file
     # a fresh environment (dependencies borrowed from this one) with the wheel installed, not editable
     env_dir = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(env_dir)], check=True, timeout=300)

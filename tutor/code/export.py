@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from tutor.lesson import Lesson, Variant
+from tutor.playground.names import DATASETS as PLAYGROUND_DATASETS
 from tutor.train.spec import RunSpec, dataset_for, layer_sizes, resolve
 
 BACKWARD_MARK = "  # <- backward"
@@ -72,7 +73,7 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
         if backend in ("nn", "optim") or spec.loss in ("bce", "ce", "nll") and backend == "autograd":
             w("import torch.nn.functional as F" if backend == "autograd" else "from torch import nn")
     w("")
-    _data(w, dataset)
+    _data(w, dataset, lesson)
     classes = dataset.kind in ("digits", "mnist")
     inputs, outputs = _shapes(lesson, dataset)
     sizes = layer_sizes(spec, inputs, outputs)
@@ -109,11 +110,26 @@ def _and(words: list[str]) -> str:
 
 # --- data ---------------------------------------------------------------------------------------
 
+PLAYGROUND_KINDS = (*PLAYGROUND_DATASETS, "csv")        # data the script carries as its points
 
-def _data(w: _Writer, dataset) -> None:
+
+def _playground(dataset, lesson: Lesson):
+    """A playground dataset (generated, or a CSV beside the lesson) as the lesson's runs see it."""
+    from tutor.playground.datasets import as_data
+
+    return as_data(dataset, lesson.path.parent if lesson.path else None)
+
+
+def _data(w: _Writer, dataset, lesson: Lesson) -> None:
     o = dataset.options
     w(f"# --- data: {dataset.kind} ---")
-    if dataset.kind == "points":
+    if dataset.kind in PLAYGROUND_KINDS:
+        # the points themselves: the same numbers the tutor trains on, with no recipe to re-run
+        data = _playground(dataset, lesson)
+        for name in ("x_train", "y_train", "x_val", "y_val"):
+            values = getattr(data, name).tolist()
+            w(f"{name} = np.array({values!r}, dtype=np.float64)")
+    elif dataset.kind == "points":
         for key, name in (("x", "x_train"), ("y", "y_train"), ("x_val", "x_val"), ("y_val", "y_val")):
             if o.get(key) is None:
                 w(f"{name} = None")
@@ -171,6 +187,8 @@ def _data(w: _Writer, dataset) -> None:
 def _shapes(lesson: Lesson, dataset) -> tuple[int, int]:
     """(inputs, outputs) of the data, read from the recipe without loading a data set."""
     o = dataset.options
+    if dataset.kind in PLAYGROUND_KINDS:
+        return 2, 1
     if dataset.kind == "points":
         def width(v):
             return len(v[0]) if isinstance(v[0], (list, tuple)) else 1
@@ -186,6 +204,8 @@ def _shapes(lesson: Lesson, dataset) -> tuple[int, int]:
 
 def _n_train(lesson: Lesson, dataset) -> int:
     o = dataset.options
+    if dataset.kind in PLAYGROUND_KINDS:
+        return len(_playground(dataset, lesson).x_train)
     if dataset.kind == "points":
         return len(o["x"])
     if dataset.kind == "synthetic-linear":
