@@ -21,7 +21,7 @@ EXPECTED = {
     "bad-syntax.toml": (33, "(file)", "invalid TOML: Invalid value"),
     "unknown-key.toml": (
         35, "train.epoch",
-        "unknown key (allowed here: backends, baseline, batch_size, dataset, dtype, epochs, hidden, init, "
+        "unknown key (did you mean epochs? allowed here: backends, baseline, batch_size, dataset, dtype, epochs, hidden, init, "
         "layers, log_every, loss, lr, momentum, note, optimizer, overrides, probe, seed, zero_grad)"),
     "wrong-type.toml": (33, "train.lr", "expected an integer or a number, found a string"),
     "missing-field.toml": (29, "train.loss", "required key is missing"),
@@ -288,3 +288,19 @@ def test_check_exit_status_documented_in_help():
     rc, out, err = run_cli("--help", timeout=30)
     assert rc == 0
     assert "--check" in out and "exit status: 0 ok" in out
+
+
+def test_a_misspelt_required_key_is_named_with_the_closest_name(tmp_path):
+    """Issue 20: `epocs = 50` used to give 'train.epochs: required key is missing' at [train]."""
+    text = (LESSONS_DIR / "two-layer-relu.toml").read_text(encoding="utf-8")
+    assert "\nepochs = 50\n" in text
+    path = tmp_path / "two-layer-relu.toml"
+    path.write_text(text.replace("\nepochs = 50\n", "\nepocs = 50\n"), encoding="utf-8")
+    line = text.split("\nepochs = 50\n")[0].count("\n") + 2
+    code, out, _ = run_cli("--check", str(path))
+    assert code == 2
+    assert out.strip() == f"{path}:{line}: train.epocs: unknown key 'epocs' (did you mean epochs?)"
+    # an optional key misspelt: the closest known name, then the allowed ones
+    path.write_text(text.replace("\nepochs = 50\n", "\nepochs = 50\nhiden = 100\n"), encoding="utf-8")
+    code, out, _ = run_cli("--check", str(path))
+    assert code == 2 and "train.hiden: unknown key (did you mean hidden? allowed here: " in out

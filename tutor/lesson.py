@@ -244,6 +244,9 @@ class _Table:
         self.seen.add(name)
         if name not in self.data:
             if default is ...:
+                typo = self._misspelt(name)
+                if typo is not None:              # epocs = 50: name the key that is there
+                    raise LessonError(f"unknown key '{typo}' (did you mean {name}?)", key=self.key(typo))
                 raise LessonError("required key is missing", key=self.key(name))
             return default
         value = self.data[name]
@@ -313,11 +316,23 @@ class _Table:
         if hi is not None and value > hi:
             raise LessonError(f"{value:g} is above the limit {hi:g}", key=self.key(name))
 
+    def _misspelt(self, known: str) -> str | None:
+        """A key of this table that nothing reads and that is close to `known`."""
+        import difflib
+
+        strays = [k for k in self.data if k not in self.seen and isinstance(k, str)]
+        close = difflib.get_close_matches(known, strays, n=1, cutoff=0.75)
+        return close[0] if close else None
+
     def done(self) -> None:
+        import difflib
+
         for name in self.data:
             if name not in self.seen:
                 allowed = ", ".join(sorted(self.seen))
-                raise LessonError(f"unknown key (allowed here: {allowed})", key=self.key(name))
+                close = difflib.get_close_matches(str(name), sorted(self.seen), n=1, cutoff=0.75)
+                hint = f"did you mean {close[0]}? " if close else ""
+                raise LessonError(f"unknown key ({hint}allowed here: {allowed})", key=self.key(name))
 
 
 def _kind(value: Any) -> str:
