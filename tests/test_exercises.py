@@ -514,7 +514,8 @@ TABLE: dict[str, dict[str, Row]] = {
                 (f"1 - {SOFTMAX}", SIGN),
                 ("exp(c)/(exp(z2) + exp(c))", SIGN),
                 (f"({SOFTMAX} - 1)*h1", extra("z2", "w2")),
-                (SOFTMAX, GENERIC),
+                (SOFTMAX, Expect("That is softmax(z2) alone. The gradient is softmax minus the one-hot label, and z2 "
+                                    "is the true class's score here, so subtract 1.", "known mistake")),
             ),
             same=("sigmoid(z2 - c) - 1", "-sigmoid(c - z2)", "-exp(c)/(exp(z2) + exp(c))",
                   "-1/(1 + exp(z2 - c))", "exp(logp) - 1"),
