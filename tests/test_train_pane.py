@@ -10,13 +10,13 @@ import time
 import pytest
 from textual.widgets import Input, Select
 
-from conftest import CURRICULUM_IDS, events_of, headless_json
+from conftest import LISTED_IDS, events_of, headless_json
 from test_ui import ROOT, make_app, open_train, settle, text_of
 from tutor.fmt import number
 from tutor.headless import params_text, prediction_text
 from tutor.lesson import load
 
-TRAINED = [i for i in CURRICULUM_IDS if load(ROOT / "lessons" / f"{i}.toml").train is not None]
+TRAINED = [i for i in LISTED_IDS if load(ROOT / "lessons" / f"{i}.toml").train is not None]
 SHORT = {"mlp-digits": 1}          # epochs for a short run (one epoch is 20 mini-batches there)
 
 
