@@ -11,6 +11,7 @@ anything else, and for the last lesson, the value this tutor changed since it la
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -265,10 +266,8 @@ class Progress:
                         os.fsync(f.fileno())
                     os.replace(tmp, self.path)
                 except BaseException:
-                    try:
+                    with contextlib.suppress(OSError):     # the temporary file, if it is still there
                         os.unlink(tmp)
-                    except OSError:
-                        pass
                     raise
                 self._base = written
         except OSError as exc:

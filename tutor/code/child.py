@@ -9,6 +9,7 @@ against a deliberate attack: a determined learner can reach around any in-proces
 """
 
 import builtins
+import contextlib
 import json
 import os
 import resource
@@ -29,7 +30,7 @@ class Bounded:
         return len(text)
 
     def flush(self):
-        pass
+        """Nothing to flush: what is printed is kept in memory, up to OUTPUT_LIMIT."""
 
     def text(self):
         out = "".join(self.parts)
@@ -41,10 +42,9 @@ def _limit(task):
     for kind, value in ((resource.RLIMIT_AS, (mem, mem)),
                         (resource.RLIMIT_CPU, (task["cpu_seconds"], task["cpu_seconds"] + 1)),
                         (resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))):
-        try:
+        # a limit this system lacks (macOS has no RLIMIT_AS) is skipped: the wall limit still holds
+        with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(kind, value)
-        except (ValueError, OSError):       # not on this system (macOS has no RLIMIT_AS): the wall limit holds
-            pass
 
 
 def _guarded_import(allowed, real_import):
