@@ -216,3 +216,19 @@ def _own_derivation_cache(tmp_path_factory):
     so it neither reads nor fills the user's."""
     os.environ["BACKPROP_TUTOR_CACHE"] = str(tmp_path_factory.mktemp("derive-cache"))
     yield
+
+
+STATE_WAIT = 120.0         # seconds: a generous deadline for a state, on a loaded 2-core machine
+POLL = 0.05                # how often a pilot test looks again (a poll, not a wait for a time)
+
+
+async def until(pilot, condition, what: str, timeout: float = STATE_WAIT) -> None:
+    """The one way pilot tests wait: for a state (`condition()` true), never for a time; fail
+    naming `what` after `timeout` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(POLL)

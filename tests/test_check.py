@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CURRICULUM_IDS, FIXTURES_DIR, LISTED_IDS, LESSONS_DIR, lesson_path, parse_json_lines, run_cli
+from conftest import FIXTURES_DIR, LISTED_IDS, LESSONS_DIR, lesson_path, parse_json_lines, run_cli
 
 CHECK_TIMEOUT = 60          # seconds for one --check call, derivations of shipped lessons included
 

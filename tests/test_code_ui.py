@@ -7,7 +7,6 @@ from tutor.code.template import reference
 from tutor.progress import Progress
 from tutor.ui.app import TutorApp
 from tutor.ui.code_screen import CodeScreen, code_path
-from tutor.ui.derive_pane import DerivePane
 from tutor.ui.lesson_screen import LessonScreen
 
 from test_code_exercise import CORRECT

@@ -5,7 +5,6 @@ table is proved against sympy and torch."""
 from __future__ import annotations
 
 import json
-import math
 import random
 import subprocess
 import sys

@@ -3,8 +3,6 @@ the screen as drawn (every character of it), not the widgets' state alone."""
 
 from __future__ import annotations
 
-from tutor.present.derivation import render
-
 import io
 import json
 import os
@@ -14,6 +12,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from conftest import until
+from tutor.present.derivation import render
 from tutor.progress import Progress
 from tutor.ui.app import TutorApp
 from tutor.ui.derive_pane import DerivePane
@@ -35,15 +35,6 @@ def screen_text(app) -> str:
     console = Console(width=width, height=height, file=io.StringIO(), record=True, legacy_windows=False)
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text()
-
-
-async def until(pilot, condition, what: str, timeout: float = 120.0) -> None:
-    """Wait for a state, never for a time."""
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"never reached: {what}")
 
 
 async def derivation_ready(app, pilot) -> DerivePane:

@@ -3,29 +3,20 @@ mid-run, the heatmap's rows read, a neuron selected. Every wait is for a state."
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 
+from conftest import until
 from tutor.playground.model import Config
 from tutor.progress import Progress
 from tutor.ui.app import TutorApp
 from tutor.ui.lesson_list import LessonListScreen
 from tutor.ui.playground_screen import Heatmap, NeuronView, PlaygroundScreen
 
-WAIT = 120          # seconds: a generous deadline for a state, on a loaded 2-core machine
 
 
 def make_app(tmp_path, **kw) -> TutorApp:
     return TutorApp(progress=Progress(tmp_path / "progress.json"), **kw)
-
-
-async def until(pilot, condition, what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.02)
 
 
 def text(screen, selector: str) -> str:

@@ -3,8 +3,8 @@ while the last good derivation stays, saved as a lesson and opened again as one.
 
 from __future__ import annotations
 
-import time
 
+from conftest import until
 from tutor import cli
 from tutor.progress import Progress
 from tutor.ui.app import TutorApp
@@ -13,20 +13,10 @@ from tutor.ui.lesson_list import LessonListScreen
 from tutor.ui.lesson_screen import LessonScreen
 from tutor.ui.sandbox_screen import SandboxScreen, SaveAs
 
-WAIT = 120          # seconds: a generous deadline for a state, on a loaded 2-core machine
 
 
 def make_app(tmp_path, **kw) -> TutorApp:
     return TutorApp(progress=Progress(tmp_path / "progress.json"), **kw)
-
-
-async def until(pilot, condition, what: str) -> None:
-    """Poll `condition` until it holds; fail after WAIT seconds."""
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.02)
 
 
 async def type_text(pilot, text: str) -> None:

@@ -5,12 +5,11 @@ says so in one line and leaves the pane usable; the baseline and the momentum fi
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 from textual.widgets import Input, Select
 
-from conftest import LISTED_IDS, events_of, headless_json
+from conftest import LISTED_IDS, events_of, headless_json, until
 from test_ui import ROOT, make_app, open_train, settle, text_of
 from tutor.fmt import number
 from tutor.headless import params_text, prediction_text
@@ -18,14 +17,6 @@ from tutor.lesson import load
 
 TRAINED = [i for i in LISTED_IDS if load(ROOT / "lessons" / f"{i}.toml").train is not None]
 SHORT = {"mlp-digits": 1}          # epochs for a short run (one epoch is 20 mini-batches there)
-
-
-async def wait_for(pilot, condition, what: str, deadline: float = 120.0) -> None:
-    """Poll the app until `condition()` holds; fail with `what` after `deadline` seconds."""
-    end = time.monotonic() + deadline
-    while not condition():
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
 
 
 @pytest.mark.parametrize("lesson_id", TRAINED)
@@ -45,7 +36,7 @@ async def test_status_line_and_plot_show_the_headless_figures(tmp_path, lesson_i
         pane.restart()
         # one step: the status line is the first row (the weights the step starts from)
         await pilot.press("s")
-        await wait_for(pilot, lambda: "step 1/" in text_of(app, "#status"), "the first step")
+        await until(pilot, lambda: "step 1/" in text_of(app, "#status"), "the first step")
         first = rows[0]
         status = text_of(app, "#status")
         assert status.startswith(f"{backend} on cpu · step 1/{done['steps']} · epoch 1 · loss {number(first['loss'])}")
@@ -59,7 +50,7 @@ async def test_status_line_and_plot_show_the_headless_figures(tmp_path, lesson_i
                 assert f" · ∂{name} {number(flat[0])}" in status
         # the rest of the run: the status line is the done event
         await pilot.press("space")
-        await wait_for(pilot, lambda: text_of(app, "#status").endswith(" · done"), "the end of the run")
+        await until(pilot, lambda: text_of(app, "#status").endswith(" · done"), "the end of the run")
         status = text_of(app, "#status")
         expected = (f"{backend} on cpu · step {done['steps']}/{done['steps']} · epoch {rows[-1]['epoch']} · "
                     f"final loss {number(done['final_loss'])}")
@@ -98,7 +89,7 @@ async def test_a_failing_training_thread_is_reported_and_the_pane_stays_usable(t
     async with app.run_test(size=(120, 40)) as pilot:
         pane = await open_train(app, pilot)
         await pilot.press("space")
-        await wait_for(pilot, lambda: "failed" in text_of(app, "#status"), "the failure line")
+        await until(pilot, lambda: "failed" in text_of(app, "#status"), "the failure line")
         status = text_of(app, "#status")
         assert status.startswith("the numpy backend failed at step 1: RuntimeError: the loop broke in two lines.")
         assert "\n" not in status and "Paused" not in status
@@ -109,7 +100,7 @@ async def test_a_failing_training_thread_is_reported_and_the_pane_stays_usable(t
         await settle(app, pilot)
         assert text_of(app, "#status").startswith("numpy ready:")
         await pilot.press("space")
-        await wait_for(pilot, lambda: text_of(app, "#status").endswith(" · done"), "the run after the failure")
+        await until(pilot, lambda: text_of(app, "#status").endswith(" · done"), "the run after the failure")
         assert "final loss 0.64" in text_of(app, "#status")
 
 
@@ -122,7 +113,7 @@ async def test_the_baseline_the_explain_page_promises_is_on_the_train_part(tmp_p
     app = make_app(tmp_path, start=ROOT / "lessons" / f"{lesson_id}.toml")
     async with app.run_test(size=(120, 40)) as pilot:
         pane = await open_train(app, pilot)
-        await wait_for(pilot, lambda: pane.baseline is not None, "the baseline")
+        await until(pilot, lambda: pane.baseline is not None, "the baseline")
         await pilot.pause()
         line = text_of(app, "#baseline")
         for figure in figures:
@@ -159,7 +150,7 @@ async def test_linear_regression_shows_its_weights_beside_the_librarys(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_train(app, pilot)
         await pilot.press("space")
-        await wait_for(pilot, lambda: text_of(app, "#status").endswith(" · done"), "the end of the run")
+        await until(pilot, lambda: text_of(app, "#status").endswith(" · done"), "the end of the run")
         assert "· w = 1.96896, b = 1.02354 · done" in text_of(app, "#status")
         assert "coef 1.96896 · intercept 1.02354" in text_of(app, "#baseline")
 
@@ -172,10 +163,10 @@ async def test_mlp_digits_overlay_confirms_the_hand_written_backward(tmp_path):
         pane = await open_train(app, pilot)
         assert pane.backend() == "optim"
         await pilot.press("space")
-        await wait_for(pilot, lambda: text_of(app, "#status").endswith(" · done"), "the optim run")
+        await until(pilot, lambda: text_of(app, "#status").endswith(" · done"), "the optim run")
         await pilot.press("o")
         await settle(app, pilot)
         assert pane.backend() == "numpy"
         await pilot.press("space")
-        await wait_for(pilot, lambda: "numpy vs optim" in text_of(app, "#status"), "the comparison")
+        await until(pilot, lambda: "numpy vs optim" in text_of(app, "#status"), "the comparison")
         assert "numpy vs optim: losses agree to" in text_of(app, "#status")

@@ -231,7 +231,7 @@ def _same(a: list[float], b: list[float]) -> bool:
 
 
 def _derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
-    from tutor.derive.scalar import gradient_trees, local_partials
+    from tutor.derive.scalar import local_partials
 
     graph = lesson.graph
     names = set(graph.leaves + tuple(n.name for n in graph.nodes)) if graph else None

@@ -204,8 +204,8 @@ def matrix_backward(g, seed: int = 0, fused: dict | None = None) -> MatrixResult
         short = _fused(fused.get(name) if fused else None, totals.get(name), values, shapes[name])
         if short:
             lines += ((f"{grad_name(name)}, fused", short),)
-            note = (f"The fused form is the same numbers without dividing by values that can be 0 (it is what a "
-                    f"stable implementation computes). " + note)
+            note = ("The fused form is the same numbers without dividing by values that can be 0 (it is what a "
+                    "stable implementation computes). " + note)
         if len(texts[name]) > 1:
             note = f"{name} is used {len(texts[name])} times: the gradients add up. " + note
         entries.append(Entry(name, show(shapes[name]), lines, note))

@@ -13,7 +13,7 @@ budget for the whole derivation.
 from __future__ import annotations
 
 import time
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 

@@ -7,7 +7,7 @@ matching inner dimensions; `sum` and `mean` reduce to a scalar.
 from __future__ import annotations
 
 from tutor.errors import LessonError
-from tutor.expr.nodes import Apply, Expr, Num, Sym
+from tutor.expr.nodes import Expr, Num, Sym
 from tutor.expr.ops import OPS, Shape, ShapeError, show_shape
 from tutor.expr.text import to_text
 

@@ -5,7 +5,7 @@ with the author's operations (· for a product, − for minus, σ, ᵀ, superscr
 
 from __future__ import annotations
 
-from tutor.expr.nodes import Apply, Expr, Num, Sym
+from tutor.expr.nodes import Expr, Num, Sym
 from tutor.expr.ops import OPS
 
 _SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")

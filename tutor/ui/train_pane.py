@@ -10,15 +10,13 @@ from dataclasses import dataclass
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Label, LoadingIndicator, Select, Static
 from textual.worker import get_current_worker
 
 from tutor.errors import LessonError
 from tutor.fmt import number, number_within, numbers_within, plural
-from tutor.headless import run_note
 from tutor.lesson import DEVICES, OPTIMIZERS
 
 REFRESH = 0.1          # seconds between screen updates while training
