@@ -465,3 +465,26 @@ def test_a_learners_hidden_size_is_bounded_as_a_lesson_files_is():
     assert info.value.message.startswith("4096 hidden units is too many here: ")
     assert "the limit is 25,000,000" in info.value.message
     assert resolve(lesson, "numpy", mnist, hidden=50).hidden == 50
+
+
+def test_heavy_imports_from_many_threads_at_once_all_succeed():
+    """Warm-up, Derive and Train import torch and sympy on three threads at once; through
+    tutor.heavy.load every thread gets whole modules (the hang-up test once saw "partially
+    initialized module 'torch'"). Run in a fresh interpreter, where nothing is imported yet."""
+    import subprocess
+    import sys
+
+    code = ("import threading, sys; from tutor.heavy import load\n"
+            "errors = []\n"
+            "def go(names):\n"
+            "    try:\n"
+            "        load(*names); import torch, sympy; torch.zeros(1); sympy.Symbol('x')\n"
+            "    except Exception as exc:\n"
+            "        errors.append(repr(exc))\n"
+            "ts = [threading.Thread(target=go, args=(n,)) for n in [(), ('sympy', 'torch'), ('torch',), ('sympy',)]]\n"
+            "[t.start() for t in ts]; [t.join() for t in ts]\n"
+            "print(errors)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=LESSONS_DIR.parent)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

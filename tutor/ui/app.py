@@ -115,9 +115,9 @@ class TutorApp(App):
 
     @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False)
     def warm_up(self) -> None:
-        import sympy  # noqa: F401
-        import torch  # noqa: F401
-        import sklearn.model_selection  # noqa: F401
+        from tutor.heavy import load
+
+        load()
 
     def show_progress_notice(self) -> None:
         """Tell the learner once about a progress file that could not be read or written."""

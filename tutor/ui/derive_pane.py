@@ -89,6 +89,9 @@ class DerivePane(Widget):
         """Derived off the UI thread, and streamed: the first step shows as soon as it exists,
         while later ones (and torch, for the check) are still coming."""
         from tutor.derive import derive
+        from tutor.heavy import load
+
+        load("sympy", "torch")          # one thread at a time (see tutor.heavy)
 
         def arrived(step, deriv) -> None:
             if step.index == 0:

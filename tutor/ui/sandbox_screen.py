@@ -183,6 +183,9 @@ class SandboxScreen(Screen):
     @work(thread=True, exclusive=True, group="sandbox-derive", exit_on_error=False)
     def derive(self, texts, lesson, stream: bool, width: int, ascii: bool) -> None:
         """sympy and torch run here, never on the UI thread."""
+        from tutor.heavy import load
+
+        load("sympy", "torch")          # one thread at a time (see tutor.heavy)
         worker = get_current_worker()
         rendered: list[str] = []
 

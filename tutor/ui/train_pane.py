@@ -160,7 +160,9 @@ class TrainPane(Widget):
     def prepare(self) -> None:
         """Data (scikit-learn) and the first session (torch) load here, off the UI thread."""
         from tutor.data import DataError, load
+        from tutor.heavy import load as load_heavy
 
+        load_heavy("torch", "sklearn.model_selection")       # one thread at a time (see tutor.heavy)
         dataset = self.dataset()
         try:
             data = load(dataset)
