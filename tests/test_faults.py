@@ -16,7 +16,7 @@ import torch
 
 from conftest import lesson_path, parse_json_lines, run_cli
 from tutor import headless
-from tutor.data import DataError
+from tutor.train.data import DataError
 from tutor.lesson import load, resolve as resolve_lesson
 from tutor.progress import Progress
 from tutor.train import backends as backends_module
@@ -41,7 +41,7 @@ def run_headless(lesson_id: str, **options) -> tuple[int, str, str]:
 
 
 def session(lesson_id: str = "two-layer-relu", backend: str = "numpy", **changes) -> Session:
-    from tutor.data import load as load_data
+    from tutor.train.data import load as load_data
 
     les = lesson(lesson_id)
     return Session(resolve_spec(les, backend, **changes), load_data(les.train.dataset))
@@ -375,7 +375,7 @@ async def test_cuda_out_of_memory_in_the_tui(tmp_path, monkeypatch, pretend_cuda
 
 
 def test_mnist_without_network_raises_a_data_error(fetch_fails):
-    from tutor.data import mnist
+    from tutor.train.data import mnist
 
     with pytest.raises(DataError) as caught:
         mnist(0, 5000, 10000)
@@ -389,14 +389,14 @@ def test_mnist_without_network_raises_a_data_error(fetch_fails):
 def test_mnist_really_fetched_with_sockets_blocked(monkeypatch, tmp_path, no_network):
     """No replacement for fetch_openml: scikit-learn's own download meets the blocked network,
     with an empty cache so it has to try."""
-    import tutor.data
+    import tutor.train.data
 
-    monkeypatch.setattr(tutor.data, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(tutor.train.data, "cache_dir", lambda: tmp_path / "cache")
     import sklearn.datasets._openml as openml
 
     monkeypatch.setattr(openml.time, "sleep", lambda s: None)          # its retries wait otherwise
     with pytest.raises(DataError, match="needs a network connection"):
-        tutor.data.mnist(0, 5000, 10000)
+        tutor.train.data.mnist(0, 5000, 10000)
     assert no_network, "the download was attempted and refused"
 
 

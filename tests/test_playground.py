@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tutor.cli import main
-from tutor.data import DataError
+from tutor.train.data import DataError
 from tutor.playground.datasets import DATASETS, generate, read_csv
 from tutor.playground.model import Config, Playground
 

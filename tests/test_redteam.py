@@ -316,9 +316,9 @@ def test_a_file_that_grows_past_the_limit_is_cut_off_while_reading(tmp_path, mon
     import tutor.lesson
 
     path = write(tmp_path, POINTS + ONE_LAYER)
-    monkeypatch.setattr(tutor.lesson, "MAX_FILE_BYTES", 100)       # the file is over 100 bytes
+    monkeypatch.setattr(tutor.lesson.loading, "MAX_FILE_BYTES", 100)       # the file is over 100 bytes
     real_fstat = os.fstat
-    monkeypatch.setattr(tutor.lesson.os, "fstat", lambda fd: os.stat_result((*real_fstat(fd)[:6], 0, *real_fstat(fd)[7:])))
+    monkeypatch.setattr(tutor.lesson.loading.os, "fstat", lambda fd: os.stat_result((*real_fstat(fd)[:6], 0, *real_fstat(fd)[7:])))
     assert problems(path) == [f"{path}: (file): file is over 0.0001 MB; the limit is 0.0001 MB"]
 
 
@@ -363,7 +363,7 @@ def test_list_prints_no_escapes(tmp_path, monkeypatch, capsys):
     text = lesson_path("linear-1d").read_text(encoding="utf-8").replace('title = "', f'title = "{HOSTILE} ', 1)
     (tmp_path / "linear-1d.toml").write_text(text, encoding="utf-8")
     (tmp_path / "b\x1b]0;X\x07.toml").write_text("broken = [", encoding="utf-8")
-    monkeypatch.setattr(tutor.lesson, "lessons_dir", lambda: tmp_path)
+    monkeypatch.setattr(tutor.lesson.listing, "lessons_dir", lambda: tmp_path)
     assert cli.main(["--list"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out

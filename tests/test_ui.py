@@ -484,7 +484,7 @@ async def test_broken_file_among_the_lessons_is_listed_with_its_first_problem(tm
     shipped = tutor.lesson.lesson_paths()
     bad = tmp_path / "zz-broken.toml"
     bad.write_text('schema = 1\nid = "Bad"\ntitle = "x"\n[[explain]]\ntitle = "p"\ntext = 3\n')
-    monkeypatch.setattr(tutor.lesson, "lesson_paths", lambda: [*shipped, bad])
+    monkeypatch.setattr(tutor.lesson.listing, "lesson_paths", lambda: [*shipped, bad])
     app = make_app(tmp_path)
     async with app.run_test(size=(160, 40)) as pilot:
         await pilot.pause()

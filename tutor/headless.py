@@ -149,7 +149,7 @@ def _derive(lesson: Lesson, opts: Options, p: Printer) -> None:
 
 
 def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> int:
-    from tutor.data import DataError, load
+    from tutor.train.data import DataError, load
     from tutor.train.backends import DeviceError
     from tutor.train.session import LogPolicy, Session
     from tutor.train.spec import backends_for, dataset_for, resolve

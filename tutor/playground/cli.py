@@ -78,7 +78,7 @@ def _tui(args) -> int:
     from tutor.cli import run_app
     from tutor.ui.app import TutorApp
 
-    from tutor.data import DataError
+    from tutor.train.data import DataError
     from tutor.playground.model import load_points
 
     try:
@@ -92,7 +92,7 @@ def _tui(args) -> int:
 
 
 def headless(args, out: TextIO, err: TextIO) -> int:
-    from tutor.data import DataError
+    from tutor.train.data import DataError
     from tutor.headless import Printer
     from tutor.fmt import number
     from tutor.playground.model import FEATURES, Playground

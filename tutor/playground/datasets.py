@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tutor.data import Data, DataError
+from tutor.train.data import Data, DataError
 
 from tutor.playground.names import CLASSIFY, DATASETS, MAX_CSV_BYTES, MAX_CSV_ROWS, SAMPLES
 

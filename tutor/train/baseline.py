@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from tutor.data import Data
+from tutor.train.data import Data
 
 
 MLP_SEED = 1            # scikit-learn's random_state: its initial weights and its shuffling

@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from tutor.data import Data
+from tutor.train.data import Data
 from tutor.train.snapshot import GradStat, History, Snapshot
 from tutor.train.spec import RunSpec, initial_weights, layer_sizes, param_names
 

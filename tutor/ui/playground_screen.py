@@ -26,7 +26,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
-from tutor.data import DataError
+from tutor.train.data import DataError
 from tutor.fmt import number
 from tutor.playground import heatmap
 from tutor.playground.datasets import DATASETS

@@ -159,7 +159,7 @@ class TrainPane(Widget):
     @work(thread=True, exclusive=True, group="prepare", exit_on_error=False)
     def prepare(self) -> None:
         """Data (scikit-learn) and the first session (torch) load here, off the UI thread."""
-        from tutor.data import DataError, load
+        from tutor.train.data import DataError, load
         from tutor.heavy import load as load_heavy
 
         load_heavy("torch", "sklearn.model_selection")       # one thread at a time (see tutor.heavy)

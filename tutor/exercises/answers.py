@@ -1,0 +1,105 @@
+"""Value, shape and choice answers."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from tutor.errors import LessonError
+from tutor.expr import parse
+from tutor.expr.evaluate import evaluate
+from tutor.expr.nodes import symbols
+from tutor.expr.parser import normalise
+from tutor.exercises.verdict import Verdict
+from tutor.exercises.points import Bounded, Domain, Overflow
+from tutor.lesson import LETTERS, Exercise, Lesson
+
+
+# a choice: one letter, optionally written (b), b) or b.
+_CHOICE = re.compile(rf"\(?([{LETTERS}])[).]?")
+
+
+def echo(text: str, limit: int = 40) -> str:
+    """The learner's input, quoted, cut short if it is long."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def check_value(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
+    try:
+        value = float(normalise(answer))
+    except ValueError:
+        value = arithmetic(answer)         # 1 + 0.2, sigmoid(0.4) - 1
+        if isinstance(value, str):
+            return Verdict(False, value)
+    if not math.isfinite(value):
+        return Verdict(False, f"expected a finite number, found {echo(answer)}")
+    expected = float(ex.answer)
+    if abs(value - expected) <= ex.tolerance:
+        return Verdict(True, "Correct.")
+    if abs(value + expected) <= ex.tolerance and expected:
+        return Verdict(False, "Check the sign.", "sign")
+    for wrong, says in ex.mistakes:             # the lesson's own table of known slips
+        if abs(value - float(wrong)) <= ex.tolerance:
+            return Verdict(False, says, "known mistake")
+    return Verdict(False, "Not that value.")
+
+
+def arithmetic(answer: str) -> float | str:
+    """A value written as arithmetic on numbers (no names), read by the safe parser and worked
+    out in float64, or a message saying why it is not one. The parser bounds its size and its
+    exponents; Bounded's guards turn exp(1000) or log(-1) into a message, not inf or nan."""
+    try:
+        tree = parse(normalise(answer), key="answer")
+    except LessonError as exc:
+        return f"expected a number, found {echo(answer)}: {exc.message}"
+    name = next(symbols(tree), None)
+    if name is not None:
+        return (f"expected a number, found the name '{name}': a value exercise wants a number, "
+                "or arithmetic on numbers such as 2*(1.2 - 0.5).")
+    with np.errstate(all="ignore"):
+        try:
+            return float(evaluate(tree, {}, Bounded()))
+        except Overflow:
+            return f"expected a number of sensible size: {echo(answer)} is too large to work out."
+        except Domain:
+            return (f"expected a number: {echo(answer)} takes a log, square root or fractional power "
+                    "of a negative number.")
+
+
+def dims(text: str) -> list[str] | None:
+    """'D x H', 'D×H', 'D * H', '(D, H)', '(P,)' → ['d', 'h']; None if not written as a shape."""
+    s = text.strip().lower()
+    if s.startswith("(") and s.endswith(")"):          # a numpy shape tuple
+        s = s[1:-1].strip().removesuffix(",")
+    parts = [p.strip() for p in re.split(r"[x×*,]", s)]
+    return parts if all(re.fullmatch(r"\w+", p) for p in parts) else None
+
+
+def check_shape(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
+    given, want = dims(answer), dims(ex.answer)
+    if given is None:
+        return Verdict(False, "A shape is written like 'D x H': one name or size per dimension.")
+    if given == want:
+        return Verdict(True, "Correct.")
+    # only an exercise about a gradient (it has a step) can speak of "its parameter"
+    if len(want) == 2 and given == want[::-1]:
+        if ex.step is not None:
+            return Verdict(False, "That is the transposed shape: a gradient has the shape of its parameter.",
+                           "transposed")
+        return Verdict(False, "That is the transposed shape: rows and columns are swapped.", "transposed")
+    if ex.step is not None:
+        return Verdict(False, "Not that shape. A gradient has the shape of the parameter it belongs to.")
+    return Verdict(False, "Not that shape.")
+
+
+def check_choice(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
+    last = LETTERS[len(ex.choices) - 1]
+    m = _CHOICE.fullmatch(answer.lower())
+    if m is None or m[1] > last:
+        return Verdict(False, f"Answer with one letter, a to {last}.")
+    if m[1] == ex.answer:
+        return Verdict(True, "Correct.")
+    why = ex.why[LETTERS.index(m[1])] if ex.why else ""
+    return Verdict(False, f"Not that one: {why}" if why else "Not that one.")

@@ -1,0 +1,165 @@
+"""What a wrong derivative answer slipped on: a node's name, an activation for its derivative,
+a chain factor too many or too few, another node's gradient."""
+
+from __future__ import annotations
+
+from itertools import islice
+
+
+from tutor.expr.nodes import ONE, Apply, Expr, Num, Sym, call, mul, power, sub, symbols
+from tutor.exercises.verdict import ACTIVATIONS, MAX_SLIPS, Verdict
+from tutor.exercises.points import Domain, Overflow, Points, same
+from tutor.exercises import typed
+from tutor.lesson import Exercise
+
+
+def other_gradient(graph, ex: Exercise, points: Points, given: list[float]) -> str | None:
+    from tutor.derive.scalar import gradient_trees
+
+    if graph is None:
+        return None
+    for name, grad in gradient_trees(graph).items():
+        if grad is not None and name not in (ex.step, graph.loss) and same(given, points.values(grad)):
+            return name
+    return None
+
+
+def chain_factors(graph, name: str) -> set:
+    """The local partials on every path from `name` to the loss."""
+    from tutor.derive.scalar import consumers, local_partials
+
+    local = local_partials(graph)[0]
+    used_by = consumers(graph)
+    out, todo, seen = set(), [name], set()
+    while todo:
+        here = todo.pop()
+        for c in used_by.get(here, ()):
+            out.add(local[(c, here)])
+            if c not in seen:
+                seen.add(c)
+                todo.append(c)
+    return {f for f in out if not isinstance(f, Num)}
+
+
+def subtrees(tree: Expr):
+    yield tree
+    if isinstance(tree, Apply):
+        for a in tree.args:
+            yield from subtrees(a)
+
+
+def on_own_chain(graph, asked: str | None, other: str, tree: Expr) -> bool:
+    if asked is None:
+        return False
+    own = chain_factors(graph, asked) - chain_factors(graph, other)
+    return any(t in own for t in subtrees(tree))
+
+
+def name_slip(graph, points: Points, tree: Expr, expected: list[float]) -> Verdict | None:
+    """One name written where another belongs: the pre-activation z1 for the layer's input
+    h1 = relu(z1), w1 for w2 when passing back through a layer, w for x. The answer with every
+    appearance of that one name replaced by the other is the gradient."""
+    if graph is None:
+        return None
+    from tutor.expr.nodes import substitute
+
+    used = list(dict.fromkeys(symbols(tree)))
+    names = list(graph.leaves) + [n.name for n in graph.nodes]
+    for wrong in used:
+        for right in names:
+            if right == wrong or right == graph.loss:
+                continue
+            try:
+                if same(points.values(substitute(tree, {wrong: Sym(right)})), expected):
+                    return Verdict(False, f"You wrote {wrong} where {right} belongs ({what(graph, right)}).",
+                                   f"{wrong} for {right}")
+            except (Overflow, Domain):
+                continue
+    return None
+
+
+def what(graph, name: str) -> str:
+    if name in graph.params:
+        return f"{name} is a parameter"
+    if name in graph.inputs:
+        return f"{name} is an input"
+    return f"{name} = {typed(graph.node(name).expr)}"
+
+
+def times(a: list[float], b: list[float]) -> list[float]:
+    return [x * y for x, y in zip(a, b)]
+
+
+def activation_slip(graph, points: Points, tree: Expr, expected: list[float]) -> Verdict | None:
+    """The activation written where its derivative belongs (relu(z1) for step(z1), or the node
+    h1 = relu(z1) for it), or step(u) where relu(u) belongs: the answer with that one part
+    swapped is the gradient. Checked before the chain factors, which would read relu(z1) for
+    step(z1) as an extra factor h1 = ∂z2/∂w2 (relu(z1) = h1·step(z1))."""
+    nodes = {}                 # node name → its expression, for nodes that apply an activation
+    for node in graph.nodes if graph is not None else ():
+        if isinstance(node.expr, Apply) and node.expr.op in ACTIVATIONS:
+            nodes[node.name] = node.expr
+    for swapped, part in islice(swaps(tree, nodes), MAX_SLIPS):
+        try:
+            if same(points.values(swapped), expected):
+                return slip_verdict(part, nodes)
+        except (Overflow, Domain):
+            continue
+    return None
+
+
+def swapped(part: Expr, nodes) -> Expr | None:
+    """`part` of an answer with an activation put as its derivative, or step as relu; None if
+    it is neither. Where the answer names a node (p = sigmoid(z)), the derivative uses the name:
+    p*(1 - p)."""
+    if isinstance(part, Sym) and part.name in nodes:
+        act, u = nodes[part.name].op, nodes[part.name].args[0]
+    elif isinstance(part, Apply) and part.op in ACTIVATIONS:
+        act, u = part.op, part.args[0]
+    elif isinstance(part, Apply) and part.op == "step":
+        return call("relu", part.args[0])
+    else:
+        return None
+    if act == "relu":
+        return call("step", u)
+    if act == "sigmoid":
+        return mul(part, sub(ONE, part))
+    return sub(ONE, power(part, 2))                    # tanh
+
+
+def swaps(tree: Expr, nodes):
+    """Each tree that differs from `tree` in one part swapped by swapped, with that part. Not
+    in a denominator: a chain factor multiplies, and h1/step(z1) would pass for h1 (they differ
+    only where step(z1) is 0 and the quotient is undefined)."""
+    new = swapped(tree, nodes)
+    if new is not None:
+        yield new, tree
+    if not isinstance(tree, Apply):
+        return
+    below = 1 if tree.op == "div" else 0 if tree.op == "pow" and tree.args[1].value < 0 else None
+    for i, arg in enumerate(tree.args):
+        if i != below:
+            for sub_tree, part in swaps(arg, nodes):
+                yield Apply(tree.op, tree.args[:i] + (sub_tree,) + tree.args[i + 1:]), part
+
+
+def slip_verdict(part: Expr, nodes) -> Verdict:
+    if isinstance(part, Sym):
+        act, u = nodes[part.name].op, nodes[part.name].args[0]
+    else:
+        act, u = part.op, part.args[0]
+    a = typed(u)
+    short = len(a) <= 40
+    a = a if short else "…"
+    if act == "step":
+        held = next((n for n, e in nodes.items() if e == call("relu", u)), None)
+        value = f"{held} = relu({a})" if held else f"relu({a})"
+        return Verdict(False, f"step({a}) is the derivative of relu; the activation itself, {value}, belongs here.",
+                       "derivative for activation")
+    value = f"{act}({a})"
+    what = f"{part.name} = {value}" if isinstance(part, Sym) else value
+    name = part.name if isinstance(part, Sym) else value
+    deriv = {"relu": f"step({a})" + (f" (1 where {a} > 0)" if short else ""),
+             "sigmoid": f"{name}*(1 - {name})", "tanh": f"1 - {name}**2"}[act]
+    return Verdict(False, f"{what} is the activation itself; its derivative {deriv} belongs here.",
+                   "activation for derivative")

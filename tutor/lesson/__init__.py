@@ -1,0 +1,26 @@
+"""The lesson format: a TOML file becomes typed, validated, immutable records.
+
+Only the standard library and `tutor.expr` are used here (a test holds it: reading a lesson imports
+neither torch nor sympy, nor Textual). Every problem is a `LessonError` naming the file, the line and
+the dotted key; unknown keys are errors, so a typo is never silently ignored. Lesson files are data
+from strangers: they are parsed by `tomllib` and `tutor.expr`, never executed.
+
+    limits.py      every limit, once          vocabulary.py  every word a file may use, once
+    records.py     the records                reader.py      a TOML table read key by key
+    graph.py       [[explain]], [graph], [jacobian]
+    training.py    [train], [[variants]], datasets and their budgets
+    exercise.py    [[exercises]]              loading.py     file → Lesson, errors located by line
+    listing.py     the shipped lessons        tomlpos.py     the line of a dotted key
+"""
+
+from tutor.lesson.listing import Listing, catalogue, lesson_paths, lessons_dir, resolve
+from tutor.lesson.limits import *  # noqa: F401,F403  (the limits are part of the format's interface)
+from tutor.lesson.loading import load, loads, read_limited
+from tutor.lesson.records import (Dataset, Equation, Exercise, Graph, Jacobian, Layer, Lesson, Node, Page, Train,
+                                  Variant)
+from tutor.lesson.training import check_hidden, dataset_shape
+from tutor.lesson.vocabulary import *  # noqa: F401,F403
+
+__all__ = ["Listing", "catalogue", "lesson_paths", "lessons_dir", "resolve", "load", "loads", "read_limited",
+           "Dataset", "Equation", "Exercise", "Graph", "Jacobian", "Layer", "Lesson", "Node", "Page", "Train",
+           "Variant", "check_hidden", "dataset_shape"]

@@ -1,0 +1,159 @@
+"""The [[explain]], [graph] and [jacobian] sections."""
+
+from __future__ import annotations
+
+
+from tutor.errors import LessonError
+from tutor.expr import FUNCTIONS, NAME_RE, parse as parse_expr, symbols
+from tutor.lesson.limits import MAX_DIM, MAX_NODES
+from tutor.lesson.records import Equation, Graph, Jacobian, Node, Page
+from tutor.lesson.reader import Table
+
+
+def _equation(text: object, key: str, names=None) -> Equation:
+    if not isinstance(text, str) or "=" not in text:
+        raise LessonError("expected an equation 'name = expression'", key=key)
+    name, _, rhs = text.partition("=")
+    name = name.strip()
+    if not NAME_RE.match(name):
+        raise LessonError(f"'{name}' is not a name", key=key)
+    return Equation(name, parse_expr(rhs, names=names, key=key), rhs.strip())
+
+
+def read_page(t: Table) -> Page:
+    title = t.text("title", limit=120)
+    text = t.text("text")
+    eqs = t.take("equations", list, [])
+    equations = tuple(_equation(e, f"{t.key('equations')}[{i}]") for i, e in enumerate(eqs))
+    t.done()
+    return Page(title, text, equations)
+
+
+def _point(t: Table, name: str, names: tuple[str, ...]) -> dict[str, float]:
+    pt = t.sub(name, required=True)
+    values = {n: pt.number(n) for n in names}
+    pt.done()
+    return values
+
+
+def read_graph(t: Table) -> Graph:
+    inputs = t.names("inputs")
+    params = t.names("params")
+    if not params:
+        raise LessonError("a graph needs at least one parameter", key=t.key("params"))
+    node_tables = t.array("nodes", required=True, limit=MAX_NODES)
+    if not node_tables:
+        raise LessonError("a graph needs at least one node (the last one is the loss)", key=t.key("nodes"))
+    leaves = inputs + params
+    for i, name in enumerate(leaves):
+        if leaves.index(name) != i:
+            raise LessonError(f"'{name}' is declared twice", key=t.key("params" if i >= len(inputs) else "inputs"))
+    # Read every node first, so that a reference to a later node can be told from a cycle.
+    raw_nodes = []
+    for nt in node_tables:
+        name = nt.take("name", str)
+        if not NAME_RE.match(name) or name in FUNCTIONS:
+            raise LessonError(f"'{name}' is not a usable node name", key=nt.key("name"))
+        expr = parse_expr(nt.take("expr", str), key=nt.key("expr"))
+        nt.done()
+        raw_nodes.append((nt, name, expr))
+    all_names = [n for _, n, _ in raw_nodes]
+    nodes: list[Node] = []
+    defined = set(leaves)
+    for i, (nt, name, expr) in enumerate(raw_nodes):
+        if name in defined:
+            what = "an input or parameter" if name in leaves else "another node"
+            raise LessonError(f"duplicate name '{name}' (already {what})", key=nt.key("name"))
+        for used in symbols(expr):
+            if used in defined:
+                continue
+            if used in all_names:
+                later = all_names.index(used)
+                if _depends_on(raw_nodes, later, name):
+                    raise LessonError(f"'{name}' uses '{used}', which depends on '{name}': the graph has a cycle",
+                                      key=nt.key("expr"))
+                raise LessonError(f"'{used}' is used before it is defined (list nodes in forward order)",
+                                  key=nt.key("expr"))
+            known = ", ".join(sorted(defined))
+            raise LessonError(f"unknown name '{used}' (known here: {known})", key=nt.key("expr"))
+        defined.add(name)
+        nodes.append(Node(name, expr, nt.data["expr"]))
+    point = _point(t, "point", leaves)
+    shapes_t = t.sub("shapes")
+    shapes: dict[str, tuple[str, ...]] = {}
+    if shapes_t:
+        for name in list(shapes_t.data):
+            if name not in leaves:
+                raise LessonError(f"'{name}' is not an input or parameter", key=shapes_t.key(name))
+            dims = shapes_t.names(name)
+            if len(dims) > 2:
+                raise LessonError("at most two dimensions (rows, columns)", key=shapes_t.key(name))
+            shapes[name] = dims
+        shapes_t.done()
+    dims_t = t.sub("dims")
+    dims: dict[str, int] = {}
+    if dims_t:
+        for name in list(dims_t.data):
+            dims[name] = dims_t.integer(name, lo=1, hi=MAX_DIM)
+        dims_t.done()
+    t.done()
+    graph = Graph(inputs, params, tuple(nodes), point, shapes, dims)
+    if shapes:
+        from tutor.expr.shapes import infer_shapes, show
+
+        for i, node in enumerate(nodes):
+            try:
+                env = infer_shapes(graph, upto=i)
+            except LessonError as exc:
+                raise LessonError(exc.message, key=f"{t.key('nodes')}[{i}].expr") from None
+            for d in sum(shapes.values(), ()):
+                if d not in dims:
+                    raise LessonError(f"dimension '{d}' has no size", key=t.key("dims"))
+        if env[graph.loss]:
+            raise LessonError(f"the loss '{graph.loss}' must be a scalar, but it is {show(env[graph.loss])}: "
+                              "reduce it with sum(...) or mean(...)", key=f"{t.key('nodes')}[{len(nodes) - 1}].expr")
+    reached = _reaching(graph)
+    for p in params:
+        if p not in reached:
+            raise LessonError(f"the loss '{graph.loss}' does not depend on the parameter '{p}'", key=t.key("params"))
+    return graph
+
+
+def _reaching(graph) -> set[str]:
+    """The names the loss depends on."""
+    need = {graph.loss}
+    for node in reversed(graph.nodes):
+        if node.name in need:
+            need.update(symbols(node.expr))
+    return need
+
+
+def _depends_on(raw_nodes, index: int, target: str, seen=None) -> bool:
+    seen = seen or set()
+    if index in seen:
+        return False
+    seen.add(index)
+    names = [n for _, n, _ in raw_nodes]
+    for used in symbols(raw_nodes[index][2]):
+        if used == target:
+            return True
+        if used in names and _depends_on(raw_nodes, names.index(used), target, seen):
+            return True
+    return False
+
+
+def read_jacobian(t: Table) -> Jacobian:
+    title = t.text("title", "A vector-to-vector function", limit=120)
+    inputs = t.names("inputs")
+    if not inputs:
+        raise LessonError("needs at least one input", key=t.key("inputs"))
+    outs = t.take("outputs", list)
+    outputs = tuple(_equation(o, f"{t.key('outputs')}[{i}]", set(inputs)) for i, o in enumerate(outs))
+    if not outputs or len(outputs) > 8 or len(inputs) > 8:
+        raise LessonError("between 1 and 8 inputs and outputs", key=t.key("outputs"))
+    point = _point(t, "point", inputs)
+    upstream = t.take("upstream", list)
+    if len(upstream) != len(outputs) or not all(isinstance(u, (int, float)) and not isinstance(u, bool) for u in upstream):
+        raise LessonError(f"expected {len(outputs)} numbers, one per output", key=t.key("upstream"))
+    t.done()
+    return Jacobian(title, inputs, outputs, point, tuple(float(u) for u in upstream))

@@ -1,0 +1,30 @@
+"""Every limit of the lesson format, defined once (lessons/README.md documents them; keep the two in step).
+
+A lesson file must stay small and cheap to check, derive and train."""
+
+from __future__ import annotations
+
+from tutor.expr.parser import MAX_NUMBER
+
+
+SCHEMA_VERSION = 1
+
+MAX_FILE_BYTES = 1_000_000
+MAX_NODES = 64
+MAX_PAGES = 40
+MAX_TEXT = 50_000
+MAX_LAYERS = 16
+MAX_WIDTH = 4096          # units in one layer
+MAX_PARAMS = 20_000_000   # weights in a model
+MAX_EPOCHS = 100_000
+MAX_STEPS = 10_000_000    # epochs × batches
+MAX_POINTS = 10_000       # samples listed inline in a lesson
+MAX_SAMPLES = 100_000     # samples of a synthetic data set
+MAX_DIM = 10_000          # a dimension in [graph.dims]
+MAX_EXERCISES = 50
+MAX_INT = 2**53           # |an integer| anywhere in a file: exact as a float, never an overflow
+MAX_VALUE = MAX_NUMBER   # |a number| in data: points, weights, probes, synthetic w, b, noise
+MAX_CELLS = 25_000_000    # samples × (input width + every layer's width): the values one pass keeps
+MAX_SEED = 2**32 - 1      # numpy's RandomState and scikit-learn take seeds in 0..2^32-1
+MAX_MISTAKES = 12          # known mistakes listed for one exercise
+MAX_MESSAGE = 200          # characters in a response to an answer

@@ -1,0 +1,156 @@
+"""The typed, immutable records a lesson file becomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tutor.errors import LessonError
+from tutor.expr import Expr
+
+
+@dataclass(frozen=True)
+class Equation:
+    name: str
+    expr: Expr
+    text: str
+
+
+@dataclass(frozen=True)
+class Page:
+    title: str
+    text: str
+    equations: tuple[Equation, ...] = ()
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    expr: Expr
+    text: str
+
+
+@dataclass(frozen=True)
+class Graph:
+    inputs: tuple[str, ...]
+    params: tuple[str, ...]
+    nodes: tuple[Node, ...]
+    point: dict[str, float]
+    shapes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    dims: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def loss(self) -> str:
+        return self.nodes[-1].name
+
+    @property
+    def leaves(self) -> tuple[str, ...]:
+        return self.inputs + self.params
+
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Jacobian:
+    title: str
+    inputs: tuple[str, ...]
+    outputs: tuple[Equation, ...]
+    point: dict[str, float]
+    upstream: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Layer:
+    type: str
+    out: int | str | None = None          # an int, "hidden" or "outputs"
+    bias: bool = True
+    name: str | None = None               # the weight's name (default W1, W2, ...)
+    bias_name: str | None = None          # the bias's name (default b1, b2, ...)
+    weight: tuple | None = None           # explicit initial weight (nested lists, in × out)
+    bias_init: tuple | None = None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    kind: str
+    options: dict[str, Any]
+    base: Path | None = None              # the lesson's folder, where a "csv" file lies
+
+
+@dataclass(frozen=True)
+class Train:
+    backends: tuple[str, ...]
+    dataset: Dataset
+    layers: tuple[Layer, ...]
+    loss: str
+    optimizer: str = "gd"
+    lr: float = 0.01
+    momentum: float = 0.0
+    epochs: int = 100
+    batch_size: int = 0                    # 0: the whole training set in one batch
+    seed: int = 0
+    dtype: str = "float32"
+    init: str = "randn"
+    hidden: int | None = None
+    log_every: int = 1
+    zero_grad: bool = True
+    baseline: str | None = None
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    note: str = ""
+    probe: tuple = ()                      # inputs to predict after training, e.g. f(5)
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    title: str
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    kind: str
+    prompt: str
+    answer: str
+    step: str | None = None               # the graph node (or parameter) it belongs to
+    hints: tuple[str, ...] = ()
+    tolerance: float = 1e-6
+    choices: tuple[str, ...] = ()
+    explain: str = ""
+    why: tuple[str, ...] = ()             # for a choice: why each choice is right or wrong
+    mistakes: tuple[tuple[str, str], ...] = ()   # known wrong answers and what to say to each
+    wrt: tuple[str, ...] = ()             # a code exercise: the gradients its function returns
+
+
+@dataclass(frozen=True)
+class Lesson:
+    id: str
+    title: str
+    summary: str
+    order: int
+    explain: tuple[Page, ...]
+    graph: Graph | None
+    jacobian: Jacobian | None
+    train: Train | None
+    variants: tuple[Variant, ...]
+    exercises: tuple[Exercise, ...]
+    path: Path
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The parts this lesson has: always Explain; Derive with a graph or a Jacobian; Train with [train]."""
+        derive = self.graph is not None or self.jacobian is not None
+        return ("explain",) + ("derive",) * derive + ("train",) * (self.train is not None)
+
+    def variant(self, name: str) -> Variant:
+        for v in self.variants:
+            if v.name == name:
+                return v
+        known = ", ".join(v.name for v in self.variants) or "none"
+        raise LessonError(f"unknown variant '{name}' (known: {known})", key="variants")

@@ -1,0 +1,250 @@
+"""The [train] and [[variants]] sections and their datasets: shapes and budgets checked before any run."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from tutor.errors import LessonError
+from tutor.expr import NAME_RE
+from tutor.lesson.limits import (MAX_CELLS, MAX_EPOCHS, MAX_LAYERS, MAX_PARAMS, MAX_SAMPLES, MAX_STEPS,
+                                 MAX_WIDTH)
+from tutor.lesson.vocabulary import (BACKENDS, BASELINES, CLASSES, CLASSIFIERS, DTYPES, ID_RE, INITS,
+                                     LAYER_TYPES, LOSSES, MNIST_TRAIN, OPTIMIZERS)
+from tutor.lesson.records import Dataset, Layer, Train, Variant
+from tutor.lesson.reader import Table
+from tutor.lesson.datasets import all_numbers, data_number, dataset_shape, freeze, read_dataset, rows_shape
+
+
+def _layer(t: Table) -> Layer:
+    kind = t.choice("type", LAYER_TYPES)
+    if kind != "linear":
+        t.done()
+        return Layer(kind, bias=False)
+    out = t.take("out", (int, str))
+    if isinstance(out, str) and out not in ("hidden", "outputs"):
+        raise LessonError("expected a size, 'hidden' or 'outputs'", key=t.key("out"))
+    if isinstance(out, int) and not 1 <= out <= MAX_WIDTH:
+        raise LessonError(f"a layer of {out} units is outside 1..{MAX_WIDTH}", key=t.key("out"))
+    bias = t.take("bias", bool, True)
+    name = t.take("name", str, None)
+    bias_name = t.take("bias_name", str, None)
+    for label, value in (("name", name), ("bias_name", bias_name)):
+        if value is not None and not NAME_RE.match(value):
+            raise LessonError(f"'{value}' is not a name (a letter, then letters, digits, _)", key=t.key(label))
+    weight = t.take("weight", list, None)
+    bias_init = t.take("bias_init", list, None)
+    for label, value in (("weight", weight), ("bias_init", bias_init)):
+        if value is not None:
+            rows_shape(value, t.key(label), flat_ok=True)
+    t.done()
+    return Layer("linear", out, bias, name, bias_name,
+                 freeze(weight) if weight is not None else None, freeze(bias_init) if bias_init is not None else None)
+
+
+_TRAIN_OVERRIDES = {"lr", "optimizer", "momentum", "epochs", "bias", "batch_size", "zero_grad"}
+
+
+def _hyper(t: Table) -> dict[str, Any]:
+    """The hyper-parameters of [train]; overrides and variants change some of them."""
+    return {
+        "lr": t.number("lr", lo=0.0, hi=1e6),
+        "optimizer": t.choice("optimizer", OPTIMIZERS, "gd"),
+        "momentum": t.number("momentum", 0.0, lo=0.0, hi=0.999),
+        "epochs": t.integer("epochs", lo=1, hi=MAX_EPOCHS),
+        "batch_size": t.integer("batch_size", 0, lo=0, hi=MAX_SAMPLES),
+        "zero_grad": t.take("zero_grad", bool, True),
+    }
+
+
+def read_train(t: Table) -> Train:
+    backends = _backend_list(t)
+    hyper = _hyper(t)
+    loss = t.choice("loss", LOSSES)
+    seed = t.integer("seed", 0, lo=0, hi=2**32 - 1)
+    dtype = t.choice("dtype", DTYPES, "float32")
+    init = t.choice("init", INITS, "randn")
+    hidden = t.integer("hidden", None, lo=1, hi=MAX_WIDTH)
+    log_every = t.integer("log_every", 1, lo=1, hi=MAX_STEPS)
+    baseline = t.choice("baseline", BASELINES, None)
+    note = t.text("note", "", limit=2000)
+    probe = t.take("probe", list, [])
+    if len(probe) > 10 or not all_numbers(probe, 1):
+        raise LessonError("up to ten inputs (numbers, or rows of numbers)", key=t.key("probe"))
+    for i, x in enumerate(probe):
+        for j, v in enumerate(x if isinstance(x, list) else [x]):
+            data_number(v, f"{t.key('probe')}[{i}]" + (f"[{j}]" if isinstance(x, list) else ""))
+    dataset = read_dataset(t.sub("dataset", required=True))
+    layers = tuple(_layer(lt) for lt in t.array("layers", required=True, limit=MAX_LAYERS))
+    _unique_params(layers, t.key("layers"))
+    if not any(l.type == "linear" for l in layers):
+        raise LessonError("a model needs at least one linear layer", key=t.key("layers"))
+    if any(l.out == "hidden" for l in layers) and hidden is None:
+        raise LessonError("a layer uses 'hidden' but [train] has no 'hidden' size", key=t.key("hidden"))
+    overrides = {}
+    ov = t.sub("overrides")
+    if ov:
+        for backend in list(ov.data):
+            if backend not in BACKENDS:
+                raise LessonError(f"unknown backend {backend!r} (known: {', '.join(BACKENDS)})", key=ov.key(backend))
+            bt = ov.sub(backend)
+            overrides[backend] = _partial(bt, _TRAIN_OVERRIDES)
+            bt.done()
+        ov.done()
+    t.done()
+    train = Train(tuple(backends), dataset, layers, loss, hyper["optimizer"], hyper["lr"], hyper["momentum"],
+                  hyper["epochs"], hyper["batch_size"], seed, dtype, init, hidden, log_every, hyper["zero_grad"],
+                  baseline, overrides, note, freeze(probe))
+    _check_steps(train, t)
+    _check_run(train, dataset, t.path)
+    return train
+
+
+def _partial(t: Table, allowed: set[str]) -> dict[str, Any]:
+    """Only the keys given, each checked like its counterpart in [train]."""
+    out: dict[str, Any] = {}
+    readers = {
+        "lr": lambda: t.number("lr", lo=0.0, hi=1e6),
+        "optimizer": lambda: t.choice("optimizer", OPTIMIZERS),
+        "momentum": lambda: t.number("momentum", lo=0.0, hi=0.999),
+        "epochs": lambda: t.integer("epochs", lo=1, hi=MAX_EPOCHS),
+        "batch_size": lambda: t.integer("batch_size", lo=0, hi=MAX_SAMPLES),
+        "zero_grad": lambda: t.take("zero_grad", bool),
+        "bias": lambda: t.take("bias", bool),
+        "backends": lambda: _backend_list(t),
+    }
+    for name in list(t.data):
+        if name in allowed:
+            out[name] = readers[name]()
+    return out
+
+
+def _backend_list(t: Table) -> tuple[str, ...]:
+    backends = t.take("backends", list)
+    for i, b in enumerate(backends):
+        if b not in BACKENDS:
+            raise LessonError(f"unknown backend {b!r} (known: {', '.join(BACKENDS)})", key=f"{t.key('backends')}[{i}]")
+    if not backends:
+        raise LessonError("at least one backend", key=t.key("backends"))
+    return tuple(backends)
+
+
+def _check_steps(train: Train, t: Table) -> None:
+    if train.epochs * max(1, MNIST_TRAIN // max(train.batch_size, 1) if train.batch_size else 1) > MAX_STEPS:
+        raise LessonError(f"{train.epochs} epochs at this batch size exceed {MAX_STEPS:,} steps", key=t.key("epochs"))
+
+
+def _unique_params(layers: tuple[Layer, ...], key: str) -> None:
+    """Every weight and bias name (given, or W1, b1, ...) differs from the others: a backend keeps
+    parameters by name. Bias names count even where `bias = false`, as an override may add one."""
+    seen: dict[str, int] = {}
+    linear = [(i, lyr) for i, lyr in enumerate(layers) if lyr.type == "linear"]
+    for n, (i, lyr) in enumerate(linear, 1):
+        for label, name in (("name", lyr.name or f"W{n}"), ("bias_name", lyr.bias_name or f"b{n}")):
+            if name in seen:
+                raise LessonError(f"'{name}' is already the name of a parameter of layer {seen[name]}: "
+                                  "every weight and bias needs its own name", key=f"{key}[{i}].{label}")
+            seen[name] = i
+
+
+def _check_run(train: Train, dataset: Dataset, train_key: str, variant_key: str | None = None) -> None:
+    """What a run on this dataset needs, from the data's real widths: explicit weights and biases of
+    the right size, probes as wide as the inputs, and at most MAX_PARAMS weights and MAX_CELLS values
+    per pass (samples × the widths of the input and of every layer's output). A variant's dataset
+    is checked against [train]'s layers; its problems are reported at the variant's dataset."""
+    samples, width, outputs = dataset_shape(dataset)
+    variant = variant_key is not None
+    data_key = variant_key or f"{train_key}.dataset"
+    layers_key, probe_key = f"{train_key}.layers", f"{train_key}.probe"
+    on = "on this dataset, " if variant else ""
+    if train.baseline in CLASSIFIERS and dataset.kind not in CLASSES:
+        raise LessonError(f"{on}the baseline '{train.baseline}' is a classifier, and '{dataset.kind}' has no classes "
+                          f"(classes: {', '.join(CLASSES)})", key=data_key if variant else f"{train_key}.baseline")
+    for i, x in enumerate(train.probe):
+        given = len(x) if isinstance(x, tuple) else 1
+        if given != width:
+            raise LessonError(f"{on}a probe has {given} inputs, but the data has {width} input columns",
+                              key=data_key if variant else f"{probe_key}[{i}]")
+    widths, params, hidden_in = [width], 0, False
+    for i, lyr in enumerate(train.layers):
+        if lyr.type != "linear":
+            widths.append(widths[-1])
+            continue
+        out = {"hidden": train.hidden, "outputs": outputs}.get(lyr.out, lyr.out) if isinstance(lyr.out, str) else lyr.out
+        n_in, hidden_out = widths[-1], lyr.out == "hidden"
+        where = f"{on}layer {i}: " if variant else ""
+
+        def key(label: str) -> str:
+            return data_key if variant else f"{layers_key}[{i}].{label}"
+
+        if lyr.weight is not None:
+            if hidden_in or hidden_out:
+                raise LessonError(f"{where}an explicit weight needs fixed sizes, and a learner can change 'hidden'",
+                                  key=key("weight"))
+            rows, cols = _shape(lyr.weight)
+            if (rows, cols) not in ((n_in, out), (n_in * out, 1)):
+                given = f"{rows} × {cols}" if isinstance(lyr.weight[0], tuple) else f"{rows} numbers"
+                raise LessonError(f"{where}the weight is {given}; this layer takes {n_in} inputs to {out} outputs, "
+                                  f"so it needs {n_in} × {out}", key=key("weight"))
+        if lyr.bias_init is not None:
+            n = len(_flat(lyr.bias_init))
+            if hidden_out:
+                raise LessonError(f"{where}an explicit bias needs a fixed size, and a learner can change 'hidden'",
+                                  key=key("bias_init"))
+            if n != out:
+                raise LessonError(f"{where}the bias has {n} numbers; this layer has {out} outputs", key=key("bias_init"))
+        params += n_in * out + out
+        widths.append(out)
+        hidden_in = hidden_out
+    if params > MAX_PARAMS:
+        raise LessonError(f"{on}the model would have {params:,} weights; the limit is {MAX_PARAMS:,}",
+                          key=data_key if variant else layers_key)
+    cells = samples * sum(widths)
+    if cells > MAX_CELLS:
+        raise LessonError(f"{samples:,} samples × {sum(widths):,} values each (the inputs and every layer's outputs) "
+                          f"is {cells:,}; the limit is {MAX_CELLS:,}", key=data_key)
+
+
+def check_hidden(train: Train, dataset: Dataset, hidden: int) -> None:
+    """A learner's `hidden` (a field, --hidden) within the same size bounds as a lesson file's."""
+    from dataclasses import replace
+
+    try:
+        _check_run(replace(train, hidden=hidden), dataset, "train")
+    except LessonError as exc:
+        raise LessonError(f"{hidden} hidden units is too many here: {exc.message}", key="hidden") from None
+
+
+def _shape(value: tuple) -> tuple[int, int]:
+    return (len(value), len(value[0])) if isinstance(value[0], tuple) else (len(value), 1)
+
+
+def _flat(value) -> list:
+    return [x for v in value for x in _flat(v)] if isinstance(value, tuple) else [value]
+
+
+def read_variant(t: Table, train: Train | None) -> Variant:
+    if train is None:
+        raise LessonError("a variant needs a [train] section to vary", key=t.path)
+    name = t.take("name", str)
+    if not ID_RE.match(name):
+        raise LessonError(f"'{name}' is not a variant name (lowercase letters, digits and '-')", key=t.key("name"))
+    title = t.text("title", name, limit=120)
+    changes = _partial(t, _TRAIN_OVERRIDES - {"bias"} | {"backends"})
+    if "note" in t.data:                   # the variant's own note about its runs, in place of [train]'s
+        changes["note"] = t.text("note", "", limit=2000)
+    if "layers" in t.data:                 # another model on the same data (e.g. without its ReLU)
+        layers = tuple(_layer(lt) for lt in t.array("layers", limit=MAX_LAYERS))
+        _unique_params(layers, t.key("layers"))
+        if not any(l.type == "linear" for l in layers):
+            raise LessonError("a model needs at least one linear layer", key=t.key("layers"))
+        if any(l.out == "hidden" for l in layers) and train.hidden is None:
+            raise LessonError("a layer uses 'hidden' but [train] has no 'hidden' size", key=t.key("layers"))
+        changes["layers"] = layers
+        _check_run(replace(train, layers=layers), train.dataset, "train", t.key("layers"))
+    ds = t.sub("dataset")
+    if ds:
+        changes["dataset"] = read_dataset(ds)
+        _check_run(replace(train, layers=changes.get("layers", train.layers)), changes["dataset"], "train", ds.path)
+    t.done()
+    return Variant(name, title, changes)

@@ -1,0 +1,42 @@
+"""The words a lesson file may use: backends, losses, layers, datasets, exercise kinds. Defined once;
+the trainer, the views and the command line import them from here."""
+
+from __future__ import annotations
+
+import re
+
+from tutor.playground.names import DATASETS as PLAYGROUND
+
+BACKENDS = ("numpy", "torch-manual", "autograd", "nn", "optim")
+BASELINES = ("sklearn-linear", "sklearn-logistic", "sklearn-mlp")
+CLASSIFIERS = ("sklearn-logistic", "sklearn-mlp")      # baselines that need class labels
+CLASSES = ("digits", "mnist")                          # the datasets that have them
+LOSSES = ("sse", "mse", "bce", "ce", "nll")
+OPTIMIZERS = ("gd", "sgd", "adam")
+LAYER_TYPES = ("linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax")
+INITS = ("randn", "zeros", "torch", "uniform")
+DTYPES = ("float32", "float64")
+DEVICES = ("cpu", "cuda", "mps", "auto")
+DATASETS = {
+    # kind: {field: (types, default)}; a default of ... means required
+    "points": {"x": (list, ...), "y": (list, ...), "x_val": (list, None), "y_val": (list, None)},
+    "synthetic-linear": {
+        "n": (int, 100), "features": (int, 1), "x_dist": (str, "uniform"), "w": (list, ...),
+        "b": ((int, float), 0.0), "noise": ((int, float), 0.1), "seed": (int, 42), "train": (int, 80),
+    },
+    "iris": {"seed": (int, 0)},
+    "digits": {"seed": (int, 0), "test_fraction": ((int, float), 0.3)},
+    "mnist": {"seed": (int, 0), "train_size": (int, 5000), "test_size": (int, 10000)},
+    # the playground's 2-D sets (tutor/playground/datasets.py): noise and ratio in percent
+    **{kind: {"noise": ((int, float), 0.0), "ratio": ((int, float), 50.0), "seed": (int, 0)} for kind in PLAYGROUND},
+    # x1, x2, label (or target) rows in a file beside the lesson
+    "csv": {"path": (str, ...), "ratio": ((int, float), 50.0), "seed": (int, 0)},
+}
+# What the named data sets hold, known without loading them: (samples, input width, outputs)
+IRIS_SHAPE = (100, 2, 2)           # setosa against versicolor, two of the four measurements
+DIGITS_SHAPE = (1797, 64, 10)
+MNIST_PIXELS, MNIST_CLASSES = 784, 10
+MNIST_TRAIN = 60_000               # the largest split a lesson may ask for
+EXERCISE_KINDS = ("derivative", "value", "shape", "choice", "code")
+LETTERS = "abcdefgh"       # a choice exercise's letters: at most eight choices
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
