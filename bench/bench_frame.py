@@ -76,7 +76,7 @@ async def next_frame(app) -> None:
 
 async def train_tab(app, pilot):
     from tutor.lesson import lessons_dir
-    from tutor.ui.train_pane import TrainPane
+    from tutor.ui.panes.train import TrainPane
 
     await pilot.pause()
     app.open_lesson(lessons_dir() / "two-layer-relu.toml")

@@ -31,7 +31,7 @@ FRAMES = 20
 
 def core_round(live: bool) -> float:
     from tutor.playground.model import Config, Playground
-    from tutor.ui.playground_screen import CHUNK, FRAMES_PER_SECOND
+    from tutor.ui.screens.playground import CHUNK, FRAMES_PER_SECOND
 
     pg = Playground(Config())
     gap, next_frame = 1.0 / FRAMES_PER_SECOND, 0.0

@@ -66,7 +66,7 @@ async def app_rounds() -> tuple[list[float], list[float]]:
     """(new points: the derivation is built; points seen before: derive()'s cache answers)."""
     from tutor.progress import Progress
     from tutor.ui.app import TutorApp
-    from tutor.ui.sandbox_screen import SandboxScreen
+    from tutor.ui.screens.sandbox import SandboxScreen
 
     home = tempfile.mkdtemp()
     app = TutorApp(progress=Progress(Path(home) / "p.json"), sandbox=(GRAPH, POINT, WRT))
@@ -117,7 +117,7 @@ async def app_rounds() -> tuple[list[float], list[float]]:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    from tutor.ui.sandbox_screen import DEBOUNCE_SMALL
+    from tutor.ui.screens.sandbox import DEBOUNCE_SMALL
 
     import torch  # noqa: F401 - imported before any timing, as the app's warm-up does
 

@@ -55,7 +55,7 @@ T0 = time.perf_counter()
 import os
 from tutor import cli  # noqa: F401 - the entry point's own imports, as `backprop-tutor` loads them
 from tutor.ui.app import TutorApp
-from tutor.ui.lesson_list import LessonListScreen
+from tutor.ui.screens.lesson_list import LessonListScreen
 IMPORTED = time.perf_counter() - T0
 ''' + HOOK + '''
 

@@ -93,7 +93,7 @@ class TutorApp(App):
         return asciify(text) if self.ascii else text
 
     def on_mount(self) -> None:
-        from tutor.ui.lesson_list import LessonListScreen
+        from tutor.ui.screens.lesson_list import LessonListScreen
 
         self.install_signal_handlers()
         self.push_screen(LessonListScreen())
@@ -175,7 +175,7 @@ class TutorApp(App):
         a lesson file changed since is opened afresh."""
         from tutor.errors import LessonError
         from tutor.lesson import load
-        from tutor.ui.lesson_screen import ErrorScreen, LessonScreen
+        from tutor.ui.screens.lesson import ErrorScreen, LessonScreen
 
         name = f"lesson {Path(path).resolve()}"
         try:
@@ -204,19 +204,19 @@ class TutorApp(App):
         self.push_screen(name)
 
     def open_sandbox(self, graph: str | None = None, point: str = "", wrt: str = "") -> None:
-        from tutor.ui.sandbox_screen import SandboxScreen
+        from tutor.ui.screens.sandbox import SandboxScreen
 
         if graph is None and self.sandbox_texts is not None:      # as it was left this session
             graph, point, wrt = self.sandbox_texts
         self.push_screen(SandboxScreen(graph, point, wrt))
 
     def open_playground(self, config=None) -> None:
-        from tutor.ui.playground_screen import PlaygroundScreen
+        from tutor.ui.screens.playground import PlaygroundScreen
 
         self.push_screen(PlaygroundScreen(config))
 
     def action_help(self) -> None:
-        from tutor.ui.help import HelpScreen
+        from tutor.ui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())

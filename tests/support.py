@@ -1,0 +1,110 @@
+"""Helpers every layer of tests shares: where the lessons and fixtures are, the CLI run in a subprocess
+and its JSON lines read strictly. Fixtures live in conftest.py; pilot helpers in tests/ui/conftest.py."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS_DIR = ROOT / "lessons"
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
+
+# The eight lessons of CURRICULUM.md, in curriculum order.
+CURRICULUM_IDS = (
+    "single-neuron",
+    "linear-1d",
+    "linear-regression",
+    "multivariate-regression",
+    "logistic-regression",
+    "two-layer-relu",
+    "vector-derivatives",
+    "mlp-digits",
+)
+# Every shipped lesson in --list order: the curriculum, then the playground's (no Derive part).
+LISTED_IDS = CURRICULUM_IDS + ("xor-needs-a-hidden-layer",)
+
+CLI_TIMEOUT = 300          # seconds; a CLI call that takes longer is a hang, not a slow test
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("PYTHONIOENCODING", "utf-8")
+    env.pop("PYTHONWARNINGS", None)
+    return env
+
+
+def run_cli(*args: str, timeout: float = CLI_TIMEOUT, cwd: str | os.PathLike | None = None) -> tuple[int, str, str]:
+    """`python -m tutor ARGS` in a subprocess → (exit status, stdout, stderr).
+
+    A run that outlives `timeout` raises `subprocess.TimeoutExpired`, which fails the test."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "tutor", *map(str, args)],
+        capture_output=True, text=True, encoding="utf-8", errors="replace",
+        timeout=timeout, cwd=cwd or ROOT, env=_env(), stdin=subprocess.DEVNULL,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_cli(args: tuple[str, ...]) -> tuple[int, str, str]:
+    return run_cli(*args)
+
+
+def _no_constants(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json_lines(stdout: str) -> list[dict]:
+    """Every stdout line must be one strict JSON object (no NaN or Infinity) with an "event"."""
+    events = []
+    for number, line in enumerate(stdout.splitlines(), 1):
+        try:
+            obj = json.loads(line, parse_constant=_no_constants)
+        except ValueError as exc:  # JSONDecodeError is a ValueError
+            raise AssertionError(f"stdout line {number} is not JSON ({exc}): {line[:200]!r}") from None
+        assert isinstance(obj, dict), f"stdout line {number} is not a JSON object: {line[:200]!r}"
+        assert "event" in obj, f"stdout line {number} has no 'event': {line[:200]!r}"
+        events.append(obj)
+    return events
+
+
+def headless_run(lesson: str, *args: str, expect_rc: int | None = 0) -> tuple[int, list[dict], str]:
+    """`--headless --json` for a lesson → (exit status, events, stderr); cached per argument list,
+    since each run pays for importing torch. `expect_rc` (unless None) is asserted."""
+    rc, out, err = _cached_cli((lesson, "--headless", "--json", *map(str, args)))
+    if expect_rc is not None:
+        assert rc == expect_rc, f"exit status {rc}, expected {expect_rc}\nstderr:\n{err[-3000:]}"
+    assert "Traceback" not in err, err[-3000:]
+    return rc, parse_json_lines(out), err
+
+
+def headless_json(lesson: str, *args: str) -> list[dict]:
+    """The events of a successful (exit 0) headless JSON run."""
+    return headless_run(lesson, *args)[1]
+
+
+def events_of(events: list[dict], kind: str, **match) -> list[dict]:
+    return [e for e in events if e["event"] == kind and all(e.get(k) == v for k, v in match.items())]
+
+
+def lesson_path(lesson_id: str) -> Path:
+    return LESSONS_DIR / f"{lesson_id}.toml"
+
+
+def flat(value) -> list[float]:
+    """Nested lists of numbers → one flat list."""
+    if isinstance(value, (list, tuple)):
+        return [x for v in value for x in flat(v)]
+    return [value]
+
+
+def two_layer_relu_lesson():
+    """The shipped lessons/two-layer-relu.toml."""
+    from tutor.lesson import load
+
+    return load(lesson_path("two-layer-relu"))

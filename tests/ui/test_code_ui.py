@@ -1,0 +1,166 @@
+"""Issue 16 in the TUI: the code exercise's editor (type a fix, check, see the progress mark) and
+the Train part's code view (the run's script, backward lines marked)."""
+
+from __future__ import annotations
+
+from tutor.code.template import reference
+from tutor.progress import Progress
+from tutor.ui.app import TutorApp
+from tutor.ui.screens.code import CodeScreen, code_path
+from tutor.ui.screens.lesson import LessonScreen
+
+from tests.cli.test_code_exercise import CORRECT
+
+NO_MASK = CORRECT.replace("dz1 = dh1 * (z1 > 0)", "dz1 = dh1")
+
+
+async def settle(app, pilot) -> None:
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def open_lesson(app, pilot, lesson_id: str) -> None:
+    ids = [item.id for item in app.listing]
+    for _ in range(ids.index(lesson_id)):
+        await pilot.press("down")
+    await pilot.press("enter")
+    await pilot.pause()
+    assert isinstance(app.screen, LessonScreen) and app.screen.lesson.id == lesson_id
+
+
+def text_of(app, selector: str) -> str:
+    return str(app.screen.query_one(selector).render())
+
+
+async def test_edit_check_and_see_the_progress_mark(tmp_path):
+    app = TutorApp(progress=Progress(tmp_path / "progress.json"))
+    # the learner's file from an earlier session: everything but relu's mask
+    path = code_path(app, "two-layer-relu", "backward")
+    path.parent.mkdir(parents=True)
+    path.write_text(NO_MASK)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await open_lesson(app, pilot, "two-layer-relu")
+        await pilot.press("d")
+        await settle(app, pilot)
+        await pilot.press("end")
+        await settle(app, pilot)
+        panel = app.screen.query_one("#exercise")
+        while panel.current.id != "backward":
+            await pilot.press("x")
+        assert "a opens the editor" in text_of(app, "#exercise-prompt")
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, CodeScreen)
+        editor = app.screen.query_one("#code-editor")
+        assert editor.text == NO_MASK
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        shown = text_of(app, "#code-result")
+        assert "dw1: the ReLU mask is missing" in shown and shown.endswith("f2: a hint · f3: the solution")
+        assert "(solved ✓)" not in text_of(app, "#code-title")
+        await pilot.press("f2")
+        assert text_of(app, "#code-result") == "Hint 1: Start at the loss: dz2 = 2 * (z2 - y), then dw2 = h1.T @ dz2."
+        await pilot.press("f3")
+        assert app.screen.solution_shown == reference(app.screen.lesson, app.screen.exercise)
+        assert "    dz1 = dh1 * (z1 > 0)\n" in app.screen.solution_shown
+        # type the fix at the end of the line `dz1 = dh1`
+        row = NO_MASK.splitlines().index("    dz1 = dh1")
+        editor.move_cursor((row, len("    dz1 = dh1")))
+        await pilot.press(*" * (z1 > 0)")
+        assert editor.text == CORRECT
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert "backward: correct" in text_of(app, "#code-result")
+        assert text_of(app, "#code-title").startswith("Exercise backward (solved ✓)")
+        assert app.progress.solved("two-layer-relu") == ["backward"]
+        assert path.read_text() == CORRECT                    # the file was saved before the check
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, LessonScreen)
+        assert "Exercise backward (solved ✓)" in text_of(app, "#exercise-prompt")
+
+
+async def test_a_file_changed_in_another_editor_is_loaded(tmp_path):
+    app = TutorApp(progress=Progress(tmp_path / "progress.json"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await open_lesson(app, pilot, "two-layer-relu")
+        lesson = app.screen.lesson
+        exercise = next(e for e in lesson.exercises if e.id == "backward")
+        await app.push_screen(CodeScreen(lesson, exercise))
+        await pilot.pause()
+        editor = app.screen.query_one("#code-editor")
+        assert "dw1 = ...    # D x H = 2 x 100" in editor.text        # the generated starting file
+        path = code_path(app, "two-layer-relu", "backward")
+        path.write_text(CORRECT)
+        import os
+        os.utime(path, (1, 1))                                       # a different modification time
+        for _ in range(200):                                          # the watcher looks every second
+            if editor.text == CORRECT:
+                break
+            await pilot.pause(0.05)
+        assert editor.text == CORRECT
+        assert text_of(app, "#code-result") == "The file changed on disk: loaded. ctrl+r checks it."
+
+
+async def test_the_train_part_shows_the_run_as_code(tmp_path):
+    from textual.widgets import Select
+
+    from tutor.ui.panes.train import TrainPane
+
+    app = TutorApp(progress=Progress(tmp_path / "progress.json"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await open_lesson(app, pilot, "two-layer-relu")
+        await pilot.press("t")
+        pane = app.screen.query_one(TrainPane)
+        for _ in range(2000):                   # the data and torch load in a worker
+            if pane.session is not None:
+                break
+            await pilot.pause(0.05)
+        assert pane.session is not None
+        await pilot.press("c")
+        await pilot.pause()
+        view = app.screen.query_one("#run-code")
+        assert view.display and not app.screen.query_one("#train-body").display
+        script = view.script
+        assert script.backend == "numpy"
+        lines = script.text.splitlines()
+        assert [lines[i].split("#")[0].strip() for i in sorted(script.backward)] == [
+            "g = 2 * d", "dw2 = h1.T @ g", "g = g @ w2.T", "g = g * mask1", "dw1 = xb.T @ g"]
+        head, syntax = view.shown_text.renderables
+        assert syntax.highlight_lines == {i + 1 for i in script.backward}
+        assert "backprop-tutor two-layer-relu --export-code numpy > run.py" in str(head)
+        # the view follows the backend chosen
+        app.screen.query_one("#backend", Select).value = "autograd"
+        await pilot.pause()
+        assert view.script.backend == "autograd" and "loss.backward()" in view.script.text
+        await pilot.press("c")
+        await pilot.pause()
+        assert not view.display and app.screen.query_one("#train-body").display
+
+
+async def test_the_tutor_stays_responsive_while_an_endless_loop_is_checked(tmp_path):
+    app = TutorApp(progress=Progress(tmp_path / "progress.json"))
+    path = code_path(app, "two-layer-relu", "backward")
+    path.parent.mkdir(parents=True)
+    path.write_text("def backward(x, y, w1, w2):\n    while True:\n        pass\n")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await open_lesson(app, pilot, "two-layer-relu")
+        lesson = app.screen.lesson
+        await app.push_screen(CodeScreen(lesson, next(e for e in lesson.exercises if e.id == "backward")))
+        await pilot.pause()
+        editor = app.screen.query_one("#code-editor")
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert text_of(app, "#code-result") == "Checking in a separate process…"
+        editor.move_cursor((0, 0))
+        await pilot.press(*"# typed while it runs", "enter")       # the screen takes keys meanwhile
+        assert editor.text.startswith("# typed while it runs\ndef backward")
+        assert text_of(app, "#code-result") == "Checking in a separate process…"
+        await settle(app, pilot)
+        assert text_of(app, "#code-result").startswith("backward: stopped after 5 s")
+        assert app.progress.solved("two-layer-relu") == []

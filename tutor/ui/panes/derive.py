@@ -1,0 +1,187 @@
+"""Derive: the graph with the current node highlighted, and the current step beside it."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import LoadingIndicator, Static
+
+from tutor.fmt import asciify
+from tutor.present.derivation import render
+from tutor.ui.panes.exercises import ExercisePanel, exercises_for
+from tutor.ui.screens.node_picker import NodePicker
+from tutor.ui.widgets.plots import GraphView
+
+
+class StepScroll(VerticalScroll, inherit_bindings=False):
+    """The step's text. Up/Down, PageUp/PageDown and ctrl+Home/ctrl+End scroll it; Home and End
+    stay the screen's (first and last step), as left and right are."""
+
+    BINDINGS = [
+        Binding("up", "scroll_up", "Scroll up", show=False),
+        Binding("down", "scroll_down", "Scroll down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("ctrl+home", "scroll_home", "Top of the step", show=False),
+        Binding("ctrl+end", "scroll_end", "End of the step", show=False),
+    ]
+
+
+class DerivePane(Widget):
+    def __init__(self, lesson, **kwargs):
+        super().__init__(**kwargs)
+        self.lesson = lesson
+        self.derivation = None
+        self.complete = False            # every step derived (until then steps stream in)
+        self.index = 0
+        self.loading = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield GraphView(id="graph")
+            yield Static(id="step-title")
+            with StepScroll(id="step-scroll"):
+                yield Static(id="step-text", markup=False)
+            yield ExercisePanel(self.lesson, id="exercise")
+            yield LoadingIndicator(id="derive-loading")
+
+    def on_mount(self) -> None:
+        self.query_one("#exercise", ExercisePanel).display = False
+        self.query_one("#graph", GraphView).ascii = self.app.ascii
+        if "derive" not in self.lesson.parts:
+            self.query_one("#derive-loading").display = False
+            self.query_one("#step-title", Static).update("This lesson has no graph to derive.")
+
+    def start(self) -> None:
+        if self.derivation is None and not self.loading and "derive" in self.lesson.parts:
+            self.loading = True
+            self.build()
+
+    def text_width(self) -> int:
+        # before its first layout the pane has no size: take the screen's less the tab's padding,
+        # so the first view is rendered at its final width and does not reflow a moment later
+        width = self.size.width or self.app.size.width - 2
+        return max(30, width - 4)
+
+    @work(thread=True, exclusive=True, group="derive", exit_on_error=False)
+    def build(self) -> None:
+        """Derived off the UI thread, and streamed: the first step shows as soon as it exists,
+        while later ones (and torch, for the check) are still coming."""
+        from tutor.derive import derive
+        from tutor.heavy import load
+
+        load("sympy", "torch")          # one thread at a time (see tutor.heavy)
+
+        def arrived(step, deriv) -> None:
+            if step.index == 0:
+                self.app.call_from_thread(self.loaded, deriv, False)
+            elif step.index == self.index + 1:          # the learner is at the newest step: update its count
+                self.app.call_from_thread(self.refresh_title)
+
+        try:
+            deriv = derive(self.lesson, on_step=arrived)
+        except Exception as exc:  # noqa: BLE001 - show it, never crash the app
+            self.app.call_from_thread(self.failed, f"{type(exc).__name__}: {exc}")
+            return
+        self.app.call_from_thread(self.loaded, deriv, True)
+
+    def failed(self, message: str) -> None:
+        self.loading = False
+        self.query_one("#derive-loading").display = False
+        self.query_one("#step-title", Static).update(Text(f"The derivation could not be built: {message}", style="red"))
+
+    def loaded(self, deriv, complete: bool) -> None:
+        first = self.derivation is None
+        self.derivation = deriv
+        self.complete = complete
+        self.loading = not complete
+        self.query_one("#derive-loading").display = False
+        if first:
+            self.show(self.app.progress.place(self.lesson.id).get("step", 0))
+        else:
+            self.refresh_title()
+
+    def refresh_title(self) -> None:
+        if self.derivation is not None:
+            self.show(self.index)
+
+    def show(self, index: int) -> None:
+        d = self.derivation
+        if d is None or not d.steps:
+            return
+        moved = index != self.index
+        self.index = max(0, min(index, len(d.steps) - 1))
+        self.app.progress.remember(self.lesson.id, step=self.index)
+        step = d.steps[self.index]
+        if d.graph is not None and step.phase in ("forward", "backward", "chain", "check"):
+            self.query_one("#graph", GraphView).display = True
+            self.query_one("#graph", GraphView).draw(
+                d.graph, d.values, d.grads, step.values, step.grads, step.node, step.phase != "forward",
+                self.size.width or 80, compact=self.app.size.height < 32)
+        else:
+            self.query_one("#graph", GraphView).display = False
+        count = f"{len(d.steps)}" if self.complete else f"{len(d.steps)}+"
+        title = Text(f"Step {self.index + 1}/{count}{' -' if self.app.ascii else ' ·'} {step.title}", style="bold")
+        if step.check is not None and not step.check.ok:
+            title.append(f"  ✗ {step.check.blame}", style="bold red")
+        elif step.check is not None:
+            title.append("  ✓", style="bold green")
+        if self.app.ascii:
+            title = Text(asciify(title.plain), style="bold")
+        self.query_one("#step-title", Static).update(title)
+        body = render(d, self.index, self.text_width(), self.app.ascii)
+        self.query_one("#step-text", Static).update(Text(body, style="red" if step.check and not step.check.ok else ""))
+        if moved:
+            self.query_one("#step-scroll").scroll_home(animate=False)
+        last = self.complete and self.index == len(d.steps) - 1
+        self.query_one("#exercise", ExercisePanel).show_for(exercises_for(self.lesson, step, last))
+        self.screen.refresh_bindings()           # the footer offers a, h only where there is an exercise
+
+    def action_answer(self) -> None:
+        self.query_one("#exercise", ExercisePanel).focus_answer()
+
+    def action_hint(self) -> None:
+        self.query_one("#exercise", ExercisePanel).hint()
+
+    def action_solution(self) -> None:
+        self.query_one("#exercise", ExercisePanel).solution()
+
+    def action_next_exercise(self) -> None:
+        self.query_one("#exercise", ExercisePanel).next_exercise()
+
+    def action_fold(self) -> None:
+        self.query_one("#exercise", ExercisePanel).toggle_fold()
+
+    def action_move(self, delta: int) -> None:
+        self.show(self.index + delta)
+
+    def action_first(self) -> None:
+        self.show(0)
+
+    def action_last(self) -> None:
+        if self.derivation:
+            self.show(len(self.derivation.steps) - 1)
+
+    def action_jump(self) -> None:
+        d = self.derivation
+        if d is None:
+            return
+        names = list(dict.fromkeys(s.node for s in d.steps))
+
+        def go(name: str | None) -> None:
+            if name:
+                # a node's backward step (a parameter's chain rule), not its forward or check step
+                target = next((i for i, s in enumerate(d.steps) if s.node == name and s.phase in ("backward", "chain")),
+                              d.step_index(name, self.index))
+                if target is not None:
+                    self.show(target)
+
+        self.app.push_screen(NodePicker(names), go)
+
+    def on_resize(self) -> None:
+        if self.derivation is not None:
+            self.show(self.index)

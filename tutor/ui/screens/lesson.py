@@ -1,0 +1,196 @@
+"""A lesson: Explain, Derive and Train, as tabs switched by keys or the mouse."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Header, Markdown, Static, TabbedContent, TabPane
+
+from tutor.lesson import Lesson
+from tutor.ui.panes.derive import DerivePane
+from tutor.ui.panes.train import TrainPane
+
+PARTS = ("explain", "derive", "train")
+
+
+def explain_markdown(lesson: Lesson, equations: dict[str, str] | None = None) -> str:
+    """The lesson's pages as Markdown; equations as code blocks (sympy's rendering once loaded)."""
+    out = [f"# {lesson.title}", ""]
+    for page in lesson.explain:
+        out += [f"## {page.title}", "", page.text.strip(), ""]
+        if page.equations:
+            out.append("```")
+            for eq in page.equations:
+                out.append((equations or {}).get(f"{page.title}/{eq.name}", f"{eq.name} = {eq.text}"))
+            out += ["```", ""]
+    if lesson.train is not None and lesson.train.note:     # also on the Train tab, where there is room
+        out += ["## About the training runs", "", lesson.train.note, ""]
+    return "\n".join(out)
+
+
+class ErrorScreen(ModalScreen):
+    """A lesson that cannot be opened: the message, never a traceback."""
+
+    BINDINGS = [Binding("escape,enter,q", "dismiss", "Back")]
+
+    def __init__(self, message: str):
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="error-box"):
+            yield Static("This lesson cannot be opened:\n\n" + self.message + "\n\nPress escape to go back.",
+                         id="error-text", markup=False)
+
+
+class LessonScreen(Screen):
+    # The footer shows what fits in 100 columns (short descriptions; the rest are in `?`).
+    BINDINGS = [
+        Binding("e", "part('explain')", "Explain"),
+        Binding("d", "part('derive')", "Derive"),
+        Binding("t", "part('train')", "Train"),
+        Binding("escape", "back", "Lessons"),
+        # Derive
+        Binding("n,right", "derive('move', 1)", "Next", priority=True),
+        Binding("p,left", "derive('move', -1)", "Back", priority=True),
+        Binding("home", "derive('first')", "First step", show=False),
+        Binding("end", "derive('last')", "Last step", show=False),
+        Binding("j", "derive('jump')", "Jump"),
+        Binding("a", "derive('answer')", "Answer"),
+        Binding("h", "derive('hint')", "Hint"),
+        Binding("v", "derive('solution')", "Solution", show=False),
+        Binding("x", "derive('next_exercise')", "Next exercise", show=False),
+        Binding("f", "derive('fold')", "Fold exercise", show=False),
+        # Train
+        Binding("space", "train('play')", "Play"),
+        Binding("s", "train('step')", "Step"),
+        Binding("r", "train('reset')", "Reset"),
+        Binding("o", "train('overlay')", "Overlay"),
+        Binding("l", "train('log')", "Log"),
+        Binding("c", "train('code')", "Code"),
+    ]
+    PART_ACTIONS = {"derive": "derive", "train": "train"}
+    EXERCISE_ACTIONS = ("answer", "hint", "solution", "next_exercise", "fold")
+
+    def __init__(self, lesson: Lesson, part: str = "explain", stamp: int | None = None):
+        super().__init__()
+        self.lesson = lesson
+        self.stamp = stamp                   # the lesson file's mtime: a changed file opens afresh
+        self.initial = part if part in lesson.parts else "explain"
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="*" if self.app.ascii else None)    # Textual draws the rest of its chrome
+        with TabbedContent(initial=self.initial, id="parts"):
+            with TabPane("Explain", id="explain"):
+                with VerticalScroll(id="explain-scroll"):
+                    yield Markdown(self.app.plain(explain_markdown(self.lesson)), id="explain-text")
+            if "derive" in self.lesson.parts:
+                with TabPane("Derive", id="derive"):
+                    yield DerivePane(self.lesson, id="derive-pane")
+            if "train" in self.lesson.parts:         # a lesson with nothing to train has no Train tab
+                with TabPane("Train", id="train"):
+                    yield TrainPane(self.lesson, id="train-pane")
+        yield Footer(show_command_palette=False)      # room for l and ?; ctrl+p still opens it
+
+    def on_resize(self) -> None:
+        self.app.check_size()
+
+    def on_mount(self) -> None:
+        title = f"backprop-tutor · {self.lesson.title}"
+        self.title = self.app.plain(title.replace(" · ", " - ") if self.app.ascii else title)
+        if any(p.equations for p in self.lesson.explain):
+            self.render_equations()
+        self.focus_part(self.initial)
+
+    @work(thread=True, exclusive=True, group="equations", exit_on_error=False)
+    def render_equations(self) -> None:
+        from tutor.present.explain import typeset_equations
+
+        text = self.app.plain(explain_markdown(self.lesson, typeset_equations(self.lesson, self.app.ascii)))
+        self.app.call_from_thread(self.query_one("#explain-text", Markdown).update, text)
+
+    @property
+    def part(self) -> str:
+        return self.query_one("#parts", TabbedContent).active
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Show (and run) the Derive keys in Derive, the Train keys in Train. While an Input has
+        focus its own keys win, so a learner can type a learning rate."""
+        if action == "part":
+            return parameters[0] in self.lesson.parts
+        if action in self.PART_ACTIONS:
+            from textual.widgets import Input
+
+            if isinstance(self.focused, Input):
+                return False
+            if action == "derive" and parameters and parameters[0] in self.EXERCISE_ACTIONS:
+                if not self.query("#exercise"):         # a lesson without a Derive part has no panel
+                    return False
+                panel = self.query_one("#exercise")
+                if parameters[0] == "fold":
+                    return self.part == "derive" and panel.display
+                return self.part == "derive" and panel.display and not panel.folded
+            return self.part == self.PART_ACTIONS[action]
+        return True
+
+    def action_derive(self, name: str, *args) -> None:
+        pane = self.query_one(DerivePane)
+        getattr(pane, f"action_{name}")(*args)
+
+    def action_train(self, name: str) -> None:
+        getattr(self.query_one(TrainPane), f"action_{name}")()
+
+    def action_part(self, part: str) -> None:
+        if part in self.lesson.parts:
+            self.query_one("#parts", TabbedContent).active = part
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        part = event.pane.id or "explain"
+        self.app.progress.remember(self.lesson.id, part=part)
+        self.app.progress.visit(self.lesson.id, part)
+        self.app.show_progress_notice()
+        self.refresh_bindings()
+        self.focus_part(part)
+        if part == "derive":
+            self.query_one(DerivePane).start()
+        elif part == "train":
+            self.query_one(TrainPane).start()
+
+    def home_widget(self, part: str):
+        """What has the focus in a part when the learner is not in a field or on a button: the
+        explanation and the derivation step take it, so arrows and page keys scroll them at once;
+        Train leaves it free (its keys are the screen's)."""
+        return {"explain": "#explain-scroll", "derive": "#step-scroll"}.get(part)
+
+    def focus_part(self, part: str) -> None:
+        home = self.home_widget(part)
+        if home is not None:
+            self.query_one(home).focus()
+        else:
+            self.set_focus(None)
+
+    def action_back(self) -> None:
+        """Escape leaves a field, button or drop-down first (back to the part's own keys); from
+        there it goes to the lesson list. The lesson's screen is kept (see TutorApp.open_lesson),
+        so its run, overlays and choices are there when the learner comes back."""
+        home = self.home_widget(self.part)
+        if self.focused is not None and (home is None or self.focused is not self.query_one(home)):
+            self.focus_part(self.part)
+            return
+        self.app.pop_screen()
+
+    def on_screen_suspend(self) -> None:
+        # Left for the list (not merely covered by help or the too-small notice): a run pauses,
+        # so the learner finds it where it stopped, and where the learner was is written down.
+        if self in self.app.screen_stack:
+            return
+        for pane in self.query(TrainPane):
+            pane.pause()
+        self.app.progress.save()
+
+    def on_unmount(self) -> None:
+        # Leaving mid-run: the training loop checks this flag every step.
+        self.workers.cancel_all()
