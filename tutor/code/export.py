@@ -9,11 +9,11 @@ what lets a test compare them to 1e-6. The lines that compute the backward pass 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from tutor.lesson import Lesson, Variant
 from tutor.playground.names import DATASETS as PLAYGROUND_DATASETS
-from tutor.train.spec import RunSpec, dataset_for, layer_sizes, resolve
+from tutor.train.spec import RunSpec, dataset_for, layer_plan, linear_plan, resolve
 
 BACKWARD_MARK = "  # <- backward"
 
@@ -76,7 +76,7 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
     _data(w, dataset, lesson)
     classes = dataset.kind in ("digits", "mnist")
     inputs, outputs = _shapes(lesson, dataset)
-    sizes = layer_sizes(spec, inputs, outputs)
+    plan = layer_plan(spec, inputs, outputs)
     names = _weights(w, spec, inputs, outputs)
     w("", "# --- settings ---",
       f"lr = {spec.lr!r}",
@@ -96,11 +96,11 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
           f"X = torch.as_tensor(x_train, dtype=torch.{spec.dtype})",
           "Y = torch.as_tensor(y_train" + (", dtype=torch.int64)" if classes else f", dtype=torch.{spec.dtype})"))
     if backend in ("numpy", "torch-manual"):
-        _manual(w, spec, sizes, names, NP if backend == "numpy" else TORCH, batch, backend)
+        _manual(w, spec, names, NP if backend == "numpy" else TORCH, batch, backend)
     elif backend == "autograd":
-        _autograd(w, spec, sizes, names, batch)
+        _autograd(w, spec, names, batch)
     else:
-        _nn(w, spec, sizes, names, batch)
+        _nn(w, spec, plan, names, batch)
     return Script("\n".join(w.lines) + "\n", frozenset(w.backward), backend)
 
 
@@ -237,26 +237,25 @@ def _weights(w: _Writer, spec: RunSpec, inputs: int, outputs: int) -> list[tuple
     w("# --- initial weights: drawn in float64 from the run's seed, the same for every backend ---",
       f"rng = np.random.RandomState({spec.seed})")
     names = []
-    base = layer_sizes(replace(spec, bias=None), inputs, outputs)
-    for i, ((layer, n_in, n_out, has_bias), (_, _, _, base_bias)) in enumerate(
-            zip(layer_sizes(spec, inputs, outputs), base), 1):
-        wname, bname = layer.name or f"W{i}", layer.bias_name or f"b{i}"
-        bias_text = _draw(spec.init, (n_out,), n_in) if base_bias and spec.init != "zeros" else None
-        if bias_text and not has_bias:
-            w(f"_ = {bias_text}    # the lesson's bias {bname}, unused here: drawn so the weights match")
-        elif bias_text and layer.bias_init is None:
-            w(f"{bname}_init = {bias_text}")
-        if layer.weight is not None:
-            w(f"{wname}_init = np.array({[list(map(float, r)) for r in layer.weight]!r}, dtype=np.float64)"
+    for p in linear_plan(spec, inputs, outputs):
+        n_in, n_out = p.n_in, p.n_out
+        bias_text = _draw(spec.init, (n_out,), n_in) if p.lesson_bias and spec.init != "zeros" else None
+        if bias_text and not p.bias:
+            w(f"_ = {bias_text}    # the lesson's bias {p.bias_name}, unused here: drawn so the weights match")
+        elif bias_text and p.layer.bias_init is None:
+            w(f"{p.bias}_init = {bias_text}")
+        if p.layer.weight is not None:
+            w(f"{p.weight}_init = np.array({[list(map(float, r)) for r in p.layer.weight]!r}, dtype=np.float64)"
               f".reshape({n_in}, {n_out})")
         else:
-            w(f"{wname}_init = {_draw(spec.init, (n_in, n_out), n_in)}")
-        if has_bias:
-            if layer.bias_init is not None:
-                w(f"{bname}_init = np.array({list(map(float, layer.bias_init))!r}, dtype=np.float64).reshape({n_out})")
+            w(f"{p.weight}_init = {_draw(spec.init, (n_in, n_out), n_in)}")
+        if p.bias:
+            if p.layer.bias_init is not None:
+                w(f"{p.bias}_init = np.array({list(map(float, p.layer.bias_init))!r}, dtype=np.float64)"
+                  f".reshape({n_out})")
             elif not bias_text:
-                w(f"{bname}_init = np.zeros({n_out})")
-        names.append((wname, bname if has_bias else None))
+                w(f"{p.bias}_init = np.zeros({n_out})")
+        names.append((p.weight, p.bias))
     return names
 
 
@@ -291,7 +290,7 @@ def _seed_line(w: _Writer, spec: RunSpec, batch: int) -> None:
         w(f"seed = {spec.seed}")
 
 
-def _manual(w, spec, sizes, names, xp, batch, backend):
+def _manual(w, spec, names, xp, batch, backend):
     torch = backend != "numpy"
     conv = (lambda a: f"torch.as_tensor({a}, dtype=torch.{spec.dtype})") if torch else \
         (lambda a: f"{a}.astype(np.{spec.dtype})")
@@ -444,7 +443,7 @@ TORCH_LOSS = {
 }
 
 
-def _autograd(w, spec, sizes, names, batch):
+def _autograd(w, spec, names, batch):
     params = []
     for wname, bname in names:
         for n in (wname, bname):
@@ -490,15 +489,9 @@ NN_LAYER = {"relu": "nn.ReLU()", "sigmoid": "nn.Sigmoid()", "tanh": "nn.Tanh()",
             "log_softmax": "nn.LogSoftmax(dim=1)"}
 
 
-def _nn(w, spec, sizes, names, batch):
-    modules = []
-    linear = iter(sizes)
-    for layer in spec.layers:
-        if layer.type == "linear":
-            _, n_in, n_out, has_bias = next(linear)
-            modules.append(f"nn.Linear({n_in}, {n_out}, bias={has_bias})")
-        else:
-            modules.append(NN_LAYER[layer.type])
+def _nn(w, spec, plan, names, batch):
+    modules = [f"nn.Linear({p.n_in}, {p.n_out}, bias={bool(p.bias)})" if p.type == "linear" else NN_LAYER[p.type]
+               for p in plan]
     w("model = nn.Sequential(")
     for m in modules:
         w(f"    {m},")

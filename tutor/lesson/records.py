@@ -74,6 +74,10 @@ class Layer:
     weight: tuple | None = None           # explicit initial weight (nested lists, in × out)
     bias_init: tuple | None = None
 
+    def param_names(self, index: int) -> tuple[str, str]:
+        """(weight, bias) names of the `index`-th linear layer (from 1): given, or W1 and b1."""
+        return self.name or f"W{index}", self.bias_name or f"b{index}"
+
 
 @dataclass(frozen=True)
 class Dataset:

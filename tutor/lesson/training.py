@@ -140,7 +140,7 @@ def _unique_params(layers: tuple[Layer, ...], key: str) -> None:
     seen: dict[str, int] = {}
     linear = [(i, lyr) for i, lyr in enumerate(layers) if lyr.type == "linear"]
     for n, (i, lyr) in enumerate(linear, 1):
-        for label, name in (("name", lyr.name or f"W{n}"), ("bias_name", lyr.bias_name or f"b{n}")):
+        for label, name in zip(("name", "bias_name"), lyr.param_names(n)):
             if name in seen:
                 raise LessonError(f"'{name}' is already the name of a parameter of layer {seen[name]}: "
                                   "every weight and bias needs its own name", key=f"{key}[{i}].{label}")

@@ -69,9 +69,9 @@ def _cpu_threads(n_weights: int, torch_too: bool = True) -> None:
 
 
 class ManualBackend:
-    def __init__(self, xp, spec, sizes, weights):
+    def __init__(self, xp, spec, plan, weights):
         self.xp = xp
-        self.model = ManualModel(xp, spec, sizes, weights)
+        self.model = ManualModel(xp, spec, plan, weights)
         self.device = xp.device
 
     def step(self, x, y, record: bool = False):
@@ -102,7 +102,7 @@ def _loss_fn(kind: str):
 class AutogradBackend:
     """Tensors that record what is done to them; backward() fills every .grad."""
 
-    def __init__(self, xp: TorchXP, spec, sizes, weights):
+    def __init__(self, xp: TorchXP, spec, plan, weights):
         import torch
 
         self.torch = torch
@@ -110,16 +110,7 @@ class AutogradBackend:
         self.device = xp.device
         self.spec = spec
         self.params_t = {k: xp.array(v).requires_grad_(True) for k, v in weights.items()}
-        self.plan = []           # (kind, weight name, bias name or None)
-        linear = iter(sizes)
-        index = 0
-        for layer in spec.layers:
-            if layer.type == "linear":
-                lyr, _, _, has_bias = next(linear)
-                index += 1
-                self.plan.append(("linear", lyr.name or f"W{index}", (lyr.bias_name or f"b{index}") if has_bias else None))
-            else:
-                self.plan.append((layer.type, None, None))
+        self.plan = [(p.type, p.weight, p.bias) for p in plan]
         self.loss_fn = _loss_fn(spec.loss)
         self.optimizer = HandOptimizer(xp, spec.optimizer, spec.lr, spec.momentum)
 
@@ -171,7 +162,7 @@ class AutogradBackend:
 class NNBackend:
     """torch.nn layers and a loss module; `use_optim` hands the update to torch.optim."""
 
-    def __init__(self, xp: TorchXP, spec, sizes, weights, use_optim: bool):
+    def __init__(self, xp: TorchXP, spec, plan, weights, use_optim: bool):
         import torch
         from torch import nn
 
@@ -182,24 +173,19 @@ class NNBackend:
         activations = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
                        "softmax": lambda: nn.Softmax(dim=1), "log_softmax": lambda: nn.LogSoftmax(dim=1)}
         modules = []
-        linear = iter(sizes)
-        for layer in spec.layers:
-            if layer.type != "linear":
-                modules.append(activations[layer.type]())
-                continue
-            _, n_in, n_out, has_bias = next(linear)
-            modules.append(nn.Linear(n_in, n_out, bias=has_bias))
+        for p in plan:
+            modules.append(nn.Linear(p.n_in, p.n_out, bias=bool(p.bias)) if p.type == "linear"
+                           else activations[p.type]())
         self.model = nn.Sequential(*modules).to(device=xp.device, dtype=xp.dtype)
         self.names: dict[str, tuple[object, str]] = {}      # our name → (parameter, "T" if stored transposed)
         linears = [m for m in self.model if isinstance(m, nn.Linear)]
         with torch.no_grad():
-            for index, (m, (lyr, _, _, has_bias)) in enumerate(zip(linears, sizes), 1):
-                wname, bname = lyr.name or f"W{index}", lyr.bias_name or f"b{index}"
-                m.weight.copy_(xp.array(weights[wname]).T)        # nn.Linear keeps W as out × in
-                self.names[wname] = (m.weight, "T")
-                if has_bias:
-                    m.bias.copy_(xp.array(weights[bname]))
-                    self.names[bname] = (m.bias, "")
+            for m, p in zip(linears, (p for p in plan if p.type == "linear")):
+                m.weight.copy_(xp.array(weights[p.weight]).T)        # nn.Linear keeps W as out × in
+                self.names[p.weight] = (m.weight, "T")
+                if p.bias:
+                    m.bias.copy_(xp.array(weights[p.bias]))
+                    self.names[p.bias] = (m.bias, "")
         self.criterion = {
             "sse": nn.MSELoss(reduction="sum"), "mse": nn.MSELoss(), "bce": nn.BCEWithLogitsLoss(),
             "ce": nn.CrossEntropyLoss(), "nll": nn.NLLLoss(),
@@ -250,17 +236,17 @@ class NNBackend:
             return pred, self.criterion(pred, y)
 
 
-def make_backend(spec, sizes, weights):
+def make_backend(spec, plan, weights):
     n_weights = sum(w.size for w in weights.values())
     if spec.backend == "numpy":
         _cpu_threads(n_weights, torch_too=False)
-        return ManualBackend(NumpyXP(spec.dtype), spec, sizes, weights)
+        return ManualBackend(NumpyXP(spec.dtype), spec, plan, weights)
     device = resolve_device(spec.device)
     if device == "cpu":
         _cpu_threads(n_weights)
     xp = TorchXP(spec.dtype, device)
     if spec.backend == "torch-manual":
-        return ManualBackend(xp, spec, sizes, weights)
+        return ManualBackend(xp, spec, plan, weights)
     if spec.backend == "autograd":
-        return AutogradBackend(xp, spec, sizes, weights)
-    return NNBackend(xp, spec, sizes, weights, use_optim=spec.backend == "optim")
+        return AutogradBackend(xp, spec, plan, weights)
+    return NNBackend(xp, spec, plan, weights, use_optim=spec.backend == "optim")

@@ -279,31 +279,26 @@ class HandOptimizer:
 class ManualModel:
     """A Sequential model whose backward pass is the layers' hand-written rules in reverse."""
 
-    def __init__(self, xp, spec, sizes, weights: dict):
+    def __init__(self, xp, spec, plan, weights: dict):
         self.xp = xp
         self.loss_kind = spec.loss
         self.layers = []
         self.params: dict[str, object] = {}
         self.owners: dict[str, tuple[Linear, str]] = {}
-        linear = iter(sizes)
-        for i, layer in enumerate(spec.layers):
-            if layer.type == "linear":
-                lyr, _, _, has_bias = next(linear)
-                index = sum(1 for l in self.layers if isinstance(l, Linear)) + 1
-                wname = lyr.name or f"W{index}"
-                bname = lyr.bias_name or f"b{index}"
-                W = xp.array(weights[wname])
-                b = xp.array(weights[bname]) if has_bias else None
+        for p in plan:
+            if p.type == "linear":
+                W = xp.array(weights[p.weight])
+                b = xp.array(weights[p.bias]) if p.bias else None
                 mod = Linear(W, b, first=not self.layers)
-                self.params[wname] = W
-                self.owners[wname] = (mod, "dW")
+                self.params[p.weight] = W
+                self.owners[p.weight] = (mod, "dW")
                 if b is not None:
-                    self.params[bname] = b
-                    self.owners[bname] = (mod, "db")
+                    self.params[p.bias] = b
+                    self.owners[p.bias] = (mod, "db")
                 self.layers.append(mod)
             else:
                 self.layers.append({"relu": lambda: ReLU(), "sigmoid": lambda: Sigmoid(xp), "tanh": lambda: Tanh(xp),
-                                    "softmax": lambda: Softmax(xp), "log_softmax": lambda: LogSoftmax(xp)}[layer.type]())
+                                    "softmax": lambda: Softmax(xp), "log_softmax": lambda: LogSoftmax(xp)}[p.type]())
         self.optimizer = HandOptimizer(xp, spec.optimizer, spec.lr, spec.momentum)
         self.zero_grad = spec.zero_grad
         self.acc: dict[str, object] = {}

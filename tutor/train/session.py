@@ -15,7 +15,7 @@ import numpy as np
 
 from tutor.train.data import Data
 from tutor.train.snapshot import GradStat, History, Snapshot
-from tutor.train.spec import RunSpec, initial_weights, layer_sizes, param_names
+from tutor.train.spec import RunSpec, initial_weights, layer_plan, param_names
 
 SMALL_MODEL = 10          # parameters; at most this many are shown (and logged) as values
 
@@ -34,10 +34,10 @@ class Session:
 
         self.spec = spec
         self.data = data
-        self.sizes = layer_sizes(spec, data.inputs, data.outputs)
+        self.plan = layer_plan(spec, data.inputs, data.outputs)
         self.names = param_names(spec, data.inputs, data.outputs)
         self.initial = initial_weights(spec, data.inputs, data.outputs)
-        self.backend = make_backend(spec, self.sizes, self.initial)
+        self.backend = make_backend(spec, self.plan, self.initial)
         self.device = self.backend.device if spec.backend != "numpy" else "cpu"
         xp = self.backend.xp
         labels = xp.labels if data.classes else xp.array
@@ -214,7 +214,7 @@ class Session:
             self.spec.backend, self.device, self.step, self.epoch, float(loss), val_loss, acc, val_acc, stats,
             {n: np.asarray(g).tolist() for n, g in grads.items() if g is not None} if self.small else None,
             {n: p.tolist() for n, p in params.items()} if self.small else None,
-            {} if diverged else dead_relu(self.spec, self.sizes, params, self.data.x_train),
+            {} if diverged else dead_relu(self.plan, params, self.data.x_train),
             elapsed, (self.step - start_step) / run_time if run_time > 0 else 0.0,
             diverged=diverged, total_steps=self.total, val_pred=None if diverged else getattr(self, "val_pred", None),
         )
@@ -232,7 +232,7 @@ class Session:
             self.spec.backend, self.device, self.step, self.epoch, loss, val_loss, acc, val_acc,
             last.grads if last else {}, last.grad_values if last else None,
             {n: p.tolist() for n, p in params.items()} if self.small else None,
-            dead_relu(self.spec, self.sizes, params, self.data.x_train), self.active, sps,
+            dead_relu(self.plan, params, self.data.x_train), self.active, sps,
             done=True, total_steps=self.total, val_pred=getattr(self, "val_pred", None),   # of the final weights
         )
 
@@ -319,19 +319,17 @@ class LoaderBatches:
         return len(self.order)
 
 
-def dead_relu(spec: RunSpec, sizes, params: dict[str, np.ndarray], x: np.ndarray, limit: int = 2048) -> dict[str, float]:
+def dead_relu(plan, params: dict[str, np.ndarray], x: np.ndarray, limit: int = 2048) -> dict[str, float]:
     """For every ReLU, the fraction of its units that are zero for every sample (dead units),
     measured in numpy from the weights, so every backend reports it the same way."""
     out: dict[str, float] = {}
     h = np.asarray(x[:limit], dtype=np.float64)
-    linear = iter(enumerate(sizes, 1))
     relu_index = 0
-    for layer in spec.layers:
+    for layer in plan:
         if layer.type == "linear":
-            i, (lyr, _, _, has_bias) = next(linear)
-            h = h @ params[lyr.name or f"W{i}"]
-            if has_bias:
-                h = h + params[lyr.bias_name or f"b{i}"]
+            h = h @ params[layer.weight]
+            if layer.bias:
+                h = h + params[layer.bias]
         elif layer.type == "relu":
             relu_index += 1
             out[f"relu{relu_index}"] = float(np.mean(~(h > 0).any(axis=0)))

@@ -3,7 +3,7 @@ the learner's changes (CLI flags or the Train screen's fields), merged in that o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -103,26 +103,47 @@ def dataset_for(lesson: Lesson, variant: Variant | None = None):
     return setting_for(lesson, variant, "dataset")
 
 
-def layer_sizes(spec: RunSpec, inputs: int, outputs: int) -> list[tuple[Layer, int, int, bool]]:
-    """(layer, in, out, has_bias) for every linear layer, with 'hidden' and 'outputs' filled in."""
-    sizes = []
-    width = inputs
-    for layer in spec.linear_layers():
-        out = {"hidden": spec.hidden, "outputs": outputs}.get(layer.out, layer.out) if isinstance(layer.out, str) \
-            else layer.out
+@dataclass(frozen=True)
+class Planned:
+    """One layer of a run, resolved: sizes filled in and parameters named."""
+
+    type: str                    # "linear" or an activation
+    layer: Layer
+    index: int = 0               # among the linear layers, from 1 (0 for an activation)
+    n_in: int = 0
+    n_out: int = 0
+    weight: str | None = None    # the weight's name (linear layers)
+    bias: str | None = None      # the bias's name, None where this run has no bias
+    bias_name: str = ""          # the bias's name even where this run has none
+    lesson_bias: bool = False    # the lesson's own model has this bias (drawn even if this run drops it)
+
+
+def layer_plan(spec: RunSpec, inputs: int, outputs: int) -> tuple[Planned, ...]:
+    """The one walk over a run's layers that every backend, the exported code and the reports share:
+    'hidden' and 'outputs' filled in, parameters named (W1, b1, ... unless the lesson names them)."""
+    plan, width, index = [], inputs, 0
+    for layer in spec.layers:
+        if layer.type != "linear":
+            plan.append(Planned(layer.type, layer, n_in=width, n_out=width))
+            continue
+        index += 1
+        out = layer.out
+        if isinstance(out, str):
+            out = {"hidden": spec.hidden, "outputs": outputs}.get(out, out)
         has_bias = layer.bias if spec.bias is None else spec.bias
-        sizes.append((layer, width, int(out), has_bias))
+        wname, bname = layer.param_names(index)
+        plan.append(Planned("linear", layer, index, width, int(out), wname, bname if has_bias else None, bname,
+                            layer.bias))
         width = int(out)
-    return sizes
+    return tuple(plan)
+
+
+def linear_plan(spec: RunSpec, inputs: int, outputs: int) -> tuple[Planned, ...]:
+    return tuple(p for p in layer_plan(spec, inputs, outputs) if p.type == "linear")
 
 
 def param_names(spec: RunSpec, inputs: int, outputs: int) -> list[str]:
-    names = []
-    for i, (layer, _, _, has_bias) in enumerate(layer_sizes(spec, inputs, outputs), 1):
-        names.append(layer.name or f"W{i}")
-        if has_bias:
-            names.append(layer.bias_name or f"b{i}")
-    return names
+    return [n for p in linear_plan(spec, inputs, outputs) for n in (p.weight, p.bias) if n]
 
 
 def initial_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.ndarray]:
@@ -132,23 +153,16 @@ def initial_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.nd
     override) starts at zero and draws nothing, so the weights stay the same."""
     rng = np.random.RandomState(spec.seed)
     out: dict[str, np.ndarray] = {}
-    lesson_spec = replace(spec, bias=None)
-    base = layer_sizes(lesson_spec, inputs, outputs)
-    for i, ((layer, n_in, n_out, has_bias), (_, _, _, base_bias)) in enumerate(
-            zip(layer_sizes(spec, inputs, outputs), base), 1):
-        wname, bname = layer.name or f"W{i}", layer.bias_name or f"b{i}"
-        b = None
-        if base_bias:
-            b = _draw(spec.init, rng, (n_out,), n_in)
-        if layer.weight is not None:
-            w = np.array(layer.weight, dtype=np.float64).reshape(n_in, n_out)
+    for p in linear_plan(spec, inputs, outputs):
+        b = _draw(spec.init, rng, (p.n_out,), p.n_in) if p.lesson_bias else None
+        if p.layer.weight is not None:
+            out[p.weight] = np.array(p.layer.weight, dtype=np.float64).reshape(p.n_in, p.n_out)
         else:
-            w = _draw(spec.init, rng, (n_in, n_out), n_in)
-        out[wname] = w
-        if has_bias:
-            if layer.bias_init is not None:
-                b = np.array(layer.bias_init, dtype=np.float64).reshape(n_out)
-            out[bname] = b if b is not None else np.zeros(n_out)
+            out[p.weight] = _draw(spec.init, rng, (p.n_in, p.n_out), p.n_in)
+        if p.bias:
+            if p.layer.bias_init is not None:
+                b = np.array(p.layer.bias_init, dtype=np.float64).reshape(p.n_out)
+            out[p.bias] = b if b is not None else np.zeros(p.n_out)
     return out
 
 
