@@ -8,6 +8,7 @@ from pathlib import Path
 from tutor.errors import LessonError
 from tutor.fmt import printable
 from tutor.lesson.loading import load
+from tutor.lesson.vocabulary import GROUPS
 
 
 def lessons_dir() -> Path:
@@ -33,6 +34,7 @@ class Listing:
     exercises: int
     error: str | None = None
     parts: tuple[str, ...] = ("explain",)      # Lesson.parts; only Explain for a file that does not load
+    group: str = GROUPS[-1]                    # a file that does not load is listed last
 
 
 def catalogue() -> list[Listing]:
@@ -42,12 +44,12 @@ def catalogue() -> list[Listing]:
         try:
             lesson = load(p)
             items.append(Listing(lesson.id, lesson.title, lesson.summary, lesson.order, p, len(lesson.exercises),
-                                 parts=lesson.parts))
+                                 parts=lesson.parts, group=lesson.group))
         except LessonError as exc:
             more = f" (and {len(exc.more)} more)" if exc.more else ""
             name = printable(p.stem)     # a file name is a stranger's text too
             items.append(Listing(name, name, "", 100_000, p, 0, f"{exc}{more}"))
-    return sorted(items, key=lambda i: (i.order, i.id))
+    return sorted(items, key=lambda i: (GROUPS.index(i.group), i.order, i.id))
 
 
 def resolve(name: str) -> Path:

@@ -14,7 +14,7 @@ from tutor.errors import LessonError
 from tutor.fmt import printable
 from tutor.lesson.tomlpos import key_lines, line_of
 from tutor.lesson.limits import MAX_EXERCISES, MAX_FILE_BYTES, MAX_INT, MAX_PAGES, SCHEMA_VERSION
-from tutor.lesson.vocabulary import ID_RE
+from tutor.lesson.vocabulary import GROUPS, ID_RE
 from tutor.lesson.records import Lesson
 from tutor.lesson.reader import Table
 from tutor.lesson.graph import read_graph, read_jacobian, read_page
@@ -155,6 +155,7 @@ def _build(data: dict, path: Path, named: bool = False) -> Lesson:
     title = part(top.text, "title", ..., 120)
     summary = part(top.text, "summary", "", 300)
     order = part(top.integer, "order", 1000, 0, 100_000)
+    group = part(top.choice, "group", GROUPS, GROUPS[0])
     page_tables = part(top.array, "explain", True, MAX_PAGES)
     pages = tuple(part(read_page, t) for t in page_tables or ())
     if page_tables == []:
@@ -180,7 +181,8 @@ def _build(data: dict, path: Path, named: bool = False) -> Lesson:
     part(top.done)
     if problems:
         raise LessonError(problems[0].message, key=problems[0].key, line=problems[0].line, more=tuple(problems[1:]))
-    return Lesson(lesson_id, title, summary, order, pages, graph, jacobian, train, variants, exercises, path)
+    return Lesson(lesson_id, title, summary, order, pages, graph, jacobian, train, variants, exercises, path,
+                  group or GROUPS[0])
 
 
 def _lesson_id(top: Table, path: Path | None) -> str:

@@ -9,6 +9,8 @@ from typing import Any
 from tutor.errors import LessonError
 from tutor.expr import Expr
 
+from tutor.lesson.vocabulary import GROUPS
+
 
 @dataclass(frozen=True)
 class Equation:
@@ -145,6 +147,7 @@ class Lesson:
     variants: tuple[Variant, ...]
     exercises: tuple[Exercise, ...]
     path: Path
+    group: str = GROUPS[0]
 
     @property
     def parts(self) -> tuple[str, ...]:
