@@ -2,7 +2,8 @@
 prints the headless run's losses, step for step, to 1e-6 relative."""
 
 from __future__ import annotations
-from tutor.code.export import BACKWARD_MARK, export
+from tutor.code.export import export
+from tutor.code.writer import BACKWARD_MARK
 from tutor.lesson import catalogue, load
 
 

@@ -1,0 +1,280 @@
+"""An exported script's training loop for each backend, mirroring tutor/train/manual.py and backends.py
+operation for operation."""
+
+from __future__ import annotations
+
+
+from tutor.train.spec import RunSpec
+from tutor.code.writer import Writer
+
+
+
+def loop_head(w: Writer, batch: int, torch_idx: bool) -> None:
+    """The epoch (and batch) loops, leaving w.indent inside; each step sees xb, yb and `step`."""
+    w("", "step = 0")
+    if batch:
+        w("order_rng = np.random.RandomState(seed)    # the batch order: a fresh permutation each epoch")
+    w("for epoch in range(1, epochs + 1):")
+    w.indent += 1
+    if batch:
+        w("order = order_rng.permutation(len(X))",
+          "for start in range(0, len(X), batch_size):")
+        w.indent += 1
+        w("idx = order[start:start + batch_size]" if not torch_idx else
+          "idx = torch.from_numpy(order[start:start + batch_size])",
+          "xb, yb = X[idx], Y[idx]")
+    else:
+        w("xb, yb = X, Y                  # the whole training set: one step per epoch")
+    w("step += 1")
+
+
+def print_step(w: Writer, loss: str) -> None:
+    w(f'print(f"step {{step:6d}}  epoch {{epoch:4d}}  loss {{{loss}:.10g}}")')
+
+
+def seed_line(w: Writer, spec: RunSpec, batch: int) -> None:
+    if batch:
+        w(f"seed = {spec.seed}")
+
+
+def manual_loop(w, spec, names, xp, batch, backend):
+    torch = backend != "numpy"
+    conv = (lambda a: f"torch.as_tensor({a}, dtype=torch.{spec.dtype})") if torch else \
+        (lambda a: f"{a}.astype(np.{spec.dtype})")
+    params = []
+    for wname, bname in names:
+        w(f"{wname} = {conv(wname + '_init')}")
+        params.append(wname)
+        if bname:
+            w(f"{bname} = {conv(bname + '_init')}")
+            params.append(bname)
+    optimizer_state(w, spec, manual=True)
+    seed_line(w, spec, batch)
+    loop_head(w, batch, torch)
+    # forward, keeping what backward needs
+    w("# forward")
+    h = "xb"
+    saved = []              # per layer: (kind, input name, output name, extra)
+    linear = iter(names)
+    for k, out in layer_names(spec):
+        layer = spec.layers[k]
+        if layer.type == "linear":
+            wname, bname = next(linear)
+            w(f"{out} = {h} @ {wname}" + (f" + {bname}" if bname else ""))
+            saved.append(("linear", h, out, (wname, bname, k == 0)))
+        elif layer.type == "relu":
+            w(f"mask{out[1:]} = {h} > 0", f"{out} = {h} * mask{out[1:]}")
+            saved.append(("relu", h, out, f"mask{out[1:]}"))
+        elif layer.type == "sigmoid":
+            w(f"{out} = 1 / (1 + {xp['exp']}(-{h}))")
+            saved.append(("sigmoid", h, out, None))
+        elif layer.type == "tanh":
+            w(f"{out} = {xp['tanh']}({h})")
+            saved.append(("tanh", h, out, None))
+        elif layer.type == "softmax":
+            w(f"e{out[1:]} = {xp['exp']}({h} - {xp['rowmax'].format(h)})",
+              f"{out} = e{out[1:]} / {xp['rowsum'].format(f'e{out[1:]}')}")
+            saved.append(("softmax", h, out, None))
+        else:
+            n = out[1:]
+            w(f"shifted{n} = {h} - {xp['rowmax'].format(h)}",
+              f"{out} = shifted{n} - {xp['log']}({xp['rowsum'].format(xp['exp'] + f'(shifted{n})')})",
+              f"s{n} = {xp['exp']}({out})")
+            saved.append(("log_softmax", h, out, f"s{n}"))
+        h = out
+    w("# loss, and its gradient with respect to the prediction")
+    pred = h
+    if spec.loss in ("sse", "mse"):
+        w(f"d = {pred} - yb")
+        if spec.loss == "sse":
+            w("loss = (d * d).sum()")
+            w("g = 2 * d", back=True)
+        else:
+            w("loss = (d * d).mean()")
+            w(f"g = 2 * d / {xp['size'].format('d')}", back=True)
+    elif spec.loss == "bce":
+        w(f"p = 1 / (1 + {xp['exp']}(-{pred}))",
+          f"loss = ({pred} * ({pred} > 0) - {pred} * yb + {xp['log']}(1 + {xp['exp']}(-abs({pred})))).mean()")
+        w(f"g = (p - yb) / ({pred}.shape[0] * {pred}.shape[1])", back=True)
+    else:
+        w(f"rows = {xp['arange']}({pred}.shape[0])")
+        if spec.loss == "ce":
+            w(f"e = {xp['exp']}({pred} - {xp['rowmax'].format(pred)})", f"s = e / {xp['rowsum'].format('e')}",
+              "loss = -" + xp["log"] + "(s[rows, yb]).mean()")
+            w(f"g = {xp['copy'].format('s')}", "g[rows, yb] -= 1", f"g = g / {pred}.shape[0]", back=True)
+        else:
+            w(f"loss = -{pred}[rows, yb].mean()")
+            w(f"g = {xp['zeros_like']}({pred})", f"g[rows, yb] = -1.0 / {pred}.shape[0]", back=True)
+    w("# backward: each layer's rule, from the loss down")
+    grads = {}
+    for kind, hin, hout, extra in reversed(saved):
+        if kind == "linear":
+            wname, bname, first = extra
+            w(f"d{wname} = {hin}.T @ g", back=True)
+            grads[wname] = f"d{wname}"
+            if bname:
+                w(f"d{bname} = g.sum(0)", back=True)
+                grads[bname] = f"d{bname}"
+            if first:
+                break
+            w(f"g = g @ {wname}.T", back=True)
+        elif kind == "relu":
+            w(f"g = g * {extra}", back=True)
+        elif kind == "sigmoid":
+            w(f"g = g * {hout} * (1 - {hout})", back=True)
+        elif kind == "tanh":
+            w(f"g = g * (1 - {hout} * {hout})", back=True)
+        elif kind == "softmax":
+            w(f"g = {hout} * (g - {xp['rowsum'].format(f'g * {hout}')})", back=True)
+        else:
+            w(f"g = g - {extra} * {xp['rowsum'].format('g')}", back=True)
+    w("# update, by hand")
+    w(f"params = [{', '.join(params)}]", f"grads = [{', '.join(grads[p] for p in params)}]")
+    update_lines(w, spec, "grads[i]", manual=True, copy=xp["copy"])
+    print_step(w, "loss.item()" if torch else "float(loss)")
+
+
+def layer_names(spec):
+    """(layer index, output name) per layer, as the lessons name them: z1 after the first linear
+    layer, h1 after the activation that follows it, z2 after the second, …"""
+    j, used = 0, set()
+    for k, layer in enumerate(spec.layers):
+        if layer.type == "linear":
+            j += 1
+        name = f"{'z' if layer.type == 'linear' else 'h'}{j}"
+        while name in used:
+            name += "_"
+        used.add(name)
+        yield k, name
+
+
+def optimizer_state(w, spec, manual: bool) -> None:
+    if spec.optimizer == "adam":
+        w("beta1, beta2, eps = 0.9, 0.999, 1e-8", "adam_m, adam_v, t = {}, {}, 0")
+    elif spec.optimizer == "sgd" and spec.momentum:
+        w("velocity = {}")
+    if not spec.zero_grad and manual:
+        w("accumulated = {}               # zero_grad is off: gradients add up from step to step")
+
+
+def update_lines(w, spec, grad: str, manual: bool, copy: str) -> None:
+    """The hand-written update of every p in `params` (torch's formulas)."""
+    if spec.optimizer == "adam":
+        w("t += 1")
+    w("for i, p in enumerate(params):")
+    w.indent += 1
+    w(f"g = {grad}")
+    if manual and not spec.zero_grad:
+        w("g = accumulated[i] = accumulated[i] + g if i in accumulated else g")
+    if spec.optimizer == "gd" or (spec.optimizer == "sgd" and not spec.momentum):
+        w("p -= lr * g")
+    elif spec.optimizer == "sgd":
+        w(f"velocity[i] = {copy.format('g')} if i not in velocity else momentum * velocity[i] + g",
+          "p -= lr * velocity[i]")
+    else:
+        zeros = "np.zeros_like" if copy == "{}.copy()" else "torch.zeros_like"
+        w(f"m = adam_m.setdefault(i, {zeros}(p))", f"v = adam_v.setdefault(i, {zeros}(p))",
+          "m *= beta1", "m += (1 - beta1) * g", "v *= beta2", "v += (1 - beta2) * g * g",
+          "m_hat = m / (1 - beta1 ** t)", "v_hat = v / (1 - beta2 ** t)",
+          "p -= lr * m_hat / (torch.sqrt(v_hat) + eps)" if zeros.startswith("torch") else
+          "p -= lr * m_hat / (np.sqrt(v_hat) + eps)")
+    w.indent -= 1
+
+
+TORCH_LOSS = {
+    "sse": "((pred - yb) ** 2).sum()",
+    "mse": "((pred - yb) ** 2).mean()",
+    "bce": "F.binary_cross_entropy_with_logits(pred, yb)",
+    "ce": "F.cross_entropy(pred, yb)",
+    "nll": "F.nll_loss(pred, yb)",
+}
+
+
+def autograd_loop(w, spec, names, batch):
+    params = []
+    for wname, bname in names:
+        for n in (wname, bname):
+            if n:
+                w(f"{n} = torch.as_tensor({n}_init, dtype=torch.{spec.dtype}).requires_grad_(True)")
+                params.append(n)
+    w(f"params = [{', '.join(params)}]")
+    optimizer_state(w, spec, manual=False)
+    seed_line(w, spec, batch)
+    loop_head(w, batch, True)
+    w("# forward: every operation on a tensor with requires_grad is recorded")
+    h = "xb"
+    linear = iter(names)
+    for k, out in layer_names(spec):
+        layer = spec.layers[k]
+        if layer.type == "linear":
+            wname, bname = next(linear)
+            w(f"{out} = {h} @ {wname}" + (f" + {bname}" if bname else ""))
+        else:
+            w(f"{out} = " + {"relu": f"{h}.clamp(min=0)", "sigmoid": f"torch.sigmoid({h})", "tanh": f"torch.tanh({h})",
+                             "softmax": f"torch.softmax({h}, dim=1)",
+                             "log_softmax": f"torch.log_softmax({h}, dim=1)"}[layer.type])
+        h = out
+    w(f"pred = {h}", f"loss = {TORCH_LOSS[spec.loss]}")
+    w("# backward: autograd fills p.grad for every weight p" + ("" if spec.zero_grad else
+      " (zero_grad is off: .grad keeps adding up)"))
+    w("loss.backward()", back=True)
+    w("with torch.no_grad():          # the update is not part of the model")
+    w.indent += 1
+    update_lines(w, spec, "p.grad", manual=False, copy="{}.clone()")
+    if spec.zero_grad:
+        w("for p in params:")
+        w("    p.grad.zero_()             # or the next backward() adds to these")
+    w.indent -= 1
+    print_step(w, "loss.item()")
+
+
+NN_LOSS = {
+    "sse": 'nn.MSELoss(reduction="sum")', "mse": "nn.MSELoss()", "bce": "nn.BCEWithLogitsLoss()",
+    "ce": "nn.CrossEntropyLoss()", "nll": "nn.NLLLoss()",
+}
+NN_LAYER = {"relu": "nn.ReLU()", "sigmoid": "nn.Sigmoid()", "tanh": "nn.Tanh()", "softmax": "nn.Softmax(dim=1)",
+            "log_softmax": "nn.LogSoftmax(dim=1)"}
+
+
+def nn_loop(w, spec, plan, names, batch):
+    modules = [f"nn.Linear({p.n_in}, {p.n_out}, bias={bool(p.bias)})" if p.type == "linear" else NN_LAYER[p.type]
+               for p in plan]
+    w("model = nn.Sequential(")
+    for m in modules:
+        w(f"    {m},")
+    w(f").to(dtype=torch.{spec.dtype})")
+    positions = [i for i, layer in enumerate(spec.layers) if layer.type == "linear"]
+    w("with torch.no_grad():          # start from the same weights as the other backends (nn.Linear keeps W as out x in)")
+    for pos, (wname, bname) in zip(positions, names):
+        w(f"    model[{pos}].weight.copy_(torch.as_tensor({wname}_init, dtype=torch.{spec.dtype}).T)")
+        if bname:
+            w(f"    model[{pos}].bias.copy_(torch.as_tensor({bname}_init, dtype=torch.{spec.dtype}))")
+    w(f"criterion = {NN_LOSS[spec.loss]}")
+    if spec.backend == "optim":
+        if spec.optimizer == "adam":
+            w("optimizer = torch.optim.Adam(model.parameters(), lr=lr)")
+        else:
+            w(f"optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum="
+              f"{'momentum' if spec.optimizer == 'sgd' and spec.momentum else '0'})")
+    else:
+        w("params = list(model.parameters())")
+        optimizer_state(w, spec, manual=False)
+    seed_line(w, spec, batch)
+    loop_head(w, batch, True)
+    w("loss = criterion(model(xb), yb)")
+    if spec.backend == "optim":
+        if spec.zero_grad:
+            w("optimizer.zero_grad()")
+        w("loss.backward()", back=True)
+        w("optimizer.step()")
+    else:
+        if not spec.zero_grad:
+            w("# zero_grad is off: .grad keeps adding up from step to step")
+        w("loss.backward()", back=True)
+        w("with torch.no_grad():")
+        w.indent += 1
+        update_lines(w, spec, "p.grad", manual=False, copy="{}.clone()")
+        w.indent -= 1
+        if spec.zero_grad:
+            w("model.zero_grad()")
+    print_step(w, "loss.item()")
