@@ -28,4 +28,5 @@ def _own_derivation_cache(tmp_path_factory):
     """Derivations are cached on disk; the suite keeps its own cache (subprocesses inherit it),
     so it neither reads nor fills the user's."""
     os.environ["BACKPROP_TUTOR_CACHE"] = str(tmp_path_factory.mktemp("derive-cache"))
+    os.environ["BACKPROP_TUTOR_STATE"] = str(tmp_path_factory.mktemp("state"))      # the error log
     yield

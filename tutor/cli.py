@@ -71,6 +71,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--list", action="store_true", help="print one line per lesson: id, then title")
     ap.add_argument("--check", nargs="+", metavar="PATH", help="validate lesson files (FILE:LINE: KEY: message)")
     ap.add_argument("--ascii", action="store_true", help="ASCII only, for terminals without UTF-8")
+    ap.add_argument("--debug", action="store_true",
+                    help="print the path of the error log (the traceback of every error the tutor showed in one line)")
     run = ap.add_argument_group("headless runs")
     run.add_argument("--headless", action="store_true", help="run the lesson without the TUI and print it")
     run.add_argument("--json", action="store_true", help="with --headless: JSON lines, one event each")
@@ -122,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"backprop-tutor: {', '.join(given)} only {verb} with --headless\n")
             return 2
     try:
+        if args.debug:
+            from tutor.log import log_path
+
+            path = log_path()
+            print(f"{path}{'' if path.exists() else '  (no error logged yet)'}")
+            return 0
         if args.list:
             return _list()
         if args.check:

@@ -17,6 +17,7 @@ from tutor.errors import LessonError
 from tutor.fmt import asciify, number, printable
 from tutor.fmt import plural as _plural
 from tutor.lesson import BACKENDS, Lesson
+from tutor.present.run import baseline_text, diverged_text, optimizer_text, params_text, prediction_text, step_line
 
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED = 0, 2, 3
 
@@ -198,10 +199,7 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
             if s.accuracy is not None:
                 fields["accuracy"] = s.accuracy
                 fields["val_accuracy"] = s.val_accuracy
-            norms = "  ".join(grad_text(k, g) for k, g in s.grads.items())
-            val = f"  val {number(s.val_loss)}" if s.val_loss is not None else ""
-            acc = f"  acc {s.accuracy:.3f}/{s.val_accuracy:.3f}" if s.accuracy is not None else ""
-            p.event("train", f"  step {s.step:>6}  epoch {s.epoch:>4}  loss {number(s.loss)}{val}{acc}  {norms}", **fields)
+            p.event("train", step_line(s), **fields)
 
         final = session.run(emit=emit, policy=LogPolicy(every=every))
         done = dict(backend=backend, device=session.device, steps=session.step, final_loss=final.loss,
@@ -214,7 +212,7 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
         if lesson.train.probe and not (final.diverged or final.error):
             done["predictions"] = session.predictions(lesson.train.probe)
         if final.diverged:
-            line = f"  diverged at step {final.step}: the loss became {number(final.loss)}. Lower the learning rate (--lr)."
+            line = "  " + diverged_text(final, "(--lr)")
             status = EXIT_DIVERGED
         elif final.error:
             line = f"  stopped: {final.error}"
@@ -234,53 +232,11 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
             line += "\n  " + diagnosis_text(session.diagnosis).replace("\n", "\n  ")
         p.event("done", line, **done)
     if lesson.train.baseline:
-        from tutor.train.baseline import FIGURES, fit_baseline
+        from tutor.train.baseline import fit_baseline
 
         base = fit_baseline(lesson.train.baseline, data, lesson.train)
-        text = f"\nBaseline: {base['model']}\n  settings: {base['settings']}" if "settings" in base else \
-            f"\nBaseline: {base['model']}"
-        for key in FIGURES:
-            if key in base:
-                text += f"\n  {key}: {_values(base[key])}"
-        p.event("baseline", text, **{k: v for k, v in base.items() if k != "loss_curve"})
+        p.event("baseline", baseline_text(base, one_line=False), **{k: v for k, v in base.items() if k != "loss_curve"})
     return status
-
-
-def grad_text(name: str, g) -> str:
-    """A parameter's gradient in a log line: signed for a single number (∂w −2.0), else its norm."""
-    return f"∂{name} {number(g.value)}" if g.value is not None else f"‖∂{name}‖ {number(g.norm)}"
-
-
-def optimizer_text(spec) -> str:
-    """gd, lr 0.1 · sgd, lr 0.01, momentum 0.9 (effective step lr/(1 − momentum) = 0.1)."""
-    text = f"{spec.optimizer}, lr {spec.lr:g}"
-    if spec.optimizer == "sgd" and spec.momentum:
-        text += f", momentum {spec.momentum:g} (effective step lr/(1 − momentum) = {spec.lr / (1 - spec.momentum):.3g})"
-    return text
-
-
-def params_text(params: dict) -> str:
-    return ", ".join(f"{k} = {_values(v)}" for k, v in params.items())
-
-
-def prediction_text(pr: dict) -> str:
-    return f"f({_values(pr['x'])}) = {_values(pr['y'])}"
-
-
-def _values(v) -> str:
-    if isinstance(v, (list, tuple)):
-        flat = []
-
-        def walk(x):
-            if isinstance(x, (list, tuple)):
-                for y in x:
-                    walk(y)
-            else:
-                flat.append(x)
-
-        walk(v)
-        return "[" + ", ".join(f"{x:.5f}" for x in flat) + "]" if len(flat) > 1 else f"{flat[0]:.5f}"
-    return f"{v:.5f}" if isinstance(v, float) else str(v)
 
 
 def _answers(lesson: Lesson, opts: Options, p: Printer, err: TextIO) -> int:

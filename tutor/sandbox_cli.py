@@ -71,7 +71,9 @@ def derive(args) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - the core failed at this point (e.g. 0 in a division): say so
-        message = f"the derivation failed at this point: {type(exc).__name__}: {exc}"
+        from tutor.log import logged
+
+        message = f"the derivation failed at this point: {logged(exc, 'derive')}"
         sys.stderr.write(f"backprop-tutor: {message}\n")
         printer.event("error", None, message=message)
         return headless.EXIT_DIVERGED

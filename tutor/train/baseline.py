@@ -65,16 +65,3 @@ def fit_baseline(kind: str, data: Data, train=None, seed: int = MLP_SEED) -> dic
                 "val_accuracy": float(model.score(data.x_val, data.y_val)),
                 "loss_curve": [float(v) for v in model.loss_curve_]}
     raise ValueError(f"unknown baseline {kind}")
-
-
-FIGURES = ("coef", "intercept", "loss", "val_loss", "accuracy", "val_accuracy")   # in the order shown
-
-
-def summary(base: dict) -> str:
-    """One line: the model, what it ran with, and its figures to 5 decimals (as the headless log)."""
-    figures = []
-    for key in FIGURES:
-        if key in base:
-            v = base[key]
-            figures.append(f"{key} " + (", ".join(f"{x:.5f}" for x in v) if isinstance(v, list) else f"{v:.5f}"))
-    return f"Baseline {base['model']} ({base['settings']}): " + " · ".join(figures)

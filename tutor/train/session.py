@@ -169,6 +169,9 @@ class Session:
 
     def _fail(self, k, exc, started, start_step, emit) -> Snapshot:
         self.active += time.perf_counter() - started
+        from tutor.log import logged
+
+        logged(exc, f"{self.spec.backend} at step {k}")       # the traceback, for whoever fixes it
         message = explain_failure(self.spec, k, exc)
         snap = Snapshot(self.spec.backend, self.device, self.step, self.epoch, float("nan"), error=message,
                         done=True, total_steps=self.total, elapsed=self.active)

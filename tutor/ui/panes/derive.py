@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.reactive import var
 from textual.widget import Widget
 from textual.widgets import LoadingIndicator, Static
 
 from tutor.fmt import asciify
+from tutor.log import logged
 from tutor.present.derivation import render
+from tutor.ui.messages import DerivationArrived, Failed, StepArrived
 from tutor.ui.panes.exercises import ExercisePanel, exercises_for
 from tutor.ui.screens.node_picker import NodePicker
 from tutor.ui.widgets.plots import GraphView
@@ -32,13 +35,30 @@ class StepScroll(VerticalScroll, inherit_bindings=False):
 
 
 class DerivePane(Widget):
+    """The Derive part: its keys move through the steps and act on the step's exercise."""
+
+    BINDINGS = [
+        Binding("n,right", "move(1)", "Next"),
+        Binding("p,left", "move(-1)", "Back"),
+        Binding("home", "first", "First step", show=False),
+        Binding("end", "last", "Last step", show=False),
+        Binding("j", "jump", "Jump"),
+        Binding("a", "answer", "Answer"),
+        Binding("h", "hint", "Hint"),
+        Binding("v", "solution", "Solution", show=False),
+        Binding("x", "next_exercise", "Next exercise", show=False),
+        Binding("f", "fold", "Fold exercise", show=False),
+    ]
+    EXERCISE_ACTIONS = ("answer", "hint", "solution", "next_exercise", "fold")
+
+    building = var(False)        # the derivation is being built (steps may still be arriving)
+
     def __init__(self, lesson, **kwargs):
         super().__init__(**kwargs)
         self.lesson = lesson
         self.derivation = None
         self.complete = False            # every step derived (until then steps stream in)
         self.index = 0
-        self.loading = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -56,10 +76,21 @@ class DerivePane(Widget):
             self.query_one("#derive-loading").display = False
             self.query_one("#step-title", Static).update("This lesson has no graph to derive.")
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """The exercise keys are live (and shown) only where the step has an open exercise."""
+        if action in self.EXERCISE_ACTIONS:
+            panel = self.query_one("#exercise", ExercisePanel)
+            return panel.display and (action == "fold" or not panel.folded)
+        return True
+
     def start(self) -> None:
-        if self.derivation is None and not self.loading and "derive" in self.lesson.parts:
-            self.loading = True
+        if self.derivation is None and not self.building and "derive" in self.lesson.parts:
+            self.building = True
             self.build()
+
+    def watch_building(self, building: bool) -> None:
+        if not building:
+            self.query_one("#derive-loading").display = False
 
     def text_width(self) -> int:
         # before its first layout the pane has no size: take the screen's less the tab's padding,
@@ -78,31 +109,41 @@ class DerivePane(Widget):
 
         def arrived(step, deriv) -> None:
             if step.index == 0:
-                self.app.call_from_thread(self.loaded, deriv, False)
-            elif step.index == self.index + 1:          # the learner is at the newest step: update its count
-                self.app.call_from_thread(self.refresh_title)
+                self.post_message(DerivationArrived(deriv, False))
+            else:
+                self.post_message(StepArrived(step.index))
 
         try:
             deriv = derive(self.lesson, on_step=arrived)
-        except Exception as exc:  # noqa: BLE001 - show it, never crash the app
-            self.app.call_from_thread(self.failed, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - shown in one line, kept in the log, never a crash
+            self.post_message(Failed("derivation", logged(exc, f"deriving {self.lesson.id}")))
             return
-        self.app.call_from_thread(self.loaded, deriv, True)
+        self.post_message(DerivationArrived(deriv, True))
 
-    def failed(self, message: str) -> None:
-        self.loading = False
-        self.query_one("#derive-loading").display = False
-        self.query_one("#step-title", Static).update(Text(f"The derivation could not be built: {message}", style="red"))
+    @on(Failed)
+    def failed(self, event: Failed) -> None:
+        event.stop()
+        self.building = False
+        self.query_one("#step-title", Static).update(
+            Text(f"The derivation could not be built: {event.message}", style="red"))
 
-    def loaded(self, deriv, complete: bool) -> None:
+    @on(DerivationArrived)
+    def loaded(self, event: DerivationArrived) -> None:
+        event.stop()
         first = self.derivation is None
-        self.derivation = deriv
-        self.complete = complete
-        self.loading = not complete
+        self.derivation = event.derivation
+        self.complete = event.complete
+        self.building = not event.complete
         self.query_one("#derive-loading").display = False
         if first:
             self.show(self.app.progress.place(self.lesson.id).get("step", 0))
         else:
+            self.refresh_title()
+
+    @on(StepArrived)
+    def step_arrived(self, event: StepArrived) -> None:
+        event.stop()
+        if event.index == self.index + 1:          # the learner is at the newest step: update its count
             self.refresh_title()
 
     def refresh_title(self) -> None:
@@ -139,7 +180,7 @@ class DerivePane(Widget):
             self.query_one("#step-scroll").scroll_home(animate=False)
         last = self.complete and self.index == len(d.steps) - 1
         self.query_one("#exercise", ExercisePanel).show_for(exercises_for(self.lesson, step, last))
-        self.screen.refresh_bindings()           # the footer offers a, h only where there is an exercise
+        self.refresh_bindings()                  # the footer offers a, h only where there is an exercise
 
     def action_answer(self) -> None:
         self.query_one("#exercise", ExercisePanel).focus_answer()

@@ -1,15 +1,18 @@
 """The exercises of the current derivation step: the learner types an answer, the tutor checks it
-(in a worker: sympy can take a moment), responds specifically, offers hints, then the solution."""
+(in a worker, which posts the verdict back), responds specifically, offers hints, then the solution."""
 
 from __future__ import annotations
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.reactive import var
 from textual.widgets import Button, Input, Static
 
-from tutor.lesson import Exercise
+from tutor.lesson import LETTERS, Exercise
+from tutor.log import logged
+from tutor.ui.messages import Checked, Failed
 
 
 def exercises_for(lesson, step, last_step: bool) -> list[Exercise]:
@@ -46,13 +49,14 @@ PLACEHOLDERS = {
 
 
 class ExercisePanel(Vertical):
+    folded = var(False)            # f: the panel shrinks to one line, the step gets the room
+
     def __init__(self, lesson, **kwargs):
         super().__init__(**kwargs)
         self.lesson = lesson
         self.exercises: list[Exercise] = []
         self.current: Exercise | None = None
         self.hints_shown = 0
-        self.folded = False            # f: the panel shrinks to one line, the step gets the room
 
     def compose(self) -> ComposeResult:
         yield Static(id="exercise-folded", markup=False)
@@ -87,7 +91,7 @@ class ExercisePanel(Vertical):
         self.query_one("#answer", Input).placeholder = PLACEHOLDERS.get(exercise.kind, "")
         solved = exercise.id in self.app.progress.solved(self.lesson.id)
         lines = [f"Exercise {exercise.id}{' (solved ✓)' if solved else ''}: {exercise.prompt}"]
-        for letter, choice in zip("abcdefgh", exercise.choices):
+        for letter, choice in zip(LETTERS, exercise.choices):
             lines.append(f"  {letter}) {choice}")
         if exercise.kind == "code":
             lines.append("  a opens the editor (ctrl+r there checks your file)")
@@ -97,8 +101,10 @@ class ExercisePanel(Vertical):
 
     def toggle_fold(self) -> None:
         self.folded = not self.folded
-        self.set_class(self.folded, "-folded")
-        if self.folded and self.query_one("#answer", Input).has_focus:
+
+    def watch_folded(self, folded: bool) -> None:
+        self.set_class(folded, "-folded")
+        if folded and self.query_one("#answer", Input).has_focus:
             self.screen.focus_part("derive")
 
     def focus_answer(self) -> None:
@@ -129,11 +135,19 @@ class ExercisePanel(Vertical):
         try:
             verdict = check_answer(self.lesson, exercise.id, answer)
         except Exception as exc:  # noqa: BLE001 - a learner's input never crashes the app
-            self.app.call_from_thread(self.feedback, f"That answer could not be checked: {exc}", "red")
+            self.post_message(Failed("answer", logged(exc, f"checking {self.lesson.id}/{exercise.id}")))
             return
-        self.app.call_from_thread(self.answered, exercise, verdict)
+        self.post_message(Checked(exercise, verdict))
 
-    def answered(self, exercise: Exercise, verdict) -> None:
+    @on(Failed)
+    def check_failed(self, event: Failed) -> None:
+        event.stop()
+        self.feedback(f"That answer could not be checked: {event.message}", "red")
+
+    @on(Checked)
+    def answered(self, event: Checked) -> None:
+        event.stop()
+        exercise, verdict = event.exercise, event.verdict
         if verdict.correct:
             total = len(self.lesson.exercises)
             self.app.progress.solve(self.lesson.id, exercise.id, total)
@@ -177,7 +191,7 @@ class ExercisePanel(Vertical):
         if ex.kind == "code":
             answer = "open the editor (a), then f3 shows the tutor's own code"
         if ex.kind == "choice":
-            answer = f"{ex.answer}) {ex.choices['abcdefgh'.index(ex.answer)]}"
+            answer = f"{ex.answer}) {ex.choices[LETTERS.index(ex.answer)]}"
         self.feedback(f"Solution: {answer}" + (f"\n{ex.explain}" if ex.explain else ""), "cyan")
 
     def next_exercise(self) -> None:
@@ -185,6 +199,17 @@ class ExercisePanel(Vertical):
             i = self.exercises.index(self.current)
             self.select(self.exercises[(i + 1) % len(self.exercises)])
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    @on(Button.Pressed, "#hint")
+    def hint_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        {"hint": self.hint, "solution": self.solution, "next-exercise": self.next_exercise}[event.button.id]()
+        self.hint()
+
+    @on(Button.Pressed, "#solution")
+    def solution_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.solution()
+
+    @on(Button.Pressed, "#next-exercise")
+    def next_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.next_exercise()

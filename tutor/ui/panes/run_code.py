@@ -33,7 +33,7 @@ class RunCode(VerticalScroll):
         if self.shown:
             self.focus()                  # arrows and page keys scroll the script
         else:
-            self.screen.set_focus(None)   # the Train keys, as before
+            pane.focus()                  # the Train keys, as before
 
     def show_for(self, pane) -> None:
         """The script of the pane's backend, variant and settings (only while shown)."""

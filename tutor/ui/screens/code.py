@@ -11,12 +11,15 @@ from pathlib import Path
 
 from rich.syntax import Syntax
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
+
+from tutor.log import logged
+from tutor.ui.messages import CodeChecked, Failed
 
 WATCH_SECONDS = 1.0          # how often the file is looked at for changes made elsewhere
 
@@ -118,12 +121,19 @@ class CodeScreen(Screen):
         try:
             result = check_source(self.lesson, self.exercise, source, str(self.path))
         except Exception as exc:  # noqa: BLE001 - a learner's file never crashes the app
-            self.app.call_from_thread(self.result, f"The file could not be checked: {exc}", "red")
+            self.post_message(Failed("code", logged(exc, f"checking code for {self.lesson.id}/{self.exercise.id}")))
             return
-        self.app.call_from_thread(self.checked, result)
+        self.post_message(CodeChecked(result))
 
-    def checked(self, result) -> None:
+    @on(Failed)
+    def check_failed(self, event: Failed) -> None:
+        self.result(f"The file could not be checked: {event.message}", "red")
+
+    @on(CodeChecked)
+    def checked(self, event: CodeChecked) -> None:
         from tutor.code.check import table
+
+        result = event.result
 
         if result.ok:
             total = len(self.lesson.exercises)
@@ -159,7 +169,7 @@ class CodeScreen(Screen):
             with self.app.suspend():
                 subprocess.run([*shlex.split(editor), str(self.path)], check=False)
         except Exception as exc:  # noqa: BLE001 - a missing editor or a terminal that cannot suspend
-            self.result(f"{editor} could not be started: {exc}", "red")
+            self.result(f"{editor} could not be started: {logged(exc, f'starting {editor}')}", "red")
             return
         self.load()
         self.result("Back from the editor: ctrl+r checks the file.", "dim")

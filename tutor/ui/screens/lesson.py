@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -11,6 +11,7 @@ from textual.widgets import Footer, Header, Markdown, Static, TabbedContent, Tab
 
 from tutor.lesson import Lesson
 from tutor.ui.panes.derive import DerivePane
+from tutor.ui.messages import Typeset
 from tutor.ui.panes.train import TrainPane
 
 PARTS = ("explain", "derive", "train")
@@ -47,33 +48,14 @@ class ErrorScreen(ModalScreen):
 
 
 class LessonScreen(Screen):
-    # The footer shows what fits in 100 columns (short descriptions; the rest are in `?`).
+    # The part keys; each part's own keys are its pane's bindings (the footer shows those of the
+    # part in view, as the pane or a widget in it has the focus).
     BINDINGS = [
         Binding("e", "part('explain')", "Explain"),
         Binding("d", "part('derive')", "Derive"),
         Binding("t", "part('train')", "Train"),
         Binding("escape", "back", "Lessons"),
-        # Derive
-        Binding("n,right", "derive('move', 1)", "Next", priority=True),
-        Binding("p,left", "derive('move', -1)", "Back", priority=True),
-        Binding("home", "derive('first')", "First step", show=False),
-        Binding("end", "derive('last')", "Last step", show=False),
-        Binding("j", "derive('jump')", "Jump"),
-        Binding("a", "derive('answer')", "Answer"),
-        Binding("h", "derive('hint')", "Hint"),
-        Binding("v", "derive('solution')", "Solution", show=False),
-        Binding("x", "derive('next_exercise')", "Next exercise", show=False),
-        Binding("f", "derive('fold')", "Fold exercise", show=False),
-        # Train
-        Binding("space", "train('play')", "Play"),
-        Binding("s", "train('step')", "Step"),
-        Binding("r", "train('reset')", "Reset"),
-        Binding("o", "train('overlay')", "Overlay"),
-        Binding("l", "train('log')", "Log"),
-        Binding("c", "train('code')", "Code"),
     ]
-    PART_ACTIONS = {"derive": "derive", "train": "train"}
-    EXERCISE_ACTIONS = ("answer", "hint", "solution", "next_exercise", "fold")
 
     def __init__(self, lesson: Lesson, part: str = "explain", stamp: int | None = None):
         super().__init__()
@@ -110,38 +92,20 @@ class LessonScreen(Screen):
         from tutor.present.explain import typeset_equations
 
         text = self.app.plain(explain_markdown(self.lesson, typeset_equations(self.lesson, self.app.ascii)))
-        self.app.call_from_thread(self.query_one("#explain-text", Markdown).update, text)
+        self.post_message(Typeset(text))
+
+    @on(Typeset)
+    def show_equations(self, event: Typeset) -> None:
+        self.query_one("#explain-text", Markdown).update(event.markdown)
 
     @property
     def part(self) -> str:
         return self.query_one("#parts", TabbedContent).active
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        """Show (and run) the Derive keys in Derive, the Train keys in Train. While an Input has
-        focus its own keys win, so a learner can type a learning rate."""
         if action == "part":
             return parameters[0] in self.lesson.parts
-        if action in self.PART_ACTIONS:
-            from textual.widgets import Input
-
-            if isinstance(self.focused, Input):
-                return False
-            if action == "derive" and parameters and parameters[0] in self.EXERCISE_ACTIONS:
-                if not self.query("#exercise"):         # a lesson without a Derive part has no panel
-                    return False
-                panel = self.query_one("#exercise")
-                if parameters[0] == "fold":
-                    return self.part == "derive" and panel.display
-                return self.part == "derive" and panel.display and not panel.folded
-            return self.part == self.PART_ACTIONS[action]
         return True
-
-    def action_derive(self, name: str, *args) -> None:
-        pane = self.query_one(DerivePane)
-        getattr(pane, f"action_{name}")(*args)
-
-    def action_train(self, name: str) -> None:
-        getattr(self.query_one(TrainPane), f"action_{name}")()
 
     def action_part(self, part: str) -> None:
         if part in self.lesson.parts:
@@ -162,8 +126,8 @@ class LessonScreen(Screen):
     def home_widget(self, part: str):
         """What has the focus in a part when the learner is not in a field or on a button: the
         explanation and the derivation step take it, so arrows and page keys scroll them at once;
-        Train leaves it free (its keys are the screen's)."""
-        return {"explain": "#explain-scroll", "derive": "#step-scroll"}.get(part)
+        in Train the pane itself, whose keys play, step and reset."""
+        return {"explain": "#explain-scroll", "derive": "#step-scroll", "train": "#train-pane"}.get(part)
 
     def focus_part(self, part: str) -> None:
         home = self.home_widget(part)

@@ -30,6 +30,7 @@ from tutor.playground.datasets import DATASETS
 from tutor.playground.model import (ACTIVATIONS, FEATURES, LOSSES, REGULARISATIONS, Boundary, Config, Playground,
                                     Stats)
 from tutor.train.doctor import text as diagnosis_text
+from tutor.ui.messages import RunEnded
 from tutor.ui.widgets.heatmap import Heatmap, NeuronView
 
 FRAMES_PER_SECOND = 5        # boundary evaluations per second while training
@@ -249,8 +250,9 @@ class PlaygroundScreen(Screen):
                 break
         if not worker.is_cancelled:
             self.capture(sps)
-            self.app.call_from_thread(self._stopped)
+            self.post_message(RunEnded(None))
 
+    @on(RunEnded)
     def _stopped(self) -> None:
         self.playing = False
         self.query_one("#play", Button).label = self.app.plain("▶ Play")

@@ -21,8 +21,10 @@ from textual.worker import get_current_worker
 
 from tutor.errors import LessonError
 from tutor.fmt import asciify, number
+from tutor.log import logged
 from tutor.present.derivation import render
 from tutor.sandbox import EXAMPLE, SMALL_GRAPH, SandboxError, Sketch, derivation, save, save_path, sketch
+from tutor.ui.messages import Failed, SketchDerived, SketchStep
 from tutor.ui.widgets.plots import GraphView
 
 # Seconds from the last key to the derivation. Small graphs derive at once (the issue asks for an
@@ -192,18 +194,20 @@ class SandboxScreen(Screen):
         def on_step(deriv, i: int) -> None:
             rendered.append(render(deriv, i, width, ascii))
             if stream and not worker.is_cancelled:       # larger graphs: each step as it is ready
-                self.app.call_from_thread(self.step_ready, texts, deriv, i, rendered[-1])
+                self.post_message(SketchStep(texts, deriv, i, rendered[-1]))
 
         try:
             deriv = derivation(lesson, on_step)
         except Exception as exc:  # noqa: BLE001 - whatever the core raises is shown, never a crash
             if not worker.is_cancelled:
-                self.app.call_from_thread(self.derive_failed, texts, f"{type(exc).__name__}: {exc}")
+                self.post_message(Failed("sandbox", logged(exc, "deriving a sandbox graph"), texts))
             return
         if not worker.is_cancelled:
-            self.app.call_from_thread(self.derived, texts, deriv, rendered)
+            self.post_message(SketchDerived(texts, deriv, rendered))
 
-    def step_ready(self, texts, deriv, i: int, text: str) -> None:
+    @on(SketchStep)
+    def step_ready(self, event: SketchStep) -> None:
+        texts, deriv, i, text = event.texts, event.derivation, event.index, event.text
         if not self.is_attached or texts != self.wanted:
             return
         if i == 0:
@@ -213,7 +217,9 @@ class SandboxScreen(Screen):
         self.query_one("#sandbox-steps-text", Static).update("\n\n".join(self._streamed))
         self.query_one("#sandbox-status", Static).update(self._plain(f"Deriving… {i + 1}/{len(deriv.steps)} steps"))
 
-    def derived(self, texts, deriv, rendered: list[str]) -> None:
+    @on(SketchDerived)
+    def derived(self, event: SketchDerived) -> None:
+        texts, deriv, rendered = event.texts, event.derivation, event.rendered
         if not self.is_attached:
             return
         if texts == self.wanted:
@@ -221,7 +227,9 @@ class SandboxScreen(Screen):
             self._show(deriv, rendered)
         self._finished()
 
-    def derive_failed(self, texts, message: str) -> None:
+    @on(Failed)
+    def derive_failed(self, event: Failed) -> None:
+        texts, message = event.about, event.message
         if not self.is_attached:
             return
         if texts == self.wanted:

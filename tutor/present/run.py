@@ -1,0 +1,144 @@
+"""A training run in words, for both views: the headless log's lines and the Train pane's status
+line are built from the same pieces, so they cannot drift apart.
+
+The headless log joins the pieces with two spaces, one line per logged step; the Train pane joins
+them with " · " on its status line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tutor.fmt import number
+
+COMPARED = ("lr", "optimizer", "momentum", "epochs", "batch_size", "seed", "hidden", "zero_grad", "loss", "dtype")
+AGREE = 1e-3           # relative difference below which two runs' losses are said to agree
+BASELINE_FIGURES = ("coef", "intercept", "loss", "val_loss", "accuracy", "val_accuracy")   # in the order shown
+
+
+def values_text(v) -> str:
+    """A parameter or prediction: one number, or a flat list of numbers, to 5 decimals."""
+    if isinstance(v, (list, tuple)):
+        flat = list(_flat(v))
+        return "[" + ", ".join(f"{x:.5f}" for x in flat) + "]" if len(flat) > 1 else f"{flat[0]:.5f}"
+    return f"{v:.5f}" if isinstance(v, float) else str(v)
+
+
+def _flat(v):
+    for x in v:
+        if isinstance(x, (list, tuple)):
+            yield from _flat(x)
+        else:
+            yield x
+
+
+def grad_text(name: str, g) -> str:
+    """A parameter's gradient: signed for a single number (∂w −2.0), else its norm."""
+    return f"∂{name} {number(g.value)}" if g.value is not None else f"‖∂{name}‖ {number(g.norm)}"
+
+
+def optimizer_text(spec) -> str:
+    """gd, lr 0.1 · sgd, lr 0.01, momentum 0.9 (effective step lr/(1 − momentum) = 0.1)."""
+    text = f"{spec.optimizer}, lr {spec.lr:g}"
+    if spec.optimizer == "sgd" and spec.momentum:
+        text += f", momentum {spec.momentum:g} (effective step lr/(1 − momentum) = {spec.lr / (1 - spec.momentum):.3g})"
+    return text
+
+
+def params_text(params: dict) -> str:
+    return ", ".join(f"{k} = {values_text(v)}" for k, v in params.items())
+
+
+def prediction_text(pr: dict) -> str:
+    return f"f({values_text(pr['x'])}) = {values_text(pr['y'])}"
+
+
+def loss_figures(snap, final: bool = False) -> list[str]:
+    """loss, validation loss and accuracy of a snapshot, as short pieces."""
+    out = [f"{'final loss' if final else 'loss'} {number(snap.loss)}"]
+    if snap.val_loss is not None:
+        out.append(f"val {number(snap.val_loss)}")
+    if snap.accuracy is not None:
+        out.append(f"acc {snap.accuracy:.3f}/{snap.val_accuracy:.3f}")
+    return out
+
+
+def diverged_text(snap, fix: str) -> str:
+    """Why a run stopped: the step and the loss it reached, and what to change (`fix`)."""
+    return f"diverged at step {snap.step}: the loss became {number(snap.loss)}. Lower the learning rate {fix}."
+
+
+def step_line(snap) -> str:
+    """One logged step of the headless log."""
+    norms = "  ".join(grad_text(k, g) for k, g in snap.grads.items())
+    return f"  step {snap.step:>6}  epoch {snap.epoch:>4}  " + "  ".join(loss_figures(snap)) + f"  {norms}"
+
+
+def status_line(snap, predictions=()) -> str:
+    """The Train pane's one-line summary: the numbers of the headless log. A running run shows its
+    last logged row (the state a step starts from: its loss, and the signed gradient of each
+    one-number parameter); a finished one its final weights' figures, as the `done` event."""
+    head = f"{snap.backend} on {snap.device} · step {snap.step}/{snap.total_steps} · epoch {snap.epoch}"
+    if snap.error:
+        return f"{head} · stopped: {snap.error}"
+    if snap.diverged:
+        return f"{head} · {diverged_text(snap, 'and press enter')}"
+    text = " · ".join([head, *loss_figures(snap, final=snap.done)])
+    if snap.done:                   # a finished run shows its figures; the speed belongs to a live one
+        if snap.params is not None:
+            text += f" · {params_text(snap.params)}"
+        text += "".join(f" · {prediction_text(pr)}" for pr in predictions)
+        return text + " · done"
+    text += "".join(f" · {grad_text(k, g)}" for k, g in snap.grads.items() if g.value is not None)
+    return text + f" · {snap.steps_per_second:,.0f} steps/s"
+
+
+def baseline_text(base: dict, one_line: bool) -> str:
+    """The library baseline: its model, what it ran with, and its figures to 5 decimals; on one
+    line (the Train pane) or one figure per line (the headless log)."""
+    figures = [(key, values_text(base[key])) for key in BASELINE_FIGURES if key in base]
+    if one_line:
+        return f"Baseline {base['model']} ({base['settings']}): " + " · ".join(f"{k} {v}" for k, v in figures)
+    settings = f"\n  settings: {base['settings']}" if "settings" in base else ""
+    return f"\nBaseline: {base['model']}{settings}" + "".join(f"\n  {k}: {v}" for k, v in figures)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A run kept on the plot, with what is needed to compare the next run with it."""
+
+    label: str
+    history: object
+    spec: object
+    step: int
+    total: int
+
+
+def _model(spec) -> tuple:
+    """The layers as built: each one's type and whether a linear layer has a bias."""
+    return tuple((l.type, (l.bias if spec.bias is None else spec.bias) and l.type == "linear") for l in spec.layers)
+
+
+def agreement(session, kept: Kept, label: str = "") -> str:
+    """How the finished run compares with the kept one. The same start and settings give the same
+    path whatever the backend; with other settings the losses are not expected to match."""
+    name = f"{label or session.spec.backend} vs {kept.label}"
+    changed = [f"{k} {getattr(kept.spec, k)}" for k in COMPARED if getattr(kept.spec, k) != getattr(session.spec, k)]
+    theirs, ours = _model(kept.spec), _model(session.spec)
+    if theirs != ours:               # another model, e.g. nn's layers with biases and numpy's without
+        same_layers = [t for t, _ in theirs] == [t for t, _ in ours]
+        changed.append(("biases" if any(b for _, b in theirs) else "no biases") if same_layers else "other layers")
+    if changed:
+        return f"{name}: not comparable, {kept.label} ran with {', '.join(changed)}"
+    steps, loss, _, _ = session.history.series()
+    o_steps, o_loss, _, _ = kept.history.series()
+    other = dict(zip(o_steps, o_loss))
+    diffs = [abs(a - other[s]) / max(abs(a), abs(other[s]), 1e-12) for s, a in zip(steps, loss) if s in other]
+    if not diffs:
+        return f"{name}: no logged steps in common"
+    worst = max(diffs)
+    over = f"over {len(diffs)} logged points" + ("" if kept.step == kept.total else
+                                                 f", {kept.label} stopped at step {kept.step}")
+    if worst < AGREE:
+        return f"{name}: losses agree to {worst:.1e} (max relative difference {over})"
+    return f"{name}: losses differ by up to {worst:.0%} ({over})"

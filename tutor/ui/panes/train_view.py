@@ -1,0 +1,79 @@
+"""What the Train part shows of a run: the status line, the baseline and the lesson's note, the
+loss plot with the fit beside it, and the gradient table. It draws what the TrainPane hands it;
+it runs nothing."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
+
+from tutor.present.run import baseline_text, status_line
+from tutor.ui.widgets.grad_table import GradTable
+from tutor.ui.widgets.plots import FitView, LossPlot
+
+
+class RunView(Vertical):
+    DEFAULT_CSS = "RunView { height: 1fr; }"
+
+    def __init__(self, baseline: bool, note: bool, **kwargs):
+        super().__init__(**kwargs)
+        self.has_baseline, self.has_note = baseline, note
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status", markup=False)
+        if self.has_baseline:
+            yield Static(self.app.plain("Fitting the baseline…"), id="baseline", markup=False)
+        if self.has_note:
+            yield Static(id="train-note", markup=False)
+        with Horizontal(id="train-body"):
+            with Horizontal(id="plot-box"):
+                yield LossPlot(id="plot")
+                yield FitView(id="fit")
+            yield GradTable(id="grads")
+
+    def on_mount(self) -> None:
+        self.query_one("#plot").ascii = self.query_one("#fit").ascii = self.app.ascii
+
+    def say(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#status", Static)
+        status.update(self.app.plain(text.replace(" · ", " | ") if self.app.ascii else text))
+        status.set_class(error, "error")
+        self.query_one("#plot").say("" if error else "Press space to train.")   # not under an error
+
+    def note(self, note: str | None) -> None:
+        for widget in self.query("#train-note").results(Static):
+            widget.update(self.app.plain(f"Note: {note}") if note else "")
+            widget.set_class(not note, "-none")        # a class, so that -short still hides it
+
+    def baseline(self, base: dict | None) -> None:
+        """The library baseline's line, and its final loss as a reference line on the plot."""
+        for widget in self.query("#baseline").results(Static):
+            widget.update(self.app.plain(baseline_text(base, one_line=True)) if base else "")
+        if base is not None:
+            self.query_one("#plot").reference = (base["name"], base["loss"])
+
+    def line(self, snap, session, predictions) -> tuple[str, bool]:
+        """The status line for a snapshot, the divergence doctor's verdict under a stopped run."""
+        text = status_line(snap, predictions)
+        if (snap.done or snap.diverged) and session is not None and session.diagnosis:
+            from tutor.train.doctor import one_line
+
+            text += "\n" + one_line(session.diagnosis)
+        return text, bool(snap.diverged or snap.error)
+
+    def table(self, snap) -> None:
+        self.query_one("#grads", GradTable).show(snap)
+
+    def plot(self, series: list, log_scale: bool | None = None) -> None:
+        plot = self.query_one("#plot")
+        if log_scale is not None:
+            plot.log_scale = log_scale
+        plot.plot(series)
+
+    def fit(self, snap, data) -> None:
+        """Beside the loss: the latest snapshot's predictions on the validation set, where there is one."""
+        fit = self.query_one("#fit")
+        fit.display = data is not None and data.y_val is not None
+        if fit.display:
+            fit.show(None if snap is None else snap.val_pred, data.y_val, data.classes)
