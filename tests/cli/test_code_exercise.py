@@ -11,7 +11,7 @@ import pytest
 
 from tutor.cli import main
 from tutor.code.check import SEEDS, check_source, table
-from tutor.code.cli import code_exercise
+from tutor.cli.code import code_exercise
 from tutor.code.template import reference, template
 from tutor.errors import LessonError
 from tutor.lesson import catalogue, load, loads

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from tutor.cli import main
 from tutor.train.data import DataError
-from tutor.playground.datasets import read_csv
+from tutor.train.plane import read_csv
 
 
 def run_json(capsys, *args) -> tuple[int, list[dict]]:

@@ -5,7 +5,7 @@ its terminal mid-run, 20 times. Each time the process must be gone within HANGUP
 Before the fix, 2 of 11 such closes left the tutor running for good: its main thread blocked in
 Textual's `WriterThread.stop()` once the terminal was gone. HANGUP_BOUND is a bound for a hang,
 not a timing: a clean exit takes a fraction of a second, the exit watchdog fires after
-`tutor.cli.EXIT_GRACE` (1.5 s) at the latest. Each round costs a start of the tutor (a few
+`tutor.cli.common.EXIT_GRACE` (1.5 s) at the latest. Each round costs a start of the tutor (a few
 seconds, mostly importing torch), so the whole test takes a minute or two.
 """
 

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 from tutor.train.data import DataError
-from tutor.playground.datasets import DATASETS, generate
+from tutor.train.plane import DATASETS, generate
 from tutor.playground.model import Config, Playground
 
 

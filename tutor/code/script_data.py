@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 from tutor.lesson import Lesson
-from tutor.playground.names import DATASETS as PLAYGROUND_DATASETS
+from tutor.lesson import PLAYGROUND as PLAYGROUND_DATASETS
 from tutor.train.spec import RunSpec, linear_plan
 from tutor.code.writer import Writer
 
@@ -15,9 +15,9 @@ PLAYGROUND_KINDS = (*PLAYGROUND_DATASETS, "csv")        # data the script carrie
 
 def playground(dataset, lesson: Lesson):
     """A playground dataset (generated, or a CSV beside the lesson) as the lesson's runs see it."""
-    from tutor.playground.datasets import as_data
+    from tutor.train.data import load
 
-    return as_data(dataset, lesson.path.parent if lesson.path else None)
+    return load(dataset)
 
 
 def data_lines(w: Writer, dataset, lesson: Lesson) -> None:

@@ -21,15 +21,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tutor.errors import LessonError
-from tutor.expr.nodes import Expr
-from tutor.expr.text import pretty
-from tutor.exercises.verdict import Verdict
+from tutor.exercises.verdict import Verdict, typed
 from tutor.lesson import MAX_MESSAGE, Exercise, Lesson
 
-
-def typed(expr: Expr) -> str:
-    """An expression as a learner would type it: 2*(z2 - y)*step(z1)."""
-    return pretty(expr, ascii=True)
+__all__ = ["Verdict", "check_answer", "find", "typed"]
 
 
 def find(lesson: Lesson, exercise_id: str) -> Exercise:

@@ -12,10 +12,9 @@ from tutor.expr import parse
 from tutor.expr.evaluate import evaluate
 from tutor.expr.nodes import ONE, Apply, Expr
 from tutor.expr.parser import normalise
-from tutor.exercises.verdict import NOT_EQUAL, Verdict
+from tutor.exercises.verdict import NOT_EQUAL, Verdict, typed
 from tutor.exercises.points import Bounded, Domain, Overflow, Points, same
 from tutor.exercises.slips import activation_slip, name_slip, on_own_chain, times
-from tutor.exercises import typed
 from tutor.lesson import MAX_MESSAGE, Exercise, Lesson
 
 

@@ -7,9 +7,8 @@ from itertools import islice
 
 
 from tutor.expr.nodes import ONE, Apply, Expr, Num, Sym, call, mul, power, sub, symbols
-from tutor.exercises.verdict import ACTIVATIONS, MAX_SLIPS, Verdict
+from tutor.exercises.verdict import ACTIVATIONS, MAX_SLIPS, Verdict, typed
 from tutor.exercises.points import Domain, Overflow, Points, same
-from tutor.exercises import typed
 from tutor.lesson import Exercise
 
 

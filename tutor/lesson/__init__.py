@@ -14,13 +14,26 @@ from strangers: they are parsed by `tomllib` and `tutor.expr`, never executed.
 """
 
 from tutor.lesson.listing import Listing, catalogue, lesson_paths, lessons_dir, resolve
-from tutor.lesson.limits import *  # noqa: F401,F403  (the limits are part of the format's interface)
+from tutor.lesson.limits import (MAX_CELLS, MAX_CSV_BYTES, MAX_CSV_ROWS, MAX_DIM, MAX_EPOCHS, MAX_EXERCISES,
+                                 MAX_FILE_BYTES, MAX_INT, MAX_LAYERS, MAX_MESSAGE, MAX_MISTAKES, MAX_NODES,
+                                 MAX_NOISE, MAX_PAGES, MAX_PARAMS, MAX_POINTS, MAX_SAMPLES, MAX_SEED,
+                                 MAX_STEPS, MAX_TEXT, MAX_VALUE, MAX_WIDTH, SAMPLES, SCHEMA_VERSION)
 from tutor.lesson.loading import load, loads, read_limited
 from tutor.lesson.records import (Dataset, Equation, Exercise, Graph, Jacobian, Layer, Lesson, Node, Page, Train,
                                   Variant)
 from tutor.lesson.training import check_hidden, dataset_shape
-from tutor.lesson.vocabulary import *  # noqa: F401,F403
+from tutor.lesson.vocabulary import (BACKENDS, BASELINES, CLASSES, CLASSIFIERS, CLASSIFY, DATASETS, DEVICES,
+                                     DIGITS_SHAPE, DTYPES, EXERCISE_KINDS, GROUPS, ID_RE, INITS, IRIS_SHAPE,
+                                     LAYER_TYPES, LETTERS, LOSSES, MNIST_CLASSES, MNIST_PIXELS, MNIST_TRAIN,
+                                     OPTIMIZERS, PLAYGROUND, REGRESS)
 
-__all__ = ["Listing", "catalogue", "lesson_paths", "lessons_dir", "resolve", "load", "loads", "read_limited",
-           "Dataset", "Equation", "Exercise", "Graph", "Jacobian", "Layer", "Lesson", "Node", "Page", "Train",
+__all__ = ["MAX_CELLS", "MAX_CSV_BYTES", "MAX_CSV_ROWS", "MAX_DIM", "MAX_EPOCHS", "MAX_EXERCISES",
+           "MAX_FILE_BYTES", "MAX_INT", "MAX_LAYERS", "MAX_MESSAGE", "MAX_MISTAKES", "MAX_NODES",
+           "MAX_NOISE", "MAX_PAGES", "MAX_PARAMS", "MAX_POINTS", "MAX_SAMPLES", "MAX_SEED", "MAX_STEPS",
+           "MAX_TEXT", "MAX_VALUE", "MAX_WIDTH", "SAMPLES", "SCHEMA_VERSION", "BACKENDS", "BASELINES",
+           "CLASSES", "CLASSIFIERS", "CLASSIFY", "DATASETS", "DEVICES", "DIGITS_SHAPE", "DTYPES",
+           "EXERCISE_KINDS", "GROUPS", "ID_RE", "INITS", "IRIS_SHAPE", "LAYER_TYPES", "LETTERS", "LOSSES",
+           "MNIST_CLASSES", "MNIST_PIXELS", "MNIST_TRAIN", "OPTIMIZERS", "PLAYGROUND", "REGRESS", "Listing",
+           "catalogue", "lesson_paths", "lessons_dir", "resolve", "load", "loads", "read_limited", "Dataset",
+           "Equation", "Exercise", "Graph", "Jacobian", "Layer", "Lesson", "Node", "Page", "Train",
            "Variant", "check_hidden", "dataset_shape"]

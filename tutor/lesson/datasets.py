@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from tutor.errors import LessonError
-from tutor.playground.names import DATASETS as PLAYGROUND, MAX_CSV_BYTES, MAX_CSV_ROWS, MAX_NOISE, SAMPLES
-from tutor.lesson.limits import MAX_POINTS, MAX_SAMPLES, MAX_SEED, MAX_VALUE
-from tutor.lesson.vocabulary import (DATASETS, DIGITS_SHAPE, IRIS_SHAPE, MNIST_CLASSES, MNIST_PIXELS,
+from tutor.lesson.limits import (MAX_CSV_BYTES, MAX_CSV_ROWS, MAX_NOISE, MAX_POINTS, MAX_SAMPLES, MAX_SEED, MAX_VALUE,
+                                 SAMPLES)
+from tutor.lesson.vocabulary import (PLAYGROUND, DATASETS, DIGITS_SHAPE, IRIS_SHAPE, MNIST_CLASSES, MNIST_PIXELS,
                                      MNIST_TRAIN)
 from tutor.lesson.records import Dataset, Train, Variant
 from tutor.lesson.reader import Table, kind_of

@@ -28,3 +28,7 @@ MAX_CELLS = 25_000_000    # samples × (input width + every layer's width): the 
 MAX_SEED = 2**32 - 1      # numpy's RandomState and scikit-learn take seeds in 0..2^32-1
 MAX_MISTAKES = 12          # known mistakes listed for one exercise
 MAX_MESSAGE = 200          # characters in a response to an answer
+SAMPLES = 500              # points of a 2-D data set (TF Playground's number)
+MAX_NOISE = 50             # percent, for a 2-D data set
+MAX_CSV_BYTES = 2_000_000  # a CSV file of points
+MAX_CSV_ROWS = 20_000

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 
-from tutor.playground.names import DATASETS as PLAYGROUND
 
+# TF Playground's 2-D data sets (tutor/train/plane.py): classification, then regression
+CLASSIFY = ("circle", "xor", "gauss", "spiral", "moons")
+REGRESS = ("plane", "multi-gauss")
+PLAYGROUND = CLASSIFY + REGRESS
 BACKENDS = ("numpy", "torch-manual", "autograd", "nn", "optim")
 BASELINES = ("sklearn-linear", "sklearn-logistic", "sklearn-mlp")
 CLASSIFIERS = ("sklearn-logistic", "sklearn-mlp")      # baselines that need class labels
@@ -27,7 +30,7 @@ DATASETS = {
     "iris": {"seed": (int, 0)},
     "digits": {"seed": (int, 0), "test_fraction": ((int, float), 0.3)},
     "mnist": {"seed": (int, 0), "train_size": (int, 5000), "test_size": (int, 10000)},
-    # the playground's 2-D sets (tutor/playground/datasets.py): noise and ratio in percent
+    # the playground's 2-D sets (tutor/train/plane.py): noise and ratio in percent
     **{kind: {"noise": ((int, float), 0.0), "ratio": ((int, float), 50.0), "seed": (int, 0)} for kind in PLAYGROUND},
     # x1, x2, label (or target) rows in a file beside the lesson
     "csv": {"path": (str, ...), "ratio": ((int, float), 50.0), "seed": (int, 0)},

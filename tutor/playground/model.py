@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from tutor.playground.datasets import Points, generate, read_csv
+from tutor.train.plane import Points, generate, read_csv
 from tutor.train.doctor import Doctor, Observation
 from tutor.train.manual import HandOptimizer, Linear, NumpyXP, ReLU, Sigmoid, Tanh, loss_and_grad
 
@@ -36,6 +36,16 @@ MAX_LAYERS = 6
 MAX_NEURONS = 64          # the knob suggests 1–8; more are allowed up to this
 MAX_GRID = 64
 LOG_EVERY = 10            # steps between the doctor's observations
+
+
+def hidden_sizes(text: str) -> tuple[int, ...]:
+    """"4, 2" → (4, 2); "0" → no hidden layer."""
+    parts = [p.strip() for p in text.replace(" ", ",").split(",") if p.strip()]
+    try:
+        sizes = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"hidden: expected whole numbers separated by commas, found {text!r}") from None
+    return () if sizes == (0,) else sizes
 
 
 @dataclass(frozen=True)

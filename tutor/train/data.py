@@ -7,35 +7,14 @@ scikit-learn is imported only by the loaders that need it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from tutor.lesson import Dataset
-from tutor.playground.names import DATASETS as PLAYGROUND
+from tutor.lesson import PLAYGROUND, Dataset
+from tutor.train.arrays import Data, DataError
 
-
-class DataError(Exception):
-    """A dataset could not be made; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class Data:
-    x_train: np.ndarray           # float64, samples × features
-    y_train: np.ndarray           # float64 samples × outputs, or int64 class labels
-    x_val: np.ndarray | None
-    y_val: np.ndarray | None
-    classes: int = 0              # 0 for regression
-    name: str = ""
-
-    @property
-    def inputs(self) -> int:
-        return self.x_train.shape[1]
-
-    @property
-    def outputs(self) -> int:
-        return self.classes if self.classes else self.y_train.shape[1]
+__all__ = ["Data", "DataError", "load"]
 
 
 def _matrix(values) -> np.ndarray:
@@ -58,9 +37,11 @@ def load(spec: Dataset) -> Data:
     if spec.kind == "mnist":
         return mnist(o["seed"], o["train_size"], o["test_size"])
     if spec.kind in PLAYGROUND or spec.kind == "csv":
-        from tutor.playground.datasets import as_data
+        from tutor.train.plane import points
 
-        return as_data(spec, spec.base)
+        pts = points(spec, spec.base)
+        col = lambda v: v.reshape(-1, 1)  # noqa: E731 - one output column, 0/1 labels or targets
+        return Data(pts.x_train, col(pts.y_train), pts.x_test, col(pts.y_test), name=pts.name)
     raise DataError(f"unknown dataset kind '{spec.kind}'")
 
 

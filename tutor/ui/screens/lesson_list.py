@@ -1,4 +1,5 @@
-"""The first screen: the curriculum in order, with each lesson's progress."""
+"""The first screen: the sandbox, the playground, then the lessons in their groups (the course,
+then further topics), each group headed by its progress and each lesson with its own."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tutor.lesson import GROUPS
+
 INTRO = "Choose a lesson. Each one explains a model, derives its gradients node by node, then trains it."
-FIRST = 2                 # options before the first lesson: the sandbox and the playground
+SANDBOX, PLAYGROUND = "sandbox", "playground"     # the option ids before the lessons (theirs are lesson ids)
 MARKS = {"not started": "○", "in progress": "◐", "done": "●"}
 
 
@@ -66,17 +69,21 @@ class LessonListScreen(Screen):
         if rows == self.shown:           # rich grids are costly to lay out: start-up draws them once
             return
         self.shown = rows
-        highlighted = options.highlighted
+        highlighted = options.highlighted_option.id if options.highlighted_option else None
         options.clear_options()
         last = app.progress.last_lesson
-        # The sandbox (option 0) and the playground (1) first, then the lessons: option i + FIRST is app.listing[i].
         options.add_option(Option(Hanging(Text("+", style="bold"), Text.assemble(
-            ("Sandbox", "bold"), "\nType any graph: it is derived and checked as you type.")), id="sandbox"))
+            ("Sandbox", "bold"), "\nType any graph: it is derived and checked as you type.")), id=SANDBOX))
         options.add_option(Option(Hanging(Text("+", style="bold"), Text.assemble(
             ("Playground", "bold"), "\nTrain a small network on 2-D data and watch its decision boundary, "
-            "neuron by neuron.")), id="playground"))
-        start = 0
+            "neuron by neuron.")), id=PLAYGROUND))
+        group = None
         for i, (item, (_, state, solved)) in enumerate(zip(app.listing, rows)):
+            if item.group != group:      # a heading with the group's progress, never highlighted
+                group = item.group
+                members = [(it, row) for it, row in zip(app.listing, rows) if it.group == group]
+                options.add_option(Option(Text(app.plain(group_line(group, members)), style="bold underline"),
+                                          id=f"group-{GROUPS.index(group)}", disabled=True))
             mark = MARKS[state] if not app.ascii else {"not started": "-", "in progress": "~", "done": "*"}[state]
             text = Text()
             text.append(f"{i + 1}. {item.title}", style="bold")
@@ -85,33 +92,42 @@ class LessonListScreen(Screen):
             text.append(counts, style="italic")
             text.append("\n" + (item.error or item.summary), style="red" if item.error else "")
             options.add_option(Option(Hanging(Text(mark, style="bold"), text), id=item.id))
-            if item.id == last:
-                start = i
-        # options 0 and 1 are the sandbox and the playground: lesson i is option i + FIRST
-        options.highlighted = highlighted if highlighted is not None else start + FIRST
+        ids = [item.id for item in app.listing]
+        start = ids.index(last) if last in ids else 0
+        options.highlighted = options.get_option_index(highlighted or ids[start])
         # back from a finished lesson: the next one is highlighted and named
         intro = self.query_one("#intro", Static)
-        done = last is not None and rows[start][0] == last and rows[start][1] == "done"
-        if done and start + 1 < len(rows):
-            if options.highlighted == start + FIRST:
-                options.highlighted = start + FIRST + 1
+        if last in ids and rows[start][1] == "done" and start + 1 < len(rows):
+            if highlighted in (None, last):
+                options.highlighted = options.get_option_index(ids[start + 1])
             intro.update(app.plain(f"{app.listing[start].title}: done. Next lesson → {app.listing[start + 1].title} "
                                    "(enter opens it)."))
         else:
             intro.update(INTRO)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self._open(event.option_index)
+        self._open(event.option.id)
 
     def action_open(self) -> None:
-        index = self.query_one("#lessons", OptionList).highlighted
-        if index is not None:
-            self._open(index)
+        option = self.query_one("#lessons", OptionList).highlighted_option
+        if option is not None:
+            self._open(option.id)
 
-    def _open(self, index: int) -> None:
-        if index == 0:
+    def _open(self, option_id: str | None) -> None:
+        if option_id == SANDBOX:
             self.app.open_sandbox()
-        elif index == 1:
+        elif option_id == PLAYGROUND:
             self.app.open_playground()
         else:
-            self.app.open_lesson(self.app.listing[index - FIRST].path)
+            item = next((item for item in self.app.listing if item.id == option_id), None)
+            if item is not None:
+                self.app.open_lesson(item.path)
+
+
+def group_line(group: str, members: list) -> str:
+    """A group's heading: how many of its lessons are done and how many exercises are solved."""
+    done = sum(state == "done" for _, (_, state, _) in members)
+    exercises = sum(item.exercises for item, _ in members)
+    solved = sum(count for _, (_, _, count) in members)
+    return (f"{group}: {done}/{len(members)} lessons done" +
+            (f", {solved}/{exercises} exercises solved" if exercises else ""))

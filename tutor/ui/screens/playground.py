@@ -26,7 +26,7 @@ from textual.worker import get_current_worker
 from tutor.train.data import DataError
 from tutor.fmt import number
 from tutor.playground import heatmap
-from tutor.playground.datasets import DATASETS
+from tutor.train.plane import DATASETS
 from tutor.playground.model import (ACTIVATIONS, FEATURES, LOSSES, REGULARISATIONS, Boundary, Config, Playground,
                                     Stats)
 from tutor.train.doctor import text as diagnosis_text
@@ -310,7 +310,7 @@ class PlaygroundScreen(Screen):
         self.set_focus(None)                    # space, s and r act on the run again
 
     def _parse(self, name: str, text: str):
-        from tutor.playground.cli import hidden_sizes
+        from tutor.playground.model import hidden_sizes
 
         text = text.strip()
         try:

@@ -15,11 +15,11 @@ USAGE_FIELDS = {"graph": "the graph", "point": "--at", "wrt": "--wrt"}
 
 
 def parser(command: str):
-    from tutor.cli import _Parser
+    from tutor.cli.common import Parser
 
     what = ("derive a graph and check its gradients, as a lesson's headless run does" if command == "derive"
             else "open the sandbox: type a graph and see it derived as you type")
-    ap = _Parser(prog=f"backprop-tutor {command}", description=what)
+    ap = Parser(prog=f"backprop-tutor {command}", description=what)
     ap.add_argument("graph", nargs="?" if command == "sandbox" else None,
                     help="node lines separated by ';' or newlines, the last one the loss: \"c = a + b; L = (c*w - y)**2\"")
     ap.add_argument("--at", default="", metavar="POINT", help="a number for every leaf: \"a=1, b=2, w=0.5, y=3\"")
@@ -37,20 +37,19 @@ def describe(exc: SandboxError, text: str) -> str:
     return f"{USAGE_FIELDS[exc.field]}, {where}: {exc.message}"
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], tui) -> int:
+    """`derive ...` prints; `sandbox ...` opens the TUI through `tui` (the main command's)."""
     command, rest = argv[0], argv[1:]
     ap = parser(command)
     ap.json_errors = command == "derive" and "--json" in rest
     args = ap.parse_args(rest)
     if command == "sandbox":
-        from tutor.cli import _tui
-
         args.lesson, args.device = None, "cpu"
         args.sandbox = (args.graph, args.at, args.wrt) if args.graph else None
         if args.sandbox is None and (args.at or args.wrt):
             ap.error("--at and --wrt need a GRAPH")
         args.sandbox = args.sandbox or ()
-        return _tui(args)
+        return tui(args)
     return derive(args)
 
 

@@ -10,7 +10,7 @@ import math
 import sys
 from typing import TextIO
 
-from tutor.playground.datasets import DATASETS
+from tutor.train.plane import DATASETS
 
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED = 0, 2, 3
 
@@ -45,17 +45,8 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
-def hidden_sizes(text: str) -> tuple[int, ...]:
-    parts = [p.strip() for p in text.replace(" ", ",").split(",") if p.strip()]
-    try:
-        sizes = tuple(int(p) for p in parts)
-    except ValueError:
-        raise ValueError(f"hidden: expected whole numbers separated by commas, found {text!r}") from None
-    return () if sizes == (0,) else sizes
-
-
 def config_from(args):
-    from tutor.playground.model import Config
+    from tutor.playground.model import Config, hidden_sizes
 
     return Config(dataset=args.dataset, noise=args.noise / 100, train_ratio=args.ratio / 100, data_seed=args.data_seed,
                   hidden=hidden_sizes(args.hidden), activation=args.activation,
@@ -75,7 +66,7 @@ def main(argv: list[str]) -> int:
 
 
 def _tui(args) -> int:
-    from tutor.cli import run_app
+    from tutor.cli.common import run_app
     from tutor.ui.app import TutorApp
 
     from tutor.train.data import DataError

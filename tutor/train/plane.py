@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tutor.train.data import Data, DataError
+from tutor.train.arrays import DataError
 
-from tutor.playground.names import CLASSIFY, DATASETS, MAX_CSV_BYTES, MAX_CSV_ROWS, SAMPLES
+from tutor.lesson import CLASSIFY, MAX_CSV_BYTES, MAX_CSV_ROWS, PLAYGROUND as DATASETS, SAMPLES
 
 DOMAIN = 6.0                       # generated points lie (mostly) within [-DOMAIN, DOMAIN]²
 MAX_NOISE = 0.5                    # the noise knob as a fraction: 0 .. 50 %
@@ -141,9 +141,8 @@ _RECIPES = {"circle": _circle, "xor": _xor, "gauss": _gauss, "spiral": _spiral, 
             "plane": _plane, "multi-gauss": _multi_gauss}
 
 
-def as_data(spec, base: Path | None) -> Data:
-    """A lesson's [train.dataset] of a playground kind or "csv" (tutor/lesson.py checked it), as
-    the lessons' trainers take it: one output column, 0/1 labels or targets."""
+def points(spec, base: Path | None) -> Points:
+    """A lesson's [train.dataset] of a playground kind or "csv" (tutor/lesson checked it)."""
     o = spec.options
     if spec.kind == "csv":
         if base is None:
@@ -151,8 +150,7 @@ def as_data(spec, base: Path | None) -> Data:
         pts = read_csv(base / o["path"], o["ratio"] / 100, o["seed"], display=o["path"])
     else:
         pts = generate(spec.kind, o["noise"] / 100, o["ratio"] / 100, o["seed"])
-    col = lambda v: v.reshape(-1, 1)  # noqa: E731
-    return Data(pts.x_train, col(pts.y_train), pts.x_test, col(pts.y_test), name=pts.name)
+    return pts
 
 
 # --- CSV ---------------------------------------------------------------------------------------
