@@ -220,7 +220,19 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
         lines = (("derived", number(chk.symbolic)), ("torch autograd", number(float(chk.autograd))),
                  ("finite differences", number(float(chk.numeric))), ("relative error", f"{chk.rel_error:.2e}"),
                  ("grade", f"{chk.grade} (CS231n's bands: ≤ 1e-7 good; ≤ 1e-4 only near a kink; > 1e-2 wrong)"))
-        step("check", chk.param, f"Check {d(L, chk.param)}: {checker.verdict(chk)}", lines, check=chk)
+        note = ""
+        if chk.kink and chk.param in g.expect_kink:
+            note = (f"Expected: the lesson puts {chk.param} within the finite-difference step "
+                    f"(h = {checker.FD_STEP:g}) of a kink on purpose. The two evaluations straddle the kink, so "
+                    "the difference quotient mixes two slopes; autograd, exact at the point, is the reference here.")
+        step("check", chk.param, f"Check {d(L, chk.param)}: {checker.verdict(chk)}", lines, note, check=chk)
+    from tutor.derive.sweep import lines as sweep_lines, sweeps
+
+    for sw in sweeps(g, deriv.grads):
+        p = sw.param
+        step("sweep", p, f"Sweep the step h for {d(L, p)}: truncation error against round-off",
+             sweep_lines(sw), "Relative error |numeric − derived| / max(|numeric|, |derived|) for each h. "
+             "CS231n's bands: ≤ 1e-7 good; ≤ 1e-4 acceptable only near a kink; > 1e-2 wrong.")
     return deriv
 
 
