@@ -94,6 +94,23 @@ def gradient_trees(g, local: dict | None = None) -> dict[str, Expr | None]:
     return trees
 
 
+def path_terms(g, name: str, local: dict | None = None) -> list[tuple[tuple[str, ...], Expr]]:
+    """Each path from `name` to the loss with its product of local partials, in node symbols:
+    ∂L/∂name is their sum (the chain rule steps list the same paths). Empty where there are more
+    than MAX_PATHS paths."""
+    local = local if local is not None else local_partials(g)[0]
+    paths = _paths(name, g.loss, consumers(g))
+    if len(paths) > MAX_PATHS:
+        return []
+    out = []
+    for path in paths:
+        tree: Expr = Num(1.0)
+        for i in reversed(range(len(path) - 1)):
+            tree = mul(tree, local[(path[i + 1], path[i])])
+        out.append((tuple(path), tree))
+    return out
+
+
 def _value(tree: Expr, values: dict) -> float:
     with np.errstate(all="ignore"):
         return float(evaluate(tree, values, Numpy()))
