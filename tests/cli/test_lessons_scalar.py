@@ -190,3 +190,16 @@ def test_list_puts_the_further_topics_after_the_course():
     assert ids.index("mlp-digits") + 1 == ids.index("fan-out")
     assert ids[ids.index("fan-out"):] == ["fan-out", "backprop-through-time", "gradient-checking",
                                           "xor-needs-a-hidden-layer"]
+
+
+def test_the_missing_branch_diagnosis_imports_neither_torch_nor_sympy():
+    import subprocess
+    import sys
+
+    from tests.support import ROOT
+
+    code = ("import sys; from tutor.lesson import load; from tutor.exercises import check_answer; "
+            "v = check_answer(load('lessons/backprop-through-time.toml'), 'grad-w', '2*(h3 - y)*(1 - h3**2)*h2'); "
+            "print('torch' in sys.modules, 'sympy' in sys.modules, v.feedback)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.stdout.split() == ["False", "False", "missing", "paths", "through", "h1", "and", "h2"], out.stderr
