@@ -25,8 +25,16 @@ CURRICULUM_IDS = (
     "vector-derivatives",
     "mlp-digits",
 )
-# Every shipped lesson in --list order: the curriculum, then the playground's (no Derive part).
-LISTED_IDS = CURRICULUM_IDS + ("xor-needs-a-hidden-layer",)
+# The further topics with a graph (group "Further topics", orders 10 to 12), in --list order.
+FURTHER_IDS = ("fan-out", "backprop-through-time", "gradient-checking")
+# Every shipped lesson in --list order: the curriculum, the further topics, then the playground's
+# xor lesson (order 30).
+LISTED_IDS = CURRICULUM_IDS + FURTHER_IDS + ("xor-needs-a-hidden-layer",)
+# What `--check` adds after "ok" for a lesson whose check fails on purpose ([graph] expect_kink).
+CHECK_NOTES = {
+    "gradient-checking": " (the finite-difference check of v fails near a kink, as the lesson expects: relative "
+                         "error 4.0e-01 (wrong); autograd agrees with the derivation)",
+}
 
 CLI_TIMEOUT = 300          # seconds; a CLI call that takes longer is a hang, not a slow test
 

@@ -139,6 +139,11 @@ def _derive(lesson: Lesson, opts: Options, p: Printer) -> None:
         p.event("gradcheck", f"  ∂L/∂{chk.param}: {number(chk.symbolic)} | {number(chk.autograd)} | "
                              f"{number(chk.numeric)}   rel. error {chk.rel_error:.1e} ({chk.grade})  {mark}",
                 form="scalar", **chk.as_json())
+    if lesson.graph is not None and lesson.graph.sweep and not deriv.problem:
+        from tutor.derive.sweep import sweeps
+
+        for sw in sweeps(lesson.graph, deriv.grads):      # the table is in its derive step's text
+            p.event("sweep", None, **sw.as_json())
     for chk in deriv.matrix_checks:
         mark = "ok" if chk.ok else f"MISMATCH: {chk.blame}"
         p.event("gradcheck", f"  ∂L/∂{chk.param} (matrix form, random data): rel. error {chk.rel_error:.1e} "

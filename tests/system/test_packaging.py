@@ -9,7 +9,7 @@ import zipfile
 from tests.support import ROOT
 CURRICULUM = ["single-neuron", "linear-1d", "linear-regression", "multivariate-regression",
               "logistic-regression", "two-layer-relu", "vector-derivatives", "mlp-digits",
-              "xor-needs-a-hidden-layer"]
+              "fan-out", "backprop-through-time", "gradient-checking", "xor-needs-a-hidden-layer"]
 
 
 def test_wheel_ships_lessons_and_installs(tmp_path):

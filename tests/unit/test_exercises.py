@@ -196,6 +196,21 @@ STEP_FOR_H1 = derivative_slip("step(z1)", "h1 = relu(z1)")
 SIGMOID_FOR_SLOPE = activation("sigmoid(z)", "sigmoid(z)*(1 - sigmoid(z))")
 
 
+def branch(have: str, miss: str, why: str) -> Expect:
+    """An answer that sums some of a fanned-out variable's paths, not all: the missing ones named."""
+    verb = "is" if miss.startswith("path ") else "are"
+    return Expect(f"You have the {have}; the {miss} {verb} missing: {why}", f"missing {miss}")
+
+
+X_USES = "x is used by num, sigx and xpy, and its gradient is the sum over all three."
+
+
+Y_USES = "y is used by sigy and xpy, and its gradient is the sum over both."
+
+
+W_STEPS = "w is used by h1, h2 and h3, and its gradient is the sum over all three."
+
+
 # a matrix-form answer (`@`, `.T`) whose shape is the parameter's, reversed
 TRANSPOSED = Expect(feedback="transposed", contains=("transpose",))
 
@@ -531,6 +546,107 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("c", "C", " c ", "c)", "c.", "(c)"),
         ),
     },
+    "fan-out": {
+        "grad-x": Row(
+            wrong=(
+                ("invden - num*sigx*(1 - sigx)/den**2", branch("paths through num and sigx", "path through xpy", X_USES)),
+                ("invden - 2*num*xpy/den**2", branch("paths through num and xpy", "path through sigx", X_USES)),
+                ("invden", branch("path through num", "paths through sigx and xpy", X_USES)),
+                ("-2*num*xpy/den**2", branch("path through xpy", "paths through num and sigx", X_USES)),
+                ("invden - num*sigx/den**2 - 2*num*xpy/den**2",
+                 activation("sigx = sigmoid(x)", "sigx*(1 - sigx)")),
+                ("invden - num*sigx*(1 - sigx)/den**2 + 2*num*xpy/den**2", GENERIC),
+            ),
+            same=("1/den - num*sigx*(1 - sigx)*invden**2 - 2*num*xpy*invden**2",
+                  "(den - num*sigmoid(x)*(1 - sigmoid(x)) - 2*num*(x + y))/den**2",
+                  "invden − num·sigx·(1 − sigx)/den**2 − 2·num·xpy/den**2"),
+        ),
+        "grad-y": Row(
+            wrong=(
+                ("invden*sigy*(1 - sigy)", branch("path through sigy", "path through xpy", Y_USES)),
+                ("-2*num*xpy/den**2", branch("path through xpy", "path through sigy", Y_USES)),
+                ("invden*sigy - 2*num*xpy/den**2", activation("sigy = sigmoid(y)", "sigy*(1 - sigy)")),
+                ("invden - 2*num*xpy/den**2", GENERIC),
+            ),
+            same=("sigy*(1 - sigy)/den - 2*num*xpy*invden**2", "invden*sigmoid(y)*sigmoid(-y) - 2*num*xpy/den**2"),
+        ),
+        "grad-x-value": Row(
+            wrong=(
+                ("2.0953313433", Expect("That leaves out the path through sigx (−0.0357615): x is used by num, sigx and "
+                                        "xpy, and its gradient is the sum over all three.", "known mistake")),
+                ("1.5474253467", Expect("That leaves out the path through num (0.512144): x is used by num, sigx and "
+                                        "xpy, and its gradient is the sum over all three.", "known mistake")),
+                ("1.58319", Expect("That is the path through xpy alone, what `=` instead of `+=` would keep if it ran "
+                                   "last. Add the paths through num and sigx.", "known mistake")),
+                ("-2.05957", V_SIGN),
+                ("1.59223", V_WRONG),
+            ),
+            same=("2.05957", "2.059569796", "0.512144 + (-0.0357615) + 1.58319", "0.512144 − 0.0357615 + 1.58319"),
+        ),
+        "max-gate": Row(
+            wrong=(("a", choice_wrong("fan-out", "max-gate", "a")), ("b", choice_wrong("fan-out", "max-gate", "b")),
+                   ("d", choice_wrong("fan-out", "max-gate", "d"))),
+            same=("c", "C", " c ", "c)", "(c)"),
+        ),
+    },
+    "backprop-through-time": {
+        "grad-w": Row(
+            wrong=(
+                ("2*(h3 - y)*(1 - h3**2)*h2", branch("path through h3", "paths through h1 and h2", W_STEPS)),
+                ("2*(h3 - y)*(1 - h3**2)*(h2 + w*(1 - h2**2)*h1)",
+                 branch("paths through h2 and h3", "path through h1", W_STEPS)),
+                ("(h3 - y)*(1 - h3**2)*(h2 + w*(1 - h2**2)*(h1 + w*(1 - h1**2)*h0))", factor(2)),
+                ("2*(h3 - y)*(1 - h3**2)*(h2 + (1 - h2**2)*h1 + (1 - h1**2)*h0)", GENERIC),
+            ),
+            same=("2*(h3 - y)*(1 - h3**2)*h2 + 2*(h3 - y)*(1 - h3**2)*w*(1 - h2**2)*h1"
+                  " + 2*(h3 - y)*(1 - h3**2)*w*(1 - h2**2)*w*(1 - h1**2)*h0",
+                  "2*(h3 - y)*(1 - tanh(w*h2 + u*x3)**2)*(h2 + w*(1 - h2**2)*(h1 + w*(1 - h1**2)*h0))"),
+        ),
+        "grad-w-value": Row(
+            wrong=(
+                ("-0.0134067", Expect("That is the last time step's term alone. w is used at every step: add the terms "
+                                      "of steps 1 and 2 (0.0 and 0.0652761).", "known mistake")),
+                ("0.0652761", Expect("That is step 2's term alone; add the last step's, −0.0134067 (step 1's is 0).",
+                                     "known mistake")),
+                ("-0.0518695", V_SIGN),
+                ("0.373355", V_WRONG),
+            ),
+            same=("0.0518695", "0.05186945576", "0.0652761 - 0.0134067", "0.0 + 0.0652761 + (−0.0134067)"),
+        ),
+        "first-step-zero": Row(
+            wrong=(("a", choice_wrong("backprop-through-time", "first-step-zero", "a")),
+                   ("c", choice_wrong("backprop-through-time", "first-step-zero", "c")),
+                   ("d", choice_wrong("backprop-through-time", "first-step-zero", "d"))),
+            same=("b", "B", " b ", "b.", "(b)"),
+        ),
+    },
+    "gradient-checking": {
+        "kink-rel-error": Row(
+            wrong=(
+                ("0.619552", Expect("That is the absolute difference |a − b|. The relative error divides it by "
+                                    "max(|a|, |b|) = 1.54889.", "known mistake")),
+                ("1.54889 - 0.929338", Expect("That is the absolute difference |a − b|. The relative error divides it "
+                                              "by max(|a|, |b|) = 1.54889.", "known mistake")),
+                ("0.666667", Expect("That divides by the smaller of the two, 0.929338. CS231n divides by max(|a|, |b|), "
+                                    "here 1.54889.", "known mistake")),
+                ("-0.4", V_SIGN),
+                ("0.6", V_WRONG),
+            ),
+            same=("0.4", "0.400", "(1.54889 - 0.929338)/1.54889", "4e-1"),
+        ),
+        "central-vs-forward": Row(
+            wrong=(("a", choice_wrong("gradient-checking", "central-vs-forward", "a")),
+                   ("b", choice_wrong("gradient-checking", "central-vs-forward", "b")),
+                   ("d", choice_wrong("gradient-checking", "central-vs-forward", "d"))),
+            same=("c", "C", " c ", "c)", "(c)"),
+        ),
+        "why-v-fails": Row(
+            wrong=(("a", choice_wrong("gradient-checking", "why-v-fails", "a")),
+                   ("c", choice_wrong("gradient-checking", "why-v-fails", "c")),
+                   ("d", choice_wrong("gradient-checking", "why-v-fails", "d"))),
+            same=("b", "B", " b ", "b.", "(b)"),
+        ),
+    },
     "mlp-digits": {
         "grad-z2": Row(
             wrong=(
@@ -589,7 +705,8 @@ def test_table_covers_every_exercise_of_every_lesson():
     assert in_table - in_lessons == set(), "TABLE rows for exercises that no lesson has"
     assert set(TABLE) == {
         "single-neuron", "linear-1d", "linear-regression", "multivariate-regression",
-        "logistic-regression", "two-layer-relu", "vector-derivatives", "mlp-digits"} <= set(lesson_ids())
+        "logistic-regression", "two-layer-relu", "vector-derivatives", "mlp-digits",
+        "fan-out", "backprop-through-time", "gradient-checking"} <= set(lesson_ids())
 
 
 @pytest.mark.parametrize("lesson_id, ex_id", [(lid, eid) for lid, rows in TABLE.items() for eid in rows],

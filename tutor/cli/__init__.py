@@ -144,33 +144,40 @@ def _list() -> int:
 def _check(paths: list[str]) -> int:
     status = 0
     for path in paths:
-        problems = check_file(path)
+        notes: list[str] = []
+        problems = check_file(path, notes=notes)
         for problem in problems:
             print(str(problem))       # LessonError keeps its text free of terminal escapes
         if problems:
             status = 2
         else:
-            print(printable(f"{path}: ok"))
+            print(printable(f"{path}: ok" + "".join(f" ({n})" for n in notes)))
     return status
 
 
-def check_file(path: str, derivation: bool = True) -> tuple[LessonError, ...]:
+def check_file(path: str, derivation: bool = True, notes: list[str] | None = None) -> tuple[LessonError, ...]:
     """What `--check` says of one file: nothing when it is sound, else its problems in line order.
-    With `derivation`, the gradients must check out too."""
+    With `derivation`, the gradients must check out too; what failed as the lesson expects is
+    added to `notes`."""
     from tutor.lesson import load
 
     try:
         lesson = load(path)
         if derivation and (lesson.graph is not None or lesson.jacobian is not None):
-            _check_derivation(lesson, path)
+            found = _check_derivation(lesson, path)
+            if notes is not None:
+                notes.extend(found)
     except LessonError as exc:
         return exc.located(file=path).problems
     return ()
 
 
-def _check_derivation(lesson, path) -> None:
-    """A lesson passes --check only if its gradients check out."""
+def _check_derivation(lesson, path) -> list[str]:
+    """A lesson passes --check only if its gradients check out. A check whose finite differences
+    straddle a kink passes only where the lesson declares it (`[graph] expect_kink`); the notes
+    say which failed as expected."""
     from tutor.derive import derive
+    from tutor.derive.check import FD_STEP
 
     deriv = derive(lesson)
     if deriv.problem:
@@ -178,6 +185,21 @@ def _check_derivation(lesson, path) -> None:
     for chk in deriv.checks + deriv.matrix_checks:
         if not chk.ok:
             raise LessonError(f"gradient check failed for {chk.param}: {chk.blame}", key="graph", file=path)
+    expected = lesson.graph.expect_kink if lesson.graph is not None else ()
+    notes = []
+    for chk in deriv.checks:
+        if chk.kink and chk.param not in expected:
+            raise LessonError(f"the point lies within the finite-difference step (h = {FD_STEP:g}) of a kink for "
+                              f"{chk.param}, so finite differences cannot check its gradient: move the point, or "
+                              f"list {chk.param} in expect_kink if the lesson shows this on purpose",
+                              key="graph.point", file=path)
+        if chk.param in expected and not chk.kink:
+            raise LessonError(f"{chk.param} is listed in expect_kink, but no kink lies within the finite-difference "
+                              f"step (h = {FD_STEP:g}) at the point", key="graph.expect_kink", file=path)
+        if chk.kink:
+            notes.append(f"the finite-difference check of {chk.param} fails near a kink, as the lesson expects: "
+                         f"relative error {chk.rel_error:.1e} ({chk.grade}); autograd agrees with the derivation")
+    return notes
 
 
 def _load(name: str):

@@ -36,13 +36,14 @@ def grade(error: float, kink: bool) -> str:
     return "wrong"
 
 
-def forward(graph, env: dict) -> dict:
-    """Every node's float64 value (arrays or scalars) from the leaves in `env`."""
+def forward(graph, env: dict, dtype=np.float64) -> dict:
+    """Every node's value (arrays or scalars, float64 unless `dtype` says otherwise) from the
+    leaves in `env`."""
     out = dict(env)
-    lib = Numpy()
+    lib = Numpy(dtype)
     with np.errstate(all="ignore"):
         for node in graph.nodes:
-            out[node.name] = np.asarray(evaluate(node.expr, out, lib), dtype=np.float64)
+            out[node.name] = np.asarray(evaluate(node.expr, out, lib), dtype=dtype)
     return out
 
 
@@ -78,22 +79,31 @@ def autograd(graph, env: dict) -> tuple[dict, dict]:
     return params, nodes
 
 
-def finite_difference(graph, env: dict, p: str) -> tuple[np.ndarray, bool]:
-    """∂L/∂p by central differences, and whether a kink's argument changes sign within ±h."""
-    base = np.asarray(env[p], dtype=np.float64)
-    out = np.zeros_like(base)
-    here = _kinks(graph, forward(graph, env))
+def finite_difference(graph, env: dict, p: str, h: float = FD_STEP, central: bool = True,
+                      dtype=np.float64) -> tuple[np.ndarray, bool]:
+    """∂L/∂p by central differences (f(p + h) − f(p − h)) / 2h, or forward ones (f(p + h) − f(p)) / h,
+    evaluated in `dtype` (the sweep of tutor.derive.sweep tries float32 and other steps), and
+    whether a kink's argument changes sign within the step."""
+    env = {k: np.asarray(v, dtype=dtype) for k, v in env.items()}
+    base = env[p]
+    out = np.zeros(base.shape, dtype=np.float64)
+    here_values = forward(graph, env, dtype)
+    here = _kinks(graph, here_values)
     kink = False
+    step = dtype(h)
     for idx in np.ndindex(base.shape):
         losses = []
-        for sign in (1, -1):
+        for sign in ((1, -1) if central else (1,)):
             moved = base.copy()
-            moved[idx] += sign * FD_STEP
-            values = forward(graph, {**env, p: moved})
-            losses.append(float(values[graph.loss]))
+            moved[idx] += sign * step
+            values = forward(graph, {**env, p: moved}, dtype)
+            losses.append(values[graph.loss])
             if not kink:
                 kink = any(np.any(a != b) for a, b in zip(here, _kinks(graph, values)))
-        out[idx] = (losses[0] - losses[1]) / (2 * FD_STEP)
+        if not central:
+            losses.append(here_values[graph.loss])
+        # the difference in the working dtype (where round-off happens), the quotient in float64
+        out[idx] = float(losses[0] - losses[1]) / (float(step) * (2 if central else 1))
     return (out if out.shape else np.float64(out)), kink
 
 

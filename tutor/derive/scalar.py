@@ -94,6 +94,23 @@ def gradient_trees(g, local: dict | None = None) -> dict[str, Expr | None]:
     return trees
 
 
+def path_terms(g, name: str, local: dict | None = None) -> list[tuple[tuple[str, ...], Expr]]:
+    """Each path from `name` to the loss with its product of local partials, in node symbols:
+    ∂L/∂name is their sum (the chain rule steps list the same paths). Empty where there are more
+    than MAX_PATHS paths."""
+    local = local if local is not None else local_partials(g)[0]
+    paths = _paths(name, g.loss, consumers(g))
+    if len(paths) > MAX_PATHS:
+        return []
+    out = []
+    for path in paths:
+        tree: Expr = Num(1.0)
+        for i in reversed(range(len(path) - 1)):
+            tree = mul(tree, local[(path[i + 1], path[i])])
+        out.append((tuple(path), tree))
+    return out
+
+
 def _value(tree: Expr, values: dict) -> float:
     with np.errstate(all="ignore"):
         return float(evaluate(tree, values, Numpy()))
@@ -220,7 +237,19 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
         lines = (("derived", number(chk.symbolic)), ("torch autograd", number(float(chk.autograd))),
                  ("finite differences", number(float(chk.numeric))), ("relative error", f"{chk.rel_error:.2e}"),
                  ("grade", f"{chk.grade} (CS231n's bands: ≤ 1e-7 good; ≤ 1e-4 only near a kink; > 1e-2 wrong)"))
-        step("check", chk.param, f"Check {d(L, chk.param)}: {checker.verdict(chk)}", lines, check=chk)
+        note = ""
+        if chk.kink and chk.param in g.expect_kink:
+            note = (f"Expected: the lesson puts {chk.param} within the finite-difference step "
+                    f"(h = {checker.FD_STEP:g}) of a kink on purpose. The two evaluations straddle the kink, so "
+                    "the difference quotient mixes two slopes; autograd, exact at the point, is the reference here.")
+        step("check", chk.param, f"Check {d(L, chk.param)}: {checker.verdict(chk)}", lines, note, check=chk)
+    from tutor.derive.sweep import lines as sweep_lines, sweeps
+
+    for sw in sweeps(g, deriv.grads):
+        p = sw.param
+        step("sweep", p, f"Sweep the step h for {d(L, p)}: truncation error against round-off",
+             sweep_lines(sw), "Relative error |numeric − derived| / max(|numeric|, |derived|) for each h. "
+             "CS231n's bands: ≤ 1e-7 good; ≤ 1e-4 acceptable only near a kink; > 1e-2 wrong.")
     return deriv
 
 

@@ -45,7 +45,7 @@ class Step:
     plain text; `values`/`grads` name the nodes whose value/gradient is known so far."""
 
     index: int
-    phase: str                      # forward | backward | chain | check | matrix | jacobian
+    phase: str                      # forward | backward | chain | check | sweep | matrix | jacobian
     node: str                       # the node (or parameter) highlighted
     title: str
     lines: tuple[tuple[str, Expr | str], ...]

@@ -14,7 +14,7 @@ from tutor.expr.nodes import ONE, Apply, Expr
 from tutor.expr.parser import normalise
 from tutor.exercises.verdict import NOT_EQUAL, Verdict, typed
 from tutor.exercises.points import Bounded, Domain, Overflow, Points, same
-from tutor.exercises.slips import activation_slip, name_slip, on_own_chain, times
+from tutor.exercises.slips import activation_slip, missing_branch, name_slip, on_own_chain, times
 from tutor.lesson import MAX_MESSAGE, Exercise, Lesson
 
 
@@ -50,6 +50,9 @@ def check_derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
         return Verdict(False, "Check the sign.", "sign")
     if all(v == 0 for v in given):
         return Verdict(False, f"{NOT_EQUAL} Write out the chain factor by factor.")
+    verdict = missing_branch(graph, ex.step, points, given)
+    if verdict is not None:
+        return verdict
     verdict = activation_slip(graph, points, tree, expected)
     if verdict is not None:
         return verdict

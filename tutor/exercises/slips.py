@@ -162,3 +162,52 @@ def slip_verdict(part: Expr, nodes) -> Verdict:
              "sigmoid": f"{name}*(1 - {name})", "tanh": f"1 - {name}**2"}[act]
     return Verdict(False, f"{what} is the activation itself; its derivative {deriv} belongs here.",
                    "activation for derivative")
+
+
+WORDS = {2: "both", 3: "all three", 4: "all four", 5: "all five", 6: "all six"}
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def missing_branch(graph, name: str | None, points: Points, given: list[float]) -> Verdict | None:
+    """A variable used in several places (fan-out) gets the sum of its paths' gradients; an
+    answer equal to the sum over some of the paths, not all, misses the others: say which. The
+    paths and their products of local partials are the derivation's (`path_terms`)."""
+    if graph is None or name is None:
+        return None
+    from tutor.derive.scalar import path_terms
+
+    terms = path_terms(graph, name)
+    if len(terms) < 2:
+        return None
+    try:
+        values = [points.values(tree) for _, tree in terms]
+    except (Overflow, Domain):
+        return None
+    n = len(terms)
+    # the subsets that keep the most paths first: the fewest missing is the likeliest slip
+    for mask in sorted(range(1, 2 ** n - 1), key=lambda m: -bin(m).count("1")):
+        kept = [i for i in range(n) if mask >> i & 1]
+        if same(given, [sum(values[i][k] for i in kept) for k in range(len(given))]):
+            return _branch_verdict(name, [p for p, _ in terms], kept)
+    return None
+
+
+def _branch_verdict(name: str, paths: list[tuple[str, ...]], kept: list[int]) -> Verdict:
+    firsts = [p[1] for p in paths]
+    by_use = len(set(firsts)) == len(firsts)          # one path per use: name each by that use
+
+    def which(indices: list[int]) -> str:
+        noun = "path" if len(indices) == 1 else "paths"
+        if by_use:
+            return f"{noun} through {_listed([firsts[i] for i in indices])}"
+        return f"{noun} {_listed([' → '.join(paths[i]) for i in indices])}"
+
+    miss = [i for i in range(len(paths)) if i not in kept]
+    total = WORDS.get(len(paths), f"all {len(paths)}")
+    why = (f"{name} is used by {_listed(firsts)}, and its gradient is the sum over {total}." if by_use else
+           f"{name} reaches the loss along {len(paths)} paths, and its gradient is the sum over {total}.")
+    message = f"You have the {which(kept)}; the {which(miss)} {'is' if len(miss) == 1 else 'are'} missing: {why}"
+    return Verdict(False, message, f"missing {which(miss)}")

@@ -12,15 +12,17 @@ from tutor.expr.ops import OPS
 
 
 class Numpy:
-    """float64 numpy. Subclasses may guard operations (see the exercise checker's `Bounded`)."""
+    """float64 numpy (or another float dtype, for the gradient check's float32 sweep). Subclasses
+    may guard operations (see the exercise checker's `Bounded`)."""
 
-    def __init__(self):
+    def __init__(self, dtype=None):
         import numpy
 
         self.np = numpy
+        self.dtype = dtype or numpy.float64
 
     def const(self, v: float):
-        return self.np.float64(v)
+        return self.dtype(v)
 
     def apply(self, op: str, args: list):
         return OPS[op].numpy(self.np, *args)

@@ -96,8 +96,14 @@ def read_graph(t: Table) -> Graph:
         for name in list(dims_t.data):
             dims[name] = dims_t.integer(name, lo=1, hi=MAX_DIM)
         dims_t.done()
+    checked = {key: t.names(key, ()) for key in ("expect_kink", "sweep")}
+    for key, names in checked.items():
+        for i, name in enumerate(names):
+            if name not in params or names.index(name) != i:
+                raise LessonError(f"'{name}' is not a parameter of the graph (or is listed twice)",
+                                  key=f"{t.key(key)}[{i}]")
     t.done()
-    graph = Graph(inputs, params, tuple(nodes), point, shapes, dims)
+    graph = Graph(inputs, params, tuple(nodes), point, shapes, dims, checked["expect_kink"], checked["sweep"])
     if shapes:
         from tutor.expr.shapes import infer_shapes, show
 

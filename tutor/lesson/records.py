@@ -41,6 +41,8 @@ class Graph:
     point: dict[str, float]
     shapes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     dims: dict[str, int] = field(default_factory=dict)
+    expect_kink: tuple[str, ...] = ()      # parameters whose check straddles a kink on purpose
+    sweep: tuple[str, ...] = ()            # parameters whose check is swept over the step h
 
     @property
     def loss(self) -> str:

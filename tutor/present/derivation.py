@@ -19,6 +19,8 @@ def render_line(label: str, value, width: int, ascii: bool = False) -> str:
         value = pretty(value, ascii=ascii)
     if ascii:
         label, value = asciify(label), asciify(value)
+    if "\n" in value:                   # a table (the gradient check's sweep): shown as laid out
+        return f"{label}\n{value}"
     text = f"{label} = {value}" if value else label
     if len(text) <= width:
         return text

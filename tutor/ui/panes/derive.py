@@ -18,6 +18,7 @@ from tutor.ui.messages import DerivationArrived, Failed, StepArrived
 from tutor.ui.panes.exercises import ExercisePanel, exercises_for
 from tutor.ui.screens.node_picker import NodePicker
 from tutor.ui.widgets.plots import GraphView
+from tutor.ui.widgets.sweep_plot import SweepPlot
 
 
 class StepScroll(VerticalScroll, inherit_bindings=False):
@@ -63,6 +64,7 @@ class DerivePane(Widget):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield GraphView(id="graph")
+            yield SweepPlot(id="sweep-plot")
             yield Static(id="step-title")
             with StepScroll(id="step-scroll"):
                 yield Static(id="step-text", markup=False)
@@ -72,6 +74,8 @@ class DerivePane(Widget):
     def on_mount(self) -> None:
         self.query_one("#exercise", ExercisePanel).display = False
         self.query_one("#graph", GraphView).ascii = self.app.ascii
+        self.query_one(SweepPlot).ascii = self.app.ascii
+        self.query_one(SweepPlot).display = False
         if "derive" not in self.lesson.parts:
             self.query_one("#derive-loading").display = False
             self.query_one("#step-title", Static).update("This lesson has no graph to derive.")
@@ -165,6 +169,7 @@ class DerivePane(Widget):
                 self.size.width or 80, compact=self.app.size.height < 32)
         else:
             self.query_one("#graph", GraphView).display = False
+        self.query_one(SweepPlot).show_step(d, step)          # the gradient check's sweep, on its steps
         count = f"{len(d.steps)}" if self.complete else f"{len(d.steps)}+"
         title = Text(f"Step {self.index + 1}/{count}{' -' if self.app.ascii else ' ·'} {step.title}", style="bold")
         if step.check is not None and not step.check.ok:
