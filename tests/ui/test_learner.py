@@ -119,7 +119,7 @@ async def test_escape_from_a_button_keeps_the_lesson_and_its_run(tmp_path):
         assert app.focused.id in ("play", "step", "reset", "overlay")
         await pilot.press("escape")                          # leaves the button, not the lesson
         await pilot.pause()
-        assert app.screen is lesson_screen and app.focused is None
+        assert app.screen is lesson_screen and app.focused is pane     # Train's keys are live again
         app.screen.query_one("#backend").focus()
         await pilot.press("enter")
         await pilot.pause()
@@ -187,7 +187,7 @@ async def test_enter_in_a_field_then_space_plays_and_x_moves_to_the_next_exercis
         field = pane.query_one("#field-lr")
         assert field.has_focus and field.rich_style.underline and field.rich_style.bold   # focus is seen
         await pilot.press("enter")
-        assert app.focused is None
+        assert app.focused is pane                           # the field let go: space plays
         await run_to_end(app, pilot, pane)                   # space played (it did not type a space)
         assert field.value == "0.1" and "step 1/1" in screen_text(app)
         pane.query_one("#play").focus()

@@ -253,7 +253,7 @@ async def test_variant_drop_down_changes_backends_fields_and_the_run(tmp_path):
         backend.focus()                                         # choose with the keyboard, then play
         await pilot.press("enter", "down", "enter")
         await settle(app, pilot)
-        assert backend.value == "torch-manual" and app.screen.focused is None
+        assert backend.value == "torch-manual" and app.screen.focused is pane
         await pilot.press("space")
         await settle(app, pilot)
         await pilot.pause(0.2)
