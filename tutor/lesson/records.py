@@ -41,6 +41,7 @@ class Graph:
     point: dict[str, float]
     shapes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     dims: dict[str, int] = field(default_factory=dict)
+    fused: dict[str, "Node"] = field(default_factory=dict)   # [graph.fused]: name → a closed form of ∂L/∂name
 
     @property
     def loss(self) -> str:
