@@ -78,7 +78,10 @@ class Layer:
     bias_init: tuple | None = None
 
     def param_names(self, index: int) -> tuple[str, str]:
-        """(weight, bias) names of the `index`-th linear layer (from 1): given, or W1 and b1."""
+        """(weight, bias) names of the `index`-th linear layer (from 1): given, or W1 and b1; of the
+        `index`-th batchnorm layer, its scale and shift: given, or gamma1 and beta1."""
+        if self.type == "batchnorm":
+            return self.name or f"gamma{index}", self.bias_name or f"beta{index}"
         return self.name or f"W{index}", self.bias_name or f"b{index}"
 
 
