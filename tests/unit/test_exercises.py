@@ -266,6 +266,14 @@ OTHER_W = Expect("That is ∂L/∂w = ∂L/∂b · x (−3.568 × 0.6); ∂L/∂
 OTHER_W2 = Expect("That is ∂L/∂w2 = ∂L/∂z2 · h1; ∂L/∂w1 goes on through w2, the ReLU and x.", "known mistake")
 
 
+def known(lesson_id: str, ex_id: str, i: int) -> Expect:
+    """The lesson's own `[[exercises.mistakes]]` entry i, word for word."""
+    return Expect(exercise(lesson_id, ex_id).mistakes[i][1], "known mistake")
+
+
+V_NAN = Expect("expected a finite number, found 'nan'", "")
+
+
 def choice_wrong(lesson_id: str, ex_id: str, letter: str) -> Expect:
     """A wrong choice says why it is wrong, in the lesson's own words (issue 19)."""
     ex = exercise(lesson_id, ex_id)
@@ -687,6 +695,54 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("c", "C", " c ", "c)", "c.", "(c)"),
         ),
     },
+    "softmax-cross-entropy": {
+        "stable-loss": Row(
+            wrong=(("0.132845", known("softmax-cross-entropy", "stable-loss", 0)),
+                   ("2", known("softmax-cross-entropy", "stable-loss", 1)),
+                   ("5.13285", known("softmax-cross-entropy", "stable-loss", 2)),
+                   ("-2.13285", V_SIGN), ("log(exp(100) + exp(98) + exp(95)) - 100", known("softmax-cross-entropy", "stable-loss", 0)), ("nan", V_NAN)),
+            same=("2.1328", "2.13285", "100 + log(1 + exp(-2) + exp(-5)) - 98", "log(exp(100) + exp(98) + exp(95)) - 98"),
+        ),
+        "shifted-exp": Row(
+            wrong=(("exp(100)", known("softmax-cross-entropy", "shifted-exp", 0)), ("-1", V_SIGN), ("0", V_WRONG),
+                   ("exp(-5)", V_WRONG)),
+            same=("1", "1.0", "exp(0)", "exp(100 - 100)"),
+        ),
+        "sum-lr": Row(
+            wrong=(("a", choice_wrong("softmax-cross-entropy", "sum-lr", "a")),
+                   ("b", choice_wrong("softmax-cross-entropy", "sum-lr", "b")),
+                   ("d", choice_wrong("softmax-cross-entropy", "sum-lr", "d"))),
+            same=("c", "C", " c ", "c)", "c.", "(c)"),
+        ),
+        "grad-z-shape": Row(
+            wrong=(("K x N", J_TRANSPOSED), ("N", J_WRONG), ("K", J_WRONG), ("D x K", J_WRONG)),
+            same=("N×K", "N x K", "(N, K)", "N * K"),
+        ),
+    },
+    "batchnorm-backward": {
+        "scalar-dx": Row(
+            wrong=(("237.1708", known("batchnorm-backward", "scalar-dx", 0)),
+                   ("1.5*0.5", known("batchnorm-backward", "scalar-dx", 1)),
+                   ("0.5", V_WRONG), ("x", named("x"))),
+            same=("0", "0.0", "-0", "1.5*0.5*316.2 - 1.5*0.5*316.2"),
+        ),
+        "fused-dx": Row(
+            wrong=(("0.46291", known("batchnorm-backward", "fused-dx", 0)),
+                   ("0.3086", known("batchnorm-backward", "fused-dx", 1)),
+                   ("-0.176347", V_SIGN), ("-0.22043", V_WRONG)),
+            same=("0.17635", "0.1763", "(1/3)*(14/3 + 1e-5)**-0.5*(2 - 4/(14/3 + 1e-5))"),
+        ),
+        "dgamma-shape": Row(
+            wrong=(("N x D", J_WRONG), ("N", J_WRONG), ("D x N", J_WRONG), ("1", J_WRONG)),
+            same=("D", "(D,)", " D "),
+        ),
+        "fused-terms": Row(
+            wrong=(("b", choice_wrong("batchnorm-backward", "fused-terms", "b")),
+                   ("c", choice_wrong("batchnorm-backward", "fused-terms", "c")),
+                   ("d", choice_wrong("batchnorm-backward", "fused-terms", "d"))),
+            same=("a", "A", " a ", "a)", "a.", "(a)"),
+        ),
+    },
 }
 
 
@@ -706,7 +762,8 @@ def test_table_covers_every_exercise_of_every_lesson():
     assert set(TABLE) == {
         "single-neuron", "linear-1d", "linear-regression", "multivariate-regression",
         "logistic-regression", "two-layer-relu", "vector-derivatives", "mlp-digits",
-        "fan-out", "backprop-through-time", "gradient-checking"} <= set(lesson_ids())
+        "fan-out", "backprop-through-time", "gradient-checking", "softmax-cross-entropy",
+        "batchnorm-backward"} <= set(lesson_ids())
 
 
 @pytest.mark.parametrize("lesson_id, ex_id", [(lid, eid) for lid, rows in TABLE.items() for eid in rows],

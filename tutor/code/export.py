@@ -39,7 +39,7 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
       "import numpy as np")
     if torch_used:
         w("import torch")
-        if backend in ("nn", "optim") or spec.loss in ("bce", "ce", "nll") and backend == "autograd":
+        if backend in ("nn", "optim") or spec.loss in ("bce", "ce", "nll", "ce-sum") and backend == "autograd":
             w("import torch.nn.functional as F" if backend == "autograd" else "from torch import nn")
     w("")
     data_lines(w, dataset, lesson)

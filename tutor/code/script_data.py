@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tutor.lesson import Lesson
 from tutor.lesson import PLAYGROUND as PLAYGROUND_DATASETS
-from tutor.train.spec import RunSpec, linear_plan
+from tutor.train.spec import RunSpec, linear_plan, norm_plan
 from tutor.code.writer import Writer
 
 
@@ -156,6 +156,9 @@ def weight_lines(w: Writer, spec: RunSpec, inputs: int, outputs: int) -> list[tu
             elif not bias_text:
                 w(f"{p.bias}_init = np.zeros({n_out})")
         names.append((p.weight, p.bias))
+    for p in norm_plan(spec, inputs, outputs):          # tutor.train.spec.norm_weights: nothing drawn
+        w(f"{p.weight}_init = np.ones({p.n_out})    # batchnorm's scale gamma starts at 1",
+          f"{p.bias}_init = np.zeros({p.n_out})    # and its shift beta at 0")
     return names
 
 

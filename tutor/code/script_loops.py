@@ -4,6 +4,7 @@ operation for operation."""
 from __future__ import annotations
 
 
+from tutor.train.manual import BN_EPS
 from tutor.train.spec import RunSpec
 from tutor.code.writer import Writer
 
@@ -48,6 +49,10 @@ def manual_loop(w, spec, names, xp, batch, backend):
         if bname:
             w(f"{bname} = {conv(bname + '_init')}")
             params.append(bname)
+    for gname, bname in norm_names(spec):
+        w(f"{gname} = {conv(gname + '_init')}", f"{bname} = {conv(bname + '_init')}")
+        params += [gname, bname]
+    norms = iter(norm_names(spec))
     optimizer_state(w, spec, manual=True)
     seed_line(w, spec, batch)
     loop_head(w, batch, torch)
@@ -62,6 +67,13 @@ def manual_loop(w, spec, names, xp, batch, backend):
             wname, bname = next(linear)
             w(f"{out} = {h} @ {wname}" + (f" + {bname}" if bname else ""))
             saved.append(("linear", h, out, (wname, bname, k == 0)))
+        elif layer.type == "batchnorm":
+            gname, bname = next(norms)
+            n = out[1:]
+            w(f"mu{n} = {h}.mean(0)", f"xc{n} = {h} - mu{n}", f"var{n} = (xc{n} * xc{n}).mean(0)   # biased: ÷N",
+              f"inv{n} = 1 / (var{n} + {BN_EPS!r}) ** 0.5", f"xhat{n} = xc{n} * inv{n}",
+              f"{out} = {gname} * xhat{n} + {bname}")
+            saved.append(("batchnorm", h, out, (gname, bname, f"inv{n}", f"xhat{n}")))
         elif layer.type == "relu":
             w(f"mask{out[1:]} = {h} > 0", f"{out} = {h} * mask{out[1:]}")
             saved.append(("relu", h, out, f"mask{out[1:]}"))
@@ -98,10 +110,12 @@ def manual_loop(w, spec, names, xp, batch, backend):
         w(f"g = (p - yb) / ({pred}.shape[0] * {pred}.shape[1])", back=True)
     else:
         w(f"rows = {xp['arange']}({pred}.shape[0])")
-        if spec.loss == "ce":
+        if spec.loss in ("ce", "ce-sum"):
+            mean = spec.loss == "ce"
             w(f"e = {xp['exp']}({pred} - {xp['rowmax'].format(pred)})", f"s = e / {xp['rowsum'].format('e')}",
-              "loss = -" + xp["log"] + "(s[rows, yb]).mean()")
-            w(f"g = {xp['copy'].format('s')}", "g[rows, yb] -= 1", f"g = g / {pred}.shape[0]", back=True)
+              "loss = -" + xp["log"] + f"(s[rows, yb]).{'mean' if mean else 'sum'}()")
+            w(f"g = {xp['copy'].format('s')}", "g[rows, yb] -= 1", *([f"g = g / {pred}.shape[0]"] if mean else []),
+              back=True)
         else:
             w(f"loss = -{pred}[rows, yb].mean()")
             w(f"g = {xp['zeros_like']}({pred})", f"g[rows, yb] = -1.0 / {pred}.shape[0]", back=True)
@@ -118,6 +132,11 @@ def manual_loop(w, spec, names, xp, batch, backend):
             if first:
                 break
             w(f"g = g @ {wname}.T", back=True)
+        elif kind == "batchnorm":
+            gname, bname, inv, xhat = extra
+            w(f"d{gname} = (g * {xhat}).sum(0)", f"d{bname} = g.sum(0)", f"dxhat = g * {gname}", "n = g.shape[0]",
+              f"g = {inv} / n * (n * dxhat - dxhat.sum(0) - {xhat} * (dxhat * {xhat}).sum(0))", back=True)
+            grads[gname], grads[bname] = f"d{gname}", f"d{bname}"
         elif kind == "relu":
             w(f"g = g * {extra}", back=True)
         elif kind == "sigmoid":
@@ -132,6 +151,12 @@ def manual_loop(w, spec, names, xp, batch, backend):
     w(f"params = [{', '.join(params)}]", f"grads = [{', '.join(grads[p] for p in params)}]")
     update_lines(w, spec, "grads[i]", manual=True, copy=xp["copy"])
     print_step(w, "loss.item()" if torch else "float(loss)")
+
+
+def norm_names(spec) -> list[tuple[str, str]]:
+    """(gamma, beta) of each batchnorm layer, in order (tutor.train.spec.layer_plan's names)."""
+    norms = [layer for layer in spec.layers if layer.type == "batchnorm"]
+    return [layer.param_names(i) for i, layer in enumerate(norms, 1)]
 
 
 def layer_names(spec):
@@ -187,6 +212,7 @@ TORCH_LOSS = {
     "bce": "F.binary_cross_entropy_with_logits(pred, yb)",
     "ce": "F.cross_entropy(pred, yb)",
     "nll": "F.nll_loss(pred, yb)",
+    "ce-sum": 'F.cross_entropy(pred, yb, reduction="sum")',
 }
 
 
@@ -197,6 +223,11 @@ def autograd_loop(w, spec, names, batch):
             if n:
                 w(f"{n} = torch.as_tensor({n}_init, dtype=torch.{spec.dtype}).requires_grad_(True)")
                 params.append(n)
+    for pair in norm_names(spec):
+        for n in pair:
+            w(f"{n} = torch.as_tensor({n}_init, dtype=torch.{spec.dtype}).requires_grad_(True)")
+            params.append(n)
+    norms = iter(norm_names(spec))
     w(f"params = [{', '.join(params)}]")
     optimizer_state(w, spec, manual=False)
     seed_line(w, spec, batch)
@@ -209,6 +240,10 @@ def autograd_loop(w, spec, names, batch):
         if layer.type == "linear":
             wname, bname = next(linear)
             w(f"{out} = {h} @ {wname}" + (f" + {bname}" if bname else ""))
+        elif layer.type == "batchnorm":
+            gname, bname = next(norms)
+            w(f"xc{out[1:]} = {h} - {h}.mean(0)",
+              f"{out} = {gname} * (xc{out[1:]} / torch.sqrt((xc{out[1:]} * xc{out[1:]}).mean(0) + {BN_EPS!r})) + {bname}")
         else:
             w(f"{out} = " + {"relu": f"{h}.clamp(min=0)", "sigmoid": f"torch.sigmoid({h})", "tanh": f"torch.tanh({h})",
                              "softmax": f"torch.softmax({h}, dim=1)",
@@ -230,15 +265,16 @@ def autograd_loop(w, spec, names, batch):
 
 NN_LOSS = {
     "sse": 'nn.MSELoss(reduction="sum")', "mse": "nn.MSELoss()", "bce": "nn.BCEWithLogitsLoss()",
-    "ce": "nn.CrossEntropyLoss()", "nll": "nn.NLLLoss()",
+    "ce": "nn.CrossEntropyLoss()", "nll": "nn.NLLLoss()", "ce-sum": 'nn.CrossEntropyLoss(reduction="sum")',
 }
 NN_LAYER = {"relu": "nn.ReLU()", "sigmoid": "nn.Sigmoid()", "tanh": "nn.Tanh()", "softmax": "nn.Softmax(dim=1)",
             "log_softmax": "nn.LogSoftmax(dim=1)"}
 
 
 def nn_loop(w, spec, plan, names, batch):
-    modules = [f"nn.Linear({p.n_in}, {p.n_out}, bias={bool(p.bias)})" if p.type == "linear" else NN_LAYER[p.type]
-               for p in plan]
+    modules = [f"nn.Linear({p.n_in}, {p.n_out}, bias={bool(p.bias)})" if p.type == "linear" else
+               f"nn.BatchNorm1d({p.n_out}, eps={BN_EPS!r}, track_running_stats=False)" if p.type == "batchnorm" else
+               NN_LAYER[p.type] for p in plan]
     w("model = nn.Sequential(")
     for m in modules:
         w(f"    {m},")
@@ -249,6 +285,10 @@ def nn_loop(w, spec, plan, names, batch):
         w(f"    model[{pos}].weight.copy_(torch.as_tensor({wname}_init, dtype=torch.{spec.dtype}).T)")
         if bname:
             w(f"    model[{pos}].bias.copy_(torch.as_tensor({bname}_init, dtype=torch.{spec.dtype}))")
+    norm_at = [i for i, layer in enumerate(spec.layers) if layer.type == "batchnorm"]
+    for pos, (gname, bname) in zip(norm_at, norm_names(spec)):
+        w(f"    model[{pos}].weight.copy_(torch.as_tensor({gname}_init, dtype=torch.{spec.dtype}))   # gamma",
+          f"    model[{pos}].bias.copy_(torch.as_tensor({bname}_init, dtype=torch.{spec.dtype}))     # beta")
     w(f"criterion = {NN_LOSS[spec.loss]}")
     if spec.backend == "optim":
         if spec.optimizer == "adam":

@@ -20,6 +20,9 @@ CALLS = {
     "sign": "np.sign({0})", "sigmoid": "(1 / (1 + np.exp(-{0})))", "softplus": "np.logaddexp(0, {0})",
     "tanh": "np.tanh({0})", "exp": "np.exp({0})", "log": "np.log({0})", "sqrt": "np.sqrt({0})",
     "sum": "np.sum({0})", "mean": "np.mean({0})",
+    "rowsum": "np.sum({0}, axis=-1, keepdims=True)", "rowmean": "np.mean({0}, axis=-1, keepdims=True)",
+    "rowmax": "np.max({0}, axis=-1, keepdims=True)", "colsum": "np.sum({0}, axis=0)", "colmean": "np.mean({0}, axis=0)",
+    "onehot": "(np.arange({1}.shape[-1]) == {0}[:, None]).astype(float)",
 }
 INFIX = {"add": " + ", "sub": " - ", "mul": " * ", "div": " / ", "matmul": " @ ", "pow": " ** "}
 

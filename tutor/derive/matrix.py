@@ -18,7 +18,7 @@ from tutor.derive import check as checker
 from tutor.derive.steps import Check
 from tutor.expr.evaluate import Numpy, evaluate
 from tutor.expr.nodes import Apply, Expr, Num, Sym
-from tutor.expr.ops import OPS
+from tutor.expr.ops import ONE_DIM, OPS
 from tutor.expr.shapes import Shape, infer_shapes, shape_of, show
 from tutor.expr.text import pretty
 
@@ -56,8 +56,21 @@ def _is_term(text: str) -> bool:
     return True
 
 
+def _bracketed(text: str) -> bool:
+    """The whole text is one bracket pair: (−1/N), not (a)·(b)."""
+    if not text.startswith("("):
+        return False
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0:
+            return i == len(text) - 1
+    return False
+
+
 def _paren(text: str) -> str:
-    return text if all(ch not in text for ch in " +−⊙⊘") else f"({text})"
+    return text if _bracketed(text) or all(ch not in text for ch in " +−⊙⊘") else f"({text})"
 
 
 class _Context:
@@ -130,6 +143,8 @@ class _Backward:
             return G, gt
         if not want:
             return G, f"sum({gt})"
+        if len(want) == len(g_shape) and want[-1] == ONE_DIM:
+            return G, f"{_paren(gt)}·1"                # summed along each row (z − rowmax(z))
         return G, f"1ᵀ·({gt})"
 
     def run(self, expr: Expr, G, gt: str, g_shape: Shape) -> None:
@@ -142,7 +157,10 @@ class _Backward:
         G = np.asarray(G, dtype=np.float64)
         if op.backward is not None:
             results = op.backward(self.ctx, expr.args, G, gt)
-            for arg, (Gi, text) in zip(expr.args, results):
+            for arg, result in zip(expr.args, results):
+                if result is None:                     # a constant of the arguments (onehot): nothing flows
+                    continue
+                Gi, text = result
                 shape = self.ctx.shape(arg) if expr.op != "T" else tuple(reversed(g_shape))
                 self.run(arg, Gi, text, shape)
             return
@@ -166,7 +184,30 @@ def check_values(g, seed: int = 0) -> dict[str, np.ndarray]:
     for name in g.leaves:
         dims = tuple(min(g.dims.get(dname, 1), CHECK_DIM) for dname in g.shapes.get(name, ()))
         values[name] = rng.uniform(0.2, 1.2, size=dims) * rng.choice((-1.0, 1.0), size=dims)
+    labels = np.random.default_rng(seed + 1)        # a separate stream: the other leaves stay as they were
+    for name, classes in label_leaves(g).items():
+        values[name] = labels.integers(0, min(g.dims.get(classes, 1), CHECK_DIM), size=np.shape(values[name]))
+        values[name] = values[name].astype(np.float64)
     return values
+
+
+def label_leaves(g) -> dict[str, str]:
+    """Leaves that are class labels (the first argument of onehot), each with its classes' dimension."""
+    shapes = infer_shapes(g)
+    out: dict[str, str] = {}
+
+    def walk(e):
+        if isinstance(e, Apply):
+            if e.op == "onehot" and isinstance(e.args[0], Sym) and e.args[0].name in g.leaves:
+                scores = shape_of(e.args[1], shapes)
+                if scores:
+                    out[e.args[0].name] = scores[-1]
+            for a in e.args:
+                walk(a)
+
+    for node in g.nodes:
+        walk(node.expr)
+    return out
 
 
 def matrix_backward(g, seed: int = 0, fused: dict | None = None) -> MatrixResult:
@@ -194,6 +235,10 @@ def matrix_backward(g, seed: int = 0, fused: dict | None = None) -> MatrixResult
         totals[p] = sum(q[1] for q in parts) if parts else np.zeros_like(values[p])
         texts[p] = [q[0] for q in parts]
 
+    auto_grads = {}
+    if g.fused:                                  # the lesson's closed forms are checked against autograd too
+        auto_params, auto_nodes = checker.autograd(g, leaves)
+        auto_grads = {**auto_nodes, **auto_params}
     entries = []
     for name in [n.name for n in reversed(g.nodes[:-1])] + list(g.params):
         formula = "  +  ".join(texts[name]) or "0"
@@ -208,9 +253,41 @@ def matrix_backward(g, seed: int = 0, fused: dict | None = None) -> MatrixResult
                     "stable implementation computes). " + note)
         if len(texts[name]) > 1:
             note = f"{name} is used {len(texts[name])} times: the gradients add up. " + note
+        if name in g.fused:
+            extra, said = _closed_form(g, g.fused[name], totals[name], values, auto_grads)
+            lines += extra
+            note = said + " " + note
         entries.append(Entry(name, show(shapes[name]), lines, note))
     checks = checker.check(g, leaves, {p: totals[p] for p in g.params}, totals)
     return MatrixResult(tuple(entries), checks)
+
+
+FUSED_OK = 1e-9        # a closed form and the rule-by-rule gradient: both exact, only rounding apart
+
+
+def _closed_form(g, fused, total, values: dict, auto: dict) -> tuple[tuple, str]:
+    """The lesson's closed form of ∂L/∂name ([graph.fused]) on the check's arrays, with its relative
+    error against the rule-by-rule result and against torch autograd. Dimension names in it stand
+    for their sizes there (each cut to CHECK_DIM)."""
+    from tutor.derive.check import rel_error
+
+    env = {d: np.float64(min(size, CHECK_DIM)) for d, size in g.dims.items() if d not in values}
+    with np.errstate(all="ignore"):
+        here = np.asarray(evaluate(fused.expr, {**env, **values}, Numpy()), dtype=np.float64)
+    text = pretty(fused.expr, matrix=True)
+    if here.shape != np.shape(total):
+        return ((f"{grad_name(fused.name)}, fused", text),), "The fused form does not have the gradient's shape."
+    vs_rules = rel_error(here, total)
+    vs_auto = rel_error(here, auto[fused.name]) if fused.name in auto else float("nan")
+    lines = ((f"{grad_name(fused.name)}, fused", text),
+             ("fused vs the rules above", f"relative error {vs_rules:.1e}"),
+             ("fused vs torch autograd", f"relative error {vs_auto:.1e}"))
+    if vs_rules <= FUSED_OK and vs_auto <= FUSED_OK:
+        said = ("The fused form is one expression for the same numbers: it agrees with the rule-by-rule "
+                "backward pass and with autograd on the check's arrays.")
+    else:
+        said = "MISMATCH: the fused form given does not equal the gradient on the check's arrays."
+    return lines, said
 
 
 def _fused(tree, total, values: dict, shape: Shape) -> str:

@@ -35,15 +35,22 @@ def show_shape(shape: Shape) -> str:
     return "×".join(shape) if shape else "scalar"
 
 
+ONE_DIM = "1"             # a dimension of size 1 (a row reduction's kept axis): it broadcasts as numpy's does
+
+
 def broadcast(a: Shape, b: Shape, what: str) -> Shape:
     if not a:
         return b
     if not b or a == b:
         return a
     long, short = (a, b) if len(a) >= len(b) else (b, a)
-    if long[len(long) - len(short):] == short:
-        return long
-    raise ShapeError(f"shapes {show_shape(a)} and {show_shape(b)} do not match for '{what}'")
+    tail = long[len(long) - len(short):]
+    out = []
+    for x, y in zip(tail, short):
+        if x != y and ONE_DIM not in (x, y):
+            raise ShapeError(f"shapes {show_shape(a)} and {show_shape(b)} do not match for '{what}'")
+        out.append(y if x == ONE_DIM else x)
+    return long[:len(long) - len(short)] + tuple(out)
 
 
 def _elementwise(*shapes: Shape) -> Shape:
@@ -147,9 +154,95 @@ def _back_sum(ctx, args, G, gt):
 
 def _back_mean(ctx, args, G, gt):
     va = ctx.value(args[0])
-    count = "·".join(ctx.shape(args[0])) or "1"
+    count = "·".join(d for d in ctx.shape(args[0]) if d != ONE_DIM) or "1"
     text = f"(1/{count})" if gt == "1" else f"({gt}/{count})"
     return [(G * ctx.np.ones_like(va) / max(va.size, 1), text if ctx.shape(args[0]) else gt)]
+
+
+# Reductions over one axis. Rows: over the last axis (a row's K classes), the axis kept with size
+# 1 so the result broadcasts back against the rows (z − rowmax(z)). Columns: over the first axis
+# (the batch), dropped as a bias's is, so the result broadcasts against every row (x − colmean(x)).
+# In the scalar view (one sample, one class, one feature) each is the identity.
+
+def _row_shape(a: Shape) -> Shape:
+    return a[:-1] + (ONE_DIM,) if a else a
+
+
+def _col_shape(a: Shape) -> Shape:
+    return a[1:]
+
+
+def _unless_scalar(f):
+    return lambda np, a: f(np, a) if np.ndim(a) else a
+
+
+def _t_unless_scalar(f):
+    return lambda t, a: f(t, a) if a.dim() else a
+
+
+def _count(ctx, expr, axis: int) -> str:
+    shape = ctx.shape(expr)
+    return shape[axis] if shape else "1"
+
+
+def _back_rowsum(ctx, args, G, gt):
+    va = ctx.value(args[0])
+    return [(G * ctx.np.ones_like(va), f"{ctx.paren(gt)}·1ᵀ" if va.ndim else gt)]   # copied along each row
+
+
+def _back_rowmean(ctx, args, G, gt):
+    va = ctx.value(args[0])
+    if not va.ndim:
+        return [(G, gt)]
+    return [(G * ctx.np.ones_like(va) / va.shape[-1], f"{ctx.paren(gt)}·1ᵀ/{_count(ctx, args[0], -1)}")]
+
+
+def _back_rowmax(ctx, args, G, gt):
+    va = ctx.value(args[0])
+    if not va.ndim:
+        return [(G, gt)]
+    hit = (va == va.max(axis=-1, keepdims=True)).astype(ctx.np.float64)
+    a = ctx.text(args[0])                   # the largest entry of each row takes it (ties share it)
+    return [(G * hit / hit.sum(axis=-1, keepdims=True), f"({ctx.paren(gt)}·1ᵀ) ⊙ 1[{a} = rowmax({a})]")]
+
+
+def _back_colsum(ctx, args, G, gt):
+    va = ctx.value(args[0])
+    return [(G * ctx.np.ones_like(va), f"1·{ctx.paren(gt)}" if va.ndim else gt)]     # copied to every row
+
+
+def _back_colmean(ctx, args, G, gt):
+    va = ctx.value(args[0])
+    if not va.ndim:
+        return [(G, gt)]
+    return [(G * ctx.np.ones_like(va) / va.shape[0], f"1·{ctx.paren(gt)}/{_count(ctx, args[0], 0)}")]
+
+
+def _kink_rowmax(np, a):
+    # 0 at each row's largest entry, negative elsewhere: a change of pattern is a change of argmax
+    return a - np.max(a, axis=-1, keepdims=True) if np.ndim(a) else a * 0.0
+
+
+def _onehot_shape(y: Shape, z: Shape) -> Shape:
+    if y != z[:-1]:
+        raise ShapeError(f"onehot(y, z) needs one label per row of z: y is {show_shape(y)}, z is {show_shape(z)}")
+    return z
+
+
+def _np_onehot(np, y, z):
+    if not np.ndim(z):
+        return np.float64(1.0)             # the scalar view: one class, and it is the true one
+    return (np.arange(np.shape(z)[-1]) == np.asarray(y)[..., None]).astype(np.float64)
+
+
+def _t_onehot(t, y, z):
+    if not z.dim():
+        return t.ones_like(z)
+    return (t.arange(z.shape[-1], device=z.device) == y.unsqueeze(-1)).to(z.dtype)
+
+
+def _back_onehot(ctx, args, G, gt):
+    return [None, None]                    # a constant: no gradient reaches the labels or the scores
 
 
 def _kink_first(np, a, *rest):
@@ -235,6 +328,26 @@ OPS: dict[str, Op] = {op.name: op for op in (
     Op("mean", 1, "mean over the batch (a single sample in the scalar view)", lambda a: (ONE,),
        lambda np, a: np.mean(a), lambda t, a: a.mean(), lambda sp, a: a,
        shape=lambda a: (), backward=_back_mean),
+    Op("rowsum", 1, "each row's sum, kept as a column (N×K → N×1) to broadcast against the rows",
+       lambda a: (ONE,), _unless_scalar(lambda np, a: np.sum(a, axis=-1, keepdims=True)),
+       _t_unless_scalar(lambda t, a: a.sum(-1, keepdim=True)), lambda sp, a: a, shape=_row_shape, backward=_back_rowsum),
+    Op("rowmean", 1, "each row's mean, kept as a column (N×K → N×1)",
+       lambda a: (ONE,), _unless_scalar(lambda np, a: np.mean(a, axis=-1, keepdims=True)),
+       _t_unless_scalar(lambda t, a: a.mean(-1, keepdim=True)), lambda sp, a: a, shape=_row_shape, backward=_back_rowmean),
+    Op("rowmax", 1, "each row's largest entry, kept as a column (N×K → N×1)",
+       lambda a: (ONE,), _unless_scalar(lambda np, a: np.max(a, axis=-1, keepdims=True)),
+       _t_unless_scalar(lambda t, a: a.amax(-1, keepdim=True)), lambda sp, a: a, shape=_row_shape, backward=_back_rowmax,
+       kink=_kink_rowmax, gate="rowmax routes: each row's upstream gradient goes to its largest entry"),
+    Op("colsum", 1, "the sum over the batch axis, per column (N×D → D)",
+       lambda a: (ONE,), _unless_scalar(lambda np, a: np.sum(a, axis=0)),
+       _t_unless_scalar(lambda t, a: a.sum(0)), lambda sp, a: a, shape=_col_shape, backward=_back_colsum),
+    Op("colmean", 1, "the mean over the batch axis, per column (N×D → D)",
+       lambda a: (ONE,), _unless_scalar(lambda np, a: np.mean(a, axis=0)),
+       _t_unless_scalar(lambda t, a: a.mean(0)), lambda sp, a: a, shape=_col_shape, backward=_back_colmean),
+    Op("onehot", 2, "onehot(y, z): 1 where the column is row n's label y[n], else 0, shaped like the scores z "
+       "(1 in the scalar view: one class, the true one)",
+       lambda a: (ZERO, ZERO), _np_onehot, _t_onehot, lambda sp, y, z: sp.Integer(1),
+       shape=_onehot_shape, backward=_back_onehot),
 )}
 
 # Names an expression may call, with their argument counts (the parser's whitelist).

@@ -102,10 +102,26 @@ def read_graph(t: Table) -> Graph:
             if name not in params or names.index(name) != i:
                 raise LessonError(f"'{name}' is not a parameter of the graph (or is listed twice)",
                                   key=f"{t.key(key)}[{i}]")
+    fused_t = t.sub("fused")
+    fused: dict[str, Node] = {}
+    if fused_t:
+        if not shapes:
+            raise LessonError("a fused form belongs to the matrix form: give the graph [graph.shapes]",
+                              key=fused_t.key(next(iter(fused_t.data))))
+        targets = [n.name for n in nodes[:-1]] + list(params)
+        known = set(leaves) | set(all_names) | (set(dims) - set(leaves) - set(all_names))
+        for name in list(fused_t.data):
+            if name not in targets:
+                raise LessonError(f"'{name}' is not a node (other than the loss) or a parameter",
+                                  key=fused_t.key(name))
+            text = fused_t.take(name, str)
+            fused[name] = Node(name, parse_expr(text, names=known, key=fused_t.key(name)), text)
+        fused_t.done()
     t.done()
-    graph = Graph(inputs, params, tuple(nodes), point, shapes, dims, checked["expect_kink"], checked["sweep"])
+    graph = Graph(inputs, params, tuple(nodes), point, shapes, dims, expect_kink=checked["expect_kink"],
+                  sweep=checked["sweep"], fused=fused)
     if shapes:
-        from tutor.expr.shapes import infer_shapes, show
+        from tutor.expr.shapes import infer_shapes, shape_of, show
 
         for i, node in enumerate(nodes):
             try:
@@ -115,6 +131,15 @@ def read_graph(t: Table) -> Graph:
             for d in sum(shapes.values(), ()):
                 if d not in dims:
                     raise LessonError(f"dimension '{d}' has no size", key=t.key("dims"))
+        for name, f in fused.items():
+            dim_env = {**env, **{d: () for d in dims if d not in env}}
+            try:
+                got = shape_of(f.expr, dim_env)
+            except LessonError as exc:
+                raise LessonError(exc.message, key=f"{fused_t.key(name)}") from None
+            if got != env[name]:
+                raise LessonError(f"the fused form is {show(got)}, but ∂L/∂{name} has the shape of {name}, "
+                                  f"{show(env[name])}", key=fused_t.key(name))
         if env[graph.loss]:
             raise LessonError(f"the loss '{graph.loss}' must be a scalar, but it is {show(env[graph.loss])}: "
                               "reduce it with sum(...) or mean(...)", key=f"{t.key('nodes')}[{len(nodes) - 1}].expr")

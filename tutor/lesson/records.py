@@ -43,6 +43,7 @@ class Graph:
     dims: dict[str, int] = field(default_factory=dict)
     expect_kink: tuple[str, ...] = ()      # parameters whose check straddles a kink on purpose
     sweep: tuple[str, ...] = ()            # parameters whose check is swept over the step h
+    fused: dict[str, "Node"] = field(default_factory=dict)   # [graph.fused]: name → a closed form of ∂L/∂name
 
     @property
     def loss(self) -> str:
@@ -79,7 +80,10 @@ class Layer:
     bias_init: tuple | None = None
 
     def param_names(self, index: int) -> tuple[str, str]:
-        """(weight, bias) names of the `index`-th linear layer (from 1): given, or W1 and b1."""
+        """(weight, bias) names of the `index`-th linear layer (from 1): given, or W1 and b1; of the
+        `index`-th batchnorm layer, its scale and shift: given, or gamma1 and beta1."""
+        if self.type == "batchnorm":
+            return self.name or f"gamma{index}", self.bias_name or f"beta{index}"
         return self.name or f"W{index}", self.bias_name or f"b{index}"
 
 

@@ -10,7 +10,7 @@ from tutor.expr import NAME_RE
 from tutor.lesson.limits import (MAX_CELLS, MAX_EPOCHS, MAX_LAYERS, MAX_PARAMS, MAX_SAMPLES, MAX_STEPS,
                                  MAX_WIDTH)
 from tutor.lesson.vocabulary import (BACKENDS, BASELINES, CLASSES, CLASSIFIERS, DTYPES, ID_RE, INITS,
-                                     LAYER_TYPES, LOSSES, MNIST_TRAIN, OPTIMIZERS)
+                                     LAYER_TYPES, LOSSES, PARAM_LAYERS, MNIST_TRAIN, OPTIMIZERS)
 from tutor.lesson.records import Dataset, Layer, Train, Variant
 from tutor.lesson.reader import Table
 from tutor.lesson.datasets import all_numbers, data_number, dataset_shape, freeze, read_dataset, rows_shape
@@ -18,6 +18,13 @@ from tutor.lesson.datasets import all_numbers, data_number, dataset_shape, freez
 
 def _layer(t: Table) -> Layer:
     kind = t.choice("type", LAYER_TYPES)
+    if kind == "batchnorm":                    # a scale gamma and a shift beta per feature, named or numbered
+        names = [t.take(label, str, None) for label in ("name", "bias_name")]
+        for label, value in zip(("name", "bias_name"), names):
+            if value is not None and not NAME_RE.match(value):
+                raise LessonError(f"'{value}' is not a name (a letter, then letters, digits, _)", key=t.key(label))
+        t.done()
+        return Layer(kind, bias=True, name=names[0], bias_name=names[1])
     if kind != "linear":
         t.done()
         return Layer(kind, bias=False)
@@ -112,6 +119,7 @@ def _partial(t: Table, allowed: set[str]) -> dict[str, Any]:
         "zero_grad": lambda: t.take("zero_grad", bool),
         "bias": lambda: t.take("bias", bool),
         "backends": lambda: _backend_list(t),
+        "loss": lambda: t.choice("loss", LOSSES),
     }
     for name in list(t.data):
         if name in allowed:
@@ -138,8 +146,11 @@ def _unique_params(layers: tuple[Layer, ...], key: str) -> None:
     """Every weight and bias name (given, or W1, b1, ...) differs from the others: a backend keeps
     parameters by name. Bias names count even where `bias = false`, as an override may add one."""
     seen: dict[str, int] = {}
-    linear = [(i, lyr) for i, lyr in enumerate(layers) if lyr.type == "linear"]
-    for n, (i, lyr) in enumerate(linear, 1):
+    counts: dict[str, int] = {}                # linear and batchnorm layers are numbered apart: W1, gamma1
+    for i, lyr in enumerate(layers):
+        if lyr.type not in PARAM_LAYERS:
+            continue
+        counts[lyr.type] = n = counts.get(lyr.type, 0) + 1
         for label, name in zip(("name", "bias_name"), lyr.param_names(n)):
             if name in seen:
                 raise LessonError(f"'{name}' is already the name of a parameter of layer {seen[name]}: "
@@ -168,6 +179,7 @@ def _check_run(train: Train, dataset: Dataset, train_key: str, variant_key: str 
     widths, params, hidden_in = [width], 0, False
     for i, lyr in enumerate(train.layers):
         if lyr.type != "linear":
+            params += 2 * widths[-1] if lyr.type == "batchnorm" else 0
             widths.append(widths[-1])
             continue
         out = {"hidden": train.hidden, "outputs": outputs}.get(lyr.out, lyr.out) if isinstance(lyr.out, str) else lyr.out
@@ -230,7 +242,7 @@ def read_variant(t: Table, train: Train | None) -> Variant:
     if not ID_RE.match(name):
         raise LessonError(f"'{name}' is not a variant name (lowercase letters, digits and '-')", key=t.key("name"))
     title = t.text("title", name, limit=120)
-    changes = _partial(t, _TRAIN_OVERRIDES - {"bias"} | {"backends"})
+    changes = _partial(t, _TRAIN_OVERRIDES - {"bias"} | {"backends", "loss"})
     if "note" in t.data:                   # the variant's own note about its runs, in place of [train]'s
         changes["note"] = t.text("note", "", limit=2000)
     if "layers" in t.data:                 # another model on the same data (e.g. without its ReLU)

@@ -13,7 +13,7 @@ logged steps), `evaluate(x, y)` → (prediction, loss), `array`/`labels` to move
 
 from __future__ import annotations
 
-from tutor.train.manual import HandOptimizer, ManualModel, NumpyXP, TorchXP
+from tutor.train.manual import BN_EPS, HandOptimizer, ManualModel, NumpyXP, TorchXP
 
 
 class DeviceError(Exception):
@@ -96,6 +96,7 @@ def _loss_fn(kind: str):
         "bce": F.binary_cross_entropy_with_logits,
         "ce": F.cross_entropy,
         "nll": F.nll_loss,
+        "ce-sum": lambda p, y: F.cross_entropy(p, y, reduction="sum"),
     }[kind]
 
 
@@ -121,6 +122,9 @@ class AutogradBackend:
                 x = x @ self.params_t[w]
                 if b is not None:
                     x = x + self.params_t[b]
+            elif kind == "batchnorm":            # the batch's statistics, biased variance, as nn.BatchNorm1d
+                xc = x - x.mean(0)
+                x = self.params_t[w] * (xc / t.sqrt((xc * xc).mean(0) + BN_EPS)) + self.params_t[b]
             elif kind == "relu":
                 x = x.clamp(min=0)
             elif kind == "sigmoid":
@@ -172,9 +176,11 @@ class NNBackend:
         self.spec = spec
         activations = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
                        "softmax": lambda: nn.Softmax(dim=1), "log_softmax": lambda: nn.LogSoftmax(dim=1)}
+        # batchnorm: batch statistics always (no running averages), as every other backend computes it
         modules = []
         for p in plan:
-            modules.append(nn.Linear(p.n_in, p.n_out, bias=bool(p.bias)) if p.type == "linear"
+            modules.append(nn.Linear(p.n_in, p.n_out, bias=bool(p.bias)) if p.type == "linear" else
+                           nn.BatchNorm1d(p.n_out, eps=BN_EPS, track_running_stats=False) if p.type == "batchnorm"
                            else activations[p.type]())
         self.model = nn.Sequential(*modules).to(device=xp.device, dtype=xp.dtype)
         self.names: dict[str, tuple[object, str]] = {}      # our name → (parameter, "T" if stored transposed)
@@ -186,9 +192,14 @@ class NNBackend:
                 if p.bias:
                     m.bias.copy_(xp.array(weights[p.bias]))
                     self.names[p.bias] = (m.bias, "")
+            for m, p in zip((m for m in self.model if isinstance(m, nn.BatchNorm1d)),
+                            (p for p in plan if p.type == "batchnorm")):
+                m.weight.copy_(xp.array(weights[p.weight]))           # gamma
+                m.bias.copy_(xp.array(weights[p.bias]))               # beta
+                self.names[p.weight], self.names[p.bias] = (m.weight, ""), (m.bias, "")
         self.criterion = {
             "sse": nn.MSELoss(reduction="sum"), "mse": nn.MSELoss(), "bce": nn.BCEWithLogitsLoss(),
-            "ce": nn.CrossEntropyLoss(), "nll": nn.NLLLoss(),
+            "ce": nn.CrossEntropyLoss(), "nll": nn.NLLLoss(), "ce-sum": nn.CrossEntropyLoss(reduction="sum"),
         }[spec.loss]
         if use_optim:
             params = self.model.parameters()

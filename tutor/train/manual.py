@@ -176,6 +176,35 @@ class Tanh:
         return g * (1 - self.t * self.t)
 
 
+BN_EPS = 1e-5          # nn.BatchNorm1d's eps: every backend and the exported code use this one
+
+
+class BatchNorm:
+    """Batch normalisation, as nn.BatchNorm1d computes it in training mode: each feature centred by
+    the batch's mean and scaled by 1/√(var + eps) with the batch's biased variance (÷N), then a
+    learned scale gamma and shift beta. The tutor always uses the batch's own statistics (no
+    running averages), so a model's evaluation sees them too."""
+
+    def __init__(self, gamma, beta):
+        self.gamma, self.beta = gamma, beta
+
+    def forward(self, x):
+        mu = x.mean(0)                         # the batch mean of each feature
+        xc = x - mu                            # centred
+        var = (xc * xc).mean(0)                # biased variance: ÷N
+        self.inv = 1 / (var + BN_EPS) ** 0.5   # inverse standard deviation
+        self.xhat = xc * self.inv              # normalised
+        return self.gamma * self.xhat + self.beta
+
+    def backward(self, g):
+        n = g.shape[0]
+        self.dgamma = (g * self.xhat).sum(0)   # ∂L/∂gamma = Σ_batch g ⊙ xhat
+        self.dbeta = g.sum(0)                  # ∂L/∂beta = Σ_batch g
+        dxhat = g * self.gamma
+        # the fused rule: every sample's x moves the mean and the variance, which the last two terms undo
+        return self.inv / n * (n * dxhat - dxhat.sum(0) - self.xhat * (dxhat * self.xhat).sum(0))
+
+
 def softmax(xp, z):
     e = xp.exp(z - xp.rowmax(z))
     return e / xp.rowsum(e)
@@ -228,6 +257,12 @@ def loss_and_grad(xp, kind: str, pred, y):
         g = s.clone() if hasattr(s, "clone") else s.copy()
         g[rows, y] -= 1
         return loss, g / n
+    if kind == "ce-sum":                       # summed over the batch: ∂L/∂z = softmax(z) − onehot(y), no 1/N
+        s = softmax(xp, pred)
+        loss = -xp.log(s[rows, y]).sum()
+        g = s.clone() if hasattr(s, "clone") else s.copy()
+        g[rows, y] -= 1
+        return loss, g
     if kind == "nll":                          # on log-probabilities: ∂L/∂logp = −onehot(y) / N
         loss = -pred[rows, y].mean()
         g = xp.zeros_like(pred)
@@ -295,6 +330,11 @@ class ManualModel:
                 if b is not None:
                     self.params[p.bias] = b
                     self.owners[p.bias] = (mod, "db")
+                self.layers.append(mod)
+            elif p.type == "batchnorm":
+                mod = BatchNorm(xp.array(weights[p.weight]), xp.array(weights[p.bias]))
+                self.params[p.weight], self.params[p.bias] = mod.gamma, mod.beta
+                self.owners[p.weight], self.owners[p.bias] = (mod, "dgamma"), (mod, "dbeta")
                 self.layers.append(mod)
             else:
                 self.layers.append({"relu": lambda: ReLU(), "sigmoid": lambda: Sigmoid(xp), "tanh": lambda: Tanh(xp),

@@ -333,6 +333,11 @@ def dead_relu(plan, params: dict[str, np.ndarray], x: np.ndarray, limit: int = 2
             h = h @ params[layer.weight]
             if layer.bias:
                 h = h + params[layer.bias]
+        elif layer.type == "batchnorm":
+            from tutor.train.manual import BN_EPS
+
+            xc = h - h.mean(0)
+            h = params[layer.weight] * xc / np.sqrt((xc * xc).mean(0) + BN_EPS) + params[layer.bias]
         elif layer.type == "relu":
             relu_index += 1
             out[f"relu{relu_index}"] = float(np.mean(~(h > 0).any(axis=0)))

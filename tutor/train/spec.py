@@ -121,8 +121,13 @@ class Planned:
 def layer_plan(spec: RunSpec, inputs: int, outputs: int) -> tuple[Planned, ...]:
     """The one walk over a run's layers that every backend, the exported code and the reports share:
     'hidden' and 'outputs' filled in, parameters named (W1, b1, ... unless the lesson names them)."""
-    plan, width, index = [], inputs, 0
+    plan, width, index, norms = [], inputs, 0, 0
     for layer in spec.layers:
+        if layer.type == "batchnorm":            # gamma and beta, one per feature: numbered apart from W1, b1
+            norms += 1
+            gname, bname = layer.param_names(norms)
+            plan.append(Planned("batchnorm", layer, norms, width, width, gname, bname, bname, True))
+            continue
         if layer.type != "linear":
             plan.append(Planned(layer.type, layer, n_in=width, n_out=width))
             continue
@@ -142,8 +147,21 @@ def linear_plan(spec: RunSpec, inputs: int, outputs: int) -> tuple[Planned, ...]
     return tuple(p for p in layer_plan(spec, inputs, outputs) if p.type == "linear")
 
 
+def norm_plan(spec: RunSpec, inputs: int, outputs: int) -> tuple[Planned, ...]:
+    return tuple(p for p in layer_plan(spec, inputs, outputs) if p.type == "batchnorm")
+
+
 def param_names(spec: RunSpec, inputs: int, outputs: int) -> list[str]:
-    return [n for p in linear_plan(spec, inputs, outputs) for n in (p.weight, p.bias) if n]
+    """Every parameter: the linear layers' weights and biases, then each batchnorm's gamma and beta."""
+    owners = linear_plan(spec, inputs, outputs) + norm_plan(spec, inputs, outputs)
+    return [n for p in owners for n in (p.weight, p.bias) if n]
+
+
+def norm_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.ndarray]:
+    """Each batchnorm's scale gamma = 1 and shift beta = 0 (nn.BatchNorm1d's start): nothing is drawn,
+    so the linear layers' weights are the same with and without batchnorm."""
+    return {n: (np.ones if n == p.weight else np.zeros)(p.n_out) for p in norm_plan(spec, inputs, outputs)
+            for n in (p.weight, p.bias)}
 
 
 def initial_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.ndarray]:
@@ -163,6 +181,7 @@ def initial_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.nd
             if p.layer.bias_init is not None:
                 b = np.array(p.layer.bias_init, dtype=np.float64).reshape(p.n_out)
             out[p.bias] = b if b is not None else np.zeros(p.n_out)
+    out.update(norm_weights(spec, inputs, outputs))
     return out
 
 
