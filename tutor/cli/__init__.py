@@ -6,7 +6,9 @@ Imports stay light here: Textual loads only for the TUI, sympy and torch only fo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from pathlib import Path
 
 from tutor import __version__
 from tutor.errors import LessonError
@@ -168,6 +170,11 @@ def check_file(path: str, derivation: bool = True, notes: list[str] | None = Non
             if notes is not None:
                 notes.extend(found)
     except LessonError as exc:
+        if exc.line is None and exc.key:      # a derivation's problem: the line of the key it names
+            from tutor.lesson.tomlpos import key_lines, line_of
+
+            with contextlib.suppress(OSError, UnicodeDecodeError):      # gone: the key alone says where
+                exc = exc.located(line=line_of(key_lines(Path(path).read_text(encoding="utf-8")), exc.key))
         return exc.located(file=path).problems
     return ()
 

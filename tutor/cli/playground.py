@@ -85,8 +85,9 @@ def _tui(args) -> int:
 def headless(args, out: TextIO, err: TextIO) -> int:
     from tutor.train.data import DataError
     from tutor.headless import Printer
-    from tutor.fmt import number
+    from tutor.fmt import number, plural
     from tutor.playground.model import FEATURES, Playground
+    from tutor.present.playground import done_text
     from tutor.train.doctor import text as diagnosis_text
 
     p = Printer(out, args.json, args.ascii)
@@ -111,7 +112,7 @@ def headless(args, out: TextIO, err: TextIO) -> int:
     p.event("playground", f"Playground: {pts.name}, {len(pts.y_train)} training and {len(pts.y_test)} test points "
                           f"({'classification' if pts.classify else 'regression'})\n"
                           f"network {net}, {config.activation}, loss {pg.config.loss}, lr {config.lr:g}, "
-                          f"batch {config.batch_size}, {_plural(total, 'step')}",
+                          f"batch {config.batch_size}, {plural(total, 'step')}",
             dataset=pts.name, classify=pts.classify, train=len(pts.y_train), test=len(pts.y_test),
             hidden=list(config.hidden), activation=config.activation, features=list(pg.config.features),
             loss=pg.config.loss, lr=config.lr, batch_size=config.batch_size, regularisation=config.regularisation,
@@ -136,19 +137,9 @@ def headless(args, out: TextIO, err: TextIO) -> int:
     done = dict(steps=pg.step, final_loss=s.loss, test_loss=s.test_loss, accuracy=s.accuracy,
                 val_accuracy=s.val_accuracy, confusion=s.confusion, diverged=s.diverged, diagnosis=diagnosis,
                 seconds=seconds)
-    if s.diverged:
-        line = f"  diverged at step {pg.step}: the loss became {number(s.loss)}."
-    else:
-        line = f"  done: {_plural(pg.step, 'step')} in {seconds:.2f} s; loss {number(s.loss)}, test {number(s.test_loss)}"
-        if s.accuracy is not None:
-            (tn, fp), (fn, tp) = s.confusion
-            line += (f"; accuracy {s.accuracy:.3f} train, {s.val_accuracy:.3f} test"
-                     f"\n  confusion (test): true 0 → {tn} said 0, {fp} said 1; true 1 → {fn} said 0, {tp} said 1")
+    line = done_text(s, pg.step, seconds)
     if diagnosis:
         line += "\n  " + diagnosis_text(diagnosis).replace("\n", "\n  ")
     p.event("done", line, **done)
     return EXIT_DIVERGED if s.diverged else EXIT_OK
 
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -14,29 +14,28 @@ import threading
 import time
 from dataclasses import dataclass, replace
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
 from tutor.train.data import DataError
-from tutor.fmt import number
 from tutor.playground import heatmap
 from tutor.train.plane import DATASETS
 from tutor.playground.model import (ACTIVATIONS, FEATURES, LOSSES, REGULARISATIONS, Boundary, Config, Playground,
                                     Stats)
+from tutor.present.playground import legend_text, status_text
 from tutor.train.doctor import text as diagnosis_text
 from tutor.ui.messages import RunEnded
 from tutor.ui.widgets.heatmap import Heatmap, NeuronView
+from tutor.ui.widgets.neurons import NeuronPanel
 
 FRAMES_PER_SECOND = 5        # boundary evaluations per second while training
 REDRAW = 0.1                 # seconds between the screen's looks at the newest frame
 CHUNK = 25                   # steps between the loop's looks at the clock and at cancellation
-THUMB_COLS, THUMB_ROWS = 8, 3
 # field id → (label, Config attribute, keeps the weights)
 FIELDS = {
     "noise": ("noise%", "noise", False), "ratio": ("train%", "train_ratio", False),
@@ -72,30 +71,6 @@ class PlaygroundScreen(Screen):
         Binding("n", "next_neuron", "Next neuron"),
         Binding("escape", "leave", "Lessons"),
     ]
-    DEFAULT_CSS = """
-    .pg-row { height: 1; }
-    .pg-row Label { padding: 0 1 0 0; }
-    .pg-row Input { width: 7; margin-right: 1; }
-    .pg-row #field-features { width: 30; }
-    .pg-row Select { width: 16; margin-right: 1; }
-    .pg-row #select-regularisation { width: 9; }
-    .pg-row Button { min-width: 9; width: auto; margin-right: 1; }
-    #pg-body { height: 1fr; }
-    #pg-plane { width: 1fr; }
-    #pg-legend { height: 1; color: $text-muted; }
-    #pg-neurons { width: 42; overflow-x: auto; }
-    #pg-neurons Horizontal { height: auto; }
-    #pg-neurons Vertical { width: auto; height: auto; }
-    #pg-status { height: 2; padding: 0 1; }
-    #pg-equation, #pg-message { height: 1; padding: 0 1; }
-    #pg-doctor { height: auto; max-height: 5; padding: 0 1; }
-    #pg-message { color: $text-muted; }
-    #pg-message.error { color: $error; text-style: bold; }
-    #pg-status { background: $boost; }
-    #pg-doctor { color: $warning; }
-    #pg-doctor.-none { display: none; }
-    #pg-status.error { color: $error; text-style: bold; }
-    """
 
     def __init__(self, config: Config | None = None):
         super().__init__()
@@ -145,7 +120,7 @@ class PlaygroundScreen(Screen):
             with Vertical(id="pg-plane"):
                 yield Heatmap(id="pg-heatmap")
                 yield Static(id="pg-legend", markup=False)
-            yield VerticalScroll(id="pg-neurons")
+            yield NeuronPanel(id="pg-neurons")
         yield Static(id="pg-equation", markup=False)
         yield Footer()
 
@@ -189,7 +164,7 @@ class PlaygroundScreen(Screen):
         with self.lock:
             self.pg, self.config = pg, pg.config
         self.selected = None
-        self.fill_neurons()
+        self.query_one(NeuronPanel).fill(self.config.hidden)
         self.capture()
         self.say(self.ready_text())
         if was_playing:
@@ -363,36 +338,16 @@ class PlaygroundScreen(Screen):
         points += [(x, y, label, True) for (x, y), label in zip(pts.x_test, pts.y_test)]
         plane.show(heatmap.draw(grid, look, pts.classify, points, pts.x_range, pts.y_range))
         self._legend(look, pts)
-        self._neurons(frame, look)
+        self.query_one(NeuronPanel).draw(pg, frame, look, self.selected)
         self._status(frame)
         if self.selected:
             self.query_one("#pg-equation", Static).update(self.app.plain(self._equation()))
 
     def _legend(self, look: str, pts) -> None:
-        g = heatmap.POINT
-        kind = "ascii" if look == "ascii" else "unicode"
-        (x0, x1), (y0, y1) = pts.x_range, pts.y_range
-        what = ("class 1", "class 0") if pts.classify else ("target > 0", "target ≤ 0")
-        text = (f"{g[(kind, False, True)]}{g[(kind, False, False)]} train {g[(kind, True, True)]}{g[(kind, True, False)]} "
-                f"test: {what[0]}/{what[1]} · x1 → {x0:.3g}..{x1:.3g} · x2 ↑ {y0:.3g}..{y1:.3g}")
-        if look == "colour":
-            text += "  blue 1, orange 0" if pts.classify else "  blue +, orange −"
-        self.query_one("#pg-legend", Static).update(self.app.plain(text))
+        self.query_one("#pg-legend", Static).update(self.app.plain(legend_text(look, pts, heatmap.POINT)))
 
     def _status(self, frame: Frame) -> None:
-        s = frame.stats
-        if s.diverged:
-            self.set_status(f"diverged at step {s.step:,}: the loss became {number(s.loss)}. "
-                            "Lower the learning rate, then press r.", error=True)
-        else:
-            text = f"step {s.step:,} · epoch {s.epoch:,} · loss {s.loss:.4g} train, {s.test_loss:.4g} test"
-            if self.playing and frame.steps_per_second:
-                text += f" · {frame.steps_per_second:,.0f} steps/s"
-            if s.accuracy is not None:
-                (tn, fp), (fn, tp) = s.confusion
-                text += (f"\naccuracy {s.accuracy:.3f} train, {s.val_accuracy:.3f} test · test confusion: "
-                         f"0→0 {tn}, 0→1 {fp}, 1→0 {fn}, 1→1 {tp}")
-            self.set_status(text)
+        self.set_status(*status_text(frame.stats, frame.steps_per_second if self.playing else 0.0))
         doctor = self.query_one("#pg-doctor", Static)
         doctor.set_class(not frame.diagnosis, "-none")
         if frame.diagnosis:
@@ -410,48 +365,6 @@ class PlaygroundScreen(Screen):
         status.set_class(error, "error")
 
     # -- neurons ------------------------------------------------------------------------------
-
-    def fill_neurons(self) -> None:
-        """One column per layer (the hidden ones, then the output), one view per neuron."""
-        box = self.query_one("#pg-neurons", VerticalScroll)
-        box.remove_children()
-        columns = Horizontal()
-        layers = list(self.config.hidden) + [1]
-        views = []
-        for layer, units in enumerate(layers, 1):
-            col = Vertical()
-            views.append((col, [NeuronView(layer, u, id=f"neuron-{layer}-{u + 1}") for u in range(units)]))
-        box.mount(columns)
-        for col, items in views:
-            columns.mount(col)
-            col.mount_all(items)
-
-    def _neurons(self, frame: Frame, look: str) -> None:
-        pg = self.pg
-        weights = [lin.W for lin in pg.linears]
-        biggest = max((float(abs(w).max()) for w in weights if w.size), default=1.0)
-        out_grid = frame.boundary.grid
-        for view in self.query(NeuronView):
-            layer, unit = view.neuron
-            output = layer == len(pg.linears)
-            grid = out_grid if output else frame.boundary.neurons[layer - 1][unit]
-            values = heatmap.resample(grid, heatmap.grid_rows(THUMB_ROWS, look), THUMB_COLS)
-            chosen = self.selected == (layer, unit)
-            name = Text(("▶ " if not self.app.ascii else "> ") * chosen + ("out" if output else f"h{layer}_{unit + 1}"))
-            incoming = Text()
-            ws = weights[layer - 1][:, unit]
-            for w in ws[:5]:
-                glyph, colour = heatmap.weight_glyph(float(w), biggest, self.app.ascii)
-                incoming.append(glyph, style=colour if look == "colour" else "")
-            if len(ws) > 5:
-                incoming.append("…" if not self.app.ascii else "~")
-            view.head = [name, incoming]
-            classify = pg.points.classify if output else False
-            if not output and pg.config.activation == "sigmoid":
-                classify = True                 # 0..1 like a probability
-            view.lines = heatmap.draw(values, look, classify)[:THUMB_ROWS]
-            view.set_class(self.selected == (layer, unit), "-selected")
-            view.refresh()
 
     def select(self, layer: int, unit: int) -> None:
         self.selected = (layer, unit)
