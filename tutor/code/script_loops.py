@@ -52,38 +52,34 @@ def manual_loop(w, spec, names, xp, batch, backend):
     for gname, bname in norm_names(spec):
         w(f"{gname} = {conv(gname + '_init')}", f"{bname} = {conv(bname + '_init')}")
         params += [gname, bname]
-    norms = iter(norm_names(spec))
     optimizer_state(w, spec, manual=True)
     seed_line(w, spec, batch)
     loop_head(w, batch, torch)
     # forward, keeping what backward needs
     w("# forward")
-    h = "xb"
     saved = []              # per layer: (kind, input name, output name, extra)
-    linear = iter(names)
-    for k, out in layer_names(spec):
-        layer = spec.layers[k]
-        if layer.type == "linear":
-            wname, bname = next(linear)
+    for k, kind, h, out, pnames in forward_walk(spec, names):
+        if kind == "linear":
+            wname, bname = pnames
             w(f"{out} = {h} @ {wname}" + (f" + {bname}" if bname else ""))
             saved.append(("linear", h, out, (wname, bname, k == 0)))
-        elif layer.type == "batchnorm":
-            gname, bname = next(norms)
+        elif kind == "batchnorm":
+            gname, bname = pnames
             n = out[1:]
             w(f"mu{n} = {h}.mean(0)", f"xc{n} = {h} - mu{n}", f"var{n} = (xc{n} * xc{n}).mean(0)   # biased: ÷N",
               f"inv{n} = 1 / (var{n} + {BN_EPS!r}) ** 0.5", f"xhat{n} = xc{n} * inv{n}",
               f"{out} = {gname} * xhat{n} + {bname}")
             saved.append(("batchnorm", h, out, (gname, bname, f"inv{n}", f"xhat{n}")))
-        elif layer.type == "relu":
+        elif kind == "relu":
             w(f"mask{out[1:]} = {h} > 0", f"{out} = {h} * mask{out[1:]}")
             saved.append(("relu", h, out, f"mask{out[1:]}"))
-        elif layer.type == "sigmoid":
+        elif kind == "sigmoid":
             w(f"{out} = 1 / (1 + {xp['exp']}(-{h}))")
             saved.append(("sigmoid", h, out, None))
-        elif layer.type == "tanh":
+        elif kind == "tanh":
             w(f"{out} = {xp['tanh']}({h})")
             saved.append(("tanh", h, out, None))
-        elif layer.type == "softmax":
+        elif kind == "softmax":
             w(f"e{out[1:]} = {xp['exp']}({h} - {xp['rowmax'].format(h)})",
               f"{out} = e{out[1:]} / {xp['rowsum'].format(f'e{out[1:]}')}")
             saved.append(("softmax", h, out, None))
@@ -93,9 +89,8 @@ def manual_loop(w, spec, names, xp, batch, backend):
               f"{out} = shifted{n} - {xp['log']}({xp['rowsum'].format(xp['exp'] + f'(shifted{n})')})",
               f"s{n} = {xp['exp']}({out})")
             saved.append(("log_softmax", h, out, f"s{n}"))
-        h = out
     w("# loss, and its gradient with respect to the prediction")
-    pred = h
+    pred = out
     if spec.loss in ("sse", "mse"):
         w(f"d = {pred} - yb")
         if spec.loss == "sse":
@@ -157,6 +152,18 @@ def norm_names(spec) -> list[tuple[str, str]]:
     """(gamma, beta) of each batchnorm layer, in order (tutor.train.spec.layer_plan's names)."""
     norms = [layer for layer in spec.layers if layer.type == "batchnorm"]
     return [layer.param_names(i) for i, layer in enumerate(norms, 1)]
+
+
+def forward_walk(spec, names):
+    """The forward pass's names, once for every backend's script: per layer its index, type, input
+    and output names, and its parameters' names ((weight, bias) of a linear layer, (gamma, beta) of
+    a batchnorm layer, None for an activation)."""
+    linear, norms = iter(names), iter(norm_names(spec))
+    h = "xb"
+    for k, out in layer_names(spec):
+        kind = spec.layers[k].type
+        yield k, kind, h, out, next(linear) if kind == "linear" else next(norms) if kind == "batchnorm" else None
+        h = out
 
 
 def layer_names(spec):
@@ -227,29 +234,24 @@ def autograd_loop(w, spec, names, batch):
         for n in pair:
             w(f"{n} = torch.as_tensor({n}_init, dtype=torch.{spec.dtype}).requires_grad_(True)")
             params.append(n)
-    norms = iter(norm_names(spec))
     w(f"params = [{', '.join(params)}]")
     optimizer_state(w, spec, manual=False)
     seed_line(w, spec, batch)
     loop_head(w, batch, True)
     w("# forward: every operation on a tensor with requires_grad is recorded")
-    h = "xb"
-    linear = iter(names)
-    for k, out in layer_names(spec):
-        layer = spec.layers[k]
-        if layer.type == "linear":
-            wname, bname = next(linear)
+    for k, kind, h, out, names_here in forward_walk(spec, names):
+        if kind == "linear":
+            wname, bname = names_here
             w(f"{out} = {h} @ {wname}" + (f" + {bname}" if bname else ""))
-        elif layer.type == "batchnorm":
-            gname, bname = next(norms)
+        elif kind == "batchnorm":
+            gname, bname = names_here
             w(f"xc{out[1:]} = {h} - {h}.mean(0)",
               f"{out} = {gname} * (xc{out[1:]} / torch.sqrt((xc{out[1:]} * xc{out[1:]}).mean(0) + {BN_EPS!r})) + {bname}")
         else:
             w(f"{out} = " + {"relu": f"{h}.clamp(min=0)", "sigmoid": f"torch.sigmoid({h})", "tanh": f"torch.tanh({h})",
                              "softmax": f"torch.softmax({h}, dim=1)",
-                             "log_softmax": f"torch.log_softmax({h}, dim=1)"}[layer.type])
-        h = out
-    w(f"pred = {h}", f"loss = {TORCH_LOSS[spec.loss]}")
+                             "log_softmax": f"torch.log_softmax({h}, dim=1)"}[kind])
+    w(f"pred = {out}", f"loss = {TORCH_LOSS[spec.loss]}")
     w("# backward: autograd fills p.grad for every weight p" + ("" if spec.zero_grad else
       " (zero_grad is off: .grad keeps adding up)"))
     w("loss.backward()", back=True)

@@ -14,7 +14,7 @@ from tutor.expr.nodes import ONE, Apply, Expr
 from tutor.expr.parser import normalise
 from tutor.exercises.verdict import NOT_EQUAL, Verdict, typed
 from tutor.exercises.points import Bounded, Domain, Overflow, Points, same
-from tutor.exercises.slips import activation_slip, missing_branch, name_slip, on_own_chain, times
+from tutor.exercises.slips import activation_slip, missing_branch, name_slip, on_own_chain, other_gradient, times
 from tutor.lesson import MAX_MESSAGE, Exercise, Lesson
 
 
@@ -80,17 +80,6 @@ def check_derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
         asked = f", not ∂L/∂{ex.step}" if ex.step else ""
         return Verdict(False, f"That is ∂L/∂{other}{asked}.", f"other ∂L/∂{other}")
     return Verdict(False, f"{NOT_EQUAL} Write out the chain factor by factor.")
-
-
-def other_gradient(graph, ex: Exercise, points: Points, given: list[float]) -> str | None:
-    from tutor.derive.scalar import gradient_trees
-
-    if graph is None:
-        return None
-    for name, grad in gradient_trees(graph).items():
-        if grad is not None and name not in (ex.step, graph.loss) and same(given, points.values(grad)):
-            return name
-    return None
 
 
 def batch_view(tree: Expr) -> bool:

@@ -185,16 +185,18 @@ def _count(ctx, expr, axis: int) -> str:
     return shape[axis] if shape else "1"
 
 
-def _back_rowsum(ctx, args, G, gt):
-    va = ctx.value(args[0])
-    return [(G * ctx.np.ones_like(va), f"{ctx.paren(gt)}·1ᵀ" if va.ndim else gt)]   # copied along each row
-
-
-def _back_rowmean(ctx, args, G, gt):
-    va = ctx.value(args[0])
-    if not va.ndim:
-        return [(G, gt)]
-    return [(G * ctx.np.ones_like(va) / va.shape[-1], f"{ctx.paren(gt)}·1ᵀ/{_count(ctx, args[0], -1)}")]
+def _spread(axis: int, mean: bool):
+    """The backward of a sum (or a mean) along `axis`: the upstream gradient copied back along it
+    (and divided by the count) — along each row for axis −1, to every row for axis 0."""
+    def back(ctx, args, G, gt):
+        va = ctx.value(args[0])
+        if not va.ndim:
+            return [(G, gt)]
+        copied = f"{ctx.paren(gt)}·1ᵀ" if axis == -1 else f"1·{ctx.paren(gt)}"
+        if mean:
+            return [(G * ctx.np.ones_like(va) / va.shape[axis], f"{copied}/{_count(ctx, args[0], axis)}")]
+        return [(G * ctx.np.ones_like(va), copied)]
+    return back
 
 
 def _back_rowmax(ctx, args, G, gt):
@@ -204,18 +206,6 @@ def _back_rowmax(ctx, args, G, gt):
     hit = (va == va.max(axis=-1, keepdims=True)).astype(ctx.np.float64)
     a = ctx.text(args[0])                   # the largest entry of each row takes it (ties share it)
     return [(G * hit / hit.sum(axis=-1, keepdims=True), f"({ctx.paren(gt)}·1ᵀ) ⊙ 1[{a} = rowmax({a})]")]
-
-
-def _back_colsum(ctx, args, G, gt):
-    va = ctx.value(args[0])
-    return [(G * ctx.np.ones_like(va), f"1·{ctx.paren(gt)}" if va.ndim else gt)]     # copied to every row
-
-
-def _back_colmean(ctx, args, G, gt):
-    va = ctx.value(args[0])
-    if not va.ndim:
-        return [(G, gt)]
-    return [(G * ctx.np.ones_like(va) / va.shape[0], f"1·{ctx.paren(gt)}/{_count(ctx, args[0], 0)}")]
 
 
 def _kink_rowmax(np, a):
@@ -330,20 +320,20 @@ OPS: dict[str, Op] = {op.name: op for op in (
        shape=lambda a: (), backward=_back_mean),
     Op("rowsum", 1, "each row's sum, kept as a column (N×K → N×1) to broadcast against the rows",
        lambda a: (ONE,), _unless_scalar(lambda np, a: np.sum(a, axis=-1, keepdims=True)),
-       _t_unless_scalar(lambda t, a: a.sum(-1, keepdim=True)), lambda sp, a: a, shape=_row_shape, backward=_back_rowsum),
+       _t_unless_scalar(lambda t, a: a.sum(-1, keepdim=True)), lambda sp, a: a, shape=_row_shape, backward=_spread(-1, mean=False)),
     Op("rowmean", 1, "each row's mean, kept as a column (N×K → N×1)",
        lambda a: (ONE,), _unless_scalar(lambda np, a: np.mean(a, axis=-1, keepdims=True)),
-       _t_unless_scalar(lambda t, a: a.mean(-1, keepdim=True)), lambda sp, a: a, shape=_row_shape, backward=_back_rowmean),
+       _t_unless_scalar(lambda t, a: a.mean(-1, keepdim=True)), lambda sp, a: a, shape=_row_shape, backward=_spread(-1, mean=True)),
     Op("rowmax", 1, "each row's largest entry, kept as a column (N×K → N×1)",
        lambda a: (ONE,), _unless_scalar(lambda np, a: np.max(a, axis=-1, keepdims=True)),
        _t_unless_scalar(lambda t, a: a.amax(-1, keepdim=True)), lambda sp, a: a, shape=_row_shape, backward=_back_rowmax,
        kink=_kink_rowmax, gate="rowmax routes: each row's upstream gradient goes to its largest entry"),
     Op("colsum", 1, "the sum over the batch axis, per column (N×D → D)",
        lambda a: (ONE,), _unless_scalar(lambda np, a: np.sum(a, axis=0)),
-       _t_unless_scalar(lambda t, a: a.sum(0)), lambda sp, a: a, shape=_col_shape, backward=_back_colsum),
+       _t_unless_scalar(lambda t, a: a.sum(0)), lambda sp, a: a, shape=_col_shape, backward=_spread(0, mean=False)),
     Op("colmean", 1, "the mean over the batch axis, per column (N×D → D)",
        lambda a: (ONE,), _unless_scalar(lambda np, a: np.mean(a, axis=0)),
-       _t_unless_scalar(lambda t, a: a.mean(0)), lambda sp, a: a, shape=_col_shape, backward=_back_colmean),
+       _t_unless_scalar(lambda t, a: a.mean(0)), lambda sp, a: a, shape=_col_shape, backward=_spread(0, mean=True)),
     Op("onehot", 2, "onehot(y, z): 1 where the column is row n's label y[n], else 0, shaped like the scores z "
        "(1 in the scalar view: one class, the true one)",
        lambda a: (ZERO, ZERO), _np_onehot, _t_onehot, lambda sp, y, z: sp.Integer(1),
