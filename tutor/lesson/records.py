@@ -13,10 +13,15 @@ from tutor.lesson.vocabulary import GROUPS
 
 
 @dataclass(frozen=True)
-class Equation:
+class Node:
+    """A named expression and the text it was read from: a graph's node, or a page's equation."""
+
     name: str
     expr: Expr
     text: str
+
+
+Equation = Node
 
 
 @dataclass(frozen=True)
@@ -24,13 +29,6 @@ class Page:
     title: str
     text: str
     equations: tuple[Equation, ...] = ()
-
-
-@dataclass(frozen=True)
-class Node:
-    name: str
-    expr: Expr
-    text: str
 
 
 @dataclass(frozen=True)

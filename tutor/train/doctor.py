@@ -65,18 +65,16 @@ class Doctor:
                             f"{flat} logged steps")
         if at_chance:
             evidence.append(f"accuracy {accuracy:.3f}, about what guessing gives ({self.chance:.3f})")
-        dead = {k: v for k, v in last.dead.items() if v >= DEAD}
-        if dead:
-            return _verdict("dead-relu", "the run stalled: dying ReLUs", evidence + [
-                f"{k}: {v:.0%} of its units output 0 for every sample, so no gradient reaches them"
-                for k, v in dead.items()],
-                "lower the learning rate, start from another seed, or use tanh (or a leaky ReLU)")
-        sat = {k: v for k, v in last.saturated.items() if v >= DEAD}
-        if sat:
-            return _verdict("saturated", "the run stalled: saturated units", evidence + [
-                f"{k}: {v:.0%} of its units sit in the flat tails of their curve, where the slope is about 0"
-                for k, v in sat.items()],
-                "lower the learning rate or scale the inputs down, so pre-activations stay near 0")
+        for kind, fractions, title, what, fix in (
+                ("dead-relu", last.dead, "the run stalled: dying ReLUs",
+                 "of its units output 0 for every sample, so no gradient reaches them",
+                 "lower the learning rate, start from another seed, or use tanh (or a leaky ReLU)"),
+                ("saturated", last.saturated, "the run stalled: saturated units",
+                 "of its units sit in the flat tails of their curve, where the slope is about 0",
+                 "lower the learning rate or scale the inputs down, so pre-activations stay near 0")):
+            stuck = {k: v for k, v in fractions.items() if v >= DEAD}
+            if stuck:
+                return _verdict(kind, title, evidence + [f"{k}: {v:.0%} {what}" for k, v in stuck.items()], fix)
         biggest = max(last.grads.values(), default=0.0)
         if self.linear_model and (at_chance or flat):
             return _verdict("linear-model", "the model learns nothing it could not: it is linear", evidence + [

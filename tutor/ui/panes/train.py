@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.reactive import var
 from textual.widgets import Button, Input, LoadingIndicator, Select, Static
 
+from tutor.ui.keys import RUN_KEYS
 from tutor.ui.panes.train_controls import FIELDS, TrainControls
 from tutor.ui.panes.train_run import REFRESH, RunPane
 from tutor.ui.panes.train_view import RunView
@@ -24,9 +25,7 @@ class TrainPane(RunPane, can_focus=True):
     """The Train part. It holds the focus while no field or button does, so its keys are live."""
 
     BINDINGS = [
-        Binding("space", "play", "Play"),
-        Binding("s", "step", "Step"),
-        Binding("r", "reset", "Reset"),
+        *RUN_KEYS,
         Binding("o", "overlay", "Overlay"),
         Binding("l", "log", "Log"),
         Binding("c", "code", "Code"),

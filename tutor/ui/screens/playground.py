@@ -29,6 +29,7 @@ from tutor.playground.model import (ACTIVATIONS, FEATURES, LOSSES, REGULARISATIO
                                     Stats)
 from tutor.present.playground import legend_text, status_text
 from tutor.train.doctor import text as diagnosis_text
+from tutor.ui.keys import RUN_KEYS
 from tutor.ui.messages import RunEnded
 from tutor.ui.widgets.heatmap import Heatmap, NeuronView
 from tutor.ui.widgets.neurons import NeuronPanel
@@ -65,9 +66,7 @@ def look_for(app) -> str:
 class PlaygroundScreen(Screen):
     AUTO_FOCUS = ""                             # nothing: space plays; tab reaches the knobs
     BINDINGS = [
-        Binding("space", "play", "Play/pause"),
-        Binding("s", "step", "Step"),
-        Binding("r", "reset", "Reset"),
+        *RUN_KEYS,
         Binding("n", "next_neuron", "Next neuron"),
         Binding("escape", "leave", "Lessons"),
     ]
