@@ -146,7 +146,10 @@ def load(lesson) -> Derivation | None:
             return undump(lesson, json.load(f))
     except FileNotFoundError:
         return None
-    except Exception:  # noqa: BLE001 - a corrupt or stale entry is ignored, then rewritten
+    except Exception as exc:  # noqa: BLE001 - a corrupt or stale entry is ignored, then rewritten
+        from tutor.log import logged
+
+        logged(exc, f"reading the cached derivation {path}")
         return None
 
 

@@ -108,8 +108,10 @@ def mnist(seed: int, train_size: int, test_size: int) -> Data:
         x, y = fetch_openml("mnist_784", version=1, return_X_y=True, as_frame=False,
                             data_home=str(cache_dir() / "openml"))
     except Exception as exc:  # noqa: BLE001 - network, HTTP and parse errors all mean the same here
+        from tutor.log import logged
+
         raise DataError(
-            f"MNIST could not be fetched ({type(exc).__name__}: {exc}). It needs a network connection "
+            f"MNIST could not be fetched ({logged(exc, 'fetching MNIST')}). It needs a network connection "
             f"the first time, then it is cached in {cache_dir()}. Without a network, use the bundled "
             "digits: run the lesson without the 'mnist' variant.") from None
     xt, xv, yt, yv = train_test_split(x.astype(np.float64), y.astype(np.int64), train_size=train_size,
