@@ -198,6 +198,8 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
             if s.accuracy is not None:
                 fields["accuracy"] = s.accuracy
                 fields["val_accuracy"] = s.val_accuracy
+            if s.layers:                       # the by-depth view: every layer's ‖∂W‖, dead or saturated fraction
+                fields["layers"] = [stat.as_json() for stat in s.layers]
             norms = "  ".join(grad_text(k, g) for k, g in s.grads.items())
             val = f"  val {number(s.val_loss)}" if s.val_loss is not None else ""
             acc = f"  acc {s.accuracy:.3f}/{s.val_accuracy:.3f}" if s.accuracy is not None else ""
@@ -211,6 +213,8 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
             done["accuracy"], done["val_accuracy"] = final.accuracy, final.val_accuracy
         if final.params is not None:
             done["params"] = final.params
+        if final.layers:
+            done["layers"] = [stat.as_json() for stat in final.layers]
         if lesson.train.probe and not (final.diverged or final.error):
             done["predictions"] = session.predictions(lesson.train.probe)
         if final.diverged:
@@ -228,6 +232,7 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
                 line += "\n  parameters: " + params_text(final.params)
             for pr in done.get("predictions", []):
                 line += f"\n  prediction: {prediction_text(pr)}"
+            line += depth_text(session, final)
         if session.diagnosis:                  # the divergence doctor's verdict (tutor/train/doctor.py)
             from tutor.train.doctor import text as diagnosis_text
 
@@ -244,6 +249,16 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
                 text += f"\n  {key}: {_values(base[key])}"
         p.event("baseline", text, **{k: v for k, v in base.items() if k != "loss_curve"})
     return status
+
+
+def depth_text(session, final) -> str:
+    """After a deep model's run (tutor/present/depth.py): its gradient norms by depth, first and last step."""
+    from tutor.present.depth import depth_table, shows_depth
+
+    first, last = session.first_row, session.last_row
+    if first is None or last is None or not shows_depth(final.layers):
+        return ""
+    return "\n  " + "\n  ".join(depth_table(first.layers, final.layers, first.step, last.step))
 
 
 def grad_text(name: str, g) -> str:
