@@ -39,7 +39,9 @@ def ratio_line(layers) -> str:
     if len(linear) < 2:
         return ""
     first, last = linear[0], linear[-1]
-    ratio = f"{first.grad_norm / last.grad_norm:.2g}" if last.grad_norm else "inf"
+    if not last.grad_norm:             # nothing reached the last layer either: no ratio to speak of
+        return ""
+    ratio = f"{first.grad_norm / last.grad_norm:.2g}"
     return (f"‖∂{first.layer}‖ / ‖∂{last.layer}‖ = {number_within(first.grad_norm, COLUMN)} / "
             f"{number_within(last.grad_norm, COLUMN)} = {ratio}")
 

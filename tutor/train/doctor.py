@@ -30,6 +30,7 @@ class Observation:
     saturated: dict[str, float] = field(default_factory=dict)    # sigmoid/tanh layer → fraction
     accuracy: float | None = None
     depth: tuple[tuple[str, float], ...] = ()                  # (weight, ‖∂W‖) of each linear layer, input first
+    copies: dict[str, int] = field(default_factory=dict)       # hidden layer → its units, where all are one copy
 
 
 class Doctor:
@@ -79,6 +80,11 @@ class Doctor:
                 f"{k}: {v:.0%} of its units sit in the flat tails of their curve, where the slope is about 0"
                 for k, v in sat.items()],
                 "lower the learning rate or scale the inputs down, so pre-activations stay near 0")
+        if last.copies:
+            return _verdict("symmetric", "the run stalled: every hidden unit is a copy of the others", evidence + [
+                f"{k}: its {n} units have identical weights, so they compute the same thing and get the same "
+                "gradient: they can never differ" for k, n in last.copies.items()],
+                "start from random weights (init = \"xavier\", \"he\" or \"torch\"), never all equal")
         vanished = self._vanished(finite)
         if vanished:
             return _verdict("vanishing-gradients", "the run stalled: vanishing gradients", evidence + [vanished],

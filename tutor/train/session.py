@@ -284,9 +284,11 @@ def make_doctor(spec: RunSpec, data: Data, binary: bool):
 def observation(snap: Snapshot):
     from tutor.train.doctor import Observation
 
+    linear = [s for s in snap.layers if s.type == "linear"]     # the hidden ones (not the last) can be copies
     return Observation(snap.step, snap.loss, {k: g.norm for k, g in snap.grads.items()}, dict(snap.dead_relu),
                        {s.layer: s.saturated for s in snap.layers if s.saturated is not None}, accuracy=snap.accuracy,
-                       depth=tuple((s.layer, s.grad_norm) for s in snap.layers if s.grad_norm is not None))
+                       depth=tuple((s.layer, s.grad_norm) for s in snap.layers if s.grad_norm is not None),
+                       copies={s.layer: s.units for s in linear[:-1] if s.distinct == 1 and s.units > 1})
 
 
 class BatchOrder:
@@ -339,7 +341,9 @@ def layer_health(plan, params: dict[str, np.ndarray], x: np.ndarray, limit: int 
         for layer in plan:
             kind = layer.type
             if kind == "linear":
-                out[layer.weight] = ("distinct", distinct_units(params[layer.weight]))
+                w = params[layer.weight]
+                out[layer.weight] = ("distinct", distinct_units(np.vstack([w, params[layer.bias][None]])
+                                                                if layer.bias else w))
                 h = h @ params[layer.weight]
                 if layer.bias:
                     h = h + params[layer.bias]
@@ -359,7 +363,8 @@ def layer_health(plan, params: dict[str, np.ndarray], x: np.ndarray, limit: int 
 
 
 def distinct_units(w: np.ndarray) -> int:
-    """How many of a layer's units (columns of its in × out weight) differ: 1 when every unit is a
+    """How many of a layer's units (columns of its in × out weight, with the bias as one more row)
+    differ: 1 when every unit is a
     copy of the others (a zero start), the layer's width when each went its own way. Each column is
     reduced to one number, its dot product with a fixed pattern (cheap: one matrix-vector product
     per snapshot), and those are compared to 6 significant digits of the largest."""
