@@ -86,6 +86,10 @@ class TrainPane(Widget):
 
                 yield LossPlot(id="plot")
                 yield FitView(id="fit")
+                if self.shows_depth():
+                    from tutor.ui.widgets.depth_plot import DepthPlot
+
+                    yield DepthPlot(id="depth")
             yield DataTable(id="grads", zebra_stripes=True, cursor_type="none")
         from tutor.ui.panes.run_code import RunCode
 
@@ -486,6 +490,7 @@ class TrainPane(Widget):
                 self.fill_table(row or snap)
             self.draw_plot()
             self.draw_fit(snap)
+            self.draw_depth(snap)
 
     def predictions(self, snap) -> list[dict]:
         """The lesson's probe (e.g. f(5)) once a run has finished, as the headless `done` event."""
@@ -506,6 +511,23 @@ class TrainPane(Widget):
         fit.display = self.data is not None and self.data.y_val is not None
         if fit.display:
             fit.show(None if snap is None else snap.val_pred, self.data.y_val, self.data.classes)
+
+    def shows_depth(self) -> bool:
+        """A deep model (tutor/present/depth.py DEPTH_MIN linear layers, in the lesson or a variant)
+        gets the by-depth view of its gradients beside the loss."""
+        from tutor.present.depth import shows_depth
+
+        return any(shows_depth(layers) for layers in
+                   [self.train.layers] + [v.changes["layers"] for v in self.lesson.variants if "layers" in v.changes])
+
+    def draw_depth(self, snap) -> None:
+        """The by-depth view: this snapshot's ‖∂W‖ per layer against the run's first step."""
+        for depth in self.query("#depth"):
+            self.query_one("#fit").display = False         # the depth view takes the fit's place beside the loss
+            first = self.session.first_row if self.session is not None else None
+            depth.ascii = self.app.ascii
+            depth.show(snap.layers if snap is not None else (), first.layers if first is not None else None,
+                       first.step if first is not None else 1)
 
     def fill_table(self, snap) -> None:
         table = self.query_one("#grads", DataTable)
