@@ -661,6 +661,14 @@ TABLE: dict[str, dict[str, Row]] = {
                    ("-1", V_SIGN), ("64", V_WRONG)),
             same=("1", "1.0", "32/32"),
         ),
+        "twin-gradient": Row(
+            wrong=(("0", Expect("The two chains multiply the same numbers: ∂L/∂a2 is not 0, it is ∂L/∂a1 again.",
+                                "known mistake")),
+                   ("-0.49713", Expect("That is ∂L/∂v2 = 2(z − y) · h2, the output weight's gradient. a2 sits one "
+                                       "tanh further down.", "known mistake")),
+                   ("0.42302", V_SIGN), ("-0.53788", V_WRONG)),
+            same=("-0.42302", "-0.4230167", "2*(2*0.5*tanh(0.5) - 1)*0.5*(1 - tanh(0.5)**2)*1"),
+        ),
         "why-small-lr": Row(
             wrong=(("b", choice_wrong("initialisation", "why-small-lr", "b")),
                    ("c", choice_wrong("initialisation", "why-small-lr", "c")),
