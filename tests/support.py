@@ -26,7 +26,7 @@ CURRICULUM_IDS = (
     "mlp-digits",
 )
 # Every shipped lesson in --list order: the curriculum, then the playground's (no Derive part).
-LISTED_IDS = CURRICULUM_IDS + ("xor-needs-a-hidden-layer",)
+LISTED_IDS = CURRICULUM_IDS + ("initialisation", "vanishing-gradients", "xor-needs-a-hidden-layer")
 
 CLI_TIMEOUT = 300          # seconds; a CLI call that takes longer is a hang, not a slow test
 
