@@ -30,3 +30,55 @@ def _own_derivation_cache(tmp_path_factory):
     os.environ["BACKPROP_TUTOR_CACHE"] = str(tmp_path_factory.mktemp("derive-cache"))
     os.environ["BACKPROP_TUTOR_STATE"] = str(tmp_path_factory.mktemp("state"))      # the error log
     yield
+
+
+# Faults the learner's machine may have, for the unit and pilot tests of what the tutor says then.
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Every way out of the machine refuses; the calls are counted."""
+    attempts: list[object] = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise OSError(101, "Network is unreachable (blocked by the test)")
+
+    import socket
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    return attempts
+
+
+@pytest.fixture
+def fetch_fails(monkeypatch, no_network):
+    import sklearn.datasets
+
+    calls = []
+
+    def fetch_openml(*args, **kwargs):
+        calls.append((args, kwargs))
+        raise OSError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(sklearn.datasets, "fetch_openml", fetch_openml)
+    return calls
+
+
+@pytest.fixture
+def no_cuda(monkeypatch):
+    """This machine as one without CUDA, whatever it has."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+
+
+@pytest.fixture
+def pretend_cuda(monkeypatch):
+    """device='cuda' accepted, the tensors kept on the CPU: enough to reach a CUDA error path."""
+    from tutor.train import backends as backends_module
+
+    monkeypatch.setattr(backends_module, "resolve_device", lambda name: "cpu" if name == "cuda" else name)
+

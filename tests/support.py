@@ -25,8 +25,9 @@ CURRICULUM_IDS = (
     "vector-derivatives",
     "mlp-digits",
 )
-# The further topics with a graph (group "Further topics", orders 10 to 12), in --list order.
-FURTHER_IDS = ("fan-out", "backprop-through-time", "gradient-checking", "softmax-cross-entropy", "batchnorm-backward")
+# The further topics (group "Further topics", orders 10 to 16), in --list order.
+FURTHER_IDS = ("fan-out", "backprop-through-time", "gradient-checking", "initialisation", "vanishing-gradients",
+               "softmax-cross-entropy", "batchnorm-backward")
 # Every shipped lesson in --list order: the curriculum, the further topics, then the playground's
 # xor lesson (order 30).
 LISTED_IDS = CURRICULUM_IDS + FURTHER_IDS + ("xor-needs-a-hidden-layer",)

@@ -204,6 +204,8 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
             if s.accuracy is not None:
                 fields["accuracy"] = s.accuracy
                 fields["val_accuracy"] = s.val_accuracy
+            if s.layers:                       # the by-depth view: every layer's ‖∂W‖, dead or saturated fraction
+                fields["layers"] = [stat.as_json() for stat in s.layers]
             p.event("train", step_line(s), **fields)
 
         final = session.run(emit=emit, policy=LogPolicy(every=every))
@@ -214,6 +216,8 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
             done["accuracy"], done["val_accuracy"] = final.accuracy, final.val_accuracy
         if final.params is not None:
             done["params"] = final.params
+        if final.layers:
+            done["layers"] = [stat.as_json() for stat in final.layers]
         if lesson.train.probe and not (final.diverged or final.error):
             done["predictions"] = session.predictions(lesson.train.probe)
         if final.diverged:
@@ -231,6 +235,7 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
                 line += "\n  parameters: " + params_text(final.params)
             for pr in done.get("predictions", []):
                 line += f"\n  prediction: {prediction_text(pr)}"
+            line += depth_text(session, final)
         if session.diagnosis:                  # the divergence doctor's verdict (tutor/train/doctor.py)
             from tutor.train.doctor import text as diagnosis_text
 
@@ -242,6 +247,16 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
         base = fit_baseline(lesson.train.baseline, data, lesson.train)
         p.event("baseline", baseline_text(base, one_line=False), **{k: v for k, v in base.items() if k != "loss_curve"})
     return status
+
+
+def depth_text(session, final) -> str:
+    """After a deep model's run (tutor/present/depth.py): its gradient norms by depth, first and last step."""
+    from tutor.present.depth import depth_table, shows_depth
+
+    first, last = session.first_row, session.last_row
+    if first is None or last is None or not shows_depth(final.layers):
+        return ""
+    return "\n  " + "\n  ".join(depth_table(first.layers, final.layers, first.step, last.step))
 
 
 def _answers(lesson: Lesson, opts: Options, p: Printer, err: TextIO) -> int:

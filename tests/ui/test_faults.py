@@ -13,7 +13,7 @@ from tutor.train.backends import AutogradBackend, ManualBackend
 from tutor.ui.app import TutorApp
 from tutor.ui.screens.lesson import LessonScreen
 from tutor.ui.panes.train import TrainPane
-from tests.unit.test_faults import OOM, failing_at, fetch_fails, no_cuda, no_network, pretend_cuda  # noqa: F401 - fixtures
+from tests.unit.test_faults import OOM, failing_at
 
 
 def make_app(tmp_path, **kw) -> TutorApp:

@@ -274,6 +274,28 @@ def known(lesson_id: str, ex_id: str, i: int) -> Expect:
 V_NAN = Expect("expected a finite number, found 'nan'", "")
 
 
+# vanishing-gradients: the sigmoid's slopes, and the known mistakes of its value exercises
+SIG1 = "sigmoid(z1)*(1 - sigmoid(z1))"
+
+
+SIG2 = "sigmoid(z2)*(1 - sigmoid(z2))"
+
+
+SIGMOID_AT_0 = Expect("That is σ(0), the sigmoid's output at 0. Its slope there is σ(0)(1 − σ(0)) = 1/2 · 1/2.",
+                      "known mistake")
+
+
+TANH_SLOPE = Expect("That is tanh's largest slope, 1 − tanh(0)². The sigmoid's is a quarter of it: σ(0)(1 − σ(0)).",
+                    "known mistake")
+
+
+SEVEN_SLOPES = Expect("That is (1/4)⁷: seven is the number of linear layers. Between W1 and the loss lie six sigmoids.",
+                      "known mistake")
+
+
+ADDED_SLOPES = Expect("The slopes multiply along the chain, they do not add: six factors of 1/4.", "known mistake")
+
+
 def choice_wrong(lesson_id: str, ex_id: str, letter: str) -> Expect:
     """A wrong choice says why it is wrong, in the lesson's own words (issue 19)."""
     ex = exercise(lesson_id, ex_id)
@@ -743,6 +765,89 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("a", "A", " a ", "a)", "a.", "(a)"),
         ),
     },
+    "vanishing-gradients": {
+        "grad-w1": Row(
+            wrong=(
+                (f"2*(z3 - y)*w3*{SIG2}*w2*x", missing("h1", "z1", "sigmoid(z1)*(1 - sigmoid(z1))")),
+                (f"2*(z3 - y)*w3*w2*{SIG1}*x", missing("h2", "z2", "sigmoid(z2)*(1 - sigmoid(z2))")),
+                (f"2*(z3 - y)*w3*{SIG2}*w2*{SIG1}", missing("z1", "w1", "x")),
+                (f"2*(y - z3)*w3*{SIG2}*w2*{SIG1}*x", SIGN),
+                (f"(z3 - y)*w3*{SIG2}*w2*{SIG1}*x", factor(2)),
+                # the activation where its slope belongs, written out or by its node's name
+                (f"2*(z3 - y)*w3*sigmoid(z2)*w2*{SIG1}*x",
+                 activation("sigmoid(z2)", "sigmoid(z2)*(1 - sigmoid(z2))")),
+                (f"2*(z3 - y)*w3*{SIG2}*w2*h1*x", activation("h1 = sigmoid(z1)", "h1*(1 - h1)")),
+                # the slopes' best case, 1/4, in place of the slopes at the point
+                ("2*(z3 - y)*w3*0.25*w2*0.25*x", GENERIC),
+            ),
+            same=("2*(z3 - y)*w3*h2*(1 - h2)*w2*h1*(1 - h1)*x",
+                  f"x*w2*w3*{SIG1}*{SIG2}*(2*z3 - 2*y)"),
+        ),
+        "max-slope": Row(
+            wrong=(("0.5", SIGMOID_AT_0), ("sigmoid(0)", SIGMOID_AT_0), ("1", TANH_SLOPE), ("-0.25", V_SIGN),
+                   ("0.2", V_WRONG)),
+            same=("0.25", "1/4", "sigmoid(0)*(1 - sigmoid(0))", "0.5*0.5", "0.2500"),
+        ),
+        "six-sigmoids": Row(
+            wrong=(("0.25**7", SEVEN_SLOPES), ("1.5", ADDED_SLOPES), ("0.25*6", ADDED_SLOPES),
+                   ("-0.25**6", V_SIGN), ("0.25", V_WRONG)),
+            same=("0.25**6", "1/4096", "(1/4)**6", "4**-6", "0.000244140625"),
+        ),
+        "why-relu-he": Row(
+            wrong=(("b", choice_wrong("vanishing-gradients", "why-relu-he", "b")),
+                   ("c", choice_wrong("vanishing-gradients", "why-relu-he", "c")),
+                   ("d", choice_wrong("vanishing-gradients", "why-relu-he", "d"))),
+            same=("a", "A", " a ", "a)", "a.", "(a)"),
+        ),
+    },
+    "initialisation": {
+        "first-loss": Row(
+            wrong=(("0.1", Expect("That is the probability each class gets. The loss is −ln of it.", "known mistake")),
+                   ("1", Expect("That is log base 10 of 10. Cross-entropy uses the natural log: ln 10.",
+                                "known mistake")),
+                   ("log(2)", Expect("That is ln 2, the first loss of a two-class classifier. Here there are ten "
+                                     "classes.", "known mistake")),
+                   ("10", Expect("That is the number of classes. The loss is −ln of each class's probability, "
+                                 "1/10: ln 10.", "known mistake")),
+                   ("8.50808", Expect("That is the standard-normal variant's first loss, the one that is too large. "
+                                      "What would a classifier that knows nothing score?", "known mistake")),
+                   ("-2.3026", V_SIGN), ("2.5", V_WRONG)),
+            same=("2.3026", "log(10)", "-log(0.1)", "-log(1/10)", "2.302585"),
+        ),
+        "xavier-bound": Row(
+            wrong=(("sqrt(6/64)", Expect("That is √(6/64), fan-in alone. Xavier divides by fan-in + fan-out: 64 + 32.",
+                                         "known mistake")),
+                   ("0.0625", Expect("That is 6/96, before the square root: the bound is √(6/96).", "known mistake")),
+                   ("sqrt(2/96)", Expect("That is √(2/(64 + 32)), the standard deviation of Xavier's normal form. "
+                                         "The uniform bound is √(6/(fan-in + fan-out)).", "known mistake")),
+                   ("0.125", Expect("That is 1/√64, torch's default range for nn.Linear. Xavier's is "
+                                    "√(6/(fan-in + fan-out)).", "known mistake")),
+                   ("-0.25", V_SIGN)),
+            same=("0.25", "sqrt(6/96)", "sqrt(6/(64 + 32))", "1/4"),
+        ),
+        "zero-units": Row(
+            wrong=(("32", Expect("Look at the depth view: W1's 32 units are there, but how many of them differ?",
+                                 "known mistake")),
+                   ("0", Expect("The layer still has units; they are all the same one. How many distinct ones is "
+                                "that?", "known mistake")),
+                   ("-1", V_SIGN), ("64", V_WRONG)),
+            same=("1", "1.0", "32/32"),
+        ),
+        "twin-gradient": Row(
+            wrong=(("0", Expect("The two chains multiply the same numbers: ∂L/∂a2 is not 0, it is ∂L/∂a1 again.",
+                                "known mistake")),
+                   ("-0.49713", Expect("That is ∂L/∂v2 = 2(z − y) · h2, the output weight's gradient. a2 sits one "
+                                       "tanh further down.", "known mistake")),
+                   ("0.42302", V_SIGN), ("-0.53788", V_WRONG)),
+            same=("-0.42302", "-0.4230167", "2*(2*0.5*tanh(0.5) - 1)*0.5*(1 - tanh(0.5)**2)*1"),
+        ),
+        "why-small-lr": Row(
+            wrong=(("b", choice_wrong("initialisation", "why-small-lr", "b")),
+                   ("c", choice_wrong("initialisation", "why-small-lr", "c")),
+                   ("d", choice_wrong("initialisation", "why-small-lr", "d"))),
+            same=("a", "A", " a ", "a)", "a.", "(a)"),
+        ),
+    },
 }
 
 
@@ -762,8 +867,8 @@ def test_table_covers_every_exercise_of_every_lesson():
     assert set(TABLE) == {
         "single-neuron", "linear-1d", "linear-regression", "multivariate-regression",
         "logistic-regression", "two-layer-relu", "vector-derivatives", "mlp-digits",
-        "fan-out", "backprop-through-time", "gradient-checking", "softmax-cross-entropy",
-        "batchnorm-backward"} <= set(lesson_ids())
+        "fan-out", "backprop-through-time", "gradient-checking", "initialisation", "vanishing-gradients",
+        "softmax-cross-entropy", "batchnorm-backward"} <= set(lesson_ids())
 
 
 @pytest.mark.parametrize("lesson_id, ex_id", [(lid, eid) for lid, rows in TABLE.items() for eid in rows],

@@ -7,7 +7,6 @@ Nothing here reaches the network: MNIST tests replace the fetch, and block socke
 
 from __future__ import annotations
 import io
-import socket
 import numpy as np
 import pytest
 import torch
@@ -15,7 +14,6 @@ from tests.support import parse_json_lines
 from tutor import headless
 from tutor.train.data import DataError
 from tutor.lesson import load, resolve as resolve_lesson
-from tutor.train import backends as backends_module
 from tutor.train.backends import AutogradBackend, DeviceError, ManualBackend
 from tutor.train.session import Session
 from tutor.train.spec import resolve as resolve_spec
@@ -38,36 +36,6 @@ def session(lesson_id: str = "two-layer-relu", backend: str = "numpy", **changes
 
     les = lesson(lesson_id)
     return Session(resolve_spec(les, backend, **changes), load_data(les.train.dataset))
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Every way out of the machine refuses; the calls are counted."""
-    attempts: list[object] = []
-
-    def refuse(*args, **kwargs):
-        attempts.append(args)
-        raise OSError(101, "Network is unreachable (blocked by the test)")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    return attempts
-
-
-@pytest.fixture
-def fetch_fails(monkeypatch, no_network):
-    import sklearn.datasets
-
-    calls = []
-
-    def fetch_openml(*args, **kwargs):
-        calls.append((args, kwargs))
-        raise OSError("[Errno -3] Temporary failure in name resolution")
-
-    monkeypatch.setattr(sklearn.datasets, "fetch_openml", fetch_openml)
-    return calls
 
 
 @pytest.mark.parametrize("backend", ["numpy", "autograd"])
@@ -149,12 +117,6 @@ def test_backend_exception_headless_json(monkeypatch):
     assert done[0]["error"].startswith("the autograd backend failed at step 1: RuntimeError: boom")
 
 
-@pytest.fixture
-def no_cuda(monkeypatch):
-    """This machine as one without CUDA, whatever it has."""
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-
-
 def test_cuda_requested_without_cuda_headless(no_cuda):
     status, out, err = run_headless("two-layer-relu", backends=["autograd"], device="cuda")
     assert status == headless.EXIT_USAGE == 2
@@ -182,12 +144,6 @@ def test_cuda_requested_with_cuda_trains():
     status, out, err = run_headless("two-layer-relu", backends=["autograd"], device="cuda")
     assert status == 0, err
     assert "autograd on cuda" in out and "done: 50 steps" in out
-
-
-@pytest.fixture
-def pretend_cuda(monkeypatch):
-    """device='cuda' accepted, the tensors kept on the CPU: enough to reach a CUDA error path."""
-    monkeypatch.setattr(backends_module, "resolve_device", lambda name: "cpu" if name == "cuda" else name)
 
 
 OOM = "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.1 GiB total capacity)"

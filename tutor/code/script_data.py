@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tutor.lesson import Lesson
 from tutor.lesson import PLAYGROUND as PLAYGROUND_DATASETS
-from tutor.train.spec import RunSpec, linear_plan, norm_plan
+from tutor.train.spec import RunSpec, draw_rule, linear_plan, norm_plan
 from tutor.code.writer import Writer
 
 
@@ -121,13 +121,14 @@ def train_count(lesson: Lesson, dataset) -> int:
 # --- initial weights ------------------------------------------------------------------------------
 
 
-def draw(init: str, shape: tuple, fan_in: int) -> str:
-    if init == "zeros":
+def draw(rule: tuple[str, str, float], shape: tuple) -> str:
+    """tutor.train.spec._draw as code, from the same rule (spec.draw_rule)."""
+    kind, how, _ = rule
+    if kind == "zeros":
         return f"np.zeros({shape!r})"
-    if init == "randn":
-        return f"rng.randn({', '.join(map(str, shape))})"
-    bound = f"1 / np.sqrt({max(fan_in, 1)})"
-    return f"rng.uniform(-{bound}, {bound}, size={shape!r})"
+    if kind == "normal":
+        return f"rng.randn({', '.join(map(str, shape))})" + (f" * {how}" if how else "")
+    return f"rng.uniform(-{how}, {how}, size={shape!r})"
 
 
 def weight_lines(w: Writer, spec: RunSpec, inputs: int, outputs: int) -> list[tuple[str, str | None]]:
@@ -139,7 +140,8 @@ def weight_lines(w: Writer, spec: RunSpec, inputs: int, outputs: int) -> list[tu
     names = []
     for p in linear_plan(spec, inputs, outputs):
         n_in, n_out = p.n_in, p.n_out
-        bias_text = draw(spec.init, (n_out,), n_in) if p.lesson_bias and spec.init != "zeros" else None
+        bias_rule = draw_rule(spec, p, bias=True)
+        bias_text = draw(bias_rule, (n_out,)) if p.lesson_bias and bias_rule[0] != "zeros" else None
         if bias_text and not p.bias:
             w(f"_ = {bias_text}    # the lesson's bias {p.bias_name}, unused here: drawn so the weights match")
         elif bias_text and p.layer.bias_init is None:
@@ -148,7 +150,7 @@ def weight_lines(w: Writer, spec: RunSpec, inputs: int, outputs: int) -> list[tu
             w(f"{p.weight}_init = np.array({[list(map(float, r)) for r in p.layer.weight]!r}, dtype=np.float64)"
               f".reshape({n_in}, {n_out})")
         else:
-            w(f"{p.weight}_init = {draw(spec.init, (n_in, n_out), n_in)}")
+            w(f"{p.weight}_init = {draw(draw_rule(spec, p), (n_in, n_out))}")
         if p.bias:
             if p.layer.bias_init is not None:
                 w(f"{p.bias}_init = np.array({list(map(float, p.layer.bias_init))!r}, dtype=np.float64)"

@@ -76,6 +76,8 @@ class Layer:
     bias_name: str | None = None          # the bias's name (default b1, b2, ...)
     weight: tuple | None = None           # explicit initial weight (nested lists, in × out)
     bias_init: tuple | None = None
+    init: str | None = None               # this layer's draw (INITS or "normal"); None: the run's `init`
+    std: float | None = None              # the standard deviation of a "normal" draw
 
     def param_names(self, index: int) -> tuple[str, str]:
         """(weight, bias) names of the `index`-th linear layer (from 1): given, or W1 and b1; of the

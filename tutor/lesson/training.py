@@ -7,10 +7,10 @@ from typing import Any
 
 from tutor.errors import LessonError
 from tutor.expr import NAME_RE
-from tutor.lesson.limits import (MAX_CELLS, MAX_EPOCHS, MAX_LAYERS, MAX_PARAMS, MAX_SAMPLES, MAX_STEPS,
+from tutor.lesson.limits import (MAX_CELLS, MAX_EPOCHS, MAX_LAYERS, MAX_PARAMS, MAX_SAMPLES, MAX_STD, MAX_STEPS,
                                  MAX_WIDTH)
-from tutor.lesson.vocabulary import (BACKENDS, BASELINES, CLASSES, CLASSIFIERS, DTYPES, ID_RE, INITS,
-                                     LAYER_TYPES, LOSSES, PARAM_LAYERS, MNIST_TRAIN, OPTIMIZERS)
+from tutor.lesson.vocabulary import (BACKENDS, BASELINES, CLASSES, CLASSIFIERS, DTYPES, ID_RE, INITS, LAYER_INITS,
+                                     LAYER_TYPES, LOSSES, MNIST_TRAIN, OPTIMIZERS, PARAM_LAYERS)
 from tutor.lesson.records import Dataset, Layer, Train, Variant
 from tutor.lesson.reader import Table
 from tutor.lesson.datasets import all_numbers, data_number, dataset_shape, freeze, read_dataset, rows_shape
@@ -44,9 +44,26 @@ def _layer(t: Table) -> Layer:
     for label, value in (("weight", weight), ("bias_init", bias_init)):
         if value is not None:
             rows_shape(value, t.key(label), flat_ok=True)
+    init, std = _layer_init(t, weight is not None)
     t.done()
     return Layer("linear", out, bias, name, bias_name,
-                 freeze(weight) if weight is not None else None, freeze(bias_init) if bias_init is not None else None)
+                 freeze(weight) if weight is not None else None, freeze(bias_init) if bias_init is not None else None,
+                 init, std)
+
+
+def _layer_init(t: Table, explicit: bool) -> tuple[str | None, float | None]:
+    """A linear layer's own `init` (and the `std` of a "normal" one); None: the run's init."""
+    init = t.choice("init", LAYER_INITS, None)
+    if init is not None and explicit:
+        raise LessonError("the layer gives its 'weight', so there is nothing to draw: drop 'init' or 'weight'",
+                          key=t.key("init"))
+    std = t.number("std", None, lo=0.0, hi=MAX_STD)
+    if init == "normal" and std is None:
+        raise LessonError("init = \"normal\" needs the standard deviation of its draw: add 'std' (e.g. std = 0.01)",
+                          key=t.key("init"))
+    if std is not None and init != "normal":
+        raise LessonError("'std' belongs to init = \"normal\"; other draws set their own scale", key=t.key("std"))
+    return init, std
 
 
 _TRAIN_OVERRIDES = {"lr", "optimizer", "momentum", "epochs", "bias", "batch_size", "zero_grad"}

@@ -18,6 +18,7 @@ import numpy as np
 from tutor.train.plane import Points, generate, read_csv
 from tutor.train.doctor import Doctor, Observation
 from tutor.train.manual import HandOptimizer, Linear, NumpyXP, ReLU, Sigmoid, Tanh, loss_and_grad
+from tutor.train.snapshot import BOUNDS, SATURATED_WITHIN
 
 # One vocabulary each: the knob's values, as typed on the command line and shown on screen.
 FEATURES = {            # id → (label, function of x1, x2)
@@ -254,7 +255,7 @@ class Playground:
             if act == "relu":
                 dead[f"layer {i}"] = float(np.mean(~(h > 0).any(axis=0)))
             else:
-                lo, hi = (-0.99, 0.99) if act == "tanh" else (0.01, 0.99)
+                lo, hi = BOUNDS[act][0] + SATURATED_WITHIN, BOUNDS[act][1] - SATURATED_WITHIN
                 saturated[f"layer {i}"] = float(np.mean(((h < lo) | (h > hi)).mean(axis=0) > 0.9))
         return dead, saturated
 

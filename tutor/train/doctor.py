@@ -16,6 +16,7 @@ FLAT_CHANGE = 1e-3         # "no real change": relative, over those observations
 EXPLODE = 10.0             # gradient norm growth (last / first) that counts as exploding
 DEAD = 0.5                 # fraction of dead / saturated units in a layer worth naming
 VANISH = 1e-6              # a gradient norm this small moves nothing
+VANISH_RATIO = 1e-3        # first layer's ‖∂W‖ / last layer's at the start: the gradient vanished on its way down
 MIN_SEEN = FLAT_STEPS      # observations before "learns nothing" may be said
 MAX_KEPT = 4096            # observations kept (older ones thinned), so memory stays flat
 
@@ -28,6 +29,8 @@ class Observation:
     dead: dict[str, float] = field(default_factory=dict)         # ReLU layer → fraction dead
     saturated: dict[str, float] = field(default_factory=dict)    # sigmoid/tanh layer → fraction
     accuracy: float | None = None
+    depth: tuple[tuple[str, float], ...] = ()                  # (weight, ‖∂W‖) of each linear layer, input first
+    copies: dict[str, int] = field(default_factory=dict)       # hidden layer → its units, where all are one copy
 
 
 class Doctor:
@@ -75,6 +78,16 @@ class Doctor:
             stuck = {k: v for k, v in fractions.items() if v >= DEAD}
             if stuck:
                 return _verdict(kind, title, evidence + [f"{k}: {v:.0%} {what}" for k, v in stuck.items()], fix)
+        if last.copies:
+            return _verdict("symmetric", "the run stalled: every hidden unit is a copy of the others", evidence + [
+                f"{k}: its {n} units have identical weights, so they compute the same thing and get the same "
+                "gradient: they can never differ" for k, n in last.copies.items()],
+                "start from random weights (init = \"xavier\", \"he\" or \"torch\"), never all equal")
+        vanished = self._vanished(finite)
+        if vanished:
+            return _verdict("vanishing-gradients", "the run stalled: vanishing gradients", evidence + [vanished],
+                            "use relu with He initialisation (or tanh with Xavier) rather than sigmoid in the hidden "
+                            "layers, or fewer layers")
         biggest = max(last.grads.values(), default=0.0)
         if self.linear_model and (at_chance or flat):
             return _verdict("linear-model", "the model learns nothing it could not: it is linear", evidence + [
@@ -96,6 +109,15 @@ class Doctor:
         return _verdict("plateau", "the loss has plateaued", evidence + [
             f"lr × largest gradient = {self.lr:g} × {biggest:.3g} = {step:.2g}"],
             "train longer, add capacity, or try another learning rate")
+
+    def _vanished(self, finite: list[Observation]) -> str:
+        """At the first step of a deep model, the first layer's gradient a tiny fraction of the last's."""
+        depth = finite[0].depth
+        if len(depth) < 3 or not depth[-1][1] or depth[0][1] / depth[-1][1] >= VANISH_RATIO:
+            return ""
+        (first, g0), (last, g1) = depth[0], depth[-1]
+        return (f"at step {finite[0].step} the gradient reaching the first layer was {g0:.2g} (‖∂{first}‖), "
+                f"{g0 / g1:.2g} times the last layer's {g1:.3g} (‖∂{last}‖): the layers near the input barely learn")
 
     def _rising(self, finite: list[Observation]) -> bool:
         """A loss that grew to many times its best while the gradients grew too: diverging."""

@@ -82,7 +82,9 @@ class TorchXP:
         return self.torch.as_tensor(a, dtype=self.torch.int64, device=self.device)
 
     def to_numpy(self, a):
-        return a.detach().to("cpu", self.torch.float64).numpy()
+        # copy=True: a float64 CPU tensor would otherwise come back as a view of itself, and a
+        # parameter read before a step would change with the step (Δw/w 0, health of the new weights)
+        return a.detach().to("cpu", self.torch.float64, copy=True).numpy()
 
     def scalar(self, a) -> float:
         return float(a.item())

@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from tutor.train.data import Data
-from tutor.train.snapshot import GradStat, History, Snapshot
+from tutor.train.snapshot import BOUNDS, SATURATED_WITHIN, GradStat, History, LayerStat, Snapshot
 from tutor.train.spec import RunSpec, initial_weights, layer_plan, param_names
 
 SMALL_MODEL = 10          # parameters; at most this many are shown (and logged) as values
@@ -57,6 +57,7 @@ class Session:
         self.history = history if history is not None else History()
         self.last: Snapshot | None = None
         self.last_row: Snapshot | None = None     # the last logged step (`last` may be the final state)
+        self.first_row: Snapshot | None = None    # the first logged step (the by-depth view compares the two)
         self.finished = False
         self._batches = BatchOrder(n, self.batch, spec.seed)
         self._loader = None
@@ -144,6 +145,8 @@ class Session:
                         return self._finish(Snapshot(**{**snap.__dict__, "diverged": True}), emit)
                     self.history.add(k - 1, snap.loss, snap.val_loss)     # x: updates made before it
                     self.last = self.last_row = snap
+                    if self.first_row is None:
+                        self.first_row = snap
                     self.doctor.observe(observation(snap))
                     emit(snap)
                     next_time = now + (interval or math.inf)
@@ -211,15 +214,16 @@ class Session:
         stats = {n: GradStat.of(grads[n], before.get(n) if before else None, after[n])
                  for n in self.names if grads.get(n) is not None}
         val_loss, val_acc, acc = (None, None, None) if diverged or measured is None else measured
+        health = {} if diverged else layer_health(self.plan, params, self.data.x_train)
         elapsed = self.active + (time.perf_counter() - started)
         run_time = time.perf_counter() - started
         return Snapshot(
             self.spec.backend, self.device, self.step, self.epoch, float(loss), val_loss, acc, val_acc, stats,
             {n: np.asarray(g).tolist() for n, g in grads.items() if g is not None} if self.small else None,
             {n: p.tolist() for n, p in params.items()} if self.small else None,
-            {} if diverged else dead_relu(self.plan, params, self.data.x_train),
-            elapsed, (self.step - start_step) / run_time if run_time > 0 else 0.0,
+            dead_relu(health), elapsed, (self.step - start_step) / run_time if run_time > 0 else 0.0,
             diverged=diverged, total_steps=self.total, val_pred=None if diverged else getattr(self, "val_pred", None),
+            layers=() if diverged else by_depth(self.plan, stats, health),
         )
 
     def _final(self, started, start_step) -> Snapshot:
@@ -230,13 +234,15 @@ class Session:
         val_loss, val_acc = self.evaluate("val")
         last = self.last if self.last is not None and self.last.step == self.step else None
         total = self.step - start_step
+        health = layer_health(self.plan, params, self.data.x_train)
         sps = total / (self.active or 1e-9) if start_step == 0 else (last.steps_per_second if last else 0.0)
         return Snapshot(
             self.spec.backend, self.device, self.step, self.epoch, loss, val_loss, acc, val_acc,
             last.grads if last else {}, last.grad_values if last else None,
             {n: p.tolist() for n, p in params.items()} if self.small else None,
-            dead_relu(self.plan, params, self.data.x_train), self.active, sps,
+            dead_relu(health), self.active, sps,
             done=True, total_steps=self.total, val_pred=getattr(self, "val_pred", None),   # of the final weights
+            layers=by_depth(self.plan, last.grads if last else {}, health),   # the last step's ‖∂W‖, the final units
         )
 
     def predictions(self, probe) -> list[dict]:
@@ -281,8 +287,11 @@ def make_doctor(spec: RunSpec, data: Data, binary: bool):
 def observation(snap: Snapshot):
     from tutor.train.doctor import Observation
 
+    linear = [s for s in snap.layers if s.type == "linear"]     # the hidden ones (not the last) can be copies
     return Observation(snap.step, snap.loss, {k: g.norm for k, g in snap.grads.items()}, dict(snap.dead_relu),
-                       accuracy=snap.accuracy)
+                       {s.layer: s.saturated for s in snap.layers if s.saturated is not None}, accuracy=snap.accuracy,
+                       depth=tuple((s.layer, s.grad_norm) for s in snap.layers if s.grad_norm is not None),
+                       copies={s.layer: s.units for s in linear[:-1] if s.distinct == 1 and s.units > 1})
 
 
 class BatchOrder:
@@ -322,31 +331,84 @@ class LoaderBatches:
         return len(self.order)
 
 
-def dead_relu(plan, params: dict[str, np.ndarray], x: np.ndarray, limit: int = 2048) -> dict[str, float]:
-    """For every ReLU, the fraction of its units that are zero for every sample (dead units),
-    measured in numpy from the weights, so every backend reports it the same way."""
-    out: dict[str, float] = {}
+def layer_health(plan, params: dict[str, np.ndarray], x: np.ndarray, limit: int = 2048) -> dict[str, tuple[str, float]]:
+    """One forward walk in numpy from the weights (so every backend reports the same): for every
+    linear layer the number of its units with distinct incoming weights (`distinct_units`), for every
+    ReLU the fraction of its units that are zero for every sample ("dead"), for every sigmoid and
+    tanh the fraction of its outputs within SATURATED_WITHIN of a bound ("saturated"). Keyed relu1,
+    sigmoid1, tanh1, ... (numbered per type), in depth order."""
+    out: dict[str, tuple[str, float]] = {}
     h = np.asarray(x[:limit], dtype=np.float64)
-    relu_index = 0
+    count: dict[str, int] = {}
+    with np.errstate(all="ignore"):
+        for layer in plan:
+            kind = layer.type
+            if kind == "linear":
+                w = params[layer.weight]
+                out[layer.weight] = ("distinct", distinct_units(np.vstack([w, params[layer.bias][None]])
+                                                                if layer.bias else w))
+                h = h @ params[layer.weight]
+                if layer.bias:
+                    h = h + params[layer.bias]
+                continue
+            count[kind] = count.get(kind, 0) + 1
+            name = f"{kind}{count[kind]}"
+            if kind == "relu":
+                out[name] = ("dead", float(np.mean(~(h > 0).any(axis=0))))
+                h = np.maximum(h, 0)
+            elif kind == "batchnorm":
+                from tutor.train.manual import BN_EPS
+
+                xc = h - h.mean(0)
+                h = params[layer.weight] * xc / np.sqrt((xc * xc).mean(0) + BN_EPS) + params[layer.bias]
+            elif kind in BOUNDS:
+                h = 1 / (1 + np.exp(-h)) if kind == "sigmoid" else np.tanh(h)
+                lo, hi = BOUNDS[kind]
+                out[name] = ("saturated", float(np.mean((h - lo < SATURATED_WITHIN) | (hi - h < SATURATED_WITHIN))))
+            else:
+                break                  # softmax / log_softmax end the model: nothing to measure after them
+    return out
+
+
+def distinct_units(w: np.ndarray) -> int:
+    """How many of a layer's units (columns of its in × out weight, with the bias as one more row)
+    differ: 1 when every unit is a
+    copy of the others (a zero start), the layer's width when each went its own way. Each column is
+    reduced to one number, its dot product with a fixed pattern (cheap: one matrix-vector product
+    per snapshot), and those are compared to 6 significant digits of the largest."""
+    w = np.asarray(w, dtype=np.float64)
+    if w.size == 0:
+        return 0
+    key = np.cos(np.arange(w.shape[0]) * 1.7 + 0.3) @ w          # no two real units share it by chance
+    scale = float(np.max(np.abs(key)))
+    if not np.isfinite(scale):
+        return w.shape[1]
+    rounded = np.round(key / scale, 6) + 0.0 if scale > 0 else key + 0.0    # + 0.0: −0.0 is 0.0
+    return int(np.unique(rounded).size)
+
+
+def dead_relu(health: dict[str, tuple[str, float]]) -> dict[str, float]:
+    """The ReLUs' dead fractions out of `layer_health`."""
+    return {name: frac for name, (kind, frac) in health.items() if kind == "dead"}
+
+
+def by_depth(plan, grads: dict, health: dict[str, tuple[str, float]]) -> tuple[LayerStat, ...]:
+    """Every layer in depth order with what the by-depth view shows of it: ‖∂W‖ of a linear layer
+    (from the step's GradStats), the dead or saturated fraction of an activation (`layer_health`)."""
+    rows, count = [], {}
     for layer in plan:
         if layer.type == "linear":
-            h = h @ params[layer.weight]
-            if layer.bias:
-                h = h + params[layer.bias]
-        elif layer.type == "batchnorm":
-            from tutor.train.manual import BN_EPS
-
-            xc = h - h.mean(0)
-            h = params[layer.weight] * xc / np.sqrt((xc * xc).mean(0) + BN_EPS) + params[layer.bias]
-        elif layer.type == "relu":
-            relu_index += 1
-            out[f"relu{relu_index}"] = float(np.mean(~(h > 0).any(axis=0)))
-            h = np.maximum(h, 0)
-        elif layer.type == "sigmoid":
-            h = 1 / (1 + np.exp(-h))
-        elif layer.type == "tanh":
-            h = np.tanh(h)
-    return out
+            g = grads.get(layer.weight)
+            units = health.get(layer.weight, ("", None))[1]
+            rows.append(LayerStat(layer.weight, "linear", grad_norm=g.norm if g is not None else None,
+                                  units=layer.n_out, distinct=units))
+            continue
+        count[layer.type] = count.get(layer.type, 0) + 1
+        name = f"{layer.type}{count[layer.type]}"
+        kind, frac = health.get(name, ("", None))
+        rows.append(LayerStat(name, layer.type, dead=frac if kind == "dead" else None,
+                              saturated=frac if kind == "saturated" else None))
+    return tuple(rows)
 
 
 def explain_failure(spec: RunSpec, step: int, exc: BaseException) -> str:

@@ -33,6 +33,35 @@ class GradStat:
                         float(np.max(np.abs(g))) if g.size else 0.0, ratio, float(g.ravel()[0]) if g.size == 1 else None)
 
 
+# A sigmoid or tanh output this close to a bound of its range (0 and 1; −1 and 1) counts as saturated:
+# its slope there is below 0.01 (σ' = s(1 − s) < 0.0099, tanh' = 1 − t² < 0.02). Defined once; the
+# playground's doctor uses it too.
+SATURATED_WITHIN = 0.01
+BOUNDS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+
+
+@dataclass(frozen=True)
+class LayerStat:
+    """One layer of the model in depth order (the by-depth view): a linear layer's weight gradient
+    norm ‖∂W‖ and how many of its units are distinct, a ReLU's dead fraction (units zero for every sample), a sigmoid's or tanh's saturated
+    fraction (outputs within SATURATED_WITHIN of a bound). Other layers carry only their name."""
+
+    layer: str                         # the weight's name (W1, w2, ...) or relu1, sigmoid2, tanh1, ...
+    type: str                          # linear, relu, sigmoid, tanh, softmax, log_softmax
+    grad_norm: float | None = None     # linear layers: ‖∂W‖ of the step
+    dead: float | None = None          # relu: fraction of units never active
+    saturated: float | None = None     # sigmoid, tanh: fraction of outputs in the flat tails
+    units: int | None = None           # linear layers: output units
+    distinct: int | None = None        # ... of which this many have distinct incoming weights (1: all copies)
+
+    def as_json(self) -> dict:
+        out = {"layer": self.layer, "type": self.type}
+        for key in ("grad_norm", "units", "distinct", "dead", "saturated"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
+
+
 @dataclass(frozen=True)
 class Snapshot:
     backend: str
@@ -58,6 +87,7 @@ class Snapshot:
     error: str = ""                    # what went wrong and what to do, when a run stopped early
     total_steps: int = 0
     val_pred: object = field(default=None, compare=False, repr=False)   # the model's outputs on the validation set (numpy), for the fit view
+    layers: tuple[LayerStat, ...] = ()   # the by-depth view: every layer, input to output (not on a diverged step)
 
     @property
     def status(self) -> str:

@@ -168,15 +168,18 @@ def initial_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.nd
     """Every parameter's starting value, drawn once in float64 from the run's seed so that every
     backend starts from the same place. Per layer the bias is drawn before the weight (the
     regression notebooks' order); a bias the lesson's own model lacks (added by a backend's
-    override) starts at zero and draws nothing, so the weights stay the same."""
+    override) starts at zero and draws nothing, so the weights stay the same. Each layer draws by
+    its own `init` where it has one, else by the run's (`draw_rule`, which the exported code
+    writes out too)."""
     rng = np.random.RandomState(spec.seed)
     out: dict[str, np.ndarray] = {}
     for p in linear_plan(spec, inputs, outputs):
-        b = _draw(spec.init, rng, (p.n_out,), p.n_in) if p.lesson_bias else None
+        bias_rule = draw_rule(spec, p, bias=True)
+        b = _draw(bias_rule, rng, (p.n_out,)) if p.lesson_bias else None
         if p.layer.weight is not None:
             out[p.weight] = np.array(p.layer.weight, dtype=np.float64).reshape(p.n_in, p.n_out)
         else:
-            out[p.weight] = _draw(spec.init, rng, (p.n_in, p.n_out), p.n_in)
+            out[p.weight] = _draw(draw_rule(spec, p), rng, (p.n_in, p.n_out))
         if p.bias:
             if p.layer.bias_init is not None:
                 b = np.array(p.layer.bias_init, dtype=np.float64).reshape(p.n_out)
@@ -185,10 +188,37 @@ def initial_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.nd
     return out
 
 
-def _draw(init: str, rng: np.random.RandomState, shape: tuple, fan_in: int) -> np.ndarray:
-    if init == "zeros":
-        return np.zeros(shape)
+def layer_init(spec: RunSpec, p: Planned) -> str:
+    """The draw a linear layer starts from: its own `init`, else the run's."""
+    return p.layer.init or spec.init
+
+
+def draw_rule(spec: RunSpec, p: Planned, bias: bool = False) -> tuple[str, str, float]:
+    """How one parameter of a linear layer is drawn, as data both the tutor (`_draw`) and the
+    exported script (tutor/code/script_data.py) follow: ("zeros", "", 0), ("normal", how, std)
+    for rng.randn(...) * std (std 1: plain randn), or ("uniform", how, bound) for
+    rng.uniform(-bound, bound); `how` is the scale as numpy code, written the way it is computed.
+    Biases: randn, torch and uniform draw them like the weights; xavier, he and normal start them
+    at zero (drawing nothing), as torch's init functions leave a bias to the layer."""
+    init = layer_init(spec, p)
+    fan_in, fan_out = max(p.n_in, 1), p.n_out
+    if init == "zeros" or bias and init in ("xavier", "he", "normal"):
+        return "zeros", "", 0.0
     if init == "randn":
-        return rng.randn(*shape)
-    bound = 1.0 / np.sqrt(max(fan_in, 1))       # torch's nn.Linear default range, and "uniform"
-    return rng.uniform(-bound, bound, size=shape)
+        return "normal", "", 1.0
+    if init == "normal":
+        return "normal", repr(float(p.layer.std)), float(p.layer.std)
+    if init == "he":                            # Kaiming He: N(0, 2/fan-in), for ReLU layers
+        return "normal", f"np.sqrt(2 / {fan_in})", float(np.sqrt(2 / fan_in))
+    if init == "xavier":                        # Glorot: U(±√(6/(fan-in + fan-out)))
+        return "uniform", f"np.sqrt(6 / ({fan_in} + {fan_out}))", float(np.sqrt(6 / (fan_in + fan_out)))
+    return "uniform", f"1 / np.sqrt({fan_in})", float(1.0 / np.sqrt(fan_in))   # torch's nn.Linear range, "uniform"
+
+
+def _draw(rule: tuple[str, str, float], rng: np.random.RandomState, shape: tuple) -> np.ndarray:
+    kind, _, scale = rule
+    if kind == "zeros":
+        return np.zeros(shape)
+    if kind == "normal":
+        return rng.randn(*shape) if scale == 1.0 and not rule[1] else rng.randn(*shape) * scale
+    return rng.uniform(-scale, scale, size=shape)

@@ -41,7 +41,8 @@ class TrainPane(RunPane, can_focus=True):
 
         yield TrainControls(self.lesson, self.backends())
         yield RunView(bool(self.train.baseline), bool(self.train.note or any(v.changes.get("note")
-                                                                              for v in self.lesson.variants)))
+                                                                              for v in self.lesson.variants)),
+                      depth=self.shows_depth())
         yield RunCode(id="run-code")
         yield LoadingIndicator(id="train-loading")
 
@@ -147,6 +148,7 @@ class TrainPane(RunPane, can_focus=True):
                 self.view.table(row or snap)
             self.draw_plot()
             self.view.fit(snap, self.data)
+            self.view.depth(snap, self.session.first_row if self.session is not None else None)
 
     def predictions(self, snap) -> list[dict]:
         """The lesson's probe (e.g. f(5)) once a run has finished, as the headless `done` event."""
@@ -159,6 +161,14 @@ class TrainPane(RunPane, can_focus=True):
         if self.session is not None:
             series.append((self.run_label(), *self.session.history.series()[:3]))
         self.view.plot(series, self.log_scale)
+
+    def shows_depth(self) -> bool:
+        """A deep model (tutor/present/depth.py DEPTH_MIN linear layers, in the lesson or a variant)
+        gets the by-depth view of its gradients beside the loss."""
+        from tutor.present.depth import shows_depth
+
+        return any(shows_depth(layers) for layers in
+                   [self.train.layers] + [v.changes["layers"] for v in self.lesson.variants if "layers" in v.changes])
 
     def on_resize(self) -> None:
         # below this width the plot and the table stack instead of sitting side by side

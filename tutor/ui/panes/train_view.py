@@ -16,9 +16,9 @@ from tutor.ui.widgets.plots import FitView, LossPlot
 class RunView(Vertical):
     DEFAULT_CSS = "RunView { height: 1fr; }"
 
-    def __init__(self, baseline: bool, note: bool, **kwargs):
+    def __init__(self, baseline: bool, note: bool, depth: bool = False, **kwargs):
         super().__init__(**kwargs)
-        self.has_baseline, self.has_note = baseline, note
+        self.has_baseline, self.has_note, self.has_depth = baseline, note, depth
 
     def compose(self) -> ComposeResult:
         yield Static(id="status", markup=False)
@@ -30,6 +30,10 @@ class RunView(Vertical):
             with Horizontal(id="plot-box"):
                 yield LossPlot(id="plot")
                 yield FitView(id="fit")
+                if self.has_depth:
+                    from tutor.ui.widgets.depth_plot import DepthPlot
+
+                    yield DepthPlot(id="depth")
             yield GradTable(id="grads")
 
     def on_mount(self) -> None:
@@ -74,6 +78,13 @@ class RunView(Vertical):
     def fit(self, snap, data) -> None:
         """Beside the loss: the latest snapshot's predictions on the validation set, where there is one."""
         fit = self.query_one("#fit")
-        fit.display = data is not None and data.y_val is not None
+        fit.display = data is not None and data.y_val is not None and not self.has_depth   # depth takes its place
         if fit.display:
             fit.show(None if snap is None else snap.val_pred, data.y_val, data.classes)
+
+    def depth(self, snap, first) -> None:
+        """The by-depth view: this snapshot's ‖∂W‖ per layer against the run's first logged step."""
+        for depth in self.query("#depth"):
+            depth.ascii = self.app.ascii
+            depth.show(snap.layers if snap is not None else (), first.layers if first is not None else None,
+                       first.step if first is not None else 1)
