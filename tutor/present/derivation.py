@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import threading
 
 from tutor.expr.nodes import Num, Sym, Apply
 from tutor.expr.text import pretty
@@ -39,14 +40,21 @@ def render_step(step, width: int = 80, ascii: bool = False) -> str:
 
 
 _RENDERED: dict = {}
+_RENDERED_LOCK = threading.Lock()     # the Derive pane and the sandbox render from worker threads too
+MAX_RENDERED = 4096                   # steps kept rendered; then the memo starts afresh
 
 
 def render(deriv, index: int, width: int = 80, ascii: bool = False) -> str:
     """A step as text, memoised per derivation, width and alphabet: stepping back is free."""
     key = (id(deriv), index, width, ascii)
-    if key not in _RENDERED:
-        if len(_RENDERED) > 4096:
+    with _RENDERED_LOCK:
+        hit = _RENDERED.get(key)
+    if hit is not None:
+        return hit[1]
+    text = render_step(deriv.steps[index], width, ascii)
+    with _RENDERED_LOCK:
+        if len(_RENDERED) > MAX_RENDERED:
             _RENDERED.clear()
         # the derivation is held beside its text, so its id cannot be reused while cached
-        _RENDERED[key] = (deriv, render_step(deriv.steps[index], width, ascii))
-    return _RENDERED[key][1]
+        _RENDERED[key] = (deriv, text)
+    return text
