@@ -1,0 +1,89 @@
+"""Each layer's health, measured in numpy from the weights so that every backend reports the same:
+how many of a linear layer's units differ, how many ReLU units are dead, how many sigmoid or tanh
+outputs are saturated; and the by-depth rows the views show. Measured on logged steps only."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tutor.train.snapshot import BOUNDS, SATURATED_WITHIN, LayerStat
+
+
+def layer_health(plan, params: dict[str, np.ndarray], x: np.ndarray, limit: int = 2048) -> dict[str, tuple[str, float]]:
+    """One forward walk in numpy from the weights (so every backend reports the same): for every
+    linear layer the number of its units with distinct incoming weights (`distinct_units`), for every
+    ReLU the fraction of its units that are zero for every sample ("dead"), for every sigmoid and
+    tanh the fraction of its outputs within SATURATED_WITHIN of a bound ("saturated"). Keyed relu1,
+    sigmoid1, tanh1, ... (numbered per type), in depth order."""
+    out: dict[str, tuple[str, float]] = {}
+    h = np.asarray(x[:limit], dtype=np.float64)
+    count: dict[str, int] = {}
+    with np.errstate(all="ignore"):
+        for layer in plan:
+            kind = layer.type
+            if kind == "linear":
+                w = params[layer.weight]
+                out[layer.weight] = ("distinct", distinct_units(np.vstack([w, params[layer.bias][None]])
+                                                                if layer.bias else w))
+                h = h @ params[layer.weight]
+                if layer.bias:
+                    h = h + params[layer.bias]
+                continue
+            count[kind] = count.get(kind, 0) + 1
+            name = f"{kind}{count[kind]}"
+            if kind == "relu":
+                out[name] = ("dead", float(np.mean(~(h > 0).any(axis=0))))
+                h = np.maximum(h, 0)
+            elif kind == "batchnorm":
+                from tutor.train.manual import BN_EPS
+
+                xc = h - h.mean(0)
+                h = params[layer.weight] * xc / np.sqrt((xc * xc).mean(0) + BN_EPS) + params[layer.bias]
+            elif kind in BOUNDS:
+                h = 1 / (1 + np.exp(-h)) if kind == "sigmoid" else np.tanh(h)
+                lo, hi = BOUNDS[kind]
+                out[name] = ("saturated", float(np.mean((h - lo < SATURATED_WITHIN) | (hi - h < SATURATED_WITHIN))))
+            else:
+                break                  # softmax / log_softmax end the model: nothing to measure after them
+    return out
+
+
+def distinct_units(w: np.ndarray) -> int:
+    """How many of a layer's units (columns of its in × out weight, with the bias as one more row)
+    differ: 1 when every unit is a
+    copy of the others (a zero start), the layer's width when each went its own way. Each column is
+    reduced to one number, its dot product with a fixed pattern (cheap: one matrix-vector product
+    per snapshot), and those are compared to 6 significant digits of the largest."""
+    w = np.asarray(w, dtype=np.float64)
+    if w.size == 0:
+        return 0
+    key = np.cos(np.arange(w.shape[0]) * 1.7 + 0.3) @ w          # no two real units share it by chance
+    scale = float(np.max(np.abs(key)))
+    if not np.isfinite(scale):
+        return w.shape[1]
+    rounded = np.round(key / scale, 6) + 0.0 if scale > 0 else key + 0.0    # + 0.0: −0.0 is 0.0
+    return int(np.unique(rounded).size)
+
+
+def dead_relu(health: dict[str, tuple[str, float]]) -> dict[str, float]:
+    """The ReLUs' dead fractions out of `layer_health`."""
+    return {name: frac for name, (kind, frac) in health.items() if kind == "dead"}
+
+
+def by_depth(plan, grads: dict, health: dict[str, tuple[str, float]]) -> tuple[LayerStat, ...]:
+    """Every layer in depth order with what the by-depth view shows of it: ‖∂W‖ of a linear layer
+    (from the step's GradStats), the dead or saturated fraction of an activation (`layer_health`)."""
+    rows, count = [], {}
+    for layer in plan:
+        if layer.type == "linear":
+            g = grads.get(layer.weight)
+            units = health.get(layer.weight, ("", None))[1]
+            rows.append(LayerStat(layer.weight, "linear", grad_norm=g.norm if g is not None else None,
+                                  units=layer.n_out, distinct=units))
+            continue
+        count[layer.type] = count.get(layer.type, 0) + 1
+        name = f"{layer.type}{count[layer.type]}"
+        kind, frac = health.get(name, ("", None))
+        rows.append(LayerStat(name, layer.type, dead=frac if kind == "dead" else None,
+                              saturated=frac if kind == "saturated" else None))
+    return tuple(rows)
