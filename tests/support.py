@@ -35,16 +35,24 @@ HANG_BOUND = 60.0          # seconds for something that should happen at once (a
 POLL = 0.02                # how often wait_for looks again
 
 
-def wait_for(condition, seconds: float = HANG_BOUND, poll=None) -> bool:
+def wait_for(condition, seconds: float = HANG_BOUND, every: float = POLL, poll=None) -> bool:
     """The one way a test outside the pilot waits: for a state (`condition()` true), never for a
-    time. Looks every POLL seconds (or calls `poll(POLL)`, which may read output meanwhile) until
-    `seconds` have passed → whether the state came."""
+    time. Looks again every `every` seconds (`poll(every)` instead of sleeping, when given: say,
+    reading a terminal's output meanwhile) until `seconds` have passed → whether the state came."""
     end = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > end:
             return False
-        (poll or time.sleep)(POLL)
+        (poll or time.sleep)(every)
     return True
+
+
+def examples(scale: float = 1.0) -> int:
+    """How many examples a property or fuzz test tries: the hypothesis profile's max_examples
+    (tests/conftest.py: small by default, larger where CI=true) times the test's own `scale`."""
+    from hypothesis import settings
+
+    return max(1, round(settings.default.max_examples * scale))
 
 
 def _env() -> dict[str, str]:
