@@ -13,6 +13,7 @@ from tutor.train.backends import AutogradBackend, ManualBackend
 from tutor.ui.screens.lesson import LessonScreen
 from tutor.ui.panes.train import TrainPane
 from tests.unit.test_faults import OOM, failing_at
+from tests.unit.test_faults import fetch_fails, no_cuda, no_network, pretend_cuda  # noqa: F401 - the fixtures
 
 
 async def finish_a_good_run(app, pilot, pane: TrainPane) -> None:
