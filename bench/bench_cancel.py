@@ -11,13 +11,17 @@ tests/unit/test_train.py checks that a cancelled run stops and resumes; the figu
 from __future__ import annotations
 
 import statistics
+import sys
 import threading
 import time
+from pathlib import Path
 
-from tutor.lesson import lessons_dir, load as load_lesson
-from tutor.train.data import load
-from tutor.train.session import Session
-from tutor.train.spec import dataset_for, resolve
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))      # this checkout's tutor
+
+from tutor.lesson import lessons_dir, load as load_lesson  # noqa: E402
+from tutor.train.data import load  # noqa: E402
+from tutor.train.session import Session  # noqa: E402
+from tutor.train.spec import dataset_for, resolve  # noqa: E402
 
 ROUNDS = 15
 TARGET = 0.2           # seconds from the cancel to the loop's return
