@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,29 @@ CHECK_NOTES = {
 }
 
 CLI_TIMEOUT = 300          # seconds; a CLI call that takes longer is a hang, not a slow test
+HANG_BOUND = 60.0          # seconds for something that should happen at once (an exit, a stop): a
+                           # bound for a hang, never a figure (bench/ measures how long it takes)
+POLL = 0.02                # how often wait_for looks again
+
+
+def wait_for(condition, seconds: float = HANG_BOUND, every: float = POLL, poll=None) -> bool:
+    """The one way a test outside the pilot waits: for a state (`condition()` true), never for a
+    time. Looks again every `every` seconds (`poll(every)` instead of sleeping, when given: say,
+    reading a terminal's output meanwhile) until `seconds` have passed → whether the state came."""
+    end = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        (poll or time.sleep)(every)
+    return True
+
+
+def examples(scale: float = 1.0) -> int:
+    """How many examples a property or fuzz test tries: the hypothesis profile's max_examples
+    (tests/conftest.py: small by default, larger where CI=true) times the test's own `scale`."""
+    from hypothesis import settings
+
+    return max(1, round(settings.default.max_examples * scale))
 
 
 def _env() -> dict[str, str]:
@@ -47,16 +71,53 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, timeout: float = CLI_TIMEOUT, cwd: str | os.PathLike | None = None) -> tuple[int, str, str]:
-    """`python -m tutor ARGS` in a subprocess → (exit status, stdout, stderr).
+# Modes of `python -m tutor` that are plain functions writing to stdout and stderr: a test runs
+# them in-process (cli.main), which saves each call a Python start and torch's import. The TUI,
+# the subcommands and anything about the process itself (encodings, signals, pipes) run in a child.
+IN_PROCESS = ("--headless", "--answer", "--check", "--list", "--export-code", "--code", "--template")
 
-    A run that outlives `timeout` raises `subprocess.TimeoutExpired`, which fails the test."""
+
+def run_cli(*args: str, timeout: float = CLI_TIMEOUT, cwd: str | os.PathLike | None = None,
+            process: bool | None = None) -> tuple[int, str, str]:
+    """`python -m tutor ARGS` → (exit status, stdout, stderr): in a subprocess when `process` (or
+    when the mode is not one of IN_PROCESS), else `tutor.cli.main(ARGS)` in this process.
+
+    A subprocess that outlives `timeout` raises `subprocess.TimeoutExpired`, which fails the test;
+    in-process, pytest-timeout (pyproject.toml) is the bound for a hang."""
+    args = tuple(map(str, args))
+    if process is None:
+        process = not any(a in IN_PROCESS or a.startswith("--answer=") for a in args) or bool(
+            args[:1] and args[0] in ("derive", "sandbox", "playground"))
+    if not process:
+        return _in_process(args, cwd)
     proc = subprocess.run(
-        [sys.executable, "-m", "tutor", *map(str, args)],
+        [sys.executable, "-m", "tutor", *args],
         capture_output=True, text=True, encoding="utf-8", errors="replace",
         timeout=timeout, cwd=cwd or ROOT, env=_env(), stdin=subprocess.DEVNULL,
     )
     return proc.returncode, proc.stdout, proc.stderr
+
+
+def _in_process(args: tuple[str, ...], cwd) -> tuple[int, str, str]:
+    """`tutor.cli.main(args)` with stdout and stderr captured, in `cwd` (the repository root by
+    default, as the subprocess runs); argparse's exit is the exit status."""
+    import contextlib
+    import io
+
+    from tutor import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    os.chdir(cwd or ROOT)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                rc = cli.main(list(args))
+            except SystemExit as exc:
+                rc = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    finally:
+        os.chdir(here)
+    return rc, out.getvalue(), err.getvalue()
 
 
 @functools.lru_cache(maxsize=64)
@@ -83,8 +144,9 @@ def parse_json_lines(stdout: str) -> list[dict]:
 
 
 def headless_run(lesson: str, *args: str, expect_rc: int | None = 0) -> tuple[int, list[dict], str]:
-    """`--headless --json` for a lesson → (exit status, events, stderr); cached per argument list,
-    since each run pays for importing torch. `expect_rc` (unless None) is asserted."""
+    """`--headless --json` for a lesson → (exit status, events, stderr), run in-process (cli.main)
+    and cached per argument list: tests that read the same run share it. `expect_rc` (unless
+    None) is asserted."""
     rc, out, err = _cached_cli((lesson, "--headless", "--json", *map(str, args)))
     if expect_rc is not None:
         assert rc == expect_rc, f"exit status {rc}, expected {expect_rc}\nstderr:\n{err[-3000:]}"

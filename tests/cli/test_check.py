@@ -118,7 +118,7 @@ def test_every_broken_part_of_one_file_is_listed_in_line_order(tmp_path):
     rc, out, err = check(path)
     assert out.splitlines() == [
         f"{path}:{colour}: colour: unknown key (allowed here: exercises, explain, "
-        "graph, id, jacobian, order, schema, summary, title, train, variants)",
+        "graph, group, id, jacobian, order, schema, summary, title, train, variants)",
         f"{path}:{target}: graph.nodes[1].expr: unknown name 'target' (known here: w, x, y, y_pred)",
         f"{path}:{lr}: train.lr: expected an integer or a number, found a string",
     ]

@@ -2,11 +2,15 @@
 prints the headless run's losses, step for step, to 1e-6 relative."""
 
 from __future__ import annotations
+import functools
 import io
 import json
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 import pytest
+from tests.support import LESSONS_DIR
 from tutor import headless
 from tutor.cli import main
 from tutor.code.export import export
@@ -27,15 +31,12 @@ def _cases():
 
 
 def _variant_cases():
-    """Every variant that changes the run (zero_grad off, momentum, other data), but not MNIST's
-    (it needs a network)."""
     for item in catalogue():
         lesson = load(item.path)
         for variant in lesson.variants:
-            if lesson.train is None or getattr(variant.changes.get("dataset"), "kind", "") == "mnist":
-                continue
-            for backend in backends_for(lesson, variant):
-                yield pytest.param(item.path, variant.name, backend, id=f"{lesson.id}-{variant.name}-{backend}")
+            if runs_the_variant(lesson, variant):
+                for backend in backends_for(lesson, variant):
+                    yield pytest.param(item.path, variant.name, backend, id=f"{lesson.id}-{variant.name}-{backend}")
 
 
 def headless_losses(lesson, backend: str, epochs: int, variant: str | None = None) -> list[float]:
@@ -46,38 +47,112 @@ def headless_losses(lesson, backend: str, epochs: int, variant: str | None = Non
     return [e["loss"] for e in map(json.loads, out.getvalue().splitlines()) if e["event"] == "train"]
 
 
+# One child process runs a lesson's exported scripts one after another, each as `python -I
+# run.py` would (runpy, `__main__`, -I: neither the tutor nor the scripts' folder importable),
+# so the lesson pays one Python start and one torch import, not one per backend.
+RUNNER = """
+import contextlib, io, json, runpy, sys, traceback
+results = {}
+for path in sys.argv[1:]:
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            runpy.run_path(path, run_name="__main__")
+        results[path] = [0, out.getvalue(), ""]
+    except BaseException:
+        results[path] = [1, out.getvalue(), traceback.format_exc()]
+sys.stdout.write(json.dumps(results))
+"""
+
+
 def script_losses(text: str, tmp_path) -> list[float]:
-    path = tmp_path / "run.py"
-    path.write_text(text)
-    # -I: the script's own directory and PYTHONPATH are not on sys.path, so it cannot import the tutor
-    done = subprocess.run([sys.executable, "-I", str(path)], capture_output=True, text=True, timeout=600)
+    return run_scripts({"run": text}, tmp_path)["run"]
+
+
+def run_scripts(texts: dict[str, str], directory) -> dict[str, list[float]]:
+    """Each script of `texts` (name → text), run in one child process → name → printed losses."""
+    paths = {}
+    for name, text in texts.items():
+        paths[name] = directory / f"{name}.py"
+        paths[name].write_text(text)
+    runner = directory / "runner.py"
+    runner.write_text(RUNNER)
+    done = subprocess.run([sys.executable, "-I", str(runner), *map(str, paths.values())], capture_output=True,
+                          text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    return [float(line.rsplit("loss", 1)[1]) for line in done.stdout.splitlines()]
+    results = json.loads(done.stdout)
+    losses = {}
+    for name, path in paths.items():
+        rc, out, err = results[str(path)]
+        assert rc == 0, f"{name}: {err[-3000:]}"
+        losses[name] = [float(line.rsplit("loss", 1)[1]) for line in out.splitlines()]
+    return losses
+
+
+def epochs_of(lesson, variant=None) -> int:
+    """Short runs: enough steps for the update to matter, few enough for every backend."""
+    if variant is None:
+        return min(SHORT, lesson.train.epochs)
+    return min(SHORT + 1, variant.changes.get("epochs", lesson.train.epochs))
+
+
+def runs_the_variant(lesson, variant) -> bool:
+    """A variant that changes the run (zero_grad off, momentum, other data), but not MNIST's (it
+    needs a network)."""
+    return lesson.train is not None and getattr(variant.changes.get("dataset"), "kind", "") != "mnist"
+
+
+@functools.lru_cache(maxsize=None)
+def lesson_scripts(path) -> dict[tuple[str | None, str], list[float]]:
+    """The exported script of every backend of one lesson and of each of its variants, run in one
+    child process → (variant name or None, backend) → the losses it printed. The tests of that
+    lesson share it."""
+    lesson = load(path)
+    texts, keys = {}, {}
+    for variant in (None, *(v for v in lesson.variants if runs_the_variant(lesson, v))):
+        for backend in backends_for(lesson, variant):
+            name = f"{variant.name if variant else 'lesson'}-{backend}".replace("-", "_")
+            texts[name] = export(lesson, backend, variant, epochs=epochs_of(lesson, variant)).text
+            keys[name] = (variant.name if variant else None, backend)
+    with tempfile.TemporaryDirectory() as directory:
+        losses = run_scripts(texts, Path(directory))
+    return {keys[name]: got for name, got in losses.items()}
+
+
+def agrees(got: list[float], expected: list[float]) -> None:
+    assert len(got) == len(expected) and expected
+    for step, (a, b) in enumerate(zip(got, expected), 1):
+        assert a == pytest.approx(b, rel=1e-6), f"step {step}: script {a}, headless {b}"
 
 
 @pytest.mark.parametrize("path,backend", list(_cases()))
-def test_exported_script_reproduces_the_headless_losses(path, backend, tmp_path):
+def test_exported_script_reproduces_the_headless_losses(path, backend):
     lesson = load(path)
-    epochs = min(SHORT, lesson.train.epochs)
+    epochs = epochs_of(lesson)
     script = export(lesson, backend, epochs=epochs)
     assert "import tutor" not in script.text and "from tutor" not in script.text
-    expected = headless_losses(lesson, backend, epochs)
-    got = script_losses(script.text, tmp_path)
-    assert len(got) == len(expected) and expected
-    for step, (a, b) in enumerate(zip(got, expected), 1):
-        assert a == pytest.approx(b, rel=1e-6), f"step {step}: script {a}, headless {b}"
+    agrees(lesson_scripts(path)[None, backend], headless_losses(lesson, backend, epochs))
 
 
 @pytest.mark.parametrize("path,variant,backend", list(_variant_cases()))
-def test_a_variants_script_reproduces_its_losses(path, variant, backend, tmp_path):
+def test_a_variants_script_reproduces_its_losses(path, variant, backend):
     lesson = load(path)
-    v = lesson.variant(variant)
-    epochs = min(SHORT + 1, v.changes.get("epochs", lesson.train.epochs))
-    expected = headless_losses(lesson, backend, epochs, variant)
-    got = script_losses(export(lesson, backend, v, epochs=epochs).text, tmp_path)
-    assert len(got) == len(expected) and expected
-    for step, (a, b) in enumerate(zip(got, expected), 1):
-        assert a == pytest.approx(b, rel=1e-6), f"step {step}: script {a}, headless {b}"
+    epochs = epochs_of(lesson, lesson.variant(variant))
+    agrees(lesson_scripts(path)[variant, backend], headless_losses(lesson, backend, epochs, variant))
+
+
+def test_a_script_runs_alone_in_a_fresh_python(tmp_path):
+    """The batch above runs a lesson's scripts in one interpreter; one script, alone in a fresh
+    `python -I`, prints the same losses (nothing it needs is left behind by another)."""
+    path = LESSONS_DIR / "two-layer-relu.toml"
+    lesson = load(path)
+    script = export(lesson, "autograd", epochs=epochs_of(lesson)).text
+    file = tmp_path / "run.py"
+    file.write_text(script)
+    done = subprocess.run([sys.executable, "-I", str(file)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    alone = [float(line.rsplit("loss", 1)[1]) for line in done.stdout.splitlines()]
+    assert alone == lesson_scripts(path)[None, "autograd"]
 
 
 def test_export_code_command_prints_the_script_with_the_settings(capsys):

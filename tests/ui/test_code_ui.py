@@ -4,48 +4,28 @@ the Train part's code view (the run's script, backward lines marked)."""
 from __future__ import annotations
 
 from tutor.code.template import reference
-from tutor.progress import Progress
-from tutor.ui.app import TutorApp
 from tutor.ui.screens.code import CodeScreen, code_path
 from tutor.ui.screens.lesson import LessonScreen
 
 from tests.cli.test_code_exercise import CORRECT
+from tests.ui.conftest import make_app, open_lesson, settle, text_of, until
 
 NO_MASK = CORRECT.replace("dz1 = dh1 * (z1 > 0)", "dz1 = dh1")
 
 
-async def settle(app, pilot) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def open_lesson(app, pilot, lesson_id: str) -> None:
-    ids = [item.id for item in app.listing]
-    for _ in range(ids.index(lesson_id)):
-        await pilot.press("down")
-    await pilot.press("enter")
-    await pilot.pause()
-    assert isinstance(app.screen, LessonScreen) and app.screen.lesson.id == lesson_id
-
-
-def text_of(app, selector: str) -> str:
-    return str(app.screen.query_one(selector).render())
-
-
 async def test_edit_check_and_see_the_progress_mark(tmp_path):
-    app = TutorApp(progress=Progress(tmp_path / "progress.json"))
+    app = make_app(tmp_path)
     # the learner's file from an earlier session: everything but relu's mask
     path = code_path(app, "two-layer-relu", "backward")
     path.parent.mkdir(parents=True)
     path.write_text(NO_MASK)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        await open_lesson(app, pilot, "two-layer-relu")
+        await open_lesson(pilot, "two-layer-relu")
         await pilot.press("d")
-        await settle(app, pilot)
+        await settle(pilot)
         await pilot.press("end")
-        await settle(app, pilot)
+        await settle(pilot)
         panel = app.screen.query_one("#exercise")
         while panel.current.id != "backward":
             await pilot.press("x")
@@ -56,7 +36,7 @@ async def test_edit_check_and_see_the_progress_mark(tmp_path):
         editor = app.screen.query_one("#code-editor")
         assert editor.text == NO_MASK
         await pilot.press("ctrl+r")
-        await settle(app, pilot)
+        await settle(pilot)
         shown = text_of(app, "#code-result")
         assert "dw1: the ReLU mask is missing" in shown and shown.endswith("f2: a hint · f3: the solution")
         assert "(solved ✓)" not in text_of(app, "#code-title")
@@ -71,7 +51,7 @@ async def test_edit_check_and_see_the_progress_mark(tmp_path):
         await pilot.press(*" * (z1 > 0)")
         assert editor.text == CORRECT
         await pilot.press("ctrl+r")
-        await settle(app, pilot)
+        await settle(pilot)
         assert "backward: correct" in text_of(app, "#code-result")
         assert text_of(app, "#code-title").startswith("Exercise backward (solved ✓)")
         assert app.progress.solved("two-layer-relu") == ["backward"]
@@ -83,10 +63,10 @@ async def test_edit_check_and_see_the_progress_mark(tmp_path):
 
 
 async def test_a_file_changed_in_another_editor_is_loaded(tmp_path):
-    app = TutorApp(progress=Progress(tmp_path / "progress.json"))
+    app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        await open_lesson(app, pilot, "two-layer-relu")
+        await open_lesson(pilot, "two-layer-relu")
         lesson = app.screen.lesson
         exercise = next(e for e in lesson.exercises if e.id == "backward")
         await app.push_screen(CodeScreen(lesson, exercise))
@@ -97,11 +77,7 @@ async def test_a_file_changed_in_another_editor_is_loaded(tmp_path):
         path.write_text(CORRECT)
         import os
         os.utime(path, (1, 1))                                       # a different modification time
-        for _ in range(200):                                          # the watcher looks every second
-            if editor.text == CORRECT:
-                break
-            await pilot.pause(0.05)
-        assert editor.text == CORRECT
+        await until(pilot, lambda: editor.text == CORRECT, "the changed file loaded (the watcher looks every second)")
         assert text_of(app, "#code-result") == "The file changed on disk: loaded. ctrl+r checks it."
 
 
@@ -110,17 +86,13 @@ async def test_the_train_part_shows_the_run_as_code(tmp_path):
 
     from tutor.ui.panes.train import TrainPane
 
-    app = TutorApp(progress=Progress(tmp_path / "progress.json"))
+    app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        await open_lesson(app, pilot, "two-layer-relu")
+        await open_lesson(pilot, "two-layer-relu")
         await pilot.press("t")
         pane = app.screen.query_one(TrainPane)
-        for _ in range(2000):                   # the data and torch load in a worker
-            if pane.session is not None:
-                break
-            await pilot.pause(0.05)
-        assert pane.session is not None
+        await until(pilot, lambda: pane.session is not None, "the data and torch loaded (in a worker)")
         await pilot.press("c")
         await pilot.pause()
         view = app.screen.query_one("#run-code")
@@ -143,13 +115,13 @@ async def test_the_train_part_shows_the_run_as_code(tmp_path):
 
 
 async def test_the_tutor_stays_responsive_while_an_endless_loop_is_checked(tmp_path):
-    app = TutorApp(progress=Progress(tmp_path / "progress.json"))
+    app = make_app(tmp_path)
     path = code_path(app, "two-layer-relu", "backward")
     path.parent.mkdir(parents=True)
     path.write_text("def backward(x, y, w1, w2):\n    while True:\n        pass\n")
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        await open_lesson(app, pilot, "two-layer-relu")
+        await open_lesson(pilot, "two-layer-relu")
         lesson = app.screen.lesson
         await app.push_screen(CodeScreen(lesson, next(e for e in lesson.exercises if e.id == "backward")))
         await pilot.pause()
@@ -161,6 +133,6 @@ async def test_the_tutor_stays_responsive_while_an_endless_loop_is_checked(tmp_p
         await pilot.press(*"# typed while it runs", "enter")       # the screen takes keys meanwhile
         assert editor.text.startswith("# typed while it runs\ndef backward")
         assert text_of(app, "#code-result") == "Checking in a separate process…"
-        await settle(app, pilot)
+        await settle(pilot)
         assert text_of(app, "#code-result").startswith("backward: stopped after 5 s")
         assert app.progress.solved("two-layer-relu") == []

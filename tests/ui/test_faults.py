@@ -8,34 +8,11 @@ Nothing here reaches the network: MNIST tests replace the fetch, and block socke
 from __future__ import annotations
 import torch
 from tests.support import lesson_path
-from tutor.progress import Progress
+from tests.ui.conftest import make_app, open_train, run_drawn, settle, status_text
 from tutor.train.backends import AutogradBackend, ManualBackend
-from tutor.ui.app import TutorApp
 from tutor.ui.screens.lesson import LessonScreen
 from tutor.ui.panes.train import TrainPane
 from tests.unit.test_faults import OOM, failing_at
-
-
-def make_app(tmp_path, **kw) -> TutorApp:
-    return TutorApp(progress=Progress(tmp_path / "progress.json"), **kw)
-
-
-def status_text(app) -> str:
-    return str(app.screen.query_one("#status").render())
-
-
-async def settle(app, pilot, pause: float = 0.2) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause(pause)
-
-
-async def open_train(app, pilot) -> TrainPane:
-    await pilot.pause()
-    assert isinstance(app.screen, LessonScreen)
-    await pilot.press("t")
-    await settle(app, pilot)
-    return app.screen.query_one(TrainPane)
 
 
 async def finish_a_good_run(app, pilot, pane: TrainPane) -> None:
@@ -44,22 +21,22 @@ async def finish_a_good_run(app, pilot, pane: TrainPane) -> None:
     await pilot.pause()
     assert pane.session is not None and pane.session.step == 0
     await pilot.press("space")
-    await settle(app, pilot)
+    await run_drawn(pilot, pane)
     assert pane.session.finished and pane.session.step == pane.session.total
     status = status_text(app)
     assert "done" in status and "stopped" not in status and "diverged" not in status, status
 
 
 async def test_huge_lr_in_the_tui_says_diverged_and_recovers(tmp_path):
-    app = make_app(tmp_path, start=lesson_path("two-layer-relu"))
+    app = make_app(tmp_path, "two-layer-relu")
     async with app.run_test(size=(120, 40)) as pilot:
-        pane = await open_train(app, pilot)
+        pane = await open_train(pilot)
         app.screen.query_one("#backend").value = "autograd"
         await pilot.pause()
         pane.query_one("#field-lr").value = "10"
         pane.restart()
         await pilot.press("space")
-        await settle(app, pilot)
+        await run_drawn(pilot, pane)
         status = status_text(app)
         assert "autograd" in status and "diverged at step" in status and "Lower the learning rate" in status, status
         assert app.screen.query_one("#status").has_class("error")
@@ -67,17 +44,17 @@ async def test_huge_lr_in_the_tui_says_diverged_and_recovers(tmp_path):
         pane.query_one("#field-lr").value = "1e-4"
         pane.restart()
         await pilot.press("space")
-        await settle(app, pilot)
+        await run_drawn(pilot, pane)
         assert "done" in status_text(app) and not app.screen.query_one("#status").has_class("error")
 
 
 async def test_backend_exception_in_the_tui_then_reset_trains_again(tmp_path, monkeypatch):
     failing_at(monkeypatch, ManualBackend, 3, RuntimeError("simulated failure"))
-    app = make_app(tmp_path, start=lesson_path("two-layer-relu"))
+    app = make_app(tmp_path, "two-layer-relu")
     async with app.run_test(size=(120, 40)) as pilot:
-        pane = await open_train(app, pilot)
+        pane = await open_train(pilot)
         await pilot.press("space")
-        await settle(app, pilot)
+        await run_drawn(pilot, pane)
         status = status_text(app)
         assert "stopped: the numpy backend failed at step 3: RuntimeError: simulated failure" in status, status
         assert app.screen.query_one("#status").has_class("error")
@@ -90,9 +67,9 @@ async def test_backend_exception_in_the_tui_then_reset_trains_again(tmp_path, mo
 
 
 async def test_cuda_requested_without_cuda_in_the_tui(tmp_path, no_cuda):
-    app = make_app(tmp_path, start=lesson_path("two-layer-relu"))
+    app = make_app(tmp_path, "two-layer-relu")
     async with app.run_test(size=(120, 40)) as pilot:
-        pane = await open_train(app, pilot)
+        pane = await open_train(pilot)
         app.screen.query_one("#backend").value = "autograd"
         await pilot.pause()
         assert "autograd ready" in status_text(app)
@@ -107,26 +84,26 @@ async def test_cuda_requested_without_cuda_in_the_tui(tmp_path, no_cuda):
         assert "Choose cpu, or auto for whatever exists" in status and app.screen.query_one("#status").has_class("error")
         assert pane.session is None
         await pilot.click("#play")              # nothing to run: no crash, the message again
-        await settle(app, pilot)
+        await settle(pilot)
         assert pane.session is None and not pane.running
         assert "CUDA is not available" in status_text(app)
         app.screen.query_one("#device").value = "cpu"
         await pilot.pause()
         await pilot.click("#play")
-        await settle(app, pilot)
+        await run_drawn(pilot, pane)
         assert "autograd on cpu" in status_text(app) and "done" in status_text(app)
 
 
 async def test_cuda_out_of_memory_in_the_tui(tmp_path, monkeypatch, pretend_cuda):
     failing_at(monkeypatch, AutogradBackend, 1, torch.cuda.OutOfMemoryError(OOM))
-    app = make_app(tmp_path, start=lesson_path("two-layer-relu"), device="cuda")
+    app = make_app(tmp_path, "two-layer-relu", device="cuda")
     async with app.run_test(size=(120, 40)) as pilot:
-        pane = await open_train(app, pilot)
+        pane = await open_train(pilot)
         assert str(app.screen.query_one("#device").value) == "cuda"
         app.screen.query_one("#backend").value = "autograd"
         await pilot.pause()
         await pilot.press("space")
-        await settle(app, pilot)
+        await run_drawn(pilot, pane)
         status = status_text(app)
         assert "CUDA ran out of memory at step 1" in status and "--device cpu" in status, status
         assert not pane.running
@@ -142,9 +119,9 @@ async def test_mnist_lesson_in_the_tui_without_network(tmp_path, fetch_fails):
     path = tmp_path / "logistic-regression.toml"     # a file is named after its id
     path.write_text(text.replace(digits, 'kind = "mnist"\nseed = 0\ntrain_size = 5000\ntest_size = 10000\n'),
                     encoding="utf-8")
-    app = make_app(tmp_path, start=path)
+    app = make_app(tmp_path, path)
     async with app.run_test(size=(120, 40)) as pilot:
-        pane = await open_train(app, pilot)
+        pane = await open_train(pilot)
         status = status_text(app)
         assert fetch_fails
         assert status.startswith("Cannot train: MNIST could not be fetched"), status
@@ -152,7 +129,7 @@ async def test_mnist_lesson_in_the_tui_without_network(tmp_path, fetch_fails):
         assert app.screen.query_one("#status").has_class("error")
         await pilot.press("space")
         await pilot.press("s")
-        await settle(app, pilot)
+        await settle(pilot)
         assert pane.session is None and "Cannot train" in status_text(app)
         await pilot.press("e")
         await pilot.pause()

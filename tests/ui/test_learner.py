@@ -5,22 +5,13 @@ from __future__ import annotations
 import io
 import json
 from rich.console import Console
-from tests.ui.conftest import until
+from tests.ui.conftest import make_app, status_text, until
 from tutor.present.derivation import render
-from tutor.progress import Progress
-from tutor.ui.app import TutorApp
 from tutor.ui.panes.derive import DerivePane
 from tutor.ui.screens.lesson_list import LessonListScreen
 from tutor.ui.screens.lesson import LessonScreen
 from tutor.ui.panes.train import TrainPane
 
-
-from tests.support import ROOT
-
-
-def make_app(tmp_path, lesson: str | None = None, **kw) -> TutorApp:
-    start = ROOT / "lessons" / f"{lesson}.toml" if lesson else None
-    return TutorApp(progress=Progress(tmp_path / "progress.json"), start=start, **kw)
 
 
 def screen_text(app) -> str:
@@ -301,7 +292,7 @@ async def test_five_overlaid_runs_have_their_own_marks_and_a_one_line_legend(tmp
             assert str(pane.query_one("#backend").value) == backend
             await run_to_end(app, pilot, pane)
             if backend == "nn":       # nn's layers have biases, autograd's do not: no percentage
-                assert text_of_status(app).endswith("· nn vs autograd: not comparable, autograd ran with no biases")
+                assert status_text(app).endswith("· nn vs autograd: not comparable, autograd ran with no biases")
             if backend != "optim":
                 await pilot.press("o")
                 await pilot.pause()
@@ -312,10 +303,6 @@ async def test_five_overlaid_runs_have_their_own_marks_and_a_one_line_legend(tmp
         drawn = "".join(plot)
         # identical runs overdraw each other (numpy, torch-manual and autograd agree); optim's differs
         assert "◆" in drawn and "◇" in drawn and any(mark in drawn for mark in "●■▲")
-
-
-def text_of_status(app) -> str:
-    return str(app.screen.query_one("#status").render())
 
 
 async def test_overlays_stay_when_the_variant_changes(tmp_path):
@@ -337,7 +324,7 @@ async def test_overlays_stay_when_the_variant_changes(tmp_path):
         assert [k.label for k in pane.overlays] == ["autograd (forget-zero-grad)"]
         legend, _ = legend_and_plot(app)
         assert legend == "train/val  ▞▞ autograd (forget-zero-grad)   ● autograd (two-steps)"
-        assert text_of_status(app).endswith(
+        assert status_text(app).endswith(
             "· autograd (two-steps) vs autograd (forget-zero-grad): not comparable, autograd (forget-zero-grad) "
             "ran with epochs 30, zero_grad False")
 

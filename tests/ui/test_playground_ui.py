@@ -6,22 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.ui.conftest import until
+from tests.ui.conftest import make_app, text_of, until
 from tutor.playground.model import Config
-from tutor.progress import Progress
-from tutor.ui.app import TutorApp
 from tutor.ui.screens.lesson_list import LessonListScreen
 from tutor.ui.screens.playground import PlaygroundScreen
 from tutor.ui.widgets.heatmap import Heatmap, NeuronView
 
-
-
-def make_app(tmp_path, **kw) -> TutorApp:
-    return TutorApp(progress=Progress(tmp_path / "progress.json"), **kw)
-
-
-def text(screen, selector: str) -> str:
-    return str(screen.query_one(selector).render())
 
 
 def filled(plane: Heatmap) -> bool:
@@ -47,7 +37,7 @@ async def test_open_from_the_list_train_change_a_knob_mid_run_and_read_the_heatm
         rows = screen.query_one(Heatmap).rows_text()
         # every training and test point of the circle is drawn over the boundary's half-blocks
         assert set("".join(rows)) <= {"▀", "●", "○", "◆", "◇"} and {"●", "○", "◆", "◇"} <= set("".join(rows))
-        assert text(screen, "#pg-legend").startswith("●○ train ◆◇ test: class 1/class 0")
+        assert text_of(screen, "#pg-legend").startswith("●○ train ◆◇ test: class 1/class 0")
         await pilot.press("space")
         await until(pilot, lambda: screen.shown is not None and screen.shown.stats.step >= 200, "200 steps on screen")
         weights = screen.pg.linears[0].W.copy()
@@ -59,7 +49,7 @@ async def test_open_from_the_list_train_change_a_knob_mid_run_and_read_the_heatm
         await until(pilot, lambda: screen.pg.config.lr == 0.1, "the new learning rate")
         step = screen.pg.step
         assert step > 0 and screen.playing and screen.pg.opt.lr == 0.1
-        assert text(screen, "#pg-message") == "lr is now 0.1; training goes on from these weights."
+        assert text_of(screen, "#pg-message") == "lr is now 0.1; training goes on from these weights."
         await until(pilot, lambda: screen.shown.stats.step > step, "training on with lr 0.1")
         assert not np.array_equal(screen.pg.linears[0].W, weights)
         # the activation restarts the run from the seed's weights, and it keeps playing
@@ -68,8 +58,8 @@ async def test_open_from_the_list_train_change_a_knob_mid_run_and_read_the_heatm
         await until(pilot, lambda: screen.pg.config.activation == "sigmoid", "the new activation")
         assert screen.pg.config.lr == 0.1
         await until(pilot, lambda: screen.shown.stats.step > 0 and screen.playing, "the new run training")
-        await until(pilot, lambda: text(screen, "#pg-status").startswith("step "), "the status line")
-        assert "accuracy" in text(screen, "#pg-status") and "test confusion: 0→0" in text(screen, "#pg-status")
+        await until(pilot, lambda: text_of(screen, "#pg-status").startswith("step "), "the status line")
+        assert "accuracy" in text_of(screen, "#pg-status") and "test confusion: 0→0" in text_of(screen, "#pg-status")
         await pilot.press("space")
         await until(pilot, lambda: not screen.playing, "paused")
 
@@ -84,13 +74,13 @@ async def test_select_a_neuron_to_see_its_equation(tmp_path):
         await pilot.click("#neuron-1-2")
         await until(pilot, lambda: screen.selected == (1, 1), "the neuron selected")
         W, b = screen.pg.linears[0].W, screen.pg.linears[0].b
-        equation = text(screen, "#pg-equation")
+        equation = text_of(screen, "#pg-equation")
         assert equation.startswith("h1_2 = relu(") and f"{abs(W[0, 1]):.2f}·x1" in equation
         assert f"{abs(W[1, 1]):.2f}·x2" in equation and f"+ {b[1]:.2f})" in equation
         assert equation.endswith("(the last term is the bias)")
         await until(pilot, lambda: screen.query_one("#neuron-1-2").has_class("-selected"), "its mark")
         await pilot.press("n", "n")                          # past h1_3, to the output unit
-        await until(pilot, lambda: text(screen, "#pg-equation").startswith("ŷ = sigmoid("), "the output's equation")
+        await until(pilot, lambda: text_of(screen, "#pg-equation").startswith("ŷ = sigmoid("), "the output's equation")
         # a neuron's thumbnail is its own output over the plane: three rows of half-blocks
         assert len(screen.query_one("#neuron-1-1").lines) == 3
 
@@ -104,9 +94,9 @@ async def test_ascii_shades_and_a_diverging_run_is_diagnosed(tmp_path):
         await pilot.press("space")
         await until(pilot, lambda: screen.shown is not None and screen.shown.stats.diverged and not screen.playing,
                     "the divergence")
-        await until(pilot, lambda: "exploding gradients" in text(screen, "#pg-doctor"), "the doctor")
-        assert text(screen, "#pg-status").startswith("diverged at step ")
-        assert "lr x largest gradient = 3 x" in text(screen, "#pg-doctor")
+        await until(pilot, lambda: "exploding gradients" in text_of(screen, "#pg-doctor"), "the doctor")
+        assert text_of(screen, "#pg-status").startswith("diverged at step ")
+        assert "lr x largest gradient = 3 x" in text_of(screen, "#pg-doctor")
         # still usable: a lower rate starts again
         field = screen.query_one("#field-lr")
         field.focus()
@@ -143,7 +133,7 @@ async def test_no_color_shades_and_a_csv_of_ones_own(tmp_path, monkeypatch):
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_playground(pilot, app)
         assert str(screen.query_one("#select-dataset").selection) == "csv"
-        assert text(screen, "#pg-message").startswith("mine.csv: 60 training and 60 test points (classification).")
+        assert text_of(screen, "#pg-message").startswith("mine.csv: 60 training and 60 test points (classification).")
         rows = screen.query_one(Heatmap).rows_text()
         assert set("".join(rows)) <= set(" ░▒▓█●○◆◇") and set("".join(rows)) & set("●○◆◇")
         await pilot.press("space")

@@ -11,6 +11,7 @@ from tutor.progress import Progress
 from tutor.ui.app import TutorApp
 from tutor.ui.screens.lesson_list import LessonListScreen
 from tutor.ui.screens.lesson import LessonScreen
+from tests.ui.conftest import settle, until
 from tests.unit.test_progress import BAD_FILES, backups
 
 
@@ -21,7 +22,7 @@ def toast_texts(app) -> list[str]:
 
 
 async def _notice_shown_and_app_works(app, pilot, fragment: str) -> None:
-    await pilot.pause(0.2)
+    await until(pilot, lambda: any(fragment in t for t in toast_texts(app)), f"a toast saying {fragment!r}")
     assert isinstance(app.screen, LessonListScreen)
     messages = [n.message for n in app._notifications]
     assert any(fragment in m for m in messages), messages
@@ -88,9 +89,8 @@ async def test_a_notice_with_brackets_is_shown_as_text(tmp_path):
     assert progress.notice
     app = TutorApp(progress=progress)
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await pilot.pause(0.2)
+        await until(pilot, lambda: any("could not be read" in t for t in toast_texts(app)), "the toast")
         assert isinstance(app.screen, LessonListScreen)
-        assert any("could not be read" in t for t in toast_texts(app))
         await pilot.press("ctrl+q")
     assert app.return_code == 0
 
@@ -112,7 +112,8 @@ async def test_app_tells_the_learner_when_saving_fails_mid_session(tmp_path, mon
         await pilot.pause()
         assert isinstance(app.screen, LessonScreen)
         await pilot.press("d")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: any("cannot be saved" in n.message for n in app._notifications), "the notice")
+        await settle(pilot)
         messages = [n.message for n in app._notifications]
         assert sum("cannot be saved" in m for m in messages) == 1, messages
         await pilot.press("e")

@@ -4,10 +4,8 @@ while the last good derivation stays, saved as a lesson and opened again as one.
 from __future__ import annotations
 
 
-from tests.ui.conftest import until
+from tests.ui.conftest import make_app, text_of, until
 from tutor import cli
-from tutor.progress import Progress
-from tutor.ui.app import TutorApp
 from tutor.ui.panes.derive import DerivePane
 from tutor.ui.screens.lesson_list import LessonListScreen
 from tutor.ui.screens.lesson import LessonScreen
@@ -15,17 +13,9 @@ from tutor.ui.screens.sandbox import SandboxScreen, SaveAs
 
 
 
-def make_app(tmp_path, **kw) -> TutorApp:
-    return TutorApp(progress=Progress(tmp_path / "progress.json"), **kw)
-
-
 async def type_text(pilot, text: str) -> None:
     for ch in text:
         await pilot.press("enter" if ch == "\n" else ch)
-
-
-def shown(screen, selector: str) -> str:
-    return str(screen.query_one(selector).render())
 
 
 def derived(screen) -> bool:
@@ -40,8 +30,8 @@ async def test_type_a_graph_see_it_derive_break_it_fix_it_save_it_and_open_it_as
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, SandboxScreen), "the sandbox")
         screen = app.screen
-        await until(pilot, lambda: "write at least one node line" in shown(screen, "#sandbox-error"), "the empty-graph note")
-        assert shown(screen, "#sandbox-status") == "Nothing derived yet: fix the problem on the left."
+        await until(pilot, lambda: "write at least one node line" in text_of(screen, "#sandbox-error"), "the empty-graph note")
+        assert text_of(screen, "#sandbox-status") == "Nothing derived yet: fix the problem on the left."
 
         # The graph, then the point, then the parameters, key by key (tab moves between fields).
         await type_text(pilot, "c = a + b\nL = (c*w - y)**2")
@@ -51,38 +41,38 @@ async def test_type_a_graph_see_it_derive_break_it_fix_it_save_it_and_open_it_as
         await type_text(pilot, "w, a")
         assert screen.current_texts() == ("c = a + b\nL = (c*w - y)**2", "a = 1, b = 2, w = 0.5, y = 3", "w, a")
         await until(pilot, lambda: derived(screen), "the derivation of the typed graph")
-        check = shown(screen, "#sandbox-check")
+        check = text_of(screen, "#sandbox-check")
         assert "∂L/∂a: sympy -1.5 | autograd -1.5 | finite diff. -1.5" in check
         assert "∂L/∂w: sympy -9.0 | autograd -9.0 | finite diff. -9.0" in check
         assert check.count("✓") == 2
-        assert shown(screen, "#sandbox-status") == "2 nodes, 10 steps; the three gradients agree"
-        steps = shown(screen, "#sandbox-steps-text")
+        assert text_of(screen, "#sandbox-status") == "2 nodes, 10 steps; the three gradients agree"
+        steps = text_of(screen, "#sandbox-steps-text")
         assert "[1/10] Forward: c = a + b" in steps and "∂L/∂w at the point = -9.0" in steps
-        assert "inputs: b = 2.0, y = 3.0" in shown(screen, "#sandbox-drawing")
-        assert shown(screen, "#sandbox-error") == ""
+        assert "inputs: b = 2.0, y = 3.0" in text_of(screen, "#sandbox-drawing")
+        assert text_of(screen, "#sandbox-error") == ""
 
         # An error: back in the editor, the cursor is where typing stopped.
         await pilot.press("shift+tab", "shift+tab")
         await type_text(pilot, " +")
-        await until(pilot, lambda: shown(screen, "#sandbox-error") != "", "the inline error")
-        assert shown(screen, "#sandbox-error") == "Graph, line 2, column 19: not a valid expression: invalid syntax"
-        assert shown(screen, "#sandbox-steps-text") == steps               # the last good derivation stays
-        assert "∂L/∂w: sympy -9.0" in shown(screen, "#sandbox-check")
-        assert shown(screen, "#sandbox-status").endswith("the last graph that derived (the text now has a problem)")
+        await until(pilot, lambda: text_of(screen, "#sandbox-error") != "", "the inline error")
+        assert text_of(screen, "#sandbox-error") == "Graph, line 2, column 19: not a valid expression: invalid syntax"
+        assert text_of(screen, "#sandbox-steps-text") == steps               # the last good derivation stays
+        assert "∂L/∂w: sympy -9.0" in text_of(screen, "#sandbox-check")
+        assert text_of(screen, "#sandbox-status").endswith("the last graph that derived (the text now has a problem)")
 
         # Fixed, and the point changed: y = 4 gives ∂L/∂w = 2·3·(1.5 − 4) = −15.
         await pilot.press("backspace", "backspace")
-        await until(pilot, lambda: shown(screen, "#sandbox-error") == "", "the error to clear")
+        await until(pilot, lambda: text_of(screen, "#sandbox-error") == "", "the error to clear")
         await pilot.press("tab", "end", "backspace", "4")
-        await until(pilot, lambda: derived(screen) and "-15.0" in shown(screen, "#sandbox-check"), "the new point")
-        assert "∂L/∂w: sympy -15.0 | autograd -15.0 | finite diff. -15.0" in shown(screen, "#sandbox-check")
+        await until(pilot, lambda: derived(screen) and "-15.0" in text_of(screen, "#sandbox-check"), "the new point")
+        assert "∂L/∂w: sympy -15.0 | autograd -15.0 | finite diff. -15.0" in text_of(screen, "#sandbox-check")
 
         # Save: the suggested name is taken, so the prompt says so and keeps the file; a new name saves.
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, SaveAs), "the save prompt")
         await pilot.press("enter")
-        await until(pilot, lambda: "already exists" in shown(app.screen, "#save-problem"), "the refusal")
-        assert shown(app.screen, "#save-problem") == f"{tmp_path / 'my-graph.toml'} already exists: choose another name"
+        await until(pilot, lambda: "already exists" in text_of(app, "#save-problem"), "the refusal")
+        assert text_of(app, "#save-problem") == f"{tmp_path / 'my-graph.toml'} already exists: choose another name"
         assert (tmp_path / "my-graph.toml").read_text() == "kept\n"
         await pilot.press("home")
         await type_text(pilot, "new-")
@@ -99,11 +89,11 @@ async def test_type_a_graph_see_it_derive_break_it_fix_it_save_it_and_open_it_as
         assert app.screen.lesson.id == "new-my-graph" and app.screen.lesson.title == "Sandbox: L = (c*w - y)**2"
         pane = app.screen.query_one(DerivePane)
         await until(pilot, lambda: pane.derivation is not None and pane.complete, "the lesson's derivation")
-        assert shown(app.screen, "#step-title") == "Step 1/10 · Forward: c = a + b"
+        assert text_of(app, "#step-title") == "Step 1/10 · Forward: c = a + b"
         assert {c.param: (c.symbolic, c.ok) for c in pane.derivation.checks} == {"a": (-2.5, True), "w": (-15.0, True)}
         await pilot.press("n")
         await until(pilot, lambda: pane.index == 1, "the next step")
-        assert "L at the point = 6.25" in shown(app.screen, "#step-text")
+        assert "L at the point = 6.25" in text_of(app, "#step-text")
 
 
 async def test_sandbox_is_first_in_the_lesson_list_and_keeps_its_text(tmp_path):
@@ -116,14 +106,14 @@ async def test_sandbox_is_first_in_the_lesson_list_and_keeps_its_text(tmp_path):
         screen = app.screen
         assert screen.current_texts() == ("c = a + b\nL = (c*w - y)**2", "a = 1, b = 2, w = 0.5, y = 3", "w, a")
         await until(pilot, lambda: derived(screen), "the example's derivation")
-        assert "∂L/∂w: sympy -9.0" in shown(screen, "#sandbox-check")
+        assert "∂L/∂w: sympy -9.0" in text_of(screen, "#sandbox-check")
         # A hostile line is only text to the safe parser.
         await pilot.press("down", "end")
         await type_text(pilot, " + __import__('os')")
-        await until(pilot, lambda: shown(screen, "#sandbox-error") != "", "the inline error")
-        assert shown(screen, "#sandbox-error").startswith(
+        await until(pilot, lambda: text_of(screen, "#sandbox-error") != "", "the inline error")
+        assert text_of(screen, "#sandbox-error").startswith(
             "Graph, line 2, column 20: unknown function '__import__' (allowed: abs,")
-        assert "∂L/∂w: sympy -9.0" in shown(screen, "#sandbox-check")
+        assert "∂L/∂w: sympy -9.0" in text_of(screen, "#sandbox-check")
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, LessonListScreen), "the list again")
         assert app.screen.query_one("#lessons").highlighted == 0          # still on the sandbox
@@ -144,8 +134,8 @@ async def test_a_larger_graph_streams_its_steps(tmp_path):
         await until(pilot, lambda: derived(screen), "the derivation")
         n = len(screen.derivation.steps)
         assert screen.streamed == n and n > 12
-        assert shown(screen, "#sandbox-status") == f"12 nodes, {n} steps; the three gradients agree"
-        assert f"[{n}/{n}] Check ∂L/∂v: all three agree" in shown(screen, "#sandbox-steps-text")
+        assert text_of(screen, "#sandbox-status") == f"12 nodes, {n} steps; the three gradients agree"
+        assert f"[{n}/{n}] Check ∂L/∂v: all three agree" in text_of(screen, "#sandbox-steps-text")
 
 
 async def test_a_failing_derivation_is_shown_and_the_next_text_derives(tmp_path, monkeypatch):
@@ -164,11 +154,11 @@ async def test_a_failing_derivation_is_shown_and_the_next_text_derives(tmp_path,
         await until(pilot, lambda: isinstance(app.screen, SandboxScreen) and app.screen.query("#sandbox-point"),
                     "the sandbox")
         screen = app.screen
-        await until(pilot, lambda: not screen.running and shown(screen, "#sandbox-error") != "", "the failure")
-        assert shown(screen, "#sandbox-error") == "The derivation failed: ZeroDivisionError: float division by zero"
-        assert shown(screen, "#sandbox-status") == "Nothing derived yet: fix the problem on the left."
+        await until(pilot, lambda: not screen.running and text_of(screen, "#sandbox-error") != "", "the failure")
+        assert text_of(screen, "#sandbox-error") == "The derivation failed: ZeroDivisionError: float division by zero"
+        assert text_of(screen, "#sandbox-status") == "Nothing derived yet: fix the problem on the left."
         screen.query_one("#sandbox-point").focus()
         await pilot.press("end", "backspace", "2")
         await until(pilot, lambda: derived(screen), "the derivation at x = 2")
-        assert shown(screen, "#sandbox-error") == ""
-        assert "∂L/∂w: sympy 0.5 | autograd 0.5 | finite diff. 0.5" in shown(screen, "#sandbox-check")
+        assert text_of(screen, "#sandbox-error") == ""
+        assert "∂L/∂w: sympy 0.5 | autograd 0.5 | finite diff. 0.5" in text_of(screen, "#sandbox-check")

@@ -6,58 +6,44 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
-from tests.support import lesson_path
-from tutor.progress import Progress
-from tutor.ui.app import TooSmall, TutorApp
+from tests.support import HANG_BOUND
+from tests.ui.conftest import make_app, run_drawn, settle, status_text, until
+from tutor.ui.app import TooSmall
 from tutor.ui.screens.lesson import LessonScreen
 from tutor.ui.panes.train import TrainPane
 
 
-def status_text(app) -> str:
-    return str(app.screen.query_one("#status").render())
-
-
 async def start_long_run(app, pilot, epochs: int) -> TrainPane:
-    await pilot.pause()
-    assert isinstance(app.screen, LessonScreen)
+    await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson on screen")
     await pilot.press("t")
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    await settle(pilot)
     pane = app.screen.query_one(TrainPane)
     pane.query_one("#field-epochs").value = str(epochs)
     pane.restart()
     assert pane.session.total == epochs
     await pilot.press("space")
-    for _ in range(30):                      # a loaded machine may take a moment to start the thread
-        await pilot.pause(0.1)
-        if pane.session.step > 0:
-            break
+    await until(pilot, lambda: pane.session.step > 0, "the training thread under way")
     assert pane.running and 0 < pane.session.step < epochs, f"the run is under way: {pane.session.step} {status_text(app)}"
     return pane
 
 
 async def test_resize_to_tiny_and_back_mid_run(tmp_path):
-    app = TutorApp(start=lesson_path("two-layer-relu"), progress=Progress(tmp_path / "progress.json"))
+    app = make_app(tmp_path, "two-layer-relu")
     async with app.run_test(size=(120, 40)) as pilot:
         pane = await start_long_run(app, pilot, 100_000)
         lesson_screen = app.screen
         for _ in range(2):
             before = pane.session.step
             await pilot.resize_terminal(40, 10)
-            await pilot.pause(0.2)
-            assert isinstance(app.screen, TooSmall)
+            await until(pilot, lambda: isinstance(app.screen, TooSmall), "the too-small screen")
             assert "The window is 40×10" in str(app.screen.query_one("#too-small").render())
             await pilot.resize_terminal(120, 40)
-            await pilot.pause(0.2)
-            assert app.screen is lesson_screen
+            await until(pilot, lambda: app.screen is lesson_screen, "the lesson back at 120×40")
             # the run goes on while hidden (or has already finished, on a fast machine)
             assert pane.session.step > before or not pane.running, "the run stopped while hidden"
         if pane.running:                             # a fast machine may have finished the run already
             await pilot.press("space")               # pause, then redraw at another size
-            await app.workers.wait_for_complete()
-            await pilot.pause(0.3)
+        await run_drawn(pilot, pane)
         stopped = pane.session.step
         assert not pane.running and 0 < stopped <= 100_000
         shown = status_text(app)
@@ -66,7 +52,8 @@ async def test_resize_to_tiny_and_back_mid_run(tmp_path):
         else:
             assert shown.endswith(" · done"), shown
         await pilot.resize_terminal(80, 24)
-        await pilot.pause(0.2)
+        await until(pilot, lambda: app.screen.size == (80, 24), "the screen at 80×24")
+        await pilot.pause()
         assert status_text(app) == shown and pane.session.step == stopped
         assert app.screen.query_one("#plot").series_count == 2
     assert app.return_code in (None, 0)
@@ -90,23 +77,22 @@ async def test_ctrl_q_mid_run_exits_and_stops_the_training_thread(tmp_path, monk
 
     monkeypatch.setattr(session_module.Session, "run", tracked_run)
     before = set(threading.enumerate())
-    app = TutorApp(start=lesson_path("two-layer-relu"), progress=Progress(tmp_path / "progress.json"))
+    app = make_app(tmp_path, "two-layer-relu")
     async with app.run_test(size=(120, 40)) as pilot:
         pane = await start_long_run(app, pilot, 100000)
         await pilot.press("ctrl+q")
         await pilot.pause()
     assert app.return_code == 0
-    deadline = time.monotonic() + 1.0               # a short join: the loop checks the flag every step
-    while loops["left"] < loops["entered"] and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
+    # the default executor runs thread workers: its shutdown joins them, so it returns once the
+    # training loop has (HANG_BOUND is a bound for a hang, not a figure: bench/bench_exit.py times it)
+    loop = asyncio.get_running_loop()
+    await asyncio.wait_for(loop.shutdown_default_executor(), timeout=HANG_BOUND)
     assert loops["entered"] >= 1 and loops["left"] == loops["entered"], f"the training loop is still running: {loops}"
     stopped_at = pane.session.step
     assert 0 < stopped_at < 100000
-    loop = asyncio.get_running_loop()
-    await asyncio.wait_for(loop.shutdown_default_executor(), timeout=2.0)
     started = [t for t in threading.enumerate() if t not in before]
     for t in started:
-        t.join(timeout=1.0)
+        t.join(timeout=HANG_BOUND)
     alive = [t.name for t in started if t.is_alive()]
     assert alive == [], f"threads still alive after quitting: {alive}"
     assert not any(t.is_alive() for t in loops["threads"])

@@ -9,20 +9,19 @@ import math
 import pytest
 from textual.widgets import Input, Select
 
-from tests.support import LISTED_IDS, events_of, headless_json
-from tests.ui.conftest import until
-from tests.ui.test_ui import ROOT, make_app, open_train, settle, text_of
+from tests.support import LISTED_IDS, events_of, headless_json, lesson_path
+from tests.ui.conftest import make_app, open_train, settle, text_of, until
 from tutor.fmt import number
 from tutor.headless import params_text, prediction_text
 from tutor.lesson import load
 
-TRAINED = [i for i in LISTED_IDS if load(ROOT / "lessons" / f"{i}.toml").train is not None]
+TRAINED = [i for i in LISTED_IDS if load(lesson_path(i)).train is not None]
 SHORT = {"mlp-digits": 1}          # epochs for a short run (one epoch is 20 mini-batches there)
 
 
 @pytest.mark.parametrize("lesson_id", TRAINED)
 async def test_status_line_and_plot_show_the_headless_figures(tmp_path, lesson_id):
-    lesson = load(ROOT / "lessons" / f"{lesson_id}.toml")
+    lesson = load(lesson_path(lesson_id))
     backend = lesson.train.backends[0]
     epochs = SHORT.get(lesson_id, 3)
     events = headless_json(lesson_id, "--no-derive", "--backend", backend, "--epochs", str(epochs),
@@ -30,9 +29,9 @@ async def test_status_line_and_plot_show_the_headless_figures(tmp_path, lesson_i
     rows = events_of(events, "train")
     [done] = events_of(events, "done")
 
-    app = make_app(tmp_path, start=ROOT / "lessons" / f"{lesson_id}.toml")
+    app = make_app(tmp_path, lesson_id)
     async with app.run_test(size=(120, 40)) as pilot:
-        pane = await open_train(app, pilot)
+        pane = await open_train(pilot)
         pane.query_one("#field-epochs", Input).value = str(epochs)
         pane.restart()
         # one step: the status line is the first row (the weights the step starts from)
@@ -86,9 +85,9 @@ async def test_a_failing_training_thread_is_reported_and_the_pane_stays_usable(t
         raise RuntimeError("the loop broke\nin two lines")
 
     monkeypatch.setattr(Session, "run", broken)
-    app = make_app(tmp_path, start=ROOT / "lessons" / "single-neuron.toml")
+    app = make_app(tmp_path, "single-neuron")
     async with app.run_test(size=(120, 40)) as pilot:
-        pane = await open_train(app, pilot)
+        pane = await open_train(pilot)
         await pilot.press("space")
         await until(pilot, lambda: "failed" in text_of(app, "#status"), "the failure line")
         status = text_of(app, "#status")
@@ -98,7 +97,7 @@ async def test_a_failing_training_thread_is_reported_and_the_pane_stays_usable(t
         assert not pane.running and str(pane.query_one("#play").label) == "▶ Play"
         monkeypatch.setattr(Session, "run", real_run)
         await pilot.press("r")
-        await settle(app, pilot)
+        await settle(pilot)
         assert text_of(app, "#status").startswith("numpy ready:")
         await pilot.press("space")
         await until(pilot, lambda: text_of(app, "#status").endswith(" · done"), "the run after the failure")
@@ -111,9 +110,9 @@ async def test_a_failing_training_thread_is_reported_and_the_pane_stays_usable(t
     ("mlp-digits", ["MLPClassifier", "momentum 0.9 (Nesterov; effective step 0.1)", "val_accuracy 0.96111"]),
 ])
 async def test_the_baseline_the_explain_page_promises_is_on_the_train_part(tmp_path, lesson_id, figures):
-    app = make_app(tmp_path, start=ROOT / "lessons" / f"{lesson_id}.toml")
+    app = make_app(tmp_path, lesson_id)
     async with app.run_test(size=(120, 40)) as pilot:
-        pane = await open_train(app, pilot)
+        pane = await open_train(pilot)
         await until(pilot, lambda: pane.baseline is not None, "the baseline")
         await pilot.pause()
         line = text_of(app, "#baseline")
@@ -122,34 +121,34 @@ async def test_the_baseline_the_explain_page_promises_is_on_the_train_part(tmp_p
         # changing the learner's epochs leaves the baseline as it was
         pane.query_one("#field-epochs", Input).value = "2"
         pane.restart()
-        await settle(app, pilot)
+        await settle(pilot)
         assert text_of(app, "#baseline") == line
 
 
 async def test_momentum_field_is_open_for_sgd_and_changes_the_run(tmp_path):
-    app = make_app(tmp_path, start=ROOT / "lessons" / "mlp-digits.toml")
+    app = make_app(tmp_path, "mlp-digits")
     async with app.run_test(size=(120, 40)) as pilot:
-        pane = await open_train(app, pilot)
+        pane = await open_train(pilot)
         field = pane.query_one("#field-momentum", Input)
         assert field.value == "0.9" and not field.disabled
         field.value = "0.5"
         pane.restart()
-        await settle(app, pilot)
+        await settle(pilot)
         assert pane.session.spec.momentum == 0.5
         pane.query_one("#optimizer", Select).value = "gd"
-        await settle(app, pilot)
+        await settle(pilot)
         assert field.disabled and pane.session.spec.optimizer == "gd"
-    app = make_app(tmp_path, start=ROOT / "lessons" / "single-neuron.toml")
+    app = make_app(tmp_path, "single-neuron")
     async with app.run_test(size=(120, 40)) as pilot:
-        pane = await open_train(app, pilot)
+        pane = await open_train(pilot)
         assert pane.query_one("#field-momentum", Input).disabled          # gd has no momentum
 
 
 async def test_linear_regression_shows_its_weights_beside_the_librarys(tmp_path):
     """The Explain page: w = 1.96896, b = 1.02354 from gradient descent, the same from the library."""
-    app = make_app(tmp_path, start=ROOT / "lessons" / "linear-regression.toml")
+    app = make_app(tmp_path, "linear-regression")
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_train(app, pilot)
+        await open_train(pilot)
         await pilot.press("space")
         await until(pilot, lambda: text_of(app, "#status").endswith(" · done"), "the end of the run")
         assert "· w = 1.96896, b = 1.02354 · done" in text_of(app, "#status")
@@ -159,14 +158,14 @@ async def test_linear_regression_shows_its_weights_beside_the_librarys(tmp_path)
 async def test_mlp_digits_overlay_confirms_the_hand_written_backward(tmp_path):
     """The page's promise: run optim, press o, run numpy: the status line says the losses agree
     (same weights, same mini-batches)."""
-    app = make_app(tmp_path, start=ROOT / "lessons" / "mlp-digits.toml")
+    app = make_app(tmp_path, "mlp-digits")
     async with app.run_test(size=(120, 40)) as pilot:
-        pane = await open_train(app, pilot)
+        pane = await open_train(pilot)
         assert pane.backend() == "optim"
         await pilot.press("space")
         await until(pilot, lambda: text_of(app, "#status").endswith(" · done"), "the optim run")
         await pilot.press("o")
-        await settle(app, pilot)
+        await settle(pilot)
         assert pane.backend() == "numpy"
         await pilot.press("space")
         await until(pilot, lambda: "numpy vs optim" in text_of(app, "#status"), "the comparison")

@@ -13,17 +13,13 @@ import pytest
 
 from tutor.lesson import catalogue
 from tutor.progress import Progress
-from tutor.ui.app import TutorApp
 from tutor.ui.panes.derive import DerivePane
 from tutor.ui.screens.lesson_list import LessonListScreen
 from tutor.ui.screens.lesson import LessonScreen
 from tutor.ui.panes.train import TrainPane
 
 from tests.support import ROOT
-
-
-def make_app(tmp_path, **kw) -> TutorApp:
-    return TutorApp(progress=Progress(tmp_path / "progress.json"), **kw)
+from tests.ui.conftest import make_app, open_lesson, open_train, run_drawn, settle, text_of, until
 
 
 def plain(renderable, width: int = 100) -> str:
@@ -35,42 +31,13 @@ def plain(renderable, width: int = 100) -> str:
     return console.export_text()
 
 
-def text_of(app, selector: str) -> str:
-    return str(app.screen.query_one(selector).render())
-
-
-async def settle(app, pilot) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def open_lesson(app, pilot, lesson_id: str) -> None:
-    ids = [item.id for item in app.listing]
-    for _ in range(ids.index(lesson_id)):
-        await pilot.press("down")
-    await pilot.press("enter")
-    await pilot.pause()
-    assert isinstance(app.screen, LessonScreen)
-    assert app.screen.lesson.id == lesson_id
-
-
-async def open_train(app, pilot) -> TrainPane:
-    """From the lesson the app started on, to its Train part with the data loaded."""
-    await settle(app, pilot)
-    await pilot.press("t")
-    await settle(app, pilot)
-    return app.screen.query_one(TrainPane)
-
-
 async def train_to_end(app, pilot, pane: TrainPane, **fields: str) -> str:
     """Type values into the training fields, run to the end, and return the status line."""
     for name, value in fields.items():
         pane.query_one(f"#field-{name}").value = value
     pane.restart()
     await pilot.press("space")
-    await settle(app, pilot)
-    await pilot.pause(0.2)                         # two ticks of the 10 Hz timer
+    await run_drawn(pilot, pane)
     return text_of(app, "#status")
 
 
@@ -80,10 +47,10 @@ async def test_single_neuron_end_to_end(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, LessonListScreen)
-        await open_lesson(app, pilot, "single-neuron")
+        await open_lesson(pilot, "single-neuron")
         assert "One weight, one step" in app.screen.query_one("#explain-text").source
         await pilot.press("d")
-        await settle(app, pilot)
+        await settle(pilot)
         pane = app.screen.query_one(DerivePane)
         await pilot.press("n")
         assert "L at the point = 1.0" in text_of(app, "#step-text")
@@ -96,9 +63,9 @@ async def test_single_neuron_end_to_end(tmp_path):
         assert "∂L/∂w at the point = -2.0" in text_of(app, "#step-text")
         assert pane.query_one("#graph").current == "w"
         await pilot.press("t")
-        await settle(app, pilot)
+        await settle(pilot)
         await pilot.press("space")
-        await settle(app, pilot)
+        await settle(pilot)
         status = text_of(app, "#status")
         assert status == "numpy on cpu · step 1/1 · epoch 1 · final loss 0.64 · w = 1.20000 · done"
         table = app.screen.query_one("#grads")
@@ -114,9 +81,9 @@ async def test_two_layer_relu_derivation_keys(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        await open_lesson(app, pilot, "two-layer-relu")
+        await open_lesson(pilot, "two-layer-relu")
         await pilot.press("d")
-        await settle(app, pilot)
+        await settle(pilot)
         pane = app.screen.query_one(DerivePane)
         graph = pane.query_one("#graph")
         seen = []
@@ -151,31 +118,30 @@ async def test_train_controls(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        await open_lesson(app, pilot, "two-layer-relu")
+        await open_lesson(pilot, "two-layer-relu")
         await pilot.press("t")
-        await settle(app, pilot)
+        await settle(pilot)
         pane = app.screen.query_one(TrainPane)
         assert str(app.screen.query_one("#backend").value) == "numpy"
         pane.query_one("#field-epochs").value = "100000"
         pane.restart()
         await pilot.press("space")
-        await pilot.pause(0.4)
+        await until(pilot, lambda: pane.session.step > 0, "the run under way")
         assert pane.running
         await pilot.press("space")                     # pause
-        await settle(app, pilot)
+        await run_drawn(pilot, pane)
         assert not pane.running
         paused_at = pane.session.step
         assert 0 < paused_at < 100000
-        await pilot.pause(0.2)                         # two ticks of the 10 Hz timer
         assert text_of(app, "#status").startswith(f"Paused at step {paused_at}.")
         # a snapshot of the step that was in flight when space came may still land: the message stays
         pane.latest = dataclasses.replace(pane.session.last, step=paused_at)
         pane.refresh_view()
         assert text_of(app, "#status").startswith(f"Paused at step {paused_at}.")
         await pilot.press("s")                         # one step
-        await settle(app, pilot)
+        await settle(pilot)
         assert pane.session.step == paused_at + 1
-        await pilot.pause(0.2)
+        await run_drawn(pilot, pane)
         assert f"step {paused_at + 1}/100000" in text_of(app, "#status")
         first_w = pane.session.initial["w1"].copy()
         pane.query_one("#field-epochs").value = "50"
@@ -184,14 +150,13 @@ async def test_train_controls(tmp_path):
         assert pane.session.step == 0 and pane.session.spec.lr == 5e-5
         assert (pane.session.initial["w1"] == first_w).all()
         await pilot.press("space")
-        await settle(app, pilot)
+        await settle(pilot)
         assert "step 50/50" in text_of(app, "#status")
         await pilot.press("o")                          # keep numpy, ready autograd
         await pilot.pause()
         assert str(app.screen.query_one("#backend").value) == "torch-manual"
         await pilot.press("space")
-        await settle(app, pilot)
-        await pilot.pause(0.2)
+        await run_drawn(pilot, pane)
         assert app.screen.query_one("#plot").series_count == 4      # two runs × (train, validation)
         status = text_of(app, "#status")
         assert "torch-manual vs numpy: losses agree to" in status
@@ -224,12 +189,12 @@ async def test_train_controls(tmp_path):
 async def test_variant_drop_down_changes_backends_fields_and_the_run(tmp_path):
     """single-neuron's Explain page sends the learner to the variant forget-zero-grad: the Train
     part offers it, and its second gradient is the accumulated −3.6 (−1.6 when zeroed)."""
-    app = make_app(tmp_path, start=ROOT / "lessons" / "single-neuron.toml")
+    app = make_app(tmp_path, lesson="single-neuron")
     async with app.run_test(size=(120, 40)) as pilot:
-        pane = await open_train(app, pilot)
+        pane = await open_train(pilot)
         variant = app.screen.query_one("#variant")
         variant.value = "forget-zero-grad"
-        await settle(app, pilot)
+        await settle(pilot)
         backend = app.screen.query_one("#backend")
         assert [str(value) for _, value in backend._options] == ["autograd"] and backend.value == "autograd"
         assert pane.query_one("#field-epochs").value == "30"
@@ -243,20 +208,19 @@ async def test_variant_drop_down_changes_backends_fields_and_the_run(tmp_path):
         table = app.screen.query_one("#grads")
         assert table.get_row("w")[2].startswith("-3.77")       # step 30's accumulated gradient
         variant.value = "two-steps"
-        await settle(app, pilot)
+        await settle(pilot)
         await train_to_end(app, pilot, pane)
         assert table.get_row("w")[2] == "-1.6"                 # zeroed: step 2's own gradient
         variant.value = ""                                      # back to the lesson's own settings
-        await settle(app, pilot)
+        await settle(pilot)
         assert [str(value) for _, value in backend._options] == ["numpy", "torch-manual", "autograd", "nn", "optim"]
         assert pane.query_one("#field-epochs").value == "1"
         backend.focus()                                         # choose with the keyboard, then play
         await pilot.press("enter", "down", "enter")
-        await settle(app, pilot)
+        await settle(pilot)
         assert backend.value == "torch-manual" and app.screen.focused is pane
         await pilot.press("space")
-        await settle(app, pilot)
-        await pilot.pause(0.2)
+        await run_drawn(pilot, pane)
         assert text_of(app, "#status").startswith("torch-manual on cpu · step 1/1 · epoch 1 · final loss 0.64")
         assert text_of(app, "#train-note") == f"Note: {pane.train.note}"
 
@@ -264,9 +228,9 @@ async def test_variant_drop_down_changes_backends_fields_and_the_run(tmp_path):
 async def test_baseline_in_the_legend_and_table_numbers_whole(tmp_path):
     """The library baseline is a labelled curve inside the plot's range; every number in the
     gradient table fits its column (fewer digits, never a cut-off exponent)."""
-    app = make_app(tmp_path, start=ROOT / "lessons" / "logistic-regression.toml")
+    app = make_app(tmp_path, lesson="logistic-regression")
     async with app.run_test(size=(160, 40)) as pilot:
-        pane = await open_train(app, pilot)
+        pane = await open_train(pilot)
         assert (await train_to_end(app, pilot, pane, epochs="5")).endswith(" · done")
         plot = app.screen.query_one("#plot")
         assert plot.series_count == 2 and plot.reference[0] == "sklearn-logistic"
@@ -282,46 +246,43 @@ async def test_baseline_in_the_legend_and_table_numbers_whole(tmp_path):
 
 
 async def test_explanation_scrolls_with_the_keyboard_at_once(tmp_path):
-    app = make_app(tmp_path, start=ROOT / "lessons" / "two-layer-relu.toml")
+    app = make_app(tmp_path, lesson="two-layer-relu")
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         scroll = app.screen.query_one("#explain-scroll")
         assert scroll.max_scroll_y > 0 and scroll.scroll_y == 0
         await pilot.press("pagedown")
-        await pilot.pause(0.3)
-        assert scroll.scroll_y > 0
+        await until(pilot, lambda: scroll.scroll_y > 0, "the page scrolled down")
         await pilot.press("end")
-        await pilot.pause(0.3)
-        assert scroll.scroll_y == scroll.max_scroll_y
+        await until(pilot, lambda: scroll.scroll_y == scroll.max_scroll_y, "the page scrolled to its end")
         await pilot.press("d", "n")                             # Derive's keys still reach Derive
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.screen.query_one(DerivePane).index == 1
         await pilot.press("e", "home")
-        await pilot.pause(0.3)
-        assert scroll.scroll_y == 0
+        await until(pilot, lambda: scroll.scroll_y == 0, "the page scrolled back to its top")
 
 
 async def test_leaving_a_lesson_and_coming_back_finds_it_as_left(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        await open_lesson(app, pilot, "two-layer-relu")
+        await open_lesson(pilot, "two-layer-relu")
         await pilot.press("d")
-        await settle(app, pilot)
+        await settle(pilot)
         await pilot.press("n", "n", "n")
         await pilot.press("t")
-        await settle(app, pilot)
+        await settle(pilot)
         app.screen.query_one("#field-lr").value = "5e-5"
         app.screen.query_one("#field-epochs").value = "7"
         await pilot.press("escape")
         await pilot.pause()
         await pilot.press("enter")                             # the list keeps it highlighted
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.screen.lesson.id == "two-layer-relu"
         assert app.screen.query_one("#field-lr").value == "5e-5"
         assert app.screen.query_one("#field-epochs").value == "7"
         await pilot.press("d")
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.screen.query_one(DerivePane).index == 3
         assert text_of(app, "#step-title").startswith("Step 4/")
 
@@ -330,9 +291,9 @@ async def test_divergence_keeps_controls(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        await open_lesson(app, pilot, "two-layer-relu")
+        await open_lesson(pilot, "two-layer-relu")
         await pilot.press("t")
-        await settle(app, pilot)
+        await settle(pilot)
         pane = app.screen.query_one(TrainPane)
         assert "diverged at step" in await train_to_end(app, pilot, pane, lr="10")
         assert "done" in await train_to_end(app, pilot, pane, lr="1e-4")
@@ -342,14 +303,14 @@ async def test_leaving_mid_run_cancels_the_worker(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        await open_lesson(app, pilot, "two-layer-relu")
+        await open_lesson(pilot, "two-layer-relu")
         await pilot.press("t")
-        await settle(app, pilot)
+        await settle(pilot)
         pane = app.screen.query_one(TrainPane)
         pane.query_one("#field-epochs").value = "100000"
         pane.restart()
         await pilot.press("space")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: pane.session.step > 0, "the run under way")
         workers = [w for w in pane.workers if w.group == "train"]
         assert workers and pane.session.step < 100000
         await pilot.press("escape")
@@ -378,9 +339,13 @@ async def test_help_and_quit(tmp_path):
 
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"Jacobians")               # a lesson with nothing to train offers no Train
-        await pilot.pause(0.5)
-        offered = [str(hit.prompt).split("\n")[0] for hit in app.screen.query("CommandList").first()._options]
-        assert sorted(offered) == ["Gradients and Jacobians › Derive", "Gradients and Jacobians › Explain"]
+        expected = ["Gradients and Jacobians › Derive", "Gradients and Jacobians › Explain"]
+
+        def offered() -> list[str]:
+            return sorted(str(hit.prompt).split("\n")[0] for hit in app.screen.query("CommandList").first()._options)
+
+        await until(pilot, lambda: offered() == expected, f"the palette to offer {expected}")
+        assert offered() == expected
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, LessonListScreen)
@@ -400,13 +365,13 @@ async def test_every_lesson_walks_its_three_parts(tmp_path):
             screen = app.screen
             assert isinstance(screen, LessonScreen), item.id
             await pilot.press("d")
-            await settle(app, pilot)
+            await settle(pilot)
             if screen.lesson.graph is not None:
                 pane = screen.query_one(DerivePane)
                 assert pane.derivation is not None and pane.derivation.steps, item.id
                 assert all(c.ok for c in pane.derivation.checks), item.id
             await pilot.press("t")
-            await settle(app, pilot)
+            await settle(pilot)
             if screen.lesson.train is None:
                 continue
             train = screen.query_one(TrainPane)
@@ -414,8 +379,7 @@ async def test_every_lesson_walks_its_three_parts(tmp_path):
                 train.query_one("#field-epochs").value = "1"
                 train.restart()
             await pilot.press("space")
-            await settle(app, pilot)
-            await pilot.pause(0.2)
+            await run_drawn(pilot, train)
             assert "done" in text_of(app, "#status"), (item.id, text_of(app, "#status"))
             await pilot.press("escape")
             await pilot.pause()
@@ -425,34 +389,31 @@ async def test_80x24_is_usable_and_60x20_says_too_small(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        await open_lesson(app, pilot, "single-neuron")
+        await open_lesson(pilot, "single-neuron")
         await pilot.press("t")
-        await settle(app, pilot)
+        await settle(pilot)
         for selector in ("#backend", "#play", "#step", "#reset", "#field-lr", "#status", "#plot"):
             widget = app.screen.query_one(selector)
             region = widget.region
             assert region.width > 0 and region.height > 0, selector
             assert region.right <= 80 and region.bottom <= 24, selector
         await pilot.click("#play")
-        await settle(app, pilot)
-        await pilot.pause(0.2)
+        await run_drawn(pilot, app.screen.query_one(TrainPane))
         assert "done" in text_of(app, "#status")
         await pilot.resize_terminal(60, 20)
-        await pilot.pause(0.2)
+        await until(pilot, lambda: app.screen.query("#too-small"), "the too-small notice")
         assert "needs at least 70×22" in text_of(app, "#too-small")
         await pilot.resize_terminal(40, 10)          # smaller still, then back: nothing breaks
-        await pilot.pause(0.2)
-        assert "The window is 40×10" in text_of(app, "#too-small")
+        await until(pilot, lambda: "The window is 40×10" in text_of(app, "#too-small"), "the notice at 40×10")
         await pilot.resize_terminal(80, 24)
-        await pilot.pause(0.2)
-        assert isinstance(app.screen, LessonScreen)
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson back at 80×24")
         assert "done" in text_of(app, "#status")
 
 
 async def test_opens_on_last_lesson_and_marks_progress(tmp_path):
     progress = Progress(tmp_path / "progress.json")
     progress.visit("two-layer-relu", "derive")
-    app = TutorApp(progress=Progress(tmp_path / "progress.json"))
+    app = make_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, LessonScreen) and app.screen.lesson.id == "two-layer-relu"   # resumed
@@ -496,14 +457,14 @@ async def test_broken_file_among_the_lessons_is_listed_with_its_first_problem(tm
 
 async def test_ascii_mode_draws_lesson_text_plot_and_table_in_ascii(tmp_path):
     """--ascii: the tutor's own text (explanation, status, gradient table, loss plot) is ASCII."""
-    app = make_app(tmp_path, start=ROOT / "lessons" / "two-layer-relu.toml", ascii=True)
+    app = make_app(tmp_path, lesson="two-layer-relu", ascii=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.screen.title == "backprop-tutor - The chain rule through a hidden layer"
         explained = app.screen.query_one("#explain-text").source
         assert explained.isascii() and "dL/dw1" in explained, explained[:300]
         await pilot.press("t")
-        await settle(app, pilot)
+        await settle(pilot)
         pane = app.screen.query_one(TrainPane)
         status = await train_to_end(app, pilot, pane, epochs="30")
         assert status.startswith("numpy on cpu | step 30/30 | epoch 30 | final loss ") and status.endswith(" | done")
@@ -547,15 +508,15 @@ async def test_exercise_wrong_hint_right_and_progress_mark(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
-        await open_lesson(app, pilot, "single-neuron")
+        await open_lesson(pilot, "single-neuron")
         await pilot.press("d")
-        await settle(app, pilot)
+        await settle(pilot)
         while app.screen.query_one(DerivePane).derivation.steps[app.screen.query_one(DerivePane).index].node != "w":
             await pilot.press("n")
         assert "Exercise grad-w: Write ∂L/∂w" in text_of(app, "#exercise-prompt")
         assert app.screen.query_one("#answer").placeholder == "expression: * times, ** power, step(u) = 1[u > 0]"
         await pilot.press("a", *"2*(y_pred - y)", "enter")
-        await settle(app, pilot)
+        await settle(pilot)
         assert text_of(app, "#exercise-feedback") == (
             "✗ Your answer is missing ∂y_pred/∂w = x. For a hint: escape, then h (or the Hint button).")
         await pilot.press("escape", "h")
@@ -570,7 +531,7 @@ async def test_exercise_wrong_hint_right_and_progress_mark(tmp_path):
         answer = app.screen.query_one("#answer")
         answer.value = ""
         await pilot.press("a", *"x*2*(w*x - y)", "enter")    # the same gradient, written in the leaves
-        await settle(app, pilot)
+        await settle(pilot)
         assert text_of(app, "#exercise-feedback").startswith("✓ Correct")
         assert "(1/3 exercises solved)" in text_of(app, "#exercise-feedback")
         assert "(solved ✓)" in text_of(app, "#exercise-prompt")

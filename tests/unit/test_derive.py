@@ -12,7 +12,7 @@ import sympy
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tests.support import lesson_path, two_layer_relu_lesson
+from tests.support import examples, lesson_path, two_layer_relu_lesson
 from tutor.derive import derive, forward_values, rel_error
 from tutor.lesson import load, loads
 from tutor.expr.evaluate import Numpy, evaluate
@@ -310,7 +310,7 @@ def kinks(expr, env, ops):
     return out
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+@settings(max_examples=examples(), deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
 @given(graphs())
 def test_random_graph_gradient_matches_autograd(graph):

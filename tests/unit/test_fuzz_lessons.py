@@ -8,8 +8,9 @@ problem prints as `FILE:LINE: KEY: message` without control characters; never an
 A lesson the reader accepts must also set up its runs: every backend's initial weights for every
 variant's dataset, with the dataset's real widths.
 
-The run is seeded (FUZZ_SEED, default 21) and bounded: FUZZ_MUTATIONS mutants (default 400) in
-well under a minute on two cores. The derivation (`FUZZ_DERIVE=1`) is left out by default: it is
+The run is seeded (FUZZ_SEED, default 21) and bounded: FUZZ_MUTATIONS mutants (by default
+ten times the hypothesis profile's max_examples: 400, or 1,000 where CI=true) in well under a
+minute on two cores. The derivation (`FUZZ_DERIVE=1`) is left out by default: it is
 checked by the derivation's own tests, and this suite must stay quick.
 """
 
@@ -22,12 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import LESSONS_DIR
+from tests.support import LESSONS_DIR, examples
 from tutor.errors import LessonError
 from tutor.lesson import dataset_shape, loads
 
 SEED = int(os.environ.get("FUZZ_SEED", 21))
-MUTATIONS = int(os.environ.get("FUZZ_MUTATIONS", 400))
+MUTATIONS = int(os.environ.get("FUZZ_MUTATIONS", examples(10)))     # 400 by default, 1,000 where CI=true
 DERIVE = os.environ.get("FUZZ_DERIVE") == "1"
 
 EXTREMES = [

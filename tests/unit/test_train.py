@@ -4,10 +4,9 @@ the bounded loss history)."""
 
 from __future__ import annotations
 import threading
-import time
 import numpy as np
 import pytest
-from tests.support import lesson_path, two_layer_relu_lesson
+from tests.support import HANG_BOUND, lesson_path, two_layer_relu_lesson, wait_for
 from tests.cli.test_train import agree, only
 
 
@@ -70,7 +69,9 @@ def _session(lesson, backend, **changes):
 
 
 @pytest.mark.parametrize("backend", ["numpy", "autograd"])
-def test_session_stops_within_200ms_of_cancel(backend):
+def test_session_stops_on_cancel_and_resumes(backend):
+    """The loop checks `cancelled` every step: set, it returns mid-run (how soon is measured by
+    bench/bench_cancel.py; HANG_BOUND is a bound for a hang, not a figure)."""
     session = _session(two_layer_relu_lesson(), backend, epochs=100_000)
     assert session.total == 100_000
     cancel = threading.Event()
@@ -81,16 +82,11 @@ def test_session_stops_within_200ms_of_cancel(backend):
 
     thread = threading.Thread(target=work, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 60
-    while session.step < 5 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert session.step >= 5, "the run did not start"
+    assert wait_for(lambda: session.step >= 5 or not thread.is_alive()), "the run did not start"
+    assert session.step >= 5 and thread.is_alive(), "the run ended before the cancel"
     cancel.set()
-    set_at = time.perf_counter()
-    thread.join(timeout=5)
-    stopped_after = time.perf_counter() - set_at
-    assert not thread.is_alive()
-    assert stopped_after < 0.2, f"stopped {stopped_after * 1000:.0f} ms after the cancel"
+    thread.join(timeout=HANG_BOUND)
+    assert not thread.is_alive(), "the run went on after the cancel"
     assert session.step < session.total
     assert not session.finished
     snap = result["snap"]
