@@ -6,10 +6,7 @@ import subprocess
 import sys
 import zipfile
 
-from tests.support import ROOT
-CURRICULUM = ["single-neuron", "linear-1d", "linear-regression", "multivariate-regression",
-              "logistic-regression", "two-layer-relu", "vector-derivatives", "mlp-digits",
-              "fan-out", "backprop-through-time", "gradient-checking", "xor-needs-a-hidden-layer"]
+from tests.support import LISTED_IDS, ROOT
 
 
 def test_wheel_ships_lessons_and_installs(tmp_path):
@@ -17,7 +14,7 @@ def test_wheel_ships_lessons_and_installs(tmp_path):
                    check=True, timeout=600)
     wheel = next(tmp_path.glob("backprop_tutor-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    for lesson in CURRICULUM:
+    for lesson in LISTED_IDS:
         assert f"tutor/lessons/{lesson}.toml" in names
     assert "tutor/ui/tutor.tcss" in names
     assert "tutor/code/child.py" in names            # the code check's child process runs this file
@@ -28,7 +25,7 @@ def test_wheel_ships_lessons_and_installs(tmp_path):
     subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True, timeout=300)
     out = subprocess.run([str(env_dir / "bin" / "backprop-tutor"), "--list"], capture_output=True, text=True,
                          cwd=tmp_path, timeout=120, check=True).stdout
-    assert [line.split()[0] for line in out.splitlines()] == CURRICULUM
+    assert [line.split()[0] for line in out.splitlines()] == list(LISTED_IDS)
     where = subprocess.run([str(py), "-c", "import tutor, tutor.lesson as l; print(tutor.__file__); print(l.lessons_dir())"],
                            capture_output=True, text=True, cwd=tmp_path, timeout=120, check=True).stdout.split()
     assert str(env_dir) in where[0] and where[1].startswith(str(env_dir))

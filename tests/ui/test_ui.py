@@ -450,7 +450,7 @@ async def test_broken_file_among_the_lessons_is_listed_with_its_first_problem(tm
         await pilot.pause()
         options = app.screen.query_one("#lessons")
         assert [item.id for item in app.listing][-1] == "zz-broken"
-        last = plain(options.get_option_at_index(len(app.listing) + 1).prompt, width=160)   # 0, 1: sandbox, playground
+        last = plain(options.get_option(app.listing[-1].id).prompt, width=160)
         assert f"{bad}:2: id: 'Bad' is not a lesson id (lowercase letters, digits and '-') (and 1 more)" in last
         assert len(app.listing) == len(shipped) + 1
 
@@ -493,7 +493,9 @@ def test_first_screen_without_heavy_imports(tmp_path):
             async with app.run_test(size=(100, 30)) as pilot:
                 await pilot.pause()
                 assert isinstance(app.screen, LessonListScreen)
-                assert app.screen.query_one("#lessons").option_count == 11     # sandbox, playground, 9 lessons
+                from tutor.lesson import GROUPS, catalogue
+                # the sandbox, the playground, a heading per group and every lesson
+                assert app.screen.query_one("#lessons").option_count == 2 + len(GROUPS) + len(catalogue())
                 heavy = sorted(m for m in ("torch", "sklearn", "sympy") if m in sys.modules)
                 print("HEAVY", heavy)
         asyncio.run(main())
@@ -539,5 +541,5 @@ async def test_exercise_wrong_hint_right_and_progress_mark(tmp_path):
         await pilot.press("escape", "escape")                 # leave the field, then the lesson
         await pilot.pause()
         options = app.screen.query_one("#lessons")
-        first = plain(options.get_option_at_index(2).prompt)              # 0, 1: the sandbox, the playground
+        first = plain(options.get_option("single-neuron").prompt)
         assert "in progress, 1/3 exercises" in first

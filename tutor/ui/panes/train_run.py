@@ -79,8 +79,8 @@ class RunPane(Widget):
             return None
 
     def watch_running(self, running: bool) -> None:
-        if self.train is not None:
-            self.controls.show_playing(running)
+        for controls in self.query(TrainControls).results(TrainControls):     # none while unmounting
+            controls.show_playing(running)
 
     def watch_preparing(self, preparing: bool) -> None:
         for indicator in self.query("#train-loading"):
