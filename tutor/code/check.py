@@ -83,11 +83,15 @@ def inputs(lesson, task, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(1000 + seed)
     want = 1.0 if seed % 2 == 0 else -1.0
     fallback = None
+    classes = label_inputs(lesson.graph, task)
     for _ in range(200):
-        env = {a: rng.standard_normal(task.shape(a)) for a in task.args}
+        env = {a: (rng.integers(0, classes[a], size=task.shape(a)).astype(np.float64) if a in classes
+                   else rng.standard_normal(task.shape(a))) for a in task.args}
         values = forward(lesson.graph, env)
         kinks = [np.asarray(v) for n in lesson.graph.nodes for v in kink_arguments(n.expr, values, Numpy())]
-        if not all(np.min(np.abs(k)) > KINK_MARGIN for k in kinks if k.size):
+        # an argument exactly 0 is the kink's own reference (a row's largest entry against itself);
+        # random floats put no relu input at exactly 0
+        if not all(np.min(np.abs(k[k != 0]), initial=np.inf) > KINK_MARGIN for k in kinks if k.size):
             continue
         if all(k.size != 1 or np.sign(k).item() == want for k in kinks):
             return env
@@ -95,6 +99,31 @@ def inputs(lesson, task, seed: int) -> dict[str, np.ndarray]:
     if fallback is None:
         raise RuntimeError("could not draw inputs away from the graph's kinks")
     return fallback
+
+
+def label_inputs(graph, task) -> dict[str, int]:
+    """Inputs that are class numbers (the labels y of onehot(y, z)): name → the number of classes,
+    the last dimension of z. They are drawn as whole classes, not as floats."""
+    from tutor.expr.nodes import Apply, Sym
+    from tutor.expr.shapes import infer_shapes
+
+    found: dict[str, int] = {}
+    shapes = None
+
+    def walk(e):
+        nonlocal shapes
+        if isinstance(e, Apply):
+            if e.op == "onehot" and isinstance(e.args[0], Sym) and e.args[0].name in task.args:
+                shapes = shapes or infer_shapes(graph)
+                scores = shapes.get(e.args[1].name) if isinstance(e.args[1], Sym) else None
+                if scores:
+                    found[e.args[0].name] = graph.dims.get(scores[-1], 2)
+            for a in e.args:
+                walk(a)
+
+    for node in graph.nodes:
+        walk(node.expr)
+    return found
 
 
 def expected(lesson, task, env) -> list[np.ndarray]:
@@ -147,7 +176,11 @@ def check_source(lesson, exercise, source: str, path: str = "backward.py") -> Re
         result.error = f"the file has {len(source):,} characters; the limit is {MAX_SOURCE:,}"
         return result
     task = task_for(lesson, exercise)
-    envs = [inputs(lesson, task, s) for s in range(SEEDS)]
+    try:
+        envs = [inputs(lesson, task, s) for s in range(SEEDS)]
+    except RuntimeError as exc:          # a graph whose kinks no random draw avoids: the lesson's problem
+        result.error = f"{exc}: the lesson's graph cannot be checked at random points"
+        return result
     wanted = [expected(lesson, task, env) for env in envs]
     has_mask = any(_uses(n.expr, "relu") or _uses(n.expr, "step") for n in lesson.graph.nodes)
     variants = {"no-relu-mask": reference(lesson, exercise, slip="no-mask")} if has_mask else {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tutor.expr.nodes import ONE, Apply, Expr, Num, Sym, div, mul
-from tutor.expr.ops import OPS, broadcast
+from tutor.expr.ops import ONE_DIM, OPS, broadcast
 from tutor.expr.shapes import infer_shapes, shape_of
 from tutor.expr.text import number_text
 
@@ -195,6 +195,16 @@ def _backward(lesson, task: CodeTask, slip: str | None) -> list[str]:
             walk(a[0], G, gs)                 # copied to every element: expanded at the variable
         elif e.op == "mean":
             walk(a[0], div(G, _size(shape(a[0]))) if shape(a[0]) else G, gs)
+        elif e.op in REDUCTIONS and shape(a[0]):
+            sa = shape(a[0])
+            if e.op == "rowmean":
+                G = div(G, Sym(sa[-1]))
+            elif e.op == "colmean":
+                G = div(G, Sym(sa[0]))
+            elif e.op == "rowmax":            # to each row's largest entry (ties share it)
+                G = mul(G, Apply("argmax_mask", (a[0],)))
+            # copied back along the reduced axis: made full size where it reaches its variable
+            walk(a[0], G, broadcast(gs, sa, "*") if e.op == "rowmax" else gs)
         else:
             for arg, d in zip(a, OPS[e.op].d(a)):
                 if slip == "no-mask" and isinstance(d, Apply) and d.op == "step":
@@ -210,6 +220,8 @@ def _backward(lesson, task: CodeTask, slip: str | None) -> list[str]:
             negative = isinstance(G, Apply) and G.op == "neg" and bool(terms)   # a − b, not a + −b
             G = G.args[0] if negative else G
             extra = len(s) - len(target)
+            if target and s and target[-1] == ONE_DIM and s[-1] != ONE_DIM:
+                G, s = Apply("sum_kept", (G,)), s[:-1] + (ONE_DIM,)    # the variable is N×1: sum each row
             if not target and s:
                 text = f"np.sum({code(G)})"
             elif extra > 0:
@@ -264,4 +276,7 @@ def _needed(g, wrt) -> set[str]:
 
 
 # matrix-rule helpers with no entry in the operation table
-CALLS.update(outer="np.outer({0}, {1})", ones_like="np.ones_like({0})")
+CALLS.update(outer="np.outer({0}, {1})", ones_like="np.ones_like({0})",
+             argmax_mask="({0} == np.max({0}, axis=-1, keepdims=True))",
+             sum_kept="np.sum({0}, axis=-1, keepdims=True)")
+REDUCTIONS = ("rowsum", "rowmean", "rowmax", "colsum", "colmean")
