@@ -4,8 +4,7 @@ matrix form and takes an exercise's wrong and right answers, Train runs to the e
 from __future__ import annotations
 
 from tests.support import lesson_path
-from tests.ui.conftest import until
-from tests.ui.test_ui import make_app, settle, text_of
+from tests.ui.conftest import make_app, settle, text_of, until
 from tutor.ui.panes.derive import DerivePane
 from tutor.ui.panes.train import TrainPane
 from tutor.ui.screens.lesson import LessonScreen
@@ -26,7 +25,7 @@ async def walk_to(pilot, pane: DerivePane, phase: str, node: str) -> None:
 
 async def run_train(app, pilot, epochs: str) -> str:
     await pilot.press("t")
-    await settle(app, pilot)
+    await settle(pilot)
     train = app.screen.query_one(TrainPane)
     train.query_one("#field-epochs").value = epochs
     train.restart()

@@ -4,8 +4,8 @@ the fit view for a deep model and lists the saturated fractions and the copied u
 
 from __future__ import annotations
 
-from tests.ui.conftest import until
-from tests.ui.test_ui import ROOT, make_app, open_train, settle, text_of
+from tests.support import ROOT
+from tests.ui.conftest import make_app, open_train, settle, text_of, until
 from tutor.ui.panes.derive import DerivePane
 
 
@@ -16,14 +16,14 @@ def depth_text(app) -> str:
 async def test_vanishing_gradients_walks_its_parts_and_plots_the_gradient_by_depth(tmp_path):
     app = make_app(tmp_path, start=ROOT / "lessons" / "vanishing-gradients.toml")
     async with app.run_test(size=(160, 45)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         explained = app.screen.query_one("#explain-text").source
         assert "Deep, and stuck" in explained and "W1 1.2e-05" in explained and "about 29,000" in explained
         await pilot.press("d")
-        await settle(app, pilot)
+        await settle(pilot)
         derive = app.screen.query_one(DerivePane)
         assert derive.derivation is not None and all(c.ok for c in derive.derivation.checks)
-        pane = await open_train(app, pilot)
+        pane = await open_train(pilot)
         assert "shows here during a run" in depth_text(app)
         await pilot.press("space")
         await until(pilot, lambda: "done" in text_of(app, "#status"), "the run's end")
@@ -36,7 +36,7 @@ async def test_vanishing_gradients_walks_its_parts_and_plots_the_gradient_by_dep
         assert "vanishing gradients" in text_of(app, "#status")       # the doctor's verdict
         # the variant relu-he: dead fractions instead of saturated ones
         app.screen.query_one("#variant").value = "relu-he"
-        await settle(app, pilot)
+        await settle(pilot)
         await pilot.press("space")
         await until(pilot, lambda: "done" in text_of(app, "#status"), "the relu-he run's end")
         await until(pilot, lambda: "dead by depth:" in depth_text(app), "the dead fractions")
@@ -46,17 +46,17 @@ async def test_vanishing_gradients_walks_its_parts_and_plots_the_gradient_by_dep
 async def test_initialisation_zeros_variant_shows_copied_units_on_screen(tmp_path):
     app = make_app(tmp_path, start=ROOT / "lessons" / "initialisation.toml")
     async with app.run_test(size=(160, 45)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         explained = app.screen.query_one("#explain-text").source
         assert "Where the weights start" in explained and "ln 10 ≈ 2.3026" in explained
         await pilot.press("d")
-        await settle(app, pilot)
+        await settle(pilot)
         derive = app.screen.query_one(DerivePane)
         grads = {c.param: c.symbolic for c in derive.derivation.checks}
         assert grads["a1"] == grads["a2"] and abs(grads["a1"] + 0.42302) < 1e-5     # the twins' equal gradients
-        pane = await open_train(app, pilot)
+        pane = await open_train(pilot)
         app.screen.query_one("#variant").value = "zeros"
-        await settle(app, pilot)
+        await settle(pilot)
         await pilot.press("space")
         await until(pilot, lambda: "done" in text_of(app, "#status"), "the zeros run's end")
         await until(pilot, lambda: "W1: 1 of 32 distinct" in " ".join(depth_text(app).split()), "the copied units")
