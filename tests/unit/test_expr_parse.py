@@ -257,7 +257,7 @@ raw_text = st.text(max_size=200)
 long_text = st.text(alphabet=st.sampled_from("x+*-()[]1 ._"), min_size=1500, max_size=2600)
 fuzz_strings = st.one_of(token_strings, spaced_tokens, raw_text, long_text)
 
-FUZZ_EXAMPLES = examples(100)      # 4,000 strings by default, 10,000 where CI=true
+FUZZ_EXAMPLES = examples(50)       # 2,000 strings by default, 5,000 where CI=true
 PARSE_LIMIT_S = 1.0         # CPU time of one parse (thread time, so a busy machine cannot fail it): a bound
                             # for runaway (super-linear) parsing on any CPU, not a speed figure
 

@@ -7,6 +7,7 @@ from rich.console import Group
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.containers import VerticalScroll
+from textual.reactive import var
 from textual.widgets import Static
 
 
@@ -16,18 +17,21 @@ class RunCode(VerticalScroll):
     RunCode.-shown { display: block; }
     """
 
+    shown = var(False)                    # c shows the code in place of the plot and the table
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.shown = False
         self.script = None                # the Script on screen
         self.shown_text = None            # what the view shows: the command line, then the script
 
     def compose(self):
         yield Static(id="run-code-text")
 
+    def watch_shown(self, shown: bool) -> None:
+        self.set_class(shown, "-shown")
+
     def toggle(self, pane) -> None:
         self.shown = not self.shown
-        self.set_class(self.shown, "-shown")
         pane.query_one("#train-body").display = not self.shown
         self.show_for(pane)
         if self.shown:

@@ -18,6 +18,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 from textual.worker import get_current_worker
@@ -71,12 +72,13 @@ class PlaygroundScreen(Screen):
         Binding("escape", "leave", "Lessons"),
     ]
 
+    playing = var(False)                        # the trainer thread runs; it reads this to stop
+
     def __init__(self, config: Config | None = None):
         super().__init__()
         self.config = config or Config()
         self.pg: Playground | None = None
         self.lock = threading.Lock()            # the trainer thread and the screen share `pg`
-        self.playing = False
         self.frame: Frame | None = None         # the newest, written by whoever trained last
         self.shown: Frame | None = None         # the one on screen
         self.selected: tuple[int, int] | None = None
@@ -193,13 +195,11 @@ class PlaygroundScreen(Screen):
         if self.playing:
             self.stop()
             self.say(f"Paused at step {self.pg.step:,}. Space goes on.")
-            self.query_one("#play", Button).label = self.app.plain("▶ Play")
             return
         if self.pg.diverged:
             self.say("This run diverged: change a knob (a lower lr) or press r to reset.", error=True)
             return
         self.playing = True
-        self.query_one("#play", Button).label = self.app.plain("⏸ Pause")
         self.run_worker(self.train_loop, thread=True, group="playground", exclusive=True, exit_on_error=False)
 
     def train_loop(self) -> None:
@@ -229,7 +229,10 @@ class PlaygroundScreen(Screen):
     @on(RunEnded)
     def _stopped(self) -> None:
         self.playing = False
-        self.query_one("#play", Button).label = self.app.plain("▶ Play")
+
+    def watch_playing(self, playing: bool) -> None:
+        for button in self.query("#play").results(Button):
+            button.label = self.app.plain("⏸ Pause" if playing else "▶ Play")
 
     def action_step(self) -> None:
         if self.pg is None:
@@ -245,7 +248,6 @@ class PlaygroundScreen(Screen):
         if self.pg is None:
             return
         self.stop()
-        self.query_one("#play", Button).label = self.app.plain("▶ Play")
         with self.lock:
             self.pg.reset()
         self.capture()
