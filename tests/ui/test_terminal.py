@@ -35,8 +35,9 @@ async def test_resize_to_tiny_and_back_mid_run(tmp_path):
         for _ in range(2):
             before = pane.session.step
             await pilot.resize_terminal(40, 10)
-            await until(pilot, lambda: isinstance(app.screen, TooSmall), "the too-small screen")
-            assert "The window is 40×10" in str(app.screen.query_one("#too-small").render())
+            await until(pilot, lambda: isinstance(app.screen, TooSmall)
+                        and "The window is 40×10" in str(app.screen.query_one("#too-small").render()),
+                        "the too-small screen, saying the window's size")
             await pilot.resize_terminal(120, 40)
             await until(pilot, lambda: app.screen is lesson_screen, "the lesson back at 120×40")
             # the run goes on while hidden (or has already finished, on a fast machine)

@@ -4,6 +4,7 @@ the way the TUI is run (and the process ended) whichever command starts it."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import threading
@@ -58,7 +59,9 @@ def _exit_watchdog(app) -> None:
     `WriterThread.write()`/`stop()` → `queue.put`, deaf to further signals. So: poll the terminal
     for a hang-up (a tty reports POLLHUP once the other side has closed), and when it comes, or
     when the grace time is up, save progress (waiting on nothing for long) and `os._exit`.
-    Nothing here writes to the terminal."""
+    A terminal that hung up is never written to; one still there, whose restore the grace time
+    may have cut short (a loaded machine: Textual waits on its input thread before leaving the
+    alternate screen), gets it again from here."""
     import select
 
     gone = select.POLLHUP | select.POLLERR | select.POLLNVAL
@@ -76,4 +79,27 @@ def _exit_watchdog(app) -> None:
             break
     if hung_up or not app.progress_saved:
         app.progress.save(timeout=0.5)
+    if not hung_up:
+        _restore_terminal(app)
     os._exit(0)
+
+
+# What Textual's driver writes when it stops: the Kitty keyboard protocol off, out of the alternate
+# screen, the cursor shown, focus reports, the mouse and bracketed paste off, line wrap on.
+RESTORE = b"\x1b[<u\x1b[?1049l\x1b[?25h\x1b[?1004l\x1b[?1000l\x1b[?1003l\x1b[?1015l\x1b[?1006l\x1b[?2004l\x1b[?7h"
+
+
+def _restore_terminal(app) -> None:
+    """The terminal as it was before the app: its modes (termios) and the escape sequences above,
+    written without blocking. Each is harmless where Textual has already done it."""
+    import termios
+
+    with contextlib.suppress(OSError, ValueError, AttributeError, termios.error):
+        attrs = getattr(app._driver, "attrs_before", None)
+        if attrs is not None:
+            termios.tcsetattr(sys.__stdin__.fileno(), termios.TCSANOW, attrs)
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        fd = sys.__stdout__.fileno()
+        if os.isatty(fd):
+            os.set_blocking(fd, False)      # a stopped terminal (ctrl+s) must not hold the exit
+            os.write(fd, RESTORE)
