@@ -1,19 +1,5 @@
-"""Exercises: `tutor.exercises.check_answer(lesson, exercise_id, answer) -> Verdict`.
-
-Two layers of tests:
-
-* tests generated from the lesson files, so that a new exercise is covered as soon as it is
-  written: its own answer is accepted; a sign error, a dropped last chain factor, a transposed
-  shape and the other letters are rejected with their specific response; typographic symbols
-  copied from the lesson text are read; hostile input is rejected safely, quickly and with a
-  message that says what is wrong;
-* an explicit table, `TABLE`, with, for every exercise of every lesson, the wrong answers a
-  learner plausibly gives and the exact (or precisely specified) response each one must get,
-  and rewritings that must be accepted.
-
-Every call to `check_answer` runs under a deadline, so that an answer which sends sympy into a
-long computation fails its test instead of hanging the suite. One headless test per kind goes
-through the CLI (`--answer ID=EXPR --json`)."""
+"""Exercises through the command line: one headless `--answer ID=EXPR --json` run per kind of
+answer, with the verdicts the unit tables (tests/unit/test_exercises.py) give in-process."""
 
 from __future__ import annotations
 from tests.support import LESSONS_DIR, events_of, parse_json_lines, run_cli

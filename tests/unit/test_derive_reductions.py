@@ -154,3 +154,21 @@ def test_a_label_vector_that_is_not_one_per_row_is_refused():
     text = lesson([("L", "sum(onehot(x, w))")], 'x = ["K"]\nw = ["N", "K"]')
     with pytest.raises(LessonError, match="onehot"):
         loads(text)
+
+
+def test_rowmax_kink_changes_sign_exactly_where_the_argmax_changes():
+    """rowmax's kink argument: each entry against the largest of the others in its row, so it is
+    never 0 away from a tie (the code checker draws inputs clear of every kink) and changes sign
+    where the row's largest entry changes (the gradient check's kink detection)."""
+    import numpy as np
+
+    from tutor.expr.ops import OPS
+
+    kink = OPS["rowmax"].kink
+    before = kink(np, np.array([[1.0, 0.9, -2.0], [0.0, 3.0, 2.5]]))
+    after = kink(np, np.array([[1.0, 1.1, -2.0], [0.0, 3.0, 2.5]]))
+    assert np.allclose(before, [[0.1, -0.1, -3.0], [-3.0, 0.5, -0.5]])
+    assert np.sign(before[0, :2]).tolist() == [1, -1] and np.sign(after[0, :2]).tolist() == [-1, 1]
+    assert np.array_equal(np.sign(before[1]), np.sign(after[1]))          # that row's argmax stayed
+    assert kink(np, np.array([[2.0, 2.0]])).tolist() == [[0.0, 0.0]]       # a tie is the kink itself
+    assert kink(np, np.array([[5.0], [-1.0]])).tolist() == [[1.0], [1.0]]  # one entry a row: no kink

@@ -89,9 +89,7 @@ def inputs(lesson, task, seed: int) -> dict[str, np.ndarray]:
                    else rng.standard_normal(task.shape(a))) for a in task.args}
         values = forward(lesson.graph, env)
         kinks = [np.asarray(v) for n in lesson.graph.nodes for v in kink_arguments(n.expr, values, Numpy())]
-        # an argument exactly 0 is the kink's own reference (a row's largest entry against itself);
-        # random floats put no relu input at exactly 0
-        if not all(np.min(np.abs(k[k != 0]), initial=np.inf) > KINK_MARGIN for k in kinks if k.size):
+        if not all(np.min(np.abs(k)) > KINK_MARGIN for k in kinks if k.size):
             continue
         if all(k.size != 1 or np.sign(k).item() == want for k in kinks):
             return env

@@ -209,8 +209,14 @@ def _back_rowmax(ctx, args, G, gt):
 
 
 def _kink_rowmax(np, a):
-    # 0 at each row's largest entry, negative elsewhere: a change of pattern is a change of argmax
-    return a - np.max(a, axis=-1, keepdims=True) if np.ndim(a) else a * 0.0
+    # each entry against the largest of the others in its row: positive at the row's largest entry,
+    # negative elsewhere, 0 only at a tie, so a change of sign is a change of argmax; a row of one
+    # entry (and the scalar view) has no kink
+    if not np.ndim(a) or np.shape(a)[-1] < 2:
+        return np.ones_like(a)
+    top = np.sort(a, axis=-1)[..., -2:]
+    first, second = top[..., 1:], top[..., :1]
+    return a - np.where(a == first, second, first)
 
 
 def _onehot_shape(y: Shape, z: Shape) -> Shape:
