@@ -163,3 +163,47 @@ def test_code_from_a_device_or_a_fifo_is_refused(tmp_path):
     for path in ("/dev/zero", str(fifo)):
         rc, out, err = run_cli("two-layer-relu", "--code", f"backward={path}", process=True, timeout=HANG_BOUND)
         assert (rc, out, err) == (2, "", f"backprop-tutor: {path}: not a regular file (a .py file)\n")
+
+
+# --- what was typed or read, echoed without terminal escapes (item 6) ------------------------------
+
+OSC52 = "\x1b]52;c;Zm9v\x07"       # "set the clipboard to 'foo'" on many terminals
+
+
+def test_a_csv_cell_with_an_escape_is_echoed_without_it(tmp_path):
+    f = tmp_path / "points.csv"
+    f.write_text(f"x1,x2,y\n1,2,0\n3,4{OSC52},1\n")
+    rc, out, err = playground_data(f)
+    assert (rc, err) == (2, f"backprop-tutor: {f}:3: '4' is not a number\n")
+
+
+def test_a_lessons_csv_cell_with_an_escape_is_echoed_without_it(tmp_path):
+    (tmp_path / "points.csv").write_text(f"x1,x2,y\n1,2,0\n{OSC52}oops,4,1\n")
+    rc, out, err = run_cli(lesson_with(tmp_path, "points.csv"), "--headless", "--json", "--no-derive")
+    assert (rc, err) == (2, "backprop-tutor: points.csv:3: 'oops' is not a number\n")
+    assert parse_json_lines(out)[-1] == {"event": "error", "message": "points.csv:3: 'oops' is not a number"}
+
+
+def test_a_data_file_name_with_an_escape_is_echoed_without_it(tmp_path):
+    rc, out, err = playground_data(tmp_path / f"a{OSC52}b.csv")
+    assert (rc, err) == (2, f"backprop-tutor: {tmp_path}/ab.csv:1: cannot read the file: No such file or directory\n")
+
+
+@pytest.mark.parametrize("command", [("linear-1d",), ("playground", "--headless")])
+def test_an_unknown_argument_is_echoed_without_its_escape(command):
+    rc, out, err = run_cli(*command, f"extra{OSC52}", process=True)
+    assert rc == 2 and err.splitlines()[-1] == f"backprop-tutor{' playground' * (len(command) > 1)}: error: " \
+                                               "unrecognized arguments: extra"
+
+
+@pytest.mark.parametrize("args, message", [
+    ((f"x{OSC52}", "--headless"), "unknown lesson 'x'. Known lessons: "),
+    (("linear-1d", "--headless", "--backend", f"b{OSC52}"), "unknown backend 'b' (known: "),
+    (("two-layer-relu", "--code", f"b{OSC52}=x.py"), "lesson two-layer-relu has no code exercise 'b' (its code "),
+    (("two-layer-relu", "--code", f"backward=m{OSC52}.py"), "m.py: cannot read the file: No such file or directory"),
+    (("derive", f"c{OSC52}=a"), "the graph, column 1: expected a node line 'name = expression'"),
+])
+def test_a_typed_value_is_echoed_without_its_escape(args, message):
+    rc, out, err = run_cli(*args, process=True)
+    assert rc == 2 and err.startswith(f"backprop-tutor: {message}"), err
+    assert "\x1b" not in out + err and "\x07" not in out + err

@@ -10,13 +10,17 @@ import sys
 import threading
 import time
 
+from tutor.fmt import printable
+
 
 class Parser(argparse.ArgumentParser):
-    """argparse, plus the JSON error event for --json runs when the arguments do not parse."""
+    """argparse, plus the JSON error event for --json runs when the arguments do not parse, and
+    the arguments it quotes ("unrecognized arguments: …") without terminal escapes."""
 
     json_errors = False
 
     def error(self, message):
+        message = printable(message)
         if self.json_errors:
             from tutor.headless import Printer
 

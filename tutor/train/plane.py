@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tutor.fmt import printable
 from tutor.train.arrays import DataError
 
 from tutor.lesson import CLASSIFY, MAX_CSV_BYTES, MAX_CSV_ROWS, PLAYGROUND as DATASETS, SAMPLES
@@ -166,7 +167,7 @@ def read_csv(path: str | Path, train_ratio: float = 0.5, seed: int = 0, display:
     Labels that are all 0/1 (or −1/1) make a classification set; anything else is a regression
     target. Rows are shuffled with `seed`, then split at `train_ratio`."""
     path = Path(path)
-    where = display or str(path)
+    where = printable(display or str(path))       # a name, like a cell, may carry terminal escapes
     try:
         raw = files.read_regular(path, MAX_CSV_BYTES, hint=" (a CSV file of points)")
     except files.Unreadable as exc:
@@ -191,7 +192,7 @@ def read_csv(path: str | Path, train_ratio: float = 0.5, seed: int = 0, display:
                 header_seen = True                           # the header row
                 continue
             bad = next(c for c in cells if not _is_number(c))
-            raise DataError(f"{where}:{number}: '{bad[:40]}' is not a number") from None
+            raise DataError(f"{where}:{number}: '{printable(bad)[:40]}' is not a number") from None
         if not all(math.isfinite(v) for v in values):
             raise DataError(f"{where}:{number}: numbers must be finite")
         if any(abs(v) > 1e6 for v in values):
