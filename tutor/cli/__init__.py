@@ -31,7 +31,8 @@ examples:
   backprop-tutor two-layer-relu --code backward=bw.py            check your backward pass
   backprop-tutor playground              train a small network on 2-D data and watch its boundary
 
-exit status: 0 ok; 1 a wrong --answer or --code file; 2 bad arguments or lesson file; 3 a run diverged or failed
+exit status: 0 ok; 1 a wrong --answer or --code file; 2 bad arguments, lesson file or unwritable output;
+3 a run diverged or failed
 """
 
 
