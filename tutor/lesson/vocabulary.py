@@ -15,6 +15,7 @@ BASELINES = ("sklearn-linear", "sklearn-logistic", "sklearn-mlp")
 CLASSIFIERS = ("sklearn-logistic", "sklearn-mlp")      # baselines that need class labels
 CLASSES = ("digits", "mnist")                          # the datasets that have them
 LOSSES = ("sse", "mse", "bce", "ce", "nll", "ce-sum")
+CLASS_LOSSES = ("ce", "nll", "ce-sum")                 # the losses whose targets are class indices
 OPTIMIZERS = ("gd", "sgd", "adam")
 LAYER_TYPES = ("linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "batchnorm")
 PARAM_LAYERS = ("linear", "batchnorm")     # the layer types that own parameters
