@@ -8,18 +8,13 @@ and reads back arrays."""
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
-import tempfile
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from tutor.code.template import reference, task_for
+from tutor.code.template import CodeTask, reference, task_for
+from tutor.fmt import printable
 
 WALL_SECONDS = 5.0                 # the child is killed after this long
 CPU_SECONDS = 5                    # RLIMIT_CPU
@@ -30,7 +25,7 @@ APPROX = 1e-7                      # relative error up to which a gradient count
 DTYPE_CLOSE = 1e-3                 # a float32 (or integer) result this close is a dtype slip, not a wrong rule
 MAX_SOURCE = 200_000               # characters of a learner's file
 KINK_MARGIN = 1e-9                 # every kink's argument is at least this far from 0 (rounding is ~1e-15)
-CHILD = Path(__file__).with_name("child.py")
+CHECK_SIZES = (6, 4, 5, 3, 7, 8)   # a lesson's dimension above 8 is checked at one of these, each different
 
 
 @dataclass
@@ -61,7 +56,9 @@ class Result:
     outputs: list[Output] = field(default_factory=list)
     error: str | None = None        # one line: an exception, a limit, a missing function
     stdout: str = ""
+    sandbox: dict = field(default_factory=dict)     # what confined the code (child.py reports it)
     pid: int | None = None          # the process that ran the code
+    sizes: dict = field(default_factory=dict)       # dimension → the size it was checked at
 
     @property
     def ok(self) -> bool:
@@ -115,7 +112,7 @@ def label_inputs(graph, task) -> dict[str, int]:
                 shapes = shapes or infer_shapes(graph)
                 scores = shapes.get(e.args[1].name) if isinstance(e.args[1], Sym) else None
                 if scores:
-                    found[e.args[0].name] = graph.dims.get(scores[-1], 2)
+                    found[e.args[0].name] = task.dims.get(scores[-1], 2)
             for a in e.args:
                 walk(a)
 
@@ -131,36 +128,55 @@ def expected(lesson, task, env) -> list[np.ndarray]:
     return [np.asarray(params[w] if w in params else nodes[w], dtype=np.float64) for w in task.wrt]
 
 
-def run_child(folder: Path, task_json: dict) -> tuple[dict | None, str | None]:
-    """Start the child on `folder`; (its result, None) or (None, one line saying why not)."""
-    (folder / "task.json").write_text(json.dumps(task_json))
-    env = {"PATH": os.environ.get("PATH", ""), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1", "LANG": "C.UTF-8"}
-    with open(folder / "stdout", "wb") as out, open(folder / "stderr", "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-I", str(CHILD), str(folder)], stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=err, env=env, cwd=folder, start_new_session=True)
-        try:
-            code = proc.wait(timeout=WALL_SECONDS)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return None, (f"stopped after {WALL_SECONDS:g} s (the time limit): does a loop never end?")
+def small(task: CodeTask) -> CodeTask:
+    """The task at check sizes, whatever the lesson's: each dimension above CHECK_SIZES[-1] gets the
+    next size of CHECK_SIZES not already taken, so that two dimensions differ (a missing transpose
+    shows even where the lesson's sizes are equal) and the arrays stay small."""
+    taken = {n for n in task.dims.values() if n <= max(CHECK_SIZES)}
+    free = [n for n in CHECK_SIZES if n not in taken]
+    dims = {}
+    for d, n in task.dims.items():
+        if n <= max(CHECK_SIZES):
+            dims[d] = n
+        else:
+            dims[d] = free.pop(0) if free else min(CHECK_SIZES)
+    return replace(task, dims=dims)
+
+
+def run_child(task: CodeTask, sources: list, envs: list) -> tuple[dict | None, dict, str | None]:
+    """Run `sources` [(label, shown path, code)] in the sandbox on each seed's inputs:
+    (the result's header, its arrays, None) or (None, {}, one line saying why not)."""
+    from tutor.code import runner
+
+    arrays = {f"{s}/{a}": np.asarray(env[a], dtype=np.float64) for s, env in enumerate(envs) for a in task.args}
+    try:
+        header, got, pid = runner.run({"sources": sources, "function": task.function, "args": list(task.args),
+                                     "wrt": list(task.wrt), "seeds": SEEDS, "allowed": list(ALLOWED)},
+                                    arrays, WALL_SECONDS, MEMORY_BYTES, CPU_SECONDS)
+    except TimeoutError:
+        return None, {}, f"stopped after {WALL_SECONDS:g} s (the time limit): does a loop never end?"
+    except runner.Unreadable as exc:
+        return None, {}, _why_no_result(exc)
+    header["pid"] = pid
+    return header, got, None
+
+
+def _why_no_result(exc) -> str:
+    code, tail = getattr(exc, "status", None), getattr(exc, "stderr", "").strip().splitlines()
     if code == -signal.SIGXCPU or code == -signal.SIGKILL:
-        return None, f"stopped after {CPU_SECONDS} s of CPU time (the time limit): does a loop never end?"
-    result_path = folder / "result.json"
-    if code != 0 or not result_path.exists():
-        tail = (folder / "stderr").read_bytes()[-300:].decode("utf-8", "replace").strip().splitlines()
-        if any("MemoryError" in line for line in tail):
-            return None, memory_message()
-        if code < 0:
-            try:
-                name = signal.Signals(-code).name
-            except ValueError:
-                name = f"signal {-code}"
-            why = {"SIGXFSZ": " (it wrote more than the 1 MB allowed)", "SIGSEGV": " (a crash: a recursion too deep?)"}
-            return None, f"the process running your code was stopped by {name}{why.get(name, '')}"
-        return None, f"the checking process failed (exit {code}): {tail[-1] if tail else 'no message'}"
-    return json.loads(result_path.read_text()), None
+        return f"stopped after {CPU_SECONDS} s of CPU time (the time limit): does a loop never end?"
+    if any("MemoryError" in line for line in tail):
+        return memory_message()
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        why = {"SIGXFSZ": " (it wrote more than the 1 MB allowed)", "SIGSEGV": " (a crash: a recursion too deep?)"}
+        return f"the process running your code was stopped by {name}{why.get(name, '')}"
+    if code:
+        return f"the checking process failed (exit {code}): {printable(tail[-1]) if tail else 'no message'}"
+    return f"the checking process's result could not be read ({exc}): was it written over?"
 
 
 def memory_message() -> str:
@@ -173,35 +189,38 @@ def check_source(lesson, exercise, source: str, path: str = "backward.py") -> Re
     if len(source) > MAX_SOURCE:
         result.error = f"the file has {len(source):,} characters; the limit is {MAX_SOURCE:,}"
         return result
-    task = task_for(lesson, exercise)
+    full = task_for(lesson, exercise)
+    task = small(full)
+    result.sizes = {d: n for d, n in task.dims.items() if full.dims[d] != n}
     try:
         envs = [inputs(lesson, task, s) for s in range(SEEDS)]
     except RuntimeError as exc:          # a graph whose kinks no random draw avoids: the lesson's problem
         result.error = f"{exc}: the lesson's graph cannot be checked at random points"
         return result
     wanted = [expected(lesson, task, env) for env in envs]
-    has_mask = any(_uses(n.expr, "relu") or _uses(n.expr, "step") for n in lesson.graph.nodes)
-    variants = {"no-relu-mask": reference(lesson, exercise, slip="no-mask")} if has_mask else {}
-    with tempfile.TemporaryDirectory(prefix="backprop-tutor-code-") as tmp:
-        folder = Path(tmp)
-        np.savez(folder / "inputs.npz", **{f"{s}/{a}": np.asarray(env[a]) for s, env in enumerate(envs) for a in task.args})
-        data, failure = run_child(folder, {
-            "path": path, "source": source, "function": task.function, "args": list(task.args),
-            "wrt": list(task.wrt), "seeds": SEEDS, "variants": variants, "allowed": list(ALLOWED),
-            "memory_bytes": MEMORY_BYTES, "cpu_seconds": CPU_SECONDS,
-            # -I leaves the user's site-packages off sys.path: numpy is found where this process found it
-            "numpy_home": str(Path(np.__file__).resolve().parent.parent)})
-        if failure:
-            result.error = failure
-            return result
-        arrays = dict(np.load(folder / "result.npz"))
-    result.pid, result.stdout = data["pid"], data["stdout"]
-    runs = {r["label"]: r for r in data["runs"]}
-    learner = runs["learner"]
+    data, arrays, failure = run_child(task, [("learner", path, source)], envs)
+    if failure:
+        result.error = failure
+        return result
+    try:
+        _read(result, task, data, arrays, wanted, lesson, exercise, envs)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        # only a result written over by the learner's code gets here: the child writes these parts
+        result.outputs, result.error = [], f"the checking process's result could not be read ({type(exc).__name__}): was it written over?"
+    return result
+
+
+def _read(result, task, data, arrays, wanted, lesson, exercise, envs) -> None:
+    sandbox = data.get("sandbox")
+    result.sandbox = {str(k)[:40]: v for k, v in sandbox.items() if isinstance(v, (bool, str, list))} \
+        if isinstance(sandbox, dict) else {}
+    result.stdout = str(data.get("stdout", ""))[:5000]
+    result.pid = data["pid"]
+    learner = data["runs"][0]
     if learner["error"]:
         result.error = error_line(learner["error"])
-        return result
-    slips = {label: r for label, r in runs.items() if label != "learner" and not r["error"]}
+        return
+    slips = _slips(lesson, exercise, task, envs, learner, arrays, wanted)
     for i, w in enumerate(task.wrt):
         out = None
         for seed in range(SEEDS):
@@ -214,7 +233,24 @@ def check_source(lesson, exercise, source: str, path: str = "backward.py") -> Re
                 out.max_abs_diff = max(out.max_abs_diff, this.max_abs_diff)
                 out.exact = out.exact and this.exact
         result.outputs.append(out)
-    return result
+
+
+def _slips(lesson, exercise, task, envs, learner, arrays, wanted) -> dict:
+    """The slip variants' runs, in a sandbox of their own (so that nothing near the answer is in the
+    learner's process), and only where some gradient is wrong and a variant could name why."""
+    has_mask = any(_uses(n.expr, "relu") or _uses(n.expr, "step") for n in lesson.graph.nodes)
+    if not has_mask:
+        return {}
+    probe = [_compare(f"d{w}", w, i, s, learner["outputs"][s], wanted[s][i], arrays, {}, lesson, envs[s])
+             for s in range(SEEDS) for i, w in enumerate(task.wrt)]
+    if not any(o.verdict == "wrong" for o in probe):
+        return {}
+    data, got, failure = run_child(task, [("no-relu-mask", "<no-relu-mask>", reference(lesson, exercise, slip="no-mask"))],
+                                   envs)
+    if failure or data["runs"][0]["error"]:
+        return {}
+    arrays.update(got)
+    return {"no-relu-mask": data["runs"][0]}
 
 
 def _uses(expr, op: str) -> bool:
@@ -224,9 +260,10 @@ def _uses(expr, op: str) -> bool:
 
 
 def error_line(err: dict) -> str:
-    where = f"line {err['line']}: " if err.get("line") else ""
+    where = f"line {int(err['line'])}: " if err.get("line") else ""
     if err["type"] == "MemoryError":
         return f"{where}{memory_message()}"
+    err = {k: printable(str(err[k]))[:500] for k in ("type", "message")}
     text = f"{where}{err['type']}: {err['message']}"
     if err["type"] == "ValueError" and "matmul" in err["message"]:
         text += " (the shapes of a product do not fit: is a .T missing, or one too many?)"
@@ -330,6 +367,9 @@ def table(result: Result) -> str:
     lines += [o.message for o in result.outputs if o.message]
     if result.stdout.strip():
         lines.append("your code printed: " + result.stdout.strip()[:500])
+    if result.sizes:
+        lines.append("checked at small sizes (" + ", ".join(f"{d} = {n}" for d, n in result.sizes.items())
+                     + "): read sizes from .shape, never the lesson's numbers")
     lines.append(f"{result.exercise}: " + ("correct: every gradient matches the tutor's on "
                                              f"{SEEDS} random draws." if result.ok else "not yet."))
     return "\n".join(lines)
