@@ -143,7 +143,7 @@ def test_headless_code_check_json_and_exit_status(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out) == {
         "event": "error", "message": "lesson two-layer-relu has no code exercise 'nope' (its code exercises: backward)"}
     assert main(["two-layer-relu", "--code", "backward", "--template"]) == 0
-    assert capsys.readouterr().out.startswith('"""The chain rule through a hidden layer: exercise backward.')
+    assert capsys.readouterr().out.startswith("'The chain rule through a hidden layer: exercise backward. Write the backward pass.'\n")
 
 
 def test_a_code_exercise_names_gradients_of_the_graph():

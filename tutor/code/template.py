@@ -113,7 +113,8 @@ def template(lesson, exercise) -> str:
     doc = [f"{a}: {task.shape_text(a)}" for a in task.args]
     returns = ", ".join(f"d{w}" for w in task.wrt)
     lines = [
-        f'"""{lesson.title}: exercise {exercise.id}. Write the backward pass."""',
+        # lesson text reaches code only as a literal written by repr(): a title is never code
+        repr(f"{lesson.title}: exercise {exercise.id}. Write the backward pass."),
         "",
         "import numpy as np",
         "",
@@ -122,6 +123,8 @@ def template(lesson, exercise) -> str:
         f'    """Return {", ".join(f"∂L/∂{w}" for w in task.wrt)}: each has the shape of its variable.',
         "",
         *(f"    {d}" for d in doc),
+        "",
+        "    The check calls it on smaller arrays than these: take sizes from .shape.",
         '    """',
         "    # forward (given)",
         *(f"    {line}" for line in _forward(lesson)),
@@ -139,7 +142,7 @@ def reference(lesson, exercise, slip: str | None = None) -> str:
     recognises when a learner does the same)."""
     task = task_for(lesson, exercise)
     body = _forward(lesson) + [""] + _backward(lesson, task, slip)
-    lines = [f'"""{lesson.title}: exercise {exercise.id}, the reference solution."""', "", "import numpy as np", "",
+    lines = [repr(f"{lesson.title}: exercise {exercise.id}, the reference solution."), "", "import numpy as np", "",
              "", f"def {task.function}({', '.join(task.args)}):"]
     lines += [f"    {d}" for d in _dims_line(task, "\n".join(body))]
     lines += [f"    {line}" if line else "" for line in body]
