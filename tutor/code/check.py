@@ -16,7 +16,7 @@ import numpy as np
 from tutor.code.template import CodeTask, reference, task_for
 from tutor.fmt import printable
 
-WALL_SECONDS = 5.0                 # the child is killed after this long
+WALL_SECONDS = 10.0                # the child is killed after this long (twice the CPU limit: a loaded machine)
 CPU_SECONDS = 5                    # RLIMIT_CPU
 MEMORY_BYTES = 1 << 30             # RLIMIT_AS: 1 GiB of address space
 ALLOWED = ("numpy", "math")        # what the learner's code may import

@@ -93,7 +93,7 @@ def main(parent):
     task, raw = _read_task()
     jail = _jail()
     work = os.getcwd()
-    level = jail.confine(work, task["hide"], task["read_roots"], parent, task["namespaces"])
+    level = jail.confine(work, task["hide"], task["read_roots"], parent, task["kernel"])
     if task.get("numpy_home") and task["numpy_home"] not in sys.path:
         sys.path.append(task["numpy_home"])
     import numpy as np               # loaded before the limits: its libraries map a lot of address space

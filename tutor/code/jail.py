@@ -38,14 +38,15 @@ ARCHES = {
 
 def _libc():
     import ctypes
-    import ctypes.util
 
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    return ctypes, libc
+    # the process's own symbols, libc's among them (ctypes.util.find_library would start ldconfig,
+    # and leave subprocess loaded for the learner's code to find)
+    return ctypes, ctypes.CDLL(None, use_errno=True)
 
 
-def confine(work: str, hide: list[str], keep: list[str], parent: int, namespaces: bool) -> dict:
-    """Apply what the kernel offers; returns what held. Called while the process has one thread."""
+def confine(work: str, hide: list[str], keep: list[str], parent: int, kernel: bool) -> dict:
+    """Apply what the kernel offers (namespaces and seccomp only where `kernel`); returns what
+    held. Called while the process has one thread."""
     level = {"platform": sys.platform, "die_with_tutor": False, "no_new_privs": False, "namespaces": [],
              "read_only_fs": False, "home_hidden": False, "seccomp": False}
     if not sys.platform.startswith("linux"):
@@ -60,7 +61,7 @@ def confine(work: str, hide: list[str], keep: list[str], parent: int, namespaces
         level["die_with_tutor"] = True
     if os.getppid() != parent:                 # the tutor ended before the line above took effect
         os._exit(3)
-    if namespaces:
+    if kernel:
         for flags, names in ((CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS, ["user", "network", "mount"]),
                              (CLONE_NEWUSER | CLONE_NEWNET, ["user", "network"]), (CLONE_NEWNET, ["network"])):
             if libc.unshare(flags) == 0:
@@ -69,7 +70,7 @@ def confine(work: str, hide: list[str], keep: list[str], parent: int, namespaces
         if "mount" in level["namespaces"]:
             _mounts(libc, work, hide, keep, level)
     level["no_new_privs"] = libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
-    if level["no_new_privs"]:
+    if level["no_new_privs"] and kernel:
         level["seccomp"] = _seccomp(ctypes, libc)
     return level
 
@@ -185,10 +186,6 @@ PATHS = {"os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,), "os.rename": (0,
          "os.getxattr": (0,)}
 
 
-class Refused(PermissionError):
-    pass
-
-
 def guard(work: str, read_roots: list[str]) -> None:
     """Install the audit hook. From here on: no file outside `work` is written, none outside
     `work` and `read_roots` (Python's and numpy's own files) is read, and the events in REFUSED
@@ -215,18 +212,18 @@ def guard(work: str, read_roots: list[str]) -> None:
                 (isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND))
             if path is None or inside(path, (work,)) or (not writes and inside(path, roots)):
                 return
-            raise Refused(f"{'writing' if writes else 'reading'} files outside the exercise's folder is not allowed here")
+            raise PermissionError(f"{'writing' if writes else 'reading'} files outside the exercise's folder is not allowed here")
         if event == "import" and args[0].split(".")[0] in MODULES:
-            raise Refused(f"import {args[0]}: not allowed here")
+            raise PermissionError(f"import {args[0]}: not allowed here")
         if event in PATHS:
             for i in PATHS[event]:
                 if i < len(args) and args[i] is not None and not inside(args[i], (work,)) and \
                         not (event in ("os.listdir", "os.scandir", "glob.glob") and inside(args[i], roots)):
-                    raise Refused(f"{event}: outside the exercise's folder is not allowed here")
+                    raise PermissionError(f"{event}: outside the exercise's folder is not allowed here")
             if len(args) > 2 and any(isinstance(a, int) and a >= 0 for a in args[-1:]):
-                raise Refused(f"{event} with a dir_fd is not allowed here")
+                raise PermissionError(f"{event} with a dir_fd is not allowed here")
             return
         if event.startswith(REFUSED):
-            raise Refused(f"{event}: not allowed here")
+            raise PermissionError(f"{event}: not allowed here")
 
     sys.addaudithook(hook)

@@ -29,7 +29,7 @@ RESULT_LIMIT = 16 << 20           # bytes of result read; more is a verdict, not
 STDERR_KEPT = 4096                # the last bytes of the child's stderr kept for its error message
 DTYPES = frozenset(np.dtype(t).str for t in ("f8", "f4", "f2", "i8", "i4", "i2", "i1", "u8", "u4", "u2", "u1",
                                              "b1", "c16", "c8"))
-NO_NAMESPACES = "BACKPROP_TUTOR_NO_NAMESPACES"   # set: the child goes on as where the kernel has none
+FLOOR = "BACKPROP_TUTOR_SANDBOX"   # "floor": no namespaces, no seccomp, as on a system without them
 
 _live: set[int] = set()           # process groups of children still running
 _lock = threading.Lock()
@@ -110,7 +110,7 @@ def run(task: dict, arrays: dict[str, np.ndarray], wall: float, memory: int, cpu
     is missing or malformed, TimeoutError past `wall` seconds (the child is killed either way)."""
     work = tempfile.mkdtemp(prefix="backprop-tutor-code-")
     payload = pack(dict(task, memory_bytes=memory, cpu_seconds=cpu, read_roots=read_roots(), hide=hidden(),
-                        namespaces=not os.environ.get(NO_NAMESPACES),
+                        kernel=os.environ.get(FLOOR) != "floor",
                         numpy_home=str(Path(np.__file__).resolve().parent.parent)), arrays)
     env = {"PATH": os.environ.get("PATH", ""), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1", "LANG": "C.UTF-8", "HOME": work}
