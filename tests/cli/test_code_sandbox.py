@@ -154,7 +154,7 @@ def test_signals_to_the_tutor_are_refused(level, tmp_path):
                                     "os.kill(-1, 9)") + TAIL)
     env = dict(os.environ)
     done = subprocess.run([sys.executable, "-m", "tutor", "two-layer-relu", "--code", f"backward={path}", "--json"],
-                          capture_output=True, text=True, timeout=120, env=env)
+                          capture_output=True, text=True, timeout=120, env=env, check=False)
     assert done.returncode == 1, done.stderr
     event = json.loads(done.stdout)
     assert printed(event) == "['PermissionError', 'PermissionError', 'PermissionError', 'PermissionError']"
@@ -206,7 +206,7 @@ def test_a_blocked_read_then_sighup_to_the_tutor_leaves_no_process(level, tmp_pa
         work = child.cwd()
         tutor.send_signal(signal.SIGHUP)
         assert tutor.wait(timeout=60) == 128 + signal.SIGHUP
-        gone, alive = psutil.wait_procs([child], timeout=60)
+        _, alive = psutil.wait_procs([child], timeout=60)
         assert alive == [] and leftovers(tutor.pid) == []
         assert not os.path.exists(work)            # its folder is removed too
     finally:

@@ -8,12 +8,11 @@ import json
 
 import pytest
 
+from tests.cli.test_code_exercise import CORRECT
 from tutor.cli import main
 from tutor.code.check import CHECK_SIZES, small
 from tutor.code.template import CodeTask
 from tutor.lesson import catalogue
-
-from tests.cli.test_code_exercise import CORRECT
 
 DIMS = "[graph.dims]\nN = 50\nD = 2\nH = 100\nK = 2\n"
 

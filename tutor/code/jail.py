@@ -139,7 +139,7 @@ def _seccomp(ctypes, libc) -> bool:
     buf = ctypes.create_string_buffer(raw, len(raw))
 
     class Fprog(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+        _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
 
     fprog = Fprog(len(prog), ctypes.cast(buf, ctypes.c_void_p))
     return libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0
@@ -150,7 +150,10 @@ def _seccomp(ctypes, libc) -> bool:
 
 def limit(memory: int, cpu: int, files: int = 1_000_000, descriptors: int = 64) -> list[str]:
     """Set the limits this system has; returns their names."""
-    import resource
+    try:
+        import resource
+    except ImportError:            # Windows
+        return []
 
     got = []
     for name, value in (("RLIMIT_AS", memory), ("RLIMIT_CPU", cpu), ("RLIMIT_FSIZE", files),
