@@ -163,8 +163,10 @@ def _exchange(proc, payload: bytes, deadline: float) -> tuple[bytearray, bytes, 
                 if f is proc.stdin:
                     try:
                         view = view[os.write(f.fileno(), view[:1 << 16]):]
-                    except (BrokenPipeError, BlockingIOError):
-                        view = view[:0] if not isinstance(sys.exc_info()[1], BlockingIOError) else view
+                    except BlockingIOError:
+                        continue
+                    except BrokenPipeError:
+                        view = view[:0]          # the child ended early: its exit status says why
                     if not view:
                         sel.unregister(f)
                         f.close()
