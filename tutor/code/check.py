@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from tutor.code.slips import factor_of, slip_message, slipped
 from tutor.code.template import CodeTask, reference, task_for
 from tutor.fmt import printable
 
@@ -22,6 +23,7 @@ MEMORY_BYTES = 1 << 30             # RLIMIT_AS: 1 GiB of address space
 ALLOWED = ("numpy", "math")        # what the learner's code may import
 SEEDS = 4                          # even seeds put a scalar relu's input above 0, odd below
 APPROX = 1e-7                      # relative error up to which a gradient counts as right
+EXACT = 1e-12                      # up to this, "exact": only float64 rounding (summation order) differs
 DTYPE_CLOSE = 1e-3                 # a float32 (or integer) result this close is a dtype slip, not a wrong rule
 MAX_SOURCE = 200_000               # characters of a learner's file
 KINK_MARGIN = 1e-9                 # every kink's argument is at least this far from 0 (rounding is ~1e-15)
@@ -37,7 +39,8 @@ class Output:
     max_abs_diff: float | None = None
     where: tuple | None = None      # the index of the largest difference
     exact: bool = False
-    verdict: str = "ok"             # ok, transposed, shape, dtype, nan, factor-2, sign, no-relu-mask, wrong, missing
+    verdict: str = "ok"             # ok, transposed, shape, dtype, nan, factor-2, factor-N, sign, wrong, missing,
+    #                                 or a slip variant's (slips.SLIP_VERDICTS)
     message: str = ""
 
     @property
@@ -225,7 +228,7 @@ def _read(result, task, data, arrays, wanted, lesson, exercise, envs) -> None:
         out = None
         for seed in range(SEEDS):
             this = _compare(f"d{w}", w, i, seed, learner["outputs"][seed], wanted[seed][i], arrays, slips,
-                            lesson, envs[seed])
+                            lesson, envs[seed], task.dims)
             if out is None or (out.ok and not this.ok):
                 out = this
             elif this.ok and out.ok:
@@ -236,27 +239,25 @@ def _read(result, task, data, arrays, wanted, lesson, exercise, envs) -> None:
 
 
 def _slips(lesson, exercise, task, envs, learner, arrays, wanted) -> dict:
-    """The slip variants' runs, in a sandbox of their own (so that nothing near the answer is in the
-    learner's process), and only where some gradient is wrong and a variant could name why."""
-    has_mask = any(_uses(n.expr, "relu") or _uses(n.expr, "step") for n in lesson.graph.nodes)
-    if not has_mask:
-        return {}
-    probe = [_compare(f"d{w}", w, i, s, learner["outputs"][s], wanted[s][i], arrays, {}, lesson, envs[s])
+    """The slip variants' runs (template.slip_names), in a sandbox of their own (so that nothing
+    near the answer is in the learner's process), and only where some gradient is wrong and no
+    simpler relation (a factor, the sign) already names why."""
+    from tutor.code.template import slip_names
+
+    probe = [_compare(f"d{w}", w, i, s, learner["outputs"][s], wanted[s][i], arrays, {}, lesson, envs[s], task.dims)
              for s in range(SEEDS) for i, w in enumerate(task.wrt)]
     if not any(o.verdict == "wrong" for o in probe):
         return {}
-    data, got, failure = run_child(task, [("no-relu-mask", "<no-relu-mask>", reference(lesson, exercise, slip="no-mask"))],
-                                   envs)
-    if failure or data["runs"][0]["error"]:
+    base = reference(lesson, exercise)
+    sources = [(name, f"<{name}>", text) for name in slip_names(lesson, exercise)
+               if (text := reference(lesson, exercise, slip=name)) != base]
+    if not sources:
+        return {}
+    data, got, failure = run_child(task, sources, envs)
+    if failure:
         return {}
     arrays.update(got)
-    return {"no-relu-mask": data["runs"][0]}
-
-
-def _uses(expr, op: str) -> bool:
-    from tutor.expr.nodes import Apply
-
-    return isinstance(expr, Apply) and (expr.op == op or any(_uses(a, op) for a in expr.args))
+    return {run["label"]: run for run in data["runs"] if not run["error"]}
 
 
 def error_line(err: dict) -> str:
@@ -279,7 +280,7 @@ def rel_error(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b), initial=0.0)) / scale
 
 
-def _compare(name, wrt, i, seed, returned, want, arrays, slips, lesson, env) -> Output:
+def _compare(name, wrt, i, seed, returned, want, arrays, slips, lesson, env, dims) -> Output:
     out = Output(name, None, want.shape)
     expect = f"∂L/∂{wrt} is {shape_text(want.shape)}"
     if returned.get("count") is None:
@@ -311,7 +312,7 @@ def _compare(name, wrt, i, seed, returned, want, arrays, slips, lesson, env) -> 
     diff = np.abs(g - want)
     out.rel_error, out.max_abs_diff = rel_error(g, want), float(np.max(diff, initial=0.0))
     out.where = tuple(int(k) for k in np.unravel_index(int(np.argmax(diff)), diff.shape)) if diff.size else ()
-    out.exact = bool(np.array_equal(g, want))
+    out.exact = out.rel_error <= EXACT
     if got.dtype != np.float64 and out.rel_error <= DTYPE_CLOSE:
         out.verdict = "dtype"
         out.message = (f"{name} is {got.dtype} (its values agree to {out.rel_error:.0e}): the inputs are float64, "
@@ -326,31 +327,19 @@ def _compare(name, wrt, i, seed, returned, want, arrays, slips, lesson, env) -> 
         out.verdict, out.message = "factor-2", f"{name} is twice the right value: one factor of 2 too many"
     elif close(g, -want):
         out.verdict, out.message = "sign", f"{name} has the wrong sign"
-    elif "no-relu-mask" in slips and _slip(slips["no-relu-mask"], seed, i, arrays, g, close):
-        relu = [n.name for n in lesson.graph.nodes if _uses(n.expr, "relu")]
-        arg = _relu_argument(lesson, relu[0]) if relu else "z"
-        out.verdict = "no-relu-mask"
-        out.message = (f"{name}: the ReLU mask is missing: the gradient must be 0 wherever {arg} < 0 "
-                       f"(multiply by ({arg} > 0)); your {name} is exactly what passing those entries through gives")
+    elif factor := factor_of(g, want, dims, close):
+        out.verdict = "factor-N"
+        d, n, fewer = factor
+        out.message = (f"{name} is 1/{d} of the right value ({d} = {n} here): a division by {d} too many, "
+                       "or a mean where the sum is needed" if fewer else
+                       f"{name} is {d} times the right value ({d} = {n} here): a division by {d} is missing, "
+                       "or a sum where the mean is needed")
+    elif slip := next((k for k, run in slips.items() if slipped(run, seed, i, arrays, g, want, close)), None):
+        out.verdict, out.message = slip_message(slip, name, lesson)
     else:
         out.verdict = "wrong"
         out.message = f"{name}: relative error {out.rel_error:.1e}, largest difference {out.max_abs_diff:.3g} at {list(out.where)}"
     return out
-
-
-def _relu_argument(lesson, node_name: str) -> str:
-    from tutor.expr.nodes import Apply
-    from tutor.code.template import code
-
-    expr = lesson.graph.node(node_name).expr
-    return code(expr.args[0]) if isinstance(expr, Apply) and expr.op == "relu" else node_name
-
-
-def _slip(run, seed, i, arrays, g, close) -> bool:
-    if seed >= len(run["outputs"]):
-        return False
-    item = run["outputs"][seed]["items"][i]
-    return item["type"] == "array" and arrays[item["key"]].shape == g.shape and close(g, arrays[item["key"]])
 
 
 def table(result: Result) -> str:
