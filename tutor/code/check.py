@@ -1,7 +1,8 @@
-"""Checking a learner's `code` exercise: their file runs in a separate Python process (child.py)
-under limits, on random float64 arrays of the lesson's shapes (several seeds, every relu argument
-away from 0); each returned gradient is compared with the tutor's own (torch autograd through the
-graph, tutor.derive.check.autograd) and the common slips are named.
+"""Checking a learner's `code` exercise: their file runs in a separate Python process (child.py,
+sandboxed by jail.py, driven by runner.py), on random float64 arrays at small check sizes
+(several seeds, every relu argument away from 0); each returned gradient is compared with the
+tutor's own (torch autograd through the graph, tutor.derive.check.autograd) and the common slips
+are named (slips.py).
 
 The tutor's process never executes the learner's code: it writes the inputs, starts the child,
 and reads back arrays."""
@@ -73,7 +74,7 @@ def shape_text(shape) -> str:
 
 
 def inputs(lesson, task, seed: int) -> dict[str, np.ndarray]:
-    """float64 arrays of the lesson's shapes for one seed, redrawn until every kink's argument
+    """float64 arrays of the task's (check) shapes for one seed, redrawn until every kink's argument
     (a relu's input, …) is clear of 0, so that the gradient is defined everywhere. Where a kink's
     argument is a single number, even seeds draw it positive and odd seeds negative, so that both
     sides of every relu are tried (an array has both signs anyway)."""
