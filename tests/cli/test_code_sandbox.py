@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -201,7 +202,10 @@ def test_a_forged_result_is_a_verdict(level, tmp_path, capsys):
                               "unknown type or shape): was it written over?")
 
 
-def test_a_blocked_read_then_sighup_to_the_tutor_leaves_no_process(level, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
+def test_a_blocked_read_then_a_signal_to_the_tutor_leaves_no_process(sig, level, tmp_path):
+    """SIGHUP (a closed terminal) and SIGTERM end the check through its cleanup; SIGKILL (a crash)
+    runs no cleanup at all, and the child still dies with the tutor (PR_SET_PDEATHSIG)."""
     path = tmp_path / "block.py"
     path.write_text(HEAD + "r, w = os.pipe()\nos.close(os.open('blocked', os.O_WRONLY | os.O_CREAT))\n"
                     "os.read(r, 1)\n" + TAIL)
@@ -210,11 +214,14 @@ def test_a_blocked_read_then_sighup_to_the_tutor_leaves_no_process(level, tmp_pa
     try:
         child = wait_for_blocked_child(tutor.pid)
         work = child.cwd()
-        tutor.send_signal(signal.SIGHUP)
-        assert tutor.wait(timeout=60) == 128 + signal.SIGHUP
+        tutor.send_signal(sig)
+        assert tutor.wait(timeout=60) == (-sig if sig == signal.SIGKILL else 128 + sig)
         _, alive = psutil.wait_procs([child], timeout=60)
         assert alive == [] and leftovers(tutor.pid) == []
-        assert not os.path.exists(work)            # its folder is removed too
+        if sig != signal.SIGKILL:
+            assert not os.path.exists(work)        # its folder is removed too
+        else:
+            shutil.rmtree(work)                    # a killed tutor leaves the (empty-made) folder behind
     finally:
         tutor.kill()
         tutor.wait()
