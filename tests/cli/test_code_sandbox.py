@@ -80,9 +80,8 @@ def test_the_level_is_reported_in_json(level, tmp_path, capsys):
     assert set(sandbox["limits"]) == {"as", "cpu", "fsize", "nofile", "nproc", "core"}
     if level == "kernel":
         # what this kernel allows a process like the child (a container may refuse namespaces)
-        probe = subprocess.run([sys.executable, "-I", "-c", "import ctypes, sys; "
-                                "sys.exit(ctypes.CDLL(None).unshare(0x10000000 | 0x40000000 | 0x20000))"],
-                               check=False, timeout=60)
+        unshare = "import ctypes, sys; sys.exit(ctypes.CDLL(None).unshare(0x10000000 | 0x40000000 | 0x20000))"
+        probe = subprocess.run([sys.executable, "-I", "-c", unshare], check=False, timeout=60)
         has = probe.returncode == 0
         assert sandbox["namespaces"] == ["user", "network", "mount"] if has else sandbox["namespaces"] in ([], ["network"])
         assert sandbox["read_only_fs"] is has and sandbox["home_hidden"] is has

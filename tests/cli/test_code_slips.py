@@ -7,11 +7,10 @@ import json
 
 import pytest
 
+from tests.cli.test_code_exercise import CORRECT
 from tutor.cli import main
 from tutor.code.template import reference
 from tutor.lesson import catalogue, load
-
-from tests.cli.test_code_exercise import CORRECT
 
 SOFTMAX = '''import numpy as np
 
