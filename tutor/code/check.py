@@ -166,7 +166,7 @@ def run_child(task: CodeTask, sources: list, envs: list) -> tuple[dict | None, d
 
 
 def _why_no_result(exc) -> str:
-    code, tail = getattr(exc, "status", None), getattr(exc, "stderr", "").strip().splitlines()
+    code, tail = exc.status, exc.stderr.strip().splitlines()
     if code == -signal.SIGXCPU or code == -signal.SIGKILL:
         return f"stopped after {CPU_SECONDS} s of CPU time (the time limit): does a loop never end?"
     if any("MemoryError" in line for line in tail):

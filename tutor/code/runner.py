@@ -38,6 +38,9 @@ _lock = threading.Lock()
 class Unreadable(ValueError):
     """The child's result is missing, too large or not what child.py writes (damaged or forged)."""
 
+    status: int | None = None       # the child's exit status, and the end of its stderr
+    stderr: str = ""
+
 
 def _kill_all() -> None:
     with _lock:
@@ -162,16 +165,16 @@ def _exchange(proc, payload: bytes, deadline: float) -> tuple[bytearray, bytes, 
                 f = key.fileobj
                 if f is proc.stdin:
                     try:
-                        view = view[os.write(f.fileno(), view[:1 << 16]):]
+                        view = view[os.write(key.fd, view[:1 << 16]):]
                     except BlockingIOError:
                         continue
                     except BrokenPipeError:
                         view = view[:0]          # the child ended early: its exit status says why
                     if not view:
                         sel.unregister(f)
-                        f.close()
+                        proc.stdin.close()
                     continue
-                chunk = os.read(f.fileno(), 1 << 16)
+                chunk = os.read(key.fd, 1 << 16)
                 if not chunk:
                     sel.unregister(f)
                 elif f is proc.stdout:
