@@ -134,5 +134,5 @@ async def test_the_tutor_stays_responsive_while_an_endless_loop_is_checked(tmp_p
         await pilot.press(*"# typed while it runs", "enter")       # the screen takes keys meanwhile
         assert running and editor.text.startswith("# typed while it runs\ndef backward")
         await settle(pilot)
-        assert text_of(app, "#code-result").startswith("backward: stopped after 5 s")
+        assert text_of(app, "#code-result").startswith("backward: stopped after ")
         assert app.progress.solved("two-layer-relu") == []

@@ -1,36 +1,34 @@
-"""Checking a learner's `code` exercise: their file runs in a separate Python process (child.py)
-under limits, on random float64 arrays of the lesson's shapes (several seeds, every relu argument
-away from 0); each returned gradient is compared with the tutor's own (torch autograd through the
-graph, tutor.derive.check.autograd) and the common slips are named.
+"""Checking a learner's `code` exercise: their file runs in a separate Python process (child.py,
+sandboxed by jail.py, driven by runner.py), on random float64 arrays at small check sizes
+(several seeds, every relu argument away from 0); each returned gradient is compared with the
+tutor's own (torch autograd through the graph, tutor.derive.check.autograd) and the common slips
+are named (slips.py).
 
 The tutor's process never executes the learner's code: it writes the inputs, starts the child,
 and reads back arrays."""
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
-import tempfile
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from tutor.code.template import reference, task_for
+from tutor.code.slips import factor_of, slip_message, slipped
+from tutor.code.template import CodeTask, reference, task_for
+from tutor.fmt import printable
 
-WALL_SECONDS = 5.0                 # the child is killed after this long
+WALL_SECONDS = 10.0                # the child is killed after this long (twice the CPU limit: a loaded machine)
 CPU_SECONDS = 5                    # RLIMIT_CPU
 MEMORY_BYTES = 1 << 30             # RLIMIT_AS: 1 GiB of address space
 ALLOWED = ("numpy", "math")        # what the learner's code may import
 SEEDS = 4                          # even seeds put a scalar relu's input above 0, odd below
 APPROX = 1e-7                      # relative error up to which a gradient counts as right
+EXACT = 1e-12                      # up to this, "exact": only float64 rounding (summation order) differs
 DTYPE_CLOSE = 1e-3                 # a float32 (or integer) result this close is a dtype slip, not a wrong rule
 MAX_SOURCE = 200_000               # characters of a learner's file
 KINK_MARGIN = 1e-9                 # every kink's argument is at least this far from 0 (rounding is ~1e-15)
-CHILD = Path(__file__).with_name("child.py")
+CHECK_SIZES = (6, 4, 5, 3, 7, 8)   # a lesson's dimension above 8 is checked at one of these, each different
 
 
 @dataclass
@@ -42,7 +40,8 @@ class Output:
     max_abs_diff: float | None = None
     where: tuple | None = None      # the index of the largest difference
     exact: bool = False
-    verdict: str = "ok"             # ok, transposed, shape, dtype, nan, factor-2, sign, no-relu-mask, wrong, missing
+    verdict: str = "ok"             # ok, transposed, shape, dtype, nan, factor-2, factor-N, sign, wrong, missing,
+    #                                 or a slip variant's (slips.SLIP_VERDICTS)
     message: str = ""
 
     @property
@@ -61,7 +60,9 @@ class Result:
     outputs: list[Output] = field(default_factory=list)
     error: str | None = None        # one line: an exception, a limit, a missing function
     stdout: str = ""
+    sandbox: dict = field(default_factory=dict)     # what confined the code (child.py reports it)
     pid: int | None = None          # the process that ran the code
+    sizes: dict = field(default_factory=dict)       # dimension → the size it was checked at
 
     @property
     def ok(self) -> bool:
@@ -73,7 +74,7 @@ def shape_text(shape) -> str:
 
 
 def inputs(lesson, task, seed: int) -> dict[str, np.ndarray]:
-    """float64 arrays of the lesson's shapes for one seed, redrawn until every kink's argument
+    """float64 arrays of the task's (check) shapes for one seed, redrawn until every kink's argument
     (a relu's input, …) is clear of 0, so that the gradient is defined everywhere. Where a kink's
     argument is a single number, even seeds draw it positive and odd seeds negative, so that both
     sides of every relu are tried (an array has both signs anyway)."""
@@ -115,7 +116,7 @@ def label_inputs(graph, task) -> dict[str, int]:
                 shapes = shapes or infer_shapes(graph)
                 scores = shapes.get(e.args[1].name) if isinstance(e.args[1], Sym) else None
                 if scores:
-                    found[e.args[0].name] = graph.dims.get(scores[-1], 2)
+                    found[e.args[0].name] = task.dims.get(scores[-1], 2)
             for a in e.args:
                 walk(a)
 
@@ -131,36 +132,55 @@ def expected(lesson, task, env) -> list[np.ndarray]:
     return [np.asarray(params[w] if w in params else nodes[w], dtype=np.float64) for w in task.wrt]
 
 
-def run_child(folder: Path, task_json: dict) -> tuple[dict | None, str | None]:
-    """Start the child on `folder`; (its result, None) or (None, one line saying why not)."""
-    (folder / "task.json").write_text(json.dumps(task_json))
-    env = {"PATH": os.environ.get("PATH", ""), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1", "LANG": "C.UTF-8"}
-    with open(folder / "stdout", "wb") as out, open(folder / "stderr", "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-I", str(CHILD), str(folder)], stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=err, env=env, cwd=folder, start_new_session=True)
-        try:
-            code = proc.wait(timeout=WALL_SECONDS)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return None, (f"stopped after {WALL_SECONDS:g} s (the time limit): does a loop never end?")
+def small(task: CodeTask) -> CodeTask:
+    """The task at check sizes, whatever the lesson's: each dimension above CHECK_SIZES[-1] gets the
+    next size of CHECK_SIZES not already taken, so that two dimensions differ (a missing transpose
+    shows even where the lesson's sizes are equal) and the arrays stay small."""
+    taken = {n for n in task.dims.values() if n <= max(CHECK_SIZES)}
+    free = [n for n in CHECK_SIZES if n not in taken]
+    dims = {}
+    for d, n in task.dims.items():
+        if n <= max(CHECK_SIZES):
+            dims[d] = n
+        else:
+            dims[d] = free.pop(0) if free else min(CHECK_SIZES)
+    return replace(task, dims=dims)
+
+
+def run_child(task: CodeTask, sources: list, envs: list) -> tuple[dict | None, dict, str | None]:
+    """Run `sources` [(label, shown path, code)] in the sandbox on each seed's inputs:
+    (the result's header, its arrays, None) or (None, {}, one line saying why not)."""
+    from tutor.code import runner
+
+    arrays = {f"{s}/{a}": np.asarray(env[a], dtype=np.float64) for s, env in enumerate(envs) for a in task.args}
+    try:
+        header, got, pid = runner.run({"sources": sources, "function": task.function, "args": list(task.args),
+                                     "wrt": list(task.wrt), "seeds": SEEDS, "allowed": list(ALLOWED)},
+                                    arrays, WALL_SECONDS, MEMORY_BYTES, CPU_SECONDS)
+    except TimeoutError:
+        return None, {}, f"stopped after {WALL_SECONDS:g} s (the time limit): does a loop never end?"
+    except runner.Unreadable as exc:
+        return None, {}, _why_no_result(exc)
+    header["pid"] = pid
+    return header, got, None
+
+
+def _why_no_result(exc) -> str:
+    code, tail = exc.status, exc.stderr.strip().splitlines()
     if code == -signal.SIGXCPU or code == -signal.SIGKILL:
-        return None, f"stopped after {CPU_SECONDS} s of CPU time (the time limit): does a loop never end?"
-    result_path = folder / "result.json"
-    if code != 0 or not result_path.exists():
-        tail = (folder / "stderr").read_bytes()[-300:].decode("utf-8", "replace").strip().splitlines()
-        if any("MemoryError" in line for line in tail):
-            return None, memory_message()
-        if code < 0:
-            try:
-                name = signal.Signals(-code).name
-            except ValueError:
-                name = f"signal {-code}"
-            why = {"SIGXFSZ": " (it wrote more than the 1 MB allowed)", "SIGSEGV": " (a crash: a recursion too deep?)"}
-            return None, f"the process running your code was stopped by {name}{why.get(name, '')}"
-        return None, f"the checking process failed (exit {code}): {tail[-1] if tail else 'no message'}"
-    return json.loads(result_path.read_text()), None
+        return f"stopped after {CPU_SECONDS} s of CPU time (the time limit): does a loop never end?"
+    if any("MemoryError" in line for line in tail):
+        return memory_message()
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        why = {"SIGXFSZ": " (it wrote more than the 1 MB allowed)", "SIGSEGV": " (a crash: a recursion too deep?)"}
+        return f"the process running your code was stopped by {name}{why.get(name, '')}"
+    if code:
+        return f"the checking process failed (exit {code}): {printable(tail[-1]) if tail else 'no message'}"
+    return f"the checking process's result could not be read ({exc}): was it written over?"
 
 
 def memory_message() -> str:
@@ -173,40 +193,43 @@ def check_source(lesson, exercise, source: str, path: str = "backward.py") -> Re
     if len(source) > MAX_SOURCE:
         result.error = f"the file has {len(source):,} characters; the limit is {MAX_SOURCE:,}"
         return result
-    task = task_for(lesson, exercise)
+    full = task_for(lesson, exercise)
+    task = small(full)
+    result.sizes = {d: n for d, n in task.dims.items() if full.dims[d] != n}
     try:
         envs = [inputs(lesson, task, s) for s in range(SEEDS)]
     except RuntimeError as exc:          # a graph whose kinks no random draw avoids: the lesson's problem
         result.error = f"{exc}: the lesson's graph cannot be checked at random points"
         return result
     wanted = [expected(lesson, task, env) for env in envs]
-    has_mask = any(_uses(n.expr, "relu") or _uses(n.expr, "step") for n in lesson.graph.nodes)
-    variants = {"no-relu-mask": reference(lesson, exercise, slip="no-mask")} if has_mask else {}
-    with tempfile.TemporaryDirectory(prefix="backprop-tutor-code-") as tmp:
-        folder = Path(tmp)
-        np.savez(folder / "inputs.npz", **{f"{s}/{a}": np.asarray(env[a]) for s, env in enumerate(envs) for a in task.args})
-        data, failure = run_child(folder, {
-            "path": path, "source": source, "function": task.function, "args": list(task.args),
-            "wrt": list(task.wrt), "seeds": SEEDS, "variants": variants, "allowed": list(ALLOWED),
-            "memory_bytes": MEMORY_BYTES, "cpu_seconds": CPU_SECONDS,
-            # -I leaves the user's site-packages off sys.path: numpy is found where this process found it
-            "numpy_home": str(Path(np.__file__).resolve().parent.parent)})
-        if failure:
-            result.error = failure
-            return result
-        arrays = dict(np.load(folder / "result.npz"))
-    result.pid, result.stdout = data["pid"], data["stdout"]
-    runs = {r["label"]: r for r in data["runs"]}
-    learner = runs["learner"]
+    data, arrays, failure = run_child(task, [("learner", path, source)], envs)
+    if failure:
+        result.error = failure
+        return result
+    try:
+        _read(result, task, data, arrays, wanted, lesson, exercise, envs)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        # only a result written over by the learner's code gets here: the child writes these parts
+        result.outputs, result.error = [], f"the checking process's result could not be read ({type(exc).__name__}): was it written over?"
+    return result
+
+
+def _read(result, task, data, arrays, wanted, lesson, exercise, envs) -> None:
+    sandbox = data.get("sandbox")
+    result.sandbox = {str(k)[:40]: v for k, v in sandbox.items() if isinstance(v, (bool, str, list))} \
+        if isinstance(sandbox, dict) else {}
+    result.stdout = str(data.get("stdout", ""))[:5000]
+    result.pid = data["pid"]
+    learner = data["runs"][0]
     if learner["error"]:
         result.error = error_line(learner["error"])
-        return result
-    slips = {label: r for label, r in runs.items() if label != "learner" and not r["error"]}
+        return
+    slips = _slips(lesson, exercise, task, envs, learner, arrays, wanted)
     for i, w in enumerate(task.wrt):
         out = None
         for seed in range(SEEDS):
             this = _compare(f"d{w}", w, i, seed, learner["outputs"][seed], wanted[seed][i], arrays, slips,
-                            lesson, envs[seed])
+                            lesson, envs[seed], task.dims)
             if out is None or (out.ok and not this.ok):
                 out = this
             elif this.ok and out.ok:
@@ -214,19 +237,35 @@ def check_source(lesson, exercise, source: str, path: str = "backward.py") -> Re
                 out.max_abs_diff = max(out.max_abs_diff, this.max_abs_diff)
                 out.exact = out.exact and this.exact
         result.outputs.append(out)
-    return result
 
 
-def _uses(expr, op: str) -> bool:
-    from tutor.expr.nodes import Apply
+def _slips(lesson, exercise, task, envs, learner, arrays, wanted) -> dict:
+    """The slip variants' runs (template.slip_names), in a sandbox of their own (so that nothing
+    near the answer is in the learner's process), and only where some gradient is wrong and no
+    simpler relation (a factor, the sign) already names why."""
+    from tutor.code.template import slip_names
 
-    return isinstance(expr, Apply) and (expr.op == op or any(_uses(a, op) for a in expr.args))
+    probe = [_compare(f"d{w}", w, i, s, learner["outputs"][s], wanted[s][i], arrays, {}, lesson, envs[s], task.dims)
+             for s in range(SEEDS) for i, w in enumerate(task.wrt)]
+    if not any(o.verdict == "wrong" for o in probe):
+        return {}
+    base = reference(lesson, exercise)
+    sources = [(name, f"<{name}>", text) for name in slip_names(lesson, exercise)
+               if (text := reference(lesson, exercise, slip=name)) != base]
+    if not sources:
+        return {}
+    data, got, failure = run_child(task, sources, envs)
+    if failure:
+        return {}
+    arrays.update(got)
+    return {run["label"]: run for run in data["runs"] if not run["error"]}
 
 
 def error_line(err: dict) -> str:
-    where = f"line {err['line']}: " if err.get("line") else ""
+    where = f"line {int(err['line'])}: " if err.get("line") else ""
     if err["type"] == "MemoryError":
         return f"{where}{memory_message()}"
+    err = {k: printable(str(err[k]))[:500] for k in ("type", "message")}
     text = f"{where}{err['type']}: {err['message']}"
     if err["type"] == "ValueError" and "matmul" in err["message"]:
         text += " (the shapes of a product do not fit: is a .T missing, or one too many?)"
@@ -242,7 +281,7 @@ def rel_error(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b), initial=0.0)) / scale
 
 
-def _compare(name, wrt, i, seed, returned, want, arrays, slips, lesson, env) -> Output:
+def _compare(name, wrt, i, seed, returned, want, arrays, slips, lesson, env, dims) -> Output:
     out = Output(name, None, want.shape)
     expect = f"∂L/∂{wrt} is {shape_text(want.shape)}"
     if returned.get("count") is None:
@@ -274,7 +313,7 @@ def _compare(name, wrt, i, seed, returned, want, arrays, slips, lesson, env) -> 
     diff = np.abs(g - want)
     out.rel_error, out.max_abs_diff = rel_error(g, want), float(np.max(diff, initial=0.0))
     out.where = tuple(int(k) for k in np.unravel_index(int(np.argmax(diff)), diff.shape)) if diff.size else ()
-    out.exact = bool(np.array_equal(g, want))
+    out.exact = out.rel_error <= EXACT
     if got.dtype != np.float64 and out.rel_error <= DTYPE_CLOSE:
         out.verdict = "dtype"
         out.message = (f"{name} is {got.dtype} (its values agree to {out.rel_error:.0e}): the inputs are float64, "
@@ -289,31 +328,19 @@ def _compare(name, wrt, i, seed, returned, want, arrays, slips, lesson, env) -> 
         out.verdict, out.message = "factor-2", f"{name} is twice the right value: one factor of 2 too many"
     elif close(g, -want):
         out.verdict, out.message = "sign", f"{name} has the wrong sign"
-    elif "no-relu-mask" in slips and _slip(slips["no-relu-mask"], seed, i, arrays, g, close):
-        relu = [n.name for n in lesson.graph.nodes if _uses(n.expr, "relu")]
-        arg = _relu_argument(lesson, relu[0]) if relu else "z"
-        out.verdict = "no-relu-mask"
-        out.message = (f"{name}: the ReLU mask is missing: the gradient must be 0 wherever {arg} < 0 "
-                       f"(multiply by ({arg} > 0)); your {name} is exactly what passing those entries through gives")
+    elif factor := factor_of(g, want, dims, close):
+        out.verdict = "factor-N"
+        d, n, fewer = factor
+        out.message = (f"{name} is 1/{d} of the right value ({d} = {n} here): a division by {d} too many, "
+                       "or a mean where the sum is needed" if fewer else
+                       f"{name} is {d} times the right value ({d} = {n} here): a division by {d} is missing, "
+                       "or a sum where the mean is needed")
+    elif slip := next((k for k, run in slips.items() if slipped(run, seed, i, arrays, g, want, close)), None):
+        out.verdict, out.message = slip_message(slip, name, lesson)
     else:
         out.verdict = "wrong"
         out.message = f"{name}: relative error {out.rel_error:.1e}, largest difference {out.max_abs_diff:.3g} at {list(out.where)}"
     return out
-
-
-def _relu_argument(lesson, node_name: str) -> str:
-    from tutor.expr.nodes import Apply
-    from tutor.code.template import code
-
-    expr = lesson.graph.node(node_name).expr
-    return code(expr.args[0]) if isinstance(expr, Apply) and expr.op == "relu" else node_name
-
-
-def _slip(run, seed, i, arrays, g, close) -> bool:
-    if seed >= len(run["outputs"]):
-        return False
-    item = run["outputs"][seed]["items"][i]
-    return item["type"] == "array" and arrays[item["key"]].shape == g.shape and close(g, arrays[item["key"]])
 
 
 def table(result: Result) -> str:
@@ -330,6 +357,9 @@ def table(result: Result) -> str:
     lines += [o.message for o in result.outputs if o.message]
     if result.stdout.strip():
         lines.append("your code printed: " + result.stdout.strip()[:500])
+    if result.sizes:
+        lines.append("checked at small sizes (" + ", ".join(f"{d} = {n}" for d, n in result.sizes.items())
+                     + "): read sizes from .shape, never the lesson's numbers")
     lines.append(f"{result.exercise}: " + ("correct: every gradient matches the tutor's on "
                                              f"{SEEDS} random draws." if result.ok else "not yet."))
     return "\n".join(lines)

@@ -1,22 +1,25 @@
-"""Runs a learner's code, in its own process: `python -I child.py DIR`. Nothing here imports the
-tutor. The process first limits itself (CPU seconds, address space, file size), then executes
-the learner's file with only the allowed modules importable and stdout/stderr kept to a few
-kilobytes, calls its function on each seed's arrays (DIR/inputs.npz) and writes what came back to
-DIR/result.json and DIR/result.npz. The tutor reads those; it never runs the learner's code.
+"""Runs a learner's code, in its own process: `python -I child.py PARENT_PID`, started by check.py
+in a fresh empty working directory, in its own session. Nothing here imports the tutor.
 
-This guards against mistakes (an endless loop, an allocation without bound, a stray import), not
-against a deliberate attack: a determined learner can reach around any in-process restriction.
+The task (the learner's source, the function's name, the input arrays) arrives on stdin, framed
+(MAGIC below; runner.py writes and reads it); the result leaves on the descriptor stdout was,
+framed the same way, and the parent validates it. Before the learner's code is compiled the process confines itself (jail.py: the kernel's
+isolation where the system has it, resource limits, and an audit hook as the floor everywhere),
+and it holds nothing the learner could use to pass: the expected gradients are never sent here.
 """
 
 import builtins
-import contextlib
+import importlib.util
 import json
 import os
-import resource
+import struct
 import sys
 import traceback
 
 OUTPUT_LIMIT = 4000        # characters of the learner's printed output kept
+INPUT_LIMIT = 64 << 20     # bytes of task read from stdin
+MAGIC = b"BPT1"            # a frame: MAGIC, the header's length (8 bytes, big-endian), the JSON
+#                            header, then the arrays' bytes in the header's order
 
 
 class Bounded:
@@ -24,9 +27,10 @@ class Bounded:
         self.parts, self.size = [], 0
 
     def write(self, text):
+        text = str(text)
         if self.size < OUTPUT_LIMIT:
-            self.parts.append(str(text)[: OUTPUT_LIMIT - self.size])
-        self.size += len(str(text))
+            self.parts.append(text[: OUTPUT_LIMIT - self.size])
+        self.size += len(text)
         return len(text)
 
     def flush(self):
@@ -35,16 +39,6 @@ class Bounded:
     def text(self):
         out = "".join(self.parts)
         return out + (f"\n… ({self.size - OUTPUT_LIMIT} more characters not kept)" if self.size > OUTPUT_LIMIT else "")
-
-
-def _limit(task):
-    mem = task["memory_bytes"]
-    for kind, value in ((resource.RLIMIT_AS, (mem, mem)),
-                        (resource.RLIMIT_CPU, (task["cpu_seconds"], task["cpu_seconds"] + 1)),
-                        (resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))):
-        # a limit this system lacks (macOS has no RLIMIT_AS) is skipped: the wall limit still holds
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(kind, value)
 
 
 def _guarded_import(allowed, real_import):
@@ -68,24 +62,62 @@ def _error(exc, path):
     return {"type": type(exc).__name__, "message": str(exc)[:500], "line": _learner_line(exc.__traceback__, path)}
 
 
-def main(folder):
-    with open(os.path.join(folder, "task.json")) as f:
-        task = json.load(f)
+def _read_task():
+    chunks, size = [], 0
+    while size <= INPUT_LIMIT:
+        chunk = os.read(0, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    data = b"".join(chunks)
+    if data[:4] != MAGIC or size > INPUT_LIMIT:
+        os._exit(4)
+    (length,) = struct.unpack(">Q", data[4:12])
+    return json.loads(data[12:12 + length]), memoryview(data)[12 + length:]
+
+
+def _frame(header, blobs):
+    head = json.dumps(header).encode()
+    return MAGIC + struct.pack(">Q", len(head)) + head + b"".join(blobs)
+
+
+def _jail():
+    spec = importlib.util.spec_from_file_location("tutor_code_jail", os.path.join(os.path.dirname(__file__), "jail.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(parent):
+    task, raw = _read_task()
+    jail = _jail()
+    work = os.getcwd()
+    level = jail.confine(work, task["hide"], task["read_roots"], parent, task["kernel"])
     if task.get("numpy_home") and task["numpy_home"] not in sys.path:
         sys.path.append(task["numpy_home"])
     import numpy as np               # loaded before the limits: its libraries map a lot of address space
 
-    inputs = np.load(os.path.join(folder, "inputs.npz"))
-    arrays = {k: inputs[k] for k in inputs.files}
-    result = {"pid": os.getpid(), "runs": [], "error": None}
+    arrays, at = {}, 0
+    for a in task["inputs"]:
+        n = int(np.prod(a["shape"], dtype=np.int64)) * np.dtype(a["dtype"]).itemsize
+        arrays[a["key"]] = np.frombuffer(raw[at:at + n], dtype=a["dtype"]).reshape(a["shape"]).copy()
+        at += n
+    del raw
+    out_fd = os.dup(1)                       # the result's way out; stdout itself now goes nowhere
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.close(null)
+    level["limits"] = jail.limit(task["memory_bytes"], task["cpu_seconds"])
+    jail.guard(work, task["read_roots"])
+    level["audit_hook"] = True
+    result = {"runs": [], "sandbox": level}
     saved = {}
     out, err = Bounded(), Bounded()
-    _limit(task)
     real_stdout, real_stderr = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = out, err
     try:
-        sources = [("learner", task["path"], task["source"])] + [(k, f"<{k}>", v) for k, v in task["variants"].items()]
-        for label, path, source in sources:
+        for label, path, source in task["sources"]:
             safe = dict(vars(builtins))
             for name in ("open", "input", "breakpoint", "exit", "quit", "help"):
                 safe.pop(name, None)
@@ -112,8 +144,6 @@ def main(folder):
             except MemoryError as exc:
                 run["error"] = {"type": "MemoryError", "message": str(exc)[:200],
                                 "line": _learner_line(exc.__traceback__, path)}
-            except RecursionError as exc:
-                run["error"] = _error(exc, path)
             except Exception as exc:  # noqa: BLE001 - the learner's exception, reported with their line
                 run["error"] = _error(exc, path)
             except (SystemExit, KeyboardInterrupt) as exc:
@@ -124,9 +154,10 @@ def main(folder):
     finally:
         sys.stdout, sys.stderr = real_stdout, real_stderr
     result["stdout"], result["stderr"] = out.text(), err.text()
-    np.savez(os.path.join(folder, "result.npz"), **saved)
-    with open(os.path.join(folder, "result.json"), "w") as f:
-        json.dump(result, f)
+    result["arrays"] = [{"key": k, "dtype": a.dtype.str, "shape": list(a.shape)} for k, a in saved.items()]
+    frame = memoryview(_frame(result, [a.tobytes() for a in saved.values()]))
+    while frame:
+        frame = frame[os.write(out_fd, frame):]
 
 
 def _describe(got, seed, label, saved, np):
@@ -142,7 +173,7 @@ def _describe(got, seed, label, saved, np):
             a = np.asarray(value)
         except Exception:  # noqa: BLE001
             a = None
-        if a is None or a.dtype.kind not in "biufc":
+        if a is None or a.dtype.kind not in "biufc" or a.size > 1_000_000:
             items.append({"type": type(value).__name__})
             continue
         key = f"{label}/{seed}/{i}"
@@ -152,4 +183,4 @@ def _describe(got, seed, label, saved, np):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(int(sys.argv[1]))

@@ -113,7 +113,8 @@ def template(lesson, exercise) -> str:
     doc = [f"{a}: {task.shape_text(a)}" for a in task.args]
     returns = ", ".join(f"d{w}" for w in task.wrt)
     lines = [
-        f'"""{lesson.title}: exercise {exercise.id}. Write the backward pass."""',
+        # lesson text reaches code only as a literal written by repr(): a title is never code
+        repr(f"{lesson.title}: exercise {exercise.id}. Write the backward pass."),
         "",
         "import numpy as np",
         "",
@@ -122,6 +123,8 @@ def template(lesson, exercise) -> str:
         f'    """Return {", ".join(f"∂L/∂{w}" for w in task.wrt)}: each has the shape of its variable.',
         "",
         *(f"    {d}" for d in doc),
+        "",
+        "    The check calls it on smaller arrays than these: take sizes from .shape.",
         '    """',
         "    # forward (given)",
         *(f"    {line}" for line in _forward(lesson)),
@@ -134,12 +137,12 @@ def template(lesson, exercise) -> str:
     return "\n".join(lines)
 
 
-def reference(lesson, exercise, slip: str | None = None) -> str:
-    """The tutor's own solution; `slip="no-mask"` leaves out relu's mask (what the checker
-    recognises when a learner does the same)."""
+def reference(lesson, exercise, slip: str | None = None, info: dict | None = None) -> str:
+    """The tutor's own solution, or with one slip the checker recognises when a learner makes it
+    (SLIPS); `info` collects where slips can be made (slip_names)."""
     task = task_for(lesson, exercise)
-    body = _forward(lesson) + [""] + _backward(lesson, task, slip)
-    lines = [f'"""{lesson.title}: exercise {exercise.id}, the reference solution."""', "", "import numpy as np", "",
+    body = _forward(lesson) + [""] + _backward(lesson, task, slip, info if info is not None else {})
+    lines = [repr(f"{lesson.title}: exercise {exercise.id}, the reference solution."), "", "import numpy as np", "",
              "", f"def {task.function}({', '.join(task.args)}):"]
     lines += [f"    {d}" for d in _dims_line(task, "\n".join(body))]
     lines += [f"    {line}" if line else "" for line in body]
@@ -154,8 +157,11 @@ def _size(shape: tuple) -> Expr:
     return out
 
 
-def _backward(lesson, task: CodeTask, slip: str | None) -> list[str]:
-    """Reverse mode over every node's tree, from the loss down: one line per gradient."""
+def _backward(lesson, task: CodeTask, slip: str | None, info: dict) -> list[str]:
+    """Reverse mode over every node's tree, from the loss down: one line per gradient. `slip`
+    (SLIPS) makes one mistake on purpose; `info` records where each kind could be made."""
+    kind, _, where = (slip or "").partition(":")
+    info.update(transposes=0, terms={}, factors=set(), cuts=[], masks=False)
     g = lesson.graph
     shapes = task.shapes
     nodes = {n.name for n in g.nodes}
@@ -185,8 +191,8 @@ def _backward(lesson, task: CodeTask, slip: str | None) -> list[str]:
                 walk(a[0], mul(G, a[1]), broadcast(gs, sb, "*"))
                 walk(a[1], mul(G, a[0]), broadcast(gs, sa, "*"))
                 return
-            ga = Apply("matmul", (G, Apply("T", (a[1],)))) if len(sb) >= 2 else Apply("outer", (G, a[1]))
-            gb = Apply("matmul", (Apply("T", (a[0],)), G)) if len(sa) >= 2 else Apply("outer", (a[0], G))
+            ga = Apply("matmul", (G, transposed(a[1]))) if len(sb) >= 2 else Apply("outer", (G, a[1]))
+            gb = Apply("matmul", (transposed(a[0]), G)) if len(sa) >= 2 else Apply("outer", (a[0], G))
             walk(a[0], ga, sa)
             walk(a[1], gb, sb)
         elif e.op == "T":
@@ -207,9 +213,17 @@ def _backward(lesson, task: CodeTask, slip: str | None) -> list[str]:
             walk(a[0], G, broadcast(gs, sa, "*") if e.op == "rowmax" else gs)
         else:
             for arg, d in zip(a, OPS[e.op].d(a)):
-                if slip == "no-mask" and isinstance(d, Apply) and d.op == "step":
-                    d = ONE
+                if isinstance(d, Apply) and d.op == "step" and e.op == "relu":
+                    info["masks"] = True
+                    d = {"no-mask": ONE, "mask-grad": Apply("step", (G,)), "mask-out": e}.get(kind, d)
+                if isinstance(d, Sym) and d.name in g.params:
+                    info["factors"].add(d.name)
+                    d = ONE if kind == "drop" and where == d.name else d
                 walk(arg, mul(G, d), broadcast(gs, shape(d), "*"))
+
+    def transposed(e: Expr) -> Expr:
+        info["transposes"] += 1
+        return e if kind == "no-T" and where == str(info["transposes"]) else Apply("T", (e,))
 
     def emit(name: str) -> None:
         terms = []
@@ -230,6 +244,11 @@ def _backward(lesson, task: CodeTask, slip: str | None) -> list[str]:
                 text = _wrap(G, OPS["sub"].prec, strict=True) if negative else \
                     number_text(G.value) if isinstance(G, Num) else code(G)
             terms.append(("- " if negative else "+ ") + text if terms else text)
+        if len(terms) > 1:
+            info["terms"][name] = len(terms)
+            if kind == "flip" and where.rpartition(".")[0] == name:
+                k = int(where.rpartition(".")[2])
+                terms[k] = f"{'+' if terms[k][0] == '-' else '-'} ({terms[k][2:]})" if k else f"-({terms[k]})"
         lines.append(f"d{name} = {' '.join(terms) if terms else '0.0'}")
 
     emitted = set()
@@ -241,6 +260,9 @@ def _backward(lesson, task: CodeTask, slip: str | None) -> list[str]:
             emit(n.name)
             emitted.add(n.name)
             G = Sym(f"d{n.name}")
+            info["cuts"].append(n.name)
+            if kind == "cut" and where == n.name:
+                continue                      # its gradient stops here: a path left out
         else:
             continue
         walk(n.expr, G, () if n.name == g.loss else shapes.get(n.name, ()))
@@ -280,3 +302,20 @@ CALLS.update(outer="np.outer({0}, {1})", ones_like="np.ones_like({0})",
              argmax_mask="({0} == np.max({0}, axis=-1, keepdims=True))",
              sum_kept="np.sum({0}, axis=-1, keepdims=True)")
 REDUCTIONS = ("rowsum", "rowmean", "rowmax", "colsum", "colmean")
+
+
+def slip_names(lesson, exercise) -> list[str]:
+    """Every slip this exercise's backward pass can be made with (SLIPS), each once."""
+    info: dict = {}
+    reference(lesson, exercise, info=info)
+    names = ["no-mask", "mask-grad", "mask-out"] if info["masks"] else []
+    users: dict[str, int] = {}
+    for n in lesson.graph.nodes:
+        for name in set(_syms(n.expr)):
+            users[name] = users.get(name, 0) + 1
+    # a path left out: only where the variable it starts from has another path to the loss
+    names += [f"cut:{n}" for n in info["cuts"] if any(users.get(a, 0) > 1 for a in _syms(lesson.graph.node(n).expr))]
+    names += [f"drop:{p}" for p in sorted(info["factors"])]
+    names += [f"flip:{v}.{k}" for v, n in info["terms"].items() for k in range(n)]
+    names += [f"no-T:{k}" for k in range(1, info["transposes"] + 1)]
+    return names
