@@ -109,10 +109,12 @@ class History:
         self.lock = threading.Lock()
 
     def add(self, step: int, loss: float, val: float | None) -> None:
-        """`step`: how many updates the weights behind `loss` have had (a row of step k: k − 1)."""
-        v = float("nan") if val is None else val
+        """`step`: how many updates the weights behind `loss` have had (a row of step k: k − 1).
+        `val` None: not measured at this step (every step's loss comes, a validation loss only
+        with a logged row), so the last one measured stands."""
         with self.lock:
             rows = self.rows
+            v = (rows[-1][5] if rows else float("nan")) if val is None else val
             if rows and step - rows[-1][0] < self.width:
                 r = rows[-1]
                 r[1] = step
