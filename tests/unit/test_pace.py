@@ -1,10 +1,10 @@
 """Training at the hardware's pace (issue 32): what a step reads back from the device, counted on
-every torch backend with the device path (batches sliced on the device) exercised on the CPU;
-the device choices (MPS and float64, auto, out of memory) simulated."""
+every torch backend (the path a GPU takes, exercised on the CPU: the same code, batches sliced
+from each epoch's permutation where the data lives); the device choices (MPS and float64, auto,
+out of memory) simulated."""
 
 from __future__ import annotations
 
-import dataclasses
 
 import pytest
 import torch
@@ -82,10 +82,7 @@ def reads_per_step(session: Session, timeline: list, policy: LogPolicy) -> tuple
 
 @pytest.mark.parametrize("backend", TORCH_BACKENDS)
 def test_a_step_reads_the_device_once_when_logged_and_never_otherwise(reads, backend):
-    """On a GPU the batches are sliced on the device (on the CPU a DataLoader, whose iterator reads
-    a host tensor for its seed each epoch: no device there to wait for)."""
     session = digits_session(backend)
-    session.device_batches = True
     session.keep_predictions = False
     real_final = session._final
 
@@ -104,22 +101,6 @@ def test_a_step_reads_the_device_once_when_logged_and_never_otherwise(reads, bac
     assert rows[-1].done and not rows[-1].diverged and not rows[-1].error
 
 
-def test_device_batches_are_the_dataloader_batches():
-    """The device path (each epoch's permutation uploaded once, batches sliced there) draws the
-    same mini-batches as the DataLoader: the same losses, row by row, in float64."""
-    losses = {}
-    for on_device in (True, False):
-        lesson = load(lesson_path("mlp-digits"))
-        spec = dataclasses.replace(resolve(lesson, "optim", epochs=2), dtype="float64")
-        session = Session(spec, load_data(lesson.train.dataset))
-        session.device_batches = on_device
-        rows = []
-        session.run(emit=rows.append, policy=LogPolicy(every=1))
-        losses[on_device] = [r.loss for r in rows]
-    assert len(losses[True]) == 2 * 20 + 1
-    assert losses[True] == pytest.approx(losses[False], rel=1e-12)
-
-
 def test_unlogged_losses_wait_and_reach_the_plot_in_one_copy(reads, monkeypatch):
     """With rows only at the start and the end, every step's loss is still in the history: the
     waiting losses come over with a row, or after FLUSH_AT steps in one copy of their own."""
@@ -128,7 +109,6 @@ def test_unlogged_losses_wait_and_reach_the_plot_in_one_copy(reads, monkeypatch)
     monkeypatch.setattr(session_module, "FLUSH_AT", 16)
     session = digits_session("optim", epochs=3)
     session.keep_predictions = False
-    session.device_batches = True
     counts, rows = reads_per_step(session, reads, LogPolicy(every=10**9))
     assert [r.step for r in rows if not r.done] == [1, 60]
     copies = [k for k, n in counts.items() if n]

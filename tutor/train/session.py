@@ -25,10 +25,17 @@ FLUSH_AT = 1024           # unlogged steps whose losses wait on the device at mo
 
 @dataclass
 class LogPolicy:
-    """Log every `every`-th step, and also whenever `interval` seconds have passed."""
+    """Log every `every`-th step, and also whenever `interval` seconds have passed. Every step's
+    loss reaches the plot's history whatever the policy (a row brings the waiting ones over)."""
 
     every: int = 1
     interval: float | None = None
+
+    @classmethod
+    def screen(cls, interval: float) -> "LogPolicy":
+        """What a screen needs: a full row every `interval` seconds (its refresh), besides the
+        first and the last step; the losses in between come with each row."""
+        return cls(every=10**12, interval=interval)
 
 
 class Session:
@@ -63,13 +70,11 @@ class Session:
         self.first_row: Snapshot | None = None    # the first logged step (the by-depth view compares the two)
         self.finished = False
         self._batches = BatchOrder(n, self.batch, spec.seed)
-        self._loader = None
         self.binary = is_binary(spec, data)
         self.doctor = make_doctor(spec, data, self.binary)
         self.diagnosis: dict | None = None       # the doctor's verdict once the run has ended
         self.ops = ops_for(xp)
         self.host_losses = spec.backend == "numpy"      # a numpy loss is a host number already
-        self.device_batches = self.device != "cpu"      # batches sliced on the device (else a DataLoader)
         self.keep_predictions = True    # the validation outputs for the fit view, in each row's copy
         self._pending: list = []        # losses of the steps since the last copy, where they were computed
         self._pending_from = 1          # the step of _pending[0]
@@ -84,35 +89,17 @@ class Session:
         self.epoch = self.step // self.batches_per_epoch + 1
         if self.full_batch:
             return self.x, self.y
-        if self.spec.backend != "numpy" and not self.device_batches:
-            return self._next_loader_batch()
         idx = self._batches.next()
         if self.spec.backend == "numpy":
             return self.x[idx], self.y[idx]
-        # On a device the data already lives there: each epoch's permutation goes up once and
-        # every batch is a slice of it, so a step copies nothing to the device.
+        # The data already lives on the device: each epoch's permutation goes up once and every
+        # batch is a slice of it there, so a step copies nothing (as the exported script does).
         order = self._batches.order
         if self._perm_of is not order:
             self._perm, self._perm_of = self.backend.xp.labels(order), order
         start = self._batches.position - self.batch
         idx = self._perm[start:start + self.batch]
         return self.x[idx], self.y[idx]
-
-    def _next_loader_batch(self):
-        """Mini-batches through a DataLoader, as a torch learner would write it."""
-        from torch.utils.data import DataLoader, TensorDataset
-
-        if self._loader is None:
-            # The sampler hands the dataset a whole batch of indices as one tensor, so a batch is
-            # one indexing of the tensors, not 64 items collated one by one (3× faster here).
-            self._loader = DataLoader(TensorDataset(self.x, self.y), sampler=LoaderBatches(self._batches),
-                                      batch_size=None)
-            self._iter = iter(self._loader)
-        try:
-            return next(self._iter)
-        except StopIteration:
-            self._iter = iter(self._loader)
-            return next(self._iter)
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -432,21 +419,6 @@ class BatchOrder:
 
     def __len__(self) -> int:
         return math.ceil(self.n / self.size)
-
-
-class LoaderBatches:
-    """`BatchOrder` as a DataLoader sampler: one epoch's batches, each an index tensor."""
-
-    def __init__(self, order: BatchOrder):
-        self.order = order
-
-    def __iter__(self):
-        import torch
-
-        return (torch.from_numpy(self.order.next()) for _ in range(len(self.order)))
-
-    def __len__(self) -> int:
-        return len(self.order)
 
 
 def explain_failure(spec: RunSpec, step: int, exc: BaseException, device: str | None = None) -> str:
