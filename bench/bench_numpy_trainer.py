@@ -6,6 +6,8 @@ loss, accuracies, layer health) at 10 Hz.
   two-layer-relu  H = 100, sum of squares, plain gradient descent, the whole training set a step
   mlp-digits      64 → 50 → 10 with biases, ReLU, log-softmax + NLL, SGD with momentum 0.9,
                   mini-batches of 64 from a fresh permutation each epoch
+Each bare loop makes the operations the tutor's hand-written layers make (tutor/train/manual.py),
+written inline: what the ratio measures is the tutor's loop and its logging.
 
     python bench/bench_numpy_trainer.py          # prints both rates and the ratio (target ≥ 0.8)
 """
@@ -49,6 +51,8 @@ def bare_relu(x, y, w1, w2, lr, steps):
 
 
 def bare_digits(x, y, w, lr, momentum, epochs, batch, seed):
+    """The same operations as the tutor's hand-written layers (tutor/train/manual.py), inline: a
+    log-softmax layer, then NLL on its output; backward in reverse; SGD with momentum."""
     p = {k: v.copy() for k, v in w.items()}
     buf: dict[str, np.ndarray] = {}
     rng = np.random.RandomState(seed)
@@ -59,20 +63,22 @@ def bare_digits(x, y, w, lr, momentum, epochs, batch, seed):
             idx = order[start:start + batch]
             xb, yb = x[idx], y[idx]
             z1 = xb @ p["w1"] + p["b1"]
-            h1 = np.maximum(z1, 0)
+            mask = z1 > 0
+            h1 = z1 * mask
             z2 = h1 @ p["w2"] + p["b2"]
             shifted = z2 - z2.max(axis=1, keepdims=True)
             logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+            s = np.exp(logp)
             rows = np.arange(len(idx))
             loss = -logp[rows, yb].mean()
-            g = np.exp(logp)
-            g[rows, yb] -= 1
-            g /= len(idx)
+            g = np.zeros_like(logp)
+            g[rows, yb] = -1.0 / len(idx)
+            g = g - s * g.sum(axis=1, keepdims=True)
             grads = {"w2": h1.T @ g, "b2": g.sum(0)}
-            gz1 = (g @ p["w2"].T) * (z1 > 0)
+            gz1 = (g @ p["w2"].T) * mask
             grads["w1"], grads["b1"] = xb.T @ gz1, gz1.sum(0)
-            for k, gk in grads.items():
-                buf[k] = gk if k not in buf else momentum * buf[k] + gk
+            for k in ("w1", "b1", "w2", "b2"):
+                buf[k] = grads[k].copy() if k not in buf else momentum * buf[k] + grads[k]
                 p[k] -= lr * buf[k]
     return loss
 

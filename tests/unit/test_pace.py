@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings, strategies as st
 
-from tests.support import lesson_path
+from tests.support import examples, lesson_path
 from tutor.lesson import load
 from tutor.train.data import load as load_data
 from tutor.train.session import LogPolicy, Session
@@ -192,3 +193,28 @@ def test_out_of_memory_names_the_resolved_device_not_auto(monkeypatch):
     snap = session.run()
     assert snap.error == ("CUDA ran out of memory at step 2 (nn). Lower the batch size or the hidden size, "
                           "or run on the CPU (--device cpu).")
+
+
+@settings(max_examples=examples(0.5), deadline=None)
+@given(capacity=st.integers(2, 9), chunks=st.lists(st.tuples(st.integers(0, 40), st.booleans()), max_size=30))
+def test_history_add_many_is_add_step_by_step(capacity, chunks):
+    """The waiting losses go into the plot's history a bucket at a time: the same buckets as one
+    `add` per step (and a row's `add` with its validation loss between them)."""
+    from tutor.train.snapshot import History
+
+    one, many = History(capacity), History(capacity)
+    step = 0
+    for n, row in chunks:
+        losses = [((step + i) * 7919 % 1000) / 997.0 for i in range(n)]
+        for i, loss in enumerate(losses):
+            one.add(step + i, loss, None)
+        many.add_many(step, losses)
+        step += n
+        if row:
+            one.add(step, 5.0, 1.5)
+            many.add(step, 5.0, 1.5)
+            step += 1
+    def nan_free(rows):                  # NaN (no validation loss yet) is not equal to itself
+        return [[-1.0 if v != v else v for v in r] for r in rows]
+
+    assert nan_free(many.rows) == nan_free(one.rows) and many.width == one.width

@@ -211,11 +211,15 @@ class Session:
     def _losses_in(self, losses: list[float], first: int, val: float | None = None) -> int | None:
         """The losses of steps first, first + 1, ... into the plot's history (x: the updates made
         before each, the last with `val`); → the first step whose loss is not finite, if any."""
-        add = self.history.add
-        for i, loss in enumerate(losses):
-            if not math.isfinite(loss):
-                return first + i
-            add(first + i - 1, loss, val if i == len(losses) - 1 else None)
+        if not losses:
+            return None
+        if not math.isfinite(sum(losses)):       # one C loop; an overflowing sum only looks closer
+            bad = next((i for i, v in enumerate(losses) if not math.isfinite(v)), None)
+            if bad is not None:
+                self.history.add_many(first - 1, losses[:bad])
+                return first + bad
+        self.history.add_many(first - 1, losses[:-1])
+        self.history.add(first + len(losses) - 2, losses[-1], val)
         return None
 
     def _flush(self, started, start_step) -> Snapshot | None:
