@@ -29,16 +29,12 @@ class NumpyOps:
     def norm(self, a):
         return np.linalg.norm(self.f(a))
 
-    def mean_abs(self, a):
-        a = self.f(a)
-        return np.mean(np.abs(a)) if a.size else 0.0
-
-    def max_abs(self, a):
-        a = self.f(a)
-        return np.max(np.abs(a)) if a.size else 0.0
-
-    def first(self, a):
-        return np.ravel(a)[0]
+    def grad_row(self, g, w, before):
+        """‖g‖, mean |g|, max |g|, ‖w − before‖ (0 without it), ‖w‖, g's first entry."""
+        a = np.abs(g)
+        return [np.linalg.norm(g), a.mean() if a.size else 0.0, a.max() if a.size else 0.0,
+                np.linalg.norm(w - before) if before is not None else 0.0, np.linalg.norm(w),
+                g.ravel()[0] if g.size else 0.0]
 
     def count(self, mask):
         return np.count_nonzero(mask)
@@ -97,16 +93,14 @@ class TorchOps(NumpyOps):
     def norm(self, a):
         return self.torch.linalg.vector_norm(self.f(a))
 
-    def mean_abs(self, a):
-        a = self.f(a)
-        return a.abs().mean() if a.numel() else a.new_zeros(())
-
-    def max_abs(self, a):
-        a = self.f(a)
-        return a.abs().max() if a.numel() else a.new_zeros(())
-
-    def first(self, a):
-        return a.reshape(-1)[0]
+    def grad_row(self, g, w, before):
+        t = self.torch
+        if not g.numel():
+            return t.zeros(6, dtype=self.dtype, device=self.device)
+        a = g.abs()
+        vn = t.linalg.vector_norm
+        return t.stack([vn(g), a.mean(), a.max(), vn(w - before) if before is not None else a.new_zeros(()),
+                        vn(w), g.reshape(-1)[0]])
 
     def count(self, mask):
         return mask.sum()
@@ -178,25 +172,29 @@ class Reader:
 
 
 def grad_figures(ops, reader: Reader, names, grads: dict, before: dict | None, after: dict) -> dict[str, tuple]:
-    """Per parameter: ‖g‖, mean |g|, max |g|, ‖Δw‖, ‖w‖ and the first entry, queued on `reader`."""
+    """Per parameter: ‖g‖, mean |g|, max |g|, ‖Δw‖, ‖w‖ and the first entry, queued on `reader`
+    as one part of six numbers."""
     out = {}
     for n in names:
         g = grads.get(n)
         if g is None:
             continue
-        w = ops.f(after[n])
-        figs = [ops.norm(g), ops.mean_abs(g), ops.max_abs(g),
-                ops.norm(w - ops.f(before[n])) if before is not None else 0.0, ops.norm(w), ops.first(ops.f(g))]
-        out[n] = (tuple(g.shape), [reader.add(v) for v in figs])
+        slot = reader.add(ops.grad_row(ops.f(g), ops.f(after[n]), ops.f(before[n]) if before is not None else None), 6)
+        out[n] = (tuple(g.shape), slot)
     return out
 
 
 def grad_stats(queued: dict[str, tuple], values, with_update: bool) -> dict[str, GradStat]:
     stats = {}
-    for n, (shape, idx) in queued.items():
-        norm, mean_abs, max_abs, dw, w, first = (values[i][0] for i in idx)
+    for n, (shape, slot) in queued.items():
+        norm, mean_abs, max_abs, dw, w, first = values[slot]
         ratio = (dw / w if w else math.inf) if with_update else math.nan
         size = int(np.prod(shape)) if shape else 1
         stats[n] = GradStat(shape, norm, mean_abs if size else 0.0, max_abs if size else 0.0, ratio,
                             first if size == 1 else None)
     return stats
+
+
+def grad_finite(queued: dict[str, tuple], values) -> bool:
+    """Every gradient norm and weight norm a number."""
+    return all(math.isfinite(values[slot][0]) and math.isfinite(values[slot][4]) for _, slot in queued.values())

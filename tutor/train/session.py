@@ -14,8 +14,8 @@ from typing import Callable
 import numpy as np
 
 from tutor.train.data import Data
-from tutor.train.health import by_depth, dead_relu, health_figures, read_health
-from tutor.train.rows import Reader, grad_figures, grad_stats, ops_for
+from tutor.train.health import HEALTH_SAMPLES, by_depth, dead_relu, health_figures, read_health
+from tutor.train.rows import Reader, grad_figures, grad_finite, grad_stats, ops_for
 from tutor.train.snapshot import History, Snapshot
 from tutor.train.spec import RunSpec, initial_weights, layer_plan, param_names
 
@@ -79,7 +79,8 @@ class Session:
         self._pending: list = []        # losses of the steps since the last copy, where they were computed
         self._pending_from = 1          # the step of _pending[0]
         self._perm = self._perm_of = None
-        self._health_x = self.ops.f(self.x[:2048])      # the samples the health walk uses, in its precision
+        self._health_x = self.ops.f(self.x[:HEALTH_SAMPLES])    # the samples the health walk uses, in its precision
+        self._walk_counts = n <= HEALTH_SAMPLES and (bool(data.classes) or self.binary)
 
     # -- batches ------------------------------------------------------------------------------
 
@@ -266,7 +267,9 @@ class Session:
         """(validation loss, validation count, training count) with the current weights, on the
         device: the training set's loss is not shown in a row, so it is not computed."""
         val_loss, val_count = self.evaluate("val")
-        count = self._count(self.backend.predict(self.x), self.y) if self.data.classes or self.binary else None
+        count = None
+        if (self.data.classes or self.binary) and not self._walk_counts:
+            count = self._count(self.backend.predict(self.x), self.y)
         return val_loss, val_count, count
 
     def _figures(self, reader: Reader, params: dict, counts):
@@ -275,7 +278,12 @@ class Session:
         ops = self.ops
         slots = {k: reader.add(v) for k, v in (("val_loss", val_loss), ("val_count", val_count), ("count", count))
                  if v is not None}
-        health = health_figures(ops, reader, self.plan, params, self._health_x)
+        output: list = []
+        health = health_figures(ops, reader, self.plan, params, self._health_x, output=output)
+        if count is None and self._walk_counts:
+            # the health walk went through every training sample with these weights: its last
+            # values are the model's scores (before a softmax), so the accuracy comes from them
+            slots["count"] = reader.add(self._count(output[0], self.y))
         values = {n: reader.add(p, int(np.prod(p.shape))) for n, p in params.items()} if self.small else None
         pred = getattr(self, "_val_pred", None) if self.keep_predictions else None
         if pred is not None:
@@ -309,7 +317,7 @@ class Session:
         losses = got[loss_slot]
         bad = self._losses_in(losses[:-1], first)
         loss = losses[-1]
-        finite = all(math.isfinite(got[idx[0]][0]) and math.isfinite(got[idx[4]][0]) for _, idx in queued.values())
+        finite = grad_finite(queued, got)
         if bad is not None or not math.isfinite(loss) or not finite:
             step = bad if bad is not None else self.step
             return self._diverged(step, losses[step - first], stats if step == self.step else {}, started, start_step)
