@@ -174,10 +174,10 @@ def test_mps_with_a_float64_lesson_is_one_line_and_exit_2(pretend_mps):
 def test_out_of_memory_names_the_resolved_device_not_auto(monkeypatch):
     """A CUDA out-of-memory error raised from inside a step (a patched matmul) on a run asked for
     with --device auto: one line naming the device auto chose."""
-    from tutor.train import backends, session as session_module
+    from tutor.train import backends, failures
 
     monkeypatch.setattr(backends, "resolve_device", lambda name, dtype="float32": "cpu")
-    monkeypatch.setattr(session_module, "resolved_name", lambda spec: "cuda")
+    monkeypatch.setattr(failures, "resolved_name", lambda spec: "cuda")
     session = digits_session("nn", epochs=1, device="auto")
     session.device = "cuda"                  # what auto resolved to on a GPU machine
     real = torch.nn.functional.linear

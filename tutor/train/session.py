@@ -13,7 +13,9 @@ from typing import Callable
 
 import numpy as np
 
+from tutor.train.batches import BatchOrder
 from tutor.train.data import Data
+from tutor.train.failures import explain_failure, resolved_name  # noqa: F401 - the UI imports explain_failure from here
 from tutor.train.health import HEALTH_SAMPLES, by_depth, dead_relu, health_figures, read_health
 from tutor.train.rows import Reader, grad_figures, grad_finite, grad_stats, ops_for
 from tutor.train.snapshot import History, Snapshot
@@ -409,53 +411,3 @@ def observation(snap: Snapshot):
                        {s.layer: s.saturated for s in snap.layers if s.saturated is not None}, accuracy=snap.accuracy,
                        depth=tuple((s.layer, s.grad_norm) for s in snap.layers if s.grad_norm is not None),
                        copies={s.layer: s.units for s in linear[:-1] if s.distinct == 1 and s.units > 1})
-
-
-class BatchOrder:
-    """The one mini-batch sampler: each epoch a fresh permutation of the training set from
-    `numpy.random.RandomState(seed)`, cut into batches of `size` indices (the last may be short)."""
-
-    def __init__(self, n: int, size: int, seed: int):
-        self.n, self.size = n, size
-        self.rng = np.random.RandomState(seed)
-        self.order: np.ndarray | None = None
-        self.position = n                      # start of the next batch within `order`
-
-    def next(self) -> np.ndarray:
-        if self.position >= self.n:
-            self.order = self.rng.permutation(self.n)
-            self.position = 0
-        idx = self.order[self.position:self.position + self.size]
-        self.position += self.size
-        return idx
-
-    def __len__(self) -> int:
-        return math.ceil(self.n / self.size)
-
-
-def explain_failure(spec: RunSpec, step: int, exc: BaseException, device: str | None = None) -> str:
-    """One line for a run that failed, naming the device it ran on (`device`, or resolved from the
-    spec), never "auto"."""
-    name = type(exc).__name__
-    if "OutOfMemory" in name or "out of memory" in str(exc).lower():
-        device = "cpu" if spec.backend == "numpy" else spec.device if spec.device != "auto" else device or resolved_name(spec)
-        return (f"{device.upper()} ran out of memory at step {step} ({spec.backend}). Lower the batch size "
-                f"or the hidden size, or run on the CPU (--device cpu).")
-    what = " ".join(str(exc).split())            # one line, however the exception wrote itself
-    what = what if len(what) <= 200 else what[:199] + "…"
-    return (f"the {spec.backend} backend failed at step {step}: {name}: {what}. The run was stopped; the rest of "
-            f"the tutor still works. Try another backend, or report this with the lesson file.")
-
-
-def resolved_name(spec: RunSpec) -> str:
-    """The device a run of `spec` uses (cpu for numpy; auto resolved)."""
-    if spec.backend == "numpy":
-        return "cpu"
-    if spec.device != "auto":
-        return spec.device
-    try:
-        from tutor.train.backends import resolve_device
-
-        return resolve_device("auto", spec.dtype)       # what make_backend picked for it
-    except Exception:  # noqa: BLE001 - naming the device must not fail the message
-        return spec.device
