@@ -53,8 +53,15 @@ def reads(monkeypatch):
 
 
 def digits_session(backend: str, epochs: int = 3, **changes) -> Session:
+    """A session on the path a GPU takes (its row's figures computed by torch where the tensors
+    live, then one copy), here on the CPU."""
+    from tutor.train.rows import TorchOps
+
     lesson = load(lesson_path("mlp-digits"))
-    return Session(resolve(lesson, backend, epochs=epochs, **changes), load_data(lesson.train.dataset))
+    session = Session(resolve(lesson, backend, epochs=epochs, **changes), load_data(lesson.train.dataset))
+    if backend != "numpy":
+        session.use_ops(TorchOps("cpu"))
+    return session
 
 
 def reads_per_step(session: Session, timeline: list, policy: LogPolicy) -> tuple[dict[int, int], list]:
@@ -218,3 +225,36 @@ def test_history_add_many_is_add_step_by_step(capacity, chunks):
         return [[-1.0 if v != v else v for v in r] for r in rows]
 
     assert nan_free(many.rows) == nan_free(one.rows) and many.width == one.width
+
+
+@pytest.mark.parametrize("backend", ["optim", "torch-manual"])
+def test_the_device_path_reports_the_cpu_paths_figures(backend):
+    """The same run with its rows computed by torch (as on a GPU) and by numpy on the CPU's tensors:
+    every figure of every row agrees (float64 arithmetic on the same weights, summed in another order)."""
+    lesson_id = "mlp-digits" if backend == "optim" else "batchnorm-backward"
+    lesson = load(lesson_path(lesson_id))
+    data = load_data(lesson.train.dataset)
+    runs = []
+    for device_path in (True, False):
+        from tutor.train.rows import TorchOps
+
+        session = Session(resolve(lesson, backend, epochs=2), data)
+        if device_path:
+            session.use_ops(TorchOps("cpu"))
+        rows: list = []
+        session.run(emit=rows.append, policy=LogPolicy(every=5))
+        runs.append(rows)
+    device, cpu = runs
+    assert len(device) == len(cpu) > 3
+    for a, b in zip(device, cpu):
+        assert (a.step, a.accuracy, a.val_accuracy, a.dead_relu) == (b.step, b.accuracy, b.val_accuracy, b.dead_relu)
+        assert a.loss == b.loss and a.val_loss == pytest.approx(b.val_loss, rel=1e-12)
+        for name, g in a.grads.items():
+            h = b.grads[name]
+            assert (g.norm, g.mean_abs, g.max_abs, g.update_ratio) == pytest.approx(
+                (h.norm, h.mean_abs, h.max_abs, h.update_ratio), rel=1e-9, nan_ok=True), name
+        assert len(a.layers) == len(b.layers)
+        for s, t in zip(a.layers, b.layers):
+            assert (s.layer, s.type, s.units, s.distinct, s.dead, s.saturated) == \
+                (t.layer, t.type, t.units, t.distinct, t.dead, t.saturated)
+            assert s.grad_norm == pytest.approx(t.grad_norm, rel=1e-9)

@@ -75,14 +75,19 @@ class Session:
         self.binary = is_binary(spec, data)
         self.doctor = make_doctor(spec, data, self.binary)
         self.diagnosis: dict | None = None       # the doctor's verdict once the run has ended
-        self.ops = ops_for(xp)
         self.host_losses = spec.backend == "numpy"      # a numpy loss is a host number already
         self.keep_predictions = True    # the validation outputs for the fit view, in each row's copy
         self._pending: list = []        # losses of the steps since the last copy, where they were computed
         self._pending_from = 1          # the step of _pending[0]
         self._perm = self._perm_of = None
-        self._health_x = self.ops.f(self.x[:HEALTH_SAMPLES])    # the samples the health walk uses, in its precision
+        self.use_ops(ops_for(xp))
         self._walk_counts = n <= HEALTH_SAMPLES and (bool(data.classes) or self.binary)
+
+    def use_ops(self, ops) -> None:
+        """Where a row's figures are computed (rows.py): numpy's on the CPU, torch's on a device
+        (a test hands the CPU TorchOps("cpu") to run the device path there)."""
+        self.ops = ops
+        self._health_x = ops.f(self.x[:HEALTH_SAMPLES])     # the samples the health walk uses, in its precision
 
     # -- batches ------------------------------------------------------------------------------
 
@@ -260,9 +265,9 @@ class Session:
         """How many predictions are right, on the device (None for a regression)."""
         ops = self.ops
         if self.data.classes:
-            return ops.count(ops.argmax(pred) == y)
+            return ops.count(ops.argmax(ops.f(pred)) == ops.labels(y))
         if self.binary:                      # one output: a logit (bce) or a sigmoid's probability
-            return ops.count((pred > (0.0 if self.spec.loss == "bce" else 0.5)) == (y > 0.5))
+            return ops.count((ops.f(pred) > (0.0 if self.spec.loss == "bce" else 0.5)) == (ops.f(y) > 0.5))
         return None
 
     def _measure(self):
