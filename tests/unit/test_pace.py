@@ -258,3 +258,19 @@ def test_the_device_path_reports_the_cpu_paths_figures(backend):
             assert (s.layer, s.type, s.units, s.distinct, s.dead, s.saturated) == \
                 (t.layer, t.type, t.units, t.distinct, t.dead, t.saturated)
             assert s.grad_norm == pytest.approx(t.grad_norm, rel=1e-9)
+
+
+def test_a_device_error_names_the_device_auto_chose(monkeypatch):
+    """Any failure of a run on a GPU (here a RuntimeError from a patched op, on a run asked for
+    with --device auto) is one line that names the GPU, not "AUTO"."""
+    from tutor.train import backends
+
+    monkeypatch.setattr(backends, "resolve_device", lambda name, dtype="float32": "cpu")
+    session = digits_session("autograd", epochs=1, device="auto")
+    session.device = "cuda"
+    monkeypatch.setattr(torch.Tensor, "clamp", lambda *a, **k: (_ for _ in ()).throw(
+        RuntimeError("CUDA error: an illegal memory access was encountered\nCUDA kernel errors might be reported")))
+    snap = session.run()
+    assert snap.error.startswith("the autograd backend failed at step 1 on CUDA: RuntimeError: CUDA error: an "
+                                 "illegal memory access was encountered CUDA kernel errors might be reported.")
+    assert "\n" not in snap.error and "AUTO" not in snap.error

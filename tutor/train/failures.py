@@ -9,13 +9,14 @@ def explain_failure(spec: RunSpec, step: int, exc: BaseException, device: str | 
     """One line for a run that failed, naming the device it ran on (`device`, or resolved from the
     spec), never "auto"."""
     name = type(exc).__name__
+    device = "cpu" if spec.backend == "numpy" else spec.device if spec.device != "auto" else device or resolved_name(spec)
     if "OutOfMemory" in name or "out of memory" in str(exc).lower():
-        device = "cpu" if spec.backend == "numpy" else spec.device if spec.device != "auto" else device or resolved_name(spec)
         return (f"{device.upper()} ran out of memory at step {step} ({spec.backend}). Lower the batch size "
                 f"or the hidden size, or run on the CPU (--device cpu).")
     what = " ".join(str(exc).split())            # one line, however the exception wrote itself
     what = what if len(what) <= 200 else what[:199] + "…"
-    return (f"the {spec.backend} backend failed at step {step}: {name}: {what}. The run was stopped; the rest of "
+    where = "" if device == "cpu" else f" on {device.upper()}"      # a GPU's error names the GPU
+    return (f"the {spec.backend} backend failed at step {step}{where}: {name}: {what}. The run was stopped; the rest of "
             f"the tutor still works. Try another backend, or report this with the lesson file.")
 
 
