@@ -34,7 +34,7 @@ class LogPolicy:
     interval: float | None = None
 
     @classmethod
-    def screen(cls, interval: float) -> "LogPolicy":
+    def screen(cls, interval: float) -> LogPolicy:
         """What a screen needs: a full row every `interval` seconds (its refresh), besides the
         first and the last step; the losses in between come with each row."""
         return cls(every=10**12, interval=interval)
