@@ -14,7 +14,7 @@ from tutor.lesson import Lesson, Variant
 from tutor.train.spec import dataset_for, layer_plan, resolve
 from tutor.code.writer import NP, TORCH, Script, Writer
 from tutor.code.script_data import data_lines, shapes, train_count, weight_lines
-from tutor.code.script_loops import autograd_loop, manual_loop, nn_loop
+from tutor.code.script_loops import autograd_loop, device_lines, manual_loop, nn_loop, targs
 
 
 
@@ -61,9 +61,10 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
         w(f"X = x_train.astype(np.{spec.dtype})",
           "Y = y_train" + ("" if classes else f".astype(np.{spec.dtype})"))
     else:
+        device_lines(w, spec)
         w("torch.set_num_threads(1)    # a small model: more threads only add overhead",
-          f"X = torch.as_tensor(x_train, dtype=torch.{spec.dtype})",
-          "Y = torch.as_tensor(y_train" + (", dtype=torch.int64)" if classes else f", dtype=torch.{spec.dtype})"))
+          f"X = torch.as_tensor(x_train, {targs(spec)})",
+          "Y = torch.as_tensor(y_train, " + (targs(spec).replace(spec.dtype, "int64") if classes else targs(spec)) + ")")
     if backend in ("numpy", "torch-manual"):
         manual_loop(w, spec, names, NP if backend == "numpy" else TORCH, batch, backend)
     elif backend == "autograd":

@@ -10,8 +10,42 @@ from tutor.code.writer import Writer
 
 
 
-def loop_head(w: Writer, batch: int, torch_idx: bool) -> None:
-    """The epoch (and batch) loops, leaving w.indent inside; each step sees xb, yb and `step`."""
+def on_device(spec: RunSpec) -> bool:
+    """A torch script asked to run on a GPU (`--export-code BACKEND --device cuda`)."""
+    return spec.backend != "numpy" and spec.device != "cpu"
+
+
+def targs(spec: RunSpec) -> str:
+    """A tensor's dtype, and its device when the script runs on one: created there, never copied per step."""
+    return f"dtype=torch.{spec.dtype}" + (", device=device" if on_device(spec) else "")
+
+
+def device_lines(w: Writer, spec: RunSpec) -> None:
+    """The `device` setting of a script that runs on a GPU (nothing on the CPU)."""
+    if not on_device(spec):
+        return
+    if spec.device == "auto":
+        w('device = "cuda" if torch.cuda.is_available() else "cpu"')
+    else:
+        w(f"device = {spec.device!r}")
+    w("print_every = 1     # reading a loss waits for the GPU: raise this and it runs ahead between prints")
+
+
+def loop_head(w: Writer, batch: int, torch_idx: bool, spec: RunSpec | None = None) -> None:
+    """The epoch (and batch) loops, leaving w.indent inside; each step sees xb, yb and `step`. On a
+    device each epoch's permutation goes up once and every batch is a slice of it there."""
+    if spec is not None and on_device(spec) and batch:
+        w("", "step = 0",
+          "order_rng = np.random.RandomState(seed)    # the batch order: a fresh permutation each epoch",
+          "for epoch in range(1, epochs + 1):")
+        w.indent += 1
+        w("order = torch.as_tensor(order_rng.permutation(len(X)), device=device)    # one copy an epoch",
+          "for start in range(0, len(X), batch_size):")
+        w.indent += 1
+        w("idx = order[start:start + batch_size]",
+          "xb, yb = X[idx], Y[idx]",
+          "step += 1")
+        return
     w("", "step = 0")
     if batch:
         w("order_rng = np.random.RandomState(seed)    # the batch order: a fresh permutation each epoch")
@@ -29,8 +63,12 @@ def loop_head(w: Writer, batch: int, torch_idx: bool) -> None:
     w("step += 1")
 
 
-def print_step(w: Writer, loss: str) -> None:
-    w(f'print(f"step {{step:6d}}  epoch {{epoch:4d}}  loss {{{loss}:.10g}}")')
+def print_step(w: Writer, loss: str, spec: RunSpec | None = None) -> None:
+    line = f'print(f"step {{step:6d}}  epoch {{epoch:4d}}  loss {{{loss}:.10g}}")'
+    if spec is not None and on_device(spec):       # the only place the loss is read from the device
+        w("if step % print_every == 0:", "    " + line)
+    else:
+        w(line)
 
 
 def seed_line(w: Writer, spec: RunSpec, batch: int) -> None:
@@ -40,7 +78,7 @@ def seed_line(w: Writer, spec: RunSpec, batch: int) -> None:
 
 def manual_loop(w, spec, names, xp, batch, backend):
     torch = backend != "numpy"
-    conv = (lambda a: f"torch.as_tensor({a}, dtype=torch.{spec.dtype})") if torch else \
+    conv = (lambda a: f"torch.as_tensor({a}, {targs(spec)})") if torch else \
         (lambda a: f"{a}.astype(np.{spec.dtype})")
     params = []
     for wname, bname in names:
@@ -54,7 +92,7 @@ def manual_loop(w, spec, names, xp, batch, backend):
         params += [gname, bname]
     optimizer_state(w, spec, manual=True)
     seed_line(w, spec, batch)
-    loop_head(w, batch, torch)
+    loop_head(w, batch, torch, spec)
     # forward, keeping what backward needs
     w("# forward")
     saved = []              # per layer: (kind, input name, output name, extra)
@@ -104,7 +142,7 @@ def manual_loop(w, spec, names, xp, batch, backend):
           f"loss = ({pred} * ({pred} > 0) - {pred} * yb + {xp['log']}(1 + {xp['exp']}(-abs({pred})))).mean()")
         w(f"g = (p - yb) / ({pred}.shape[0] * {pred}.shape[1])", back=True)
     else:
-        w(f"rows = {xp['arange']}({pred}.shape[0])")
+        w(f"rows = {xp['arange']}({pred}.shape[0]" + (", device=device)" if on_device(spec) else ")"))
         if spec.loss in ("ce", "ce-sum"):
             mean = spec.loss == "ce"
             w(f"e = {xp['exp']}({pred} - {xp['rowmax'].format(pred)})", f"s = e / {xp['rowsum'].format('e')}",
@@ -145,7 +183,7 @@ def manual_loop(w, spec, names, xp, batch, backend):
     w("# update, by hand")
     w(f"params = [{', '.join(params)}]", f"grads = [{', '.join(grads[p] for p in params)}]")
     update_lines(w, spec, "grads[i]", manual=True, copy=xp["copy"])
-    print_step(w, "loss.item()" if torch else "float(loss)")
+    print_step(w, "loss.item()" if torch else "float(loss)", spec)
 
 
 def norm_names(spec) -> list[tuple[str, str]]:
@@ -228,16 +266,16 @@ def autograd_loop(w, spec, names, batch):
     for wname, bname in names:
         for n in (wname, bname):
             if n:
-                w(f"{n} = torch.as_tensor({n}_init, dtype=torch.{spec.dtype}).requires_grad_(True)")
+                w(f"{n} = torch.as_tensor({n}_init, {targs(spec)}).requires_grad_(True)")
                 params.append(n)
     for pair in norm_names(spec):
         for n in pair:
-            w(f"{n} = torch.as_tensor({n}_init, dtype=torch.{spec.dtype}).requires_grad_(True)")
+            w(f"{n} = torch.as_tensor({n}_init, {targs(spec)}).requires_grad_(True)")
             params.append(n)
     w(f"params = [{', '.join(params)}]")
     optimizer_state(w, spec, manual=False)
     seed_line(w, spec, batch)
-    loop_head(w, batch, True)
+    loop_head(w, batch, True, spec)
     w("# forward: every operation on a tensor with requires_grad is recorded")
     for k, kind, h, out, names_here in forward_walk(spec, names):
         if kind == "linear":
@@ -262,7 +300,7 @@ def autograd_loop(w, spec, names, batch):
         w("for p in params:")
         w("    p.grad.zero_()             # or the next backward() adds to these")
     w.indent -= 1
-    print_step(w, "loss.item()")
+    print_step(w, "loss.item()", spec)
 
 
 NN_LOSS = {
@@ -280,17 +318,17 @@ def nn_loop(w, spec, plan, names, batch):
     w("model = nn.Sequential(")
     for m in modules:
         w(f"    {m},")
-    w(f").to(dtype=torch.{spec.dtype})")
+    w(f").to({targs(spec)})")
     positions = [i for i, layer in enumerate(spec.layers) if layer.type == "linear"]
     w("with torch.no_grad():          # start from the same weights as the other backends (nn.Linear keeps W as out x in)")
     for pos, (wname, bname) in zip(positions, names):
-        w(f"    model[{pos}].weight.copy_(torch.as_tensor({wname}_init, dtype=torch.{spec.dtype}).T)")
+        w(f"    model[{pos}].weight.copy_(torch.as_tensor({wname}_init, {targs(spec)}).T)")
         if bname:
-            w(f"    model[{pos}].bias.copy_(torch.as_tensor({bname}_init, dtype=torch.{spec.dtype}))")
+            w(f"    model[{pos}].bias.copy_(torch.as_tensor({bname}_init, {targs(spec)}))")
     norm_at = [i for i, layer in enumerate(spec.layers) if layer.type == "batchnorm"]
     for pos, (gname, bname) in zip(norm_at, norm_names(spec)):
-        w(f"    model[{pos}].weight.copy_(torch.as_tensor({gname}_init, dtype=torch.{spec.dtype}))   # gamma",
-          f"    model[{pos}].bias.copy_(torch.as_tensor({bname}_init, dtype=torch.{spec.dtype}))     # beta")
+        w(f"    model[{pos}].weight.copy_(torch.as_tensor({gname}_init, {targs(spec)}))   # gamma",
+          f"    model[{pos}].bias.copy_(torch.as_tensor({bname}_init, {targs(spec)}))     # beta")
     w(f"criterion = {NN_LOSS[spec.loss]}")
     if spec.backend == "optim":
         if spec.optimizer == "adam":
@@ -302,7 +340,7 @@ def nn_loop(w, spec, plan, names, batch):
         w("params = list(model.parameters())")
         optimizer_state(w, spec, manual=False)
     seed_line(w, spec, batch)
-    loop_head(w, batch, True)
+    loop_head(w, batch, True, spec)
     w("loss = criterion(model(xb), yb)")
     if spec.backend == "optim":
         if spec.zero_grad:
@@ -319,4 +357,4 @@ def nn_loop(w, spec, plan, names, batch):
         w.indent -= 1
         if spec.zero_grad:
             w("model.zero_grad()")
-    print_step(w, "loss.item()")
+    print_step(w, "loss.item()", spec)

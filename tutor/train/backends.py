@@ -20,38 +20,54 @@ class DeviceError(Exception):
     """The device asked for does not exist here; the message says what to use instead."""
 
 
-def resolve_device(name: str) -> str:
+def resolve_device(name: str, dtype: str = "float32") -> str:
+    """The device a run asked to use `name` trains on. `auto` picks one that can run a lesson of
+    `dtype`: CUDA, else MPS for float32 lessons (Apple's MPS has no float64), else the CPU."""
     import torch
 
     if name == "auto":
         if torch.cuda.is_available():
             return "cuda"
-        mps = getattr(torch.backends, "mps", None)
-        return "mps" if mps is not None and mps.is_available() else "cpu"
+        return fit_dtype(name, "mps" if _mps_here() else "cpu", dtype)
     if name == "cuda" and not torch.cuda.is_available():
         why = "this torch build has no CUDA support" if torch.version.cuda is None else "no CUDA GPU is visible"
         raise DeviceError(f"Device cuda was asked for, but CUDA is not available ({why}, torch {torch.__version__}). "
                           "Choose cpu, or auto for whatever exists (--device cpu or auto on the command line).")
-    if name == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise DeviceError("Device mps was asked for, but Apple's MPS is not available here. Choose cpu, "
-                              "or auto for whatever exists (--device cpu or auto on the command line).")
-    return name
+    if name == "mps" and not _mps_here():
+        raise DeviceError("Device mps was asked for, but Apple's MPS is not available here. Choose cpu, "
+                          "or auto for whatever exists (--device cpu or auto on the command line).")
+    return fit_dtype(name, name, dtype)
+
+
+def _mps_here() -> bool:
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and mps.is_available()
+
+
+def fit_dtype(asked: str, device: str, dtype: str) -> str:
+    """MPS has no float64: `auto` then means the CPU; mps asked for by name is refused (one line)."""
+    if device != "mps" or dtype != "float64":
+        return device
+    if asked == "auto":
+        return "cpu"
+    raise DeviceError("Device mps cannot run this lesson: it computes in float64, which Apple's MPS does not "
+                      "support. Choose cpu, or auto, which picks the CPU for it (--device cpu or auto).")
 
 
 SMALL_FOR_ONE_THREAD = 1_000_000      # weights; below this, more CPU threads only add overhead
 _blas_limited = False
 
 
-def _cpu_threads(n_weights: int, torch_too: bool = True) -> None:
+def _cpu_threads(n_weights: int, torch_too: bool = True, gpu: bool = False) -> None:
     """The lessons' models are small: extra CPU threads then cost more than they save.
     torch: a 64→50→10 MLP's step took 0.37 ms on one thread, 3.7 ms on two (measured here).
     numpy's OpenBLAS (snapshots, the numpy backend): its idle threads spin after each matmul and
     take the core the training thread needs; held to one thread the mlp-digits optim run went
     from 241 to 527 steps/s on a 2-core machine (bench/bench_torch_trainer.py)."""
     global _blas_limited
-    if n_weights >= SMALL_FOR_ONE_THREAD:
+    if n_weights >= SMALL_FOR_ONE_THREAD and not gpu:     # on a GPU numpy only feeds it: one thread always
         return
     if not _blas_limited:
         _blas_limited = True
@@ -83,8 +99,17 @@ class ManualBackend:
     def params(self):
         return {k: self.xp.to_numpy(v).copy() for k, v in self.model.params.items()}
 
+    def param_tensors(self):
+        return self.model.params
+
+    def grad_tensors(self):
+        return self.model.grad_arrays()
+
     def evaluate(self, x, y):
         return self.model.evaluate(x, y)
+
+    def predict(self, x):
+        return self.model.forward(x)
 
 
 def _loss_fn(kind: str):
@@ -157,10 +182,20 @@ class AutogradBackend:
     def params(self):
         return {k: self.xp.to_numpy(p) for k, p in self.params_t.items()}
 
+    def param_tensors(self):
+        return {k: p.detach() for k, p in self.params_t.items()}
+
+    def grad_tensors(self):
+        return self.recorded
+
     def evaluate(self, x, y):
         with self.torch.no_grad():
             pred = self.forward(x)
             return pred, self.loss_fn(pred, y)
+
+    def predict(self, x):
+        with self.torch.no_grad():
+            return self.forward(x)
 
 
 class NNBackend:
@@ -241,10 +276,20 @@ class NNBackend:
     def params(self):
         return {k: self._read(p, how) for k, (p, how) in self.names.items()}
 
+    def param_tensors(self):
+        return {k: p.detach().T if how == "T" else p.detach() for k, (p, how) in self.names.items()}
+
+    def grad_tensors(self):
+        return {k: g.T if self.names[k][1] == "T" else g for k, g in self.recorded.items()}
+
     def evaluate(self, x, y):
         with self.torch.no_grad():
             pred = self.model(x)
             return pred, self.criterion(pred, y)
+
+    def predict(self, x):
+        with self.torch.no_grad():
+            return self.model(x)
 
 
 def make_backend(spec, plan, weights):
@@ -252,9 +297,10 @@ def make_backend(spec, plan, weights):
     if spec.backend == "numpy":
         _cpu_threads(n_weights, torch_too=False)
         return ManualBackend(NumpyXP(spec.dtype), spec, plan, weights)
-    device = resolve_device(spec.device)
-    if device == "cpu":
-        _cpu_threads(n_weights)
+    device = fit_dtype(spec.device, resolve_device(spec.device), spec.dtype)
+    # numpy's BLAS (the data, the baseline) is held to one thread on every device: on a GPU its
+    # spinning threads would take the core of the thread that launches the kernels
+    _cpu_threads(n_weights, torch_too=device == "cpu", gpu=device != "cpu")
     xp = TorchXP(spec.dtype, device)
     if spec.backend == "torch-manual":
         return ManualBackend(xp, spec, plan, weights)

@@ -369,13 +369,17 @@ class ManualModel:
         return loss
 
     def grads(self) -> dict:
+        return {name: self.xp.to_numpy(g) for name, g in self.grad_arrays().items()}
+
+    def grad_arrays(self) -> dict:
+        """The last step's gradients where they live (numpy arrays or device tensors)."""
         out = {}
         for name in self.params:
             if not self.zero_grad and name in self.acc:
-                out[name] = self.xp.to_numpy(self.acc[name])
+                out[name] = self.acc[name]
             else:
                 mod, attr = self.owners[name]
-                out[name] = self.xp.to_numpy(getattr(mod, attr))
+                out[name] = getattr(mod, attr)
         return out
 
     def evaluate(self, x, y):

@@ -13,20 +13,31 @@ from typing import Callable
 
 import numpy as np
 
+from tutor.train.batches import BatchOrder
 from tutor.train.data import Data
-from tutor.train.health import by_depth, dead_relu, layer_health
-from tutor.train.snapshot import GradStat, History, Snapshot
+from tutor.train.failures import explain_failure, resolved_name  # noqa: F401 - the UI imports explain_failure from here
+from tutor.train.health import HEALTH_SAMPLES, by_depth, dead_relu, health_figures, read_health
+from tutor.train.rows import Reader, grad_figures, grad_finite, grad_stats, ops_for
+from tutor.train.snapshot import History, Snapshot
 from tutor.train.spec import RunSpec, initial_weights, layer_plan, param_names
 
 SMALL_MODEL = 10          # parameters; at most this many are shown (and logged) as values
+FLUSH_AT = 1024           # unlogged steps whose losses wait on the device at most before one copy brings them over
 
 
 @dataclass
 class LogPolicy:
-    """Log every `every`-th step, and also whenever `interval` seconds have passed."""
+    """Log every `every`-th step, and also whenever `interval` seconds have passed. Every step's
+    loss reaches the plot's history whatever the policy (a row brings the waiting ones over)."""
 
     every: int = 1
     interval: float | None = None
+
+    @classmethod
+    def screen(cls, interval: float) -> LogPolicy:
+        """What a screen needs: a full row every `interval` seconds (its refresh), besides the
+        first and the last step; the losses in between come with each row."""
+        return cls(every=10**12, interval=interval)
 
 
 class Session:
@@ -61,10 +72,22 @@ class Session:
         self.first_row: Snapshot | None = None    # the first logged step (the by-depth view compares the two)
         self.finished = False
         self._batches = BatchOrder(n, self.batch, spec.seed)
-        self._loader = None
         self.binary = is_binary(spec, data)
         self.doctor = make_doctor(spec, data, self.binary)
         self.diagnosis: dict | None = None       # the doctor's verdict once the run has ended
+        self.host_losses = spec.backend == "numpy"      # a numpy loss is a host number already
+        self.keep_predictions = True    # the validation outputs for the fit view, in each row's copy
+        self._pending: list = []        # losses of the steps since the last copy, where they were computed
+        self._pending_from = 1          # the step of _pending[0]
+        self._perm = self._perm_of = None
+        self.use_ops(ops_for(xp))
+        self._walk_counts = n <= HEALTH_SAMPLES and (bool(data.classes) or self.binary)
+
+    def use_ops(self, ops) -> None:
+        """Where a row's figures are computed (rows.py): numpy's on the CPU, torch's on a device
+        (a test hands the CPU TorchOps("cpu") to run the device path there)."""
+        self.ops = ops
+        self._health_x = ops.f(self.x[:HEALTH_SAMPLES])     # the samples the health walk uses, in its precision
 
     # -- batches ------------------------------------------------------------------------------
 
@@ -74,45 +97,38 @@ class Session:
         self.epoch = self.step // self.batches_per_epoch + 1
         if self.full_batch:
             return self.x, self.y
-        if self.spec.backend != "numpy" and self.device == "cpu":
-            return self._next_loader_batch()
         idx = self._batches.next()
-        if self.spec.backend != "numpy":         # on a GPU the data already lives there: index it directly
-            idx = self.backend.xp.labels(idx)
+        if self.spec.backend == "numpy":
+            return self.x[idx], self.y[idx]
+        # The data already lives on the device: each epoch's permutation goes up once and every
+        # batch is a slice of it there, so a step copies nothing (as the exported script does).
+        order = self._batches.order
+        if self._perm_of is not order:
+            self._perm, self._perm_of = self.backend.xp.labels(order), order
+        start = self._batches.position - self.batch
+        idx = self._perm[start:start + self.batch]
         return self.x[idx], self.y[idx]
-
-    def _next_loader_batch(self):
-        """Mini-batches through a DataLoader, as a torch learner would write it."""
-        from torch.utils.data import DataLoader, TensorDataset
-
-        if self._loader is None:
-            # The sampler hands the dataset a whole batch of indices as one tensor, so a batch is
-            # one indexing of the tensors, not 64 items collated one by one (3× faster here).
-            self._loader = DataLoader(TensorDataset(self.x, self.y), sampler=LoaderBatches(self._batches),
-                                      batch_size=None)
-            self._iter = iter(self._loader)
-        try:
-            return next(self._iter)
-        except StopIteration:
-            self._iter = iter(self._loader)
-            return next(self._iter)
 
     # -- the loop -----------------------------------------------------------------------------
 
     def run(self, emit: Callable[[Snapshot], None] = lambda s: None, cancelled: Callable[[], bool] = lambda: False,
             policy: LogPolicy | None = None, until: int | None = None) -> Snapshot | None:
-        """Train from where the run stands to `until` steps (default: the end), or until cancelled."""
+        """Train from where the run stands to `until` steps (default: the end), or until cancelled.
+
+        Every step's loss stays where it was computed until the next logged row (or FLUSH_AT
+        steps) brings the waiting ones over in that row's one copy: then they go to the plot's
+        history and are checked, so a non-finite loss ends the run as diverged whatever the log
+        pace, at the step it first appeared. An unlogged step reads nothing from the device."""
         policy = policy or LogPolicy()
         if self.finished:
             return self.last
         stop = min(self.total, until if until is not None else self.total)
-        check_every = 1 if self.device == "cpu" else 16     # a finiteness check syncs a GPU
         started = time.perf_counter()
         start_step = self.step
         next_time = started + policy.interval if policy.interval else math.inf
-        xp = self.backend.xp
-        step_fn, next_batch, isfinite = self.backend.step, self._next_batch, xp.isfinite   # hot loop: locals
-        every, interval, clock = policy.every, policy.interval, time.perf_counter
+        step_fn, next_batch, pending = self.backend.step, self._next_batch, self._pending   # hot loop: locals
+        every, interval, clock, host = policy.every, policy.interval, time.perf_counter, self.host_losses
+        copy, params = self.backend.xp.copy, self.backend.param_tensors
         with np.errstate(all="ignore"):
             while self.step < stop:
                 if cancelled():
@@ -127,34 +143,43 @@ class Session:
                     xb, yb = next_batch()
                     # A logged row describes one parameter state, the one this step starts from: its
                     # loss (this forward pass), gradient, parameters, validation loss and accuracies.
-                    before = self.backend.params() if logged else None
-                    measured = self._measure() if logged else None
+                    if logged:
+                        before = {n: copy(p) for n, p in params().items()}      # on the device
+                        measured = self._measure()
                     loss = step_fn(xb, yb, logged)
                     self.step = k
-                    if (logged or k % check_every == 0) and not isfinite(loss):
-                        self.active += clock() - started
-                        snap = self._snapshot(xp.scalar(loss), before, None, started, start_step, diverged=True)
-                        return self._finish(snap, emit)
+                    pending.append(loss)
                     if logged:
-                        snap = self._snapshot(xp.scalar(loss), before, measured, started, start_step)
+                        snap = self._snapshot(before, measured, started, start_step)
+                    elif len(pending) >= FLUSH_AT or (host and not math.isfinite(loss)):
+                        snap = self._flush(started, start_step)
+                    else:
+                        continue
                 except Exception as exc:  # noqa: BLE001 - a failing backend ends the run, never the app
                     return self._fail(k, exc, started, start_step, emit)
-                if logged:
-                    now = clock()
-                    if not all(math.isfinite(g.norm) for g in snap.grads.values()):
-                        self.active += now - started
-                        return self._finish(Snapshot(**{**snap.__dict__, "diverged": True}), emit)
-                    self.history.add(k - 1, snap.loss, snap.val_loss)     # x: updates made before it
-                    self.last = self.last_row = snap
-                    if self.first_row is None:
-                        self.first_row = snap
-                    self.doctor.observe(observation(snap))
-                    emit(snap)
-                    next_time = now + (interval or math.inf)
-        self.active += time.perf_counter() - started
+                if snap is None:
+                    continue
+                if snap.diverged:
+                    self.active += clock() - started
+                    return self._finish(snap, emit)
+                self.last = self.last_row = snap
+                if self.first_row is None:
+                    self.first_row = snap
+                self.doctor.observe(observation(snap))
+                emit(snap)
+                next_time = clock() + (interval or math.inf)
+            try:
+                snap = self._flush(started, start_step) if pending else None
+            except Exception as exc:  # noqa: BLE001
+                return self._fail(self.step, exc, started, start_step, emit)
+            if snap is not None:
+                self.active += time.perf_counter() - started
+                return self._finish(snap, emit)
+        self.active += time.perf_counter() - started      # after the flush's copy: the device has finished
         if self.step >= self.total and not self.finished:
             try:
-                final = self._final(started, start_step)
+                with np.errstate(all="ignore"):
+                    final = self._final(started, start_step)
             except Exception as exc:  # noqa: BLE001
                 return self._fail(self.step, exc, time.perf_counter(), start_step, emit)
             return self._finish(final, emit)
@@ -176,71 +201,169 @@ class Session:
         from tutor.log import logged
 
         logged(exc, f"{self.spec.backend} at step {k}")       # the traceback, for whoever fixes it
-        message = explain_failure(self.spec, k, exc)
+        message = explain_failure(self.spec, k, exc, self.device)
         snap = Snapshot(self.spec.backend, self.device, self.step, self.epoch, float("nan"), error=message,
                         done=True, total_steps=self.total, elapsed=self.active)
         return self._finish(snap, emit)
 
+    # -- the waiting losses -------------------------------------------------------------------
+
+    def _take_losses(self, reader: Reader) -> tuple[int, int]:
+        """Queue the waiting losses on `reader`; → (their slot, the step of the first)."""
+        first, pending = self._pending_from, self._pending
+        slot = reader.add(self.ops.stack(pending), len(pending))
+        self._pending_from = first + len(pending)
+        pending.clear()                   # in place: the loop holds this list
+        return slot, first
+
+    def _losses_in(self, losses: list[float], first: int, val: float | None = None) -> int | None:
+        """The losses of steps first, first + 1, ... into the plot's history (x: the updates made
+        before each, the last with `val`); → the first step whose loss is not finite, if any."""
+        if not losses:
+            return None
+        if not math.isfinite(sum(losses)):       # one C loop; an overflowing sum only looks closer
+            bad = next((i for i, v in enumerate(losses) if not math.isfinite(v)), None)
+            if bad is not None:
+                self.history.add_many(first - 1, losses[:bad])
+                return first + bad
+        self.history.add_many(first - 1, losses[:-1])
+        self.history.add(first + len(losses) - 2, losses[-1], val)
+        return None
+
+    def _flush(self, started, start_step) -> Snapshot | None:
+        """The waiting losses in one copy; a diverged snapshot when one of them is not finite."""
+        reader = Reader()
+        slot, first = self._take_losses(reader)
+        losses = reader.read(self.ops)[slot]
+        bad = self._losses_in(losses, first)
+        if bad is None:
+            return None
+        return self._diverged(bad, losses[bad - first], {}, started, start_step)
+
+    def _diverged(self, step, loss, grads, started, start_step) -> Snapshot:
+        run_time = time.perf_counter() - started
+        self.step = step                  # the run ends where its loss stopped being a number
+        return Snapshot(self.spec.backend, self.device, step, self.epoch, loss, grads=grads,
+                        elapsed=self.active + run_time,
+                        steps_per_second=(step - start_step) / run_time if run_time > 0 else 0.0,
+                        diverged=True, total_steps=self.total)
+
     # -- measurements (logged steps only) -----------------------------------------------------
 
-    def evaluate(self, on: str = "train") -> tuple[float | None, float | None]:
-        """(loss, accuracy) on the training or validation set, with the current weights."""
+    def evaluate(self, on: str = "train"):
+        """(loss, correct count) on the training or validation set with the current weights, both
+        where the tensors live (the count None for a regression)."""
         x, y = (self.x, self.y) if on == "train" else (self.xv, self.yv)
         if x is None:
             return None, None
-        xp = self.backend.xp
         pred, loss = self.backend.evaluate(x, y)
         if on == "val":                  # kept for the snapshot: the TUI draws the fit from it
-            self.val_pred = xp.to_numpy(pred)
-        acc = None
+            self._val_pred = pred
+        return loss, self._count(pred, y)
+
+    def _count(self, pred, y):
+        """How many predictions are right, on the device (None for a regression)."""
+        ops = self.ops
         if self.data.classes:
-            acc = float(xp.to_numpy(xp.argmax(pred) == y).mean())
-        elif self.binary:                      # one output: a logit (bce) or a sigmoid's probability
-            cut = 0.0 if self.spec.loss == "bce" else 0.5
-            acc = float(np.mean((xp.to_numpy(pred) > cut) == (xp.to_numpy(y) > 0.5)))
-        return xp.scalar(loss), acc
+            return ops.count(ops.argmax(ops.f(pred)) == ops.labels(y))
+        if self.binary:                      # one output: a logit (bce) or a sigmoid's probability
+            return ops.count((ops.f(pred) > (0.0 if self.spec.loss == "bce" else 0.5)) == (ops.f(y) > 0.5))
+        return None
 
-    def _measure(self) -> tuple[float | None, float | None, float | None]:
-        """(validation loss, validation accuracy, training accuracy) with the current weights."""
-        val_loss, val_acc = self.evaluate("val")
-        acc = self.evaluate("train")[1] if self.data.classes or self.binary else None
-        return val_loss, val_acc, acc
+    def _measure(self):
+        """(validation loss, validation count, training count) with the current weights, on the
+        device: the training set's loss is not shown in a row, so it is not computed."""
+        val_loss, val_count = self.evaluate("val")
+        count = None
+        if (self.data.classes or self.binary) and not self._walk_counts:
+            count = self._count(self.backend.predict(self.x), self.y)
+        return val_loss, val_count, count
 
-    def _snapshot(self, loss: float, before, measured, started, start_step, diverged=False) -> Snapshot:
-        """A logged row: the state `before` the step (its parameters, `measured` figures, the
-        gradient this step computed there), and the update it made (Δw/w)."""
-        after = self.backend.params()
-        params = before if before is not None else after
-        grads = self.backend.grads()
-        stats = {n: GradStat.of(grads[n], before.get(n) if before else None, after[n])
-                 for n in self.names if grads.get(n) is not None}
-        val_loss, val_acc, acc = (None, None, None) if diverged or measured is None else measured
-        health = {} if diverged else layer_health(self.plan, params, self.data.x_train)
+    def _figures(self, reader: Reader, params: dict, counts):
+        """Queue what a row and the final snapshot share: accuracies' counts, health, small values, predictions."""
+        val_loss, val_count, count = counts
+        ops = self.ops
+        slots = {k: reader.add(v) for k, v in (("val_loss", val_loss), ("val_count", val_count), ("count", count))
+                 if v is not None}
+        output: list = []
+        health = health_figures(ops, reader, self.plan, params, self._health_x, output=output)
+        if count is None and self._walk_counts:
+            # the health walk went through every training sample with these weights: its last
+            # values are the model's scores (before a softmax), so the accuracy comes from them
+            slots["count"] = reader.add(self._count(output[0], self.y))
+        values = {n: reader.add(p, int(np.prod(p.shape))) for n, p in params.items()} if self.small else None
+        pred = getattr(self, "_val_pred", None) if self.keep_predictions else None
+        if pred is not None:
+            slots["pred"] = reader.add(pred, int(np.prod(pred.shape)))
+        return slots, health, values
+
+    def _read_figures(self, got, slots, health, values, params):
+        val_loss = got[slots["val_loss"]][0] if "val_loss" in slots else None
+        acc = got[slots["count"]][0] / len(self.data.y_train) if "count" in slots else None
+        val_acc = (got[slots["val_count"]][0] / len(self.data.y_val)) if "val_count" in slots else None
+        if "pred" in slots:
+            self.val_pred = np.asarray(got[slots["pred"]], dtype=np.float64).reshape(tuple(self._val_pred.shape))
+        shaped = ({n: np.asarray(got[i], dtype=np.float64).reshape(tuple(params[n].shape)).tolist()
+                   for n, i in values.items()} if values is not None else None)
+        return val_loss, acc, val_acc, read_health(health, got), shaped
+
+    def _snapshot(self, before, measured, started, start_step) -> Snapshot:
+        """A logged row, brought over in one copy with the losses waiting: the state `before` the
+        step (its parameters, `measured` figures, the gradient this step computed there), and the
+        update it made (Δw/w)."""
+        reader = Reader()
+        loss_slot, first = self._take_losses(reader)
+        grads = self.backend.grad_tensors()
+        queued = grad_figures(self.ops, reader, self.names, grads, before, self.backend.param_tensors())
+        slots, health_q, values_q = self._figures(reader, before, measured)
+        gvalues = ({n: reader.add(g, int(np.prod(g.shape))) for n, g in grads.items() if g is not None}
+                   if self.small else None)
+        got = reader.read(self.ops)                                   # the one copy
+        stats = grad_stats(queued, got, with_update=True)
+        val_loss, acc, val_acc, health, params = self._read_figures(got, slots, health_q, values_q, before)
+        losses = got[loss_slot]
+        bad = self._losses_in(losses[:-1], first)
+        loss = losses[-1]
+        finite = grad_finite(queued, got)
+        if bad is not None or not math.isfinite(loss) or not finite:
+            step = bad if bad is not None else self.step
+            return self._diverged(step, losses[step - first], stats if step == self.step else {}, started, start_step)
+        self.history.add(self.step - 1, loss, val_loss)         # x: updates made before it
         elapsed = self.active + (time.perf_counter() - started)
         run_time = time.perf_counter() - started
         return Snapshot(
-            self.spec.backend, self.device, self.step, self.epoch, float(loss), val_loss, acc, val_acc, stats,
-            {n: np.asarray(g).tolist() for n, g in grads.items() if g is not None} if self.small else None,
-            {n: p.tolist() for n, p in params.items()} if self.small else None,
+            self.spec.backend, self.device, self.step, self.epoch, loss, val_loss, acc, val_acc, stats,
+            {n: np.asarray(got[i]).reshape(tuple(grads[n].shape)).tolist() for n, i in gvalues.items()}
+            if gvalues is not None else None, params,
             dead_relu(health), elapsed, (self.step - start_step) / run_time if run_time > 0 else 0.0,
-            diverged=diverged, total_steps=self.total, val_pred=None if diverged else getattr(self, "val_pred", None),
-            layers=() if diverged else by_depth(self.plan, stats, health),
+            total_steps=self.total, val_pred=getattr(self, "val_pred", None),
+            layers=by_depth(self.plan, stats, health),
         )
 
     def _final(self, started, start_step) -> Snapshot:
         """After the last step: the final weights and their loss on the whole training set (the
-        figures lessons quote). The gradient table keeps the last logged step's gradients."""
-        params = self.backend.params()
-        loss, acc = self.evaluate("train")
-        val_loss, val_acc = self.evaluate("val")
+        figures lessons quote), in one copy. The gradient table keeps the last logged step's
+        gradients. A final loss or weight that is not finite is a diverged run."""
+        params = self.backend.param_tensors()
+        reader = Reader()
+        loss, count = self.evaluate("train")
+        val_loss, val_count = self.evaluate("val")
+        loss_slot = reader.add(loss)
+        norms = [reader.add(self.ops.norm(p)) for p in params.values()]
+        slots, health_q, values_q = self._figures(reader, params, (val_loss, val_count, count))
+        got = reader.read(self.ops)
+        loss = got[loss_slot][0]
+        val_loss, acc, val_acc, health, values = self._read_figures(got, slots, health_q, values_q, params)
         last = self.last if self.last is not None and self.last.step == self.step else None
+        if not math.isfinite(loss) or not all(math.isfinite(got[i][0]) for i in norms):
+            return Snapshot(self.spec.backend, self.device, self.step, self.epoch, loss, diverged=True, done=True,
+                            total_steps=self.total, elapsed=self.active,
+                            grads=last.grads if last else {})
         total = self.step - start_step
-        health = layer_health(self.plan, params, self.data.x_train)
         sps = total / (self.active or 1e-9) if start_step == 0 else (last.steps_per_second if last else 0.0)
         return Snapshot(
             self.spec.backend, self.device, self.step, self.epoch, loss, val_loss, acc, val_acc,
-            last.grads if last else {}, last.grad_values if last else None,
-            {n: p.tolist() for n, p in params.items()} if self.small else None,
+            last.grads if last else {}, last.grad_values if last else None, values,
             dead_relu(health), self.active, sps,
             done=True, total_steps=self.total, val_pred=getattr(self, "val_pred", None),   # of the final weights
             layers=by_depth(self.plan, last.grads if last else {}, health),   # the last step's ‖∂W‖, the final units
@@ -293,51 +416,3 @@ def observation(snap: Snapshot):
                        {s.layer: s.saturated for s in snap.layers if s.saturated is not None}, accuracy=snap.accuracy,
                        depth=tuple((s.layer, s.grad_norm) for s in snap.layers if s.grad_norm is not None),
                        copies={s.layer: s.units for s in linear[:-1] if s.distinct == 1 and s.units > 1})
-
-
-class BatchOrder:
-    """The one mini-batch sampler: each epoch a fresh permutation of the training set from
-    `numpy.random.RandomState(seed)`, cut into batches of `size` indices (the last may be short)."""
-
-    def __init__(self, n: int, size: int, seed: int):
-        self.n, self.size = n, size
-        self.rng = np.random.RandomState(seed)
-        self.order: np.ndarray | None = None
-        self.position = n                      # start of the next batch within `order`
-
-    def next(self) -> np.ndarray:
-        if self.position >= self.n:
-            self.order = self.rng.permutation(self.n)
-            self.position = 0
-        idx = self.order[self.position:self.position + self.size]
-        self.position += self.size
-        return idx
-
-    def __len__(self) -> int:
-        return math.ceil(self.n / self.size)
-
-
-class LoaderBatches:
-    """`BatchOrder` as a DataLoader sampler: one epoch's batches, each an index tensor."""
-
-    def __init__(self, order: BatchOrder):
-        self.order = order
-
-    def __iter__(self):
-        import torch
-
-        return (torch.from_numpy(self.order.next()) for _ in range(len(self.order)))
-
-    def __len__(self) -> int:
-        return len(self.order)
-
-
-def explain_failure(spec: RunSpec, step: int, exc: BaseException) -> str:
-    name = type(exc).__name__
-    if "OutOfMemory" in name or "out of memory" in str(exc).lower():
-        return (f"{spec.device.upper()} ran out of memory at step {step} ({spec.backend}). Lower the batch size "
-                f"or the hidden size, or run on the CPU (--device cpu).")
-    what = " ".join(str(exc).split())            # one line, however the exception wrote itself
-    what = what if len(what) <= 200 else what[:199] + "…"
-    return (f"the {spec.backend} backend failed at step {step}: {name}: {what}. The run was stopped; the rest of "
-            f"the tutor still works. Try another backend, or report this with the lesson file.")
