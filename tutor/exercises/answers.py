@@ -133,7 +133,9 @@ def check_shape(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
     kept = unsummed(given, want, batch)
     if kept is not None:
         axis, name = kept
-        shape = lambda d: " x ".join(x.upper() for x in d)       # noqa: E731 - as the prompt writes it
+        def shape(d: list[str]) -> str:                     # as the prompts write a shape
+            return " x ".join(x.upper() for x in d)
+
         return Verdict(False, f"{shape(given)} still has the {name.upper()} axis (axis {axis}): the parameter is "
                               f"{shape(want)}, shared by all {name.upper()} rows of the batch, so its gradient is "
                               f"summed over {name.upper()}.", f"{name.upper()} not summed")
