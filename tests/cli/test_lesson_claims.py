@@ -276,3 +276,182 @@ def test_no_relu_gets_the_linear_verdict_at_any_log_frequency(every):
     assert done["diagnosis"]["kind"] == "linear-model"
     assert done["diagnosis"]["summary"] == "the model learns nothing it could not: it is linear"
     assert "accuracy 0.544, about what guessing gives (0.512)" in done["diagnosis"]["evidence"]
+
+
+# -- item 12: what a teacher expects next ------------------------------------------------------------
+
+def rnn(w: float = 0.5, u: float = 0.8, xs=(1.0, -0.5, 2.0)) -> list[float]:
+    h = [0.0]
+    for x in xs:
+        h.append(math.tanh(w * h[-1] + u * x))
+    return h
+
+
+def test_bptt_a_loss_at_every_step_truncation_and_clipping():
+    w, u, xs = 0.5, 0.8, (1.0, -0.5, 2.0)
+    h = rnn()
+    text = page("backprop-through-time", "A loss at every step")
+    assert quoted(text, r"\(L = ([\d.]+)\)") == pytest.approx(sum((h[t] - 0.3) ** 2 for t in (1, 2, 3)), abs=5e-7)
+    g3 = 2 * (h[3] - 0.3)
+    own2, back2 = 2 * (h[2] - 0.3), g3 * w * (1 - h[3] ** 2)
+    g2 = own2 + back2
+    own1, back1 = 2 * (h[1] - 0.3), g2 * w * (1 - h[2] ** 2)
+    g1 = own1 + back1
+    assert quoted(text, r"∂L/∂h2 = (−[\d.]+) \+") == pytest.approx(own2, abs=5e-7)
+    assert quoted(text, r"∂L/∂h2 = −[\d.]+ \+ ([\d.]+)") == pytest.approx(back2, abs=5e-7)
+    assert quoted(text, r"∂L/∂h2 = .*?= (−[\d.]+)") == pytest.approx(g2, abs=5e-7)
+    assert quoted(text, r"∂L/∂h1 = +([\d.]+)") == pytest.approx(own1, abs=5e-7)
+    assert quoted(text, r"∂L/∂h1 = +[\d.]+ \+ \((−[\d.]+)\)") == pytest.approx(back1, abs=5e-7)
+    assert quoted(text, r"∂L/∂h1 = .*?= +([\d.]+)") == pytest.approx(g1, abs=5e-7)
+    dw = sum(g * (1 - h[t] ** 2) * h[t - 1] for t, g in ((1, g1), (2, g2), (3, g3)))
+    du = sum(g * (1 - h[t] ** 2) * xs[t - 1] for t, g in ((1, g1), (2, g2), (3, g3)))
+    e = 1e-6                      # the every-step loss by finite differences: the figures are its gradient
+
+    def every(w, u):
+        hh = rnn(w, u)
+        return sum((hh[t] - 0.3) ** 2 for t in (1, 2, 3))
+
+    assert (every(w + e, u) - every(w - e, u)) / (2 * e) == pytest.approx(dw, rel=1e-7)
+    assert quoted(text, r"collects ∂L/∂w = (−[\d.]+)") == pytest.approx(dw, abs=5e-7)
+    assert quoted(text, r"\(∂L/∂u = ([\d.]+)\)") == pytest.approx(du, abs=5e-7)
+
+    text = page("backprop-through-time", "Truncated backpropagation, and clipping")
+    g = 2 * (h[3] - 0.3)
+    terms = {3: g * (1 - h[3] ** 2) * h[2]}
+    g *= w * (1 - h[3] ** 2)
+    terms[2] = g * (1 - h[2] ** 2) * h[1]
+    assert quoted(text, r"k = 1: +(−[\d.]+)") == pytest.approx(terms[3], abs=5e-8)
+    assert quoted(text, r"k = 2: .*?= ([\d.]+)") == pytest.approx(terms[2] + terms[3], abs=5e-8)
+    gw, gu = 0.05186945576436183, 0.3733550434
+    norm = math.hypot(gw, gu)
+    assert quoted(text, r"norm ([\d.]+)\. Clipped") == pytest.approx(norm, abs=5e-7)
+    assert quoted(text, r"it becomes\s+\(([\d.]+),") == pytest.approx(gw * 0.1 / norm, abs=5e-8)
+    assert quoted(text, r"it becomes\s+\([\d.]+, ([\d.]+)\)") == pytest.approx(gu * 0.1 / norm, abs=5e-8)
+    assert "Wᵀ · diag(1 − h_t²) · ∂L/∂h_t" in page("backprop-through-time", "The matrix form: Wᵀ·diag(1 − h²)")
+
+
+def test_softmax_jacobian_and_its_vector_jacobian_product():
+    text = page("softmax-cross-entropy", "First, softmax's Jacobian: diag(p) − ppᵀ")
+    z = np.array([2.0, 1.0, 0.1])
+    p = np.exp(z) / np.exp(z).sum()
+    jac = np.diag(p) - np.outer(p, p)
+    import torch
+
+    zt = torch.tensor(z)
+    np.testing.assert_allclose(torch.autograd.functional.jacobian(lambda v: torch.softmax(v, 0), zt).numpy(), jac,
+                               atol=1e-15)
+    shown = [float(v.replace("−", "-")) for v in re.findall(r"−?\d\.\d+", text[text.index("J = ["):text.index("The cross")])]
+    np.testing.assert_allclose(shown, jac.ravel(), atol=5e-7)
+    vjp = np.array([-1 / p[0], 0, 0]) @ jac
+    np.testing.assert_allclose(vjp, p - np.array([1, 0, 0]), atol=1e-15)
+    got = re.search(r"= \((−[\d.]+), ([\d.]+), ([\d.]+)\)\s*The K", text)
+    np.testing.assert_allclose([float(v.replace("−", "-")) for v in got.groups()], vjp, atol=5e-7)
+    events = headless_json("softmax-cross-entropy", "--no-train")
+    [vjp_step] = [e for e in events_of(events, "derive") if e["title"].startswith("Vector–Jacobian product")]
+    assert "= [-0.340999, 0.242433, 0.0985659]" in vjp_step["text"]
+
+
+def test_initialisations_activation_table_is_each_layers_statistics():
+    text = page("initialisation", "Each layer's activations at the start, and the output layer")
+    rows = {"Xavier": None, "standard normal": "standard-normal", "tiny N(0, 0.01²)": "tiny-normal"}
+    for label, variant in rows.items():
+        data, w = start("initialisation", variant)
+        h = data.x_train
+        for i in (1, 2):
+            h = np.tanh(h @ w[f"W{i}"] + w[f"b{i}"])
+            pattern = (rf"{re.escape(label)} +tanh1 +" if i == 1 else rf"{re.escape(label)} +tanh1 .*? tanh2 +") + \
+                r"([\d.]+) +(\d+)% +(\d+)%"
+            m = re.search(pattern, text)
+            assert m, (label, i)
+            spread, near0, saturated = float(m[1]), int(m[2]), int(m[3])
+            assert spread == pytest.approx(h.std(), rel=5e-3)
+            assert near0 == round(100 * float((np.abs(h) < 0.1).mean()))
+            assert saturated == round(100 * float((np.abs(h) > 0.99).mean()))
+
+
+def test_vanishing_gradients_names_residual_connections_and_normalisation():
+    text = page("vanishing-gradients", "Two more fixes: residual connections and normalisation")
+    assert quoted(text, r"six plain blocks scale the gradient by 0\.1⁶ = ([\d.e-]+)") == pytest.approx(0.1 ** 6)
+    assert quoted(text, r"six residual blocks by 1\.1⁶ ≈ ([\d.]*\d)") == pytest.approx(1.1 ** 6, abs=0.005)
+    assert "The batchnorm-backward lesson (*Batch normalisation, backwards*)" in text
+    titles = [tomllib.loads(lesson_path("batchnorm-backward").read_text(encoding="utf-8"))["title"]]
+    assert titles == ["Batch normalisation, backwards"]
+
+
+def test_gradient_checking_gives_cs231ns_practical_advice():
+    text = page("gradient-checking", "Checking a real network: practical advice")
+    for point in ("**Keep the data loss in view.**", "**Turn off the randomness.**",
+                  "**Check a few dimensions at a time.**", "**Mind the relative error near zero.**"):
+        assert point in text
+
+
+def test_batchnorm_makes_the_bias_before_it_redundant():
+    text = page("batchnorm-backward", "Training and evaluation, and the bias before it")
+    import torch
+
+    torch.manual_seed(0)
+    x = torch.randn(16, 5, dtype=torch.float64)
+    lin = torch.nn.Linear(5, 4).double()
+    out = torch.nn.functional.batch_norm(lin(x), None, None, training=True)
+    (out * torch.randn(16, 4, dtype=torch.float64)).sum().backward()
+    assert lin.bias.grad.abs().max() < 1e-14 < lin.weight.grad.abs().max()
+    rows = events_of(headless_json("batchnorm-backward", "--no-derive", "--backend", "numpy", "--log-every", "10"),
+                     "train")
+    first = rows[0]["grad_norm"]
+    assert first["b1"] < 1e-7 and "‖∂b1‖ is below 1e-07" in text
+    assert quoted(text, r"‖∂W1‖ is ([\d.]+)") == pytest.approx(first["W1"], abs=5e-4)
+    bn = torch.nn.BatchNorm1d(4)
+    assert bn.momentum == 0.1 and "running_mean ← 0.9·running_mean + 0.1·mu" in text
+
+
+def test_xor_derives_its_hidden_layer_and_asks_about_it():
+    events = headless_json("xor-needs-a-hidden-layer", "--no-train")
+    checks = {e["param"]: e for e in events_of(events, "gradcheck") if e["form"] == "scalar"}
+    x, y, w1, b1, w2, b2 = 1.5, 1.0, 0.8, 0.1, -0.5, 0.2
+    z1 = x * w1 + b1
+    h = max(z1, 0.0)
+    z2 = h * w2 + b2
+    dz2 = 1 / (1 + math.exp(-z2)) - y
+    want = {"W2": dz2 * h, "b2": dz2, "W1": dz2 * w2 * (z1 > 0) * x, "b1": dz2 * w2 * (z1 > 0)}
+    for name, value in want.items():
+        assert checks[name]["ok"] and checks[name]["symbolic"] == pytest.approx(value, rel=1e-12)
+    assert {e["param"] for e in events_of(events, "gradcheck") if e["form"] == "matrix"} == set(want)
+    text = page("xor-needs-a-hidden-layer", "The backward pass through the hidden layer")
+    assert quoted(text, r"∂L/∂z2 = σ\(−0\.45\) − 1 = (−[\d.]*\d)") == pytest.approx(dz2, abs=5e-7)
+    rc, out, err = run_cli("xor-needs-a-hidden-layer", "--answer", "grad-w1=(sigmoid(z2) - y)*W2*x")
+    assert rc == 1 and "Your answer is missing ∂h/∂z1 = step(z1)." in out, out + err
+    rc, out, _ = run_cli("xor-needs-a-hidden-layer", "--answer", "grad-w1=(sigmoid(z2) - y)*W2*step(z1)*x")
+    assert rc == 0 and "grad-w1: correct: that is the chain rule multiplied out." in out
+
+
+GOOD_STAGED = '''import numpy as np
+
+
+def backward(x, y):
+    sigy = 1 / (1 + np.exp(-y))
+    num = x + sigy
+    sigx = 1 / (1 + np.exp(-x))
+    xpy = x + y
+    den = sigx + xpy ** 2
+    invden = 1 / den
+    dnum, dinvden = invden, num
+    dden = -dinvden / den ** 2
+    dxpy = 2 * xpy * dden
+    dx = dnum + sigx * (1 - sigx) * dden + dxpy
+    dy = sigy * (1 - sigy) * dnum + dxpy
+    return dx, dy
+'''
+
+
+def test_fan_outs_staged_backward_is_a_code_exercise(tmp_path):
+    good = tmp_path / "good.py"
+    good.write_text(GOOD_STAGED, encoding="utf-8")
+    rc, out, err = run_cli("fan-out", "--code", f"staged-backward={good}")
+    assert rc == 0 and "staged-backward: correct" in out, out + err
+    bad = tmp_path / "bad.py"                      # the path through sigx dropped: written with =, not +=
+    bad.write_text(GOOD_STAGED.replace("dx = dnum + sigx * (1 - sigx) * dden + dxpy", "dx = dnum + dxpy"),
+                   encoding="utf-8")
+    rc, out, _ = run_cli("fan-out", "--code", f"staged-backward={bad}")
+    assert rc == 1 and "staged-backward: not yet." in out
+    rc, out, _ = run_cli("fan-out", "--code", "staged-backward", "--template")
+    assert rc == 0 and "def backward(x, y):" in out and "dx = ..." in out
