@@ -419,7 +419,7 @@ def test_xor_derives_its_hidden_layer_and_asks_about_it():
     text = page("xor-needs-a-hidden-layer", "The backward pass through the hidden layer")
     assert quoted(text, r"∂L/∂z2 = σ\(−0\.45\) − 1 = (−[\d.]*\d)") == pytest.approx(dz2, abs=5e-7)
     rc, out, err = run_cli("xor-needs-a-hidden-layer", "--answer", "grad-w1=(sigmoid(z2) - y)*W2*x")
-    assert rc == 1 and "Your answer is missing ∂h/∂z1 = step(z1)." in out, out + err
+    assert rc == 1 and "Your answer is missing ∂h1/∂z1 = step(z1)." in out, out + err
     rc, out, _ = run_cli("xor-needs-a-hidden-layer", "--answer", "grad-w1=(sigmoid(z2) - y)*W2*step(z1)*x")
     assert rc == 0 and "grad-w1: correct: that is the chain rule multiplied out." in out
 

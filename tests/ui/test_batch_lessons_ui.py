@@ -132,7 +132,7 @@ async def test_xor_derives_the_hidden_layer_and_takes_an_answer(tmp_path):
             await pilot.press("x")
         assert panel.current.id == "grad-w1"
         await pilot.press("a", *"(sigmoid(z2) - y)*W2*x", "enter")
-        await until(pilot, lambda: "Your answer is missing ∂h/∂z1 = step(z1)." in text_of(app, "#exercise-feedback"),
+        await until(pilot, lambda: "Your answer is missing ∂h1/∂z1 = step(z1)." in text_of(app, "#exercise-feedback"),
                     "the missing ReLU gate named")
         app.screen.query_one("#answer").value = ""
         await pilot.press(*"(sigmoid(z2) - y)*W2*step(z1)*x", "enter")

@@ -874,6 +874,32 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("a", "A", " a ", "a)", "a.", "(a)"),
         ),
     },
+    "xor-needs-a-hidden-layer": {
+        "dz2": Row(
+            wrong=(("0.6106392339", V_SIGN), ("-0.45", V_WRONG),
+                   ("0.3893607661", Expect("That is σ(z2), the prediction. Subtract the label y = 1.", "known mistake"))),
+            same=("sigmoid(-0.45) - 1", "-0.610639", "-0.61064", "−0.610639"),
+        ),
+        "grad-w2": Row(
+            wrong=(("(y - sigmoid(z2))*h1", SIGN), ("(sigmoid(z2) - y)*z1", slip("z1", "h1", "h1 = relu(z1)")),
+                   ("(sigmoid(z2) - y)*W2", Expect("That is ∂L/∂h1, not ∂L/∂W2.", "other ∂L/∂h1")),
+                   ("sigmoid(z2)*h1", GENERIC)),
+            same=("(sigmoid(z2) - y)*relu(z1)", "sigmoid(z2)*h1 - y*h1", "(sigmoid(z2) − y)·h1"),
+        ),
+        "grad-w1": Row(
+            wrong=(("(sigmoid(z2) - y)*W2*x", missing("h1", "z1", "step(z1)")),
+                   ("(sigmoid(z2) - y)*W2*step(z1)", missing("z1", "W1", "x")),
+                   ("(sigmoid(z2) - y)*W1*step(z1)*x", slip("W1", "W2", "W2 is a parameter")),
+                   ("(sigmoid(z2) - y)*W2*relu(z1)*x", activation("relu(z1)", "step(z1) (1 where z1 > 0)"))),
+            same=("(sigmoid(z2) - y)*W2*step(z1)*x", "x*W2*step(z1)*(sigmoid(z2) - y)"),
+        ),
+        "why-zero": Row(
+            wrong=(("b", choice_wrong("xor-needs-a-hidden-layer", "why-zero", "b")),
+                   ("c", choice_wrong("xor-needs-a-hidden-layer", "why-zero", "c")),
+                   ("d", choice_wrong("xor-needs-a-hidden-layer", "why-zero", "d"))),
+            same=("a", "A", "(a)"),
+        ),
+    },
 }
 
 
@@ -894,7 +920,7 @@ def test_table_covers_every_exercise_of_every_lesson():
         "single-neuron", "linear-1d", "linear-regression", "multivariate-regression",
         "logistic-regression", "two-layer-relu", "vector-derivatives", "mlp-digits",
         "fan-out", "backprop-through-time", "gradient-checking", "initialisation", "vanishing-gradients",
-        "softmax-cross-entropy", "batchnorm-backward"} <= set(lesson_ids())
+        "softmax-cross-entropy", "batchnorm-backward", "xor-needs-a-hidden-layer"} <= set(lesson_ids())
 
 
 @pytest.mark.parametrize("lesson_id, ex_id", [(lid, eid) for lid, rows in TABLE.items() for eid in rows],
