@@ -569,7 +569,8 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("2×3", "2x3", "2 X 3", "(2, 3)"),
         ),
         "jacobian-entry": Row(
-            wrong=(("-2.7183", V_SIGN), ("1", V_WRONG), ("2.718", Expect("Right as far as it goes: 2.718 is 2.71828182846 rounded. Give more digits (within ±0.0001).", "more digits")), ("exp(x1)", named("x1")),
+            wrong=(("-2.7183", V_SIGN), ("1", V_WRONG), ("2.718", Expect("Right as far as it goes: 2.718 is the answer rounded to 4 significant digits. Give more digits "
+                                     "(within ±0.0001).", "more digits")), ("exp(x1)", named("x1")),
                    ("exp(2)", V_WRONG)),
             same=("2.7183", "2.71828", "2.718281828", "exp(1)", "exp(1) + 2*0 "),
         ),
@@ -815,8 +816,8 @@ TABLE: dict[str, dict[str, Row]] = {
             wrong=(("0.25**7", SEVEN_SLOPES), ("1.5", ADDED_SLOPES), ("0.25*6", ADDED_SLOPES),
                    ("-0.25**6", V_SIGN), ("0.25", V_WRONG), ("-0.00024", V_SIGN), ("0.00025", V_WRONG),
                    ("0.0002", V_WRONG),
-                   ("0.000244", Expect("Right as far as it goes: 0.000244 is 0.000244140625 rounded. Give more digits "
-                                       "(within ±1e-09).", "more digits"))),
+                   ("0.000244", Expect("Right as far as it goes: 0.000244 is the answer rounded to 3 significant "
+                                       "digits. Give more digits (within ±1e-09).", "more digits"))),
             same=("0.25**6", "1/4096", "(1/4)**6", "4**-6", "0.000244140625", "0.00024", "2.4e-4"),
         ),
         "why-relu-he": Row(
@@ -1402,7 +1403,8 @@ def test_a_value_written_as_the_lesson_rounds_it_is_accepted_and_says_so():
     # rounded right, but not as the lesson writes it: asked for more digits, never accepted
     v = check("vanishing-gradients", "six-sigmoids", "0.0002441")
     assert not v.correct and v.feedback == "more digits"
-    assert v.message == "Right as far as it goes: 0.0002441 is 0.000244140625 rounded. Give more digits (within ±1e-09)."
+    assert v.message == ("Right as far as it goes: 0.0002441 is the answer rounded to 4 significant digits. Give more "
+                         "digits (within ±1e-09).")                  # never the answer itself
     # one significant digit is too coarse to call a rounding: 0.2 must never pass for 0.25
     assert check("vanishing-gradients", "six-sigmoids", "0.0002").message == "Not that value."
 

@@ -50,8 +50,9 @@ def check_value(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
         if abs(value - float(wrong)) <= ex.tolerance:
             return Verdict(False, says, "known mistake")
     if rounded:
-        return Verdict(False, f"Right as far as it goes: {literal} is {expected:.12g} rounded. Give more digits "
-                              f"(within ±{ex.tolerance:g}).", "more digits")
+        digits = len(Decimal(literal).as_tuple().digits)
+        return Verdict(False, f"Right as far as it goes: {literal} is the answer rounded to {digits} significant "
+                              f"digits. Give more digits (within ±{ex.tolerance:g}).", "more digits")
     return Verdict(False, "Not that value.")
 
 
@@ -74,15 +75,19 @@ def rounded_sign(literal: str | None, expected: float) -> bool:
     return literal is not None and rounds_to(literal[1:] if literal.startswith("-") else "-" + literal, expected)
 
 
+_ROUNDED = re.compile(r"≈ (-?\d+(?:\.\d+)?(?:e-?\d+)?)(?![\w.]*\d)")
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e-?\d+)?(?![\w.]*\d)")
 
 
 def written_in(lesson: Lesson, ex: Exercise, literal: str) -> bool:
-    """The lesson itself writes this number (an Explain page, the exercise's prompt, hints or
-    explanation): 2.4e-4 where it says "≈ 0.00024", but not 0.00024 where it says 0.000244."""
+    """The lesson itself writes the answer so: a number in the exercise's own prompt, hints or
+    explanation, or one an Explain page marks as rounded ("≈ 0.00024"). 2.4e-4 counts as 0.00024;
+    0.00024 does not count where the lesson says 0.000244."""
     want = Decimal(literal)
-    texts = [p.text for p in lesson.explain] + [ex.prompt, ex.explain, *ex.hints]
-    return any(Decimal(m) == want for t in texts for m in _NUMBER.findall(t.replace("−", "-")))
+    own = " ".join([ex.prompt, ex.explain, *ex.hints]).replace("−", "-")
+    pages = " ".join(p.text for p in lesson.explain).replace("−", "-")
+    found = _NUMBER.findall(own) + [m for m in _ROUNDED.findall(pages)]
+    return any(Decimal(m) == want for m in found)
 
 
 def arithmetic(answer: str) -> float | str:
