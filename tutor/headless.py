@@ -136,9 +136,10 @@ def _derive(lesson: Lesson, opts: Options, p: Printer) -> None:
     if deriv.problem:
         p.text(f"\n{deriv.problem}")
     p.text("\nGradient check (derived vs torch autograd vs finite differences)")
+    out = lesson.graph.loss if lesson.graph is not None else "L"     # the graph's own output name (fan-out's f)
     for chk in deriv.checks:
         mark = "ok" if chk.ok else f"MISMATCH: {chk.blame}"
-        p.event("gradcheck", f"  ∂L/∂{chk.param}: {number(chk.symbolic)} | {number(chk.autograd)} | "
+        p.event("gradcheck", f"  ∂{out}/∂{chk.param}: {number(chk.symbolic)} | {number(chk.autograd)} | "
                              f"{number(chk.numeric)}   rel. error {chk.rel_error:.1e} ({chk.grade})  {mark}",
                 form="scalar", **chk.as_json())
     if lesson.graph is not None and lesson.graph.sweep and not deriv.problem:
@@ -148,7 +149,7 @@ def _derive(lesson: Lesson, opts: Options, p: Printer) -> None:
             p.event("sweep", None, **sw.as_json())
     for chk in deriv.matrix_checks:
         mark = "ok" if chk.ok else f"MISMATCH: {chk.blame}"
-        p.event("gradcheck", f"  ∂L/∂{chk.param} (matrix form, random data): rel. error {chk.rel_error:.1e} "
+        p.event("gradcheck", f"  ∂{out}/∂{chk.param} (matrix form, random data): rel. error {chk.rel_error:.1e} "
                              f"({chk.grade})  {mark}", form="matrix", **chk.as_json())
     if lesson.jacobian is not None:
         J, vjp = jacobian_values(lesson.jacobian)

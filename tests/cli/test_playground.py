@@ -92,3 +92,11 @@ def test_bad_knobs_exit_2_with_one_line(capsys):
     assert capsys.readouterr().err == "backprop-tutor: hidden: expected whole numbers separated by commas, found '4,x'\n"
     assert main(["playground", "--headless", "--features", "x3"]) == 2
     assert "features: one or more of x1, x2" in capsys.readouterr().err
+
+
+def test_noise_out_of_range_is_refused_in_the_options_own_unit(capsys):
+    """--noise is a percentage: the refusal speaks in percent, not in the data set's fraction (issue 28, item 9)."""
+    assert main(["playground", "--headless", "--noise", "60"]) == 2
+    assert capsys.readouterr().err == "backprop-tutor: --noise is a percentage within 0..50 (got 60)\n"
+    assert main(["playground", "--headless", "--noise", "-1"]) == 2
+    assert capsys.readouterr().err == "backprop-tutor: --noise is a percentage within 0..50 (got -1)\n"

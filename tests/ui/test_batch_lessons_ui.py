@@ -81,3 +81,60 @@ async def test_batchnorm_backward_exercise_and_training(tmp_path):
         await until(pilot, lambda: "∂L/∂x, fused" in text_of(app, "#step-text"), "the fused formula")
         status = await run_train(app, pilot, "1")
         assert "step 20/20" in status, status
+
+
+async def test_softmax_shows_the_jacobian_before_the_fused_form_and_ends_derive_with_it(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.open_lesson(lesson_path("softmax-cross-entropy"))
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen) and app.screen.query("#explain-text"),
+                    "the lesson screen")
+        source = app.screen.query_one("#explain-text").source
+        assert source.index("First, softmax's Jacobian: diag(p) − ppᵀ") < source.index("The fused backward")
+        await pilot.press("d")
+        pane = app.screen.query_one(DerivePane)
+        await until(pilot, lambda: pane.derivation is not None and pane.complete, "the whole derivation")
+        await walk_to(pilot, pane, "jacobian", "vjp")
+        await until(pilot, lambda: "[-0.340999, 0.242433, 0.0985659]" in text_of(app, "#step-text"),
+                    "the vector–Jacobian product p − onehot(y) on screen")
+
+
+async def test_batchnorm_explains_its_two_modes_and_the_redundant_bias(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.open_lesson(lesson_path("batchnorm-backward"))
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen) and app.screen.query("#explain-text"),
+                    "the lesson screen")
+        source = app.screen.query_one("#explain-text").source
+        assert "Training and evaluation, and the bias before it" in source
+        assert "∂L/∂b1 = 0 exactly" in source and "track_running_stats=False" in source
+
+
+async def test_xor_derives_the_hidden_layer_and_takes_an_answer(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.open_lesson(lesson_path("xor-needs-a-hidden-layer"))
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen) and app.screen.query("#explain-text"),
+                    "the lesson screen")
+        assert "The backward pass through the hidden layer" in app.screen.query_one("#explain-text").source
+        await pilot.press("d")
+        pane = app.screen.query_one(DerivePane)
+        await until(pilot, lambda: pane.derivation is not None and pane.complete, "the whole derivation")
+        assert all(c.ok for c in pane.derivation.checks) and len(pane.derivation.matrix_checks) == 4
+        await walk_to(pilot, pane, "chain", "W1")
+        panel = pane.query_one("#exercise")
+        for _ in range(len(panel.exercises)):
+            if panel.current.id == "grad-w1":
+                break
+            await pilot.press("x")
+        assert panel.current.id == "grad-w1"
+        await pilot.press("a", *"(sigmoid(z2) - y)*W2*x", "enter")
+        await until(pilot, lambda: "Your answer is missing ∂h1/∂z1 = step(z1)." in text_of(app, "#exercise-feedback"),
+                    "the missing ReLU gate named")
+        app.screen.query_one("#answer").value = ""
+        await pilot.press(*"(sigmoid(z2) - y)*W2*step(z1)*x", "enter")
+        await until(pilot, lambda: text_of(app, "#exercise-feedback").startswith("✓ Correct"), "the right answer")
+        assert "grad-w1" in app.progress.solved("xor-needs-a-hidden-layer")

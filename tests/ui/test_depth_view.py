@@ -63,3 +63,31 @@ async def test_initialisation_zeros_variant_shows_copied_units_on_screen(tmp_pat
         assert "W2: 1 of 32 distinct" in " ".join(depth_text(app).split())
         assert "copy of the others" in text_of(app, "#status")        # the doctor: symmetric units
         assert abs(pane.session.first_row.loss - 2.302585) < 1e-5         # every score 0: ln 10
+
+
+async def test_initialisation_zero_output_layer_learns_with_distinct_units(tmp_path):
+    app = make_app(tmp_path, start=ROOT / "lessons" / "initialisation.toml")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        explained = " ".join(app.screen.query_one("#explain-text").source.split())
+        assert "Xavier tanh1 0.637 8% 2%" in explained and "The check is one-sided." in explained
+        assert "the start is sane" not in explained
+        pane = await open_train(pilot)
+        app.screen.query_one("#variant").value = "zero-output"
+        await settle(pilot)
+        await pilot.press("space")
+        await until(pilot, lambda: "done" in text_of(app, "#status"), "the zero-output run's end")
+        await until(pilot, lambda: "W1" in depth_text(app), "the depth plot")
+        assert "distinct" not in depth_text(app)                 # every layer's units differ: no copies counted
+        assert "/0.933" in text_of(app, "#status")
+        assert abs(pane.session.first_row.loss - 2.302585) < 1e-5         # W3 = 0: every score 0, ln 10
+
+
+async def test_vanishing_gradients_names_both_halves_and_the_other_fixes(tmp_path):
+    app = make_app(tmp_path, start=ROOT / "lessons" / "vanishing-gradients.toml")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        explained = " ".join(app.screen.query_one("#explain-text").source.split())
+        for seen in ("it falls from 0.12 after the first sigmoid to 6.7e-06 after the sixth",
+                     "**Residual connections**", "**Normalisation**", "The batchnorm-backward lesson"):
+            assert seen in explained, seen

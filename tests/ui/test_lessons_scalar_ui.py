@@ -143,3 +143,45 @@ async def test_gradient_checking_sweep_plot(tmp_path):
         assert "kink within ±h" in text_of(app, "#step-text")
         await pilot.press("home")
         assert not plot.display
+
+
+async def test_fan_out_names_the_path_a_slip_is_in(tmp_path):
+    app = make_app(tmp_path, "fan-out")
+    async with app.run_test(size=(110, 44)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        assert "the first factor is the total gradient at f (1" in " ".join(
+            app.screen.query_one("#explain-text").source.split())
+        pane = await open_derive(tmp_path, pilot, app, "fan-out")
+        await go_to(pilot, pane, "backward", "x")
+        said = await answer(app, pilot, pane, "grad-x", "invden - num*sigx*(1 - sigx)/den - 2*num*xpy/den**2")
+        assert said.startswith("✗ The path through sigx has one power of den too few in its denominator "
+                               "(∂invden/∂den = -(1/den**2)); the other paths are right.")
+        await pilot.press("escape")
+        said = await answer(app, pilot, pane, "grad-x", "invden - num*sigx*(1 - sigx)/den**2 - num*xpy/den**2")
+        assert said.startswith("✗ The path through xpy is missing a constant factor 2; the other paths are right.")
+
+
+async def test_backprop_through_time_explains_the_matrix_form_truncation_and_clipping(tmp_path):
+    app = make_app(tmp_path, "backprop-through-time")
+    async with app.run_test(size=(110, 44)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        source = " ".join(app.screen.query_one("#explain-text").source.split())
+        for seen in ("∂L/∂h_(t−1) = Wᵀ · diag(1 − h_t²) · ∂L/∂h_t", "A loss at every step",
+                     "k = 2: 0.0652761 + (−0.0134067) = 0.0518695", "(0.0137606, 0.0990487)",
+                     "∂L/∂w = ∂L/∂h1 · ∂⁰h1/∂w + ∂L/∂h2 · ∂⁰h2/∂w + ∂L/∂h3 · ∂⁰h3/∂w"):
+            assert seen in source, seen
+        pane = await open_derive(tmp_path, pilot, app, "backprop-through-time")
+        await go_to(pilot, pane, "backward", "w")
+        said = await answer(app, pilot, pane, "grad-w",
+                            "2*(h3 - y)*(1 - h3**2)*(-h2 + w*(1 - h2**2)*(h1 + w*(1 - h1**2)*h0))")
+        assert said.startswith("✗ The path through h3 has the wrong sign; the other paths are right.")
+
+
+async def test_gradient_checking_gives_the_practical_advice(tmp_path):
+    app = make_app(tmp_path, "gradient-checking")
+    async with app.run_test(size=(110, 44)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson")
+        source = " ".join(app.screen.query_one("#explain-text").source.split())
+        for seen in ("Checking a real network: practical advice", "**Turn off the randomness.**",
+                     "It gets 0.929338, about 0.6 × 1.54889", "Forward differences, (L(v + h) − L(v)) / h, pass here"):
+            assert seen in source, seen

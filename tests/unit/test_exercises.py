@@ -226,6 +226,12 @@ V_SIGN = Expect("Check the sign.", "sign")
 V_WRONG = Expect("Not that value.", "")
 
 
+def unsummed(given: str, axis: int, want: str) -> Expect:
+    """A parameter's gradient written before its sum over the batch: which axis was not summed."""
+    return Expect(f"{given} still has the N axis (axis {axis}): the parameter is {want}, shared by all N rows of the "
+                  f"batch, so its gradient is summed over N.", "N not summed")
+
+
 def named(name: str) -> Expect:
     """A value answer that uses a name (w, p): a value exercise wants a number."""
     return Expect(f"expected a number, found the name '{name}': a value exercise wants a number, or arithmetic "
@@ -432,7 +438,7 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("2*(yhat - y)", "-2*(y - b - x*w)", "2*(b + x @ w - y)", "-2*(y - yhat)"),
         ),
         "shape-w": Row(
-            wrong=(("N", S_WRONG), ("N x P", S_WRONG), ("P x N", S_WRONG)),
+            wrong=(("N", S_WRONG), ("N x P", unsummed("N x P", 0, "P")), ("P x N", unsummed("P x N", 1, "P"))),
             same=("p", " P ", "(P,)"),
         ),
         "zero-weights": Row(
@@ -563,7 +569,8 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("2×3", "2x3", "2 X 3", "(2, 3)"),
         ),
         "jacobian-entry": Row(
-            wrong=(("-2.7183", V_SIGN), ("1", V_WRONG), ("2.718", V_WRONG), ("exp(x1)", named("x1")),
+            wrong=(("-2.7183", V_SIGN), ("1", V_WRONG), ("2.718", Expect("Right as far as it goes: 2.718 is the answer rounded to 4 significant digits. Give more digits "
+                                     "(within ±0.0001).", "more digits")), ("exp(x1)", named("x1")),
                    ("exp(2)", V_WRONG)),
             same=("2.7183", "2.71828", "2.718281828", "exp(1)", "exp(1) + 2*0 "),
         ),
@@ -585,7 +592,23 @@ TABLE: dict[str, dict[str, Row]] = {
                 ("-2*num*xpy/den**2", branch("path through xpy", "paths through num and sigx", X_USES)),
                 ("invden - num*sigx/den**2 - 2*num*xpy/den**2",
                  activation("sigx = sigmoid(x)", "sigx*(1 - sigx)")),
-                ("invden - num*sigx*(1 - sigx)/den**2 + 2*num*xpy/den**2", GENERIC),
+                ("invden - num*sigx*(1 - sigx)/den**2 + 2*num*xpy/den**2",
+                 Expect("The path through xpy has the wrong sign; the other paths are right.", "sign in path through xpy")),
+                ("invden + num*sigx*(1 - sigx)/den**2 - 2*num*xpy/den**2",
+                 Expect("The path through sigx has the wrong sign; the other paths are right.",
+                        "sign in path through sigx")),
+                ("invden - num*sigx*(1 - sigx)/den**2 - num*xpy/den**2",
+                 Expect("The path through xpy is missing a constant factor 2; the other paths are right.",
+                        "factor 2 in path through xpy")),
+                ("invden - num*sigx*(1 - sigx)/den - 2*num*xpy/den**2",
+                 Expect("The path through sigx has one power of den too few in its denominator (∂invden/∂den = "
+                        "-(1/den**2)); the other paths are right.", "power of den in path through sigx")),
+                ("invden - num*sigx*(1 - sigx)/den**2 - 2*num*xpy/den",
+                 Expect("The path through xpy has one power of den too few in its denominator (∂invden/∂den = "
+                        "-(1/den**2)); the other paths are right.", "power of den in path through xpy")),
+                ("1/den**2 - num*sigx*(1 - sigx)/den**2 - 2*num*xpy/den**2",
+                 Expect("The path through num has one power of den too many in its denominator; the other paths "
+                        "are right.", "power of den in path through num")),
             ),
             same=("1/den - num*sigx*(1 - sigx)*invden**2 - 2*num*xpy*invden**2",
                   "(den - num*sigmoid(x)*(1 - sigmoid(x)) - 2*num*(x + y))/den**2",
@@ -755,7 +778,8 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("0.17635", "0.1763", "(1/3)*(14/3 + 1e-5)**-0.5*(2 - 4/(14/3 + 1e-5))"),
         ),
         "dgamma-shape": Row(
-            wrong=(("N x D", J_WRONG), ("N", J_WRONG), ("D x N", J_WRONG), ("1", J_WRONG)),
+            wrong=(("N x D", unsummed("N x D", 0, "D")), ("N", J_WRONG), ("D x N", unsummed("D x N", 1, "D")),
+                   ("1", J_WRONG)),
             same=("D", "(D,)", " D "),
         ),
         "fused-terms": Row(
@@ -790,8 +814,11 @@ TABLE: dict[str, dict[str, Row]] = {
         ),
         "six-sigmoids": Row(
             wrong=(("0.25**7", SEVEN_SLOPES), ("1.5", ADDED_SLOPES), ("0.25*6", ADDED_SLOPES),
-                   ("-0.25**6", V_SIGN), ("0.25", V_WRONG)),
-            same=("0.25**6", "1/4096", "(1/4)**6", "4**-6", "0.000244140625"),
+                   ("-0.25**6", V_SIGN), ("0.25", V_WRONG), ("-0.00024", V_SIGN), ("0.00025", V_WRONG),
+                   ("0.0002", V_WRONG),
+                   ("0.000244", Expect("Right as far as it goes: 0.000244 is the answer rounded to 3 significant "
+                                       "digits. Give more digits (within ±1e-09).", "more digits"))),
+            same=("0.25**6", "1/4096", "(1/4)**6", "4**-6", "0.000244140625", "0.00024", "2.4e-4"),
         ),
         "why-relu-he": Row(
             wrong=(("b", choice_wrong("vanishing-gradients", "why-relu-he", "b")),
@@ -848,6 +875,32 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("a", "A", " a ", "a)", "a.", "(a)"),
         ),
     },
+    "xor-needs-a-hidden-layer": {
+        "dz2": Row(
+            wrong=(("0.6106392339", V_SIGN), ("-0.45", V_WRONG),
+                   ("0.3893607661", Expect("That is σ(z2), the prediction. Subtract the label y = 1.", "known mistake"))),
+            same=("sigmoid(-0.45) - 1", "-0.610639", "-0.61064", "−0.610639"),
+        ),
+        "grad-w2": Row(
+            wrong=(("(y - sigmoid(z2))*h1", SIGN), ("(sigmoid(z2) - y)*z1", slip("z1", "h1", "h1 = relu(z1)")),
+                   ("(sigmoid(z2) - y)*W2", Expect("That is ∂L/∂h1, not ∂L/∂W2.", "other ∂L/∂h1")),
+                   ("sigmoid(z2)*h1", GENERIC)),
+            same=("(sigmoid(z2) - y)*relu(z1)", "sigmoid(z2)*h1 - y*h1", "(sigmoid(z2) − y)·h1"),
+        ),
+        "grad-w1": Row(
+            wrong=(("(sigmoid(z2) - y)*W2*x", missing("h1", "z1", "step(z1)")),
+                   ("(sigmoid(z2) - y)*W2*step(z1)", missing("z1", "W1", "x")),
+                   ("(sigmoid(z2) - y)*W1*step(z1)*x", slip("W1", "W2", "W2 is a parameter")),
+                   ("(sigmoid(z2) - y)*W2*relu(z1)*x", activation("relu(z1)", "step(z1) (1 where z1 > 0)"))),
+            same=("(sigmoid(z2) - y)*W2*step(z1)*x", "x*W2*step(z1)*(sigmoid(z2) - y)"),
+        ),
+        "why-zero": Row(
+            wrong=(("b", choice_wrong("xor-needs-a-hidden-layer", "why-zero", "b")),
+                   ("c", choice_wrong("xor-needs-a-hidden-layer", "why-zero", "c")),
+                   ("d", choice_wrong("xor-needs-a-hidden-layer", "why-zero", "d"))),
+            same=("a", "A", "(a)"),
+        ),
+    },
 }
 
 
@@ -868,7 +921,7 @@ def test_table_covers_every_exercise_of_every_lesson():
         "single-neuron", "linear-1d", "linear-regression", "multivariate-regression",
         "logistic-regression", "two-layer-relu", "vector-derivatives", "mlp-digits",
         "fan-out", "backprop-through-time", "gradient-checking", "initialisation", "vanishing-gradients",
-        "softmax-cross-entropy", "batchnorm-backward"} <= set(lesson_ids())
+        "softmax-cross-entropy", "batchnorm-backward", "xor-needs-a-hidden-layer"} <= set(lesson_ids())
 
 
 @pytest.mark.parametrize("lesson_id, ex_id", [(lid, eid) for lid, rows in TABLE.items() for eid in rows],
@@ -1337,3 +1390,25 @@ def test_the_dot_the_derive_part_prints_is_read():
     """U+22C5 (⋅) as well as · (U+00B7): both are the tutor's own product signs."""
     assert check("single-neuron", "grad-w", "2⋅(y_pred − y)⋅x").correct
     assert check("single-neuron", "grad-w", "2·(y_pred − y)·x").correct
+
+
+# -- issue 28, item 11: the slip named --------------------------------------------------------------
+
+def test_a_value_written_as_the_lesson_rounds_it_is_accepted_and_says_so():
+    text = " ".join(p.text for p in lesson("vanishing-gradients").explain)
+    assert "≈ 0.00024." in text                          # the lesson's own rounding of (1/4)⁶
+    for typed in ("0.00024", "2.4e-4", "0.00024 "):
+        v = check("vanishing-gradients", "six-sigmoids", typed)
+        assert v.correct and v.message == "Correct: that is 0.000244140625 as the lesson rounds it."
+    # rounded right, but not as the lesson writes it: asked for more digits, never accepted
+    v = check("vanishing-gradients", "six-sigmoids", "0.0002441")
+    assert not v.correct and v.feedback == "more digits"
+    assert v.message == ("Right as far as it goes: 0.0002441 is the answer rounded to 4 significant digits. Give more "
+                         "digits (within ±1e-09).")                  # never the answer itself
+    # one significant digit is too coarse to call a rounding: 0.2 must never pass for 0.25
+    assert check("vanishing-gradients", "six-sigmoids", "0.0002").message == "Not that value."
+
+
+def test_another_gradient_is_named_with_the_graphs_own_output():
+    v = check("fan-out", "grad-x", "-num/den**2")
+    assert v.message == "That is ∂f/∂den, not ∂f/∂x."

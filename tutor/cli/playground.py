@@ -48,8 +48,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def config_from(args):
+    from tutor.lesson.limits import MAX_NOISE
     from tutor.playground.model import Config, hidden_sizes
 
+    if not 0 <= args.noise <= MAX_NOISE:      # the option is in percent; the data set's own check is a fraction
+        raise ValueError(f"--noise is a percentage within 0..{MAX_NOISE} (got {args.noise:g})")
     return Config(dataset=args.dataset, noise=args.noise / 100, train_ratio=args.ratio / 100, data_seed=args.data_seed,
                   hidden=hidden_sizes(args.hidden), activation=args.activation,
                   features=tuple(f.strip() for f in args.features.split(",") if f.strip()), lr=args.lr,

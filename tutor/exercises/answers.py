@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal, InvalidOperation
 
 import numpy as np
 
@@ -27,8 +28,10 @@ def echo(text: str, limit: int = 40) -> str:
 
 
 def check_value(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
+    literal = None
     try:
         value = float(normalise(answer))
+        literal = normalise(answer).strip()
     except ValueError:
         value = arithmetic(answer)         # 1 + 0.2, sigmoid(0.4) - 1
         if isinstance(value, str):
@@ -38,12 +41,53 @@ def check_value(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
     expected = float(ex.answer)
     if abs(value - expected) <= ex.tolerance:
         return Verdict(True, "Correct.")
-    if abs(value + expected) <= ex.tolerance and expected:
+    rounded = literal is not None and rounds_to(literal, expected)
+    if rounded and written_in(lesson, ex, literal):
+        return Verdict(True, f"Correct: that is {expected:.12g} as the lesson rounds it.")
+    if expected and (abs(value + expected) <= ex.tolerance or rounded_sign(literal, expected)):
         return Verdict(False, "Check the sign.", "sign")
     for wrong, says in ex.mistakes:             # the lesson's own table of known slips
         if abs(value - float(wrong)) <= ex.tolerance:
             return Verdict(False, says, "known mistake")
+    if rounded:
+        digits = len(Decimal(literal).as_tuple().digits)
+        return Verdict(False, f"Right as far as it goes: {literal} is the answer rounded to {digits} significant "
+                              f"digits. Give more digits (within ±{ex.tolerance:g}).", "more digits")
     return Verdict(False, "Not that value.")
+
+
+def rounds_to(literal: str, expected: float) -> bool:
+    """The number as typed is `expected` rounded at its last written digit (0.00024 for
+    0.000244140625): within half a unit of that digit, with at least two significant digits (so
+    the rounding is within 5%, and 0.2 is never taken for 0.25)."""
+    try:
+        d = Decimal(literal)
+    except InvalidOperation:
+        return False
+    if not d.is_finite() or d == 0 or len(d.as_tuple().digits) < 2:
+        return False
+    half = float(Decimal(5).scaleb(d.as_tuple().exponent - 1))     # half a unit in the last place
+    return abs(float(d) - expected) <= half * (1 + 1e-9)
+
+
+def rounded_sign(literal: str | None, expected: float) -> bool:
+    """-0.00024 for 0.000244140625: rounded right, with the wrong sign."""
+    return literal is not None and rounds_to(literal[1:] if literal.startswith("-") else "-" + literal, expected)
+
+
+_ROUNDED = re.compile(r"≈ (-?\d+(?:\.\d+)?(?:e-?\d+)?)(?![\w.]*\d)")
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e-?\d+)?(?![\w.]*\d)")
+
+
+def written_in(lesson: Lesson, ex: Exercise, literal: str) -> bool:
+    """The lesson itself writes the answer so: a number in the exercise's own prompt, hints or
+    explanation, or one an Explain page marks as rounded ("≈ 0.00024"). 2.4e-4 counts as 0.00024;
+    0.00024 does not count where the lesson says 0.000244."""
+    want = Decimal(literal)
+    own = " ".join([ex.prompt, ex.explain, *ex.hints]).replace("−", "-")
+    pages = " ".join(p.text for p in lesson.explain).replace("−", "-")
+    found = _NUMBER.findall(own) + [m for m in _ROUNDED.findall(pages)]
+    return any(Decimal(m) == want for m in found)
 
 
 def arithmetic(answer: str) -> float | str:
@@ -89,9 +133,30 @@ def check_shape(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
             return Verdict(False, "That is the transposed shape: a gradient has the shape of its parameter.",
                            "transposed")
         return Verdict(False, "That is the transposed shape: rows and columns are swapped.", "transposed")
+    graph = lesson.graph
+    batch = {shape[0].lower() for name, shape in graph.shapes.items() if name in graph.inputs and shape} if graph else set()
+    kept = unsummed(given, want, batch)
+    if kept is not None:
+        axis, name = kept
+        def shape(d: list[str]) -> str:                     # as the prompts write a shape
+            return " x ".join(x.upper() for x in d)
+
+        return Verdict(False, f"{shape(given)} still has the {name.upper()} axis (axis {axis}): the parameter is "
+                              f"{shape(want)}, shared by all {name.upper()} rows of the batch, so its gradient is "
+                              f"summed over {name.upper()}.", f"{name.upper()} not summed")
     if ex.step is not None:
         return Verdict(False, "Not that shape. A gradient has the shape of the parameter it belongs to.")
     return Verdict(False, "Not that shape.")
+
+
+def unsummed(given: list[str], want: list[str], batch: set[str]) -> tuple[int, str] | None:
+    """A gradient written before its sum over the batch, the axis its parameter was broadcast
+    along: N x D for a D-vector such as batch norm's gamma → (0, 'n'), the axis and its name."""
+    if len(given) == len(want) + 1:
+        for axis in range(len(given)):
+            if given[:axis] + given[axis + 1:] == want and given[axis] in batch and given[axis] not in want:
+                return axis, given[axis]
+    return None
 
 
 def check_choice(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:

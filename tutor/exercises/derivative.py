@@ -14,7 +14,8 @@ from tutor.expr.nodes import ONE, Apply, Expr
 from tutor.expr.parser import normalise
 from tutor.exercises.verdict import NOT_EQUAL, Verdict, typed
 from tutor.exercises.points import Bounded, Domain, Overflow, Points, same
-from tutor.exercises.slips import activation_slip, missing_branch, name_slip, on_own_chain, other_gradient, times
+from tutor.exercises.slips import (activation_slip, missing_branch, name_slip, on_own_chain, other_gradient, path_slip,
+                                   times)
 from tutor.lesson import MAX_MESSAGE, Exercise, Lesson
 
 
@@ -51,6 +52,8 @@ def check_derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
     if all(v == 0 for v in given):
         return Verdict(False, f"{NOT_EQUAL} Write out the chain factor by factor.")
     verdict = missing_branch(graph, ex.step, points, given)
+    if verdict is None:
+        verdict = path_slip(graph, ex.step, points, given)
     if verdict is not None:
         return verdict
     verdict = activation_slip(graph, points, tree, expected)
@@ -77,8 +80,9 @@ def check_derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
         return verdict
     other = other_gradient(graph, ex, points, given)
     if other is not None:          # the gradient of another node or parameter (∂L/∂h1 where ∂L/∂w2 was asked)
-        asked = f", not ∂L/∂{ex.step}" if ex.step else ""
-        return Verdict(False, f"That is ∂L/∂{other}{asked}.", f"other ∂L/∂{other}")
+        out = graph.loss                     # the graph's own output: fan-out's is f
+        asked = f", not ∂{out}/∂{ex.step}" if ex.step else ""
+        return Verdict(False, f"That is ∂{out}/∂{other}{asked}.", f"other ∂L/∂{other}")
     return Verdict(False, f"{NOT_EQUAL} Write out the chain factor by factor.")
 
 

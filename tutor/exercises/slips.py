@@ -195,7 +195,9 @@ def missing_branch(graph, name: str | None, points: Points, given: list[float]) 
     return None
 
 
-def _branch_verdict(name: str, paths: list[tuple[str, ...]], kept: list[int]) -> Verdict:
+def _namer(paths: list[tuple[str, ...]]):
+    """How to name a set of paths: by the use each starts with, or written out whole where several
+    start with the same use."""
     firsts = [p[1] for p in paths]
     by_use = len(set(firsts)) == len(firsts)          # one path per use: name each by that use
 
@@ -204,6 +206,58 @@ def _branch_verdict(name: str, paths: list[tuple[str, ...]], kept: list[int]) ->
         if by_use:
             return f"{noun} through {_listed([firsts[i] for i in indices])}"
         return f"{noun} {_listed([' → '.join(paths[i]) for i in indices])}"
+    return which, by_use
+
+
+def path_slip(graph, name: str | None, points: Points, given: list[float]) -> Verdict | None:
+    """A sum over paths with every path right but one, and that one slipped: its sign flipped, a
+    whole number (the 2 of a square) lost or added, or one power of a node too few or too many
+    (/den for /den**2). Say which path, and how."""
+    if graph is None or name is None:
+        return None
+    from tutor.derive.scalar import local_partials, path_terms
+
+    local = local_partials(graph)[0]
+    terms = path_terms(graph, name, local)
+    if len(terms) < 2:
+        return None
+    try:
+        values = [points.values(tree) for _, tree in terms]
+        nodes = {n: points.values(Sym(n)) for n in list(graph.leaves) + [n.name for n in graph.nodes]}
+    except (Overflow, Domain):
+        return None
+    paths = [p for p, _ in terms]
+    which, _ = _namer(paths)
+    for i, own in enumerate(values):
+        rest = [g - sum(v[k] for j, v in enumerate(values) if j != i) for k, g in enumerate(given)]
+        if same(own, rest):
+            return None                                   # this path is right: the slip is elsewhere
+        where = f"The {which([i])}"
+        right = "the other path is right" if len(paths) == 2 else "the other paths are right"
+        if same(rest, [-v for v in own]):
+            return Verdict(False, f"{where} has the wrong sign; {right}.", f"sign in {which([i])}")
+        for k in range(2, 11):
+            if same(rest, [v / k for v in own]):
+                return Verdict(False, f"{where} is missing a constant factor {k}; {right}.", f"factor {k} in {which([i])}")
+            if same(rest, [v * k for v in own]):
+                return Verdict(False, f"{where} has an extra constant factor {k}; {right}.",
+                               f"extra factor {k} in {which([i])}")
+        path = paths[i]
+        for u, uv in nodes.items():
+            for ratio, few in ((uv, True), ([1 / x if x else float("nan") for x in uv], False)):
+                if not same(rest, times(own, ratio)):
+                    continue
+                holder = next(((c, a) for c, a in zip(path[1:], path[:-1]) if u in set(symbols(local[(c, a)]))), None)
+                rule = f" (∂{holder[0]}/∂{holder[1]} = {typed(local[holder])})" if holder else ""
+                more = "few" if few else "many"
+                return Verdict(False, f"{where} has one power of {u} too {more} in its denominator{rule}; {right}.",
+                               f"power of {u} in {which([i])}")
+    return None
+
+
+def _branch_verdict(name: str, paths: list[tuple[str, ...]], kept: list[int]) -> Verdict:
+    firsts = [p[1] for p in paths]
+    which, by_use = _namer(paths)
 
     miss = [i for i in range(len(paths)) if i not in kept]
     total = WORDS.get(len(paths), f"all {len(paths)}")

@@ -4,6 +4,10 @@ evidence gathered while it trained, and the likely fix.
 Every trainer feeds it the same observations on the steps it logs (the loss, the gradient norm of
 each parameter or layer, the fraction of dead ReLUs and of saturated sigmoid/tanh units per layer,
 the accuracy where there is one); `diagnose` reads them at the end. A healthy run gets None.
+
+The verdict must not depend on how often a run logs: how long a run has gone is counted in steps
+(each observation carries its step), not in observations, and a trainer that can afford it feeds
+every step's loss with `loss_at` so a stall is measured step by step however sparse the log is.
 """
 
 from __future__ import annotations
@@ -11,13 +15,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-FLAT_STEPS = 50            # logged observations with no real change in the loss: a stall
+FLAT_STEPS = 50            # observations (or, fed by loss_at, steps) with no real change in the loss: a stall
 FLAT_CHANGE = 1e-3         # "no real change": relative, over those observations
 EXPLODE = 10.0             # gradient norm growth (last / first) that counts as exploding
 DEAD = 0.5                 # fraction of dead / saturated units in a layer worth naming
 VANISH = 1e-6              # a gradient norm this small moves nothing
 VANISH_RATIO = 1e-3        # first layer's ‖∂W‖ / last layer's at the start: the gradient vanished on its way down
-MIN_SEEN = FLAT_STEPS      # observations before "learns nothing" may be said
+MIN_SEEN = FLAT_STEPS      # steps a run must have gone before "learns nothing" may be said
 MAX_KEPT = 4096            # observations kept (older ones thinned), so memory stays flat
 
 
@@ -40,6 +44,20 @@ class Doctor:
         self.linear_model = linear_model        # no non-linearity between two linear layers
         self.chance = chance                    # a classifier's accuracy by guessing the majority
         self.seen: list[Observation] = []
+        # every step's loss, where the trainer feeds it (loss_at): the start of the current flat
+        # stretch (its first step and loss) and the last step seen, in constant memory
+        self._flat_from: tuple[int, float] | None = None
+        self._last_step = 0
+
+    def loss_at(self, step: int, loss: float) -> None:
+        """One step's training loss. Optional: fed on every step, it measures a stall in steps
+        whatever the log frequency; without it the doctor counts logged observations."""
+        if not math.isfinite(loss):
+            return
+        start = self._flat_from
+        if start is None or abs(loss - start[1]) >= FLAT_CHANGE * max(abs(start[1]), 1e-12):
+            self._flat_from = (step, loss)
+        self._last_step = step
 
     def observe(self, obs: Observation) -> None:
         self.seen.append(obs)
@@ -59,13 +77,13 @@ class Doctor:
         flat = self._flat(finite) if last.loss > 0.5 * finite[0].loss else 0
         accuracy = val_accuracy if val_accuracy is not None else accuracy
         at_chance = (accuracy is not None and self.chance is not None and accuracy <= self.chance + 0.15
-                     and len(finite) >= MIN_SEEN)
+                     and last.step - finite[0].step + 1 >= MIN_SEEN)
         if not (flat or at_chance):
             return None
         evidence = []
         if flat:
             evidence.append(f"the loss stayed at {last.loss:.4g} (changed under {FLAT_CHANGE:.0e}) for the last "
-                            f"{flat} logged steps")
+                            f"{flat} steps")
         if at_chance:
             evidence.append(f"accuracy {accuracy:.3f}, about what guessing gives ({self.chance:.3f})")
         for kind, fractions, title, what, fix in (
@@ -129,18 +147,24 @@ class Doctor:
         return last.loss > 100 * max(best, 1e-12) and g1 > EXPLODE * max(g0, 1e-12)
 
     def _flat(self, finite: list[Observation]) -> int:
+        """How many steps the loss has stayed flat at the end (0: not a stall): from every step's loss
+        where loss_at fed it, else from the observations (then counted as steps between them)."""
+        if self._flat_from is not None:
+            step, loss = self._flat_from
+            n = self._last_step - step + 1
+            return n if n >= FLAT_STEPS and loss >= 1e-6 else 0
         if len(finite) < FLAT_STEPS:
             return 0
         tail = [o.loss for o in finite[-FLAT_STEPS:]]
         scale = max(abs(tail[0]), 1e-12)
         if tail[0] < 1e-6 or (max(tail) - min(tail)) / scale >= FLAT_CHANGE:
             return 0                                             # a loss near 0 is done, not stalled
-        n = FLAT_STEPS
+        first = finite[-FLAT_STEPS]
         for o in reversed(finite[:-FLAT_STEPS]):
             if abs(o.loss - tail[0]) / scale >= FLAT_CHANGE:
                 break
-            n += 1
-        return n
+            first = o
+        return max(FLAT_STEPS, finite[-1].step - first.step + 1)
 
     def _diverged(self, seen: list[Observation], finite: list[Observation]) -> dict:
         evidence = []
