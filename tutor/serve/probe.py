@@ -33,7 +33,7 @@ class Learner:
         self._reader: asyncio.Task | None = None
 
     async def connect(self) -> None:
-        self._session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self._session = self._session or aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         if self.code is not None:
             async with self._session.post(f"{self.base}/code", data={"code": self.code}, allow_redirects=False) as r:
                 if r.status != 303:
@@ -77,6 +77,7 @@ class Learner:
             raise TimeoutError(f"{words!r} was not shown within {timeout} s; last text: {self.text[-300:]!r}") from None
 
     async def close(self) -> None:
+        """Close the tab (its websocket); safe to call at any point, and more than once."""
         if self._ws is not None:
             await self._ws.close()
         if self._reader is not None:
