@@ -30,7 +30,9 @@ log = logging.getLogger("backprop-tutor.serve")
 
 COOKIE = "backprop-tutor-class"
 QUIT_GRACE = 1.5           # seconds a closed tab's tutor has to save and leave before its group is killed
-LEARNER_MB = 250           # memory budgeted per learner (idle ~100 MB; a Train part with torch ~250 MB; bench/)
+# Memory budgeted per learner: ~40 MB idle, ~300 MB once Derive has loaded sympy and torch
+# (bench/bench_classroom.py).
+LEARNER_MB = 300
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 STATIC = Path(__import__("textual_serve").__file__).resolve().parent / "static"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
