@@ -74,13 +74,18 @@ class LearnerService(AppService):
         return self._process.pid if self._process is not None else None
 
     async def stop(self) -> None:
-        """Ask the tutor to quit (it saves progress), wait QUIT_GRACE, then kill its group."""
+        """Ask the tutor to quit (it saves progress); QUIT_GRACE later, kill its group whatever
+        happened (the tutor, and a code check it started)."""
         process = self._process
         if process is None:
             return
+
+        async def quit_and_wait() -> None:
+            await super(LearnerService, self).stop()
+            await process.wait()
+
         try:
-            await asyncio.wait_for(asyncio.shield(super().stop()), QUIT_GRACE)
-            await asyncio.wait_for(process.wait(), QUIT_GRACE)
+            await asyncio.wait_for(asyncio.shield(quit_and_wait()), QUIT_GRACE)
         except (TimeoutError, OSError, RuntimeError):
             pass
         kill_group(process.pid)
