@@ -43,7 +43,8 @@ class LessonListScreen(Screen):
     BINDINGS = [
         Binding("slash", "app.command_palette", "Jump to…"),
         Binding("enter", "open", "Open", show=True),
-        Binding("c", "class_view", "Class"),        # the teacher's view; not in a tutor served to a learner
+        # the teacher's view: in `?`, not the footer (most who see the list are learners); never when served
+        Binding("c", "class_view", "Class view", show=False),
     ]
 
     def check_action(self, action: str, parameters) -> bool:
