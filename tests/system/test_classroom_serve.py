@@ -110,6 +110,13 @@ async def test_the_right_class_code_opens_the_tutor_which_asks_the_name(served):
     assert wait_for(lambda: s.tutors() == [], HANG_BOUND)
 
 
+async def test_a_host_header_that_is_no_host_name_gets_no_page(served):
+    s = served()
+    status, page = await get(f"{s.base}/", headers={"Host": 'x"><script>alert(1)</script>'})
+    assert status == 400 and "That is not a host name this server answers to." in page and "<script>" not in page
+    assert s.tutors() == []
+
+
 async def test_a_full_class_refuses_the_next_learner_politely(served):
     s = served("--max-learners", "1")
     assert "to at most 1 learners" in s.banner[0]

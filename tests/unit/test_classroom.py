@@ -149,3 +149,17 @@ def test_the_teacher_table_reads_each_learner_and_names_the_slips(tmp_path):
         "Bob      two-layer-relu  -                0/6        2", "",
         "exercise                solved  attempts  slips named most often",
         "two-layer-relu/grad-w1  1/2     5         missing-factor 3, sign 1"]
+
+
+def test_a_class_code_is_required_beyond_loopback():
+    from tutor.cli.serve import address, class_code, loopback
+    from tutor.serve.server import new_code
+
+    assert [loopback(h) for h in ("127.0.0.1", "127.8.9.1", "::1", "localhost", "0.0.0.0", "::", "10.0.0.5",
+                                  "example.org")] == [True, True, True, True, False, False, False, False]
+    assert class_code("127.0.0.1", None, new_code) is None
+    assert class_code("127.0.0.1", " owl42 ", new_code) == "owl42"
+    assert class_code("0.0.0.0", "owl42", new_code) == "owl42"
+    made = class_code("0.0.0.0", None, new_code)
+    assert re.fullmatch(r"[a-hj-km-np-z2-9]{8}", made), made
+    assert address("127.0.0.1", 8000) == "http://127.0.0.1:8000/" and address("::1", 80) == "http://[::1]:80/"

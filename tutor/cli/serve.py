@@ -36,6 +36,22 @@ def loopback(host: str) -> bool:
         return False
 
 
+def class_code(host: str, given: str | None, new_code) -> str | None:
+    """The code a browser must give: the one given; else, beyond loopback, a new one; else none."""
+    if given:
+        return given.strip()
+    return None if loopback(host) else new_code()
+
+
+def address(host: str, port: int) -> str:
+    """The address to open: this machine's name where it listens on every interface."""
+    import socket
+
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.getfqdn()
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+
+
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     if not 0 <= args.port <= 65535:
@@ -55,7 +71,7 @@ def main(argv: list[str]) -> int:
         class_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         return _fail(f"the class directory {class_dir} cannot be made: {exc.strerror}")
-    code = args.code.strip() if args.code else (None if loopback(args.host) else new_code())
+    code = class_code(args.host, args.code, new_code)
     try:
         sock = listen(args.host, args.port)
     except OSError as exc:
@@ -63,9 +79,8 @@ def main(argv: list[str]) -> int:
     server = ClassServer(class_dir, host=args.host, port=args.port, code=code, max_learners=args.max_learners,
                          ascii=args.ascii)
     host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
     print(f"backprop-tutor: serving the class in {server.class_dir} to at most {server.max_learners} learners")
-    print(f"open http://{shown}:{port}/" + (f"  (class code: {code})" if code else ""))
+    print(f"open {address(host, port)}" + (f"  (class code: {code})" if code else ""))
     print("ctrl+c stops it, and every learner's tutor with it", flush=True)
     server.run(sock)
     print("backprop-tutor: stopped", flush=True)

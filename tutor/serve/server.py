@@ -14,6 +14,7 @@ import hmac
 import html
 import logging
 import os
+import re
 import secrets
 import signal
 import socket
@@ -33,7 +34,8 @@ QUIT_GRACE = 1.5           # seconds a closed tab's tutor has to save and leave 
 # Memory budgeted per learner: ~40 MB idle, ~300 MB once Derive has loaded sympy and torch
 # (bench/bench_classroom.py).
 LEARNER_MB = 300
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+MAX_SIZE = (500, 200)      # columns and rows of a browser's terminal, at most
+HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d+)?|\[[0-9A-Fa-f:.]+\](:\d+)?")
 STATIC = Path(__import__("textual_serve").__file__).resolve().parent / "static"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -69,6 +71,9 @@ class LearnerService(AppService):
         self._stdin = process.stdin
         return process
 
+    async def set_terminal_size(self, width: int, height: int) -> None:
+        await super().set_terminal_size(*clamp(to_int(str(width), 80), to_int(str(height), 24)))
+
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
@@ -95,6 +100,12 @@ class LearnerService(AppService):
             await asyncio.wait_for(process.wait(), QUIT_GRACE)
         except TimeoutError:
             log.warning("tutor process %s did not end", process.pid)
+
+
+def clamp(width: int, height: int) -> tuple[int, int]:
+    """A browser's terminal size within what a screen can be: a client cannot make a tutor draw
+    (and hold in memory) a screen of a billion cells."""
+    return min(max(width, 20), MAX_SIZE[0]), min(max(height, 10), MAX_SIZE[1])
 
 
 def kill_group(pid: int) -> None:
@@ -141,7 +152,10 @@ class ClassServer(Server):
             return self.full_page()
         import aiohttp_jinja2
 
-        # addresses from the request, so that a reverse proxy's host name and scheme hold
+        # addresses from the request, so that a reverse proxy's host name and scheme hold; the
+        # page is a template without escaping, so the Host header must be a host name
+        if not HOST.fullmatch(request.host or ""):
+            return plain_page("That is not a host name this server answers to.", status=400)
         scheme = request.headers.get("X-Forwarded-Proto", request.scheme)
         context = {"font_size": 16, "app_websocket_url": f"{'wss' if scheme == 'https' else 'ws'}://{request.host}/ws",
                    "config": {"static": {"url": "/static/"}}, "application": {"name": "backprop-tutor"}}
@@ -159,8 +173,7 @@ class ClassServer(Server):
         if len(self.services) >= self.max_learners:
             return self.full_page()
         websocket = web.WebSocketResponse(heartbeat=15)
-        width = to_int(request.query.get("width", "80"), 80)
-        height = to_int(request.query.get("height", "24"), 24)
+        width, height = clamp(to_int(request.query.get("width", "80"), 80), to_int(request.query.get("height", "24"), 24))
         service = LearnerService(self.argv, {CLASS_ENV: str(self.class_dir)}, write_bytes=websocket.send_bytes,
                                  write_str=websocket.send_str, close=websocket.close,
                                  download_manager=self.download_manager)
