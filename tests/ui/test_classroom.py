@@ -67,3 +67,20 @@ async def test_the_teacher_opens_the_class_from_the_lesson_list(tmp_path, monkey
         await until(pilot, lambda: table.row_count == 2, "the class read again")
         await pilot.press("escape")
         assert isinstance(app.screen, LessonListScreen)
+
+
+async def test_class_dir_without_a_terminal_flag_opens_the_teachers_screen_first(tmp_path):
+    from tutor.progress import Progress
+    from tutor.ui.app import TutorApp
+    from tutor.ui.screens.classroom import ClassScreen
+    from tutor.ui.screens.lesson_list import LessonListScreen
+
+    learner_progress(tmp_path / "class", "Ana").visit("fan-out", "explain")
+    app = TutorApp(teacher=tmp_path / "class", progress=Progress(tmp_path / "progress.json"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ClassScreen), "the class view")
+        table = app.screen.query_one("#class-lessons", DataTable)
+        await until(pilot, lambda: table.row_count == 1, "the class read")
+        assert [str(c) for c in table.get_row_at(0)] == ["Ana", "fan-out", "explain", "0/4", "0"]
+        await pilot.press("escape")
+        assert isinstance(app.screen, LessonListScreen)
