@@ -64,8 +64,10 @@ def served(tmp_path):
         return made[-1]
 
     yield start
-    for s in made:
-        if s.proc.poll() is None:
+    for s in made:            # ctrl+c, as a teacher ends it: the learners' processes end with it
+        try:
+            s.stop()
+        except subprocess.TimeoutExpired:
             s.proc.kill()
             s.proc.wait(timeout=HANG_BOUND)
 

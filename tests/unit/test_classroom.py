@@ -86,6 +86,7 @@ def test_any_name_maps_inside_the_class_deterministically(tmp_path_factory, raw)
 
 def test_verdict_kinds_are_recorded_never_the_answer(tmp_path):
     from tutor.exercises import check_answer
+    from tutor.exercises.verdict import KINDS
 
     lesson = two_layer_relu_lesson()
     answers = {"-2*(z2-y)*w2*x*step(z1)": "sign", "(z2-y)*w2*x*step(z1)": "dropped-constant",
@@ -95,6 +96,7 @@ def test_verdict_kinds_are_recorded_never_the_answer(tmp_path):
     for answer, kind in answers.items():
         verdict = check_answer(lesson, "grad-w1", answer)
         assert verdict.kind == kind, answer
+        assert kind in KINDS
         progress.record(lesson.id, "grad-w1", verdict.kind)
     record = read_record(tmp_path / "progress.json")
     assert record["lessons"]["two-layer-relu"]["verdicts"] == {
