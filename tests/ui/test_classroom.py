@@ -84,3 +84,36 @@ async def test_class_dir_without_a_terminal_flag_opens_the_teachers_screen_first
         assert [str(c) for c in table.get_row_at(0)] == ["Ana", "fan-out", "explain", "0/4", "0"]
         await pilot.press("escape")
         assert isinstance(app.screen, LessonListScreen)
+
+
+async def test_a_served_learner_saves_a_sandbox_lesson_only_in_their_own_folder(tmp_path):
+    from tutor.ui.app import TutorApp
+    from tutor.ui.screens.learner import LearnerScreen
+    from tutor.ui.screens.sandbox import SandboxScreen, SaveAs
+
+    app = TutorApp(class_dir=tmp_path / "class")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LearnerScreen), "the name screen")
+        app.screen.query_one("#learner-name", Input).value = "Ana"
+        await pilot.press("enter")
+        await until(pilot, lambda: not isinstance(app.screen, LearnerScreen), "the lesson list")
+        app.open_sandbox()
+        await until(pilot, lambda: isinstance(app.screen, SandboxScreen), "the sandbox")
+        sandbox = app.screen
+        for typed in ("../evil", str(tmp_path / "evil"), "~/evil"):
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: isinstance(app.screen, SaveAs), "the save prompt")
+            app.screen.query_one(Input).value = typed
+            await pilot.press("enter")
+            assert text_of(app, "#save-problem") == ("in a class, a lesson is saved in your own folder: "
+                                                      "type a file name only"), typed
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is sandbox, "the prompt to close")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, SaveAs), "the save prompt")
+        app.screen.query_one(Input).value = "mine"
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is sandbox, "the prompt to close")
+    mine = learner_dir(tmp_path / "class", "Ana") / "lessons" / "mine.toml"
+    assert sandbox.saved == mine and mine.is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["class"]
