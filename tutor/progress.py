@@ -29,6 +29,7 @@ NOT_STARTED, IN_PROGRESS, DONE = "not started", "in progress", "done"
 MAX_BYTES = 10_000_000     # a progress record is a few kilobytes; anything this big is not one
 LOCK_WAIT = 1.0            # seconds a save waits for another tutor's save before going ahead alone
 UNITED = ("parts", "solved")   # per-lesson lists that two tutors' saves unite
+VERDICTS = "verdicts"      # per lesson: {exercise id: {verdict kind: how many times}} (the kind only, never the text)
 
 
 def default_path() -> Path:
@@ -38,6 +39,79 @@ def default_path() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("backprop-tutor")) / "progress.json"
+
+
+# -- a class: one folder per learner under the class directory ----------------------------------
+
+CLASS_ENV = "BACKPROP_TUTOR_CLASS"  # set (by `serve`): the tutor asks the learner's name, progress in this class
+NAME_MAX = 40              # characters in a learner's name (after normalising)
+LEARNER_FILE = "learner.json"   # beside progress.json in a learner's folder: the name as typed
+
+
+def default_class_dir() -> Path:
+    """`serve` and `class` without a directory: class/ in the user data directory."""
+    return default_path().parent / "class"
+
+
+def learner_name(raw: str) -> str:
+    """A learner's name as it is shown: Unicode NFKC, runs of white space as one space. Raises
+    ValueError with the reason for a name that is empty, too long or holds control characters."""
+    import unicodedata
+
+    name = " ".join(unicodedata.normalize("NFKC", raw).split())
+    if not name:
+        raise ValueError("Type your name.")
+    if len(name) > NAME_MAX:
+        raise ValueError(f"A name has at most {NAME_MAX} characters.")
+    if any(unicodedata.category(c).startswith("C") for c in name):
+        raise ValueError("A name cannot hold control characters.")
+    return name
+
+
+def learner_dir(class_dir: Path, name: str) -> Path:
+    """The folder of the learner called `name` (see learner_name) inside `class_dir`. The same
+    person gets the same folder whatever the case or Unicode form typed; its name is made of
+    a-z, 0-9 and '-' only (a readable part, then a hash of the whole name), so no name reaches
+    another learner's folder or leaves the class directory."""
+    import hashlib
+    import re
+    import unicodedata
+
+    key = unicodedata.normalize("NFKC", learner_name(name)).casefold()
+    key = unicodedata.normalize("NFKC", key)        # casefolding can leave a form NFKC would change
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    plain = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:24].strip("-") or "learner"
+    return Path(class_dir) / f"{slug}-{digest}"
+
+
+def learner_progress(class_dir: Path, name: str) -> Progress:
+    """The progress of a learner in a class, their name kept beside it for the teacher's view."""
+    folder = learner_dir(class_dir, name)
+    progress = Progress(folder / "progress.json")
+    label = folder / LEARNER_FILE
+    if progress.writable and not label.exists():
+        try:
+            write_atomic(label, json.dumps({"name": learner_name(name)}, ensure_ascii=False))
+        except OSError as exc:
+            progress.notice = f"Your name could not be saved in {folder} ({exc.strerror})."
+    return progress
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """`text` as the whole of `path`, or the file as it was: a temporary file, fsync, rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _clean_entry(entry: dict) -> dict:
@@ -52,6 +126,33 @@ def _clean_entry(entry: dict) -> dict:
     place = _clean_place(entry.get("place"))
     if place:
         out["place"] = place
+    verdicts = _clean_verdicts(entry.get(VERDICTS))
+    if verdicts:
+        out[VERDICTS] = verdicts
+    return out
+
+
+def _clean_verdicts(value) -> dict:
+    """{exercise id: {kind: count}} with string keys and counts that are whole numbers ≥ 1."""
+    if not isinstance(value, dict):
+        return {}
+    out: dict = {}
+    for ex, kinds in value.items():
+        if isinstance(ex, str) and isinstance(kinds, dict):
+            counts = {k: n for k, n in kinds.items()
+                      if isinstance(k, str) and isinstance(n, int) and not isinstance(n, bool) and n > 0}
+            if counts:
+                out[ex] = counts
+    return out
+
+
+def _merge_verdicts(a: dict, b: dict) -> dict:
+    """Two tutors' verdict counts: the larger count of each kind (never one attempt counted twice)."""
+    out = copy.deepcopy(a)
+    for ex, kinds in b.items():
+        mine = out.setdefault(ex, {})
+        for kind, n in kinds.items():
+            mine[kind] = max(mine.get(kind, 0), n)
     return out
 
 
@@ -129,20 +230,25 @@ def merge(mine: dict, base: dict, theirs: dict) -> dict:
                 entry[key] += [v for v in value if v not in entry[key]]
             elif key == "done" and value is True:
                 entry[key] = True
+            elif key == VERDICTS and isinstance(value, dict) and isinstance(entry[key], dict):
+                entry[key] = _merge_verdicts(entry[key], value)
         lessons[lid] = entry
     out["lessons"] = lessons
     return out
 
 
 class Progress:
-    def __init__(self, path: Path | None = None):
+    def __init__(self, path: Path | None = None, saved: bool = True):
+        """`saved=False`: a record in memory only, never read nor written (a served tutor before
+        the learner gives their name)."""
         self.path = path or default_path()
         self.notice = ""                  # what the learner should be told, once
         self.data = {"version": VERSION, "last_lesson": None, "lessons": {}}
-        self.writable = True
+        self.writable = saved
         self._lock = threading.Lock()        # guards self.data
         self._write_lock = threading.Lock()  # one write at a time, each with the newest data
-        self._load()
+        if saved:
+            self._load()
         self._base = copy.deepcopy(self.data)   # the record as last read or written: what changed since
 
     @property
@@ -228,6 +334,15 @@ class Progress:
                 solved.append(exercise_id)
             if total and len(solved) >= total:
                 entry["done"] = True
+        self.save()
+
+    def record(self, lesson_id: str, exercise_id: str, kind: str) -> None:
+        """Count one checked answer by its verdict's kind ("correct", "sign", "transposed", ...):
+        the teacher's view names the slips made most often. Written with the next save."""
+        with self._lock:
+            entry = self.data["lessons"].setdefault(lesson_id, {})
+            kinds = entry.setdefault(VERDICTS, {}).setdefault(exercise_id, {})
+            kinds[kind] = kinds.get(kind, 0) + 1
         self.save()
 
     def save(self, timeout: float | None = None) -> None:

@@ -103,6 +103,14 @@ def _main(argv: list[str] | None) -> int:
         from tutor.cli.playground import main as playground_main
 
         return playground_main(argv[1:])
+    if argv[:1] == ["serve"]:                       # the tutor for a class, in browsers (tutor/cli/serve.py)
+        from tutor.cli.serve import main as serve_main
+
+        return serve_main(argv[1:])
+    if argv[:1] == ["class"]:                       # the teacher's view (tutor/cli/classroom.py)
+        from tutor.cli.classroom import main as class_main
+
+        return class_main(argv[1:], tui=lambda directory: run_app(_app(teacher=directory)))
     ap = parser()
     # a --json run whose arguments do not parse still ends with the error event
     ap.json_errors = "--json" in argv and any(a == "--headless" or a.startswith(("--answer", "--code")) for a in argv)
@@ -258,9 +266,18 @@ def _tui(args) -> int:
         except LessonError as exc:
             sys.stderr.write(f"backprop-tutor: {exc.message}\n")
             return 2
+    return run_app(_app(start=start, ascii=args.ascii, device=args.device, sandbox=getattr(args, "sandbox", None)))
+
+
+def _app(**kw):
+    """The TUI; a tutor started by `serve` (CLASS_ENV set) asks the learner's name first."""
+    import os
+
+    from tutor.progress import CLASS_ENV
     from tutor.ui.app import TutorApp
 
-    return run_app(TutorApp(start=start, ascii=args.ascii, device=args.device, sandbox=getattr(args, "sandbox", None)))
+    served = os.environ.get(CLASS_ENV)
+    return TutorApp(class_dir=Path(served) if served else None, **kw)
 
 
 if __name__ == "__main__":

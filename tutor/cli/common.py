@@ -123,6 +123,8 @@ def run_app(app) -> int:
     asyncio.set_event_loop(loop)
     loop.run_until_complete(app.run_async())
     app.stopping.set()               # from here on, nothing may keep the process alive
+    if not app.progress_saved:       # an exit other than ctrl+q or a signal (a served tab closed)
+        app.progress.save(timeout=0.5)
     code = app.return_code or 0
     # The terminal is restored and progress saved by now. Skip the interpreter's teardown: with
     # torch and sympy loaded it takes about a second, and a SIGTERM or a dropped SSH session

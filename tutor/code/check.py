@@ -68,6 +68,16 @@ class Result:
     def ok(self) -> bool:
         return self.error is None and bool(self.outputs) and all(o.ok for o in self.outputs)
 
+    @property
+    def kind(self) -> str:
+        """The check as one word for the teacher's view: correct, error (the code did not run
+        to the end), or the first gradient's verdict that is not ok (transposed, factor-2, ...)."""
+        if self.ok:
+            return "correct"
+        if self.error is not None:
+            return "error"
+        return next((o.verdict for o in self.outputs if not o.ok), "missing")
+
 
 def shape_text(shape) -> str:
     return "×".join(map(str, shape)) if shape else "a scalar"

@@ -21,6 +21,29 @@ class Verdict:
     message: str
     feedback: str = ""          # the specific diagnosis: missing factor, sign, transposed, ...
 
+    @property
+    def kind(self) -> str:
+        """The verdict as one word of KINDS, for the learner's progress and the teacher's view:
+        the kind of slip only, never what was typed."""
+        if self.correct:
+            return "correct"
+        for prefix, kind in FEEDBACK_KINDS:
+            if self.feedback.startswith(prefix):
+                return kind
+        return "swapped-name" if " for " in self.feedback else "not-equal"
+
+
+# A verdict's feedback (its first words) → its kind; the first prefix that matches names it.
+FEEDBACK_KINDS = (
+    ("sign", "sign"), ("syntax", "unreadable"), ("transposed", "transposed"), ("shape", "shape"),
+    ("known mistake", "known-mistake"), ("missing path", "missing-path"), ("missing ∂", "missing-factor"),
+    ("extra factor", "extra-constant"), ("factor", "dropped-constant"), ("extra ∂", "extra-factor"),
+    ("other ∂", "other-gradient"), ("derivative for activation", "derivative-for-activation"),
+    ("activation for derivative", "activation-for-derivative"),
+)
+# Every kind a checked answer is counted under (code exercises add their checker's verdicts).
+KINDS = ("correct", "not-equal", *dict.fromkeys(kind for _, kind in FEEDBACK_KINDS), "swapped-name")
+
 
 def typed(expr: Expr) -> str:
     """An expression as a learner would type it: 2*(z2 - y)*step(z1)."""

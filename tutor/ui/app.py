@@ -72,15 +72,19 @@ class TutorApp(App):
     ]
 
     def __init__(self, start: Path | None = None, ascii: bool = False, device: str = "cpu",
-                 progress: Progress | None = None, sandbox: tuple[str, ...] | None = None, playground=None):
+                 progress: Progress | None = None, sandbox: tuple[str, ...] | None = None, playground=None,
+                 class_dir: Path | None = None, teacher: Path | None = None):
         super().__init__()
+        self.class_dir = class_dir        # served to a class: the learner's name first, progress in this folder
+        self.teacher = teacher            # open the teacher's view of this class directory first
         self.start = start
         self.sandbox = sandbox            # open the sandbox first: () for its example, or (graph, point, wrt)
         self.sandbox_texts: tuple[str, str, str] | None = None   # the sandbox as it was left this session
         self.playground = playground      # open the playground first, with this Config
         self.ascii = ascii
         self.device = device
-        self.progress = progress or Progress()
+        # served: nothing is read or saved until the learner says who they are (sign_in)
+        self.progress = progress or (Progress(saved=False) if class_dir is not None else Progress())
         self.listing = catalogue()
         # Set when the app starts to stop (a signal, ctrl+q): the command line's exit watchdog then
         # ends the process if a clean exit has not within a moment (see tutor.cli).
@@ -97,6 +101,24 @@ class TutorApp(App):
 
         self.install_signal_handlers()
         self.push_screen(LessonListScreen())
+        if self.class_dir is not None:
+            from tutor.ui.screens.learner import LearnerScreen
+
+            self.push_screen(LearnerScreen())
+            self.check_size()
+            return
+        self.begin()
+
+    def sign_in(self, name: str) -> None:
+        """A served tutor's learner said their name: their progress, then the tutor as usual."""
+        from tutor.progress import learner_progress
+
+        self.progress = learner_progress(self.class_dir, name)
+        self.pop_screen()
+        self.begin()
+
+    def begin(self) -> None:
+        """The first screen after the lesson list: the one asked for, else where the learner was."""
         self.show_progress_notice()
         if self.start is not None:
             self.open_lesson(self.start)
@@ -104,14 +126,18 @@ class TutorApp(App):
             self.open_sandbox(*self.sandbox)
         elif self.playground is not None:
             self.open_playground(self.playground)
+        elif self.teacher is not None:
+            self.open_class(self.teacher)
         else:                   # resume where the learner was: the lesson, its part and step
             last = next((i for i in self.listing if i.id == self.progress.last_lesson and not i.error), None)
             if last is not None:
                 self.open_lesson(last.path)
         self.check_size()
         # The list is on screen without torch, scikit-learn or sympy; load them in the background
-        # a moment later, so Derive and Train are ready by the time a learner opens them.
-        self.set_timer(WARM_UP_AFTER, self.warm_up)
+        # a moment later, so Derive and Train are ready by the time a learner opens them. Not when
+        # served: there each learner's process loads them only when a part needs them.
+        if self.class_dir is None:
+            self.set_timer(WARM_UP_AFTER, self.warm_up)
 
     @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False)
     def warm_up(self) -> None:
@@ -214,6 +240,11 @@ class TutorApp(App):
         from tutor.ui.screens.playground import PlaygroundScreen
 
         self.push_screen(PlaygroundScreen(config))
+
+    def open_class(self, directory: Path) -> None:
+        from tutor.ui.screens.classroom import ClassScreen
+
+        self.push_screen(ClassScreen(directory))
 
     def action_help(self) -> None:
         from tutor.ui.screens.help import HelpScreen

@@ -148,6 +148,7 @@ class ExercisePanel(Vertical):
     def answered(self, event: Checked) -> None:
         event.stop()
         exercise, verdict = event.exercise, event.verdict
+        self.app.progress.record(self.lesson.id, exercise.id, verdict.kind)     # for the teacher's view
         if verdict.correct:
             total = len(self.lesson.exercises)
             self.app.progress.solve(self.lesson.id, exercise.id, total)

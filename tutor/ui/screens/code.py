@@ -134,7 +134,7 @@ class CodeScreen(Screen):
         from tutor.code.check import table
 
         result = event.result
-
+        self.app.progress.record(self.lesson.id, self.exercise.id, result.kind)     # for the teacher's view
         if result.ok:
             total = len(self.lesson.exercises)
             self.app.progress.solve(self.lesson.id, self.exercise.id, total)

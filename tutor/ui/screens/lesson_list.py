@@ -43,7 +43,17 @@ class LessonListScreen(Screen):
     BINDINGS = [
         Binding("slash", "app.command_palette", "Jump to…"),
         Binding("enter", "open", "Open", show=True),
+        # the teacher's view: in `?`, not the footer (most who see the list are learners); never when served
+        Binding("c", "class_view", "Class view", show=False),
     ]
+
+    def check_action(self, action: str, parameters) -> bool:
+        return action != "class_view" or self.app.class_dir is None
+
+    def action_class_view(self) -> None:
+        from tutor.progress import default_class_dir
+
+        self.app.open_class(self.app.teacher or default_class_dir())
 
     def compose(self) -> ComposeResult:
         yield Header(icon="*" if self.app.ascii else None)    # Textual draws the rest of its chrome

@@ -50,15 +50,31 @@ class SaveAs(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="save-box"):
-            yield Static(f"Save as a lesson file (relative to {Path.cwd()}); the id is the file name. "
+            where = "in your own folder" if self.app.class_dir is not None else f"relative to {Path.cwd()}"
+            yield Static(f"Save as a lesson file ({where}); the id is the file name. "
                          "Enter saves, escape cancels.", markup=False)
             yield Input(self.suggested, id="save-name", placeholder="my-graph.toml")
             yield Static("", id="save-problem", markup=False)
 
+    def where(self, typed: str) -> Path:
+        """The file to write. A served tutor's learner (a stranger to the server) saves only into
+        their own folder of the class, by a file name alone."""
+        if self.app.class_dir is None:
+            return save_path(typed)
+        own = self.app.progress.path.parent / "lessons"
+        path = save_path(typed, cwd=own)
+        if path.parent != own:
+            raise LessonError("in a class, a lesson is saved in your own folder: type a file name only")
+        try:
+            own.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LessonError(f"your folder cannot be written ({exc.strerror})") from None
+        return path
+
     @on(Input.Submitted, "#save-name")
     def submitted(self, event: Input.Submitted) -> None:
         try:
-            path = save_path(event.value)
+            path = self.where(event.value)
             save(self.sk, path, overwrite=path == self.overwrite)
         except LessonError as exc:
             self.query_one("#save-problem", Static).update(exc.message)
