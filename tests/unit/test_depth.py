@@ -158,6 +158,15 @@ def test_copies_that_differ_by_rounding_noise_are_one_unit(rows, units):
     spread = rng.randn(rows, units) / np.sqrt(rows)
     assert distinct_units(spread) == units                  # independent units are all counted
     assert distinct_units(np.zeros((rows, units))) == 1 and distinct_units(np.zeros((rows, 0))) == 0
+    # a device counts where the weights live (torch's path, run here on the CPU): the same counts
+    import torch
+
+    from tutor.train.rows import Reader, TorchOps
+
+    for w, want in ((noisy, 1), (two, 2), (spread, units), (np.zeros((rows, units)), 1)):
+        reader, ops = Reader(), TorchOps("cpu")
+        kind, i = ops.distinct(reader, torch.from_numpy(w))
+        assert (kind, reader.read(ops)[i][0]) == ("distinct", want)
 
 
 def test_a_unit_is_a_copy_within_the_tolerance_the_dtype_and_fan_in_give():

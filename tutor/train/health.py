@@ -42,7 +42,7 @@ def health_figures(ops, reader, plan, params: dict, x, limit: int = HEALTH_SAMPL
             if kind == "linear":
                 w = ops.f(params[layer.weight])
                 full = ops.vstack(w, ops.f(params[layer.bias])) if layer.bias else w
-                out[layer.weight] = ("distinct", reader.add(ops.pattern(full.shape[0]) @ full, full.shape[1]))
+                out[layer.weight] = ops.distinct(reader, full)
                 h = h @ w
                 if layer.bias:
                     h = h + ops.f(params[layer.bias])
@@ -73,7 +73,7 @@ def read_health(queued: dict[str, tuple[str, int]], values: list[list[float]]) -
     out: dict[str, tuple[str, float]] = {}
     for name, (kind, i) in queued.items():
         if kind == "distinct":
-            out[name] = (kind, distinct_units(np.asarray(values[i], dtype=np.float64)[None, :]))
+            out[name] = (kind, int(round(values[i][0])))
         else:
             out[name] = (kind, values[i][0])
     return out
@@ -102,9 +102,8 @@ def distinct_units(w: np.ndarray, eps: float | None = None) -> int:
     scale = float(np.max(np.abs(w)))
     if not np.isfinite(scale):
         return w.shape[1]
-    eps = float(np.finfo(np.float32).eps) if eps is None else eps
-    limit = COPY_ULPS * eps * np.sqrt(w.shape[0]) * max(scale, float(np.finfo(np.float64).tiny))
-    pattern = np.cos(np.arange(w.shape[0]) * 1.7 + 0.3)
+    limit = copy_limit(scale, w.shape[0], eps)
+    pattern = projection(w.shape[0])
     key = pattern @ w
     window = limit * float(np.abs(pattern).sum())          # copies' projections differ by no more
     head = np.ascontiguousarray(w[:16])                     # a copy matches on these rows too
@@ -120,6 +119,20 @@ def distinct_units(w: np.ndarray, eps: float | None = None) -> int:
             continue
         kept.append(int(j))
     return len(kept)
+
+
+def copy_limit(scale: float, fan_in: int, eps: float | None = None) -> float:
+    """How far apart two units' weights may lie and still be copies (see `distinct_units`)."""
+    eps = float(np.finfo(np.float32).eps) if eps is None else eps
+    return COPY_ULPS * eps * float(np.sqrt(fan_in)) * max(scale, float(np.finfo(np.float64).tiny))
+
+
+PATTERN_STEP, PATTERN_PHASE = 1.7, 0.3     # cos(k·step + phase): no simple relation between rows
+
+
+def projection(rows: int) -> np.ndarray:
+    """The fixed pattern a unit's weights are dotted with (rows.py's `pattern`, also on a device)."""
+    return np.cos(np.arange(rows) * PATTERN_STEP + PATTERN_PHASE)
 
 
 def dead_relu(health: dict[str, tuple[str, float]]) -> dict[str, float]:

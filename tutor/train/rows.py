@@ -14,6 +14,9 @@ import math
 
 import numpy as np
 
+from tutor.train.health import COPY_ULPS, PATTERN_PHASE, PATTERN_STEP, distinct_units, projection
+
+NEIGHBOURS = 8      # a unit on a device is compared with this many before it in projection order
 from tutor.train.snapshot import GradStat
 
 
@@ -28,6 +31,11 @@ class NumpyOps:
 
     def norm(self, a):
         return np.linalg.norm(self.f(a))
+
+    def distinct(self, reader, full) -> tuple:
+        """A linear layer's distinct-unit count queued on `reader`: on the host, counted exactly
+        from the whole weight matrix (`full`: in × out with the bias row)."""
+        return ("distinct", reader.add(distinct_units(full)))
 
     def grad_row(self, g, w, before):
         """‖g‖, mean |g|, max |g|, ‖w − before‖ (0 without it), ‖w‖, g's first entry."""
@@ -70,7 +78,7 @@ class NumpyOps:
         return np.sqrt(h)
 
     def pattern(self, n):
-        return np.cos(np.arange(n) * 1.7 + 0.3)
+        return projection(n)
 
     def stack(self, scalars):
         return np.asarray([float(v) for v in scalars], dtype=np.float64)
@@ -95,6 +103,24 @@ class TorchOps(NumpyOps):
 
     def norm(self, a):
         return self.torch.linalg.vector_norm(self.f(a))
+
+    def distinct(self, reader, full) -> tuple:
+        """On a device, counted there: units in the order of one projection (copies' projections lie
+        within rounding of each other, so copies end up side by side), each compared in full with
+        the NEIGHBOURS before it; only the count travels. Copies and independent units are counted
+        as `distinct_units` counts them on the host."""
+        t = self.torch
+        rows, units = full.shape
+        if units == 0:
+            return ("distinct", reader.add(t.zeros((), dtype=self.dtype, device=self.device)))
+        eps = float(np.finfo(np.float32).eps)
+        scale = t.clamp(full.abs().max(), min=float(np.finfo(np.float64).tiny))
+        limit = COPY_ULPS * eps * math.sqrt(rows) * scale
+        w = full[:, t.argsort(self.pattern(rows) @ full, stable=True)]
+        copy = t.zeros(units, dtype=t.bool, device=self.device)
+        for m in range(1, min(NEIGHBOURS, units - 1) + 1):
+            copy[m:] |= (w[:, m:] - w[:, :-m]).abs().amax(dim=0) <= limit
+        return ("distinct", reader.add((units - copy.sum()).to(self.dtype)))
 
     def grad_row(self, g, w, before):
         t = self.torch
@@ -133,7 +159,7 @@ class TorchOps(NumpyOps):
         return self.torch.sqrt(h)
 
     def pattern(self, n):
-        return self.torch.cos(self.torch.arange(n, device=self.device, dtype=self.dtype) * 1.7 + 0.3)
+        return self.torch.cos(self.torch.arange(n, device=self.device, dtype=self.dtype) * PATTERN_STEP + PATTERN_PHASE)
 
     def stack(self, scalars):
         if not scalars:
