@@ -21,7 +21,7 @@ from tutor.derive import check as checker
 from tutor.derive.steps import Derivation, Step, d
 from tutor.expr.calculus import diff, occurrences
 from tutor.expr.evaluate import Numpy, evaluate
-from tutor.expr.nodes import Apply, Expr, Num, Sym, add, mul, size, substitute, symbols
+from tutor.expr.nodes import Apply, Expr, Num, Sym, add, mul, names, size, substitute
 from tutor.expr.ops import OPS
 from tutor.expr.text import pretty
 from tutor.fmt import number
@@ -45,7 +45,7 @@ class Budget:
 def consumers(g) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {n: [] for n in g.leaves + tuple(x.name for x in g.nodes)}
     for node in g.nodes:
-        for used in dict.fromkeys(symbols(node.expr)):
+        for used in names(node.expr):
             out[used].append(node.name)
     return out
 
@@ -68,7 +68,7 @@ def local_partials(g) -> tuple[dict, dict]:
     local: dict[tuple[str, str], Expr] = {}
     parts: dict[tuple[str, str], list[Expr]] = {}
     for node in g.nodes:
-        for used in dict.fromkeys(symbols(node.expr)):
+        for used in names(node.expr):
             parts[(node.name, used)] = occurrences(node.expr, used)
             local[(node.name, used)] = diff(node.expr, used)
     return local, parts
@@ -224,7 +224,8 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
             lines.append((f"{d(L, p)} (multiplied out)", _tidy(tree, budget, cancel=False)))
             in_inputs = substitute(tree, inputs)
             if size(in_inputs) > MAX_TREE:
-                lines.append((f"{d(L, p)} (in the inputs)", f"too long to write out ({size(in_inputs)} operations)"))
+                lines.append((f"{d(L, p)} (in the inputs)", f"too long to write out ({_count(size(in_inputs))} "
+                                                              "operations)"))
             else:
                 lines.append((f"{d(L, p)} (in the inputs)", _tidy(in_inputs, budget)))
         lines.append((f"{d(L, p)} at the point", number(deriv.grads[p])))
@@ -253,6 +254,10 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
     return deriv
 
 
+def _count(n: int) -> str:
+    return f"{n:,}" if n < 10**9 else f"about {n:.1e}".replace("e+", "e")
+
+
 def _cancelled(g, name: str, tree: Expr, budget: Budget) -> tuple[Expr, str] | None:
     """∂L/∂name with the nodes computed from `name` written out in it (p = σ(z), say) and
     cancelled, where that makes it shorter: σ(z)·(1 − σ(z))·(−y/p + (1 − y)/(1 − p)) is σ(z) − y.
@@ -263,7 +268,7 @@ def _cancelled(g, name: str, tree: Expr, budget: Budget) -> tuple[Expr, str] | N
     env: dict[str, Expr] = {}
     for node in later:
         env[node.name] = substitute(node.expr, env)
-    used = [n for n in dict.fromkeys(symbols(tree)) if n in env]
+    used = [n for n in names(tree) if n in env]
     if not used:
         return None
     from tutor.expr.sympy_bridge import canonical
