@@ -21,7 +21,7 @@ from tutor.derive import check as checker
 from tutor.derive.steps import Derivation, Step, d
 from tutor.expr.calculus import diff, occurrences
 from tutor.expr.evaluate import Numpy, evaluate
-from tutor.expr.nodes import Apply, Expr, Num, Sym, add, mul, names, size, substitute
+from tutor.expr.nodes import Apply, Expr, Num, Sym, add, mul, name_set, names, size, substitute
 from tutor.expr.ops import OPS
 from tutor.expr.text import pretty
 from tutor.fmt import number
@@ -80,6 +80,7 @@ def gradient_trees(g, local: dict | None = None) -> dict[str, Expr | None]:
     local = local if local is not None else local_partials(g)[0]
     used_by = consumers(g)
     trees: dict[str, Expr | None] = {g.loss: Num(1.0)}
+    sizes: dict = {}                      # shared: each gradient contains its upstream's, sized once
     for name in [n.name for n in reversed(g.nodes[:-1])] + list(g.params):
         total: Expr | None = Num(0.0)
         for c in used_by[name]:
@@ -88,7 +89,7 @@ def gradient_trees(g, local: dict | None = None) -> dict[str, Expr | None]:
                 total = None
                 break
             total = add(total, mul(upstream, local[(c, name)]))
-            if size(total) > MAX_TREE:
+            if size(total, sizes) > MAX_TREE:
                 total = None
         trees[name] = total
     return trees
@@ -155,6 +156,7 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
     L = g.loss
     deriv.grads[L] = 1.0
     trees = gradient_trees(g, local)
+    memo: dict = {}
     step("backward", L, f"Backward: start at the loss, {d(L, L)} = 1", [(d(L, L), "1")],
          note="Every gradient below is built from this seed.")
     order = [n.name for n in reversed(g.nodes[:-1])] + list(g.params)
@@ -189,7 +191,7 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
             note = (note + " " if note else "") + "Gate pattern at " + "; ".join(gates) + "."
         kind = "parameter" if name in g.params else "node"
         if name not in g.params and trees.get(name) is not None:
-            simpler = _cancelled(g, name, trees[name], budget)
+            simpler = _cancelled(g, name, trees[name], budget, memo)
             if simpler is not None:
                 deriv.simplified[name] = simpler[0]
                 lines.append((f"{d(L, name)} simplified", simpler[0]))
@@ -258,21 +260,29 @@ def _count(n: int) -> str:
     return f"{n:,}" if n < 10**9 else f"about {n:.1e}".replace("e+", "e")
 
 
-def _cancelled(g, name: str, tree: Expr, budget: Budget) -> tuple[Expr, str] | None:
+def _cancelled(g, name: str, tree: Expr, budget: Budget, memo: dict) -> tuple[Expr, str] | None:
     """∂L/∂name with the nodes computed from `name` written out in it (p = σ(z), say) and
     cancelled, where that makes it shorter: σ(z)·(1 − σ(z))·(−y/p + (1 − y)/(1 − p)) is σ(z) − y.
-    None where nothing cancels (or the budget is spent)."""
-    if not budget.left():
+    None where nothing cancels, where the written-out form would pass what sympy is given (a
+    chain of reuses doubles at each node), or where the budget is spent. `memo` is shared
+    between the nodes of one derivation (their gradients share their upstream parts)."""
+    from tutor.expr.sympy_bridge import MAX_CANONICAL_SIZE, canonical
+
+    if not budget.left() or size(tree, memo.setdefault("size", {})) > MAX_CANONICAL_SIZE:
         return None
-    later = [n for n in g.nodes[[n.name for n in g.nodes].index(name) + 1:]]
-    env: dict[str, Expr] = {}
-    for node in later:
-        env[node.name] = substitute(node.expr, env)
-    used = [n for n in names(tree) if n in env]
+    order = [n.name for n in g.nodes]
+    later = order[order.index(name) + 1:]
+    mentioned = name_set(tree, memo.setdefault("names", {}))
+    used = [n for n in later if n in mentioned]
     if not used:
         return None
-    from tutor.expr.sympy_bridge import canonical
-
+    # the later nodes in forward order, each in the nodes up to `name`, until the last one used;
+    # a written form grows as it is substituted, so one past the limit ends the attempt
+    env: dict[str, Expr] = {}
+    for n in later[: later.index(used[-1]) + 1]:
+        env[n] = substitute(g.node(n).expr, env)
+        if n in mentioned and size(env[n]) > MAX_CANONICAL_SIZE:
+            return None
     written = substitute(tree, {n: env[n] for n in used})
     tidy, why = canonical(written)
     if why or size(tidy) >= size(tree):

@@ -32,10 +32,22 @@ class Sym:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Apply:
     op: str                      # a key of tutor.expr.ops.OPS
     args: tuple["Expr", ...]
+
+    def __repr__(self) -> str:
+        # dataclass's repr walks the tree (2^n for a chain of reuses): each distinct node once
+        # here, each piece cut at REPR_LIMIT characters
+        def rep(e, args: list[str]) -> str:
+            text = f"Apply(op={e.op!r}, args=({', '.join(args)}{',' if len(args) == 1 else ''}))" \
+                if isinstance(e, Apply) else repr(e)
+            return text if len(text) <= REPR_LIMIT else text[: REPR_LIMIT - 1] + "…"
+        return fold(self, rep)
+
+
+REPR_LIMIT = 2000
 
 
 Expr = Union[Num, Sym, Apply]
@@ -97,10 +109,16 @@ def names(expr: Expr) -> list[str]:
     return list(dict.fromkeys(n.name for n in each_node(expr) if isinstance(n, Sym)))
 
 
-def size(expr: Expr) -> int:
+def name_set(expr: Expr, memo: dict | None = None) -> frozenset[str]:
+    """The symbol names in `expr`; with a `memo` kept across calls, trees that share parts
+    (each gradient contains its upstream's) cost only their new nodes."""
+    return fold(expr, lambda e, inner: frozenset((e.name,)) if isinstance(e, Sym) else frozenset().union(*inner), memo)
+
+
+def size(expr: Expr, memo: dict | None = None) -> int:
     """Operations and leaves in the tree as written out (a shared node counts at every use),
-    computed once per distinct node."""
-    return fold(expr, lambda e, sizes: 1 + sum(sizes))
+    computed once per distinct node (and once across calls that share a `memo`)."""
+    return fold(expr, lambda e, sizes: 1 + sum(sizes), memo)
 
 
 def dag_size(expr: Expr) -> int:
