@@ -116,3 +116,18 @@ def test_a_tree_without_sharing_is_written_as_before():
     shared = Apply("add", (Apply("mul", (e, e)), e))
     assert size(shared) == 17 and dag_size(shared) == 7
     assert pretty(shared) == "(a·a + a)·(a·a + a) + a·a + a"
+
+
+def test_a_cancelled_derivation_stops_at_its_next_step_and_is_kept_nowhere():
+    import tutor.derive
+    from tutor.derive import Cancelled, cache
+    from tutor.sandbox import derivation
+
+    lesson = chain_lesson(18)
+    seen: list[int] = []
+    with pytest.raises(Cancelled):
+        derivation(lesson, lambda deriv, i: seen.append(i), cancelled=lambda: len(seen) >= 3)
+    assert seen == [0, 1, 2]                              # the fourth step was not derived
+    assert cache.key(lesson) not in tutor.derive._MEMORY and cache.load(lesson) is None
+    whole = derivation(lesson, lambda deriv, i: seen.append(i), cancelled=lambda: False)
+    assert seen[3:] == list(range(len(whole.steps))) and [c.ok for c in whole.checks] == [True]

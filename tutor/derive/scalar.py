@@ -32,14 +32,25 @@ SYMBOLIC_BUDGET = 3.0       # seconds of sympy tidying for a whole derivation; a
 
 
 
-class Budget:
-    """Seconds left for optional symbolic work (tidying); numbers never depend on it."""
+class Cancelled(Exception):
+    """The derivation was called off (the sandbox's text changed): raised between steps."""
 
-    def __init__(self, seconds: float):
+
+class Budget:
+    """Seconds left for optional symbolic work (tidying; numbers never depend on it), and whether
+    whoever asked for the derivation still wants it (`cancelled`, asked between steps)."""
+
+    def __init__(self, seconds: float, cancelled: Callable[[], bool] | None = None):
         self.deadline = time.monotonic() + seconds
+        self.cancelled = cancelled
 
     def left(self) -> bool:
         return time.monotonic() < self.deadline
+
+    def go_on(self) -> None:
+        """Raises Cancelled where the derivation is no longer wanted."""
+        if self.cancelled is not None and self.cancelled():
+            raise Cancelled()
 
 
 def consumers(g) -> dict[str, list[str]]:
@@ -135,6 +146,7 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
     known: set[str] = set(g.leaves)
 
     def step(phase, node, title, lines, note="", **kw):
+        budget.go_on()
         s = Step(len(deriv.steps), phase, node, title, tuple(lines), note,
                  frozenset(known), frozenset(deriv.grads), **kw)
         deriv.steps.append(s)
@@ -190,6 +202,7 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
         if gates:
             note = (note + " " if note else "") + "Gate pattern at " + "; ".join(gates) + "."
         kind = "parameter" if name in g.params else "node"
+        budget.go_on()
         if name not in g.params and trees.get(name) is not None:
             simpler = _cancelled(g, name, trees[name], budget, memo)
             if simpler is not None:
@@ -234,6 +247,7 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
         note = "" if len(paths) == 1 else f"{p} reaches the loss along {len(paths)} paths: their products add up."
         step("chain", p, f"Chain rule for {p}", lines, note)
 
+    budget.go_on()
     env = {k: np.float64(v) for k, v in g.point.items()}
     deriv.checks = checker.check(g, env, {p: deriv.grads[p] for p in g.params}, deriv.grads)
     for chk in deriv.checks:
