@@ -245,3 +245,17 @@ async def test_escape_and_back_keeps_the_last_good_derivation(tmp_path):
                                                      "that derived (the text now has a problem)")
         assert text_of(again, "#sandbox-steps-text") == steps and text_of(again, "#sandbox-check") == check
         assert "inputs: b = 2.0, y = 3.0" in text_of(again, "#sandbox-drawing")
+
+
+async def test_the_62_node_reuse_chain_derives_in_the_sandbox(tmp_path):
+    app = make_app(tmp_path, sandbox=(reuse_chain(62), "w = 0.01, x = 0.2", "w"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SandboxScreen) and app.screen.query("#sandbox-graph"),
+                    "the sandbox")
+        screen = app.screen
+        await until(pilot, lambda: derived(screen), "the chain's derivation")
+        assert text_of(screen, "#sandbox-status") == "62 nodes, 127 steps; the three gradients agree"
+        assert screen.streamed == 127 and screen.derivation.checks[0].ok
+        steps = text_of(screen, "#sandbox-steps-text")
+        assert "∂L/∂w (in the inputs) = too long to write out (about 5.1e29" in steps
+        assert "[127/127] Check ∂L/∂w: all three agree" in steps

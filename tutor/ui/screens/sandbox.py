@@ -38,6 +38,7 @@ from tutor.ui.widgets.plots import GraphView
 # derivation of theirs is costly and is thrown away when the text changes again.
 DEBOUNCE_SMALL = 0.03
 DEBOUNCE_LARGE = 0.15
+STREAM_EVERY = 0.1        # seconds between redraws of a larger graph's steps as they stream in
 
 # The last good derivation of each app's sandbox (texts, derivation, rendered steps): a new
 # SandboxScreen opens on it, so Escape and back keeps the right side as it was.
@@ -126,7 +127,10 @@ class SandboxScreen(Screen):
         self.in_flight = 0                           # derivation threads alive (cancelled ones until they stop)
         self._flight = threading.Lock()
         self.saved: Path | None = None
-        self.streamed = 0                            # steps of a larger graph shown one by one so far
+        self.streamed = 0                            # steps of a larger graph streamed in so far
+        self._streamed: list[str] = []
+        self._streaming: tuple[str, str, str] | None = None   # the texts whose steps are streaming in
+        self._flush_queued = False
         self._timer = None
 
     def compose(self) -> ComposeResult:
@@ -252,8 +256,17 @@ class SandboxScreen(Screen):
             self._streamed: list[str] = []
         self._streamed.append(self._step_text(deriv, i, text))
         self.streamed = len(self._streamed)
+        self._streaming = texts
+        if not self._flush_queued:               # drawn at most every STREAM_EVERY: re-laying out
+            self._flush_queued = True            # the whole text per step made a long graph slow
+            self.set_timer(STREAM_EVERY, self._flush_stream)
+
+    def _flush_stream(self) -> None:
+        self._flush_queued = False
+        if not self.is_attached or self._streaming != self.wanted or self.shown == self.wanted:
+            return                               # a newer text, or the whole derivation is on screen
         self.query_one("#sandbox-steps-text", Static).update("\n\n".join(self._streamed))
-        self.query_one("#sandbox-status", Static).update(self._plain(f"Deriving… {i + 1}/{len(deriv.steps)} steps"))
+        self.query_one("#sandbox-status", Static).update(self._plain(f"Deriving… {len(self._streamed)} steps"))
 
     @on(SketchDerived)
     def derived(self, event: SketchDerived) -> None:
