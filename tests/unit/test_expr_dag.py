@@ -78,10 +78,10 @@ def test_the_forward_tree_is_written_out_at_two_to_the_n_but_costs_its_nodes(vis
     assert dag_size(loss) == 3 + 2 * 61 and names(loss) == ["w", "x"]
     walked = visits[0]
     assert walked <= 10 * 62, walked
-    # each walk of the 5·10^29-operation tree costs its 125 nodes, and so does its repr
+    # each walk of the 5·10^29-operation tree costs its 125 nodes, and so do its repr and hash
     for work in (lambda: diff(loss, "w"), lambda: evaluate(loss, {"w": 0.01, "x": 0.2}, Numpy()),
                  lambda: to_sympy(loss), lambda: expansion_terms(loss), lambda: pretty(loss, limit=200),
-                 lambda: to_text(loss, limit=200), lambda: repr(loss)):
+                 lambda: to_text(loss, limit=200), lambda: repr(loss), lambda: hash(loss)):
         visits[0] = 0
         work()
         assert visits[0] <= 4 * dag_size(loss) + 10, visits[0]

@@ -54,8 +54,8 @@ def evaluate(expr: Expr, env: dict, lib, memo: dict | None = None) -> object:
             return lib.const(e.value)
         if isinstance(e, Sym):
             return env[e.name]
-        if e.op == "pow":                          # the exponent stays a Python number
-            return lib.apply("pow", [args[0], e.args[1].value])
+        if e.op == "pow" and isinstance(n := e.args[1], Num):     # the exponent stays a Python number
+            return lib.apply("pow", [args[0], n.value])
         return lib.apply(e.op, args)
     return fold(expr, value, memo)
 
@@ -68,6 +68,7 @@ def kink_arguments(expr: Expr, env: dict, lib) -> list:
     evaluate(expr, env, lib, memo)
     out: list = []
     for e in reversed(list(each_node(expr))):          # arguments before the node, as evaluated
-        if isinstance(e, Apply) and OPS[e.op].kink is not None:
-            out.append(OPS[e.op].kink(lib.np, *[memo[id(a)][1] for a in e.args]))
+        kink = OPS[e.op].kink if isinstance(e, Apply) else None
+        if kink is not None:
+            out.append(kink(lib.np, *[memo[id(a)][1] for a in e.args]))
     return out

@@ -2,13 +2,13 @@
 
 Three node types: a literal number, a symbol, and an operation applied to arguments. What each
 operation means (text, sympy form, derivative, numpy and torch evaluation, shape rule and
-matrix-form backward rule) is kept once, in `tutor.expr.ops`. Nodes are frozen and hashable, so
-trees can be cached, compared and pickled without importing sympy or torch.
+matrix-form backward rule) is kept once, in `tutor.expr.ops`. Nodes are frozen and hashable (the
+hash kept per node), so trees can be cached, compared and pickled without importing sympy or torch.
 
 Expressions are DAGs: a node used twice (a derivative's upstream factor, a forward tree where
-a2 = a1·a1 + a1 holds a1 twice) is one object, shared. Everything that walks an expression goes
+a2 = a1·a1 + a1 holds a1 three times) is one object, shared. Everything that walks an expression goes
 through `fold`, which visits each distinct node once (memoised by identity), so that work grows
-with the DAG's nodes, never with the tree it would be written out as (2^n for a chain of n such
+with the DAG's nodes, never with the tree it would be written out as (3^n for a chain of n such
 nodes). `size` is still the written-out tree's size (what text and sympy would cost), computed in
 DAG time; `dag_size` counts the distinct nodes.
 
@@ -18,7 +18,7 @@ derivatives built rule by rule stay as small as a person would write them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterator, TypeVar, Union
 
 
@@ -36,6 +36,17 @@ class Sym:
 class Apply:
     op: str                      # a key of tutor.expr.ops.OPS
     args: tuple["Expr", ...]
+    _hash: int = field(default=0, init=False, compare=False)
+
+    def __hash__(self) -> int:
+        # dataclass's hash walks the tree; here each distinct node is hashed once and kept
+        def node_hash(e, inner: list[int]) -> int:
+            if not isinstance(e, Apply):
+                return hash(e)
+            if not e._hash:
+                object.__setattr__(e, "_hash", hash((e.op, *inner)) or 1)
+            return e._hash
+        return self._hash or fold(self, node_hash)
 
     def __repr__(self) -> str:
         # dataclass's repr walks the tree (2^n for a chain of reuses): each distinct node once

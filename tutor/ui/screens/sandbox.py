@@ -253,7 +253,7 @@ class SandboxScreen(Screen):
         if not self.is_attached or texts != self.wanted:
             return
         if i == 0:
-            self._streamed: list[str] = []
+            self._streamed = []
         self._streamed.append(self._step_text(deriv, i, text))
         self.streamed = len(self._streamed)
         self._streaming = texts
