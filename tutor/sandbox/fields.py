@@ -1,4 +1,5 @@
-"""The sandbox's three typed fields → a Sketch: node lines, a point, the parameters.
+"""The sandbox's three typed fields, parsed: node lines and leaves, a point, the parameters
+(`tutor.sandbox.graph.sketch` puts them together as a Sketch).
 
     graph   c = a + b; L = (c*w - y)**2        node lines (newlines or ';'); the last is the loss
     point   a = 1, b = 2, w = 0.5, y = 3       a number for every leaf (commas, ';' or newlines)

@@ -16,8 +16,7 @@ import weakref
 from pathlib import Path
 
 from textual import on, work
-from textual.app import App
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
@@ -28,7 +27,6 @@ from tutor.errors import LessonError
 from tutor.fmt import asciify, number
 from tutor.log import logged
 from tutor.present.derivation import render
-from tutor.derive import Cancelled
 from tutor.sandbox import EXAMPLE, SMALL_GRAPH, SandboxError, Sketch, derivation, save, save_path, sketch
 from tutor.ui.messages import Failed, SketchDerived, SketchStep
 from tutor.ui.widgets.plots import GraphView
@@ -225,6 +223,7 @@ class SandboxScreen(Screen):
                 self.in_flight -= 1
 
     def _derive(self, texts, lesson, stream: bool, width: int, ascii: bool) -> None:
+        from tutor.derive import Cancelled          # numpy and the core load here, off the UI thread
         from tutor.heavy import load
 
         load("sympy", "torch")          # one thread at a time (see tutor.heavy)
