@@ -9,7 +9,14 @@ Warm: a fresh process whose disk cache holds the lesson: the time until its firs
 rendered (what re-opening a lesson costs), against one 16 ms frame plus the same bare process
 start (`import tutor`), reported as milliseconds beyond that start.
 
-    .venv/bin/python bench/bench_derive.py
+Reuse chain (issue 25): the 62-node graph a1 = w·x, a_i = a_(i−1)·a_(i−1) + a_(i−1) (3^62
+operations written out as a tree; once exponential, over a minute at 18 nodes), each a whole
+fresh process with an empty cache: `backprop-tutor --check FILE`, `backprop-tutor derive GRAPH`,
+and the sandbox's derivation call (`tutor.sandbox.derivation`, every step rendered as the TUI
+does), against a whole bare `python -c "import sympy, torch"` process in the same run. Target ≤ 3×.
+
+    .venv/bin/python bench/bench_derive.py          # the lessons, then the reuse chain
+    .venv/bin/python bench/bench_derive.py chain    # the reuse chain only
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,5 +84,54 @@ def main() -> None:
         print(f"{name:24} {cold:7.2f} {cold / base:6.2f} {target:6.1f} {statistics.median(warms) * 1000:19.0f}")
 
 
+CHAIN_NODES = 62
+CHAIN_POINT = "w = 0.01, x = 0.2"
+SANDBOX = """
+import sys
+from tutor.present.derivation import render
+from tutor.sandbox import derivation, sketch
+d = derivation(sketch(sys.argv[1], sys.argv[2], "w").lesson())
+for i in range(len(d.steps)):
+    render(d, i, 80)
+assert all(c.ok for c in d.checks)
+"""
+
+
+def reuse_chain(n: int) -> str:
+    lines = ["a1 = w*x"] + [f"a{i} = a{i - 1}*a{i - 1} + a{i - 1}" for i in range(2, n)]
+    return "\n".join(lines + [f"L = a{n - 1}*a{n - 1} + a{n - 1}"])
+
+
+def process(*args: str) -> float:
+    """Seconds for a whole fresh process (interpreter start included), with an empty cache."""
+    env = dict(os.environ, BACKPROP_TUTOR_CACHE=tempfile.mkdtemp(), PYTHONPATH=str(ROOT))
+    t = time.perf_counter()
+    subprocess.run([sys.executable, *args], capture_output=True, check=True, cwd=ROOT, env=env, timeout=600)
+    return time.perf_counter() - t
+
+
+def chain() -> None:
+    sys.path.insert(0, str(ROOT))
+    from tutor.sandbox import save, save_path, sketch
+
+    graph = reuse_chain(CHAIN_NODES)
+    path = save(sketch(graph, CHAIN_POINT, "w"), save_path("reuse-chain", cwd=Path(tempfile.mkdtemp())))
+    runs = {
+        "bare import sympy, torch": ("-c", "import sympy, torch"),
+        "--check FILE": ("-m", "tutor", "--check", str(path)),
+        "derive GRAPH": ("-m", "tutor", "derive", graph, "--at", CHAIN_POINT, "--wrt", "w"),
+        "sandbox derivation": ("-c", SANDBOX, graph, CHAIN_POINT),
+    }
+    times = {name: statistics.median(process(*args) for _ in range(ROUNDS)) for name, args in runs.items()}
+    base = times.pop("bare import sympy, torch")
+    print(f"\n{CHAIN_NODES}-node reuse chain, whole processes, median of {ROUNDS}; "
+          f"baseline: bare `import sympy, torch` {base:.2f} s")
+    print(f"{'run':24} {'s':>6} {'ratio':>6} {'target':>6}")
+    for name, t in times.items():
+        print(f"{name:24} {t:6.2f} {t / base:6.2f} {3.0:6.1f}")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] != ["chain"]:
+        main()
+    chain()

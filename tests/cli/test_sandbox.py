@@ -1,4 +1,4 @@
-"""The sandbox's core (tutor/sandbox.py) and its command line: `derive` and `sandbox`.
+"""The sandbox's core (tutor/sandbox/) and its command line: `derive` and `sandbox`.
 
 `derive` one-liners are checked against torch autograd run here on the same maths, written out
 by hand in float64; typing mistakes exit 2 with one line that says where."""
@@ -156,3 +156,67 @@ def test_a_core_failure_at_the_point_exits_3_with_one_line(monkeypatch, capsys):
     assert err == f"backprop-tutor: {message}\n"
     assert [json.loads(line)["event"] for line in out.splitlines()] == ["lesson", "error"]
     assert json.loads(out.splitlines()[-1])["message"] == message
+
+
+def reuse_chain(n: int) -> str:
+    """n nodes, each the previous one squared plus itself (a tree of 3^n operations written out)."""
+    lines = ["a1 = w*x"] + [f"a{i} = a{i - 1}*a{i - 1} + a{i - 1}" for i in range(2, n)]
+    return "; ".join(lines + [f"L = a{n - 1}*a{n - 1} + a{n - 1}"])
+
+
+def _chain_gradient() -> float:
+    import torch
+
+    w = torch.tensor(0.01, dtype=torch.float64, requires_grad=True)
+    a = w * 0.2
+    for _ in range(61):
+        a = a * a + a
+    a.backward()
+    return float(w.grad)
+
+
+def test_a_62_node_reuse_chain_derives_through_derive_check_and_headless(tmp_path):
+    graph, at = reuse_chain(62), "w = 0.01, x = 0.2"
+    expected = _chain_gradient()
+    code, out, err = run_cli("derive", graph, "--at", at, "--wrt", "w", "--json")
+    assert (code, err) == (0, "")
+    [check] = [json.loads(line) for line in out.splitlines() if '"gradcheck"' in line]
+    assert check["ok"] is True and check["symbolic"] == pytest.approx(expected, rel=1e-9)
+    assert "too long to write out (about 5.1e29 operations)" in out
+    # the same graph as lesson files, each with its own id (so that neither finds the other's cache)
+    for name, args in (("chain-check", ("--check",)), ("chain-headless", ("--headless",))):
+        path = save(sketch(graph, at, "w"), save_path(name, cwd=tmp_path))
+        code, out, err = run_cli(*args, str(path), process=True)
+        assert (code, err) == (0, "")
+        if args == ("--check",):
+            assert out == f"{path}: ok\n"
+        else:
+            assert f"∂L/∂w: {check['symbolic']:.6g} | " in out and out.rstrip().endswith("(good)  ok")
+
+
+KINK = "autograd agrees; a kink (relu, max or abs at 0) lies within the finite-difference step, " \
+       "so the numeric gradient is not meaningful here"
+
+
+@pytest.mark.parametrize("graph, step", [
+    ("L = max(w, 2*w - 1)", 5),                   # a tie of max: the two sides are equal at w = 1
+    ("L = max(2*w - 1, w)", 5),
+    ("L = relu(w - 1)", 5),
+    ("L = abs(w - 1)", 5),
+])
+def test_a_tie_of_max_is_a_kink_said_as_relu_and_abs_at_0_say_it(graph, step):
+    code, out, err = run_cli("derive", graph, "--at", "w = 1")
+    assert (code, err) == (0, "")
+    assert f"\n[{step}] Check ∂L/∂w: {KINK}\n" in out
+    code, out, err = run_cli("derive", graph, "--at", "w = 1", "--json")
+    [check] = [json.loads(line) for line in out.splitlines() if '"gradcheck"' in line]
+    assert (check["ok"], check["kink"], check["symbolic"]) == (True, True, check["autograd"])
+
+
+def test_a_division_by_zero_at_the_point_exits_3_with_one_line():
+    message = "node 'L' is undefined at the point (inf): choose a point where every node has a finite value"
+    code, out, err = run_cli("derive", "L = w/x", "--at", "w = 1, x = 0")
+    assert (code, err) == (3, f"backprop-tutor: {message}\n")
+    assert f"\n{message}\n" in out
+    code, out, err = run_cli("derive", "L = w/x", "--at", "w = 1, x = 0", "--json")
+    assert code == 3 and json.loads(out.splitlines()[-1]) == {"event": "error", "message": message}

@@ -1,4 +1,4 @@
-"""The sandbox's core (tutor/sandbox.py) and its command line: `derive` and `sandbox`.
+"""The sandbox's core (tutor/sandbox/) and its command line: `derive` and `sandbox`.
 
 `derive` one-liners are checked against torch autograd run here on the same maths, written out
 by hand in float64; typing mistakes exit 2 with one line that says where."""

@@ -64,7 +64,14 @@ def derive(args) -> int:
     except SandboxError as exc:
         return headless.usage_error(printer, sys.stderr, describe(exc, texts[exc.field]))
     try:
-        return headless.run(lesson, headless.Options(json=args.json, ascii=args.ascii, train=False))
+        status = headless.run(lesson, headless.Options(json=args.json, ascii=args.ascii, train=False))
+        problem = _problem(lesson) if status == headless.EXIT_OK else ""
+        if problem:                        # undefined at the point (a division by zero): exit 3, as README says
+            sys.stdout.flush()
+            sys.stderr.write(f"backprop-tutor: {problem}\n")
+            printer.event("error", None, message=problem)
+            return headless.EXIT_DIVERGED
+        return status
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt:
@@ -76,3 +83,11 @@ def derive(args) -> int:
         sys.stderr.write(f"backprop-tutor: {message}\n")
         printer.event("error", None, message=message)
         return headless.EXIT_DIVERGED
+
+
+def _problem(lesson) -> str:
+    """Why the derivation just printed took no gradient at the point ("" when it did): the
+    derivation comes back from the memory cache that the run filled."""
+    from tutor.derive import derive
+
+    return derive(lesson).problem

@@ -20,10 +20,10 @@ from typing import Callable
 from tutor.derive import cache
 from tutor.derive.check import rel_error
 from tutor.derive.jacobian import jacobian_matrix, jacobian_steps, jacobian_values
-from tutor.derive.scalar import SYMBOLIC_BUDGET, Budget, consumers, forward_trees, forward_values, steps as _scalar
+from tutor.derive.scalar import SYMBOLIC_BUDGET, Budget, Cancelled, consumers, forward_trees, forward_values, steps as _scalar
 from tutor.derive.steps import Check, Derivation, Step, d
 
-__all__ = ["Check", "Derivation", "Step", "d", "derive", "forward_values", "forward_trees", "consumers",
+__all__ = ["Cancelled", "Check", "Derivation", "Step", "d", "derive", "forward_values", "forward_trees", "consumers",
            "jacobian_matrix", "jacobian_values", "rel_error"]
 
 _MEMORY: dict[str, Derivation] = {}
@@ -31,9 +31,11 @@ _LOCK = threading.Lock()
 MAX_MEMORY = 32
 
 
-def derive(lesson, on_step: Callable[[Step, Derivation], None] | None = None, use_cache: bool = True) -> Derivation:
+def derive(lesson, on_step: Callable[[Step, Derivation], None] | None = None, use_cache: bool = True,
+           cancelled: Callable[[], bool] | None = None) -> Derivation:
     """The lesson's derivation. Each step goes to `on_step` as soon as it exists (from memory or
-    disk at once when the lesson was derived before)."""
+    disk at once when the lesson was derived before). Where `cancelled()` turns true, the
+    derivation stops at its next step or node with `Cancelled`, and nothing is kept."""
     emit = on_step or (lambda s, d: None)
     k = cache.key(lesson)
     with _LOCK:
@@ -45,7 +47,7 @@ def derive(lesson, on_step: Callable[[Step, Derivation], None] | None = None, us
             emit(s, found)
         _remember(k, found)
         return found
-    deriv = _build(lesson, emit)
+    deriv = _build(lesson, emit, cancelled)
     _remember(k, deriv)
     if use_cache:
         cache.save(lesson, deriv)
@@ -59,15 +61,16 @@ def _remember(k: str, deriv: Derivation) -> None:
         _MEMORY[k] = deriv
 
 
-def _build(lesson, emit) -> Derivation:
+def _build(lesson, emit, cancelled=None) -> Derivation:
     g = lesson.graph
-    budget = Budget(SYMBOLIC_BUDGET)
+    budget = Budget(SYMBOLIC_BUDGET, cancelled)
     if g is None:
         deriv = Derivation(lesson.id, None, [], {}, {})
     else:
         deriv = _scalar(lesson.id, g, emit, budget)
         if g.shapes and deriv.checks:
-            _matrix(deriv, g, emit)
+            budget.go_on()
+            _matrix(deriv, g, emit, budget)
     if lesson.jacobian is not None:
         for s in jacobian_steps(lesson.jacobian, len(deriv.steps)):
             deriv.steps.append(s)
@@ -78,7 +81,7 @@ def _build(lesson, emit) -> Derivation:
     return deriv
 
 
-def _matrix(deriv: Derivation, g, emit) -> None:
+def _matrix(deriv: Derivation, g, emit, budget: Budget) -> None:
     import numpy as np
 
     from tutor.derive.check import verdict
@@ -87,6 +90,7 @@ def _matrix(deriv: Derivation, g, emit) -> None:
     result = matrix_backward(g, fused=deriv.simplified)
 
     def add(phase, node, title, lines, note="", check=None):
+        budget.go_on()
         s = Step(len(deriv.steps), phase, node, title, tuple(lines), note, check=check)
         deriv.steps.append(s)
         emit(s, deriv)

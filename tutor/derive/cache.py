@@ -159,7 +159,7 @@ def save(lesson, deriv: Derivation) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(dump(deriv), f)
+            f.write(json.dumps(dump(deriv)))         # one shot: json's C encoder (json.dump is pure Python)
         os.replace(tmp, folder / f"{key(lesson)}.json")
     except OSError:
         pass                      # a read-only or full cache: the derivation simply is not kept

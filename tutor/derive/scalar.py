@@ -21,7 +21,7 @@ from tutor.derive import check as checker
 from tutor.derive.steps import Derivation, Step, d
 from tutor.expr.calculus import diff, occurrences
 from tutor.expr.evaluate import Numpy, evaluate
-from tutor.expr.nodes import Apply, Expr, Num, Sym, add, mul, size, substitute, symbols
+from tutor.expr.nodes import Apply, Expr, Num, Sym, add, mul, name_set, names, size, substitute
 from tutor.expr.ops import OPS
 from tutor.expr.text import pretty
 from tutor.fmt import number
@@ -32,20 +32,31 @@ SYMBOLIC_BUDGET = 3.0       # seconds of sympy tidying for a whole derivation; a
 
 
 
-class Budget:
-    """Seconds left for optional symbolic work (tidying); numbers never depend on it."""
+class Cancelled(Exception):
+    """The derivation was called off (the sandbox's text changed): raised between steps."""
 
-    def __init__(self, seconds: float):
+
+class Budget:
+    """Seconds left for optional symbolic work (tidying; numbers never depend on it), and whether
+    whoever asked for the derivation still wants it (`cancelled`, asked between steps)."""
+
+    def __init__(self, seconds: float, cancelled: Callable[[], bool] | None = None):
         self.deadline = time.monotonic() + seconds
+        self.cancelled = cancelled
 
     def left(self) -> bool:
         return time.monotonic() < self.deadline
+
+    def go_on(self) -> None:
+        """Raises Cancelled where the derivation is no longer wanted."""
+        if self.cancelled is not None and self.cancelled():
+            raise Cancelled()
 
 
 def consumers(g) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {n: [] for n in g.leaves + tuple(x.name for x in g.nodes)}
     for node in g.nodes:
-        for used in dict.fromkeys(symbols(node.expr)):
+        for used in names(node.expr):
             out[used].append(node.name)
     return out
 
@@ -68,7 +79,7 @@ def local_partials(g) -> tuple[dict, dict]:
     local: dict[tuple[str, str], Expr] = {}
     parts: dict[tuple[str, str], list[Expr]] = {}
     for node in g.nodes:
-        for used in dict.fromkeys(symbols(node.expr)):
+        for used in names(node.expr):
             parts[(node.name, used)] = occurrences(node.expr, used)
             local[(node.name, used)] = diff(node.expr, used)
     return local, parts
@@ -80,6 +91,7 @@ def gradient_trees(g, local: dict | None = None) -> dict[str, Expr | None]:
     local = local if local is not None else local_partials(g)[0]
     used_by = consumers(g)
     trees: dict[str, Expr | None] = {g.loss: Num(1.0)}
+    sizes: dict = {}                      # shared: each gradient contains its upstream's, sized once
     for name in [n.name for n in reversed(g.nodes[:-1])] + list(g.params):
         total: Expr | None = Num(0.0)
         for c in used_by[name]:
@@ -88,7 +100,7 @@ def gradient_trees(g, local: dict | None = None) -> dict[str, Expr | None]:
                 total = None
                 break
             total = add(total, mul(upstream, local[(c, name)]))
-            if size(total) > MAX_TREE:
+            if size(total, sizes) > MAX_TREE:
                 total = None
         trees[name] = total
     return trees
@@ -134,6 +146,7 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
     known: set[str] = set(g.leaves)
 
     def step(phase, node, title, lines, note="", **kw):
+        budget.go_on()
         s = Step(len(deriv.steps), phase, node, title, tuple(lines), note,
                  frozenset(known), frozenset(deriv.grads), **kw)
         deriv.steps.append(s)
@@ -155,6 +168,7 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
     L = g.loss
     deriv.grads[L] = 1.0
     trees = gradient_trees(g, local)
+    memo: dict = {}
     step("backward", L, f"Backward: start at the loss, {d(L, L)} = 1", [(d(L, L), "1")],
          note="Every gradient below is built from this seed.")
     order = [n.name for n in reversed(g.nodes[:-1])] + list(g.params)
@@ -188,8 +202,9 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
         if gates:
             note = (note + " " if note else "") + "Gate pattern at " + "; ".join(gates) + "."
         kind = "parameter" if name in g.params else "node"
+        budget.go_on()
         if name not in g.params and trees.get(name) is not None:
-            simpler = _cancelled(g, name, trees[name], budget)
+            simpler = _cancelled(g, name, trees[name], budget, memo)
             if simpler is not None:
                 deriv.simplified[name] = simpler[0]
                 lines.append((f"{d(L, name)} simplified", simpler[0]))
@@ -224,13 +239,15 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
             lines.append((f"{d(L, p)} (multiplied out)", _tidy(tree, budget, cancel=False)))
             in_inputs = substitute(tree, inputs)
             if size(in_inputs) > MAX_TREE:
-                lines.append((f"{d(L, p)} (in the inputs)", f"too long to write out ({size(in_inputs)} operations)"))
+                lines.append((f"{d(L, p)} (in the inputs)", f"too long to write out ({_count(size(in_inputs))} "
+                                                              "operations)"))
             else:
                 lines.append((f"{d(L, p)} (in the inputs)", _tidy(in_inputs, budget)))
         lines.append((f"{d(L, p)} at the point", number(deriv.grads[p])))
         note = "" if len(paths) == 1 else f"{p} reaches the loss along {len(paths)} paths: their products add up."
         step("chain", p, f"Chain rule for {p}", lines, note)
 
+    budget.go_on()
     env = {k: np.float64(v) for k, v in g.point.items()}
     deriv.checks = checker.check(g, env, {p: deriv.grads[p] for p in g.params}, deriv.grads)
     for chk in deriv.checks:
@@ -253,21 +270,33 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
     return deriv
 
 
-def _cancelled(g, name: str, tree: Expr, budget: Budget) -> tuple[Expr, str] | None:
+def _count(n: int) -> str:
+    return f"{n:,}" if n < 10**9 else f"about {n:.1e}".replace("e+", "e")
+
+
+def _cancelled(g, name: str, tree: Expr, budget: Budget, memo: dict) -> tuple[Expr, str] | None:
     """∂L/∂name with the nodes computed from `name` written out in it (p = σ(z), say) and
     cancelled, where that makes it shorter: σ(z)·(1 − σ(z))·(−y/p + (1 − y)/(1 − p)) is σ(z) − y.
-    None where nothing cancels (or the budget is spent)."""
-    if not budget.left():
+    None where nothing cancels, where the written-out form would pass what sympy is given (a
+    chain of reuses doubles at each node), or where the budget is spent. `memo` is shared
+    between the nodes of one derivation (their gradients share their upstream parts)."""
+    from tutor.expr.sympy_bridge import MAX_CANONICAL_SIZE, canonical
+
+    if not budget.left() or size(tree, memo.setdefault("size", {})) > MAX_CANONICAL_SIZE:
         return None
-    later = [n for n in g.nodes[[n.name for n in g.nodes].index(name) + 1:]]
-    env: dict[str, Expr] = {}
-    for node in later:
-        env[node.name] = substitute(node.expr, env)
-    used = [n for n in dict.fromkeys(symbols(tree)) if n in env]
+    order = [n.name for n in g.nodes]
+    later = order[order.index(name) + 1:]
+    mentioned = name_set(tree, memo.setdefault("names", {}))
+    used = [n for n in later if n in mentioned]
     if not used:
         return None
-    from tutor.expr.sympy_bridge import canonical
-
+    # the later nodes in forward order, each in the nodes up to `name`, until the last one used;
+    # a written form grows as it is substituted, so one past the limit ends the attempt
+    env: dict[str, Expr] = {}
+    for n in later[: later.index(used[-1]) + 1]:
+        env[n] = substitute(g.node(n).expr, env)
+        if n in mentioned and size(env[n]) > MAX_CANONICAL_SIZE:
+            return None
     written = substitute(tree, {n: env[n] for n in used})
     tidy, why = canonical(written)
     if why or size(tidy) >= size(tree):

@@ -7,37 +7,38 @@ appearance of x apart, so that a node used twice in one expression (d = c·c) sh
 
 from __future__ import annotations
 
-from tutor.expr.nodes import ZERO, Apply, Expr, Num, Sym, add, mul, substitute, symbols
+from tutor.expr.nodes import ONE, ZERO, Apply, Expr, Num, Sym, add, count, fold, mul, substitute
 from tutor.expr.ops import OPS
 
 
 def diff(expr: Expr, name: str) -> Expr:
-    """∂expr/∂name, as a tree."""
-    if isinstance(expr, Num):
-        return ZERO
-    if isinstance(expr, Sym):
-        return Num(1.0) if expr.name == name else ZERO
-    if name not in set(symbols(expr)):
-        return ZERO
-    op = OPS[expr.op]
-    out: Expr = ZERO
-    locals_ = op.d(expr.args)
-    for i, arg in enumerate(expr.args):
-        if i in op.literal:
-            continue
-        inner = diff(arg, name)
-        if inner != ZERO:
-            out = add(out, mul(locals_[i], inner))
-    return out
+    """∂expr/∂name, as a DAG: each distinct node of `expr` is differentiated once, and a shared
+    node's derivative is shared where it is used again."""
+    def rule(e: Expr, inner: list[Expr]) -> Expr:
+        if isinstance(e, Num):
+            return ZERO
+        if isinstance(e, Sym):
+            return ONE if e.name == name else ZERO
+        op = OPS[e.op]
+        live = [i for i, d in enumerate(inner) if i not in op.literal and d != ZERO]
+        if not live:
+            return ZERO
+        locals_ = op.d(e.args)
+        out: Expr = ZERO
+        for i in live:
+            out = add(out, mul(locals_[i], inner[i]))
+        return out
+    return fold(expr, rule)
 
 
 def occurrences(expr: Expr, name: str) -> list[Expr]:
-    """One term of ∂expr/∂name per appearance of `name` in `expr` (their sum is `diff`)."""
-    count = sum(1 for s in symbols(expr) if s == name)
-    if count <= 1:
+    """One term of ∂expr/∂name per appearance of `name` in `expr` (their sum is `diff`). For
+    a node's own expression, as typed: a tree, whose appearances are few."""
+    n = count(expr, name)
+    if n <= 1:
         return [diff(expr, name)]
     terms = []
-    for k in range(count):
+    for k in range(n):
         marked = _mark(expr, name, k, [0])
         term = diff(marked, "\0")
         terms.append(substitute(term, {"\0": Sym(name)}))

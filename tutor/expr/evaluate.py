@@ -7,7 +7,7 @@ operation means.
 
 from __future__ import annotations
 
-from tutor.expr.nodes import Apply, Expr, Num, Sym
+from tutor.expr.nodes import Apply, Expr, Num, Sym, each_node, fold
 from tutor.expr.ops import OPS
 
 
@@ -45,29 +45,30 @@ class Torch:
         return OPS[op].torch(self.torch, *args)
 
 
-def evaluate(expr: Expr, env: dict, lib) -> object:
-    """The value of `expr`, with each symbol's value from `env`, in the library `lib`."""
-    if isinstance(expr, Num):
-        return lib.const(expr.value)
-    if isinstance(expr, Sym):
-        return env[expr.name]
-    if expr.op == "pow":                           # the exponent stays a Python number
-        return lib.apply("pow", [evaluate(expr.args[0], env, lib), expr.args[1].value])
-    return lib.apply(expr.op, [evaluate(a, env, lib) for a in expr.args])
+def evaluate(expr: Expr, env: dict, lib, memo: dict | None = None) -> object:
+    """The value of `expr`, with each symbol's value from `env`, in the library `lib`; each
+    distinct node is evaluated once (a `memo` shared between calls with the same `env` and
+    `lib` keeps the values of nodes they share)."""
+    def value(e: Expr, args: list):
+        if isinstance(e, Num):
+            return lib.const(e.value)
+        if isinstance(e, Sym):
+            return env[e.name]
+        if e.op == "pow" and isinstance(n := e.args[1], Num):     # the exponent stays a Python number
+            return lib.apply("pow", [args[0], n.value])
+        return lib.apply(e.op, args)
+    return fold(expr, value, memo)
 
 
 def kink_arguments(expr: Expr, env: dict, lib) -> list:
-    """The value that decides each kink in `expr` (a relu's argument, a − b of a max, …), in order:
-    where one changes sign between two points, the derivative jumps between them."""
+    """The value that decides each kink in `expr` (a relu's argument, a − b of a max, …), one per
+    distinct kinked node, in order: where one changes sign between two points, the derivative
+    jumps between them."""
+    memo: dict = {}
+    evaluate(expr, env, lib, memo)
     out: list = []
-
-    def walk(e):
-        if isinstance(e, Apply):
-            for a in e.args:
-                walk(a)
-            kink = OPS[e.op].kink
-            if kink is not None:
-                out.append(kink(lib.np, *[evaluate(a, env, lib) for a in e.args]))
-
-    walk(expr)
+    for e in reversed(list(each_node(expr))):          # arguments before the node, as evaluated
+        kink = OPS[e.op].kink if isinstance(e, Apply) else None
+        if kink is not None:
+            out.append(kink(lib.np, *[memo[id(a)][1] for a in e.args]))
     return out

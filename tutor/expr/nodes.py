@@ -2,8 +2,15 @@
 
 Three node types: a literal number, a symbol, and an operation applied to arguments. What each
 operation means (text, sympy form, derivative, numpy and torch evaluation, shape rule and
-matrix-form backward rule) is kept once, in `tutor.expr.ops`. Nodes are frozen and hashable, so
-trees can be cached, compared and pickled without importing sympy or torch.
+matrix-form backward rule) is kept once, in `tutor.expr.ops`. Nodes are frozen and hashable (the
+hash kept per node), so trees can be cached, compared and pickled without importing sympy or torch.
+
+Expressions are DAGs: a node used twice (a derivative's upstream factor, a forward tree where
+a2 = a1·a1 + a1 holds a1 three times) is one object, shared. Everything that walks an expression goes
+through `fold`, which visits each distinct node once (memoised by identity), so that work grows
+with the DAG's nodes, never with the tree it would be written out as (3^n for a chain of n such
+nodes). `size` is still the written-out tree's size (what text and sympy would cost), computed in
+DAG time; `dag_size` counts the distinct nodes.
 
 The builders below (`add`, `mul`, …) fold the trivial cases (x + 0, 1·x, −(−x), numbers) so that
 derivatives built rule by rule stay as small as a person would write them.
@@ -11,8 +18,8 @@ derivatives built rule by rule stay as small as a person would write them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterator, Union
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, TypeVar, Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,18 +32,81 @@ class Sym:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Apply:
     op: str                      # a key of tutor.expr.ops.OPS
     args: tuple["Expr", ...]
+    _hash: int = field(default=0, init=False, compare=False)
+
+    def __hash__(self) -> int:
+        # dataclass's hash walks the tree; here each distinct node is hashed once and kept
+        def node_hash(e, inner: list[int]) -> int:
+            if not isinstance(e, Apply):
+                return hash(e)
+            if not e._hash:
+                object.__setattr__(e, "_hash", hash((e.op, *inner)) or 1)
+            return e._hash
+        return self._hash or fold(self, node_hash)
+
+    def __repr__(self) -> str:
+        # dataclass's repr walks the tree (2^n for a chain of reuses): each distinct node once
+        # here, each piece cut at REPR_LIMIT characters
+        def rep(e, args: list[str]) -> str:
+            text = f"Apply(op={e.op!r}, args=({', '.join(args)}{',' if len(args) == 1 else ''}))" \
+                if isinstance(e, Apply) else repr(e)
+            return text if len(text) <= REPR_LIMIT else text[: REPR_LIMIT - 1] + "…"
+        return fold(self, rep)
+
+
+REPR_LIMIT = 2000
 
 
 Expr = Union[Num, Sym, Apply]
 ZERO, ONE = Num(0.0), Num(1.0)
 
 
+T = TypeVar("T")
+
+
+def fold(expr: Expr, f: Callable[[Expr, list], T], memo: dict | None = None) -> T:
+    """`f(node, [f of each argument])` for each distinct node of `expr`, arguments first, each
+    node once (memoised by identity); iterative, so depth is no limit either. A `memo` passed in
+    is shared between calls (it keeps the nodes alive, so identities are not reused)."""
+    memo = {} if memo is None else memo
+    stack: list[tuple[Expr, bool]] = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        key = id(node)
+        if key in memo:
+            continue
+        if isinstance(node, Apply):
+            if not ready:
+                stack.append((node, True))
+                stack.extend((a, False) for a in reversed(node.args) if id(a) not in memo)
+                continue
+            memo[key] = (node, f(node, [memo[id(a)][1] for a in node.args]))
+        else:
+            memo[key] = (node, f(node, []))
+    return memo[id(expr)][1]
+
+
+def each_node(expr: Expr) -> Iterator[Expr]:
+    """Each distinct node once, in pre-order (a node before its arguments, left to right)."""
+    seen: set[int] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        if isinstance(node, Apply):
+            stack.extend(reversed(node.args))
+
+
 def symbols(expr: Expr) -> Iterator[str]:
-    """Every symbol name in `expr`, in order of appearance (with repeats)."""
+    """Every symbol name in `expr`, in order of appearance (with repeats): for typed trees only,
+    a shared DAG repeats them exponentially; `names` gives each once."""
     if isinstance(expr, Sym):
         yield expr.name
     elif isinstance(expr, Apply):
@@ -44,18 +114,44 @@ def symbols(expr: Expr) -> Iterator[str]:
             yield from symbols(arg)
 
 
-def size(expr: Expr) -> int:
-    """Operations and leaves in the tree."""
-    return 1 + sum(size(a) for a in expr.args) if isinstance(expr, Apply) else 1
+def names(expr: Expr) -> list[str]:
+    """Each symbol name in `expr` once, in order of first appearance (a shared node's symbols
+    appeared at its first use, so skipping it later loses nothing)."""
+    return list(dict.fromkeys(n.name for n in each_node(expr) if isinstance(n, Sym)))
+
+
+def name_set(expr: Expr, memo: dict | None = None) -> frozenset[str]:
+    """The symbol names in `expr`; with a `memo` kept across calls, trees that share parts
+    (each gradient contains its upstream's) cost only their new nodes."""
+    return fold(expr, lambda e, inner: frozenset((e.name,)) if isinstance(e, Sym) else frozenset().union(*inner), memo)
+
+
+def size(expr: Expr, memo: dict | None = None) -> int:
+    """Operations and leaves in the tree as written out (a shared node counts at every use),
+    computed once per distinct node (and once across calls that share a `memo`)."""
+    return fold(expr, lambda e, sizes: 1 + sum(sizes), memo)
+
+
+def dag_size(expr: Expr) -> int:
+    """Distinct nodes: what walking `expr` costs."""
+    return sum(1 for _ in each_node(expr))
+
+
+def count(expr: Expr, name: str) -> int:
+    """Appearances of symbol `name` in the tree as written out."""
+    return fold(expr, lambda e, counts: int(isinstance(e, Sym) and e.name == name) + sum(counts))
 
 
 def substitute(expr: Expr, env: dict[str, Expr]) -> Expr:
-    """Each symbol named in `env` replaced by its expression."""
-    if isinstance(expr, Sym):
-        return env.get(expr.name, expr)
-    if isinstance(expr, Apply):
-        return Apply(expr.op, tuple(substitute(a, env) for a in expr.args))
-    return expr
+    """Each symbol named in `env` replaced by its expression (shared, not copied). Unchanged
+    subtrees are kept as they are."""
+    def rebuild(e: Expr, args: list) -> Expr:
+        if isinstance(e, Sym):
+            return env.get(e.name, e)
+        if isinstance(e, Apply) and any(a is not b for a, b in zip(args, e.args)):
+            return Apply(e.op, tuple(args))
+        return e
+    return fold(expr, rebuild)
 
 
 def is_num(expr: Expr, value: float | None = None) -> bool:

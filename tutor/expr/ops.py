@@ -245,6 +245,13 @@ def _kink_first(np, a, *rest):
     return a
 
 
+def _t_max(t, a, b):
+    # at a tie autograd passes the gradient on as the derived rule 1[a − b > 0] does (all to b,
+    # as relu's goes to its 0 at 0), not split in halves as torch.maximum's: the tie is a kink,
+    # where any slope between the two is a subgradient, and the check says so as it does at relu(0)
+    return t.where(a > b, a, b)
+
+
 def _kink_max(np, a, b):
     return a - b
 
@@ -300,7 +307,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
        lambda np, a, k: np.where(a > 0, 1.0, k), lambda t, a, k: t.where(a > 0, t.ones_like(a), k * t.ones_like(a)),
        lambda sp, a, k: sp.Piecewise((1, a > 0), (k, True)), kink=_kink_first),
     Op("max", 2, "the larger of a and b, elementwise", lambda a: (_step(sub(a[0], a[1])), sub(ONE, _step(sub(a[0], a[1])))),
-       lambda np, a, b: np.maximum(a, b), lambda t, a, b: t.maximum(a, b), lambda sp, a, b: sp.Max(a, b),
+       lambda np, a, b: np.maximum(a, b), _t_max, lambda sp, a, b: sp.Max(a, b),
        kink=_kink_max, gate="max routes: the whole upstream gradient goes to the larger input, none to the other"),
     Op("abs", 1, "absolute value", lambda a: (call("sign", a[0]),),
        lambda np, a: np.abs(a), lambda t, a: t.abs(a), lambda sp, a: sp.Abs(a), kink=_kink_first),

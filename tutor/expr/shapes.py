@@ -7,7 +7,7 @@ matching inner dimensions; `sum` and `mean` reduce to a scalar.
 from __future__ import annotations
 
 from tutor.errors import LessonError
-from tutor.expr.nodes import Expr, Num, Sym
+from tutor.expr.nodes import Expr, Num, Sym, fold
 from tutor.expr.ops import OPS, Shape, ShapeError, show_shape
 from tutor.expr.text import to_text
 
@@ -15,12 +15,15 @@ show = show_shape
 
 
 def shape_of(expr: Expr, env: dict[str, Shape]) -> Shape:
-    """The shape of `expr`; raises LessonError naming the operation that does not fit."""
+    """The shape of `expr` (each distinct node once); raises LessonError naming the operation that does not fit."""
+    return fold(expr, lambda e, shapes: _shape(e, shapes, env))
+
+
+def _shape(expr: Expr, shapes: list[Shape], env: dict[str, Shape]) -> Shape:
     if isinstance(expr, Num):
         return ()
     if isinstance(expr, Sym):
         return env.get(expr.name, ())
-    shapes = [shape_of(a, env) for a in expr.args]
     try:
         return OPS[expr.op].shape(*shapes)
     except ShapeError as exc:
@@ -32,8 +35,7 @@ def shape_of(expr: Expr, env: dict[str, Shape]) -> Shape:
 
 
 def _short(expr: Expr) -> str:
-    text = to_text(expr)
-    return text if len(text) <= 60 else text[:59] + "…"
+    return to_text(expr, limit=60)
 
 
 def infer_shapes(graph, upto: int | None = None) -> dict[str, Shape]:

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import sympy
 
-from tutor.expr.nodes import Apply, Expr, Num, Sym, add, div, mul, neg, power, sub
+from tutor.expr.nodes import Apply, Expr, Num, Sym, add, div, fold, mul, neg, power, size, sub
 from tutor.expr.ops import OPS
 
 MAX_CANONICAL_SIZE = 400      # operations in a tree handed to sympy at all
@@ -37,15 +37,17 @@ def _number(v: float) -> sympy.Expr:
 
 
 def to_sympy(expr: Expr, faithful: bool = True) -> sympy.Expr:
-    if isinstance(expr, Num):
-        return _number(expr.value)
-    if isinstance(expr, Sym):
-        return sym(expr.name)
-    args = [to_sympy(a, faithful) for a in expr.args]
-    op = OPS[expr.op]
-    if faithful or not op.function:
-        return op.sympy(sympy, *args)
-    return _opaque(expr.op)(*args)
+    """`expr` in sympy, each distinct node converted once (sympy shares the results too)."""
+    def convert(e: Expr, args: list) -> sympy.Expr:
+        if isinstance(e, Num):
+            return _number(e.value)
+        if isinstance(e, Sym):
+            return sym(e.name)
+        op = OPS[e.op]
+        if faithful or not op.function:
+            return op.sympy(sympy, *args)
+        return _opaque(e.op)(*args)
+    return fold(expr, convert)
 
 
 def from_sympy(e: sympy.Expr) -> Expr:
@@ -106,23 +108,25 @@ def from_sympy(e: sympy.Expr) -> Expr:
     raise ValueError(f"no tree form for {type(e).__name__}")
 
 
-def expansion_terms(expr: Expr) -> int:
+def expansion_terms(expr: Expr, cap: int = MAX_EXPANSION + 1) -> int:
     """An upper bound on the terms of `expr` fully expanded as a polynomial in its symbols and
-    function calls: cancel's work grows with it, whatever the operation count says."""
-    if isinstance(expr, (Num, Sym)):
-        return 1
-    op = expr.op
-    if op in ("add", "sub"):
-        return expansion_terms(expr.args[0]) + expansion_terms(expr.args[1])
-    if op in ("mul", "matmul", "div"):
-        return expansion_terms(expr.args[0]) * expansion_terms(expr.args[1])
-    if op in ("neg", "T", "sum", "mean"):
-        return expansion_terms(expr.args[0])
-    if op == "pow":
-        n = expr.args[1].value
-        base = expansion_terms(expr.args[0])
-        return base ** int(abs(n)) if float(n).is_integer() else base
-    return 1                                           # an opaque function call
+    function calls (cancel's work grows with it, whatever the operation count says), saturating
+    at `cap`: a chain of squares would otherwise need numbers of 2^n digits."""
+    def terms(e: Expr, inner: list[int]) -> int:
+        if isinstance(e, (Num, Sym)):
+            return 1
+        op = e.op
+        if op in ("add", "sub"):
+            return min(cap, inner[0] + inner[1])
+        if op in ("mul", "matmul", "div"):
+            return min(cap, inner[0] * inner[1])
+        if op in ("neg", "T", "sum", "mean"):
+            return inner[0]
+        if op == "pow":
+            n = e.args[1].value
+            return min(cap, inner[0] ** int(abs(n))) if float(n).is_integer() else inner[0]
+        return 1                                       # an opaque function call
+    return fold(expr, terms)
 
 
 def canonical(expr: Expr, cancel: bool = True) -> tuple[Expr, str]:
@@ -131,8 +135,6 @@ def canonical(expr: Expr, cancel: bool = True) -> tuple[Expr, str]:
     Each sympy call here is bounded by the size of what it is given: trees of at most
     MAX_CANONICAL_SIZE operations, and `cancel` only where a full expansion has at most
     MAX_EXPANSION terms. No `simplify`: its time is not bounded by any size."""
-    from tutor.expr.nodes import size
-
     n = size(expr)
     if n > MAX_CANONICAL_SIZE:
         return expr, f"not simplified: {n} operations (the limit is {MAX_CANONICAL_SIZE})"

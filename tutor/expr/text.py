@@ -5,7 +5,7 @@ with the author's operations (· for a product, − for minus, σ, ᵀ, superscr
 
 from __future__ import annotations
 
-from tutor.expr.nodes import Expr, Num, Sym
+from tutor.expr.nodes import Expr, Num, Sym, fold
 from tutor.expr.ops import OPS
 
 _SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
@@ -17,22 +17,34 @@ def number_text(v: float) -> str:
     return repr(float(v))
 
 
-def to_text(expr: Expr) -> str:
-    """Plain text of `expr` in the syntax `parse` reads; parse(to_text(e)) == e."""
-    if isinstance(expr, Num):
-        text = number_text(expr.value)
-        return f"({text})" if expr.value < 0 else text      # (-2)**2 is not -(2**2)
-    if isinstance(expr, Sym):
-        return expr.name
-    op = OPS[expr.op]
-    args = [to_text(a) for a in expr.args]
-    if expr.op == "neg":
-        return f"(-({args[0]}))"
-    if expr.op == "T":
-        return f"({args[0]}).T"
-    if op.infix:
-        return f"({args[0]} {op.infix} {args[1]})"
-    return f"{expr.op}({', '.join(args)})"
+MAX_TEXT = 20_000        # characters of one expression's text; a longer one ends in "…"
+
+
+def _cap(text: str, limit: int | None) -> str:
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def to_text(expr: Expr, limit: int | None = None) -> str:
+    """Plain text of `expr` in the syntax `parse` reads; parse(to_text(e)) == e. Each distinct
+    node is written once and its text reused; with `limit`, every piece is cut to that many
+    characters (for messages: no round trip then), so a shared DAG costs its nodes, not its tree."""
+    def text(e: Expr, args: list[str]) -> str:
+        if isinstance(e, Num):
+            t = number_text(e.value)
+            return f"({t})" if e.value < 0 else t            # (-2)**2 is not -(2**2)
+        if isinstance(e, Sym):
+            return e.name
+        op = OPS[e.op]
+        if e.op == "neg":
+            out = f"(-({args[0]}))"
+        elif e.op == "T":
+            out = f"({args[0]}).T"
+        elif op.infix:
+            out = f"({args[0]} {op.infix} {args[1]})"
+        else:
+            out = f"{e.op}({', '.join(args)})"
+        return _cap(out, limit)
+    return fold(expr, text)
 
 
 _UNICODE = {"add": " + ", "sub": " − ", "mul": "·", "div": "/", "matmul": " @ "}
@@ -49,9 +61,11 @@ def _prec(expr: Expr) -> int:
     return OPS[expr.op].prec
 
 
-def pretty(expr: Expr, *, ascii: bool = False, matrix: bool = False) -> str:
-    """One line, typeset; brackets only where the order of operations needs them."""
-    return _Pretty(ascii, matrix).show(expr)
+def pretty(expr: Expr, *, ascii: bool = False, matrix: bool = False, limit: int | None = MAX_TEXT) -> str:
+    """One line, typeset; brackets only where the order of operations needs them. Each distinct
+    node is typeset once; a text longer than `limit` characters is cut with "…"."""
+    p = _Pretty(ascii, matrix)
+    return fold(expr, lambda e, args: _cap(p.show(e, args), limit))
 
 
 class _Pretty:
@@ -60,7 +74,8 @@ class _Pretty:
         self.matrix = matrix
         self.infix = (_ASCII_MATRIX if matrix else _ASCII) if ascii else (_MATRIX if matrix else _UNICODE)
 
-    def show(self, e: Expr) -> str:
+    def show(self, e: Expr, texts: list[str]) -> str:
+        """`e` typeset, given its arguments' texts."""
         if isinstance(e, Num):
             text = number_text(e.value)
             return text if self.ascii else text.replace("-", "−")
@@ -68,11 +83,11 @@ class _Pretty:
             return e.name
         op, args = e.op, e.args
         if op == "neg":
-            return ("-" if self.ascii else "−") + self.wrap(args[0], 30, strict=True)
+            return ("-" if self.ascii else "−") + self.wrap(args[0], texts[0], 30, strict=True)
         if op == "T":
-            return self.wrap(args[0], 50, strict=True) + (".T" if self.ascii else "ᵀ")
+            return self.wrap(args[0], texts[0], 50, strict=True) + (".T" if self.ascii else "ᵀ")
         if op == "pow":
-            base = self.wrap(args[0], 40, strict=True)
+            base = self.wrap(args[0], texts[0], 40, strict=True)
             n = args[1].value
             text = number_text(n)
             if self.ascii:
@@ -85,19 +100,20 @@ class _Pretty:
                 sym = "*" if self.ascii else "·"          # a scalar factor: 2·(z2 − y)
             if op == "div" and self.matrix and isinstance(args[0], Num):
                 sym = "/"                                  # a reciprocal: 1/p
-            left = self.wrap(args[0], p)
-            right = self.wrap(args[1], p, strict=op in ("sub", "div", "matmul") or op == "mul" and self.matrix)
+            left = self.wrap(args[0], texts[0], p)
+            right = self.wrap(args[1], texts[1], p,
+                              strict=op in ("sub", "div", "matmul") or op == "mul" and self.matrix)
             return f"{left}{sym}{right}"
         if op == "step" and not self.ascii:        # ASCII keeps the name a learner can type
-            return f"1[{self.show(args[0])} > 0]"
+            return f"1[{texts[0]} > 0]"
         name = OPS[op].name if self.ascii else OPS[op].label
-        return f"{name}({', '.join(self.show(a) for a in args)})"
+        return f"{name}({', '.join(texts)})"
 
-    def wrap(self, e: Expr, outer: int, strict: bool = False) -> str:
-        """`e`, bracketed if it binds less tightly than its context (or equally, where order
-        matters: a − (b − c))."""
+    @staticmethod
+    def wrap(e: Expr, text: str, outer: int, strict: bool = False) -> str:
+        """`e`'s text, bracketed if it binds less tightly than its context (or equally, where
+        order matters: a − (b − c))."""
         inner = _prec(e)
-        text = self.show(e)
         if inner < outer or (strict and inner == outer):
             return f"({text})"
         return text

@@ -1,18 +1,22 @@
 """The sandbox: type a graph, a point and the parameters; see it derived and checked as you type.
 
 Each edit restarts a short timer (debounce); when it fires the three fields are parsed on the UI
-thread (cheap: the safe parser, no sympy) and, if they parse, derived in a thread worker. One
-derivation runs at a time: text typed meanwhile waits as the single pending sketch (the latest
-wins), so a slow graph never piles up threads. A parse error is shown under the fields with its
-line and column, and the last good derivation stays on screen.
+thread (cheap: the safe parser, no sympy) and, if they parse, derived in a thread worker. The
+workers form one exclusive group: a new text cancels the derivation of the old one, which stops
+at its next step (the core asks the worker between steps and nodes), so typing never queues
+stale work nor leaves a core busy. A parse error is shown under the fields with its line and
+column, and the last good derivation stays on screen, also after leaving the sandbox and coming
+back in the same session.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from pathlib import Path
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
@@ -32,6 +36,30 @@ from tutor.ui.widgets.plots import GraphView
 # derivation of theirs is costly and is thrown away when the text changes again.
 DEBOUNCE_SMALL = 0.03
 DEBOUNCE_LARGE = 0.15
+STREAM_EVERY = 0.1        # seconds between redraws of a larger graph's steps as they stream in
+
+# The last good derivation of each app's sandbox (texts, derivation, rendered steps): a new
+# SandboxScreen opens on it, so Escape and back keeps the right side as it was.
+_KEPT: "weakref.WeakKeyDictionary[App, tuple]" = weakref.WeakKeyDictionary()
+
+
+class GraphEditor(TextArea):
+    """The graph's text: TextArea with the keys an editor has elsewhere (ctrl+a selects all,
+    ctrl+home / ctrl+end go to the start / end of the text; shift with them selects)."""
+
+    BINDINGS = [
+        Binding("ctrl+a", "select_all", "Select all", show=False),
+        Binding("ctrl+home", "text_start", "Start of the text", show=False),
+        Binding("ctrl+end", "text_end", "End of the text", show=False),
+        Binding("ctrl+shift+home", "text_start(True)", "Select to the start", show=False),
+        Binding("ctrl+shift+end", "text_end(True)", "Select to the end", show=False),
+    ]
+
+    def action_text_start(self, select: bool = False) -> None:
+        self.move_cursor((0, 0), select=select)
+
+    def action_text_end(self, select: bool = False) -> None:
+        self.move_cursor(self.document.end, select=select)
 
 
 class SaveAs(ModalScreen[Path | None]):
@@ -109,10 +137,14 @@ class SandboxScreen(Screen):
         self.wanted: tuple[str, str, str] | None = None   # the texts of self.sketch
         self.shown: tuple[str, str, str] | None = None    # the texts whose derivation is on screen
         self.derivation = None
-        self.running = False
-        self.pending: tuple[tuple[str, str, str], Sketch] | None = None
+        self.running = False                         # a derivation of self.wanted is under way
+        self.in_flight = 0                           # derivation threads alive (cancelled ones until they stop)
+        self._flight = threading.Lock()
         self.saved: Path | None = None
-        self.streamed = 0                            # steps of a larger graph shown one by one so far
+        self.streamed = 0                            # steps of a larger graph streamed in so far
+        self._streamed: list[str] = []
+        self._streaming: tuple[str, str, str] | None = None   # the texts whose steps are streaming in
+        self._flush_queued = False
         self._timer = None
 
     def compose(self) -> ComposeResult:
@@ -120,7 +152,7 @@ class SandboxScreen(Screen):
         yield Header(icon="*" if self.app.ascii else None)
         with Horizontal(id="sandbox-body"):
             with Vertical(id="sandbox-fields"):
-                yield TextArea(graph, id="sandbox-graph", soft_wrap=False, tab_behavior="focus")
+                yield GraphEditor(graph, id="sandbox-graph", soft_wrap=False, tab_behavior="focus")
                 yield Input(point, id="sandbox-point", placeholder="a = 1, b = 2")
                 yield Input(wrt, id="sandbox-wrt", placeholder="blank: every leaf")
                 yield Static("", id="sandbox-error", markup=False)
@@ -138,6 +170,11 @@ class SandboxScreen(Screen):
         self.query_one("#sandbox-wrt").border_title = "Parameters (others: inputs)"
         self.query_one("#sandbox-drawing", GraphView).ascii = self.app.ascii
         self.query_one("#sandbox-graph", TextArea).focus()
+        kept = _KEPT.get(self.app)
+        if kept is not None:                     # the last good derivation, as it was left
+            texts, deriv, rendered = kept
+            self.derivation, self.shown, self.wanted = deriv, texts, texts
+            self._show(deriv, rendered)
         self.update_now()
 
     def on_resize(self) -> None:
@@ -182,17 +219,9 @@ class SandboxScreen(Screen):
             return
         self.wanted, self.failure = texts, None
         self.query_one("#sandbox-error", Static).update("")
-        if self.running:
-            self.pending = (texts, lesson)
-        else:
-            self._start(texts, lesson)
+        self.running = True                      # the new worker cancels the old one's derivation
+        self.derive(texts, lesson, len(lesson.graph.nodes) > SMALL_GRAPH, self._width(), self.app.ascii)
         self._status()
-
-    def _start(self, texts, lesson) -> None:
-        self.running = True
-        self.pending = None
-        stream = len(lesson.graph.nodes) > SMALL_GRAPH
-        self.derive(texts, lesson, stream, self._width(), self.app.ascii)
 
     def _width(self) -> int:
         width = self.query_one("#sandbox-output").size.width
@@ -201,6 +230,16 @@ class SandboxScreen(Screen):
     @work(thread=True, exclusive=True, group="sandbox-derive", exit_on_error=False)
     def derive(self, texts, lesson, stream: bool, width: int, ascii: bool) -> None:
         """sympy and torch run here, never on the UI thread."""
+        with self._flight:
+            self.in_flight += 1
+        try:
+            self._derive(texts, lesson, stream, width, ascii)
+        finally:
+            with self._flight:
+                self.in_flight -= 1
+
+    def _derive(self, texts, lesson, stream: bool, width: int, ascii: bool) -> None:
+        from tutor.derive import Cancelled          # numpy and the core load here, off the UI thread
         from tutor.heavy import load
 
         load("sympy", "torch")          # one thread at a time (see tutor.heavy)
@@ -213,7 +252,9 @@ class SandboxScreen(Screen):
                 self.post_message(SketchStep(texts, deriv, i, rendered[-1]))
 
         try:
-            deriv = derivation(lesson, on_step)
+            deriv = derivation(lesson, on_step, cancelled=lambda: worker.is_cancelled)
+        except Cancelled:                        # the text changed: its derivation is already under way
+            return
         except Exception as exc:  # noqa: BLE001 - whatever the core raises is shown, never a crash
             if not worker.is_cancelled:
                 self.post_message(Failed("sandbox", logged(exc, "deriving a sandbox graph"), texts))
@@ -227,11 +268,20 @@ class SandboxScreen(Screen):
         if not self.is_attached or texts != self.wanted:
             return
         if i == 0:
-            self._streamed: list[str] = []
+            self._streamed = []
         self._streamed.append(self._step_text(deriv, i, text))
         self.streamed = len(self._streamed)
+        self._streaming = texts
+        if not self._flush_queued:               # drawn at most every STREAM_EVERY: re-laying out
+            self._flush_queued = True            # the whole text per step made a long graph slow
+            self.set_timer(STREAM_EVERY, self._flush_stream)
+
+    def _flush_stream(self) -> None:
+        self._flush_queued = False
+        if not self.is_attached or self._streaming != self.wanted or self.shown == self.wanted:
+            return                               # a newer text, or the whole derivation is on screen
         self.query_one("#sandbox-steps-text", Static).update("\n\n".join(self._streamed))
-        self.query_one("#sandbox-status", Static).update(self._plain(f"Deriving… {i + 1}/{len(deriv.steps)} steps"))
+        self.query_one("#sandbox-status", Static).update(self._plain(f"Deriving… {len(self._streamed)} steps"))
 
     @on(SketchDerived)
     def derived(self, event: SketchDerived) -> None:
@@ -239,9 +289,10 @@ class SandboxScreen(Screen):
         if not self.is_attached:
             return
         if texts == self.wanted:
-            self.derivation, self.shown = deriv, texts
+            self.derivation, self.shown, self.running = deriv, texts, False
+            _KEPT[self.app] = (texts, deriv, rendered)
             self._show(deriv, rendered)
-        self._finished()
+            self._status()
 
     @on(Failed)
     def derive_failed(self, event: Failed) -> None:
@@ -249,16 +300,10 @@ class SandboxScreen(Screen):
         if not self.is_attached:
             return
         if texts == self.wanted:
-            self.failure = f"The derivation failed: {message}"
+            self.failure, self.running = f"The derivation failed: {message}", False
             if self.error is None:
                 self.query_one("#sandbox-error", Static).update(self.failure)
-        self._finished()
-
-    def _finished(self) -> None:
-        self.running = False
-        if self.pending is not None:
-            self._start(*self.pending)
-        self._status()
+            self._status()
 
     # -- what is on screen ---------------------------------------------------------------------
 

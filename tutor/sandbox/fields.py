@@ -1,34 +1,25 @@
-"""The sandbox: a graph typed as node lines, a point and the parameters → a lesson, derived.
+"""The sandbox's three typed fields, parsed: node lines and leaves, a point, the parameters
+(`tutor.sandbox.graph.sketch` puts them together as a Sketch).
 
     graph   c = a + b; L = (c*w - y)**2        node lines (newlines or ';'); the last is the loss
     point   a = 1, b = 2, w = 0.5, y = 3       a number for every leaf (commas, ';' or newlines)
     wrt     w, a                               the parameters; the other leaves are inputs
                                                (blank: every leaf is a parameter)
 
-The text becomes lesson TOML built from data (`lesson_toml`) and is read back by the lesson
-loader, so the sandbox accepts exactly what a lesson file accepts. Every expression goes through
-the safe parser first, here, so that a problem is reported at the line and column where it was
-typed (`SandboxError`); nothing typed reaches eval or sympify. Free of Textual, and of sympy
-until `derivation` runs.
-
-The derivation core (tutor.expr, tutor.derive) is called from one place, the adapter section
-below: `_parse_names` and `_usable_name` (the safe parser and its name rules) and `derivation`.
+Every expression goes through the safe parser here (`_parse_names`, the one call into
+tutor.expr), so that a problem is reported at the line and column where it was typed
+(`SandboxError`); nothing typed reaches eval or sympify.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable
 
 from tutor import lesson as lesson_format
 from tutor.errors import LessonError
 
-SMALL_GRAPH = 10          # nodes; up to this many the TUI derives at once, beyond it steps stream in
-EXAMPLE = ("c = a + b\nL = (c*w - y)**2", "a = 1, b = 2, w = 0.5, y = 3", "w, a")
 FIELDS = ("graph", "point", "wrt")
 
 _SEPARATORS = re.compile(r"[;\n]")
@@ -85,40 +76,6 @@ class NodeLine:
     line: int
     column: int            # of the name
     expr_column: int       # of the expression's first character
-
-
-@dataclass(frozen=True)
-class Sketch:
-    """A sandbox that parsed: its nodes in forward order, its leaves split into inputs and
-    parameters, and a value for every leaf."""
-
-    nodes: tuple[NodeLine, ...]
-    inputs: tuple[str, ...]
-    params: tuple[str, ...]
-    point: dict[str, float]
-
-    @property
-    def loss(self) -> str:
-        return self.nodes[-1].name
-
-    def lesson(self) -> lesson_format.Lesson:
-        """The sketch as a lesson, read back by the lesson loader (which checks it once more)."""
-        try:
-            return lesson_format.loads(lesson_toml(self, "sandbox", "Sandbox"), display="<sandbox>")
-        except LessonError as exc:
-            raise self._locate(exc) from None
-
-    def _locate(self, exc: LessonError) -> SandboxError:
-        """A loader error about the generated TOML → the typed line it came from."""
-        m = re.match(r"graph\.nodes\[(\d+)\]", exc.key or "")
-        if m and int(m.group(1)) < len(self.nodes):
-            node = self.nodes[int(m.group(1))]
-            return SandboxError(exc.message, field="graph", line=node.line, column=node.expr_column)
-        if (exc.key or "").startswith("graph.point"):
-            return SandboxError(exc.message, field="point")
-        if (exc.key or "").startswith("graph.params"):
-            return SandboxError(exc.message, field="wrt")
-        return SandboxError(exc.message, field="graph")
 
 
 def parse_graph(text: str) -> tuple[tuple[NodeLine, ...], tuple[str, ...]]:
@@ -219,17 +176,7 @@ def parse_wrt(text: str, leaves: tuple[str, ...], nodes: tuple[NodeLine, ...] = 
     return tuple(params)
 
 
-def sketch(graph: str, point: str, wrt: str = "") -> Sketch:
-    """The three typed fields → a Sketch, or the first SandboxError (graph, then point, then wrt)."""
-    nodes, leaves = parse_graph(graph)
-    values = parse_point(point, leaves)
-    params = parse_wrt(wrt, leaves, nodes)
-    inputs = tuple(n for n in leaves if n not in params)
-    return Sketch(nodes, inputs, tuple(n for n in leaves if n in params), values)
-
-
-# ---------------------------------------------------------------------------------------------
-# The adapter: the only calls into the derivation core (being rebuilt; change them here).
+# The safe parser and its name rules: the only calls into tutor.expr.
 
 
 def _parse_names(node: NodeLine) -> list[str]:
@@ -256,85 +203,3 @@ def _usable_name(name: str) -> bool:
     from tutor.expr import FUNCTIONS, NAME_RE
 
     return bool(NAME_RE.match(name)) and name not in FUNCTIONS
-
-
-def derivation(lesson: lesson_format.Lesson, on_step: Callable[[object, int], None] | None = None):
-    """`tutor.derive.derive(lesson)`, calling `on_step(derivation, i)` for each step as soon as
-    the core has derived it (the core streams its steps)."""
-    from tutor.derive import derive
-
-    return derive(lesson, on_step=None if on_step is None else (lambda step, deriv: on_step(deriv, step.index)))
-
-
-# ---------------------------------------------------------------------------------------------
-# Saving as a lesson
-
-
-def _toml_string(text: str) -> str:
-    """A TOML basic string: JSON's escapes are TOML's, plus DEL and the other controls."""
-    out = json.dumps(text, ensure_ascii=False)
-    return re.sub(r"[\x7f\x80-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", out)
-
-
-def _toml_names(names) -> str:
-    return "[" + ", ".join(_toml_string(n) for n in names) + "]"
-
-
-def lesson_toml(sk: Sketch, lesson_id: str, title: str) -> str:
-    """The sketch as a lesson file: header, one Explain page (a stub to write), the graph, the point."""
-    equations = [f"{n.name} = {n.expr}" for n in sk.nodes]
-    params = ", ".join(sk.params)
-    inputs = ", ".join(sk.inputs) or "none"
-    summary = f"Saved from the sandbox: loss {sk.loss}, parameters {params}."
-    text = (f"This graph was saved from the sandbox. Its loss is `{sk.loss}`; the parameters are {params}, "
-            f"the inputs {inputs}.\n\nReplace this page with what the graph teaches.")
-    out = [
-        "schema = 1",
-        f"id = {_toml_string(lesson_id)}",
-        f"title = {_toml_string(title[:120])}",
-        f"summary = {_toml_string(summary[:300])}",
-        "",
-        "[[explain]]",
-        f"title = {_toml_string('The graph')}",
-        f"text = {_toml_string(text)}",
-        "equations = [" + ", ".join(_toml_string(e) for e in equations) + "]",
-        "",
-        "[graph]",
-        f"inputs = {_toml_names(sk.inputs)}",
-        f"params = {_toml_names(sk.params)}",
-    ]
-    for n in sk.nodes:
-        out += ["", "[[graph.nodes]]", f"name = {_toml_string(n.name)}", f"expr = {_toml_string(n.expr)}"]
-    out += ["", "[graph.point]"] + [f"{k} = {v!r}" for k, v in sk.point.items()]
-    return "\n".join(out) + "\n"
-
-
-def save_path(typed: str, cwd: Path | None = None) -> Path:
-    """A typed file name → the lesson file's path: '.toml' added, relative to `cwd`."""
-    typed = typed.strip()
-    if not typed:
-        raise LessonError("type a file name, such as my-graph.toml")
-    path = Path(typed).expanduser()
-    if path.suffix != ".toml":
-        path = path.with_name(path.name + ".toml")
-    if not path.is_absolute():
-        path = (cwd or Path.cwd()) / path
-    if not lesson_format.ID_RE.match(path.stem):
-        raise LessonError(f"'{path.stem}' cannot be a lesson id: the file name must be lowercase letters, "
-                          "digits and '-' (the id is the file name)")
-    return path
-
-
-def save(sk: Sketch, path: Path, overwrite: bool = False) -> Path:
-    """Write the sketch as lesson `path` (its id is the file name). An existing file is kept
-    unless `overwrite`. The text is read back by the loader before anything is written."""
-    text = lesson_toml(sk, path.stem, f"Sandbox: {sk.nodes[-1].name} = {sk.nodes[-1].expr}")
-    lesson_format.loads(text, display=str(path), path=path)
-    if path.exists() and not overwrite:
-        raise LessonError(f"{path} already exists: choose another name")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise LessonError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return path
