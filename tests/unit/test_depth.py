@@ -14,7 +14,8 @@ import pytest
 from tutor.errors import LessonError
 from tutor.lesson import BACKENDS, loads
 from tutor.train.data import load as load_data
-from tutor.train.health import distinct_units, layer_health
+from tutor.train.copies import distinct_units
+from tutor.train.health import layer_health
 from tutor.train.session import LogPolicy, Session
 from tutor.train.snapshot import SATURATED_WITHIN
 from tutor.train.spec import initial_weights, layer_plan, resolve
@@ -170,7 +171,7 @@ def test_copies_that_differ_by_rounding_noise_are_one_unit(rows, units):
 
 
 def test_a_unit_is_a_copy_within_the_tolerance_the_dtype_and_fan_in_give():
-    from tutor.train.health import COPY_ULPS
+    from tutor.train.copies import COPY_ULPS
 
     tol = COPY_ULPS * np.finfo(np.float32).eps * np.sqrt(5)   # fan-in 4 and the bias row
     w = np.ones((5, 2))
