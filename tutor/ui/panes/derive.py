@@ -25,6 +25,8 @@ class StepScroll(VerticalScroll, inherit_bindings=False):
     """The step's text. Up/Down, PageUp/PageDown and ctrl+Home/ctrl+End scroll it; Home and End
     stay the screen's (first and last step), as left and right are."""
 
+    HELP_TITLE = "Derive, the step's text"
+
     BINDINGS = [
         Binding("up", "scroll_up", "Scroll up", show=False),
         Binding("down", "scroll_down", "Scroll down", show=False),
@@ -37,6 +39,8 @@ class StepScroll(VerticalScroll, inherit_bindings=False):
 
 class DerivePane(Widget):
     """The Derive part: its keys move through the steps and act on the step's exercise."""
+
+    HELP_TITLE = "Derive"
 
     BINDINGS = [
         Binding("n,right", "move(1)", "Next"),

@@ -17,18 +17,25 @@ from tutor.ui.panes.train_controls import FIELDS, TrainControls
 from tutor.ui.panes.train_run import REFRESH, RunPane
 from tutor.ui.panes.train_view import RunView
 
-NARROW = 120           # columns below which the plot and the table stack
-SHORT = 30             # rows of the pane below which the lesson's note is hidden
-
 
 class TrainPane(RunPane, can_focus=True):
     """The Train part. It holds the focus while no field or button does, so its keys are live."""
 
+    HELP_TITLE = "Train"
+
     BINDINGS = [
         *RUN_KEYS,
         Binding("o", "overlay", "Overlay"),
-        Binding("l", "log", "Log"),
+        Binding("l", "log", "Log scale"),
         Binding("c", "code", "Code"),
+        Binding("v", "variant", "Variant: open the drop-down (enter chooses)", show=False),
+        # the view under the controls scrolls: the whole doctor's sentence, every table row
+        Binding("down", "scroll_view('down')", "Scroll down", show=False),
+        Binding("up", "scroll_view('up')", "Scroll up", show=False),
+        Binding("pagedown", "scroll_view('page_down')", "Page down", show=False),
+        Binding("pageup", "scroll_view('page_up')", "Page up", show=False),
+        Binding("end", "scroll_view('end')", "Scroll to the end (the table's last row)", show=False),
+        Binding("home", "scroll_view('home')", "Scroll to the top", show=False),
     ]
 
     log_scale = var(True)         # l: the loss axis on a log scale, or linear
@@ -50,8 +57,11 @@ class TrainPane(RunPane, can_focus=True):
         if self.train is None:
             return
         self.query_one("#train-loading").display = False
+        place = self.app.progress.place(self.lesson.id)
+        self.restore_run(place)
         self.controls.fill(self.variant)
-        self.controls.restore(self.app.progress.place(self.lesson.id).get("train", {}))
+        if self.variant is None:
+            self.controls.restore(place.get("train", {}))
         self.show_note()
         self.set_interval(REFRESH, self.refresh_view)
         self.set_status("Press space to train, s to take one step.")
@@ -65,6 +75,21 @@ class TrainPane(RunPane, can_focus=True):
     def action_code(self) -> None:
         """c: the run as code (what --export-code prints), in place of the plot and the table."""
         self.query_one("#run-code").toggle(self)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "variant":
+            return bool(self.lesson.variants)
+        return True
+
+    def action_variant(self) -> None:
+        """v: the variant drop-down, opened (arrows and enter choose; the pane's keys come back after)."""
+        select = self.query_one("#variant", Select)
+        select.focus()
+        select.action_show_overlay()
+
+    def action_scroll_view(self, how: str) -> None:
+        target = self.query_one("#run-code") if self.query_one("#run-code").display else self.view
+        getattr(target, f"scroll_{how}")(animate=False)
 
     def action_log(self) -> None:
         self.log_scale = not self.log_scale
@@ -93,9 +118,13 @@ class TrainPane(RunPane, can_focus=True):
         if event.select.id == "optimizer":
             self.controls.sync_momentum()
         if event.select.id == "variant":
-            self.choose_variant(str(event.value))
+            # the drop-down's value now, not the event's: one posted as it mounted may be stale
+            name = str(event.select.value)
+            if name != (self.variant.name if self.variant else ""):
+                self.choose_variant(name)
         elif self.data is not None and event.select.id in ("backend", "optimizer", "device"):
             self.restart()
+        self.remember_run()
 
     def choose_variant(self, name: str) -> None:
         """A variant changes settings, maybe the backends or the dataset: fields, drop-downs and
@@ -169,12 +198,6 @@ class TrainPane(RunPane, can_focus=True):
 
         return any(shows_depth(layers) for layers in
                    [self.train.layers] + [v.changes["layers"] for v in self.lesson.variants if "layers" in v.changes])
-
-    def on_resize(self) -> None:
-        # below this width the plot and the table stack instead of sitting side by side
-        self.set_class(self.size.width < NARROW, "-narrow")
-        # the lesson's note gives way to the plot on a short terminal
-        self.set_class(self.size.height < SHORT, "-short")
 
     def on_unmount(self) -> None:
         self.cancel_run()

@@ -1,11 +1,16 @@
 """What the Train part shows of a run: the status line, the baseline and the lesson's note, the
-loss plot with the fit beside it, and the gradient table. It draws what the TrainPane hands it;
-it runs nothing."""
+loss plot with the fit beside it, and the gradient table under them. It draws what the TrainPane
+hands it; it runs nothing.
+
+The view scrolls (page keys, arrows, Home/End: the TrainPane's bindings) rather than squeezing:
+on a small terminal the status line keeps its whole sentence, the plots keep PLOT_MIN rows
+(room for their axis labels) and the gradient table all its rows; on a large one the plots take
+the room the table leaves."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
 from tutor.present.run import baseline_text, status_line
@@ -13,7 +18,10 @@ from tutor.ui.widgets.grad_table import GradTable
 from tutor.ui.widgets.plots import FitView, LossPlot
 
 
-class RunView(Vertical):
+PLOT_MIN = 12          # rows the plots keep however small the terminal: a title, axes and labels
+
+
+class RunView(VerticalScroll, can_focus=False):
     DEFAULT_CSS = "RunView { height: 1fr; }"
 
     def __init__(self, baseline: bool, note: bool, depth: bool = False, **kwargs):
@@ -26,7 +34,7 @@ class RunView(Vertical):
             yield Static(self.app.plain("Fitting the baseline…"), id="baseline", markup=False)
         if self.has_note:
             yield Static(id="train-note", markup=False)
-        with Horizontal(id="train-body"):
+        with Vertical(id="train-body"):
             with Horizontal(id="plot-box"):
                 yield LossPlot(id="plot")
                 yield FitView(id="fit")
@@ -67,7 +75,10 @@ class RunView(Vertical):
         return text, bool(snap.diverged or snap.error)
 
     def table(self, snap) -> None:
-        self.query_one("#grads", GradTable).show(snap)
+        table = self.query_one("#grads", GradTable)
+        table.show(snap)
+        # the plots fill what the table leaves, but never below PLOT_MIN: past that the view scrolls
+        self.query_one("#train-body").styles.min_height = PLOT_MIN + table.row_count + 1
 
     def plot(self, series: list, log_scale: bool | None = None) -> None:
         plot = self.query_one("#plot")

@@ -20,10 +20,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TextArea
+from textual.widgets import Static, TextArea
 
 from tutor.log import logged
 from tutor.ui.messages import CodeChecked, Failed
+from tutor.ui.widgets.footer import TutorFooter
 
 WATCH_SECONDS = 1.0          # how often the file is looked at for changes made elsewhere
 SAVE_AFTER = 0.5             # seconds after the last keystroke before the file is written
@@ -65,7 +66,7 @@ class CodeScreen(Screen):
         yield TextArea.code_editor("", language="python", id="code-editor")
         with VerticalScroll(id="code-result-box"):
             yield Static(id="code-result", markup=False)
-        yield Footer(show_command_palette=False)
+        yield TutorFooter()
 
     def on_mount(self) -> None:
         from tutor.code.template import template

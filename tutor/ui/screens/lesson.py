@@ -7,12 +7,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header, Markdown, Static, TabbedContent, TabPane
+from textual.widgets import Header, Markdown, Static, TabbedContent, TabPane
 
 from tutor.lesson import Lesson
-from tutor.ui.panes.derive import DerivePane
 from tutor.ui.messages import Typeset
+from tutor.ui.panes.derive import DerivePane
 from tutor.ui.panes.train import TrainPane
+from tutor.ui.widgets.footer import TutorFooter
 
 PARTS = ("explain", "derive", "train")
 
@@ -75,7 +76,7 @@ class LessonScreen(Screen):
             if "train" in self.lesson.parts:         # a lesson with nothing to train has no Train tab
                 with TabPane("Train", id="train"):
                     yield TrainPane(self.lesson, id="train-pane")
-        yield Footer(show_command_palette=False)      # room for l and ?; ctrl+p still opens it
+        yield TutorFooter()
 
     def on_resize(self) -> None:
         self.app.check_size()

@@ -23,15 +23,24 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
-from tutor.train.data import DataError
 from tutor.playground import heatmap
-from tutor.train.plane import DATASETS
-from tutor.playground.model import (ACTIVATIONS, FEATURES, LOSSES, REGULARISATIONS, Boundary, Config, Playground,
-                                    Stats)
+from tutor.playground.model import (
+    ACTIVATIONS,
+    FEATURES,
+    LOSSES,
+    REGULARISATIONS,
+    Boundary,
+    Config,
+    Playground,
+    Stats,
+)
 from tutor.present.playground import legend_text, status_text
+from tutor.train.data import DataError
 from tutor.train.doctor import text as diagnosis_text
+from tutor.train.plane import DATASETS
 from tutor.ui.keys import RUN_KEYS
 from tutor.ui.messages import RunEnded
+from tutor.ui.widgets.footer import TutorFooter
 from tutor.ui.widgets.heatmap import Heatmap, NeuronView
 from tutor.ui.widgets.neurons import NeuronPanel
 
@@ -123,7 +132,7 @@ class PlaygroundScreen(Screen):
                 yield Static(id="pg-legend", markup=False)
             yield NeuronPanel(id="pg-neurons")
         yield Static(id="pg-equation", markup=False)
-        yield Footer()
+        yield TutorFooter()
 
     def _field(self, name: str, value: str):
         label = FIELDS[name][0]
