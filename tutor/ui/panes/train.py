@@ -176,8 +176,16 @@ class TrainPane(RunPane, can_focus=True):
                 row = self.session.last_row if snap.done and self.session is not None else None
                 self.view.table(row or snap)
             self.draw_plot()
-            self.view.fit(snap, self.data)
+            self.view.fit(snap, self.data, self.binary_cut())
             self.view.depth(snap, self.session.first_row if self.session is not None else None)
+
+    def binary_cut(self) -> float | None:
+        """A two-class classifier's threshold on its one output (decided by the loss and the
+        labels, as the session's accuracy is), or None."""
+        session = self.session
+        if session is None or not session.binary:
+            return None
+        return 0.0 if session.spec.loss == "bce" else 0.5
 
     def predictions(self, snap) -> list[dict]:
         """The lesson's probe (e.g. f(5)) once a run has finished, as the headless `done` event."""

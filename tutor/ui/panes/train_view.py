@@ -86,12 +86,13 @@ class RunView(VerticalScroll, can_focus=False):
             plot.log_scale = log_scale
         plot.plot(series)
 
-    def fit(self, snap, data) -> None:
-        """Beside the loss: the latest snapshot's predictions on the validation set, where there is one."""
+    def fit(self, snap, data, cut: float | None = None) -> None:
+        """Beside the loss: the latest snapshot's predictions on the validation set, where there is
+        one: a confusion matrix for a classifier (`cut`: a two-class one's threshold), else a scatter."""
         fit = self.query_one("#fit")
         fit.display = data is not None and data.y_val is not None and not self.has_depth   # depth takes its place
         if fit.display:
-            fit.show(None if snap is None else snap.val_pred, data.y_val, data.classes)
+            fit.show(None if snap is None else snap.val_pred, data.y_val, data.classes, cut)
 
     def depth(self, snap, first) -> None:
         """The by-depth view: this snapshot's ‖∂W‖ per layer against the run's first logged step."""

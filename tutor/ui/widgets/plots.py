@@ -199,20 +199,31 @@ class FitView(Static):
         if self._shown is not None:
             self.show(*self._shown)
 
-    def show(self, pred, targets, classes: int) -> None:
-        self._shown = (pred, targets, classes)
+    def show(self, pred, targets, classes: int, cut: float | None = None) -> None:
+        """`classes`: the data's classes (argmax of the outputs); `cut`: a two-class classifier's
+        threshold on its one output (a logit's 0, a probability's 0.5), None for a regression."""
+        self._shown = (pred, targets, classes, cut)
         if pred is None or targets is None:
             self.update(Text("The fit on the validation set shows here during a run.", style="dim"))
             return
-        text = self._confusion(pred, targets, classes) if classes else self._scatter(pred, targets)
+        if classes or cut is not None:
+            text = self._confusion(pred, targets, classes, cut)
+        else:
+            text = self._scatter(pred, targets)
         self.update(Text(asciify(text.plain)) if self.ascii else text)
 
-    def _confusion(self, pred, targets, classes: int) -> Text:
+    def _confusion(self, pred, targets, classes: int, cut: float | None) -> Text:
         import numpy as np
 
-        guess = np.asarray(pred).reshape(len(targets), -1).argmax(axis=1)
+        if cut is not None:                     # one output: class 1 above the cut
+            classes = 2
+            guess = (np.asarray(pred, dtype=float).ravel() > cut).astype(int)
+            truth = (np.asarray(targets, dtype=float).ravel() > 0.5).astype(int)
+        else:
+            guess = np.asarray(pred).reshape(len(targets), -1).argmax(axis=1)
+            truth = np.asarray(targets, dtype=int).ravel()
         counts = np.zeros((classes, classes), dtype=int)
-        np.add.at(counts, (np.asarray(targets, dtype=int), guess), 1)
+        np.add.at(counts, (truth, guess), 1)
         cell = len(str(counts.max())) + 1
         label = len(str(classes - 1)) + 1
         text = Text(f"val confusion: {np.trace(counts)}/{counts.sum()} right\n", style="bold")
