@@ -60,7 +60,7 @@ def test_fan_out_shows_each_use_and_their_sum(fan_out):
     x = back["x"]["text"]
     assert "∂f/∂x = ∂f/∂num · ∂num/∂x  +  ∂f/∂sigx · ∂sigx/∂x  +  ∂f/∂xpy · ∂xpy/∂x" in x
     for line in ("upstream × local = 0.512144 × 1.0 = 0.512144", "upstream × local = -0.791593 × 0.0451767 = -0.0357615",
-                 "upstream × local = 1.58319 × 1.0 = 1.58319", "∂f/∂x = 0.512144 + -0.0357615 + 1.58319 = 2.05957"):
+                 "upstream × local = 1.58319 × 1.0 = 1.58319", "∂f/∂x = 0.512144 − 0.0357615 + 1.58319 = 2.05957"):
         assert line in x, line
     assert "x reaches the loss through 3 uses (num, sigx, xpy): their gradients add up" in " ".join(x.split())
     assert "∂f/∂y = 0.00904586 + 1.58319 = 1.59223" in back["y"]["text"]

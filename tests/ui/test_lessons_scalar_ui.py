@@ -74,7 +74,7 @@ async def test_fan_out_walk(tmp_path):
         await go_to(pilot, pane, "backward", "x")
         assert pane.query_one("#graph").current == "x"
         body = text_of(app, "#step-text")
-        assert "∂f/∂x = 0.512144 + -0.0357615 + 1.58319 = 2.05957" in body
+        assert "∂f/∂x = 0.512144 − 0.0357615 + 1.58319 = 2.05957" in body
         assert "x reaches the loss through 3 uses (num, sigx, xpy)" in " ".join(body.split())
         assert "Exercise grad-x:" in screen_text(app)
         said = await answer(app, pilot, pane, "grad-x", "invden - 2*num*xpy/den**2")

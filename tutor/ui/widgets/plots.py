@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from rich.text import Text
 from textual.widgets import Static
@@ -50,9 +51,10 @@ class GraphView(Static):
             rows.append((left, cell, node.name))
         pad = max((sum(len(t) for t, _ in left) + 2 * (len(left) - 1) for left, _, _ in rows), default=0)
         text = Text()
-        text.append("inputs: " + ", ".join(f"{n} = {number(values.get(n))}" for n in graph.inputs), style="dim")
-        for left, cell, name in rows:
-            text.append("\n")
+        if graph.inputs:           # a graph of parameters only has no inputs line
+            text.append("inputs: " + ", ".join(f"{n} = {number(values.get(n))}" for n in graph.inputs), style="dim")
+        for i, (left, cell, name) in enumerate(rows):
+            text.append("\n" if i or graph.inputs else "")
             used = sum(len(t) for t, _ in left) + 2 * (len(left) - 1)
             text.append(" " * (pad - used))
             for i, (t, param) in enumerate(left):
@@ -76,6 +78,9 @@ def thin(points: list, n: int) -> list:
     last = len(points) - 1
     return [points[round(i * last / (n - 1))] for i in range(n)]
 
+
+# plotext labels a tick just below zero "-0.00": the axis says 0 there (the sign of a rounding)
+NEGATIVE_ZERO = re.compile(r"-(0(?:\.0+)?)(?=(?:\x1b\[[0-9;]*m)*[┤│])")
 
 # Each run's (train, validation) marks: plotext's marker and what the legend shows for it. The
 # first run draws in high resolution; the runs kept beside it in marks of their own.
@@ -176,7 +181,7 @@ class LossPlot(Static):
             pad = max(abs(ys[0]) * 0.1, 1e-3)
             plt.ylim(ys[0] - pad, ys[0] + pad)
         plt.title("log10(loss)" if self.log_scale else "loss")
-        drawn = Text.from_ansi(plt.build())
+        drawn = Text.from_ansi(NEGATIVE_ZERO.sub(lambda m: " " + m.group(1), plt.build()))
         if self.ascii:
             key, drawn = Text(asciify(key.plain)), Text(asciify(drawn.plain))
         self.update(Text("\n").join([key, drawn]))
