@@ -76,6 +76,7 @@ class DerivePane(Widget):
             yield LoadingIndicator(id="derive-loading")
 
     def on_mount(self) -> None:
+        self.call_after_refresh(self.screen.pane_ready, "derive")     # mounted late (lazy): start if in view
         self.query_one("#exercise", ExercisePanel).display = False
         self.query_one("#graph", GraphView).ascii = self.app.ascii
         self.query_one(SweepPlot).ascii = self.app.ascii

@@ -54,6 +54,7 @@ class TrainPane(RunPane, can_focus=True):
         yield LoadingIndicator(id="train-loading")
 
     def on_mount(self) -> None:
+        self.call_after_refresh(self.screen.pane_ready, "train")      # mounted late (lazy): start if in view
         if self.train is None:
             return
         self.query_one("#train-loading").display = False
