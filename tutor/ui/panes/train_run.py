@@ -293,7 +293,7 @@ class RunPane(Widget):
 
     def restore_run(self, place: dict) -> None:
         """The backend, variant and kept runs as the progress record has them (see remember_run)."""
-        from tutor.present.kept import from_kept_record
+        from tutor.ui.panes.kept import from_kept_record
         from tutor.train.spec import setting_for
 
         name = place.get("variant") or ""
@@ -319,7 +319,7 @@ class RunPane(Widget):
         s = self.session
         kept = Kept(self.run_label(), s.history, s.spec, s.step, s.total)
         self.overlays.append(kept)
-        from tutor.present.kept import kept_record
+        from tutor.ui.panes.kept import kept_record
 
         self.kept_records.append(kept_record(kept, self.variant.name if self.variant else ""))
         options = [b for b in self.backends() if b != "sklearn"]
