@@ -341,7 +341,8 @@ async def test_help_and_quit(tmp_path):
 
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"Jacobians")               # a lesson with nothing to train offers no Train
-        expected = ["Gradients and Jacobians › Derive", "Gradients and Jacobians › Explain"]
+        expected = ["Gradients and Jacobians (vector-derivatives) › Derive",
+                    "Gradients and Jacobians (vector-derivatives) › Explain"]
 
         def offered() -> list[str]:
             return sorted(str(hit.prompt).split("\n")[0] for hit in app.screen.query("CommandList").first()._options)

@@ -25,9 +25,11 @@ class LessonCommands(Provider):
     """Jump to any lesson, or any part of one, from the command palette."""
 
     def _items(self):
+        # the id too (what the command line and the README name lessons by): `two` finds two-layer-relu
         for item in self.app.listing:
             for part in item.parts:
-                yield f"{item.title} › {part.capitalize()}", partial(self.app.open_lesson, item.path, part), item.summary
+                yield (f"{item.title} ({item.id}) › {part.capitalize()}", partial(self.app.open_lesson, item.path, part),
+                       item.summary)
 
     async def discover(self) -> Hits:
         for text, callback, help_text in self._items():
