@@ -61,3 +61,22 @@ async def test_quit_mid_run_and_restart_restores_backend_variant_and_kept_runs(t
         await settle(pilot)
         assert pane.overlays == []
         assert app.progress.place("linear-1d")["kept"] == []
+
+
+async def test_no_redraw_timer_while_the_train_part_rests(tmp_path):
+    """Issue 27, item 9: the 10 Hz redraw runs while a training thread does, and stops at rest."""
+    app = make_app(tmp_path, "linear-1d")
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = await open_train(pilot)
+        assert not pane.ticker._active.is_set()                 # ready, nothing running: no timer
+        await pilot.press("space")
+        await until(pilot, lambda: pane.ticker._active.is_set() or pane.session.finished, "the ticker running")
+        await run_drawn(pilot, pane)
+        await until(pilot, lambda: not pane.ticker._active.is_set(), "the ticker paused at rest")
+        assert status_text(app).endswith(" · done")
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("s")                                  # one step wakes it, and it sleeps again
+        await run_drawn(pilot, pane)
+        assert "step 1/100" in status_text(app)
+        await until(pilot, lambda: not pane.ticker._active.is_set(), "the ticker paused after the step")

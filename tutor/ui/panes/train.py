@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import var
 from textual.widgets import Button, Input, LoadingIndicator, Select, Static
+from textual.worker import Worker
 
 from tutor.ui.keys import RUN_KEYS
 from tutor.ui.panes.train_controls import FIELDS, TrainControls
@@ -64,7 +65,8 @@ class TrainPane(RunPane, can_focus=True):
         if self.variant is None:
             self.controls.restore(place.get("train", {}))
         self.show_note()
-        self.set_interval(REFRESH, self.refresh_view)
+        # draws the newest snapshot 10 times a second while a training thread runs; paused at rest
+        self.ticker = self.set_interval(REFRESH, self.refresh_view, pause=True)
         self.set_status("Press space to train, s to take one step.")
 
     def show_note(self) -> None:
@@ -162,11 +164,22 @@ class TrainPane(RunPane, can_focus=True):
             self.restart()
         self.focus()                         # space plays again, s steps
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "train":
+            self.ticker.resume()              # a run (or one step) is under way, or has just ended
+
+    def at_rest(self) -> bool:
+        """No training thread, and its last snapshot drawn: nothing for the ticker to draw."""
+        return (not self.running and self.shown is self.latest
+                and not any(w.group == "train" and not w.is_finished for w in self.workers))
+
     def refresh_view(self, force: bool = False) -> None:
         snap = self.latest
         if self.paused and self.session is not None and self.message != self.pause_message():
             self.set_status(self.pause_message())       # the step in flight when space came has landed
         if not force and snap is self.shown:
+            if self.at_rest():
+                self.ticker.pause()
             return
         self.shown = snap
         with self.app.batch_update():
