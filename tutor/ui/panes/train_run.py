@@ -293,8 +293,8 @@ class RunPane(Widget):
 
     def restore_run(self, place: dict) -> None:
         """The backend, variant and kept runs as the progress record has them (see remember_run)."""
-        from tutor.ui.panes.kept import from_kept_record
         from tutor.train.spec import setting_for
+        from tutor.ui.panes.kept import from_kept_record
 
         name = place.get("variant") or ""
         if name and name in {v.name for v in self.lesson.variants}:

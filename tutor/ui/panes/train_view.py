@@ -17,7 +17,6 @@ from tutor.present.run import baseline_text, status_line
 from tutor.ui.widgets.grad_table import GradTable
 from tutor.ui.widgets.plots import FitView, LossPlot
 
-
 PLOT_MIN = 12          # rows the plots keep however small the terminal: a title, axes and labels
 
 

@@ -54,7 +54,7 @@ def key_lines(app, screen) -> list[str]:
         section = lines_of(bindings, set(top))
         if section:
             title = getattr(widget, "HELP_TITLE", "")
-            lines += ([f"", f"{title}:"] if title else []) + section
+            lines += (["", f"{title}:"] if title else []) + section
     return lines
 
 
