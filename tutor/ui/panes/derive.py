@@ -14,7 +14,7 @@ from textual.widgets import LoadingIndicator, Static
 from tutor.fmt import asciify
 from tutor.log import logged
 from tutor.present.derivation import render
-from tutor.ui.messages import DerivationArrived, Failed, StepArrived
+from tutor.ui.messages import DerivationArrived, Failed, PaneMounted, StepArrived
 from tutor.ui.panes.exercises import ExercisePanel, exercises_for
 from tutor.ui.screens.node_picker import NodePicker
 from tutor.ui.widgets.plots import GraphView
@@ -76,7 +76,7 @@ class DerivePane(Widget):
             yield LoadingIndicator(id="derive-loading")
 
     def on_mount(self) -> None:
-        self.call_after_refresh(self.screen.pane_ready, "derive")     # mounted late (lazy): start if in view
+        self.post_message(PaneMounted("derive"))     # mounted late (lazy): the screen starts it if in view
         self.query_one("#exercise", ExercisePanel).display = False
         self.query_one("#graph", GraphView).ascii = self.app.ascii
         self.query_one(SweepPlot).ascii = self.app.ascii

@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, LoadingIndicator, Select, Static
 from textual.worker import Worker
 
 from tutor.ui.keys import RUN_KEYS
+from tutor.ui.messages import PaneMounted
 from tutor.ui.panes.train_controls import FIELDS, TrainControls
 from tutor.ui.panes.train_run import REFRESH, RunPane
 from tutor.ui.panes.train_view import RunView
@@ -55,7 +56,7 @@ class TrainPane(RunPane, can_focus=True):
         yield LoadingIndicator(id="train-loading")
 
     def on_mount(self) -> None:
-        self.call_after_refresh(self.screen.pane_ready, "train")      # mounted late (lazy): start if in view
+        self.post_message(PaneMounted("train"))      # mounted late (lazy): the screen starts it if in view
         if self.train is None:
             return
         self.query_one("#train-loading").display = False

@@ -11,7 +11,7 @@ from textual.widgets import Header, Markdown, Static, TabbedContent, TabPane
 from textual.widgets._markdown import MarkdownFence
 
 from tutor.lesson import Lesson
-from tutor.ui.messages import Typeset
+from tutor.ui.messages import PaneMounted, Typeset
 from tutor.ui.panes.derive import DerivePane
 from tutor.ui.panes.train import TrainPane
 from tutor.ui.widgets.footer import TutorFooter
@@ -100,10 +100,12 @@ class LessonScreen(Screen):
 
         return pane if part == self.initial else Lazy(pane)
 
-    def pane_ready(self, part: str) -> None:
+    @on(PaneMounted)
+    def pane_ready(self, event: PaneMounted) -> None:
         """A part's pane has mounted (late, when lazy): if it is in view by now, start it."""
-        if self.is_mounted and self.query_one("#parts", TabbedContent).active == part:
-            self.start_part(part)
+        event.stop()
+        if self.query_one("#parts", TabbedContent).active == event.part:
+            self.start_part(event.part)
 
     def on_resize(self) -> None:
         self.app.check_size()

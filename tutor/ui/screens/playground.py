@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, Header, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
 from tutor.playground import heatmap
@@ -148,6 +148,14 @@ class PlaygroundScreen(Screen):
 
     def on_resize(self) -> None:
         self.app.check_size()
+
+    @on(Heatmap.Resized)
+    def heatmap_resized(self) -> None:
+        self.plane_resized()
+
+    @on(NeuronView.Selected)
+    def neuron_selected(self, event: NeuronView.Selected) -> None:
+        self.select(event.layer, event.unit)
 
     def plane_resized(self) -> None:
         """The plane has another size: a grid to match, and the frame drawn again to fit."""
