@@ -157,7 +157,8 @@ def _merge_verdicts(a: dict, b: dict) -> dict:
 
 
 def _clean_place(place) -> dict:
-    """Where the learner was in a lesson: its part, derivation step and training fields."""
+    """Where the learner was in a lesson: its part, derivation step and training fields; the Train
+    part's backend and variant and the runs kept on its plot."""
     if not isinstance(place, dict):
         return {}
     out: dict = {}
@@ -167,7 +168,43 @@ def _clean_place(place) -> dict:
         out["step"] = place["step"]
     if isinstance(place.get("train"), dict):
         out["train"] = {k: v for k, v in place["train"].items() if isinstance(k, str) and isinstance(v, str)}
+    for key in ("backend", "variant"):          # the Train part's drop-downs (the variant's name, "" for none)
+        if isinstance(place.get(key), str) and len(place[key]) <= 64:
+            out[key] = place[key]
+    if isinstance(place.get("kept"), list):      # the runs kept on the plot (o)
+        out["kept"] = [k for k in map(_clean_kept, place["kept"][:KEPT_MAX]) if k is not None]
     return out
+
+
+KEPT_MAX = 6              # runs kept on the plot that a progress record remembers
+KEPT_ROWS = 600           # rows of one kept run's loss history (History keeps at most 512)
+SETTINGS = {"lr": float, "momentum": float, "epochs": int, "hidden": int, "seed": int, "optimizer": str, "device": str}
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _clean_kept(kept) -> dict | None:
+    """A run kept on the plot: its label, backend, variant, settings, how far it went, and its loss
+    history's rows ([first step, last step, min, max, last loss, validation loss or None])."""
+    if not isinstance(kept, dict):
+        return None
+    label, backend, variant = kept.get("label"), kept.get("backend"), kept.get("variant", "")
+    step, total, rows, settings = kept.get("step"), kept.get("total"), kept.get("rows"), kept.get("settings")
+    if not (isinstance(label, str) and isinstance(backend, str) and isinstance(variant, str)
+            and isinstance(step, int) and isinstance(total, int) and isinstance(rows, list)
+            and isinstance(settings, dict)):
+        return None
+    clean_rows = []
+    for row in rows[:KEPT_ROWS]:
+        if (isinstance(row, list) and len(row) == 6 and all(_number(x) for x in row[:5])
+                and (row[5] is None or _number(row[5]))):
+            clean_rows.append(row)
+    clean_settings = {k: v for k, v in settings.items()
+                      if k in SETTINGS and (isinstance(v, str) if SETTINGS[k] is str else _number(v))}
+    return {"label": label[:80], "backend": backend, "variant": variant, "step": step, "total": total,
+            "settings": clean_settings, "rows": clean_rows}
 
 
 class Unreadable(ValueError):

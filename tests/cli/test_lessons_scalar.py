@@ -60,7 +60,7 @@ def test_fan_out_shows_each_use_and_their_sum(fan_out):
     x = back["x"]["text"]
     assert "∂f/∂x = ∂f/∂num · ∂num/∂x  +  ∂f/∂sigx · ∂sigx/∂x  +  ∂f/∂xpy · ∂xpy/∂x" in x
     for line in ("upstream × local = 0.512144 × 1.0 = 0.512144", "upstream × local = -0.791593 × 0.0451767 = -0.0357615",
-                 "upstream × local = 1.58319 × 1.0 = 1.58319", "∂f/∂x = 0.512144 + -0.0357615 + 1.58319 = 2.05957"):
+                 "upstream × local = 1.58319 × 1.0 = 1.58319", "∂f/∂x = 0.512144 − 0.0357615 + 1.58319 = 2.05957"):
         assert line in x, line
     assert "x reaches the loss through 3 uses (num, sigx, xpy): their gradients add up" in " ".join(x.split())
     assert "∂f/∂y = 0.00904586 + 1.58319 = 1.59223" in back["y"]["text"]
@@ -81,9 +81,9 @@ def test_bptt_figures_and_one_term_per_time_step(bptt):
     assert "∂L/∂w = ∂L/∂h1 · ∂h1/∂w  +  ∂L/∂h2 · ∂h2/∂w  +  ∂L/∂h3 · ∂h3/∂w" in w
     for line in ("upstream × local = 0.049151 × 0.0 = 0.0", "upstream × local = 0.098757 × 0.660977 = 0.0652761",
                  "upstream × local = 1.23279 × -0.010875 = -0.0134067",
-                 "∂L/∂w = 0.0 + 0.0652761 + -0.0134067 = 0.0518695"):
+                 "∂L/∂w = 0.0 + 0.0652761 − 0.0134067 = 0.0518695"):
         assert line in w, line
-    assert "∂L/∂u = 0.0274781 + -0.049151 + 0.395028 = 0.373355" in back["u"]["text"]
+    assert "∂L/∂u = 0.0274781 − 0.049151 + 0.395028 = 0.373355" in back["u"]["text"]
     # going back in time multiplies: the factors the Explain page quotes
     assert "upstream × local = 1.23279 × 0.0801083 = 0.098757" in back["h2"]["text"]
     assert "upstream × local = 0.098757 × 0.497696 = 0.049151" in back["h1"]["text"]

@@ -136,3 +136,49 @@ async def test_the_tutor_stays_responsive_while_an_endless_loop_is_checked(tmp_p
         await settle(pilot)
         assert text_of(app, "#code-result").startswith("backward: stopped after ")
         assert app.progress.solved("two-layer-relu") == []
+
+
+async def _open_backward(pilot) -> "CodeScreen":
+    """From the list: two-layer-relu, Derive, its last step, x to the `backward` exercise, a."""
+    app = pilot.app
+    await pilot.pause()
+    await open_lesson(pilot, "two-layer-relu")
+    await pilot.press("d")
+    await settle(pilot)
+    await pilot.press("end")
+    await settle(pilot)
+    panel = app.screen.query_one("#exercise")
+    while panel.current.id != "backward":
+        await pilot.press("x")
+    await pilot.press("a")
+    await until(pilot, lambda: isinstance(app.screen, CodeScreen), "the code editor open")
+    return app.screen
+
+
+async def test_typed_code_is_written_once_typing_pauses(tmp_path):
+    """Issue 27, item 1: no Escape, no ctrl+r: the file follows what is typed (debounced)."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_backward(pilot)
+        path = screen.path
+        await pilot.press(*"# mine", "enter")
+        assert app.typed[path].startswith("# mine\n")           # due on disk, not yet written
+        await until(pilot, lambda: path.read_text(encoding="utf-8").startswith("# mine\n"), "the file written")
+        assert path not in app.typed
+        assert path.read_text(encoding="utf-8") == screen.query_one("#code-editor").text
+
+
+async def test_quitting_before_the_autosave_writes_what_was_typed(tmp_path, monkeypatch):
+    """ctrl+q right after typing (the debounced save far off): the way out writes the file."""
+    import tutor.ui.screens.code as code_module
+
+    monkeypatch.setattr(code_module, "SAVE_AFTER", 3600.0)
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_backward(pilot)
+        path, before = screen.path, screen.path.read_text(encoding="utf-8")
+        await pilot.press(*"# kept", "enter")
+        assert path.read_text(encoding="utf-8") == before          # nothing written yet
+        await pilot.press("ctrl+q")
+    assert path.read_text(encoding="utf-8") == "# kept\n" + before
+    assert app.typed == {}

@@ -32,6 +32,7 @@ async def derivation_ready(app, pilot) -> DerivePane:
 async def train_ready(app, pilot) -> TrainPane:
     pane = app.screen.query_one(TrainPane)
     await until(pilot, lambda: pane.session is not None, "the training data and first session")
+    await pilot.pause()                          # and drawn: screen_text reads the last frame
     return pane
 
 
@@ -152,7 +153,8 @@ async def test_a_restart_opens_the_same_part_step_and_fields(tmp_path):
     assert app.return_code == 0
     saved = json.loads((tmp_path / "progress.json").read_text())
     assert saved["lessons"]["two-layer-relu"]["place"] == {"part": "derive", "step": 4, "train": {
-        "epochs": "7", "hidden": "100", "lr": "0.0001", "momentum": "0", "seed": "0"}}
+        "epochs": "7", "hidden": "100", "lr": "0.0001", "momentum": "0", "seed": "0"},
+        "backend": "numpy", "variant": "", "kept": []}          # and the Train drop-downs (issue 27, item 5)
 
     again = make_app(tmp_path)
     async with again.run_test(size=(100, 30)) as pilot:

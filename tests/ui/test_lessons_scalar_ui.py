@@ -74,7 +74,7 @@ async def test_fan_out_walk(tmp_path):
         await go_to(pilot, pane, "backward", "x")
         assert pane.query_one("#graph").current == "x"
         body = text_of(app, "#step-text")
-        assert "∂f/∂x = 0.512144 + -0.0357615 + 1.58319 = 2.05957" in body
+        assert "∂f/∂x = 0.512144 − 0.0357615 + 1.58319 = 2.05957" in body
         assert "x reaches the loss through 3 uses (num, sigx, xpy)" in " ".join(body.split())
         assert "Exercise grad-x:" in screen_text(app)
         said = await answer(app, pilot, pane, "grad-x", "invden - 2*num*xpy/den**2")
@@ -102,7 +102,7 @@ async def test_backprop_through_time_walk(tmp_path):
         body = text_of(app, "#step-text")
         for line in ("upstream × local = 0.049151 × 0.0 = 0.0", "upstream × local = 0.098757 × 0.660977 = 0.0652761",
                      "upstream × local = 1.23279 × -0.010875 = -0.0134067",
-                     "∂L/∂w = 0.0 + 0.0652761 + -0.0134067 = 0.0518695"):
+                     "∂L/∂w = 0.0 + 0.0652761 − 0.0134067 = 0.0518695"):
             assert line in body, line
         said = await answer(app, pilot, pane, "grad-w", "2*(h3 - y)*(1 - h3**2)*h2")
         assert said.startswith("✗ You have the path through h3; the paths through h1 and h2 are missing: w is used by "

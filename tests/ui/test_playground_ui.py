@@ -75,8 +75,8 @@ async def test_select_a_neuron_to_see_its_equation(tmp_path):
         await until(pilot, lambda: screen.selected == (1, 1), "the neuron selected")
         W, b = screen.pg.linears[0].W, screen.pg.linears[0].b
         equation = text_of(screen, "#pg-equation")
-        assert equation.startswith("h1_2 = relu(") and f"{abs(W[0, 1]):.2f}·x1" in equation
-        assert f"{abs(W[1, 1]):.2f}·x2" in equation and f"+ {b[1]:.2f})" in equation
+        assert equation.startswith("h1_2 = relu(") and f"{abs(W[0, 1]):.3g}·x1" in equation
+        assert f"{abs(W[1, 1]):.3g}·x2" in equation and f"+ {b[1]:.3g})" in equation
         assert equation.endswith("(the last term is the bias)")
         await until(pilot, lambda: screen.query_one("#neuron-1-2").has_class("-selected"), "its mark")
         await pilot.press("n", "n")                          # past h1_3, to the output unit

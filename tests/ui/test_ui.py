@@ -169,8 +169,10 @@ async def test_train_controls(tmp_path):
         status = await train_to_end(app, pilot, pane, lr="1e-4")
         assert status.endswith(" · done · autograd vs torch-manual: not comparable, torch-manual ran with lr 5e-05")
         assert app.screen.query_one("#plot").series_count == 6
-        await pilot.press("r")
-        await pilot.pause()
+        await pilot.press("r")                          # kept runs: it asks first (issue 27, item 5)
+        await until(pilot, lambda: app.screen.__class__.__name__ == "Confirm", "the question")
+        await pilot.press("y")
+        await settle(pilot)
         assert pane.overlays == [] and pane.session.step == 0
         # a typo in a field is reported, never raised
         pane.query_one("#field-lr").value = "fast"
@@ -339,7 +341,8 @@ async def test_help_and_quit(tmp_path):
 
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"Jacobians")               # a lesson with nothing to train offers no Train
-        expected = ["Gradients and Jacobians › Derive", "Gradients and Jacobians › Explain"]
+        expected = ["Gradients and Jacobians (vector-derivatives) › Derive",
+                    "Gradients and Jacobians (vector-derivatives) › Explain"]
 
         def offered() -> list[str]:
             return sorted(str(hit.prompt).split("\n")[0] for hit in app.screen.query("CommandList").first()._options)

@@ -3,7 +3,9 @@ agrees with torch autograd, shows fan-out and chain numbers, and each operation 
 table is proved against sympy and torch."""
 
 from __future__ import annotations
+
 import random
+import re
 import numpy as np
 import pytest
 import sympy
@@ -87,8 +89,9 @@ def test_fan_out_lists_each_use_and_the_sum():
     labels = [label for label, _ in step.lines]
     assert "∂e/∂c (appearance 1) (local)" in labels and "∂e/∂c (appearance 2) (local)" in labels
     total = [v for label, v in step.lines if label == "∂L/∂c"][-1]
-    terms = total.split(" = ")[0].split(" + ")
+    terms = re.split(" [+−] ", total.split(" = ")[0])   # each term after the first with its own sign
     assert len(terms) == 5                         # e twice, g twice, L once
+    assert "+ -" not in total
     from tutor.fmt import number
 
     assert total.endswith(f" = {number(deriv.grads['c'])}")

@@ -42,8 +42,8 @@ def test_equation_fills_in_weights_and_bias():
     pg = Playground(Config(dataset="circle", hidden=(2,), features=("x1", "x2")))
     W, b = pg.linears[0].W, pg.linears[0].b
     text = pg.equation(1, 0)
-    assert text.startswith("h1_1 = tanh(") and f"{abs(W[0, 0]):.2f}·x1" in text and f"{abs(W[1, 0]):.2f}·x2" in text
-    assert text.endswith(f"+ {b[0]:.2f})")
+    assert text.startswith("h1_1 = tanh(") and f"{abs(W[0, 0]):.3g}·x1" in text and f"{abs(W[1, 0]):.3g}·x2" in text
+    assert text.endswith(f"+ {b[0]:.3g})")
     assert pg.equation(2, 0).startswith("ŷ = sigmoid(")
 
 
@@ -142,3 +142,14 @@ def test_the_doctor_names_dead_relus_and_saturated_units():
     healthy = Playground(Config(dataset="gauss"))
     healthy.run(3000)
     assert healthy.diagnosis() is None
+
+
+def test_equation_keeps_tiny_weights_visible():
+    """Issue 27, item 8: a weight below 0.005 is written with significant digits, never 0.00·x1."""
+    pg = Playground(Config(dataset="circle", hidden=(2,), features=("x1", "x2")))
+    pg.linears[0].W[0, 0] = 0.0042
+    pg.linears[0].W[1, 0] = -0.000123
+    pg.linears[0].b[0] = 0.0
+    text = pg.equation(1, 0)
+    assert "0.0042·x1" in text and "− 0.000123·x2" in text and "0.00·" not in text
+    assert text.endswith("+ 0)")

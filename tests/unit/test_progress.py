@@ -327,3 +327,21 @@ def test_one_tutor_saving_from_two_threads(tmp_path):
     data = json.loads(path.read_text(encoding="utf-8"))
     assert len(data["lessons"]) == 200
     assert temp_files(tmp_path) == []
+
+
+def test_the_train_place_keeps_backend_variant_and_clean_kept_runs(tmp_path):
+    """Issue 27, item 5: backend, variant and kept runs are remembered; a malformed kept run (a
+    hand-edited file) is dropped, never trusted, and NaN-free rows survive a save and a load."""
+    good = {"label": "numpy (seed004)", "backend": "numpy", "variant": "seed004", "step": 40, "total": 40,
+            "settings": {"lr": 0.1, "epochs": 40, "optimizer": "sgd", "evil": "x", "seed": True},
+            "rows": [[1, 1, 2.5, 2.5, 2.5, None], [2, 3, 1.0, 2.0, 1.5, 1.75], ["bad"], [1, 2, 3, 4, "5", 6]]}
+    p = Progress(tmp_path / "progress.json")
+    p.remember("linear-1d", backend="nn", variant="seed004",
+               kept=[good, {"label": 3}, "nonsense", {**good, "rows": "no"}])
+    p.save()
+    place = Progress(tmp_path / "progress.json").place("linear-1d")
+    assert place["backend"] == "nn" and place["variant"] == "seed004"
+    [kept] = place["kept"]
+    assert kept["settings"] == {"lr": 0.1, "epochs": 40, "optimizer": "sgd"}
+    assert kept["rows"] == [[1, 1, 2.5, 2.5, 2.5, None], [2, 3, 1.0, 2.0, 1.5, 1.75]]
+    assert (kept["label"], kept["step"], kept["total"]) == ("numpy (seed004)", 40, 40)

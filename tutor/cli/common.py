@@ -167,6 +167,8 @@ def _exit_watchdog(app) -> None:
             deadline = time.monotonic() + EXIT_GRACE
         if hung_up or (deadline is not None and time.monotonic() > deadline):
             break
+    with contextlib.suppress(Exception):      # code typed in the editor and not yet written
+        getattr(app, "save_typed", lambda: None)()
     if hung_up or not app.progress_saved:
         app.progress.save(timeout=0.5)
     if not hung_up:

@@ -189,7 +189,7 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
         deriv.grads[name] = float(sum(terms)) if terms else 0.0
         lines.insert(0, (d(L, name), "  +  ".join(dict.fromkeys(recursive)) or "0"))
         if len(terms) > 1:
-            lines.append((d(L, name), " + ".join(number(t) for t in terms) + f" = {number(deriv.grads[name])}"))
+            lines.append((d(L, name), signed_sum(terms) + f" = {number(deriv.grads[name])}"))
         else:
             lines.append((f"{d(L, name)} at the point", number(deriv.grads[name])))
         note = ""
@@ -339,3 +339,11 @@ def _paths(start: str, end: str, used_by: dict[str, list[str]]) -> list[list[str
 
     walk([start])
     return found
+
+
+def signed_sum(terms) -> str:
+    """0.512144 − 0.0357615 + 1.58319: each term after the first with its own sign, never `+ -`."""
+    out = number(terms[0])
+    for t in terms[1:]:
+        out += f" − {number(-t)}" if t < 0 else f" + {number(t)}"
+    return out

@@ -315,8 +315,9 @@ class Playground:
         neurons = [h.T.reshape(-1, rows, n) for h in keep[:-1]]       # layer → unit → grid
         return Boundary(self.step, (x0, x1), (y0, y1), keep[-1][:, 0].reshape(rows, n), neurons)
 
-    def equation(self, layer: int, unit: int, digits: int = 2) -> str:
-        """A neuron's formula with its weights and bias filled in; `layer` 1.. (the last is the output)."""
+    def equation(self, layer: int, unit: int, digits: int = 3) -> str:
+        """A neuron's formula with its weights and bias filled in; `layer` 1.. (the last is the output).
+        Each number has `digits` significant digits: a weight of 0.0042 is 0.0042, never 0.00."""
         lin = self.linears[layer - 1]
         inputs = [FEATURES[f][0] for f in self.config.features] if layer == 1 else \
             [f"h{layer - 1}_{j + 1}" for j in range(lin.W.shape[0])]
@@ -324,9 +325,9 @@ class Playground:
         for j, name in enumerate(inputs):
             w = float(lin.W[j, unit])
             sign = "−" if w < 0 else "+"
-            terms += (f"{'−' if w < 0 else ''}" if not terms else f" {sign} ") + f"{abs(w):.{digits}f}·{name}"
+            terms += (f"{'−' if w < 0 else ''}" if not terms else f" {sign} ") + f"{abs(w):.{digits}g}·{name}"
         b = float(lin.b[unit])
-        terms += f" {'−' if b < 0 else '+'} {abs(b):.{digits}f}"
+        terms += f" {'−' if b < 0 else '+'} {abs(b):.{digits}g}"
         output = layer == len(self.linears)
         act = ("sigmoid" if self.points.classify else "") if output else self.config.activation
         name = "ŷ" if output else f"h{layer}_{unit + 1}"

@@ -25,9 +25,11 @@ class LessonCommands(Provider):
     """Jump to any lesson, or any part of one, from the command palette."""
 
     def _items(self):
+        # the id too (what the command line and the README name lessons by): `two` finds two-layer-relu
         for item in self.app.listing:
             for part in item.parts:
-                yield f"{item.title} › {part.capitalize()}", partial(self.app.open_lesson, item.path, part), item.summary
+                yield (f"{item.title} ({item.id}) › {part.capitalize()}", partial(self.app.open_lesson, item.path, part),
+                       item.summary)
 
     async def discover(self) -> Hits:
         for text, callback, help_text in self._items():
@@ -91,6 +93,7 @@ class TutorApp(App):
         self.stopping = threading.Event()
         self.progress_saved = False
         self._previous_handlers: dict = {}
+        self.typed: dict[Path, str] = {}      # code typed and not yet written (tutor/ui/typed.py)
 
     def plain(self, text: str) -> str:
         """The tutor's own text as shown: ASCII only under --ascii."""
@@ -163,6 +166,7 @@ class TutorApp(App):
 
         def on_signal(signum, _frame) -> None:
             self.stopping.set()
+            self.save_typed()        # first: the loop may never get to shutdown on a closed terminal
             try:
                 loop.call_soon_threadsafe(self.shutdown, signal.Signals(signum).name)
             except RuntimeError:
@@ -185,8 +189,15 @@ class TutorApp(App):
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         self._previous_handlers.clear()
 
+    def save_typed(self) -> None:
+        """Write the code the learner typed and the editor has not written yet (any way out)."""
+        from tutor.ui.typed import write_all
+
+        write_all(self.typed)
+
     def shutdown(self, why: str = "") -> None:
         self.stopping.set()
+        self.save_typed()
         self.progress.save()
         self.progress_saved = True
         self.workers.cancel_all()

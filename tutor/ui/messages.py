@@ -98,3 +98,11 @@ class CodeChecked(Message):
     def __init__(self, result) -> None:
         super().__init__()
         self.result = result
+
+
+class PaneMounted(Message):
+    """A lesson part's pane has mounted (late, when lazy: see LessonScreen.lazy)."""
+
+    def __init__(self, part: str) -> None:
+        super().__init__()
+        self.part = part

@@ -14,7 +14,7 @@ from textual.widgets import LoadingIndicator, Static
 from tutor.fmt import asciify
 from tutor.log import logged
 from tutor.present.derivation import render
-from tutor.ui.messages import DerivationArrived, Failed, StepArrived
+from tutor.ui.messages import DerivationArrived, Failed, PaneMounted, StepArrived
 from tutor.ui.panes.exercises import ExercisePanel, exercises_for
 from tutor.ui.screens.node_picker import NodePicker
 from tutor.ui.widgets.plots import GraphView
@@ -24,6 +24,8 @@ from tutor.ui.widgets.sweep_plot import SweepPlot
 class StepScroll(VerticalScroll, inherit_bindings=False):
     """The step's text. Up/Down, PageUp/PageDown and ctrl+Home/ctrl+End scroll it; Home and End
     stay the screen's (first and last step), as left and right are."""
+
+    HELP_TITLE = "Derive, the step's text"
 
     BINDINGS = [
         Binding("up", "scroll_up", "Scroll up", show=False),
@@ -37,6 +39,8 @@ class StepScroll(VerticalScroll, inherit_bindings=False):
 
 class DerivePane(Widget):
     """The Derive part: its keys move through the steps and act on the step's exercise."""
+
+    HELP_TITLE = "Derive"
 
     BINDINGS = [
         Binding("n,right", "move(1)", "Next"),
@@ -72,6 +76,7 @@ class DerivePane(Widget):
             yield LoadingIndicator(id="derive-loading")
 
     def on_mount(self) -> None:
+        self.post_message(PaneMounted("derive"))     # mounted late (lazy): the screen starts it if in view
         self.query_one("#exercise", ExercisePanel).display = False
         self.query_one("#graph", GraphView).ascii = self.app.ascii
         self.query_one(SweepPlot).ascii = self.app.ascii

@@ -96,7 +96,9 @@ class ExercisePanel(Vertical):
         if exercise.kind == "code":
             lines.append("  a opens the editor (ctrl+r there checks your file)")
         if len(self.exercises) > 1:
-            lines.append(f"  ({self.exercises.index(exercise) + 1} of {len(self.exercises)} here; x for the next)")
+            i = self.exercises.index(exercise) + 1
+            after = "x for the next" if i < len(self.exercises) else "x goes back to the first"
+            lines.append(f"  ({i} of {len(self.exercises)} here; {after})")
         self.query_one("#exercise-prompt", Static).update(self.app.plain("\n".join(lines)))
 
     def toggle_fold(self) -> None:

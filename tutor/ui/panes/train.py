@@ -11,24 +11,33 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import var
 from textual.widgets import Button, Input, LoadingIndicator, Select, Static
+from textual.worker import Worker
 
 from tutor.ui.keys import RUN_KEYS
+from tutor.ui.messages import PaneMounted
 from tutor.ui.panes.train_controls import FIELDS, TrainControls
 from tutor.ui.panes.train_run import REFRESH, RunPane
 from tutor.ui.panes.train_view import RunView
-
-NARROW = 120           # columns below which the plot and the table stack
-SHORT = 30             # rows of the pane below which the lesson's note is hidden
 
 
 class TrainPane(RunPane, can_focus=True):
     """The Train part. It holds the focus while no field or button does, so its keys are live."""
 
+    HELP_TITLE = "Train"
+
     BINDINGS = [
         *RUN_KEYS,
         Binding("o", "overlay", "Overlay"),
-        Binding("l", "log", "Log"),
+        Binding("l", "log", "Log scale"),
         Binding("c", "code", "Code"),
+        Binding("v", "variant", "Variant: open the drop-down (enter chooses)", show=False),
+        # the view under the controls scrolls: the whole doctor's sentence, every table row
+        Binding("down", "scroll_view('down')", "Scroll down", show=False),
+        Binding("up", "scroll_view('up')", "Scroll up", show=False),
+        Binding("pagedown", "scroll_view('page_down')", "Page down", show=False),
+        Binding("pageup", "scroll_view('page_up')", "Page up", show=False),
+        Binding("end", "scroll_view('end')", "Scroll to the end (the table's last row)", show=False),
+        Binding("home", "scroll_view('home')", "Scroll to the top", show=False),
     ]
 
     log_scale = var(True)         # l: the loss axis on a log scale, or linear
@@ -47,13 +56,18 @@ class TrainPane(RunPane, can_focus=True):
         yield LoadingIndicator(id="train-loading")
 
     def on_mount(self) -> None:
+        self.post_message(PaneMounted("train"))      # mounted late (lazy): the screen starts it if in view
         if self.train is None:
             return
         self.query_one("#train-loading").display = False
+        place = self.app.progress.place(self.lesson.id)
+        self.restore_run(place)
         self.controls.fill(self.variant)
-        self.controls.restore(self.app.progress.place(self.lesson.id).get("train", {}))
+        if self.variant is None:
+            self.controls.restore(place.get("train", {}))
         self.show_note()
-        self.set_interval(REFRESH, self.refresh_view)
+        # draws the newest snapshot 10 times a second while a training thread runs; paused at rest
+        self.ticker = self.set_interval(REFRESH, self.refresh_view, pause=True)
         self.set_status("Press space to train, s to take one step.")
 
     def show_note(self) -> None:
@@ -65,6 +79,21 @@ class TrainPane(RunPane, can_focus=True):
     def action_code(self) -> None:
         """c: the run as code (what --export-code prints), in place of the plot and the table."""
         self.query_one("#run-code").toggle(self)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "variant":
+            return bool(self.lesson.variants)
+        return True
+
+    def action_variant(self) -> None:
+        """v: the variant drop-down, opened (arrows and enter choose; the pane's keys come back after)."""
+        select = self.query_one("#variant", Select)
+        select.focus()
+        select.action_show_overlay()
+
+    def action_scroll_view(self, how: str) -> None:
+        target = self.query_one("#run-code") if self.query_one("#run-code").display else self.view
+        getattr(target, f"scroll_{how}")(animate=False)
 
     def action_log(self) -> None:
         self.log_scale = not self.log_scale
@@ -93,9 +122,13 @@ class TrainPane(RunPane, can_focus=True):
         if event.select.id == "optimizer":
             self.controls.sync_momentum()
         if event.select.id == "variant":
-            self.choose_variant(str(event.value))
+            # the drop-down's value now, not the event's: one posted as it mounted may be stale
+            name = str(event.select.value)
+            if name != (self.variant.name if self.variant else ""):
+                self.choose_variant(name)
         elif self.data is not None and event.select.id in ("backend", "optimizer", "device"):
             self.restart()
+        self.remember_run()
 
     def choose_variant(self, name: str) -> None:
         """A variant changes settings, maybe the backends or the dataset: fields, drop-downs and
@@ -132,11 +165,22 @@ class TrainPane(RunPane, can_focus=True):
             self.restart()
         self.focus()                         # space plays again, s steps
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "train":
+            self.ticker.resume()              # a run (or one step) is under way, or has just ended
+
+    def at_rest(self) -> bool:
+        """No training thread, and its last snapshot drawn: nothing for the ticker to draw."""
+        return (not self.running and self.shown is self.latest
+                and not any(w.group == "train" and not w.is_finished for w in self.workers))
+
     def refresh_view(self, force: bool = False) -> None:
         snap = self.latest
         if self.paused and self.session is not None and self.message != self.pause_message():
             self.set_status(self.pause_message())       # the step in flight when space came has landed
         if not force and snap is self.shown:
+            if self.at_rest():
+                self.ticker.pause()
             return
         self.shown = snap
         with self.app.batch_update():
@@ -147,8 +191,16 @@ class TrainPane(RunPane, can_focus=True):
                 row = self.session.last_row if snap.done and self.session is not None else None
                 self.view.table(row or snap)
             self.draw_plot()
-            self.view.fit(snap, self.data)
+            self.view.fit(snap, self.data, self.binary_cut())
             self.view.depth(snap, self.session.first_row if self.session is not None else None)
+
+    def binary_cut(self) -> float | None:
+        """A two-class classifier's threshold on its one output (decided by the loss and the
+        labels, as the session's accuracy is), or None."""
+        session = self.session
+        if session is None or not session.binary:
+            return None
+        return 0.0 if session.spec.loss == "bce" else 0.5
 
     def predictions(self, snap) -> list[dict]:
         """The lesson's probe (e.g. f(5)) once a run has finished, as the headless `done` event."""
@@ -169,12 +221,6 @@ class TrainPane(RunPane, can_focus=True):
 
         return any(shows_depth(layers) for layers in
                    [self.train.layers] + [v.changes["layers"] for v in self.lesson.variants if "layers" in v.changes])
-
-    def on_resize(self) -> None:
-        # below this width the plot and the table stack instead of sitting side by side
-        self.set_class(self.size.width < NARROW, "-narrow")
-        # the lesson's note gives way to the plot on a short terminal
-        self.set_class(self.size.height < SHORT, "-short")
 
     def on_unmount(self) -> None:
         self.cancel_run()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label, Select
+from textual.widgets import Button, Input, Label, Select, Static
 
 from tutor.lesson import DEVICES, OPTIMIZERS
 
@@ -39,11 +39,16 @@ class TrainControls(Vertical):
             for name in FIELDS:
                 yield Label(name)
                 yield Input(id=f"field-{name}", compact=True)
-            if self.lesson.variants:
-                variants = Select([("standard", "")] + [(f"variant {v.name}", v.name) for v in self.lesson.variants],
-                                  value="", allow_blank=False, id="variant", compact=True)
+        if self.lesson.variants:           # a row of its own: drawn, with its value, at 80 columns
+            with Horizontal(id="variant-row"):
+                yield Label("variant")
+                names = ["standard"] + [v.name for v in self.lesson.variants]
+                variants = Select([(n, "" if n == "standard" else n) for n in names], value="", allow_blank=False,
+                                  id="variant", compact=True)
+                variants.styles.width = max(map(len, names)) + 4        # the longest name and its ▼
                 variants.tooltip = "The lesson's variants: other settings or data for the same model"
                 yield variants
+                yield Static(plain("the lesson's own settings"), id="variant-title", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#field-momentum", Input).tooltip = (
@@ -57,6 +62,9 @@ class TrainControls(Vertical):
     def fill(self, variant) -> None:
         """The fields show the lesson's settings, or the chosen variant's where it changes them."""
         from tutor.train.spec import setting_for
+
+        for title in self.query("#variant-title").results(Static):
+            title.update(self.app.plain(variant.title if variant is not None else "the lesson's own settings"))
 
         for name in FIELDS:
             value = setting_for(self.lesson, variant, name)
@@ -83,6 +91,10 @@ class TrainControls(Vertical):
             select.set_options([(b, b) for b in backends])
             select.value = backends[0]
             self.query_one("#optimizer", Select).value = optimizer
+
+    def select_variant(self, name: str) -> None:
+        with self.prevent(Select.Changed):
+            self.query_one("#variant", Select).value = name
 
     def select_backend(self, backend: str) -> None:
         with self.prevent(Select.Changed):

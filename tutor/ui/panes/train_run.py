@@ -45,6 +45,7 @@ class RunPane(Widget):
         self.session = None
         self.settings: dict = {}
         self.overlays: list[Kept] = []                    # runs kept on the plot (o)
+        self.kept_records: list[dict] = []                # the same, as the progress record keeps them
         self.latest = None                               # the slot the training thread writes
         self.shown = None                                # the snapshot on screen
         self.play_when_ready = False                     # space pressed while the data was loading
@@ -264,8 +265,49 @@ class RunPane(Widget):
             self.train_worker(self.session, self.session.step + 1)
 
     def action_reset(self) -> None:
-        self.overlays.clear()
-        self.new_session()
+        """r: a fresh run. Kept runs go too, but only once the learner says so."""
+        if not self.overlays:
+            self.new_session()
+            return
+        from tutor.ui.screens.confirm import Confirm
+
+        n = len(self.overlays)
+        question = (f"Reset throws away the {plural(n, 'run')} kept on the plot "
+                    f"({', '.join(k.label for k in self.overlays)}).")
+        self.app.push_screen(Confirm(question, "y: throw them away and reset · n or escape: keep them"),
+                             self._reset_answered)
+
+    def _reset_answered(self, sure: bool | None) -> None:
+        if sure:
+            self.overlays.clear()
+            self.kept_records.clear()
+            self.remember_run()
+            self.new_session()
+        else:
+            self.set_status("Kept runs stay on the plot; nothing was reset.")
+
+    def remember_run(self) -> None:
+        """The backend, the variant and the kept runs, in the progress record: a restart resumes them."""
+        self.app.progress.remember(self.lesson.id, backend=self.backend(),
+                                   variant=self.variant.name if self.variant else "", kept=list(self.kept_records))
+
+    def restore_run(self, place: dict) -> None:
+        """The backend, variant and kept runs as the progress record has them (see remember_run)."""
+        from tutor.train.spec import setting_for
+        from tutor.ui.panes.kept import from_kept_record
+
+        name = place.get("variant") or ""
+        if name and name in {v.name for v in self.lesson.variants}:
+            self.variant = self.lesson.variant(name)
+            self.controls.select_variant(name)
+            self.controls.set_backends(self.backends(), setting_for(self.lesson, self.variant, "optimizer"))
+        if place.get("backend") in self.backends():
+            self.controls.select_backend(place["backend"])
+        for record in place.get("kept", []):
+            kept = from_kept_record(self.lesson, record)
+            if kept is not None:
+                self.overlays.append(kept)
+                self.kept_records.append(record)
 
     def action_overlay(self) -> None:
         """Keep this run on the plot and get the next backend ready, from the same weights."""
@@ -277,9 +319,13 @@ class RunPane(Widget):
         s = self.session
         kept = Kept(self.run_label(), s.history, s.spec, s.step, s.total)
         self.overlays.append(kept)
+        from tutor.ui.panes.kept import kept_record
+
+        self.kept_records.append(kept_record(kept, self.variant.name if self.variant else ""))
         options = [b for b in self.backends() if b != "sklearn"]
         nxt = options[(options.index(s.spec.backend) + 1) % len(options)]
         self.controls.select_backend(nxt)
+        self.remember_run()
         self.new_session()
         where = "" if kept.step == kept.total else f" (stopped at step {kept.step} of {kept.total})"
         self.set_status(f"Kept {kept.label}{where} on the plot; {nxt} is ready. Press space.")

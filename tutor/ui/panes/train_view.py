@@ -1,19 +1,26 @@
 """What the Train part shows of a run: the status line, the baseline and the lesson's note, the
-loss plot with the fit beside it, and the gradient table. It draws what the TrainPane hands it;
-it runs nothing."""
+loss plot with the fit beside it, and the gradient table under them. It draws what the TrainPane
+hands it; it runs nothing.
+
+The view scrolls (page keys, arrows, Home/End: the TrainPane's bindings) rather than squeezing:
+on a small terminal the status line keeps its whole sentence, the plots keep PLOT_MIN rows
+(room for their axis labels) and the gradient table all its rows; on a large one the plots take
+the room the table leaves."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
 from tutor.present.run import baseline_text, status_line
 from tutor.ui.widgets.grad_table import GradTable
 from tutor.ui.widgets.plots import FitView, LossPlot
 
+PLOT_MIN = 12          # rows the plots keep however small the terminal: a title, axes and labels
 
-class RunView(Vertical):
+
+class RunView(VerticalScroll, can_focus=False):
     DEFAULT_CSS = "RunView { height: 1fr; }"
 
     def __init__(self, baseline: bool, note: bool, depth: bool = False, **kwargs):
@@ -26,7 +33,7 @@ class RunView(Vertical):
             yield Static(self.app.plain("Fitting the baseline…"), id="baseline", markup=False)
         if self.has_note:
             yield Static(id="train-note", markup=False)
-        with Horizontal(id="train-body"):
+        with Vertical(id="train-body"):
             with Horizontal(id="plot-box"):
                 yield LossPlot(id="plot")
                 yield FitView(id="fit")
@@ -67,7 +74,10 @@ class RunView(Vertical):
         return text, bool(snap.diverged or snap.error)
 
     def table(self, snap) -> None:
-        self.query_one("#grads", GradTable).show(snap)
+        table = self.query_one("#grads", GradTable)
+        table.show(snap)
+        # the plots fill what the table leaves, but never below PLOT_MIN: past that the view scrolls
+        self.query_one("#train-body").styles.min_height = PLOT_MIN + table.row_count + 1
 
     def plot(self, series: list, log_scale: bool | None = None) -> None:
         plot = self.query_one("#plot")
@@ -75,12 +85,13 @@ class RunView(Vertical):
             plot.log_scale = log_scale
         plot.plot(series)
 
-    def fit(self, snap, data) -> None:
-        """Beside the loss: the latest snapshot's predictions on the validation set, where there is one."""
+    def fit(self, snap, data, cut: float | None = None) -> None:
+        """Beside the loss: the latest snapshot's predictions on the validation set, where there is
+        one: a confusion matrix for a classifier (`cut`: a two-class one's threshold), else a scatter."""
         fit = self.query_one("#fit")
         fit.display = data is not None and data.y_val is not None and not self.has_depth   # depth takes its place
         if fit.display:
-            fit.show(None if snap is None else snap.val_pred, data.y_val, data.classes)
+            fit.show(None if snap is None else snap.val_pred, data.y_val, data.classes, cut)
 
     def depth(self, snap, first) -> None:
         """The by-depth view: this snapshot's ‖∂W‖ per layer against the run's first logged step."""

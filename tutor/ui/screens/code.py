@@ -1,6 +1,10 @@
 """A `code` exercise: the learner's file in a Python TextArea (or in $EDITOR), checked in a separate
 process by a worker so the tutor stays responsive. The file lives in the user data directory
-beside the progress record and is watched: a change made in another editor appears here."""
+beside the progress record and is watched: a change made in another editor appears here.
+
+Nothing typed is lost: the text is written SAVE_AFTER seconds after the last keystroke, and
+whatever is still unwritten sits in `app.typed`, which every way out writes (ctrl+q, a signal, a
+closed terminal: see TutorApp.save_typed and the exit watchdog)."""
 
 from __future__ import annotations
 
@@ -16,12 +20,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TextArea
+from textual.widgets import Static, TextArea
 
 from tutor.log import logged
 from tutor.ui.messages import CodeChecked, Failed
+from tutor.ui.widgets.footer import TutorFooter
 
 WATCH_SECONDS = 1.0          # how often the file is looked at for changes made elsewhere
+SAVE_AFTER = 0.5             # seconds after the last keystroke before the file is written
 
 
 def code_path(app, lesson_id: str, exercise_id: str) -> Path:
@@ -48,6 +54,8 @@ class CodeScreen(Screen):
         self.hints_shown = 0
         self.mtime: float | None = None
         self.solution_shown: str | None = None      # the reference solution, once asked for
+        self._autosave = None                        # the debounce timer, while a save is due
+        self.saved: str | None = None                # the text the file holds, as last read or written
 
     @property
     def path(self) -> Path:
@@ -58,7 +66,7 @@ class CodeScreen(Screen):
         yield TextArea.code_editor("", language="python", id="code-editor")
         with VerticalScroll(id="code-result-box"):
             yield Static(id="code-result", markup=False)
-        yield Footer(show_command_palette=False)
+        yield TutorFooter()
 
     def on_mount(self) -> None:
         from tutor.code.template import template
@@ -80,15 +88,36 @@ class CodeScreen(Screen):
         except OSError as exc:
             self.result(f"The file could not be read: {exc.strerror}", "red")
             return
+        self.saved = text
+        self.app.typed.pop(self.path, None)
         self.query_one("#code-editor", TextArea).load_text(text)
 
+    @on(TextArea.Changed, "#code-editor")
+    def typed(self, event: TextArea.Changed) -> None:
+        """Each edit: the text is due on disk (any way out writes it), and written once typing pauses."""
+        text = event.text_area.text
+        if text == self.saved:                  # a load, or typed back to what the file holds
+            self.app.typed.pop(self.path, None)
+            return
+        self.app.typed[self.path] = text
+        if self._autosave is not None:
+            self._autosave.stop()
+        self._autosave = self.set_timer(SAVE_AFTER, self.save)
+
     def save(self) -> bool:
+        from tutor.ui.typed import write_code
+
+        self._autosave = None
+        text = self.query_one("#code-editor", TextArea).text
         try:
-            self.path.write_text(self.query_one("#code-editor", TextArea).text, encoding="utf-8")
+            write_code(self.path, text)
             self.mtime = self.path.stat().st_mtime
         except OSError as exc:
             self.result(f"The file could not be saved: {exc.strerror}", "red")
             return False
+        self.saved = text
+        if self.app.typed.get(self.path) == text:
+            self.app.typed.pop(self.path, None)
         return True
 
     def watch_file(self) -> None:
@@ -97,7 +126,7 @@ class CodeScreen(Screen):
             mtime = self.path.stat().st_mtime
         except OSError:
             return
-        if self.mtime is not None and mtime != self.mtime:
+        if self.mtime is not None and mtime != self.mtime and self.path not in self.app.typed:
             self.load()
             self.result("The file changed on disk: loaded. ctrl+r checks it.", "dim")
 

@@ -17,26 +17,53 @@ INTRO = (
 )
 
 
+def key_lines(app, screen) -> list[str]:
+    """Every key of the app, of `screen` and of the widgets on it, generated from their bindings
+    (so the list cannot drift from what the keys do). Our own widgets' bindings are all listed,
+    those the footer hides too (Home/End, page keys, v, x, f…), under the widget's HELP_TITLE;
+    Textual's widgets add only the keys they show in the footer (the rest are the usual editing
+    and scrolling keys)."""
+
+    def lines_of(bindings, taken: set[str]) -> list[str]:
+        out = []
+        for b in bindings:
+            binding = b if isinstance(b, Binding) else Binding(*b)
+            keys = [k.strip() for k in binding.key.split(",") if k.strip() not in taken]
+            if not binding.description or not keys:
+                continue
+            taken.update(keys)
+            shown = ", ".join(app.get_key_display(Binding(k, "")) for k in keys)
+            out.append(f"  {shown:<14} {binding.description}")
+        return out
+
+    top: set[str] = set()
+    lines = lines_of(app.BINDINGS, top)
+    if app.ENABLE_COMMAND_PALETTE:
+        key = app.get_key_display(Binding(app.COMMAND_PALETTE_BINDING, ""))
+        lines.append(f"  {key:<14} Command palette: jump to a lesson or a part, by title or id")
+        top.add(app.COMMAND_PALETTE_BINDING)
+    if screen is None:
+        return lines
+    lines += lines_of(screen.BINDINGS, top)
+    for widget in screen.query("*"):
+        bindings = []
+        for cls in type(widget).__mro__:
+            ours = cls.__module__.startswith("tutor.")
+            bindings += [b for b in cls.__dict__.get("BINDINGS", [])
+                         if ours or (b.show if isinstance(b, Binding) else False)]
+        section = lines_of(bindings, set(top))
+        if section:
+            title = getattr(widget, "HELP_TITLE", "")
+            lines += (["", f"{title}:"] if title else []) + section
+    return lines
+
+
 class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
-        lines = [INTRO, "", "Keys:"]
         screens = [s for s in self.app.screen_stack if s is not self]
-        taken: set[str] = set()
-        # The app's and the screen's bindings first: where a widget binds the same key (the tabs'
-        # left/right), the screen's binding is the one that runs. Of the widgets' own bindings only
-        # those they show in the footer: the rest are the usual editing and scrolling keys.
-        widgets = list(screens[-1].query("*")) if screens else []
-        for source in [self.app] + screens[-1:] + widgets:
-            for b in getattr(source, "BINDINGS", []):
-                binding = b if isinstance(b, Binding) else Binding(*b)
-                keys = [k.strip() for k in binding.key.split(",") if k.strip() not in taken]
-                if not binding.description or not keys or (source in widgets and not binding.show):
-                    continue
-                taken.update(keys)
-                shown = ", ".join(self.app.get_key_display(Binding(k, "")) for k in keys)
-                lines.append(f"  {shown:<14} {binding.description}")
-        lines += ["", "Press escape to close."]
+        lines = [INTRO, "", "Keys:", *key_lines(self.app, screens[-1] if screens else None),
+                 "", "Press escape to close."]
         with VerticalScroll(id="help-box"):
             yield Static(self.app.plain("\n".join(lines)), id="help-text", markup=False)

@@ -7,12 +7,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header, Markdown, Static, TabbedContent, TabPane
+from textual.widgets import Header, Markdown, Static, TabbedContent, TabPane
+from textual.widgets._markdown import MarkdownFence
 
 from tutor.lesson import Lesson
+from tutor.ui.messages import PaneMounted, Typeset
 from tutor.ui.panes.derive import DerivePane
-from tutor.ui.messages import Typeset
 from tutor.ui.panes.train import TrainPane
+from tutor.ui.widgets.footer import TutorFooter
 
 PARTS = ("explain", "derive", "train")
 
@@ -30,6 +32,20 @@ def explain_markdown(lesson: Lesson, equations: dict[str, str] | None = None) ->
     if lesson.train is not None and lesson.train.note:     # also on the Train tab, where there is room
         out += ["## About the training runs", "", lesson.train.note, ""]
     return "\n".join(out)
+
+
+class PlainFence(MarkdownFence):
+    """A code block shown as plain text: a lesson's equations and indented formulas are no
+    programming language, and Textual would guess one by trying every pygments lexer (about a
+    second per lesson on a slow machine, before the Explain page appears)."""
+
+    def __init__(self, markdown, token, code: str) -> None:
+        token.info = token.info or "text"
+        super().__init__(markdown, token, code)
+
+
+class LessonMarkdown(Markdown):
+    BLOCKS = {**Markdown.BLOCKS, "fence": PlainFence, "code_block": PlainFence}
 
 
 class ErrorScreen(ModalScreen):
@@ -68,14 +84,28 @@ class LessonScreen(Screen):
         with TabbedContent(initial=self.initial, id="parts"):
             with TabPane("Explain", id="explain"):
                 with VerticalScroll(id="explain-scroll"):
-                    yield Markdown(self.app.plain(explain_markdown(self.lesson)), id="explain-text")
+                    yield LessonMarkdown(self.app.plain(explain_markdown(self.lesson)), id="explain-text")
             if "derive" in self.lesson.parts:
                 with TabPane("Derive", id="derive"):
-                    yield DerivePane(self.lesson, id="derive-pane")
+                    yield self.lazy("derive", DerivePane(self.lesson, id="derive-pane"))
             if "train" in self.lesson.parts:         # a lesson with nothing to train has no Train tab
                 with TabPane("Train", id="train"):
-                    yield TrainPane(self.lesson, id="train-pane")
-        yield Footer(show_command_palette=False)      # room for l and ?; ctrl+p still opens it
+                    yield self.lazy("train", TrainPane(self.lesson, id="train-pane"))
+        yield TutorFooter()
+
+    def lazy(self, part: str, pane):
+        """The part not shown first is mounted after the first frame (textual.lazy.Lazy): the
+        part in view appears at once, the others' many widgets follow (see pane_ready)."""
+        from textual.lazy import Lazy
+
+        return pane if part == self.initial else Lazy(pane)
+
+    @on(PaneMounted)
+    def pane_ready(self, event: PaneMounted) -> None:
+        """A part's pane has mounted (late, when lazy): if it is in view by now, start it."""
+        event.stop()
+        if self.query_one("#parts", TabbedContent).active == event.part:
+            self.start_part(event.part)
 
     def on_resize(self) -> None:
         self.app.check_size()
@@ -117,11 +147,13 @@ class LessonScreen(Screen):
         self.app.progress.visit(self.lesson.id, part)
         self.app.show_progress_notice()
         self.refresh_bindings()
+        self.start_part(part)
+
+    def start_part(self, part: str) -> None:
+        """Focus the part and start its pane (a lazy one not mounted yet starts as it mounts)."""
         self.focus_part(part)
-        if part == "derive":
-            self.query_one(DerivePane).start()
-        elif part == "train":
-            self.query_one(TrainPane).start()
+        for pane in self.query(DerivePane if part == "derive" else TrainPane if part == "train" else "#none"):
+            pane.start()
 
     def home_widget(self, part: str):
         """What has the focus in a part when the learner is not in a field or on a button: the
@@ -131,8 +163,9 @@ class LessonScreen(Screen):
 
     def focus_part(self, part: str) -> None:
         home = self.home_widget(part)
-        if home is not None:
-            self.query_one(home).focus()
+        found = list(self.query(home)) if home is not None else []
+        if found:
+            found[0].focus()
         else:
             self.set_focus(None)
 
@@ -141,7 +174,7 @@ class LessonScreen(Screen):
         there it goes to the lesson list. The lesson's screen is kept (see TutorApp.open_lesson),
         so its run, overlays and choices are there when the learner comes back."""
         home = self.home_widget(self.part)
-        if self.focused is not None and (home is None or self.focused is not self.query_one(home)):
+        if self.focused is not None and (home is None or self.focused not in self.query(home)):
             self.focus_part(self.part)
             return
         self.app.pop_screen()

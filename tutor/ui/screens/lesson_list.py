@@ -8,10 +8,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tutor.lesson import GROUPS
+from tutor.ui.widgets.footer import TutorFooter
 
 INTRO = "Choose a lesson. Each one explains a model, derives its gradients node by node, then trains it."
 SANDBOX, PLAYGROUND = "sandbox", "playground"     # the option ids before the lessons (theirs are lesson ids)
@@ -59,7 +60,7 @@ class LessonListScreen(Screen):
         yield Header(icon="*" if self.app.ascii else None)    # Textual draws the rest of its chrome
         yield Static(INTRO, id="intro")
         yield OptionList(id="lessons")
-        yield Footer()
+        yield TutorFooter()
 
     def on_resize(self) -> None:
         self.app.check_size()

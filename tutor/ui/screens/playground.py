@@ -20,19 +20,28 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, Header, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
 from tutor.fmt import printable
-from tutor.train.data import DataError
 from tutor.playground import heatmap
-from tutor.train.plane import DATASETS
-from tutor.playground.model import (ACTIVATIONS, FEATURES, LOSSES, REGULARISATIONS, Boundary, Config, Playground,
-                                    Stats)
+from tutor.playground.model import (
+    ACTIVATIONS,
+    FEATURES,
+    LOSSES,
+    REGULARISATIONS,
+    Boundary,
+    Config,
+    Playground,
+    Stats,
+)
 from tutor.present.playground import legend_text, status_text
+from tutor.train.data import DataError
 from tutor.train.doctor import text as diagnosis_text
+from tutor.train.plane import DATASETS
 from tutor.ui.keys import RUN_KEYS
 from tutor.ui.messages import RunEnded
+from tutor.ui.widgets.footer import TutorFooter
 from tutor.ui.widgets.heatmap import Heatmap, NeuronView
 from tutor.ui.widgets.neurons import NeuronPanel
 
@@ -124,7 +133,7 @@ class PlaygroundScreen(Screen):
                 yield Static(id="pg-legend", markup=False)
             yield NeuronPanel(id="pg-neurons")
         yield Static(id="pg-equation", markup=False)
-        yield Footer()
+        yield TutorFooter()
 
     def _field(self, name: str, value: str):
         label = FIELDS[name][0]
@@ -140,6 +149,14 @@ class PlaygroundScreen(Screen):
 
     def on_resize(self) -> None:
         self.app.check_size()
+
+    @on(Heatmap.Resized)
+    def heatmap_resized(self) -> None:
+        self.plane_resized()
+
+    @on(NeuronView.Selected)
+    def neuron_selected(self, event: NeuronView.Selected) -> None:
+        self.select(event.layer, event.unit)
 
     def plane_resized(self) -> None:
         """The plane has another size: a grid to match, and the frame drawn again to fit."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.segment import Segment
 from rich.text import Text
+from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -15,6 +16,9 @@ class Heatmap(Widget):
 
     DEFAULT_CSS = "Heatmap { width: 1fr; height: 1fr; }"
 
+    class Resized(Message):
+        """The plane has another size: whoever draws it makes a grid to match."""
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.lines: list[list[Segment]] = []
@@ -24,7 +28,7 @@ class Heatmap(Widget):
         self.refresh()
 
     def on_resize(self) -> None:
-        self.screen.plane_resized()
+        self.post_message(self.Resized())
 
     def render_line(self, y: int) -> Strip:
         if y < len(self.lines):
@@ -43,6 +47,13 @@ class NeuronView(Widget, can_focus=True):
     NeuronView.-selected { background: $accent 30%; text-style: bold; }
     NeuronView:focus { background: $accent 20%; }
     """
+
+    class Selected(Message):
+        """A neuron was chosen (a click, or enter on it)."""
+
+        def __init__(self, layer: int, unit: int) -> None:
+            super().__init__()
+            self.layer, self.unit = layer, unit
 
     def __init__(self, layer: int, unit: int, **kwargs):
         super().__init__(**kwargs)
@@ -64,7 +75,7 @@ class NeuronView(Widget, can_focus=True):
         return Strip.blank(width, base)
 
     def on_click(self) -> None:
-        self.screen.select(*self.neuron)
+        self.post_message(self.Selected(*self.neuron))
 
     def key_enter(self) -> None:
-        self.screen.select(*self.neuron)
+        self.post_message(self.Selected(*self.neuron))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from rich.text import Text
 from textual.widgets import Static
@@ -50,9 +51,10 @@ class GraphView(Static):
             rows.append((left, cell, node.name))
         pad = max((sum(len(t) for t, _ in left) + 2 * (len(left) - 1) for left, _, _ in rows), default=0)
         text = Text()
-        text.append("inputs: " + ", ".join(f"{n} = {number(values.get(n))}" for n in graph.inputs), style="dim")
-        for left, cell, name in rows:
-            text.append("\n")
+        if graph.inputs:           # a graph of parameters only has no inputs line
+            text.append("inputs: " + ", ".join(f"{n} = {number(values.get(n))}" for n in graph.inputs), style="dim")
+        for i, (left, cell, name) in enumerate(rows):
+            text.append("\n" if i or graph.inputs else "")
             used = sum(len(t) for t, _ in left) + 2 * (len(left) - 1)
             text.append(" " * (pad - used))
             for i, (t, param) in enumerate(left):
@@ -76,6 +78,9 @@ def thin(points: list, n: int) -> list:
     last = len(points) - 1
     return [points[round(i * last / (n - 1))] for i in range(n)]
 
+
+# plotext labels a tick just below zero "-0.00": the axis says 0 there (the sign of a rounding)
+NEGATIVE_ZERO = re.compile(r"-(0(?:\.0+)?)(?=(?:\x1b\[[0-9;]*m)*[┤│])")
 
 # Each run's (train, validation) marks: plotext's marker and what the legend shows for it. The
 # first run draws in high resolution; the runs kept beside it in marks of their own.
@@ -176,7 +181,7 @@ class LossPlot(Static):
             pad = max(abs(ys[0]) * 0.1, 1e-3)
             plt.ylim(ys[0] - pad, ys[0] + pad)
         plt.title("log10(loss)" if self.log_scale else "loss")
-        drawn = Text.from_ansi(plt.build())
+        drawn = Text.from_ansi(NEGATIVE_ZERO.sub(lambda m: " " + m.group(1), plt.build()))
         if self.ascii:
             key, drawn = Text(asciify(key.plain)), Text(asciify(drawn.plain))
         self.update(Text("\n").join([key, drawn]))
@@ -199,20 +204,31 @@ class FitView(Static):
         if self._shown is not None:
             self.show(*self._shown)
 
-    def show(self, pred, targets, classes: int) -> None:
-        self._shown = (pred, targets, classes)
+    def show(self, pred, targets, classes: int, cut: float | None = None) -> None:
+        """`classes`: the data's classes (argmax of the outputs); `cut`: a two-class classifier's
+        threshold on its one output (a logit's 0, a probability's 0.5), None for a regression."""
+        self._shown = (pred, targets, classes, cut)
         if pred is None or targets is None:
             self.update(Text("The fit on the validation set shows here during a run.", style="dim"))
             return
-        text = self._confusion(pred, targets, classes) if classes else self._scatter(pred, targets)
+        if classes or cut is not None:
+            text = self._confusion(pred, targets, classes, cut)
+        else:
+            text = self._scatter(pred, targets)
         self.update(Text(asciify(text.plain)) if self.ascii else text)
 
-    def _confusion(self, pred, targets, classes: int) -> Text:
+    def _confusion(self, pred, targets, classes: int, cut: float | None) -> Text:
         import numpy as np
 
-        guess = np.asarray(pred).reshape(len(targets), -1).argmax(axis=1)
+        if cut is not None:                     # one output: class 1 above the cut
+            classes = 2
+            guess = (np.asarray(pred, dtype=float).ravel() > cut).astype(int)
+            truth = (np.asarray(targets, dtype=float).ravel() > 0.5).astype(int)
+        else:
+            guess = np.asarray(pred).reshape(len(targets), -1).argmax(axis=1)
+            truth = np.asarray(targets, dtype=int).ravel()
         counts = np.zeros((classes, classes), dtype=int)
-        np.add.at(counts, (np.asarray(targets, dtype=int), guess), 1)
+        np.add.at(counts, (truth, guess), 1)
         cell = len(str(counts.max())) + 1
         label = len(str(classes - 1)) + 1
         text = Text(f"val confusion: {np.trace(counts)}/{counts.sum()} right\n", style="bold")
