@@ -221,6 +221,8 @@ class Session:
         before each, the last with `val`); → the first step whose loss is not finite, if any."""
         if not losses:
             return None
+        for i, loss in enumerate(losses):        # the doctor measures stalls in steps, whatever the log pace
+            self.doctor.loss_at(first + i, loss)
         if not math.isfinite(sum(losses)):       # one C loop; an overflowing sum only looks closer
             bad = next((i for i, v in enumerate(losses) if not math.isfinite(v)), None)
             if bad is not None:

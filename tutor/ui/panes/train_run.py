@@ -220,7 +220,7 @@ class RunPane(Widget):
             session.finished = True
             self.paused = False
             self.shown = self.latest
-            self.set_status(explain_failure(session.spec, session.step + 1, event.error), error=True)
+            self.set_status(explain_failure(session.spec, session.step + 1, event.error, session.device), error=True)
             return
         self.refresh_view(force=True)
         if session.finished and self.overlays:
