@@ -27,7 +27,8 @@ from tutor.fmt import printable
 VERSION = 1
 NOT_STARTED, IN_PROGRESS, DONE = "not started", "in progress", "done"
 MAX_BYTES = 10_000_000     # a progress record is a few kilobytes; anything this big is not one
-LOCK_WAIT = 1.0            # seconds a save waits for another tutor's save before going ahead alone
+LOCK_WAIT = 10.0           # seconds a save waits for another tutor's save before going ahead alone
+                           # (a loaded machine's fsync can take seconds; a shorter wait loses updates)
 UNITED = ("parts", "solved")   # per-lesson lists that two tutors' saves unite
 VERDICTS = "verdicts"      # per lesson: {exercise id: {verdict kind: how many times}} (the kind only, never the text)
 
@@ -393,14 +394,14 @@ class Progress:
         if not self._write_lock.acquire(timeout=-1 if timeout is None else timeout):
             return
         try:
-            self._write()
+            self._write(LOCK_WAIT if timeout is None else min(timeout, LOCK_WAIT))
         finally:
             self._write_lock.release()
 
-    def _write(self) -> None:
+    def _write(self, lock_wait: float) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._file_lock():
+            with self._file_lock(lock_wait):
                 try:
                     theirs = read_record(self.path)
                 except (OSError, Unreadable):
@@ -427,8 +428,8 @@ class Progress:
             self.notice = f"Progress cannot be saved in {self.path.parent} ({exc.strerror}); it lasts this session only."
 
     @contextmanager
-    def _file_lock(self):
-        """An exclusive lock on `progress.json.lock` among tutors, for up to LOCK_WAIT seconds; after
+    def _file_lock(self, wait: float):
+        """An exclusive lock on `progress.json.lock` among tutors, for up to `wait` seconds; after
         that (another tutor stuck mid-save) or where locks are not supported, the save goes ahead
         alone: the rename still keeps the file whole."""
         try:
@@ -438,7 +439,7 @@ class Progress:
             yield
             return
         try:
-            deadline = time.monotonic() + LOCK_WAIT
+            deadline = time.monotonic() + wait
             while True:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

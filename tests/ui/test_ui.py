@@ -487,8 +487,13 @@ def test_first_screen_without_heavy_imports(tmp_path):
         import asyncio, sys
         from pathlib import Path
         from tutor.progress import Progress
+        import tutor.ui.app
         from tutor.ui.app import TutorApp
         from tutor.ui.screens.lesson_list import LessonListScreen
+
+        # the warm-up (torch and sympy loaded in the background) is meant to come after the first
+        # screen: held back here so that a loaded machine's slow first frame cannot meet it
+        tutor.ui.app.WARM_UP_AFTER = 3600
 
         async def main():
             app = TutorApp(progress=Progress(Path({str(tmp_path)!r}) / "p.json"))
