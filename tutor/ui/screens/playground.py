@@ -204,8 +204,10 @@ class PlaygroundScreen(Screen):
             self.frame = Frame(pg.boundary(cols, rows), stats, pg.diagnosis(stats) if pg.step >= 10 else None, sps)
 
     def stop(self) -> None:
-        self.playing = False
+        # Cancel first: a loop that sees `playing` fall must also see itself cancelled, or it posts
+        # RunEnded, which would stop the next run started right after this (a knob changed mid-run).
         self.workers.cancel_group(self, "playground")
+        self.playing = False
 
     def action_play(self) -> None:
         if self.pg is None:
