@@ -113,7 +113,9 @@ def run_note(lesson: Lesson, variant) -> str:
 
 
 def usage_error(p: Printer, err: TextIO, message: str) -> int:
-    """Bad arguments: the human line on stderr and, with --json, the error event on stdout."""
+    """Bad arguments: the human line on stderr and, with --json, the error event on stdout. The
+    message may quote what was typed (a backend, a file name, an expression): without escapes."""
+    message = printable(message)
     err.write(f"backprop-tutor: {message}\n")
     p.event("error", None, message=message)
     return EXIT_USAGE

@@ -244,12 +244,12 @@ def test_a_variants_dataset_is_bounded_too(tmp_path):
 
 def test_a_file_that_grows_past_the_limit_is_cut_off_while_reading(tmp_path, monkeypatch):
     """The size is enforced on the bytes read, not on what stat said before reading."""
-    import tutor.lesson
+    import tutor.lesson.files
 
     path = write(tmp_path, POINTS + ONE_LAYER)
     monkeypatch.setattr(tutor.lesson.loading, "MAX_FILE_BYTES", 100)       # the file is over 100 bytes
     real_fstat = os.fstat
-    monkeypatch.setattr(tutor.lesson.loading.os, "fstat", lambda fd: os.stat_result((*real_fstat(fd)[:6], 0, *real_fstat(fd)[7:])))
+    monkeypatch.setattr(tutor.lesson.files.os, "fstat", lambda fd: os.stat_result((*real_fstat(fd)[:6], 0, *real_fstat(fd)[7:])))
     assert problems(path) == [f"{path}: (file): file is over 0.0001 MB; the limit is 0.0001 MB"]
 
 

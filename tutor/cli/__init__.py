@@ -13,7 +13,7 @@ from pathlib import Path
 from tutor import __version__
 from tutor.errors import LessonError
 from tutor.fmt import printable
-from tutor.cli.common import Parser, run_app
+from tutor.cli.common import Parser, guarded, run_app
 from tutor.lesson import DEVICES
 
 EPILOG = """\
@@ -31,7 +31,8 @@ examples:
   backprop-tutor two-layer-relu --code backward=bw.py            check your backward pass
   backprop-tutor playground              train a small network on 2-D data and watch its boundary
 
-exit status: 0 ok; 1 a wrong --answer or --code file; 2 bad arguments or lesson file; 3 a run diverged or failed
+exit status: 0 ok; 1 a wrong --answer or --code file; 2 bad arguments, lesson file or unwritable output;
+3 a run diverged or failed
 """
 
 
@@ -88,6 +89,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every command, with its output errors handled here once (tutor/cli/common.py: `guarded`)."""
+    return guarded(lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] in (["derive"], ["sandbox"]):       # subcommands: the sandbox (tutor/cli/sandbox.py)
         from tutor.cli.sandbox import main as sandbox_main
@@ -127,8 +133,6 @@ def main(argv: list[str] | None = None) -> int:
             return _headless(args)
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:        # `backprop-tutor ... | head` closed the pipe: not an error
-        return 0
     return _tui(args)
 
 
@@ -241,10 +245,7 @@ def _code(args, ap) -> int:
     """--export-code and --code: see tutor/cli/code.py."""
     from tutor.cli.code import run
 
-    try:
-        return run(args, ap)
-    except BrokenPipeError:
-        return 0
+    return run(args, ap)
 
 
 def _tui(args) -> int:

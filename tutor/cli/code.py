@@ -103,12 +103,13 @@ def _check(args, lesson, p, fail) -> int:
         return EXIT_OK
     if not sep or not path:
         return fail("--code takes ID=FILE.py (or --code ID --template for the starting file)")
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(1_000_001)
-        source = raw.decode("utf-8")
-    except OSError as exc:
-        return fail(f"{path}: {exc.strerror}")
+    from tutor.code.check import MAX_SOURCE
+    from tutor.lesson.files import Unreadable, read_regular
+
+    try:       # 4 bytes a character at most in UTF-8: check_source then counts the characters
+        source = read_regular(path, 4 * MAX_SOURCE, hint=" (a .py file)").decode("utf-8")
+    except Unreadable as exc:
+        return fail(f"{path}: {exc}")
     except UnicodeDecodeError:
         return fail(f"{path}: not a UTF-8 text file")
     result = check_source(lesson, exercise, source, path)

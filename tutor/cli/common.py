@@ -1,28 +1,116 @@
-"""What every command shares: the argument parser that ends a --json run with an error event, and
-the way the TUI is run (and the process ended) whichever command starts it."""
+"""What every command shares: the argument parser that ends a --json run with an error event, the
+way an output that cannot be written ends a command, and the way the TUI is run (and the process
+ended) whichever command starts it."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import sys
 import threading
 import time
+from collections.abc import Callable
+
+from tutor.fmt import printable
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, plus the JSON error event for --json runs when the arguments do not parse."""
+    """argparse, plus the JSON error event for --json runs when the arguments do not parse, and
+    the arguments it quotes ("unrecognized arguments: …") without terminal escapes."""
 
     json_errors = False
 
     def error(self, message):
+        message = printable(message)
         if self.json_errors:
             from tutor.headless import Printer
 
             Printer(sys.stdout, as_json=True, ascii=False).event("error", message=message)
         super().error(message)        # the usage line on stderr, exit 2
 
+
+
+class OutputError(BaseException):
+    """Standard output cannot be written: a full disk (`> /dev/full`), a closed descriptor (`>&-`),
+    a closed pipe (`| head -1`). A BaseException, as KeyboardInterrupt is, so that it passes every
+    `except Exception` on the way (a derivation's "failed at this point" among them) to `guarded`."""
+
+    def __init__(self, error: OSError):
+        super().__init__(error)
+        self.error = error
+
+
+class _Guarded:
+    """sys.stdout as the commands see it: its write and flush raise OutputError, not OSError (nor,
+    when the descriptor was closed before the start and Python left sys.stdout None, nothing)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _call(self, name: str, *args):
+        if self._stream is None:
+            raise OutputError(OSError(errno.EBADF, "standard output is closed"))
+        try:
+            return getattr(self._stream, name)(*args)
+        except OSError as exc:
+            raise OutputError(exc) from None
+
+    def write(self, text: str) -> int:
+        return self._call("write", text)
+
+    def flush(self) -> None:
+        self._call("flush")
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def guarded(command: Callable[[], int]) -> int:
+    """`command()`, whatever it prints: where the output cannot be written, one line on stderr and
+    exit status 2, never a traceback; a closed pipe (`| head -1`) ends it quietly with 0."""
+    original = sys.stdout
+    if original is None:
+        _hold_descriptor(1)
+    sys.stdout = _Guarded(original)
+    try:
+        code = command()
+        sys.stdout.flush()
+        return code
+    except OutputError as exc:
+        return _output_failed(exc.error, original)
+    finally:
+        sys.stdout = original
+
+
+def _output_failed(error: OSError, stream) -> int:
+    if stream is not None and stream is sys.__stdout__:
+        # What is still buffered would be written (and fail again, "Exception ignored …") when the
+        # interpreter exits: the descriptor now leads to /dev/null.
+        with contextlib.suppress(OSError, ValueError):
+            _hold_descriptor(stream.fileno(), always=True)
+    if isinstance(error, BrokenPipeError):
+        return 0                             # the reader has what it wanted: not an error
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        sys.stderr.write(f"backprop-tutor: cannot write the output: {error.strerror or error}\n")
+        sys.stderr.flush()
+    return 2
+
+
+def _hold_descriptor(fd: int, always: bool = False) -> None:
+    """/dev/null on descriptor `fd` (when it is closed, or `always`): a file the command opens later
+    must not take the number of standard output and receive what is meant for it."""
+    if not always:
+        try:
+            os.fstat(fd)
+            return
+        except OSError:
+            pass
+    null = os.open(os.devnull, os.O_WRONLY)
+    if null != fd:
+        os.dup2(null, fd)
+        os.close(null)
 
 
 def run_app(app) -> int:

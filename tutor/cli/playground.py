@@ -18,7 +18,9 @@ EXIT_OK, EXIT_USAGE, EXIT_DIVERGED = 0, 2, 3
 def parser() -> argparse.ArgumentParser:
     from tutor.playground.model import ACTIVATIONS, FEATURES, LOSSES, REGULARISATIONS
 
-    ap = argparse.ArgumentParser(prog="backprop-tutor playground",
+    from tutor.cli.common import Parser
+
+    ap = Parser(prog="backprop-tutor playground",
                                  description="See what a small network learns on a 2-D dataset.")
     ap.add_argument("--data", metavar="FILE.csv", help="your own data: x1, x2, label (or target); a header optional")
     ap.add_argument("--ascii", action="store_true", help="ASCII only")

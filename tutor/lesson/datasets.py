@@ -5,11 +5,13 @@ shape known without loading it."""
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from tutor.errors import LessonError
+from tutor.lesson.files import Unreadable, inside, too_large
 from tutor.lesson.limits import (MAX_CSV_BYTES, MAX_CSV_ROWS, MAX_NOISE, MAX_POINTS, MAX_SAMPLES, MAX_SEED, MAX_VALUE,
                                  SAMPLES)
 from tutor.lesson.vocabulary import (PLAYGROUND, DATASETS, DIGITS_SHAPE, IRIS_SHAPE, MNIST_CLASSES, MNIST_PIXELS,
@@ -57,16 +59,22 @@ def all_numbers(value, depth: int = 0) -> bool:
 
 
 def _anchor(dataset: Dataset, folder: Path, key: str) -> Dataset:
-    """A "csv" dataset with its folder, once its file is known to be there and small enough."""
+    """A "csv" dataset with its folder, once its file is known to lie inside that folder (links
+    resolved), to be a regular file, and to be small enough. Reading it checks all this again on
+    the opened file (tutor/lesson/files.py): the file may change in between."""
     if dataset.kind != "csv":
         return dataset
-    file = folder / dataset.options["path"]
     try:
-        size = file.stat().st_size
+        file = inside(folder, dataset.options["path"])
+        info = file.stat()
+    except Unreadable as exc:
+        raise LessonError(str(exc), key=f"{key}.path") from None
     except OSError:
         raise LessonError(f"no file '{dataset.options['path']}' beside the lesson", key=f"{key}.path") from None
-    if size > MAX_CSV_BYTES:
-        raise LessonError(f"the file is {size:,} bytes; the limit is {MAX_CSV_BYTES:,}", key=f"{key}.path")
+    if not stat.S_ISREG(info.st_mode):
+        raise LessonError("not a regular file (a CSV file of points)", key=f"{key}.path")
+    if info.st_size > MAX_CSV_BYTES:
+        raise LessonError(too_large(info.st_size, MAX_CSV_BYTES), key=f"{key}.path")
     return replace(dataset, base=folder)
 
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import math
-import os
 import re
-import stat
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from tutor.errors import LessonError
 from tutor.fmt import printable
+from tutor.lesson.files import Unreadable, read_regular, too_large
 from tutor.lesson.tomlpos import key_lines, line_of
 from tutor.lesson.limits import MAX_EXERCISES, MAX_FILE_BYTES, MAX_INT, MAX_PAGES, SCHEMA_VERSION
 from tutor.lesson.vocabulary import GROUPS, ID_RE
@@ -32,33 +31,17 @@ def load(path: str | Path) -> Lesson:
 
 
 def read_limited(path: Path, limit: int, display: str) -> bytes:
-    """A regular file's bytes, reading at most `limit` + 1: a FIFO, a device (a link to /dev/zero)
-    or a directory is refused without waiting on it, and a file that grows is cut off."""
+    """A lesson file's bytes, read as every file a stranger names is (tutor/lesson/files.py)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except OSError as exc:
-        raise LessonError(f"cannot read the file: {exc.strerror or exc}", file=display) from None
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        raise LessonError("not a regular file (a lesson is a .toml file)", file=display)
-    with os.fdopen(fd, "rb") as f:
-        too_big = f"file is over {limit / 1e6:g} MB; the limit is {limit / 1e6:g} MB"
-        if info.st_size > limit:
-            raise LessonError(f"file is {info.st_size / 1e6:.1f} MB; the limit is {limit / 1e6:g} MB", file=display)
-        try:
-            raw = f.read(limit + 1)
-        except OSError as exc:
-            raise LessonError(f"cannot read the file: {exc.strerror or exc}", file=display) from None
-    if len(raw) > limit:
-        raise LessonError(too_big, file=display)
-    return raw
+        return read_regular(path, limit, hint=" (a lesson is a .toml file)")
+    except Unreadable as exc:
+        raise LessonError(str(exc), file=display) from None
 
 
 def loads(raw: bytes | str, display: str = "<lesson>", path: Path | None = None) -> Lesson:
     if isinstance(raw, bytes):
         if len(raw) > MAX_FILE_BYTES:
-            raise LessonError(f"file is {len(raw) / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES / 1e6:g} MB", file=display)
+            raise LessonError(too_large(len(raw), MAX_FILE_BYTES), file=display)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:

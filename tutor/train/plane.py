@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from tutor.fmt import printable
 from tutor.train.arrays import DataError
 
 from tutor.lesson import CLASSIFY, MAX_CSV_BYTES, MAX_CSV_ROWS, PLAYGROUND as DATASETS, SAMPLES
+from tutor.lesson import files
 
 DOMAIN = 6.0                       # generated points lie (mostly) within [-DOMAIN, DOMAIN]²
 MAX_NOISE = 0.5                    # the noise knob as a fraction: 0 .. 50 %
@@ -147,7 +149,11 @@ def points(spec, base: Path | None) -> Points:
     if spec.kind == "csv":
         if base is None:
             raise DataError("a CSV dataset is read from the lesson's folder, and this lesson has none")
-        pts = read_csv(base / o["path"], o["ratio"] / 100, o["seed"], display=o["path"])
+        try:
+            file = files.inside(base, o["path"])       # --check looked, but the folder may have changed since
+        except files.Unreadable as exc:
+            raise DataError(f"{o['path']}:1: {exc}") from None
+        pts = read_csv(file, o["ratio"] / 100, o["seed"], display=o["path"])
     else:
         pts = generate(spec.kind, o["noise"] / 100, o["ratio"] / 100, o["seed"])
     return pts
@@ -161,14 +167,11 @@ def read_csv(path: str | Path, train_ratio: float = 0.5, seed: int = 0, display:
     Labels that are all 0/1 (or −1/1) make a classification set; anything else is a regression
     target. Rows are shuffled with `seed`, then split at `train_ratio`."""
     path = Path(path)
-    where = display or str(path)
+    where = printable(display or str(path))       # a name, like a cell, may carry terminal escapes
     try:
-        size = path.stat().st_size
-        if size > MAX_CSV_BYTES:
-            raise DataError(f"{where}:1: the file is {size:,} bytes; the limit is {MAX_CSV_BYTES:,}")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{where}:1: cannot read it: {exc.strerror or exc}") from None
+        raw = files.read_regular(path, MAX_CSV_BYTES, hint=" (a CSV file of points)")
+    except files.Unreadable as exc:
+        raise DataError(f"{where}:1: {exc}") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -189,7 +192,7 @@ def read_csv(path: str | Path, train_ratio: float = 0.5, seed: int = 0, display:
                 header_seen = True                           # the header row
                 continue
             bad = next(c for c in cells if not _is_number(c))
-            raise DataError(f"{where}:{number}: '{bad[:40]}' is not a number") from None
+            raise DataError(f"{where}:{number}: '{printable(bad)[:40]}' is not a number") from None
         if not all(math.isfinite(v) for v in values):
             raise DataError(f"{where}:{number}: numbers must be finite")
         if any(abs(v) > 1e6 for v in values):
