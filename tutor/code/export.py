@@ -46,7 +46,7 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
     classes = dataset.kind in ("digits", "mnist")
     inputs, outputs = shapes(lesson, dataset)
     plan = layer_plan(spec, inputs, outputs)
-    names = weight_lines(w, spec, inputs, outputs)
+    weight_lines(w, spec, inputs, outputs)
     w("", "# --- settings ---",
       f"lr = {spec.lr!r}",
       f"epochs = {spec.epochs}")
@@ -65,11 +65,11 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
           f"X = torch.as_tensor(x_train, dtype=torch.{spec.dtype})",
           "Y = torch.as_tensor(y_train" + (", dtype=torch.int64)" if classes else f", dtype=torch.{spec.dtype})"))
     if backend in ("numpy", "torch-manual"):
-        manual_loop(w, spec, names, NP if backend == "numpy" else TORCH, batch, backend)
+        manual_loop(w, spec, plan, NP if backend == "numpy" else TORCH, batch, backend)
     elif backend == "autograd":
-        autograd_loop(w, spec, names, batch)
+        autograd_loop(w, spec, plan, batch)
     else:
-        nn_loop(w, spec, plan, names, batch)
+        nn_loop(w, spec, plan, batch)
     return Script("\n".join(w.lines) + "\n", frozenset(w.backward), backend)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from tutor.lesson import Lesson
 from tutor.lesson import PLAYGROUND as PLAYGROUND_DATASETS
-from tutor.train.spec import RunSpec, draw_rule, linear_plan, norm_plan
+from tutor.train.layers import LAYERS
+from tutor.train.spec import RunSpec, draw_rule, drawn_plan, fixed_plan
 from tutor.code.writer import Writer
 
 
@@ -131,14 +132,13 @@ def draw(rule: tuple[str, str, float], shape: tuple) -> str:
     return f"rng.uniform(-{how}, {how}, size={shape!r})"
 
 
-def weight_lines(w: Writer, spec: RunSpec, inputs: int, outputs: int) -> list[tuple[str, str | None]]:
+def weight_lines(w: Writer, spec: RunSpec, inputs: int, outputs: int) -> None:
     """Mirror of tutor.train.spec.initial_weights: float64, drawn from one RandomState(seed), per
-    layer the bias before the weight; a bias only this backend adds starts at zero. Returns the
-    (weight, bias) variable names per linear layer."""
+    layer the bias before the weight; a bias only this backend adds starts at zero; then the
+    parameters that start at constants (the layer table's `fixed`)."""
     w("# --- initial weights: drawn in float64 from the run's seed, the same for every backend ---",
       f"rng = np.random.RandomState({spec.seed})")
-    names = []
-    for p in linear_plan(spec, inputs, outputs):
+    for p in drawn_plan(spec, inputs, outputs):
         n_in, n_out = p.n_in, p.n_out
         bias_rule = draw_rule(spec, p, bias=True)
         bias_text = draw(bias_rule, (n_out,)) if p.lesson_bias and bias_rule[0] != "zeros" else None
@@ -157,10 +157,5 @@ def weight_lines(w: Writer, spec: RunSpec, inputs: int, outputs: int) -> list[tu
                   f".reshape({n_out})")
             elif not bias_text:
                 w(f"{p.bias}_init = np.zeros({n_out})")
-        names.append((p.weight, p.bias))
-    for p in norm_plan(spec, inputs, outputs):          # tutor.train.spec.norm_weights: nothing drawn
-        w(f"{p.weight}_init = np.ones({p.n_out})    # batchnorm's scale gamma starts at 1",
-          f"{p.bias}_init = np.zeros({p.n_out})    # and its shift beta at 0")
-    return names
-
-
+    for p in fixed_plan(spec, inputs, outputs):          # tutor.train.spec.fixed_weights: nothing drawn
+        w(*(f"{n}_init = np.{how}({p.n_out})" for n, how in zip(p.names, LAYERS[p.type].fixed)))

@@ -4,8 +4,8 @@ operation for operation."""
 from __future__ import annotations
 
 
-from tutor.train.manual import BN_EPS
-from tutor.train.spec import RunSpec
+from tutor.train.layers import LAYERS, nn_text
+from tutor.train.spec import RunSpec, param_owners
 from tutor.code.writer import Writer
 
 
@@ -38,57 +38,19 @@ def seed_line(w: Writer, spec: RunSpec, batch: int) -> None:
         w(f"seed = {spec.seed}")
 
 
-def manual_loop(w, spec, names, xp, batch, backend):
+def manual_loop(w, spec, plan, xp, batch, backend):
     torch = backend != "numpy"
     conv = (lambda a: f"torch.as_tensor({a}, dtype=torch.{spec.dtype})") if torch else \
         (lambda a: f"{a}.astype(np.{spec.dtype})")
-    params = []
-    for wname, bname in names:
-        w(f"{wname} = {conv(wname + '_init')}")
-        params.append(wname)
-        if bname:
-            w(f"{bname} = {conv(bname + '_init')}")
-            params.append(bname)
-    for gname, bname in norm_names(spec):
-        w(f"{gname} = {conv(gname + '_init')}", f"{bname} = {conv(bname + '_init')}")
-        params += [gname, bname]
+    params = [n for p in param_owners(plan) for n in p.names if n]
+    w(*(f"{n} = {conv(n + '_init')}" for n in params))
     optimizer_state(w, spec, manual=True)
     seed_line(w, spec, batch)
     loop_head(w, batch, torch)
-    # forward, keeping what backward needs
-    w("# forward")
-    saved = []              # per layer: (kind, input name, output name, extra)
-    for k, kind, h, out, pnames in forward_walk(spec, names):
-        if kind == "linear":
-            wname, bname = pnames
-            w(f"{out} = {h} @ {wname}" + (f" + {bname}" if bname else ""))
-            saved.append(("linear", h, out, (wname, bname, k == 0)))
-        elif kind == "batchnorm":
-            gname, bname = pnames
-            n = out[1:]
-            w(f"mu{n} = {h}.mean(0)", f"xc{n} = {h} - mu{n}", f"var{n} = (xc{n} * xc{n}).mean(0)   # biased: ÷N",
-              f"inv{n} = 1 / (var{n} + {BN_EPS!r}) ** 0.5", f"xhat{n} = xc{n} * inv{n}",
-              f"{out} = {gname} * xhat{n} + {bname}")
-            saved.append(("batchnorm", h, out, (gname, bname, f"inv{n}", f"xhat{n}")))
-        elif kind == "relu":
-            w(f"mask{out[1:]} = {h} > 0", f"{out} = {h} * mask{out[1:]}")
-            saved.append(("relu", h, out, f"mask{out[1:]}"))
-        elif kind == "sigmoid":
-            w(f"{out} = 1 / (1 + {xp['exp']}(-{h}))")
-            saved.append(("sigmoid", h, out, None))
-        elif kind == "tanh":
-            w(f"{out} = {xp['tanh']}({h})")
-            saved.append(("tanh", h, out, None))
-        elif kind == "softmax":
-            w(f"e{out[1:]} = {xp['exp']}({h} - {xp['rowmax'].format(h)})",
-              f"{out} = e{out[1:]} / {xp['rowsum'].format(f'e{out[1:]}')}")
-            saved.append(("softmax", h, out, None))
-        else:
-            n = out[1:]
-            w(f"shifted{n} = {h} - {xp['rowmax'].format(h)}",
-              f"{out} = shifted{n} - {xp['log']}({xp['rowsum'].format(xp['exp'] + f'(shifted{n})')})",
-              f"s{n} = {xp['exp']}({out})")
-            saved.append(("log_softmax", h, out, f"s{n}"))
+    w("# forward, keeping what backward needs")
+    walk = list(forward_walk(spec, plan))
+    for p, h, out in walk:                      # each layer's lines from tutor/train/layers.py's table
+        w(*LAYERS[p.type].forward_lines(xp, h, out, p.names))
     w("# loss, and its gradient with respect to the prediction")
     pred = out
     if spec.loss in ("sse", "mse"):
@@ -115,54 +77,22 @@ def manual_loop(w, spec, names, xp, batch, backend):
             w(f"loss = -{pred}[rows, yb].mean()")
             w(f"g = {xp['zeros_like']}({pred})", f"g[rows, yb] = -1.0 / {pred}.shape[0]", back=True)
     w("# backward: each layer's rule, from the loss down")
-    grads = {}
-    for kind, hin, hout, extra in reversed(saved):
-        if kind == "linear":
-            wname, bname, first = extra
-            w(f"d{wname} = {hin}.T @ g", back=True)
-            grads[wname] = f"d{wname}"
-            if bname:
-                w(f"d{bname} = g.sum(0)", back=True)
-                grads[bname] = f"d{bname}"
-            if first:
-                break
-            w(f"g = g @ {wname}.T", back=True)
-        elif kind == "batchnorm":
-            gname, bname, inv, xhat = extra
-            w(f"d{gname} = (g * {xhat}).sum(0)", f"d{bname} = g.sum(0)", f"dxhat = g * {gname}", "n = g.shape[0]",
-              f"g = {inv} / n * (n * dxhat - dxhat.sum(0) - {xhat} * (dxhat * {xhat}).sum(0))", back=True)
-            grads[gname], grads[bname] = f"d{gname}", f"d{bname}"
-        elif kind == "relu":
-            w(f"g = g * {extra}", back=True)
-        elif kind == "sigmoid":
-            w(f"g = g * {hout} * (1 - {hout})", back=True)
-        elif kind == "tanh":
-            w(f"g = g * (1 - {hout} * {hout})", back=True)
-        elif kind == "softmax":
-            w(f"g = {hout} * (g - {xp['rowsum'].format(f'g * {hout}')})", back=True)
-        else:
-            w(f"g = g - {extra} * {xp['rowsum'].format('g')}", back=True)
+    for i in reversed(range(len(walk))):
+        p, h, out = walk[i]
+        w(*LAYERS[p.type].backward_lines(xp, h, out, p.names, i == 0), back=True)
+    grads = {n: f"d{n}" for n in params}
     w("# update, by hand")
     w(f"params = [{', '.join(params)}]", f"grads = [{', '.join(grads[p] for p in params)}]")
     update_lines(w, spec, "grads[i]", manual=True, copy=xp["copy"])
     print_step(w, "loss.item()" if torch else "float(loss)")
 
 
-def norm_names(spec) -> list[tuple[str, str]]:
-    """(gamma, beta) of each batchnorm layer, in order (tutor.train.spec.layer_plan's names)."""
-    norms = [layer for layer in spec.layers if layer.type == "batchnorm"]
-    return [layer.param_names(i) for i, layer in enumerate(norms, 1)]
-
-
-def forward_walk(spec, names):
-    """The forward pass's names, once for every backend's script: per layer its index, type, input
-    and output names, and its parameters' names ((weight, bias) of a linear layer, (gamma, beta) of
-    a batchnorm layer, None for an activation)."""
-    linear, norms = iter(names), iter(norm_names(spec))
+def forward_walk(spec, plan):
+    """The forward pass's names, once for every backend's script: per planned layer, its input's
+    and its output's names."""
     h = "xb"
-    for k, out in layer_names(spec):
-        kind = spec.layers[k].type
-        yield k, kind, h, out, next(linear) if kind == "linear" else next(norms) if kind == "batchnorm" else None
+    for p, (k, out) in zip(plan, layer_names(spec)):
+        yield p, h, out
         h = out
 
 
@@ -173,7 +103,7 @@ def layer_names(spec):
     for k, layer in enumerate(spec.layers):
         if layer.type == "linear":
             j += 1
-        name = f"{'z' if layer.type == 'linear' else 'h'}{j}"
+        name = f"{LAYERS[layer.type].prefix}{j}"
         while name in used:
             name += "_"
         used.add(name)
@@ -223,34 +153,16 @@ TORCH_LOSS = {
 }
 
 
-def autograd_loop(w, spec, names, batch):
-    params = []
-    for wname, bname in names:
-        for n in (wname, bname):
-            if n:
-                w(f"{n} = torch.as_tensor({n}_init, dtype=torch.{spec.dtype}).requires_grad_(True)")
-                params.append(n)
-    for pair in norm_names(spec):
-        for n in pair:
-            w(f"{n} = torch.as_tensor({n}_init, dtype=torch.{spec.dtype}).requires_grad_(True)")
-            params.append(n)
+def autograd_loop(w, spec, plan, batch):
+    params = [n for p in param_owners(plan) for n in p.names if n]
+    w(*(f"{n} = torch.as_tensor({n}_init, dtype=torch.{spec.dtype}).requires_grad_(True)" for n in params))
     w(f"params = [{', '.join(params)}]")
     optimizer_state(w, spec, manual=False)
     seed_line(w, spec, batch)
     loop_head(w, batch, True)
     w("# forward: every operation on a tensor with requires_grad is recorded")
-    for k, kind, h, out, names_here in forward_walk(spec, names):
-        if kind == "linear":
-            wname, bname = names_here
-            w(f"{out} = {h} @ {wname}" + (f" + {bname}" if bname else ""))
-        elif kind == "batchnorm":
-            gname, bname = names_here
-            w(f"xc{out[1:]} = {h} - {h}.mean(0)",
-              f"{out} = {gname} * (xc{out[1:]} / torch.sqrt((xc{out[1:]} * xc{out[1:]}).mean(0) + {BN_EPS!r})) + {bname}")
-        else:
-            w(f"{out} = " + {"relu": f"{h}.clamp(min=0)", "sigmoid": f"torch.sigmoid({h})", "tanh": f"torch.tanh({h})",
-                             "softmax": f"torch.softmax({h}, dim=1)",
-                             "log_softmax": f"torch.log_softmax({h}, dim=1)"}[kind])
+    for p, h, out in forward_walk(spec, plan):
+        w(*LAYERS[p.type].torch_lines(h, out, p.names))
     w(f"pred = {out}", f"loss = {TORCH_LOSS[spec.loss]}")
     w("# backward: autograd fills p.grad for every weight p" + ("" if spec.zero_grad else
       " (zero_grad is off: .grad keeps adding up)"))
@@ -269,28 +181,19 @@ NN_LOSS = {
     "sse": 'nn.MSELoss(reduction="sum")', "mse": "nn.MSELoss()", "bce": "nn.BCEWithLogitsLoss()",
     "ce": "nn.CrossEntropyLoss()", "nll": "nn.NLLLoss()", "ce-sum": 'nn.CrossEntropyLoss(reduction="sum")',
 }
-NN_LAYER = {"relu": "nn.ReLU()", "sigmoid": "nn.Sigmoid()", "tanh": "nn.Tanh()", "softmax": "nn.Softmax(dim=1)",
-            "log_softmax": "nn.LogSoftmax(dim=1)"}
 
 
-def nn_loop(w, spec, plan, names, batch):
-    modules = [f"nn.Linear({p.n_in}, {p.n_out}, bias={bool(p.bias)})" if p.type == "linear" else
-               f"nn.BatchNorm1d({p.n_out}, eps={BN_EPS!r}, track_running_stats=False)" if p.type == "batchnorm" else
-               NN_LAYER[p.type] for p in plan]
+def nn_loop(w, spec, plan, batch):
     w("model = nn.Sequential(")
-    for m in modules:
-        w(f"    {m},")
+    for p in plan:
+        w(f"    {nn_text(p)},")
     w(f").to(dtype=torch.{spec.dtype})")
-    positions = [i for i, layer in enumerate(spec.layers) if layer.type == "linear"]
     w("with torch.no_grad():          # start from the same weights as the other backends (nn.Linear keeps W as out x in)")
-    for pos, (wname, bname) in zip(positions, names):
-        w(f"    model[{pos}].weight.copy_(torch.as_tensor({wname}_init, dtype=torch.{spec.dtype}).T)")
-        if bname:
-            w(f"    model[{pos}].bias.copy_(torch.as_tensor({bname}_init, dtype=torch.{spec.dtype}))")
-    norm_at = [i for i, layer in enumerate(spec.layers) if layer.type == "batchnorm"]
-    for pos, (gname, bname) in zip(norm_at, norm_names(spec)):
-        w(f"    model[{pos}].weight.copy_(torch.as_tensor({gname}_init, dtype=torch.{spec.dtype}))   # gamma",
-          f"    model[{pos}].bias.copy_(torch.as_tensor({bname}_init, dtype=torch.{spec.dtype}))     # beta")
+    for pos, p in enumerate(plan):
+        for name, (attr, transposed) in zip(p.names, LAYERS[p.type].nn_params):
+            if name:
+                w(f"    model[{pos}].{attr}.copy_(torch.as_tensor({name}_init, dtype=torch.{spec.dtype})"
+                  + (".T)" if transposed else ")"))
     w(f"criterion = {NN_LOSS[spec.loss]}")
     if spec.backend == "optim":
         if spec.optimizer == "adam":

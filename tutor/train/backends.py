@@ -13,7 +13,8 @@ logged steps), `evaluate(x, y)` → (prediction, loss), `array`/`labels` to move
 
 from __future__ import annotations
 
-from tutor.train.manual import BN_EPS, HandOptimizer, ManualModel, NumpyXP, TorchXP
+from tutor.train.layers import LAYERS, nn_module
+from tutor.train.manual import HandOptimizer, ManualModel, NumpyXP, TorchXP
 
 
 class DeviceError(Exception):
@@ -136,30 +137,13 @@ class AutogradBackend:
         self.device = xp.device
         self.spec = spec
         self.params_t = {k: xp.array(v).requires_grad_(True) for k, v in weights.items()}
-        self.plan = [(p.type, p.weight, p.bias) for p in plan]
+        self.plan = [(LAYERS[p.type].torch, p.names) for p in plan]
         self.loss_fn = _loss_fn(spec.loss)
         self.optimizer = HandOptimizer(xp, spec.optimizer, spec.lr, spec.momentum)
 
     def forward(self, x):
-        t = self.torch
-        for kind, w, b in self.plan:
-            if kind == "linear":
-                x = x @ self.params_t[w]
-                if b is not None:
-                    x = x + self.params_t[b]
-            elif kind == "batchnorm":            # the batch's statistics, biased variance, as nn.BatchNorm1d
-                xc = x - x.mean(0)
-                x = self.params_t[w] * (xc / t.sqrt((xc * xc).mean(0) + BN_EPS)) + self.params_t[b]
-            elif kind == "relu":
-                x = x.clamp(min=0)
-            elif kind == "sigmoid":
-                x = t.sigmoid(x)
-            elif kind == "tanh":
-                x = t.tanh(x)
-            elif kind == "softmax":
-                x = t.softmax(x, dim=1)
-            else:
-                x = t.log_softmax(x, dim=1)
+        for fn, names in self.plan:             # each layer's torch function (tutor/train/layers.py)
+            x = fn(self.torch, x, tuple(self.params_t[n] if n else None for n in names))
         return x
 
     def step(self, x, y, record: bool = False):
@@ -209,29 +193,15 @@ class NNBackend:
         self.xp = xp
         self.device = xp.device
         self.spec = spec
-        activations = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
-                       "softmax": lambda: nn.Softmax(dim=1), "log_softmax": lambda: nn.LogSoftmax(dim=1)}
-        # batchnorm: batch statistics always (no running averages), as every other backend computes it
-        modules = []
-        for p in plan:
-            modules.append(nn.Linear(p.n_in, p.n_out, bias=bool(p.bias)) if p.type == "linear" else
-                           nn.BatchNorm1d(p.n_out, eps=BN_EPS, track_running_stats=False) if p.type == "batchnorm"
-                           else activations[p.type]())
-        self.model = nn.Sequential(*modules).to(device=xp.device, dtype=xp.dtype)
+        self.model = nn.Sequential(*(nn_module(nn, p) for p in plan)).to(device=xp.device, dtype=xp.dtype)
         self.names: dict[str, tuple[object, str]] = {}      # our name → (parameter, "T" if stored transposed)
-        linears = [m for m in self.model if isinstance(m, nn.Linear)]
         with torch.no_grad():
-            for m, p in zip(linears, (p for p in plan if p.type == "linear")):
-                m.weight.copy_(xp.array(weights[p.weight]).T)        # nn.Linear keeps W as out × in
-                self.names[p.weight] = (m.weight, "T")
-                if p.bias:
-                    m.bias.copy_(xp.array(weights[p.bias]))
-                    self.names[p.bias] = (m.bias, "")
-            for m, p in zip((m for m in self.model if isinstance(m, nn.BatchNorm1d)),
-                            (p for p in plan if p.type == "batchnorm")):
-                m.weight.copy_(xp.array(weights[p.weight]))           # gamma
-                m.bias.copy_(xp.array(weights[p.bias]))               # beta
-                self.names[p.weight], self.names[p.bias] = (m.weight, ""), (m.bias, "")
+            for m, p in zip(self.model, plan):
+                for name, (attr, transposed) in zip(p.names, LAYERS[p.type].nn_params):
+                    if name:
+                        value = xp.array(weights[name])
+                        getattr(m, attr).copy_(value.T if transposed else value)   # nn.Linear keeps W as out × in
+                        self.names[name] = (getattr(m, attr), "T" if transposed else "")
         self.criterion = {
             "sse": nn.MSELoss(reduction="sum"), "mse": nn.MSELoss(), "bce": nn.BCEWithLogitsLoss(),
             "ce": nn.CrossEntropyLoss(), "nll": nn.NLLLoss(), "ce-sum": nn.CrossEntropyLoss(reduction="sum"),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from tutor.train.layers import LAYERS, softmax
+
 
 class NumpyXP:
     name = "numpy"
@@ -123,121 +125,6 @@ class TorchXP:
         return a.detach().clone()
 
 
-# --- layers: forward and backward side by side ------------------------------------------------
-
-
-class Linear:
-    def __init__(self, W, b=None, first: bool = False):
-        self.W, self.b = W, b
-        self.first = first                     # the input layer: nobody needs ∂L/∂x
-
-    def forward(self, x):
-        self.x = x
-        z = x @ self.W
-        return z + self.b if self.b is not None else z
-
-    def backward(self, g):
-        self.dW = self.x.T @ g                 # ∂L/∂W = xᵀ · g
-        if self.b is not None:
-            self.db = g.sum(0)                 # ∂L/∂b = 1ᵀ · g  (the bias was broadcast over rows)
-        if self.first:
-            return None
-        return g @ self.W.T                    # ∂L/∂x = g · Wᵀ
-
-
-class ReLU:
-    def forward(self, x):
-        self.mask = x > 0
-        return x * self.mask
-
-    def backward(self, g):
-        return g * self.mask                   # 1[z > 0]
-
-
-class Sigmoid:
-    def __init__(self, xp):
-        self.xp = xp
-
-    def forward(self, x):
-        self.s = 1 / (1 + self.xp.exp(-x))
-        return self.s
-
-    def backward(self, g):
-        return g * self.s * (1 - self.s)       # σ(z)(1 − σ(z))
-
-
-class Tanh:
-    def __init__(self, xp):
-        self.xp = xp
-
-    def forward(self, x):
-        self.t = self.xp.tanh(x)
-        return self.t
-
-    def backward(self, g):
-        return g * (1 - self.t * self.t)
-
-
-BN_EPS = 1e-5          # nn.BatchNorm1d's eps: every backend and the exported code use this one
-
-
-class BatchNorm:
-    """Batch normalisation, as nn.BatchNorm1d computes it in training mode: each feature centred by
-    the batch's mean and scaled by 1/√(var + eps) with the batch's biased variance (÷N), then a
-    learned scale gamma and shift beta. The tutor always uses the batch's own statistics (no
-    running averages), so a model's evaluation sees them too."""
-
-    def __init__(self, gamma, beta):
-        self.gamma, self.beta = gamma, beta
-
-    def forward(self, x):
-        mu = x.mean(0)                         # the batch mean of each feature
-        xc = x - mu                            # centred
-        var = (xc * xc).mean(0)                # biased variance: ÷N
-        self.inv = 1 / (var + BN_EPS) ** 0.5   # inverse standard deviation
-        self.xhat = xc * self.inv              # normalised
-        return self.gamma * self.xhat + self.beta
-
-    def backward(self, g):
-        n = g.shape[0]
-        self.dgamma = (g * self.xhat).sum(0)   # ∂L/∂gamma = Σ_batch g ⊙ xhat
-        self.dbeta = g.sum(0)                  # ∂L/∂beta = Σ_batch g
-        dxhat = g * self.gamma
-        # the fused rule: every sample's x moves the mean and the variance, which the last two terms undo
-        return self.inv / n * (n * dxhat - dxhat.sum(0) - self.xhat * (dxhat * self.xhat).sum(0))
-
-
-def softmax(xp, z):
-    e = xp.exp(z - xp.rowmax(z))
-    return e / xp.rowsum(e)
-
-
-class Softmax:
-    def __init__(self, xp):
-        self.xp = xp
-
-    def forward(self, x):
-        self.s = softmax(self.xp, x)
-        return self.s
-
-    def backward(self, g):                     # the Jacobian diag(s) − s sᵀ, applied row by row
-        return self.s * (g - self.xp.rowsum(g * self.s))
-
-
-class LogSoftmax:
-    def __init__(self, xp):
-        self.xp = xp
-
-    def forward(self, x):
-        shifted = x - self.xp.rowmax(x)
-        out = shifted - self.xp.log(self.xp.rowsum(self.xp.exp(shifted)))
-        self.s = self.xp.exp(out)
-        return out
-
-    def backward(self, g):
-        return g - self.s * self.xp.rowsum(g)
-
-
 # --- losses: (prediction, target) → (loss, ∂loss/∂prediction) ----------------------------------
 
 
@@ -321,26 +208,16 @@ class ManualModel:
         self.loss_kind = spec.loss
         self.layers = []
         self.params: dict[str, object] = {}
-        self.owners: dict[str, tuple[Linear, str]] = {}
-        for p in plan:
-            if p.type == "linear":
-                W = xp.array(weights[p.weight])
-                b = xp.array(weights[p.bias]) if p.bias else None
-                mod = Linear(W, b, first=not self.layers)
-                self.params[p.weight] = W
-                self.owners[p.weight] = (mod, "dW")
-                if b is not None:
-                    self.params[p.bias] = b
-                    self.owners[p.bias] = (mod, "db")
-                self.layers.append(mod)
-            elif p.type == "batchnorm":
-                mod = BatchNorm(xp.array(weights[p.weight]), xp.array(weights[p.bias]))
-                self.params[p.weight], self.params[p.bias] = mod.gamma, mod.beta
-                self.owners[p.weight], self.owners[p.bias] = (mod, "dgamma"), (mod, "dbeta")
-                self.layers.append(mod)
-            else:
-                self.layers.append({"relu": lambda: ReLU(), "sigmoid": lambda: Sigmoid(xp), "tanh": lambda: Tanh(xp),
-                                    "softmax": lambda: Softmax(xp), "log_softmax": lambda: LogSoftmax(xp)}[p.type]())
+        self.owners: dict[str, tuple[object, str]] = {}
+        for p in plan:                          # each layer as tutor/train/layers.py's table writes it
+            kind = LAYERS[p.type]
+            arrays = tuple(xp.array(weights[n]) if n else None for n in p.names)
+            mod = kind.make(xp, arrays, not self.layers)
+            for name, array, attr in zip(p.names, arrays, kind.grads):
+                if name:
+                    self.params[name] = array
+                    self.owners[name] = (mod, attr)
+            self.layers.append(mod)
         self.optimizer = HandOptimizer(xp, spec.optimizer, spec.lr, spec.momentum)
         self.zero_grad = spec.zero_grad
         self.acc: dict[str, object] = {}

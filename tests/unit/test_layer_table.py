@@ -1,0 +1,87 @@
+"""Issue 26, part 1: the one table of layer kinds (tutor/train/layers.py). Every entry's hand-written
+forward and backward, on numpy arrays and on torch tensors, agrees with torch autograd through the
+entry's own torch function and through its nn module; the vocabulary names exactly the table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tutor.lesson.vocabulary import LAYER_TYPES, PARAM_LAYERS
+from tutor.train.layers import LAYERS, nn_module
+from tutor.train.manual import NumpyXP, TorchXP
+from tutor.train.spec import Planned
+
+N, WIDTH, OUT = 6, 4, 3
+
+
+def test_the_vocabulary_names_every_kind_of_the_table():
+    assert set(LAYER_TYPES) == set(LAYERS)
+    assert set(PARAM_LAYERS) == {name for name, kind in LAYERS.items() if kind.params}
+
+
+def case(name: str, seed: int = 0):
+    """An input away from the kind's kinks, its parameters and an upstream gradient, float64."""
+    kind = LAYERS[name]
+    rng = np.random.RandomState(seed)
+    x = rng.randn(N, WIDTH)
+    if kind.kink is not None:                  # no entry within 0.05 of a kink: both sides agree there
+        x = np.where(kind.kink(x) < 0.05, x + 0.2, x)
+        assert (kind.kink(x) >= 0.05).all()
+    out = OUT if kind.resizes else WIDTH
+    shapes = {"weight": (WIDTH, out), "bias": (out,), "gamma": (WIDTH,), "beta": (WIDTH,)}
+    params = tuple(rng.randn(*shapes[role]) for role in kind.params)
+    g = rng.randn(N, out)
+    return kind, x, params, g
+
+
+def autograd(kind, x, params, g):
+    """The forward value and ∂(Σ g ⊙ out)/∂(x, params) by torch autograd through the kind's torch function."""
+    xt = torch.tensor(x, requires_grad=True)
+    pt = tuple(torch.tensor(p, requires_grad=True) for p in params)
+    out = kind.torch(torch, xt, pt)
+    (out * torch.tensor(g)).sum().backward()
+    return out.detach().numpy(), xt.grad.numpy(), [p.grad.numpy() for p in pt]
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+@pytest.mark.parametrize("xp", [NumpyXP("float64"), TorchXP("float64", "cpu")], ids=["numpy", "torch-manual"])
+def test_each_hand_written_backward_agrees_with_autograd(name, xp):
+    kind, x, params, g = case(name)
+    want_out, want_dx, want_dp = autograd(kind, x, params, g)
+    layer = kind.make(xp, tuple(xp.array(p) for p in params), False)
+    out = layer.forward(xp.array(x))
+    dx = layer.backward(xp.array(g))
+    np.testing.assert_allclose(xp.to_numpy(out), want_out, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(xp.to_numpy(dx), want_dx, rtol=1e-10, atol=1e-12)
+    for attr, want in zip(kind.grads, want_dp):
+        np.testing.assert_allclose(xp.to_numpy(getattr(layer, attr)), want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_each_nn_module_computes_the_torch_function(name):
+    kind, x, params, g = case(name, seed=1)
+    planned = Planned(name, None, 1, WIDTH, OUT if kind.resizes else WIDTH, *(("p0", "p1") if kind.params else ()))
+    module = nn_module(torch.nn, planned).double()
+    with torch.no_grad():
+        for value, (attr, transposed) in zip(params, kind.nn_params):
+            t = torch.tensor(value)
+            getattr(module, attr).copy_(t.T if transposed else t)
+    want = kind.torch(torch, torch.tensor(x), tuple(torch.tensor(p) for p in params))
+    np.testing.assert_allclose(module(torch.tensor(x)).detach().numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_the_first_layer_computes_no_input_gradient():
+    kind, x, params, g = case("linear")
+    layer = kind.make(NumpyXP("float64"), params, True)
+    layer.forward(x)
+    assert layer.backward(g) is None and layer.dW.shape == (WIDTH, OUT)
+
+
+@pytest.mark.parametrize("name", [n for n, k in LAYERS.items() if k.health == "saturated"])
+def test_a_saturating_kind_stays_within_its_bounds(name):
+    kind = LAYERS[name]
+    out = kind.make(NumpyXP("float64"), (), False).forward(np.linspace(-30, 30, 61)[:, None])
+    lo, hi = kind.bounds
+    assert out.min() >= lo and out.max() <= hi and out.min() - lo < 1e-6 and hi - out.max() < 1e-6
