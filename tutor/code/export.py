@@ -11,9 +11,12 @@ from __future__ import annotations
 
 
 from tutor.lesson import Lesson, Variant
+from tutor.train.losses import LOSS_KINDS
+from tutor.train.registry import BACKEND_KINDS
 from tutor.train.spec import dataset_for, layer_plan, resolve
 from tutor.code.writer import NP, TORCH, Script, Writer
-from tutor.code.script_data import data_lines, shapes, train_count, weight_lines
+from tutor.code.script_data import data_lines, weight_lines
+from tutor.train.datasets import DATASET_KINDS
 from tutor.code.script_loops import autograd_loop, manual_loop, nn_loop
 
 
@@ -23,10 +26,11 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
     spec = resolve(lesson, backend, variant, **changes)
     dataset = dataset_for(lesson, variant)
     w = Writer()
-    torch_used = backend != "numpy"
+    kind = BACKEND_KINDS[backend]
+    torch_used = kind.torch
     title = lesson.title.replace('"', "'")
-    needs = ["numpy"] + (["torch"] if torch_used else []) + \
-        (["scikit-learn"] if dataset.kind in ("iris", "digits", "mnist") else [])
+    data_kind = DATASET_KINDS[dataset.kind]
+    needs = ["numpy"] + (["torch"] if torch_used else []) + list(data_kind.needs)
     w(f'"""The {backend} run of lesson {lesson.id}' + (f", variant {variant.name}" if variant else "")
       + ", as a standalone script.",
       f"({title})",
@@ -39,12 +43,14 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
       "import numpy as np")
     if torch_used:
         w("import torch")
-        if backend in ("nn", "optim") or spec.loss in ("bce", "ce", "nll", "ce-sum") and backend == "autograd":
-            w("import torch.nn.functional as F" if backend == "autograd" else "from torch import nn")
+        if kind.script == "nn":
+            w("from torch import nn")
+        elif kind.script == "autograd" and "F." in LOSS_KINDS[spec.loss].torch_text:
+            w("import torch.nn.functional as F")
     w("")
     data_lines(w, dataset, lesson)
-    classes = dataset.kind in ("digits", "mnist")
-    inputs, outputs = shapes(lesson, dataset)
+    classes = data_kind.classes
+    inputs, outputs = data_kind.shape(dataset)
     plan = layer_plan(spec, inputs, outputs)
     weight_lines(w, spec, inputs, outputs)
     w("", "# --- settings ---",
@@ -52,25 +58,26 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
       f"epochs = {spec.epochs}")
     if spec.optimizer == "sgd" and spec.momentum:
         w(f"momentum = {spec.momentum!r}")
-    n_train = train_count(lesson, dataset)
+    n_train = data_kind.train_count(dataset)
     batch = spec.batch_size if 0 < spec.batch_size < n_train else 0
     if batch:
         w(f"batch_size = {batch}")
     w("")
-    if backend == "numpy":
+    if not torch_used:
         w(f"X = x_train.astype(np.{spec.dtype})",
           "Y = y_train" + ("" if classes else f".astype(np.{spec.dtype})"))
     else:
         w("torch.set_num_threads(1)    # a small model: more threads only add overhead",
           f"X = torch.as_tensor(x_train, dtype=torch.{spec.dtype})",
           "Y = torch.as_tensor(y_train" + (", dtype=torch.int64)" if classes else f", dtype=torch.{spec.dtype})"))
-    if backend in ("numpy", "torch-manual"):
-        manual_loop(w, spec, plan, NP if backend == "numpy" else TORCH, batch, backend)
-    elif backend == "autograd":
-        autograd_loop(w, spec, plan, batch)
+    if kind.script == "manual":
+        manual_loop(w, spec, plan, TORCH if torch_used else NP, batch)
     else:
-        nn_loop(w, spec, plan, batch)
+        LOOPS[kind.script](w, spec, plan, batch)
     return Script("\n".join(w.lines) + "\n", frozenset(w.backward), backend)
+
+
+LOOPS = {"autograd": autograd_loop, "nn": nn_loop}      # the registry's `script` → the loop that writes it
 
 
 def joined(words: list[str]) -> str:

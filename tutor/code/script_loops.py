@@ -5,8 +5,10 @@ from __future__ import annotations
 
 
 from tutor.train.layers import LAYERS, nn_text
+from tutor.train.losses import LOSS_KINDS, nn_criterion_text
+from tutor.train.registry import BACKEND_KINDS
 from tutor.train.spec import RunSpec, param_owners
-from tutor.code.writer import Writer
+from tutor.code.writer import TORCH, Writer
 
 
 
@@ -38,8 +40,8 @@ def seed_line(w: Writer, spec: RunSpec, batch: int) -> None:
         w(f"seed = {spec.seed}")
 
 
-def manual_loop(w, spec, plan, xp, batch, backend):
-    torch = backend != "numpy"
+def manual_loop(w, spec, plan, xp, batch):
+    torch = xp is TORCH
     conv = (lambda a: f"torch.as_tensor({a}, dtype=torch.{spec.dtype})") if torch else \
         (lambda a: f"{a}.astype(np.{spec.dtype})")
     params = [n for p in param_owners(plan) for n in p.names if n]
@@ -52,30 +54,9 @@ def manual_loop(w, spec, plan, xp, batch, backend):
     for p, h, out in walk:                      # each layer's lines from tutor/train/layers.py's table
         w(*LAYERS[p.type].forward_lines(xp, h, out, p.names))
     w("# loss, and its gradient with respect to the prediction")
-    pred = out
-    if spec.loss in ("sse", "mse"):
-        w(f"d = {pred} - yb")
-        if spec.loss == "sse":
-            w("loss = (d * d).sum()")
-            w("g = 2 * d", back=True)
-        else:
-            w("loss = (d * d).mean()")
-            w(f"g = 2 * d / {xp['size'].format('d')}", back=True)
-    elif spec.loss == "bce":
-        w(f"p = 1 / (1 + {xp['exp']}(-{pred}))",
-          f"loss = ({pred} * ({pred} > 0) - {pred} * yb + {xp['log']}(1 + {xp['exp']}(-abs({pred})))).mean()")
-        w(f"g = (p - yb) / ({pred}.shape[0] * {pred}.shape[1])", back=True)
-    else:
-        w(f"rows = {xp['arange']}({pred}.shape[0])")
-        if spec.loss in ("ce", "ce-sum"):
-            mean = spec.loss == "ce"
-            w(f"e = {xp['exp']}({pred} - {xp['rowmax'].format(pred)})", f"s = e / {xp['rowsum'].format('e')}",
-              "loss = -" + xp["log"] + f"(s[rows, yb]).{'mean' if mean else 'sum'}()")
-            w(f"g = {xp['copy'].format('s')}", "g[rows, yb] -= 1", *([f"g = g / {pred}.shape[0]"] if mean else []),
-              back=True)
-        else:
-            w(f"loss = -{pred}[rows, yb].mean()")
-            w(f"g = {xp['zeros_like']}({pred})", f"g[rows, yb] = -1.0 / {pred}.shape[0]", back=True)
+    loss_lines, grad_lines = LOSS_KINDS[spec.loss].lines(xp, out)      # tutor/train/losses.py's table
+    w(*loss_lines)
+    w(*grad_lines, back=True)
     w("# backward: each layer's rule, from the loss down")
     for i in reversed(range(len(walk))):
         p, h, out = walk[i]
@@ -143,16 +124,6 @@ def update_lines(w, spec, grad: str, manual: bool, copy: str) -> None:
     w.indent -= 1
 
 
-TORCH_LOSS = {
-    "sse": "((pred - yb) ** 2).sum()",
-    "mse": "((pred - yb) ** 2).mean()",
-    "bce": "F.binary_cross_entropy_with_logits(pred, yb)",
-    "ce": "F.cross_entropy(pred, yb)",
-    "nll": "F.nll_loss(pred, yb)",
-    "ce-sum": 'F.cross_entropy(pred, yb, reduction="sum")',
-}
-
-
 def autograd_loop(w, spec, plan, batch):
     params = [n for p in param_owners(plan) for n in p.names if n]
     w(*(f"{n} = torch.as_tensor({n}_init, dtype=torch.{spec.dtype}).requires_grad_(True)" for n in params))
@@ -163,7 +134,7 @@ def autograd_loop(w, spec, plan, batch):
     w("# forward: every operation on a tensor with requires_grad is recorded")
     for p, h, out in forward_walk(spec, plan):
         w(*LAYERS[p.type].torch_lines(h, out, p.names))
-    w(f"pred = {out}", f"loss = {TORCH_LOSS[spec.loss]}")
+    w(f"pred = {out}", f"loss = {LOSS_KINDS[spec.loss].torch_text}")
     w("# backward: autograd fills p.grad for every weight p" + ("" if spec.zero_grad else
       " (zero_grad is off: .grad keeps adding up)"))
     w("loss.backward()", back=True)
@@ -177,12 +148,6 @@ def autograd_loop(w, spec, plan, batch):
     print_step(w, "loss.item()")
 
 
-NN_LOSS = {
-    "sse": 'nn.MSELoss(reduction="sum")', "mse": "nn.MSELoss()", "bce": "nn.BCEWithLogitsLoss()",
-    "ce": "nn.CrossEntropyLoss()", "nll": "nn.NLLLoss()", "ce-sum": 'nn.CrossEntropyLoss(reduction="sum")',
-}
-
-
 def nn_loop(w, spec, plan, batch):
     w("model = nn.Sequential(")
     for p in plan:
@@ -194,8 +159,8 @@ def nn_loop(w, spec, plan, batch):
             if name:
                 w(f"    model[{pos}].{attr}.copy_(torch.as_tensor({name}_init, dtype=torch.{spec.dtype})"
                   + (".T)" if transposed else ")"))
-    w(f"criterion = {NN_LOSS[spec.loss]}")
-    if spec.backend == "optim":
+    w(f"criterion = {nn_criterion_text(spec.loss)}")
+    if BACKEND_KINDS[spec.backend].torch_optim:
         if spec.optimizer == "adam":
             w("optimizer = torch.optim.Adam(model.parameters(), lr=lr)")
         else:
@@ -206,8 +171,8 @@ def nn_loop(w, spec, plan, batch):
         optimizer_state(w, spec, manual=False)
     seed_line(w, spec, batch)
     loop_head(w, batch, True)
-    w("loss = criterion(model(xb), yb)")
-    if spec.backend == "optim":
+    w("pred = model(xb)", f"loss = {LOSS_KINDS[spec.loss].nn_text}")
+    if BACKEND_KINDS[spec.backend].torch_optim:
         if spec.zero_grad:
             w("optimizer.zero_grad()")
         w("loss.backward()", back=True)

@@ -115,6 +115,16 @@ class Train:
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     note: str = ""
     probe: tuple = ()                      # inputs to predict after training, e.g. f(5)
+    l2: float = 0.0                        # the penalty l2·Σp² on every parameter, added to the loss
+    l1: float = 0.0                        # the penalty l1·Σ|p|
+    weight_decay: float = 0.0              # AdamW's decoupled decay
+    schedule: str = "constant"             # the lr schedule (tutor/train/optimizers.py)
+    step_size: int = 1                     # step: the lr is multiplied by gamma every step_size steps
+    gamma: float = 0.1
+    decay_steps: int = 1                   # linear, cosine: the steps from lr to lr·lr_end
+    lr_end: float = 0.0
+    warmup: int = 0                        # steps whose lr rises as (k + 1)/warmup before the schedule
+    clip: float | None = None              # the gradients' global norm is clipped to this
 
 
 @dataclass(frozen=True)

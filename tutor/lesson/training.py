@@ -7,10 +7,10 @@ from typing import Any
 
 from tutor.errors import LessonError
 from tutor.expr import NAME_RE
-from tutor.lesson.limits import (MAX_CELLS, MAX_EPOCHS, MAX_LAYERS, MAX_PARAMS, MAX_SAMPLES, MAX_STD, MAX_STEPS,
-                                 MAX_WIDTH)
+from tutor.lesson.limits import (MAX_CELLS, MAX_CLIP, MAX_DECAY, MAX_EPOCHS, MAX_LAYERS, MAX_PARAMS, MAX_SAMPLES,
+                                 MAX_STD, MAX_STEPS, MAX_WIDTH)
 from tutor.lesson.vocabulary import (BACKENDS, BASELINES, CLASSES, CLASSIFIERS, DTYPES, ID_RE, INITS, LAYER_INITS,
-                                     LAYER_TYPES, LOSSES, MNIST_TRAIN, OPTIMIZERS, PARAM_LAYERS)
+                                     LAYER_TYPES, LOSSES, MNIST_TRAIN, OPTIMIZERS, PARAM_LAYERS, SCHEDULES)
 from tutor.lesson.records import Dataset, Layer, Train, Variant
 from tutor.lesson.reader import Table
 from tutor.lesson.datasets import all_numbers, data_number, dataset_shape, freeze, read_dataset, rows_shape
@@ -98,6 +98,7 @@ def read_train(t: Table) -> Train:
     for i, x in enumerate(probe):
         for j, v in enumerate(x if isinstance(x, list) else [x]):
             data_number(v, f"{t.key('probe')}[{i}]" + (f"[{j}]" if isinstance(x, list) else ""))
+    update = _update(t, hyper["optimizer"])
     dataset = read_dataset(t.sub("dataset", required=True))
     layers = tuple(_layer(lt) for lt in t.array("layers", required=True, limit=MAX_LAYERS))
     _unique_params(layers, t.key("layers"))
@@ -118,10 +119,47 @@ def read_train(t: Table) -> Train:
     t.done()
     train = Train(tuple(backends), dataset, layers, loss, hyper["optimizer"], hyper["lr"], hyper["momentum"],
                   hyper["epochs"], hyper["batch_size"], seed, dtype, init, hidden, log_every, hyper["zero_grad"],
-                  baseline, overrides, note, freeze(probe))
+                  baseline, overrides, note, freeze(probe), **update)
     _check_steps(train, t)
     _check_run(train, dataset, t.path)
     return train
+
+
+# each schedule's own keys; a key of another schedule is an error at its line
+SCHEDULE_KEYS = {"constant": (), "step": ("step_size", "gamma"), "linear": ("decay_steps", "lr_end"),
+                 "cosine": ("decay_steps", "lr_end")}
+
+
+def _update(t: Table, optimizer: str) -> dict[str, Any]:
+    """The update's settings of [train]: weight decay, the lr schedule and its warm-up, clipping."""
+    out: dict[str, Any] = {
+        "l2": t.number("l2", 0.0, lo=0.0, hi=MAX_DECAY),
+        "l1": t.number("l1", 0.0, lo=0.0, hi=MAX_DECAY),
+        "schedule": t.choice("schedule", SCHEDULES, "constant"),
+        "warmup": t.integer("warmup", 0, lo=0, hi=MAX_STEPS),
+        "clip": t.number("clip", None, lo=0.0, hi=MAX_CLIP),
+    }
+    if "weight_decay" in t.data and optimizer != "adamw":
+        raise LessonError("'weight_decay' is AdamW's decoupled decay: use optimizer = \"adamw\", or l2 for a "
+                          "penalty in the loss", key=t.key("weight_decay"))
+    out["weight_decay"] = t.number("weight_decay", 0.01 if optimizer == "adamw" else 0.0, lo=0.0, hi=MAX_DECAY)
+    if out["warmup"] == 1:
+        raise LessonError("a warm-up of 1 step starts at the full lr: use 0 (none) or at least 2", key=t.key("warmup"))
+    if out["clip"] == 0:
+        raise LessonError("must be above 0: a norm of 0 would stop every update", key=t.key("clip"))
+    own = SCHEDULE_KEYS[out["schedule"]]
+    for name in ("step_size", "gamma", "decay_steps", "lr_end"):
+        if name in t.data and name not in own:
+            users = [s for s, keys in SCHEDULE_KEYS.items() if name in keys]
+            raise LessonError(f"'{name}' belongs to schedule = {' or '.join(map(repr, users))}; this run's "
+                              f"schedule is {out['schedule']!r}", key=t.key(name))
+    if out["schedule"] == "step":
+        out["step_size"] = t.integer("step_size", lo=1, hi=MAX_STEPS)
+        out["gamma"] = t.number("gamma", 0.1, lo=0.0, hi=1.0)
+    elif own:
+        out["decay_steps"] = t.integer("decay_steps", lo=1, hi=MAX_STEPS)
+        out["lr_end"] = t.number("lr_end", 0.0, lo=0.0, hi=1.0)
+    return out
 
 
 def _partial(t: Table, allowed: set[str]) -> dict[str, Any]:

@@ -6,14 +6,13 @@
     nn            torch.nn.Sequential and a loss module, the update by hand
     optim         nn plus a torch.optim optimizer
 
-Interface: `step(x, y)` → the loss of this step's forward pass (a backend scalar: never turned
-into a Python float here), `grads()` and `params()` → float64 numpy arrays (only called on
-logged steps), `evaluate(x, y)` → (prediction, loss), `array`/`labels` to move data in.
+Their interface is tutor/train/registry.py's `Backend` protocol, and the registry there lists them.
 """
 
 from __future__ import annotations
 
 from tutor.train.layers import LAYERS, nn_module
+from tutor.train.losses import LOSS_KINDS, nn_criterion
 from tutor.train.manual import HandOptimizer, ManualModel, NumpyXP, TorchXP
 
 
@@ -114,16 +113,10 @@ class ManualBackend:
 
 
 def _loss_fn(kind: str):
-    import torch.nn.functional as F
+    import torch
 
-    return {
-        "sse": lambda p, y: ((p - y) ** 2).sum(),
-        "mse": lambda p, y: ((p - y) ** 2).mean(),
-        "bce": F.binary_cross_entropy_with_logits,
-        "ce": F.cross_entropy,
-        "nll": F.nll_loss,
-        "ce-sum": lambda p, y: F.cross_entropy(p, y, reduction="sum"),
-    }[kind]
+    fn = LOSS_KINDS[kind].torch
+    return lambda p, y: fn(torch, p, y)
 
 
 class AutogradBackend:
@@ -202,10 +195,8 @@ class NNBackend:
                         value = xp.array(weights[name])
                         getattr(m, attr).copy_(value.T if transposed else value)   # nn.Linear keeps W as out × in
                         self.names[name] = (getattr(m, attr), "T" if transposed else "")
-        self.criterion = {
-            "sse": nn.MSELoss(reduction="sum"), "mse": nn.MSELoss(), "bce": nn.BCEWithLogitsLoss(),
-            "ce": nn.CrossEntropyLoss(), "nll": nn.NLLLoss(), "ce-sum": nn.CrossEntropyLoss(reduction="sum"),
-        }[spec.loss]
+        module, apply = nn_criterion(nn, spec.loss), LOSS_KINDS[spec.loss].nn_apply
+        self.criterion = lambda p, y: apply(torch, module, p, y)
         if use_optim:
             params = self.model.parameters()
             if spec.optimizer == "adam":
@@ -262,18 +253,16 @@ class NNBackend:
             return self.model(x)
 
 
-def make_backend(spec, plan, weights):
-    n_weights = sum(w.size for w in weights.values())
-    if spec.backend == "numpy":
-        _cpu_threads(n_weights, torch_too=False)
-        return ManualBackend(NumpyXP(spec.dtype), spec, plan, weights)
+def numpy_arrays(spec, n_weights: int) -> NumpyXP:
+    """Where the numpy backend's arrays live: numpy, on the host."""
+    _cpu_threads(n_weights, torch_too=False)
+    return NumpyXP(spec.dtype)
+
+
+def torch_arrays(spec, n_weights: int) -> TorchXP:
+    """Where a torch backend's tensors live: the run's device (auto resolved, its dtype checked)."""
     device = fit_dtype(spec.device, resolve_device(spec.device), spec.dtype)
     # numpy's BLAS (the data, the baseline) is held to one thread on every device: on a GPU its
     # spinning threads would take the core of the thread that launches the kernels
     _cpu_threads(n_weights, torch_too=device == "cpu", gpu=device != "cpu")
-    xp = TorchXP(spec.dtype, device)
-    if spec.backend == "torch-manual":
-        return ManualBackend(xp, spec, plan, weights)
-    if spec.backend == "autograd":
-        return AutogradBackend(xp, spec, plan, weights)
-    return NNBackend(xp, spec, plan, weights, use_optim=spec.backend == "optim")
+    return TorchXP(spec.dtype, device)

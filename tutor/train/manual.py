@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import math
 
-from tutor.train.layers import LAYERS, softmax
+from tutor.train.layers import LAYERS
+from tutor.train.losses import LOSS_KINDS
 
 
 class NumpyXP:
     name = "numpy"
+    host = True             # its numbers are on the host already
 
     def __init__(self, dtype: str):
         import numpy as np
@@ -69,6 +71,7 @@ class NumpyXP:
 
 class TorchXP:
     name = "torch"
+    host = False            # its numbers live on a device until copied (even the CPU's: a tensor)
 
     def __init__(self, dtype: str, device: str):
         import torch
@@ -129,35 +132,7 @@ class TorchXP:
 
 
 def loss_and_grad(xp, kind: str, pred, y):
-    n = pred.shape[0]
-    if kind in ("sse", "mse"):
-        d = pred - y
-        if kind == "sse":
-            return (d * d).sum(), 2 * d
-        return (d * d).mean(), 2 * d / d.numel() if hasattr(d, "numel") else 2 * d / d.size
-    if kind == "bce":                          # on logits: ∂L/∂z = (σ(z) − y) / N
-        p = 1 / (1 + xp.exp(-pred))
-        loss = (pred * (pred > 0) - pred * y + xp.log(1 + xp.exp(-abs(pred)))).mean()
-        return loss, (p - y) / (pred.shape[0] * pred.shape[1])
-    rows = xp.arange(n)
-    if kind == "ce":                           # on logits: ∂L/∂z = (softmax(z) − onehot(y)) / N
-        s = softmax(xp, pred)
-        loss = -xp.log(s[rows, y]).mean()
-        g = s.clone() if hasattr(s, "clone") else s.copy()
-        g[rows, y] -= 1
-        return loss, g / n
-    if kind == "ce-sum":                       # summed over the batch: ∂L/∂z = softmax(z) − onehot(y), no 1/N
-        s = softmax(xp, pred)
-        loss = -xp.log(s[rows, y]).sum()
-        g = s.clone() if hasattr(s, "clone") else s.copy()
-        g[rows, y] -= 1
-        return loss, g
-    if kind == "nll":                          # on log-probabilities: ∂L/∂logp = −onehot(y) / N
-        loss = -pred[rows, y].mean()
-        g = xp.zeros_like(pred)
-        g[rows, y] = -1.0 / n
-        return loss, g
-    raise ValueError(kind)
+    return LOSS_KINDS[kind].grad(xp, pred, y)      # tutor/train/losses.py's table
 
 
 # --- the update, by hand -----------------------------------------------------------------------

@@ -14,6 +14,8 @@ from typing import Callable
 import numpy as np
 
 from tutor.train.data import Data
+from tutor.train.losses import LOSS_KINDS
+from tutor.train.registry import BACKEND_KINDS
 from tutor.train.health import by_depth, dead_relu, health_figures, read_health
 from tutor.train.rows import Reader, grad_figures, grad_stats, ops_for
 from tutor.train.snapshot import History, Snapshot
@@ -33,7 +35,7 @@ class LogPolicy:
 
 class Session:
     def __init__(self, spec: RunSpec, data: Data, history: History | None = None):
-        from tutor.train.backends import make_backend
+        from tutor.train.registry import make_backend
 
         self.spec = spec
         self.data = data
@@ -41,7 +43,7 @@ class Session:
         self.names = param_names(spec, data.inputs, data.outputs)
         self.initial = initial_weights(spec, data.inputs, data.outputs)
         self.backend = make_backend(spec, self.plan, self.initial)
-        self.device = self.backend.device if spec.backend != "numpy" else "cpu"
+        self.device = self.backend.device           # each backend owns its device (numpy's: the CPU)
         xp = self.backend.xp
         labels = xp.labels if data.classes else xp.array
         self.x = xp.array(data.x_train)
@@ -68,7 +70,7 @@ class Session:
         self.doctor = make_doctor(spec, data, self.binary)
         self.diagnosis: dict | None = None       # the doctor's verdict once the run has ended
         self.ops = ops_for(xp)
-        self.host_losses = spec.backend == "numpy"      # a numpy loss is a host number already
+        self.host_losses = xp.host                      # a numpy loss is a host number already
         self.device_batches = self.device != "cpu"      # batches sliced on the device (else a DataLoader)
         self.keep_predictions = True    # the validation outputs for the fit view, in each row's copy
         self._pending: list = []        # losses of the steps since the last copy, where they were computed
@@ -84,10 +86,10 @@ class Session:
         self.epoch = self.step // self.batches_per_epoch + 1
         if self.full_batch:
             return self.x, self.y
-        if self.spec.backend != "numpy" and not self.device_batches:
+        if not self.backend.xp.host and not self.device_batches:
             return self._next_loader_batch()
         idx = self._batches.next()
-        if self.spec.backend == "numpy":
+        if self.backend.xp.host:
             return self.x[idx], self.y[idx]
         # On a device the data already lives there: each epoch's permutation goes up once and
         # every batch is a slice of it, so a step copies nothing to the device.
@@ -268,7 +270,8 @@ class Session:
         if self.data.classes:
             return ops.count(ops.argmax(pred) == y)
         if self.binary:                      # one output: a logit (bce) or a sigmoid's probability
-            return ops.count((pred > (0.0 if self.spec.loss == "bce" else 0.5)) == (y > 0.5))
+            cut = LOSS_KINDS[self.spec.loss].cut      # a logit's or a score's; else a sigmoid's probability
+            return ops.count((pred > (0.5 if cut is None else cut)) == (y > 0.5))
         return None
 
     def _measure(self):
@@ -377,10 +380,11 @@ class Session:
 
 
 def is_binary(spec: RunSpec, data: Data) -> bool:
-    """A classifier of two classes: one output, labels 0/1, and a bce loss or a sigmoid at the end."""
+    """A classifier of two classes: one output, labels 0/1, and a two-class loss (bce, max-margin) or a
+    sigmoid at the end."""
     if data.classes or data.outputs != 1:
         return False
-    if spec.loss != "bce" and spec.layers[-1].type != "sigmoid":
+    if LOSS_KINDS[spec.loss].cut is None and spec.layers[-1].type != "sigmoid":
         return False
     return bool(np.isin(data.y_train, (0.0, 1.0)).all())
 
@@ -454,7 +458,7 @@ def explain_failure(spec: RunSpec, step: int, exc: BaseException, device: str | 
     spec), never "auto"."""
     name = type(exc).__name__
     if "OutOfMemory" in name or "out of memory" in str(exc).lower():
-        device = "cpu" if spec.backend == "numpy" else spec.device if spec.device != "auto" else device or resolved_name(spec)
+        device = "cpu" if not BACKEND_KINDS[spec.backend].torch else spec.device if spec.device != "auto" else device or resolved_name(spec)
         return (f"{device.upper()} ran out of memory at step {step} ({spec.backend}). Lower the batch size "
                 f"or the hidden size, or run on the CPU (--device cpu).")
     what = " ".join(str(exc).split())            # one line, however the exception wrote itself
@@ -465,7 +469,7 @@ def explain_failure(spec: RunSpec, step: int, exc: BaseException, device: str | 
 
 def resolved_name(spec: RunSpec) -> str:
     """The device a run of `spec` uses (cpu for numpy; auto resolved)."""
-    if spec.backend == "numpy":
+    if not BACKEND_KINDS[spec.backend].torch:
         return "cpu"
     if spec.device != "auto":
         return spec.device

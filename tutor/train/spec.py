@@ -30,9 +30,22 @@ class RunSpec:
     zero_grad: bool
     device: str
     bias: bool | None = None          # force every linear layer's bias on or off (the nn lessons)
+    l2: float = 0.0                   # the update's settings (tutor/train/optimizers.py; lessons/README.md)
+    l1: float = 0.0
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    step_size: int = 1
+    gamma: float = 0.1
+    decay_steps: int = 1
+    lr_end: float = 0.0
+    warmup: int = 0
+    clip: float | None = None
 
     def linear_layers(self) -> list[Layer]:
         return [l for l in self.layers if LAYERS[l.type].resizes]
+
+
+UPDATE_KEYS = ("l2", "l1", "weight_decay", "schedule", "step_size", "gamma", "decay_steps", "lr_end", "warmup", "clip")
 
 
 # What a learner may change, with the check each change gets.
@@ -77,6 +90,7 @@ def resolve(lesson: Lesson, backend: str, variant: Variant | None = None, **chan
         backend=backend, layers=train.layers, loss=train.loss, optimizer=train.optimizer, lr=train.lr,
         momentum=train.momentum, epochs=train.epochs, batch_size=train.batch_size, seed=train.seed,
         dtype=train.dtype, init=train.init, hidden=train.hidden, zero_grad=train.zero_grad, device="cpu",
+        **{k: getattr(train, k) for k in UPDATE_KEYS},
     )
     values.update(train.overrides.get(backend, {}))
     if variant is not None:
