@@ -9,8 +9,9 @@ BACKENDS = ("numpy", "torch-manual", "autograd", "nn", "optim")
 
 
 def points_lesson(lesson_id: str, layers: list[dict], train: dict | None = None, samples: int = 8,
-                  inputs: int = 3, outputs: int = 2) -> str:
-    """A lesson training `layers` on a few fixed points (float64, mean squared error unless `train` says)."""
+                  inputs: int = 3, outputs: int = 2, dataset: dict | None = None) -> str:
+    """A lesson training `layers` on a few fixed points, or on `dataset` (float64, mean squared error
+    unless `train` says)."""
     rng = np.random.RandomState(7)
     x = np.round(rng.randn(samples, inputs), 3).tolist()
     y = np.round(rng.randn(samples, outputs), 3).tolist()
@@ -19,7 +20,8 @@ def points_lesson(lesson_id: str, layers: list[dict], train: dict | None = None,
     lines = ["schema = 1", f'id = "{lesson_id}"', 'title = "A layer"', 'summary = "One layer kind on every backend."',
              "order = 90", "", "[[explain]]", 'title = "A layer"', 'text = "One layer kind."', "", "[train]"]
     lines += [f"{k} = {toml(v)}" for k, v in settings.items()]
-    lines += ["", "[train.dataset]", 'kind = "points"', f"x = {x}", f"y = {y}"]
+    data = dataset or {"kind": "points", "x": x, "y": y}
+    lines += ["", "[train.dataset]", *(f"{k} = {toml(v)}" for k, v in data.items())]
     for layer in layers:
         lines += ["", "[[train.layers]]", *(f"{k} = {toml(v)}" for k, v in layer.items())]
     return "\n".join(lines) + "\n"

@@ -16,6 +16,7 @@ from tutor.train.registry import BACKEND_KINDS
 from tutor.train.spec import dataset_for, layer_plan, resolve
 from tutor.code.writer import NP, TORCH, Script, Writer
 from tutor.code.script_data import data_lines, weight_lines
+from tutor.code.script_update import settings_lines
 from tutor.train.datasets import DATASET_KINDS
 from tutor.code.script_loops import autograd_loop, manual_loop, nn_loop
 
@@ -40,6 +41,7 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
       'step\'s forward pass, as `backprop-tutor --headless` does. Lines marked "<- backward" compute the',
       'backward pass."""',
       "",
+      *(["import math", ""] if spec.clip is not None or spec.schedule == "cosine" else []),
       "import numpy as np")
     if torch_used:
         w("import torch")
@@ -56,8 +58,7 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
     w("", "# --- settings ---",
       f"lr = {spec.lr!r}",
       f"epochs = {spec.epochs}")
-    if spec.optimizer == "sgd" and spec.momentum:
-        w(f"momentum = {spec.momentum!r}")
+    settings_lines(w, spec)
     n_train = data_kind.train_count(dataset)
     batch = spec.batch_size if 0 < spec.batch_size < n_train else 0
     if batch:

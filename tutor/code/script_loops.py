@@ -9,6 +9,8 @@ from tutor.train.losses import LOSS_KINDS, nn_criterion_text
 from tutor.train.registry import BACKEND_KINDS
 from tutor.train.spec import RunSpec, param_owners
 from tutor.code.writer import TORCH, Writer
+from tutor.code.script_update import (scheduled, clip_lines, optimizer_state, penalty_grad_lines, penalty_lines,
+                                      torch_optimizer_text, torch_scheduler_lines, update_lines)
 
 
 
@@ -56,6 +58,7 @@ def manual_loop(w, spec, plan, xp, batch):
     w("# loss, and its gradient with respect to the prediction")
     loss_lines, grad_lines = LOSS_KINDS[spec.loss].lines(xp, out)      # tutor/train/losses.py's table
     w(*loss_lines)
+    penalty_lines(w, spec, f"[{', '.join(params)}]")
     w(*grad_lines, back=True)
     w("# backward: each layer's rule, from the loss down")
     for i in reversed(range(len(walk))):
@@ -64,6 +67,12 @@ def manual_loop(w, spec, plan, xp, batch):
     grads = {n: f"d{n}" for n in params}
     w("# update, by hand")
     w(f"params = [{', '.join(params)}]", f"grads = [{', '.join(grads[p] for p in params)}]")
+    penalty_grad_lines(w, spec, "torch.sign" if torch else "np.sign")
+    if not spec.zero_grad:
+        w("grads = [accumulated[i] + g if i in accumulated else g for i, g in enumerate(grads)]")
+    clip_lines(w, spec, "grads", inplace=False)
+    if not spec.zero_grad:
+        w("accumulated = dict(enumerate(grads))")
     update_lines(w, spec, "grads[i]", manual=True, copy=xp["copy"])
     print_step(w, "loss.item()" if torch else "float(loss)")
 
@@ -91,39 +100,6 @@ def layer_names(spec):
         yield k, name
 
 
-def optimizer_state(w, spec, manual: bool) -> None:
-    if spec.optimizer == "adam":
-        w("beta1, beta2, eps = 0.9, 0.999, 1e-8", "adam_m, adam_v, t = {}, {}, 0")
-    elif spec.optimizer == "sgd" and spec.momentum:
-        w("velocity = {}")
-    if not spec.zero_grad and manual:
-        w("accumulated = {}               # zero_grad is off: gradients add up from step to step")
-
-
-def update_lines(w, spec, grad: str, manual: bool, copy: str) -> None:
-    """The hand-written update of every p in `params` (torch's formulas)."""
-    if spec.optimizer == "adam":
-        w("t += 1")
-    w("for i, p in enumerate(params):")
-    w.indent += 1
-    w(f"g = {grad}")
-    if manual and not spec.zero_grad:
-        w("g = accumulated[i] = accumulated[i] + g if i in accumulated else g")
-    if spec.optimizer == "gd" or (spec.optimizer == "sgd" and not spec.momentum):
-        w("p -= lr * g")
-    elif spec.optimizer == "sgd":
-        w(f"velocity[i] = {copy.format('g')} if i not in velocity else momentum * velocity[i] + g",
-          "p -= lr * velocity[i]")
-    else:
-        zeros = "np.zeros_like" if copy == "{}.copy()" else "torch.zeros_like"
-        w(f"m = adam_m.setdefault(i, {zeros}(p))", f"v = adam_v.setdefault(i, {zeros}(p))",
-          "m *= beta1", "m += (1 - beta1) * g", "v *= beta2", "v += (1 - beta2) * g * g",
-          "m_hat = m / (1 - beta1 ** t)", "v_hat = v / (1 - beta2 ** t)",
-          "p -= lr * m_hat / (torch.sqrt(v_hat) + eps)" if zeros.startswith("torch") else
-          "p -= lr * m_hat / (np.sqrt(v_hat) + eps)")
-    w.indent -= 1
-
-
 def autograd_loop(w, spec, plan, batch):
     params = [n for p in param_owners(plan) for n in p.names if n]
     w(*(f"{n} = torch.as_tensor({n}_init, dtype=torch.{spec.dtype}).requires_grad_(True)" for n in params))
@@ -135,11 +111,13 @@ def autograd_loop(w, spec, plan, batch):
     for p, h, out in forward_walk(spec, plan):
         w(*LAYERS[p.type].torch_lines(h, out, p.names))
     w(f"pred = {out}", f"loss = {LOSS_KINDS[spec.loss].torch_text}")
+    penalty_lines(w, spec, "params")
     w("# backward: autograd fills p.grad for every weight p" + ("" if spec.zero_grad else
       " (zero_grad is off: .grad keeps adding up)"))
     w("loss.backward()", back=True)
     w("with torch.no_grad():          # the update is not part of the model")
     w.indent += 1
+    clip_lines(w, spec, "[p.grad for p in params]", inplace=True)
     update_lines(w, spec, "p.grad", manual=False, copy="{}.clone()")
     if spec.zero_grad:
         w("for p in params:")
@@ -161,26 +139,28 @@ def nn_loop(w, spec, plan, batch):
                   + (".T)" if transposed else ")"))
     w(f"criterion = {nn_criterion_text(spec.loss)}")
     if BACKEND_KINDS[spec.backend].torch_optim:
-        if spec.optimizer == "adam":
-            w("optimizer = torch.optim.Adam(model.parameters(), lr=lr)")
-        else:
-            w(f"optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum="
-              f"{'momentum' if spec.optimizer == 'sgd' and spec.momentum else '0'})")
+        w(f"optimizer = {torch_optimizer_text(spec)}")
+        torch_scheduler_lines(w, spec)
     else:
         w("params = list(model.parameters())")
         optimizer_state(w, spec, manual=False)
     seed_line(w, spec, batch)
     loop_head(w, batch, True)
     w("pred = model(xb)", f"loss = {LOSS_KINDS[spec.loss].nn_text}")
+    penalty_lines(w, spec, "model.parameters()")
+    clip = ["torch.nn.utils.clip_grad_norm_(model.parameters(), clip)"] if spec.clip is not None else []
     if BACKEND_KINDS[spec.backend].torch_optim:
         if spec.zero_grad:
             w("optimizer.zero_grad()")
         w("loss.backward()", back=True)
-        w("optimizer.step()")
+        w(*clip, "optimizer.step()")
+        if scheduled(spec):
+            w("scheduler.step()")
     else:
         if not spec.zero_grad:
             w("# zero_grad is off: .grad keeps adding up from step to step")
         w("loss.backward()", back=True)
+        w(*clip)
         w("with torch.no_grad():")
         w.indent += 1
         update_lines(w, spec, "p.grad", manual=False, copy="{}.clone()")

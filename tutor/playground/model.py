@@ -18,7 +18,8 @@ import numpy as np
 from tutor.train.plane import Points, generate, read_csv
 from tutor.train.doctor import Doctor, Observation
 from tutor.train.layers import LAYERS, Linear
-from tutor.train.manual import HandOptimizer, NumpyXP, loss_and_grad
+from tutor.train.manual import NumpyXP, loss_and_grad
+from tutor.train.optimizers import HandOptimizer
 from tutor.train.snapshot import SATURATED_WITHIN
 
 # One vocabulary each: the knob's values, as typed on the command line and shown on screen.

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from tutor.train.layers import LAYERS, nn_module
 from tutor.train.losses import LOSS_KINDS, nn_criterion
-from tutor.train.manual import HandOptimizer, ManualModel, NumpyXP, TorchXP
+from tutor.train.manual import ManualModel, NumpyXP, TorchXP
+from tutor.train.optimizers import HandOptimizer, clip_coef, torch_optimizer, torch_penalty, torch_scheduler
 
 
 class DeviceError(Exception):
@@ -132,7 +133,7 @@ class AutogradBackend:
         self.params_t = {k: xp.array(v).requires_grad_(True) for k, v in weights.items()}
         self.plan = [(LAYERS[p.type].torch, p.names) for p in plan]
         self.loss_fn = _loss_fn(spec.loss)
-        self.optimizer = HandOptimizer(xp, spec.optimizer, spec.lr, spec.momentum)
+        self.optimizer = HandOptimizer.for_run(xp, spec)
 
     def forward(self, x):
         for fn, names in self.plan:             # each layer's torch function (tutor/train/layers.py)
@@ -140,9 +141,13 @@ class AutogradBackend:
         return x
 
     def step(self, x, y, record: bool = False):
-        loss = self.loss_fn(self.forward(x), y)
+        loss = self.loss_fn(self.forward(x), y) + torch_penalty(self.spec, self.params_t.values())
         loss.backward()
         with self.torch.no_grad():
+            if self.spec.clip is not None:      # by hand: every .grad scaled by one factor
+                coef = clip_coef(self.xp, [p.grad for p in self.params_t.values()], self.spec.clip)
+                for p in self.params_t.values():
+                    p.grad *= coef
             self.optimizer.begin()
             for name, p in self.params_t.items():
                 self.optimizer.update(name, p, p.grad)
@@ -197,26 +202,26 @@ class NNBackend:
                         self.names[name] = (getattr(m, attr), "T" if transposed else "")
         module, apply = nn_criterion(nn, spec.loss), LOSS_KINDS[spec.loss].nn_apply
         self.criterion = lambda p, y: apply(torch, module, p, y)
-        if use_optim:
-            params = self.model.parameters()
-            if spec.optimizer == "adam":
-                self.optim = torch.optim.Adam(params, lr=spec.lr)
-            else:
-                self.optim = torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum if spec.optimizer == "sgd" else 0)
+        if use_optim:                           # torch.optim's optimizer and lr scheduler
+            self.optim = torch_optimizer(self.model.parameters(), spec)
+            self.scheduler = torch_scheduler(self.optim, spec)
             self.hand = None
         else:
             self.optim = None
-            self.hand = HandOptimizer(xp, spec.optimizer, spec.lr, spec.momentum)
+            self.hand = HandOptimizer.for_run(xp, spec)
 
     def step(self, x, y, record: bool = False):
-        loss = self.criterion(self.model(x), y)
+        loss = self.criterion(self.model(x), y) + torch_penalty(self.spec, self.model.parameters())
         if self.optim is not None:
             if self.spec.zero_grad:
                 self.optim.zero_grad()
             loss.backward()
+            self.clip()
             self.optim.step()
+            self.scheduler.step()
         else:
             loss.backward()
+            self.clip()
             with self.torch.no_grad():
                 self.hand.begin()
                 for i, p in enumerate(self.model.parameters()):
@@ -226,6 +231,10 @@ class NNBackend:
         if self.optim is None and self.spec.zero_grad:
             self.model.zero_grad()
         return loss.detach()
+
+    def clip(self):
+        if self.spec.clip is not None:
+            self.torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.spec.clip)
 
     def _read(self, t, how):
         a = self.xp.to_numpy(t)

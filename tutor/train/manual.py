@@ -10,6 +10,7 @@ import math
 
 from tutor.train.layers import LAYERS
 from tutor.train.losses import LOSS_KINDS
+from tutor.train.optimizers import HandOptimizer, clip_coef, penalty
 
 
 class NumpyXP:
@@ -43,6 +44,9 @@ class NumpyXP:
 
     def tanh(self, a):
         return self.np.tanh(a)
+
+    def sign(self, a):
+        return self.np.sign(a)
 
     def sqrt(self, a):
         return self.np.sqrt(a)
@@ -103,6 +107,9 @@ class TorchXP:
     def tanh(self, a):
         return self.torch.tanh(a)
 
+    def sign(self, a):
+        return self.torch.sign(a)
+
     def sqrt(self, a):
         return self.torch.sqrt(a)
 
@@ -135,46 +142,6 @@ def loss_and_grad(xp, kind: str, pred, y):
     return LOSS_KINDS[kind].grad(xp, pred, y)      # tutor/train/losses.py's table
 
 
-# --- the update, by hand -----------------------------------------------------------------------
-
-
-class HandOptimizer:
-    """Gradient descent, SGD with momentum and Adam, written as a learner would (torch's formulas)."""
-
-    def __init__(self, xp, kind: str, lr: float, momentum: float = 0.0, betas=(0.9, 0.999), eps=1e-8):
-        self.xp, self.kind, self.lr, self.momentum = xp, kind, lr, momentum
-        self.betas, self.eps = betas, eps
-        self.state: dict[str, list] = {}
-        self.t = 0
-
-    def begin(self):
-        self.t += 1
-
-    def update(self, name: str, p, g) -> None:
-        """Change `p` in place."""
-        if self.kind == "gd" or (self.kind == "sgd" and self.momentum == 0):
-            p -= self.lr * g
-            return
-        if self.kind == "sgd":
-            buf = self.state.get(name)
-            if buf is None:
-                buf = [self.xp.copy(g)]
-                self.state[name] = buf
-            else:
-                buf[0] = self.momentum * buf[0] + g
-            p -= self.lr * buf[0]
-            return
-        b1, b2 = self.betas
-        m, v = self.state.setdefault(name, [self.xp.zeros_like(p), self.xp.zeros_like(p)])
-        m *= b1
-        m += (1 - b1) * g
-        v *= b2
-        v += (1 - b2) * g * g
-        m_hat = m / (1 - b1 ** self.t)
-        v_hat = v / (1 - b2 ** self.t)
-        p -= self.lr * m_hat / (self.xp.sqrt(v_hat) + self.eps)
-
-
 class ManualModel:
     """A Sequential model whose backward pass is the layers' hand-written rules in reverse."""
 
@@ -193,7 +160,8 @@ class ManualModel:
                     self.params[name] = array
                     self.owners[name] = (mod, attr)
             self.layers.append(mod)
-        self.optimizer = HandOptimizer(xp, spec.optimizer, spec.lr, spec.momentum)
+        self.spec = spec
+        self.optimizer = HandOptimizer.for_run(xp, spec)
         self.zero_grad = spec.zero_grad
         self.acc: dict[str, object] = {}
         self.slots = [(name, p, *self.owners[name]) for name, p in self.params.items()]
@@ -207,32 +175,39 @@ class ManualModel:
     def step(self, x, y):
         pred = self.forward(x)
         loss, g = loss_and_grad(self.xp, self.loss_kind, pred, y)
+        extra, decay = penalty(self.xp, self.spec, self.params)      # weight decay as a penalty: l2, l1
+        if decay:
+            loss = loss + extra
         for layer in self.backward_layers:
             if g is None:
                 break
             g = layer.backward(g)
-        self.optimizer.begin()
+        used = {}
         for name, p, mod, attr in self.slots:
             grad = getattr(mod, attr)
+            if decay:
+                grad = grad + decay[name]
             if not self.zero_grad:               # what forgetting zero_grad() does: gradients add up
                 grad = self.acc[name] + grad if name in self.acc else grad
-                self.acc[name] = grad
-            self.optimizer.update(name, p, grad)
+            used[name] = grad
+        if self.spec.clip is not None:           # one factor for all, from their global norm
+            coef = clip_coef(self.xp, used.values(), self.spec.clip)
+            used = {name: grad * coef for name, grad in used.items()}
+        if not self.zero_grad:
+            self.acc = used
+        self.used = used
+        self.optimizer.begin()
+        for name, p, mod, attr in self.slots:
+            self.optimizer.update(name, p, used[name])
         return loss
 
     def grads(self) -> dict:
         return {name: self.xp.to_numpy(g) for name, g in self.grad_arrays().items()}
 
     def grad_arrays(self) -> dict:
-        """The last step's gradients where they live (numpy arrays or device tensors)."""
-        out = {}
-        for name in self.params:
-            if not self.zero_grad and name in self.acc:
-                out[name] = self.acc[name]
-            else:
-                mod, attr = self.owners[name]
-                out[name] = getattr(mod, attr)
-        return out
+        """The last step's gradients where they live (numpy arrays or device tensors): what the
+        update used (with the penalty's, summed over steps when zero_grad is off, clipped)."""
+        return self.used
 
     def evaluate(self, x, y):
         pred = self.forward(x)

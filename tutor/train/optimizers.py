@@ -33,8 +33,8 @@ def _linear(spec, k):
     return 1 + (spec.lr_end - 1) * min(k, spec.decay_steps) / spec.decay_steps
 
 
-def _cosine(spec, k):
-    return spec.lr_end + (1 - spec.lr_end) * (1 + math.cos(math.pi * min(k, spec.decay_steps) / spec.decay_steps)) / 2
+def _cosine(spec, k):          # as torch's CosineAnnealingLR: past decay_steps the lr rises again
+    return spec.lr_end + (1 - spec.lr_end) * (1 + math.cos(math.pi * k / spec.decay_steps)) / 2
 
 
 SCHEDULES: dict[str, Schedule] = {s.name: s for s in (
@@ -49,8 +49,7 @@ SCHEDULES: dict[str, Schedule] = {s.name: s for s in (
              lambda spec: f"1 + ({spec.lr_end!r} - 1) * min(k, {spec.decay_steps}) / {spec.decay_steps}"),
     Schedule("cosine", _cosine,
              lambda sch, opt, spec: sch.CosineAnnealingLR(opt, T_max=spec.decay_steps, eta_min=spec.lr * spec.lr_end),
-             lambda spec: f"{spec.lr_end!r} + (1 - {spec.lr_end!r}) * (1 + math.cos(math.pi * min(k, {spec.decay_steps})"
-                          f" / {spec.decay_steps})) / 2"),
+             lambda spec: f"{spec.lr_end!r} + (1 - {spec.lr_end!r}) * (1 + math.cos(math.pi * k / {spec.decay_steps})) / 2"),
 )}
 
 
