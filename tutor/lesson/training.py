@@ -9,7 +9,7 @@ from tutor.errors import LessonError
 from tutor.expr import NAME_RE
 from tutor.lesson.limits import (MAX_CELLS, MAX_CLIP, MAX_DECAY, MAX_EPOCHS, MAX_LAYERS, MAX_PARAMS, MAX_SAMPLES,
                                  MAX_STD, MAX_STEPS, MAX_WIDTH)
-from tutor.lesson.vocabulary import (BACKENDS, BASELINES, CLASSES, CLASSIFIERS, DTYPES, ID_RE, INITS, LAYER_INITS,
+from tutor.lesson.vocabulary import (BACKENDS, BASELINES, BINARY_LOSSES, CLASSES, LABEL_LOSSES, CLASSIFIERS, DTYPES, ID_RE, INITS, LAYER_INITS,
                                      LAYER_TYPES, LOSSES, MNIST_TRAIN, OPTIMIZERS, PARAM_LAYERS, SCHEDULES)
 from tutor.lesson.records import Dataset, Layer, Train, Variant
 from tutor.lesson.reader import Table
@@ -153,12 +153,11 @@ def _update(t: Table, optimizer: str) -> dict[str, Any]:
             users = [s for s, keys in SCHEDULE_KEYS.items() if name in keys]
             raise LessonError(f"'{name}' belongs to schedule = {' or '.join(map(repr, users))}; this run's "
                               f"schedule is {out['schedule']!r}", key=t.key(name))
-    if out["schedule"] == "step":
-        out["step_size"] = t.integer("step_size", lo=1, hi=MAX_STEPS)
-        out["gamma"] = t.number("gamma", 0.1, lo=0.0, hi=1.0)
-    elif own:
-        out["decay_steps"] = t.integer("decay_steps", lo=1, hi=MAX_STEPS)
-        out["lr_end"] = t.number("lr_end", 0.0, lo=0.0, hi=1.0)
+    needed = ... if out["schedule"] == "step" else 1         # a schedule's step count is required
+    out["step_size"] = t.integer("step_size", needed, lo=1, hi=MAX_STEPS)
+    out["gamma"] = t.number("gamma", 0.1, lo=0.0, hi=1.0)
+    out["decay_steps"] = t.integer("decay_steps", ... if "decay_steps" in own else 1, lo=1, hi=MAX_STEPS)
+    out["lr_end"] = t.number("lr_end", 0.0, lo=0.0, hi=1.0)
     return out
 
 
@@ -226,6 +225,14 @@ def _check_run(train: Train, dataset: Dataset, train_key: str, variant_key: str 
     if train.baseline in CLASSIFIERS and dataset.kind not in CLASSES:
         raise LessonError(f"{on}the baseline '{train.baseline}' is a classifier, and '{dataset.kind}' has no classes "
                           f"(classes: {', '.join(CLASSES)})", key=data_key if variant else f"{train_key}.baseline")
+    if train.loss in LABEL_LOSSES and dataset.kind not in CLASSES:
+        raise LessonError(f"{on}the loss '{train.loss}' takes class labels, and '{dataset.kind}' has none "
+                          f"(classes: {', '.join(CLASSES)})", key=data_key if variant else f"{train_key}.loss")
+    if train.loss in BINARY_LOSSES and (dataset.kind in CLASSES or outputs != 1):
+        raise LessonError(f"{on}the loss '{train.loss}' scores two classes on one output (labels 0 and 1), and "
+                          f"'{dataset.kind}' has {outputs} outputs" + (" of class labels" if dataset.kind in CLASSES
+                                                                         else ""),
+                          key=data_key if variant else f"{train_key}.loss")
     for i, x in enumerate(train.probe):
         given = len(x) if isinstance(x, tuple) else 1
         if given != width:

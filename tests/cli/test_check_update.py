@@ -1,0 +1,63 @@
+"""Issue 26: `--check` on the new [train] keys and losses: each mistake is one FILE:LINE: KEY: message
+line and exit status 2; the settings it accepts reach the run."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cli.layer_lessons import points_lesson
+from tutor.cli import main
+from tutor.lesson import load
+from tutor.train.spec import resolve
+
+NET = [{"type": "linear", "out": "outputs"}]
+BAD = {  # [train] settings → (key, message)
+    "foreign-schedule-key": ({"schedule": "linear", "decay_steps": 5, "step_size": 3},
+                             ("train.step_size", "'step_size' belongs to schedule = 'step'; this run's schedule is "
+                                                 "'linear'")),
+    "missing-decay-steps": ({"schedule": "cosine"}, ("train.decay_steps", "required key is missing")),
+    "unknown-schedule": ({"schedule": "exponential"},
+                         ("train.schedule", "'exponential' is not one of: constant, step, linear, cosine")),
+    "warmup-of-one": ({"warmup": 1}, ("train.warmup", "a warm-up of 1 step starts at the full lr: use 0 (none) or "
+                                                      "at least 2")),
+    "weight-decay-without-adamw": ({"weight_decay": 0.1},
+                                   ("train.weight_decay", "'weight_decay' is AdamW's decoupled decay: use optimizer = "
+                                                          "\"adamw\", or l2 for a penalty in the loss")),
+    "negative-l2": ({"l2": -0.1}, ("train.l2", "-0.1 is below the minimum 0")),
+    "zero-clip": ({"clip": 0}, ("train.clip", "must be above 0: a norm of 0 would stop every update")),
+    "gamma-above-one": ({"schedule": "step", "step_size": 2, "gamma": 2}, ("train.gamma", "2 is above the limit 1")),
+    "hinge-without-classes": ({"loss": "hinge"},
+                              ("train.loss", "the loss 'hinge' takes class labels, and 'points' has none (classes: "
+                                             "digits, mnist)")),
+    "max-margin-on-two-outputs": ({"loss": "max-margin"},
+                                  ("train.loss", "the loss 'max-margin' scores two classes on one output (labels 0 "
+                                                 "and 1), and 'points' has 2 outputs")),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_each_mistake_is_one_located_line(case, tmp_path, capsys):
+    settings, (key, message) = BAD[case]
+    path = tmp_path / f"{case}.toml"
+    text = points_lesson(case, NET, settings)
+    path.write_text(text)
+    assert main(["--check", str(path)]) == 2
+    out = capsys.readouterr()
+    lines = (out.out + out.err).strip().splitlines()
+    assert len(lines) == 1, lines
+    where, _, said = lines[0].partition(f": {key}: ")
+    assert said == message
+    line = int(where.rsplit(":", 1)[1])
+    name = key.split(".")[-1]
+    shown = text.splitlines()[line - 1]
+    assert shown.startswith(f"{name} =") or shown == "[train]", shown
+
+
+def test_the_settings_reach_the_run(tmp_path):
+    settings = {"optimizer": "adamw", "weight_decay": 0.2, "schedule": "step", "step_size": 4, "gamma": 0.5,
+                "warmup": 3, "clip": 2.0, "l2": 0.01, "l1": 0.001}
+    path = tmp_path / "settings.toml"
+    path.write_text(points_lesson("settings", NET, settings))
+    spec = resolve(load(path), "numpy")
+    assert {k: getattr(spec, k) for k in settings} == settings
+    assert (spec.decay_steps, spec.lr_end) == (1, 0.0)         # another schedule's keys keep their defaults
