@@ -233,7 +233,8 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
             line = (f"  done: {_plural(session.step, 'step')} in {session.active:.2f} s "
                     f"({final.steps_per_second:,.0f} steps/s); final loss {number(final.loss)}"
                     + (f", validation {number(final.val_loss)}" if final.val_loss is not None else "")
-                    + (f", accuracy {final.accuracy:.3f} / {final.val_accuracy:.3f}" if final.accuracy is not None else ""))
+                    + (f", accuracy {final.accuracy:.3f}" if final.accuracy is not None else "")
+                    + (f" / {final.val_accuracy:.3f}" if final.val_accuracy is not None else ""))
             if final.params is not None:
                 line += "\n  parameters: " + params_text(final.params)
             for pr in done.get("predictions", []):

@@ -139,6 +139,11 @@ def _check_dataset(kind: str, o: dict, t: Table) -> None:
             raise LessonError("noise is a standard deviation, at least 0", key=t.key("noise"))
         if not 1 <= o["train"] < o["n"]:
             raise LessonError("train must leave at least one validation sample", key=t.key("train"))
+    elif kind == "make-moons":
+        if not 2 <= o["n"] <= MAX_SAMPLES:
+            raise LessonError(f"n must be within 2..{MAX_SAMPLES}", key=t.key("n"))
+        if not 0 <= o["noise"] <= 10:
+            raise LessonError("noise is the standard deviation added to each point, within 0..10", key=t.key("noise"))
     elif kind == "digits":
         if not 0.05 <= o["test_fraction"] <= 0.95:
             raise LessonError("test_fraction must be within 0.05..0.95", key=t.key("test_fraction"))
@@ -170,6 +175,8 @@ def dataset_shape(dataset: Dataset) -> tuple[int, int, int]:
         return samples, width(o["x"]), width(o["y"])
     if dataset.kind == "synthetic-linear":
         return o["n"], o["features"], 1
+    if dataset.kind == "make-moons":
+        return o["n"], 2, 1
     if dataset.kind == "iris":
         return IRIS_SHAPE
     if dataset.kind == "digits":

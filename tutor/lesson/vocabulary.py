@@ -37,6 +37,8 @@ DATASETS = {
     "mnist": {"seed": (int, 0), "train_size": (int, 5000), "test_size": (int, 10000)},
     # the playground's 2-D sets (tutor/train/plane.py): noise and ratio in percent
     **{kind: {"noise": ((int, float), 0.0), "ratio": ((int, float), 50.0), "seed": (int, 0)} for kind in PLAYGROUND},
+    # scikit-learn's make_moons as micrograd's demo draws it: every sample trains, labels 0 and 1
+    "make-moons": {"n": (int, 100), "noise": ((int, float), 0.1), "seed": (int, 0)},
     # x1, x2, label (or target) rows in a file beside the lesson
     "csv": {"path": (str, ...), "ratio": ((int, float), 50.0), "seed": (int, 0)},
 }

@@ -59,7 +59,8 @@ def loss_figures(snap, final: bool = False) -> list[str]:
     if snap.val_loss is not None:
         out.append(f"val {number(snap.val_loss)}")
     if snap.accuracy is not None:
-        out.append(f"acc {snap.accuracy:.3f}/{snap.val_accuracy:.3f}")
+        val = f"/{snap.val_accuracy:.3f}" if snap.val_accuracy is not None else ""    # no validation set: training only
+        out.append(f"acc {snap.accuracy:.3f}{val}")
     return out
 
 

@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 from tutor.lesson import PLAYGROUND, Dataset
 from tutor.train.arrays import Data
 
@@ -29,8 +31,6 @@ class DatasetKind:
 
 
 def _matrix(values):
-    import numpy as np
-
     a = np.asarray(values, dtype=np.float64)
     return a.reshape(-1, 1) if a.ndim == 1 else a
 
@@ -141,6 +141,22 @@ def _mnist_script(spec: Dataset) -> list[str]:
             *STANDARDISE]
 
 
+def _moons_load(spec: Dataset) -> Data:
+    from sklearn.datasets import make_moons
+
+    o = spec.options
+    x, y = make_moons(n_samples=o["n"], noise=float(o["noise"]), random_state=o["seed"])
+    return Data(x.astype(np.float64), y.astype(np.float64).reshape(-1, 1), None, None, name="make-moons")
+
+
+def _moons_script(spec: Dataset) -> list[str]:
+    o = spec.options
+    return ["from sklearn.datasets import make_moons", "",
+            f"x, y = make_moons(n_samples={o['n']}, noise={float(o['noise'])!r}, random_state={o['seed']})",
+            "x_train, y_train = x.astype(np.float64), y.astype(np.float64).reshape(-1, 1)",
+            "x_val = y_val = None             # every sample trains"]
+
+
 def _plane_load(spec: Dataset) -> Data:
     from tutor.train.plane import points
 
@@ -171,5 +187,7 @@ DATASET_KINDS: dict[str, DatasetKind] = {k.name: k for k in (
                 needs=("scikit-learn",), classes=True),
     DatasetKind("mnist", _mnist_load, lambda spec: (784, 10), lambda spec: spec.options["train_size"], _mnist_script,
                 needs=("scikit-learn",), classes=True),
+    DatasetKind("make-moons", _moons_load, lambda spec: (2, 1), lambda spec: spec.options["n"], _moons_script,
+                needs=("scikit-learn",)),
     *(_plane(kind) for kind in (*PLAYGROUND, "csv")),
 )}
