@@ -1,4 +1,4 @@
-"""Issue 26, done means: micrograd's moons demo (tests/fixtures/micrograd-moons.toml): a 2-16-16-1 ReLU
+"""Issue 26, done means: micrograd's moons demo (tests/fixtures/courses/micrograd-moons.toml): a 2-16-16-1 ReLU
 MLP on make_moons(100, noise=0.1), max-margin loss plus 1e-4·Σp², 100 steps of SGD with
 lr = 1.0 − 0.9·k/100, reaches 100% training accuracy on every backend, with the losses of every
 step agreeing across backends to 1e-6 at float64, and each backend's exported script printing them."""
@@ -23,7 +23,7 @@ BACKENDS = ("numpy", "torch-manual", "autograd", "nn", "optim")
 
 @pytest.fixture(scope="module")
 def moons():
-    return load(FIXTURES_DIR / "micrograd-moons.toml")
+    return load(FIXTURES_DIR / "courses" / "micrograd-moons.toml")
 
 
 @pytest.fixture(scope="module")
