@@ -18,6 +18,7 @@ from tutor.code.writer import NP, TORCH, Script, Writer
 from tutor.code.script_data import data_lines, weight_lines
 from tutor.code.script_update import settings_lines
 from tutor.train.datasets import DATASET_KINDS
+from tutor.train.layers import LAYERS
 from tutor.code.script_loops import autograd_loop, manual_loop, nn_loop
 
 
@@ -31,7 +32,10 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
     torch_used = kind.torch
     title = lesson.title.replace('"', "'")
     data_kind = DATASET_KINDS[dataset.kind]
-    needs = ["numpy"] + (["torch"] if torch_used else []) + list(data_kind.needs)
+    inputs, outputs = data_kind.shape(dataset)
+    plan = layer_plan(spec, inputs, outputs)
+    erf = not torch_used and any(LAYERS[p.type].erf for p in plan)       # numpy has no erf: scipy's
+    needs = ["numpy"] + (["torch"] if torch_used else []) + (["scipy"] if erf else []) + list(data_kind.needs)
     w(f'"""The {backend} run of lesson {lesson.id}' + (f", variant {variant.name}" if variant else "")
       + ", as a standalone script.",
       f"({title})",
@@ -43,6 +47,8 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
       "",
       *(["import math", ""] if spec.clip is not None or spec.schedule == "cosine" else []),
       "import numpy as np")
+    if erf:
+        w("from scipy.special import erf")
     if torch_used:
         w("import torch")
         if kind.script == "nn":
@@ -52,8 +58,6 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
     w("")
     data_lines(w, dataset, lesson)
     classes = data_kind.classes
-    inputs, outputs = data_kind.shape(dataset)
-    plan = layer_plan(spec, inputs, outputs)
     weight_lines(w, spec, inputs, outputs)
     w("", "# --- settings ---",
       f"lr = {spec.lr!r}",

@@ -9,7 +9,7 @@ from typing import Any
 from tutor.errors import LessonError
 from tutor.expr import Expr
 
-from tutor.lesson.vocabulary import GROUPS
+from tutor.lesson.vocabulary import GROUPS, NORM_LAYERS
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,9 @@ class Layer:
     def param_names(self, index: int) -> tuple[str, str]:
         """(weight, bias) names of the `index`-th linear layer (from 1): given, or W1 and b1; of the
         `index`-th batchnorm layer, its scale and shift: given, or gamma1 and beta1."""
-        if self.type == "batchnorm":
-            return self.name or f"gamma{index}", self.bias_name or f"beta{index}"
+        if self.type in NORM_LAYERS:            # layernorm's: ln_gamma1, ln_beta1 (apart from batchnorm's)
+            prefix = "ln_" if self.type == "layernorm" else ""
+            return self.name or f"{prefix}gamma{index}", self.bias_name or f"{prefix}beta{index}"
         return self.name or f"W{index}", self.bias_name or f"b{index}"
 
 

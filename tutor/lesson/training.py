@@ -10,7 +10,8 @@ from tutor.expr import NAME_RE
 from tutor.lesson.limits import (MAX_CELLS, MAX_CLIP, MAX_DECAY, MAX_EPOCHS, MAX_LAYERS, MAX_PARAMS, MAX_SAMPLES,
                                  MAX_STD, MAX_STEPS, MAX_WIDTH)
 from tutor.lesson.vocabulary import (BACKENDS, BASELINES, BINARY_LOSSES, CLASSES, LABEL_LOSSES, CLASSIFIERS, DTYPES, ID_RE, INITS, LAYER_INITS,
-                                     LAYER_TYPES, LOSSES, MNIST_TRAIN, OPTIMIZERS, PARAM_LAYERS, SCHEDULES)
+                                     LAYER_TYPES, LOSSES, MNIST_TRAIN, NORM_LAYERS, OPTIMIZERS, PARAM_LAYERS,
+                                     SCHEDULES)
 from tutor.lesson.records import Dataset, Layer, Train, Variant
 from tutor.lesson.reader import Table
 from tutor.lesson.datasets import all_numbers, data_number, dataset_shape, freeze, read_dataset, rows_shape
@@ -18,7 +19,7 @@ from tutor.lesson.datasets import all_numbers, data_number, dataset_shape, freez
 
 def _layer(t: Table) -> Layer:
     kind = t.choice("type", LAYER_TYPES)
-    if kind == "batchnorm":                    # a scale gamma and a shift beta per feature, named or numbered
+    if kind in NORM_LAYERS:                    # a scale gamma and a shift beta per feature, named or numbered
         names = [t.take(label, str, None) for label in ("name", "bias_name")]
         for label, value in zip(("name", "bias_name"), names):
             if value is not None and not NAME_RE.match(value):
@@ -241,7 +242,7 @@ def _check_run(train: Train, dataset: Dataset, train_key: str, variant_key: str 
     widths, params, hidden_in = [width], 0, False
     for i, lyr in enumerate(train.layers):
         if lyr.type != "linear":
-            params += 2 * widths[-1] if lyr.type == "batchnorm" else 0
+            params += 2 * widths[-1] if lyr.type in NORM_LAYERS else 0
             widths.append(widths[-1])
             continue
         out = {"hidden": train.hidden, "outputs": outputs}.get(lyr.out, lyr.out) if isinstance(lyr.out, str) else lyr.out

@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from tutor.train import layers_modern as m
+
 
 BN_EPS = 1e-5          # nn.BatchNorm1d's eps: every backend and the exported code use this one
 
@@ -165,6 +167,7 @@ class LayerKind:
     kink: Callable[[Any], Any] | None = None           # numpy: distance of each input from a kink
     final: bool = False                                # nothing after it is measured
     prefix: str = "h"                                  # its output's name in a script: z1, h1, ...
+    erf: bool = False                                  # its numpy rules need erf (scipy.special's)
 
 
 def _linear_make(xp, p, first):
@@ -261,6 +264,23 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in (
     _activation("log_softmax", LogSoftmax, lambda t, x, p: t.log_softmax(x, dim=1), ("LogSoftmax", {"dim": 1}),
                 _log_softmax_forward, lambda xp, h, out: [f"g = g - s{out[1:]} * {xp['rowsum'].format('g')}"],
                 lambda h: f"torch.log_softmax({h}, dim=1)", final=True),
+    _activation("gelu", m.GELU, lambda t, x, p: t.nn.functional.gelu(x), ("GELU", {}), m.gelu_lines, m.gelu_back,
+                lambda h: f"torch.nn.functional.gelu({h})", erf=True),
+    _activation("gelu_tanh", m.GELUTanh, lambda t, x, p: t.nn.functional.gelu(x, approximate="tanh"),
+                ("GELU", {"approximate": "tanh"}), m.gelu_tanh_lines, m.gelu_tanh_back,
+                lambda h: f'torch.nn.functional.gelu({h}, approximate="tanh")'),
+    _activation("silu", m.SiLU, lambda t, x, p: t.nn.functional.silu(x), ("SiLU", {}), m.silu_lines, m.silu_back,
+                lambda h: f"torch.nn.functional.silu({h})"),
+    # torch's softplus returns x itself above 20 (threshold): log(1 + e^−x) < 2.1e-9 there
+    _activation("softplus", m.Softplus, lambda t, x, p: t.nn.functional.softplus(x), ("Softplus", {}),
+                m.softplus_lines, m.softplus_back, lambda h: f"torch.nn.functional.softplus({h})"),
+    LayerKind(
+        "layernorm", lambda xp, p, first: m.LayerNorm(xp, p[0], p[1]),
+        lambda t, x, p: t.nn.functional.layer_norm(x, (x.shape[1],), p[0], p[1], m.LN_EPS),
+        lambda p: ("LayerNorm", (p.n_out,), {"eps": m.LN_EPS}), m.layernorm_lines, m.layernorm_back,
+        lambda h, out, n: [f"{out} = torch.nn.functional.layer_norm({h}, ({h}.shape[1],), {n[0]}, {n[1]}, {m.LN_EPS!r})"],
+        params=("gamma", "beta"), grads=("dgamma", "dbeta"), nn_params=(("weight", False), ("bias", False)),
+        fixed=("ones", "zeros")),
 )}
 
 

@@ -48,6 +48,11 @@ class NumpyXP:
     def sign(self, a):
         return self.np.sign(a)
 
+    def erf(self, a):
+        from scipy.special import erf          # numpy has none; scipy comes with scikit-learn
+
+        return erf(a)
+
     def sqrt(self, a):
         return self.np.sqrt(a)
 
@@ -109,6 +114,9 @@ class TorchXP:
 
     def sign(self, a):
         return self.torch.sign(a)
+
+    def erf(self, a):
+        return self.torch.erf(a)
 
     def sqrt(self, a):
         return self.torch.sqrt(a)

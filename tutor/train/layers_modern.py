@@ -1,0 +1,151 @@
+"""The hand-written rules of today's layers (GELU exact and tanh-approximated, SiLU, softplus, layer
+normalisation), forward and backward side by side on `xp` arrays, with their exported scripts' lines.
+Their entries are in tutor/train/layers.py's table."""
+
+from __future__ import annotations
+
+import math
+
+LN_EPS = 1e-5            # nn.LayerNorm's eps
+GELU_C = math.sqrt(2 / math.pi)
+GELU_A = 0.044715
+
+
+class GELU:
+    """x·Φ(x), Φ the standard normal's CDF: ½·x·(1 + erf(x/√2))."""
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    def forward(self, x):
+        self.x = x
+        self.cdf = 0.5 * (1 + self.xp.erf(x / math.sqrt(2)))
+        return x * self.cdf
+
+    def backward(self, g):                      # Φ(x) + x·φ(x)
+        pdf = self.xp.exp(-0.5 * self.x * self.x) / math.sqrt(2 * math.pi)
+        return g * (self.cdf + self.x * pdf)
+
+
+class GELUTanh:
+    """The tanh approximation: ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))."""
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    def forward(self, x):
+        self.x = x
+        self.t = self.xp.tanh(GELU_C * (x + GELU_A * x * x * x))
+        return 0.5 * x * (1 + self.t)
+
+    def backward(self, g):
+        du = GELU_C * (1 + 3 * GELU_A * self.x * self.x)
+        return g * (0.5 * (1 + self.t) + 0.5 * self.x * (1 - self.t * self.t) * du)
+
+
+class SiLU:
+    """x·σ(x) (also called swish)."""
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    def forward(self, x):
+        self.x = x
+        self.s = 1 / (1 + self.xp.exp(-x))
+        return x * self.s
+
+    def backward(self, g):                      # σ(x)·(1 + x·(1 − σ(x)))
+        return g * self.s * (1 + self.x * (1 - self.s))
+
+
+class Softplus:
+    """log(1 + eˣ), written as max(x, 0) + log(1 + e^−|x|) so that no exponential overflows."""
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    def forward(self, x):
+        self.x = x
+        return x * (x > 0) + self.xp.log(1 + self.xp.exp(-abs(x)))
+
+    def backward(self, g):                      # σ(x)
+        return g / (1 + self.xp.exp(-self.x))
+
+
+class LayerNorm:
+    """Layer normalisation, as nn.LayerNorm: each sample (row) centred by its mean over the features
+    and scaled by 1/√(var + eps) with the biased variance, then a learned scale gamma and shift beta
+    per feature. Unlike batchnorm, the samples do not mix."""
+
+    def __init__(self, xp, gamma, beta):
+        self.xp, self.gamma, self.beta = xp, gamma, beta
+
+    def forward(self, x):
+        n = x.shape[1]
+        xc = x - self.xp.rowsum(x) / n
+        var = self.xp.rowsum(xc * xc) / n
+        self.inv = 1 / (var + LN_EPS) ** 0.5
+        self.xhat = xc * self.inv
+        return self.gamma * self.xhat + self.beta
+
+    def backward(self, g):
+        n = g.shape[1]
+        self.dgamma = (g * self.xhat).sum(0)
+        self.dbeta = g.sum(0)
+        dxhat = g * self.gamma
+        rowsum = self.xp.rowsum
+        return self.inv / n * (n * dxhat - rowsum(dxhat) - self.xhat * rowsum(dxhat * self.xhat))
+
+
+# --- the exported script's lines (xp: the script's spellings; out's number tags what backward keeps) ----
+
+
+def gelu_lines(xp, h, out):
+    n = out[1:]
+    return [f"cdf{n} = 0.5 * (1 + {xp['erf']}({h} / {math.sqrt(2)!r}))", f"{out} = {h} * cdf{n}"]
+
+
+def gelu_back(xp, h, out):
+    return [f"g = g * (cdf{out[1:]} + {h} * ({xp['exp']}(-0.5 * {h} * {h}) / {math.sqrt(2 * math.pi)!r}))"]
+
+
+def gelu_tanh_lines(xp, h, out):
+    n = out[1:]
+    return [f"t{n} = {xp['tanh']}({GELU_C!r} * ({h} + {GELU_A!r} * {h} * {h} * {h}))", f"{out} = 0.5 * {h} * (1 + t{n})"]
+
+
+def gelu_tanh_back(xp, h, out):
+    t = f"t{out[1:]}"
+    return [f"g = g * (0.5 * (1 + {t}) + 0.5 * {h} * (1 - {t} * {t}) * ({GELU_C!r} * (1 + 3 * {GELU_A!r} * {h} * {h})))"]
+
+
+def silu_lines(xp, h, out):
+    n = out[1:]
+    return [f"s{n} = 1 / (1 + {xp['exp']}(-{h}))", f"{out} = {h} * s{n}"]
+
+
+def silu_back(xp, h, out):
+    s = f"s{out[1:]}"
+    return [f"g = g * {s} * (1 + {h} * (1 - {s}))"]
+
+
+def softplus_lines(xp, h, out):
+    return [f"{out} = {h} * ({h} > 0) + {xp['log']}(1 + {xp['exp']}(-abs({h})))"]
+
+
+def softplus_back(xp, h, out):
+    return [f"g = g / (1 + {xp['exp']}(-{h}))"]
+
+
+def layernorm_lines(xp, h, out, names):
+    g, b, n = *names, out[1:]
+    rs = xp["rowsum"].format
+    return [f"xc{n} = {h} - {rs(h)} / {h}.shape[1]", f"var{n} = {rs(f'(xc{n} * xc{n})')} / {h}.shape[1]",
+            f"inv{n} = 1 / (var{n} + {LN_EPS!r}) ** 0.5", f"xhat{n} = xc{n} * inv{n}", f"{out} = {g} * xhat{n} + {b}"]
+
+
+def layernorm_back(xp, h, out, names, first):
+    g, b, n = *names, out[1:]
+    rs = xp["rowsum"].format
+    return [f"d{g} = (g * xhat{n}).sum(0)", f"d{b} = g.sum(0)", f"dxhat = g * {g}", "n = g.shape[1]",
+            f"g = inv{n} / n * (n * dxhat - {rs('dxhat')} - xhat{n} * {rs(f'(dxhat * xhat{n})')})"]
