@@ -111,16 +111,17 @@ def _digits_load(spec: Dataset) -> Data:
     return digits(spec.options["seed"], spec.options["test_fraction"])
 
 
+def _split_script(load: list[str], arrays: str, split: str) -> list[str]:
+    """A scikit-learn data set's lines: loaded, split by train_test_split, standardised."""
+    return ["from sklearn.model_selection import train_test_split", "", *load,
+            "x_train, x_val, y_train, y_val = train_test_split(", f"    {arrays},", f"    {split})", *STANDARDISE]
+
+
 def _digits_script(spec: Dataset) -> list[str]:
     o = spec.options
-    return ["from sklearn.model_selection import train_test_split", "",
-            "from sklearn.datasets import load_digits",
-            "",
-            "digits = load_digits()",
-            "x_train, x_val, y_train, y_val = train_test_split(",
-            "    digits.data.astype(np.float64), digits.target.astype(np.int64),",
-            f"    test_size={float(o['test_fraction'])!r}, stratify=digits.target, random_state={o['seed']})",
-            *STANDARDISE]
+    return _split_script(["from sklearn.datasets import load_digits", "", "digits = load_digits()"],
+                         "digits.data.astype(np.float64), digits.target.astype(np.int64)",
+                         f"test_size={float(o['test_fraction'])!r}, stratify=digits.target, random_state={o['seed']}")
 
 
 def _mnist_load(spec: Dataset) -> Data:
@@ -131,14 +132,10 @@ def _mnist_load(spec: Dataset) -> Data:
 
 def _mnist_script(spec: Dataset) -> list[str]:
     o = spec.options
-    return ["from sklearn.model_selection import train_test_split", "",
-            "from sklearn.datasets import fetch_openml",
-            "",
-            "x, y = fetch_openml('mnist_784', version=1, return_X_y=True, as_frame=False)",
-            "x_train, x_val, y_train, y_val = train_test_split(",
-            "    x.astype(np.float64), y.astype(np.int64),",
-            f"    train_size={o['train_size']}, test_size={o['test_size']}, random_state={o['seed']})",
-            *STANDARDISE]
+    return _split_script(["from sklearn.datasets import fetch_openml", "",
+                          "x, y = fetch_openml('mnist_784', version=1, return_X_y=True, as_frame=False)"],
+                         "x.astype(np.float64), y.astype(np.int64)",
+                         f"train_size={o['train_size']}, test_size={o['test_size']}, random_state={o['seed']}")
 
 
 def _moons_load(spec: Dataset) -> Data:
