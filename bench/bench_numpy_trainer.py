@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from tutor.train.data import load
+from tutor.train.datasets import load
 from tutor.lesson import lessons_dir, load as load_lesson
 from tutor.train.session import LogPolicy, Session
 from tutor.train.spec import initial_weights, resolve

@@ -157,7 +157,8 @@ def _derive(lesson: Lesson, opts: Options, p: Printer) -> None:
 
 
 def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> int:
-    from tutor.train.data import DataError, load
+    from tutor.train.data import DataError
+    from tutor.train.datasets import load
     from tutor.train.backends import DeviceError
     from tutor.train.registry import BACKEND_KINDS
     from tutor.train.session import LogPolicy, Session

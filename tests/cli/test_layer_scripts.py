@@ -14,7 +14,8 @@ from tutor.train.layers import LAYERS
 
 def lesson_with(kind: str, directory):
     path = directory / f"layer-{kind.replace('_', '-')}.toml"
-    path.write_text(points_lesson(path.stem, [{"type": "linear", "out": 4}, {"type": kind},
+    layer = {"type": kind, **({"p": 0.3} if LAYERS[kind].random else {})}
+    path.write_text(points_lesson(path.stem, [{"type": "linear", "out": 4}, layer,
                                               {"type": "linear", "out": "outputs"}]))
     return load(path)
 

@@ -36,11 +36,14 @@ def case(name: str, seed: int = 0):
     return kind, x, params, g
 
 
+MASK = (np.random.RandomState(9).rand(N, WIDTH) >= 0.3) / 0.7       # a dropout layer's training mask
+
+
 def autograd(kind, x, params, g):
     """The forward value and ∂(Σ g ⊙ out)/∂(x, params) by torch autograd through the kind's torch function."""
     xt = torch.tensor(x, requires_grad=True)
     pt = tuple(torch.tensor(p, requires_grad=True) for p in params)
-    out = kind.torch(torch, xt, pt)
+    out = kind.torch(torch, xt, (torch.tensor(MASK),) if kind.random else pt)
     (out * torch.tensor(g)).sum().backward()
     return out.detach().numpy(), xt.grad.numpy(), [p.grad.numpy() for p in pt]
 
@@ -51,6 +54,8 @@ def test_each_hand_written_backward_agrees_with_autograd(name, xp):
     kind, x, params, g = case(name)
     want_out, want_dx, want_dp = autograd(kind, x, params, g)
     layer = kind.make(xp, tuple(xp.array(p) for p in params), False)
+    if kind.random:
+        layer.mask = xp.array(MASK)
     out = layer.forward(xp.array(x))
     dx = layer.backward(xp.array(g))
     np.testing.assert_allclose(xp.to_numpy(out), want_out, rtol=1e-12, atol=1e-12)
@@ -59,7 +64,7 @@ def test_each_hand_written_backward_agrees_with_autograd(name, xp):
         np.testing.assert_allclose(xp.to_numpy(getattr(layer, attr)), want, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", list(LAYERS))
+@pytest.mark.parametrize("name", [n for n, k in LAYERS.items() if not k.random])
 def test_each_nn_module_computes_the_torch_function(name):
     kind, x, params, g = case(name, seed=1)
     planned = Planned(name, None, 1, WIDTH, OUT if kind.resizes else WIDTH, *(("p0", "p1") if kind.params else ()))
@@ -85,3 +90,20 @@ def test_a_saturating_kind_stays_within_its_bounds(name):
     out = kind.make(NumpyXP("float64"), (), False).forward(np.linspace(-30, 30, 61)[:, None])
     lo, hi = kind.bounds
     assert out.min() >= lo and out.max() <= hi and out.min() - lo < 1e-6 and hi - out.max() < 1e-6
+
+
+def test_dropout_keeps_each_unit_with_one_minus_p_and_scales_it_in_training_only():
+    from tutor.train.layers_modern import DropMasks
+
+    kind, xp = LAYERS["dropout"], NumpyXP("float64")
+    mask = DropMasks(0).draw(xp, (2000, 50), 0.3)
+    assert set(np.unique(mask)) == {0.0, 1 / 0.7}
+    assert abs((mask > 0).mean() - 0.7) < 0.01                   # 100,000 draws: 0.7 ± 0.0015 (one σ)
+    module = nn_module(torch.nn, Planned("dropout", None, 0, WIDTH, WIDTH)).double()
+    x = torch.tensor(np.random.RandomState(1).randn(N, WIDTH))
+    module.mask = torch.tensor(MASK)
+    np.testing.assert_array_equal(module(x).numpy(), (x * torch.tensor(MASK)).numpy())      # training
+    module.eval()
+    np.testing.assert_array_equal(module(x).numpy(), x.numpy())                               # evaluation
+    layer = kind.make(xp, (), False)
+    assert layer.forward(x.numpy()) is not None and np.array_equal(layer.forward(x.numpy()), x.numpy())

@@ -61,7 +61,7 @@ def offline(kind: str):
 
 @pytest.mark.parametrize("kind", ["points", "synthetic-linear", "iris", "digits", "circle", "moons", "plane"])
 def test_each_datasets_shape_and_split_are_known_without_loading_it(kind):
-    from tutor.train.data import load
+    from tutor.train.datasets import load
     from tutor.train.datasets import DATASET_KINDS
 
     dataset = offline(kind)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 
 from tutor.train.layers import LAYERS, nn_text
+from tutor.train.layers_modern import MASK_DROPOUT_TEXT, drop_seed, mask_text
 from tutor.train.losses import LOSS_KINDS, nn_criterion_text
 from tutor.train.registry import BACKEND_KINDS
 from tutor.train.spec import RunSpec, param_owners
@@ -48,12 +49,15 @@ def manual_loop(w, spec, plan, xp, batch):
         (lambda a: f"{a}.astype(np.{spec.dtype})")
     params = [n for p in param_owners(plan) for n in p.names if n]
     w(*(f"{n} = {conv(n + '_init')}" for n in params))
+    drop_source(w, spec, plan)
     optimizer_state(w, spec, manual=True)
     seed_line(w, spec, batch)
     loop_head(w, batch, torch)
     w("# forward, keeping what backward needs")
     walk = list(forward_walk(spec, plan))
     for p, h, out in walk:                      # each layer's lines from tutor/train/layers.py's table
+        if LAYERS[p.type].random:
+            w(f"mask{out[1:]} = {mask_text(f'{h}.shape', p.layer.rate, conv)}      # dropout: this step's mask")
         w(*LAYERS[p.type].forward_lines(xp, h, out, p.names))
     w("# loss, and its gradient with respect to the prediction")
     loss_lines, grad_lines = LOSS_KINDS[spec.loss].lines(xp, out)      # tutor/train/losses.py's table
@@ -75,6 +79,16 @@ def manual_loop(w, spec, plan, xp, batch):
         w("accumulated = dict(enumerate(grads))")
     update_lines(w, spec, "grads[i]", manual=True, copy=xp["copy"])
     print_step(w, "loss.item()" if torch else "float(loss)")
+
+
+def drop_source(w, spec, plan) -> None:
+    """The dropout masks' generator (tutor/train/layers_modern.py's DropMasks), where the model has dropout."""
+    if any(LAYERS[p.type].random for p in plan):
+        w(f"drop_rng = np.random.RandomState({drop_seed(spec.seed)})      # dropout's masks, apart from the batches")
+
+
+def torch_conv(spec):
+    return lambda a: f"torch.as_tensor({a}, dtype=torch.{spec.dtype})"
 
 
 def forward_walk(spec, plan):
@@ -104,11 +118,15 @@ def autograd_loop(w, spec, plan, batch):
     params = [n for p in param_owners(plan) for n in p.names if n]
     w(*(f"{n} = torch.as_tensor({n}_init, dtype=torch.{spec.dtype}).requires_grad_(True)" for n in params))
     w(f"params = [{', '.join(params)}]")
+    drop_source(w, spec, plan)
     optimizer_state(w, spec, manual=False)
     seed_line(w, spec, batch)
     loop_head(w, batch, True)
     w("# forward: every operation on a tensor with requires_grad is recorded")
+    conv = torch_conv(spec)
     for p, h, out in forward_walk(spec, plan):
+        if LAYERS[p.type].random:
+            w(f"mask{out[1:]} = {mask_text(f'{h}.shape', p.layer.rate, conv)}      # dropout: this step's mask")
         w(*LAYERS[p.type].torch_lines(h, out, p.names))
     w(f"pred = {out}", f"loss = {LOSS_KINDS[spec.loss].torch_text}")
     penalty_lines(w, spec, "params")
@@ -127,6 +145,9 @@ def autograd_loop(w, spec, plan, batch):
 
 
 def nn_loop(w, spec, plan, batch):
+    drops = [(pos, p) for pos, p in enumerate(plan) if LAYERS[p.type].random]
+    if drops:
+        w(*MASK_DROPOUT_TEXT, "")
     w("model = nn.Sequential(")
     for p in plan:
         w(f"    {nn_text(p)},")
@@ -144,8 +165,11 @@ def nn_loop(w, spec, plan, batch):
     else:
         w("params = list(model.parameters())")
         optimizer_state(w, spec, manual=False)
+    drop_source(w, spec, plan)
     seed_line(w, spec, batch)
     loop_head(w, batch, True)
+    for pos, p in drops:                # dropout: this step's masks, drawn as every backend draws them
+        w(f"model[{pos}].mask = {mask_text(f'(xb.shape[0], {p.n_in})', p.layer.rate, torch_conv(spec))}")
     w("pred = model(xb)", f"loss = {LOSS_KINDS[spec.loss].nn_text}")
     penalty_lines(w, spec, "model.parameters()")
     clip = ["torch.nn.utils.clip_grad_norm_(model.parameters(), clip)"] if spec.clip is not None else []

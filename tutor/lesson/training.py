@@ -26,6 +26,10 @@ def _layer(t: Table) -> Layer:
                 raise LessonError(f"'{value}' is not a name (a letter, then letters, digits, _)", key=t.key(label))
         t.done()
         return Layer(kind, bias=True, name=names[0], bias_name=names[1])
+    if kind == "dropout":                      # in training each unit is dropped with probability p
+        rate = t.number("p", lo=0.0, hi=0.99)
+        t.done()
+        return Layer(kind, bias=False, rate=rate)
     if kind != "linear":
         t.done()
         return Layer(kind, bias=False)

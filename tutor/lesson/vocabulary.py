@@ -20,7 +20,7 @@ SCHEDULES = ("constant", "step", "linear", "cosine")      # the lr schedules of 
 LABEL_LOSSES = ("ce", "nll", "ce-sum", "hinge")          # losses whose targets are class labels
 BINARY_LOSSES = ("bce", "max-margin")                    # losses of one output and labels 0, 1
 LAYER_TYPES = ("linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "batchnorm", "gelu", "gelu_tanh", "silu",
-               "softplus", "layernorm")
+               "softplus", "layernorm", "dropout")
 NORM_LAYERS = ("batchnorm", "layernorm")   # a scale gamma and a shift beta per feature
 PARAM_LAYERS = ("linear", *NORM_LAYERS)    # the layer types that own parameters
 INITS = ("randn", "zeros", "torch", "uniform", "xavier", "he")    # [train]'s init, every layer's default

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from tutor.train.layers import LAYERS, nn_module
 from tutor.train.losses import LOSS_KINDS, nn_criterion
+from tutor.train.layers_modern import DropMasks
 from tutor.train.manual import ManualModel, NumpyXP, TorchXP
 from tutor.train.optimizers import HandOptimizer, clip_coef, torch_optimizer, torch_penalty, torch_scheduler
 
@@ -131,17 +132,21 @@ class AutogradBackend:
         self.device = xp.device
         self.spec = spec
         self.params_t = {k: xp.array(v).requires_grad_(True) for k, v in weights.items()}
-        self.plan = [(LAYERS[p.type].torch, p.names) for p in plan]
+        self.plan = [(LAYERS[p.type].torch, p.names, p.layer.rate if LAYERS[p.type].random else None) for p in plan]
+        self.masks = DropMasks(spec.seed)
         self.loss_fn = _loss_fn(spec.loss)
         self.optimizer = HandOptimizer.for_run(xp, spec)
 
-    def forward(self, x):
-        for fn, names in self.plan:             # each layer's torch function (tutor/train/layers.py)
+    def forward(self, x, train: bool = False):
+        for fn, names, rate in self.plan:       # each layer's torch function (tutor/train/layers.py)
+            if rate is not None:                # dropout: this training pass's mask, or none
+                x = fn(self.torch, x, (self.masks.draw(self.xp, x.shape, rate) if train else None,))
+                continue
             x = fn(self.torch, x, tuple(self.params_t[n] if n else None for n in names))
         return x
 
     def step(self, x, y, record: bool = False):
-        loss = self.loss_fn(self.forward(x), y) + torch_penalty(self.spec, self.params_t.values())
+        loss = self.loss_fn(self.forward(x, train=True), y) + torch_penalty(self.spec, self.params_t.values())
         loss.backward()
         with self.torch.no_grad():
             if self.spec.clip is not None:      # by hand: every .grad scaled by one factor
@@ -200,6 +205,8 @@ class NNBackend:
                         value = xp.array(weights[name])
                         getattr(m, attr).copy_(value.T if transposed else value)   # nn.Linear keeps W as out × in
                         self.names[name] = (getattr(m, attr), "T" if transposed else "")
+        self.masks = DropMasks(spec.seed)
+        self.dropouts = [(m, p.n_in, p.layer.rate) for m, p in zip(self.model, plan) if LAYERS[p.type].random]
         module, apply = nn_criterion(nn, spec.loss), LOSS_KINDS[spec.loss].nn_apply
         self.criterion = lambda p, y: apply(torch, module, p, y)
         if use_optim:                           # torch.optim's optimizer and lr scheduler
@@ -211,6 +218,9 @@ class NNBackend:
             self.hand = HandOptimizer.for_run(xp, spec)
 
     def step(self, x, y, record: bool = False):
+        self.model.train()
+        for module, width, rate in self.dropouts:    # this pass's masks, as every backend draws them
+            module.mask = self.masks.draw(self.xp, (x.shape[0], width), rate)
         loss = self.criterion(self.model(x), y) + torch_penalty(self.spec, self.model.parameters())
         if self.optim is not None:
             if self.spec.zero_grad:
@@ -254,11 +264,13 @@ class NNBackend:
 
     def evaluate(self, x, y):
         with self.torch.no_grad():
+            self.model.eval()                   # dropout off
             pred = self.model(x)
             return pred, self.criterion(pred, y)
 
     def predict(self, x):
         with self.torch.no_grad():
+            self.model.eval()
             return self.model(x)
 
 

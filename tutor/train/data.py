@@ -11,20 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tutor.lesson import Dataset
 from tutor.train.arrays import Data, DataError
 
-__all__ = ["Data", "DataError", "load"]
-
-
-def load(spec: Dataset) -> Data:
-    """The dataset a lesson names, by its kind's loader (tutor/train/datasets.py's registry)."""
-    from tutor.train.datasets import DATASET_KINDS
-
-    kind = DATASET_KINDS.get(spec.kind)
-    if kind is None:
-        raise DataError(f"unknown dataset kind '{spec.kind}'")
-    return kind.load(spec)
+__all__ = ["Data", "DataError"]
 
 
 def synthetic_linear(n, features, x_dist, w, b, noise, seed, train) -> Data:

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from tutor.lesson import PLAYGROUND, Dataset
-from tutor.train.arrays import Data
+from tutor.train.arrays import Data, DataError
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,14 @@ class DatasetKind:
     script: Callable[[Dataset], list[str]]             # lines that set x_train, y_train, x_val, y_val
     needs: tuple[str, ...] = ()                        # what its script imports besides numpy
     classes: bool = False                              # integer class labels
+
+
+def load(spec: Dataset) -> Data:
+    """The dataset a lesson names, by its kind's loader."""
+    kind = DATASET_KINDS.get(spec.kind)
+    if kind is None:
+        raise DataError(f"unknown dataset kind '{spec.kind}'")
+    return kind.load(spec)
 
 
 def _matrix(values):

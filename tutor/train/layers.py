@@ -168,6 +168,7 @@ class LayerKind:
     final: bool = False                                # nothing after it is measured
     prefix: str = "h"                                  # its output's name in a script: z1, h1, ...
     erf: bool = False                                  # its numpy rules need erf (scipy.special's)
+    random: bool = False                               # draws a mask at each training pass (DropMasks)
 
 
 def _linear_make(xp, p, first):
@@ -274,6 +275,12 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in (
     # torch's softplus returns x itself above 20 (threshold): log(1 + e^−x) < 2.1e-9 there
     _activation("softplus", m.Softplus, lambda t, x, p: t.nn.functional.softplus(x), ("Softplus", {}),
                 m.softplus_lines, m.softplus_back, lambda h: f"torch.nn.functional.softplus({h})"),
+    # the mask comes in as the layer's one "parameter" (None in evaluation): see layers_modern.DropMasks
+    LayerKind(
+        "dropout", lambda xp, p, first: m.Dropout(), lambda t, x, p: x if p[0] is None else x * p[0],
+        lambda p: ("MaskDropout", (), {}), lambda xp, h, out, n: [f"{out} = {h} * mask{out[1:]}"],
+        lambda xp, h, out, n, first: [f"g = g * mask{out[1:]}"], lambda h, out, n: [f"{out} = {h} * mask{out[1:]}"],
+        random=True),
     LayerKind(
         "layernorm", lambda xp, p, first: m.LayerNorm(xp, p[0], p[1]),
         lambda t, x, p: t.nn.functional.layer_norm(x, (x.shape[1],), p[0], p[1], m.LN_EPS),
@@ -287,10 +294,10 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in (
 def nn_module(nn, planned):
     """The torch.nn module of a planned layer (tutor.train.spec.Planned)."""
     cls, args, kwargs = LAYERS[planned.type].nn(planned)
-    return getattr(nn, cls)(*args, **kwargs)
+    return (m.masked_dropout(nn) if cls == "MaskDropout" else getattr(nn, cls))(*args, **kwargs)
 
 
 def nn_text(planned) -> str:
     """The same module as a script writes it."""
     cls, args, kwargs = LAYERS[planned.type].nn(planned)
-    return f"nn.{cls}(" + ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())]) + ")"
+    return f"{'' if cls == 'MaskDropout' else 'nn.'}{cls}(" + ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())]) + ")"

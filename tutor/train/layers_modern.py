@@ -97,6 +97,72 @@ class LayerNorm:
         return self.inv / n * (n * dxhat - rowsum(dxhat) - self.xhat * rowsum(dxhat * self.xhat))
 
 
+class Dropout:
+    """Inverted dropout: in training each unit is kept with probability 1 − rate and scaled by
+    1/(1 − rate), so that evaluation (which keeps every unit, unscaled) sees the same expected value.
+    `mask` is the step's keep-mask already scaled (None in evaluation), handed in by the model from
+    `DropMasks`: every backend draws the same masks."""
+
+    rate = 0.0
+    mask = None
+
+    def forward(self, x):
+        return x if self.mask is None else x * self.mask
+
+    def backward(self, g):
+        return g if self.mask is None else g * self.mask
+
+
+class DropMasks:
+    """The one source of dropout masks: numpy's RandomState(seed + 1 mod 2³²), drawn on the host in
+    layer order at each training forward pass, (samples × units) uniforms ≥ rate, scaled by 1/(1 − rate)."""
+
+    def __init__(self, seed: int):
+        import numpy as np
+
+        self.rng = np.random.RandomState(drop_seed(seed))
+
+    def draw(self, xp, shape, rate: float):
+        return xp.array((self.rng.rand(*shape) >= rate) / (1 - rate))
+
+
+def drop_seed(seed: int) -> int:
+    return (seed + 1) % 2**32
+
+
+def masked_dropout(nn):
+    """The nn backend's dropout module: nn.Dropout draws from torch's generator, so that every
+    backend draws the same masks this one multiplies by the mask the loop hands it, in training only."""
+
+    class MaskDropout(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mask = None
+
+        def forward(self, x):
+            return x * self.mask if self.training and self.mask is not None else x
+
+    return MaskDropout
+
+
+MASK_DROPOUT_TEXT = [
+    "class MaskDropout(nn.Module):",
+    '    """Dropout whose mask the loop hands in (drawn from numpy, as every backend of the tutor draws it)."""',
+    "",
+    "    def __init__(self):",
+    "        super().__init__()",
+    "        self.mask = None",
+    "",
+    "    def forward(self, x):",
+    "        return x * self.mask if self.training and self.mask is not None else x",
+]
+
+
+def mask_text(shape: str, rate: float, conv) -> str:
+    """A step's mask of `shape`, as the scripts draw it (`conv` makes it an array of the run)."""
+    return conv(f"((drop_rng.rand(*{shape}) >= {rate!r}) / (1 - {rate!r}))")
+
+
 # --- the exported script's lines (xp: the script's spellings; out's number tags what backward keeps) ----
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from tutor.train.layers import LAYERS
+from tutor.train.layers_modern import DropMasks
 from tutor.train.losses import LOSS_KINDS
 from tutor.train.optimizers import HandOptimizer, clip_coef, penalty
 
@@ -159,6 +160,7 @@ class ManualModel:
         self.layers = []
         self.params: dict[str, object] = {}
         self.owners: dict[str, tuple[object, str]] = {}
+        self.walk: list = []                    # (layer, its dropout rate or None)
         for p in plan:                          # each layer as tutor/train/layers.py's table writes it
             kind = LAYERS[p.type]
             arrays = tuple(xp.array(weights[n]) if n else None for n in p.names)
@@ -168,6 +170,8 @@ class ManualModel:
                     self.params[name] = array
                     self.owners[name] = (mod, attr)
             self.layers.append(mod)
+            self.walk.append((mod, p.layer.rate if kind.random else None))
+        self.masks = DropMasks(spec.seed)
         self.spec = spec
         self.optimizer = HandOptimizer.for_run(xp, spec)
         self.zero_grad = spec.zero_grad
@@ -175,13 +179,16 @@ class ManualModel:
         self.slots = [(name, p, *self.owners[name]) for name, p in self.params.items()]
         self.backward_layers = self.layers[::-1]
 
-    def forward(self, x):
-        for layer in self.layers:
+    def forward(self, x, train: bool = False):
+        """The model's output; in training (`train`) each dropout layer gets this pass's mask."""
+        for layer, rate in self.walk:
+            if rate is not None:
+                layer.mask = self.masks.draw(self.xp, x.shape, rate) if train else None
             x = layer.forward(x)
         return x
 
     def step(self, x, y):
-        pred = self.forward(x)
+        pred = self.forward(x, train=True)
         loss, g = loss_and_grad(self.xp, self.loss_kind, pred, y)
         extra, decay = penalty(self.xp, self.spec, self.params)      # weight decay as a penalty: l2, l1
         if decay:
