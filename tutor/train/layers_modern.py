@@ -166,41 +166,24 @@ def mask_text(shape: str, rate: float, conv) -> str:
 # --- the exported script's lines (xp: the script's spellings; out's number tags what backward keeps) ----
 
 
-def gelu_lines(xp, h, out):
-    n = out[1:]
-    return [f"cdf{n} = 0.5 * (1 + {xp['erf']}({h} / {math.sqrt(2)!r}))", f"{out} = {h} * cdf{n}"]
+def templated(forward: list[str], backward: list[str]):
+    """An activation's script lines from templates of {h} (its input), {out}, {n} (out's number, which
+    tags what backward keeps) and the array library's spellings ({exp}, {tanh}, {log}, {erf})."""
+    def fill(templates, xp, h, out):
+        return [t.format(h=h, out=out, n=out[1:], **xp) for t in templates]
+    return (lambda xp, h, out: fill(forward, xp, h, out)), (lambda xp, h, out: fill(backward, xp, h, out))
 
 
-def gelu_back(xp, h, out):
-    return [f"g = g * (cdf{out[1:]} + {h} * ({xp['exp']}(-0.5 * {h} * {h}) / {math.sqrt(2 * math.pi)!r}))"]
-
-
-def gelu_tanh_lines(xp, h, out):
-    n = out[1:]
-    return [f"t{n} = {xp['tanh']}({GELU_C!r} * ({h} + {GELU_A!r} * {h} * {h} * {h}))", f"{out} = 0.5 * {h} * (1 + t{n})"]
-
-
-def gelu_tanh_back(xp, h, out):
-    t = f"t{out[1:]}"
-    return [f"g = g * (0.5 * (1 + {t}) + 0.5 * {h} * (1 - {t} * {t}) * ({GELU_C!r} * (1 + 3 * {GELU_A!r} * {h} * {h})))"]
-
-
-def silu_lines(xp, h, out):
-    n = out[1:]
-    return [f"s{n} = 1 / (1 + {xp['exp']}(-{h}))", f"{out} = {h} * s{n}"]
-
-
-def silu_back(xp, h, out):
-    s = f"s{out[1:]}"
-    return [f"g = g * {s} * (1 + {h} * (1 - {s}))"]
-
-
-def softplus_lines(xp, h, out):
-    return [f"{out} = {h} * ({h} > 0) + {xp['log']}(1 + {xp['exp']}(-abs({h})))"]
-
-
-def softplus_back(xp, h, out):
-    return [f"g = g / (1 + {xp['exp']}(-{h}))"]
+gelu_lines, gelu_back = templated(
+    [f"cdf{{n}} = 0.5 * (1 + {{erf}}({{h}} / {math.sqrt(2)!r}))", "{out} = {h} * cdf{n}"],
+    [f"g = g * (cdf{{n}} + {{h}} * ({{exp}}(-0.5 * {{h}} * {{h}}) / {math.sqrt(2 * math.pi)!r}))"])
+gelu_tanh_lines, gelu_tanh_back = templated(
+    [f"t{{n}} = {{tanh}}({GELU_C!r} * ({{h}} + {GELU_A!r} * {{h}} * {{h}} * {{h}}))", "{out} = 0.5 * {h} * (1 + t{n})"],
+    [f"g = g * (0.5 * (1 + t{{n}}) + 0.5 * {{h}} * (1 - t{{n}} * t{{n}}) * ({GELU_C!r} * (1 + 3 * {GELU_A!r} * {{h}} * {{h}})))"])
+silu_lines, silu_back = templated(["s{n} = 1 / (1 + {exp}(-{h}))", "{out} = {h} * s{n}"],
+                                  ["g = g * s{n} * (1 + {h} * (1 - s{n}))"])
+softplus_lines, softplus_back = templated(["{out} = {h} * ({h} > 0) + {log}(1 + {exp}(-abs({h})))"],
+                                          ["g = g / (1 + {exp}(-{h}))"])
 
 
 def layernorm_lines(xp, h, out, names):
