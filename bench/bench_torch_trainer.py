@@ -1,18 +1,26 @@
 """Steps per second of the tutor's torch backends against a bare torch loop of the same maths
-(issue 4), in the same process, rounds alternated and the best of each kept.
+(issues 4 and 32), in the same process, rounds alternated and the best of each kept.
 
-two-layer-relu (H = 100, float32, CPU, one torch thread as the tutor sets for small models,
-snapshots at 10 Hz):
+The tutor runs with the TUI's logging (`LogPolicy.screen(0.1)`): every step's loss kept for the
+plot (on the device until the next row, then one copy), a full row (gradient and update norms,
+validation loss, accuracies, layer health) at the screen's 10 Hz.
+
+two-layer-relu (H = 100, float32, CPU, one torch thread as the tutor sets for small models):
   autograd  tensors with requires_grad, loss.backward(), the update by hand under no_grad
   optim     nn.Sequential (with biases, as the lesson's override says) + MSELoss(sum) + Adam
 Both start from the tutor's initial weights for that backend, on the same data.
 
 mlp-digits with the optim backend (SGD with momentum, NLL): batch 64 on the CPU; batch 64 and
-4096 (4096 is more than the 1,257 training digits, so a full batch) on CUDA when there is one.
-The bare loops take mini-batches by indexing a random permutation; on the CPU the tutor uses a
-DataLoader (as a learner would, with a BatchSampler so that a batch is one indexing). Creating a
-Session holds torch and numpy's BLAS to one thread for these small models, for the bare loops too.
-Each backend's cost of one snapshot (`Session._snapshot`) is printed too.
+4096 (4096 is more than the 1,257 training digits, so a full batch) on CUDA when there is one
+(bench/bench_gpu.py does only those). The bare loops take mini-batches by indexing a random
+permutation, as the tutor does (each epoch's permutation uploaded once, a batch a slice of it
+where the data lives). Creating a Session holds torch and numpy's BLAS to one thread for
+these small models, for the bare loops too. Each backend's cost of one row (`Session._snapshot`,
+its one copy included) is printed too.
+
+Last, headless `mlp-digits --backend optim --log-every 1` (a full JSON row per step) against the
+same run with --log-every 1000000 (rows at the first and last step only): `done.steps_per_second`
+of each, best of 3, interleaved, each in a fresh process.
 
     .venv/bin/python bench/bench_torch_trainer.py      # rates and ratios (target ≥ 0.8)
 """
@@ -37,7 +45,6 @@ from tutor.train.spec import initial_weights, resolve  # noqa: E402
 ROUNDS = 4              # alternate bare and tutor, keep each one's best: load on the machine hits both alike
 RELU_STEPS = 2_000
 DIGITS_STEPS = 400      # about; rounded up to whole epochs
-HUGE = 10**12           # LogPolicy(every=HUGE, interval=0.1): snapshots at 10 Hz only
 TARGET = 0.8
 
 
@@ -135,7 +142,7 @@ def tutor_rate(spec, data, interval: float | None = 0.1) -> float:
     session = Session(spec, data)
     sync(session.device)
     t = time.perf_counter()
-    session.run(policy=LogPolicy(every=HUGE, interval=interval))
+    session.run(policy=LogPolicy.screen(interval))
     sync(session.device)
     dt = time.perf_counter() - t
     assert session.step == session.total and not session.last.diverged and not session.last.error, session.last
@@ -143,15 +150,20 @@ def tutor_rate(spec, data, interval: float | None = 0.1) -> float:
 
 
 def snapshot_seconds(spec, data, calls: int = 10, rounds: int = 3) -> float:
-    """What one logged step's Snapshot costs (grads, params, statistics, validation loss, accuracy,
-    dead ReLUs): best of `rounds` means of `calls`. At 10 Hz it takes 10× this of every second."""
+    """What one logged row costs (the device-side copy of the weights, validation loss, accuracy
+    counts, gradient and update norms, health, and its one copy to the host): best of `rounds`
+    means of `calls`. At 10 Hz it takes 10× this of every second."""
     session = Session(spec, data)
     session.run(until=2)                       # step 1 is logged: the backend has recorded its gradients
+    copy, xp = session.backend.xp.copy, session.backend.xp
     best = float("inf")
     for _ in range(rounds):
         t = time.perf_counter()
         for _ in range(calls):
-            session._snapshot(0.0, session.backend.params(), session._measure(), time.perf_counter(), session.step)
+            before = {n: copy(p) for n, p in session.backend.param_tensors().items()}
+            measured = session._measure()
+            session._pending.append(xp.array(0.0))
+            session._snapshot(before, measured, time.perf_counter(), session.step)
         best = min(best, (time.perf_counter() - t) / calls)
     return best
 
@@ -224,6 +236,25 @@ def mlp_digits() -> list[float]:
     return ratios
 
 
+def headless_rate(log_every: int) -> float:
+    """`done.steps_per_second` of headless mlp-digits optim in a fresh process."""
+    import json
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-m", "tutor", "mlp-digits", "--headless", "--json", "--no-derive",
+                          "--backend", "optim", "--log-every", str(log_every)], capture_output=True, text=True,
+                         cwd=ROOT, check=True).stdout
+    done = [e for e in map(json.loads, out.splitlines()) if e["event"] == "done"]
+    return done[0]["steps_per_second"]
+
+
+def headless_rows(rounds: int = 3) -> float:
+    every, none = best_of([lambda: headless_rate(1), lambda: headless_rate(1_000_000)], rounds)
+    print(f"headless mlp-digits optim: --log-every 1 {every:9,.0f} steps/s   rows at the ends only "
+          f"{none:9,.0f} steps/s   ratio {every / none:5.2f}  (target ≥ {TARGET}; best of {rounds}, interleaved)")
+    return every / none
+
+
 def main() -> None:
     try:
         from threadpoolctl import threadpool_info
@@ -234,6 +265,8 @@ def main() -> None:
         pass
     ratios = two_layer_relu() + mlp_digits()
     print(f"worst ratio {min(ratios):.2f}  (target ≥ {TARGET})")
+    if "--no-headless" not in sys.argv:
+        headless_rows()
 
 
 if __name__ == "__main__":

@@ -191,6 +191,7 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
             return usage_error(p, err, f"--{exc.key}: {exc.message}")
         try:
             session = Session(spec, data)
+            session.keep_predictions = False       # no fit view here: the validation outputs stay on the device
         except DeviceError as exc:
             err.write(f"backprop-tutor: {exc}\n")
             p.event("error", None, backend=backend, message=str(exc))

@@ -19,7 +19,7 @@ from tutor.code.script_data import data_lines, weight_lines
 from tutor.code.script_update import settings_lines
 from tutor.train.datasets import DATASET_KINDS
 from tutor.train.layers import LAYERS
-from tutor.code.script_loops import autograd_loop, manual_loop, nn_loop
+from tutor.code.script_loops import autograd_loop, device_lines, manual_loop, nn_loop, targs
 
 
 
@@ -72,9 +72,10 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
         w(f"X = x_train.astype(np.{spec.dtype})",
           "Y = y_train" + ("" if classes else f".astype(np.{spec.dtype})"))
     else:
+        device_lines(w, spec)
         w("torch.set_num_threads(1)    # a small model: more threads only add overhead",
-          f"X = torch.as_tensor(x_train, dtype=torch.{spec.dtype})",
-          "Y = torch.as_tensor(y_train" + (", dtype=torch.int64)" if classes else f", dtype=torch.{spec.dtype})"))
+          f"X = torch.as_tensor(x_train, {targs(spec)})",
+          "Y = torch.as_tensor(y_train, " + (targs(spec).replace(spec.dtype, "int64") if classes else targs(spec)) + ")")
     if kind.script == "manual":
         manual_loop(w, spec, plan, TORCH if torch_used else NP, batch)
     else:

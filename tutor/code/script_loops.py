@@ -15,8 +15,42 @@ from tutor.code.script_update import (scheduled, clip_lines, optimizer_state, pe
 
 
 
-def loop_head(w: Writer, batch: int, torch_idx: bool) -> None:
-    """The epoch (and batch) loops, leaving w.indent inside; each step sees xb, yb and `step`."""
+def on_device(spec: RunSpec) -> bool:
+    """A torch script asked to run on a GPU (`--export-code BACKEND --device cuda`)."""
+    return BACKEND_KINDS[spec.backend].torch and spec.device != "cpu"
+
+
+def targs(spec: RunSpec) -> str:
+    """A tensor's dtype, and its device when the script runs on one: created there, never copied per step."""
+    return f"dtype=torch.{spec.dtype}" + (", device=device" if on_device(spec) else "")
+
+
+def device_lines(w: Writer, spec: RunSpec) -> None:
+    """The `device` setting of a script that runs on a GPU (nothing on the CPU)."""
+    if not on_device(spec):
+        return
+    if spec.device == "auto":
+        w('device = "cuda" if torch.cuda.is_available() else "cpu"')
+    else:
+        w(f"device = {spec.device!r}")
+    w("print_every = 1     # reading a loss waits for the GPU: raise this and it runs ahead between prints")
+
+
+def loop_head(w: Writer, batch: int, torch_idx: bool, spec: RunSpec | None = None) -> None:
+    """The epoch (and batch) loops, leaving w.indent inside; each step sees xb, yb and `step`. On a
+    device each epoch's permutation goes up once and every batch is a slice of it there."""
+    if spec is not None and on_device(spec) and batch:
+        w("", "step = 0",
+          "order_rng = np.random.RandomState(seed)    # the batch order: a fresh permutation each epoch",
+          "for epoch in range(1, epochs + 1):")
+        w.indent += 1
+        w("order = torch.as_tensor(order_rng.permutation(len(X)), device=device)    # one copy an epoch",
+          "for start in range(0, len(X), batch_size):")
+        w.indent += 1
+        w("idx = order[start:start + batch_size]",
+          "xb, yb = X[idx], Y[idx]",
+          "step += 1")
+        return
     w("", "step = 0")
     if batch:
         w("order_rng = np.random.RandomState(seed)    # the batch order: a fresh permutation each epoch")
@@ -34,8 +68,12 @@ def loop_head(w: Writer, batch: int, torch_idx: bool) -> None:
     w("step += 1")
 
 
-def print_step(w: Writer, loss: str) -> None:
-    w(f'print(f"step {{step:6d}}  epoch {{epoch:4d}}  loss {{{loss}:.10g}}")')
+def print_step(w: Writer, loss: str, spec: RunSpec | None = None) -> None:
+    line = f'print(f"step {{step:6d}}  epoch {{epoch:4d}}  loss {{{loss}:.10g}}")'
+    if spec is not None and on_device(spec):       # the only place the loss is read from the device
+        w("if step % print_every == 0:", "    " + line)
+    else:
+        w(line)
 
 
 def seed_line(w: Writer, spec: RunSpec, batch: int) -> None:
@@ -45,14 +83,16 @@ def seed_line(w: Writer, spec: RunSpec, batch: int) -> None:
 
 def manual_loop(w, spec, plan, xp, batch):
     torch = xp is TORCH
-    conv = (lambda a: f"torch.as_tensor({a}, dtype=torch.{spec.dtype})") if torch else \
+    if on_device(spec):                          # a GPU script's index vectors are made there
+        xp = dict(xp, arange="torch.arange({}, device=device)")
+    conv = (lambda a: f"torch.as_tensor({a}, {targs(spec)})") if torch else \
         (lambda a: f"{a}.astype(np.{spec.dtype})")
     params = [n for p in param_owners(plan) for n in p.names if n]
     w(*(f"{n} = {conv(n + '_init')}" for n in params))
     drop_source(w, spec, plan)
     optimizer_state(w, spec, manual=True)
     seed_line(w, spec, batch)
-    loop_head(w, batch, torch)
+    loop_head(w, batch, torch, spec)
     w("# forward, keeping what backward needs")
     walk = list(forward_walk(spec, plan))
     for p, h, out in walk:                      # each layer's lines from tutor/train/layers.py's table
@@ -78,7 +118,7 @@ def manual_loop(w, spec, plan, xp, batch):
     if not spec.zero_grad:
         w("accumulated = dict(enumerate(grads))")
     update_lines(w, spec, "grads[i]", manual=True, copy=xp["copy"])
-    print_step(w, "loss.item()" if torch else "float(loss)")
+    print_step(w, "loss.item()" if torch else "float(loss)", spec)
 
 
 def drop_source(w, spec, plan) -> None:
@@ -88,7 +128,7 @@ def drop_source(w, spec, plan) -> None:
 
 
 def torch_conv(spec):
-    return lambda a: f"torch.as_tensor({a}, dtype=torch.{spec.dtype})"
+    return lambda a: f"torch.as_tensor({a}, {targs(spec)})"
 
 
 def forward_walk(spec, plan):
@@ -116,12 +156,12 @@ def layer_names(spec):
 
 def autograd_loop(w, spec, plan, batch):
     params = [n for p in param_owners(plan) for n in p.names if n]
-    w(*(f"{n} = torch.as_tensor({n}_init, dtype=torch.{spec.dtype}).requires_grad_(True)" for n in params))
+    w(*(f"{n} = torch.as_tensor({n}_init, {targs(spec)}).requires_grad_(True)" for n in params))
     w(f"params = [{', '.join(params)}]")
     drop_source(w, spec, plan)
     optimizer_state(w, spec, manual=False)
     seed_line(w, spec, batch)
-    loop_head(w, batch, True)
+    loop_head(w, batch, True, spec)
     w("# forward: every operation on a tensor with requires_grad is recorded")
     conv = torch_conv(spec)
     for p, h, out in forward_walk(spec, plan):
@@ -141,7 +181,7 @@ def autograd_loop(w, spec, plan, batch):
         w("for p in params:")
         w("    p.grad.zero_()             # or the next backward() adds to these")
     w.indent -= 1
-    print_step(w, "loss.item()")
+    print_step(w, "loss.item()", spec)
 
 
 def nn_loop(w, spec, plan, batch):
@@ -151,12 +191,12 @@ def nn_loop(w, spec, plan, batch):
     w("model = nn.Sequential(")
     for p in plan:
         w(f"    {nn_text(p)},")
-    w(f").to(dtype=torch.{spec.dtype})")
+    w(f").to({targs(spec)})")
     w("with torch.no_grad():          # start from the same weights as the other backends (nn.Linear keeps W as out x in)")
     for pos, p in enumerate(plan):
         for name, (attr, transposed) in zip(p.names, LAYERS[p.type].nn_params):
             if name:
-                w(f"    model[{pos}].{attr}.copy_(torch.as_tensor({name}_init, dtype=torch.{spec.dtype})"
+                w(f"    model[{pos}].{attr}.copy_(torch.as_tensor({name}_init, {targs(spec)})"
                   + (".T)" if transposed else ")"))
     w(f"criterion = {nn_criterion_text(spec.loss)}")
     if BACKEND_KINDS[spec.backend].torch_optim:
@@ -167,7 +207,7 @@ def nn_loop(w, spec, plan, batch):
         optimizer_state(w, spec, manual=False)
     drop_source(w, spec, plan)
     seed_line(w, spec, batch)
-    loop_head(w, batch, True)
+    loop_head(w, batch, True, spec)
     for pos, p in drops:                # dropout: this step's masks, drawn as every backend draws them
         w(f"model[{pos}].mask = {mask_text(f'(xb.shape[0], {p.n_in})', p.layer.rate, torch_conv(spec))}")
     w("pred = model(xb)", f"loss = {LOSS_KINDS[spec.loss].nn_text}")
@@ -191,4 +231,4 @@ def nn_loop(w, spec, plan, batch):
         w.indent -= 1
         if spec.zero_grad:
             w("model.zero_grad()")
-    print_step(w, "loss.item()")
+    print_step(w, "loss.item()", spec)

@@ -24,11 +24,16 @@ def layer_health(plan, params: dict[str, np.ndarray], x: np.ndarray, limit: int 
     return read_health(queued, reader.read(ops))
 
 
-def health_figures(ops, reader, plan, params: dict, x, limit: int = 2048) -> dict[str, tuple[str, int]]:
+HEALTH_SAMPLES = 2048       # the health walk looks at this many training samples at most
+
+
+def health_figures(ops, reader, plan, params: dict, x, limit: int = HEALTH_SAMPLES,
+                   output: list | None = None) -> dict[str, tuple[str, int]]:
     """`layer_health`'s walk with `ops` (numpy, or torch on the tensors' device), each figure queued
     on `reader` so that a logged row brings them all to the host in one copy. A linear layer's
     figure is one number per unit (its incoming weights and bias dotted with a fixed pattern), which
-    `read_health` hands to `distinct_units`."""
+    `read_health` hands to `distinct_units`. `output`: gets the walk's last values (the model's
+    scores, before a softmax or log-softmax), which a logged row turns into its accuracy count."""
     out: dict[str, tuple[str, int]] = {}
     h = ops.f(x[:limit])
     count: dict[str, int] = {}
@@ -49,6 +54,8 @@ def health_figures(ops, reader, plan, params: dict, x, limit: int = 2048) -> dic
                 out[name] = ("saturated", reader.add(ops.frac((h - lo < SATURATED_WITHIN) | (hi - h < SATURATED_WITHIN))))
             if kind.final:
                 break                  # softmax / log_softmax end the model: nothing to measure after them
+    if output is not None:
+        output.append(h)
     return out
 
 

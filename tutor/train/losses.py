@@ -110,7 +110,7 @@ def _bce_lines(xp, pred):
 
 def _ce_lines(mean: bool):
     def lines(xp, pred):
-        return ([f"rows = {xp['arange']}({pred}.shape[0])", f"e = {xp['exp']}({pred} - {xp['rowmax'].format(pred)})",
+        return ([f"rows = {xp['arange'].format(f'{pred}.shape[0]')}", f"e = {xp['exp']}({pred} - {xp['rowmax'].format(pred)})",
                  f"s = e / {xp['rowsum'].format('e')}", f"picked = -{xp['log']}(s[rows, yb])",
                  f"loss = picked.{'mean' if mean else 'sum'}()"],
                 [f"g = {xp['copy'].format('s')}", "g[rows, yb] -= 1"] + ([f"g = g / {pred}.shape[0]"] if mean else []))
@@ -118,12 +118,12 @@ def _ce_lines(mean: bool):
 
 
 def _nll_lines(xp, pred):
-    return ([f"rows = {xp['arange']}({pred}.shape[0])", f"loss = -{pred}[rows, yb].mean()"],
+    return ([f"rows = {xp['arange'].format(f'{pred}.shape[0]')}", f"loss = -{pred}[rows, yb].mean()"],
             [f"g = {xp['zeros_like']}({pred})", f"g[rows, yb] = -1.0 / {pred}.shape[0]"])
 
 
 def _hinge_lines(xp, pred):
-    return ([f"rows = {xp['arange']}({pred}.shape[0])", f"margins = {pred} - {pred}[rows, yb].reshape(-1, 1) + 1",
+    return ([f"rows = {xp['arange'].format(f'{pred}.shape[0]')}", f"margins = {pred} - {pred}[rows, yb].reshape(-1, 1) + 1",
              "margins[rows, yb] = 0", f"loss = (margins * (margins > 0)).sum() / {pred}.shape[0]"],
             [f"g = {xp['zeros_like']}({pred})", "g[margins > 0] = 1", "g[rows, yb] = -g.sum(1)",
              f"g = g / {pred}.shape[0]"])

@@ -13,11 +13,12 @@ from typing import Callable
 
 import numpy as np
 
+from tutor.train.batches import BatchOrder
 from tutor.train.data import Data
 from tutor.train.losses import LOSS_KINDS
-from tutor.train.registry import BACKEND_KINDS
-from tutor.train.health import by_depth, dead_relu, health_figures, read_health
-from tutor.train.rows import Reader, grad_figures, grad_stats, ops_for
+from tutor.train.failures import explain_failure, resolved_name  # noqa: F401 - the UI imports explain_failure from here
+from tutor.train.health import HEALTH_SAMPLES, by_depth, dead_relu, health_figures, read_health
+from tutor.train.rows import Reader, grad_figures, grad_finite, grad_stats, ops_for
 from tutor.train.snapshot import History, Snapshot
 from tutor.train.spec import RunSpec, initial_weights, layer_plan, param_names
 
@@ -27,10 +28,17 @@ FLUSH_AT = 1024           # unlogged steps whose losses wait on the device at mo
 
 @dataclass
 class LogPolicy:
-    """Log every `every`-th step, and also whenever `interval` seconds have passed."""
+    """Log every `every`-th step, and also whenever `interval` seconds have passed. Every step's
+    loss reaches the plot's history whatever the policy (a row brings the waiting ones over)."""
 
     every: int = 1
     interval: float | None = None
+
+    @classmethod
+    def screen(cls, interval: float) -> LogPolicy:
+        """What a screen needs: a full row every `interval` seconds (its refresh), besides the
+        first and the last step; the losses in between come with each row."""
+        return cls(every=10**12, interval=interval)
 
 
 class Session:
@@ -65,18 +73,22 @@ class Session:
         self.first_row: Snapshot | None = None    # the first logged step (the by-depth view compares the two)
         self.finished = False
         self._batches = BatchOrder(n, self.batch, spec.seed)
-        self._loader = None
         self.binary = is_binary(spec, data)
         self.doctor = make_doctor(spec, data, self.binary)
         self.diagnosis: dict | None = None       # the doctor's verdict once the run has ended
-        self.ops = ops_for(xp)
         self.host_losses = xp.host                      # a numpy loss is a host number already
-        self.device_batches = self.device != "cpu"      # batches sliced on the device (else a DataLoader)
         self.keep_predictions = True    # the validation outputs for the fit view, in each row's copy
         self._pending: list = []        # losses of the steps since the last copy, where they were computed
         self._pending_from = 1          # the step of _pending[0]
         self._perm = self._perm_of = None
-        self._health_x = self.ops.f(self.x[:2048])      # the samples the health walk uses, in its precision
+        self.use_ops(ops_for(xp))
+        self._walk_counts = n <= HEALTH_SAMPLES and (bool(data.classes) or self.binary)
+
+    def use_ops(self, ops) -> None:
+        """Where a row's figures are computed (rows.py): numpy's on the CPU, torch's on a device
+        (a test hands the CPU TorchOps("cpu") to run the device path there)."""
+        self.ops = ops
+        self._health_x = ops.f(self.x[:HEALTH_SAMPLES])     # the samples the health walk uses, in its precision
 
     # -- batches ------------------------------------------------------------------------------
 
@@ -86,35 +98,17 @@ class Session:
         self.epoch = self.step // self.batches_per_epoch + 1
         if self.full_batch:
             return self.x, self.y
-        if not self.backend.xp.host and not self.device_batches:
-            return self._next_loader_batch()
         idx = self._batches.next()
         if self.backend.xp.host:
             return self.x[idx], self.y[idx]
-        # On a device the data already lives there: each epoch's permutation goes up once and
-        # every batch is a slice of it, so a step copies nothing to the device.
+        # The data already lives on the device: each epoch's permutation goes up once and every
+        # batch is a slice of it there, so a step copies nothing (as the exported script does).
         order = self._batches.order
         if self._perm_of is not order:
             self._perm, self._perm_of = self.backend.xp.labels(order), order
         start = self._batches.position - self.batch
         idx = self._perm[start:start + self.batch]
         return self.x[idx], self.y[idx]
-
-    def _next_loader_batch(self):
-        """Mini-batches through a DataLoader, as a torch learner would write it."""
-        from torch.utils.data import DataLoader, TensorDataset
-
-        if self._loader is None:
-            # The sampler hands the dataset a whole batch of indices as one tensor, so a batch is
-            # one indexing of the tensors, not 64 items collated one by one (3× faster here).
-            self._loader = DataLoader(TensorDataset(self.x, self.y), sampler=LoaderBatches(self._batches),
-                                      batch_size=None)
-            self._iter = iter(self._loader)
-        try:
-            return next(self._iter)
-        except StopIteration:
-            self._iter = iter(self._loader)
-            return next(self._iter)
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -226,11 +220,15 @@ class Session:
     def _losses_in(self, losses: list[float], first: int, val: float | None = None) -> int | None:
         """The losses of steps first, first + 1, ... into the plot's history (x: the updates made
         before each, the last with `val`); → the first step whose loss is not finite, if any."""
-        add = self.history.add
-        for i, loss in enumerate(losses):
-            if not math.isfinite(loss):
-                return first + i
-            add(first + i - 1, loss, val if i == len(losses) - 1 else None)
+        if not losses:
+            return None
+        if not math.isfinite(sum(losses)):       # one C loop; an overflowing sum only looks closer
+            bad = next((i for i, v in enumerate(losses) if not math.isfinite(v)), None)
+            if bad is not None:
+                self.history.add_many(first - 1, losses[:bad])
+                return first + bad
+        self.history.add_many(first - 1, losses[:-1])
+        self.history.add(first + len(losses) - 2, losses[-1], val)
         return None
 
     def _flush(self, started, start_step) -> Snapshot | None:
@@ -268,17 +266,19 @@ class Session:
         """How many predictions are right, on the device (None for a regression)."""
         ops = self.ops
         if self.data.classes:
-            return ops.count(ops.argmax(pred) == y)
+            return ops.count(ops.argmax(ops.f(pred)) == ops.labels(y))
         if self.binary:                      # one output: a logit (bce) or a sigmoid's probability
             cut = LOSS_KINDS[self.spec.loss].cut      # a logit's or a score's; else a sigmoid's probability
-            return ops.count((pred > (0.5 if cut is None else cut)) == (y > 0.5))
+            return ops.count((ops.f(pred) > (0.5 if cut is None else cut)) == (ops.f(y) > 0.5))
         return None
 
     def _measure(self):
         """(validation loss, validation count, training count) with the current weights, on the
         device: the training set's loss is not shown in a row, so it is not computed."""
         val_loss, val_count = self.evaluate("val")
-        count = self._count(self.backend.predict(self.x), self.y) if self.data.classes or self.binary else None
+        count = None
+        if (self.data.classes or self.binary) and not self._walk_counts:
+            count = self._count(self.backend.predict(self.x), self.y)
         return val_loss, val_count, count
 
     def _figures(self, reader: Reader, params: dict, counts):
@@ -287,7 +287,12 @@ class Session:
         ops = self.ops
         slots = {k: reader.add(v) for k, v in (("val_loss", val_loss), ("val_count", val_count), ("count", count))
                  if v is not None}
-        health = health_figures(ops, reader, self.plan, params, self._health_x)
+        output: list = []
+        health = health_figures(ops, reader, self.plan, params, self._health_x, output=output)
+        if count is None and self._walk_counts:
+            # the health walk went through every training sample with these weights: its last
+            # values are the model's scores (before a softmax), so the accuracy comes from them
+            slots["count"] = reader.add(self._count(output[0], self.y))
         values = {n: reader.add(p, int(np.prod(p.shape))) for n, p in params.items()} if self.small else None
         pred = getattr(self, "_val_pred", None) if self.keep_predictions else None
         if pred is not None:
@@ -321,7 +326,7 @@ class Session:
         losses = got[loss_slot]
         bad = self._losses_in(losses[:-1], first)
         loss = losses[-1]
-        finite = all(math.isfinite(got[idx[0]][0]) and math.isfinite(got[idx[4]][0]) for _, idx in queued.values())
+        finite = grad_finite(queued, got)
         if bad is not None or not math.isfinite(loss) or not finite:
             step = bad if bad is not None else self.step
             return self._diverged(step, losses[step - first], stats if step == self.step else {}, started, start_step)
@@ -414,68 +419,3 @@ def observation(snap: Snapshot):
                        {s.layer: s.saturated for s in snap.layers if s.saturated is not None}, accuracy=snap.accuracy,
                        depth=tuple((s.layer, s.grad_norm) for s in snap.layers if s.grad_norm is not None),
                        copies={s.layer: s.units for s in linear[:-1] if s.distinct == 1 and s.units > 1})
-
-
-class BatchOrder:
-    """The one mini-batch sampler: each epoch a fresh permutation of the training set from
-    `numpy.random.RandomState(seed)`, cut into batches of `size` indices (the last may be short)."""
-
-    def __init__(self, n: int, size: int, seed: int):
-        self.n, self.size = n, size
-        self.rng = np.random.RandomState(seed)
-        self.order: np.ndarray | None = None
-        self.position = n                      # start of the next batch within `order`
-
-    def next(self) -> np.ndarray:
-        if self.position >= self.n:
-            self.order = self.rng.permutation(self.n)
-            self.position = 0
-        idx = self.order[self.position:self.position + self.size]
-        self.position += self.size
-        return idx
-
-    def __len__(self) -> int:
-        return math.ceil(self.n / self.size)
-
-
-class LoaderBatches:
-    """`BatchOrder` as a DataLoader sampler: one epoch's batches, each an index tensor."""
-
-    def __init__(self, order: BatchOrder):
-        self.order = order
-
-    def __iter__(self):
-        import torch
-
-        return (torch.from_numpy(self.order.next()) for _ in range(len(self.order)))
-
-    def __len__(self) -> int:
-        return len(self.order)
-
-
-def explain_failure(spec: RunSpec, step: int, exc: BaseException, device: str | None = None) -> str:
-    """One line for a run that failed, naming the device it ran on (`device`, or resolved from the
-    spec), never "auto"."""
-    name = type(exc).__name__
-    if "OutOfMemory" in name or "out of memory" in str(exc).lower():
-        device = "cpu" if not BACKEND_KINDS[spec.backend].torch else spec.device if spec.device != "auto" else device or resolved_name(spec)
-        return (f"{device.upper()} ran out of memory at step {step} ({spec.backend}). Lower the batch size "
-                f"or the hidden size, or run on the CPU (--device cpu).")
-    what = " ".join(str(exc).split())            # one line, however the exception wrote itself
-    what = what if len(what) <= 200 else what[:199] + "…"
-    return (f"the {spec.backend} backend failed at step {step}: {name}: {what}. The run was stopped; the rest of "
-            f"the tutor still works. Try another backend, or report this with the lesson file.")
-
-
-def resolved_name(spec: RunSpec) -> str:
-    """The device a run of `spec` uses (cpu for numpy; auto resolved)."""
-    if not BACKEND_KINDS[spec.backend].torch:
-        return "cpu"
-    if spec.device != "auto":
-        return spec.device
-    try:
-        from tutor.train.backends import resolve_device
-
-        return resolve_device("auto", spec.dtype)       # what make_backend picked for it
-    except Exception:  # noqa: BLE001 - naming the device must not fail the message
-        return spec.device

@@ -108,10 +108,12 @@ class History:
         self.lock = threading.Lock()
 
     def add(self, step: int, loss: float, val: float | None) -> None:
-        """`step`: how many updates the weights behind `loss` have had (a row of step k: k − 1)."""
-        v = float("nan") if val is None else val
+        """`step`: how many updates the weights behind `loss` have had (a row of step k: k − 1).
+        `val` None: not measured at this step (every step's loss comes, a validation loss only
+        with a logged row), so the last one measured stands."""
         with self.lock:
             rows = self.rows
+            v = (rows[-1][5] if rows else float("nan")) if val is None else val
             if rows and step - rows[-1][0] < self.width:
                 r = rows[-1]
                 r[1] = step
@@ -120,16 +122,38 @@ class History:
                 r[4] = loss
                 r[5] = v
                 return
-            rows.append([step, step, loss, loss, loss, v])
-            if len(rows) > self.capacity:
-                self.width *= 2
-                merged = []
-                for i in range(0, len(rows) - 1, 2):
-                    a, b = rows[i], rows[i + 1]
-                    merged.append([a[0], b[1], min(a[2], b[2]), max(a[3], b[3]), b[4], b[5]])
-                if len(rows) % 2:
-                    merged.append(rows[-1])
-                self.rows = merged
+            self._append(step, loss, v)
+
+    def add_many(self, first: int, losses: list[float]) -> None:
+        """The losses of steps `first`, `first` + 1, ... (finite; no validation loss with them),
+        a bucket's worth at a time: the cost of `add` per bucket, not per step."""
+        with self.lock:
+            i, n = 0, len(losses)
+            while i < n:
+                rows, step = self.rows, first + i
+                if rows and step - rows[-1][0] < self.width:
+                    r = rows[-1]
+                    end = min(n, i + r[0] + self.width - step)
+                    chunk = losses[i:end]
+                    r[1], r[4] = first + end - 1, chunk[-1]
+                    r[2], r[3] = min(r[2], min(chunk)), max(r[3], max(chunk))
+                    i = end
+                else:
+                    self._append(step, losses[i], rows[-1][5] if rows else float("nan"))
+                    i += 1
+
+    def _append(self, step: int, loss: float, v: float) -> None:
+        rows = self.rows
+        rows.append([step, step, loss, loss, loss, v])
+        if len(rows) > self.capacity:
+            self.width *= 2
+            merged = []
+            for i in range(0, len(rows) - 1, 2):
+                a, b = rows[i], rows[i + 1]
+                merged.append([a[0], b[1], min(a[2], b[2]), max(a[3], b[3]), b[4], b[5]])
+            if len(rows) % 2:
+                merged.append(rows[-1])
+            self.rows = merged
 
     def series(self) -> tuple[list[int], list[float], list[float], list[float]]:
         """steps, last loss, validation loss, and min loss per bucket."""
