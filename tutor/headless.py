@@ -17,7 +17,7 @@ from tutor.errors import LessonError
 from tutor.fmt import asciify, number, printable
 from tutor.fmt import plural as _plural
 from tutor.lesson import BACKENDS, Lesson
-from tutor.present.run import baseline_text, diverged_text, optimizer_text, params_text, prediction_text, step_line
+from tutor.present.run import accuracy_text, baseline_text, diverged_text, optimizer_text, params_text, prediction_text, step_line
 
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED = 0, 2, 3
 
@@ -235,8 +235,8 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
             line = (f"  done: {_plural(session.step, 'step')} in {session.active:.2f} s "
                     f"({final.steps_per_second:,.0f} steps/s); final loss {number(final.loss)}"
                     + (f", validation {number(final.val_loss)}" if final.val_loss is not None else "")
-                    + (f", accuracy {final.accuracy:.3f}" if final.accuracy is not None else "")
-                    + (f" / {final.val_accuracy:.3f}" if final.val_accuracy is not None else ""))
+                    + (f", accuracy {accuracy_text(final.accuracy, final.val_accuracy, ' / ')}"
+                       if final.accuracy is not None else ""))
             if final.params is not None:
                 line += "\n  parameters: " + params_text(final.params)
             for pr in done.get("predictions", []):

@@ -27,8 +27,10 @@ BAD = {  # [train] settings → (key, message)
     "zero-clip": ({"clip": 0}, ("train.clip", "must be above 0: a norm of 0 would stop every update")),
     "gamma-above-one": ({"schedule": "step", "step_size": 2, "gamma": 2}, ("train.gamma", "2 is above the limit 1")),
     "hinge-without-classes": ({"loss": "hinge"},
-                              ("train.loss", "the loss 'hinge' takes class labels, and 'points' has none (classes: "
-                                             "digits, mnist)")),
+                              ("train.loss", "loss = \"hinge\" takes class labels (whole numbers, the index of each "
+                                             "sample's class), and a 'points' dataset has targets, not classes "
+                                             "(datasets with classes: digits, mnist); for two classes labelled 0/1, "
+                                             "use loss = \"bce\"")),
     "max-margin-on-two-outputs": ({"loss": "max-margin"},
                                   ("train.loss", "the loss 'max-margin' scores two classes on one output (labels 0 "
                                                  "and 1), and 'points' has 2 outputs")),

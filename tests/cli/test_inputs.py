@@ -208,3 +208,20 @@ def test_a_typed_value_is_echoed_without_its_escape(args, message):
     rc, out, err = run_cli(*args, process=True)
     assert rc == 2 and err.startswith(f"backprop-tutor: {message}"), err
     assert "\x1b" not in out + err and "\x07" not in out + err
+
+
+def test_a_typed_answer_with_an_escape_is_echoed_without_it():
+    rc, out, err = run_cli("linear-1d", "--answer", f"grad-w=1{OSC52}", process=True)
+    assert rc == 1 and out.splitlines()[-1] == ("grad-w: not yet. That could not be read: not a valid expression: "
+                                                "invalid non-printable character U+001B (column 2)")
+    assert "\x1b" not in out + err and "\x07" not in out + err
+
+
+def test_a_data_file_whose_name_has_an_escape_is_named_without_it(tmp_path):
+    f = tmp_path / f"a{OSC52}b.csv"
+    f.write_text(points_csv())
+    rc, out, err = run_cli("playground", "--headless", "--json", "--epochs", "1", "--data", f)
+    assert rc == 0, err
+    assert parse_json_lines(out)[0]["dataset"] == "ab.csv"
+    rc, out, err = run_cli("playground", "--headless", "--epochs", "1", "--data", f)
+    assert rc == 0 and out.startswith("Playground: ab.csv, 50 training and 50 test points")

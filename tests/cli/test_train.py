@@ -37,6 +37,7 @@ def torch_cuda() -> bool:
 
 
 SINGLE_NEURON_BACKENDS = ["numpy", "torch-manual", "autograd", "nn", "optim"]
+ONE_DIGIT = 1 / 540      # mlp-digits validates on 540 digits: another BLAS may flip one of them
 
 
 @pytest.mark.parametrize("backend", SINGLE_NEURON_BACKENDS)
@@ -68,16 +69,17 @@ def test_single_neuron_forgetting_zero_grad_swings_and_never_settles():
     assert flat(steps[3]["grads"]["w"]) == [pytest.approx(-4.48, abs=1e-5)]
     assert {e["backend"] for e in events_of(events, "train")} == {"autograd"}
     ws = [flat(steps[k]["params"]["w"])[0] for k in range(1, 31)]
-    assert round(min(ws), 2) == 0.99 and round(max(ws), 2) == 3.01
+    assert min(ws) == pytest.approx(0.99, abs=0.005) and max(ws) == pytest.approx(3.01, abs=0.005)   # "about"
     assert [k for k in range(1, 31) if steps[k]["loss"] > 1.0] == [7, 14, 21, 28]
     done = only(events, "done", backend="autograd")
-    assert f"{done['final_loss']:.5f}" == "0.14544"
+    assert done["final_loss"] == pytest.approx(0.14544, rel=1e-4)       # float32, 30 steps
     note = load(lesson_path("single-neuron")).variant("forget-zero-grad").changes["note"]
     for figure in ("−2.0", "−3.6", "−4.48", "0.99 and 3.01", "7, 14, 21 and 28", "0.14544"):
         assert figure in note
     zeroed = headless_json("single-neuron", "--no-derive", "--variant", "two-steps", "--epochs", "30")
     done = only(zeroed, "done", backend="autograd")
-    assert f"{flat(done['params']['w'])[0]:.5f}" == "1.99876" and f"{done['final_loss']:.1e}" == "1.5e-06"
+    assert flat(done["params"]["w"])[0] == pytest.approx(1.99876, rel=1e-5)
+    assert done["final_loss"] == pytest.approx(1.5e-06, rel=0.05)        # a difference of near-equal floats
     assert "w = 1.99876, loss 1.5e-06" in note
 
 
@@ -112,7 +114,7 @@ def test_linear_1d_first_step_and_prediction(backend):
     assert done["steps"] == 100
     [pred] = done["predictions"]
     assert pred["x"] == 5.0
-    assert round(flat(pred["y"])[0], 3) == 10.0
+    assert flat(pred["y"])[0] == pytest.approx(10.0, abs=5e-4)
 
 
 def test_linear_1d_backends_agree_step_by_step():
@@ -141,7 +143,7 @@ def test_linear_1d_loops_get_shorter_and_end_with_optim():
     for backend in lesson.train.backends:
         done = only(events, "done", backend=backend)
         assert set(done["params"]) == {"w"}
-        assert round(flat(done["predictions"][0]["y"])[0], 3) == 10.0
+        assert flat(done["predictions"][0]["y"])[0] == pytest.approx(10.0, abs=5e-4)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "autograd"])
@@ -157,9 +159,9 @@ def test_linear_1d_seed004_variant(backend):
     assert flat(steps[2]["params"]["w"]) == [pytest.approx(0.248, rel=1e-6)]
     done = only(events, "done", backend=backend)
     assert done["steps"] == 40
-    assert f"{flat(done['predictions'][0]['y'])[0]:.5f}" == "9.94986"
-    assert f"{flat(done['params']['w'])[0]:.5f}" == "1.98997"
-    assert f"{done['final_loss']:.3g}" == "0.000623"
+    assert flat(done["predictions"][0]["y"])[0] == pytest.approx(9.94986, rel=1e-5)
+    assert flat(done["params"]["w"])[0] == pytest.approx(1.98997, rel=1e-5)
+    assert done["final_loss"] == pytest.approx(0.000623, rel=2e-3)      # (1.98997·x − 2x)²: few digits survive
     note = load(lesson_path("linear-1d")).variant("seed004").changes["note"]
     for figure in ("24.8", "−24.8", "0.248", "w = 1.98997", "f(5) = 9.94986", "0.000623"):
         assert figure in note
@@ -249,9 +251,9 @@ def test_mlp_digits_accuracy():
     assert set(by_backend) >= {"optim", "numpy"}
     for done in by_backend.values():
         assert done["val_accuracy"] >= 0.9, done
-        assert f"{done['val_accuracy']:.3f}" == "0.941"
+        assert done["val_accuracy"] == pytest.approx(0.941, abs=ONE_DIGIT)
     base = only(events, "baseline")
-    assert f"{base['val_accuracy']:.3f}" == "0.961"
+    assert base["val_accuracy"] == pytest.approx(0.961, abs=ONE_DIGIT)
     note = load(lesson_path("mlp-digits")).train.note
     assert "0.941 validation accuracy" in note and "0.961" in note
 
@@ -264,7 +266,7 @@ def test_mlp_digits_variants_quote_their_figures(variant, figure):
     events = headless_json("mlp-digits", "--no-derive", "--variant", variant, "--backend", "numpy",
                            "--log-every", "1000")
     [done] = events_of(events, "done")
-    assert f"{done['val_accuracy']:.3f}" == figure
+    assert done["val_accuracy"] == pytest.approx(float(figure), abs=ONE_DIGIT)
     assert figure in load(lesson_path("mlp-digits")).variant(variant).changes["note"]
     page = " ".join(load(lesson_path("mlp-digits")).explain[3].text.split())
     assert f"`{variant}` variant" in page and figure in page

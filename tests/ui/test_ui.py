@@ -74,7 +74,7 @@ async def test_single_neuron_end_to_end(tmp_path):
         plot = app.screen.query_one("#plot")
         assert plot.series_count == 1
         [(label, steps, losses, _)] = plot._series
-        assert steps == [0, 1] and losses[0] == 1.0 and round(losses[1], 6) == 0.64   # the 1.0 → 0.64 drop
+        assert steps == [0, 1] and losses[0] == 1.0 and losses[1] == pytest.approx(0.64, rel=1e-6)   # the 1.0 → 0.64 drop
 
 
 async def test_two_layer_relu_derivation_keys(tmp_path):

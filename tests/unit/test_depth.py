@@ -142,6 +142,38 @@ def test_layer_health_counts_dead_saturated_and_copied_units():
     assert distinct_units(np.random.RandomState(0).randn(64, 32)) == 32
 
 
+@pytest.mark.parametrize("rows, units", [(3, 4096), (33, 32), (65, 32), (785, 128)])
+def test_copies_that_differ_by_rounding_noise_are_one_unit(rows, units):
+    """Copies of one unit computed in another order differ in their last float32 bits: they stay
+    one unit, also where 6 significant digits would round them apart (…45 against …55)."""
+    rng = np.random.RandomState(rows)
+    unit = rng.randn(rows, 1)
+    unit[0] = 0.1234565                                     # on a 6-digit rounding boundary
+    noisy = unit * (1 + np.finfo(np.float32).eps * 8 * rng.uniform(-1, 1, (rows, units)))
+    assert distinct_units(noisy) == 1
+    assert distinct_units(noisy * 1e-300) == 1 and distinct_units(noisy * 1e300) == 1     # any scale
+    two = noisy.copy()
+    two[rows // 2, units // 2:] += 1e-3 * np.abs(unit).max()   # half the units moved 0.1% of the scale
+    assert distinct_units(two) == 2
+    spread = rng.randn(rows, units) / np.sqrt(rows)
+    assert distinct_units(spread) == units                  # independent units are all counted
+    assert distinct_units(np.zeros((rows, units))) == 1 and distinct_units(np.zeros((rows, 0))) == 0
+
+
+def test_a_unit_is_a_copy_within_the_tolerance_the_dtype_and_fan_in_give():
+    from tutor.train.health import COPY_ULPS
+
+    tol = COPY_ULPS * np.finfo(np.float32).eps * np.sqrt(5)   # fan-in 4 and the bias row
+    w = np.ones((5, 2))
+    w[2, 1] = 1 + 0.9 * tol
+    assert distinct_units(w) == 1
+    w[2, 1] = 1 + 1.1 * tol
+    assert distinct_units(w) == 2
+    assert distinct_units(w, eps=np.finfo(np.float64).eps) == 2
+    w[2, 1] = 1 + 1e-14                                     # within 64·eps·√5 = 3.2e-14 in float64
+    assert distinct_units(w, eps=np.finfo(np.float64).eps) == 1
+
+
 def test_the_doctor_names_copied_units_and_gradients_that_vanish_with_depth():
     zeros = loads(HEAD.format(init="torch").replace("epochs = 3", "epochs = 60")
                   + "".join(linear(16, init="zeros") + act("sigmoid") for _ in range(2))

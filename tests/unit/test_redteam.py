@@ -234,11 +234,11 @@ def test_many_samples_through_two_wide_layers(tmp_path):
 
 
 def test_a_variants_dataset_is_bounded_too(tmp_path):
-    body = (POINTS + ONE_LAYER.replace("out = 1", "out = 4096")
+    body = (POINTS + ONE_LAYER.replace("out = 1", "out = 4096") + ONE_LAYER
             + '\n[[variants]]\nname = "big"\n\n[variants.dataset]\nkind = "synthetic-linear"\nn = 10000\n'
               'train = 8000\nw = [1.0]\n')
     expect(tmp_path, body, "[variants.dataset]", "variants[0].dataset",
-           "10,000 samples × 4,097 values each (the inputs and every layer's outputs) is 40,970,000; "
+           "10,000 samples × 4,098 values each (the inputs and every layer's outputs) is 40,980,000; "
            "the limit is 25,000,000")
 
 

@@ -130,7 +130,7 @@ def run_app(app) -> int:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):
+        except (OSError, ValueError, OutputError):
             pass                     # the terminal is gone
     os._exit(code)
 

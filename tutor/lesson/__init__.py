@@ -11,6 +11,7 @@ from strangers: they are parsed by `tomllib` and `tutor.expr`, never executed.
     training.py    [train], [[variants]], datasets and their budgets
     exercise.py    [[exercises]]              loading.py     file → Lesson, errors located by line
     listing.py     the shipped lessons        tomlpos.py     the line of a dotted key
+    files.py       the one reader of a file a stranger names (regular, bounded, inside a folder)
 """
 
 from tutor.lesson.listing import Listing, catalogue, lesson_paths, lessons_dir, resolve

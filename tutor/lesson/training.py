@@ -9,9 +9,9 @@ from tutor.errors import LessonError
 from tutor.expr import NAME_RE
 from tutor.lesson.limits import (MAX_CELLS, MAX_CLIP, MAX_DECAY, MAX_EPOCHS, MAX_LAYERS, MAX_PARAMS, MAX_SAMPLES,
                                  MAX_STD, MAX_STEPS, MAX_WIDTH)
-from tutor.lesson.vocabulary import (BACKENDS, BASELINES, BINARY_LOSSES, CLASSES, LABEL_LOSSES, CLASSIFIERS, DTYPES, ID_RE, INITS, LAYER_INITS,
-                                     LAYER_TYPES, LOSSES, MNIST_TRAIN, NORM_LAYERS, OPTIMIZERS, PARAM_LAYERS,
-                                     SCHEDULES)
+from tutor.lesson.vocabulary import (BACKENDS, BASELINES, BINARY_LOSSES, CLASS_LOSSES, CLASSES, CLASSIFIERS, DTYPES, ID_RE,
+                                     INITS, LAYER_INITS, LAYER_TYPES, LOSSES, MNIST_TRAIN, NORM_LAYERS, OPTIMIZERS,
+                                     PARAM_LAYERS, SCHEDULES)
 from tutor.lesson.records import Dataset, Layer, Train, Variant
 from tutor.lesson.reader import Table
 from tutor.lesson.datasets import all_numbers, data_number, dataset_shape, freeze, read_dataset, rows_shape
@@ -230,9 +230,6 @@ def _check_run(train: Train, dataset: Dataset, train_key: str, variant_key: str 
     if train.baseline in CLASSIFIERS and dataset.kind not in CLASSES:
         raise LessonError(f"{on}the baseline '{train.baseline}' is a classifier, and '{dataset.kind}' has no classes "
                           f"(classes: {', '.join(CLASSES)})", key=data_key if variant else f"{train_key}.baseline")
-    if train.loss in LABEL_LOSSES and dataset.kind not in CLASSES:
-        raise LessonError(f"{on}the loss '{train.loss}' takes class labels, and '{dataset.kind}' has none "
-                          f"(classes: {', '.join(CLASSES)})", key=data_key if variant else f"{train_key}.loss")
     if train.loss in BINARY_LOSSES and (dataset.kind in CLASSES or outputs != 1):
         raise LessonError(f"{on}the loss '{train.loss}' scores two classes on one output (labels 0 and 1), and "
                           f"'{dataset.kind}' has {outputs} outputs" + (" of class labels" if dataset.kind in CLASSES
@@ -282,6 +279,29 @@ def _check_run(train: Train, dataset: Dataset, train_key: str, variant_key: str 
     if cells > MAX_CELLS:
         raise LessonError(f"{samples:,} samples × {sum(widths):,} values each (the inputs and every layer's outputs) "
                           f"is {cells:,}; the limit is {MAX_CELLS:,}", key=data_key)
+    _check_ends(train, dataset, widths[-1], outputs, on, key=data_key if variant else None, train_key=train_key)
+
+
+def _check_ends(train: Train, dataset: Dataset, width: int, outputs: int, on: str, key: str | None,
+                train_key: str) -> None:
+    """The model's last width against what the data gives it to match: one output per class for the
+    class losses (ce, nll, ce-sum: labels are indices, and only digits and mnist have them), one
+    per target column for the others (a 3-wide output against one target would be broadcast)."""
+    last = max(i for i, lyr in enumerate(train.layers) if lyr.type == "linear")
+    if train.loss in CLASS_LOSSES:
+        if dataset.kind not in CLASSES:
+            raise LessonError(f"{on}loss = \"{train.loss}\" takes class labels (whole numbers, the index of each "
+                              f"sample's class), and a '{dataset.kind}' dataset has targets, not classes (datasets "
+                              f"with classes: {', '.join(CLASSES)}); for two classes labelled 0/1, use loss = \"bce\"",
+                              key=key or f"{train_key}.loss")
+        if width != outputs:
+            raise LessonError(f"{on}the model ends in {width} outputs, and {dataset.kind} has {outputs} classes: "
+                              f"the last linear layer needs out = {outputs} (or \"outputs\")",
+                              key=key or f"{train_key}.layers[{last}].out")
+    elif width != outputs:
+        what = "target column" if outputs == 1 else "target columns"
+        raise LessonError(f"{on}the model ends in {width} outputs, and the data has {outputs} {what}: the last "
+                          f"linear layer needs out = {outputs} (or \"outputs\")", key=key or f"{train_key}.layers[{last}].out")
 
 
 def check_hidden(train: Train, dataset: Dataset, hidden: int) -> None:
@@ -320,10 +340,14 @@ def read_variant(t: Table, train: Train | None) -> Variant:
         if any(l.out == "hidden" for l in layers) and train.hidden is None:
             raise LessonError("a layer uses 'hidden' but [train] has no 'hidden' size", key=t.key("layers"))
         changes["layers"] = layers
-        _check_run(replace(train, layers=layers), train.dataset, "train", t.key("layers"))
+        _check_run(replace(train, layers=layers, loss=changes.get("loss", train.loss)), train.dataset, "train",
+                   t.key("layers"))
+    if "loss" in changes and "layers" not in changes and "dataset" not in t.data:
+        _check_run(replace(train, loss=changes["loss"]), train.dataset, "train", t.key("loss"))
     ds = t.sub("dataset")
     if ds:
         changes["dataset"] = read_dataset(ds)
-        _check_run(replace(train, layers=changes.get("layers", train.layers)), changes["dataset"], "train", ds.path)
+        _check_run(replace(train, layers=changes.get("layers", train.layers), loss=changes.get("loss", train.loss)),
+                   changes["dataset"], "train", ds.path)
     t.done()
     return Variant(name, title, changes)

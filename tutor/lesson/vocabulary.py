@@ -15,10 +15,10 @@ BASELINES = ("sklearn-linear", "sklearn-logistic", "sklearn-mlp")
 CLASSIFIERS = ("sklearn-logistic", "sklearn-mlp")      # baselines that need class labels
 CLASSES = ("digits", "mnist")                          # the datasets that have them
 LOSSES = ("sse", "mse", "bce", "ce", "nll", "ce-sum", "hinge", "max-margin")
+CLASS_LOSSES = ("ce", "nll", "ce-sum", "hinge")         # the losses whose targets are class indices
+BINARY_LOSSES = ("bce", "max-margin")                    # losses of one output and labels 0, 1
 OPTIMIZERS = ("gd", "sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "linear", "cosine")      # the lr schedules of [train]
-LABEL_LOSSES = ("ce", "nll", "ce-sum", "hinge")          # losses whose targets are class labels
-BINARY_LOSSES = ("bce", "max-margin")                    # losses of one output and labels 0, 1
 LAYER_TYPES = ("linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "batchnorm", "gelu", "gelu_tanh", "silu",
                "softplus", "layernorm", "dropout")
 NORM_LAYERS = ("batchnorm", "layernorm")   # a scale gamma and a shift beta per feature

@@ -59,9 +59,14 @@ def loss_figures(snap, final: bool = False) -> list[str]:
     if snap.val_loss is not None:
         out.append(f"val {number(snap.val_loss)}")
     if snap.accuracy is not None:
-        val = f"/{snap.val_accuracy:.3f}" if snap.val_accuracy is not None else ""    # no validation set: training only
-        out.append(f"acc {snap.accuracy:.3f}{val}")
+        out.append(f"acc {accuracy_text(snap.accuracy, snap.val_accuracy, '/')}")
     return out
+
+
+def accuracy_text(train: float, val: float | None, sep: str) -> str:
+    """'0.950/0.900': training, then validation accuracy; the training one alone where the data has
+    no validation set (a `points` dataset without x_val)."""
+    return f"{train:.3f}" + (f"{sep}{val:.3f}" if val is not None else "")
 
 
 def diverged_text(snap, fix: str) -> str:

@@ -79,21 +79,47 @@ def read_health(queued: dict[str, tuple[str, int]], values: list[list[float]]) -
     return out
 
 
-def distinct_units(w: np.ndarray) -> int:
+# Rounding error of a dot product of n terms stays within about sqrt(n)·eps of the terms' size
+# (a random walk of n roundings; n·eps is the worst case, never met in practice). Copies of one unit
+# computed in different orders (another BLAS, another thread count) differ by that much per step,
+# and a run takes many steps: COPY_ULPS is the margin for that.
+COPY_ULPS = 64
+
+
+def distinct_units(w: np.ndarray, eps: float | None = None) -> int:
     """How many of a layer's units (columns of its in × out weight, with the bias as one more row)
-    differ: 1 when every unit is a
-    copy of the others (a zero start), the layer's width when each went its own way. Each column is
-    reduced to one number, its dot product with a fixed pattern (cheap: one matrix-vector product
-    per snapshot), and those are compared to 6 significant digits of the largest."""
-    w = np.asarray(w, dtype=np.float64)
+    differ: 1 when every unit is a copy of the others (a zero start), the layer's width when each
+    went its own way. A unit is a copy of another when max|a − b| ≤ tol·max(scale, tiny): scale is
+    the layer's largest |weight|, tol = COPY_ULPS·eps·√fan-in, and eps is the training dtype's
+    (float32's by default: the coarsest a run trains in, and what torch computes in).
+
+    Units are taken in the order of one projection (their dot product with a fixed pattern), and
+    each is compared only with the units kept so far whose projection lies close enough to be a
+    copy's: first on a few rows, then in full. One matrix-vector product and a few comparisons."""
+    w = np.asfortranarray(w, dtype=np.float64)             # a unit's weights side by side in memory
     if w.size == 0:
         return 0
-    key = np.cos(np.arange(w.shape[0]) * 1.7 + 0.3) @ w          # no two real units share it by chance
-    scale = float(np.max(np.abs(key)))
+    scale = float(np.max(np.abs(w)))
     if not np.isfinite(scale):
         return w.shape[1]
-    rounded = np.round(key / scale, 6) + 0.0 if scale > 0 else key + 0.0    # + 0.0: −0.0 is 0.0
-    return int(np.unique(rounded).size)
+    eps = float(np.finfo(np.float32).eps) if eps is None else eps
+    limit = COPY_ULPS * eps * np.sqrt(w.shape[0]) * max(scale, float(np.finfo(np.float64).tiny))
+    pattern = np.cos(np.arange(w.shape[0]) * 1.7 + 0.3)
+    key = pattern @ w
+    window = limit * float(np.abs(pattern).sum())          # copies' projections differ by no more
+    head = np.ascontiguousarray(w[:16])                     # a copy matches on these rows too
+    kept: list[int] = []                                    # one unit of each kind, in key order
+    first = 0                                               # kept[first:] lie within the window
+    for j in np.argsort(key, kind="stable"):
+        while first < len(kept) and key[kept[first]] < key[j] - window:
+            first += 1
+        near = np.asarray(kept[first:], dtype=np.intp)
+        if near.size:
+            near = near[np.max(np.abs(head[:, near] - head[:, j:j + 1]), axis=0) <= limit]
+        if near.size and np.min(np.max(np.abs(w[:, near] - w[:, j:j + 1]), axis=0)) <= limit:
+            continue
+        kept.append(int(j))
+    return len(kept)
 
 
 def dead_relu(health: dict[str, tuple[str, float]]) -> dict[str, float]:

@@ -209,7 +209,7 @@ def read_csv(path: str | Path, train_ratio: float = 0.5, seed: int = 0, display:
     if classify:
         y = (y > 0).astype(np.float64)
     order = np.random.RandomState(seed).permutation(len(y))
-    return split(x[order], y[order], classify, path.name, train_ratio)
+    return split(x[order], y[order], classify, printable(path.name), train_ratio)    # the name is shown
 
 
 def _is_number(text: str) -> bool:

@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
+from tutor.fmt import printable
 from tutor.train.data import DataError
 from tutor.playground import heatmap
 from tutor.train.plane import DATASETS
@@ -91,7 +92,7 @@ class PlaygroundScreen(Screen):
         yield Header(icon="*" if self.app.ascii else None)
         with Horizontal(classes="pg-row"):
             if c.csv:                            # the learner's own file: no other dataset to pick
-                yield Select([(os.path.basename(c.csv), "csv")], value="csv", allow_blank=False,
+                yield Select([(printable(os.path.basename(c.csv)), "csv")], value="csv", allow_blank=False,
                              id="select-dataset", compact=True, disabled=True)
             else:
                 yield Select([(d, d) for d in DATASETS], value=c.dataset, allow_blank=False, id="select-dataset",
