@@ -63,3 +63,28 @@ def test_the_settings_reach_the_run(tmp_path):
     spec = resolve(load(path), "numpy")
     assert {k: getattr(spec, k) for k in settings} == settings
     assert (spec.decay_steps, spec.lr_end) == (1, 0.0)         # another schedule's keys keep their defaults
+
+
+RESIDUAL = {  # the residual layer's `from` → the message at its line
+    2: "'from' names layer 2, which is not before this one (layer 2)",
+    1: None,
+    0: "layer 0 gives 4 values and this layer's input has 3: a residual connection adds two of the same width",
+}
+
+
+@pytest.mark.parametrize("source", list(RESIDUAL))
+def test_a_residual_connection_adds_an_earlier_output_of_its_width(source, tmp_path, capsys):
+    layers = [{"type": "linear", "out": 4}, {"type": "linear", "out": 3}, {"type": "residual", "from": source},
+              {"type": "linear", "out": "outputs"}]
+    path = tmp_path / f"residual-{source}.toml"
+    text = points_lesson(path.stem, layers)
+    path.write_text(text)
+    rc = main(["--check", str(path)])
+    out = capsys.readouterr()
+    if RESIDUAL[source] is None:
+        assert rc == 0 and out.out.strip() == f"{path}: ok"
+        return
+    assert rc == 2
+    where, _, said = (out.out + out.err).strip().partition(": train.layers[2].from: ")
+    assert said == RESIDUAL[source]
+    assert text.splitlines()[int(where.rsplit(":", 1)[1]) - 1] == f"from = {source}"

@@ -15,6 +15,10 @@ from tutor.train.layers import LAYERS
 def lesson_with(kind: str, directory):
     path = directory / f"layer-{kind.replace('_', '-')}.toml"
     layer = {"type": kind, **({"p": 0.3} if LAYERS[kind].random else {})}
+    if LAYERS[kind].skip:                     # z1 → tanh → + z1
+        path.write_text(points_lesson(path.stem, [{"type": "linear", "out": 4}, {"type": "tanh"},
+                                                  {"type": kind, "from": 0}, {"type": "linear", "out": "outputs"}]))
+        return load(path)
     path.write_text(points_lesson(path.stem, [{"type": "linear", "out": 4}, layer,
                                               {"type": "linear", "out": "outputs"}]))
     return load(path)

@@ -37,14 +37,18 @@ def case(name: str, seed: int = 0):
 
 
 MASK = (np.random.RandomState(9).rand(N, WIDTH) >= 0.3) / 0.7       # a dropout layer's training mask
+OTHER = np.random.RandomState(10).randn(N, WIDTH)                     # an earlier output a residual adds
 
 
 def autograd(kind, x, params, g):
     """The forward value and ∂(Σ g ⊙ out)/∂(x, params) by torch autograd through the kind's torch function."""
     xt = torch.tensor(x, requires_grad=True)
     pt = tuple(torch.tensor(p, requires_grad=True) for p in params)
-    out = kind.torch(torch, xt, (torch.tensor(MASK),) if kind.random else pt)
+    other = torch.tensor(OTHER, requires_grad=True)
+    out = kind.torch(torch, xt, (torch.tensor(MASK),) if kind.random else (other,) if kind.skip else pt)
     (out * torch.tensor(g)).sum().backward()
+    if kind.skip:                   # the earlier output's gradient: the model adds it there (test below)
+        assert np.array_equal(other.grad.numpy(), g)
     return out.detach().numpy(), xt.grad.numpy(), [p.grad.numpy() for p in pt]
 
 
@@ -56,6 +60,8 @@ def test_each_hand_written_backward_agrees_with_autograd(name, xp):
     layer = kind.make(xp, tuple(xp.array(p) for p in params), False)
     if kind.random:
         layer.mask = xp.array(MASK)
+    if kind.skip:
+        layer.other = xp.array(OTHER)
     out = layer.forward(xp.array(x))
     dx = layer.backward(xp.array(g))
     np.testing.assert_allclose(xp.to_numpy(out), want_out, rtol=1e-12, atol=1e-12)
@@ -64,7 +70,7 @@ def test_each_hand_written_backward_agrees_with_autograd(name, xp):
         np.testing.assert_allclose(xp.to_numpy(getattr(layer, attr)), want, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", [n for n, k in LAYERS.items() if not k.random])
+@pytest.mark.parametrize("name", [n for n, k in LAYERS.items() if not (k.random or k.skip)])
 def test_each_nn_module_computes_the_torch_function(name):
     kind, x, params, g = case(name, seed=1)
     planned = Planned(name, None, 1, WIDTH, OUT if kind.resizes else WIDTH, *(("p0", "p1") if kind.params else ()))
@@ -107,3 +113,25 @@ def test_dropout_keeps_each_unit_with_one_minus_p_and_scales_it_in_training_only
     np.testing.assert_array_equal(module(x).numpy(), x.numpy())                               # evaluation
     layer = kind.make(xp, (), False)
     assert layer.forward(x.numpy()) is not None and np.array_equal(layer.forward(x.numpy()), x.numpy())
+
+
+def test_a_residual_connection_sends_its_gradient_to_both_paths():
+    """x → linear → tanh → + (the linear's output) → linear: the hand-written model's gradients are
+    autograd's, the skip's share included."""
+    from tutor.lesson.records import Layer
+    from tutor.train.manual import ManualModel
+    from tutor.train.spec import RunSpec, initial_weights, layer_plan
+
+    spec = RunSpec("numpy", (Layer("linear", 4), Layer("tanh", bias=False), Layer("residual", bias=False, source=0),
+                             Layer("linear", 2)), "sse", "gd", 0.0001, 0.0, 1, 0, 0, "float64", "randn", None, True,
+                   "cpu")
+    weights = initial_weights(spec, 3, 2)
+    x, y = np.random.RandomState(2).randn(5, 3), np.random.RandomState(3).randn(5, 2)
+    model = ManualModel(NumpyXP("float64"), spec, layer_plan(spec, 3, 2), {k: v.copy() for k, v in weights.items()})
+    model.step(x, y)
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in weights.items()}
+    z1 = torch.tensor(x) @ t["W1"] + t["b1"]
+    pred = (torch.tanh(z1) + z1) @ t["W2"] + t["b2"]
+    ((pred - torch.tensor(y)) ** 2).sum().backward()
+    for name, p in t.items():
+        np.testing.assert_allclose(model.grads()[name], p.grad.numpy(), rtol=1e-10, atol=1e-12)

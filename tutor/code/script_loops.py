@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 from tutor.train.layers import LAYERS, nn_text
-from tutor.train.layers_modern import MASK_DROPOUT_TEXT, drop_seed, mask_text
+from tutor.train.layers_modern import MASK_DROPOUT_TEXT, SKIP_SEQUENTIAL_TEXT, drop_seed, mask_text
 from tutor.train.losses import LOSS_KINDS, nn_criterion_text
 from tutor.train.registry import BACKEND_KINDS
 from tutor.train.spec import RunSpec, param_owners
@@ -98,15 +98,22 @@ def manual_loop(w, spec, plan, xp, batch):
     for p, h, out in walk:                      # each layer's lines from tutor/train/layers.py's table
         if LAYERS[p.type].random:
             w(f"mask{out[1:]} = {mask_text(f'{h}.shape', p.layer.rate, conv)}      # dropout: this step's mask")
-        w(*LAYERS[p.type].forward_lines(xp, h, out, p.names))
+        w(*LAYERS[p.type].forward_lines(xp, h, out, layer_names_of(p, walk)))
     w("# loss, and its gradient with respect to the prediction")
     loss_lines, grad_lines = LOSS_KINDS[spec.loss].lines(xp, out)      # tutor/train/losses.py's table
     w(*loss_lines)
     penalty_lines(w, spec, f"[{', '.join(params)}]")
     w(*grad_lines, back=True)
     w("# backward: each layer's rule, from the loss down")
+    sent: set = set()                   # earlier outputs that residual connections send a gradient to
     for i in reversed(range(len(walk))):
         p, h, out = walk[i]
+        if i in sent:
+            w(f"g = g + g_skip{i}      # and the residual connection's", back=True)
+        if LAYERS[p.type].skip:
+            source = p.layer.source
+            w(f"g_skip{source} = g_skip{source} + g" if source in sent else f"g_skip{source} = g", back=True)
+            sent.add(source)
         w(*LAYERS[p.type].backward_lines(xp, h, out, p.names, i == 0), back=True)
     grads = {n: f"d{n}" for n in params}
     w("# update, by hand")
@@ -119,6 +126,11 @@ def manual_loop(w, spec, plan, xp, batch):
         w("accumulated = dict(enumerate(grads))")
     update_lines(w, spec, "grads[i]", manual=True, copy=xp["copy"])
     print_step(w, "loss.item()" if torch else "float(loss)", spec)
+
+
+def layer_names_of(p, walk) -> tuple:
+    """A layer's names for its script lines: its parameters', or a residual's earlier output."""
+    return (walk[p.layer.source][2],) if LAYERS[p.type].skip else p.names
 
 
 def drop_source(w, spec, plan) -> None:
@@ -164,10 +176,11 @@ def autograd_loop(w, spec, plan, batch):
     loop_head(w, batch, True, spec)
     w("# forward: every operation on a tensor with requires_grad is recorded")
     conv = torch_conv(spec)
-    for p, h, out in forward_walk(spec, plan):
+    walk = list(forward_walk(spec, plan))
+    for p, h, out in walk:
         if LAYERS[p.type].random:
             w(f"mask{out[1:]} = {mask_text(f'{h}.shape', p.layer.rate, conv)}      # dropout: this step's mask")
-        w(*LAYERS[p.type].torch_lines(h, out, p.names))
+        w(*LAYERS[p.type].torch_lines(h, out, layer_names_of(p, walk)))
     w(f"pred = {out}", f"loss = {LOSS_KINDS[spec.loss].torch_text}")
     penalty_lines(w, spec, "params")
     w("# backward: autograd fills p.grad for every weight p" + ("" if spec.zero_grad else
@@ -188,7 +201,12 @@ def nn_loop(w, spec, plan, batch):
     drops = [(pos, p) for pos, p in enumerate(plan) if LAYERS[p.type].random]
     if drops:
         w(*MASK_DROPOUT_TEXT, "")
-    w("model = nn.Sequential(")
+    skips = {i: p.layer.source for i, p in enumerate(plan) if LAYERS[p.type].skip}
+    if skips:
+        w(*SKIP_SEQUENTIAL_TEXT, "")
+        w(f"model = SkipSequential({skips!r},      # layer i adds the output of layer skips[i]")
+    else:
+        w("model = nn.Sequential(")
     for p in plan:
         w(f"    {nn_text(p)},")
     w(f").to({targs(spec)})")

@@ -79,6 +79,7 @@ class Layer:
     init: str | None = None               # this layer's draw (INITS or "normal"); None: the run's `init`
     std: float | None = None              # the standard deviation of a "normal" draw
     rate: float | None = None             # a dropout layer's probability of dropping a unit
+    source: int | None = None             # a residual layer's: the index of the layer whose output it adds
 
     def param_names(self, index: int) -> tuple[str, str]:
         """(weight, bias) names of the `index`-th linear layer (from 1): given, or W1 and b1; of the

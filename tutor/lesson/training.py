@@ -26,6 +26,10 @@ def _layer(t: Table) -> Layer:
                 raise LessonError(f"'{value}' is not a name (a letter, then letters, digits, _)", key=t.key(label))
         t.done()
         return Layer(kind, bias=True, name=names[0], bias_name=names[1])
+    if kind == "residual":                     # adds an earlier layer's output (checked in _check_run)
+        source = t.integer("from", lo=0, hi=MAX_LAYERS)
+        t.done()
+        return Layer(kind, bias=False, source=source)
     if kind == "dropout":                      # in training each unit is dropped with probability p
         rate = t.number("p", lo=0.0, hi=0.99)
         t.done()
@@ -242,6 +246,11 @@ def _check_run(train: Train, dataset: Dataset, train_key: str, variant_key: str 
                               key=data_key if variant else f"{probe_key}[{i}]")
     widths, params, hidden_in = [width], 0, False
     for i, lyr in enumerate(train.layers):
+        if lyr.type == "residual" and not (lyr.source < i and widths[lyr.source + 1] == widths[-1]):
+            said = (f"'from' names layer {lyr.source}, which is not before this one (layer {i})" if lyr.source >= i
+                    else f"layer {lyr.source} gives {widths[lyr.source + 1]} values and this layer's input has "
+                         f"{widths[-1]}: a residual connection adds two of the same width")
+            raise LessonError(f"{on}{said}", key=data_key if variant else f"{layers_key}[{i}].from")
         if lyr.type != "linear":
             params += 2 * widths[-1] if lyr.type in NORM_LAYERS else 0
             widths.append(widths[-1])

@@ -11,7 +11,7 @@ Their interface is tutor/train/registry.py's `Backend` protocol, and the registr
 
 from __future__ import annotations
 
-from tutor.train.layers import LAYERS, nn_module
+from tutor.train.layers import LAYERS, nn_sequential
 from tutor.train.losses import LOSS_KINDS, nn_criterion
 from tutor.train.layers_modern import DropMasks
 from tutor.train.manual import ManualModel, NumpyXP, TorchXP
@@ -132,17 +132,22 @@ class AutogradBackend:
         self.device = xp.device
         self.spec = spec
         self.params_t = {k: xp.array(v).requires_grad_(True) for k, v in weights.items()}
-        self.plan = [(LAYERS[p.type].torch, p.names, p.layer.rate if LAYERS[p.type].random else None) for p in plan]
+        self.plan = [(LAYERS[p.type].torch, p.names, p.layer.rate if LAYERS[p.type].random else None,
+                      p.layer.source if LAYERS[p.type].skip else None) for p in plan]
         self.masks = DropMasks(spec.seed)
         self.loss_fn = _loss_fn(spec.loss)
         self.optimizer = HandOptimizer.for_run(xp, spec)
 
     def forward(self, x, train: bool = False):
-        for fn, names, rate in self.plan:       # each layer's torch function (tutor/train/layers.py)
+        outs = []
+        for fn, names, rate, source in self.plan:      # each layer's torch function (tutor/train/layers.py)
             if rate is not None:                # dropout: this training pass's mask, or none
                 x = fn(self.torch, x, (self.masks.draw(self.xp, x.shape, rate) if train else None,))
-                continue
-            x = fn(self.torch, x, tuple(self.params_t[n] if n else None for n in names))
+            elif source is not None:            # a residual connection: an earlier output
+                x = fn(self.torch, x, (outs[source],))
+            else:
+                x = fn(self.torch, x, tuple(self.params_t[n] if n else None for n in names))
+            outs.append(x)
         return x
 
     def step(self, x, y, record: bool = False):
@@ -196,7 +201,7 @@ class NNBackend:
         self.xp = xp
         self.device = xp.device
         self.spec = spec
-        self.model = nn.Sequential(*(nn_module(nn, p) for p in plan)).to(device=xp.device, dtype=xp.dtype)
+        self.model = nn_sequential(nn, plan).to(device=xp.device, dtype=xp.dtype)
         self.names: dict[str, tuple[object, str]] = {}      # our name → (parameter, "T" if stored transposed)
         with torch.no_grad():
             for m, p in zip(self.model, plan):

@@ -38,6 +38,7 @@ def health_figures(ops, reader, plan, params: dict, x, limit: int = HEALTH_SAMPL
     h = ops.f(x[:limit])
     count: dict[str, int] = {}
     with np.errstate(all="ignore"):
+        outs: list = []
         for layer in plan:
             kind = LAYERS[layer.type]             # its forward rule and its statistic (tutor/train/layers.py)
             arrays = tuple(ops.f(params[n]) if n else None for n in layer.names)
@@ -45,7 +46,11 @@ def health_figures(ops, reader, plan, params: dict, x, limit: int = HEALTH_SAMPL
                 w = arrays[0]
                 full = ops.vstack(w, arrays[1]) if arrays[1] is not None else w
                 out[layer.weight] = ("distinct", reader.add(ops.pattern(full.shape[0]) @ full, full.shape[1]))
-            h = kind.make(ops.xp, arrays, True).forward(h)
+            layer_rule = kind.make(ops.xp, arrays, True)
+            if kind.skip:
+                layer_rule.other = outs[layer.layer.source]
+            h = layer_rule.forward(h)
+            outs.append(h)
             name = stat_name(layer, count)
             if kind.health == "dead":
                 out[name] = ("dead", reader.add(ops.dead(h)))

@@ -169,6 +169,7 @@ class LayerKind:
     prefix: str = "h"                                  # its output's name in a script: z1, h1, ...
     erf: bool = False                                  # its numpy rules need erf (scipy.special's)
     random: bool = False                               # draws a mask at each training pass (DropMasks)
+    skip: bool = False                                 # adds an earlier layer's output (a residual connection)
 
 
 def _linear_make(xp, p, first):
@@ -281,6 +282,12 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in (
         lambda p: ("MaskDropout", (), {}), lambda xp, h, out, n: [f"{out} = {h} * mask{out[1:]}"],
         lambda xp, h, out, n, first: [f"g = g * mask{out[1:]}"], lambda h, out, n: [f"{out} = {h} * mask{out[1:]}"],
         random=True),
+    # the earlier output comes in as the layer's one "parameter" (its name, in a script)
+    LayerKind(
+        "residual", lambda xp, p, first: m.Residual(), lambda t, x, p: x + p[0], lambda p: ("Identity", (), {}),
+        lambda xp, h, out, n: [f"{out} = {h} + {n[0]}      # the residual connection"],
+        lambda xp, h, out, n, first: [], lambda h, out, n: [f"{out} = {h} + {n[0]}      # the residual connection"],
+        skip=True),
     LayerKind(
         "layernorm", lambda xp, p, first: m.LayerNorm(xp, p[0], p[1]),
         lambda t, x, p: t.nn.functional.layer_norm(x, (x.shape[1],), p[0], p[1], m.LN_EPS),
@@ -295,6 +302,13 @@ def nn_module(nn, planned):
     """The torch.nn module of a planned layer (tutor.train.spec.Planned)."""
     cls, args, kwargs = LAYERS[planned.type].nn(planned)
     return (m.masked_dropout(nn) if cls == "MaskDropout" else getattr(nn, cls))(*args, **kwargs)
+
+
+def nn_sequential(nn, plan):
+    """The plan's modules in nn.Sequential, or in SkipSequential where a layer adds an earlier output."""
+    modules = [nn_module(nn, p) for p in plan]
+    skips = {i: p.layer.source for i, p in enumerate(plan) if LAYERS[p.type].skip}
+    return m.skip_sequential(nn)(skips, *modules) if skips else nn.Sequential(*modules)
 
 
 def nn_text(planned) -> str:

@@ -113,6 +113,56 @@ class Dropout:
         return g if self.mask is None else g * self.mask
 
 
+class Residual:
+    """A skip connection: this layer's input plus an earlier layer's output (`other`, handed in by
+    the model). Its backward passes g on unchanged; the model adds the same g to the gradient of
+    the earlier layer's output."""
+
+    other = None
+
+    def forward(self, x):
+        return x + self.other
+
+    def backward(self, g):
+        return g
+
+
+def skip_sequential(nn):
+    """nn.Sequential whose layer i may add the output of an earlier layer `skips[i]` (a residual
+    connection) in place of calling its module."""
+
+    class SkipSequential(nn.Sequential):
+        def __init__(self, skips: dict, *modules):
+            super().__init__(*modules)
+            self.skips = skips
+
+        def forward(self, x):
+            outs = []
+            for i, module in enumerate(self):
+                x = x + outs[self.skips[i]] if i in self.skips else module(x)
+                outs.append(x)
+            return x
+
+    return SkipSequential
+
+
+SKIP_SEQUENTIAL_TEXT = [
+    "class SkipSequential(nn.Sequential):",
+    '    """nn.Sequential whose layer i may add the output of an earlier layer skips[i] (a residual connection)."""',
+    "",
+    "    def __init__(self, skips, *modules):",
+    "        super().__init__(*modules)",
+    "        self.skips = skips",
+    "",
+    "    def forward(self, x):",
+    "        outs = []",
+    "        for i, module in enumerate(self):",
+    "            x = x + outs[self.skips[i]] if i in self.skips else module(x)",
+    "            outs.append(x)",
+    "        return x",
+]
+
+
 class DropMasks:
     """The one source of dropout masks: numpy's RandomState(seed + 1 mod 2³²), drawn on the host in
     layer order at each training forward pass, (samples × units) uniforms ≥ rate, scaled by 1/(1 − rate)."""

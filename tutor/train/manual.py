@@ -161,6 +161,7 @@ class ManualModel:
         self.params: dict[str, object] = {}
         self.owners: dict[str, tuple[object, str]] = {}
         self.walk: list = []                    # (layer, its dropout rate or None)
+        self.skips: list = []                   # per layer: the earlier layer whose output it adds, or None
         for p in plan:                          # each layer as tutor/train/layers.py's table writes it
             kind = LAYERS[p.type]
             arrays = tuple(xp.array(weights[n]) if n else None for n in p.names)
@@ -171,6 +172,7 @@ class ManualModel:
                     self.owners[name] = (mod, attr)
             self.layers.append(mod)
             self.walk.append((mod, p.layer.rate if kind.random else None))
+            self.skips.append(p.layer.source if kind.skip else None)
         self.masks = DropMasks(spec.seed)
         self.spec = spec
         self.optimizer = HandOptimizer.for_run(xp, spec)
@@ -181,10 +183,14 @@ class ManualModel:
 
     def forward(self, x, train: bool = False):
         """The model's output; in training (`train`) each dropout layer gets this pass's mask."""
-        for layer, rate in self.walk:
+        outs = []
+        for (layer, rate), source in zip(self.walk, self.skips):
             if rate is not None:
                 layer.mask = self.masks.draw(self.xp, x.shape, rate) if train else None
+            if source is not None:
+                layer.other = outs[source]
             x = layer.forward(x)
+            outs.append(x)
         return x
 
     def step(self, x, y):
@@ -193,10 +199,16 @@ class ManualModel:
         extra, decay = penalty(self.xp, self.spec, self.params)      # weight decay as a penalty: l2, l1
         if decay:
             loss = loss + extra
-        for layer in self.backward_layers:
+        pending: dict = {}                       # gradients that residual connections send to earlier outputs
+        for i in reversed(range(len(self.layers))):
+            if i in pending:
+                g = g + pending.pop(i)
             if g is None:
                 break
-            g = layer.backward(g)
+            source = self.skips[i]
+            if source is not None:
+                pending[source] = pending[source] + g if source in pending else g
+            g = self.layers[i].backward(g)
         used = {}
         for name, p, mod, attr in self.slots:
             grad = getattr(mod, attr)
