@@ -32,7 +32,7 @@ FEATURES = {            # id → (label, function of x1, x2)
     "sinx1": ("sin x1", lambda a, b: np.sin(a)),
     "sinx2": ("sin x2", lambda a, b: np.sin(b)),
 }
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "silu", "softplus", "linear")   # layer kinds of tutor/train/layers.py, or none
 LOSSES = ("cross-entropy", "squared")
 REGULARISATIONS = ("none", "l1", "l2")
 MAX_LAYERS = 6
