@@ -39,7 +39,7 @@ def step_lr(w: Writer, spec) -> str:
 
 def penalty_lines(w: Writer, spec, params: str) -> None:
     """Weight decay as a penalty in the loss, over the parameters listed in `params`."""
-    terms = ([f"l2 * (p * p).sum()"] if spec.l2 else []) + ([f"l1 * abs(p).sum()"] if spec.l1 else [])
+    terms = (["l2 * (p * p).sum()"] if spec.l2 else []) + (["l1 * abs(p).sum()"] if spec.l1 else [])
     if terms:
         w(f"loss = loss + sum({' + '.join(terms)} for p in {params})      # weight decay")
 
