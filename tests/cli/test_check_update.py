@@ -88,3 +88,25 @@ def test_a_residual_connection_adds_an_earlier_output_of_its_width(source, tmp_p
     where, _, said = (out.out + out.err).strip().partition(": train.layers[2].from: ")
     assert said == RESIDUAL[source]
     assert text.splitlines()[int(where.rsplit(":", 1)[1]) - 1] == f"from = {source}"
+
+
+EMBEDDING = {  # (layers, x) → (key, message)
+    "not-first": ([{"type": "linear", "out": 2}, {"type": "embedding", "vocab": 4, "out": 2}], [[0], [1]],
+                  ("train.layers[1].type", "an embedding takes the model's input, so it is the first layer")),
+    "out-of-range": ([{"type": "embedding", "vocab": 4, "out": 2}, {"type": "linear", "out": "outputs"}], [[0], [4]],
+                     ("train.layers[0].vocab", "x[1] is 4: an embedding's inputs are one whole number each, within "
+                                               "0..3")),
+    "not-whole": ([{"type": "embedding", "vocab": 4, "out": 2}, {"type": "linear", "out": "outputs"}], [[0], [1.5]],
+                  ("train.layers[0].vocab", "x[1] is 1.5: an embedding's inputs are one whole number each, within "
+                                            "0..3")),
+}
+
+
+@pytest.mark.parametrize("case", list(EMBEDDING))
+def test_an_embedding_reads_whole_numbers_as_its_first_layer(case, tmp_path, capsys):
+    layers, x, (key, message) = EMBEDDING[case]
+    path = tmp_path / f"embedding-{case}.toml"
+    path.write_text(points_lesson(path.stem, layers, samples=2, x=x))
+    assert main(["--check", str(path)]) == 2
+    out = capsys.readouterr()
+    assert (out.out + out.err).strip().partition(f": {key}: ")[2] == message

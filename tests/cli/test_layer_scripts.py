@@ -15,6 +15,11 @@ from tutor.train.layers import LAYERS
 def lesson_with(kind: str, directory):
     path = directory / f"layer-{kind.replace('_', '-')}.toml"
     layer = {"type": kind, **({"p": 0.3} if LAYERS[kind].random else {})}
+    if kind == "embedding":                   # whole numbers 0..4 pick rows of a 5 × 4 table
+        path.write_text(points_lesson(path.stem, [{"type": kind, "vocab": 5, "out": 4}, {"type": "tanh"},
+                                                  {"type": "linear", "out": "outputs"}],
+                                      x=[[0], [1], [2], [3], [4], [1], [2], [0]]))
+        return load(path)
     if LAYERS[kind].skip:                     # z1 → tanh → + z1
         path.write_text(points_lesson(path.stem, [{"type": "linear", "out": 4}, {"type": "tanh"},
                                                   {"type": kind, "from": 0}, {"type": "linear", "out": "outputs"}]))

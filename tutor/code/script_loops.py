@@ -4,8 +4,8 @@ operation for operation."""
 from __future__ import annotations
 
 
-from tutor.train.layers import LAYERS, nn_text
-from tutor.train.layers_modern import MASK_DROPOUT_TEXT, SKIP_SEQUENTIAL_TEXT, drop_seed, mask_text
+from tutor.train.layers import LAYERS, nn_class_lines, nn_text
+from tutor.train.layers_modern import SKIP_SEQUENTIAL_TEXT, drop_seed, mask_text
 from tutor.train.losses import LOSS_KINDS, nn_criterion_text
 from tutor.train.registry import BACKEND_KINDS
 from tutor.train.spec import RunSpec, param_owners
@@ -199,8 +199,7 @@ def autograd_loop(w, spec, plan, batch):
 
 def nn_loop(w, spec, plan, batch):
     drops = [(pos, p) for pos, p in enumerate(plan) if LAYERS[p.type].random]
-    if drops:
-        w(*MASK_DROPOUT_TEXT, "")
+    w(*nn_class_lines(plan))
     skips = {i: p.layer.source for i, p in enumerate(plan) if LAYERS[p.type].skip}
     if skips:
         w(*SKIP_SEQUENTIAL_TEXT, "")

@@ -80,10 +80,13 @@ class Layer:
     std: float | None = None              # the standard deviation of a "normal" draw
     rate: float | None = None             # a dropout layer's probability of dropping a unit
     source: int | None = None             # a residual layer's: the index of the layer whose output it adds
+    vocab: int | None = None              # an embedding's rows: its inputs are whole numbers 0..vocab − 1
 
     def param_names(self, index: int) -> tuple[str, str]:
         """(weight, bias) names of the `index`-th linear layer (from 1): given, or W1 and b1; of the
         `index`-th batchnorm layer, its scale and shift: given, or gamma1 and beta1."""
+        if self.type == "embedding":            # a table E1, E2, …; its "bias" name is never used
+            return self.name or f"E{index}", self.bias_name or f"E{index}_bias"
         if self.type in NORM_LAYERS:            # layernorm's: ln_gamma1, ln_beta1 (apart from batchnorm's)
             prefix = "ln_" if self.type == "layernorm" else ""
             return self.name or f"{prefix}gamma{index}", self.bias_name or f"{prefix}beta{index}"

@@ -26,6 +26,14 @@ def _layer(t: Table) -> Layer:
                 raise LessonError(f"'{value}' is not a name (a letter, then letters, digits, _)", key=t.key(label))
         t.done()
         return Layer(kind, bias=True, name=names[0], bias_name=names[1])
+    if kind == "embedding":                    # a lookup table: whole-number inputs 0..vocab − 1 pick its rows
+        vocab = t.integer("vocab", lo=1, hi=MAX_SAMPLES)
+        out = t.integer("out", lo=1, hi=MAX_WIDTH)
+        name = t.take("name", str, None)
+        if name is not None and not NAME_RE.match(name):
+            raise LessonError(f"'{name}' is not a name (a letter, then letters, digits, _)", key=t.key("name"))
+        t.done()
+        return Layer(kind, out, False, name, vocab=vocab)
     if kind == "residual":                     # adds an earlier layer's output (checked in _check_run)
         source = t.integer("from", lo=0, hi=MAX_LAYERS)
         t.done()
@@ -246,6 +254,12 @@ def _check_run(train: Train, dataset: Dataset, train_key: str, variant_key: str 
                               key=data_key if variant else f"{probe_key}[{i}]")
     widths, params, hidden_in = [width], 0, False
     for i, lyr in enumerate(train.layers):
+        if lyr.type == "embedding":
+            _check_embedding(lyr, i, dataset, f"{on}layer {i}: " if variant else "",
+                             data_key if variant else f"{layers_key}[{i}]")
+            params += lyr.vocab * lyr.out
+            widths.append(lyr.out)
+            continue
         if lyr.type == "residual" and not (lyr.source < i and widths[lyr.source + 1] == widths[-1]):
             said = (f"'from' names layer {lyr.source}, which is not before this one (layer {i})" if lyr.source >= i
                     else f"layer {lyr.source} gives {widths[lyr.source + 1]} values and this layer's input has "
@@ -311,6 +325,22 @@ def _check_ends(train: Train, dataset: Dataset, width: int, outputs: int, on: st
         what = "target column" if outputs == 1 else "target columns"
         raise LessonError(f"{on}the model ends in {width} outputs, and the data has {outputs} {what}: the last "
                           f"linear layer needs out = {outputs} (or \"outputs\")", key=key or f"{train_key}.layers[{last}].out")
+
+
+def _check_embedding(lyr: Layer, i: int, dataset: Dataset, where: str, key: str) -> None:
+    """An embedding takes the model's input: the first layer, on a points dataset of one column of
+    whole numbers within 0..vocab − 1."""
+    if i != 0:
+        raise LessonError(f"{where}an embedding takes the model's input, so it is the first layer", key=f"{key}.type")
+    if dataset.kind != "points":
+        raise LessonError(f"{where}an embedding reads whole numbers: a 'points' dataset of one column, not "
+                          f"'{dataset.kind}'", key=f"{key}.type")
+    for name in ("x", "x_val"):
+        for j, v in enumerate(dataset.options.get(name) or ()):
+            row = tuple(v) if isinstance(v, (list, tuple)) else (v,)
+            if len(row) != 1 or not (float(row[0]).is_integer() and 0 <= row[0] < lyr.vocab):
+                raise LessonError(f"{where}{name}[{j}] is {list(row) if len(row) != 1 else row[0]!r}: an embedding's "
+                                  f"inputs are one whole number each, within 0..{lyr.vocab - 1}", key=f"{key}.vocab")
 
 
 def check_hidden(train: Train, dataset: Dataset, hidden: int) -> None:

@@ -20,9 +20,9 @@ BINARY_LOSSES = ("bce", "max-margin")                    # losses of one output 
 OPTIMIZERS = ("gd", "sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "linear", "cosine")      # the lr schedules of [train]
 LAYER_TYPES = ("linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "batchnorm", "gelu", "gelu_tanh", "silu",
-               "softplus", "layernorm", "dropout", "residual")
+               "softplus", "layernorm", "dropout", "residual", "embedding")
 NORM_LAYERS = ("batchnorm", "layernorm")   # a scale gamma and a shift beta per feature
-PARAM_LAYERS = ("linear", *NORM_LAYERS)    # the layer types that own parameters
+PARAM_LAYERS = ("linear", *NORM_LAYERS, "embedding")    # the layer types that own parameters
 INITS = ("randn", "zeros", "torch", "uniform", "xavier", "he")    # [train]'s init, every layer's default
 LAYER_INITS = INITS + ("normal",)                                 # a layer's own: "normal" takes a `std`
 DTYPES = ("float32", "float64")

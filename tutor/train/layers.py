@@ -288,6 +288,17 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in (
         lambda xp, h, out, n: [f"{out} = {h} + {n[0]}      # the residual connection"],
         lambda xp, h, out, n, first: [], lambda h, out, n: [f"{out} = {h} + {n[0]}      # the residual connection"],
         skip=True),
+    # the input's one column of whole numbers picks rows of E (vocab × out); it must be the first layer
+    LayerKind(
+        "embedding", lambda xp, p, first: m.Embedding(xp, p[0]),
+        lambda t, x, p: t.nn.functional.embedding(x[:, 0].long(), p[0]),
+        lambda p: ("ColumnEmbedding", (p.n_in, p.n_out), {}),
+        lambda xp, h, out, n: [f"idx{out[1:]} = {xp['indices'].format(f'{h}[:, 0]')}", f"{out} = {n[0]}[idx{out[1:]}]"],
+        lambda xp, h, out, n, first: [f"d{n[0]} = {xp['zeros_like']}({n[0]})",
+                                      xp["scatter_add"].format(f"d{n[0]}", f"idx{out[1:]}", "g") +
+                                      "      # a row picked twice adds both gradients"],
+        lambda h, out, n: [f"{out} = torch.nn.functional.embedding({h}[:, 0].long(), {n[0]})"],
+        params=("weight",), grads=("dE",), nn_params=(("weight", False),), resizes=True, prefix="e"),
     LayerKind(
         "layernorm", lambda xp, p, first: m.LayerNorm(xp, p[0], p[1]),
         lambda t, x, p: t.nn.functional.layer_norm(x, (x.shape[1],), p[0], p[1], m.LN_EPS),
@@ -298,10 +309,21 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in (
 )}
 
 
+# the tutor's own nn modules (where torch's would draw other masks or read other inputs): class, script text
+CUSTOM_NN = {"MaskDropout": (m.masked_dropout, m.MASK_DROPOUT_TEXT),
+             "ColumnEmbedding": (m.column_embedding, m.COLUMN_EMBEDDING_TEXT)}
+
+
 def nn_module(nn, planned):
     """The torch.nn module of a planned layer (tutor.train.spec.Planned)."""
     cls, args, kwargs = LAYERS[planned.type].nn(planned)
-    return (m.masked_dropout(nn) if cls == "MaskDropout" else getattr(nn, cls))(*args, **kwargs)
+    return (CUSTOM_NN[cls][0](nn) if cls in CUSTOM_NN else getattr(nn, cls))(*args, **kwargs)
+
+
+def nn_class_lines(plan) -> list[str]:
+    """The definitions of the tutor's own modules a plan uses, for a script."""
+    used = dict.fromkeys(LAYERS[p.type].nn(p)[0] for p in plan)
+    return [line for cls in used if cls in CUSTOM_NN for line in (*CUSTOM_NN[cls][1], "")]
 
 
 def nn_sequential(nn, plan):
@@ -314,4 +336,4 @@ def nn_sequential(nn, plan):
 def nn_text(planned) -> str:
     """The same module as a script writes it."""
     cls, args, kwargs = LAYERS[planned.type].nn(planned)
-    return f"{'' if cls == 'MaskDropout' else 'nn.'}{cls}(" + ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())]) + ")"
+    return f"{'' if cls in CUSTOM_NN else 'nn.'}{cls}(" + ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())]) + ")"

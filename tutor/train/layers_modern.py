@@ -163,6 +163,43 @@ SKIP_SEQUENTIAL_TEXT = [
 ]
 
 
+class Embedding:
+    """A table lookup: each sample's input (one column of whole numbers) picks a row of E. Its
+    gradient is a scatter-add: every row gets the sum of the gradients of the samples that picked it.
+    It takes the model's input, so nothing below it needs a gradient."""
+
+    def __init__(self, xp, E):
+        self.xp, self.E = xp, E
+
+    def forward(self, x):
+        self.idx = self.xp.indices(x[:, 0])
+        return self.E[self.idx]
+
+    def backward(self, g):
+        self.dE = self.xp.zeros_like(self.E)
+        self.xp.scatter_add(self.dE, self.idx, g)     # a row picked twice adds both samples' gradients
+        return None
+
+
+def column_embedding(nn):
+    """nn.Embedding reading the index from the input's one (float) column, as the other backends do."""
+
+    class ColumnEmbedding(nn.Embedding):
+        def forward(self, x):
+            return super().forward(x[:, 0].long())
+
+    return ColumnEmbedding
+
+
+COLUMN_EMBEDDING_TEXT = [
+    "class ColumnEmbedding(nn.Embedding):",
+    '    """nn.Embedding reading each sample\'s index from the input\'s one column."""',
+    "",
+    "    def forward(self, x):",
+    "        return super().forward(x[:, 0].long())",
+]
+
+
 class DropMasks:
     """The one source of dropout masks: numpy's RandomState(seed + 1 mod 2³²), drawn on the host in
     layer order at each training forward pass, (samples × units) uniforms ≥ rate, scaled by 1/(1 − rate)."""

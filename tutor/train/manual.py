@@ -54,6 +54,12 @@ class NumpyXP:
 
         return erf(a)
 
+    def indices(self, a):
+        return a.astype(self.np.int64)
+
+    def scatter_add(self, target, idx, values):
+        self.np.add.at(target, idx, values)
+
     def sqrt(self, a):
         return self.np.sqrt(a)
 
@@ -118,6 +124,12 @@ class TorchXP:
 
     def erf(self, a):
         return self.torch.erf(a)
+
+    def indices(self, a):
+        return a.long()
+
+    def scatter_add(self, target, idx, values):
+        target.index_add_(0, idx, values)
 
     def sqrt(self, a):
         return self.torch.sqrt(a)

@@ -154,7 +154,8 @@ def layer_plan(spec: RunSpec, inputs: int, outputs: int) -> tuple[Planned, ...]:
             out = {"hidden": spec.hidden, "outputs": outputs}.get(out, out)
         has_bias = layer.bias if spec.bias is None or not kind.bias_switch else spec.bias
         wname, bname = layer.param_names(index)
-        plan.append(Planned(layer.type, layer, index, width, int(out), wname, bname if has_bias else None, bname,
+        n_in = layer.vocab if layer.vocab is not None else width      # an embedding's table: vocab × out
+        plan.append(Planned(layer.type, layer, index, n_in, int(out), wname, bname if has_bias else None, bname,
                             layer.bias))
         width = int(out)
     return tuple(plan)
