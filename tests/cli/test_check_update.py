@@ -110,3 +110,18 @@ def test_an_embedding_reads_whole_numbers_as_its_first_layer(case, tmp_path, cap
     assert main(["--check", str(path)]) == 2
     out = capsys.readouterr()
     assert (out.out + out.err).strip().partition(f": {key}: ")[2] == message
+
+
+def test_points_with_classes_take_whole_number_labels(tmp_path, capsys):
+    path = tmp_path / "points-classes.toml"
+    data = {"kind": "points", "classes": 3, "x": [[0.5, 1.0], [1.5, -1.0]], "y": [0, 3]}
+    path.write_text(points_lesson(path.stem, NET, {"loss": "ce"}, dataset=data))
+    assert main(["--check", str(path)]) == 2
+    out = capsys.readouterr()
+    assert (out.out + out.err).strip().partition(": train.dataset.y: ")[2] == \
+        "y[1] is 3: with classes = 3 each label is one whole number within 0..2"
+    data["y"] = [0, 2]
+    path.write_text(points_lesson(path.stem, NET, {"loss": "ce"}, dataset=data))
+    assert main(["--check", str(path)]) == 0
+    spec = resolve(load(path), "numpy")
+    assert spec.loss == "ce"

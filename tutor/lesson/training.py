@@ -14,7 +14,8 @@ from tutor.lesson.vocabulary import (BACKENDS, BASELINES, BINARY_LOSSES, CLASS_L
                                      PARAM_LAYERS, SCHEDULES)
 from tutor.lesson.records import Dataset, Layer, Train, Variant
 from tutor.lesson.reader import Table
-from tutor.lesson.datasets import all_numbers, data_number, dataset_shape, freeze, read_dataset, rows_shape
+from tutor.lesson.datasets import (all_numbers, data_number, dataset_shape, freeze, has_classes, read_dataset,
+                                   rows_shape)
 
 
 def _layer(t: Table) -> Layer:
@@ -239,12 +240,12 @@ def _check_run(train: Train, dataset: Dataset, train_key: str, variant_key: str 
     data_key = variant_key or f"{train_key}.dataset"
     layers_key, probe_key = f"{train_key}.layers", f"{train_key}.probe"
     on = "on this dataset, " if variant else ""
-    if train.baseline in CLASSIFIERS and dataset.kind not in CLASSES:
+    if train.baseline in CLASSIFIERS and not has_classes(dataset):
         raise LessonError(f"{on}the baseline '{train.baseline}' is a classifier, and '{dataset.kind}' has no classes "
                           f"(classes: {', '.join(CLASSES)})", key=data_key if variant else f"{train_key}.baseline")
-    if train.loss in BINARY_LOSSES and (dataset.kind in CLASSES or outputs != 1):
+    if train.loss in BINARY_LOSSES and (has_classes(dataset) or outputs != 1):
         raise LessonError(f"{on}the loss '{train.loss}' scores two classes on one output (labels 0 and 1), and "
-                          f"'{dataset.kind}' has {outputs} outputs" + (" of class labels" if dataset.kind in CLASSES
+                          f"'{dataset.kind}' has {outputs} outputs" + (" of class labels" if has_classes(dataset)
                                                                          else ""),
                           key=data_key if variant else f"{train_key}.loss")
     for i, x in enumerate(train.probe):
@@ -312,7 +313,7 @@ def _check_ends(train: Train, dataset: Dataset, width: int, outputs: int, on: st
     per target column for the others (a 3-wide output against one target would be broadcast)."""
     last = max(i for i, lyr in enumerate(train.layers) if lyr.type == "linear")
     if train.loss in CLASS_LOSSES:
-        if dataset.kind not in CLASSES:
+        if not has_classes(dataset):
             raise LessonError(f"{on}loss = \"{train.loss}\" takes class labels (whole numbers, the index of each "
                               f"sample's class), and a '{dataset.kind}' dataset has targets, not classes (datasets "
                               f"with classes: {', '.join(CLASSES)}); for two classes labelled 0/1, use loss = \"bce\"",

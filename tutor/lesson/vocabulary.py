@@ -29,7 +29,7 @@ DTYPES = ("float32", "float64")
 DEVICES = ("cpu", "cuda", "mps", "auto")
 DATASETS = {
     # kind: {field: (types, default)}; a default of ... means required
-    "points": {"x": (list, ...), "y": (list, ...), "x_val": (list, None), "y_val": (list, None)},
+    "points": {"x": (list, ...), "y": (list, ...), "x_val": (list, None), "y_val": (list, None), "classes": (int, 0)},
     "synthetic-linear": {
         "n": (int, 100), "features": (int, 1), "x_dist": (str, "uniform"), "w": (list, ...),
         "b": ((int, float), 0.0), "noise": ((int, float), 0.1), "seed": (int, 42), "train": (int, 80),

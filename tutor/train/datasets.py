@@ -45,9 +45,14 @@ def _matrix(values):
 
 def _points_load(spec: Dataset) -> Data:
     o = spec.options
+    if o.get("classes"):                      # class labels: integers, one per sample
+        def target(v):
+            return np.asarray(v, dtype=np.float64).astype(np.int64).reshape(-1)
+    else:
+        target = _matrix
     xv = _matrix(o["x_val"]) if o.get("x_val") is not None else None
-    yv = _matrix(o["y_val"]) if o.get("y_val") is not None else None
-    return Data(_matrix(o["x"]), _matrix(o["y"]), xv, yv, name="points")
+    yv = target(o["y_val"]) if o.get("y_val") is not None else None
+    return Data(_matrix(o["x"]), target(o["y"]), xv, yv, classes=o.get("classes") or 0, name="points")
 
 
 def _points_script(spec: Dataset) -> list[str]:
@@ -55,6 +60,9 @@ def _points_script(spec: Dataset) -> list[str]:
     for key, name in (("x", "x_train"), ("y", "y_train"), ("x_val", "x_val"), ("y_val", "y_val")):
         if o.get(key) is None:
             lines.append(f"{name} = None")
+            continue
+        if key.startswith("y") and o.get("classes"):     # class labels
+            lines.append(f"{name} = np.array({[int(v) for v in o[key]]!r}, dtype=np.int64)")
             continue
         values = [list(map(float, v)) if isinstance(v, (list, tuple)) else float(v) for v in o[key]]
         flat = not isinstance(o[key][0], (list, tuple))
@@ -65,7 +73,7 @@ def _points_script(spec: Dataset) -> list[str]:
 def _points_shape(spec: Dataset) -> tuple[int, int]:
     def width(v):
         return len(v[0]) if isinstance(v[0], (list, tuple)) else 1
-    return width(spec.options["x"]), width(spec.options["y"])
+    return width(spec.options["x"]), spec.options.get("classes") or width(spec.options["y"])
 
 
 def _synthetic_load(spec: Dataset) -> Data:
