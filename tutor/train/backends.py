@@ -135,10 +135,15 @@ class AutogradBackend:
         self.plan = [(LAYERS[p.type].torch, p.names, p.layer.rate if LAYERS[p.type].random else None,
                       p.layer.source if LAYERS[p.type].skip else None) for p in plan]
         self.masks = DropMasks(spec.seed)
+        self.chain = all(rate is None and source is None for _, _, rate, source in self.plan)
         self.loss_fn = _loss_fn(spec.loss)
         self.optimizer = HandOptimizer.for_run(xp, spec)
 
     def forward(self, x, train: bool = False):
+        if self.chain:                          # no dropout, no residual: each layer's function in turn
+            for fn, names, rate, source in self.plan:
+                x = fn(self.torch, x, tuple(self.params_t[n] if n else None for n in names))
+            return x
         outs = []
         for fn, names, rate, source in self.plan:      # each layer's torch function (tutor/train/layers.py)
             if rate is not None:                # dropout: this training pass's mask, or none
@@ -223,7 +228,8 @@ class NNBackend:
             self.hand = HandOptimizer.for_run(xp, spec)
 
     def step(self, x, y, record: bool = False):
-        self.model.train()
+        if self.dropouts:                       # training mode, and this pass's masks as every backend draws them
+            self.model.train()
         for module, width, rate in self.dropouts:    # this pass's masks, as every backend draws them
             module.mask = self.masks.draw(self.xp, (x.shape[0], width), rate)
         loss = self.criterion(self.model(x), y) + torch_penalty(self.spec, self.model.parameters())
@@ -269,13 +275,15 @@ class NNBackend:
 
     def evaluate(self, x, y):
         with self.torch.no_grad():
-            self.model.eval()                   # dropout off
+            if self.dropouts:
+                self.model.eval()               # dropout off
             pred = self.model(x)
             return pred, self.criterion(pred, y)
 
     def predict(self, x):
         with self.torch.no_grad():
-            self.model.eval()
+            if self.dropouts:
+                self.model.eval()
             return self.model(x)
 
 

@@ -192,9 +192,18 @@ class ManualModel:
         self.acc: dict[str, object] = {}
         self.slots = [(name, p, *self.owners[name]) for name, p in self.params.items()]
         self.backward_layers = self.layers[::-1]
+        # the common case, kept as lean as the hand-written loop it teaches: a chain of layers (no
+        # dropout mask, no residual connection) whose gradients go straight into the update
+        self.chain = all(rate is None for _, rate in self.walk) and all(s is None for s in self.skips)
+        self.straight = spec.zero_grad and not (spec.l2 or spec.l1) and spec.clip is None
+        self.used: dict | None = None
 
     def forward(self, x, train: bool = False):
         """The model's output; in training (`train`) each dropout layer gets this pass's mask."""
+        if self.chain:
+            for layer in self.layers:
+                x = layer.forward(x)
+            return x
         outs = []
         for (layer, rate), source in zip(self.walk, self.skips):
             if rate is not None:
@@ -208,19 +217,17 @@ class ManualModel:
     def step(self, x, y):
         pred = self.forward(x, train=True)
         loss, g = loss_and_grad(self.xp, self.loss_kind, pred, y)
+        if self.straight:
+            self.backward(g)
+            optimizer = self.optimizer
+            optimizer.begin()
+            for name, p, mod, attr in self.slots:
+                optimizer.update(name, p, getattr(mod, attr))
+            return loss
         extra, decay = penalty(self.xp, self.spec, self.params)      # weight decay as a penalty: l2, l1
         if decay:
             loss = loss + extra
-        pending: dict = {}                       # gradients that residual connections send to earlier outputs
-        for i in reversed(range(len(self.layers))):
-            if i in pending:
-                g = g + pending.pop(i)
-            if g is None:
-                break
-            source = self.skips[i]
-            if source is not None:
-                pending[source] = pending[source] + g if source in pending else g
-            g = self.layers[i].backward(g)
+        self.backward(g)
         used = {}
         for name, p, mod, attr in self.slots:
             grad = getattr(mod, attr)
@@ -240,12 +247,33 @@ class ManualModel:
             self.optimizer.update(name, p, used[name])
         return loss
 
+    def backward(self, g) -> None:
+        """Each layer's rule from the loss down (residual connections send g down both paths)."""
+        if self.chain:
+            for layer in self.backward_layers:
+                if g is None:
+                    break
+                g = layer.backward(g)
+            return
+        pending: dict = {}                       # gradients that residual connections send to earlier outputs
+        for i in reversed(range(len(self.layers))):
+            if i in pending:
+                g = g + pending.pop(i)
+            if g is None:
+                break
+            source = self.skips[i]
+            if source is not None:
+                pending[source] = pending[source] + g if source in pending else g
+            g = self.layers[i].backward(g)
+
     def grads(self) -> dict:
         return {name: self.xp.to_numpy(g) for name, g in self.grad_arrays().items()}
 
     def grad_arrays(self) -> dict:
         """The last step's gradients where they live (numpy arrays or device tensors): what the
         update used (with the penalty's, summed over steps when zero_grad is off, clipped)."""
+        if self.straight:
+            return {name: getattr(mod, attr) for name, p, mod, attr in self.slots}
         return self.used
 
     def evaluate(self, x, y):

@@ -97,10 +97,10 @@ def torch_optimizer(params, spec):
 
 class HandOptimizer:
     """Gradient descent, SGD with momentum, RMSprop, Adam and AdamW, written as a learner would
-    (torch's formulas), at the lr of each step's schedule (`factor`)."""
+    (torch's formulas), at the lr of each step's schedule (`factor`; None: a constant lr)."""
 
     def __init__(self, xp, kind: str, lr: float, momentum: float = 0.0, betas=BETAS, eps=ADAM_EPS,
-                 weight_decay: float = 0.0, factor: Callable[[int], float] = lambda k: 1.0):
+                 weight_decay: float = 0.0, factor: Callable[[int], float] | None = None):
         self.xp, self.kind, self.lr, self.momentum = xp, kind, lr, momentum
         self.betas, self.eps, self.weight_decay, self.factor = betas, eps, weight_decay, factor
         self.state: dict[str, list] = {}
@@ -109,12 +109,13 @@ class HandOptimizer:
 
     @classmethod
     def for_run(cls, xp, spec) -> "HandOptimizer":
+        scheduled = spec.schedule != "constant" or spec.warmup
         return cls(xp, spec.optimizer, spec.lr, spec.momentum, weight_decay=spec.weight_decay,
-                   factor=lambda k: lr_factor(spec, k))
+                   factor=(lambda k: lr_factor(spec, k)) if scheduled else None)
 
     def begin(self):
         self.t += 1
-        self.lr_now = self.lr * self.factor(self.t - 1)
+        self.lr_now = self.lr if self.factor is None else self.lr * self.factor(self.t - 1)
 
     def update(self, name: str, p, g) -> None:
         """Change `p` in place."""
