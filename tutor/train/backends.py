@@ -156,7 +156,10 @@ class AutogradBackend:
         return x
 
     def step(self, x, y, record: bool = False):
-        loss = self.loss_fn(self.forward(x, train=True), y) + torch_penalty(self.spec, self.params_t.values())
+        loss = self.loss_fn(self.forward(x, train=True), y)
+        decay = torch_penalty(self.spec, self.params_t.values())
+        if decay is not None:
+            loss = loss + decay
         loss.backward()
         with self.torch.no_grad():
             if self.spec.clip is not None:      # by hand: every .grad scaled by one factor
@@ -232,14 +235,18 @@ class NNBackend:
             self.model.train()
         for module, width, rate in self.dropouts:    # this pass's masks, as every backend draws them
             module.mask = self.masks.draw(self.xp, (x.shape[0], width), rate)
-        loss = self.criterion(self.model(x), y) + torch_penalty(self.spec, self.model.parameters())
+        loss = self.criterion(self.model(x), y)
+        decay = torch_penalty(self.spec, self.model.parameters())
+        if decay is not None:
+            loss = loss + decay
         if self.optim is not None:
             if self.spec.zero_grad:
                 self.optim.zero_grad()
             loss.backward()
             self.clip()
             self.optim.step()
-            self.scheduler.step()
+            if self.scheduler is not None:
+                self.scheduler.step()
         else:
             loss.backward()
             self.clip()

@@ -68,9 +68,12 @@ def factor_lines(spec) -> list[str]:
 
 
 def torch_scheduler(optimizer, spec):
-    """torch's own scheduler for the run, stepped once after each optimizer.step()."""
+    """torch's own scheduler for the run, stepped once after each optimizer.step(); None for a
+    constant lr (nothing to step)."""
     from torch.optim import lr_scheduler as sch
 
+    if spec.schedule == "constant" and not spec.warmup:
+        return None
     if not spec.warmup:
         return SCHEDULES[spec.schedule].torch(sch, optimizer, spec)
     warm = sch.LinearLR(optimizer, start_factor=1 / spec.warmup, end_factor=1.0, total_iters=spec.warmup - 1)
@@ -170,7 +173,10 @@ def penalty(xp, spec, params) -> tuple[Any, dict]:
 
 
 def torch_penalty(spec, params) -> Any:
-    """The same penalty on tensors that record it (the autograd and nn backends: backward() adds its gradient)."""
+    """The same penalty on tensors that record it (the autograd and nn backends: backward() adds its
+    gradient); None when the run has none (so that the loss's graph gains nothing)."""
+    if not (spec.l2 or spec.l1):
+        return None
     total = 0.0
     for p in params:
         if spec.l2:
