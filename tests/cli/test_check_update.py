@@ -125,3 +125,16 @@ def test_points_with_classes_take_whole_number_labels(tmp_path, capsys):
     assert main(["--check", str(path)]) == 0
     spec = resolve(load(path), "numpy")
     assert spec.loss == "ce"
+
+
+def test_a_variant_changes_the_weight_decay_and_clipping(tmp_path, capsys):
+    path = tmp_path / "decay-variant.toml"
+    text = points_lesson(path.stem, NET, {"l2": 0.01}) + '\n[[variants]]\nname = "no-decay"\nl2 = 0.0\nclip = 1.5\n'
+    path.write_text(text)
+    lesson = load(path)
+    plain, varied = resolve(lesson, "numpy"), resolve(lesson, "numpy", lesson.variant("no-decay"))
+    assert (plain.l2, plain.clip, varied.l2, varied.clip) == (0.01, None, 0.0, 1.5)
+    path.write_text(text.replace("clip = 1.5", "clip = 0"))
+    assert main(["--check", str(path)]) == 2
+    out = capsys.readouterr()
+    assert (out.out + out.err).strip().endswith(": variants[0].clip: must be above 0: a norm of 0 would stop every update")

@@ -143,6 +143,13 @@ def read_train(t: Table) -> Train:
     return train
 
 
+def _clip(t: Table, default: Any = ...) -> float | None:
+    clip = t.number("clip", default, lo=0.0, hi=MAX_CLIP)
+    if clip == 0:
+        raise LessonError("must be above 0: a norm of 0 would stop every update", key=t.key("clip"))
+    return clip
+
+
 # each schedule's own keys; a key of another schedule is an error at its line
 SCHEDULE_KEYS = {"constant": (), "step": ("step_size", "gamma"), "linear": ("decay_steps", "lr_end"),
                  "cosine": ("decay_steps", "lr_end")}
@@ -155,7 +162,6 @@ def _update(t: Table, optimizer: str) -> dict[str, Any]:
         "l1": t.number("l1", 0.0, lo=0.0, hi=MAX_DECAY),
         "schedule": t.choice("schedule", SCHEDULES, "constant"),
         "warmup": t.integer("warmup", 0, lo=0, hi=MAX_STEPS),
-        "clip": t.number("clip", None, lo=0.0, hi=MAX_CLIP),
     }
     if "weight_decay" in t.data and optimizer != "adamw":
         raise LessonError("'weight_decay' is AdamW's decoupled decay: use optimizer = \"adamw\", or l2 for a "
@@ -163,8 +169,7 @@ def _update(t: Table, optimizer: str) -> dict[str, Any]:
     out["weight_decay"] = t.number("weight_decay", 0.01 if optimizer == "adamw" else 0.0, lo=0.0, hi=MAX_DECAY)
     if out["warmup"] == 1:
         raise LessonError("a warm-up of 1 step starts at the full lr: use 0 (none) or at least 2", key=t.key("warmup"))
-    if out["clip"] == 0:
-        raise LessonError("must be above 0: a norm of 0 would stop every update", key=t.key("clip"))
+    out["clip"] = _clip(t, None)
     own = SCHEDULE_KEYS[out["schedule"]]
     for name in ("step_size", "gamma", "decay_steps", "lr_end"):
         if name in t.data and name not in own:
@@ -192,6 +197,9 @@ def _partial(t: Table, allowed: set[str]) -> dict[str, Any]:
         "bias": lambda: t.take("bias", bool),
         "backends": lambda: _backend_list(t),
         "loss": lambda: t.choice("loss", LOSSES),
+        "l2": lambda: t.number("l2", lo=0.0, hi=MAX_DECAY),
+        "l1": lambda: t.number("l1", lo=0.0, hi=MAX_DECAY),
+        "clip": lambda: _clip(t),
     }
     for name in list(t.data):
         if name in allowed:
@@ -369,7 +377,7 @@ def read_variant(t: Table, train: Train | None) -> Variant:
     if not ID_RE.match(name):
         raise LessonError(f"'{name}' is not a variant name (lowercase letters, digits and '-')", key=t.key("name"))
     title = t.text("title", name, limit=120)
-    changes = _partial(t, _TRAIN_OVERRIDES - {"bias"} | {"backends", "loss"})
+    changes = _partial(t, _TRAIN_OVERRIDES - {"bias"} | {"backends", "loss", "l2", "l1", "clip"})
     if "note" in t.data:                   # the variant's own note about its runs, in place of [train]'s
         changes["note"] = t.text("note", "", limit=2000)
     if "layers" in t.data:                 # another model on the same data (e.g. without its ReLU)
