@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))      # this checkout's tutor
 
 from tutor.lesson import lessons_dir, load as load_lesson  # noqa: E402
-from tutor.train.data import load  # noqa: E402
+from tutor.train.datasets import load  # noqa: E402
 from tutor.train.session import Session  # noqa: E402
 from tutor.train.spec import dataset_for, resolve  # noqa: E402
 

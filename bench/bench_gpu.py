@@ -34,7 +34,7 @@ def main() -> int:
 
     from bench_torch_trainer import bare_optim_digits, best_of, timed
     from tutor.lesson import lessons_dir, load as load_lesson
-    from tutor.train.data import load
+    from tutor.train.datasets import load
     from tutor.train.session import LogPolicy, Session
     from tutor.train.spec import initial_weights, resolve
 

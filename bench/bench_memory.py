@@ -25,7 +25,7 @@ TARGET = 1.2
 DRIVER = r'''
 import gc, json, sys, time
 import psutil
-from tutor.train.data import load
+from tutor.train.datasets import load
 from tutor.lesson import lessons_dir, load as load_lesson
 from tutor.train.session import LogPolicy, Session
 from tutor.train.snapshot import History

@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tutor.lesson import lessons_dir, load as load_lesson  # noqa: E402
-from tutor.train.data import load  # noqa: E402
+from tutor.train.datasets import load  # noqa: E402
 from tutor.train.session import LogPolicy, Session  # noqa: E402
 from tutor.train.spec import initial_weights, resolve  # noqa: E402
 

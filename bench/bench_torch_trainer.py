@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from tutor.train.data import load  # noqa: E402
+from tutor.train.datasets import load  # noqa: E402
 from tutor.lesson import lessons_dir, load as load_lesson  # noqa: E402
 from tutor.train.session import LogPolicy, Session  # noqa: E402
 from tutor.train.spec import initial_weights, resolve  # noqa: E402

@@ -158,13 +158,15 @@ def _derive(lesson: Lesson, opts: Options, p: Printer) -> None:
 
 
 def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> int:
-    from tutor.train.data import DataError, load
+    from tutor.train.data import DataError
+    from tutor.train.datasets import load
     from tutor.train.backends import DeviceError
+    from tutor.train.registry import BACKEND_KINDS
     from tutor.train.session import LogPolicy, Session
     from tutor.train.spec import backends_for, dataset_for, resolve
 
     backends = opts.backends or list(backends_for(lesson, variant))
-    if any(b != "numpy" for b in backends) and opts.device != "cpu":
+    if any(BACKEND_KINDS[b].torch for b in backends) and opts.device != "cpu":
         from tutor.train.backends import resolve_device
 
         try:                                   # say so before any backend has run

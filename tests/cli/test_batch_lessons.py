@@ -13,7 +13,7 @@ import torch
 
 from tests.support import events_of, headless_json, lesson_path
 from tutor.lesson import load
-from tutor.train.manual import BN_EPS, BatchNorm
+from tutor.train.layers import BN_EPS, BatchNorm
 
 SOFTMAX = "softmax-cross-entropy"
 BATCHNORM = "batchnorm-backward"

@@ -19,8 +19,9 @@ EXPECTED = {
     "bad-syntax.toml": (33, "(file)", "invalid TOML: Invalid value"),
     "unknown-key.toml": (
         35, "train.epoch",
-        "unknown key (did you mean epochs? allowed here: backends, baseline, batch_size, dataset, dtype, epochs, hidden, init, "
-        "layers, log_every, loss, lr, momentum, note, optimizer, overrides, probe, seed, zero_grad)"),
+        "unknown key (did you mean epochs? allowed here: backends, baseline, batch_size, clip, dataset, decay_steps, dtype, "
+        "epochs, gamma, hidden, init, l1, l2, layers, log_every, loss, lr, lr_end, momentum, note, optimizer, overrides, "
+        "probe, schedule, seed, step_size, warmup, weight_decay, zero_grad)"),
     "wrong-type.toml": (33, "train.lr", "expected an integer or a number, found a string"),
     "missing-field.toml": (29, "train.loss", "required key is missing"),
     "unknown-name.toml": (22, "graph.nodes[1].expr", "unknown name 'target' (known here: w, x, y, y_pred)"),
@@ -34,7 +35,7 @@ EXPECTED = {
         "shapes do not multiply: x is N×D and w is H×O (inner dimensions D and H differ)"),
     "unknown-dataset.toml": (
         38, "train.dataset.kind", "'cifar' is not one of: points, synthetic-linear, iris, digits, mnist, circle, xor, "
-                                  "gauss, spiral, moons, plane, multi-gauss, csv"),
+                                  "gauss, spiral, moons, plane, multi-gauss, make-moons, csv"),
     "unknown-backend.toml": (
         30, "train.backends[1]", "unknown backend 'tensorflow' (known: numpy, torch-manual, autograd, nn, optim)"),
     "huge-hidden.toml": (44, "train.layers[0].out", "a layer of 1000000000 units is outside 1..4096"),

@@ -142,7 +142,8 @@ def test_a_lessons_csv_over_the_limit_is_refused(tmp_path):
 def test_a_link_swapped_in_after_loading_is_refused_when_the_data_is_read(tmp_path):
     """--check looked when the lesson was loaded; the run resolves the path again when it reads."""
     from tutor.lesson import load
-    from tutor.train.data import DataError, load as load_data
+    from tutor.train.data import DataError
+    from tutor.train.datasets import load as load_data
 
     (tmp_path / "points.csv").write_text(points_csv())
     lesson = load(lesson_with(tmp_path, "points.csv"))

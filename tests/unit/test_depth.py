@@ -13,8 +13,8 @@ import pytest
 
 from tutor.errors import LessonError
 from tutor.lesson import BACKENDS, loads
-from tutor.train.data import load as load_data
 from tutor.train.copies import distinct_units
+from tutor.train.datasets import load as load_data
 from tutor.train.health import layer_health
 from tutor.train.session import LogPolicy, Session
 from tutor.train.snapshot import SATURATED_WITHIN

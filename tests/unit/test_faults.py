@@ -32,7 +32,7 @@ def run_headless(lesson_id: str, **options) -> tuple[int, str, str]:
 
 
 def session(lesson_id: str = "two-layer-relu", backend: str = "numpy", **changes) -> Session:
-    from tutor.train.data import load as load_data
+    from tutor.train.datasets import load as load_data
 
     les = lesson(lesson_id)
     return Session(resolve_spec(les, backend, **changes), load_data(les.train.dataset))

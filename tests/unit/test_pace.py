@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 
 from tests.support import examples, lesson_path
 from tutor.lesson import load
-from tutor.train.data import load as load_data
+from tutor.train.datasets import load as load_data
 from tutor.train.session import LogPolicy, Session
 from tutor.train.spec import resolve
 

@@ -153,3 +153,18 @@ def test_equation_keeps_tiny_weights_visible():
     text = pg.equation(1, 0)
     assert "0.0042·x1" in text and "− 0.000123·x2" in text and "0.00·" not in text
     assert text.endswith("+ 0)")
+
+
+@pytest.mark.parametrize("activation", ["gelu", "silu", "softplus"])
+def test_the_newer_activations_train_the_circle(activation):
+    """Issue 26: the playground's gelu, silu and softplus are the layer table's rules: a circle is
+    learned (600 steps at lr 0.3) and each neuron's formula names its activation."""
+    from tutor.train.layers import LAYERS
+
+    pg = Playground(Config(dataset="circle", activation=activation, hidden=(6, 4), lr=0.3, seed=1))
+    assert type(pg.acts[0]) is type(LAYERS[activation].make(pg.xp, (), False))
+    first = pg.stats().loss
+    assert pg.run(600) == 600
+    s = pg.stats()
+    assert s.loss < 0.1 * first and s.accuracy >= 0.95
+    assert pg.equation(1, 0).startswith(f"h1_1 = {activation}(")

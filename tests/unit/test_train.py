@@ -40,7 +40,7 @@ def test_numpy_and_torch_draw_the_same_minibatches():
     nn + torch.optim run have the same loss, step by step, to 1e-9."""
     import dataclasses
 
-    from tutor.train.data import load as load_data
+    from tutor.train.datasets import load as load_data
     from tutor.lesson import load
     from tutor.train.session import LogPolicy, Session
     from tutor.train.spec import resolve
@@ -60,7 +60,7 @@ def test_numpy_and_torch_draw_the_same_minibatches():
 
 
 def _session(lesson, backend, **changes):
-    from tutor.train.data import load as load_data
+    from tutor.train.datasets import load as load_data
     from tutor.train.session import Session
     from tutor.train.spec import dataset_for, resolve
 

@@ -72,7 +72,9 @@ def _export(args, lesson, fail) -> int:
         return fail("--lr must be a positive number")
     if args.momentum is not None and not 0 <= args.momentum <= 0.999:
         return fail("--momentum must be within 0..0.999")
-    if args.export_code == "numpy" and args.device in ("cuda", "mps"):
+    from tutor.train.registry import BACKEND_KINDS
+
+    if not BACKEND_KINDS[args.export_code].torch and args.device in ("cuda", "mps"):
         return fail(f"--device {args.device} applies to the torch backends: numpy runs on the CPU")
     script = export(lesson, args.export_code, variant, lr=args.lr, momentum=args.momentum, epochs=args.epochs,
                     seed=args.seed, hidden=args.hidden, device=args.device)

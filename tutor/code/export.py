@@ -11,9 +11,14 @@ from __future__ import annotations
 
 
 from tutor.lesson import Lesson, Variant
+from tutor.train.losses import LOSS_KINDS
+from tutor.train.registry import BACKEND_KINDS
 from tutor.train.spec import dataset_for, layer_plan, resolve
 from tutor.code.writer import NP, TORCH, Script, Writer
-from tutor.code.script_data import data_lines, shapes, train_count, weight_lines
+from tutor.code.script_data import data_lines, weight_lines
+from tutor.code.script_update import settings_lines
+from tutor.train.datasets import DATASET_KINDS
+from tutor.train.layers import LAYERS
 from tutor.code.script_loops import autograd_loop, device_lines, manual_loop, nn_loop, targs
 
 
@@ -23,9 +28,13 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
     spec = resolve(lesson, backend, variant, **changes)
     dataset = dataset_for(lesson, variant)
     w = Writer()
-    torch_used = backend != "numpy"
-    needs = ["numpy"] + (["torch"] if torch_used else []) + \
-        (["scikit-learn"] if dataset.kind in ("iris", "digits", "mnist") else [])
+    kind = BACKEND_KINDS[backend]
+    torch_used = kind.torch
+    data_kind = DATASET_KINDS[dataset.kind]
+    inputs, outputs = data_kind.shape(dataset)
+    plan = layer_plan(spec, inputs, outputs)
+    erf = not torch_used and any(LAYERS[p.type].erf for p in plan)       # numpy has no erf: scipy's
+    needs = ["numpy"] + (["torch"] if torch_used else []) + (["scipy"] if erf else []) + list(data_kind.needs)
     # lesson text reaches the script only as repr() literals in comments: one line each, never code
     w(f'"""A {backend} training run of backprop-tutor, as a standalone script.',
       "",
@@ -36,28 +45,30 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
       f"# lesson: {lesson.id!r}" + (f", variant {variant.name!r}" if variant else ""),
       f"# title: {lesson.title!r}",
       "",
+      *(["import math", ""] if spec.clip is not None or spec.schedule == "cosine" else []),
       "import numpy as np")
+    if erf:
+        w("from scipy.special import erf")
     if torch_used:
         w("import torch")
-        if backend in ("nn", "optim") or spec.loss in ("bce", "ce", "nll", "ce-sum") and backend == "autograd":
-            w("import torch.nn.functional as F" if backend == "autograd" else "from torch import nn")
+        if kind.script == "nn":
+            w("from torch import nn")
+        elif kind.script == "autograd" and "F." in LOSS_KINDS[spec.loss].torch_text:
+            w("import torch.nn.functional as F")
     w("")
     data_lines(w, dataset, lesson)
-    classes = dataset.kind in ("digits", "mnist")
-    inputs, outputs = shapes(lesson, dataset)
-    plan = layer_plan(spec, inputs, outputs)
-    names = weight_lines(w, spec, inputs, outputs)
+    classes = data_kind.classes
+    weight_lines(w, spec, inputs, outputs)
     w("", "# --- settings ---",
       f"lr = {spec.lr!r}",
       f"epochs = {spec.epochs}")
-    if spec.optimizer == "sgd" and spec.momentum:
-        w(f"momentum = {spec.momentum!r}")
-    n_train = train_count(lesson, dataset)
+    settings_lines(w, spec)
+    n_train = data_kind.train_count(dataset)
     batch = spec.batch_size if 0 < spec.batch_size < n_train else 0
     if batch:
         w(f"batch_size = {batch}")
     w("")
-    if backend == "numpy":
+    if not torch_used:
         w(f"X = x_train.astype(np.{spec.dtype})",
           "Y = y_train" + ("" if classes else f".astype(np.{spec.dtype})"))
     else:
@@ -65,13 +76,14 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
         w("torch.set_num_threads(1)    # a small model: more threads only add overhead",
           f"X = torch.as_tensor(x_train, {targs(spec)})",
           "Y = torch.as_tensor(y_train, " + (targs(spec).replace(spec.dtype, "int64") if classes else targs(spec)) + ")")
-    if backend in ("numpy", "torch-manual"):
-        manual_loop(w, spec, names, NP if backend == "numpy" else TORCH, batch, backend)
-    elif backend == "autograd":
-        autograd_loop(w, spec, names, batch)
+    if kind.script == "manual":
+        manual_loop(w, spec, plan, TORCH if torch_used else NP, batch)
     else:
-        nn_loop(w, spec, plan, names, batch)
+        LOOPS[kind.script](w, spec, plan, batch)
     return Script("\n".join(w.lines) + "\n", frozenset(w.backward), backend)
+
+
+LOOPS = {"autograd": autograd_loop, "nn": nn_loop}      # the registry's `script` → the loop that writes it
 
 
 def joined(words: list[str]) -> str:

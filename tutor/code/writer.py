@@ -30,10 +30,12 @@ class Writer:
 
 
 # Array-library spellings: the same manual code on numpy arrays and on torch tensors.
-NP = dict(exp="np.exp", log="np.log", tanh="np.tanh", sqrt="np.sqrt", arange="np.arange",
+NP = dict(exp="np.exp", log="np.log", tanh="np.tanh", sqrt="np.sqrt", arange="np.arange({})",
           zeros_like="np.zeros_like", rowmax="{}.max(axis=1, keepdims=True)", rowsum="{}.sum(axis=1, keepdims=True)",
-          copy="{}.copy()", size="{}.size")
-TORCH = dict(exp="torch.exp", log="torch.log", tanh="torch.tanh", sqrt="torch.sqrt", arange="torch.arange",
+          copy="{}.copy()", size="{}.size", erf="erf", indices="{}.astype(np.int64)",
+          scatter_add="np.add.at({}, {}, {})")
+TORCH = dict(exp="torch.exp", log="torch.log", tanh="torch.tanh", sqrt="torch.sqrt", arange="torch.arange({})",
              zeros_like="torch.zeros_like", rowmax="{}.max(dim=1, keepdim=True).values",
-             rowsum="{}.sum(dim=1, keepdim=True)", copy="{}.clone()", size="{}.numel()")
+             rowsum="{}.sum(dim=1, keepdim=True)", copy="{}.clone()", size="{}.numel()", erf="torch.erf",
+             indices="{}.long()", scatter_add="{}.index_add_(0, {}, {})")
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from tutor.errors import LessonError
 from tutor.lesson.files import Unreadable, inside, too_large
-from tutor.lesson.limits import (MAX_CSV_BYTES, MAX_CSV_ROWS, MAX_NOISE, MAX_POINTS, MAX_SAMPLES, MAX_SEED, MAX_VALUE,
+from tutor.lesson.limits import (MAX_WIDTH, MAX_CSV_BYTES, MAX_CSV_ROWS, MAX_NOISE, MAX_POINTS, MAX_SAMPLES, MAX_SEED, MAX_VALUE,
                                  SAMPLES)
-from tutor.lesson.vocabulary import (PLAYGROUND, DATASETS, DIGITS_SHAPE, IRIS_SHAPE, MNIST_CLASSES, MNIST_PIXELS,
+from tutor.lesson.vocabulary import (CLASSES, PLAYGROUND, DATASETS, DIGITS_SHAPE, IRIS_SHAPE, MNIST_CLASSES, MNIST_PIXELS,
                                      MNIST_TRAIN)
 from tutor.lesson.records import Dataset, Train, Variant
 from tutor.lesson.reader import Table, kind_of
@@ -119,6 +119,14 @@ def _check_dataset(kind: str, o: dict, t: Table) -> None:
                 raise LessonError(f"{len(o[a])} samples; the limit inline is {MAX_POINTS}", key=t.key(a))
             for k in (a, b):
                 widths[k] = rows_shape(o[k], t.key(k))[1]
+        if o["classes"]:                       # y holds class labels: one whole number each, 0..classes − 1
+            if not 2 <= o["classes"] <= MAX_WIDTH:
+                raise LessonError(f"classes must be within 2..{MAX_WIDTH}", key=t.key("classes"))
+            for k in ("y", "y_val"):
+                for j, v in enumerate(o[k] or ()):
+                    if isinstance(v, list) or not (float(v).is_integer() and 0 <= v < o["classes"]):
+                        raise LessonError(f"{k}[{j}] is {v!r}: with classes = {o['classes']} each label is one whole "
+                                          f"number within 0..{o['classes'] - 1}", key=t.key(k))
         for k in ("x", "y"):
             if o[f"{k}_val"] is not None and widths[f"{k}_val"] != widths[k]:
                 raise LessonError(f"'{k}_val' has {widths[k + '_val']} columns and '{k}' has {widths[k]}",
@@ -139,6 +147,11 @@ def _check_dataset(kind: str, o: dict, t: Table) -> None:
             raise LessonError("noise is a standard deviation, at least 0", key=t.key("noise"))
         if not 1 <= o["train"] < o["n"]:
             raise LessonError("train must leave at least one validation sample", key=t.key("train"))
+    elif kind == "make-moons":
+        if not 2 <= o["n"] <= MAX_SAMPLES:
+            raise LessonError(f"n must be within 2..{MAX_SAMPLES}", key=t.key("n"))
+        if not 0 <= o["noise"] <= 10:
+            raise LessonError("noise is the standard deviation added to each point, within 0..10", key=t.key("noise"))
     elif kind == "digits":
         if not 0.05 <= o["test_fraction"] <= 0.95:
             raise LessonError("test_fraction must be within 0.05..0.95", key=t.key("test_fraction"))
@@ -160,6 +173,11 @@ def _check_dataset(kind: str, o: dict, t: Table) -> None:
 
 
 
+def has_classes(dataset: Dataset) -> bool:
+    """Its targets are class labels: digits, mnist, or points with `classes`."""
+    return dataset.kind in CLASSES or bool(dataset.options.get("classes"))
+
+
 def dataset_shape(dataset: Dataset) -> tuple[int, int, int]:
     """(samples, input width, output width) of a dataset, known without loading it."""
     o = dataset.options
@@ -167,9 +185,11 @@ def dataset_shape(dataset: Dataset) -> tuple[int, int, int]:
         def width(rows):
             return len(rows[0]) if isinstance(rows[0], list) else 1
         samples = len(o["x"]) + (len(o["x_val"]) if o.get("x_val") else 0)
-        return samples, width(o["x"]), width(o["y"])
+        return samples, width(o["x"]), o.get("classes") or width(o["y"])
     if dataset.kind == "synthetic-linear":
         return o["n"], o["features"], 1
+    if dataset.kind == "make-moons":
+        return o["n"], 2, 1
     if dataset.kind == "iris":
         return IRIS_SHAPE
     if dataset.kind == "digits":

@@ -9,7 +9,7 @@ from typing import Any
 from tutor.errors import LessonError
 from tutor.expr import Expr
 
-from tutor.lesson.vocabulary import GROUPS
+from tutor.lesson.vocabulary import GROUPS, NORM_LAYERS
 
 
 @dataclass(frozen=True)
@@ -78,12 +78,18 @@ class Layer:
     bias_init: tuple | None = None
     init: str | None = None               # this layer's draw (INITS or "normal"); None: the run's `init`
     std: float | None = None              # the standard deviation of a "normal" draw
+    rate: float | None = None             # a dropout layer's probability of dropping a unit
+    source: int | None = None             # a residual layer's: the index of the layer whose output it adds
+    vocab: int | None = None              # an embedding's rows: its inputs are whole numbers 0..vocab − 1
 
     def param_names(self, index: int) -> tuple[str, str]:
         """(weight, bias) names of the `index`-th linear layer (from 1): given, or W1 and b1; of the
         `index`-th batchnorm layer, its scale and shift: given, or gamma1 and beta1."""
-        if self.type == "batchnorm":
-            return self.name or f"gamma{index}", self.bias_name or f"beta{index}"
+        if self.type == "embedding":            # a table E1, E2, …; its "bias" name is never used
+            return self.name or f"E{index}", self.bias_name or f"E{index}_bias"
+        if self.type in NORM_LAYERS:            # layernorm's: ln_gamma1, ln_beta1 (apart from batchnorm's)
+            prefix = "ln_" if self.type == "layernorm" else ""
+            return self.name or f"{prefix}gamma{index}", self.bias_name or f"{prefix}beta{index}"
         return self.name or f"W{index}", self.bias_name or f"b{index}"
 
 
@@ -115,6 +121,16 @@ class Train:
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     note: str = ""
     probe: tuple = ()                      # inputs to predict after training, e.g. f(5)
+    l2: float = 0.0                        # the penalty l2·Σp² on every parameter, added to the loss
+    l1: float = 0.0                        # the penalty l1·Σ|p|
+    weight_decay: float = 0.0              # AdamW's decoupled decay
+    schedule: str = "constant"             # the lr schedule (tutor/train/optimizers.py)
+    step_size: int = 1                     # step: the lr is multiplied by gamma every step_size steps
+    gamma: float = 0.1
+    decay_steps: int = 1                   # linear, cosine: the steps from lr to lr·lr_end
+    lr_end: float = 0.0
+    warmup: int = 0                        # steps whose lr rises as (k + 1)/warmup before the schedule
+    clip: float | None = None              # the gradients' global norm is clipped to this
 
 
 @dataclass(frozen=True)

@@ -7,24 +7,42 @@ from typing import Any
 
 from tutor.errors import LessonError
 from tutor.expr import NAME_RE
-from tutor.lesson.limits import (MAX_CELLS, MAX_EPOCHS, MAX_LAYERS, MAX_PARAMS, MAX_SAMPLES, MAX_STD, MAX_STEPS,
-                                 MAX_WIDTH)
-from tutor.lesson.vocabulary import (BACKENDS, BASELINES, CLASS_LOSSES, CLASSES, CLASSIFIERS, DTYPES, ID_RE, INITS, LAYER_INITS,
-                                     LAYER_TYPES, LOSSES, MNIST_TRAIN, OPTIMIZERS, PARAM_LAYERS)
+from tutor.lesson.limits import (MAX_CELLS, MAX_CLIP, MAX_DECAY, MAX_EPOCHS, MAX_LAYERS, MAX_PARAMS, MAX_SAMPLES,
+                                 MAX_STD, MAX_STEPS, MAX_WIDTH)
+from tutor.lesson.vocabulary import (BACKENDS, BASELINES, BINARY_LOSSES, CLASS_LOSSES, CLASSES, CLASSIFIERS, DTYPES, ID_RE,
+                                     INITS, LAYER_INITS, LAYER_TYPES, LOSSES, MNIST_TRAIN, NORM_LAYERS, OPTIMIZERS,
+                                     PARAM_LAYERS, SCHEDULES)
 from tutor.lesson.records import Dataset, Layer, Train, Variant
 from tutor.lesson.reader import Table
-from tutor.lesson.datasets import all_numbers, data_number, dataset_shape, freeze, read_dataset, rows_shape
+from tutor.lesson.datasets import (all_numbers, data_number, dataset_shape, freeze, has_classes, read_dataset,
+                                   rows_shape)
 
 
 def _layer(t: Table) -> Layer:
     kind = t.choice("type", LAYER_TYPES)
-    if kind == "batchnorm":                    # a scale gamma and a shift beta per feature, named or numbered
+    if kind in NORM_LAYERS:                    # a scale gamma and a shift beta per feature, named or numbered
         names = [t.take(label, str, None) for label in ("name", "bias_name")]
         for label, value in zip(("name", "bias_name"), names):
             if value is not None and not NAME_RE.match(value):
                 raise LessonError(f"'{value}' is not a name (a letter, then letters, digits, _)", key=t.key(label))
         t.done()
         return Layer(kind, bias=True, name=names[0], bias_name=names[1])
+    if kind == "embedding":                    # a lookup table: whole-number inputs 0..vocab − 1 pick its rows
+        vocab = t.integer("vocab", lo=1, hi=MAX_SAMPLES)
+        out = t.integer("out", lo=1, hi=MAX_WIDTH)
+        name = t.take("name", str, None)
+        if name is not None and not NAME_RE.match(name):
+            raise LessonError(f"'{name}' is not a name (a letter, then letters, digits, _)", key=t.key("name"))
+        t.done()
+        return Layer(kind, out, False, name, vocab=vocab)
+    if kind == "residual":                     # adds an earlier layer's output (checked in _check_run)
+        source = t.integer("from", lo=0, hi=MAX_LAYERS)
+        t.done()
+        return Layer(kind, bias=False, source=source)
+    if kind == "dropout":                      # in training each unit is dropped with probability p
+        rate = t.number("p", lo=0.0, hi=0.99)
+        t.done()
+        return Layer(kind, bias=False, rate=rate)
     if kind != "linear":
         t.done()
         return Layer(kind, bias=False)
@@ -98,6 +116,7 @@ def read_train(t: Table) -> Train:
     for i, x in enumerate(probe):
         for j, v in enumerate(x if isinstance(x, list) else [x]):
             data_number(v, f"{t.key('probe')}[{i}]" + (f"[{j}]" if isinstance(x, list) else ""))
+    update = _update(t, hyper["optimizer"])
     dataset = read_dataset(t.sub("dataset", required=True))
     layers = tuple(_layer(lt) for lt in t.array("layers", required=True, limit=MAX_LAYERS))
     _unique_params(layers, t.key("layers"))
@@ -118,10 +137,51 @@ def read_train(t: Table) -> Train:
     t.done()
     train = Train(tuple(backends), dataset, layers, loss, hyper["optimizer"], hyper["lr"], hyper["momentum"],
                   hyper["epochs"], hyper["batch_size"], seed, dtype, init, hidden, log_every, hyper["zero_grad"],
-                  baseline, overrides, note, freeze(probe))
+                  baseline, overrides, note, freeze(probe), **update)
     _check_steps(train, t)
     _check_run(train, dataset, t.path)
     return train
+
+
+def _clip(t: Table, default: Any = ...) -> float | None:
+    clip = t.number("clip", default, lo=0.0, hi=MAX_CLIP)
+    if clip == 0:
+        raise LessonError("must be above 0: a norm of 0 would stop every update", key=t.key("clip"))
+    return clip
+
+
+# each schedule's own keys; a key of another schedule is an error at its line
+SCHEDULE_KEYS = {"constant": (), "step": ("step_size", "gamma"), "linear": ("decay_steps", "lr_end"),
+                 "cosine": ("decay_steps", "lr_end")}
+
+
+def _update(t: Table, optimizer: str) -> dict[str, Any]:
+    """The update's settings of [train]: weight decay, the lr schedule and its warm-up, clipping."""
+    out: dict[str, Any] = {
+        "l2": t.number("l2", 0.0, lo=0.0, hi=MAX_DECAY),
+        "l1": t.number("l1", 0.0, lo=0.0, hi=MAX_DECAY),
+        "schedule": t.choice("schedule", SCHEDULES, "constant"),
+        "warmup": t.integer("warmup", 0, lo=0, hi=MAX_STEPS),
+    }
+    if "weight_decay" in t.data and optimizer != "adamw":
+        raise LessonError("'weight_decay' is AdamW's decoupled decay: use optimizer = \"adamw\", or l2 for a "
+                          "penalty in the loss", key=t.key("weight_decay"))
+    out["weight_decay"] = t.number("weight_decay", 0.01 if optimizer == "adamw" else 0.0, lo=0.0, hi=MAX_DECAY)
+    if out["warmup"] == 1:
+        raise LessonError("a warm-up of 1 step starts at the full lr: use 0 (none) or at least 2", key=t.key("warmup"))
+    out["clip"] = _clip(t, None)
+    own = SCHEDULE_KEYS[out["schedule"]]
+    for name in ("step_size", "gamma", "decay_steps", "lr_end"):
+        if name in t.data and name not in own:
+            users = [s for s, keys in SCHEDULE_KEYS.items() if name in keys]
+            raise LessonError(f"'{name}' belongs to schedule = {' or '.join(map(repr, users))}; this run's "
+                              f"schedule is {out['schedule']!r}", key=t.key(name))
+    needed = ... if out["schedule"] == "step" else 1         # a schedule's step count is required
+    out["step_size"] = t.integer("step_size", needed, lo=1, hi=MAX_STEPS)
+    out["gamma"] = t.number("gamma", 0.1, lo=0.0, hi=1.0)
+    out["decay_steps"] = t.integer("decay_steps", ... if "decay_steps" in own else 1, lo=1, hi=MAX_STEPS)
+    out["lr_end"] = t.number("lr_end", 0.0, lo=0.0, hi=1.0)
+    return out
 
 
 def _partial(t: Table, allowed: set[str]) -> dict[str, Any]:
@@ -137,6 +197,9 @@ def _partial(t: Table, allowed: set[str]) -> dict[str, Any]:
         "bias": lambda: t.take("bias", bool),
         "backends": lambda: _backend_list(t),
         "loss": lambda: t.choice("loss", LOSSES),
+        "l2": lambda: t.number("l2", lo=0.0, hi=MAX_DECAY),
+        "l1": lambda: t.number("l1", lo=0.0, hi=MAX_DECAY),
+        "clip": lambda: _clip(t),
     }
     for name in list(t.data):
         if name in allowed:
@@ -185,9 +248,14 @@ def _check_run(train: Train, dataset: Dataset, train_key: str, variant_key: str 
     data_key = variant_key or f"{train_key}.dataset"
     layers_key, probe_key = f"{train_key}.layers", f"{train_key}.probe"
     on = "on this dataset, " if variant else ""
-    if train.baseline in CLASSIFIERS and dataset.kind not in CLASSES:
+    if train.baseline in CLASSIFIERS and not has_classes(dataset):
         raise LessonError(f"{on}the baseline '{train.baseline}' is a classifier, and '{dataset.kind}' has no classes "
                           f"(classes: {', '.join(CLASSES)})", key=data_key if variant else f"{train_key}.baseline")
+    if train.loss in BINARY_LOSSES and (has_classes(dataset) or outputs != 1):
+        raise LessonError(f"{on}the loss '{train.loss}' scores two classes on one output (labels 0 and 1), and "
+                          f"'{dataset.kind}' has {outputs} outputs" + (" of class labels" if has_classes(dataset)
+                                                                         else ""),
+                          key=data_key if variant else f"{train_key}.loss")
     for i, x in enumerate(train.probe):
         given = len(x) if isinstance(x, tuple) else 1
         if given != width:
@@ -195,8 +263,19 @@ def _check_run(train: Train, dataset: Dataset, train_key: str, variant_key: str 
                               key=data_key if variant else f"{probe_key}[{i}]")
     widths, params, hidden_in = [width], 0, False
     for i, lyr in enumerate(train.layers):
+        if lyr.type == "embedding":
+            _check_embedding(lyr, i, dataset, f"{on}layer {i}: " if variant else "",
+                             data_key if variant else f"{layers_key}[{i}]")
+            params += lyr.vocab * lyr.out
+            widths.append(lyr.out)
+            continue
+        if lyr.type == "residual" and not (lyr.source < i and widths[lyr.source + 1] == widths[-1]):
+            said = (f"'from' names layer {lyr.source}, which is not before this one (layer {i})" if lyr.source >= i
+                    else f"layer {lyr.source} gives {widths[lyr.source + 1]} values and this layer's input has "
+                         f"{widths[-1]}: a residual connection adds two of the same width")
+            raise LessonError(f"{on}{said}", key=data_key if variant else f"{layers_key}[{i}].from")
         if lyr.type != "linear":
-            params += 2 * widths[-1] if lyr.type == "batchnorm" else 0
+            params += 2 * widths[-1] if lyr.type in NORM_LAYERS else 0
             widths.append(widths[-1])
             continue
         out = {"hidden": train.hidden, "outputs": outputs}.get(lyr.out, lyr.out) if isinstance(lyr.out, str) else lyr.out
@@ -242,7 +321,7 @@ def _check_ends(train: Train, dataset: Dataset, width: int, outputs: int, on: st
     per target column for the others (a 3-wide output against one target would be broadcast)."""
     last = max(i for i, lyr in enumerate(train.layers) if lyr.type == "linear")
     if train.loss in CLASS_LOSSES:
-        if dataset.kind not in CLASSES:
+        if not has_classes(dataset):
             raise LessonError(f"{on}loss = \"{train.loss}\" takes class labels (whole numbers, the index of each "
                               f"sample's class), and a '{dataset.kind}' dataset has targets, not classes (datasets "
                               f"with classes: {', '.join(CLASSES)}); for two classes labelled 0/1, use loss = \"bce\"",
@@ -255,6 +334,22 @@ def _check_ends(train: Train, dataset: Dataset, width: int, outputs: int, on: st
         what = "target column" if outputs == 1 else "target columns"
         raise LessonError(f"{on}the model ends in {width} outputs, and the data has {outputs} {what}: the last "
                           f"linear layer needs out = {outputs} (or \"outputs\")", key=key or f"{train_key}.layers[{last}].out")
+
+
+def _check_embedding(lyr: Layer, i: int, dataset: Dataset, where: str, key: str) -> None:
+    """An embedding takes the model's input: the first layer, on a points dataset of one column of
+    whole numbers within 0..vocab − 1."""
+    if i != 0:
+        raise LessonError(f"{where}an embedding takes the model's input, so it is the first layer", key=f"{key}.type")
+    if dataset.kind != "points":
+        raise LessonError(f"{where}an embedding reads whole numbers: a 'points' dataset of one column, not "
+                          f"'{dataset.kind}'", key=f"{key}.type")
+    for name in ("x", "x_val"):
+        for j, v in enumerate(dataset.options.get(name) or ()):
+            row = tuple(v) if isinstance(v, (list, tuple)) else (v,)
+            if len(row) != 1 or not (float(row[0]).is_integer() and 0 <= row[0] < lyr.vocab):
+                raise LessonError(f"{where}{name}[{j}] is {list(row) if len(row) != 1 else row[0]!r}: an embedding's "
+                                  f"inputs are one whole number each, within 0..{lyr.vocab - 1}", key=f"{key}.vocab")
 
 
 def check_hidden(train: Train, dataset: Dataset, hidden: int) -> None:
@@ -282,7 +377,7 @@ def read_variant(t: Table, train: Train | None) -> Variant:
     if not ID_RE.match(name):
         raise LessonError(f"'{name}' is not a variant name (lowercase letters, digits and '-')", key=t.key("name"))
     title = t.text("title", name, limit=120)
-    changes = _partial(t, _TRAIN_OVERRIDES - {"bias"} | {"backends", "loss"})
+    changes = _partial(t, _TRAIN_OVERRIDES - {"bias"} | {"backends", "loss", "l2", "l1", "clip"})
     if "note" in t.data:                   # the variant's own note about its runs, in place of [train]'s
         changes["note"] = t.text("note", "", limit=2000)
     if "layers" in t.data:                 # another model on the same data (e.g. without its ReLU)

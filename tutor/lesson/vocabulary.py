@@ -14,18 +14,22 @@ BACKENDS = ("numpy", "torch-manual", "autograd", "nn", "optim")
 BASELINES = ("sklearn-linear", "sklearn-logistic", "sklearn-mlp")
 CLASSIFIERS = ("sklearn-logistic", "sklearn-mlp")      # baselines that need class labels
 CLASSES = ("digits", "mnist")                          # the datasets that have them
-LOSSES = ("sse", "mse", "bce", "ce", "nll", "ce-sum")
-CLASS_LOSSES = ("ce", "nll", "ce-sum")                 # the losses whose targets are class indices
-OPTIMIZERS = ("gd", "sgd", "adam")
-LAYER_TYPES = ("linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "batchnorm")
-PARAM_LAYERS = ("linear", "batchnorm")     # the layer types that own parameters
+LOSSES = ("sse", "mse", "bce", "ce", "nll", "ce-sum", "hinge", "max-margin")
+CLASS_LOSSES = ("ce", "nll", "ce-sum", "hinge")         # the losses whose targets are class indices
+BINARY_LOSSES = ("bce", "max-margin")                    # losses of one output and labels 0, 1
+OPTIMIZERS = ("gd", "sgd", "adam", "adamw", "rmsprop")
+SCHEDULES = ("constant", "step", "linear", "cosine")      # the lr schedules of [train]
+LAYER_TYPES = ("linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "batchnorm", "gelu", "gelu_tanh", "silu",
+               "softplus", "layernorm", "dropout", "residual", "embedding")
+NORM_LAYERS = ("batchnorm", "layernorm")   # a scale gamma and a shift beta per feature
+PARAM_LAYERS = ("linear", *NORM_LAYERS, "embedding")    # the layer types that own parameters
 INITS = ("randn", "zeros", "torch", "uniform", "xavier", "he")    # [train]'s init, every layer's default
 LAYER_INITS = INITS + ("normal",)                                 # a layer's own: "normal" takes a `std`
 DTYPES = ("float32", "float64")
 DEVICES = ("cpu", "cuda", "mps", "auto")
 DATASETS = {
     # kind: {field: (types, default)}; a default of ... means required
-    "points": {"x": (list, ...), "y": (list, ...), "x_val": (list, None), "y_val": (list, None)},
+    "points": {"x": (list, ...), "y": (list, ...), "x_val": (list, None), "y_val": (list, None), "classes": (int, 0)},
     "synthetic-linear": {
         "n": (int, 100), "features": (int, 1), "x_dist": (str, "uniform"), "w": (list, ...),
         "b": ((int, float), 0.0), "noise": ((int, float), 0.1), "seed": (int, 42), "train": (int, 80),
@@ -35,6 +39,8 @@ DATASETS = {
     "mnist": {"seed": (int, 0), "train_size": (int, 5000), "test_size": (int, 10000)},
     # the playground's 2-D sets (tutor/train/plane.py): noise and ratio in percent
     **{kind: {"noise": ((int, float), 0.0), "ratio": ((int, float), 50.0), "seed": (int, 0)} for kind in PLAYGROUND},
+    # scikit-learn's make_moons as micrograd's demo draws it: every sample trains, labels 0 and 1
+    "make-moons": {"n": (int, 100), "noise": ((int, float), 0.1), "seed": (int, 0)},
     # x1, x2, label (or target) rows in a file beside the lesson
     "csv": {"path": (str, ...), "ratio": ((int, float), 50.0), "seed": (int, 0)},
 }

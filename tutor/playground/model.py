@@ -17,8 +17,10 @@ import numpy as np
 
 from tutor.train.plane import Points, generate, read_csv
 from tutor.train.doctor import Doctor, Observation
-from tutor.train.manual import HandOptimizer, Linear, NumpyXP, ReLU, Sigmoid, Tanh, loss_and_grad
-from tutor.train.snapshot import BOUNDS, SATURATED_WITHIN
+from tutor.train.layers import LAYERS, Linear
+from tutor.train.manual import NumpyXP, loss_and_grad
+from tutor.train.optimizers import HandOptimizer
+from tutor.train.snapshot import SATURATED_WITHIN
 
 # One vocabulary each: the knob's values, as typed on the command line and shown on screen.
 FEATURES = {            # id → (label, function of x1, x2)
@@ -30,7 +32,7 @@ FEATURES = {            # id → (label, function of x1, x2)
     "sinx1": ("sin x1", lambda a, b: np.sin(a)),
     "sinx2": ("sin x2", lambda a, b: np.sin(b)),
 }
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "silu", "softplus", "linear")   # layer kinds of tutor/train/layers.py, or none
 LOSSES = ("cross-entropy", "squared")
 REGULARISATIONS = ("none", "l1", "l2")
 MAX_LAYERS = 6
@@ -111,8 +113,8 @@ class Identity:
 
 
 def _activation(name: str, xp):
-    return {"relu": ReLU, "linear": Identity}[name]() if name in ("relu", "linear") else \
-        {"tanh": Tanh, "sigmoid": Sigmoid}[name](xp)
+    """A hidden layer's activation: a layer kind of tutor/train/layers.py's table, or none ("linear")."""
+    return Identity() if name == "linear" else LAYERS[name].make(xp, (), False)
 
 
 @dataclass
@@ -157,7 +159,7 @@ class Playground:
         xp = self.xp
         self.linears = [Linear(W.copy(), b.copy(), first=i == 0) for i, (W, b) in enumerate(self.initial)]
         self.acts = [_activation(self.config.activation, xp) for _ in self.config.hidden]
-        self.out_act = Sigmoid(xp) if self.points.classify else Identity()
+        self.out_act = _activation("sigmoid" if self.points.classify else "linear", xp)
         self.opt = HandOptimizer(xp, "gd", self.config.lr)
         self.rng = np.random.RandomState(self.config.seed)
         self.order = np.empty(0, dtype=np.int64)
@@ -245,17 +247,17 @@ class Playground:
         """Per hidden layer: the fraction of dead ReLUs, or of saturated tanh/sigmoid units, on the
         training set."""
         dead, saturated = {}, {}
-        act = self.config.activation
-        if act not in ("relu", "tanh", "sigmoid") or not self.acts:
+        kind = LAYERS.get(self.config.activation)          # its statistic, from the layer table
+        if kind is None or kind.health not in ("dead", "saturated") or not self.acts:
             return dead, saturated
         keep: list = []
         with np.errstate(all="ignore"):
             self.forward(self.x, keep)
         for i, h in enumerate(keep[:-1], 1):
-            if act == "relu":
+            if kind.health == "dead":
                 dead[f"layer {i}"] = float(np.mean(~(h > 0).any(axis=0)))
             else:
-                lo, hi = BOUNDS[act][0] + SATURATED_WITHIN, BOUNDS[act][1] - SATURATED_WITHIN
+                lo, hi = kind.bounds[0] + SATURATED_WITHIN, kind.bounds[1] - SATURATED_WITHIN
                 saturated[f"layer {i}"] = float(np.mean(((h < lo) | (h > hi)).mean(axis=0) > 0.9))
         return dead, saturated
 

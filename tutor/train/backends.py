@@ -6,14 +6,16 @@
     nn            torch.nn.Sequential and a loss module, the update by hand
     optim         nn plus a torch.optim optimizer
 
-Interface: `step(x, y)` → the loss of this step's forward pass (a backend scalar: never turned
-into a Python float here), `grads()` and `params()` → float64 numpy arrays (only called on
-logged steps), `evaluate(x, y)` → (prediction, loss), `array`/`labels` to move data in.
+Their interface is tutor/train/registry.py's `Backend` protocol, and the registry there lists them.
 """
 
 from __future__ import annotations
 
-from tutor.train.manual import BN_EPS, HandOptimizer, ManualModel, NumpyXP, TorchXP
+from tutor.train.layers import LAYERS, nn_sequential
+from tutor.train.losses import LOSS_KINDS, nn_criterion
+from tutor.train.layers_modern import DropMasks
+from tutor.train.manual import ManualModel, NumpyXP, TorchXP
+from tutor.train.optimizers import HandOptimizer, clip_coef, torch_optimizer, torch_penalty, torch_scheduler
 
 
 class DeviceError(Exception):
@@ -113,16 +115,10 @@ class ManualBackend:
 
 
 def _loss_fn(kind: str):
-    import torch.nn.functional as F
+    import torch
 
-    return {
-        "sse": lambda p, y: ((p - y) ** 2).sum(),
-        "mse": lambda p, y: ((p - y) ** 2).mean(),
-        "bce": F.binary_cross_entropy_with_logits,
-        "ce": F.cross_entropy,
-        "nll": F.nll_loss,
-        "ce-sum": lambda p, y: F.cross_entropy(p, y, reduction="sum"),
-    }[kind]
+    fn = LOSS_KINDS[kind].torch
+    return lambda p, y: fn(torch, p, y)
 
 
 class AutogradBackend:
@@ -136,36 +132,40 @@ class AutogradBackend:
         self.device = xp.device
         self.spec = spec
         self.params_t = {k: xp.array(v).requires_grad_(True) for k, v in weights.items()}
-        self.plan = [(p.type, p.weight, p.bias) for p in plan]
+        self.plan = [(LAYERS[p.type].torch, p.names, p.layer.rate if LAYERS[p.type].random else None,
+                      p.layer.source if LAYERS[p.type].skip else None) for p in plan]
+        self.masks = DropMasks(spec.seed)
+        self.chain = all(rate is None and source is None for _, _, rate, source in self.plan)
         self.loss_fn = _loss_fn(spec.loss)
-        self.optimizer = HandOptimizer(xp, spec.optimizer, spec.lr, spec.momentum)
+        self.optimizer = HandOptimizer.for_run(xp, spec)
 
-    def forward(self, x):
-        t = self.torch
-        for kind, w, b in self.plan:
-            if kind == "linear":
-                x = x @ self.params_t[w]
-                if b is not None:
-                    x = x + self.params_t[b]
-            elif kind == "batchnorm":            # the batch's statistics, biased variance, as nn.BatchNorm1d
-                xc = x - x.mean(0)
-                x = self.params_t[w] * (xc / t.sqrt((xc * xc).mean(0) + BN_EPS)) + self.params_t[b]
-            elif kind == "relu":
-                x = x.clamp(min=0)
-            elif kind == "sigmoid":
-                x = t.sigmoid(x)
-            elif kind == "tanh":
-                x = t.tanh(x)
-            elif kind == "softmax":
-                x = t.softmax(x, dim=1)
+    def forward(self, x, train: bool = False):
+        if self.chain:                          # no dropout, no residual: each layer's function in turn
+            for fn, names, rate, source in self.plan:
+                x = fn(self.torch, x, tuple(self.params_t[n] if n else None for n in names))
+            return x
+        outs = []
+        for fn, names, rate, source in self.plan:      # each layer's torch function (tutor/train/layers.py)
+            if rate is not None:                # dropout: this training pass's mask, or none
+                x = fn(self.torch, x, (self.masks.draw(self.xp, x.shape, rate) if train else None,))
+            elif source is not None:            # a residual connection: an earlier output
+                x = fn(self.torch, x, (outs[source],))
             else:
-                x = t.log_softmax(x, dim=1)
+                x = fn(self.torch, x, tuple(self.params_t[n] if n else None for n in names))
+            outs.append(x)
         return x
 
     def step(self, x, y, record: bool = False):
-        loss = self.loss_fn(self.forward(x), y)
+        loss = self.loss_fn(self.forward(x, train=True), y)
+        decay = torch_penalty(self.spec, self.params_t.values())
+        if decay is not None:
+            loss = loss + decay
         loss.backward()
         with self.torch.no_grad():
+            if self.spec.clip is not None:      # by hand: every .grad scaled by one factor
+                coef = clip_coef(self.xp, [p.grad for p in self.params_t.values()], self.spec.clip)
+                for p in self.params_t.values():
+                    p.grad *= coef
             self.optimizer.begin()
             for name, p in self.params_t.items():
                 self.optimizer.update(name, p, p.grad)
@@ -209,53 +209,47 @@ class NNBackend:
         self.xp = xp
         self.device = xp.device
         self.spec = spec
-        activations = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
-                       "softmax": lambda: nn.Softmax(dim=1), "log_softmax": lambda: nn.LogSoftmax(dim=1)}
-        # batchnorm: batch statistics always (no running averages), as every other backend computes it
-        modules = []
-        for p in plan:
-            modules.append(nn.Linear(p.n_in, p.n_out, bias=bool(p.bias)) if p.type == "linear" else
-                           nn.BatchNorm1d(p.n_out, eps=BN_EPS, track_running_stats=False) if p.type == "batchnorm"
-                           else activations[p.type]())
-        self.model = nn.Sequential(*modules).to(device=xp.device, dtype=xp.dtype)
+        self.model = nn_sequential(nn, plan).to(device=xp.device, dtype=xp.dtype)
         self.names: dict[str, tuple[object, str]] = {}      # our name → (parameter, "T" if stored transposed)
-        linears = [m for m in self.model if isinstance(m, nn.Linear)]
         with torch.no_grad():
-            for m, p in zip(linears, (p for p in plan if p.type == "linear")):
-                m.weight.copy_(xp.array(weights[p.weight]).T)        # nn.Linear keeps W as out × in
-                self.names[p.weight] = (m.weight, "T")
-                if p.bias:
-                    m.bias.copy_(xp.array(weights[p.bias]))
-                    self.names[p.bias] = (m.bias, "")
-            for m, p in zip((m for m in self.model if isinstance(m, nn.BatchNorm1d)),
-                            (p for p in plan if p.type == "batchnorm")):
-                m.weight.copy_(xp.array(weights[p.weight]))           # gamma
-                m.bias.copy_(xp.array(weights[p.bias]))               # beta
-                self.names[p.weight], self.names[p.bias] = (m.weight, ""), (m.bias, "")
-        self.criterion = {
-            "sse": nn.MSELoss(reduction="sum"), "mse": nn.MSELoss(), "bce": nn.BCEWithLogitsLoss(),
-            "ce": nn.CrossEntropyLoss(), "nll": nn.NLLLoss(), "ce-sum": nn.CrossEntropyLoss(reduction="sum"),
-        }[spec.loss]
-        if use_optim:
-            params = self.model.parameters()
-            if spec.optimizer == "adam":
-                self.optim = torch.optim.Adam(params, lr=spec.lr)
-            else:
-                self.optim = torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum if spec.optimizer == "sgd" else 0)
+            for m, p in zip(self.model, plan):
+                for name, (attr, transposed) in zip(p.names, LAYERS[p.type].nn_params):
+                    if name:
+                        value = xp.array(weights[name])
+                        getattr(m, attr).copy_(value.T if transposed else value)   # nn.Linear keeps W as out × in
+                        self.names[name] = (getattr(m, attr), "T" if transposed else "")
+        self.masks = DropMasks(spec.seed)
+        self.dropouts = [(m, p.n_in, p.layer.rate) for m, p in zip(self.model, plan) if LAYERS[p.type].random]
+        module, apply = nn_criterion(nn, spec.loss), LOSS_KINDS[spec.loss].nn_apply
+        self.criterion = lambda p, y: apply(torch, module, p, y)
+        if use_optim:                           # torch.optim's optimizer and lr scheduler
+            self.optim = torch_optimizer(self.model.parameters(), spec)
+            self.scheduler = torch_scheduler(self.optim, spec)
             self.hand = None
         else:
             self.optim = None
-            self.hand = HandOptimizer(xp, spec.optimizer, spec.lr, spec.momentum)
+            self.hand = HandOptimizer.for_run(xp, spec)
 
     def step(self, x, y, record: bool = False):
+        if self.dropouts:                       # training mode, and this pass's masks as every backend draws them
+            self.model.train()
+        for module, width, rate in self.dropouts:    # this pass's masks, as every backend draws them
+            module.mask = self.masks.draw(self.xp, (x.shape[0], width), rate)
         loss = self.criterion(self.model(x), y)
+        decay = torch_penalty(self.spec, self.model.parameters())
+        if decay is not None:
+            loss = loss + decay
         if self.optim is not None:
             if self.spec.zero_grad:
                 self.optim.zero_grad()
             loss.backward()
+            self.clip()
             self.optim.step()
+            if self.scheduler is not None:
+                self.scheduler.step()
         else:
             loss.backward()
+            self.clip()
             with self.torch.no_grad():
                 self.hand.begin()
                 for i, p in enumerate(self.model.parameters()):
@@ -265,6 +259,10 @@ class NNBackend:
         if self.optim is None and self.spec.zero_grad:
             self.model.zero_grad()
         return loss.detach()
+
+    def clip(self):
+        if self.spec.clip is not None:
+            self.torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.spec.clip)
 
     def _read(self, t, how):
         a = self.xp.to_numpy(t)
@@ -284,26 +282,28 @@ class NNBackend:
 
     def evaluate(self, x, y):
         with self.torch.no_grad():
+            if self.dropouts:
+                self.model.eval()               # dropout off
             pred = self.model(x)
             return pred, self.criterion(pred, y)
 
     def predict(self, x):
         with self.torch.no_grad():
+            if self.dropouts:
+                self.model.eval()
             return self.model(x)
 
 
-def make_backend(spec, plan, weights):
-    n_weights = sum(w.size for w in weights.values())
-    if spec.backend == "numpy":
-        _cpu_threads(n_weights, torch_too=False)
-        return ManualBackend(NumpyXP(spec.dtype), spec, plan, weights)
+def numpy_arrays(spec, n_weights: int) -> NumpyXP:
+    """Where the numpy backend's arrays live: numpy, on the host."""
+    _cpu_threads(n_weights, torch_too=False)
+    return NumpyXP(spec.dtype)
+
+
+def torch_arrays(spec, n_weights: int) -> TorchXP:
+    """Where a torch backend's tensors live: the run's device (auto resolved, its dtype checked)."""
     device = fit_dtype(spec.device, resolve_device(spec.device), spec.dtype)
     # numpy's BLAS (the data, the baseline) is held to one thread on every device: on a GPU its
     # spinning threads would take the core of the thread that launches the kernels
     _cpu_threads(n_weights, torch_too=device == "cpu", gpu=device != "cpu")
-    xp = TorchXP(spec.dtype, device)
-    if spec.backend == "torch-manual":
-        return ManualBackend(xp, spec, plan, weights)
-    if spec.backend == "autograd":
-        return AutogradBackend(xp, spec, plan, weights)
-    return NNBackend(xp, spec, plan, weights, use_optim=spec.backend == "optim")
+    return TorchXP(spec.dtype, device)

@@ -11,38 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tutor.lesson import PLAYGROUND, Dataset
 from tutor.train.arrays import Data, DataError
 
-__all__ = ["Data", "DataError", "load"]
-
-
-def _matrix(values) -> np.ndarray:
-    a = np.asarray(values, dtype=np.float64)
-    return a.reshape(-1, 1) if a.ndim == 1 else a
-
-
-def load(spec: Dataset) -> Data:
-    o = spec.options
-    if spec.kind == "points":
-        xv = _matrix(o["x_val"]) if o.get("x_val") is not None else None
-        yv = _matrix(o["y_val"]) if o.get("y_val") is not None else None
-        return Data(_matrix(o["x"]), _matrix(o["y"]), xv, yv, name="points")
-    if spec.kind == "synthetic-linear":
-        return synthetic_linear(**o)
-    if spec.kind == "iris":
-        return iris(o["seed"])
-    if spec.kind == "digits":
-        return digits(o["seed"], o["test_fraction"])
-    if spec.kind == "mnist":
-        return mnist(o["seed"], o["train_size"], o["test_size"])
-    if spec.kind in PLAYGROUND or spec.kind == "csv":
-        from tutor.train.plane import points
-
-        pts = points(spec, spec.base)
-        col = lambda v: v.reshape(-1, 1)  # noqa: E731 - one output column, 0/1 labels or targets
-        return Data(pts.x_train, col(pts.y_train), pts.x_test, col(pts.y_test), name=pts.name)
-    raise DataError(f"unknown dataset kind '{spec.kind}'")
+__all__ = ["Data", "DataError"]
 
 
 def synthetic_linear(n, features, x_dist, w, b, noise, seed, train) -> Data:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tutor.train.registry import BACKEND_KINDS
 from tutor.train.spec import RunSpec
 
 
@@ -9,7 +10,7 @@ def explain_failure(spec: RunSpec, step: int, exc: BaseException, device: str | 
     """One line for a run that failed, naming the device it ran on (`device`, or resolved from the
     spec), never "auto"."""
     name = type(exc).__name__
-    device = "cpu" if spec.backend == "numpy" else spec.device if spec.device != "auto" else device or resolved_name(spec)
+    device = "cpu" if not BACKEND_KINDS[spec.backend].torch else spec.device if spec.device != "auto" else device or resolved_name(spec)
     if "OutOfMemory" in name or "out of memory" in str(exc).lower():
         return (f"{device.upper()} ran out of memory at step {step} ({spec.backend}). Lower the batch size "
                 f"or the hidden size, or run on the CPU (--device cpu).")
@@ -22,7 +23,7 @@ def explain_failure(spec: RunSpec, step: int, exc: BaseException, device: str | 
 
 def resolved_name(spec: RunSpec) -> str:
     """The device a run of `spec` uses (cpu for numpy; auto resolved)."""
-    if spec.backend == "numpy":
+    if not BACKEND_KINDS[spec.backend].torch:
         return "cpu"
     if spec.device != "auto":
         return spec.device

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tutor.train.snapshot import BOUNDS, SATURATED_WITHIN, LayerStat
+from tutor.train.layers import LAYERS
+from tutor.train.snapshot import SATURATED_WITHIN, LayerStat
 
 
 def layer_health(plan, params: dict[str, np.ndarray], x: np.ndarray, limit: int = 2048) -> dict[str, tuple[str, float]]:
@@ -30,42 +31,45 @@ def health_figures(ops, reader, plan, params: dict, x, limit: int = HEALTH_SAMPL
                    output: list | None = None) -> dict[str, tuple[str, int]]:
     """`layer_health`'s walk with `ops` (numpy, or torch on the tensors' device), each figure queued
     on `reader` so that a logged row brings them all to the host in one copy. A linear layer's
-    figure is one number per unit (its incoming weights and bias dotted with a fixed pattern), which
-    `read_health` hands to `distinct_units`. `output`: gets the walk's last values (the model's
+    figure is its count of distinct units, counted where the weights live (`rows.py`'s `distinct`). `output`: gets the walk's last values (the model's
     scores, before a softmax or log-softmax), which a logged row turns into its accuracy count."""
     out: dict[str, tuple[str, int]] = {}
     h = ops.f(x[:limit])
     count: dict[str, int] = {}
     with np.errstate(all="ignore"):
+        outs: list = []
         for layer in plan:
-            kind = layer.type
-            if kind == "linear":
-                w = ops.f(params[layer.weight])
-                full = ops.vstack(w, ops.f(params[layer.bias])) if layer.bias else w
+            kind = LAYERS[layer.type]             # its forward rule and its statistic (tutor/train/layers.py)
+            arrays = tuple(ops.f(params[n]) if n else None for n in layer.names)
+            if kind.health == "distinct":
+                w = arrays[0]
+                full = ops.vstack(w, arrays[1]) if arrays[1] is not None else w
                 out[layer.weight] = ops.distinct(reader, full)
-                h = h @ w
-                if layer.bias:
-                    h = h + ops.f(params[layer.bias])
-                continue
-            count[kind] = count.get(kind, 0) + 1
-            name = f"{kind}{count[kind]}"
-            if kind == "relu":
+            layer_rule = kind.make(ops.xp, arrays, True)
+            if kind.skip:
+                layer_rule.other = outs[layer.layer.source]
+            h = layer_rule.forward(h)
+            outs.append(h)
+            name = stat_name(layer, count)
+            if kind.health == "dead":
                 out[name] = ("dead", reader.add(ops.dead(h)))
-                h = ops.relu(h)
-            elif kind == "batchnorm":
-                from tutor.train.manual import BN_EPS
-
-                xc = h - ops.mean0(h)
-                h = ops.f(params[layer.weight]) * xc / ops.sqrt(ops.mean0(xc * xc) + BN_EPS) + ops.f(params[layer.bias])
-            elif kind in BOUNDS:
-                h = ops.sigmoid(h) if kind == "sigmoid" else ops.tanh(h)
-                lo, hi = BOUNDS[kind]
+            elif kind.health == "saturated":
+                lo, hi = kind.bounds
                 out[name] = ("saturated", reader.add(ops.frac((h - lo < SATURATED_WITHIN) | (hi - h < SATURATED_WITHIN))))
-            else:
+            if kind.final:
                 break                  # softmax / log_softmax end the model: nothing to measure after them
     if output is not None:
         output.append(h)
     return out
+
+
+def stat_name(layer, count: dict[str, int]) -> str:
+    """A layer's name in the health figures and the by-depth rows: a linear layer's weight, else its
+    kind numbered in depth order (relu1, tanh2, ...), counted in `count`."""
+    if LAYERS[layer.type].health == "distinct":
+        return layer.weight
+    count[layer.type] = count.get(layer.type, 0) + 1
+    return f"{layer.type}{count[layer.type]}"
 
 
 def read_health(queued: dict[str, tuple[str, int]], values: list[list[float]]) -> dict[str, tuple[str, float]]:
@@ -89,15 +93,13 @@ def by_depth(plan, grads: dict, health: dict[str, tuple[str, float]]) -> tuple[L
     (from the step's GradStats), the dead or saturated fraction of an activation (`layer_health`)."""
     rows, count = [], {}
     for layer in plan:
-        if layer.type == "linear":
-            g = grads.get(layer.weight)
-            units = health.get(layer.weight, ("", None))[1]
-            rows.append(LayerStat(layer.weight, "linear", grad_norm=g.norm if g is not None else None,
-                                  units=layer.n_out, distinct=units))
-            continue
-        count[layer.type] = count.get(layer.type, 0) + 1
-        name = f"{layer.type}{count[layer.type]}"
+        name = stat_name(layer, count)
         kind, frac = health.get(name, ("", None))
+        if kind == "distinct":
+            g = grads.get(layer.weight)
+            rows.append(LayerStat(name, layer.type, grad_norm=g.norm if g is not None else None,
+                                  units=layer.n_out, distinct=frac))
+            continue
         rows.append(LayerStat(name, layer.type, dead=frac if kind == "dead" else None,
                               saturated=frac if kind == "saturated" else None))
     return tuple(rows)

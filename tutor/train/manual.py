@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import math
 
+from tutor.train.layers import LAYERS
+from tutor.train.layers_modern import DropMasks
+from tutor.train.losses import LOSS_KINDS
+from tutor.train.optimizers import HandOptimizer, clip_coef, penalty
+
 
 class NumpyXP:
     name = "numpy"
+    host = True             # its numbers are on the host already
 
     def __init__(self, dtype: str):
         import numpy as np
@@ -40,6 +46,20 @@ class NumpyXP:
     def tanh(self, a):
         return self.np.tanh(a)
 
+    def sign(self, a):
+        return self.np.sign(a)
+
+    def erf(self, a):
+        from scipy.special import erf          # numpy has none; scipy comes with scikit-learn
+
+        return erf(a)
+
+    def indices(self, a):
+        return a.astype(self.np.int64)
+
+    def scatter_add(self, target, idx, values):
+        self.np.add.at(target, idx, values)
+
     def sqrt(self, a):
         return self.np.sqrt(a)
 
@@ -67,6 +87,7 @@ class NumpyXP:
 
 class TorchXP:
     name = "torch"
+    host = False            # its numbers live on a device until copied (even the CPU's: a tensor)
 
     def __init__(self, dtype: str, device: str):
         import torch
@@ -98,6 +119,18 @@ class TorchXP:
     def tanh(self, a):
         return self.torch.tanh(a)
 
+    def sign(self, a):
+        return self.torch.sign(a)
+
+    def erf(self, a):
+        return self.torch.erf(a)
+
+    def indices(self, a):
+        return a.long()
+
+    def scatter_add(self, target, idx, values):
+        target.index_add_(0, idx, values)
+
     def sqrt(self, a):
         return self.torch.sqrt(a)
 
@@ -123,194 +156,11 @@ class TorchXP:
         return a.detach().clone()
 
 
-# --- layers: forward and backward side by side ------------------------------------------------
-
-
-class Linear:
-    def __init__(self, W, b=None, first: bool = False):
-        self.W, self.b = W, b
-        self.first = first                     # the input layer: nobody needs ∂L/∂x
-
-    def forward(self, x):
-        self.x = x
-        z = x @ self.W
-        return z + self.b if self.b is not None else z
-
-    def backward(self, g):
-        self.dW = self.x.T @ g                 # ∂L/∂W = xᵀ · g
-        if self.b is not None:
-            self.db = g.sum(0)                 # ∂L/∂b = 1ᵀ · g  (the bias was broadcast over rows)
-        if self.first:
-            return None
-        return g @ self.W.T                    # ∂L/∂x = g · Wᵀ
-
-
-class ReLU:
-    def forward(self, x):
-        self.mask = x > 0
-        return x * self.mask
-
-    def backward(self, g):
-        return g * self.mask                   # 1[z > 0]
-
-
-class Sigmoid:
-    def __init__(self, xp):
-        self.xp = xp
-
-    def forward(self, x):
-        self.s = 1 / (1 + self.xp.exp(-x))
-        return self.s
-
-    def backward(self, g):
-        return g * self.s * (1 - self.s)       # σ(z)(1 − σ(z))
-
-
-class Tanh:
-    def __init__(self, xp):
-        self.xp = xp
-
-    def forward(self, x):
-        self.t = self.xp.tanh(x)
-        return self.t
-
-    def backward(self, g):
-        return g * (1 - self.t * self.t)
-
-
-BN_EPS = 1e-5          # nn.BatchNorm1d's eps: every backend and the exported code use this one
-
-
-class BatchNorm:
-    """Batch normalisation, as nn.BatchNorm1d computes it in training mode: each feature centred by
-    the batch's mean and scaled by 1/√(var + eps) with the batch's biased variance (÷N), then a
-    learned scale gamma and shift beta. The tutor always uses the batch's own statistics (no
-    running averages), so a model's evaluation sees them too."""
-
-    def __init__(self, gamma, beta):
-        self.gamma, self.beta = gamma, beta
-
-    def forward(self, x):
-        mu = x.mean(0)                         # the batch mean of each feature
-        xc = x - mu                            # centred
-        var = (xc * xc).mean(0)                # biased variance: ÷N
-        self.inv = 1 / (var + BN_EPS) ** 0.5   # inverse standard deviation
-        self.xhat = xc * self.inv              # normalised
-        return self.gamma * self.xhat + self.beta
-
-    def backward(self, g):
-        n = g.shape[0]
-        self.dgamma = (g * self.xhat).sum(0)   # ∂L/∂gamma = Σ_batch g ⊙ xhat
-        self.dbeta = g.sum(0)                  # ∂L/∂beta = Σ_batch g
-        dxhat = g * self.gamma
-        # the fused rule: every sample's x moves the mean and the variance, which the last two terms undo
-        return self.inv / n * (n * dxhat - dxhat.sum(0) - self.xhat * (dxhat * self.xhat).sum(0))
-
-
-def softmax(xp, z):
-    e = xp.exp(z - xp.rowmax(z))
-    return e / xp.rowsum(e)
-
-
-class Softmax:
-    def __init__(self, xp):
-        self.xp = xp
-
-    def forward(self, x):
-        self.s = softmax(self.xp, x)
-        return self.s
-
-    def backward(self, g):                     # the Jacobian diag(s) − s sᵀ, applied row by row
-        return self.s * (g - self.xp.rowsum(g * self.s))
-
-
-class LogSoftmax:
-    def __init__(self, xp):
-        self.xp = xp
-
-    def forward(self, x):
-        shifted = x - self.xp.rowmax(x)
-        out = shifted - self.xp.log(self.xp.rowsum(self.xp.exp(shifted)))
-        self.s = self.xp.exp(out)
-        return out
-
-    def backward(self, g):
-        return g - self.s * self.xp.rowsum(g)
-
-
 # --- losses: (prediction, target) → (loss, ∂loss/∂prediction) ----------------------------------
 
 
 def loss_and_grad(xp, kind: str, pred, y):
-    n = pred.shape[0]
-    if kind in ("sse", "mse"):
-        d = pred - y
-        if kind == "sse":
-            return (d * d).sum(), 2 * d
-        return (d * d).mean(), 2 * d / d.numel() if hasattr(d, "numel") else 2 * d / d.size
-    if kind == "bce":                          # on logits: ∂L/∂z = (σ(z) − y) / N
-        p = 1 / (1 + xp.exp(-pred))
-        loss = (pred * (pred > 0) - pred * y + xp.log(1 + xp.exp(-abs(pred)))).mean()
-        return loss, (p - y) / (pred.shape[0] * pred.shape[1])
-    rows = xp.arange(n)
-    if kind == "ce":                           # on logits: ∂L/∂z = (softmax(z) − onehot(y)) / N
-        s = softmax(xp, pred)
-        loss = -xp.log(s[rows, y]).mean()
-        g = s.clone() if hasattr(s, "clone") else s.copy()
-        g[rows, y] -= 1
-        return loss, g / n
-    if kind == "ce-sum":                       # summed over the batch: ∂L/∂z = softmax(z) − onehot(y), no 1/N
-        s = softmax(xp, pred)
-        loss = -xp.log(s[rows, y]).sum()
-        g = s.clone() if hasattr(s, "clone") else s.copy()
-        g[rows, y] -= 1
-        return loss, g
-    if kind == "nll":                          # on log-probabilities: ∂L/∂logp = −onehot(y) / N
-        loss = -pred[rows, y].mean()
-        g = xp.zeros_like(pred)
-        g[rows, y] = -1.0 / n
-        return loss, g
-    raise ValueError(kind)
-
-
-# --- the update, by hand -----------------------------------------------------------------------
-
-
-class HandOptimizer:
-    """Gradient descent, SGD with momentum and Adam, written as a learner would (torch's formulas)."""
-
-    def __init__(self, xp, kind: str, lr: float, momentum: float = 0.0, betas=(0.9, 0.999), eps=1e-8):
-        self.xp, self.kind, self.lr, self.momentum = xp, kind, lr, momentum
-        self.betas, self.eps = betas, eps
-        self.state: dict[str, list] = {}
-        self.t = 0
-
-    def begin(self):
-        self.t += 1
-
-    def update(self, name: str, p, g) -> None:
-        """Change `p` in place."""
-        if self.kind == "gd" or (self.kind == "sgd" and self.momentum == 0):
-            p -= self.lr * g
-            return
-        if self.kind == "sgd":
-            buf = self.state.get(name)
-            if buf is None:
-                buf = [self.xp.copy(g)]
-                self.state[name] = buf
-            else:
-                buf[0] = self.momentum * buf[0] + g
-            p -= self.lr * buf[0]
-            return
-        b1, b2 = self.betas
-        m, v = self.state.setdefault(name, [self.xp.zeros_like(p), self.xp.zeros_like(p)])
-        m *= b1
-        m += (1 - b1) * g
-        v *= b2
-        v += (1 - b2) * g * g
-        m_hat = m / (1 - b1 ** self.t)
-        v_hat = v / (1 - b2 ** self.t)
-        p -= self.lr * m_hat / (self.xp.sqrt(v_hat) + self.eps)
+    return LOSS_KINDS[kind].grad(xp, pred, y)      # tutor/train/losses.py's table
 
 
 class ManualModel:
@@ -321,66 +171,110 @@ class ManualModel:
         self.loss_kind = spec.loss
         self.layers = []
         self.params: dict[str, object] = {}
-        self.owners: dict[str, tuple[Linear, str]] = {}
-        for p in plan:
-            if p.type == "linear":
-                W = xp.array(weights[p.weight])
-                b = xp.array(weights[p.bias]) if p.bias else None
-                mod = Linear(W, b, first=not self.layers)
-                self.params[p.weight] = W
-                self.owners[p.weight] = (mod, "dW")
-                if b is not None:
-                    self.params[p.bias] = b
-                    self.owners[p.bias] = (mod, "db")
-                self.layers.append(mod)
-            elif p.type == "batchnorm":
-                mod = BatchNorm(xp.array(weights[p.weight]), xp.array(weights[p.bias]))
-                self.params[p.weight], self.params[p.bias] = mod.gamma, mod.beta
-                self.owners[p.weight], self.owners[p.bias] = (mod, "dgamma"), (mod, "dbeta")
-                self.layers.append(mod)
-            else:
-                self.layers.append({"relu": lambda: ReLU(), "sigmoid": lambda: Sigmoid(xp), "tanh": lambda: Tanh(xp),
-                                    "softmax": lambda: Softmax(xp), "log_softmax": lambda: LogSoftmax(xp)}[p.type]())
-        self.optimizer = HandOptimizer(xp, spec.optimizer, spec.lr, spec.momentum)
+        self.owners: dict[str, tuple[object, str]] = {}
+        self.walk: list = []                    # (layer, its dropout rate or None)
+        self.skips: list = []                   # per layer: the earlier layer whose output it adds, or None
+        for p in plan:                          # each layer as tutor/train/layers.py's table writes it
+            kind = LAYERS[p.type]
+            arrays = tuple(xp.array(weights[n]) if n else None for n in p.names)
+            mod = kind.make(xp, arrays, not self.layers)
+            for name, array, attr in zip(p.names, arrays, kind.grads):
+                if name:
+                    self.params[name] = array
+                    self.owners[name] = (mod, attr)
+            self.layers.append(mod)
+            self.walk.append((mod, p.layer.rate if kind.random else None))
+            self.skips.append(p.layer.source if kind.skip else None)
+        self.masks = DropMasks(spec.seed)
+        self.spec = spec
+        self.optimizer = HandOptimizer.for_run(xp, spec)
         self.zero_grad = spec.zero_grad
         self.acc: dict[str, object] = {}
         self.slots = [(name, p, *self.owners[name]) for name, p in self.params.items()]
         self.backward_layers = self.layers[::-1]
+        # the common case, kept as lean as the hand-written loop it teaches: a chain of layers (no
+        # dropout mask, no residual connection) whose gradients go straight into the update
+        self.chain = all(rate is None for _, rate in self.walk) and all(s is None for s in self.skips)
+        self.straight = spec.zero_grad and not (spec.l2 or spec.l1) and spec.clip is None
+        self.used: dict | None = None
 
-    def forward(self, x):
-        for layer in self.layers:
+    def forward(self, x, train: bool = False):
+        """The model's output; in training (`train`) each dropout layer gets this pass's mask."""
+        if self.chain:
+            for layer in self.layers:
+                x = layer.forward(x)
+            return x
+        outs = []
+        for (layer, rate), source in zip(self.walk, self.skips):
+            if rate is not None:
+                layer.mask = self.masks.draw(self.xp, x.shape, rate) if train else None
+            if source is not None:
+                layer.other = outs[source]
             x = layer.forward(x)
+            outs.append(x)
         return x
 
     def step(self, x, y):
-        pred = self.forward(x)
+        pred = self.forward(x, train=True)
         loss, g = loss_and_grad(self.xp, self.loss_kind, pred, y)
-        for layer in self.backward_layers:
-            if g is None:
-                break
-            g = layer.backward(g)
-        self.optimizer.begin()
+        if self.straight:
+            self.backward(g)
+            optimizer = self.optimizer
+            optimizer.begin()
+            for name, p, mod, attr in self.slots:
+                optimizer.update(name, p, getattr(mod, attr))
+            return loss
+        extra, decay = penalty(self.xp, self.spec, self.params)      # weight decay as a penalty: l2, l1
+        if decay:
+            loss = loss + extra
+        self.backward(g)
+        used = {}
         for name, p, mod, attr in self.slots:
             grad = getattr(mod, attr)
+            if decay:
+                grad = grad + decay[name]
             if not self.zero_grad:               # what forgetting zero_grad() does: gradients add up
                 grad = self.acc[name] + grad if name in self.acc else grad
-                self.acc[name] = grad
-            self.optimizer.update(name, p, grad)
+            used[name] = grad
+        if self.spec.clip is not None:           # one factor for all, from their global norm
+            coef = clip_coef(self.xp, used.values(), self.spec.clip)
+            used = {name: grad * coef for name, grad in used.items()}
+        if not self.zero_grad:
+            self.acc = used
+        self.used = used
+        self.optimizer.begin()
+        for name, p, mod, attr in self.slots:
+            self.optimizer.update(name, p, used[name])
         return loss
+
+    def backward(self, g) -> None:
+        """Each layer's rule from the loss down (residual connections send g down both paths)."""
+        if self.chain:
+            for layer in self.backward_layers:
+                if g is None:
+                    break
+                g = layer.backward(g)
+            return
+        pending: dict = {}                       # gradients that residual connections send to earlier outputs
+        for i in reversed(range(len(self.layers))):
+            if i in pending:
+                g = g + pending.pop(i)
+            if g is None:
+                break
+            source = self.skips[i]
+            if source is not None:
+                pending[source] = pending[source] + g if source in pending else g
+            g = self.layers[i].backward(g)
 
     def grads(self) -> dict:
         return {name: self.xp.to_numpy(g) for name, g in self.grad_arrays().items()}
 
     def grad_arrays(self) -> dict:
-        """The last step's gradients where they live (numpy arrays or device tensors)."""
-        out = {}
-        for name in self.params:
-            if not self.zero_grad and name in self.acc:
-                out[name] = self.acc[name]
-            else:
-                mod, attr = self.owners[name]
-                out[name] = getattr(mod, attr)
-        return out
+        """The last step's gradients where they live (numpy arrays or device tensors): what the
+        update used (with the penalty's, summed over steps when zero_grad is off, clipped)."""
+        if self.straight:
+            return {name: getattr(mod, attr) for name, p, mod, attr in self.slots}
+        return self.used
 
     def evaluate(self, x, y):
         pred = self.forward(x)

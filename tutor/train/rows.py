@@ -24,7 +24,10 @@ class NumpyOps:
     """The row's arithmetic on numpy arrays (float64)."""
 
     def __init__(self):
+        from tutor.train.manual import NumpyXP
+
         self.dtype = np.float64
+        self.xp = NumpyXP("float64")          # the layers' own forward rules run on it (health)
 
     def f(self, a):
         return np.asarray(a, dtype=np.float64)
@@ -56,26 +59,11 @@ class NumpyOps:
     def vstack(self, w, b):
         return np.vstack([w, b[None]])
 
-    def relu(self, h):
-        return np.maximum(h, 0)
-
-    def sigmoid(self, h):
-        return 1 / (1 + np.exp(-h))
-
-    def tanh(self, h):
-        return np.tanh(h)
-
     def dead(self, h):
         return np.mean(~(h > 0).any(axis=0))
 
     def frac(self, mask):
         return np.mean(mask)
-
-    def mean0(self, h):
-        return h.mean(0)
-
-    def sqrt(self, h):
-        return np.sqrt(h)
 
     def pattern(self, n):
         return projection(n)
@@ -94,9 +82,12 @@ class TorchOps(NumpyOps):
     def __init__(self, device: str):
         import torch
 
+        from tutor.train.manual import TorchXP
+
         self.torch = torch
         self.device = device
         self.dtype = torch.float32 if device == "mps" else torch.float64
+        self.xp = TorchXP("float32" if device == "mps" else "float64", device)
 
     def f(self, a):
         return a.detach().to(self.dtype)
@@ -140,23 +131,11 @@ class TorchOps(NumpyOps):
     def vstack(self, w, b):
         return self.torch.cat([w, b[None]])
 
-    def relu(self, h):
-        return h.clamp(min=0)
-
-    def sigmoid(self, h):
-        return self.torch.sigmoid(h)
-
-    def tanh(self, h):
-        return self.torch.tanh(h)
-
     def dead(self, h):
         return self.frac(~(h > 0).any(dim=0))
 
     def frac(self, mask):
         return mask.to(self.dtype).mean()
-
-    def sqrt(self, h):
-        return self.torch.sqrt(h)
 
     def pattern(self, n):
         return self.torch.cos(self.torch.arange(n, device=self.device, dtype=self.dtype) * PATTERN_STEP + PATTERN_PHASE)

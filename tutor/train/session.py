@@ -15,6 +15,7 @@ import numpy as np
 
 from tutor.train.batches import BatchOrder
 from tutor.train.data import Data
+from tutor.train.losses import LOSS_KINDS
 from tutor.train.failures import explain_failure, resolved_name  # noqa: F401 - the UI imports explain_failure from here
 from tutor.train.health import HEALTH_SAMPLES, by_depth, dead_relu, health_figures, read_health
 from tutor.train.rows import Reader, grad_figures, grad_finite, grad_stats, ops_for
@@ -42,7 +43,7 @@ class LogPolicy:
 
 class Session:
     def __init__(self, spec: RunSpec, data: Data, history: History | None = None):
-        from tutor.train.backends import make_backend
+        from tutor.train.registry import make_backend
 
         self.spec = spec
         self.data = data
@@ -50,7 +51,7 @@ class Session:
         self.names = param_names(spec, data.inputs, data.outputs)
         self.initial = initial_weights(spec, data.inputs, data.outputs)
         self.backend = make_backend(spec, self.plan, self.initial)
-        self.device = self.backend.device if spec.backend != "numpy" else "cpu"
+        self.device = self.backend.device           # each backend owns its device (numpy's: the CPU)
         xp = self.backend.xp
         labels = xp.labels if data.classes else xp.array
         self.x = xp.array(data.x_train)
@@ -75,7 +76,7 @@ class Session:
         self.binary = is_binary(spec, data)
         self.doctor = make_doctor(spec, data, self.binary)
         self.diagnosis: dict | None = None       # the doctor's verdict once the run has ended
-        self.host_losses = spec.backend == "numpy"      # a numpy loss is a host number already
+        self.host_losses = xp.host                      # a numpy loss is a host number already
         self.keep_predictions = True    # the validation outputs for the fit view, in each row's copy
         self._pending: list = []        # losses of the steps since the last copy, where they were computed
         self._pending_from = 1          # the step of _pending[0]
@@ -98,7 +99,7 @@ class Session:
         if self.full_batch:
             return self.x, self.y
         idx = self._batches.next()
-        if self.spec.backend == "numpy":
+        if self.backend.xp.host:
             return self.x[idx], self.y[idx]
         # The data already lives on the device: each epoch's permutation goes up once and every
         # batch is a slice of it there, so a step copies nothing (as the exported script does).
@@ -269,7 +270,8 @@ class Session:
         if self.data.classes:
             return ops.count(ops.argmax(ops.f(pred)) == ops.labels(y))
         if self.binary:                      # one output: a logit (bce) or a sigmoid's probability
-            return ops.count((ops.f(pred) > (0.0 if self.spec.loss == "bce" else 0.5)) == (ops.f(y) > 0.5))
+            cut = LOSS_KINDS[self.spec.loss].cut      # a logit's or a score's; else a sigmoid's probability
+            return ops.count((ops.f(pred) > (0.5 if cut is None else cut)) == (ops.f(y) > 0.5))
         return None
 
     def _measure(self):
@@ -385,10 +387,11 @@ class Session:
 
 
 def is_binary(spec: RunSpec, data: Data) -> bool:
-    """A classifier of two classes: one output, labels 0/1, and a bce loss or a sigmoid at the end."""
+    """A classifier of two classes: one output, labels 0/1, and a two-class loss (bce, max-margin) or a
+    sigmoid at the end."""
     if data.classes or data.outputs != 1:
         return False
-    if spec.loss != "bce" and spec.layers[-1].type != "sigmoid":
+    if LOSS_KINDS[spec.loss].cut is None and spec.layers[-1].type != "sigmoid":
         return False
     return bool(np.isin(data.y_train, (0.0, 1.0)).all())
 

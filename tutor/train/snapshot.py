@@ -37,7 +37,6 @@ class GradStat:
 # its slope there is below 0.01 (σ' = s(1 − s) < 0.0099, tanh' = 1 − t² < 0.02). Defined once; the
 # playground's doctor uses it too.
 SATURATED_WITHIN = 0.01
-BOUNDS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
 
 
 @dataclass(frozen=True)

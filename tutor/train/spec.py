@@ -10,6 +10,7 @@ import numpy as np
 
 from tutor.errors import LessonError
 from tutor.lesson import DEVICES, MAX_WIDTH, OPTIMIZERS, Layer, Lesson, Train, Variant
+from tutor.train.layers import LAYERS
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,22 @@ class RunSpec:
     zero_grad: bool
     device: str
     bias: bool | None = None          # force every linear layer's bias on or off (the nn lessons)
+    l2: float = 0.0                   # the update's settings (tutor/train/optimizers.py; lessons/README.md)
+    l1: float = 0.0
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    step_size: int = 1
+    gamma: float = 0.1
+    decay_steps: int = 1
+    lr_end: float = 0.0
+    warmup: int = 0
+    clip: float | None = None
 
     def linear_layers(self) -> list[Layer]:
-        return [l for l in self.layers if l.type == "linear"]
+        return [l for l in self.layers if LAYERS[l.type].resizes]
+
+
+UPDATE_KEYS = ("l2", "l1", "weight_decay", "schedule", "step_size", "gamma", "decay_steps", "lr_end", "warmup", "clip")
 
 
 # What a learner may change, with the check each change gets.
@@ -76,6 +90,7 @@ def resolve(lesson: Lesson, backend: str, variant: Variant | None = None, **chan
         backend=backend, layers=train.layers, loss=train.loss, optimizer=train.optimizer, lr=train.lr,
         momentum=train.momentum, epochs=train.epochs, batch_size=train.batch_size, seed=train.seed,
         dtype=train.dtype, init=train.init, hidden=train.hidden, zero_grad=train.zero_grad, device="cpu",
+        **{k: getattr(train, k) for k in UPDATE_KEYS},
     )
     values.update(train.overrides.get(backend, {}))
     if variant is not None:
@@ -107,61 +122,71 @@ def dataset_for(lesson: Lesson, variant: Variant | None = None):
 class Planned:
     """One layer of a run, resolved: sizes filled in and parameters named."""
 
-    type: str                    # "linear" or an activation
+    type: str                    # a kind of tutor/train/layers.py's table
     layer: Layer
-    index: int = 0               # among the linear layers, from 1 (0 for an activation)
+    index: int = 0               # among the layers of its kind that own parameters, from 1 (else 0)
     n_in: int = 0
     n_out: int = 0
-    weight: str | None = None    # the weight's name (linear layers)
-    bias: str | None = None      # the bias's name, None where this run has no bias
+    weight: str | None = None    # the first parameter's name (a linear layer's weight, a batchnorm's gamma)
+    bias: str | None = None      # the second's (bias, beta); None where this run has no bias
     bias_name: str = ""          # the bias's name even where this run has none
     lesson_bias: bool = False    # the lesson's own model has this bias (drawn even if this run drops it)
+
+    @property
+    def names(self) -> tuple[str | None, ...]:
+        """Its parameters' names in the order of its kind's `params` (None: absent in this run)."""
+        return (self.weight, self.bias) if LAYERS[self.type].params else ()
 
 
 def layer_plan(spec: RunSpec, inputs: int, outputs: int) -> tuple[Planned, ...]:
     """The one walk over a run's layers that every backend, the exported code and the reports share:
-    'hidden' and 'outputs' filled in, parameters named (W1, b1, ... unless the lesson names them)."""
-    plan, width, index, norms = [], inputs, 0, 0
+    'hidden' and 'outputs' filled in, parameters named (W1, b1, ... and gamma1, beta1, ... unless the
+    lesson names them; each kind numbered apart)."""
+    plan, width, counts = [], inputs, {}
     for layer in spec.layers:
-        if layer.type == "batchnorm":            # gamma and beta, one per feature: numbered apart from W1, b1
-            norms += 1
-            gname, bname = layer.param_names(norms)
-            plan.append(Planned("batchnorm", layer, norms, width, width, gname, bname, bname, True))
-            continue
-        if layer.type != "linear":
+        kind = LAYERS[layer.type]
+        if not kind.params:
             plan.append(Planned(layer.type, layer, n_in=width, n_out=width))
             continue
-        index += 1
-        out = layer.out
+        counts[layer.type] = index = counts.get(layer.type, 0) + 1
+        out = layer.out if kind.resizes else width
         if isinstance(out, str):
             out = {"hidden": spec.hidden, "outputs": outputs}.get(out, out)
-        has_bias = layer.bias if spec.bias is None else spec.bias
+        has_bias = layer.bias if spec.bias is None or not kind.bias_switch else spec.bias
         wname, bname = layer.param_names(index)
-        plan.append(Planned("linear", layer, index, width, int(out), wname, bname if has_bias else None, bname,
+        n_in = layer.vocab if layer.vocab is not None else width      # an embedding's table: vocab × out
+        plan.append(Planned(layer.type, layer, index, n_in, int(out), wname, bname if has_bias else None, bname,
                             layer.bias))
         width = int(out)
     return tuple(plan)
 
 
-def linear_plan(spec: RunSpec, inputs: int, outputs: int) -> tuple[Planned, ...]:
-    return tuple(p for p in layer_plan(spec, inputs, outputs) if p.type == "linear")
+def drawn_plan(spec: RunSpec, inputs: int, outputs: int) -> tuple[Planned, ...]:
+    """The layers whose parameters are drawn from the seed (the linear layers)."""
+    return tuple(p for p in layer_plan(spec, inputs, outputs) if p.names and not LAYERS[p.type].fixed)
 
 
-def norm_plan(spec: RunSpec, inputs: int, outputs: int) -> tuple[Planned, ...]:
-    return tuple(p for p in layer_plan(spec, inputs, outputs) if p.type == "batchnorm")
+def fixed_plan(spec: RunSpec, inputs: int, outputs: int) -> tuple[Planned, ...]:
+    """The layers whose parameters start at constants (batchnorm's gamma = 1, beta = 0)."""
+    return tuple(p for p in layer_plan(spec, inputs, outputs) if p.names and LAYERS[p.type].fixed)
+
+
+def param_owners(plan: tuple[Planned, ...]) -> tuple[Planned, ...]:
+    """The layers that own parameters: the drawn ones, then the fixed ones (the order parameters are listed in)."""
+    owners = [p for p in plan if p.names]
+    return tuple(sorted(owners, key=lambda p: bool(LAYERS[p.type].fixed)))
 
 
 def param_names(spec: RunSpec, inputs: int, outputs: int) -> list[str]:
-    """Every parameter: the linear layers' weights and biases, then each batchnorm's gamma and beta."""
-    owners = linear_plan(spec, inputs, outputs) + norm_plan(spec, inputs, outputs)
-    return [n for p in owners for n in (p.weight, p.bias) if n]
+    """Every parameter: the drawn layers' (weights and biases), then the fixed ones (gamma and beta)."""
+    return [n for p in param_owners(layer_plan(spec, inputs, outputs)) for n in p.names if n]
 
 
-def norm_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.ndarray]:
-    """Each batchnorm's scale gamma = 1 and shift beta = 0 (nn.BatchNorm1d's start): nothing is drawn,
-    so the linear layers' weights are the same with and without batchnorm."""
-    return {n: (np.ones if n == p.weight else np.zeros)(p.n_out) for p in norm_plan(spec, inputs, outputs)
-            for n in (p.weight, p.bias)}
+def fixed_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.ndarray]:
+    """The constant starts (nn.BatchNorm1d's gamma = 1 and beta = 0): nothing is drawn, so the
+    linear layers' weights are the same with and without them."""
+    return {n: getattr(np, how)(p.n_out) for p in fixed_plan(spec, inputs, outputs)
+            for n, how in zip(p.names, LAYERS[p.type].fixed)}
 
 
 def initial_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.ndarray]:
@@ -173,7 +198,7 @@ def initial_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.nd
     writes out too)."""
     rng = np.random.RandomState(spec.seed)
     out: dict[str, np.ndarray] = {}
-    for p in linear_plan(spec, inputs, outputs):
+    for p in drawn_plan(spec, inputs, outputs):
         bias_rule = draw_rule(spec, p, bias=True)
         b = _draw(bias_rule, rng, (p.n_out,)) if p.lesson_bias else None
         if p.layer.weight is not None:
@@ -184,7 +209,7 @@ def initial_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.nd
             if p.layer.bias_init is not None:
                 b = np.array(p.layer.bias_init, dtype=np.float64).reshape(p.n_out)
             out[p.bias] = b if b is not None else np.zeros(p.n_out)
-    out.update(norm_weights(spec, inputs, outputs))
+    out.update(fixed_weights(spec, inputs, outputs))
     return out
 
 

@@ -100,7 +100,8 @@ class RunPane(Widget):
     def prepare(self) -> None:
         """Data (scikit-learn) and the first session (torch) load here, off the UI thread."""
         from tutor.heavy import load as load_heavy
-        from tutor.train.data import DataError, load
+        from tutor.train.data import DataError
+        from tutor.train.datasets import load
 
         load_heavy("torch", "sklearn.model_selection")       # one thread at a time (see tutor.heavy)
         dataset = self.dataset()
