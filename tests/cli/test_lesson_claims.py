@@ -39,7 +39,7 @@ def quoted(text: str, pattern: str) -> float:
 def start(lesson_id: str, variant: str | None = None):
     """The lesson's (or variant's) data and the weights every backend starts from."""
     from tutor.lesson import load
-    from tutor.train.data import load as load_data
+    from tutor.train.datasets import load as load_data
     from tutor.train.spec import dataset_for, initial_weights, resolve
 
     lesson = load(lesson_path(lesson_id))
