@@ -201,3 +201,150 @@ def test_the_layernorm_variants_start_from_the_same_linear_weights():
         assert {"W1", "b1", "W2", "b2"} <= shared, variant.name
         assert all(np.array_equal(with_ln[k], other[k]) for k in shared), variant.name
     assert "both from the same linear weights (neither layer draws anything)" in " ".join(explain_text(LAYERNORM).split())
+
+
+# --- adam-from-scratch ----------------------------------------------------------------------
+
+ADAM = "adam-from-scratch"
+B1, B2, ADAM_EPS = 0.9, 0.999, 1e-8                  # torch.optim.Adam's defaults, which the lesson states
+
+
+def adam_by_hand(w, grads, lr, decay=0.0, decoupled=False):
+    """The first Explain page's update, written here in numpy: each step's weights."""
+    m, v, out = np.zeros_like(w), np.zeros_like(w), []
+    for k, grad_of in enumerate(grads, start=1):
+        g = grad_of(w)
+        if decoupled:
+            w = w - lr * decay * w                    # AdamW: shrink first, outside the moments
+        else:
+            g = g + decay * w                         # Adam(weight_decay): into the gradient
+        m = B1 * m + (1 - B1) * g
+        v = B2 * v + (1 - B2) * g * g
+        w = w - lr * (m / (1 - B1**k)) / (np.sqrt(v / (1 - B2**k)) + ADAM_EPS)
+        out.append(w)
+    return out
+
+
+@pytest.mark.parametrize("kind", ["adam", "adam-decay", "adamw"])
+def test_adam_by_hand_agrees_with_torch_optim_step_for_step_in_float64(kind):
+    rng = np.random.default_rng(1)
+    x, y, w0 = rng.normal(size=(30, 4)), rng.normal(size=(30, 1)), rng.normal(size=(4, 1))
+
+    def grad(w):
+        return 2 * x.T @ (x @ w - y) / len(x)
+
+    decay = 0.0 if kind == "adam" else 0.01
+    ours = adam_by_hand(w0, [grad] * 50, 0.05, decay, decoupled=kind == "adamw")
+    wt = torch.tensor(w0, requires_grad=True)
+    cls = torch.optim.AdamW if kind == "adamw" else torch.optim.Adam
+    opt = cls([wt], lr=0.05, weight_decay=decay)
+    xt, yt = torch.tensor(x), torch.tensor(y)
+    for k in range(50):
+        opt.zero_grad()
+        ((xt @ wt - yt) ** 2).mean().backward()
+        opt.step()
+        assert np.allclose(ours[k], wt.detach().numpy(), rtol=1e-9, atol=1e-12), (kind, k)   # "to within 1e-6"
+    assert torch.optim.AdamW([torch.zeros(1)]).defaults["weight_decay"] == 0.01             # "λ = 0.01 by default"
+    assert torch.optim.Adam([torch.zeros(1)]).defaults["betas"] == (B1, B2)
+    assert torch.optim.Adam([torch.zeros(1)]).defaults["eps"] == ADAM_EPS
+
+
+def test_adams_weight_decay_is_the_l2_penalty_of_half_its_size():
+    rng = np.random.default_rng(2)
+    x, y, w0 = rng.normal(size=(20, 3)), rng.normal(size=(20, 1)), rng.normal(size=(3, 1))
+    runs = []
+    for decay, l2 in ((0.01, 0.0), (0.0, 0.005)):
+        w = torch.tensor(w0, requires_grad=True)
+        opt = torch.optim.Adam([w], lr=0.1, weight_decay=decay)
+        for _ in range(20):
+            opt.zero_grad()
+            (((torch.tensor(x) @ w - torch.tensor(y)) ** 2).mean() + l2 * (w * w).sum()).backward()
+            opt.step()
+        runs.append(w.detach().numpy())
+    assert np.allclose(runs[0], runs[1], rtol=1e-10, atol=1e-12)
+    text = " ".join(explain_text(ADAM).split())
+    assert "(the Train part's `l2` key is that penalty written as l2·Σw², so l2 = λ/2)" in text
+
+
+def test_the_adam_lessons_numbers_by_closed_form():
+    text = " ".join(explain_text(ADAM).split())
+    x, y, w, lr = 2.0, 1.0, 0.3, 0.1
+    z = x * w
+    g = 2 * (z - y) * x
+    assert (z, (z - y) ** 2, g) == pytest.approx((0.6, 0.16, -1.6), rel=1e-12)
+    assert "z = 0.6, L = 0.16 and ∂L/∂w = 2·(0.6 − 1)·2 = −1.6" in text
+    assert w - lr * g == pytest.approx(0.46, rel=1e-12) and "w = 0.3 − 0.1·(−1.6) = 0.46" in text
+    [corrected] = adam_by_hand(np.array(w), [lambda _: np.array(g)], lr)
+    assert abs(corrected - 0.4) < 1e-9 and "w = 0.3 + 0.1·1.6/(1.6 + 1e-8) = 0.4 (to 1e-9)" in text
+    m, v = (1 - B1) * g, (1 - B2) * g * g
+    assert (m, v) == pytest.approx((-0.16, 0.00256), rel=1e-12) and f"{math.sqrt(v):.6g}" == "0.0505964"
+    uncorrected = w - lr * m / (math.sqrt(v) + ADAM_EPS)
+    assert f"{uncorrected:.6f}" == "0.616228"
+    assert "m = −0.16, v = 0.00256, w = 0.3 + 0.1·0.16/0.0505964 = 0.616228" in text
+    factor = (1 - B1) / math.sqrt(1 - B2)
+    assert f"{factor:.5f}" == "3.16228" and "(1 − beta1)/√(1 − beta2) = 3.16228 times too long" in text
+    assert f"{1 - B2**400:.3f}" == "0.330" and "(1 − 0.999^400 = 0.330)" in text
+    assert 1 / (1 - 0.9) == pytest.approx(10) and "(10·lr for mu = 0.9)" in text
+    # the first step is lr in size whatever g, and a gradient scaled by 100 gives the same steps
+    for scale in (1e-3, 1.0, 1e3):
+        [step] = adam_by_hand(np.array(0.0), [lambda _: np.array(scale)], lr)
+        assert abs(-step - lr) <= lr * ADAM_EPS / scale + 1e-16      # lr·eps/(|g| + eps), and rounding
+    rng = np.random.default_rng(3)
+    gs = rng.normal(size=30)
+    a = adam_by_hand(np.array(0.0), [lambda _, g=g: np.array(g) for g in gs], lr)
+    b = adam_by_hand(np.array(0.0), [lambda _, g=g: np.array(100 * g) for g in gs], lr)
+    assert np.allclose(a, b, rtol=1e-6, atol=0)
+    ex = exercises(ADAM)
+    assert float(ex["grad-w"].answer) == pytest.approx(g, rel=1e-12)
+    assert float(ex["adam-first-step"].answer) == pytest.approx(float(corrected), rel=1e-12)
+    assert [float(a) for a, _ in ex["adam-first-step"].mistakes] == pytest.approx([0.46, uncorrected, 0.2], rel=1e-9)
+    assert float(ex["uncorrected-factor"].answer) == pytest.approx(factor, rel=1e-12)
+    assert float(ex["uncorrected-factor"].mistakes[0][0]) == pytest.approx((1 - B1) / (1 - B2), rel=1e-12)
+    assert [float(a) for a, _ in ex["grad-w"].mistakes] == pytest.approx([2 * (z - y), -g], rel=1e-12)
+
+
+def test_adam_derives_the_gradient_and_its_fused_form():
+    events = headless_json(ADAM, "--no-train")
+    checks = events_of(events, "gradcheck")
+    assert {(c["param"], c["form"]) for c in checks} == {("w", "scalar"), ("w", "matrix")} and all(c["ok"] for c in checks)
+    [scalar] = [c for c in checks if c["form"] == "scalar"]
+    assert scalar["symbolic"] == pytest.approx(-1.6, rel=1e-12)
+    [step] = [e for e in events_of(events, "derive", phase="matrix") if e["node"] == "w"]
+    errors = [float(line.rsplit(" ", 1)[1]) for line in step["text"].splitlines() if line.startswith("fused vs")]
+    assert len(errors) == 2 and max(errors) < 1e-14
+
+
+def weights_by_step(events, backend):
+    """Every step's starting weights (w and b), flattened, one row a step."""
+    return np.array([np.concatenate([np.ravel(e["params"]["w"]), np.ravel(e["params"]["b"])])
+                     for e in events_of(events, "train", backend=backend)])
+
+
+@pytest.mark.parametrize("variant", [None, "adamw", "adam-l2", "momentum", "rmsprop", "gd"])
+def test_the_hand_written_optimisers_take_torch_optims_steps(variant):
+    args = ["--no-derive", "--log-every", "1", "--backend", "numpy", "--backend", "optim"]
+    events = headless_json(ADAM, *args, *(["--variant", variant] if variant else []))
+    by_hand, torch_optim = weights_by_step(events, "numpy"), weights_by_step(events, "optim")
+    assert by_hand.shape == torch_optim.shape == (100, 3)
+    assert np.abs(by_hand - torch_optim).max() < 1e-6, variant          # every step, float64: the lesson's 1e-6
+    assert np.allclose(by_hand, torch_optim, rtol=1e-9, atol=1e-12), variant   # "in fact to rounding"
+    assert np.abs(by_hand[-1] - by_hand[0]).max() > 0.1                # and the weights did move
+    done(events, "numpy")
+    done(events, "optim")
+    if variant is None:                                                 # Adam's first step: lr on every weight
+        assert np.allclose(np.abs(by_hand[1] - by_hand[0]), 0.1, rtol=1e-6, atol=0)
+
+
+def test_adamw_and_adam_l2_variants_decay():
+    finals = {}
+    for variant in (None, "adamw", "adam-l2"):
+        events = headless_json(ADAM, "--no-derive", "--backend", "numpy", *(["--variant", variant] if variant else []))
+        finals[variant] = done(events, "numpy")["final_loss"]
+    assert finals["adamw"] != finals[None] and finals["adam-l2"] != finals[None]
+    from tutor.train.spec import resolve
+
+    lesson = load(lesson_path(ADAM))
+    variants = {v.name: v for v in lesson.variants}
+    assert resolve(lesson, "numpy").weight_decay == 0.0                       # Adam: no decoupled decay
+    assert resolve(lesson, "numpy", variants["adamw"]).weight_decay == 0.01    # AdamW's default, as torch's
+    assert resolve(lesson, "numpy", variants["adamw"], weight_decay=0.1).weight_decay == 0.1

@@ -79,3 +79,31 @@ async def test_layernorm_backward_from_the_list_to_derive_an_exercise_and_traini
         await until(pilot, lambda: "rowsum(gamma ⊙ g ⊙ xhat)" in text_of(app, "#step-text"), "the fused formula")
         status = await run_train(app, pilot, "1")
         assert "step 20/20" in status, status               # one epoch: 20 batches of 64
+
+
+async def test_adam_from_scratch_from_the_list_to_derive_an_exercise_and_training(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await open_from_the_list(app, pilot, "adam-from-scratch")
+        source = app.screen.query_one("#explain-text").source
+        assert "Adam, uncorrected:  m = −0.16, v = 0.00256, w = 0.3 + 0.1·0.16/0.0505964 = 0.616228" in source
+        await pilot.press("d")
+        pane = app.screen.query_one(DerivePane)
+        await until(pilot, lambda: pane.derivation is not None and pane.derivation.matrix_checks, "the derivation")
+        await walk_to(pilot, pane, "chain", "w")
+        await until(pilot, lambda: "∂L/∂w = -0.8 × 2.0 = -1.6" in text_of(app, "#step-text"), "w's chain step")
+        await until(pilot, lambda: "Exercise grad-w" in text_of(app, "#exercise-prompt"), "the exercise")
+        await pilot.press("a", *"-0.8", "enter")
+        await until(pilot, lambda: "That is 2·(z − y), the gradient of z." in text_of(app, "#exercise-feedback"),
+                    "the known mistake's response")
+        app.screen.query_one("#answer").value = ""
+        await pilot.press(*"-1.6", "enter")
+        await until(pilot, lambda: text_of(app, "#exercise-feedback").startswith("✓ Correct"), "the right answer")
+        assert app.progress.solved("adam-from-scratch") == ["grad-w"]
+        await pilot.press("escape")
+        await walk_to(pilot, pane, "matrix", "w")
+        await until(pilot, lambda: "∂L/∂w, fused = 2·xᵀ·(z − y) ⊘ (N ⊙ K)" in text_of(app, "#step-text"),
+                    "the fused gradient")
+        status = await run_train(app, pilot, "5")
+        assert "step 5/5" in status, status                # full batches: one step an epoch
