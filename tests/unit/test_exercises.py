@@ -901,6 +901,61 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("a", "A", "(a)"),
         ),
     },
+    "layernorm-backward": {
+        "scalar-dx": Row(
+            wrong=(("237.1708", known("layernorm-backward", "scalar-dx", 0)),
+                   ("1.5*0.5", known("layernorm-backward", "scalar-dx", 1)),
+                   ("0.5", V_WRONG), ("x", named("x"))),
+            same=("0", "0.0", "-0", "1.5*0.5*316.2 - 1.5*0.5*316.2"),
+        ),
+        "fused-dx": Row(
+            wrong=(("0.46291", known("layernorm-backward", "fused-dx", 0)),
+                   ("0.3086", known("layernorm-backward", "fused-dx", 1)),
+                   ("-0.176347", V_SIGN), ("-0.22043", V_WRONG)),
+            same=("0.17635", "0.1763", "(1/3)*(14/3 + 1e-5)**-0.5*(2 - 4/(14/3 + 1e-5))"),
+        ),
+        "mu-shape": Row(
+            wrong=(("1 x N", J_TRANSPOSED), ("D", J_WRONG), ("N x D", J_WRONG), ("N", J_WRONG)),
+            same=("N x 1", "N×1", "(N, 1)"),
+        ),
+        "dgamma-shape": Row(
+            wrong=(("N x D", unsummed("N x D", 0, "D")), ("N", J_WRONG), ("1", J_WRONG)),
+            same=("D", "(D,)", " D "),
+        ),
+        "eval-mode": Row(
+            wrong=(("b", choice_wrong("layernorm-backward", "eval-mode", "b")),
+                   ("c", choice_wrong("layernorm-backward", "eval-mode", "c")),
+                   ("d", choice_wrong("layernorm-backward", "eval-mode", "d"))),
+            same=("a", "A", "(a)"),
+        ),
+    },
+    "adam-from-scratch": {
+        "grad-w": Row(
+            wrong=(("-0.8", known("adam-from-scratch", "grad-w", 0)), ("1.6", V_SIGN), ("w", named("w")),
+                   ("-3.2", V_WRONG)),
+            same=("-1.6", "2*(0.6 - 1)*2", "−1.6"),
+        ),
+        "adam-first-step": Row(
+            wrong=(("0.46", known("adam-from-scratch", "adam-first-step", 0)),
+                   ("0.616228", known("adam-from-scratch", "adam-first-step", 1)),
+                   ("0.2", known("adam-from-scratch", "adam-first-step", 2)), ("0.5", V_WRONG)),
+            same=("0.4", "0.3 + 0.1*1.6/(1.6 + 1e-8)", "0.399999"),
+        ),
+        "uncorrected-factor": Row(
+            wrong=(("100", known("adam-from-scratch", "uncorrected-factor", 0)), ("1", V_WRONG), ("0.31623", V_WRONG)),
+            same=("3.1623", "sqrt(10)", "0.1/sqrt(0.001)"),
+        ),
+        "grad-shape": Row(
+            wrong=(("K x D", J_TRANSPOSED), ("N x K", J_WRONG), ("N x D", J_WRONG)),
+            same=("D x K", "D×K", "(D, K)"),
+        ),
+        "adamw": Row(
+            wrong=(("b", choice_wrong("adam-from-scratch", "adamw", "b")),
+                   ("c", choice_wrong("adam-from-scratch", "adamw", "c")),
+                   ("d", choice_wrong("adam-from-scratch", "adamw", "d"))),
+            same=("a", "A", "(a)"),
+        ),
+    },
 }
 
 
@@ -921,7 +976,7 @@ def test_table_covers_every_exercise_of_every_lesson():
         "single-neuron", "linear-1d", "linear-regression", "multivariate-regression",
         "logistic-regression", "two-layer-relu", "vector-derivatives", "mlp-digits",
         "fan-out", "backprop-through-time", "gradient-checking", "initialisation", "vanishing-gradients",
-        "softmax-cross-entropy", "batchnorm-backward", "xor-needs-a-hidden-layer"} <= set(lesson_ids())
+        "softmax-cross-entropy", "batchnorm-backward", "xor-needs-a-hidden-layer", "layernorm-backward", "adam-from-scratch"} <= set(lesson_ids())
 
 
 @pytest.mark.parametrize("lesson_id, ex_id", [(lid, eid) for lid, rows in TABLE.items() for eid in rows],

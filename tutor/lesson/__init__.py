@@ -15,7 +15,7 @@ from strangers: they are parsed by `tomllib` and `tutor.expr`, never executed.
 """
 
 from tutor.lesson.listing import Listing, catalogue, lesson_paths, lessons_dir, resolve
-from tutor.lesson.limits import (MAX_CELLS, MAX_CSV_BYTES, MAX_CSV_ROWS, MAX_DIM, MAX_EPOCHS, MAX_EXERCISES,
+from tutor.lesson.limits import (ADAMW_DECAY, MAX_CELLS, MAX_CSV_BYTES, MAX_CSV_ROWS, MAX_DIM, MAX_EPOCHS, MAX_EXERCISES,
                                  MAX_FILE_BYTES, MAX_INT, MAX_LAYERS, MAX_MESSAGE, MAX_MISTAKES, MAX_NODES,
                                  MAX_NOISE, MAX_PAGES, MAX_PARAMS, MAX_POINTS, MAX_SAMPLES, MAX_SEED,
                                  MAX_STEPS, MAX_TEXT, MAX_VALUE, MAX_WIDTH, SAMPLES, SCHEMA_VERSION)
@@ -28,7 +28,7 @@ from tutor.lesson.vocabulary import (BACKENDS, BASELINES, CLASSES, CLASSIFIERS, 
                                      LAYER_TYPES, LETTERS, LOSSES, MNIST_CLASSES, MNIST_PIXELS, MNIST_TRAIN,
                                      OPTIMIZERS, PLAYGROUND, REGRESS)
 
-__all__ = ["MAX_CELLS", "MAX_CSV_BYTES", "MAX_CSV_ROWS", "MAX_DIM", "MAX_EPOCHS", "MAX_EXERCISES",
+__all__ = ["ADAMW_DECAY", "MAX_CELLS", "MAX_CSV_BYTES", "MAX_CSV_ROWS", "MAX_DIM", "MAX_EPOCHS", "MAX_EXERCISES",
            "MAX_FILE_BYTES", "MAX_INT", "MAX_LAYERS", "MAX_MESSAGE", "MAX_MISTAKES", "MAX_NODES",
            "MAX_NOISE", "MAX_PAGES", "MAX_PARAMS", "MAX_POINTS", "MAX_SAMPLES", "MAX_SEED", "MAX_STEPS",
            "MAX_TEXT", "MAX_VALUE", "MAX_WIDTH", "SAMPLES", "SCHEMA_VERSION", "BACKENDS", "BASELINES",

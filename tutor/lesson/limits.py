@@ -28,6 +28,7 @@ MAX_CELLS = 25_000_000    # samples × (input width + every layer's width): the 
 MAX_SEED = 2**32 - 1      # numpy's RandomState and scikit-learn take seeds in 0..2^32-1
 MAX_MISTAKES = 12          # known mistakes listed for one exercise
 MAX_DECAY = 10.0          # l2, l1 and weight_decay: 0 up to this
+ADAMW_DECAY = 0.01        # weight_decay when adamw is chosen without one (torch.optim.AdamW's default)
 MAX_CLIP = 1e6            # clip: a gradient norm above 0 up to this
 MAX_STD = 100.0           # a layer's `std` (init = "normal"): 0 up to this
 MAX_MESSAGE = 200          # characters in a response to an answer

@@ -7,7 +7,7 @@ from typing import Any
 
 from tutor.errors import LessonError
 from tutor.expr import NAME_RE
-from tutor.lesson.limits import (MAX_CELLS, MAX_CLIP, MAX_DECAY, MAX_EPOCHS, MAX_LAYERS, MAX_PARAMS, MAX_SAMPLES,
+from tutor.lesson.limits import (ADAMW_DECAY, MAX_CELLS, MAX_CLIP, MAX_DECAY, MAX_EPOCHS, MAX_LAYERS, MAX_PARAMS, MAX_SAMPLES,
                                  MAX_STD, MAX_STEPS, MAX_WIDTH)
 from tutor.lesson.vocabulary import (BACKENDS, BASELINES, BINARY_LOSSES, CLASS_LOSSES, CLASSES, CLASSIFIERS, DTYPES, ID_RE,
                                      INITS, LAYER_INITS, LAYER_TYPES, LOSSES, MNIST_TRAIN, NORM_LAYERS, OPTIMIZERS,
@@ -166,7 +166,7 @@ def _update(t: Table, optimizer: str) -> dict[str, Any]:
     if "weight_decay" in t.data and optimizer != "adamw":
         raise LessonError("'weight_decay' is AdamW's decoupled decay: use optimizer = \"adamw\", or l2 for a "
                           "penalty in the loss", key=t.key("weight_decay"))
-    out["weight_decay"] = t.number("weight_decay", 0.01 if optimizer == "adamw" else 0.0, lo=0.0, hi=MAX_DECAY)
+    out["weight_decay"] = t.number("weight_decay", ADAMW_DECAY if optimizer == "adamw" else 0.0, lo=0.0, hi=MAX_DECAY)
     if out["warmup"] == 1:
         raise LessonError("a warm-up of 1 step starts at the full lr: use 0 (none) or at least 2", key=t.key("warmup"))
     out["clip"] = _clip(t, None)

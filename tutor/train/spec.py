@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from tutor.errors import LessonError
-from tutor.lesson import DEVICES, MAX_WIDTH, OPTIMIZERS, Layer, Lesson, Train, Variant
+from tutor.lesson import ADAMW_DECAY, DEVICES, MAX_WIDTH, OPTIMIZERS, Layer, Lesson, Train, Variant
 from tutor.train.layers import LAYERS
 
 
@@ -96,6 +96,8 @@ def resolve(lesson: Lesson, backend: str, variant: Variant | None = None, **chan
     if variant is not None:
         values.update({k: v for k, v in variant.changes.items() if k in values})
     values.update({k: v for k, v in changes.items() if v is not None})
+    if values["optimizer"] == "adamw" and train.optimizer != "adamw" and changes.get("weight_decay") is None:
+        values["weight_decay"] = ADAMW_DECAY      # a variant or learner picking adamw gets its default decay
     if values["hidden"] != train.hidden:               # a learner's choice: bounded as a lesson file is
         from tutor.lesson import check_hidden
 
