@@ -50,7 +50,7 @@ DIGITS_SHAPE = (1797, 64, 10)
 MNIST_PIXELS, MNIST_CLASSES = 784, 10
 MNIST_TRAIN = 60_000               # the largest split a lesson may ask for
 # The lesson list's groups, in the order it shows them: the course notebooks' lessons, then the rest
-GROUPS = ("The course", "Further topics")
+GROUPS = ("The course", "Further topics", "Modern networks")
 EXERCISE_KINDS = ("derivative", "value", "shape", "choice", "code")
 LETTERS = "abcdefgh"       # a choice exercise's letters: at most eight choices
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
