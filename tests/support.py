@@ -30,7 +30,7 @@ CURRICULUM_IDS = (
 FURTHER_IDS = ("fan-out", "backprop-through-time", "gradient-checking", "initialisation", "vanishing-gradients",
                "softmax-cross-entropy", "batchnorm-backward")
 # The modern networks (group "Modern networks", orders 1 to 7 as issue 29 numbers them), in --list order.
-MODERN_IDS = ("residual-connections",)
+MODERN_IDS = ("residual-connections", "activations")
 # Every shipped lesson in --list order: the curriculum, the further topics, then the playground's
 # xor lesson (order 30), then the modern networks.
 LISTED_IDS = CURRICULUM_IDS + FURTHER_IDS + ("xor-needs-a-hidden-layer",) + MODERN_IDS

@@ -174,3 +174,141 @@ def test_the_residual_lesson_runs_headless_as_text():
                            "--variant", "skips", "--log-every", "100")
     assert rc == 0, err
     assert "residual4" in out and "step 1: ‖∂W1‖ / ‖∂W6‖ = " in out
+
+
+# ---------------------------------------------------------------- activations, independently
+
+ACTIVATIONS = ("relu", "gelu", "gelu-tanh", "silu", "softplus", "tanh", "sigmoid")
+# the lesson's table: final loss, held-out accuracy (tanh's saturation and relu's dead units below)
+QUOTED = {"relu": (0.00622, 0.970), "gelu": (0.00809, 0.967), "gelu-tanh": (0.00809, 0.967),
+          "silu": (0.0132, 0.963), "softplus": (0.0373, 0.956), "tanh": (0.0216, 0.969),
+          "sigmoid": (2.29969, 0.135)}
+
+
+def torch_activation(name: str):
+    import torch
+
+    f = torch.nn.functional
+    return {"relu": torch.relu, "gelu": f.gelu, "gelu-tanh": lambda t: f.gelu(t, approximate="tanh"),
+            "silu": f.silu, "softplus": f.softplus, "tanh": torch.tanh, "sigmoid": torch.sigmoid}[name]
+
+
+def train_activation(name: str, steps: int = 200, lr: float = 0.5):
+    """64 → 32 → 32 → 32 → 10 with `name` after each hidden layer: torch autograd in float64, full-batch
+    gradient descent, mean cross-entropy; the final loss, held-out accuracy and each hidden layer's
+    outputs on the training set."""
+    import torch
+
+    act = torch_activation(name)
+    xt, yt, xv, yv = digits()
+    params = [p for w, b in torch_default_weights([64, 32, 32, 32, 10])
+              for p in (torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True))]
+    x, y, xval = torch.tensor(xt), torch.tensor(yt), torch.tensor(xv)
+
+    def forward(h):
+        hidden = []
+        for i in range(3):
+            h = act(h @ params[2 * i] + params[2 * i + 1])
+            hidden.append(h)
+        return h @ params[6] + params[7], hidden
+
+    for _ in range(steps):
+        loss = torch.nn.functional.cross_entropy(forward(x)[0], y)
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            for p, g in zip(params, grads):
+                p -= lr * g
+    with torch.no_grad():
+        scores, hidden = forward(x)
+        return {"final_loss": float(torch.nn.functional.cross_entropy(scores, y)),
+                "accuracy": float((forward(xval)[0].argmax(1).numpy() == yv).mean()),
+                "hidden": [h.numpy() for h in hidden]}
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return {name: train_activation(name) for name in ACTIVATIONS}
+
+
+def test_the_activations_table_from_torch(trained):
+    for name, (loss, accuracy) in QUOTED.items():
+        got = trained[name]
+        assert got["final_loss"] == pytest.approx(loss, rel=5e-3 if loss < 1 else 5e-6), name   # the quoted digits
+        assert got["accuracy"] == pytest.approx(accuracy, abs=5e-4), name
+    dead = {name: [float((h == 0).all(axis=0).mean()) for h in t["hidden"]] for name, t in trained.items()}
+    assert dead["relu"] == [0.0, 0.0, 2 / 32]                           # 2 of 32 in the third layer
+    assert all(dead[name] == [0.0, 0.0, 0.0] for name in ACTIVATIONS if name != "relu")
+    saturated = [float((np.abs(h) > 0.99).mean()) for h in trained["tanh"]["hidden"]]
+    assert 0.02 < max(saturated) <= 0.025                               # "at most 2.5% of a layer's outputs"
+    gap = abs(trained["gelu"]["final_loss"] - trained["gelu-tanh"]["final_loss"])
+    assert gap < 5e-7 and trained["gelu"]["accuracy"] == trained["gelu-tanh"]["accuracy"]
+    assert min(t["final_loss"] for t in trained.values()) == trained["relu"]["final_loss"]
+    assert trained["sigmoid"]["final_loss"] < math.log(10) and 2.3026 - trained["sigmoid"]["final_loss"] < 0.004
+
+
+def test_the_activations_derivatives_in_closed_form():
+    import torch
+    from scipy.optimize import brentq, minimize_scalar
+    from scipy.special import erf, expit
+
+    sig = expit
+    assert sig(-4) * (1 - sig(-4)) == pytest.approx(0.017663, abs=5e-7)
+    assert 1 - math.tanh(2.5) ** 2 == pytest.approx(0.026592, abs=5e-7)
+    silu_slope = lambda t: sig(t) * (1 + t * (1 - sig(t)))
+    assert brentq(silu_slope, -3, 0) == pytest.approx(-1.2785, abs=5e-5)
+    low = minimize_scalar(silu_slope, bounds=(-6, -1.3), method="bounded", options={"xatol": 1e-9})
+    assert low.x == pytest.approx(-2.3994, abs=5e-4) and low.fun == pytest.approx(-0.0998, abs=5e-5)
+    assert silu_slope(2.3993586671964864) == pytest.approx(1.0998, abs=5e-5)
+    z = 0.8
+    assert sig(z) == pytest.approx(0.689974, abs=5e-7) and z * sig(z) * (1 - sig(z)) / z == pytest.approx(0.21391, abs=5e-6)
+    assert silu_slope(z) == pytest.approx(0.861102, abs=5e-7)
+    # the Derive point: x = 1, w = 0.8, v = -0.5, y = 1
+    o = z * sig(z) * -0.5
+    dh = 2 * (o - 1) * -0.5
+    assert dh == pytest.approx(1.27599, abs=5e-6) and dh * sig(z) == pytest.approx(0.8804, abs=5e-5)
+    assert dh * z * sig(z) * (1 - sig(z)) == pytest.approx(0.218357, abs=5e-7)
+    assert dh * silu_slope(z) == pytest.approx(1.09876, abs=5e-6)
+    phi = lambda t: math.exp(-t * t / 2) / math.sqrt(2 * math.pi)
+    gelu_slope = lambda t: 0.5 * (1 + erf(t / math.sqrt(2))) + t * phi(t)
+    assert gelu_slope(1.0) == pytest.approx(1.0833, abs=5e-5)
+    assert 0.5 * (1 + erf(1 / math.sqrt(2))) == pytest.approx(0.841345, abs=5e-7) and phi(1) == pytest.approx(0.241971, abs=5e-7)
+    r2 = math.sqrt(2)
+    assert gelu_slope(-r2) == pytest.approx(-0.1289, abs=5e-5) and gelu_slope(r2) == pytest.approx(1.1289, abs=5e-5)
+    assert gelu_slope(-r2 + 1e-3) > gelu_slope(-r2) < gelu_slope(-r2 - 1e-3)     # a minimum there
+    grid = torch.linspace(-10, 10, 200001, dtype=torch.float64)
+    f = torch.nn.functional
+    assert 0.00047 < float((f.gelu(grid) - f.gelu(grid, approximate="tanh")).abs().max()) < 0.00048
+    assert sig(0.5) == pytest.approx(0.622459, abs=5e-7)
+
+
+def test_the_activations_text_quotes_these_figures():
+    text = lesson_text("activations")
+    for quoted in ["relu         0.00622      0.970               2 of 32 in the third layer (6%)",
+                   "gelu-tanh    0.00809      0.967", "silu         0.0132       0.963",
+                   "softplus     0.0373       0.956", "tanh         0.0216       0.969",
+                   "sigmoid      2.29969      0.135", "at most 2.5% of a layer's outputs saturated",
+                   "x < −1.2785", "−0.0998 at x = −2.3994", "1.0998 at x = 2.3994", "gelu′(1) = 1.0833",
+                   "−0.1289, at x = −√2", "1.1289, at x = √2", "more than 0.00048", "within 5e-7",
+                   "0.017663", "0.026592", "silu′(0.8) = 0.689974 + 0.8 × 0.21391 = 0.861102",
+                   "1.27599 × 0.689974 = 0.8804", "∂L/∂z = 1.09876"]:
+        assert quoted in text, quoted
+
+
+def test_the_activations_lesson_checks_and_derives():
+    rc, out, err = run_cli("--check", str(lesson_path("activations")))
+    assert rc == 0 and out.strip().endswith("activations.toml: ok"), out + err
+    rc, out, err = run_cli("activations", "--headless", "--no-train")
+    assert rc == 0, err
+    assert "∂L/∂z = 0.218357 + 0.8804 = 1.09876" in out and "upstream × local = 1.27599 × 0.689974 = 0.8804" in out
+    assert "∂L/∂(u1, u2, u3, u4, u5) = (∂L/∂(r, k, p, t, q)) · J = [1.0, 0.01, 0.622459, 0.0265922, 0.0176627]" in out
+
+
+@pytest.mark.parametrize("variant", ["relu", "gelu-tanh", "sigmoid"])
+def test_the_activations_runs_agree_with_torch(variant, trained):
+    events = headless_json("activations", "--no-derive", "--backend", "numpy", "--log-every", "200",
+                           *(["--variant", variant] if variant != "relu" else []))
+    done = events_of(events, "done")[0]
+    assert done["final_loss"] == pytest.approx(trained[variant]["final_loss"], rel=1e-9)   # float64 both
+    assert done["val_accuracy"] == trained[variant]["accuracy"]
+    if variant == "relu":
+        assert [row["dead"] for row in done["layers"] if "dead" in row] == [0.0, 0.0, 2 / 32]

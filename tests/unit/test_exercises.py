@@ -326,7 +326,11 @@ SOFTMAX = "exp(z2)/(exp(z2) + exp(c))"
 TANH2 = "(1 - tanh(h1*w2)**2)"
 
 
-S_PLAIN = Expect("Not that shape.", "")          # mlp-digits: the softmax probability of z2
+S_PLAIN = Expect("Not that shape.", "")
+
+
+# activations: silu's slope at z, s = σ(z)
+SILU = "(s + z*s*(1 - s))"          # mlp-digits: the softmax probability of z2
 
 
 TABLE: dict[str, dict[str, Row]] = {
@@ -942,6 +946,39 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("a", "A", "(a)"),
         ),
     },
+    "activations": {
+        "grad-z": Row(
+            wrong=(("2*(o - y)*v*s", known("activations", "grad-z", 0)), (f"2*(y - o)*v*{SILU}", SIGN),
+                   (f"(o - y)*v*{SILU}", factor(2)), (f"2*(o - y)*{SILU}", missing("o", "h", "v")),
+                   ("2*(o - y)*v*(s + z*sigmoid(z))", activation("sigmoid(z)", "sigmoid(z)*(1 - sigmoid(z))"))),
+            same=("2*(o - y)*v*sigmoid(z)*(1 + z*(1 - sigmoid(z)))", f"2*v*(o - y)*{SILU}"),
+        ),
+        "silu-slope": Row(
+            wrong=(("0.689974", known("activations", "silu-slope", 0)), ("-0.861102", V_SIGN), ("0.5", V_WRONG)),
+            same=("sigmoid(0.8)*(1 + 0.8*(1 - sigmoid(0.8)))", "0.861102", "0.8611"),
+        ),
+        "gelu-slope": Row(
+            wrong=(("0.841345", known("activations", "gelu-slope", 0)), ("-1.0833", V_SIGN), ("0.5", V_WRONG)),
+            same=("0.841345 + 0.241971", "1.0833", "1.083315"),
+        ),
+        "softplus-slope": Row(
+            wrong=(("0.9740769841801067", known("activations", "softplus-slope", 0)),
+                   ("log(1 + exp(0.5))", known("activations", "softplus-slope", 0)), ("-0.622459", V_SIGN),
+                   ("0.5", V_WRONG)),
+            same=("sigmoid(0.5)", "exp(0.5)/(1 + exp(0.5))", "0.6224593"),
+        ),
+        "shape-w": Row(
+            wrong=(("H x D", Expect("That is the transposed shape: rows and columns are swapped.", "transposed")),
+                   ("N x H", S_PLAIN), ("D x D", S_PLAIN)),
+            same=("D x H", "D×H", "(D, H)"),
+        ),
+        "which-die": Row(
+            wrong=(("b", choice_wrong("activations", "which-die", "b")),
+                   ("c", choice_wrong("activations", "which-die", "c")),
+                   ("d", choice_wrong("activations", "which-die", "d"))),
+            same=("a", "A", "(a)"),
+        ),
+    },
 }
 
 
@@ -963,7 +1000,7 @@ def test_table_covers_every_exercise_of_every_lesson():
         "logistic-regression", "two-layer-relu", "vector-derivatives", "mlp-digits",
         "fan-out", "backprop-through-time", "gradient-checking", "initialisation", "vanishing-gradients",
         "softmax-cross-entropy", "batchnorm-backward", "xor-needs-a-hidden-layer",
-        "residual-connections"} <= set(lesson_ids())
+        "residual-connections", "activations"} <= set(lesson_ids())
 
 
 @pytest.mark.parametrize("lesson_id, ex_id", [(lid, eid) for lid, rows in TABLE.items() for eid in rows],
