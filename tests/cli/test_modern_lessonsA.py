@@ -64,7 +64,10 @@ def train_residual(skips: bool, steps: int = 200):
         for w, b in params[1:5]:
             f = torch.sigmoid(h @ w + b)
             h = h + f if skips else f
+        streams.append(float(h.detach().norm()))            # what W6 reads
         return h @ params[5][0] + params[5][1]
+
+    streams: list[float] = []
 
     first = None
     for _ in range(steps):
@@ -78,7 +81,7 @@ def train_residual(skips: bool, steps: int = 200):
     with torch.no_grad():
         final = float(torch.nn.functional.cross_entropy(forward(x), y))
         predicted = forward(xval).argmax(1).numpy()
-    return {"first": first, "final_loss": final, "accuracy": float((predicted == yv).mean()),
+    return {"first": first, "final_loss": final, "accuracy": float((predicted == yv).mean()), "stream": streams[0],
             "predicted": predicted, "train_labels": yt}
 
 
@@ -114,6 +117,7 @@ def test_the_skips_keep_the_gradient_level(skips, plain):
     assert max(w[:5]) / min(w[:5]) == pytest.approx(3.25, abs=0.05)     # "within a factor of 3.3"
     assert 2 < math.log10(plain["first"][4] / plain["first"][0]) < 3   # "two to three orders of magnitude"
     assert w[0] / w[5] == pytest.approx(0.036, abs=5e-4)
+    assert skips["stream"] > 4 * plain["stream"]                        # the stream W6 reads has grown
     assert skips["final_loss"] == pytest.approx(0.628, abs=5e-4)
     assert skips["accuracy"] == pytest.approx(0.872, abs=5e-4)
 
@@ -279,6 +283,17 @@ def test_the_activations_derivatives_in_closed_form():
     f = torch.nn.functional
     assert 0.00047 < float((f.gelu(grid) - f.gelu(grid, approximate="tanh")).abs().max()) < 0.00048
     assert sig(0.5) == pytest.approx(0.622459, abs=5e-7)
+    # the tanh form's slope as the text writes it, against torch autograd at a few points
+    c = math.sqrt(2 / math.pi)
+
+    def tanh_form_slope(t):
+        th = math.tanh(c * (t + 0.044715 * t ** 3))
+        return 0.5 * (1 + th) + 0.5 * t * (1 - th * th) * c * (1 + 0.134145 * t * t)
+
+    points = torch.tensor([-3.0, -1.0, 0.3, 1.0, 2.5], dtype=torch.float64, requires_grad=True)
+    f.gelu(points, approximate="tanh").sum().backward()
+    assert [tanh_form_slope(t) for t in points.tolist()] == pytest.approx(points.grad.tolist(), abs=1e-12)
+    assert tanh_form_slope(1.0) == pytest.approx(1.0830, abs=5e-5)
 
 
 def test_the_activations_text_quotes_these_figures():
@@ -288,7 +303,7 @@ def test_the_activations_text_quotes_these_figures():
                    "softplus     0.0373       0.956", "tanh         0.0216       0.969",
                    "sigmoid      2.29969      0.135", "at most 2.5% of a layer's outputs saturated",
                    "x < −1.2785", "−0.0998 at x = −2.3994", "1.0998 at x = 2.3994", "gelu′(1) = 1.0833",
-                   "−0.1289, at x = −√2", "1.1289, at x = √2", "more than 0.00048", "within 5e-7",
+                   "−0.1289, at x = −√2", "1.1289, at x = √2", "At x = 1 it is 1.0830, against the exact 1.0833", "more than 0.00048", "within 5e-7",
                    "0.017663", "0.026592", "silu′(0.8) = 0.689974 + 0.8 × 0.21391 = 0.861102",
                    "1.27599 × 0.689974 = 0.8804", "∂L/∂z = 1.09876"]:
         assert quoted in text, quoted
