@@ -319,7 +319,18 @@ class Row:
     same: tuple[str, ...]                      # rewritings that must be accepted
 
 
-SOFTMAX = "exp(z2)/(exp(z2) + exp(c))"          # mlp-digits: the softmax probability of z2
+SOFTMAX = "exp(z2)/(exp(z2) + exp(c))"
+
+
+# residual-connections: tanh's slope in the second block, and a shape answered where no parameter rule applies
+TANH2 = "(1 - tanh(h1*w2)**2)"
+
+
+S_PLAIN = Expect("Not that shape.", "")
+
+
+# activations: silu's slope at z, s = σ(z)
+SILU = "(s + z*s*(1 - s))"          # mlp-digits: the softmax probability of z2
 
 
 TABLE: dict[str, dict[str, Row]] = {
@@ -953,6 +964,70 @@ TABLE: dict[str, dict[str, Row]] = {
             wrong=(("b", choice_wrong("adam-from-scratch", "adamw", "b")),
                    ("c", choice_wrong("adam-from-scratch", "adamw", "c")),
                    ("d", choice_wrong("adam-from-scratch", "adamw", "d"))),
+    "residual-connections": {
+        "grad-h1": Row(
+            wrong=(
+                (f"2*(z - y)*w3*{TANH2}*w2", known("residual-connections", "grad-h1", 0)),
+                ("2*(z - y)*w3", branch("path through h2", "path through a2",
+                                        "h1 is used by a2 and h2, and its gradient is the sum over both.")),
+                (f"2*(y - z)*w3*(1 + {TANH2}*w2)", SIGN),
+                (f"(z - y)*w3*(1 + {TANH2}*w2)", factor(2)),
+                (f"2*(z - y)*(1 + {TANH2}*w2)", missing("z", "h2", "w3")),
+                ("2*(z - y)*w3*(1 + tanh(h1*w2)*w2)", activation("tanh(h1*w2)", "1 - tanh(h1*w2)**2")),
+            ),
+            same=("2*(z - y)*w3*(1 + (1 - a2**2)*w2)", f"2*(z - y)*w3 + 2*(z - y)*w3*{TANH2}*w2"),
+        ),
+        "block-factor": Row(
+            wrong=(("-0.459547", known("residual-connections", "block-factor", 0)), ("-0.5404533386", V_SIGN),
+                   ("0.7", V_WRONG)),
+            same=("1 + (1 - 0.483827**2)*(-0.6)", "0.540453", "0.5404533"),
+        ),
+        "four-blocks": Row(
+            wrong=(("0.0625", known("residual-connections", "four-blocks", 0)), ("0.5**4", known("residual-connections", "four-blocks", 0)),
+                   ("3", known("residual-connections", "four-blocks", 1)), ("-5.0625", V_SIGN), ("1.5", V_WRONG)),
+            same=("1.5**4", "81/16", "5.0625", "(1 + 0.5)**4"),
+        ),
+        "shape-w2": Row(
+            wrong=(("N x D", S_PLAIN), ("D x K", S_PLAIN), ("N x N", S_PLAIN)),
+            same=("D x D", "D×D", "(D, D)", "D * D"),
+        ),
+        "why-w6-larger": Row(
+            wrong=(("b", choice_wrong("residual-connections", "why-w6-larger", "b")),
+                   ("c", choice_wrong("residual-connections", "why-w6-larger", "c")),
+                   ("d", choice_wrong("residual-connections", "why-w6-larger", "d"))),
+            same=("a", "A", "(a)"),
+        ),
+    },
+    "activations": {
+        "grad-z": Row(
+            wrong=(("2*(o - y)*v*s", known("activations", "grad-z", 0)), (f"2*(y - o)*v*{SILU}", SIGN),
+                   (f"(o - y)*v*{SILU}", factor(2)), (f"2*(o - y)*{SILU}", missing("o", "h", "v")),
+                   ("2*(o - y)*v*(s + z*sigmoid(z))", activation("sigmoid(z)", "sigmoid(z)*(1 - sigmoid(z))"))),
+            same=("2*(o - y)*v*sigmoid(z)*(1 + z*(1 - sigmoid(z)))", f"2*v*(o - y)*{SILU}"),
+        ),
+        "silu-slope": Row(
+            wrong=(("0.689974", known("activations", "silu-slope", 0)), ("-0.861102", V_SIGN), ("0.5", V_WRONG)),
+            same=("sigmoid(0.8)*(1 + 0.8*(1 - sigmoid(0.8)))", "0.861102", "0.8611"),
+        ),
+        "gelu-slope": Row(
+            wrong=(("0.841345", known("activations", "gelu-slope", 0)), ("-1.0833", V_SIGN), ("0.5", V_WRONG)),
+            same=("0.841345 + 0.241971", "1.0833", "1.083315"),
+        ),
+        "softplus-slope": Row(
+            wrong=(("0.9740769841801067", known("activations", "softplus-slope", 0)),
+                   ("log(1 + exp(0.5))", known("activations", "softplus-slope", 0)), ("-0.622459", V_SIGN),
+                   ("0.5", V_WRONG)),
+            same=("sigmoid(0.5)", "exp(0.5)/(1 + exp(0.5))", "0.6224593"),
+        ),
+        "shape-w": Row(
+            wrong=(("H x D", Expect("That is the transposed shape: rows and columns are swapped.", "transposed")),
+                   ("N x H", S_PLAIN), ("D x D", S_PLAIN)),
+            same=("D x H", "D×H", "(D, H)"),
+        ),
+        "which-die": Row(
+            wrong=(("b", choice_wrong("activations", "which-die", "b")),
+                   ("c", choice_wrong("activations", "which-die", "c")),
+                   ("d", choice_wrong("activations", "which-die", "d"))),
             same=("a", "A", "(a)"),
         ),
     },
@@ -976,7 +1051,8 @@ def test_table_covers_every_exercise_of_every_lesson():
         "single-neuron", "linear-1d", "linear-regression", "multivariate-regression",
         "logistic-regression", "two-layer-relu", "vector-derivatives", "mlp-digits",
         "fan-out", "backprop-through-time", "gradient-checking", "initialisation", "vanishing-gradients",
-        "softmax-cross-entropy", "batchnorm-backward", "xor-needs-a-hidden-layer", "layernorm-backward", "adam-from-scratch"} <= set(lesson_ids())
+        "softmax-cross-entropy", "batchnorm-backward", "xor-needs-a-hidden-layer",
+        "residual-connections", "layernorm-backward", "activations", "adam-from-scratch"} <= set(lesson_ids())
 
 
 @pytest.mark.parametrize("lesson_id, ex_id", [(lid, eid) for lid, rows in TABLE.items() for eid in rows],
