@@ -214,7 +214,9 @@ class PlaygroundScreen(Screen):
             return
         if self.playing:
             self.stop()
-            self.say(f"Paused at step {self.pg.step:,}. Space goes on.")
+            self.capture()                      # after the chunk in flight (the lock): one state for both lines
+            self.redraw()
+            self.say(f"Paused at step {self.frame.stats.step:,}. Space goes on.")
             return
         if self.pg.diverged:
             self.say("This run diverged: change a knob (a lower lr) or press r to reset.", error=True)
