@@ -14,6 +14,7 @@ from textual.widgets import Button, ContentSwitcher, Input, LoadingIndicator, Se
 from textual.worker import Worker
 
 from tutor.ui.keys import RUN_KEYS
+from tutor.ui.widgets.heatmap import Heatmap
 from tutor.ui.messages import PaneMounted
 from tutor.ui.panes.train_controls import FIELDS, TrainControls
 from tutor.ui.panes.train_run import REFRESH, RunPane
@@ -52,7 +53,7 @@ class TrainPane(RunPane, can_focus=True):
         with ContentSwitcher(initial="run-view", id="train-switch"):      # c: the plot or the code
             yield RunView(bool(self.train.baseline), bool(self.train.note or any(v.changes.get("note")
                                                                                   for v in self.lesson.variants)),
-                          depth=self.shows_depth(), id="run-view")
+                          depth=self.shows_depth(), boundary=self.shows_boundary(), id="run-view")
             yield RunCode(id="run-code")
         yield LoadingIndicator(id="train-loading")
 
@@ -201,6 +202,7 @@ class TrainPane(RunPane, can_focus=True):
             self.draw_plot()
             self.view.fit(snap, self.data, self.binary_cut())
             self.view.depth(snap, self.session.first_row if self.session is not None else None)
+            self.draw_boundary()
 
     def binary_cut(self) -> float | None:
         """A two-class classifier's threshold on its one output (decided by the loss and the
@@ -221,6 +223,33 @@ class TrainPane(RunPane, can_focus=True):
         if self.session is not None:
             series.append((self.run_label(), *self.session.history.series()[:3]))
         self.view.plot(series, self.log_scale)
+
+    def shows_boundary(self) -> bool:
+        """A lesson on points in a plane (xor) may draw its model's decision boundary."""
+        from tutor.train.datasets import DATASET_KINDS
+
+        spec = self.train.dataset
+        kind = DATASET_KINDS.get(getattr(spec, "kind", ""))
+        try:
+            return kind is not None and kind.shape(spec)[0] == 2
+        except Exception:  # noqa: BLE001 - a shape that cannot be read without loading: no boundary
+            return False
+
+    def draw_boundary(self) -> None:
+        """The decision boundary of the weights as they are, when no thread is training them
+        (the session's lock is free: a run's end draws it, a run under way keeps the last)."""
+        if self.session is None or not self.session_lock.acquire(blocking=False):
+            self.view.boundary(self.session, self.data, False)
+            return
+        try:
+            self.view.boundary(self.session, self.data, True)
+        finally:
+            self.session_lock.release()
+
+    @on(Heatmap.Resized, "#boundary")
+    def boundary_resized(self, event: Heatmap.Resized) -> None:
+        event.stop()
+        self.draw_boundary()
 
     def shows_depth(self) -> bool:
         """A deep model (tutor/present/depth.py DEPTH_MIN linear layers, in the lesson or a variant)

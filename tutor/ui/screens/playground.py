@@ -41,7 +41,7 @@ from tutor.train.plane import DATASETS
 from tutor.ui.keys import RUN_KEYS
 from tutor.ui.messages import RunEnded
 from tutor.ui.widgets.footer import TutorFooter
-from tutor.ui.widgets.heatmap import Heatmap, NeuronView
+from tutor.ui.widgets.heatmap import Heatmap, NeuronView, look_for
 from tutor.ui.widgets.neurons import NeuronPanel
 
 REDRAW = 0.1                 # seconds between the screen's looks at the newest frame
@@ -54,13 +54,6 @@ FIELDS = {
 }
 SELECTS = {"dataset": ("dataset", False), "activation": ("activation", False),
            "regularisation": ("regularisation", True), "loss": ("loss", False)}
-
-
-def look_for(app) -> str:
-    """colour, or shaded characters under NO_COLOR, or ASCII under --ascii."""
-    if app.ascii:
-        return "ascii"
-    return "shade" if os.environ.get("NO_COLOR") else "colour"
 
 
 class PlaygroundScreen(Screen):
