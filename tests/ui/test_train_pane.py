@@ -71,12 +71,7 @@ async def test_status_line_and_plot_show_the_headless_figures(tmp_path, lesson_i
         if all(v is None for v in want_val):
             assert all(math.isnan(v) for v in vals)
         else:
-            # rows come at the screen's pace (LogPolicy.screen): a validation loss is measured with
-            # each row, and a step between rows carries the last one measured (History.add)
-            assert vals[0] == pytest.approx(want_val[0], rel=1e-12)
-            assert vals[-1] == pytest.approx(want_val[-1], rel=1e-12)
-            for i in range(1, len(vals)):
-                assert vals[i] == pytest.approx(want_val[i], rel=1e-12) or vals[i] == vals[i - 1], i
+            assert vals == pytest.approx(want_val, rel=1e-12)
 
 
 async def test_a_failing_training_thread_is_reported_and_the_pane_stays_usable(tmp_path, monkeypatch):

@@ -198,7 +198,7 @@ class RunPane(Widget):
         from tutor.train.session import LogPolicy
 
         worker = get_current_worker()
-        policy = LogPolicy.screen(REFRESH)          # every loss reaches the plot; a row at the screen's pace
+        policy = LogPolicy(every=max(1, session.total // 500), interval=REFRESH)
 
         def emit(snapshot) -> None:
             self.latest = snapshot              # a slot, not a queue: the loop never waits
