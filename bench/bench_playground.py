@@ -31,7 +31,7 @@ FRAMES = 20
 
 def core_round(live: bool) -> float:
     from tutor.playground.model import Config, Playground
-    from tutor.ui.screens.playground import CHUNK, FRAMES_PER_SECOND
+    from tutor.playground.runner import CHUNK, FRAMES_PER_SECOND
 
     pg = Playground(Config())
     gap, next_frame = 1.0 / FRAMES_PER_SECOND, 0.0
@@ -47,7 +47,7 @@ def core_round(live: bool) -> float:
 
 async def app_round(live: bool) -> float:
     from tutor.progress import Progress
-    from tutor.ui import playground_screen as ps
+    from tutor.ui.screens import playground as ps
     from tutor.ui.app import TutorApp
 
     ps.FRAMES_PER_SECOND = 5 if live else 1e-9         # off: no frame after the first
@@ -70,7 +70,7 @@ async def app_round(live: bool) -> float:
 
 async def frame_cost(size: tuple[int, int]) -> tuple[float, float]:
     from tutor.progress import Progress
-    from tutor.ui import playground_screen as ps
+    from tutor.ui.screens import playground as ps
     from tutor.ui.app import TutorApp
 
     with tempfile.TemporaryDirectory() as home:

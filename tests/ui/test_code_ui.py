@@ -96,7 +96,8 @@ async def test_the_train_part_shows_the_run_as_code(tmp_path):
         await pilot.press("c")
         await pilot.pause()
         view = app.screen.query_one("#run-code")
-        assert view.display and not app.screen.query_one("#train-body").display
+        assert app.screen.query_one("#train-switch").current == "run-code"
+        assert view.display and not app.screen.query_one("#run-view").display
         script = view.script
         assert script.backend == "numpy"
         lines = script.text.splitlines()
@@ -111,7 +112,8 @@ async def test_the_train_part_shows_the_run_as_code(tmp_path):
         assert view.script.backend == "autograd" and "loss.backward()" in view.script.text
         await pilot.press("c")
         await pilot.pause()
-        assert not view.display and app.screen.query_one("#train-body").display
+        assert app.screen.query_one("#train-switch").current == "run-view"
+        assert not view.display and app.screen.query_one("#run-view").display
 
 
 async def test_the_tutor_stays_responsive_while_an_endless_loop_is_checked(tmp_path):
@@ -182,3 +184,28 @@ async def test_quitting_before_the_autosave_writes_what_was_typed(tmp_path, monk
         await pilot.press("ctrl+q")
     assert path.read_text(encoding="utf-8") == "# kept\n" + before
     assert app.typed == {}
+
+
+async def test_the_code_view_at_80x24_starts_under_the_controls_without_blank_rows(tmp_path):
+    """c swaps the plot for the script (a ContentSwitcher): its first line follows the command
+    line at once, with no rows left over from the view it replaced."""
+    from tests.ui.test_learner import screen_text
+    from tutor.ui.panes.train import TrainPane
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await open_lesson(pilot, "two-layer-relu")
+        await pilot.press("t")
+        pane = app.screen.query_one(TrainPane)
+        await until(pilot, lambda: pane.session is not None, "the data loaded (in a worker)")
+        await pilot.press("c")
+        await until(pilot, lambda: pane.query_one("#run-code").script is not None, "the script")
+        await pilot.pause()
+        rows = [row.rstrip() for row in screen_text(app).splitlines()]
+        head = next(i for i, row in enumerate(rows) if row.lstrip("│▎ ").startswith("The numpy run as code;"))
+        # the controls' second row, one margin row, then the head: no rows of the swapped-out view
+        assert "seed 0" in rows[head - 2] and not rows[head - 1].strip(), rows[:head + 1]
+        after = rows[head:head + 6]
+        first = next(i for i, row in enumerate(after) if '1 """A numpy training run of backprop-tutor' in row)
+        assert first == 3, after                       # the head's three wrapped rows, then the script's line 1

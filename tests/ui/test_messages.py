@@ -31,3 +31,21 @@ def test_the_rule_catches_a_call_into_the_screen():
 def test_leaf_widgets_call_no_screen_method():
     found = {p.name: screen_calls(p.read_text(encoding="utf-8")) for p in sorted(WIDGETS.glob("*.py"))}
     assert {name: calls for name, calls in found.items() if calls} == {}
+
+
+def app_pushes(source: str) -> list[str]:
+    """Each `….push_screen(…)`: a screen opened from where the call is."""
+    return [f"{node.lineno}: push_screen" for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "push_screen"]
+
+
+def test_the_exercises_pane_asks_its_screen_for_the_editor():
+    """panes/exercises.py posts OpenCode; the lesson screen pushes CodeScreen (the pilot test
+    test_code_ui.py drives it: a opens the editor, escape comes back to the exercise)."""
+    import tutor.ui.panes.exercises as exercises
+    import tutor.ui.screens.lesson as lesson
+
+    assert app_pushes("def f(self):\n    self.app.push_screen(X())\n") == ["2: push_screen"]
+    assert app_pushes(Path(exercises.__file__).read_text(encoding="utf-8")) == []
+    assert "OpenCode(self, self.current)" in Path(exercises.__file__).read_text(encoding="utf-8")
+    assert "@on(OpenCode)" in Path(lesson.__file__).read_text(encoding="utf-8")

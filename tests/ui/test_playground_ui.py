@@ -141,3 +141,18 @@ async def test_no_color_shades_and_a_csv_of_ones_own(tmp_path, monkeypatch):
         await pilot.press("space")
         await until(pilot, lambda: not screen.playing, "paused")
         assert screen.query_one("#neuron-1-1").lines      # the thumbnails drew under the NO_COLOR filter
+
+
+async def test_paused_status_and_message_name_the_same_step(tmp_path):
+    """The status line and "Paused at step N" come from one state: the run as it stopped."""
+    app = make_app(tmp_path, playground=Config(dataset="circle"))
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await open_playground(pilot, app)
+        await pilot.press("space")
+        await until(pilot, lambda: screen.shown is not None and screen.shown.stats.step >= 300, "300 steps on screen")
+        await pilot.press("space")
+        await until(pilot, lambda: not screen.playing, "paused")
+        step = screen.pg.step
+        assert step >= 300
+        assert text_of(screen, "#pg-message") == f"Paused at step {step:,}. Space goes on."
+        assert text_of(screen, "#pg-status").startswith(f"step {step:,} · epoch ")

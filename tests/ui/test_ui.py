@@ -70,7 +70,7 @@ async def test_single_neuron_end_to_end(tmp_path):
         assert status == "numpy on cpu · step 1/1 · epoch 1 · final loss 0.64 · w = 1.20000 · done"
         table = app.screen.query_one("#grads")
         assert table.get_row("w")[2] == "-2.0"        # the step's gradient, signed (w is one number)
-        assert table.get_row("w")[6] == "1.0"         # the w it was computed at
+        assert table.get_row("w")[6] == "1.2"         # the w the status line shows: after that step
         plot = app.screen.query_one("#plot")
         assert plot.series_count == 1
         [(label, steps, losses, _)] = plot._series

@@ -124,9 +124,9 @@ def headless(args, out: TextIO, err: TextIO) -> int:
             reg_rate=config.reg_rate, seed=config.seed, steps=total)
     import time
 
-    started = time.perf_counter()
-    while pg.step < total and not pg.diverged:
-        pg.run(min(every, total - pg.step))
+    from tutor.playground.runner import Runner
+
+    def logged(_sps: float) -> None:
         s = pg.stats()
         acc = f"  acc {s.accuracy:.3f}/{s.val_accuracy:.3f}" if s.accuracy is not None else ""
         fields = dict(step=s.step, epoch=s.epoch, loss=s.loss, test_loss=s.test_loss, grad_norm=s.grads)
@@ -136,6 +136,9 @@ def headless(args, out: TextIO, err: TextIO) -> int:
                 **fields)
         if args.json and not pg.diverged:
             p.event("boundary", None, **{k: v for k, v in pg.boundary(args.grid).as_json().items() if k != "event"})
+
+    started = time.perf_counter()
+    Runner(pg, every=every).run(logged, until=total)     # a line every `every` steps, and at the end
     seconds = time.perf_counter() - started
     s = pg.stats()
     diagnosis = pg.diagnosis()

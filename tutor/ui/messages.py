@@ -106,3 +106,17 @@ class PaneMounted(Message):
     def __init__(self, part: str) -> None:
         super().__init__()
         self.part = part
+
+
+class OpenCode(Message):
+    """The exercises pane asks for the code editor on `exercise` (a `code` one); its screen pushes
+    it and, when the editor closes, hands the exercise back to the pane (`pane.code_closed`)."""
+
+    def __init__(self, pane, exercise) -> None:
+        super().__init__()
+        self.pane = pane
+        self.exercise = exercise
+
+    @property
+    def control(self):
+        return self.pane

@@ -118,9 +118,14 @@ class ExercisePanel(Vertical):
             self.query_one("#answer", Input).focus()
 
     def open_code(self) -> None:
-        from tutor.ui.screens.code import CodeScreen
+        """The editor is a screen: the screen above this pane opens it (a message up)."""
+        from tutor.ui.messages import OpenCode
 
-        self.app.push_screen(CodeScreen(self.lesson, self.current), lambda _: self.select_keep_feedback(self.current))
+        self.post_message(OpenCode(self, self.current))
+
+    def code_closed(self, exercise: Exercise) -> None:
+        """Back from the editor on `exercise`: it stays selected, its feedback kept."""
+        self.select_keep_feedback(exercise)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -12,12 +12,11 @@ from textual.widgets import Static
 
 
 class RunCode(VerticalScroll):
-    DEFAULT_CSS = """
-    RunCode { display: none; height: 1fr; }
-    RunCode.-shown { display: block; }
-    """
+    """In the Train part's ContentSwitcher, in place of the run's view (the pane swaps them)."""
 
-    shown = var(False)                    # c shows the code in place of the plot and the table
+    DEFAULT_CSS = "RunCode { height: 1fr; }"
+
+    shown = var(False)                    # on screen: the script is kept up to date only then
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -26,18 +25,6 @@ class RunCode(VerticalScroll):
 
     def compose(self):
         yield Static(id="run-code-text")
-
-    def watch_shown(self, shown: bool) -> None:
-        self.set_class(shown, "-shown")
-
-    def toggle(self, pane) -> None:
-        self.shown = not self.shown
-        pane.query_one("#train-body").display = not self.shown
-        self.show_for(pane)
-        if self.shown:
-            self.focus()                  # arrows and page keys scroll the script
-        else:
-            pane.focus()                  # the Train keys, as before
 
     def show_for(self, pane) -> None:
         """The script of the pane's backend, variant and settings (only while shown)."""

@@ -10,10 +10,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import var
-from textual.widgets import Button, Input, LoadingIndicator, Select, Static
+from textual.widgets import Button, ContentSwitcher, Input, LoadingIndicator, Select, Static
 from textual.worker import Worker
 
 from tutor.ui.keys import RUN_KEYS
+from tutor.ui.widgets.heatmap import Heatmap
 from tutor.ui.messages import PaneMounted
 from tutor.ui.panes.train_controls import FIELDS, TrainControls
 from tutor.ui.panes.train_run import REFRESH, RunPane
@@ -49,10 +50,11 @@ class TrainPane(RunPane, can_focus=True):
         from tutor.ui.panes.run_code import RunCode
 
         yield TrainControls(self.lesson, self.backends())
-        yield RunView(bool(self.train.baseline), bool(self.train.note or any(v.changes.get("note")
-                                                                              for v in self.lesson.variants)),
-                      depth=self.shows_depth())
-        yield RunCode(id="run-code")
+        with ContentSwitcher(initial="run-view", id="train-switch"):      # c: the plot or the code
+            yield RunView(bool(self.train.baseline), bool(self.train.note or any(v.changes.get("note")
+                                                                                  for v in self.lesson.variants)),
+                          depth=self.shows_depth(), boundary=self.shows_boundary(), id="run-view")
+            yield RunCode(id="run-code")
         yield LoadingIndicator(id="train-loading")
 
     def on_mount(self) -> None:
@@ -78,7 +80,14 @@ class TrainPane(RunPane, can_focus=True):
 
     def action_code(self) -> None:
         """c: the run as code (what --export-code prints), in place of the plot and the table."""
-        self.query_one("#run-code").toggle(self)
+        from tutor.ui.panes.run_code import RunCode
+
+        switch = self.query_one("#train-switch", ContentSwitcher)
+        code = self.query_one(RunCode)
+        code.shown = switch.current != "run-code"
+        switch.current = "run-code" if code.shown else "run-view"
+        code.show_for(self)
+        (code if code.shown else self).focus()        # arrows and page keys scroll the script, or the Train keys
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "variant":
@@ -92,7 +101,8 @@ class TrainPane(RunPane, can_focus=True):
         select.action_show_overlay()
 
     def action_scroll_view(self, how: str) -> None:
-        target = self.query_one("#run-code") if self.query_one("#run-code").display else self.view
+        switch = self.query_one("#train-switch", ContentSwitcher)
+        target = self.query_one(f"#{switch.current}")
         getattr(target, f"scroll_{how}")(animate=False)
 
     def action_log(self) -> None:
@@ -186,13 +196,13 @@ class TrainPane(RunPane, can_focus=True):
         with self.app.batch_update():
             if snap is not None and not self.paused:
                 self.set_status(*self.view.line(snap, self.session, self.predictions(snap)))
-                # one state per table: a finished run keeps its last logged step's (the status
-                # line holds the final weights' figures)
-                row = self.session.last_row if snap.done and self.session is not None else None
-                self.view.table(row or snap)
+                # the status line's state: a finished run's final weights in the value column,
+                # beside the gradient and Δw/w of the last logged update, the one that led to them
+                self.view.table(snap)
             self.draw_plot()
             self.view.fit(snap, self.data, self.binary_cut())
             self.view.depth(snap, self.session.first_row if self.session is not None else None)
+            self.draw_boundary()
 
     def binary_cut(self) -> float | None:
         """A two-class classifier's threshold on its one output (decided by the loss and the
@@ -213,6 +223,33 @@ class TrainPane(RunPane, can_focus=True):
         if self.session is not None:
             series.append((self.run_label(), *self.session.history.series()[:3]))
         self.view.plot(series, self.log_scale)
+
+    def shows_boundary(self) -> bool:
+        """A lesson on points in a plane (xor) may draw its model's decision boundary."""
+        from tutor.train.datasets import DATASET_KINDS
+
+        spec = self.train.dataset
+        kind = DATASET_KINDS.get(getattr(spec, "kind", ""))
+        try:
+            return kind is not None and kind.shape(spec)[0] == 2
+        except Exception:  # noqa: BLE001 - a shape that cannot be read without loading: no boundary
+            return False
+
+    def draw_boundary(self) -> None:
+        """The decision boundary of the weights as they are, when no thread is training them
+        (the session's lock is free: a run's end draws it, a run under way keeps the last)."""
+        if self.session is None or not self.session_lock.acquire(blocking=False):
+            self.view.boundary(self.session, self.data, False)
+            return
+        try:
+            self.view.boundary(self.session, self.data, True)
+        finally:
+            self.session_lock.release()
+
+    @on(Heatmap.Resized, "#boundary")
+    def boundary_resized(self, event: Heatmap.Resized) -> None:
+        event.stop()
+        self.draw_boundary()
 
     def shows_depth(self) -> bool:
         """A deep model (tutor/present/depth.py DEPTH_MIN linear layers, in the lesson or a variant)

@@ -7,6 +7,8 @@ TrainPane (train.py) adds what the learner sees and touches.
 
 from __future__ import annotations
 
+import threading
+
 import importlib
 
 from textual import on, work
@@ -47,6 +49,9 @@ class RunPane(Widget):
         self.overlays: list[Kept] = []                    # runs kept on the plot (o)
         self.kept_records: list[dict] = []                # the same, as the progress record keeps them
         self.latest = None                               # the slot the training thread writes
+        # held by the thread in session.run: a run started while a cancelled one finishes its step
+        # waits for it, and the UI thread reads the weights only while it can take it
+        self.session_lock = threading.Lock()
         self.shown = None                                # the snapshot on screen
         self.play_when_ready = False                     # space pressed while the data was loading
 
@@ -199,7 +204,10 @@ class RunPane(Widget):
             self.latest = snapshot              # a slot, not a queue: the loop never waits
 
         try:
-            session.run(emit=emit, cancelled=lambda: worker.is_cancelled, policy=policy, until=until)
+            with self.session_lock:
+                if worker.is_cancelled:
+                    return
+                session.run(emit=emit, cancelled=lambda: worker.is_cancelled, policy=policy, until=until)
         except Exception as exc:  # noqa: BLE001 - the run fails, the app and its other runs go on
             if not worker.is_cancelled:
                 logged(exc, f"training {session.spec.backend}")

@@ -23,9 +23,10 @@ PLOT_MIN = 12          # rows the plots keep however small the terminal: a title
 class RunView(VerticalScroll, can_focus=False):
     DEFAULT_CSS = "RunView { height: 1fr; }"
 
-    def __init__(self, baseline: bool, note: bool, depth: bool = False, **kwargs):
+    def __init__(self, baseline: bool, note: bool, depth: bool = False, boundary: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.has_baseline, self.has_note, self.has_depth = baseline, note, depth
+        self.has_boundary = boundary and not depth
 
     def compose(self) -> ComposeResult:
         yield Static(id="status", markup=False)
@@ -37,6 +38,10 @@ class RunView(VerticalScroll, can_focus=False):
             with Horizontal(id="plot-box"):
                 yield LossPlot(id="plot")
                 yield FitView(id="fit")
+                if self.has_boundary:
+                    from tutor.ui.widgets.boundary import DecisionBoundary
+
+                    yield DecisionBoundary(id="boundary")
                 if self.has_depth:
                     from tutor.ui.widgets.depth_plot import DepthPlot
 
@@ -92,6 +97,18 @@ class RunView(VerticalScroll, can_focus=False):
         fit.display = data is not None and data.y_val is not None and not self.has_depth   # depth takes its place
         if fit.display:
             fit.show(None if snap is None else snap.val_pred, data.y_val, data.classes, cut)
+
+    def boundary(self, session, data, draw: bool) -> None:
+        """Beside the confusion matrix where there is room: a two-class model of two inputs drawn
+        over its plane, from the weights as they are (`draw`: only when no thread is changing them)."""
+        from tutor.ui.widgets.boundary import ROOM
+        from tutor.ui.widgets.heatmap import look_for
+
+        for widget in self.query("#boundary"):
+            widget.display = (self.size.width >= ROOM and session is not None and session.binary
+                              and data is not None and data.inputs == 2)
+            if widget.display and draw:
+                widget.draw_model(session.predict, data, session.spec.loss == "bce", look_for(self.app))
 
     def depth(self, snap, first) -> None:
         """The by-depth view: this snapshot's ‖∂W‖ per layer against the run's first logged step."""

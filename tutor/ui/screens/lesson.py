@@ -11,7 +11,7 @@ from textual.widgets import Header, Markdown, Static, TabbedContent, TabPane
 from textual.widgets._markdown import MarkdownFence
 
 from tutor.lesson import Lesson
-from tutor.ui.messages import PaneMounted, Typeset
+from tutor.ui.messages import OpenCode, PaneMounted, Typeset
 from tutor.ui.panes.derive import DerivePane
 from tutor.ui.panes.train import TrainPane
 from tutor.ui.widgets.footer import TutorFooter
@@ -106,6 +106,15 @@ class LessonScreen(Screen):
         event.stop()
         if self.query_one("#parts", TabbedContent).active == event.part:
             self.start_part(event.part)
+
+    @on(OpenCode)
+    def open_code(self, event: OpenCode) -> None:
+        """A code exercise's editor, over this screen; the exercises pane gets the exercise back."""
+        from tutor.ui.screens.code import CodeScreen
+
+        event.stop()
+        pane, exercise = event.pane, event.exercise
+        self.app.push_screen(CodeScreen(self.lesson, exercise), lambda _: pane.code_closed(exercise))
 
     def on_resize(self) -> None:
         self.app.check_size()

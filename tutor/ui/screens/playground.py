@@ -1,8 +1,9 @@
 """The Playground: a small network learning a 2-D dataset, drawn as TF Playground draws it.
 
-The training loop runs in a thread worker and never waits for the screen: every few hundred
-milliseconds (FRAMES_PER_SECOND) it evaluates the boundary grid and the figures into a `Frame`,
-and the screen's own timer draws the newest frame at its pace. Knobs apply on Enter (fields) or
+The training loop (tutor/playground/runner.py, shared with the headless CLI) runs in a thread
+worker and never waits for the screen: every few hundred milliseconds (FRAMES_PER_SECOND) it
+evaluates the boundary grid and the figures into a `Frame`, and the screen's own timer draws the
+newest frame at its pace. Knobs apply on Enter (fields) or
 at once (drop-downs): the learning rate, batch size and regularisation keep the weights; anything
 that changes the data or the network starts again from the seed's initial weights.
 """
@@ -11,8 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from textual import on
 from textual.app import ComposeResult
@@ -30,11 +30,10 @@ from tutor.playground.model import (
     FEATURES,
     LOSSES,
     REGULARISATIONS,
-    Boundary,
     Config,
     Playground,
-    Stats,
 )
+from tutor.playground.runner import CANCELLED, FRAMES_PER_SECOND, Frame, Runner, frame_of
 from tutor.present.playground import legend_text, status_text
 from tutor.train.data import DataError
 from tutor.train.doctor import text as diagnosis_text
@@ -42,12 +41,10 @@ from tutor.train.plane import DATASETS
 from tutor.ui.keys import RUN_KEYS
 from tutor.ui.messages import RunEnded
 from tutor.ui.widgets.footer import TutorFooter
-from tutor.ui.widgets.heatmap import Heatmap, NeuronView
+from tutor.ui.widgets.heatmap import Heatmap, NeuronView, look_for
 from tutor.ui.widgets.neurons import NeuronPanel
 
-FRAMES_PER_SECOND = 5        # boundary evaluations per second while training
 REDRAW = 0.1                 # seconds between the screen's looks at the newest frame
-CHUNK = 25                   # steps between the loop's looks at the clock and at cancellation
 # field id → (label, Config attribute, keeps the weights)
 FIELDS = {
     "noise": ("noise%", "noise", False), "ratio": ("train%", "train_ratio", False),
@@ -57,21 +54,6 @@ FIELDS = {
 }
 SELECTS = {"dataset": ("dataset", False), "activation": ("activation", False),
            "regularisation": ("regularisation", True), "loss": ("loss", False)}
-
-
-@dataclass(frozen=True)
-class Frame:
-    boundary: Boundary
-    stats: Stats
-    diagnosis: dict | None
-    steps_per_second: float
-
-
-def look_for(app) -> str:
-    """colour, or shaded characters under NO_COLOR, or ASCII under --ascii."""
-    if app.ascii:
-        return "ascii"
-    return "shade" if os.environ.get("NO_COLOR") else "colour"
 
 
 class PlaygroundScreen(Screen):
@@ -198,10 +180,8 @@ class PlaygroundScreen(Screen):
     def capture(self, sps: float = 0.0) -> None:
         """The run's state now, as the next frame (any thread; the caller holds no lock)."""
         with self.lock:
-            pg = self.pg
             rows, cols = self.grid_shape
-            stats = pg.stats()
-            self.frame = Frame(pg.boundary(cols, rows), stats, pg.diagnosis(stats) if pg.step >= 10 else None, sps)
+            self.frame = frame_of(self.pg, cols, rows, sps)
 
     def stop(self) -> None:
         # Cancel first: a loop that sees `playing` fall must also see itself cancelled, or it posts
@@ -214,7 +194,9 @@ class PlaygroundScreen(Screen):
             return
         if self.playing:
             self.stop()
-            self.say(f"Paused at step {self.pg.step:,}. Space goes on.")
+            self.capture()                      # after the chunk in flight (the lock): one state for both lines
+            self.redraw()
+            self.say(f"Paused at step {self.frame.stats.step:,}. Space goes on.")
             return
         if self.pg.diverged:
             self.say("This run diverged: change a knob (a lower lr) or press r to reset.", error=True)
@@ -224,26 +206,11 @@ class PlaygroundScreen(Screen):
 
     def train_loop(self) -> None:
         worker = get_current_worker()
-        cancelled = lambda: worker.is_cancelled or not self.playing  # noqa: E731
-        next_frame, gap = 0.0, 1.0 / FRAMES_PER_SECOND
-        mark, mark_step = time.perf_counter(), self.pg.step
-        sps = 0.0
-        while not cancelled():
-            with self.lock:
-                pg = self.pg
-                pg.run(CHUNK, cancelled)
-                diverged = pg.diverged
-            now = time.perf_counter()
-            if now >= next_frame or diverged:
-                if now > mark:
-                    sps = (pg.step - mark_step) / (now - mark)
-                    mark, mark_step = now, pg.step
-                self.capture(sps)
-                next_frame = time.perf_counter() + gap
-            if diverged:
-                break
+        runner = Runner(self.pg, self.lock, fps=FRAMES_PER_SECOND)
+        ended = runner.run(self.capture, lambda: worker.is_cancelled or not self.playing)
         if not worker.is_cancelled:
-            self.capture(sps)
+            if ended == CANCELLED:              # `playing` fell without a cancel: the state it stopped in
+                self.capture()
             self.post_message(RunEnded(None))
 
     @on(RunEnded)

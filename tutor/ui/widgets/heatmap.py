@@ -11,6 +11,15 @@ from textual.widget import Widget
 from tutor.playground import heatmap
 
 
+def look_for(app) -> str:
+    """colour, or shaded characters under NO_COLOR, or ASCII under --ascii."""
+    import os
+
+    if app.ascii:
+        return "ascii"
+    return "shade" if os.environ.get("NO_COLOR") else "colour"
+
+
 class Heatmap(Widget):
     """The boundary (or one neuron's output) as terminal cells; `lines` are drawn as they are."""
 
@@ -18,6 +27,14 @@ class Heatmap(Widget):
 
     class Resized(Message):
         """The plane has another size: whoever draws it makes a grid to match."""
+
+        def __init__(self, heatmap: "Heatmap") -> None:
+            super().__init__()
+            self.heatmap = heatmap
+
+        @property
+        def control(self) -> "Heatmap":
+            return self.heatmap
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -28,7 +45,7 @@ class Heatmap(Widget):
         self.refresh()
 
     def on_resize(self) -> None:
-        self.post_message(self.Resized())
+        self.post_message(self.Resized(self))
 
     def render_line(self, y: int) -> Strip:
         if y < len(self.lines):

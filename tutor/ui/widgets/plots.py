@@ -137,7 +137,10 @@ class LossPlot(Static):
             colour = COLOURS[i % len(COLOURS)]
             shown = []
             for values, mark, sample in ((loss, train_mark, train_sample), (val, val_mark, val_sample)):
-                pts = thin([(s, tf(v)) for s, v in zip(steps, values) if v is not None and v == v], w)
+                pairs = [(s, v) for s, v in zip(steps, values) if v is not None and v == v]
+                if values is val:
+                    pairs = measured(pairs)
+                pts = thin([(s, tf(v)) for s, v in pairs], w)
                 pts = [p for p in pts if math.isfinite(p[1])]
                 if pts:
                     curves.append((pts, mark, colour))
@@ -185,6 +188,13 @@ class LossPlot(Static):
         if self.ascii:
             key, drawn = Text(asciify(key.plain)), Text(asciify(drawn.plain))
         self.update(Text("\n").join([key, drawn]))
+
+
+def measured(pairs: list) -> list:
+    """A validation series as measured: a history carries the last measured validation loss over
+    the steps between rows (rows come at the screen's pace), so only where it changes, and the
+    last point, is a measurement; the line joins those instead of drawing flat stretches."""
+    return [p for i, p in enumerate(pairs) if i == 0 or i == len(pairs) - 1 or p[1] != pairs[i - 1][1]]
 
 
 class FitView(Static):
