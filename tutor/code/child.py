@@ -109,6 +109,7 @@ def main(parent):
     os.dup2(null, 1)
     os.close(null)
     level["limits"] = jail.limit(task["memory_bytes"], task["cpu_seconds"])
+    os.write(2, b"\x06")                    # runner.STARTED: the learner's wall time counts from here
     jail.guard(work, task["read_roots"])
     level["audit_hook"] = True
     result = {"runs": [], "sandbox": level}

@@ -108,6 +108,10 @@ def unpack(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     return header, arrays
 
 
+STARTED = b"\x06"            # the child's first byte on stderr: confined, the learner's code runs next
+STARTUP_BOUND = 120.0         # seconds for the child to start and confine itself (imports, namespaces)
+
+
 def run(task: dict, arrays: dict[str, np.ndarray], wall: float, memory: int, cpu: int) -> tuple[dict, dict, int]:
     """Run the child on `task`; (header, arrays, the child's pid). Raises Unreadable for a result that
     is missing or malformed, TimeoutError past `wall` seconds (the child is killed either way)."""
@@ -124,7 +128,7 @@ def run(task: dict, arrays: dict[str, np.ndarray], wall: float, memory: int, cpu
         with _lock:
             _live.add(proc.pid)
         try:
-            out, err, timed_out = _exchange(proc, payload, time.monotonic() + wall)
+            out, err, timed_out = _exchange(proc, payload, wall)
         finally:
             _killpg(proc.pid)        # the child is not reaped yet: its group id cannot have been reused
             proc.wait()
@@ -146,9 +150,12 @@ def run(task: dict, arrays: dict[str, np.ndarray], wall: float, memory: int, cpu
     return header, got, proc.pid
 
 
-def _exchange(proc, payload: bytes, deadline: float) -> tuple[bytearray, bytes, bool]:
+def _exchange(proc, payload: bytes, wall: float) -> tuple[bytearray, bytes, bool]:
     """Write the task, read stdout (up to RESULT_LIMIT + 1 bytes) and stderr's tail, until both
-    close or the deadline: this loop is the wall-time watchdog."""
+    close or the deadline: this loop is the wall-time watchdog. The learner's `wall` seconds count
+    from the child's STARTED byte (sent once it is confined, just before the learner's code runs):
+    a loaded machine's slow interpreter start is not the learner's time, and is bounded apart."""
+    deadline, started = time.monotonic() + STARTUP_BOUND, False
     sel = selectors.DefaultSelector()
     for f in (proc.stdin, proc.stdout, proc.stderr):
         os.set_blocking(f.fileno(), False)
@@ -182,6 +189,10 @@ def _exchange(proc, payload: bytes, deadline: float) -> tuple[bytearray, bytes, 
                     if len(out) > RESULT_LIMIT:
                         return out, err, False
                 else:
+                    at = -1 if started else chunk.find(STARTED)
+                    if at >= 0:
+                        started, chunk = True, chunk[:at] + chunk[at + len(STARTED):]
+                        deadline = time.monotonic() + wall
                     err = (err + chunk)[-STDERR_KEPT:]
         return out, err, False
     finally:
