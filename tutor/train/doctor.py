@@ -105,7 +105,7 @@ class Doctor:
         if vanished:
             return _verdict("vanishing-gradients", "the run stalled: vanishing gradients", evidence + [vanished],
                             "use relu with He initialisation (or tanh with Xavier) rather than sigmoid in the hidden "
-                            "layers, or fewer layers")
+                            "layers, skip connections around the blocks (residual layers), or fewer layers")
         biggest = max(last.grads.values(), default=0.0)
         if self.linear_model and (at_chance or flat):
             return _verdict("linear-model", "the model learns nothing it could not: it is linear", evidence + [
