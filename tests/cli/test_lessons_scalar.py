@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from tests.support import CHECK_NOTES, events_of, headless_json, lesson_path, run_cli
+from tests.support import MODERN_IDS, CHECK_NOTES, events_of, headless_json, lesson_path, run_cli
 from tutor.derive import derive
 from tutor.lesson import load
 
@@ -190,9 +190,10 @@ def test_list_puts_the_further_topics_after_the_course():
     rc, out, err = run_cli("--list", timeout=60)
     ids = [line.split()[0] for line in out.splitlines()]
     assert ids.index("mlp-digits") + 1 == ids.index("fan-out")
-    assert ids[ids.index("fan-out"):] == ["fan-out", "backprop-through-time", "gradient-checking", "initialisation",
-                                          "vanishing-gradients", "softmax-cross-entropy", "batchnorm-backward",
-                                          "xor-needs-a-hidden-layer"]
+    assert ids[ids.index("fan-out"):ids.index("xor-needs-a-hidden-layer") + 1] == [
+        "fan-out", "backprop-through-time", "gradient-checking", "initialisation", "vanishing-gradients",
+        "softmax-cross-entropy", "batchnorm-backward", "xor-needs-a-hidden-layer"]
+    assert ids[ids.index("xor-needs-a-hidden-layer") + 1:] == list(MODERN_IDS)     # then the modern networks
 
 
 def test_the_missing_branch_diagnosis_imports_neither_torch_nor_sympy():

@@ -964,6 +964,9 @@ TABLE: dict[str, dict[str, Row]] = {
             wrong=(("b", choice_wrong("adam-from-scratch", "adamw", "b")),
                    ("c", choice_wrong("adam-from-scratch", "adamw", "c")),
                    ("d", choice_wrong("adam-from-scratch", "adamw", "d"))),
+            same=("a", "A", "(a)"),
+        ),
+    },
     "residual-connections": {
         "grad-h1": Row(
             wrong=(
