@@ -50,14 +50,14 @@ async def test_open_from_the_list_train_change_a_knob_mid_run_and_read_the_heatm
         step = screen.pg.step
         assert step > 0 and screen.playing and screen.pg.opt.lr == 0.1
         assert text_of(screen, "#pg-message") == "lr is now 0.1; training goes on from these weights."
-        await until(pilot, lambda: screen.shown.stats.step > step, "training on with lr 0.1")
+        await until(pilot, lambda: screen.shown is not None and screen.shown.stats.step > step, "training on with lr 0.1")
         assert not np.array_equal(screen.pg.linears[0].W, weights)
         # the activation restarts the run from the seed's weights, and it keeps playing
         await pilot.click("#select-activation")
         await pilot.press("down", "enter")                  # tanh → sigmoid
         await until(pilot, lambda: screen.pg.config.activation == "sigmoid", "the new activation")
         assert screen.pg.config.lr == 0.1
-        await until(pilot, lambda: screen.shown.stats.step > 0 and screen.playing, "the new run training")
+        await until(pilot, lambda: screen.shown is not None and screen.shown.stats.step > 0 and screen.playing, "the new run training")
         await until(pilot, lambda: text_of(screen, "#pg-status").startswith("step "), "the status line")
         assert "accuracy" in text_of(screen, "#pg-status") and "test confusion: 0→0" in text_of(screen, "#pg-status")
         await pilot.press("space")

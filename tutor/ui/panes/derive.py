@@ -66,24 +66,28 @@ class DerivePane(Widget):
         self.index = 0
 
     def compose(self) -> ComposeResult:
+        # Set up here, not in on_mount: a pane mounted late may be unmounted (the app closing)
+        # before its Mount event runs, and then its children are gone.
+        graph, sweep = GraphView(id="graph"), SweepPlot(id="sweep-plot")
+        graph.ascii = sweep.ascii = self.app.ascii
+        sweep.display = False
+        exercise = ExercisePanel(self.lesson, id="exercise")
+        exercise.display = False
+        title, loading = Static(id="step-title"), LoadingIndicator(id="derive-loading")
+        if "derive" not in self.lesson.parts:
+            loading.display = False
+            title.update("This lesson has no graph to derive.")
         with Vertical():
-            yield GraphView(id="graph")
-            yield SweepPlot(id="sweep-plot")
-            yield Static(id="step-title")
+            yield graph
+            yield sweep
+            yield title
             with StepScroll(id="step-scroll"):
                 yield Static(id="step-text", markup=False)
-            yield ExercisePanel(self.lesson, id="exercise")
-            yield LoadingIndicator(id="derive-loading")
+            yield exercise
+            yield loading
 
     def on_mount(self) -> None:
         self.post_message(PaneMounted("derive"))     # mounted late (lazy): the screen starts it if in view
-        self.query_one("#exercise", ExercisePanel).display = False
-        self.query_one("#graph", GraphView).ascii = self.app.ascii
-        self.query_one(SweepPlot).ascii = self.app.ascii
-        self.query_one(SweepPlot).display = False
-        if "derive" not in self.lesson.parts:
-            self.query_one("#derive-loading").display = False
-            self.query_one("#step-title", Static).update("This lesson has no graph to derive.")
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """The exercise keys are live (and shown) only where the step has an open exercise."""

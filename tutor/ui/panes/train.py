@@ -59,7 +59,7 @@ class TrainPane(RunPane, can_focus=True):
 
     def on_mount(self) -> None:
         self.post_message(PaneMounted("train"))      # mounted late (lazy): the screen starts it if in view
-        if self.train is None:
+        if self.train is None or not self.children:   # no children: removed (app closing) before it mounted
             return
         self.query_one("#train-loading").display = False
         place = self.app.progress.place(self.lesson.id)

@@ -36,8 +36,10 @@ class RunView(VerticalScroll, can_focus=False):
             yield Static(id="train-note", markup=False)
         with Vertical(id="train-body"):
             with Horizontal(id="plot-box"):
-                yield LossPlot(id="plot")
-                yield FitView(id="fit")
+                plot, fit = LossPlot(id="plot"), FitView(id="fit")
+                plot.ascii = fit.ascii = self.app.ascii
+                yield plot
+                yield fit
                 if self.has_boundary:
                     from tutor.ui.widgets.boundary import DecisionBoundary
 
@@ -47,9 +49,6 @@ class RunView(VerticalScroll, can_focus=False):
 
                     yield DepthPlot(id="depth")
             yield GradTable(id="grads")
-
-    def on_mount(self) -> None:
-        self.query_one("#plot").ascii = self.query_one("#fit").ascii = self.app.ascii
 
     def say(self, text: str, error: bool = False) -> None:
         status = self.query_one("#status", Static)
