@@ -133,7 +133,7 @@ def undump(lesson, j: dict) -> Derivation:
 
     steps = [Step(i, s["phase"], s["node"], s["title"], tuple((label, _unline(v)) for label, v in s["lines"]),
                   s["note"], frozenset(s["values"]), frozenset(s["grads"]), check(s["check"]),
-                  None if s["table"] is None else _unarray(s["table"]))
+                  None if s["table"] is None else np.asarray(_unarray(s["table"])))
              for i, s in enumerate(j["steps"])]
     return Derivation(lesson.id, lesson.graph, steps, {k: float(v) for k, v in j["values"].items()},
                       {k: float(v) for k, v in j["grads"].items()},

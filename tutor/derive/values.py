@@ -108,7 +108,7 @@ def values_steps(g: Graph, add: Add) -> list[Check]:
         a = leaves[name]
         what = "input" if name in g.inputs else "parameter"
         add(name, f"Values: the {what} {name} ({g.values[name].describe()})  [{show(shapes[name])}]",
-            _lines(g, name, a, shapes), table=a if a.ndim else None)
+            _lines(g, name, a, shapes), table=a)
     for node in g.nodes:
         a = np.asarray(values[node.name], dtype=np.float64)
         lines: list[tuple[str, str]] = [(node.name, node.text)]
@@ -118,14 +118,14 @@ def values_steps(g: Graph, add: Add) -> list[Check]:
             lines += _lines(g, node.name, a, shapes)
         add(node.name, f"Forward at the lesson's arrays: {node.name}  [{show(shapes[node.name])}]", lines,
             "" if np.all(np.isfinite(a)) else "Not finite at these arrays: a division by zero, or a log or square "
-            "root of a negative number.", table=a if a.ndim else None)
+            "root of a negative number.", table=a)
     loss = float(np.asarray(values[g.loss]))
     for p in g.params:
         a = np.asarray(totals[p], dtype=np.float64)
         add(p, f"Gradient at the lesson's arrays: {grad_name(p)}  [{show(shapes[p])}]",
             _lines(g, p, a, shapes, grad_name(p)),
             f"By the matrix-form rules (the Matrix form steps), at the arrays above; it has the shape of {p}.",
-            table=a if a.ndim else None)
+            table=a)
     if not math.isfinite(loss):
         add(g.loss, "The check at the lesson's arrays cannot run",
             [(g.loss, f"{loss}")], "The loss is not finite at these arrays, so no gradient can be checked.")

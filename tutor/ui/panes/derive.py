@@ -19,6 +19,7 @@ from tutor.ui.panes.exercises import ExercisePanel, exercises_for
 from tutor.ui.screens.node_picker import NodePicker
 from tutor.ui.widgets.plots import GraphView
 from tutor.ui.widgets.sweep_plot import SweepPlot
+from tutor.ui.widgets.values_table import ValuesTable
 
 
 class StepScroll(VerticalScroll, inherit_bindings=False):
@@ -70,6 +71,7 @@ class DerivePane(Widget):
             yield GraphView(id="graph")
             yield SweepPlot(id="sweep-plot")
             yield Static(id="step-title")
+            yield ValuesTable(id="values-table")
             with StepScroll(id="step-scroll"):
                 yield Static(id="step-text", markup=False)
             yield ExercisePanel(self.lesson, id="exercise")
@@ -81,6 +83,8 @@ class DerivePane(Widget):
         self.query_one("#graph", GraphView).ascii = self.app.ascii
         self.query_one(SweepPlot).ascii = self.app.ascii
         self.query_one(SweepPlot).display = False
+        self.query_one(ValuesTable).ascii = self.app.ascii
+        self.query_one(ValuesTable).display = False
         if "derive" not in self.lesson.parts:
             self.query_one("#derive-loading").display = False
             self.query_one("#step-title", Static).update("This lesson has no graph to derive.")
@@ -184,7 +188,18 @@ class DerivePane(Widget):
         if self.app.ascii:
             title = Text(asciify(title.plain), style="bold")
         self.query_one("#step-title", Static).update(title)
-        body = render(d, self.index, self.text_width(), self.app.ascii)
+        self.query_one(ValuesTable).show_step(step)           # a values step's array, as a table
+        if self.query_one(ValuesTable).display:
+            from dataclasses import replace
+
+            from tutor.derive.values import GRID
+            from tutor.present.derivation import render_step
+
+            # the table shows the array: the text keeps its shape and named entries
+            lines = tuple(line for line in step.lines if line[0] != GRID)
+            body = render_step(replace(step, lines=lines), self.text_width(), self.app.ascii)
+        else:
+            body = render(d, self.index, self.text_width(), self.app.ascii)
         self.query_one("#step-text", Static).update(Text(body, style="red" if step.check and not step.check.ok else ""))
         if moved:
             self.query_one("#step-scroll").scroll_home(animate=False)
