@@ -67,9 +67,9 @@ class Derivation:
     local_trees: dict[tuple[str, str], Expr] = field(default_factory=dict)   # (node, input) → ∂node/∂input
     checks: list[Check] = field(default_factory=list)
     matrix_checks: list[Check] = field(default_factory=list)
-    values_checks: list[Check] = field(default_factory=list)    # at the lesson's arrays ([graph.values])
     problem: str = ""                             # why no gradient could be taken (a node undefined at the point)
     simplified: dict[str, Expr] = field(default_factory=dict, repr=False)   # ∂L/∂node after cancelling (while deriving)
+    values_checks: list[Check] = field(default_factory=list)    # at the lesson's arrays ([graph.values])
 
     def step_index(self, node: str, after: int = -1, phases: tuple[str, ...] | None = None) -> int | None:
         """The next step (after `after`, wrapping) that highlights `node` (in one of `phases`)."""

@@ -113,7 +113,7 @@ def _number(v: object, key: str) -> float:
         raise LessonError(f"expected a number, found {kind_of(v)}", key=key)
     x = float(v)
     if not math.isfinite(x) or abs(x) > MAX_VALUE:
-        raise LessonError(f"expected a finite number of size at most {MAX_VALUE:g}, found {v!r}", key=key)
+        raise LessonError(f"expected a finite number of size at most {MAX_VALUE:g}, found {x:g}", key=key)
     return x
 
 
