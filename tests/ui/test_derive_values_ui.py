@@ -28,10 +28,15 @@ async def test_the_gradient_at_the_teachers_arrays_is_a_table_that_scrolls_at_80
         pane = app.screen.query_one(DerivePane)
         await until(pilot, lambda: pane.complete, "the whole derivation")
         steps = pane.derivation.steps
-        target = next(i for i, s in enumerate(steps) if s.phase == "values" and s.node == "W1"
-                      and s.title.startswith("Gradient"))
+        target = next(
+            i
+            for i, s in enumerate(steps)
+            if s.phase == "values" and s.node == "W1" and s.title.startswith("Gradient")
+        )
         await pilot.press("end")
-        for _ in range(len(steps) - 1 - target):      # back from the last step (b2's check), with the keys
+        for _ in range(
+            len(steps) - 1 - target
+        ):  # back from the last step (b2's check), with the keys
             await pilot.press("p")
         await until(pilot, lambda: pane.index == target, "the gradient of W1")
         assert "Gradient at the lesson's arrays: ∂L/∂W1  [D×H]" in text_of(app, "#step-title")
@@ -41,19 +46,25 @@ async def test_the_gradient_at_the_teachers_arrays_is_a_table_that_scrolls_at_80
         body = text_of(app, "#step-text")
         assert "shape = D×H = 4×10" in body
         named = next(x for x in body.splitlines() if x.startswith("∂L/∂W1[0, 3] = "))
-        assert abs(float(named.split(" = ")[1]) - grads["W1"][0, 3]) <= SIX_DIGITS * abs(grads["W1"][0, 3])
-        assert "\n  0 " not in body                    # the array is the table's, not laid out again
+        assert abs(float(named.split(" = ")[1]) - grads["W1"][0, 3]) <= SIX_DIGITS * abs(
+            grads["W1"][0, 3]
+        )
+        assert "\n  0 " not in body  # the array is the table's, not laid out again
         # ten columns do not fit in 80: the table scrolls to the last one
         await until(pilot, lambda: table.max_scroll_x > 0, "the table's horizontal scroll range")
         table.focus()
         await pilot.press("right", "right", "right")
         await until(pilot, lambda: table.scroll_x > 0, "the table scrolled right")
         await pilot.press("end")
-        await until(pilot, lambda: table.scroll_x == table.max_scroll_x, "the table at its last column")
+        await until(
+            pilot, lambda: table.scroll_x == table.max_scroll_x, "the table at its last column"
+        )
         # the check's step: no array, so no table
-        pane.focus()                                   # back to the steps: n, p move again
+        pane.focus()  # back to the steps: n, p move again
         await pilot.press("n", "n", "n", "n")
         await until(pilot, lambda: pane.index == target + 4, "W1's check")
-        assert "Check at the lesson's arrays: ∂L/∂W1: all three agree" in text_of(app, "#step-title")
+        assert "Check at the lesson's arrays: ∂L/∂W1: all three agree" in text_of(
+            app, "#step-title"
+        )
         assert not table.display
         assert "central, h = 1e-06, at all 40 entries" in text_of(app, "#step-text")

@@ -31,7 +31,7 @@ def sizes(graph: Graph, shape: Shape) -> tuple[int, ...]:
 
 
 def label_leaves(graph: Graph) -> dict[str, str]:
-    """Leaves that are class labels (the first argument of onehot), each with its classes' dimension."""
+    """Leaves that are class labels (onehot's first argument), each with its classes' dimension."""
     shapes = infer_shapes(graph)
     out: dict[str, str] = {}
 
@@ -49,17 +49,21 @@ def label_leaves(graph: Graph) -> dict[str, str]:
     return out
 
 
-def read_values(values_t: Table | None, entries_t: Table | None,
-                graph: Graph) -> tuple[dict[str, LeafValues], Entries]:
+def read_values(
+    values_t: Table | None, entries_t: Table | None, graph: Graph
+) -> tuple[dict[str, LeafValues], Entries]:
     """Every leaf's array ([graph.values]) and the named entries ([graph.entries]), checked."""
     if values_t is None:
         if entries_t is not None:
-            raise LessonError("named entries need the arrays: give the graph [graph.values]",
-                              key=entries_t.path)
+            raise LessonError(
+                "named entries need the arrays: give the graph [graph.values]", key=entries_t.path
+            )
         return {}, {}
     if not graph.shapes:
-        raise LessonError("arrays belong to the matrix form: give the graph [graph.shapes] and [graph.dims]",
-                          key=values_t.path)
+        raise LessonError(
+            "arrays belong to the matrix form: give the graph [graph.shapes] and [graph.dims]",
+            key=values_t.path,
+        )
     shapes = infer_shapes(graph)
     labels = label_leaves(graph)
     values: dict[str, LeafValues] = {}
@@ -71,8 +75,10 @@ def read_values(values_t: Table | None, entries_t: Table | None,
         raw = values_t.take(name, (int, float, list, dict))
         if isinstance(raw, dict):
             if name in labels:
-                raise LessonError(f"'{name}' holds class labels: list them (a recipe draws no labels)",
-                                  key=values_t.key(name))
+                raise LessonError(
+                    f"'{name}' holds class labels: list them (a recipe draws no labels)",
+                    key=values_t.key(name),
+                )
             values[name] = _recipe(Table(raw, values_t.key(name)), shape)
         else:
             listed = _listed(raw, shape, values_t.key(name), shapes[name], graph)
@@ -82,19 +88,28 @@ def read_values(values_t: Table | None, entries_t: Table | None,
     values_t.done()
     missing = [n for n in graph.leaves if n not in values]
     if missing:
-        raise LessonError(f"no array for {', '.join(missing)}: [graph.values] gives every input and parameter one",
-                          key=values_t.path)
+        raise LessonError(
+            f"no array for {', '.join(missing)}: "
+            "[graph.values] gives every input and parameter one",
+            key=values_t.path,
+        )
     for i, node in enumerate(graph.nodes):
-        _bounded(sizes(graph, shapes[node.name]), f"graph.nodes[{i}].expr",
-                 f"at the arrays' sizes {node.name} is {show(shapes[node.name])}")
+        _bounded(
+            sizes(graph, shapes[node.name]),
+            f"graph.nodes[{i}].expr",
+            f"at the arrays' sizes {node.name} is {show(shapes[node.name])}",
+        )
     return values, _entries(entries_t, graph, shapes)
 
 
 def _bounded(shape: tuple[int, ...], key: str, what: str) -> None:
     count = math.prod(shape)
     if count > MAX_LEAF_VALUES:
-        raise LessonError(f"{what} = {'×'.join(map(str, shape))}, {count:,} entries; the limit is "
-                          f"{MAX_LEAF_VALUES:,} (MAX_LEAF_VALUES)", key=key)
+        raise LessonError(
+            f"{what} = {'×'.join(map(str, shape))}, {count:,} entries; the limit is "
+            f"{MAX_LEAF_VALUES:,} (MAX_LEAF_VALUES)",
+            key=key,
+        )
 
 
 def _recipe(t: Table, shape: tuple[int, ...]) -> LeafValues:
@@ -113,7 +128,9 @@ def _number(v: object, key: str) -> float:
         raise LessonError(f"expected a number, found {kind_of(v)}", key=key)
     x = float(v)
     if not math.isfinite(x) or abs(x) > MAX_VALUE:
-        raise LessonError(f"expected a finite number of size at most {MAX_VALUE:g}, found {x:g}", key=key)
+        raise LessonError(
+            f"expected a finite number of size at most {MAX_VALUE:g}, found {x:g}", key=key
+        )
     return x
 
 
@@ -128,26 +145,38 @@ def _listed(raw: Any, shape: tuple[int, ...], key: str, names: Shape, graph: Gra
     if not isinstance(raw, list) or len(raw) != shape[0]:
         found = f"{len(raw)}" if isinstance(raw, list) else kind_of(raw)
         what = "rows" if len(shape) == 2 else "numbers"
-        raise LessonError(f"expected {shape[0]} {what} ({dim(0)}, from [graph.shapes] and [graph.dims]), "
-                          f"found {found}", key=key)
+        raise LessonError(
+            f"expected {shape[0]} {what} ({dim(0)}, from [graph.shapes] and [graph.dims]), "
+            f"found {found}",
+            key=key,
+        )
     if len(shape) == 1:
         return tuple(_number(v, f"{key}[{i}]") for i, v in enumerate(raw))
     rows = []
     for i, row in enumerate(raw):
         if not isinstance(row, list) or len(row) != shape[1]:
             found = f"{len(row)}" if isinstance(row, list) else kind_of(row)
-            raise LessonError(f"row {i} should have {shape[1]} numbers ({dim(1)}), found {found}", key=key)
+            raise LessonError(
+                f"row {i} should have {shape[1]} numbers ({dim(1)}), found {found}", key=key
+            )
         rows.append(tuple(_number(v, f"{key}[{i}][{j}]") for j, v in enumerate(row)))
     return tuple(rows)
 
 
 def _labels(listed: Any, classes: int, dim: str, key: str) -> None:
-    flat = [listed] if isinstance(listed, float) else [v for row in listed for v in (
-        row if isinstance(row, tuple) else (row,))]
+    flat = (
+        [listed]
+        if isinstance(listed, float)
+        else [v for row in listed for v in (row if isinstance(row, tuple) else (row,))]
+    )
     for v in flat:
         if v != int(v) or not 0 <= v < classes:
-            raise LessonError(f"a class label must be a whole number from 0 to {classes - 1} ({dim} = {classes}), "
-                              f"found {v:g}", key=key)
+            raise LessonError(
+                "a class label must be a whole number from 0 to "
+                f"{classes - 1} ({dim} = {classes}), "
+                f"found {v:g}",
+                key=key,
+            )
 
 
 def _entries(t: Table | None, graph: Graph, shapes: dict[str, Shape]) -> Entries:
@@ -162,16 +191,27 @@ def _entries(t: Table | None, graph: Graph, shapes: dict[str, Shape]) -> Entries
             raise LessonError(f"'{name}' is a scalar: it has no entries to name", key=t.key(name))
         raw = t.take(name, list)
         if not 1 <= len(raw) <= MAX_NAMED_ENTRIES:
-            raise LessonError(f"name 1 to {MAX_NAMED_ENTRIES} entries (MAX_NAMED_ENTRIES), found {len(raw)}",
-                              key=t.key(name))
+            raise LessonError(
+                f"name 1 to {MAX_NAMED_ENTRIES} entries (MAX_NAMED_ENTRIES), found {len(raw)}",
+                key=t.key(name),
+            )
         picked = []
         for i, index in enumerate(raw):
-            ok = isinstance(index, list) and len(index) == len(shape) and all(
-                isinstance(k, int) and not isinstance(k, bool) and 0 <= k < n for k, n in zip(index, shape))
+            ok = (
+                isinstance(index, list)
+                and len(index) == len(shape)
+                and all(
+                    isinstance(k, int) and not isinstance(k, bool) and 0 <= k < n
+                    for k, n in zip(index, shape, strict=True)
+                )
+            )
             if not ok:
-                raise LessonError(f"expected an index of {len(shape)} whole number{'s' * (len(shape) > 1)} within "
-                                  f"{'×'.join(map(str, shape))} ({show(shapes[name])}), counted from 0, found {repr(index)[:60]}",
-                                  key=f"{t.key(name)}[{i}]")
+                raise LessonError(
+                    f"expected an index of {len(shape)} whole number{'s' * (len(shape) > 1)} "
+                    f"within {'×'.join(map(str, shape))} ({show(shapes[name])}), counted from 0, "
+                    f"found {repr(index)[:60]}",
+                    key=f"{t.key(name)}[{i}]",
+                )
             picked.append(tuple(index))
         out[name] = tuple(dict.fromkeys(picked))
     t.done()

@@ -21,7 +21,7 @@ class ValuesTable(DataTable[Text]):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="none", zebra_stripes=True, **kwargs)
         self.ascii = False
-        self.shown: Any = None           # the array on show (None: hidden)
+        self.shown: Any = None  # the array on show (None: hidden)
 
     def show_step(self, step: Any) -> None:
         """Lay out the step's array on a values step; hide on any other."""
@@ -40,7 +40,10 @@ class ValuesTable(DataTable[Text]):
             self.add_column(str(j), key=str(j))
         for i, row in enumerate(rows):
             cells = [f"{float(v):.6g}" for v in row]
-            self.add_row(Text(str(i), style="dim"), *(Text(asciify(c) if self.ascii else c, justify="right") for c in cells),
-                         key=str(i))
+            self.add_row(
+                Text(str(i), style="dim"),
+                *(Text(asciify(c) if self.ascii else c, justify="right") for c in cells),
+                key=str(i),
+            )
         self.scroll_home(animate=False)
         self.display = True
