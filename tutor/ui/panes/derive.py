@@ -188,8 +188,11 @@ class DerivePane(Widget):
         if self.app.ascii:
             title = Text(asciify(title.plain), style="bold")
         self.query_one("#step-title", Static).update(title)
-        self.query_one(ValuesTable).show_step(step)           # a values step's array, as a table
-        if self.query_one(ValuesTable).display:
+        values = self.query_one(ValuesTable)
+        values.show_step(step)                                # a values step's array, as a table
+        if values.has_focus and not values.display:          # hidden under the focus: the text takes it
+            self.query_one("#step-scroll").focus()
+        if values.display:
             from dataclasses import replace
 
             from tutor.derive.values import GRID

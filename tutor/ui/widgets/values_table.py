@@ -1,7 +1,8 @@
 """The array of a Derive "values" step (a leaf, a node's forward value or a gradient at the lesson's
 own arrays) as a table with its row and column numbers. It scrolls both ways (focus it with tab or
-a click, then the arrows, PageUp/PageDown, Home/End), so a 4×10 matrix reads at 80×24; every
-entry is there in full precision's six significant digits. Hidden on every other step."""
+a click, then the arrows, PageUp/PageDown, Home/End; n and p still move between steps), so a 4×10
+matrix reads at 80×24; every entry is there, to six significant digits. Hidden on every other
+step."""
 
 from __future__ import annotations
 
