@@ -178,3 +178,19 @@ def test_the_values_check_moves_every_entry_and_grades_on_cs231n_bands(derived):
     step = values_step(derived, "Check at the lesson's arrays", "W1")
     assert "central, h = 1e-06, at all 40 entries" in step["text"]
     assert "below 1e-07 good; up to 0.0001 only near a kink" in step["text"]
+
+
+def test_check_accepts_the_arrays_and_locates_a_bad_one(tmp_path):
+    from tests.support import run_cli
+
+    code, out, err = run_cli("--check", str(TOY_PATH))
+    assert (code, out.strip()) == (0, f"{TOY_PATH}: ok") and "Traceback" not in err
+    text = TOY_PATH.read_text("utf-8")
+    row = text.split("\nW2 = [[", 1)[1].split("]", 1)[0]       # W2's first row, as listed
+    short = row.rsplit(",", 1)[0]
+    path = tmp_path / TOY_PATH.name                     # a lesson id is its file name
+    path.write_text(text.replace(f"\nW2 = [[{row}]", f"\nW2 = [[{short}]", 1), encoding="utf-8")
+    line = text.split("\nW2 = [[")[0].count("\n") + 2
+    code, out, err = run_cli("--check", str(path))
+    assert code == 2 and "Traceback" not in err
+    assert out.strip() == f"{path}:{line}: graph.values.W2: row 0 should have 3 numbers (C = 3), found 2"
