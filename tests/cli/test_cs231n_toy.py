@@ -98,7 +98,8 @@ def toy_reference() -> tuple[float, dict[str, np.ndarray]]:
          "W2": torch.tensor(raw["layers"][2]["weight"], dtype=torch.float64, requires_grad=True),
          "b2": torch.zeros(3, dtype=torch.float64, requires_grad=True)}
     scores = torch.relu(X @ w["W1"] + w["b1"]) @ w["W2"] + w["b2"]
-    loss = torch.nn.functional.cross_entropy(scores, y) + 0.05 * ((w["W1"] ** 2).sum() + (w["W2"] ** 2).sum())
+    reg = 0.05 * ((w["W1"] ** 2).sum() + (w["W2"] ** 2).sum())
+    loss = torch.nn.functional.cross_entropy(scores, y) + reg
     loss.backward()
     return float(loss.detach()), {k: v.grad.numpy().copy() for k, v in w.items()}
 
@@ -107,13 +108,14 @@ def toy_reference() -> tuple[float, dict[str, np.ndarray]]:
 def derived(toy):
     """The headless Derive part's JSON events for the fixture."""
     out = io.StringIO()
-    assert headless.run(toy, headless.Options(json=True, train=False), out=out, err=io.StringIO()) == 0
+    opts = headless.Options(json=True, train=False)
+    assert headless.run(toy, opts, out=out, err=io.StringIO()) == 0
     return [json.loads(line) for line in out.getvalue().splitlines()]
 
 
 def values_step(events, prefix: str, node: str) -> dict:
-    found = [e for e in events if e["event"] == "derive" and e["phase"] == "values" and e["node"] == node
-             and e["title"].startswith(prefix)]
+    found = [e for e in events if e["event"] == "derive" and e["phase"] == "values"
+             and e["node"] == node and e["title"].startswith(prefix)]
     assert len(found) == 1, (prefix, node)
     return found[0]
 
@@ -137,7 +139,7 @@ def test_each_gradient_matrix_agrees_with_an_independent_autograd(derived):
 
 
 def test_the_drawn_arrays_are_the_notebooks(derived):
-    """X and W1 come from recipes (seed 1 × 10, seed 0 × 0.1): they are the arrays listed in [train]."""
+    """X and W1 come from recipes (seed 1 × 10, seed 0 × 0.1): they are [train]'s listed arrays."""
     import tomllib
 
     raw = tomllib.loads(TOY_PATH.read_text("utf-8"))["train"]
@@ -146,7 +148,7 @@ def test_the_drawn_arrays_are_the_notebooks(derived):
 
 
 def grid_numbers(text: str) -> np.ndarray:
-    """The array laid out after the 'entries' line: a header of column numbers, then numbered rows."""
+    """The array laid out after the 'entries' line: a header of column numbers, then the rows."""
     lines = text.split("entries\n", 1)[1].split("\n\n", 1)[0].splitlines()
     return np.array([[float(v) for v in line.split()[1:]] for line in lines[1:]])
 
@@ -169,9 +171,9 @@ def test_the_values_check_moves_every_entry_and_grades_on_cs231n_bands(derived):
     assert sorted(checks) == sorted(PARAMS)
     for p, chk in checks.items():
         n = grads[p].size
-        assert len(chk["entries"]) == n and chk["ok"], p        # at most MAX_FD_ENTRIES (100): all 83
+        assert len(chk["entries"]) == n and chk["ok"], p    # MAX_FD_ENTRIES is 100: all move
         numeric = np.array(chk["numeric"]).reshape(grads[p].shape)
-        # central differences at h = 1e-6 on a loss of 1.3: round-off ~1e-10 against the floor 1.3e-3
+        # central differences, h = 1e-6, loss 1.3: round-off ~1e-10 against the floor 1.3e-3
         assert rel_error(numeric, grads[p]) < 1e-6, p
         assert rel_error(np.array(chk["autograd"]), grads[p]) < 1e-12, p
         assert chk["grade"] == "good" and not chk["kink"], p              # CS231n: below 1e-7
@@ -193,4 +195,5 @@ def test_check_accepts_the_arrays_and_locates_a_bad_one(tmp_path):
     line = text.split("\nW2 = [[")[0].count("\n") + 2
     code, out, err = run_cli("--check", str(path))
     assert code == 2 and "Traceback" not in err
-    assert out.strip() == f"{path}:{line}: graph.values.W2: row 0 should have 3 numbers (C = 3), found 2"
+    message = "row 0 should have 3 numbers (C = 3), found 2"
+    assert out.strip() == f"{path}:{line}: graph.values.W2: {message}"
