@@ -206,8 +206,8 @@ def _check_derivation(lesson, path) -> list[str]:
             raise LessonError(f"gradient check failed for {chk.param}: {chk.blame}", key="graph", file=path)
     for chk in deriv.values_checks:
         if not chk.ok:
-            raise LessonError(f"gradient check at the lesson's arrays failed for {chk.param}: {chk.blame}",
-                              key="graph.values", file=path)
+            raise LessonError(f"gradient check at the lesson's arrays failed for {chk.param}: "
+                              f"{chk.blame}", key="graph.values", file=path)
     expected = lesson.graph.expect_kink if lesson.graph is not None else ()
     notes = []
     for chk in deriv.checks:

@@ -115,7 +115,8 @@ def _values(deriv: Derivation, g, emit, budget: Budget) -> None:
 
     def add(node, title, lines, note="", check=None, table=None):
         budget.go_on()
-        s = Step(len(deriv.steps), "values", node, title, tuple(lines), note, check=check, table=table)
+        s = Step(len(deriv.steps), "values", node, title, tuple(lines), note, check=check,
+                 table=table)
         deriv.steps.append(s)
         emit(s, deriv)
 

@@ -113,7 +113,8 @@ def dump(deriv: Derivation) -> dict:
     return {
         "steps": [{"phase": s.phase, "node": s.node, "title": s.title, "note": s.note,
                    "lines": [[label, _line(v)] for label, v in s.lines],
-                   "values": sorted(s.values), "grads": sorted(s.grads), "check": _check_ref(deriv, s.check),
+                   "values": sorted(s.values), "grads": sorted(s.grads),
+                   "check": _check_ref(deriv, s.check),
                    "table": None if s.table is None else _array(s.table)}
                   for s in deriv.steps],
         "values": deriv.values, "grads": deriv.grads,
@@ -126,7 +127,8 @@ def dump(deriv: Derivation) -> dict:
 
 
 def undump(lesson, j: dict) -> Derivation:
-    lists = {name: [_uncheck(c) for c in j[name]] for name in ("checks", "matrix_checks", "values_checks")}
+    lists = {name: [_uncheck(c) for c in j[name]]
+             for name in ("checks", "matrix_checks", "values_checks")}
 
     def check(c):
         return lists[c["ref"]][c["i"]] if isinstance(c, dict) and "ref" in c else _uncheck(c)

@@ -80,7 +80,8 @@ def autograd(graph, env: dict) -> tuple[dict, dict]:
 
 
 def finite_difference(graph, env: dict, p: str, h: float = FD_STEP, central: bool = True,
-                      dtype=np.float64, entries: list[tuple[int, ...]] | None = None) -> tuple[np.ndarray, bool]:
+                      dtype=np.float64, entries: list[tuple[int, ...]] | None = None
+                      ) -> tuple[np.ndarray, bool]:
     """∂L/∂p by central differences (f(p + h) − f(p − h)) / 2h, or forward ones (f(p + h) − f(p)) / h,
     evaluated in `dtype` (the sweep of tutor.derive.sweep tries float32 and other steps), and
     whether a kink's argument changes sign within the step. With `entries`, only those entries are

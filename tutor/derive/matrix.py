@@ -192,7 +192,8 @@ def check_values(g, seed: int = 0) -> dict[str, np.ndarray]:
     return values
 
 
-def rule_gradients(g, leaves: dict, shapes: dict[str, Shape]) -> tuple[dict, dict, dict[str, list[str]]]:
+def rule_gradients(g, leaves: dict, shapes: dict[str, Shape]
+                   ) -> tuple[dict, dict, dict[str, list[str]]]:
     """The matrix-form rules run at the leaves' arrays: every node's value, ∂L/∂(each node other
     than the loss, and each parameter), and the terms each gradient adds up, as text."""
     values = checker.forward(g, leaves)

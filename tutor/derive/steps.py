@@ -45,7 +45,7 @@ class Step:
     plain text; `values`/`grads` name the nodes whose value/gradient is known so far."""
 
     index: int
-    phase: str                      # forward | backward | chain | check | sweep | matrix | values | jacobian
+    phase: str                      # forward|backward|chain|check|sweep|matrix|values|jacobian
     node: str                       # the node (or parameter) highlighted
     title: str
     lines: tuple[tuple[str, Expr | str], ...]
@@ -69,7 +69,7 @@ class Derivation:
     matrix_checks: list[Check] = field(default_factory=list)
     problem: str = ""                             # why no gradient could be taken (a node undefined at the point)
     simplified: dict[str, Expr] = field(default_factory=dict, repr=False)   # ∂L/∂node after cancelling (while deriving)
-    values_checks: list[Check] = field(default_factory=list)    # at the lesson's arrays ([graph.values])
+    values_checks: list[Check] = field(default_factory=list)    # at [graph.values]' arrays
 
     def step_index(self, node: str, after: int = -1, phases: tuple[str, ...] | None = None) -> int | None:
         """The next step (after `after`, wrapping) that highlights `node` (in one of `phases`)."""

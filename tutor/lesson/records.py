@@ -61,8 +61,8 @@ class Graph:
     expect_kink: tuple[str, ...] = ()      # parameters whose check straddles a kink on purpose
     sweep: tuple[str, ...] = ()            # parameters whose check is swept over the step h
     fused: dict[str, "Node"] = field(default_factory=dict)   # [graph.fused]: name → a closed form of ∂L/∂name
-    values: dict[str, "LeafValues"] = field(default_factory=dict)   # [graph.values]: every leaf's array
-    entries: dict[str, tuple[tuple[int, ...], ...]] = field(default_factory=dict)   # [graph.entries]
+    values: dict[str, "LeafValues"] = field(default_factory=dict)   # [graph.values]: leaf → array
+    entries: dict[str, tuple[tuple[int, ...], ...]] = field(default_factory=dict)  # named ones
 
     @property
     def loss(self) -> str:

@@ -190,7 +190,7 @@ class DerivePane(Widget):
         self.query_one("#step-title", Static).update(title)
         values = self.query_one(ValuesTable)
         values.show_step(step)                                # a values step's array, as a table
-        if values.has_focus and not values.display:          # hidden under the focus: the text takes it
+        if values.has_focus and not values.display:      # hidden while focused: the text takes it
             self.query_one("#step-scroll").focus()
         if values.display:
             from dataclasses import replace
