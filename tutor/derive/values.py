@@ -176,7 +176,7 @@ def values_steps(g: Graph, add: Add) -> list[Check]:
         n = int(np.size(totals[chk.param]))
         k = len(picked[chk.param])
         sample = (
-            f"all {n} entries"
+            ("its one entry" if n == 1 else f"all {n} entries")
             if k == n
             else (
                 f"{k} of its {n:,} entries (MAX_FD_ENTRIES = {MAX_FD_ENTRIES}: "
