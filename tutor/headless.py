@@ -129,8 +129,10 @@ def _derive(lesson: Lesson, opts: Options, p: Printer) -> None:
 
     def arrived(step, deriv) -> None:        # printed as soon as it is derived
         text = render_step(step, opts.width, opts.ascii)
+        # a values step's whole array
+        table = {} if step.table is None else {"table": step.table.tolist()}
         p.event("derive", f"\n[{step.index + 1}] {step.title}\n{text}", step=step.index + 1, phase=step.phase,
-                node=step.node, title=step.title, text=text)
+                node=step.node, title=step.title, text=text, **table)
 
     deriv = derive(lesson, on_step=arrived)
     if deriv.problem:
@@ -151,6 +153,17 @@ def _derive(lesson: Lesson, opts: Options, p: Printer) -> None:
         mark = "ok" if chk.ok else f"MISMATCH: {chk.blame}"
         p.event("gradcheck", f"  ∂{out}/∂{chk.param} (matrix form, random data): rel. error {chk.rel_error:.1e} "
                              f"({chk.grade})  {mark}", form="matrix", **chk.as_json())
+    if deriv.values_checks:
+        from tutor.derive.values import fd_entries
+
+        for chk in deriv.values_checks:
+            mark = "ok" if chk.ok else f"MISMATCH: {chk.blame}"
+            picked = fd_entries(lesson.graph, chk.param, chk.symbolic)
+            line = (f"  ∂{out}/∂{chk.param} (the lesson's arrays, finite differences at "
+                    f"{len(picked)} of {chk.symbolic.size} entries): "
+                    f"rel. error {chk.rel_error:.1e} ({chk.grade})  {mark}")
+            p.event("gradcheck", line, form="values", entries=[list(i) for i in picked],
+                    **chk.as_json())
     if lesson.jacobian is not None:
         J, vjp = jacobian_values(lesson.jacobian)
         p.event("jacobian", None, shape=list(J.shape), jacobian=J.tolist(), upstream=list(lesson.jacobian.upstream),

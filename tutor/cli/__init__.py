@@ -204,6 +204,10 @@ def _check_derivation(lesson, path) -> list[str]:
     for chk in deriv.checks + deriv.matrix_checks:
         if not chk.ok:
             raise LessonError(f"gradient check failed for {chk.param}: {chk.blame}", key="graph", file=path)
+    for chk in deriv.values_checks:
+        if not chk.ok:
+            raise LessonError(f"gradient check at the lesson's arrays failed for {chk.param}: "
+                              f"{chk.blame}", key="graph.values", file=path)
     expected = lesson.graph.expect_kink if lesson.graph is not None else ()
     notes = []
     for chk in deriv.checks:

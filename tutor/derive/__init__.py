@@ -3,6 +3,7 @@ come), kept in memory and on disk, and checked three ways by one gradient checke
 
     scalar.py    forward, backward (fan-out written out), chain rule, checks
     matrix.py    the matrix form with shapes, for graphs that declare them
+    values.py    the forward values and gradients at the lesson's own arrays ([graph.values])
     jacobian.py  a lesson's [jacobian] and its vector–Jacobian product
     check.py     the one gradient checker (autograd, finite differences, CS231n's bands)
     cache.py     the disk cache
@@ -71,6 +72,8 @@ def _build(lesson, emit, cancelled=None) -> Derivation:
         if g.shapes and deriv.checks:
             budget.go_on()
             _matrix(deriv, g, emit, budget)
+        if g.values:
+            _values(deriv, g, emit, budget)
     if lesson.jacobian is not None:
         for s in jacobian_steps(lesson.jacobian, len(deriv.steps)):
             deriv.steps.append(s)
@@ -105,3 +108,16 @@ def _matrix(deriv: Derivation, g, emit, budget: Budget) -> None:
                  ("relative error", f"{chk.rel_error:.2e}"))
         add("check", chk.param, f"Check the matrix form of ∂L/∂{chk.param} on random data: {verdict(chk)}",
             lines, check=chk)
+
+
+def _values(deriv: Derivation, g, emit, budget: Budget) -> None:
+    from tutor.derive.values import values_steps
+
+    def add(node, title, lines, note="", check=None, table=None):
+        budget.go_on()
+        s = Step(len(deriv.steps), "values", node, title, tuple(lines), note, check=check,
+                 table=table)
+        deriv.steps.append(s)
+        emit(s, deriv)
+
+    deriv.values_checks = values_steps(g, add)

@@ -102,7 +102,7 @@ def _unline(j):
 def _check_ref(deriv: Derivation, c: Check | None):
     """A step's check as a reference into the derivation's lists, so that it comes back as the
     same object (a step's check *is* one of `checks` or `matrix_checks`)."""
-    for name in ("checks", "matrix_checks"):
+    for name in ("checks", "matrix_checks", "values_checks"):
         for i, other in enumerate(getattr(deriv, name)):
             if other is c:
                 return {"ref": name, "i": i}
@@ -113,30 +113,36 @@ def dump(deriv: Derivation) -> dict:
     return {
         "steps": [{"phase": s.phase, "node": s.node, "title": s.title, "note": s.note,
                    "lines": [[label, _line(v)] for label, v in s.lines],
-                   "values": sorted(s.values), "grads": sorted(s.grads), "check": _check_ref(deriv, s.check)}
+                   "values": sorted(s.values), "grads": sorted(s.grads),
+                   "check": _check_ref(deriv, s.check),
+                   "table": None if s.table is None else _array(s.table)}
                   for s in deriv.steps],
         "values": deriv.values, "grads": deriv.grads,
         "trees": {k: None if v is None else _tree(v) for k, v in deriv.trees.items()},
         "local": [[a, b, _tree(v)] for (a, b), v in deriv.local_trees.items()],
         "checks": [_check(c) for c in deriv.checks],
         "matrix_checks": [_check(c) for c in deriv.matrix_checks], "problem": deriv.problem,
+        "values_checks": [_check(c) for c in deriv.values_checks],
     }
 
 
 def undump(lesson, j: dict) -> Derivation:
-    lists = {"checks": [_uncheck(c) for c in j["checks"]], "matrix_checks": [_uncheck(c) for c in j["matrix_checks"]]}
+    lists = {name: [_uncheck(c) for c in j[name]]
+             for name in ("checks", "matrix_checks", "values_checks")}
 
     def check(c):
         return lists[c["ref"]][c["i"]] if isinstance(c, dict) and "ref" in c else _uncheck(c)
 
     steps = [Step(i, s["phase"], s["node"], s["title"], tuple((label, _unline(v)) for label, v in s["lines"]),
-                  s["note"], frozenset(s["values"]), frozenset(s["grads"]), check(s["check"]))
+                  s["note"], frozenset(s["values"]), frozenset(s["grads"]), check(s["check"]),
+                  None if s["table"] is None else np.asarray(_unarray(s["table"])))
              for i, s in enumerate(j["steps"])]
     return Derivation(lesson.id, lesson.graph, steps, {k: float(v) for k, v in j["values"].items()},
                       {k: float(v) for k, v in j["grads"].items()},
                       {k: None if v is None else _untree(v) for k, v in j["trees"].items()},
                       {(a, b): _untree(v) for a, b, v in j["local"]},
-                      lists["checks"], lists["matrix_checks"], str(j["problem"]))
+                      lists["checks"], lists["matrix_checks"], str(j["problem"]),
+                      values_checks=lists["values_checks"])
 
 
 def load(lesson) -> Derivation | None:

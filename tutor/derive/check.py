@@ -80,10 +80,12 @@ def autograd(graph, env: dict) -> tuple[dict, dict]:
 
 
 def finite_difference(graph, env: dict, p: str, h: float = FD_STEP, central: bool = True,
-                      dtype=np.float64) -> tuple[np.ndarray, bool]:
+                      dtype=np.float64, entries: list[tuple[int, ...]] | None = None
+                      ) -> tuple[np.ndarray, bool]:
     """∂L/∂p by central differences (f(p + h) − f(p − h)) / 2h, or forward ones (f(p + h) − f(p)) / h,
     evaluated in `dtype` (the sweep of tutor.derive.sweep tries float32 and other steps), and
-    whether a kink's argument changes sign within the step."""
+    whether a kink's argument changes sign within the step. With `entries`, only those entries are
+    moved (the others stay 0): the values check's bounded sample of a large parameter."""
     env = {k: np.asarray(v, dtype=dtype) for k, v in env.items()}
     base = env[p]
     out = np.zeros(base.shape, dtype=np.float64)
@@ -91,7 +93,7 @@ def finite_difference(graph, env: dict, p: str, h: float = FD_STEP, central: boo
     here = _kinks(graph, here_values)
     kink = False
     step = dtype(h)
-    for idx in np.ndindex(base.shape):
+    for idx in (np.ndindex(base.shape) if entries is None else entries):
         losses = []
         for sign in ((1, -1) if central else (1,)):
             moved = base.copy()
@@ -107,17 +109,25 @@ def finite_difference(graph, env: dict, p: str, h: float = FD_STEP, central: boo
     return (out if out.shape else np.float64(out)), kink
 
 
-def check(graph, env: dict, derived: dict, node_grads: dict | None = None) -> list[Check]:
-    """Each parameter's derived gradient (in `derived`) checked at the leaves' values `env`."""
+def check(graph, env: dict, derived: dict, node_grads: dict | None = None,
+          entries: dict[str, list[tuple[int, ...]]] | None = None) -> list[Check]:
+    """Each parameter's derived gradient (in `derived`) checked at the leaves' values `env`. Where
+    `entries` names some of a parameter's entries, finite differences move only those (and the
+    check's `numeric` holds them, in that order); autograd always gives the whole gradient."""
     auto, node_auto = autograd(graph, env)
     loss = float(np.asarray(forward(graph, env)[graph.loss]))
     floor = FD_FLOOR * max(1.0, abs(loss)) if np.isfinite(loss) else 1.0
     checks = []
     for p in graph.params:
-        numeric, kink = finite_difference(graph, env, p)
+        picked = entries.get(p) if entries else None
+        numeric, kink = finite_difference(graph, env, p, entries=picked)
         mine = derived[p]
         auto_err = rel_error(mine, auto[p])
-        num_err = rel_error(mine, numeric, floor)
+        if picked is not None:
+            numeric = np.array([numeric[i] for i in picked])
+            num_err = rel_error(np.array([np.asarray(mine)[i] for i in picked]), numeric, floor)
+        else:
+            num_err = rel_error(mine, numeric, floor)
         g = grade(num_err, kink)
         ok = auto_err <= AUTOGRAD_OK and (g in ("good", "near a kink") or kink)
         blame = "" if ok else _blame(graph, p, auto_err, num_err, kink, numeric, node_grads, node_auto)

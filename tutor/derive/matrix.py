@@ -21,6 +21,7 @@ from tutor.expr.nodes import Apply, Expr, Num, Sym
 from tutor.expr.ops import ONE_DIM, OPS
 from tutor.expr.shapes import Shape, infer_shapes, shape_of, show
 from tutor.expr.text import pretty
+from tutor.lesson.graph_values import label_leaves
 
 CHECK_DIM = 4          # each dimension is cut to this size for the numeric check
 
@@ -191,31 +192,10 @@ def check_values(g, seed: int = 0) -> dict[str, np.ndarray]:
     return values
 
 
-def label_leaves(g) -> dict[str, str]:
-    """Leaves that are class labels (the first argument of onehot), each with its classes' dimension."""
-    shapes = infer_shapes(g)
-    out: dict[str, str] = {}
-
-    def walk(e):
-        if isinstance(e, Apply):
-            if e.op == "onehot" and isinstance(e.args[0], Sym) and e.args[0].name in g.leaves:
-                scores = shape_of(e.args[1], shapes)
-                if scores:
-                    out[e.args[0].name] = scores[-1]
-            for a in e.args:
-                walk(a)
-
-    for node in g.nodes:
-        walk(node.expr)
-    return out
-
-
-def matrix_backward(g, seed: int = 0, fused: dict | None = None) -> MatrixResult:
-    """The matrix-form rules on the check's random arrays. `fused` holds scalar gradients that
-    cancelled (∂L/∂z = σ(z) − y): where one, times the reduction's constant, equals the batch
-    gradient here, the step shows it as the fused form."""
-    shapes = infer_shapes(g)
-    leaves = check_values(g, seed)
+def rule_gradients(g, leaves: dict, shapes: dict[str, Shape]
+                   ) -> tuple[dict, dict, dict[str, list[str]]]:
+    """The matrix-form rules run at the leaves' arrays: every node's value, ∂L/∂(each node other
+    than the loss, and each parameter), and the terms each gradient adds up, as text."""
     values = checker.forward(g, leaves)
     bw = _Backward(values, shapes)
     totals: dict[str, np.ndarray] = {}
@@ -234,6 +214,16 @@ def matrix_backward(g, seed: int = 0, fused: dict | None = None) -> MatrixResult
         parts = bw.out.get(p, [])
         totals[p] = sum(q[1] for q in parts) if parts else np.zeros_like(values[p])
         texts[p] = [q[0] for q in parts]
+    return values, totals, texts
+
+
+def matrix_backward(g, seed: int = 0, fused: dict | None = None) -> MatrixResult:
+    """The matrix-form rules on the check's random arrays. `fused` holds scalar gradients that
+    cancelled (∂L/∂z = σ(z) − y): where one, times the reduction's constant, equals the batch
+    gradient here, the step shows it as the fused form."""
+    shapes = infer_shapes(g)
+    leaves = check_values(g, seed)
+    values, totals, texts = rule_gradients(g, leaves, shapes)
 
     auto_grads = {}
     if g.fused:                                  # the lesson's closed forms are checked against autograd too

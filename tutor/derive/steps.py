@@ -45,7 +45,7 @@ class Step:
     plain text; `values`/`grads` name the nodes whose value/gradient is known so far."""
 
     index: int
-    phase: str                      # forward | backward | chain | check | sweep | matrix | jacobian
+    phase: str                      # forward|backward|chain|check|sweep|matrix|values|jacobian
     node: str                       # the node (or parameter) highlighted
     title: str
     lines: tuple[tuple[str, Expr | str], ...]
@@ -53,6 +53,7 @@ class Step:
     values: frozenset = frozenset()
     grads: frozenset = frozenset()
     check: Check | None = None
+    table: Any = None               # an array the step shows as a table ("values" steps)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class Derivation:
     matrix_checks: list[Check] = field(default_factory=list)
     problem: str = ""                             # why no gradient could be taken (a node undefined at the point)
     simplified: dict[str, Expr] = field(default_factory=dict, repr=False)   # ∂L/∂node after cancelling (while deriving)
+    values_checks: list[Check] = field(default_factory=list)    # at [graph.values]' arrays
 
     def step_index(self, node: str, after: int = -1, phases: tuple[str, ...] | None = None) -> int | None:
         """The next step (after `after`, wrapping) that highlights `node` (in one of `phases`)."""

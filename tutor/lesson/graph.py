@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 
 from tutor.errors import LessonError
 from tutor.expr import FUNCTIONS, NAME_RE, parse as parse_expr, symbols
+from tutor.lesson.graph_values import read_values
 from tutor.lesson.limits import MAX_DIM, MAX_NODES
 from tutor.lesson.records import Equation, Graph, Jacobian, Node, Page
 from tutor.lesson.reader import Table
@@ -117,6 +119,7 @@ def read_graph(t: Table) -> Graph:
             text = fused_t.take(name, str)
             fused[name] = Node(name, parse_expr(text, names=known, key=fused_t.key(name)), text)
         fused_t.done()
+    values_t, entries_t = t.sub("values"), t.sub("entries")
     t.done()
     graph = Graph(inputs, params, tuple(nodes), point, shapes, dims, expect_kink=checked["expect_kink"],
                   sweep=checked["sweep"], fused=fused)
@@ -147,6 +150,9 @@ def read_graph(t: Table) -> Graph:
     for p in params:
         if p not in reached:
             raise LessonError(f"the loss '{graph.loss}' does not depend on the parameter '{p}'", key=t.key("params"))
+    if values_t is not None or entries_t is not None:
+        values, entries = read_values(values_t, entries_t, graph)
+        graph = replace(graph, values=values, entries=entries)
     return graph
 
 

@@ -36,3 +36,6 @@ SAMPLES = 500              # points of a 2-D data set (TF Playground's number)
 MAX_NOISE = 50             # percent, for a 2-D data set
 MAX_CSV_BYTES = 2_000_000  # a CSV file of points
 MAX_CSV_ROWS = 20_000
+MAX_LEAF_VALUES = 10_000   # entries of one array at [graph.values]: a leaf's, and every node's
+MAX_NAMED_ENTRIES = 8      # entries [graph.entries] names for one array
+MAX_FD_ENTRIES = 100       # entries of one parameter the values check moves by finite differences

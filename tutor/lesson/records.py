@@ -32,6 +32,25 @@ class Page:
 
 
 @dataclass(frozen=True)
+class LeafValues:
+    """A leaf's array at [graph.values]: listed (`listed`, rows of numbers, or one number for a
+    scalar), or drawn by `recipe` from numpy's RandomState(seed), times `scale`."""
+
+    shape: tuple[int, ...]
+    listed: Any = None                     # nested tuples of floats, or a float
+    recipe: str = ""                       # normal | uniform | zeros (RECIPES)
+    seed: int = 0
+    scale: float = 1.0
+
+    def describe(self) -> str:
+        if self.recipe == "zeros":
+            return "zeros"
+        if self.recipe:
+            return f"{self.recipe}, seed {self.seed}, scale {self.scale:g}"
+        return "listed in the file"
+
+
+@dataclass(frozen=True)
 class Graph:
     inputs: tuple[str, ...]
     params: tuple[str, ...]
@@ -42,6 +61,8 @@ class Graph:
     expect_kink: tuple[str, ...] = ()      # parameters whose check straddles a kink on purpose
     sweep: tuple[str, ...] = ()            # parameters whose check is swept over the step h
     fused: dict[str, "Node"] = field(default_factory=dict)   # [graph.fused]: name → a closed form of ∂L/∂name
+    values: dict[str, "LeafValues"] = field(default_factory=dict)   # [graph.values]: leaf → array
+    entries: dict[str, tuple[tuple[int, ...], ...]] = field(default_factory=dict)  # named ones
 
     @property
     def loss(self) -> str:

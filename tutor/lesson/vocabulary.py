@@ -26,6 +26,7 @@ PARAM_LAYERS = ("linear", *NORM_LAYERS, "embedding")    # the layer types that o
 INITS = ("randn", "zeros", "torch", "uniform", "xavier", "he")    # [train]'s init, every layer's default
 LAYER_INITS = INITS + ("normal",)                                 # a layer's own: "normal" takes a `std`
 DTYPES = ("float32", "float64")
+RECIPES = ("normal", "uniform", "zeros")   # how [graph.values] draws a leaf's array
 DEVICES = ("cpu", "cuda", "mps", "auto")
 DATASETS = {
     # kind: {field: (types, default)}; a default of ... means required

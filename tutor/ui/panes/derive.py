@@ -19,6 +19,7 @@ from tutor.ui.panes.exercises import ExercisePanel, exercises_for
 from tutor.ui.screens.node_picker import NodePicker
 from tutor.ui.widgets.plots import GraphView
 from tutor.ui.widgets.sweep_plot import SweepPlot
+from tutor.ui.widgets.values_table import ValuesTable
 
 
 class StepScroll(VerticalScroll, inherit_bindings=False):
@@ -71,6 +72,8 @@ class DerivePane(Widget):
         graph, sweep = GraphView(id="graph"), SweepPlot(id="sweep-plot")
         graph.ascii = sweep.ascii = self.app.ascii
         sweep.display = False
+        values = ValuesTable(id="values-table")
+        values.ascii, values.display = self.app.ascii, False
         exercise = ExercisePanel(self.lesson, id="exercise")
         exercise.display = False
         title, loading = Static(id="step-title"), LoadingIndicator(id="derive-loading")
@@ -81,6 +84,7 @@ class DerivePane(Widget):
             yield graph
             yield sweep
             yield title
+            yield values
             with StepScroll(id="step-scroll"):
                 yield Static(id="step-text", markup=False)
             yield exercise
@@ -188,7 +192,21 @@ class DerivePane(Widget):
         if self.app.ascii:
             title = Text(asciify(title.plain), style="bold")
         self.query_one("#step-title", Static).update(title)
-        body = render(d, self.index, self.text_width(), self.app.ascii)
+        values = self.query_one(ValuesTable)
+        values.show_step(step)                                # a values step's array, as a table
+        if values.has_focus and not values.display:      # hidden while focused: the text takes it
+            self.query_one("#step-scroll").focus()
+        if values.display:
+            from dataclasses import replace
+
+            from tutor.derive.values import GRID
+            from tutor.present.derivation import render_step
+
+            # the table shows the array: the text keeps its shape and named entries
+            lines = tuple(line for line in step.lines if line[0] != GRID)
+            body = render_step(replace(step, lines=lines), self.text_width(), self.app.ascii)
+        else:
+            body = render(d, self.index, self.text_width(), self.app.ascii)
         self.query_one("#step-text", Static).update(Text(body, style="red" if step.check and not step.check.ok else ""))
         if moved:
             self.query_one("#step-scroll").scroll_home(animate=False)
