@@ -6,6 +6,7 @@ loud instead of failing silently or passing by luck."""
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from tutor.derive.steps import Check
 from tutor.expr.evaluate import Numpy, Torch, evaluate, kink_arguments
@@ -29,7 +30,7 @@ def rel_error(a, b, floor: float = 1e-12) -> float:
 CANCEL = 1e-6             # exact_error's floor, relative to the arrays' largest entry
 
 
-def exact_error(a, b) -> float:
+def exact_error(a: ArrayLike, b: ArrayLike) -> float:
     """rel_error for two exact computations of the same gradient (derived, fused, autograd), which
     only rounding separates. An entry that is 0 in exact arithmetic but is computed as a difference
     of terms the size of the gradient (a causal head's first query, which sees only itself) carries
