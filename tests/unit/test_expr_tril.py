@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.support import LESSONS_DIR
 from tests.unit.test_derive_reductions import lesson
 from tutor.derive.check import exact_error, rel_error
 from tutor.derive.matrix import matrix_backward
@@ -16,7 +17,7 @@ from tutor.expr.evaluate import Numpy, Torch, evaluate
 from tutor.expr.ops import OPS, ShapeError
 from tutor.expr.parser import parse
 from tutor.expr.text import pretty
-from tutor.lesson import loads
+from tutor.lesson import load, loads
 
 
 def test_tril_is_one_entry_of_the_table_with_a_square_shape_rule():
@@ -60,10 +61,14 @@ def test_tril_in_a_batch_graph_matches_autograd_and_a_masked_entry_gets_no_gradi
     assert torch.all(a.grad[~lower] == 0) and torch.all(a.grad[lower] != 0)
 
 
-def test_the_code_reference_masks_the_upstream_gradient():
-    from tutor.code.template import code
+def test_the_code_reference_masks_the_upstream_gradient_and_writes_k_for_kt_transposed():
+    from tutor.code.template import code, reference
 
     assert code(parse("tril(exp(a))")) == "np.tril(np.exp(a))"
+    attn = load(LESSONS_DIR / "attention-backward.toml")
+    solution = reference(attn, next(e for e in attn.exercises if e.id == "backward"))
+    assert "    dm = np.sum(-(np.tril(de) * np.exp(S - m)), axis=-1, keepdims=True)\n" in solution
+    assert "    dQ = dS / 8 @ K\n" in solution and "(K.T).T" not in solution
 
 
 def test_exact_error_forgives_rounding_in_an_entry_that_cancels_to_zero_only():

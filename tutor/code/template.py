@@ -226,7 +226,9 @@ def _backward(lesson, task: CodeTask, slip: str | None, info: dict) -> list[str]
 
     def transposed(e: Expr) -> Expr:
         info["transposes"] += 1
-        return e if kind == "no-T" and where == str(info["transposes"]) else Apply("T", (e,))
+        if kind == "no-T" and where == str(info["transposes"]):
+            return e
+        return e.args[0] if isinstance(e, Apply) and e.op == "T" else Apply("T", (e,))   # K.T.T is K
 
     def emit(name: str) -> None:
         terms = []

@@ -151,7 +151,7 @@ def _back_matmul(ctx, args, G, gt):
 def _transposed(ctx: Any, e: Expr) -> str:
     """eᵀ as text; the transpose of a transpose (K.T in Q @ K.T) is written K, not Kᵀᵀ."""
     if isinstance(e, Apply) and e.op == "T":
-        return ctx.wrap(e.args[0])
+        return str(ctx.wrap(e.args[0]))
     return f"{ctx.wrap(e)}ᵀ"
 
 
