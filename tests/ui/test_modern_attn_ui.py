@@ -21,7 +21,7 @@ async def test_attention_backward_from_the_list_to_derive_and_an_exercise(tmp_pa
         await open_from_the_list(app, pilot, ATTN)
         source = app.screen.query_one("#explain-text").source
         assert "dS = P ⊙ (dP − rowsum(dP ⊙ P))" in source
-        assert "mean largest weight 0.86" in source
+        assert "mean largest weight              0.86            0.32" in source
         assert not app.screen.query("#train")  # nothing to train: no Train tab
         await pilot.press("d")
         pane = app.screen.query_one(DerivePane)
@@ -61,6 +61,24 @@ async def test_attention_backward_from_the_list_to_derive_and_an_exercise(tmp_pa
             "the fused softmax backward",
         )
         assert "Matrix form: ∂L/∂S  [T×T]" in text_of(app, "#step-title")
+        await until(
+            pilot, lambda: "Exercise fused-row" in text_of(app, "#exercise-prompt"), "dS's exercise"
+        )
+        await pilot.press("a", *"0.5", "enter")
+        await until(
+            pilot,
+            lambda: "That is p₁·dP₁ alone" in text_of(app, "#exercise-feedback"),
+            "the known mistake's response",
+        )
+        app.screen.query_one("#answer").value = ""
+        await pilot.press(*"0.5*(1 - 0.5)", "enter")
+        await until(
+            pilot,
+            lambda: text_of(app, "#exercise-feedback").startswith("✓ Correct"),
+            "the right answer, as arithmetic",
+        )
+        assert app.progress.solved(ATTN) == ["grad-p", "fused-row"]
+        await pilot.press("escape")
         await walk_to(pilot, pane, "jacobian", "vjp")
         await until(
             pilot,
