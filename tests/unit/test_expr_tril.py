@@ -84,3 +84,4 @@ def test_an_elementwise_product_on_the_left_of_a_matrix_product_is_bracketed():
     assert pretty(parse("(P*D) @ K"), matrix=True) == "(P ⊙ D)·K"
     assert pretty(parse("P*(D @ K)"), matrix=True) == "P ⊙ (D·K)"
     assert pretty(parse("P @ K*D"), matrix=True) == "P·K ⊙ D"
+    assert pretty(parse("2*x.T @ (z - y)/(N*K)"), matrix=True) == "2·xᵀ·(z − y) ⊘ (N ⊙ K)"
