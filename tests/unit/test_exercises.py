@@ -1060,7 +1060,7 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("T x T", "T×T", "(T, T)"),
         ),
         "dk-shape": Row(
-            wrong=(("D x T", J_TRANSPOSED), ("T x T", J_WRONG), ("D", J_WRONG)),
+            wrong=(("D x T", S_TRANSPOSED), ("T x T", S_WRONG), ("D", S_WRONG)),
             same=("T x D", "T×D", "(T, D)"),
         ),
         "why-scale": Row(
