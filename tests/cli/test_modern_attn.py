@@ -103,6 +103,8 @@ def test_the_matrix_form_goes_back_through_every_node_and_the_fused_forms_agree(
     point = lesson().graph.point
     assert scalar == {"Q": 0.0, "K": 0.0, "V": point["G"]}
     assert "P = 1, O = V, L = V·G, and ∂L/∂Q = ∂L/∂K = 0 exactly" in t
+    assert lesson().graph.dims == {"T": 10, "D": 64} and math.sqrt(64) == SCALE
+    assert "The Derive part takes T = 10 positions and D = 64, so √D = 8." in t
 
 
 def test_the_fused_zeros_and_autograds_rounding_through_the_row_max():
