@@ -27,7 +27,7 @@ EXPECTED = {
     "unknown-name.toml": (22, "graph.nodes[1].expr", "unknown name 'target' (known here: w, x, y, y_pred)"),
     "hostile-expr.toml": (
         18, "graph.nodes[0].expr",
-        "only the named functions may be called: abs, colmean, colsum, exp, leaky_relu, leaky_step, log, max, mean, onehot, relu, rowmax, rowmean, rowsum, sigmoid, sign, softplus, sqrt, step, sum, tanh"),
+        "only the named functions may be called: abs, colmean, colsum, exp, leaky_relu, leaky_step, log, max, mean, onehot, relu, rowmax, rowmean, rowsum, sigmoid, sign, softplus, sqrt, step, sum, tanh, tril"),
     "duplicate-node.toml": (21, "graph.nodes[1].name", "duplicate name 'y_pred' (already another node)"),
     "cycle.toml": (18, "graph.nodes[0].expr", "'y_pred' uses 'L', which depends on 'y_pred': the graph has a cycle"),
     "shape-mismatch.toml": (

@@ -108,7 +108,7 @@ def test_derive_text_prints_the_steps_and_the_check_as_a_headless_lesson_does():
     ((GRAPH + " +", "--at", POINT), "the graph, column 30: not a valid expression: invalid syntax"),
     (("c = a + b\nL = (c*w - y)**2 + foo(c)", "--at", POINT),
      "the graph, line 2, column 20: unknown function 'foo' (allowed: abs, colmean, colsum, exp, leaky_relu, "
-     "leaky_step, log, max, mean, onehot, relu, rowmax, rowmean, rowsum, sigmoid, sign, softplus, sqrt, step, sum, tanh)"),
+     "leaky_step, log, max, mean, onehot, relu, rowmax, rowmean, rowsum, sigmoid, sign, softplus, sqrt, step, sum, tanh, tril)"),
     ((GRAPH, "--at", "a=1, b=2, w=0.5"), "--at, column 16: no value for 'y' (every input and parameter needs one, e.g. y = 1)"),
     ((GRAPH,), "--at, column 1: no value for 'a', 'b', 'w', 'y' (every input and parameter needs one, e.g. a = 1, "
                "b = 1, w = 1, y = 1)"),

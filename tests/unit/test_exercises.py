@@ -1034,6 +1034,42 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("a", "A", "(a)"),
         ),
     },
+    "attention-backward": {
+        "grad-p": Row(
+            wrong=(("-G*V", SIGN), ("G", missing("O", "P", "V")), ("V", missing("L", "O", "G")),
+                   ("sum(G*V)", Expect("In the batch view your answer is scalar, but ∂L/∂P has the shape of P, T×T.",
+                                       "shape"))),
+            same=("G*V", "V*G", "G @ V.T", "G·V"),
+        ),
+        "fused-row": Row(
+            wrong=(("0.5", known("attention-backward", "fused-row", 0)),
+                   ("1", known("attention-backward", "fused-row", 1)), ("-0.25", V_SIGN), ("0.2", V_WRONG)),
+            same=("0.25", "0.5*(1 - 0.5)", "0.5*(1 - 1*0.5 - 0*0.3 - 0*0.2)"),
+        ),
+        "masked-grad": Row(
+            wrong=(("1", V_WRONG), ("0.5", V_WRONG), ("x", named("x"))),
+            same=("0", "0.0", "-0", "0*(1 - 0.5)"),
+        ),
+        "raw-std": Row(
+            wrong=(("64", known("attention-backward", "raw-std", 0)), ("1", known("attention-backward", "raw-std", 1)),
+                   ("-8", V_SIGN), ("0.125", V_WRONG)),
+            same=("8", "sqrt(64)", "64**0.5"),
+        ),
+        "scores-shape": Row(
+            wrong=(("T x D", J_WRONG), ("D x D", J_WRONG), ("T", J_WRONG)),
+            same=("T x T", "T×T", "(T, T)"),
+        ),
+        "dk-shape": Row(
+            wrong=(("D x T", S_TRANSPOSED), ("T x T", S_WRONG), ("D", S_WRONG)),
+            same=("T x D", "T×D", "(T, D)"),
+        ),
+        "why-scale": Row(
+            wrong=(("b", choice_wrong("attention-backward", "why-scale", "b")),
+                   ("c", choice_wrong("attention-backward", "why-scale", "c")),
+                   ("d", choice_wrong("attention-backward", "why-scale", "d"))),
+            same=("a", "A", "(a)"),
+        ),
+    },
 }
 
 
@@ -1055,7 +1091,8 @@ def test_table_covers_every_exercise_of_every_lesson():
         "logistic-regression", "two-layer-relu", "vector-derivatives", "mlp-digits",
         "fan-out", "backprop-through-time", "gradient-checking", "initialisation", "vanishing-gradients",
         "softmax-cross-entropy", "batchnorm-backward", "xor-needs-a-hidden-layer",
-        "residual-connections", "layernorm-backward", "activations", "adam-from-scratch"} <= set(lesson_ids())
+        "residual-connections", "layernorm-backward", "activations", "adam-from-scratch",
+        "attention-backward"} <= set(lesson_ids())
 
 
 @pytest.mark.parametrize("lesson_id, ex_id", [(lid, eid) for lid, rows in TABLE.items() for eid in rows],

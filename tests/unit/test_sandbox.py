@@ -30,7 +30,7 @@ def test_leaves_split_into_inputs_and_parameters_by_wrt():
     ("c = a + b; L = (c*w - y)**2 +", POINT, "", "graph", 1, 30, "not a valid expression: invalid syntax"),
     ("c = a + b\nL = (c*w - y)**2 + foo(c)", POINT, "", "graph", 2, 20,
      "unknown function 'foo' (allowed: abs, colmean, colsum, exp, leaky_relu, leaky_step, log, max, mean, onehot, relu, "
-     "rowmax, rowmean, rowsum, sigmoid, sign, softplus, sqrt, step, sum, tanh)"),
+     "rowmax, rowmean, rowsum, sigmoid, sign, softplus, sqrt, step, sum, tanh, tril)"),
     ("c = a +* b\nL = c", "", "", "graph", 1, 8, "not a valid expression: invalid syntax"),
     ("c = L + b\nL = (c*w - y)**2", "", "", "graph", 1, 5,
      "'c' uses 'L', defined on a later line: write nodes in forward order, without cycles"),
@@ -42,7 +42,7 @@ def test_leaves_split_into_inputs_and_parameters_by_wrt():
     ("L = 2*3", "", "", "graph", 1, 5,
      "the graph has no inputs or parameters: the loss must depend on at least one name"),
     ("L = __import__('os').system('ls')", "", "", "graph", 1, 5,
-     "only the named functions may be called: abs, colmean, colsum, exp, leaky_relu, leaky_step, log, max, mean, onehot, relu, rowmax, rowmean, rowsum, sigmoid, sign, softplus, sqrt, step, sum, tanh"),
+     "only the named functions may be called: abs, colmean, colsum, exp, leaky_relu, leaky_step, log, max, mean, onehot, relu, rowmax, rowmean, rowsum, sigmoid, sign, softplus, sqrt, step, sum, tanh, tril"),
     ("L = w.__class__", "", "", "graph", 1, 6,
      "attribute access '.__class__' is not allowed (only '.T', the transpose)"),
     ("", "", "", "graph", 1, 1,

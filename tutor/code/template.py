@@ -22,6 +22,7 @@ CALLS = {
     "sum": "np.sum({0})", "mean": "np.mean({0})",
     "rowsum": "np.sum({0}, axis=-1, keepdims=True)", "rowmean": "np.mean({0}, axis=-1, keepdims=True)",
     "rowmax": "np.max({0}, axis=-1, keepdims=True)", "colsum": "np.sum({0}, axis=0)", "colmean": "np.mean({0}, axis=0)",
+    "tril": "np.tril({0})",
     "onehot": "(np.arange({1}.shape[-1]) == {0}[:, None]).astype(float)",
 }
 INFIX = {"add": " + ", "sub": " - ", "mul": " * ", "div": " / ", "matmul": " @ ", "pow": " ** "}
@@ -197,6 +198,8 @@ def _backward(lesson, task: CodeTask, slip: str | None, info: dict) -> list[str]
             walk(a[1], gb, sb)
         elif e.op == "T":
             walk(a[0], Apply("T", (G,)), tuple(reversed(gs)))
+        elif e.op == "tril" and shape(a[0]):
+            walk(a[0], Apply("tril", (G,)), gs)   # masked entries pass nothing back
         elif e.op == "sum":
             walk(a[0], G, gs)                 # copied to every element: expanded at the variable
         elif e.op == "mean":
@@ -223,7 +226,9 @@ def _backward(lesson, task: CodeTask, slip: str | None, info: dict) -> list[str]
 
     def transposed(e: Expr) -> Expr:
         info["transposes"] += 1
-        return e if kind == "no-T" and where == str(info["transposes"]) else Apply("T", (e,))
+        if kind == "no-T" and where == str(info["transposes"]):
+            return e
+        return e.args[0] if isinstance(e, Apply) and e.op == "T" else Apply("T", (e,))   # K.T.T is K
 
     def emit(name: str) -> None:
         terms = []

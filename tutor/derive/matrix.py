@@ -259,7 +259,7 @@ def _closed_form(g, fused, total, values: dict, auto: dict) -> tuple[tuple, str]
     """The lesson's closed form of ∂L/∂name ([graph.fused]) on the check's arrays, with its relative
     error against the rule-by-rule result and against torch autograd. Dimension names in it stand
     for their sizes there (each cut to CHECK_DIM)."""
-    from tutor.derive.check import rel_error
+    from tutor.derive.check import exact_error
 
     env = {d: np.float64(min(size, CHECK_DIM)) for d, size in g.dims.items() if d not in values}
     with np.errstate(all="ignore"):
@@ -267,8 +267,8 @@ def _closed_form(g, fused, total, values: dict, auto: dict) -> tuple[tuple, str]
     text = pretty(fused.expr, matrix=True)
     if here.shape != np.shape(total):
         return ((f"{grad_name(fused.name)}, fused", text),), "The fused form does not have the gradient's shape."
-    vs_rules = rel_error(here, total)
-    vs_auto = rel_error(here, auto[fused.name]) if fused.name in auto else float("nan")
+    vs_rules = exact_error(here, total)
+    vs_auto = exact_error(here, auto[fused.name]) if fused.name in auto else float("nan")
     lines = ((f"{grad_name(fused.name)}, fused", text),
              ("fused vs the rules above", f"relative error {vs_rules:.1e}"),
              ("fused vs torch autograd", f"relative error {vs_auto:.1e}"))

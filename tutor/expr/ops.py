@@ -19,7 +19,7 @@ Nothing here imports numpy, torch or sympy: each rule receives the library it wo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from tutor.expr.nodes import ONE, ZERO, Apply, Expr, Num, call, div, mul, neg, power, sub
 
@@ -144,7 +144,15 @@ def _back_matmul(ctx, args, G, gt):
     np = ctx.np
     Ga = G @ np.swapaxes(vb, -1, -2) if vb.ndim >= 2 else np.outer(G, vb)
     Gb = np.swapaxes(va, -1, -2) @ G if va.ndim >= 2 else np.outer(va, G)
-    return [(Ga, f"{ctx.paren(gt)}·{ctx.wrap(b)}ᵀ"), (Gb, f"{ctx.wrap(a)}ᵀ·{ctx.paren(gt)}")]
+    return [(Ga, f"{ctx.paren(gt)}·{_transposed(ctx, b)}"),
+            (Gb, f"{_transposed(ctx, a)}·{ctx.paren(gt)}")]
+
+
+def _transposed(ctx: Any, e: Expr) -> str:
+    """eᵀ as text; the transpose of a transpose (K.T in Q @ K.T) is written K, not Kᵀᵀ."""
+    if isinstance(e, Apply) and e.op == "T":
+        return str(ctx.wrap(e.args[0]))
+    return f"{ctx.wrap(e)}ᵀ"
 
 
 def _back_sum(ctx, args, G, gt):
@@ -239,6 +247,24 @@ def _t_onehot(t, y, z):
 
 def _back_onehot(ctx, args, G, gt):
     return [None, None]                    # a constant: no gradient reaches the labels or the scores
+
+
+# A causal mask: tril keeps each row's entries up to the diagonal (position i sees 0..i) and zeroes
+# the later ones, as numpy's and torch's tril do. It is linear, so its backward is the same mask
+# applied to the upstream gradient: a masked entry passes nothing back. In the scalar view (one
+# position, which sees itself) it is the identity.
+
+def _square_shape(a: Shape) -> Shape:
+    if len(a) == 1 or len(a) == 2 and a[0] != a[1]:
+        raise ShapeError("tril(a) needs a square array (positions × positions): "
+                         f"a is {show_shape(a)}")
+    return a
+
+
+def _back_tril(ctx: Any, args: tuple[Expr, ...], G: Any, gt: str) -> list[tuple[Any, str]]:
+    if not ctx.np.ndim(G):
+        return [(G, gt)]
+    return [(ctx.np.tril(G), f"tril({gt})")]
 
 
 def _kink_first(np, a, *rest):
@@ -347,6 +373,11 @@ OPS: dict[str, Op] = {op.name: op for op in (
     Op("colmean", 1, "the mean over the batch axis, per column (N×D → D)",
        lambda a: (ONE,), _unless_scalar(lambda np, a: np.mean(a, axis=0)),
        _t_unless_scalar(lambda t, a: a.mean(0)), lambda sp, a: a, shape=_col_shape, backward=_spread(0, mean=True)),
+    Op("tril", 1, "the causal mask: each row's entries up to the diagonal, the later ones set to 0 "
+       "(the identity in the scalar view)", lambda a: (ONE,),
+       _unless_scalar(lambda np, a: np.tril(a)), _t_unless_scalar(lambda t, a: t.tril(a)),
+       lambda sp, a: a,
+       shape=_square_shape, backward=_back_tril),
     Op("onehot", 2, "onehot(y, z): 1 where the column is row n's label y[n], else 0, shaped like the scores z "
        "(1 in the scalar view: one class, the true one)",
        lambda a: (ZERO, ZERO), _np_onehot, _t_onehot, lambda sp, y, z: sp.Integer(1),

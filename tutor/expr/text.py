@@ -5,7 +5,7 @@ with the author's operations (· for a product, − for minus, σ, ᵀ, superscr
 
 from __future__ import annotations
 
-from tutor.expr.nodes import Expr, Num, Sym, fold
+from tutor.expr.nodes import Apply, Expr, Num, Sym, fold
 from tutor.expr.ops import OPS
 
 _SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
@@ -100,7 +100,12 @@ class _Pretty:
                 sym = "*" if self.ascii else "·"          # a scalar factor: 2·(z2 − y)
             if op == "div" and self.matrix and isinstance(args[0], Num):
                 sym = "/"                                  # a reciprocal: 1/p
-            left = self.wrap(args[0], texts[0], p)
+            # (P ⊙ X)·K, not P ⊙ X·K: ⊙ and · bind alike, but a reader takes · first (a number's
+            # 2·xᵀ·G needs none: a scalar multiplies in any order)
+            left_arg = args[0]
+            elementwise_left = self.matrix and op == "matmul" and isinstance(left_arg, Apply) \
+                and left_arg.op in ("mul", "div") and not isinstance(left_arg.args[0], Num)
+            left = self.wrap(args[0], texts[0], p, strict=elementwise_left)
             right = self.wrap(args[1], texts[1], p,
                               strict=op in ("sub", "div", "matmul") or op == "mul" and self.matrix)
             return f"{left}{sym}{right}"
