@@ -130,10 +130,8 @@ def run_app(app) -> int:
     # torch and sympy loaded it takes about a second, and a SIGTERM or a dropped SSH session
     # should end the process at once. Training threads check cancellation and have stopped.
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError, OutputError):     # the terminal is gone
             stream.flush()
-        except (OSError, ValueError, OutputError):
-            pass                     # the terminal is gone
     os._exit(code)
 
 
@@ -156,10 +154,8 @@ def _exit_watchdog(app) -> None:
 
     gone = select.POLLHUP | select.POLLERR | select.POLLNVAL
     poller = select.poll()
-    try:
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # no terminal: the grace time alone
         poller.register(sys.__stdin__.fileno(), select.POLLHUP)     # POLLIN is not asked for: no input is taken
-    except (AttributeError, OSError, ValueError):
-        pass                                                         # no terminal: the grace time alone
     deadline = None
     while True:
         hung_up = any(events & gone for _, events in poller.poll(100))

@@ -7,6 +7,7 @@ the kernel to kill it when the tutor dies, whatever the way, crash and SIGKILL i
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import selectors
@@ -53,10 +54,8 @@ atexit.register(_kill_all)
 
 
 def _killpg(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):     # the group is gone already
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass                       # the group is gone already
 
 
 def read_roots() -> list[str]:

@@ -55,4 +55,4 @@ def weight_lines(w: Writer, spec: RunSpec, inputs: int, outputs: int) -> None:
             elif not bias_text:
                 w(f"{p.bias}_init = np.zeros({n_out})")
     for p in fixed_plan(spec, inputs, outputs):          # tutor.train.spec.fixed_weights: nothing drawn
-        w(*(f"{n}_init = np.{how}({p.n_out})" for n, how in zip(p.names, LAYERS[p.type].fixed)))
+        w(*(f"{n}_init = np.{how}({p.n_out})" for n, how in zip(p.names, LAYERS[p.type].fixed, strict=False)))

@@ -147,7 +147,7 @@ def forward_walk(spec, plan):
     """The forward pass's names, once for every backend's script: per planned layer, its input's
     and its output's names."""
     h = "xb"
-    for p, (k, out) in zip(plan, layer_names(spec)):
+    for p, (_k, out) in zip(plan, layer_names(spec), strict=False):
         yield p, h, out
         h = out
 
@@ -211,7 +211,7 @@ def nn_loop(w, spec, plan, batch):
     w(f").to({targs(spec)})")
     w("with torch.no_grad():          # start from the same weights as the other backends (nn.Linear keeps W as out x in)")
     for pos, p in enumerate(plan):
-        for name, (attr, transposed) in zip(p.names, LAYERS[p.type].nn_params):
+        for name, (attr, transposed) in zip(p.names, LAYERS[p.type].nn_params, strict=False):
             if name:
                 w(f"    model[{pos}].{attr}.copy_(torch.as_tensor({name}_init, {targs(spec)})"
                   + (".T)" if transposed else ")"))

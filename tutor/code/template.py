@@ -212,7 +212,7 @@ def _backward(lesson, task: CodeTask, slip: str | None, info: dict) -> list[str]
             # copied back along the reduced axis: made full size where it reaches its variable
             walk(a[0], G, broadcast(gs, sa, "*") if e.op == "rowmax" else gs)
         else:
-            for arg, d in zip(a, OPS[e.op].d(a)):
+            for arg, d in zip(a, OPS[e.op].d(a), strict=True):
                 if isinstance(d, Apply) and d.op == "step" and e.op == "relu":
                     info["masks"] = True
                     d = {"no-mask": ONE, "mask-grad": Apply("step", (G,)), "mask-out": e}.get(kind, d)

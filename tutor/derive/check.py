@@ -99,7 +99,7 @@ def finite_difference(graph, env: dict, p: str, h: float = FD_STEP, central: boo
             values = forward(graph, {**env, p: moved}, dtype)
             losses.append(values[graph.loss])
             if not kink:
-                kink = any(np.any(a != b) for a, b in zip(here, _kinks(graph, values)))
+                kink = any(np.any(a != b) for a, b in zip(here, _kinks(graph, values), strict=True))
         if not central:
             losses.append(here_values[graph.loss])
         # the difference in the working dtype (where round-off happens), the quotient in float64

@@ -157,7 +157,7 @@ class _Backward:
         G = np.asarray(G, dtype=np.float64)
         if op.backward is not None:
             results = op.backward(self.ctx, expr.args, G, gt)
-            for arg, result in zip(expr.args, results):
+            for arg, result in zip(expr.args, results, strict=True):
                 if result is None:                     # a constant of the arguments (onehot): nothing flows
                     continue
                 Gi, text = result

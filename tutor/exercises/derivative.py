@@ -128,7 +128,7 @@ def screen(points: Points, tree: Expr, expected_tree: Expr) -> Verdict | None:
 def constant_factor(given: list[float], expected: list[float]) -> Verdict | None:
     """The chain is right but a whole number k (the 2 of a square) is lost or added: the ratio
     of the two is the same whole number k (or 1/k) at every point."""
-    for g, e in zip(given, expected):          # the first point where both are defined and nonzero
+    for g, e in zip(given, expected, strict=False):          # the first point where both are defined and nonzero
         if math.isfinite(g) and math.isfinite(e) and g and e:
             break
     else:

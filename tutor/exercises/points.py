@@ -81,7 +81,7 @@ class Points:
 def same(a: list[float], b: list[float]) -> bool:
     """Equal wherever both are defined, at two points at least."""
     compared = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if math.isfinite(x) and math.isfinite(y):
             compared += 1
             if abs(x - y) > SAME * max(1.0, abs(x), abs(y)):

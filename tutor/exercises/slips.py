@@ -86,7 +86,7 @@ def what(graph, name: str) -> str:
 
 
 def times(a: list[float], b: list[float]) -> list[float]:
-    return [x * y for x, y in zip(a, b)]
+    return [x * y for x, y in zip(a, b, strict=False)]
 
 
 def activation_slip(graph, points: Points, tree: Expr, expected: list[float]) -> Verdict | None:
@@ -247,7 +247,7 @@ def path_slip(graph, name: str | None, points: Points, given: list[float]) -> Ve
             for ratio, few in ((uv, True), ([1 / x if x else float("nan") for x in uv], False)):
                 if not same(rest, times(own, ratio)):
                     continue
-                holder = next(((c, a) for c, a in zip(path[1:], path[:-1]) if u in set(symbols(local[(c, a)]))), None)
+                holder = next(((c, a) for c, a in zip(path[1:], path[:-1], strict=False) if u in set(symbols(local[(c, a)]))), None)
                 rule = f" (∂{holder[0]}/∂{holder[1]} = {typed(local[holder])})" if holder else ""
                 more = "few" if few else "many"
                 return Verdict(False, f"{where} has one power of {u} too {more} in its denominator{rule}; {right}.",

@@ -60,7 +60,7 @@ def read_graph(t: Table) -> Graph:
     all_names = [n for _, n, _ in raw_nodes]
     nodes: list[Node] = []
     defined = set(leaves)
-    for i, (nt, name, expr) in enumerate(raw_nodes):
+    for nt, name, expr in raw_nodes:
         if name in defined:
             what = "an input or parameter" if name in leaves else "another node"
             raise LessonError(f"duplicate name '{name}' (already {what})", key=nt.key("name"))
@@ -123,7 +123,7 @@ def read_graph(t: Table) -> Graph:
     if shapes:
         from tutor.expr.shapes import infer_shapes, shape_of, show
 
-        for i, node in enumerate(nodes):
+        for i, _node in enumerate(nodes):
             try:
                 env = infer_shapes(graph, upto=i)
             except LessonError as exc:

@@ -152,7 +152,7 @@ class Playground:
         """TF Playground's start: weights uniform in ±0.5, biases 0.1, from the seed."""
         rng = np.random.RandomState(seed)
         sizes = [len(self.config.features), *self.config.hidden, 1]
-        return [(rng.uniform(-0.5, 0.5, size=(a, b)), np.full(b, 0.1)) for a, b in zip(sizes, sizes[1:])]
+        return [(rng.uniform(-0.5, 0.5, size=(a, b)), np.full(b, 0.1)) for a, b in zip(sizes, sizes[1:], strict=False)]
 
     def reset(self) -> None:
         """Back to step 0 with the same initial weights and the same batches."""
@@ -188,7 +188,7 @@ class Playground:
 
     def forward(self, x: np.ndarray, keep: list | None = None) -> np.ndarray:
         h = x
-        for lin, act in zip(self.linears, self.acts + [self.out_act]):
+        for lin, act in zip(self.linears, self.acts + [self.out_act], strict=False):
             h = act.forward(lin.forward(h))
             if keep is not None:
                 keep.append(h)
@@ -205,7 +205,7 @@ class Playground:
         self.position += size
         xb, yb = self.x[idx], self.y[idx]
         h = xb
-        for lin, act in zip(self.linears[:-1], self.acts):
+        for lin, act in zip(self.linears[:-1], self.acts, strict=False):
             h = act.forward(lin.forward(h))
         z = self.linears[-1].forward(h)
         if self.points.classify and self.config.loss == "cross-entropy":
@@ -215,7 +215,7 @@ class Playground:
             loss, g = loss_and_grad(self.xp, "mse", out, yb)
             g = self.out_act.backward(g)
         g = self.linears[-1].backward(g)
-        for lin, act in zip(reversed(self.linears[:-1]), reversed(self.acts)):
+        for lin, act in zip(reversed(self.linears[:-1]), reversed(self.acts), strict=False):
             g = lin.backward(act.backward(g))
         reg, rate = self.config.regularisation, self.config.reg_rate
         self.opt.begin()

@@ -122,7 +122,7 @@ class Kept:
 
 def _model(spec) -> tuple:
     """The layers as built: each one's type and whether a linear layer has a bias."""
-    return tuple((l.type, (l.bias if spec.bias is None else spec.bias) and l.type == "linear") for l in spec.layers)
+    return tuple((lyr.type, (lyr.bias if spec.bias is None else spec.bias) and lyr.type == "linear") for lyr in spec.layers)
 
 
 def agreement(session, kept: Kept, label: str = "") -> str:
@@ -138,8 +138,8 @@ def agreement(session, kept: Kept, label: str = "") -> str:
         return f"{name}: not comparable, {kept.label} ran with {', '.join(changed)}"
     steps, loss, _, _ = session.history.series()
     o_steps, o_loss, _, _ = kept.history.series()
-    other = dict(zip(o_steps, o_loss))
-    diffs = [abs(a - other[s]) / max(abs(a), abs(other[s]), 1e-12) for s, a in zip(steps, loss) if s in other]
+    other = dict(zip(o_steps, o_loss, strict=True))
+    diffs = [abs(a - other[s]) / max(abs(a), abs(other[s]), 1e-12) for s, a in zip(steps, loss, strict=True) if s in other]
     if not diffs:
         return f"{name}: no logged steps in common"
     worst = max(diffs)

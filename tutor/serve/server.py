@@ -26,6 +26,7 @@ from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
 from tutor.progress import CLASS_ENV
+import contextlib
 
 log = logging.getLogger("backprop-tutor.serve")
 
@@ -89,10 +90,8 @@ class LearnerService(AppService):
             await super(LearnerService, self).stop()
             await process.wait()
 
-        try:
+        with contextlib.suppress(TimeoutError, OSError, RuntimeError):
             await asyncio.wait_for(asyncio.shield(quit_and_wait()), QUIT_GRACE)
-        except (TimeoutError, OSError, RuntimeError):
-            pass
         kill_group(process.pid)
         if self._task is not None:
             self._task.cancel()
@@ -110,10 +109,8 @@ def clamp(width: int, height: int) -> tuple[int, int]:
 
 def kill_group(pid: int) -> None:
     """SIGKILL to every process in the group `pid` leads (the tutor and what it started)."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class ClassServer(Server):

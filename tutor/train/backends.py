@@ -141,7 +141,7 @@ class AutogradBackend:
 
     def forward(self, x, train: bool = False):
         if self.chain:                          # no dropout, no residual: each layer's function in turn
-            for fn, names, rate, source in self.plan:
+            for fn, names, _rate, _source in self.plan:
                 x = fn(self.torch, x, tuple(self.params_t[n] if n else None for n in names))
             return x
         outs = []
@@ -212,14 +212,14 @@ class NNBackend:
         self.model = nn_sequential(nn, plan).to(device=xp.device, dtype=xp.dtype)
         self.names: dict[str, tuple[object, str]] = {}      # our name → (parameter, "T" if stored transposed)
         with torch.no_grad():
-            for m, p in zip(self.model, plan):
-                for name, (attr, transposed) in zip(p.names, LAYERS[p.type].nn_params):
+            for m, p in zip(self.model, plan, strict=False):
+                for name, (attr, transposed) in zip(p.names, LAYERS[p.type].nn_params, strict=False):
                     if name:
                         value = xp.array(weights[name])
                         getattr(m, attr).copy_(value.T if transposed else value)   # nn.Linear keeps W as out × in
                         self.names[name] = (getattr(m, attr), "T" if transposed else "")
         self.masks = DropMasks(spec.seed)
-        self.dropouts = [(m, p.n_in, p.layer.rate) for m, p in zip(self.model, plan) if LAYERS[p.type].random]
+        self.dropouts = [(m, p.n_in, p.layer.rate) for m, p in zip(self.model, plan, strict=False) if LAYERS[p.type].random]
         module, apply = nn_criterion(nn, spec.loss), LOSS_KINDS[spec.loss].nn_apply
         self.criterion = lambda p, y: apply(torch, module, p, y)
         if use_optim:                           # torch.optim's optimizer and lr scheduler

@@ -178,7 +178,7 @@ class ManualModel:
             kind = LAYERS[p.type]
             arrays = tuple(xp.array(weights[n]) if n else None for n in p.names)
             mod = kind.make(xp, arrays, not self.layers)
-            for name, array, attr in zip(p.names, arrays, kind.grads):
+            for name, array, attr in zip(p.names, arrays, kind.grads, strict=False):
                 if name:
                     self.params[name] = array
                     self.owners[name] = (mod, attr)
@@ -205,7 +205,7 @@ class ManualModel:
                 x = layer.forward(x)
             return x
         outs = []
-        for (layer, rate), source in zip(self.walk, self.skips):
+        for (layer, rate), source in zip(self.walk, self.skips, strict=False):
             if rate is not None:
                 layer.mask = self.masks.draw(self.xp, x.shape, rate) if train else None
             if source is not None:
@@ -229,7 +229,7 @@ class ManualModel:
             loss = loss + extra
         self.backward(g)
         used = {}
-        for name, p, mod, attr in self.slots:
+        for name, _p, mod, attr in self.slots:
             grad = getattr(mod, attr)
             if decay:
                 grad = grad + decay[name]
@@ -243,7 +243,7 @@ class ManualModel:
             self.acc = used
         self.used = used
         self.optimizer.begin()
-        for name, p, mod, attr in self.slots:
+        for name, p, _mod, _attr in self.slots:
             self.optimizer.update(name, p, used[name])
         return loss
 

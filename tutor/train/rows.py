@@ -15,9 +15,9 @@ import math
 import numpy as np
 
 from tutor.train.copies import COPY_ULPS, PATTERN_PHASE, PATTERN_STEP, distinct_units, projection
+from tutor.train.snapshot import GradStat
 
 NEIGHBOURS = 8      # a unit on a device is compared with this many before it in projection order
-from tutor.train.snapshot import GradStat
 
 
 class NumpyOps:

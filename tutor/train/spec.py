@@ -42,7 +42,7 @@ class RunSpec:
     clip: float | None = None
 
     def linear_layers(self) -> list[Layer]:
-        return [l for l in self.layers if LAYERS[l.type].resizes]
+        return [lyr for lyr in self.layers if LAYERS[lyr.type].resizes]
 
 
 UPDATE_KEYS = ("l2", "l1", "weight_decay", "schedule", "step_size", "gamma", "decay_steps", "lr_end", "warmup", "clip")
@@ -188,7 +188,7 @@ def fixed_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.ndar
     """The constant starts (nn.BatchNorm1d's gamma = 1 and beta = 0): nothing is drawn, so the
     linear layers' weights are the same with and without them."""
     return {n: getattr(np, how)(p.n_out) for p in fixed_plan(spec, inputs, outputs)
-            for n, how in zip(p.names, LAYERS[p.type].fixed)}
+            for n, how in zip(p.names, LAYERS[p.type].fixed, strict=False)}
 
 
 def initial_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.ndarray]:
