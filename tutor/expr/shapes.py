@@ -42,8 +42,10 @@ def _short(expr: Expr) -> str:
 
 
 class _Node(Protocol):
-    name: str
-    expr: Expr
+    @property
+    def name(self) -> str: ...
+    @property
+    def expr(self) -> Expr: ...
 
 
 class ShapedGraph(Protocol):
