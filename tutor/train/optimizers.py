@@ -116,7 +116,7 @@ class HandOptimizer:
         return cls(xp, spec.optimizer, spec.lr, spec.momentum, weight_decay=spec.weight_decay,
                    factor=(lambda k: lr_factor(spec, k)) if scheduled else None)
 
-    def begin(self):
+    def begin(self) -> None:
         self.t += 1
         self.lr_now = self.lr if self.factor is None else self.lr * self.factor(self.t - 1)
 
