@@ -37,7 +37,7 @@ QUIT_GRACE = 1.5           # seconds a closed tab's tutor has to save and leave 
 LEARNER_MB = 300
 MAX_SIZE = (500, 200)      # columns and rows of a browser's terminal, at most
 HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d+)?|\[[0-9A-Fa-f:.]+\](:\d+)?")
-STATIC = Path(__import__("textual_serve").__file__).resolve().parent / "static"
+STATIC = Path(str(__import__("textual_serve").__file__)).resolve().parent / "static"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -162,7 +162,9 @@ class ClassServer(Server):
         return plain_page(f"The class is full ({self.max_learners} learners at once). Try again in a while.",
                           status=503)
 
-    async def handle_websocket(self, request: web.Request) -> web.StreamResponse:
+    # A refusal (no code, a full class) answers in plain HTTP where textual-serve's handler always
+    # returns a websocket; aiohttp takes any StreamResponse from a handler.
+    async def handle_websocket(self, request: web.Request) -> web.StreamResponse:  # type: ignore[override]
         """textual-serve's handler with the checks first (no code, a full class: no process) and
         the learner's service in place of AppService."""
         if not self.admitted(request):
