@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -18,9 +19,12 @@ from tutor.derive import check as checker
 from tutor.derive.steps import Check
 from tutor.expr.evaluate import Numpy, evaluate
 from tutor.expr.nodes import Apply, Expr, Num, Sym
-from tutor.expr.ops import ONE_DIM, OPS
-from tutor.expr.shapes import Shape, infer_shapes, shape_of, show
+from tutor.expr.ops import ONE_DIM, OPS, Shape
+from tutor.expr.shapes import infer_shapes, shape_of, show
 from tutor.expr.text import pretty
+from tutor.lesson import Graph, Node
+
+Lines = tuple[tuple[str, Expr | str], ...]
 
 CHECK_DIM = 4          # each dimension is cut to this size for the numeric check
 
@@ -29,7 +33,7 @@ CHECK_DIM = 4          # each dimension is cut to this size for the numeric chec
 class Entry:
     name: str
     shape: str
-    lines: tuple
+    lines: Lines
     note: str
 
 
@@ -78,7 +82,7 @@ class _Context:
 
     np = np
 
-    def __init__(self, values: dict, shapes: dict[str, Shape]):
+    def __init__(self, values: dict[str, Any], shapes: dict[str, Shape]) -> None:
         self.values = values
         self.shapes = shapes
         self.lib = Numpy()
@@ -99,7 +103,7 @@ class _Context:
     paren = staticmethod(_paren)
 
     @staticmethod
-    def swap(G):
+    def swap(G: Any) -> Any:
         return np.swapaxes(G, -1, -2) if np.ndim(G) >= 2 else G
 
 
@@ -125,11 +129,11 @@ def _neg(g: str) -> str:
 
 
 class _Backward:
-    def __init__(self, values: dict, shapes: dict[str, Shape]):
+    def __init__(self, values: dict[str, Any], shapes: dict[str, Shape]) -> None:
         self.ctx = _Context(values, shapes)
         self.out: dict[str, list[tuple[str, np.ndarray]]] = {}
 
-    def reduce(self, G, gt: str, expr: Expr, g_shape: Shape) -> tuple[np.ndarray, str]:
+    def reduce(self, G: Any, gt: str, expr: Expr, g_shape: Shape) -> tuple[np.ndarray, str]:
         """Sum a broadcast gradient back to the shape of `expr`."""
         target = self.ctx.value(expr)
         G = np.asarray(G, dtype=np.float64)
@@ -147,7 +151,7 @@ class _Backward:
             return G, f"{_paren(gt)}·1"                # summed along each row (z − rowmax(z))
         return G, f"1ᵀ·({gt})"
 
-    def run(self, expr: Expr, G, gt: str, g_shape: Shape) -> None:
+    def run(self, expr: Expr, G: Any, gt: str, g_shape: Shape) -> None:
         if isinstance(expr, Num):
             return
         if isinstance(expr, Sym):
@@ -177,10 +181,10 @@ class _Backward:
             self.run(arg, *self.reduce(G * lv, text, arg, g_shape), self.ctx.shape(arg))
 
 
-def check_values(g, seed: int = 0) -> dict[str, np.ndarray]:
+def check_values(g: Graph, seed: int = 0) -> dict[str, np.ndarray]:
     """Small random arrays for every leaf (each dimension cut to CHECK_DIM)."""
     rng = np.random.default_rng(seed)
-    values = {}
+    values: dict[str, np.ndarray] = {}
     for name in g.leaves:
         dims = tuple(min(g.dims.get(dname, 1), CHECK_DIM) for dname in g.shapes.get(name, ()))
         values[name] = rng.uniform(0.2, 1.2, size=dims) * rng.choice((-1.0, 1.0), size=dims)
@@ -191,12 +195,12 @@ def check_values(g, seed: int = 0) -> dict[str, np.ndarray]:
     return values
 
 
-def label_leaves(g) -> dict[str, str]:
+def label_leaves(g: Graph) -> dict[str, str]:
     """Leaves that are class labels (the first argument of onehot), each with its classes' dimension."""
     shapes = infer_shapes(g)
     out: dict[str, str] = {}
 
-    def walk(e):
+    def walk(e: Expr) -> None:
         if isinstance(e, Apply):
             if e.op == "onehot" and isinstance(e.args[0], Sym) and e.args[0].name in g.leaves:
                 scores = shape_of(e.args[1], shapes)
@@ -210,7 +214,7 @@ def label_leaves(g) -> dict[str, str]:
     return out
 
 
-def matrix_backward(g, seed: int = 0, fused: dict | None = None) -> MatrixResult:
+def matrix_backward(g: Graph, seed: int = 0, fused: dict[str, Expr] | None = None) -> MatrixResult:
     """The matrix-form rules on the check's random arrays. `fused` holds scalar gradients that
     cancelled (∂L/∂z = σ(z) − y): where one, times the reduction's constant, equals the batch
     gradient here, the step shows it as the fused form."""
@@ -218,8 +222,9 @@ def matrix_backward(g, seed: int = 0, fused: dict | None = None) -> MatrixResult
     leaves = check_values(g, seed)
     values = checker.forward(g, leaves)
     bw = _Backward(values, shapes)
-    totals: dict[str, np.ndarray] = {}
+    totals: dict[str, Any] = {}                  # arrays, or numbers for a scalar
     texts: dict[str, list[str]] = {}
+    G: Any
     for node in reversed(g.nodes):
         if node.name == g.loss:
             G, gt = np.float64(1.0), "1"
@@ -235,7 +240,7 @@ def matrix_backward(g, seed: int = 0, fused: dict | None = None) -> MatrixResult
         totals[p] = sum(q[1] for q in parts) if parts else np.zeros_like(values[p])
         texts[p] = [q[0] for q in parts]
 
-    auto_grads = {}
+    auto_grads: dict[str, Any] = {}
     if g.fused:                                  # the lesson's closed forms are checked against autograd too
         auto_params, auto_nodes = checker.autograd(g, leaves)
         auto_grads = {**auto_nodes, **auto_params}
@@ -244,7 +249,7 @@ def matrix_backward(g, seed: int = 0, fused: dict | None = None) -> MatrixResult
         formula = "  +  ".join(texts[name]) or "0"
         used = [s for s in list(shapes) if _mentions(formula, s)]
         where = ", ".join(f"{s} is {show(shapes[s])}" for s in used)
-        lines = ((grad_name(name), formula), ("shape", f"{show(shapes[name])} (the shape of {name})"))
+        lines: Lines = ((grad_name(name), formula), ("shape", f"{show(shapes[name])} (the shape of {name})"))
         note = f"where {where}; each ∂L/∂· has the shape of its node." if where else ""
         short = _fused(fused.get(name) if fused else None, totals.get(name), values, shapes[name])
         if short:
@@ -265,7 +270,8 @@ def matrix_backward(g, seed: int = 0, fused: dict | None = None) -> MatrixResult
 FUSED_OK = 1e-9        # a closed form and the rule-by-rule gradient: both exact, only rounding apart
 
 
-def _closed_form(g, fused, total, values: dict, auto: dict) -> tuple[tuple, str]:
+def _closed_form(g: Graph, fused: Node, total: Any, values: dict[str, Any],
+                 auto: dict[str, Any]) -> tuple[Lines, str]:
     """The lesson's closed form of ∂L/∂name ([graph.fused]) on the check's arrays, with its relative
     error against the rule-by-rule result and against torch autograd. Dimension names in it stand
     for their sizes there (each cut to CHECK_DIM)."""
@@ -279,8 +285,8 @@ def _closed_form(g, fused, total, values: dict, auto: dict) -> tuple[tuple, str]
         return ((f"{grad_name(fused.name)}, fused", text),), "The fused form does not have the gradient's shape."
     vs_rules = rel_error(here, total)
     vs_auto = rel_error(here, auto[fused.name]) if fused.name in auto else float("nan")
-    lines = ((f"{grad_name(fused.name)}, fused", text),
-             ("fused vs the rules above", f"relative error {vs_rules:.1e}"),
+    lines: Lines = ((f"{grad_name(fused.name)}, fused", text),
+                    ("fused vs the rules above", f"relative error {vs_rules:.1e}"),
              ("fused vs torch autograd", f"relative error {vs_auto:.1e}"))
     if vs_rules <= FUSED_OK and vs_auto <= FUSED_OK:
         said = ("The fused form is one expression for the same numbers: it agrees with the rule-by-rule "
@@ -290,7 +296,7 @@ def _closed_form(g, fused, total, values: dict, auto: dict) -> tuple[tuple, str]
     return lines, said
 
 
-def _fused(tree, total, values: dict, shape: Shape) -> str:
+def _fused(tree: Expr | None, total: Any, values: dict[str, Any], shape: Shape) -> str:
     """The cancelled scalar form as the batch rule, when it equals the batch gradient up to the
     reduction's constant (1/N for a mean): "(1/N)·(σ(z) − y)"; else ""."""
     if tree is None or total is None:

@@ -175,9 +175,9 @@ def read_csv(path: str | Path, train_ratio: float = 0.5, seed: int = 0, display:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise DataError(f"{where}:{line}: not UTF-8 text") from None
-    rows: list[tuple[float, float, float]] = []
+        at = raw[:exc.start].count(b"\n") + 1
+        raise DataError(f"{where}:{at}: not UTF-8 text") from None
+    rows: list[tuple[float, ...]] = []           # (x1, x2, label): three columns, checked below
     header_seen = False
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
