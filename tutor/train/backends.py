@@ -11,11 +11,18 @@ Their interface is tutor/train/registry.py's `Backend` protocol, and the registr
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tutor.train.layers import LAYERS, nn_sequential
 from tutor.train.losses import LOSS_KINDS, nn_criterion
 from tutor.train.layers_modern import DropMasks
 from tutor.train.manual import ManualModel, NumpyXP, TorchXP
 from tutor.train.optimizers import HandOptimizer, clip_coef, torch_optimizer, torch_penalty, torch_scheduler
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from tutor.train.spec import Planned, RunSpec
 
 
 class DeviceError(Exception):
@@ -87,7 +94,7 @@ def _cpu_threads(n_weights: int, torch_too: bool = True, gpu: bool = False) -> N
 
 
 class ManualBackend:
-    def __init__(self, xp, spec, plan, weights):
+    def __init__(self, xp: Any, spec: RunSpec, plan: tuple[Planned, ...], weights: dict[str, np.ndarray]) -> None:
         self.xp = xp
         self.model = ManualModel(xp, spec, plan, weights)
         self.device = xp.device
@@ -124,7 +131,8 @@ def _loss_fn(kind: str):
 class AutogradBackend:
     """Tensors that record what is done to them; backward() fills every .grad."""
 
-    def __init__(self, xp: TorchXP, spec, plan, weights):
+    def __init__(self, xp: TorchXP, spec: RunSpec, plan: tuple[Planned, ...],
+                 weights: dict[str, np.ndarray]) -> None:
         import torch
 
         self.torch = torch
@@ -201,7 +209,8 @@ class AutogradBackend:
 class NNBackend:
     """torch.nn layers and a loss module; `use_optim` hands the update to torch.optim."""
 
-    def __init__(self, xp: TorchXP, spec, plan, weights, use_optim: bool):
+    def __init__(self, xp: TorchXP, spec: RunSpec, plan: tuple[Planned, ...], weights: dict[str, np.ndarray],
+                 use_optim: bool) -> None:
         import torch
         from torch import nn
 
@@ -294,13 +303,13 @@ class NNBackend:
             return self.model(x)
 
 
-def numpy_arrays(spec, n_weights: int) -> NumpyXP:
+def numpy_arrays(spec: RunSpec, n_weights: int) -> NumpyXP:
     """Where the numpy backend's arrays live: numpy, on the host."""
     _cpu_threads(n_weights, torch_too=False)
     return NumpyXP(spec.dtype)
 
 
-def torch_arrays(spec, n_weights: int) -> TorchXP:
+def torch_arrays(spec: RunSpec, n_weights: int) -> TorchXP:
     """Where a torch backend's tensors live: the run's device (auto resolved, its dtype checked)."""
     device = fit_dtype(spec.device, resolve_device(spec.device), spec.dtype)
     # numpy's BLAS (the data, the baseline) is held to one thread on every device: on a GPU its
