@@ -5,6 +5,7 @@ Their entries are in tutor/train/layers.py's table."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 LN_EPS = 1e-5            # nn.LayerNorm's eps
 GELU_C = math.sqrt(2 / math.pi)
@@ -77,7 +78,7 @@ class LayerNorm:
     and scaled by 1/√(var + eps) with the biased variance, then a learned scale gamma and shift beta
     per feature. Unlike batchnorm, the samples do not mix."""
 
-    def __init__(self, xp, gamma, beta):
+    def __init__(self, xp: Any, gamma: Any, beta: Any) -> None:
         self.xp, self.gamma, self.beta = xp, gamma, beta
 
     def forward(self, x):
@@ -127,7 +128,7 @@ class Residual:
         return g
 
 
-def skip_sequential(nn):
+def skip_sequential(nn: Any) -> Any:            # torch.nn → the SkipSequential class
     """nn.Sequential whose layer i may add the output of an earlier layer `skips[i]` (a residual
     connection) in place of calling its module."""
 
@@ -168,7 +169,7 @@ class Embedding:
     gradient is a scatter-add: every row gets the sum of the gradients of the samples that picked it.
     It takes the model's input, so nothing below it needs a gradient."""
 
-    def __init__(self, xp, E):
+    def __init__(self, xp: Any, E: Any) -> None:
         self.xp, self.E = xp, E
 
     def forward(self, x):
@@ -181,7 +182,7 @@ class Embedding:
         return None
 
 
-def column_embedding(nn):
+def column_embedding(nn: Any) -> Any:
     """nn.Embedding reading the index from the input's one (float) column, as the other backends do."""
 
     class ColumnEmbedding(nn.Embedding):
@@ -217,7 +218,7 @@ def drop_seed(seed: int) -> int:
     return (seed + 1) % 2**32
 
 
-def masked_dropout(nn):
+def masked_dropout(nn: Any) -> Any:
     """The nn backend's dropout module: nn.Dropout draws from torch's generator, so that every
     backend draws the same masks this one multiplies by the mask the loop hands it, in training only."""
 
