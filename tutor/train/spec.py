@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from tutor.errors import LessonError
-from tutor.lesson import ADAMW_DECAY, DEVICES, MAX_WIDTH, OPTIMIZERS, Dataset, Layer, Lesson, Train, Variant
+from tutor.lesson import ADAMW_DECAY, DEVICES, MAX_WIDTH, OPTIMIZERS, Dataset, Layer, Lesson, Variant
 from tutor.train.layers import LAYERS
 
 
