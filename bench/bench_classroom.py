@@ -14,6 +14,7 @@ gone within a bound for a hang; the figures are measured here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import tempfile
 import time
@@ -32,10 +33,8 @@ TARGET = 5.0               # seconds from the clients closing to every tutor pro
 def rss_mb(served: Served) -> list[float]:
     out = []
     for p in served.tutors():
-        try:
+        with contextlib.suppress(Exception):    # gone meanwhile
             out.append(p.memory_info().rss / 2**20)
-        except Exception:   # noqa: BLE001 - gone meanwhile
-            pass
     return out
 
 
@@ -61,17 +60,17 @@ async def main() -> None:
             started = time.perf_counter()
             for learner in learners:
                 await learner.connect()
-            await asyncio.wait_for(asyncio.gather(*(l.wait_for("Type your name", timeout=BOUND) for l in learners)),
+            await asyncio.wait_for(asyncio.gather(*(one.wait_for("Type your name", timeout=BOUND) for one in learners)),
                                    BOUND)
             idle = rss_mb(served)
-            await asyncio.wait_for(asyncio.gather(*(l.press(f"learner {i}", "enter") for i, l in
+            await asyncio.wait_for(asyncio.gather(*(one.press(f"learner {i}", "enter") for i, one in
                                                     enumerate(learners))), BOUND)
-            await asyncio.gather(*(l.close() for l in learners))
+            await asyncio.gather(*(one.close() for one in learners))
             while served.tutors():
                 await asyncio.sleep(0.01)
 
             learners = [Learner(served.base) for _ in range(LEARNERS)]
-            await asyncio.wait_for(asyncio.gather(*(visit(l, f"learner {i}") for i, l in enumerate(learners))), BOUND)
+            await asyncio.wait_for(asyncio.gather(*(visit(one, f"learner {i}") for i, one in enumerate(learners))), BOUND)
             arrived = time.perf_counter() - started
             stepped = rss_mb(served)
             gone = await gone_after_close(served, learners)

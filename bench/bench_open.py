@@ -80,7 +80,7 @@ async def first_frame(seen: list, since: float, what: str) -> float:
 async def measure(home: Path) -> list[tuple[str, float, float]]:
     from tutor.progress import Progress
     from tutor.ui.app import TutorApp
-    from tutor.ui.screens.lesson import LessonScreen
+    from tutor.ui.screens.lesson import LessonScreen  # noqa: F401 - loaded before the clock starts
     from tutor.ui.screens.lesson_list import LessonListScreen
 
     app = TutorApp(progress=Progress(home / "progress.json"))

@@ -38,7 +38,8 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from tutor.train.datasets import load  # noqa: E402
-from tutor.lesson import lessons_dir, load as load_lesson  # noqa: E402
+from tutor.lesson import lessons_dir  # noqa: E402
+from tutor.lesson import load as load_lesson  # noqa: E402
 from tutor.train.session import LogPolicy, Session  # noqa: E402
 from tutor.train.spec import initial_weights, resolve  # noqa: E402
 
@@ -79,7 +80,7 @@ def make_mlp(w, sizes, final=None, device="cpu"):
     from torch import nn
 
     layers = []
-    for i, (n_in, n_out) in enumerate(sizes, 1):
+    for n_in, n_out in sizes:
         if layers:
             layers.append(nn.ReLU())
         layers.append(nn.Linear(n_in, n_out))

@@ -39,7 +39,7 @@ def number_within(v: float | None, width: int) -> str:
     column): 5.18563e-05 becomes 5.19e-05, never a cut-off 5.1856e-."""
     text = number(v)
     for digits in range(5, 0, -1):
-        if len(text) <= width:
+        if len(text) <= width or v is None:
             break
         text = f"{float(v):.{digits}g}"
     return text

@@ -11,7 +11,7 @@ import json
 import math
 import sys
 from dataclasses import dataclass, field, replace
-from typing import TextIO
+from typing import Any, TextIO
 
 from tutor.errors import LessonError
 from tutor.fmt import asciify, number, printable
@@ -178,6 +178,8 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
     from tutor.train.session import LogPolicy, Session
     from tutor.train.spec import backends_for, dataset_for, resolve
 
+    train = lesson.train
+    assert train is not None                   # run() trains only a lesson with a [train] table
     backends = opts.backends or list(backends_for(lesson, variant))
     if any(BACKEND_KINDS[b].torch for b in backends) and opts.device != "cpu":
         from tutor.train.backends import resolve_device
@@ -191,7 +193,7 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
     except DataError as exc:
         return usage_error(p, err, str(exc))
     status = EXIT_OK
-    every = opts.log_every or lesson.train.log_every
+    every = opts.log_every or train.log_every
     p.text(f"\nTraining on {data.name}: {_plural(data.x_train.shape[0], 'training sample')}"
            + (f", {data.x_val.shape[0]} validation" if data.x_val is not None else ""))
     note = run_note(lesson, variant)
@@ -228,7 +230,8 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
             p.event("train", step_line(s), **fields)
 
         final = session.run(emit=emit, policy=LogPolicy(every=every))
-        done = dict(backend=backend, device=session.device, steps=session.step, final_loss=final.loss,
+        assert final is not None               # a fresh session's run ends on a snapshot
+        done: dict[str, Any] = dict(backend=backend, device=session.device, steps=session.step, final_loss=final.loss,
                     final_val_loss=final.val_loss, seconds=session.active, steps_per_second=final.steps_per_second,
                     diverged=final.diverged, error=final.error or None, diagnosis=session.diagnosis)
         if final.accuracy is not None:
@@ -237,8 +240,8 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
             done["params"] = final.params
         if final.layers:
             done["layers"] = [stat.as_json() for stat in final.layers]
-        if lesson.train.probe and not (final.diverged or final.error):
-            done["predictions"] = session.predictions(lesson.train.probe)
+        if train.probe and not (final.diverged or final.error):
+            done["predictions"] = session.predictions(train.probe)
         if final.diverged:
             line = "  " + diverged_text(final, "(--lr)")
             status = EXIT_DIVERGED
@@ -261,10 +264,10 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
 
             line += "\n  " + diagnosis_text(session.diagnosis).replace("\n", "\n  ")
         p.event("done", line, **done)
-    if lesson.train.baseline:
+    if train.baseline:
         from tutor.train.baseline import fit_baseline
 
-        base = fit_baseline(lesson.train.baseline, data, lesson.train)
+        base = fit_baseline(train.baseline, data, train)
         p.event("baseline", baseline_text(base, one_line=False), **{k: v for k, v in base.items() if k != "loss_curve"})
     return status
 

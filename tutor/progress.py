@@ -21,6 +21,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from tutor.fmt import printable
 
@@ -281,7 +282,7 @@ class Progress:
         the learner gives their name)."""
         self.path = path or default_path()
         self.notice = ""                  # what the learner should be told, once
-        self.data = {"version": VERSION, "last_lesson": None, "lessons": {}}
+        self.data: dict[str, Any] = {"version": VERSION, "last_lesson": None, "lessons": {}}
         self.writable = saved
         self._lock = threading.Lock()        # guards self.data
         self._write_lock = threading.Lock()  # one write at a time, each with the newest data

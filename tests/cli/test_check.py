@@ -236,7 +236,7 @@ def test_list_has_every_curriculum_lesson_in_order():
     assert "broken" not in out, out
     ids = [line.split()[0] for line in lines]
     assert ids == list(LISTED_IDS)
-    for line, lesson_id in zip(lines, LISTED_IDS):
+    for line, lesson_id in zip(lines, LISTED_IDS, strict=False):
         title = load(lesson_path(lesson_id)).title
         assert line[len(lesson_id):].strip() == title, line
 

@@ -22,7 +22,7 @@ def test_a_correct_solution_passes_at_any_lesson_size(sizes, tmp_path, capsys):
     text = next(i.path for i in catalogue() if i.id == "two-layer-relu").read_text()
     assert DIMS in text
     lesson = tmp_path / "two-layer-relu.toml"
-    lesson.write_text(text.replace(DIMS, "[graph.dims]\n" + "".join(f"{d} = {n}\n" for d, n in zip("NDHK", sizes))))
+    lesson.write_text(text.replace(DIMS, "[graph.dims]\n" + "".join(f"{d} = {n}\n" for d, n in zip("NDHK", sizes, strict=False))))
     solution = tmp_path / "backward.py"
     solution.write_text(CORRECT)
     assert main(["--check", str(lesson)]) == 0

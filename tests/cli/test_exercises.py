@@ -17,7 +17,7 @@ def _answers(lesson_id: str, *pairs: str, expect_rc: int) -> list[dict]:
     events = parse_json_lines(out)
     answers = events_of(events, "answer")
     assert len(answers) == len(pairs)
-    for event, pair in zip(answers, pairs):
+    for event, pair in zip(answers, pairs, strict=False):
         ex_id, _, answer = pair.partition("=")
         assert event["id"] == ex_id and event["answer"] == answer
         assert isinstance(event["correct"], bool)

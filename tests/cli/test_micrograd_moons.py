@@ -39,8 +39,8 @@ def runs(moons):
 
 def test_the_fixture_is_micrograds_demo(moons):
     t = moons.train
-    assert [l.type for l in t.layers] == ["linear", "relu", "linear", "relu", "linear"]
-    assert [l.out for l in t.layers if l.type == "linear"] == [16, 16, "outputs"]
+    assert [lyr.type for lyr in t.layers] == ["linear", "relu", "linear", "relu", "linear"]
+    assert [lyr.out for lyr in t.layers if lyr.type == "linear"] == [16, 16, "outputs"]
     assert (t.loss, t.l2, t.optimizer, t.lr, t.schedule, t.decay_steps, t.lr_end, t.epochs, t.batch_size) == \
         ("max-margin", 1e-4, "gd", 1.0, "linear", 100, 0.1, 100, 0)
     assert (t.dataset.kind, t.dataset.options["n"], t.dataset.options["noise"]) == ("make-moons", 100, 0.1)

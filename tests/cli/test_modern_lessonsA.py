@@ -77,7 +77,7 @@ def train_residual(skips: bool, steps: int = 200):
         if first is None:
             first = [float(g.norm()) for g in grads[:6]]
         with torch.no_grad():
-            for p, g in zip([w for w, _ in params] + [b for _, b in params], grads):
+            for p, g in zip([w for w, _ in params] + [b for _, b in params], grads, strict=False):
                 p -= 0.1 * g
     with torch.no_grad():
         final = float(torch.nn.functional.cross_entropy(forward(x), y))
@@ -98,7 +98,7 @@ def skips():
 
 def test_the_plain_deep_nets_figures(plain):
     w = plain["first"]
-    for got, quoted in zip(w, [6.7e-05, 7.8e-05, 5.2e-04, 3.9e-03, 0.033, 0.207]):
+    for got, quoted in zip(w, [6.7e-05, 7.8e-05, 5.2e-04, 3.9e-03, 0.033, 0.207], strict=False):
         assert got == pytest.approx(quoted, rel=0.01)                 # the quoted figures' last digit
     assert 3050 < w[5] / w[0] < 3150                                   # "about 3,100 times smaller"
     assert w[4] / w[0] == pytest.approx(490, abs=5)                    # "spanned a factor of about 490"
@@ -113,7 +113,7 @@ def test_the_plain_deep_nets_figures(plain):
 
 def test_the_skips_keep_the_gradient_level(skips, plain):
     w = skips["first"]
-    for got, quoted in zip(w, [0.202, 0.192, 0.370, 0.470, 0.623, 5.64]):
+    for got, quoted in zip(w, [0.202, 0.192, 0.370, 0.470, 0.623, 5.64], strict=False):
         assert got == pytest.approx(quoted, rel=0.002)
     assert max(w[:5]) / min(w[:5]) == pytest.approx(3.25, abs=0.05)     # "within a factor of 3.3"
     assert 2 < math.log10(plain["first"][4] / plain["first"][0]) < 3   # "two to three orders of magnitude"
@@ -221,7 +221,7 @@ def train_activation(name: str, steps: int = 200, lr: float = 0.5):
         loss = torch.nn.functional.cross_entropy(forward(x)[0], y)
         grads = torch.autograd.grad(loss, params)
         with torch.no_grad():
-            for p, g in zip(params, grads):
+            for p, g in zip(params, grads, strict=False):
                 p -= lr * g
     with torch.no_grad():
         scores, hidden = forward(x)
@@ -262,7 +262,8 @@ def test_the_activations_derivatives_in_closed_form():
     sig = expit
     assert sig(-4) * (1 - sig(-4)) == pytest.approx(0.017663, abs=5e-7)
     assert 1 - math.tanh(2.5) ** 2 == pytest.approx(0.026592, abs=5e-7)
-    silu_slope = lambda t: sig(t) * (1 + t * (1 - sig(t)))
+    def silu_slope(t):
+        return sig(t) * (1 + t * (1 - sig(t)))
     assert brentq(silu_slope, -3, 0) == pytest.approx(-1.2785, abs=5e-5)
     low = minimize_scalar(silu_slope, bounds=(-6, -1.3), method="bounded", options={"xatol": 1e-9})
     assert low.x == pytest.approx(-2.3994, abs=5e-4) and low.fun == pytest.approx(-0.0998, abs=5e-5)
@@ -276,8 +277,10 @@ def test_the_activations_derivatives_in_closed_form():
     assert dh == pytest.approx(1.27599, abs=5e-6) and dh * sig(z) == pytest.approx(0.8804, abs=5e-5)
     assert dh * z * sig(z) * (1 - sig(z)) == pytest.approx(0.218357, abs=5e-7)
     assert dh * silu_slope(z) == pytest.approx(1.09876, abs=5e-6)
-    phi = lambda t: math.exp(-t * t / 2) / math.sqrt(2 * math.pi)
-    gelu_slope = lambda t: 0.5 * (1 + erf(t / math.sqrt(2))) + t * phi(t)
+    def phi(t):
+        return math.exp(-t * t / 2) / math.sqrt(2 * math.pi)
+    def gelu_slope(t):
+        return 0.5 * (1 + erf(t / math.sqrt(2))) + t * phi(t)
     assert gelu_slope(1.0) == pytest.approx(1.0833, abs=5e-5)
     assert 0.5 * (1 + erf(1 / math.sqrt(2))) == pytest.approx(0.841345, abs=5e-7) and phi(1) == pytest.approx(0.241971, abs=5e-7)
     r2 = math.sqrt(2)

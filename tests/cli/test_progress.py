@@ -54,7 +54,7 @@ def test_two_tutor_processes_write_the_same_file(tmp_path):
         for p in procs:
             if p.poll() is None:
                 p.kill()
-    for p, (out, err) in zip(procs, outs):
+    for p, (out, err) in zip(procs, outs, strict=False):
         assert p.returncode == 0, err
         assert "notice:\n" in out, out          # neither writer was told anything went wrong
     assert reads > 0

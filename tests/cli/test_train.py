@@ -24,7 +24,7 @@ def losses(events, backend):
 
 def agree(a, b, rel):
     assert len(a) == len(b) and a
-    for i, (x, y) in enumerate(zip(a, b), 1):
+    for i, (x, y) in enumerate(zip(a, b, strict=False), 1):
         assert abs(x - y) <= rel * max(abs(x), abs(y)), f"step {i}: {x} vs {y}"
 
 
@@ -198,11 +198,11 @@ def test_multivariate_regression_final_weights(backend):
     done = only(events, "done", backend=backend)
     w = flat(done["params"]["w"])
     assert len(w) == 5
-    for got, want in zip(w, MULTI_W):
+    for got, want in zip(w, MULTI_W, strict=False):
         _to5(got, want)
     _to5(flat(done["params"]["b"])[0], 0.87879)
     base = only(events, "baseline")
-    for got, want in zip(flat(base["coef"]), MULTI_W):
+    for got, want in zip(flat(base["coef"]), MULTI_W, strict=False):
         _to5(got, want)
     _to5(flat(base["intercept"])[0], 0.87879)
 

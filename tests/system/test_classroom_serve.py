@@ -73,9 +73,10 @@ def served(tmp_path):
 
 
 async def get(url: str, **kw) -> tuple[int, str]:
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
-        async with session.request(kw.pop("method", "GET"), url, allow_redirects=False, **kw) as r:
-            return r.status, await r.text()
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as session, \
+            session.request(kw.pop("method", "GET"), url, allow_redirects=False, **kw) as r:
+        return r.status, await r.text()
 
 
 async def test_a_missing_or_wrong_class_code_gets_a_plain_page_and_starts_nothing(served):
@@ -103,9 +104,9 @@ async def test_the_right_class_code_opens_the_tutor_which_asks_the_name(served):
     try:
         await learner.wait_for("Type your name and press Enter.", timeout=HANG_BOUND)
         assert len(s.tutors()) == 1
-        async with aiohttp.ClientSession(cookie_jar=learner._session.cookie_jar) as session:
-            async with session.get(f"{s.base}/") as r:
-                page = await r.text()
+        async with aiohttp.ClientSession(cookie_jar=learner._session.cookie_jar) as session, \
+                session.get(f"{s.base}/") as r:
+            page = await r.text()
         assert r.status == 200 and "textual.js" in page and f'ws://{s.base[len("http://"):]}/ws' in page
     finally:
         await learner.close()

@@ -75,7 +75,7 @@ def test_killing_the_tmux_session_mid_run_always_ends_the_tutor(tmp_path):
             assert not any(gone(pid) for pid in batch)
             for name in names:
                 tmux("kill-session", "-t", name)
-            for name, pid in zip(names, batch):
+            for name, pid in zip(names, batch, strict=False):
                 assert wait_for(lambda: gone(pid)), (
                     f"{name}: the tutor (pid {pid}) still runs {HANG_BOUND:.0f} s after its terminal closed")
     finally:

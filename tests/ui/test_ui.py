@@ -26,8 +26,9 @@ def plain(renderable, width: int = 100) -> str:
     """What a Rich renderable (an option's prompt) shows, as text."""
     from rich.console import Console
 
-    console = Console(width=width, record=True, file=open(os.devnull, "w"))
-    console.print(renderable)
+    with open(os.devnull, "w") as devnull:
+        console = Console(width=width, record=True, file=devnull)
+        console.print(renderable)
     return console.export_text()
 
 
@@ -243,7 +244,7 @@ async def test_baseline_in_the_legend_and_table_numbers_whole(tmp_path):
         for name, g in grads.items():
             cells = table.get_row(name)[2:5]
             assert all(len(c) <= 8 for c in cells), cells
-            for cell, exact in zip(cells, (g.norm, g.mean_abs, g.max_abs)):
+            for cell, exact in zip(cells, (g.norm, g.mean_abs, g.max_abs), strict=False):
                 assert float(cell) == pytest.approx(exact, rel=5e-3), (name, cell, exact)
 
 

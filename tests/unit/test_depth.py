@@ -111,9 +111,9 @@ def test_a_seven_layer_mixed_stack_trains_the_same_on_every_backend():
                                                     "W5", "tanh2", "W6", "sigmoid2", "W7"]
     for backend, (rows, final) in runs.items():
         assert len(rows) == 3
-        for a, b in zip(rows, base_rows):
+        for a, b in zip(rows, base_rows, strict=False):
             assert a.loss == pytest.approx(b.loss, rel=1e-6), backend
-            for x, y in zip(a.layers, b.layers):          # the same statistics, whatever computed the step
+            for x, y in zip(a.layers, b.layers, strict=False):          # the same statistics, whatever computed the step
                 assert x.layer == y.layer
                 for key in ("grad_norm", "dead", "saturated"):
                     if getattr(y, key) is not None:

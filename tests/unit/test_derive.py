@@ -233,7 +233,7 @@ def test_render_fits_width_40(lesson_id):
 @pytest.mark.parametrize("width", [40, 80])
 def test_render_ascii_is_pure_ascii(lesson_id, width):
     deriv = derive(load(lesson_path(lesson_id)))
-    for i, step in enumerate(deriv.steps):
+    for i, _step in enumerate(deriv.steps):
         text = render(deriv, i, width=width, ascii=True)
         assert text.isascii(), [c for c in text if not c.isascii()]
         # nothing was lost on the way: no character became the '?' of an unknown symbol

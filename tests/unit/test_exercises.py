@@ -1434,7 +1434,7 @@ def _explains(kind: str, lesson_id: str, ex_id: str, answer: str, v: Verdict) ->
 
 def _hostile_answers(kind: str, marker) -> list[tuple[str, str]]:
     out = []
-    for name, answer in zip(HOSTILE_IDS, hostile_inputs(marker)):
+    for name, answer in zip(HOSTILE_IDS, hostile_inputs(marker), strict=False):
         if kind == "value" and name == "long-number":
             answer = "1" * 3000 + "x"      # 1e2999 is a number (it reads as inf): make it not one
         out.append((name, answer))

@@ -69,7 +69,7 @@ def test_each_hand_written_backward_agrees_with_autograd(name, xp):
         assert dx is None
     else:
         np.testing.assert_allclose(xp.to_numpy(dx), want_dx, rtol=1e-10, atol=1e-12)
-    for attr, want in zip(kind.grads, want_dp):
+    for attr, want in zip(kind.grads, want_dp, strict=False):
         np.testing.assert_allclose(xp.to_numpy(getattr(layer, attr)), want, rtol=1e-10, atol=1e-12)
 
 
@@ -79,7 +79,7 @@ def test_each_nn_module_computes_the_torch_function(name):
     planned = Planned(name, None, 1, WIDTH, OUT if kind.resizes else WIDTH, *(("p0", "p1") if kind.params else ()))
     module = nn_module(torch.nn, planned).double()
     with torch.no_grad():
-        for value, (attr, transposed) in zip(params, kind.nn_params):
+        for value, (attr, transposed) in zip(params, kind.nn_params, strict=False):
             t = torch.tensor(value)
             getattr(module, attr).copy_(t.T if transposed else t)
     want = kind.torch(torch, torch.tensor(x), tuple(torch.tensor(p) for p in params))

@@ -248,7 +248,7 @@ def test_the_device_path_reports_the_cpu_paths_figures(backend):
         runs.append(rows)
     device, cpu = runs
     assert len(device) == len(cpu) > 3
-    for a, b in zip(device, cpu):
+    for a, b in zip(device, cpu, strict=False):
         assert (a.step, a.accuracy, a.val_accuracy, a.dead_relu) == (b.step, b.accuracy, b.val_accuracy, b.dead_relu)
         assert a.loss == b.loss and a.val_loss == pytest.approx(b.val_loss, rel=1e-12)
         for name, g in a.grads.items():
@@ -256,7 +256,7 @@ def test_the_device_path_reports_the_cpu_paths_figures(backend):
             assert (g.norm, g.mean_abs, g.max_abs, g.update_ratio) == pytest.approx(
                 (h.norm, h.mean_abs, h.max_abs, h.update_ratio), rel=1e-9, nan_ok=True), name
         assert len(a.layers) == len(b.layers)
-        for s, t in zip(a.layers, b.layers):
+        for s, t in zip(a.layers, b.layers, strict=False):
             assert (s.layer, s.type, s.units, s.distinct, s.dead, s.saturated) == \
                 (t.layer, t.type, t.units, t.distinct, t.dead, t.saturated)
             assert s.grad_norm == pytest.approx(t.grad_norm, rel=1e-9)

@@ -31,7 +31,7 @@ def test_reset_replays_the_same_weights_and_a_seed_changes_them():
     pg.run(50)
     after = pg.stats().loss
     pg.reset()
-    assert all(np.array_equal(a.W, b) for a, b in zip(pg.linears, first))
+    assert all(np.array_equal(a.W, b) for a, b in zip(pg.linears, first, strict=False))
     pg.run(50)
     assert pg.stats().loss == after
     other = Playground(Config(dataset="circle", seed=1))
@@ -110,7 +110,7 @@ def test_a_lesson_reads_a_csv_beside_it(tmp_path):
     f.write_text(LESSON.format(path="data/points.csv"))
     out = io.StringIO()
     assert headless.run(load(f), headless.Options(json=True, derive=False), out, io.StringIO()) == 0
-    done = [json.loads(l) for l in out.getvalue().splitlines() if '"done"' in l][0]
+    done = [json.loads(line) for line in out.getvalue().splitlines() if '"done"' in line][0]
     assert done["val_accuracy"] >= 0.9
 
 

@@ -6,6 +6,7 @@ message` that `--check` prints, or that what `--check` accepts runs."""
 from __future__ import annotations
 import json
 import os
+from pathlib import Path
 import pytest
 from tests.support import LESSONS_DIR, lesson_path
 from tutor.cli import check_file
@@ -53,7 +54,7 @@ def write(tmp_path, text: str, lesson_id: str = "red") -> str:
 
 
 def line_of(path: str, start: str) -> int:
-    lines = open(path, encoding="utf-8").read().splitlines()
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
     return 1 + next(i for i, line in enumerate(lines) if line.startswith(start))
 
 
@@ -69,8 +70,8 @@ def test_the_base_lesson_is_sound(tmp_path):
 def test_an_integer_of_hundreds_to_thousands_of_digits(tmp_path, digits):
     """Over 308 digits overflowed a float; over 4,300 tomllib itself refused with a ValueError."""
     path = write(tmp_path, POINTS + ONE_LAYER)
-    text = open(path, encoding="utf-8").read().replace("order = 5", "order = 1" + "0" * (digits - 1))
-    open(path, "w", encoding="utf-8").write(text)
+    text = Path(path).read_text(encoding="utf-8").replace("order = 5", "order = 1" + "0" * (digits - 1))
+    Path(path).write_text(text, encoding="utf-8")
     assert problems(path) == [f"{path}:4: order: an integer of {digits:,} digits; integers stay within "
                               f"±{MAX_INT:,}"]
 
@@ -174,7 +175,7 @@ def test_synthetic_recipe_numbers(tmp_path, key, value, message):
 def test_two_layers_with_the_same_name(tmp_path):
     body = POINTS + ONE_LAYER + 'name = "w"\n' + ONE_LAYER.replace("out = 1", "out = 1\nname = \"w\"")
     path = write(tmp_path, body)
-    second = [i + 1 for i, line in enumerate(open(path, encoding="utf-8").read().splitlines()) if line == 'name = "w"'][1]
+    second = [i + 1 for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines()) if line == 'name = "w"'][1]
     assert problems(path) == [f"{path}:{second}: train.layers[1].name: 'w' is already the name of a parameter of "
                               "layer 0: every weight and bias needs its own name"]
 
@@ -182,7 +183,7 @@ def test_two_layers_with_the_same_name(tmp_path):
 def test_a_default_name_taken_by_another_layer(tmp_path):
     body = POINTS + ONE_LAYER + 'name = "W2"\n' + ONE_LAYER
     path = write(tmp_path, body)
-    second = [i + 1 for i, line in enumerate(open(path, encoding="utf-8").read().splitlines())
+    second = [i + 1 for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines())
               if line == "[[train.layers]]"][1]
     assert problems(path) == [f"{path}:{second}: train.layers[1].name: 'W2' is already the name of a parameter of "
                               "layer 0: every weight and bias needs its own name"]

@@ -195,7 +195,7 @@ def test_history_stays_bounded_and_keeps_extremes():
     assert min(r[2] for r in rows) == -5.0
     assert max(r[3] for r in rows) == 1e9
     # buckets tile the steps in order without overlap
-    for a, b in zip(rows, rows[1:]):
+    for a, b in zip(rows, rows[1:], strict=False):
         assert a[1] < b[0]
     steps, last, val, low = history.series()
     assert len(steps) == len(last) == len(val) == len(low) == len(history)

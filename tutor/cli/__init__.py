@@ -49,7 +49,7 @@ def _fail(args, message: str) -> int:
     return usage_error(Printer(sys.stdout, as_json=args.json, ascii=args.ascii), sys.stderr, message)
 
 
-def parser() -> argparse.ArgumentParser:
+def parser() -> Parser:
     ap = Parser(
         prog="backprop-tutor", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Learn backpropagation in the terminal: derive every gradient node by node with sympy, "

@@ -11,6 +11,7 @@ import os
 import sys
 import threading
 import time
+from typing import TextIO
 from collections.abc import Callable
 
 from tutor.fmt import printable
@@ -84,8 +85,8 @@ def guarded(command: Callable[[], int]) -> int:
         sys.stdout = original
 
 
-def _output_failed(error: OSError, stream) -> int:
-    if stream is not None and stream is sys.__stdout__:
+def _output_failed(error: OSError, stream: TextIO | None) -> int:
+    if stream is sys.__stdout__ and stream is not None:
         # What is still buffered would be written (and fail again, "Exception ignored …") when the
         # interpreter exits: the descriptor now leads to /dev/null.
         with contextlib.suppress(OSError, ValueError):
@@ -130,10 +131,8 @@ def run_app(app) -> int:
     # torch and sympy loaded it takes about a second, and a SIGTERM or a dropped SSH session
     # should end the process at once. Training threads check cancellation and have stopped.
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError, OutputError):     # the terminal is gone
             stream.flush()
-        except (OSError, ValueError, OutputError):
-            pass                     # the terminal is gone
     os._exit(code)
 
 
@@ -156,10 +155,10 @@ def _exit_watchdog(app) -> None:
 
     gone = select.POLLHUP | select.POLLERR | select.POLLNVAL
     poller = select.poll()
-    try:
-        poller.register(sys.__stdin__.fileno(), select.POLLHUP)     # POLLIN is not asked for: no input is taken
-    except (AttributeError, OSError, ValueError):
-        pass                                                         # no terminal: the grace time alone
+    stdin = sys.__stdin__
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # no terminal: the grace time alone
+        if stdin is not None:
+            poller.register(stdin.fileno(), select.POLLHUP)         # POLLIN is not asked for: no input is taken
     deadline = None
     while True:
         hung_up = any(events & gone for _, events in poller.poll(100))
@@ -186,12 +185,13 @@ def _restore_terminal(app) -> None:
     written without blocking. Each is harmless where Textual has already done it."""
     import termios
 
+    stdin, stdout = sys.__stdin__, sys.__stdout__
     with contextlib.suppress(OSError, ValueError, AttributeError, termios.error):
         attrs = getattr(app._driver, "attrs_before", None)
-        if attrs is not None:
-            termios.tcsetattr(sys.__stdin__.fileno(), termios.TCSANOW, attrs)
+        if attrs is not None and stdin is not None:
+            termios.tcsetattr(stdin.fileno(), termios.TCSANOW, attrs)
     with contextlib.suppress(OSError, ValueError, AttributeError):
-        fd = sys.__stdout__.fileno()
-        if os.isatty(fd):
+        fd = stdout.fileno() if stdout is not None else -1
+        if fd >= 0 and os.isatty(fd):
             os.set_blocking(fd, False)      # a stopped terminal (ctrl+s) must not hold the exit
             os.write(fd, RESTORE)

@@ -10,7 +10,7 @@ import math
 import sys
 from typing import TextIO
 
-from tutor.train.plane import DATASETS
+from tutor.lesson import PLAYGROUND as DATASETS
 
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED = 0, 2, 3
 

@@ -10,13 +10,19 @@ and reads back arrays."""
 from __future__ import annotations
 
 import signal
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tutor.code.slips import factor_of, slip_message, slipped
-from tutor.code.template import CodeTask, reference, task_for
+from tutor.code.template import CodeTask, graph_of, reference, task_for
 from tutor.fmt import printable
+
+if TYPE_CHECKING:
+    from tutor.code.runner import Unreadable
+    from tutor.lesson import Exercise, Graph, Lesson
 
 WALL_SECONDS = 10.0                # the child is killed after this long (twice the CPU limit: a loaded machine)
 CPU_SECONDS = 5                    # RLIMIT_CPU
@@ -34,11 +40,11 @@ CHECK_SIZES = (6, 4, 5, 3, 7, 8)   # a lesson's dimension above 8 is checked at 
 @dataclass
 class Output:
     name: str                       # dw1
-    shape: tuple | None
-    expected_shape: tuple
+    shape: tuple[int, ...] | None
+    expected_shape: tuple[int, ...]
     rel_error: float | None = None
     max_abs_diff: float | None = None
-    where: tuple | None = None      # the index of the largest difference
+    where: tuple[int, ...] | None = None      # the index of the largest difference
     exact: bool = False
     verdict: str = "ok"             # ok, transposed, shape, dtype, nan, factor-2, factor-N, sign, wrong, missing,
     #                                 or a slip variant's (slips.SLIP_VERDICTS)
@@ -48,7 +54,7 @@ class Output:
     def ok(self) -> bool:
         return self.verdict == "ok"
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"name": self.name, "shape": list(self.shape) if self.shape is not None else None,
                 "expected_shape": list(self.expected_shape), "rel_error": self.rel_error,
                 "max_abs_diff": self.max_abs_diff, "verdict": self.verdict}
@@ -60,9 +66,9 @@ class Result:
     outputs: list[Output] = field(default_factory=list)
     error: str | None = None        # one line: an exception, a limit, a missing function
     stdout: str = ""
-    sandbox: dict = field(default_factory=dict)     # what confined the code (child.py reports it)
+    sandbox: dict[str, Any] = field(default_factory=dict)     # what confined the code (child.py reports it)
     pid: int | None = None          # the process that ran the code
-    sizes: dict = field(default_factory=dict)       # dimension → the size it was checked at
+    sizes: dict[str, int] = field(default_factory=dict)       # dimension → the size it was checked at
 
     @property
     def ok(self) -> bool:
@@ -79,11 +85,11 @@ class Result:
         return next((o.verdict for o in self.outputs if not o.ok), "missing")
 
 
-def shape_text(shape) -> str:
+def shape_text(shape: Sequence[int]) -> str:
     return "×".join(map(str, shape)) if shape else "a scalar"
 
 
-def inputs(lesson, task, seed: int) -> dict[str, np.ndarray]:
+def inputs(lesson: Lesson, task: CodeTask, seed: int) -> dict[str, np.ndarray]:
     """float64 arrays of the task's (check) shapes for one seed, redrawn until every kink's argument
     (a relu's input, …) is clear of 0, so that the gradient is defined everywhere. Where a kink's
     argument is a single number, even seeds draw it positive and odd seeds negative, so that both
@@ -94,12 +100,13 @@ def inputs(lesson, task, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(1000 + seed)
     want = 1.0 if seed % 2 == 0 else -1.0
     fallback = None
-    classes = label_inputs(lesson.graph, task)
+    graph = graph_of(lesson)
+    classes = label_inputs(graph, task)
     for _ in range(200):
         env = {a: (rng.integers(0, classes[a], size=task.shape(a)).astype(np.float64) if a in classes
                    else rng.standard_normal(task.shape(a))) for a in task.args}
-        values = forward(lesson.graph, env)
-        kinks = [np.asarray(v) for n in lesson.graph.nodes for v in kink_arguments(n.expr, values, Numpy())]
+        values = forward(graph, env)
+        kinks = [np.asarray(v) for n in graph.nodes for v in kink_arguments(n.expr, values, Numpy())]
         if not all(np.min(np.abs(k)) > KINK_MARGIN for k in kinks if k.size):
             continue
         if all(k.size != 1 or np.sign(k).item() == want for k in kinks):
@@ -110,16 +117,17 @@ def inputs(lesson, task, seed: int) -> dict[str, np.ndarray]:
     return fallback
 
 
-def label_inputs(graph, task) -> dict[str, int]:
+def label_inputs(graph: Graph, task: CodeTask) -> dict[str, int]:
     """Inputs that are class numbers (the labels y of onehot(y, z)): name → the number of classes,
     the last dimension of z. They are drawn as whole classes, not as floats."""
-    from tutor.expr.nodes import Apply, Sym
+    from tutor.expr.nodes import Apply, Expr, Sym
+    from tutor.expr.ops import Shape
     from tutor.expr.shapes import infer_shapes
 
     found: dict[str, int] = {}
-    shapes = None
+    shapes: dict[str, Shape] | None = None
 
-    def walk(e):
+    def walk(e: Expr) -> None:
         nonlocal shapes
         if isinstance(e, Apply):
             if e.op == "onehot" and isinstance(e.args[0], Sym) and e.args[0].name in task.args:
@@ -135,10 +143,10 @@ def label_inputs(graph, task) -> dict[str, int]:
     return found
 
 
-def expected(lesson, task, env) -> list[np.ndarray]:
+def expected(lesson: Lesson, task: CodeTask, env: dict[str, np.ndarray]) -> list[np.ndarray]:
     from tutor.derive.check import autograd
 
-    params, nodes = autograd(lesson.graph, env)
+    params, nodes = autograd(graph_of(lesson), env)
     return [np.asarray(params[w] if w in params else nodes[w], dtype=np.float64) for w in task.wrt]
 
 
@@ -157,7 +165,8 @@ def small(task: CodeTask) -> CodeTask:
     return replace(task, dims=dims)
 
 
-def run_child(task: CodeTask, sources: list, envs: list) -> tuple[dict | None, dict, str | None]:
+def run_child(task: CodeTask, sources: list[tuple[str, str, str]], envs: Sequence[Mapping[str, np.ndarray]],
+              ) -> tuple[dict[str, Any] | None, dict[str, np.ndarray], str | None]:
     """Run `sources` [(label, shown path, code)] in the sandbox on each seed's inputs:
     (the result's header, its arrays, None) or (None, {}, one line saying why not)."""
     from tutor.code import runner
@@ -175,7 +184,7 @@ def run_child(task: CodeTask, sources: list, envs: list) -> tuple[dict | None, d
     return header, got, None
 
 
-def _why_no_result(exc) -> str:
+def _why_no_result(exc: Unreadable) -> str:
     code, tail = exc.status, exc.stderr.strip().splitlines()
     if code == -signal.SIGXCPU or code == -signal.SIGKILL:
         return f"stopped after {CPU_SECONDS} s of CPU time (the time limit): does a loop never end?"
@@ -197,7 +206,7 @@ def memory_message() -> str:
     return f"ran out of memory: the limit is {MEMORY_BYTES >> 20} MiB (is something allocated in a loop that never ends?)"
 
 
-def check_source(lesson, exercise, source: str, path: str = "backward.py") -> Result:
+def check_source(lesson: Lesson, exercise: Exercise, source: str, path: str = "backward.py") -> Result:
     """Check the learner's file `source` (shown to them as `path`) against `exercise`."""
     result = Result(exercise.id)
     if len(source) > MAX_SOURCE:
@@ -213,7 +222,7 @@ def check_source(lesson, exercise, source: str, path: str = "backward.py") -> Re
         return result
     wanted = [expected(lesson, task, env) for env in envs]
     data, arrays, failure = run_child(task, [("learner", path, source)], envs)
-    if failure:
+    if failure or data is None:                # data is None only with a failure
         result.error = failure
         return result
     try:
@@ -224,7 +233,9 @@ def check_source(lesson, exercise, source: str, path: str = "backward.py") -> Re
     return result
 
 
-def _read(result, task, data, arrays, wanted, lesson, exercise, envs) -> None:
+def _read(result: Result, task: CodeTask, data: dict[str, Any], arrays: dict[str, np.ndarray],
+          wanted: list[list[np.ndarray]], lesson: Lesson, exercise: Exercise,
+          envs: list[dict[str, np.ndarray]]) -> None:
     sandbox = data.get("sandbox")
     result.sandbox = {str(k)[:40]: v for k, v in sandbox.items() if isinstance(v, (bool, str, list))} \
         if isinstance(sandbox, dict) else {}
@@ -243,13 +254,19 @@ def _read(result, task, data, arrays, wanted, lesson, exercise, envs) -> None:
             if out is None or (out.ok and not this.ok):
                 out = this
             elif this.ok and out.ok:
+                # an output that is ok was compared: its figures are set
+                assert out.rel_error is not None and this.rel_error is not None
+                assert out.max_abs_diff is not None and this.max_abs_diff is not None
                 out.rel_error = max(out.rel_error, this.rel_error)
                 out.max_abs_diff = max(out.max_abs_diff, this.max_abs_diff)
                 out.exact = out.exact and this.exact
+        assert out is not None                 # SEEDS ≥ 1: the loop compared at least once
         result.outputs.append(out)
 
 
-def _slips(lesson, exercise, task, envs, learner, arrays, wanted) -> dict:
+def _slips(lesson: Lesson, exercise: Exercise, task: CodeTask, envs: list[dict[str, np.ndarray]],
+           learner: dict[str, Any], arrays: dict[str, np.ndarray],
+           wanted: list[list[np.ndarray]]) -> dict[str, dict[str, Any]]:
     """The slip variants' runs (template.slip_names), in a sandbox of their own (so that nothing
     near the answer is in the learner's process), and only where some gradient is wrong and no
     simpler relation (a factor, the sign) already names why."""
@@ -265,13 +282,13 @@ def _slips(lesson, exercise, task, envs, learner, arrays, wanted) -> dict:
     if not sources:
         return {}
     data, got, failure = run_child(task, sources, envs)
-    if failure:
+    if failure or data is None:
         return {}
     arrays.update(got)
     return {run["label"]: run for run in data["runs"] if not run["error"]}
 
 
-def error_line(err: dict) -> str:
+def error_line(err: dict[str, Any]) -> str:
     where = f"line {int(err['line'])}: " if err.get("line") else ""
     if err["type"] == "MemoryError":
         return f"{where}{memory_message()}"
@@ -291,7 +308,9 @@ def rel_error(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b), initial=0.0)) / scale
 
 
-def _compare(name, wrt, i, seed, returned, want, arrays, slips, lesson, env, dims) -> Output:
+def _compare(name: str, wrt: str, i: int, seed: int, returned: dict[str, Any], want: np.ndarray,
+             arrays: dict[str, np.ndarray], slips: dict[str, dict[str, Any]], lesson: Lesson,
+             env: dict[str, np.ndarray], dims: dict[str, int]) -> Output:
     out = Output(name, None, want.shape)
     expect = f"∂L/∂{wrt} is {shape_text(want.shape)}"
     if returned.get("count") is None:
@@ -331,7 +350,9 @@ def _compare(name, wrt, i, seed, returned, want, arrays, slips, lesson, env, dim
         return out
     if out.rel_error <= APPROX:
         return out
-    close = lambda a, b: rel_error(a, b) <= 1e-6      # noqa: E731
+    def close(a: np.ndarray, b: np.ndarray) -> bool:
+        return rel_error(a, b) <= 1e-6
+
     if close(2 * g, want):
         out.verdict, out.message = "factor-2", f"{name} is half the right value: a factor of 2 is missing (d/du u² = 2u)"
     elif close(g, 2 * want):
@@ -363,7 +384,7 @@ def table(result: Result) -> str:
             lines.append(f"{o.name:<8} {'-':<6} {'-':<7} {'-':>10} {'-':>10}  -")
             continue
         lines.append(f"{o.name:<8} {str(o.exact):<6} {str(o.rel_error <= APPROX):<7} {o.rel_error:>10.1e} "
-                     f"{o.max_abs_diff:>10.2e}  {list(o.where)}")
+                     f"{o.max_abs_diff:>10.2e}  {list(o.where or ())}")
     lines += [o.message for o in result.outputs if o.message]
     if result.stdout.strip():
         lines.append("your code printed: " + result.stdout.strip()[:500])

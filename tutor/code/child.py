@@ -8,6 +8,8 @@ isolation where the system has it, resource limits, and an audit hook as the flo
 and it holds nothing the learner could use to pass: the expected gradients are never sent here.
 """
 
+from __future__ import annotations
+
 import builtins
 import importlib.util
 import json
@@ -15,6 +17,9 @@ import os
 import struct
 import sys
 import traceback
+from collections.abc import Callable
+from types import ModuleType, TracebackType
+from typing import Any
 
 OUTPUT_LIMIT = 4000        # characters of the learner's printed output kept
 INPUT_LIMIT = 64 << 20     # bytes of task read from stdin
@@ -23,26 +28,28 @@ MAGIC = b"BPT1"            # a frame: MAGIC, the header's length (8 bytes, big-e
 
 
 class Bounded:
-    def __init__(self):
-        self.parts, self.size = [], 0
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
 
-    def write(self, text):
+    def write(self, text: object) -> int:
         text = str(text)
         if self.size < OUTPUT_LIMIT:
             self.parts.append(text[: OUTPUT_LIMIT - self.size])
         self.size += len(text)
         return len(text)
 
-    def flush(self):
+    def flush(self) -> None:
         """Nothing to flush: what is printed is kept in memory, up to OUTPUT_LIMIT."""
 
-    def text(self):
+    def text(self) -> str:
         out = "".join(self.parts)
         return out + (f"\n… ({self.size - OUTPUT_LIMIT} more characters not kept)" if self.size > OUTPUT_LIMIT else "")
 
 
-def _guarded_import(allowed, real_import):
-    def guarded(name, globals=None, locals=None, fromlist=(), level=0):
+def _guarded_import(allowed: set[str], real_import: Callable[..., ModuleType]) -> Callable[..., ModuleType]:
+    def guarded(name: str, globals: dict[str, Any] | None = None, locals: dict[str, Any] | None = None,
+                fromlist: tuple[str, ...] = (), level: int = 0) -> ModuleType:
         root = name.split(".")[0]
         if level != 0 or root not in allowed:
             raise ImportError(f"import {name}: only {', '.join(sorted(allowed))} can be imported here")
@@ -50,7 +57,7 @@ def _guarded_import(allowed, real_import):
     return guarded
 
 
-def _learner_line(tb, path):
+def _learner_line(tb: TracebackType | None, path: str) -> int | None:
     line = None
     for frame, lineno in traceback.walk_tb(tb):
         if frame.f_code.co_filename == path:
@@ -58,11 +65,11 @@ def _learner_line(tb, path):
     return line
 
 
-def _error(exc, path):
+def _error(exc: BaseException, path: str) -> dict[str, Any]:
     return {"type": type(exc).__name__, "message": str(exc)[:500], "line": _learner_line(exc.__traceback__, path)}
 
 
-def _read_task():
+def _read_task() -> tuple[dict[str, Any], memoryview]:
     chunks, size = [], 0
     while size <= INPUT_LIMIT:
         chunk = os.read(0, 1 << 20)
@@ -77,19 +84,20 @@ def _read_task():
     return json.loads(data[12:12 + length]), memoryview(data)[12 + length:]
 
 
-def _frame(header, blobs):
+def _frame(header: dict[str, Any], blobs: list[bytes]) -> bytes:
     head = json.dumps(header).encode()
     return MAGIC + struct.pack(">Q", len(head)) + head + b"".join(blobs)
 
 
-def _jail():
+def _jail() -> ModuleType:
     spec = importlib.util.spec_from_file_location("tutor_code_jail", os.path.join(os.path.dirname(__file__), "jail.py"))
+    assert spec is not None and spec.loader is not None         # a .py file's path always has both
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def main(parent):
+def main(parent: int) -> None:
     task, raw = _read_task()
     jail = _jail()
     work = os.getcwd()
@@ -113,7 +121,7 @@ def main(parent):
     jail.guard(work, task["read_roots"])
     level["audit_hook"] = True
     result = {"runs": [], "sandbox": level}
-    saved = {}
+    saved: dict[str, Any] = {}
     out, err = Bounded(), Bounded()
     real_stdout, real_stderr = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = out, err
@@ -161,7 +169,7 @@ def main(parent):
         frame = frame[os.write(out_fd, frame):]
 
 
-def _describe(got, seed, label, saved, np):
+def _describe(got: object, seed: int, label: str, saved: dict[str, Any], np: ModuleType) -> dict[str, Any]:
     """What the function returned, one entry per value: an array (saved) or what it was instead."""
     if not isinstance(got, (tuple, list)):
         return {"count": None, "type": type(got).__name__}

@@ -9,6 +9,8 @@ what lets a test compare them to 1e-6. The lines that compute the backward pass 
 
 from __future__ import annotations
 
+from typing import Any
+
 
 from tutor.lesson import Lesson, Variant
 from tutor.train.losses import LOSS_KINDS
@@ -23,7 +25,7 @@ from tutor.code.script_loops import autograd_loop, device_lines, manual_loop, nn
 
 
 
-def export(lesson: Lesson, backend: str, variant: Variant | None = None, **changes) -> Script:
+def export(lesson: Lesson, backend: str, variant: Variant | None = None, **changes: Any) -> Script:
     """The script for `backend`, with the variant and the learner's changes (lr=, epochs=, ...)."""
     spec = resolve(lesson, backend, variant, **changes)
     dataset = dataset_for(lesson, variant)

@@ -11,9 +11,16 @@ imports the tutor). Two layers:
   compiled, and impossible to remove) refusing what the kernel layer may not have refused.
 """
 
+from __future__ import annotations
+
 import os
 import struct
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:                 # ctypes itself is loaded only where the kernel's isolation is tried
+    import ctypes
+    from types import ModuleType
 
 # ---- kernel isolation (Linux) --------------------------------------------------------------------
 
@@ -36,7 +43,7 @@ ARCHES = {
 }
 
 
-def _libc():
+def _libc() -> tuple[ModuleType, ctypes.CDLL]:
     import ctypes
 
     # the process's own symbols, libc's among them (ctypes.util.find_library would start ldconfig,
@@ -44,15 +51,15 @@ def _libc():
     return ctypes, ctypes.CDLL(None, use_errno=True)
 
 
-def confine(work: str, hide: list[str], keep: list[str], parent: int, kernel: bool) -> dict:
+def confine(work: str, hide: list[str], keep: list[str], parent: int, kernel: bool) -> dict[str, Any]:
     """Apply what the kernel offers (namespaces and seccomp only where `kernel`); returns what
     held. Called while the process has one thread."""
-    level = {"platform": sys.platform, "die_with_tutor": False, "no_new_privs": False, "namespaces": [],
+    level: dict[str, Any] = {"platform": sys.platform, "die_with_tutor": False, "no_new_privs": False, "namespaces": [],
              "read_only_fs": False, "home_hidden": False, "seccomp": False}
     if not sys.platform.startswith("linux"):
         return level
     try:
-        ctypes, libc = _libc()
+        _, libc = _libc()
     except OSError:
         return level
     import signal
@@ -71,16 +78,16 @@ def confine(work: str, hide: list[str], keep: list[str], parent: int, kernel: bo
             _mounts(libc, work, hide, keep, level)
     level["no_new_privs"] = libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
     if level["no_new_privs"] and kernel:
-        level["seccomp"] = _seccomp(ctypes, libc)
+        level["seccomp"] = _seccomp(libc)
     return level
 
 
-def _mounts(libc, work: str, hide: list[str], keep: list[str], level: dict) -> None:
+def _mounts(libc: ctypes.CDLL, work: str, hide: list[str], keep: list[str], level: dict[str, Any]) -> None:
     """In the new mount namespace (seen by this process only): the work directory stays writable,
     every other mount becomes read-only, and the home folders are covered by empty tmpfs."""
-    def mount(src, target, kind, flags, data=None):
-        return libc.mount(src and src.encode(), target.encode(), kind and kind.encode(), flags,
-                          data and data.encode()) == 0
+    def mount(src: str | None, target: str, kind: str | None, flags: int, data: str | None = None) -> bool:
+        return bool(libc.mount(src and src.encode(), target.encode(), kind and kind.encode(), flags,
+                          data and data.encode()) == 0)
 
     if not mount(None, "/", None, MS_REC | MS_PRIVATE):
         return
@@ -117,7 +124,8 @@ def _mounts(libc, work: str, hide: list[str], keep: list[str], level: dict) -> N
     level["home_hidden"] = bool(hidden)
 
 
-def _seccomp(ctypes, libc) -> bool:
+def _seccomp(libc: ctypes.CDLL) -> bool:
+    import ctypes                     # loaded by _libc already
     arch = ARCHES.get(os.uname().machine)
     if arch is None:
         return False
@@ -142,7 +150,7 @@ def _seccomp(ctypes, libc) -> bool:
         _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
 
     fprog = Fprog(len(prog), ctypes.cast(buf, ctypes.c_void_p))
-    return libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0
+    return bool(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0)
 
 
 # ---- resource limits -----------------------------------------------------------------------------
@@ -197,7 +205,7 @@ def guard(work: str, read_roots: list[str]) -> None:
     roots = tuple(os.path.realpath(r) for r in read_roots)
     realpath, fspath, sep = os.path.realpath, os.fspath, os.sep
 
-    def inside(path, folders):
+    def inside(path: Any, folders: tuple[str, ...]) -> bool:          # what the audited call was given
         if isinstance(path, int):
             return False          # an inherited descriptor, or a dir_fd route
         try:
@@ -208,7 +216,7 @@ def guard(work: str, read_roots: list[str]) -> None:
             return False
         return any(p == f or p.startswith(f.rstrip(sep) + sep) for f in folders)
 
-    def hook(event, args):
+    def hook(event: str, args: tuple[Any, ...]) -> None:
         if event == "open":
             path, mode, flags = args
             writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or \

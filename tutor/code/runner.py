@@ -7,6 +7,7 @@ the kernel to kill it when the tutor dies, whatever the way, crash and SIGKILL i
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import selectors
@@ -20,6 +21,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,10 +55,8 @@ atexit.register(_kill_all)
 
 
 def _killpg(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):     # the group is gone already
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass                       # the group is gone already
 
 
 def read_roots() -> list[str]:
@@ -71,13 +71,13 @@ def hidden() -> list[str]:
     return sorted({p for p in (os.environ.get("HOME"), "/home", "/root") if p and os.path.isabs(p)})
 
 
-def pack(header: dict, arrays: dict[str, np.ndarray]) -> bytes:
+def pack(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
     header = dict(header, inputs=[{"key": k, "dtype": a.dtype.str, "shape": list(a.shape)} for k, a in arrays.items()])
     head = json.dumps(header).encode()
     return MAGIC + struct.pack(">Q", len(head)) + head + b"".join(np.ascontiguousarray(a).tobytes() for a in arrays.values())
 
 
-def unpack(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
+def unpack(data: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """A result frame → (header, arrays), every array's dtype, shape and size checked."""
     if len(data) < 12 or data[:4] != MAGIC:
         raise Unreadable("no result came back" if not data else "the result is not in the checker's format")
@@ -112,7 +112,8 @@ STARTED = b"\x06"            # the child's first byte on stderr: confined, the l
 STARTUP_BOUND = 120.0         # seconds for the child to start and confine itself (imports, namespaces)
 
 
-def run(task: dict, arrays: dict[str, np.ndarray], wall: float, memory: int, cpu: int) -> tuple[dict, dict, int]:
+def run(task: dict[str, Any], arrays: dict[str, np.ndarray], wall: float, memory: int,
+        cpu: int) -> tuple[dict[str, Any], dict[str, np.ndarray], int]:
     """Run the child on `task`; (header, arrays, the child's pid). Raises Unreadable for a result that
     is missing or malformed, TimeoutError past `wall` seconds (the child is killed either way)."""
     work = tempfile.mkdtemp(prefix="backprop-tutor-code-")
@@ -135,7 +136,8 @@ def run(task: dict, arrays: dict[str, np.ndarray], wall: float, memory: int, cpu
             with _lock:
                 _live.discard(proc.pid)
             for f in (proc.stdin, proc.stdout, proc.stderr):
-                f.close()
+                if f is not None:            # never None: the three are pipes
+                    f.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if timed_out:
@@ -150,27 +152,29 @@ def run(task: dict, arrays: dict[str, np.ndarray], wall: float, memory: int, cpu
     return header, got, proc.pid
 
 
-def _exchange(proc, payload: bytes, wall: float) -> tuple[bytearray, bytes, bool]:
+def _exchange(proc: subprocess.Popen[bytes], payload: bytes, wall: float) -> tuple[bytearray, bytes, bool]:
     """Write the task, read stdout (up to RESULT_LIMIT + 1 bytes) and stderr's tail, until both
     close or the deadline: this loop is the wall-time watchdog. The learner's `wall` seconds count
     from the child's STARTED byte (sent once it is confined, just before the learner's code runs):
     a loaded machine's slow interpreter start is not the learner's time, and is bounded apart."""
     deadline, started = time.monotonic() + STARTUP_BOUND, False
+    stdin, stdout, stderr = proc.stdin, proc.stdout, proc.stderr
+    assert stdin is not None and stdout is not None and stderr is not None     # run() made three pipes
     sel = selectors.DefaultSelector()
-    for f in (proc.stdin, proc.stdout, proc.stderr):
-        os.set_blocking(f.fileno(), False)
-    sel.register(proc.stdin, selectors.EVENT_WRITE)
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    sel.register(proc.stderr, selectors.EVENT_READ)
+    for pipe in (stdin, stdout, stderr):
+        os.set_blocking(pipe.fileno(), False)
+    sel.register(stdin, selectors.EVENT_WRITE)
+    sel.register(stdout, selectors.EVENT_READ)
+    sel.register(stderr, selectors.EVENT_READ)
     view, out, err = memoryview(payload), bytearray(), b""
     try:
-        while any(k.fileobj is not proc.stdin for k in sel.get_map().values()):
+        while any(k.fileobj is not stdin for k in sel.get_map().values()):
             left = deadline - time.monotonic()
             if left <= 0:
                 return out, err, True
             for key, _ in sel.select(left):
                 f = key.fileobj
-                if f is proc.stdin:
+                if f is stdin:
                     try:
                         view = view[os.write(key.fd, view[:1 << 16]):]
                     except BlockingIOError:
@@ -179,12 +183,12 @@ def _exchange(proc, payload: bytes, wall: float) -> tuple[bytearray, bytes, bool
                         view = view[:0]          # the child ended early: its exit status says why
                     if not view:
                         sel.unregister(f)
-                        proc.stdin.close()
+                        stdin.close()
                     continue
                 chunk = os.read(key.fd, 1 << 16)
                 if not chunk:
                     sel.unregister(f)
-                elif f is proc.stdout:
+                elif f is stdout:
                     out += chunk
                     if len(out) > RESULT_LIMIT:
                         return out, err, False

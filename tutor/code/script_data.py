@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from tutor.lesson import Lesson
+from tutor.lesson import Dataset, Lesson
 from tutor.train.datasets import DATASET_KINDS
 from tutor.train.layers import LAYERS
 from tutor.train.spec import RunSpec, draw_rule, drawn_plan, fixed_plan
@@ -11,7 +11,7 @@ from tutor.code.writer import Writer
 
 
 
-def data_lines(w: Writer, dataset, lesson: Lesson) -> None:
+def data_lines(w: Writer, dataset: Dataset, lesson: Lesson) -> None:
     """The dataset's lines, from its kind's entry in tutor/train/datasets.py's registry."""
     w(f"# --- data: {dataset.kind} ---", *DATASET_KINDS[dataset.kind].script(dataset), "")
 
@@ -19,7 +19,7 @@ def data_lines(w: Writer, dataset, lesson: Lesson) -> None:
 # --- initial weights ------------------------------------------------------------------------------
 
 
-def draw(rule: tuple[str, str, float], shape: tuple) -> str:
+def draw(rule: tuple[str, str, float], shape: tuple[int, ...]) -> str:
     """tutor.train.spec._draw as code, from the same rule (spec.draw_rule)."""
     kind, how, _ = rule
     if kind == "zeros":
@@ -55,4 +55,4 @@ def weight_lines(w: Writer, spec: RunSpec, inputs: int, outputs: int) -> None:
             elif not bias_text:
                 w(f"{p.bias}_init = np.zeros({n_out})")
     for p in fixed_plan(spec, inputs, outputs):          # tutor.train.spec.fixed_weights: nothing drawn
-        w(*(f"{n}_init = np.{how}({p.n_out})" for n, how in zip(p.names, LAYERS[p.type].fixed)))
+        w(*(f"{n}_init = np.{how}({p.n_out})" for n, how in zip(p.names, LAYERS[p.type].fixed, strict=False)))

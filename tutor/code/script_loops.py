@@ -3,12 +3,14 @@ operation for operation."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 
 from tutor.train.layers import LAYERS, nn_class_lines, nn_text
 from tutor.train.layers_modern import SKIP_SEQUENTIAL_TEXT, drop_seed, mask_text
 from tutor.train.losses import LOSS_KINDS, nn_criterion_text
 from tutor.train.registry import BACKEND_KINDS
-from tutor.train.spec import RunSpec, param_owners
+from tutor.train.spec import Planned, RunSpec, param_owners
 from tutor.code.writer import TORCH, Writer
 from tutor.code.script_update import (scheduled, clip_lines, optimizer_state, penalty_grad_lines, penalty_lines,
                                       torch_optimizer_text, torch_scheduler_lines, update_lines)
@@ -81,11 +83,24 @@ def seed_line(w: Writer, spec: RunSpec, batch: int) -> None:
         w(f"seed = {spec.seed}")
 
 
-def manual_loop(w, spec, plan, xp, batch):
+Walk = list[tuple[Planned, str, str]]
+
+
+def _rate(p: Planned) -> float:
+    assert p.layer.rate is not None              # a dropout layer has its rate (checked on loading)
+    return p.layer.rate
+
+
+def _source(p: Planned) -> int:
+    assert p.layer.source is not None            # a residual layer names its source (checked on loading)
+    return p.layer.source      # per planned layer: it, its input's name, its output's name
+
+
+def manual_loop(w: Writer, spec: RunSpec, plan: tuple[Planned, ...], xp: dict[str, str], batch: int) -> None:
     torch = xp is TORCH
     if on_device(spec):                          # a GPU script's index vectors are made there
         xp = dict(xp, arange="torch.arange({}, device=device)")
-    conv = (lambda a: f"torch.as_tensor({a}, {targs(spec)})") if torch else \
+    conv: Callable[[str], str] = (lambda a: f"torch.as_tensor({a}, {targs(spec)})") if torch else \
         (lambda a: f"{a}.astype(np.{spec.dtype})")
     params = [n for p in param_owners(plan) for n in p.names if n]
     w(*(f"{n} = {conv(n + '_init')}" for n in params))
@@ -97,7 +112,7 @@ def manual_loop(w, spec, plan, xp, batch):
     walk = list(forward_walk(spec, plan))
     for p, h, out in walk:                      # each layer's lines from tutor/train/layers.py's table
         if LAYERS[p.type].random:
-            w(f"mask{out[1:]} = {mask_text(f'{h}.shape', p.layer.rate, conv)}      # dropout: this step's mask")
+            w(f"mask{out[1:]} = {mask_text(f'{h}.shape', _rate(p), conv)}      # dropout: this step's mask")
         w(*LAYERS[p.type].forward_lines(xp, h, out, layer_names_of(p, walk)))
     w("# loss, and its gradient with respect to the prediction")
     loss_lines, grad_lines = LOSS_KINDS[spec.loss].lines(xp, out)      # tutor/train/losses.py's table
@@ -105,13 +120,13 @@ def manual_loop(w, spec, plan, xp, batch):
     penalty_lines(w, spec, f"[{', '.join(params)}]")
     w(*grad_lines, back=True)
     w("# backward: each layer's rule, from the loss down")
-    sent: set = set()                   # earlier outputs that residual connections send a gradient to
+    sent: set[int] = set()              # earlier outputs that residual connections send a gradient to
     for i in reversed(range(len(walk))):
         p, h, out = walk[i]
         if i in sent:
             w(f"g = g + g_skip{i}      # and the residual connection's", back=True)
         if LAYERS[p.type].skip:
-            source = p.layer.source
+            source = _source(p)
             w(f"g_skip{source} = g_skip{source} + g" if source in sent else f"g_skip{source} = g", back=True)
             sent.add(source)
         w(*LAYERS[p.type].backward_lines(xp, h, out, p.names, i == 0), back=True)
@@ -128,34 +143,34 @@ def manual_loop(w, spec, plan, xp, batch):
     print_step(w, "loss.item()" if torch else "float(loss)", spec)
 
 
-def layer_names_of(p, walk) -> tuple:
+def layer_names_of(p: Planned, walk: Walk) -> tuple[str | None, ...]:
     """A layer's names for its script lines: its parameters', or a residual's earlier output."""
-    return (walk[p.layer.source][2],) if LAYERS[p.type].skip else p.names
+    return (walk[_source(p)][2],) if LAYERS[p.type].skip else p.names
 
 
-def drop_source(w, spec, plan) -> None:
+def drop_source(w: Writer, spec: RunSpec, plan: tuple[Planned, ...]) -> None:
     """The dropout masks' generator (tutor/train/layers_modern.py's DropMasks), where the model has dropout."""
     if any(LAYERS[p.type].random for p in plan):
         w(f"drop_rng = np.random.RandomState({drop_seed(spec.seed)})      # dropout's masks, apart from the batches")
 
 
-def torch_conv(spec):
+def torch_conv(spec: RunSpec) -> Callable[[str], str]:
     return lambda a: f"torch.as_tensor({a}, {targs(spec)})"
 
 
-def forward_walk(spec, plan):
+def forward_walk(spec: RunSpec, plan: tuple[Planned, ...]) -> Iterator[tuple[Planned, str, str]]:
     """The forward pass's names, once for every backend's script: per planned layer, its input's
     and its output's names."""
     h = "xb"
-    for p, (k, out) in zip(plan, layer_names(spec)):
+    for p, (_k, out) in zip(plan, layer_names(spec), strict=False):
         yield p, h, out
         h = out
 
 
-def layer_names(spec):
+def layer_names(spec: RunSpec) -> Iterator[tuple[int, str]]:
     """(layer index, output name) per layer, as the lessons name them: z1 after the first linear
     layer, h1 after the activation that follows it, z2 after the second, …"""
-    j, used = 0, set()
+    j, used = 0, set[str]()
     for k, layer in enumerate(spec.layers):
         if layer.type == "linear":
             j += 1
@@ -166,7 +181,7 @@ def layer_names(spec):
         yield k, name
 
 
-def autograd_loop(w, spec, plan, batch):
+def autograd_loop(w: Writer, spec: RunSpec, plan: tuple[Planned, ...], batch: int) -> None:
     params = [n for p in param_owners(plan) for n in p.names if n]
     w(*(f"{n} = torch.as_tensor({n}_init, {targs(spec)}).requires_grad_(True)" for n in params))
     w(f"params = [{', '.join(params)}]")
@@ -179,7 +194,7 @@ def autograd_loop(w, spec, plan, batch):
     walk = list(forward_walk(spec, plan))
     for p, h, out in walk:
         if LAYERS[p.type].random:
-            w(f"mask{out[1:]} = {mask_text(f'{h}.shape', p.layer.rate, conv)}      # dropout: this step's mask")
+            w(f"mask{out[1:]} = {mask_text(f'{h}.shape', _rate(p), conv)}      # dropout: this step's mask")
         w(*LAYERS[p.type].torch_lines(h, out, layer_names_of(p, walk)))
     w(f"pred = {out}", f"loss = {LOSS_KINDS[spec.loss].torch_text}")
     penalty_lines(w, spec, "params")
@@ -197,10 +212,10 @@ def autograd_loop(w, spec, plan, batch):
     print_step(w, "loss.item()", spec)
 
 
-def nn_loop(w, spec, plan, batch):
+def nn_loop(w: Writer, spec: RunSpec, plan: tuple[Planned, ...], batch: int) -> None:
     drops = [(pos, p) for pos, p in enumerate(plan) if LAYERS[p.type].random]
     w(*nn_class_lines(plan))
-    skips = {i: p.layer.source for i, p in enumerate(plan) if LAYERS[p.type].skip}
+    skips = {i: _source(p) for i, p in enumerate(plan) if LAYERS[p.type].skip}
     if skips:
         w(*SKIP_SEQUENTIAL_TEXT, "")
         w(f"model = SkipSequential({skips!r},      # layer i adds the output of layer skips[i]")
@@ -211,7 +226,7 @@ def nn_loop(w, spec, plan, batch):
     w(f").to({targs(spec)})")
     w("with torch.no_grad():          # start from the same weights as the other backends (nn.Linear keeps W as out x in)")
     for pos, p in enumerate(plan):
-        for name, (attr, transposed) in zip(p.names, LAYERS[p.type].nn_params):
+        for name, (attr, transposed) in zip(p.names, LAYERS[p.type].nn_params, strict=False):
             if name:
                 w(f"    model[{pos}].{attr}.copy_(torch.as_tensor({name}_init, {targs(spec)})"
                   + (".T)" if transposed else ")"))
@@ -226,7 +241,7 @@ def nn_loop(w, spec, plan, batch):
     seed_line(w, spec, batch)
     loop_head(w, batch, True, spec)
     for pos, p in drops:                # dropout: this step's masks, drawn as every backend draws them
-        w(f"model[{pos}].mask = {mask_text(f'(xb.shape[0], {p.n_in})', p.layer.rate, torch_conv(spec))}")
+        w(f"model[{pos}].mask = {mask_text(f'(xb.shape[0], {p.n_in})', _rate(p), torch_conv(spec))}")
     w("pred = model(xb)", f"loss = {LOSS_KINDS[spec.loss].nn_text}")
     penalty_lines(w, spec, "model.parameters()")
     clip = ["torch.nn.utils.clip_grad_norm_(model.parameters(), clip)"] if spec.clip is not None else []

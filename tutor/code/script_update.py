@@ -4,15 +4,16 @@ operation (and torch.optim's own classes in the optim backend's script)."""
 
 from __future__ import annotations
 
+from tutor.train.spec import RunSpec
 from tutor.train.optimizers import ADAM_EPS, BETAS, CLIP_EPS, RMS_ALPHA, RMS_EPS, factor_lines
 from tutor.code.writer import Writer
 
 
-def scheduled(spec) -> bool:
+def scheduled(spec: RunSpec) -> bool:
     return spec.schedule != "constant" or bool(spec.warmup)
 
 
-def settings_lines(w: Writer, spec) -> None:
+def settings_lines(w: Writer, spec: RunSpec) -> None:
     """The update's settings, after lr and epochs (only those the run uses)."""
     if spec.optimizer == "sgd" and spec.momentum:
         w(f"momentum = {spec.momentum!r}")
@@ -29,7 +30,7 @@ def settings_lines(w: Writer, spec) -> None:
         w(*("    " + line for line in factor_lines(spec)))
 
 
-def step_lr(w: Writer, spec) -> str:
+def step_lr(w: Writer, spec: RunSpec) -> str:
     """The name of this step's lr (a line computing it when the run has a schedule)."""
     if not scheduled(spec):
         return "lr"
@@ -37,21 +38,21 @@ def step_lr(w: Writer, spec) -> str:
     return "lr_now"
 
 
-def penalty_lines(w: Writer, spec, params: str) -> None:
+def penalty_lines(w: Writer, spec: RunSpec, params: str) -> None:
     """Weight decay as a penalty in the loss, over the parameters listed in `params`."""
     terms = (["l2 * (p * p).sum()"] if spec.l2 else []) + (["l1 * abs(p).sum()"] if spec.l1 else [])
     if terms:
         w(f"loss = loss + sum({' + '.join(terms)} for p in {params})      # weight decay")
 
 
-def penalty_grad_lines(w: Writer, spec, sign: str) -> None:
+def penalty_grad_lines(w: Writer, spec: RunSpec, sign: str) -> None:
     """The penalty's gradient added to the hand-written `grads` of `params`."""
     terms = (["2 * l2 * p"] if spec.l2 else []) + ([f"l1 * {sign}(p)"] if spec.l1 else [])
     if terms:
         w(f"grads = [g + {' + '.join(terms)} for g, p in zip(grads, params)]      # weight decay's gradient", back=True)
 
 
-def clip_lines(w: Writer, spec, grads: str, inplace: bool) -> None:
+def clip_lines(w: Writer, spec: RunSpec, grads: str, inplace: bool) -> None:
     """Clipping by the global norm, by hand (torch.nn.utils.clip_grad_norm_'s formula)."""
     if spec.clip is None:
         return
@@ -63,7 +64,7 @@ def clip_lines(w: Writer, spec, grads: str, inplace: bool) -> None:
         w(f"grads = [g * coef for g in {grads}]")
 
 
-def optimizer_state(w: Writer, spec, manual: bool) -> None:
+def optimizer_state(w: Writer, spec: RunSpec, manual: bool) -> None:
     if spec.optimizer in ("adam", "adamw"):
         w(f"beta1, beta2, eps = {BETAS[0]!r}, {BETAS[1]!r}, {ADAM_EPS!r}", "adam_m, adam_v, t = {}, {}, 0")
     elif spec.optimizer == "rmsprop":
@@ -74,7 +75,7 @@ def optimizer_state(w: Writer, spec, manual: bool) -> None:
         w("accumulated = {}               # zero_grad is off: gradients add up from step to step")
 
 
-def update_lines(w: Writer, spec, grad: str, manual: bool, copy: str) -> None:
+def update_lines(w: Writer, spec: RunSpec, grad: str, manual: bool, copy: str) -> None:
     """The hand-written update of every p in `params` (torch's formulas)."""
     lr = step_lr(w, spec)
     if spec.optimizer in ("adam", "adamw"):
@@ -103,7 +104,7 @@ def update_lines(w: Writer, spec, grad: str, manual: bool, copy: str) -> None:
     w.indent -= 1
 
 
-def torch_optimizer_text(spec) -> str:
+def torch_optimizer_text(spec: RunSpec) -> str:
     """tutor.train.optimizers.torch_optimizer as the optim backend's script writes it."""
     kind = spec.optimizer
     if kind == "adam":
@@ -115,7 +116,7 @@ def torch_optimizer_text(spec) -> str:
     return f"torch.optim.SGD(model.parameters(), lr=lr, momentum={'momentum' if kind == 'sgd' and spec.momentum else '0'})"
 
 
-def torch_scheduler_lines(w: Writer, spec) -> None:
+def torch_scheduler_lines(w: Writer, spec: RunSpec) -> None:
     """tutor.train.optimizers.torch_scheduler as the optim backend's script writes it."""
     if not scheduled(spec):
         return

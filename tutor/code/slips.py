@@ -4,24 +4,35 @@ dimension's size), and the messages for the slip variants of the reference solut
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
+if TYPE_CHECKING:
+    from tutor.expr.nodes import Expr
+    from tutor.lesson import Lesson
 
-def _uses(expr, op: str) -> bool:
+Close = Callable[[np.ndarray, np.ndarray], bool]      # the comparison a gradient passes by
+
+
+def _uses(expr: Expr, op: str) -> bool:
     from tutor.expr.nodes import Apply
 
     return isinstance(expr, Apply) and (expr.op == op or any(_uses(a, op) for a in expr.args))
 
 
-def _relu_argument(lesson, node_name: str) -> str:
+def _relu_argument(lesson: Lesson, node_name: str) -> str:
     from tutor.code.template import code
     from tutor.expr.nodes import Apply
 
+    assert lesson.graph is not None                   # a code exercise's lesson has a graph
     expr = lesson.graph.node(node_name).expr
     return code(expr.args[0]) if isinstance(expr, Apply) and expr.op == "relu" else node_name
 
 
-def slipped(run, seed, i, arrays, g, want, close) -> bool:
+def slipped(run: Mapping[str, Any], seed: int, i: int, arrays: Mapping[str, np.ndarray], g: np.ndarray,
+            want: np.ndarray, close: Close) -> bool:
     """Whether the learner's g is the slip variant's, where the variant differs from the answer."""
     if seed >= len(run["outputs"]) or run["outputs"][seed].get("count") is None:
         return False
@@ -32,7 +43,8 @@ def slipped(run, seed, i, arrays, g, want, close) -> bool:
     return not close(slipped, want) and close(g, slipped)
 
 
-def factor_of(g, want, dims, close) -> tuple[str, int, bool] | None:
+def factor_of(g: np.ndarray, want: np.ndarray, dims: Mapping[str, int],
+              close: Close) -> tuple[str, int, bool] | None:
     """(dimension, its size, whether g is that much smaller) where g is the answer divided or
     multiplied by one dimension's size (the check sizes are distinct, so the size names it)."""
     for d, n in dims.items():
@@ -48,12 +60,15 @@ SLIP_VERDICTS = {"no-mask": "no-relu-mask", "mask-grad": "relu-mask-from-gradien
                  "cut": "missing-path", "drop": "missing-factor", "flip": "term-sign", "no-T": "missing-transpose"}
 
 
-def slip_message(slip: str, name: str, lesson) -> tuple[str, str]:
+def slip_message(slip: str, name: str, lesson: Lesson) -> tuple[str, str]:
     """(verdict, message) for a learner's result that equals the slip variant `slip`'s."""
     from tutor.code.template import code
 
+    graph = lesson.graph
+    assert graph is not None                          # a code exercise's lesson has a graph
+
     kind, _, where = slip.partition(":")
-    relu = next((n for n in lesson.graph.nodes if _uses(n.expr, "relu")), None)
+    relu = next((n for n in graph.nodes if _uses(n.expr, "relu")), None)
     arg = _relu_argument(lesson, relu.name) if relu else "z"
     if kind == "no-mask":
         text = (f"{name}: the ReLU mask is missing: the gradient must be 0 wherever {arg} < 0 "
@@ -65,8 +80,8 @@ def slip_message(slip: str, name: str, lesson) -> tuple[str, str]:
         text = (f"{name}: the gradient is multiplied by relu's output {relu.name if relu else ''}: multiply by its "
                 f"slope ({arg} > 0) instead")
     elif kind == "cut":
-        uses = ", ".join(sorted(set(_names(lesson.graph.node(where).expr))))
-        text = (f"{name}: the path through {where} is missing: {where} = {code(lesson.graph.node(where).expr)} "
+        uses = ", ".join(sorted(set(_names(graph.node(where).expr))))
+        text = (f"{name}: the path through {where} is missing: {where} = {code(graph.node(where).expr)} "
                 f"depends on {uses}, so the gradient flows back through it too")
     elif kind == "drop":
         text = f"{name}: {where} is missing: the forward pass multiplies by {where}, so the gradient must too"
@@ -79,7 +94,7 @@ def slip_message(slip: str, name: str, lesson) -> tuple[str, str]:
     return SLIP_VERDICTS[kind], text
 
 
-def _names(expr):
+def _names(expr: Expr) -> Iterator[str]:
     from tutor.expr.nodes import Apply, Sym
 
     if isinstance(expr, Sym):

@@ -6,12 +6,15 @@ reference with relu's mask left out)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from tutor.expr.nodes import ONE, Apply, Expr, Num, Sym, div, mul
 from tutor.expr.ops import ONE_DIM, OPS, broadcast
 from tutor.expr.shapes import infer_shapes, shape_of
 from tutor.expr.text import number_text
+from tutor.lesson import Exercise, Graph, Lesson
 
 # numpy spelling of each function of the operation table ({0}, {1}: its arguments, as code)
 CALLS = {
@@ -68,8 +71,8 @@ class CodeTask:
     function: str
     args: tuple[str, ...]
     wrt: tuple[str, ...]
-    shapes: dict                 # name → tuple of dimension names (() for a scalar)
-    dims: dict                   # dimension → size
+    shapes: dict[str, tuple[str, ...]]   # name → tuple of dimension names (() for a scalar)
+    dims: dict[str, int]                 # dimension → size
 
     def shape(self, name: str) -> tuple[int, ...]:
         return tuple(self.dims[d] for d in self.shapes.get(name, ()))
@@ -81,8 +84,13 @@ class CodeTask:
         return f"{' x '.join(dims)} = {' x '.join(str(self.dims[d]) for d in dims)}"
 
 
-def task_for(lesson, exercise) -> CodeTask:
-    g = lesson.graph
+def graph_of(lesson: Lesson) -> Graph:
+    assert lesson.graph is not None            # a code exercise's lesson has a graph (checked on loading)
+    return lesson.graph
+
+
+def task_for(lesson: Lesson, exercise: Exercise) -> CodeTask:
+    g = graph_of(lesson)
     shapes = infer_shapes(g) if g.shapes else {}
     return CodeTask(lesson.id, exercise.id, "backward", g.inputs + g.params, exercise.wrt or g.params,
                     {k: tuple(v) for k, v in shapes.items()}, dict(g.dims))
@@ -94,7 +102,7 @@ def _dims_line(task: CodeTask, body: str) -> list[str]:
 
     used = set(re.findall(r"\b[A-Za-z_]\w*\b", body))
     lines = []
-    seen = set()
+    seen: set[str] = set()
     for a in task.args:
         dims = task.shapes.get(a, ())
         if any(d in used and d not in seen for d in dims):
@@ -104,11 +112,11 @@ def _dims_line(task: CodeTask, body: str) -> list[str]:
     return lines
 
 
-def _forward(lesson) -> list[str]:
-    return [f"{n.name} = {code(n.expr)}" for n in lesson.graph.nodes]
+def _forward(lesson: Lesson) -> list[str]:
+    return [f"{n.name} = {code(n.expr)}" for n in graph_of(lesson).nodes]
 
 
-def template(lesson, exercise) -> str:
+def template(lesson: Lesson, exercise: Exercise) -> str:
     """The starting file: the forward pass given, the backward pass to write."""
     task = task_for(lesson, exercise)
     doc = [f"{a}: {task.shape_text(a)}" for a in task.args]
@@ -138,7 +146,8 @@ def template(lesson, exercise) -> str:
     return "\n".join(lines)
 
 
-def reference(lesson, exercise, slip: str | None = None, info: dict | None = None) -> str:
+def reference(lesson: Lesson, exercise: Exercise, slip: str | None = None,
+              info: dict[str, Any] | None = None) -> str:
     """The tutor's own solution, or with one slip the checker recognises when a learner makes it
     (SLIPS); `info` collects where slips can be made (slip_names)."""
     task = task_for(lesson, exercise)
@@ -151,33 +160,33 @@ def reference(lesson, exercise, slip: str | None = None, info: dict | None = Non
     return "\n".join(lines) + "\n"
 
 
-def _size(shape: tuple) -> Expr:
+def _size(shape: tuple[str, ...]) -> Expr:
     out: Expr = ONE
     for d in shape:
         out = mul(out, Sym(d)) if out != ONE else Sym(d)
     return out
 
 
-def _backward(lesson, task: CodeTask, slip: str | None, info: dict) -> list[str]:
+def _backward(lesson: Lesson, task: CodeTask, slip: str | None, info: dict[str, Any]) -> list[str]:
     """Reverse mode over every node's tree, from the loss down: one line per gradient. `slip`
     (SLIPS) makes one mistake on purpose; `info` records where each kind could be made."""
     kind, _, where = (slip or "").partition(":")
     info.update(transposes=0, terms={}, factors=set(), cuts=[], masks=False)
-    g = lesson.graph
+    g = graph_of(lesson)
     shapes = task.shapes
     nodes = {n.name for n in g.nodes}
     needed = _needed(g, task.wrt)
-    parts: dict[str, list[tuple[Expr, tuple]]] = {}
+    parts: dict[str, list[tuple[Expr, tuple[str, ...]]]] = {}
     lines: list[str] = []
-    last_user = {}
+    last_user: dict[str, int] = {}
     for i, n in enumerate(g.nodes):
         for s in _syms(n.expr):
             last_user.setdefault(s, i)         # reverse order: the earliest user is processed last
 
-    def shape(e: Expr) -> tuple:
+    def shape(e: Expr) -> tuple[str, ...]:
         return shape_of(e, shapes)
 
-    def walk(e: Expr, G: Expr, gs: tuple) -> None:
+    def walk(e: Expr, G: Expr, gs: tuple[str, ...]) -> None:
         """Send the upstream gradient G (whose code has shape gs) down through e."""
         if isinstance(e, Num):
             return
@@ -215,10 +224,11 @@ def _backward(lesson, task: CodeTask, slip: str | None, info: dict) -> list[str]
             # copied back along the reduced axis: made full size where it reaches its variable
             walk(a[0], G, broadcast(gs, sa, "*") if e.op == "rowmax" else gs)
         else:
-            for arg, d in zip(a, OPS[e.op].d(a)):
+            for arg, d in zip(a, OPS[e.op].d(a), strict=True):
                 if isinstance(d, Apply) and d.op == "step" and e.op == "relu":
                     info["masks"] = True
-                    d = {"no-mask": ONE, "mask-grad": Apply("step", (G,)), "mask-out": e}.get(kind, d)
+                    slips: dict[str, Expr] = {"no-mask": ONE, "mask-grad": Apply("step", (G,)), "mask-out": e}
+                    d = slips.get(kind, d)
                 if isinstance(d, Sym) and d.name in g.params:
                     info["factors"].add(d.name)
                     d = ONE if kind == "drop" and where == d.name else d
@@ -231,13 +241,13 @@ def _backward(lesson, task: CodeTask, slip: str | None, info: dict) -> list[str]
         return e.args[0] if isinstance(e, Apply) and e.op == "T" else Apply("T", (e,))   # K.T.T is K
 
     def emit(name: str) -> None:
-        terms = []
+        terms: list[str] = []
         for G, s in parts.get(name, []):
             target = shapes.get(name, ())
             if len(s) < len(target):
                 G, s = mul(G, Apply("ones_like", (Sym(name),))), target
             negative = isinstance(G, Apply) and G.op == "neg" and bool(terms)   # a − b, not a + −b
-            G = G.args[0] if negative else G
+            G = G.args[0] if negative and isinstance(G, Apply) else G
             extra = len(s) - len(target)
             if target and s and target[-1] == ONE_DIM and s[-1] != ONE_DIM:
                 G, s = Apply("sum_kept", (G,)), s[:-1] + (ONE_DIM,)    # the variable is N×1: sum each row
@@ -281,7 +291,7 @@ def _backward(lesson, task: CodeTask, slip: str | None, info: dict) -> list[str]
     return lines
 
 
-def _syms(e: Expr):
+def _syms(e: Expr) -> Iterator[str]:
     if isinstance(e, Sym):
         yield e.name
     elif isinstance(e, Apply):
@@ -289,7 +299,7 @@ def _syms(e: Expr):
             yield from _syms(a)
 
 
-def _needed(g, wrt) -> set[str]:
+def _needed(g: Graph, wrt: Iterable[str]) -> set[str]:
     """The names whose gradient the wanted ones need: those on a path from them to the loss."""
     reach = set(wrt)
     changed = True
@@ -309,17 +319,17 @@ CALLS.update(outer="np.outer({0}, {1})", ones_like="np.ones_like({0})",
 REDUCTIONS = ("rowsum", "rowmean", "rowmax", "colsum", "colmean")
 
 
-def slip_names(lesson, exercise) -> list[str]:
+def slip_names(lesson: Lesson, exercise: Exercise) -> list[str]:
     """Every slip this exercise's backward pass can be made with (SLIPS), each once."""
-    info: dict = {}
+    info: dict[str, Any] = {}
     reference(lesson, exercise, info=info)
     names = ["no-mask", "mask-grad", "mask-out"] if info["masks"] else []
     users: dict[str, int] = {}
-    for n in lesson.graph.nodes:
+    for n in graph_of(lesson).nodes:
         for name in set(_syms(n.expr)):
             users[name] = users.get(name, 0) + 1
     # a path left out: only where the variable it starts from has another path to the loss
-    names += [f"cut:{n}" for n in info["cuts"] if any(users.get(a, 0) > 1 for a in _syms(lesson.graph.node(n).expr))]
+    names += [f"cut:{n}" for n in info["cuts"] if any(users.get(a, 0) > 1 for a in _syms(graph_of(lesson).node(n).expr))]
     names += [f"drop:{p}" for p in sorted(info["factors"])]
     names += [f"flip:{v}.{k}" for v, n in info["terms"].items() for k in range(n)]
     names += [f"no-T:{k}" for k in range(1, info["transposes"] + 1)]

@@ -15,7 +15,7 @@ class Script:
 
 
 class Writer:
-    def __init__(self):
+    def __init__(self) -> None:
         self.lines: list[str] = []
         self.backward: set[int] = set()
         self.indent = 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
 from typing import Callable
 
 from tutor.derive import cache
@@ -23,6 +24,10 @@ from tutor.derive.check import rel_error
 from tutor.derive.jacobian import jacobian_matrix, jacobian_steps, jacobian_values
 from tutor.derive.scalar import SYMBOLIC_BUDGET, Budget, Cancelled, consumers, forward_trees, forward_values, steps as _scalar
 from tutor.derive.steps import Check, Derivation, Step, d
+from tutor.expr.nodes import Expr
+from tutor.lesson import Graph, Lesson
+
+Emit = Callable[[Step, Derivation], None]
 
 __all__ = ["Cancelled", "Check", "Derivation", "Step", "d", "derive", "forward_values", "forward_trees", "consumers",
            "jacobian_matrix", "jacobian_values", "rel_error"]
@@ -32,7 +37,7 @@ _LOCK = threading.Lock()
 MAX_MEMORY = 32
 
 
-def derive(lesson, on_step: Callable[[Step, Derivation], None] | None = None, use_cache: bool = True,
+def derive(lesson: Lesson, on_step: Emit | None = None, use_cache: bool = True,
            cancelled: Callable[[], bool] | None = None) -> Derivation:
     """The lesson's derivation. Each step goes to `on_step` as soon as it exists (from memory or
     disk at once when the lesson was derived before). Where `cancelled()` turns true, the
@@ -62,7 +67,7 @@ def _remember(k: str, deriv: Derivation) -> None:
         _MEMORY[k] = deriv
 
 
-def _build(lesson, emit, cancelled=None) -> Derivation:
+def _build(lesson: Lesson, emit: Emit, cancelled: Callable[[], bool] | None = None) -> Derivation:
     g = lesson.graph
     budget = Budget(SYMBOLIC_BUDGET, cancelled)
     if g is None:
@@ -84,7 +89,7 @@ def _build(lesson, emit, cancelled=None) -> Derivation:
     return deriv
 
 
-def _matrix(deriv: Derivation, g, emit, budget: Budget) -> None:
+def _matrix(deriv: Derivation, g: Graph, emit: Emit, budget: Budget) -> None:
     import numpy as np
 
     from tutor.derive.check import verdict
@@ -92,7 +97,8 @@ def _matrix(deriv: Derivation, g, emit, budget: Budget) -> None:
 
     result = matrix_backward(g, fused=deriv.simplified)
 
-    def add(phase, node, title, lines, note="", check=None):
+    def add(phase: str, node: str, title: str, lines: Sequence[tuple[str, Expr | str]], note: str = "",
+            check: Check | None = None) -> None:
         budget.go_on()
         s = Step(len(deriv.steps), phase, node, title, tuple(lines), note, check=check)
         deriv.steps.append(s)

@@ -12,12 +12,16 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from tutor import __version__
 from tutor.derive.steps import Check, Derivation, Step
-from tutor.expr.nodes import Apply, Num, Sym
+from tutor.expr.nodes import Apply, Expr, Num, Sym
+from tutor.lesson import Lesson
+
+Json = Any                    # what json.load gives back: checked where it is read
 
 FORMAT = 1
 
@@ -46,12 +50,12 @@ def _code() -> str:
     return _CODE[0]
 
 
-def key(lesson) -> str:
+def key(lesson: Lesson) -> str:
     text = repr((FORMAT, __version__, _code(), lesson.id, lesson.graph, lesson.jacobian))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _tree(e):
+def _tree(e: Expr) -> Json:
     if isinstance(e, Num):
         return e.value
     if isinstance(e, Sym):
@@ -59,7 +63,7 @@ def _tree(e):
     return {"o": e.op, "a": [_tree(a) for a in e.args]}
 
 
-def _untree(j):
+def _untree(j: Json) -> Expr:
     if isinstance(j, (int, float)):
         return Num(float(j))
     if "s" in j:
@@ -67,15 +71,15 @@ def _untree(j):
     return Apply(str(j["o"]), tuple(_untree(a) for a in j["a"]))
 
 
-def _array(v):
+def _array(v: Any) -> Json:
     return {"array": np.asarray(v, dtype=np.float64).tolist()} if np.ndim(v) else float(v)
 
 
-def _unarray(v):
+def _unarray(v: Json) -> np.ndarray | float:
     return np.asarray(v["array"], dtype=np.float64) if isinstance(v, dict) else float(v)
 
 
-def _check(c: Check | None):
+def _check(c: Check | None) -> Json:
     if c is None:
         return None
     return {"param": c.param, "symbolic": _array(c.symbolic), "autograd": _array(c.autograd),
@@ -83,7 +87,7 @@ def _check(c: Check | None):
             "grade": c.grade, "kink": c.kink, "autograd_error": c.autograd_error}
 
 
-def _uncheck(j) -> Check | None:
+def _uncheck(j: Json) -> Check | None:
     if j is None:
         return None
     return Check(j["param"], _unarray(j["symbolic"]), _unarray(j["autograd"]), _unarray(j["numeric"]),
@@ -91,15 +95,15 @@ def _uncheck(j) -> Check | None:
                  float(j["autograd_error"]))
 
 
-def _line(value):
+def _line(value: Expr | str) -> Json:
     return {"t": value} if isinstance(value, str) else {"e": _tree(value)}
 
 
-def _unline(j):
+def _unline(j: Json) -> Expr | str:
     return j["t"] if "t" in j else _untree(j["e"])
 
 
-def _check_ref(deriv: Derivation, c: Check | None):
+def _check_ref(deriv: Derivation, c: Check | None) -> Json:
     """A step's check as a reference into the derivation's lists, so that it comes back as the
     same object (a step's check *is* one of `checks` or `matrix_checks`)."""
     for name in ("checks", "matrix_checks", "values_checks"):
@@ -109,7 +113,7 @@ def _check_ref(deriv: Derivation, c: Check | None):
     return _check(c)
 
 
-def dump(deriv: Derivation) -> dict:
+def dump(deriv: Derivation) -> dict[str, Json]:
     return {
         "steps": [{"phase": s.phase, "node": s.node, "title": s.title, "note": s.note,
                    "lines": [[label, _line(v)] for label, v in s.lines],
@@ -126,11 +130,16 @@ def dump(deriv: Derivation) -> dict:
     }
 
 
-def undump(lesson, j: dict) -> Derivation:
-    lists = {name: [_uncheck(c) for c in j[name]]
-             for name in ("checks", "matrix_checks", "values_checks")}
+def undump(lesson: Lesson, j: dict[str, Json]) -> Derivation:
+    def listed(c: Json) -> Check:
+        check = _uncheck(c)
+        if check is None:               # each was dumped from a Check: the entry is corrupt (load() says so)
+            raise ValueError("a derivation's check is missing")
+        return check
 
-    def check(c):
+    lists = {name: [listed(c) for c in j[name]] for name in ("checks", "matrix_checks", "values_checks")}
+
+    def check(c: Json) -> Check | None:
         return lists[c["ref"]][c["i"]] if isinstance(c, dict) and "ref" in c else _uncheck(c)
 
     steps = [Step(i, s["phase"], s["node"], s["title"], tuple((label, _unline(v)) for label, v in s["lines"]),
@@ -145,7 +154,7 @@ def undump(lesson, j: dict) -> Derivation:
                       values_checks=lists["values_checks"])
 
 
-def load(lesson) -> Derivation | None:
+def load(lesson: Lesson) -> Derivation | None:
     path = directory() / f"{key(lesson)}.json"
     try:
         with open(path, encoding="utf-8") as f:
@@ -159,7 +168,7 @@ def load(lesson) -> Derivation | None:
         return None
 
 
-def save(lesson, deriv: Derivation) -> None:
+def save(lesson: Lesson, deriv: Derivation) -> None:
     folder = directory()
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -5,11 +5,16 @@ loud instead of failing silently or passing by luck."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike
 
 from tutor.derive.steps import Check
 from tutor.expr.evaluate import Numpy, Torch, evaluate, kink_arguments
+from tutor.lesson import Graph
+
+Env = dict[str, Any]          # a name → its value: a float64 array (or number) for each leaf and node
 
 FD_STEP = 1e-6             # central differences: (f(p + h) − f(p − h)) / 2h
 GOOD = 1e-7                # CS231n: below this, the gradient is right
@@ -22,7 +27,7 @@ FD_FLOOR = 1e-2            # the error's denominator is at least this × max(1, 
 #                            floor it stays near 1e-8, ten times under GOOD, on any BLAS
 
 
-def rel_error(a, b, floor: float = 1e-12) -> float:
+def rel_error(a: Any, b: Any, floor: float = 1e-12) -> float:      # arrays or numbers
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     den = np.maximum(np.maximum(np.abs(a), np.abs(b)), floor)
     return float(np.max(np.abs(a - b) / den)) if a.size else 0.0
@@ -52,7 +57,7 @@ def grade(error: float, kink: bool) -> str:
     return "wrong"
 
 
-def forward(graph, env: dict, dtype=np.float64) -> dict:
+def forward(graph: Graph, env: Env, dtype: Any = np.float64) -> Env:
     """Every node's value (arrays or scalars, float64 unless `dtype` says otherwise) from the
     leaves in `env`."""
     out = dict(env)
@@ -63,7 +68,7 @@ def forward(graph, env: dict, dtype=np.float64) -> dict:
     return out
 
 
-def _kinks(graph, env: dict) -> list:
+def _kinks(graph: Graph, env: Env) -> list[Any]:
     lib = Numpy()
     out = []
     with np.errstate(all="ignore"):
@@ -72,7 +77,7 @@ def _kinks(graph, env: dict) -> list:
     return out
 
 
-def autograd(graph, env: dict) -> tuple[dict, dict]:
+def autograd(graph: Graph, env: Env) -> tuple[Env, Env]:
     """∂L/∂(each parameter) and ∂L/∂(each node) by torch autograd in float64."""
     import torch
 
@@ -86,18 +91,18 @@ def autograd(graph, env: dict) -> tuple[dict, dict]:
         t_env[node.name] = t
     loss = t_env[graph.loss]
     if loss.requires_grad:
-        loss.backward()
-    params = {p: t_env[p].grad.numpy().copy() if t_env[p].grad is not None else np.zeros_like(np.asarray(env[p]))
+        loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
+    params = {p: grad.numpy().copy() if (grad := t_env[p].grad) is not None else np.zeros_like(np.asarray(env[p]))
               for p in graph.params}
-    nodes = {n.name: t_env[n.name].grad.numpy().copy() for n in graph.nodes[:-1]
-             if getattr(t_env[n.name], "grad", None) is not None}
+    nodes = {n.name: grad.numpy().copy() for n in graph.nodes[:-1]
+             if (grad := getattr(t_env[n.name], "grad", None)) is not None}
     nodes[graph.loss] = np.float64(1.0)
     return params, nodes
 
 
-def finite_difference(graph, env: dict, p: str, h: float = FD_STEP, central: bool = True,
-                      dtype=np.float64, entries: list[tuple[int, ...]] | None = None
-                      ) -> tuple[np.ndarray, bool]:
+def finite_difference(graph: Graph, env: Env, p: str, h: float = FD_STEP, central: bool = True,
+                      dtype: Any = np.float64, entries: list[tuple[int, ...]] | None = None,
+                      ) -> tuple[np.ndarray | np.float64, bool]:
     """∂L/∂p by central differences (f(p + h) − f(p − h)) / 2h, or forward ones (f(p + h) − f(p)) / h,
     evaluated in `dtype` (the sweep of tutor.derive.sweep tries float32 and other steps), and
     whether a kink's argument changes sign within the step. With `entries`, only those entries are
@@ -117,7 +122,7 @@ def finite_difference(graph, env: dict, p: str, h: float = FD_STEP, central: boo
             values = forward(graph, {**env, p: moved}, dtype)
             losses.append(values[graph.loss])
             if not kink:
-                kink = any(np.any(a != b) for a, b in zip(here, _kinks(graph, values)))
+                kink = any(np.any(a != b) for a, b in zip(here, _kinks(graph, values), strict=True))
         if not central:
             losses.append(here_values[graph.loss])
         # the difference in the working dtype (where round-off happens), the quotient in float64
@@ -125,7 +130,7 @@ def finite_difference(graph, env: dict, p: str, h: float = FD_STEP, central: boo
     return (out if out.shape else np.float64(out)), kink
 
 
-def check(graph, env: dict, derived: dict, node_grads: dict | None = None,
+def check(graph: Graph, env: Env, derived: Env, node_grads: Env | None = None,
           entries: dict[str, list[tuple[int, ...]]] | None = None) -> list[Check]:
     """Each parameter's derived gradient (in `derived`) checked at the leaves' values `env`. Where
     `entries` names some of a parameter's entries, finite differences move only those (and the
@@ -160,7 +165,8 @@ def verdict(chk: Check) -> str:
     return f"MISMATCH: {chk.blame}"
 
 
-def _blame(graph, p, auto_err, num_err, kink, numeric, node_grads, node_auto) -> str:
+def _blame(graph: Graph, p: str, auto_err: float, num_err: float, kink: bool, numeric: Any,
+           node_grads: Env | None, node_auto: Env) -> str:
     if auto_err <= AUTOGRAD_OK:
         return (f"finite differences give {_short(numeric)} (relative error {num_err:.1e}, "
                 f"{grade(num_err, kink)}); autograd agrees with the derivation")
@@ -172,6 +178,6 @@ def _blame(graph, p, auto_err, num_err, kink, numeric, node_grads, node_auto) ->
     return f"the derived ∂L/∂{p} disagrees with autograd (relative error {auto_err:.1e})"
 
 
-def _short(v) -> str:
+def _short(v: Any) -> str:
     v = np.asarray(v)
     return f"{float(v):.6g}" if v.ndim == 0 else f"‖g‖ = {np.linalg.norm(v):.6g}"

@@ -3,19 +3,24 @@ the vector–Jacobian product that backpropagation really computes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from typing import Any
+
 import numpy as np
 
 from tutor.derive.steps import Step
 from tutor.expr.calculus import diff
+from tutor.expr.nodes import Expr
 from tutor.expr.evaluate import Numpy, evaluate
 from tutor.fmt import number
+from tutor.lesson import Jacobian
 
 
-def jacobian_trees(jac) -> list[list]:
+def jacobian_trees(jac: Jacobian) -> list[list[Expr]]:
     return [[diff(o.expr, x) for x in jac.inputs] for o in jac.outputs]
 
 
-def jacobian_values(jac) -> tuple[np.ndarray, np.ndarray]:
+def jacobian_values(jac: Jacobian) -> tuple[np.ndarray, np.ndarray]:
     """J and gᵀJ at the point, as floats."""
     env = {k: np.float64(v) for k, v in jac.point.items()}
     lib = Numpy()
@@ -24,11 +29,11 @@ def jacobian_values(jac) -> tuple[np.ndarray, np.ndarray]:
     return J, np.asarray(jac.upstream, dtype=np.float64) @ J
 
 
-def _row(items) -> str:
+def _row(items: Iterable[str]) -> str:
     return "[" + ", ".join(items) + "]"
 
 
-def jacobian_steps(jac, first: int):
+def jacobian_steps(jac: Jacobian, first: int) -> Iterator[Step]:
     """The three Jacobian steps, numbered from `first`."""
     from tutor.expr.text import pretty
 
@@ -54,7 +59,7 @@ def jacobian_steps(jac, first: int):
                     "by J directly, which is what each layer's backward rule does.")
 
 
-def jacobian_matrix(jac):
+def jacobian_matrix(jac: Jacobian) -> Any:                # a sympy Matrix
     """J as a sympy Matrix (faithful forms), for tests that prove it symbolically."""
     import sympy
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -18,10 +19,13 @@ from tutor.derive import check as checker
 from tutor.derive.steps import Check
 from tutor.expr.evaluate import Numpy, evaluate
 from tutor.expr.nodes import Apply, Expr, Num, Sym
-from tutor.expr.ops import ONE_DIM, OPS
-from tutor.expr.shapes import Shape, infer_shapes, shape_of, show
+from tutor.expr.ops import ONE_DIM, OPS, Shape
+from tutor.expr.shapes import infer_shapes, shape_of, show
 from tutor.expr.text import pretty
+from tutor.lesson import Graph, Node
 from tutor.lesson.graph_values import label_leaves
+
+Lines = tuple[tuple[str, Expr | str], ...]
 
 CHECK_DIM = 4          # each dimension is cut to this size for the numeric check
 
@@ -30,7 +34,7 @@ CHECK_DIM = 4          # each dimension is cut to this size for the numeric chec
 class Entry:
     name: str
     shape: str
-    lines: tuple
+    lines: Lines
     note: str
 
 
@@ -79,7 +83,7 @@ class _Context:
 
     np = np
 
-    def __init__(self, values: dict, shapes: dict[str, Shape]):
+    def __init__(self, values: dict[str, Any], shapes: dict[str, Shape]) -> None:
         self.values = values
         self.shapes = shapes
         self.lib = Numpy()
@@ -100,7 +104,7 @@ class _Context:
     paren = staticmethod(_paren)
 
     @staticmethod
-    def swap(G):
+    def swap(G: Any) -> Any:
         return np.swapaxes(G, -1, -2) if np.ndim(G) >= 2 else G
 
 
@@ -126,11 +130,11 @@ def _neg(g: str) -> str:
 
 
 class _Backward:
-    def __init__(self, values: dict, shapes: dict[str, Shape]):
+    def __init__(self, values: dict[str, Any], shapes: dict[str, Shape]) -> None:
         self.ctx = _Context(values, shapes)
         self.out: dict[str, list[tuple[str, np.ndarray]]] = {}
 
-    def reduce(self, G, gt: str, expr: Expr, g_shape: Shape) -> tuple[np.ndarray, str]:
+    def reduce(self, G: Any, gt: str, expr: Expr, g_shape: Shape) -> tuple[np.ndarray, str]:
         """Sum a broadcast gradient back to the shape of `expr`."""
         target = self.ctx.value(expr)
         G = np.asarray(G, dtype=np.float64)
@@ -148,7 +152,7 @@ class _Backward:
             return G, f"{_paren(gt)}·1"                # summed along each row (z − rowmax(z))
         return G, f"1ᵀ·({gt})"
 
-    def run(self, expr: Expr, G, gt: str, g_shape: Shape) -> None:
+    def run(self, expr: Expr, G: Any, gt: str, g_shape: Shape) -> None:
         if isinstance(expr, Num):
             return
         if isinstance(expr, Sym):
@@ -158,7 +162,7 @@ class _Backward:
         G = np.asarray(G, dtype=np.float64)
         if op.backward is not None:
             results = op.backward(self.ctx, expr.args, G, gt)
-            for arg, result in zip(expr.args, results):
+            for arg, result in zip(expr.args, results, strict=True):
                 if result is None:                     # a constant of the arguments (onehot): nothing flows
                     continue
                 Gi, text = result
@@ -178,10 +182,10 @@ class _Backward:
             self.run(arg, *self.reduce(G * lv, text, arg, g_shape), self.ctx.shape(arg))
 
 
-def check_values(g, seed: int = 0) -> dict[str, np.ndarray]:
+def check_values(g: Graph, seed: int = 0) -> dict[str, np.ndarray]:
     """Small random arrays for every leaf (each dimension cut to CHECK_DIM)."""
     rng = np.random.default_rng(seed)
-    values = {}
+    values: dict[str, np.ndarray] = {}
     for name in g.leaves:
         dims = tuple(min(g.dims.get(dname, 1), CHECK_DIM) for dname in g.shapes.get(name, ()))
         values[name] = rng.uniform(0.2, 1.2, size=dims) * rng.choice((-1.0, 1.0), size=dims)
@@ -192,14 +196,15 @@ def check_values(g, seed: int = 0) -> dict[str, np.ndarray]:
     return values
 
 
-def rule_gradients(g, leaves: dict, shapes: dict[str, Shape]
-                   ) -> tuple[dict, dict, dict[str, list[str]]]:
+def rule_gradients(g: Graph, leaves: dict[str, Any], shapes: dict[str, Shape]
+                   ) -> tuple[dict[str, Any], dict[str, Any], dict[str, list[str]]]:
     """The matrix-form rules run at the leaves' arrays: every node's value, ∂L/∂(each node other
     than the loss, and each parameter), and the terms each gradient adds up, as text."""
     values = checker.forward(g, leaves)
     bw = _Backward(values, shapes)
-    totals: dict[str, np.ndarray] = {}
+    totals: dict[str, Any] = {}                  # arrays, or numbers for a scalar
     texts: dict[str, list[str]] = {}
+    G: Any
     for node in reversed(g.nodes):
         if node.name == g.loss:
             G, gt = np.float64(1.0), "1"
@@ -217,7 +222,7 @@ def rule_gradients(g, leaves: dict, shapes: dict[str, Shape]
     return values, totals, texts
 
 
-def matrix_backward(g, seed: int = 0, fused: dict | None = None) -> MatrixResult:
+def matrix_backward(g: Graph, seed: int = 0, fused: dict[str, Expr] | None = None) -> MatrixResult:
     """The matrix-form rules on the check's random arrays. `fused` holds scalar gradients that
     cancelled (∂L/∂z = σ(z) − y): where one, times the reduction's constant, equals the batch
     gradient here, the step shows it as the fused form."""
@@ -225,7 +230,7 @@ def matrix_backward(g, seed: int = 0, fused: dict | None = None) -> MatrixResult
     leaves = check_values(g, seed)
     values, totals, texts = rule_gradients(g, leaves, shapes)
 
-    auto_grads = {}
+    auto_grads: dict[str, Any] = {}
     if g.fused:                                  # the lesson's closed forms are checked against autograd too
         auto_params, auto_nodes = checker.autograd(g, leaves)
         auto_grads = {**auto_nodes, **auto_params}
@@ -234,7 +239,7 @@ def matrix_backward(g, seed: int = 0, fused: dict | None = None) -> MatrixResult
         formula = "  +  ".join(texts[name]) or "0"
         used = [s for s in list(shapes) if _mentions(formula, s)]
         where = ", ".join(f"{s} is {show(shapes[s])}" for s in used)
-        lines = ((grad_name(name), formula), ("shape", f"{show(shapes[name])} (the shape of {name})"))
+        lines: Lines = ((grad_name(name), formula), ("shape", f"{show(shapes[name])} (the shape of {name})"))
         note = f"where {where}; each ∂L/∂· has the shape of its node." if where else ""
         short = _fused(fused.get(name) if fused else None, totals.get(name), values, shapes[name])
         if short:
@@ -255,7 +260,8 @@ def matrix_backward(g, seed: int = 0, fused: dict | None = None) -> MatrixResult
 FUSED_OK = 1e-9        # a closed form and the rule-by-rule gradient: both exact, only rounding apart
 
 
-def _closed_form(g, fused, total, values: dict, auto: dict) -> tuple[tuple, str]:
+def _closed_form(g: Graph, fused: Node, total: Any, values: dict[str, Any],
+                 auto: dict[str, Any]) -> tuple[Lines, str]:
     """The lesson's closed form of ∂L/∂name ([graph.fused]) on the check's arrays, with its relative
     error against the rule-by-rule result and against torch autograd. Dimension names in it stand
     for their sizes there (each cut to CHECK_DIM)."""
@@ -269,8 +275,8 @@ def _closed_form(g, fused, total, values: dict, auto: dict) -> tuple[tuple, str]
         return ((f"{grad_name(fused.name)}, fused", text),), "The fused form does not have the gradient's shape."
     vs_rules = exact_error(here, total)
     vs_auto = exact_error(here, auto[fused.name]) if fused.name in auto else float("nan")
-    lines = ((f"{grad_name(fused.name)}, fused", text),
-             ("fused vs the rules above", f"relative error {vs_rules:.1e}"),
+    lines: Lines = ((f"{grad_name(fused.name)}, fused", text),
+                    ("fused vs the rules above", f"relative error {vs_rules:.1e}"),
              ("fused vs torch autograd", f"relative error {vs_auto:.1e}"))
     if vs_rules <= FUSED_OK and vs_auto <= FUSED_OK:
         said = ("The fused form is one expression for the same numbers: it agrees with the rule-by-rule "
@@ -280,7 +286,7 @@ def _closed_form(g, fused, total, values: dict, auto: dict) -> tuple[tuple, str]
     return lines, said
 
 
-def _fused(tree, total, values: dict, shape: Shape) -> str:
+def _fused(tree: Expr | None, total: Any, values: dict[str, Any], shape: Shape) -> str:
     """The cancelled scalar form as the batch rule, when it equals the batch gradient up to the
     reduction's constant (1/N for a mean): "(1/N)·(σ(z) − y)"; else ""."""
     if tree is None or total is None:

@@ -13,7 +13,8 @@ budget for the whole derivation.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from tutor.expr.nodes import Apply, Expr, Num, Sym, add, mul, name_set, names, s
 from tutor.expr.ops import OPS
 from tutor.expr.text import pretty
 from tutor.fmt import number
+from tutor.lesson import Graph, Node
 
 MAX_PATHS = 12              # paths listed in a chain; beyond this only the recursive form is shown
 MAX_TREE = 600              # operations in a gradient written out in full
@@ -53,7 +55,7 @@ class Budget:
             raise Cancelled()
 
 
-def consumers(g) -> dict[str, list[str]]:
+def consumers(g: Graph) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {n: [] for n in g.leaves + tuple(x.name for x in g.nodes)}
     for node in g.nodes:
         for used in names(node.expr):
@@ -61,12 +63,12 @@ def consumers(g) -> dict[str, list[str]]:
     return out
 
 
-def forward_values(g, point: dict[str, float] | None = None) -> dict[str, float]:
+def forward_values(g: Graph, point: dict[str, float] | None = None) -> dict[str, float]:
     env = {k: np.float64(v) for k, v in (point or g.point).items()}
     return {k: float(v) for k, v in checker.forward(g, env).items()}
 
 
-def forward_trees(g) -> dict[str, Expr]:
+def forward_trees(g: Graph) -> dict[str, Expr]:
     """Each node as an expression in the leaves only."""
     out: dict[str, Expr] = {}
     for node in g.nodes:
@@ -74,7 +76,7 @@ def forward_trees(g) -> dict[str, Expr]:
     return out
 
 
-def local_partials(g) -> tuple[dict, dict]:
+def local_partials(g: Graph) -> tuple[dict[tuple[str, str], Expr], dict[tuple[str, str], list[Expr]]]:
     """(node, input) → ∂node/∂input as a tree, and the same split per appearance of the input."""
     local: dict[tuple[str, str], Expr] = {}
     parts: dict[tuple[str, str], list[Expr]] = {}
@@ -85,13 +87,13 @@ def local_partials(g) -> tuple[dict, dict]:
     return local, parts
 
 
-def gradient_trees(g, local: dict | None = None) -> dict[str, Expr | None]:
+def gradient_trees(g: Graph, local: dict[tuple[str, str], Expr] | None = None) -> dict[str, Expr | None]:
     """∂L/∂(each node and parameter) in node symbols: the sum over consumers c of
     ∂L/∂c · ∂c/∂name. None where writing it out would pass MAX_TREE operations."""
     local = local if local is not None else local_partials(g)[0]
     used_by = consumers(g)
     trees: dict[str, Expr | None] = {g.loss: Num(1.0)}
-    sizes: dict = {}                      # shared: each gradient contains its upstream's, sized once
+    sizes: dict[int, tuple[Expr, int]] = {}   # shared: each gradient contains its upstream's, sized once
     for name in [n.name for n in reversed(g.nodes[:-1])] + list(g.params):
         total: Expr | None = Num(0.0)
         for c in used_by[name]:
@@ -106,7 +108,7 @@ def gradient_trees(g, local: dict | None = None) -> dict[str, Expr | None]:
     return trees
 
 
-def path_terms(g, name: str, local: dict | None = None) -> list[tuple[tuple[str, ...], Expr]]:
+def path_terms(g: Graph, name: str, local: dict[tuple[str, str], Expr] | None = None) -> list[tuple[tuple[str, ...], Expr]]:
     """Each path from `name` to the loss with its product of local partials, in node symbols:
     ∂L/∂name is their sum (the chain rule steps list the same paths). Empty where there are more
     than MAX_PATHS paths."""
@@ -123,19 +125,19 @@ def path_terms(g, name: str, local: dict | None = None) -> list[tuple[tuple[str,
     return out
 
 
-def _value(tree: Expr, values: dict) -> float:
+def _value(tree: Expr, values: dict[str, Any]) -> float:
     with np.errstate(all="ignore"):
         return float(evaluate(tree, values, Numpy()))
 
 
-def _gate(node) -> str:
+def _gate(node: Node) -> str:
     expr = node.expr
     if isinstance(expr, Apply) and all(isinstance(a, (Sym, Num)) for a in expr.args):
         return OPS[expr.op].gate
     return ""
 
 
-def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: Budget) -> Derivation:
+def steps(lesson_id: str, g: Graph, emit: Callable[[Step, Derivation], None], budget: Budget) -> Derivation:
     """Derive `g`, handing each step to `emit` as soon as it exists; returns the whole."""
     values = forward_values(g)
     bad = [n.name for n in g.nodes if not np.isfinite(values[n.name])]
@@ -145,7 +147,8 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
     deriv.local_trees = local
     known: set[str] = set(g.leaves)
 
-    def step(phase, node, title, lines, note="", **kw):
+    def step(phase: str, node: str, title: str, lines: Sequence[tuple[str, Expr | str]], note: str = "",
+             **kw: Any) -> None:
         budget.go_on()
         s = Step(len(deriv.steps), phase, node, title, tuple(lines), note,
                  frozenset(known), frozenset(deriv.grads), **kw)
@@ -168,12 +171,12 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
     L = g.loss
     deriv.grads[L] = 1.0
     trees = gradient_trees(g, local)
-    memo: dict = {}
+    memo: dict[str, Any] = {}               # _cancelled's memos, by what they remember
     step("backward", L, f"Backward: start at the loss, {d(L, L)} = 1", [(d(L, L), "1")],
          note="Every gradient below is built from this seed.")
     order = [n.name for n in reversed(g.nodes[:-1])] + list(g.params)
     for name in order:
-        lines: list = []
+        lines: list[tuple[str, Expr | str]] = []
         terms: list[float] = []
         recursive: list[str] = []
         for c in used_by[name]:
@@ -204,7 +207,7 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
         kind = "parameter" if name in g.params else "node"
         budget.go_on()
         if name not in g.params and trees.get(name) is not None:
-            simpler = _cancelled(g, name, trees[name], budget, memo)
+            simpler = _cancelled(g, name, tree, budget, memo) if (tree := trees[name]) is not None else None
             if simpler is not None:
                 deriv.simplified[name] = simpler[0]
                 lines.append((f"{d(L, name)} simplified", simpler[0]))
@@ -251,7 +254,7 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
     env = {k: np.float64(v) for k, v in g.point.items()}
     deriv.checks = checker.check(g, env, {p: deriv.grads[p] for p in g.params}, deriv.grads)
     for chk in deriv.checks:
-        lines = (("derived", number(chk.symbolic)), ("torch autograd", number(float(chk.autograd))),
+        figures = (("derived", number(chk.symbolic)), ("torch autograd", number(float(chk.autograd))),
                  ("finite differences", number(float(chk.numeric))), ("relative error", f"{chk.rel_error:.2e}"),
                  ("grade", f"{chk.grade} (CS231n's bands: ≤ 1e-7 good; ≤ 1e-4 only near a kink; > 1e-2 wrong)"))
         note = ""
@@ -259,7 +262,7 @@ def steps(lesson_id: str, g, emit: Callable[[Step, Derivation], None], budget: B
             note = (f"Expected: the lesson puts {chk.param} within the finite-difference step "
                     f"(h = {checker.FD_STEP:g}) of a kink on purpose. The two evaluations straddle the kink, so "
                     "the difference quotient mixes two slopes; autograd, exact at the point, is the reference here.")
-        step("check", chk.param, f"Check {d(L, chk.param)}: {checker.verdict(chk)}", lines, note, check=chk)
+        step("check", chk.param, f"Check {d(L, chk.param)}: {checker.verdict(chk)}", figures, note, check=chk)
     from tutor.derive.sweep import lines as sweep_lines, sweeps
 
     for sw in sweeps(g, deriv.grads):
@@ -274,7 +277,7 @@ def _count(n: int) -> str:
     return f"{n:,}" if n < 10**9 else f"about {n:.1e}".replace("e+", "e")
 
 
-def _cancelled(g, name: str, tree: Expr, budget: Budget, memo: dict) -> tuple[Expr, str] | None:
+def _cancelled(g: Graph, name: str, tree: Expr, budget: Budget, memo: dict[str, Any]) -> tuple[Expr, str] | None:
     """∂L/∂name with the nodes computed from `name` written out in it (p = σ(z), say) and
     cancelled, where that makes it shorter: σ(z)·(1 − σ(z))·(−y/p + (1 − y)/(1 − p)) is σ(z) − y.
     None where nothing cancels, where the written-out form would pass what sympy is given (a
@@ -326,7 +329,7 @@ def _paths(start: str, end: str, used_by: dict[str, list[str]]) -> list[list[str
             reaches[here] = here == end or any(reach(n) for n in used_by.get(here, ()))
         return reaches[here]
 
-    def walk(path):
+    def walk(path: list[str]) -> None:
         if len(found) > MAX_PATHS:
             return
         here = path[-1]
@@ -341,7 +344,7 @@ def _paths(start: str, end: str, used_by: dict[str, list[str]]) -> list[list[str
     return found
 
 
-def signed_sum(terms) -> str:
+def signed_sum(terms: Sequence[float]) -> str:
     """0.512144 − 0.0357615 + 1.58319: each term after the first with its own sign, never `+ -`."""
     out = number(terms[0])
     for t in terms[1:]:

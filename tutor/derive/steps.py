@@ -27,13 +27,13 @@ class Check:
     kink: bool = False             # a relu/max/abs argument changes sign within the step
     autograd_error: float = 0.0    # derived vs autograd
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"param": self.param, "symbolic": _plain(self.symbolic), "autograd": _plain(self.autograd),
                 "numeric": _plain(self.numeric), "rel_error": self.rel_error, "ok": self.ok,
                 "grade": self.grade, "kink": self.kink}
 
 
-def _plain(v):
+def _plain(v: Any) -> Any:                 # an array → nested lists, a number → float
     if hasattr(v, "tolist"):
         return v.tolist()
     return float(v) if v is not None else None
@@ -50,8 +50,8 @@ class Step:
     title: str
     lines: tuple[tuple[str, Expr | str], ...]
     note: str = ""
-    values: frozenset = frozenset()
-    grads: frozenset = frozenset()
+    values: frozenset[str] = frozenset()
+    grads: frozenset[str] = frozenset()
     check: Check | None = None
     table: Any = None               # an array the step shows as a table ("values" steps)
 
@@ -82,18 +82,18 @@ class Derivation:
 
     # sympy views, for tests and for anything that wants to prove a result symbolically
     @property
-    def local(self) -> dict:
+    def local(self) -> dict[tuple[str, str], Any]:         # sympy expressions
         from tutor.expr.sympy_bridge import to_sympy
 
         return {k: to_sympy(v) for k, v in self.local_trees.items()}
 
     @property
-    def grad_exprs(self) -> dict:
+    def grad_exprs(self) -> dict[str, Any]:
         from tutor.expr.sympy_bridge import to_sympy
 
         return {k: to_sympy(v) for k, v in self.trees.items() if v is not None}
 
     @property
-    def chains(self) -> dict:
+    def chains(self) -> dict[str, Any]:
         exprs = self.grad_exprs
         return {p: exprs[p] for p in (self.graph.params if self.graph else ()) if p in exprs}

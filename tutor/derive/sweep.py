@@ -9,9 +9,11 @@ A lesson asks for it with `[graph] sweep = ["w", ...]` (lessons/README.md)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from tutor.lesson import Graph
 from tutor.derive.check import GOOD, KINK_OK, WRONG, finite_difference, rel_error
 
 STEPS = tuple(10.0 ** -k for k in range(1, 13))          # 1e-1 … 1e-12
@@ -37,12 +39,12 @@ class Sweep:
         i = min(range(len(errs)), key=lambda k: (errs[k], -k))
         return self.steps[i], errs[i]
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"param": self.param, "reference": self.reference, "h": list(self.steps),
                 "rel_error": {k: list(v) for k, v in self.errors.items()}, "kink": list(self.kink)}
 
 
-def sweep(graph, env: dict, param: str, reference: float) -> Sweep:
+def sweep(graph: Graph, env: dict[str, Any], param: str, reference: float) -> Sweep:
     """The relative error of each kind of finite difference of ∂L/∂param at `env`, for every h."""
     errors: dict[str, tuple[float, ...]] = {}
     kinks = []
@@ -57,7 +59,7 @@ def sweep(graph, env: dict, param: str, reference: float) -> Sweep:
     return Sweep(param, float(reference), STEPS, errors, tuple(kinks))
 
 
-def sweeps(graph, grads: dict) -> list[Sweep]:
+def sweeps(graph: Graph, grads: dict[str, float]) -> list[Sweep]:
     """The sweep of each parameter the graph's `sweep` names, at its point, against the derived
     gradients `grads` (a derivation's)."""
     env = {k: np.float64(v) for k, v in graph.point.items()}

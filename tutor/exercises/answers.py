@@ -29,6 +29,7 @@ def echo(text: str, limit: int = 40) -> str:
 
 def check_value(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
     literal = None
+    value: float | str
     try:
         value = float(normalise(answer))
         literal = normalise(answer).strip()
@@ -42,14 +43,14 @@ def check_value(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
     if abs(value - expected) <= ex.tolerance:
         return Verdict(True, "Correct.")
     rounded = literal is not None and rounds_to(literal, expected)
-    if rounded and written_in(lesson, ex, literal):
+    if rounded and literal is not None and written_in(lesson, ex, literal):
         return Verdict(True, f"Correct: that is {expected:.12g} as the lesson rounds it.")
     if expected and (abs(value + expected) <= ex.tolerance or rounded_sign(literal, expected)):
         return Verdict(False, "Check the sign.", "sign")
     for wrong, says in ex.mistakes:             # the lesson's own table of known slips
         if abs(value - float(wrong)) <= ex.tolerance:
             return Verdict(False, says, "known mistake")
-    if rounded:
+    if rounded and literal is not None:
         digits = len(Decimal(literal).as_tuple().digits)
         return Verdict(False, f"Right as far as it goes: {literal} is the answer rounded to {digits} significant "
                               f"digits. Give more digits (within ±{ex.tolerance:g}).", "more digits")
@@ -66,7 +67,9 @@ def rounds_to(literal: str, expected: float) -> bool:
         return False
     if not d.is_finite() or d == 0 or len(d.as_tuple().digits) < 2:
         return False
-    half = float(Decimal(5).scaleb(d.as_tuple().exponent - 1))     # half a unit in the last place
+    exponent = d.as_tuple().exponent
+    assert isinstance(exponent, int)                  # a finite number's ('n', 'N', 'F' are not)
+    half = float(Decimal(5).scaleb(exponent - 1))     # half a unit in the last place
     return abs(float(d) - expected) <= half * (1 + 1e-9)
 
 
@@ -123,6 +126,7 @@ def dims(text: str) -> list[str] | None:
 
 def check_shape(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
     given, want = dims(answer), dims(ex.answer)
+    assert want is not None                           # the lesson's answer was checked on loading
     if given is None:
         return Verdict(False, "A shape is written like 'D x H': one name or size per dimension.")
     if given == want:

@@ -16,7 +16,7 @@ from tutor.exercises.verdict import NOT_EQUAL, Verdict, typed
 from tutor.exercises.points import Bounded, Domain, Overflow, Points, same
 from tutor.exercises.slips import (activation_slip, missing_branch, name_slip, on_own_chain, other_gradient, path_slip,
                                    times)
-from tutor.lesson import MAX_MESSAGE, Exercise, Lesson
+from tutor.lesson import MAX_MESSAGE, Exercise, Graph, Lesson
 
 
 def check_derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
@@ -64,7 +64,7 @@ def check_derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
         other = other_gradient(graph, ex, points, given)
         # both fit (w1 for w2 makes ∂L/∂w1's chain equal ∂L/∂w2): the slip, if the answer keeps a
         # factor of the asked chain that the other gradient lacks (the learner was on this chain)
-        if other is None or on_own_chain(graph, ex.step, other, tree):
+        if other is None or (graph is not None and on_own_chain(graph, ex.step, other, tree)):
             return verdict
     if graph is not None:
         local = local_partials(graph)[0]
@@ -79,7 +79,7 @@ def check_derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
     if verdict is not None:
         return verdict
     other = other_gradient(graph, ex, points, given)
-    if other is not None:          # the gradient of another node or parameter (∂L/∂h1 where ∂L/∂w2 was asked)
+    if other is not None and graph is not None:    # the gradient of another node or parameter (∂L/∂h1 where ∂L/∂w2 was asked)
         out = graph.loss                     # the graph's own output: fan-out's is f
         asked = f", not ∂{out}/∂{ex.step}" if ex.step else ""
         return Verdict(False, f"That is ∂{out}/∂{other}{asked}.", f"other ∂L/∂{other}")
@@ -128,7 +128,7 @@ def screen(points: Points, tree: Expr, expected_tree: Expr) -> Verdict | None:
 def constant_factor(given: list[float], expected: list[float]) -> Verdict | None:
     """The chain is right but a whole number k (the 2 of a square) is lost or added: the ratio
     of the two is the same whole number k (or 1/k) at every point."""
-    for g, e in zip(given, expected):          # the first point where both are defined and nonzero
+    for g, e in zip(given, expected, strict=False):          # the first point where both are defined and nonzero
         if math.isfinite(g) and math.isfinite(e) and g and e:
             break
     else:
@@ -144,7 +144,7 @@ def constant_factor(given: list[float], expected: list[float]) -> Verdict | None
     return None
 
 
-def matrix_shape(graph, ex: Exercise, tree: Expr, strict: bool) -> Verdict | None:
+def matrix_shape(graph: Graph, ex: Exercise, tree: Expr, strict: bool) -> Verdict | None:
     """A matrix-form answer must have factors that multiply and must not be the transpose of the
     parameter's shape. One written for the batch (`strict`: a transpose or a reduction) is
     checked in that view: it must broadcast and have the parameter's shape (-2*sum(e)*sum(x) is a

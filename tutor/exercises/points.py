@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
 from tutor.expr.evaluate import Numpy, evaluate
 from tutor.expr.nodes import Expr
+from tutor.expr.ops import Value
+from tutor.lesson import Graph
 from tutor.exercises.verdict import POINTS, SAME
 
 
@@ -25,7 +29,7 @@ class Bounded(Numpy):
     log, square root or fractional power of a negative number: such an answer is turned away with
     a reason rather than compared as inf or nan."""
 
-    def apply(self, op, args):
+    def apply(self, op: str, args: list[Value]) -> Value:
         np = self.np
         if op == "exp" and np.any(np.asarray(args[0]) > 700):
             raise Overflow
@@ -42,7 +46,7 @@ class Bounded(Numpy):
         return super().apply(op, args)
 
 
-def random_point(rng: random.Random, names) -> dict[str, float]:
+def random_point(rng: random.Random, names: Iterable[str]) -> dict[str, float]:
     """A value for each name: 0.3 to 1.7 in size, either sign."""
     return {n: rng.uniform(0.3, 1.7) * rng.choice((1, -1)) for n in names}
 
@@ -51,22 +55,22 @@ class Points:
     """The graph's values (leaves and nodes) at a few random points; an expression is known by
     its values there."""
 
-    def __init__(self, graph, seed: int = 0):
+    def __init__(self, graph: Graph | None, seed: int = 0) -> None:
         from tutor.derive.check import forward
 
         rng = random.Random(seed)
         names = graph.leaves if graph is not None else ()
         raw = [{n: s * 1.7 for n in names} for s in (1, -1)] + [random_point(rng, names) for _ in range(POINTS)]
-        self.envs = []
+        self.envs: list[dict[str, Any]] = []
         with np.errstate(all="ignore"):
             for point in raw:
                 env = forward(graph, {k: np.float64(v) for k, v in point.items()}) if graph is not None else point
                 self.envs.append(env)
 
-    def values(self, expr: Expr, lib=None) -> list[float]:
+    def values(self, expr: Expr, lib: Numpy | None = None) -> list[float]:
         """Its value at each point (nan where undefined)."""
         lib = lib or Numpy()
-        out = []
+        out: list[float] = []
         with np.errstate(all="ignore"):
             for env in self.envs:
                 try:
@@ -81,7 +85,7 @@ class Points:
 def same(a: list[float], b: list[float]) -> bool:
     """Equal wherever both are defined, at two points at least."""
     compared = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if math.isfinite(x) and math.isfinite(y):
             compared += 1
             if abs(x - y) > SAME * max(1.0, abs(x), abs(y)):

@@ -3,16 +3,17 @@ a chain factor too many or too few, another node's gradient."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from itertools import islice
 
 
-from tutor.expr.nodes import ONE, Apply, Expr, Num, Sym, call, mul, power, sub, symbols
+from tutor.expr.nodes import ONE, Apply, Expr, Num, Sym, call, literal, mul, power, sub, symbols
 from tutor.exercises.verdict import ACTIVATIONS, MAX_SLIPS, Verdict, typed
 from tutor.exercises.points import Domain, Overflow, Points, same
-from tutor.lesson import Exercise
+from tutor.lesson import Exercise, Graph
 
 
-def other_gradient(graph, ex: Exercise, points: Points, given: list[float]) -> str | None:
+def other_gradient(graph: Graph | None, ex: Exercise, points: Points, given: list[float]) -> str | None:
     from tutor.derive.scalar import gradient_trees
 
     if graph is None:
@@ -23,7 +24,7 @@ def other_gradient(graph, ex: Exercise, points: Points, given: list[float]) -> s
     return None
 
 
-def chain_factors(graph, name: str) -> set:
+def chain_factors(graph: Graph, name: str) -> set[Expr]:
     """The local partials on every path from `name` to the loss."""
     from tutor.derive.scalar import consumers, local_partials
 
@@ -40,21 +41,21 @@ def chain_factors(graph, name: str) -> set:
     return {f for f in out if not isinstance(f, Num)}
 
 
-def subtrees(tree: Expr):
+def subtrees(tree: Expr) -> Iterator[Expr]:
     yield tree
     if isinstance(tree, Apply):
         for a in tree.args:
             yield from subtrees(a)
 
 
-def on_own_chain(graph, asked: str | None, other: str, tree: Expr) -> bool:
+def on_own_chain(graph: Graph, asked: str | None, other: str, tree: Expr) -> bool:
     if asked is None:
         return False
     own = chain_factors(graph, asked) - chain_factors(graph, other)
     return any(t in own for t in subtrees(tree))
 
 
-def name_slip(graph, points: Points, tree: Expr, expected: list[float]) -> Verdict | None:
+def name_slip(graph: Graph | None, points: Points, tree: Expr, expected: list[float]) -> Verdict | None:
     """One name written where another belongs: the pre-activation z1 for the layer's input
     h1 = relu(z1), w1 for w2 when passing back through a layer, w for x. The answer with every
     appearance of that one name replaced by the other is the gradient."""
@@ -77,7 +78,7 @@ def name_slip(graph, points: Points, tree: Expr, expected: list[float]) -> Verdi
     return None
 
 
-def what(graph, name: str) -> str:
+def what(graph: Graph, name: str) -> str:
     if name in graph.params:
         return f"{name} is a parameter"
     if name in graph.inputs:
@@ -86,15 +87,15 @@ def what(graph, name: str) -> str:
 
 
 def times(a: list[float], b: list[float]) -> list[float]:
-    return [x * y for x, y in zip(a, b)]
+    return [x * y for x, y in zip(a, b, strict=False)]
 
 
-def activation_slip(graph, points: Points, tree: Expr, expected: list[float]) -> Verdict | None:
+def activation_slip(graph: Graph | None, points: Points, tree: Expr, expected: list[float]) -> Verdict | None:
     """The activation written where its derivative belongs (relu(z1) for step(z1), or the node
     h1 = relu(z1) for it), or step(u) where relu(u) belongs: the answer with that one part
     swapped is the gradient. Checked before the chain factors, which would read relu(z1) for
     step(z1) as an extra factor h1 = ∂z2/∂w2 (relu(z1) = h1·step(z1))."""
-    nodes = {}                 # node name → its expression, for nodes that apply an activation
+    nodes: dict[str, Apply] = {}          # node name → its expression, for nodes that apply an activation
     for node in graph.nodes if graph is not None else ():
         if isinstance(node.expr, Apply) and node.expr.op in ACTIVATIONS:
             nodes[node.name] = node.expr
@@ -107,7 +108,7 @@ def activation_slip(graph, points: Points, tree: Expr, expected: list[float]) ->
     return None
 
 
-def swapped(part: Expr, nodes) -> Expr | None:
+def swapped(part: Expr, nodes: Mapping[str, Apply]) -> Expr | None:
     """`part` of an answer with an activation put as its derivative, or step as relu; None if
     it is neither. Where the answer names a node (p = sigmoid(z)), the derivative uses the name:
     p*(1 - p)."""
@@ -126,7 +127,7 @@ def swapped(part: Expr, nodes) -> Expr | None:
     return sub(ONE, power(part, 2))                    # tanh
 
 
-def swaps(tree: Expr, nodes):
+def swaps(tree: Expr, nodes: Mapping[str, Apply]) -> Iterator[tuple[Expr, Expr]]:
     """Each tree that differs from `tree` in one part swapped by swapped, with that part. Not
     in a denominator: a chain factor multiplies, and h1/step(z1) would pass for h1 (they differ
     only where step(z1) is 0 and the quotient is undefined)."""
@@ -135,17 +136,18 @@ def swaps(tree: Expr, nodes):
         yield new, tree
     if not isinstance(tree, Apply):
         return
-    below = 1 if tree.op == "div" else 0 if tree.op == "pow" and tree.args[1].value < 0 else None
+    below = 1 if tree.op == "div" else 0 if tree.op == "pow" and literal(tree.args[1]) < 0 else None
     for i, arg in enumerate(tree.args):
         if i != below:
             for sub_tree, part in swaps(arg, nodes):
                 yield Apply(tree.op, tree.args[:i] + (sub_tree,) + tree.args[i + 1:]), part
 
 
-def slip_verdict(part: Expr, nodes) -> Verdict:
+def slip_verdict(part: Expr, nodes: Mapping[str, Apply]) -> Verdict:
     if isinstance(part, Sym):
         act, u = nodes[part.name].op, nodes[part.name].args[0]
     else:
+        assert isinstance(part, Apply)        # swaps() yields a named node or a call, never a number
         act, u = part.op, part.args[0]
     a = typed(u)
     short = len(a) <= 40
@@ -171,7 +173,7 @@ def _listed(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def missing_branch(graph, name: str | None, points: Points, given: list[float]) -> Verdict | None:
+def missing_branch(graph: Graph | None, name: str | None, points: Points, given: list[float]) -> Verdict | None:
     """A variable used in several places (fan-out) gets the sum of its paths' gradients; an
     answer equal to the sum over some of the paths, not all, misses the others: say which. The
     paths and their products of local partials are the derivation's (`path_terms`)."""
@@ -195,7 +197,7 @@ def missing_branch(graph, name: str | None, points: Points, given: list[float]) 
     return None
 
 
-def _namer(paths: list[tuple[str, ...]]):
+def _namer(paths: list[tuple[str, ...]]) -> tuple[Callable[[list[int]], str], bool]:
     """How to name a set of paths: by the use each starts with, or written out whole where several
     start with the same use."""
     firsts = [p[1] for p in paths]
@@ -209,7 +211,7 @@ def _namer(paths: list[tuple[str, ...]]):
     return which, by_use
 
 
-def path_slip(graph, name: str | None, points: Points, given: list[float]) -> Verdict | None:
+def path_slip(graph: Graph | None, name: str | None, points: Points, given: list[float]) -> Verdict | None:
     """A sum over paths with every path right but one, and that one slipped: its sign flipped, a
     whole number (the 2 of a square) lost or added, or one power of a node too few or too many
     (/den for /den**2). Say which path, and how."""
@@ -247,7 +249,7 @@ def path_slip(graph, name: str | None, points: Points, given: list[float]) -> Ve
             for ratio, few in ((uv, True), ([1 / x if x else float("nan") for x in uv], False)):
                 if not same(rest, times(own, ratio)):
                     continue
-                holder = next(((c, a) for c, a in zip(path[1:], path[:-1]) if u in set(symbols(local[(c, a)]))), None)
+                holder = next(((c, a) for c, a in zip(path[1:], path[:-1], strict=False) if u in set(symbols(local[(c, a)]))), None)
                 rule = f" (∂{holder[0]}/∂{holder[1]} = {typed(local[holder])})" if holder else ""
                 more = "few" if few else "many"
                 return Verdict(False, f"{where} has one power of {u} too {more} in its denominator{rule}; {right}.",

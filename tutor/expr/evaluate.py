@@ -7,24 +7,34 @@ operation means.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, Protocol
+
 from tutor.expr.nodes import Apply, Expr, Num, Sym, each_node, fold
-from tutor.expr.ops import OPS
+from tutor.expr.ops import OPS, Value
+
+
+class Library(Protocol):
+    """Where expressions are evaluated: numbers made constants, operations applied."""
+
+    def const(self, v: float) -> Value: ...
+    def apply(self, op: str, args: list[Value]) -> Value: ...
 
 
 class Numpy:
     """float64 numpy (or another float dtype, for the gradient check's float32 sweep). Subclasses
     may guard operations (see the exercise checker's `Bounded`)."""
 
-    def __init__(self, dtype=None):
+    def __init__(self, dtype: Any = None) -> None:
         import numpy
 
         self.np = numpy
         self.dtype = dtype or numpy.float64
 
-    def const(self, v: float):
+    def const(self, v: float) -> Value:
         return self.dtype(v)
 
-    def apply(self, op: str, args: list):
+    def apply(self, op: str, args: list[Value]) -> Value:
         return OPS[op].numpy(self.np, *args)
 
 
@@ -32,24 +42,27 @@ class Torch:
     """torch tensors of one dtype (float64 by default); autograd flows through every operation
     but the indicators (step, sign), whose derivative is zero."""
 
-    def __init__(self, dtype=None):
+    def __init__(self, dtype: Any = None) -> None:
         import torch
 
         self.torch = torch
         self.dtype = dtype or torch.float64
 
-    def const(self, v: float):
+    def const(self, v: float) -> Value:
         return self.torch.tensor(v, dtype=self.dtype)
 
-    def apply(self, op: str, args: list):
+    def apply(self, op: str, args: list[Value]) -> Value:
         return OPS[op].torch(self.torch, *args)
 
 
-def evaluate(expr: Expr, env: dict, lib, memo: dict | None = None) -> object:
+Memo = dict[int, tuple[Expr, Value]]
+
+
+def evaluate(expr: Expr, env: Mapping[str, Value], lib: Library, memo: Memo | None = None) -> Value:
     """The value of `expr`, with each symbol's value from `env`, in the library `lib`; each
     distinct node is evaluated once (a `memo` shared between calls with the same `env` and
     `lib` keeps the values of nodes they share)."""
-    def value(e: Expr, args: list):
+    def value(e: Expr, args: list[Value]) -> Value:
         if isinstance(e, Num):
             return lib.const(e.value)
         if isinstance(e, Sym):
@@ -60,15 +73,15 @@ def evaluate(expr: Expr, env: dict, lib, memo: dict | None = None) -> object:
     return fold(expr, value, memo)
 
 
-def kink_arguments(expr: Expr, env: dict, lib) -> list:
+def kink_arguments(expr: Expr, env: Mapping[str, Value], lib: Numpy) -> list[Value]:
     """The value that decides each kink in `expr` (a relu's argument, a − b of a max, …), one per
     distinct kinked node, in order: where one changes sign between two points, the derivative
     jumps between them."""
-    memo: dict = {}
+    memo: Memo = {}
     evaluate(expr, env, lib, memo)
-    out: list = []
+    out: list[Value] = []
     for e in reversed(list(each_node(expr))):          # arguments before the node, as evaluated
         kink = OPS[e.op].kink if isinstance(e, Apply) else None
-        if kink is not None:
+        if isinstance(e, Apply) and kink is not None:
             out.append(kink(lib.np, *[memo[id(a)][1] for a in e.args]))
     return out

@@ -19,7 +19,7 @@ derivatives built rule by rule stay as small as a person would write them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, TypeVar, Union
+from typing import Callable, Iterator, TypeVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ class Apply:
 
     def __hash__(self) -> int:
         # dataclass's hash walks the tree; here each distinct node is hashed once and kept
-        def node_hash(e, inner: list[int]) -> int:
+        def node_hash(e: Expr, inner: list[int]) -> int:
             if not isinstance(e, Apply):
                 return hash(e)
             if not e._hash:
@@ -51,7 +51,7 @@ class Apply:
     def __repr__(self) -> str:
         # dataclass's repr walks the tree (2^n for a chain of reuses): each distinct node once
         # here, each piece cut at REPR_LIMIT characters
-        def rep(e, args: list[str]) -> str:
+        def rep(e: Expr, args: list[str]) -> str:
             text = f"Apply(op={e.op!r}, args=({', '.join(args)}{',' if len(args) == 1 else ''}))" \
                 if isinstance(e, Apply) else repr(e)
             return text if len(text) <= REPR_LIMIT else text[: REPR_LIMIT - 1] + "…"
@@ -61,14 +61,14 @@ class Apply:
 REPR_LIMIT = 2000
 
 
-Expr = Union[Num, Sym, Apply]
+Expr = Num | Sym | Apply
 ZERO, ONE = Num(0.0), Num(1.0)
 
 
 T = TypeVar("T")
 
 
-def fold(expr: Expr, f: Callable[[Expr, list], T], memo: dict | None = None) -> T:
+def fold(expr: Expr, f: Callable[[Expr, list[T]], T], memo: dict[int, tuple[Expr, T]] | None = None) -> T:
     """`f(node, [f of each argument])` for each distinct node of `expr`, arguments first, each
     node once (memoised by identity); iterative, so depth is no limit either. A `memo` passed in
     is shared between calls (it keeps the nodes alive, so identities are not reused)."""
@@ -120,13 +120,13 @@ def names(expr: Expr) -> list[str]:
     return list(dict.fromkeys(n.name for n in each_node(expr) if isinstance(n, Sym)))
 
 
-def name_set(expr: Expr, memo: dict | None = None) -> frozenset[str]:
+def name_set(expr: Expr, memo: dict[int, tuple[Expr, frozenset[str]]] | None = None) -> frozenset[str]:
     """The symbol names in `expr`; with a `memo` kept across calls, trees that share parts
     (each gradient contains its upstream's) cost only their new nodes."""
     return fold(expr, lambda e, inner: frozenset((e.name,)) if isinstance(e, Sym) else frozenset().union(*inner), memo)
 
 
-def size(expr: Expr, memo: dict | None = None) -> int:
+def size(expr: Expr, memo: dict[int, tuple[Expr, int]] | None = None) -> int:
     """Operations and leaves in the tree as written out (a shared node counts at every use),
     computed once per distinct node (and once across calls that share a `memo`)."""
     return fold(expr, lambda e, sizes: 1 + sum(sizes), memo)
@@ -145,13 +145,21 @@ def count(expr: Expr, name: str) -> int:
 def substitute(expr: Expr, env: dict[str, Expr]) -> Expr:
     """Each symbol named in `env` replaced by its expression (shared, not copied). Unchanged
     subtrees are kept as they are."""
-    def rebuild(e: Expr, args: list) -> Expr:
+    def rebuild(e: Expr, args: list[Expr]) -> Expr:
         if isinstance(e, Sym):
             return env.get(e.name, e)
-        if isinstance(e, Apply) and any(a is not b for a, b in zip(args, e.args)):
+        if isinstance(e, Apply) and any(a is not b for a, b in zip(args, e.args, strict=True)):
             return Apply(e.op, tuple(args))
         return e
     return fold(expr, rebuild)
+
+
+def literal(expr: Expr) -> float:
+    """The number a literal argument holds (pow's exponent: the parser lets only a number stand
+    there, so anything else is a bug of the tutor's, not the learner's)."""
+    if not isinstance(expr, Num):
+        raise TypeError(f"a literal number was expected, not {expr!r}")
+    return expr.value
 
 
 def is_num(expr: Expr, value: float | None = None) -> bool:

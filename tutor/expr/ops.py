@@ -19,9 +19,16 @@ Nothing here imports numpy, torch or sympy: each rule receives the library it wo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
-from tutor.expr.nodes import ONE, ZERO, Apply, Expr, Num, call, div, mul, neg, power, sub
+from tutor.expr.nodes import ONE, ZERO, Apply, Expr, Num, call, div, literal, mul, neg, power, sub
+
+
+# The rules compute in the library they are handed (numpy, torch or sympy: nothing here imports
+# one), on that library's values; to this module both are Any.
+Lib = Any
+Value = Any
+Rule = Callable[..., Value]             # (library, *argument values) → a value
 
 
 class ShapeError(ValueError):
@@ -46,7 +53,7 @@ def broadcast(a: Shape, b: Shape, what: str) -> Shape:
     long, short = (a, b) if len(a) >= len(b) else (b, a)
     tail = long[len(long) - len(short):]
     out = []
-    for x, y in zip(tail, short):
+    for x, y in zip(tail, short, strict=False):
         if x != y and ONE_DIM not in (x, y):
             raise ShapeError(f"shapes {show_shape(a)} and {show_shape(b)} do not match for '{what}'")
         out.append(y if x == ONE_DIM else x)
@@ -70,18 +77,37 @@ def _matmul_shape(a: Shape, b: Shape) -> Shape:
     return a[:-1] + b[1:]
 
 
+class BackwardContext(Protocol):
+    """What a matrix rule's backward asks of its caller (tutor.derive.matrix gives it): each
+    argument's value, shape and matrix-notation text."""
+
+    @property
+    def np(self) -> Lib: ...
+    def value(self, expr: Expr) -> Value: ...
+    def shape(self, expr: Expr) -> Shape: ...
+    def text(self, expr: Expr) -> str: ...
+    def wrap(self, expr: Expr) -> str: ...
+    def paren(self, text: str) -> str: ...
+    def swap(self, G: Value) -> Value: ...
+
+
+# (ctx, args, G, G's text) → per argument (its gradient, its text), or None where nothing flows
+Grads = list[tuple[Value, str] | None]
+Backward = Callable[[BackwardContext, tuple[Expr, ...], Value, str], Grads]
+
+
 @dataclass(frozen=True)
 class Op:
     name: str
     arity: int
     doc: str                                   # what it means, for lessons/README and messages
-    d: Callable[[tuple], tuple]                # args → (∂/∂arg₀, ∂/∂arg₁, …) as trees
-    numpy: Callable
-    torch: Callable
-    sympy: Callable
+    d: Callable[[tuple[Expr, ...]], tuple[Expr, ...]]   # args → (∂/∂arg₀, ∂/∂arg₁, …) as trees
+    numpy: Rule
+    torch: Rule
+    sympy: Rule
     shape: Callable[..., Shape] = _elementwise
-    backward: Callable | None = None           # (ctx, args, G, text) → [(Gᵢ, textᵢ) | None]
-    kink: Callable | None = None               # (np, *values) → array whose sign change is a kink
+    backward: Backward | None = None           # (ctx, args, G, text) → [(Gᵢ, textᵢ) | None]
+    kink: Rule | None = None                   # (np, *values) → array whose sign change is a kink
     infix: str = ""                            # "+" for operators; "" for functions called by name
     prec: int = 100                            # binding strength of an infix operator
     literal: tuple[int, ...] = ()              # argument positions that must be literal numbers
@@ -98,47 +124,47 @@ def _step(a: Expr) -> Expr:
     return call("step", a)
 
 
-def _sigmoid_d(args):
+def _sigmoid_d(args: tuple[Expr, ...]) -> tuple[Expr, ...]:
     s = call("sigmoid", args[0])
     return (mul(s, sub(ONE, s)),)
 
 
-def _np_sigmoid(np, a):
+def _np_sigmoid(np: Lib, a: Value) -> Value:
     return 1.0 / (1.0 + np.exp(-a))
 
 
-def _np_softplus(np, a):
+def _np_softplus(np: Lib, a: Value) -> Value:
     return np.logaddexp(0.0, a)
 
 
-def _np_leaky(np, a, k):
+def _np_leaky(np: Lib, a: Value, k: Value) -> Value:
     return np.where(a > 0, a, k * a)
 
 
-def _t_leaky(t, a, k):
+def _t_leaky(t: Lib, a: Value, k: Value) -> Value:
     return t.where(a > 0, a, k * a)
 
 
-def _sp_leaky(sp, a, k):
+def _sp_leaky(sp: Lib, a: Value, k: Value) -> Value:
     return sp.Piecewise((a, a > 0), (k * a, True))
 
 
-def _pow_d(args):
+def _pow_d(args: tuple[Expr, ...]) -> tuple[Expr, ...]:
     a, n = args
-    return (mul(n, power(a, n.value - 1)), ZERO)
+    return (mul(n, power(a, literal(n) - 1)), ZERO)
 
 
-def _np_pow(np, a, n):
+def _np_pow(np: Lib, a: Value, n: Value) -> Value:
     return np.power(a, n)
 
 
 # Non-elementwise matrix rules. `ctx` gives each argument's value and its matrix-notation text.
 
-def _back_T(ctx, args, G, gt):
+def _back_T(ctx: BackwardContext, args: tuple[Expr, ...], G: Value, gt: str) -> Grads:
     return [(ctx.swap(G), f"({gt})ᵀ")]
 
 
-def _back_matmul(ctx, args, G, gt):
+def _back_matmul(ctx: BackwardContext, args: tuple[Expr, ...], G: Value, gt: str) -> Grads:
     a, b = args
     va, vb = ctx.value(a), ctx.value(b)
     np = ctx.np
@@ -155,12 +181,12 @@ def _transposed(ctx: Any, e: Expr) -> str:
     return f"{ctx.wrap(e)}ᵀ"
 
 
-def _back_sum(ctx, args, G, gt):
+def _back_sum(ctx: BackwardContext, args: tuple[Expr, ...], G: Value, gt: str) -> Grads:
     va = ctx.value(args[0])
     return [(G * ctx.np.ones_like(va), gt)]            # copied to every element
 
 
-def _back_mean(ctx, args, G, gt):
+def _back_mean(ctx: BackwardContext, args: tuple[Expr, ...], G: Value, gt: str) -> Grads:
     va = ctx.value(args[0])
     count = "·".join(d for d in ctx.shape(args[0]) if d != ONE_DIM) or "1"
     text = f"(1/{count})" if gt == "1" else f"({gt}/{count})"
@@ -180,23 +206,23 @@ def _col_shape(a: Shape) -> Shape:
     return a[1:]
 
 
-def _unless_scalar(f):
+def _unless_scalar(f: Rule) -> Rule:
     return lambda np, a: f(np, a) if np.ndim(a) else a
 
 
-def _t_unless_scalar(f):
+def _t_unless_scalar(f: Rule) -> Rule:
     return lambda t, a: f(t, a) if a.dim() else a
 
 
-def _count(ctx, expr, axis: int) -> str:
+def _count(ctx: BackwardContext, expr: Expr, axis: int) -> str:
     shape = ctx.shape(expr)
     return shape[axis] if shape else "1"
 
 
-def _spread(axis: int, mean: bool):
+def _spread(axis: int, mean: bool) -> Backward:
     """The backward of a sum (or a mean) along `axis`: the upstream gradient copied back along it
     (and divided by the count) — along each row for axis −1, to every row for axis 0."""
-    def back(ctx, args, G, gt):
+    def back(ctx: BackwardContext, args: tuple[Expr, ...], G: Value, gt: str) -> Grads:
         va = ctx.value(args[0])
         if not va.ndim:
             return [(G, gt)]
@@ -207,7 +233,7 @@ def _spread(axis: int, mean: bool):
     return back
 
 
-def _back_rowmax(ctx, args, G, gt):
+def _back_rowmax(ctx: BackwardContext, args: tuple[Expr, ...], G: Value, gt: str) -> Grads:
     va = ctx.value(args[0])
     if not va.ndim:
         return [(G, gt)]
@@ -216,7 +242,7 @@ def _back_rowmax(ctx, args, G, gt):
     return [(G * hit / hit.sum(axis=-1, keepdims=True), f"({ctx.paren(gt)}·1ᵀ) ⊙ 1[{a} = rowmax({a})]")]
 
 
-def _kink_rowmax(np, a):
+def _kink_rowmax(np: Lib, a: Value) -> Value:
     # each entry against the largest of the others in its row: positive at the row's largest entry,
     # negative elsewhere, 0 only at a tie, so a change of sign is a change of argmax; a row of one
     # entry (and the scalar view) has no kink
@@ -233,19 +259,19 @@ def _onehot_shape(y: Shape, z: Shape) -> Shape:
     return z
 
 
-def _np_onehot(np, y, z):
+def _np_onehot(np: Lib, y: Value, z: Value) -> Value:
     if not np.ndim(z):
         return np.float64(1.0)             # the scalar view: one class, and it is the true one
     return (np.arange(np.shape(z)[-1]) == np.asarray(y)[..., None]).astype(np.float64)
 
 
-def _t_onehot(t, y, z):
+def _t_onehot(t: Lib, y: Value, z: Value) -> Value:
     if not z.dim():
         return t.ones_like(z)
     return (t.arange(z.shape[-1], device=z.device) == y.unsqueeze(-1)).to(z.dtype)
 
 
-def _back_onehot(ctx, args, G, gt):
+def _back_onehot(ctx: BackwardContext, args: tuple[Expr, ...], G: Value, gt: str) -> Grads:
     return [None, None]                    # a constant: no gradient reaches the labels or the scores
 
 
@@ -261,32 +287,32 @@ def _square_shape(a: Shape) -> Shape:
     return a
 
 
-def _back_tril(ctx: Any, args: tuple[Expr, ...], G: Any, gt: str) -> list[tuple[Any, str]]:
+def _back_tril(ctx: BackwardContext, args: tuple[Expr, ...], G: Value, gt: str) -> Grads:
     if not ctx.np.ndim(G):
         return [(G, gt)]
     return [(ctx.np.tril(G), f"tril({gt})")]
 
 
-def _kink_first(np, a, *rest):
+def _kink_first(np: Lib, a: Value, *rest: Value) -> Value:
     return a
 
 
-def _t_max(t, a, b):
+def _t_max(t: Lib, a: Value, b: Value) -> Value:
     # at a tie autograd passes the gradient on as the derived rule 1[a − b > 0] does (all to b,
     # as relu's goes to its 0 at 0), not split in halves as torch.maximum's: the tie is a kink,
     # where any slope between the two is a subgradient, and the check says so as it does at relu(0)
     return t.where(a > b, a, b)
 
 
-def _kink_max(np, a, b):
+def _kink_max(np: Lib, a: Value, b: Value) -> Value:
     return a - b
 
 
-def _np_scalar_matmul(np, a, b):
+def _np_scalar_matmul(np: Lib, a: Value, b: Value) -> Value:
     return np.matmul(a, b) if np.ndim(a) and np.ndim(b) else a * b
 
 
-def _t_scalar_matmul(t, a, b):
+def _t_scalar_matmul(t: Lib, a: Value, b: Value) -> Value:
     return a @ b if a.dim() and b.dim() else a * b
 
 

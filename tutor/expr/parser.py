@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import re
 import warnings
+from collections.abc import Collection
 
 from tutor.errors import LessonError
 from tutor.expr.nodes import Apply, Expr, Num, Sym, neg
@@ -34,7 +35,7 @@ def normalise(text: str) -> str:
     return text.translate(_TYPED)
 
 
-def parse(text: object, *, names=None, key: str = "") -> Expr:
+def parse(text: object, *, names: Collection[str] | None = None, key: str = "") -> Expr:
     """Parse `text` into an expression, or raise `LessonError` saying what is not allowed.
 
     `names`, when given, is the set of symbols the expression may use.
@@ -78,7 +79,7 @@ def _allowed() -> str:
 
 
 class _Builder:
-    def __init__(self, names, key: str):
+    def __init__(self, names: Collection[str] | None, key: str):
         self.names = names
         self.key = key
         self.count = 0

@@ -6,6 +6,9 @@ matching inner dimensions; `sum` and `mean` reduce to a scalar.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
+
 from tutor.errors import LessonError
 from tutor.expr.nodes import Expr, Num, Sym, fold
 from tutor.expr.ops import OPS, Shape, ShapeError, show_shape
@@ -38,7 +41,25 @@ def _short(expr: Expr) -> str:
     return to_text(expr, limit=60)
 
 
-def infer_shapes(graph, upto: int | None = None) -> dict[str, Shape]:
+class _Node(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def expr(self) -> Expr: ...
+
+
+class ShapedGraph(Protocol):
+    """What shape inference reads of a lesson's graph (tutor.lesson.graph.Graph has it)."""
+
+    @property
+    def leaves(self) -> Iterable[str]: ...
+    @property
+    def shapes(self) -> Mapping[str, Sequence[str]]: ...
+    @property
+    def nodes(self) -> Sequence[_Node]: ...
+
+
+def infer_shapes(graph: ShapedGraph, upto: int | None = None) -> dict[str, Shape]:
     """Every leaf's and node's shape; raises LessonError at the first node that does not fit."""
     env: dict[str, Shape] = {name: tuple(graph.shapes.get(name, ())) for name in graph.leaves}
     nodes = graph.nodes if upto is None else graph.nodes[: upto + 1]

@@ -10,10 +10,11 @@ cancelled only where the expansion is provably small, common factors pulled out.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import sympy
 
-from tutor.expr.nodes import Apply, Expr, Num, Sym, add, div, fold, mul, neg, power, size, sub
+from tutor.expr.nodes import Apply, Expr, Num, Sym, add, div, fold, literal, mul, neg, power, size, sub
 from tutor.expr.ops import OPS
 
 MAX_CANONICAL_SIZE = 400      # operations in a tree handed to sympy at all
@@ -26,7 +27,7 @@ def sym(name: str) -> sympy.Symbol:
 
 
 @lru_cache(maxsize=None)
-def _opaque(name: str):
+def _opaque(name: str) -> Any:                  # a sympy function class, made on the fly
     return sympy.Function(name, real=True)
 
 
@@ -38,7 +39,7 @@ def _number(v: float) -> sympy.Expr:
 
 def to_sympy(expr: Expr, faithful: bool = True) -> sympy.Expr:
     """`expr` in sympy, each distinct node converted once (sympy shares the results too)."""
-    def convert(e: Expr, args: list) -> sympy.Expr:
+    def convert(e: Expr, args: list[sympy.Expr]) -> sympy.Expr:
         if isinstance(e, Num):
             return _number(e.value)
         if isinstance(e, Sym):
@@ -69,16 +70,14 @@ def from_sympy(e: sympy.Expr) -> Expr:
         out = from_sympy(terms[0])
         for t in terms[1:]:
             coeff, rest = t.as_coeff_Mul()
-            if coeff.is_negative:
-                out = sub(out, from_sympy(-t))
-            else:
-                out = add(out, from_sympy(t))
+            out = sub(out, from_sympy(-t)) if coeff.is_negative else add(out, from_sympy(t))
         return out
     if isinstance(e, sympy.Mul):
         coeff, rest = e.as_coeff_Mul()
         if coeff.is_negative:
             return neg(from_sympy(-e))
-        num, den = [], []
+        num: list[Expr] = []
+        den: list[Expr] = []
         for f in sympy.Mul.make_args(e):
             if f.is_Pow and f.exp.is_negative:
                 den.append(power(from_sympy(f.base), float(-f.exp)) if f.exp != -1 else from_sympy(f.base))
@@ -88,7 +87,7 @@ def from_sympy(e: sympy.Expr) -> Expr:
                 den.append(Num(float(f.q)))
             else:
                 num.append(from_sympy(f))
-        top = Num(1.0)
+        top: Expr = Num(1.0)
         for f in num:
             top = mul(top, f)
         if not den:
@@ -123,7 +122,7 @@ def expansion_terms(expr: Expr, cap: int = MAX_EXPANSION + 1) -> int:
         if op in ("neg", "T", "sum", "mean"):
             return inner[0]
         if op == "pow":
-            n = e.args[1].value
+            n = literal(e.args[1])
             return min(cap, inner[0] ** int(abs(n))) if float(n).is_integer() else inner[0]
         return 1                                       # an opaque function call
     return fold(expr, terms)

@@ -5,7 +5,7 @@ with the author's operations (· for a product, − for minus, σ, ᵀ, superscr
 
 from __future__ import annotations
 
-from tutor.expr.nodes import Apply, Expr, Num, Sym, fold
+from tutor.expr.nodes import Apply, Expr, Num, Sym, fold, literal
 from tutor.expr.ops import OPS
 
 _SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
@@ -88,7 +88,7 @@ class _Pretty:
             return self.wrap(args[0], texts[0], 50, strict=True) + (".T" if self.ascii else "ᵀ")
         if op == "pow":
             base = self.wrap(args[0], texts[0], 40, strict=True)
-            n = args[1].value
+            n = literal(args[1])
             text = number_text(n)
             if self.ascii:
                 return f"{base}**{text}" if n >= 0 else f"{base}**({text})"

@@ -22,7 +22,9 @@ from tutor.lesson.limits import (ADAMW_DECAY, MAX_CELLS, MAX_CSV_BYTES, MAX_CSV_
 from tutor.lesson.loading import load, loads, read_limited
 from tutor.lesson.records import (Dataset, Equation, Exercise, Graph, Jacobian, Layer, Lesson, Node, Page, Train,
                                   Variant)
-from tutor.lesson.training import check_hidden, dataset_shape
+# dataset_shape is datasets.py's, taken through training (which loads datasets) so that the package
+# loads its modules in the order it always has: a test that plants an import cycle relies on it
+from tutor.lesson.training import check_hidden, dataset_shape  # type: ignore[attr-defined]
 from tutor.lesson.vocabulary import (BACKENDS, BASELINES, CLASSES, CLASSIFIERS, CLASSIFY, DATASETS, DEVICES,
                                      DIGITS_SHAPE, DTYPES, EXERCISE_KINDS, GROUPS, ID_RE, INITS, IRIS_SHAPE,
                                      LAYER_TYPES, LETTERS, LOSSES, MNIST_CLASSES, MNIST_PIXELS, MNIST_TRAIN,

@@ -8,6 +8,7 @@ import re
 import stat
 from dataclasses import replace
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from tutor.errors import LessonError
@@ -20,7 +21,7 @@ from tutor.lesson.records import Dataset, Train, Variant
 from tutor.lesson.reader import Table, kind_of
 
 
-def rows_shape(value: list, key: str, flat_ok: bool = True) -> tuple[int, int]:
+def rows_shape(value: list[Any], key: str, flat_ok: bool = True) -> tuple[int, int]:
     """A matrix of finite numbers within ±MAX_VALUE → (rows, columns): a list of numbers is one
     column (with `flat_ok`), a list of rows must be rectangular. Anything else is refused."""
     if not value:
@@ -49,7 +50,7 @@ def data_number(v: Any, key: str) -> float:
     return float(v)
 
 
-def all_numbers(value, depth: int = 0) -> bool:
+def all_numbers(value: object, depth: int = 0) -> bool:
     """Numbers nested at most to depth 3 (depth 0: anything up to a matrix of numbers)."""
     if depth > 3:
         return False
@@ -89,13 +90,16 @@ def anchor_variant(variant: Variant, folder: Path, i: int) -> Variant:
                                      "dataset": _anchor(variant.changes["dataset"], folder, f"variants[{i}].dataset")})
 
 
-def freeze(value):
+Frozen = float | tuple["Frozen", ...]
+
+
+def freeze(value: Any) -> Frozen:
     return tuple(freeze(v) for v in value) if isinstance(value, list) else float(value)
 
 
 def read_dataset(t: Table) -> Dataset:
     kind = t.choice("kind", tuple(DATASETS))
-    options = {}
+    options: dict[str, Any] = {}
     for name, (types, default) in DATASETS[kind].items():
         options[name] = t.take(name, types, default)
     t.done()
@@ -103,7 +107,7 @@ def read_dataset(t: Table) -> Dataset:
     return Dataset(kind, options)
 
 
-def _check_dataset(kind: str, o: dict, t: Table) -> None:
+def _check_dataset(kind: str, o: dict[str, Any], t: Table) -> None:
     if "seed" in o and not 0 <= o["seed"] <= MAX_SEED:
         raise LessonError(f"a seed is within 0..{MAX_SEED}", key=t.key("seed"))
     if kind == "points":
@@ -182,7 +186,7 @@ def dataset_shape(dataset: Dataset) -> tuple[int, int, int]:
     """(samples, input width, output width) of a dataset, known without loading it."""
     o = dataset.options
     if dataset.kind == "points":
-        def width(rows):
+        def width(rows: Sequence[Any]) -> int:
             return len(rows[0]) if isinstance(rows[0], list) else 1
         samples = len(o["x"]) + (len(o["x_val"]) if o.get("x_val") else 0)
         return samples, width(o["x"]), o.get("classes") or width(o["y"])

@@ -25,7 +25,7 @@ def too_large(size: int | None, limit: int) -> str:
     return f"file is {said} MB; the limit is {limit / 1e6:g} MB"
 
 
-def read_regular(path: str | os.PathLike, limit: int, hint: str = "") -> bytes:
+def read_regular(path: str | os.PathLike[str], limit: int, hint: str = "") -> bytes:
     """The bytes of the regular file at `path`, at most `limit` of them, else Unreadable (`hint`
     follows "not a regular file": what the file should be)."""
     try:
@@ -49,7 +49,7 @@ def read_regular(path: str | os.PathLike, limit: int, hint: str = "") -> bytes:
     return raw
 
 
-def inside(folder: str | os.PathLike, relative: str) -> Path:
+def inside(folder: str | os.PathLike[str], relative: str) -> Path:
     """`folder`/`relative` with every link resolved, when it lies within `folder` (resolved too);
     else Unreadable. A lesson's data file is one it ships: a link out of its folder (to
     /etc/passwd, to the learner's files) is refused as a '..' would be."""

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from collections.abc import Collection
+
 from tutor.errors import LessonError
 from tutor.expr import FUNCTIONS, NAME_RE, parse as parse_expr, symbols
+from tutor.expr.nodes import Expr
 from tutor.lesson.graph_values import read_values
 from tutor.lesson.limits import MAX_DIM, MAX_NODES
 from tutor.lesson.records import Equation, Graph, Jacobian, Node, Page
 from tutor.lesson.reader import Table
 
 
-def _equation(text: object, key: str, names=None) -> Equation:
+def _equation(text: object, key: str, names: Collection[str] | None = None) -> Equation:
     if not isinstance(text, str) or "=" not in text:
         raise LessonError("expected an equation 'name = expression'", key=key)
     name, _, rhs = text.partition("=")
@@ -51,7 +54,7 @@ def read_graph(t: Table) -> Graph:
         if leaves.index(name) != i:
             raise LessonError(f"'{name}' is declared twice", key=t.key("params" if i >= len(inputs) else "inputs"))
     # Read every node first, so that a reference to a later node can be told from a cycle.
-    raw_nodes = []
+    raw_nodes: list[tuple[Table, str, Expr]] = []
     for nt in node_tables:
         name = nt.take("name", str)
         if not NAME_RE.match(name) or name in FUNCTIONS:
@@ -62,7 +65,7 @@ def read_graph(t: Table) -> Graph:
     all_names = [n for _, n, _ in raw_nodes]
     nodes: list[Node] = []
     defined = set(leaves)
-    for i, (nt, name, expr) in enumerate(raw_nodes):
+    for nt, name, expr in raw_nodes:
         if name in defined:
             what = "an input or parameter" if name in leaves else "another node"
             raise LessonError(f"duplicate name '{name}' (already {what})", key=nt.key("name"))
@@ -76,8 +79,8 @@ def read_graph(t: Table) -> Graph:
                                       key=nt.key("expr"))
                 raise LessonError(f"'{used}' is used before it is defined (list nodes in forward order)",
                                   key=nt.key("expr"))
-            known = ", ".join(sorted(defined))
-            raise LessonError(f"unknown name '{used}' (known here: {known})", key=nt.key("expr"))
+            here = ", ".join(sorted(defined))
+            raise LessonError(f"unknown name '{used}' (known here: {here})", key=nt.key("expr"))
         defined.add(name)
         nodes.append(Node(name, expr, nt.data["expr"]))
     point = _point(t, "point", leaves)
@@ -87,10 +90,10 @@ def read_graph(t: Table) -> Graph:
         for name in list(shapes_t.data):
             if name not in leaves:
                 raise LessonError(f"'{name}' is not an input or parameter", key=shapes_t.key(name))
-            dims = shapes_t.names(name)
-            if len(dims) > 2:
+            axes = shapes_t.names(name)
+            if len(axes) > 2:
                 raise LessonError("at most two dimensions (rows, columns)", key=shapes_t.key(name))
-            shapes[name] = dims
+            shapes[name] = axes
         shapes_t.done()
     dims_t = t.sub("dims")
     dims: dict[str, int] = {}
@@ -126,7 +129,7 @@ def read_graph(t: Table) -> Graph:
     if shapes:
         from tutor.expr.shapes import infer_shapes, shape_of, show
 
-        for i, node in enumerate(nodes):
+        for i, _node in enumerate(nodes):
             try:
                 env = infer_shapes(graph, upto=i)
             except LessonError as exc:
@@ -135,6 +138,7 @@ def read_graph(t: Table) -> Graph:
                 if d not in dims:
                     raise LessonError(f"dimension '{d}' has no size", key=t.key("dims"))
         for name, f in fused.items():
+            assert fused_t is not None         # a fused form was read from it
             dim_env = {**env, **{d: () for d in dims if d not in env}}
             try:
                 got = shape_of(f.expr, dim_env)
@@ -156,7 +160,7 @@ def read_graph(t: Table) -> Graph:
     return graph
 
 
-def _reaching(graph) -> set[str]:
+def _reaching(graph: Graph) -> set[str]:
     """The names the loss depends on."""
     need = {graph.loss}
     for node in reversed(graph.nodes):
@@ -165,7 +169,8 @@ def _reaching(graph) -> set[str]:
     return need
 
 
-def _depends_on(raw_nodes, index: int, target: str, seen=None) -> bool:
+def _depends_on(raw_nodes: list[tuple[Table, str, Expr]], index: int, target: str,
+                seen: set[int] | None = None) -> bool:
     seen = seen or set()
     if index in seen:
         return False

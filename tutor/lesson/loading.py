@@ -6,6 +6,7 @@ import math
 import re
 import tomllib
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from tutor.errors import LessonError
@@ -53,9 +54,9 @@ def loads(raw: bytes | str, display: str = "<lesson>", path: Path | None = None)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        at: int | None = getattr(exc, "lineno", None) or _line_from_message(str(exc))
         message = getattr(exc, "msg", None) or re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise LessonError(f"invalid TOML: {message}", file=display, line=line) from None
+        raise LessonError(f"invalid TOML: {message}", file=display, line=at) from None
     except RecursionError:
         raise LessonError("invalid TOML: nested too deeply", file=display) from None
     except ValueError as exc:      # an integer beyond Python's 4,300-digit conversion limit
@@ -117,7 +118,7 @@ def _line_from_message(message: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _build(data: dict, path: Path, named: bool = False) -> Lesson:
+def _build(data: dict[str, Any], path: Path, named: bool = False) -> Lesson:
     top = Table(_scrub(data, ""), "")
     schema = top.integer("schema", SCHEMA_VERSION)
     if schema != SCHEMA_VERSION:     # nothing else can be read against the wrong schema
@@ -127,7 +128,9 @@ def _build(data: dict, path: Path, named: bool = False) -> Lesson:
     # graph's names) is skipped when that one is broken: its errors would be echoes.
     problems: list[LessonError] = []
 
-    def part(read, *args):
+    # A part that fails gives None and a problem; with any problem the Lesson is never built, so
+    # what part() returns is the reader's result where it is used: Any spares a cast at each use.
+    def part(read: Callable[..., Any], *args: Any) -> Any:
         try:
             return read(*args)
         except LessonError as exc:
@@ -155,7 +158,7 @@ def _build(data: dict, path: Path, named: bool = False) -> Lesson:
         train = part(anchor_train, train, path.parent) or train
         variants = tuple(v and (part(anchor_variant, v, path.parent, i) or v) for i, v in enumerate(variants))
     exercise_tables = part(top.array, "exercises", False, MAX_EXERCISES) or ()
-    exercises = ()
+    exercises: tuple[Any, ...] = ()
     if graph or not graph_t:
         names = set(graph.leaves + tuple(n.name for n in graph.nodes)) if graph else set()
         exercises = tuple(part(read_exercise, t, names, graph) for t in exercise_tables)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Collection
+from types import EllipsisType
+from typing import Any, Literal, overload
 
 from tutor.errors import LessonError
 from tutor.expr import NAME_RE
@@ -22,7 +24,7 @@ class Table:
     def key(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name
 
-    def take(self, name: str, types, default: Any = ...) -> Any:
+    def take(self, name: str, types: type | tuple[type, ...], default: Any = ...) -> Any:
         self.seen.add(name)
         if name not in self.data:
             if default is ...:
@@ -42,12 +44,19 @@ class Table:
         return value
 
     def text(self, name: str, default: Any = ..., limit: int = MAX_TEXT) -> str:
-        value = self.take(name, str, default)
+        value: str = self.take(name, str, default)
         if isinstance(value, str) and len(value) > limit:
             raise LessonError(f"text is {len(value)} characters; the limit is {limit}", key=self.key(name))
         return value
 
-    def number(self, name: str, default: Any = ..., lo: float | None = None, hi: float | None = None) -> float:
+    # A default of None makes the key optional and the result None where it is absent; the
+    # overloads say so to the callers.
+    @overload
+    def number(self, name: str, default: None, lo: float | None = None, hi: float | None = None) -> float | None: ...
+    @overload
+    def number(self, name: str, default: float | EllipsisType = ..., lo: float | None = None, hi: float | None = None) -> float: ...
+
+    def number(self, name: str, default: Any = ..., lo: float | None = None, hi: float | None = None) -> float | None:
         value = self.take(name, (int, float), default)
         if value is None:
             return value
@@ -57,14 +66,24 @@ class Table:
         self._range(name, value, lo, hi)
         return value
 
-    def integer(self, name: str, default: Any = ..., lo: int | None = None, hi: int | None = None) -> int:
-        value = self.take(name, int, default)
+    @overload
+    def integer(self, name: str, default: None, lo: int | None = None, hi: int | None = None) -> int | None: ...
+    @overload
+    def integer(self, name: str, default: int | EllipsisType = ..., lo: int | None = None, hi: int | None = None) -> int: ...
+
+    def integer(self, name: str, default: Any = ..., lo: int | None = None, hi: int | None = None) -> int | None:
+        value: int | None = self.take(name, int, default)
         if value is not None:
             self._range(name, value, lo, hi)
         return value
 
-    def choice(self, name: str, options, default: Any = ...) -> str:
-        value = self.take(name, str, default)
+    @overload
+    def choice(self, name: str, options: Collection[str], default: None) -> str | None: ...
+    @overload
+    def choice(self, name: str, options: Collection[str], default: str | EllipsisType = ...) -> str: ...
+
+    def choice(self, name: str, options: Collection[str], default: Any = ...) -> str | None:
+        value: str | None = self.take(name, str, default)
         if value is not None and value not in options:
             raise LessonError(f"'{value}' is not one of: {', '.join(options)}", key=self.key(name))
         return value
@@ -78,7 +97,12 @@ class Table:
             out.append(item)
         return tuple(out)
 
-    def sub(self, name: str, required: bool = False) -> "Table | None":
+    @overload
+    def sub(self, name: str, required: Literal[True]) -> Table: ...
+    @overload
+    def sub(self, name: str, required: bool = False) -> Table | None: ...
+
+    def sub(self, name: str, required: bool = False) -> Table | None:
         self.seen.add(name)
         if name not in self.data:
             if required:
@@ -92,7 +116,7 @@ class Table:
             raise LessonError(f"{len(value)} entries; the limit is {limit}", key=self.key(name))
         return [Table(item, f"{self.key(name)}[{i}]") for i, item in enumerate(value)]
 
-    def _range(self, name, value, lo, hi):
+    def _range(self, name: str, value: float, lo: float | None, hi: float | None) -> None:
         if lo is not None and value < lo:
             raise LessonError(f"{value:g} is below the minimum {lo:g}", key=self.key(name))
         if hi is not None and value > hi:
@@ -122,7 +146,7 @@ def kind_of(value: Any) -> str:
             dict: "a table"}.get(type(value), type(value).__name__)
 
 
-def _names(types) -> str:
+def _names(types: tuple[type, ...]) -> str:
     words = {int: "an integer", float: "a number", str: "a string", list: "an array", dict: "a table",
              bool: "a boolean"}
     return " or ".join(dict.fromkeys(words.get(t, t.__name__) for t in types))

@@ -95,8 +95,8 @@ class Layer:
     bias: bool = True
     name: str | None = None               # the weight's name (default W1, W2, ...)
     bias_name: str | None = None          # the bias's name (default b1, b2, ...)
-    weight: tuple | None = None           # explicit initial weight (nested lists, in × out)
-    bias_init: tuple | None = None
+    weight: tuple[Any, ...] | None = None   # explicit initial weight (nested tuples of floats, in × out)
+    bias_init: tuple[Any, ...] | None = None
     init: str | None = None               # this layer's draw (INITS or "normal"); None: the run's `init`
     std: float | None = None              # the standard deviation of a "normal" draw
     rate: float | None = None             # a dropout layer's probability of dropping a unit
@@ -141,7 +141,7 @@ class Train:
     baseline: str | None = None
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     note: str = ""
-    probe: tuple = ()                      # inputs to predict after training, e.g. f(5)
+    probe: tuple[Any, ...] = ()            # inputs to predict after training, e.g. f(5)
     l2: float = 0.0                        # the penalty l2·Σp² on every parameter, added to the loss
     l1: float = 0.0                        # the penalty l1·Σ|p|
     weight_decay: float = 0.0              # AdamW's decoupled decay

@@ -22,7 +22,7 @@ def _layer(t: Table) -> Layer:
     kind = t.choice("type", LAYER_TYPES)
     if kind in NORM_LAYERS:                    # a scale gamma and a shift beta per feature, named or numbered
         names = [t.take(label, str, None) for label in ("name", "bias_name")]
-        for label, value in zip(("name", "bias_name"), names):
+        for label, value in zip(("name", "bias_name"), names, strict=False):
             if value is not None and not NAME_RE.match(value):
                 raise LessonError(f"'{value}' is not a name (a letter, then letters, digits, _)", key=t.key(label))
         t.done()
@@ -120,9 +120,9 @@ def read_train(t: Table) -> Train:
     dataset = read_dataset(t.sub("dataset", required=True))
     layers = tuple(_layer(lt) for lt in t.array("layers", required=True, limit=MAX_LAYERS))
     _unique_params(layers, t.key("layers"))
-    if not any(l.type == "linear" for l in layers):
+    if not any(lyr.type == "linear" for lyr in layers):
         raise LessonError("a model needs at least one linear layer", key=t.key("layers"))
-    if any(l.out == "hidden" for l in layers) and hidden is None:
+    if any(lyr.out == "hidden" for lyr in layers) and hidden is None:
         raise LessonError("a layer uses 'hidden' but [train] has no 'hidden' size", key=t.key("hidden"))
     overrides = {}
     ov = t.sub("overrides")
@@ -231,7 +231,7 @@ def _unique_params(layers: tuple[Layer, ...], key: str) -> None:
         if lyr.type not in PARAM_LAYERS:
             continue
         counts[lyr.type] = n = counts.get(lyr.type, 0) + 1
-        for label, name in zip(("name", "bias_name"), lyr.param_names(n)):
+        for label, name in zip(("name", "bias_name"), lyr.param_names(n), strict=False):
             if name in seen:
                 raise LessonError(f"'{name}' is already the name of a parameter of layer {seen[name]}: "
                                   "every weight and bias needs its own name", key=f"{key}[{i}].{label}")
@@ -282,7 +282,7 @@ def _check_run(train: Train, dataset: Dataset, train_key: str, variant_key: str 
         n_in, hidden_out = widths[-1], lyr.out == "hidden"
         where = f"{on}layer {i}: " if variant else ""
 
-        def key(label: str) -> str:
+        def key(label: str, i: int = i) -> str:         # this layer's i, bound now
             return data_key if variant else f"{layers_key}[{i}].{label}"
 
         if lyr.weight is not None:
@@ -383,9 +383,9 @@ def read_variant(t: Table, train: Train | None) -> Variant:
     if "layers" in t.data:                 # another model on the same data (e.g. without its ReLU)
         layers = tuple(_layer(lt) for lt in t.array("layers", limit=MAX_LAYERS))
         _unique_params(layers, t.key("layers"))
-        if not any(l.type == "linear" for l in layers):
+        if not any(lyr.type == "linear" for lyr in layers):
             raise LessonError("a model needs at least one linear layer", key=t.key("layers"))
-        if any(l.out == "hidden" for l in layers) and train.hidden is None:
+        if any(lyr.out == "hidden" for lyr in layers) and train.hidden is None:
             raise LessonError("a layer uses 'hidden' but [train] has no 'hidden' size", key=t.key("layers"))
         changes["layers"] = layers
         _check_run(replace(train, layers=layers, loss=changes.get("loss", train.loss)), train.dataset, "train",

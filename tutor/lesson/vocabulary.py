@@ -4,6 +4,7 @@ the trainer, the views and the command line import them from here."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 
 # TF Playground's 2-D data sets (tutor/train/plane.py): classification, then regression
@@ -28,7 +29,7 @@ LAYER_INITS = INITS + ("normal",)                                 # a layer's ow
 DTYPES = ("float32", "float64")
 RECIPES = ("normal", "uniform", "zeros")   # how [graph.values] draws a leaf's array
 DEVICES = ("cpu", "cuda", "mps", "auto")
-DATASETS = {
+DATASETS: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
     # kind: {field: (types, default)}; a default of ... means required
     "points": {"x": (list, ...), "y": (list, ...), "x_val": (list, None), "y_val": (list, None), "classes": (int, 0)},
     "synthetic-linear": {

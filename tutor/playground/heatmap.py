@@ -10,11 +10,16 @@ picture reads without colour too. Rich text only: no Textual here.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.segment import Segment
 from rich.style import Style
+
+if TYPE_CHECKING:
+    from rich.color import Color
 
 LOOKS = ("colour", "shade", "ascii")
 LEVELS = 24                           # colour steps each side of white
@@ -37,14 +42,16 @@ def grid_rows(rows: int, look: str) -> int:
 def level(values: np.ndarray, classify: bool) -> np.ndarray:
     """Values → −1..1 (class 0 / negative .. class 1 / positive); nan stays nan."""
     t = values * 2 - 1 if classify else values
-    return np.clip(t, -1, 1)
+    clipped: np.ndarray = np.clip(t, -1, 1)
+    return clipped
 
 
 @lru_cache(maxsize=None)
 def _rgb(q: int) -> tuple[int, int, int]:
     end = BLUE if q > 0 else ORANGE
     f = abs(q) / LEVELS
-    return tuple(round(WHITE[i] + (end[i] - WHITE[i]) * f) for i in range(3))
+    r, g, b = (round(WHITE[i] + (end[i] - WHITE[i]) * f) for i in range(3))
+    return r, g, b
 
 
 @lru_cache(maxsize=None)
@@ -53,7 +60,7 @@ def _cell_style(top: int, bottom: int) -> Style:
 
 
 @lru_cache(maxsize=None)
-def _colour(q: int):
+def _colour(q: int) -> Color:
     from rich.color import Color
 
     return Color.from_rgb(*_rgb(q))
@@ -68,11 +75,15 @@ def _point_style(positive: bool, bottom: int) -> Style:
 
 
 def _quantise(t: np.ndarray) -> np.ndarray:
-    q = np.rint(np.nan_to_num(t, nan=0.0) * LEVELS).astype(np.int64)
+    q: np.ndarray = np.rint(np.nan_to_num(t, nan=0.0) * LEVELS).astype(np.int64)
     return q
 
 
-def draw(values: np.ndarray, look: str, classify: bool, points=(), x_range=(0.0, 1.0), y_range=(0.0, 1.0),
+Mark = tuple[float, float, float, bool]          # (x1, x2, label, is it a test point)
+
+
+def draw(values: np.ndarray, look: str, classify: bool, points: Iterable[Mark] = (),
+         x_range: tuple[float, float] = (0.0, 1.0), y_range: tuple[float, float] = (0.0, 1.0),
          ) -> list[list[Segment]]:
     """`values`: grid_rows(rows) × cols, row 0 at the top. `points`: (x1, x2, label, is_test) rows.
     One list of segments per terminal row; neighbouring cells of one style share a segment."""
@@ -110,12 +121,12 @@ def draw(values: np.ndarray, look: str, classify: bool, points=(), x_range=(0.0,
     chars = SHADES[look]
     idx = np.clip(((np.nan_to_num(t, nan=0.0) + 1) / 2 * (len(chars) - 1)).round().astype(np.int64), 0, len(chars) - 1)
     for r in range(rows):
-        row = [chars[i] for i in idx[r]]
+        cells = [chars[i] for i in idx[r]]
         for c in range(cols):
             mark = marks.get((r, c))
             if mark is not None:
-                row[c] = mark[0]
-        lines.append([Segment("".join(row), PLAIN)])
+                cells[c] = mark[0]
+        lines.append([Segment("".join(cells), PLAIN)])
     return lines
 
 
@@ -133,7 +144,8 @@ def resample(grid: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return grid[np.ix_(ri, ci)]
 
 
-def _marks(points, rows, cols, x_range, y_range, classify, look) -> dict:
+def _marks(points: Iterable[Mark], rows: int, cols: int, x_range: tuple[float, float],
+           y_range: tuple[float, float], classify: bool, look: str) -> dict[tuple[int, int], tuple[str, bool]]:
     (x0, x1), (y0, y1) = x_range, y_range
     kind = "ascii" if look == "ascii" else "unicode"
     marks: dict[tuple[int, int], tuple[str, bool]] = {}

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,7 +25,7 @@ from tutor.train.optimizers import HandOptimizer
 from tutor.train.snapshot import SATURATED_WITHIN
 
 # One vocabulary each: the knob's values, as typed on the command line and shown on screen.
-FEATURES = {            # id → (label, function of x1, x2)
+FEATURES: dict[str, tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]] = {   # id → (label, function of x1, x2)
     "x1": ("x1", lambda a, b: a),
     "x2": ("x2", lambda a, b: b),
     "x1sq": ("x1²", lambda a, b: a * a),
@@ -104,15 +106,31 @@ def features(config: Config, x: np.ndarray) -> np.ndarray:
     return np.stack([FEATURES[f][1](a, b) for f in config.features], axis=1)
 
 
+class Stage(Protocol):
+    """A layer of the model as the playground drives it (tutor.train's manual layers and Identity)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray: ...
+    def backward(self, g: np.ndarray) -> np.ndarray: ...
+
+
+class Dense(Stage, Protocol):
+    """A linear layer (tutor.train.layers.Linear): its weights and their last gradients."""
+
+    W: np.ndarray
+    b: np.ndarray
+    dW: np.ndarray
+    db: np.ndarray
+
+
 class Identity:
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         return x
 
-    def backward(self, g):
+    def backward(self, g: np.ndarray) -> np.ndarray:
         return g
 
 
-def _activation(name: str, xp):
+def _activation(name: str, xp: NumpyXP) -> Stage:
     """A hidden layer's activation: a layer kind of tutor/train/layers.py's table, or none ("linear")."""
     return Identity() if name == "linear" else LAYERS[name].make(xp, (), False)
 
@@ -152,12 +170,12 @@ class Playground:
         """TF Playground's start: weights uniform in ±0.5, biases 0.1, from the seed."""
         rng = np.random.RandomState(seed)
         sizes = [len(self.config.features), *self.config.hidden, 1]
-        return [(rng.uniform(-0.5, 0.5, size=(a, b)), np.full(b, 0.1)) for a, b in zip(sizes, sizes[1:])]
+        return [(rng.uniform(-0.5, 0.5, size=(a, b)), np.full(b, 0.1)) for a, b in zip(sizes, sizes[1:], strict=False)]
 
     def reset(self) -> None:
         """Back to step 0 with the same initial weights and the same batches."""
         xp = self.xp
-        self.linears = [Linear(W.copy(), b.copy(), first=i == 0) for i, (W, b) in enumerate(self.initial)]
+        self.linears: list[Dense] = [Linear(W.copy(), b.copy(), first=i == 0) for i, (W, b) in enumerate(self.initial)]
         self.acts = [_activation(self.config.activation, xp) for _ in self.config.hidden]
         self.out_act = _activation("sigmoid" if self.points.classify else "linear", xp)
         self.opt = HandOptimizer(xp, "gd", self.config.lr)
@@ -175,7 +193,7 @@ class Playground:
         self.last_grads: dict[str, float] = {}
         self.names = self.layer_names()
 
-    def retune(self, **changes) -> None:
+    def retune(self, **changes: Any) -> None:
         """Knobs that keep the weights: lr, batch size, regularisation and its rate."""
         self.config = replace(self.config, **changes).check()
         self.opt.lr = self.config.lr
@@ -186,9 +204,9 @@ class Playground:
 
     # -- forward / backward -------------------------------------------------------------------
 
-    def forward(self, x: np.ndarray, keep: list | None = None) -> np.ndarray:
+    def forward(self, x: np.ndarray, keep: list[np.ndarray] | None = None) -> np.ndarray:
         h = x
-        for lin, act in zip(self.linears, self.acts + [self.out_act]):
+        for lin, act in zip(self.linears, self.acts + [self.out_act], strict=False):
             h = act.forward(lin.forward(h))
             if keep is not None:
                 keep.append(h)
@@ -205,7 +223,7 @@ class Playground:
         self.position += size
         xb, yb = self.x[idx], self.y[idx]
         h = xb
-        for lin, act in zip(self.linears[:-1], self.acts):
+        for lin, act in zip(self.linears[:-1], self.acts, strict=False):
             h = act.forward(lin.forward(h))
         z = self.linears[-1].forward(h)
         if self.points.classify and self.config.loss == "cross-entropy":
@@ -215,7 +233,7 @@ class Playground:
             loss, g = loss_and_grad(self.xp, "mse", out, yb)
             g = self.out_act.backward(g)
         g = self.linears[-1].backward(g)
-        for lin, act in zip(reversed(self.linears[:-1]), reversed(self.acts)):
+        for lin, act in zip(reversed(self.linears[:-1]), reversed(self.acts), strict=False):
             g = lin.backward(act.backward(g))
         reg, rate = self.config.regularisation, self.config.reg_rate
         self.opt.begin()
@@ -246,22 +264,24 @@ class Playground:
     def _unit_health(self) -> tuple[dict[str, float], dict[str, float]]:
         """Per hidden layer: the fraction of dead ReLUs, or of saturated tanh/sigmoid units, on the
         training set."""
-        dead, saturated = {}, {}
+        dead: dict[str, float] = {}
+        saturated: dict[str, float] = {}
         kind = LAYERS.get(self.config.activation)          # its statistic, from the layer table
         if kind is None or kind.health not in ("dead", "saturated") or not self.acts:
             return dead, saturated
-        keep: list = []
+        keep: list[np.ndarray] = []
         with np.errstate(all="ignore"):
             self.forward(self.x, keep)
         for i, h in enumerate(keep[:-1], 1):
             if kind.health == "dead":
                 dead[f"layer {i}"] = float(np.mean(~(h > 0).any(axis=0)))
             else:
+                assert kind.bounds is not None             # a "saturated" statistic has its bounds
                 lo, hi = kind.bounds[0] + SATURATED_WITHIN, kind.bounds[1] - SATURATED_WITHIN
                 saturated[f"layer {i}"] = float(np.mean(((h < lo) | (h > hi)).mean(axis=0) > 0.9))
         return dead, saturated
 
-    def run(self, steps: int, cancelled=lambda: False) -> int:
+    def run(self, steps: int, cancelled: Callable[[], bool] = lambda: False) -> int:
         """Up to `steps` steps, stopping early at divergence; returns the steps taken."""
         taken = 0
         with np.errstate(all="ignore"):
@@ -298,7 +318,7 @@ class Playground:
                 return float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q))), p
             return float(np.mean((p - y) ** 2)), p
 
-    def diagnosis(self, s: Stats | None = None) -> dict | None:
+    def diagnosis(self, s: Stats | None = None) -> dict[str, Any] | None:
         s = s or self.stats()
         return self.doctor.diagnose(self.diverged or s.diverged, s.accuracy, s.val_accuracy)
 
@@ -311,7 +331,7 @@ class Playground:
         gy = np.linspace(y1, y0, rows)                          # row 0 at the top
         xx, yy = np.meshgrid(gx, gy)
         plane = np.stack([xx.ravel(), yy.ravel()], axis=1)
-        keep: list = []
+        keep: list[np.ndarray] = []
         with np.errstate(all="ignore"):
             self.forward(features(self.config, plane), keep)
         neurons = [h.T.reshape(-1, rows, n) for h in keep[:-1]]       # layer → unit → grid
@@ -344,7 +364,7 @@ class Boundary:
     grid: np.ndarray                   # rows × cols, row 0 at the top (largest x2)
     neurons: list[np.ndarray]          # per hidden layer: units × rows × cols
 
-    def as_json(self, digits: int = 3) -> dict:
+    def as_json(self, digits: int = 3) -> dict[str, Any]:
         return {"event": "boundary", "step": self.step, "x_range": list(self.x_range), "y_range": list(self.y_range),
                 "grid": [[round(float(v), digits) if math.isfinite(v) else None for v in row] for row in self.grid]}
 
@@ -359,7 +379,7 @@ class Pacer:
     """Calls `work` at most `per_second` times a second: the live boundary never slows training
     by more than its own cost at that rate."""
 
-    def __init__(self, per_second: float, work):
+    def __init__(self, per_second: float, work: Callable[[], object]) -> None:
         self.gap, self.work, self.next = 1.0 / per_second, work, 0.0
 
     def __call__(self) -> None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 from tutor.playground.model import Boundary, Playground, Stats
 
@@ -24,7 +26,7 @@ class Frame:
     """What a screen draws of a run at one moment."""
     boundary: Boundary
     stats: Stats
-    diagnosis: dict | None
+    diagnosis: dict[str, Any] | None
     steps_per_second: float
 
 
@@ -39,15 +41,17 @@ class Runner:
     """Trains `pg` (under `lock`, shared with whoever reads it) until cancelled, diverged or at
     step `until`, calling `on_frame` at the pace asked for and once as it ends by itself."""
 
-    def __init__(self, pg: Playground, lock=None, *, fps: float | None = None, every: int | None = None,
-                 chunk: int = CHUNK, clock=time.perf_counter):
+    def __init__(self, pg: Playground, lock: AbstractContextManager[object] | None = None, *,
+                 fps: float | None = None, every: int | None = None, chunk: int = CHUNK,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         if every is not None and every < 1:
             raise ValueError("every: at least 1 step")
         self.pg, self.lock = pg, lock if lock is not None else nullcontext()
         self.gap = 1.0 / fps if fps else math.inf
         self.every, self.chunk, self.clock = every, chunk, clock
 
-    def run(self, on_frame, cancelled=lambda: False, until: int | None = None) -> str:
+    def run(self, on_frame: Callable[[float], object], cancelled: Callable[[], bool] = lambda: False,
+            until: int | None = None) -> str:
         """→ CANCELLED, DIVERGED or DONE (step `until` reached)."""
         pg, clock = self.pg, self.clock
         next_frame = clock() if self.gap < math.inf else math.inf   # paced: the first chunk's frame at once

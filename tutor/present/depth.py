@@ -5,18 +5,45 @@ or saturated fraction. Textual-free."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
 from tutor.fmt import number_within
 
 DEPTH_MIN = 3          # linear layers from which a run gets the by-depth view (the lessons' deep nets)
 COLUMN = 10
 
 
-def shows_depth(layers) -> bool:
+class Typed(Protocol):
+    """A layer of a run: its type is enough to count the linear ones (a LayerStat, a planned layer)."""
+
+    @property
+    def type(self) -> str: ...
+
+
+class LayerFigures(Typed, Protocol):
+    """One layer's figures at a step (tutor.train.snapshot.LayerStat)."""
+
+    @property
+    def layer(self) -> str: ...
+    @property
+    def grad_norm(self) -> float | None: ...
+    @property
+    def dead(self) -> float | None: ...
+    @property
+    def saturated(self) -> float | None: ...
+    @property
+    def units(self) -> int | None: ...
+    @property
+    def distinct(self) -> int | None: ...
+
+
+def shows_depth(layers: Iterable[Typed]) -> bool:
     """Whether a run's layers (a snapshot's `layers`, or a layer plan) make a deep enough model."""
     return sum(1 for layer in layers if layer.type == "linear") >= DEPTH_MIN
 
 
-def activity(stat) -> str:
+def activity(stat: LayerFigures) -> str:
     """'dead 12%' for a ReLU, 'saturated 51%' for a sigmoid or tanh, '' otherwise."""
     if stat.dead is not None:
         return f"dead {stat.dead:.0%}"
@@ -25,28 +52,29 @@ def activity(stat) -> str:
     return ""
 
 
-def units_text(stat) -> str:
+def units_text(stat: LayerFigures) -> str:
     """'32' when every unit differs, '1 of 32 distinct' when they are copies of each other."""
     if stat.units is None or stat.distinct is None:
         return ""
     return str(stat.units) if stat.distinct == stat.units else f"{stat.distinct} of {stat.units} distinct"
 
 
-def ratio_line(layers) -> str:
+def ratio_line(layers: Sequence[LayerFigures]) -> str:
     """The first layer's gradient norm against the last's: how much the gradient shrank (or grew)
     on its way down, e.g. '‖∂W1‖ / ‖∂W7‖ = 1.23e-05 / 0.355 = 3.5e-05'."""
-    linear = [s for s in layers if s.type == "linear" and s.grad_norm is not None]
+    linear = [(s.layer, s.grad_norm) for s in layers if s.type == "linear" and s.grad_norm is not None]
     if len(linear) < 2:
         return ""
-    first, last = linear[0], linear[-1]
-    if not last.grad_norm:             # nothing reached the last layer either: no ratio to speak of
+    (first, g_first), (last, g_last) = linear[0], linear[-1]
+    if not g_last:                     # nothing reached the last layer either: no ratio to speak of
         return ""
-    ratio = f"{first.grad_norm / last.grad_norm:.2g}"
-    return (f"‖∂{first.layer}‖ / ‖∂{last.layer}‖ = {number_within(first.grad_norm, COLUMN)} / "
-            f"{number_within(last.grad_norm, COLUMN)} = {ratio}")
+    ratio = f"{g_first / g_last:.2g}"
+    return (f"‖∂{first}‖ / ‖∂{last}‖ = {number_within(g_first, COLUMN)} / "
+            f"{number_within(g_last, COLUMN)} = {ratio}")
 
 
-def depth_table(first, last, first_step: int, last_step: int) -> list[str]:
+def depth_table(first: Sequence[LayerFigures], last: Sequence[LayerFigures], first_step: int,
+                last_step: int) -> list[str]:
     """The table headless prints after a run: `first` and `last` are the LayerStats of the first
     and the last logged steps (the last one's units are the final weights')."""
     head = f"‖∂W‖ step {first_step}"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import textwrap
 import threading
+from collections.abc import Sequence
+from typing import Protocol
 
-from tutor.expr.nodes import Num, Sym, Apply
+from tutor.expr.nodes import Apply, Expr, Num, Sym
 from tutor.expr.text import pretty
 from tutor.fmt import asciify
 
@@ -15,7 +17,23 @@ def _wrap(text: str, width: int, indent: str = "    ") -> str:
                                    break_long_words=True)) or text
 
 
-def render_line(label: str, value, width: int, ascii: bool = False) -> str:
+class Step(Protocol):
+    """A derivation's step as shown (tutor.derive.steps.Step): labelled lines and a note."""
+
+    @property
+    def lines(self) -> Sequence[tuple[str, Expr | str]]: ...
+    @property
+    def note(self) -> str: ...
+
+
+class Derivation(Protocol):
+    """A derivation's steps (tutor.derive.steps.Derivation)."""
+
+    @property
+    def steps(self) -> Sequence[Step]: ...
+
+
+def render_line(label: str, value: Expr | str, width: int, ascii: bool = False) -> str:
     if isinstance(value, (Num, Sym, Apply)):
         value = pretty(value, ascii=ascii)
     if ascii:
@@ -30,7 +48,7 @@ def render_line(label: str, value, width: int, ascii: bool = False) -> str:
     return f"{label} =\n" + _wrap("  " + value, width, "  ")
 
 
-def render_step(step, width: int = 80, ascii: bool = False) -> str:
+def render_step(step: Step, width: int = 80, ascii: bool = False) -> str:
     width = max(24, width)
     parts = [render_line(label, value, width, ascii) for label, value in step.lines]
     if step.note:
@@ -39,12 +57,12 @@ def render_step(step, width: int = 80, ascii: bool = False) -> str:
     return "\n\n".join(parts)
 
 
-_RENDERED: dict = {}
+_RENDERED: dict[tuple[int, int, int, bool], tuple[Derivation, str]] = {}
 _RENDERED_LOCK = threading.Lock()     # the Derive pane and the sandbox render from worker threads too
 MAX_RENDERED = 4096                   # steps kept rendered; then the memo starts afresh
 
 
-def render(deriv, index: int, width: int = 80, ascii: bool = False) -> str:
+def render(deriv: Derivation, index: int, width: int = 80, ascii: bool = False) -> str:
     """A step as text, memoised per derivation, width and alphabet: stepping back is free."""
     key = (id(deriv), index, width, ascii)
     with _RENDERED_LOCK:

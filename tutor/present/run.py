@@ -7,16 +7,105 @@ them with " · " on its status line.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from tutor.fmt import number
+from tutor.lesson import Layer
 
 COMPARED = ("lr", "optimizer", "momentum", "epochs", "batch_size", "seed", "hidden", "zero_grad", "loss", "dtype")
 AGREE = 1e-3           # relative difference below which two runs' losses are said to agree
 BASELINE_FIGURES = ("coef", "intercept", "loss", "val_loss", "accuracy", "val_accuracy")   # in the order shown
 
 
-def values_text(v) -> str:
+# What these texts read of a run. The run's own types live in tutor.train, beside this layer and
+# not below it, so they are described here by what is read (tutor.train's Snapshot, GradStat,
+# RunSpec, History and Session have these members).
+
+
+class Grad(Protocol):
+    """A parameter's gradient figures (tutor.train.snapshot.GradStat)."""
+
+    @property
+    def value(self) -> float | None: ...          # signed, when the parameter is one number
+    @property
+    def norm(self) -> float: ...
+
+
+class Reached(Protocol):
+    """Where a run stopped: a lesson's Snapshot, a playground's Stats."""
+
+    @property
+    def step(self) -> int: ...
+    @property
+    def loss(self) -> float: ...
+
+
+class Figures(Reached, Protocol):
+    """A logged row of a run (tutor.train.snapshot.Snapshot)."""
+
+    @property
+    def backend(self) -> str: ...
+    @property
+    def device(self) -> str: ...
+    @property
+    def epoch(self) -> int: ...
+    @property
+    def total_steps(self) -> int: ...
+    @property
+    def val_loss(self) -> float | None: ...
+    @property
+    def accuracy(self) -> float | None: ...
+    @property
+    def val_accuracy(self) -> float | None: ...
+    @property
+    def grads(self) -> Mapping[str, Grad]: ...
+    @property
+    def params(self) -> Mapping[str, Any] | None: ...
+    @property
+    def steps_per_second(self) -> float: ...
+    @property
+    def done(self) -> bool: ...
+    @property
+    def diverged(self) -> bool: ...
+    @property
+    def error(self) -> str: ...
+
+
+class Settings(Protocol):
+    """A run's settings (tutor.train.spec.RunSpec): those COMPARED, the optimizer's and the model's."""
+
+    @property
+    def backend(self) -> str: ...
+    @property
+    def optimizer(self) -> str: ...
+    @property
+    def lr(self) -> float: ...
+    @property
+    def momentum(self) -> float: ...
+    @property
+    def layers(self) -> Sequence[Layer]: ...
+    @property
+    def bias(self) -> bool | None: ...
+
+
+class Series(Protocol):
+    """A run's logged losses (tutor.train.snapshot.History)."""
+
+    def series(self) -> tuple[list[int], list[float], list[float], list[float]]: ...
+
+
+class Run(Protocol):
+    """A run being compared (tutor.train.session.Session)."""
+
+    @property
+    def spec(self) -> Settings: ...
+    @property
+    def history(self) -> Series: ...
+
+
+def values_text(v: object) -> str:
     """A parameter or prediction: one number, or a flat list of numbers, to 5 decimals."""
     if isinstance(v, (list, tuple)):
         flat = list(_flat(v))
@@ -24,7 +113,7 @@ def values_text(v) -> str:
     return f"{v:.5f}" if isinstance(v, float) else str(v)
 
 
-def _flat(v):
+def _flat(v: Iterable[Any]) -> Iterator[Any]:
     for x in v:
         if isinstance(x, (list, tuple)):
             yield from _flat(x)
@@ -32,12 +121,12 @@ def _flat(v):
             yield x
 
 
-def grad_text(name: str, g) -> str:
+def grad_text(name: str, g: Grad) -> str:
     """A parameter's gradient: signed for a single number (∂w −2.0), else its norm."""
     return f"∂{name} {number(g.value)}" if g.value is not None else f"‖∂{name}‖ {number(g.norm)}"
 
 
-def optimizer_text(spec) -> str:
+def optimizer_text(spec: Settings) -> str:
     """gd, lr 0.1 · sgd, lr 0.01, momentum 0.9 (effective step lr/(1 − momentum) = 0.1)."""
     text = f"{spec.optimizer}, lr {spec.lr:g}"
     if spec.optimizer == "sgd" and spec.momentum:
@@ -45,15 +134,15 @@ def optimizer_text(spec) -> str:
     return text
 
 
-def params_text(params: dict) -> str:
+def params_text(params: Mapping[str, Any]) -> str:
     return ", ".join(f"{k} = {values_text(v)}" for k, v in params.items())
 
 
-def prediction_text(pr: dict) -> str:
+def prediction_text(pr: Mapping[str, Any]) -> str:
     return f"f({values_text(pr['x'])}) = {values_text(pr['y'])}"
 
 
-def loss_figures(snap, final: bool = False) -> list[str]:
+def loss_figures(snap: Figures, final: bool = False) -> list[str]:
     """loss, validation loss and accuracy of a snapshot, as short pieces."""
     out = [f"{'final loss' if final else 'loss'} {number(snap.loss)}"]
     if snap.val_loss is not None:
@@ -69,18 +158,18 @@ def accuracy_text(train: float, val: float | None, sep: str) -> str:
     return f"{train:.3f}" + (f"{sep}{val:.3f}" if val is not None else "")
 
 
-def diverged_text(snap, fix: str) -> str:
+def diverged_text(snap: Reached, fix: str) -> str:
     """Why a run stopped: the step and the loss it reached, and what to change (`fix`)."""
     return f"diverged at step {snap.step}: the loss became {number(snap.loss)}. Lower the learning rate {fix}."
 
 
-def step_line(snap) -> str:
+def step_line(snap: Figures) -> str:
     """One logged step of the headless log."""
     norms = "  ".join(grad_text(k, g) for k, g in snap.grads.items())
     return f"  step {snap.step:>6}  epoch {snap.epoch:>4}  " + "  ".join(loss_figures(snap)) + f"  {norms}"
 
 
-def status_line(snap, predictions=()) -> str:
+def status_line(snap: Figures, predictions: Iterable[Mapping[str, Any]] = ()) -> str:
     """The Train pane's one-line summary: the numbers of the headless log. A running run shows its
     last logged row (the state a step starts from: its loss, and the signed gradient of each
     one-number parameter); a finished one its final weights' figures, as the `done` event."""
@@ -99,7 +188,7 @@ def status_line(snap, predictions=()) -> str:
     return text + f" · {snap.steps_per_second:,.0f} steps/s"
 
 
-def baseline_text(base: dict, one_line: bool) -> str:
+def baseline_text(base: Mapping[str, Any], one_line: bool) -> str:
     """The library baseline: its model, what it ran with, and its figures to 5 decimals; on one
     line (the Train pane) or one figure per line (the headless log)."""
     figures = [(key, values_text(base[key])) for key in BASELINE_FIGURES if key in base]
@@ -114,18 +203,18 @@ class Kept:
     """A run kept on the plot, with what is needed to compare the next run with it."""
 
     label: str
-    history: object
-    spec: object
+    history: Series
+    spec: Settings
     step: int
     total: int
 
 
-def _model(spec) -> tuple:
+def _model(spec: Settings) -> tuple[tuple[str, bool], ...]:
     """The layers as built: each one's type and whether a linear layer has a bias."""
-    return tuple((l.type, (l.bias if spec.bias is None else spec.bias) and l.type == "linear") for l in spec.layers)
+    return tuple((lyr.type, (lyr.bias if spec.bias is None else spec.bias) and lyr.type == "linear") for lyr in spec.layers)
 
 
-def agreement(session, kept: Kept, label: str = "") -> str:
+def agreement(session: Run, kept: Kept, label: str = "") -> str:
     """How the finished run compares with the kept one. The same start and settings give the same
     path whatever the backend; with other settings the losses are not expected to match."""
     name = f"{label or session.spec.backend} vs {kept.label}"
@@ -138,8 +227,8 @@ def agreement(session, kept: Kept, label: str = "") -> str:
         return f"{name}: not comparable, {kept.label} ran with {', '.join(changed)}"
     steps, loss, _, _ = session.history.series()
     o_steps, o_loss, _, _ = kept.history.series()
-    other = dict(zip(o_steps, o_loss))
-    diffs = [abs(a - other[s]) / max(abs(a), abs(other[s]), 1e-12) for s, a in zip(steps, loss) if s in other]
+    other = dict(zip(o_steps, o_loss, strict=True))
+    diffs = [abs(a - other[s]) / max(abs(a), abs(other[s]), 1e-12) for s, a in zip(steps, loss, strict=True) if s in other]
     if not diffs:
         return f"{name}: no logged steps in common"
     worst = max(diffs)

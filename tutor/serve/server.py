@@ -26,6 +26,7 @@ from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
 from tutor.progress import CLASS_ENV
+import contextlib
 
 log = logging.getLogger("backprop-tutor.serve")
 
@@ -36,7 +37,7 @@ QUIT_GRACE = 1.5           # seconds a closed tab's tutor has to save and leave 
 LEARNER_MB = 300
 MAX_SIZE = (500, 200)      # columns and rows of a browser's terminal, at most
 HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d+)?|\[[0-9A-Fa-f:.]+\](:\d+)?")
-STATIC = Path(__import__("textual_serve").__file__).resolve().parent / "static"
+STATIC = Path(str(__import__("textual_serve").__file__)).resolve().parent / "static"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -89,10 +90,8 @@ class LearnerService(AppService):
             await super(LearnerService, self).stop()
             await process.wait()
 
-        try:
+        with contextlib.suppress(TimeoutError, OSError, RuntimeError):
             await asyncio.wait_for(asyncio.shield(quit_and_wait()), QUIT_GRACE)
-        except (TimeoutError, OSError, RuntimeError):
-            pass
         kill_group(process.pid)
         if self._task is not None:
             self._task.cancel()
@@ -110,10 +109,8 @@ def clamp(width: int, height: int) -> tuple[int, int]:
 
 def kill_group(pid: int) -> None:
     """SIGKILL to every process in the group `pid` leads (the tutor and what it started)."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class ClassServer(Server):
@@ -165,7 +162,9 @@ class ClassServer(Server):
         return plain_page(f"The class is full ({self.max_learners} learners at once). Try again in a while.",
                           status=503)
 
-    async def handle_websocket(self, request: web.Request) -> web.StreamResponse:
+    # A refusal (no code, a full class) answers in plain HTTP where textual-serve's handler always
+    # returns a websocket; aiohttp takes any StreamResponse from a handler.
+    async def handle_websocket(self, request: web.Request) -> web.StreamResponse:  # type: ignore[override]
         """textual-serve's handler with the checks first (no code, a full class: no process) and
         the learner's service in place of AppService."""
         if not self.admitted(request):

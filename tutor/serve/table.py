@@ -148,7 +148,7 @@ def text(view: ClassView) -> str:
 
 def _columns(head: list[str], body: list[list[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in [head] + body) for i in range(len(head))]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [head] + body]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in [head] + body]
 
 
 def to_csv(view: ClassView) -> str:

@@ -22,7 +22,7 @@ class Data:
 
     @property
     def inputs(self) -> int:
-        return self.x_train.shape[1]
+        return int(self.x_train.shape[1])
 
     @property
     def outputs(self) -> int:

@@ -11,11 +11,18 @@ Their interface is tutor/train/registry.py's `Backend` protocol, and the registr
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tutor.train.layers import LAYERS, nn_sequential
 from tutor.train.losses import LOSS_KINDS, nn_criterion
 from tutor.train.layers_modern import DropMasks
 from tutor.train.manual import ManualModel, NumpyXP, TorchXP
 from tutor.train.optimizers import HandOptimizer, clip_coef, torch_optimizer, torch_penalty, torch_scheduler
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from tutor.train.spec import Planned, RunSpec
 
 
 class DeviceError(Exception):
@@ -87,7 +94,7 @@ def _cpu_threads(n_weights: int, torch_too: bool = True, gpu: bool = False) -> N
 
 
 class ManualBackend:
-    def __init__(self, xp, spec, plan, weights):
+    def __init__(self, xp: Any, spec: RunSpec, plan: tuple[Planned, ...], weights: dict[str, np.ndarray]) -> None:
         self.xp = xp
         self.model = ManualModel(xp, spec, plan, weights)
         self.device = xp.device
@@ -124,7 +131,8 @@ def _loss_fn(kind: str):
 class AutogradBackend:
     """Tensors that record what is done to them; backward() fills every .grad."""
 
-    def __init__(self, xp: TorchXP, spec, plan, weights):
+    def __init__(self, xp: TorchXP, spec: RunSpec, plan: tuple[Planned, ...],
+                 weights: dict[str, np.ndarray]) -> None:
         import torch
 
         self.torch = torch
@@ -141,7 +149,7 @@ class AutogradBackend:
 
     def forward(self, x, train: bool = False):
         if self.chain:                          # no dropout, no residual: each layer's function in turn
-            for fn, names, rate, source in self.plan:
+            for fn, names, _rate, _source in self.plan:
                 x = fn(self.torch, x, tuple(self.params_t[n] if n else None for n in names))
             return x
         outs = []
@@ -201,7 +209,8 @@ class AutogradBackend:
 class NNBackend:
     """torch.nn layers and a loss module; `use_optim` hands the update to torch.optim."""
 
-    def __init__(self, xp: TorchXP, spec, plan, weights, use_optim: bool):
+    def __init__(self, xp: TorchXP, spec: RunSpec, plan: tuple[Planned, ...], weights: dict[str, np.ndarray],
+                 use_optim: bool) -> None:
         import torch
         from torch import nn
 
@@ -212,14 +221,14 @@ class NNBackend:
         self.model = nn_sequential(nn, plan).to(device=xp.device, dtype=xp.dtype)
         self.names: dict[str, tuple[object, str]] = {}      # our name → (parameter, "T" if stored transposed)
         with torch.no_grad():
-            for m, p in zip(self.model, plan):
-                for name, (attr, transposed) in zip(p.names, LAYERS[p.type].nn_params):
+            for m, p in zip(self.model, plan, strict=False):
+                for name, (attr, transposed) in zip(p.names, LAYERS[p.type].nn_params, strict=False):
                     if name:
                         value = xp.array(weights[name])
                         getattr(m, attr).copy_(value.T if transposed else value)   # nn.Linear keeps W as out × in
                         self.names[name] = (getattr(m, attr), "T" if transposed else "")
         self.masks = DropMasks(spec.seed)
-        self.dropouts = [(m, p.n_in, p.layer.rate) for m, p in zip(self.model, plan) if LAYERS[p.type].random]
+        self.dropouts = [(m, p.n_in, p.layer.rate) for m, p in zip(self.model, plan, strict=False) if LAYERS[p.type].random]
         module, apply = nn_criterion(nn, spec.loss), LOSS_KINDS[spec.loss].nn_apply
         self.criterion = lambda p, y: apply(torch, module, p, y)
         if use_optim:                           # torch.optim's optimizer and lr scheduler
@@ -294,13 +303,13 @@ class NNBackend:
             return self.model(x)
 
 
-def numpy_arrays(spec, n_weights: int) -> NumpyXP:
+def numpy_arrays(spec: RunSpec, n_weights: int) -> NumpyXP:
     """Where the numpy backend's arrays live: numpy, on the host."""
     _cpu_threads(n_weights, torch_too=False)
     return NumpyXP(spec.dtype)
 
 
-def torch_arrays(spec, n_weights: int) -> TorchXP:
+def torch_arrays(spec: RunSpec, n_weights: int) -> TorchXP:
     """Where a torch backend's tensors live: the run's device (auto resolved, its dtype checked)."""
     device = fit_dtype(spec.device, resolve_device(spec.device), spec.dtype)
     # numpy's BLAS (the data, the baseline) is held to one thread on every device: on a GPU its

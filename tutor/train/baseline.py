@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import warnings
 
+from typing import Any
+
 import numpy as np
 
+from tutor.lesson import Train
 from tutor.train.data import Data
 
 
 MLP_SEED = 1            # scikit-learn's random_state: its initial weights and its shuffling
 
 
-def fit_baseline(kind: str, data: Data, train=None, seed: int = MLP_SEED) -> dict:
+def fit_baseline(kind: str, data: Data, train: Train | None = None, seed: int = MLP_SEED) -> dict[str, Any]:
     """A JSON-ready dict: name, model, settings, and the figures to compare with. `train`: the
     lesson's [train] (hidden size, epochs, batch size, learning rate of the MLP)."""
     if kind == "sklearn-linear":

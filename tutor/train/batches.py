@@ -18,10 +18,10 @@ class BatchOrder:
         self.position = n                      # start of the next batch within `order`
 
     def next(self) -> np.ndarray:
-        if self.position >= self.n:
+        if self.position >= self.n or self.order is None:     # None only before the first batch
             self.order = self.rng.permutation(self.n)
             self.position = 0
-        idx = self.order[self.position:self.position + self.size]
+        idx: np.ndarray = self.order[self.position:self.position + self.size]
         self.position += self.size
         return idx
 

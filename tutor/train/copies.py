@@ -24,7 +24,8 @@ PATTERN_STEP, PATTERN_PHASE = 1.7, 0.3     # cos(k·step + phase): no simple rel
 
 def projection(rows: int) -> np.ndarray:
     """The fixed pattern a unit's weights are dotted with (rows.py's `pattern`, also on a device)."""
-    return np.cos(np.arange(rows) * PATTERN_STEP + PATTERN_PHASE)
+    pattern: np.ndarray = np.cos(np.arange(rows) * PATTERN_STEP + PATTERN_PHASE)
+    return pattern
 
 
 def distinct_units(w: np.ndarray, eps: float | None = None) -> int:
@@ -42,7 +43,7 @@ def distinct_units(w: np.ndarray, eps: float | None = None) -> int:
         return 0
     scale = float(np.max(np.abs(w)))
     if not np.isfinite(scale):
-        return w.shape[1]
+        return int(w.shape[1])
     limit = copy_limit(scale, w.shape[0], eps)
     pattern = projection(w.shape[0])
     key = pattern @ w

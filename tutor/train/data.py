@@ -16,7 +16,8 @@ from tutor.train.arrays import Data, DataError
 __all__ = ["Data", "DataError"]
 
 
-def synthetic_linear(n, features, x_dist, w, b, noise, seed, train) -> Data:
+def synthetic_linear(n: int, features: int, x_dist: str, w: list[float], b: float, noise: float,
+                     seed: int, train: int) -> Data:
     """y = x·w + b + noise·ε, drawn from one legacy RandomState(seed), then shuffled by the
     same generator; the first `train` shuffled samples train, the rest validate."""
     rng = np.random.RandomState(seed)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -38,18 +38,19 @@ def load(spec: Dataset) -> Data:
     return kind.load(spec)
 
 
-def _matrix(values):
+def _matrix(values: Any) -> np.ndarray:
     a = np.asarray(values, dtype=np.float64)
     return a.reshape(-1, 1) if a.ndim == 1 else a
 
 
+def _labels(values: Any) -> np.ndarray:
+    """Class labels: integers, one per sample."""
+    return np.asarray(values, dtype=np.float64).astype(np.int64).reshape(-1)
+
+
 def _points_load(spec: Dataset) -> Data:
     o = spec.options
-    if o.get("classes"):                      # class labels: integers, one per sample
-        def target(v):
-            return np.asarray(v, dtype=np.float64).astype(np.int64).reshape(-1)
-    else:
-        target = _matrix
+    target = _labels if o.get("classes") else _matrix
     xv = _matrix(o["x_val"]) if o.get("x_val") is not None else None
     yv = target(o["y_val"]) if o.get("y_val") is not None else None
     return Data(_matrix(o["x"]), target(o["y"]), xv, yv, classes=o.get("classes") or 0, name="points")
@@ -71,7 +72,7 @@ def _points_script(spec: Dataset) -> list[str]:
 
 
 def _points_shape(spec: Dataset) -> tuple[int, int]:
-    def width(v):
+    def width(v: Any) -> int:
         return len(v[0]) if isinstance(v[0], (list, tuple)) else 1
     return width(spec.options["x"]), spec.options.get("classes") or width(spec.options["y"])
 

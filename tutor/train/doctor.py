@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 FLAT_STEPS = 50            # observations (or, fed by loss_at, steps) with no real change in the loss: a stall
 FLAT_CHANGE = 1e-3         # "no real change": relative, over those observations
@@ -65,7 +66,7 @@ class Doctor:
             self.seen = self.seen[:1] + self.seen[2::2]          # keep the first, thin the rest
 
     def diagnose(self, diverged: bool = False, accuracy: float | None = None,
-                 val_accuracy: float | None = None) -> dict | None:
+                 val_accuracy: float | None = None) -> dict[str, Any] | None:
         seen = [o for o in self.seen if o.grads]
         finite = [o for o in seen if math.isfinite(o.loss) and all(math.isfinite(g) for g in o.grads.values())]
         if diverged or self._rising(finite):
@@ -166,7 +167,7 @@ class Doctor:
             first = o
         return max(FLAT_STEPS, finite[-1].step - first.step + 1)
 
-    def _diverged(self, seen: list[Observation], finite: list[Observation]) -> dict:
+    def _diverged(self, seen: list[Observation], finite: list[Observation]) -> dict[str, Any]:
         evidence = []
         first = finite[0] if finite else None
         last = finite[-1] if finite else None
@@ -196,11 +197,11 @@ def _norms(grads: dict[str, float]) -> str:
     return "gradient norms " + ", ".join(f"{k} {v:.3g}" for k, v in grads.items())
 
 
-def _verdict(kind: str, summary: str, evidence: list[str], fix: str) -> dict:
+def _verdict(kind: str, summary: str, evidence: list[str], fix: str) -> dict[str, Any]:
     return {"kind": kind, "summary": summary, "evidence": evidence, "fix": fix}
 
 
-def text(diagnosis: dict | None) -> str:
+def text(diagnosis: dict[str, Any] | None) -> str:
     """The verdict as lines for a log or a screen."""
     if not diagnosis:
         return ""
@@ -210,7 +211,7 @@ def text(diagnosis: dict | None) -> str:
     return "\n".join(lines)
 
 
-def one_line(diagnosis: dict) -> str:
+def one_line(diagnosis: dict[str, Any]) -> str:
     """The verdict in one line, for a status line: what, the first evidence, the fix."""
     first = f": {diagnosis['evidence'][0]}" if diagnosis["evidence"] else ""
     return f"Doctor: {diagnosis['summary']}{first}. Fix: {diagnosis['fix']}."

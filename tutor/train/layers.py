@@ -22,6 +22,7 @@ in tutor/lesson/vocabulary.py's LAYER_TYPES; tests/unit/test_layer_table.py chec
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, Callable
 
 from tutor.train import layers_modern as m
@@ -34,16 +35,16 @@ BN_EPS = 1e-5          # nn.BatchNorm1d's eps: every backend and the exported co
 
 
 class Linear:
-    def __init__(self, W, b=None, first: bool = False):
+    def __init__(self, W: Any, b: Any = None, first: bool = False) -> None:
         self.W, self.b = W, b
         self.first = first                     # the input layer: nobody needs ∂L/∂x
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         self.x = x
         z = x @ self.W
         return z + self.b if self.b is not None else z
 
-    def backward(self, g):
+    def backward(self, g: Any) -> Any:
         self.dW = self.x.T @ g                 # ∂L/∂W = xᵀ · g
         if self.b is not None:
             self.db = g.sum(0)                 # ∂L/∂b = 1ᵀ · g  (the bias was broadcast over rows)
@@ -53,35 +54,35 @@ class Linear:
 
 
 class ReLU:
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         self.mask = x > 0
         return x * self.mask
 
-    def backward(self, g):
+    def backward(self, g: Any) -> Any:
         return g * self.mask                   # 1[z > 0]
 
 
 class Sigmoid:
-    def __init__(self, xp):
+    def __init__(self, xp: Any) -> None:
         self.xp = xp
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         self.s = 1 / (1 + self.xp.exp(-x))
         return self.s
 
-    def backward(self, g):
+    def backward(self, g: Any) -> Any:
         return g * self.s * (1 - self.s)       # σ(z)(1 − σ(z))
 
 
 class Tanh:
-    def __init__(self, xp):
+    def __init__(self, xp: Any) -> None:
         self.xp = xp
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         self.t = self.xp.tanh(x)
         return self.t
 
-    def backward(self, g):
+    def backward(self, g: Any) -> Any:
         return g * (1 - self.t * self.t)
 
 
@@ -91,10 +92,10 @@ class BatchNorm:
     learned scale gamma and shift beta. The tutor always uses the batch's own statistics (no
     running averages), so a model's evaluation sees them too."""
 
-    def __init__(self, gamma, beta):
+    def __init__(self, gamma: Any, beta: Any) -> None:
         self.gamma, self.beta = gamma, beta
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         mu = x.mean(0)                         # the batch mean of each feature
         xc = x - mu                            # centred
         var = (xc * xc).mean(0)                # biased variance: ÷N
@@ -102,7 +103,7 @@ class BatchNorm:
         self.xhat = xc * self.inv              # normalised
         return self.gamma * self.xhat + self.beta
 
-    def backward(self, g):
+    def backward(self, g: Any) -> Any:
         n = g.shape[0]
         self.dgamma = (g * self.xhat).sum(0)   # ∂L/∂gamma = Σ_batch g ⊙ xhat
         self.dbeta = g.sum(0)                  # ∂L/∂beta = Σ_batch g
@@ -111,34 +112,34 @@ class BatchNorm:
         return self.inv / n * (n * dxhat - dxhat.sum(0) - self.xhat * (dxhat * self.xhat).sum(0))
 
 
-def softmax(xp, z):
+def softmax(xp: Any, z: Any) -> Any:             # the array library, its array
     e = xp.exp(z - xp.rowmax(z))
     return e / xp.rowsum(e)
 
 
 class Softmax:
-    def __init__(self, xp):
+    def __init__(self, xp: Any) -> None:
         self.xp = xp
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         self.s = softmax(self.xp, x)
         return self.s
 
-    def backward(self, g):                     # the Jacobian diag(s) − s sᵀ, applied row by row
+    def backward(self, g: Any) -> Any:                     # the Jacobian diag(s) − s sᵀ, applied row by row
         return self.s * (g - self.xp.rowsum(g * self.s))
 
 
 class LogSoftmax:
-    def __init__(self, xp):
+    def __init__(self, xp: Any) -> None:
         self.xp = xp
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         shifted = x - self.xp.rowmax(x)
         out = shifted - self.xp.log(self.xp.rowsum(self.xp.exp(shifted)))
         self.s = self.xp.exp(out)
         return out
 
-    def backward(self, g):
+    def backward(self, g: Any) -> Any:
         return g - self.s * self.xp.rowsum(g)
 
 
@@ -150,9 +151,9 @@ Lines = Callable[..., list[str]]
 @dataclass(frozen=True)
 class LayerKind:
     name: str
-    make: Callable[[Any, tuple, bool], Any]            # (xp, parameter arrays, first layer?) → a layer
-    torch: Callable[[Any, Any, tuple], Any]            # (torch, x, parameter tensors) → output
-    nn: Callable[[Any], tuple[str, tuple, dict]]       # planned layer → (nn class, args, kwargs)
+    make: Callable[[Any, tuple[Any, ...], bool], Any]            # (xp, parameter arrays, first layer?) → a layer
+    torch: Callable[[Any, Any, tuple[Any, ...]], Any]            # (torch, x, parameter tensors) → output
+    nn: Callable[[Any], tuple[str, tuple[Any, ...], dict[str, Any]]]       # planned layer → (nn class, args, kwargs)
     forward_lines: Lines                               # (xp spellings, h, out, parameter names) → lines
     backward_lines: Lines                              # (xp spellings, h, out, parameter names, first) → lines
     torch_lines: Lines                                 # (h, out, parameter names) → the autograd lines
@@ -172,61 +173,63 @@ class LayerKind:
     skip: bool = False                                 # adds an earlier layer's output (a residual connection)
 
 
-def _linear_make(xp, p, first):
+def _linear_make(xp: Any, p: Any, first: bool) -> Any:
     return Linear(p[0], p[1], first=first)
 
 
-def _linear_forward(xp, h, out, names):
+def _linear_forward(xp: Any, h: str, out: str, names: tuple[Any, ...]) -> list[str]:
     w, b = names
     return [f"{out} = {h} @ {w}" + (f" + {b}" if b else "")]
 
 
-def _linear_backward(xp, h, out, names, first):
+def _linear_backward(xp: Any, h: str, out: str, names: tuple[Any, ...], first: bool) -> list[str]:
     w, b = names
     lines = [f"d{w} = {h}.T @ g"] + ([f"d{b} = g.sum(0)"] if b else [])
     return lines if first else lines + [f"g = g @ {w}.T"]
 
 
-def _linear_torch(t, x, p):
+def _linear_torch(t: Any, x: Any, p: Any) -> Any:
     x = x @ p[0]
     return x + p[1] if p[1] is not None else x
 
 
-def _bn_forward(xp, h, out, names):
+def _bn_forward(xp: Any, h: str, out: str, names: tuple[Any, ...]) -> list[str]:
     g, b, n = *names, out[1:]
     return [f"mu{n} = {h}.mean(0)", f"xc{n} = {h} - mu{n}", f"var{n} = (xc{n} * xc{n}).mean(0)   # biased: ÷N",
             f"inv{n} = 1 / (var{n} + {BN_EPS!r}) ** 0.5", f"xhat{n} = xc{n} * inv{n}", f"{out} = {g} * xhat{n} + {b}"]
 
 
-def _bn_backward(xp, h, out, names, first):
+def _bn_backward(xp: Any, h: str, out: str, names: tuple[Any, ...], first: bool) -> list[str]:
     g, b, n = *names, out[1:]
     return [f"d{g} = (g * xhat{n}).sum(0)", f"d{b} = g.sum(0)", f"dxhat = g * {g}", "n = g.shape[0]",
             f"g = inv{n} / n * (n * dxhat - dxhat.sum(0) - xhat{n} * (dxhat * xhat{n}).sum(0))"]
 
 
-def _bn_torch(t, x, p):           # the batch's statistics, biased variance, as nn.BatchNorm1d
+def _bn_torch(t: Any, x: Any, p: Any) -> Any:           # the batch's statistics, biased variance, as nn.BatchNorm1d
     xc = x - x.mean(0)
     return p[0] * (xc / t.sqrt((xc * xc).mean(0) + BN_EPS)) + p[1]
 
 
-def _bn_text(h, out, names):
+def _bn_text(h: str, out: str, names: tuple[Any, ...]) -> list[str]:
     g, b, n = *names, out[1:]
     return [f"xc{n} = {h} - {h}.mean(0)", f"{out} = {g} * (xc{n} / torch.sqrt((xc{n} * xc{n}).mean(0) + {BN_EPS!r})) + {b}"]
 
 
-def _softmax_forward(xp, h, out):
+def _softmax_forward(xp: Any, h: str, out: str) -> list[str]:
     n = out[1:]
     return [f"e{n} = {xp['exp']}({h} - {xp['rowmax'].format(h)})", f"{out} = e{n} / {xp['rowsum'].format(f'e{n}')}"]
 
 
-def _log_softmax_forward(xp, h, out):
+def _log_softmax_forward(xp: Any, h: str, out: str) -> list[str]:
     n = out[1:]
     return [f"shifted{n} = {h} - {xp['rowmax'].format(h)}",
             f"{out} = shifted{n} - {xp['log']}({xp['rowsum'].format(xp['exp'] + f'(shifted{n})')})",
             f"s{n} = {xp['exp']}({out})"]
 
 
-def _activation(name, make, torch, nn, forward, backward, text, **more) -> LayerKind:
+def _activation(name: str, make: Callable[..., Any], torch: Callable[..., Any], nn: Any,
+                forward: Callable[..., list[str]], backward: Callable[..., list[str]], text: Callable[[str], str],
+                **more: Any) -> LayerKind:
     """An entry for a layer without parameters."""
     return LayerKind(name, lambda xp, p, first: make(xp), torch, lambda plan: (nn[0], (), nn[1]),
                      lambda xp, h, out, names: forward(xp, h, out),
@@ -310,30 +313,30 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in (
 
 
 # the tutor's own nn modules (where torch's would draw other masks or read other inputs): class, script text
-CUSTOM_NN = {"MaskDropout": (m.masked_dropout, m.MASK_DROPOUT_TEXT),
+CUSTOM_NN: dict[str, tuple[Callable[[Any], Any], list[str]]] = {"MaskDropout": (m.masked_dropout, m.MASK_DROPOUT_TEXT),
              "ColumnEmbedding": (m.column_embedding, m.COLUMN_EMBEDDING_TEXT)}
 
 
-def nn_module(nn, planned):
+def nn_module(nn: Any, planned: Any) -> Any:
     """The torch.nn module of a planned layer (tutor.train.spec.Planned)."""
     cls, args, kwargs = LAYERS[planned.type].nn(planned)
     return (CUSTOM_NN[cls][0](nn) if cls in CUSTOM_NN else getattr(nn, cls))(*args, **kwargs)
 
 
-def nn_class_lines(plan) -> list[str]:
+def nn_class_lines(plan: Sequence[Any]) -> list[str]:
     """The definitions of the tutor's own modules a plan uses, for a script."""
     used = dict.fromkeys(LAYERS[p.type].nn(p)[0] for p in plan)
     return [line for cls in used if cls in CUSTOM_NN for line in (*CUSTOM_NN[cls][1], "")]
 
 
-def nn_sequential(nn, plan):
+def nn_sequential(nn: Any, plan: Sequence[Any]) -> Any:
     """The plan's modules in nn.Sequential, or in SkipSequential where a layer adds an earlier output."""
     modules = [nn_module(nn, p) for p in plan]
     skips = {i: p.layer.source for i, p in enumerate(plan) if LAYERS[p.type].skip}
     return m.skip_sequential(nn)(skips, *modules) if skips else nn.Sequential(*modules)
 
 
-def nn_text(planned) -> str:
+def nn_text(planned: Any) -> str:
     """The same module as a script writes it."""
     cls, args, kwargs = LAYERS[planned.type].nn(planned)
     return f"{'' if cls in CUSTOM_NN else 'nn.'}{cls}(" + ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())]) + ")"

@@ -5,6 +5,8 @@ Their entries are in tutor/train/layers.py's table."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 LN_EPS = 1e-5            # nn.LayerNorm's eps
 GELU_C = math.sqrt(2 / math.pi)
@@ -14,15 +16,15 @@ GELU_A = 0.044715
 class GELU:
     """x·Φ(x), Φ the standard normal's CDF: ½·x·(1 + erf(x/√2))."""
 
-    def __init__(self, xp):
+    def __init__(self, xp: Any) -> None:
         self.xp = xp
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         self.x = x
         self.cdf = 0.5 * (1 + self.xp.erf(x / math.sqrt(2)))
         return x * self.cdf
 
-    def backward(self, g):                      # Φ(x) + x·φ(x)
+    def backward(self, g: Any) -> Any:                      # Φ(x) + x·φ(x)
         pdf = self.xp.exp(-0.5 * self.x * self.x) / math.sqrt(2 * math.pi)
         return g * (self.cdf + self.x * pdf)
 
@@ -30,15 +32,15 @@ class GELU:
 class GELUTanh:
     """The tanh approximation: ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))."""
 
-    def __init__(self, xp):
+    def __init__(self, xp: Any) -> None:
         self.xp = xp
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         self.x = x
         self.t = self.xp.tanh(GELU_C * (x + GELU_A * x * x * x))
         return 0.5 * x * (1 + self.t)
 
-    def backward(self, g):
+    def backward(self, g: Any) -> Any:
         du = GELU_C * (1 + 3 * GELU_A * self.x * self.x)
         return g * (0.5 * (1 + self.t) + 0.5 * self.x * (1 - self.t * self.t) * du)
 
@@ -46,29 +48,29 @@ class GELUTanh:
 class SiLU:
     """x·σ(x) (also called swish)."""
 
-    def __init__(self, xp):
+    def __init__(self, xp: Any) -> None:
         self.xp = xp
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         self.x = x
         self.s = 1 / (1 + self.xp.exp(-x))
         return x * self.s
 
-    def backward(self, g):                      # σ(x)·(1 + x·(1 − σ(x)))
+    def backward(self, g: Any) -> Any:                      # σ(x)·(1 + x·(1 − σ(x)))
         return g * self.s * (1 + self.x * (1 - self.s))
 
 
 class Softplus:
     """log(1 + eˣ), written as max(x, 0) + log(1 + e^−|x|) so that no exponential overflows."""
 
-    def __init__(self, xp):
+    def __init__(self, xp: Any) -> None:
         self.xp = xp
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         self.x = x
         return x * (x > 0) + self.xp.log(1 + self.xp.exp(-abs(x)))
 
-    def backward(self, g):                      # σ(x)
+    def backward(self, g: Any) -> Any:                      # σ(x)
         return g / (1 + self.xp.exp(-self.x))
 
 
@@ -77,10 +79,10 @@ class LayerNorm:
     and scaled by 1/√(var + eps) with the biased variance, then a learned scale gamma and shift beta
     per feature. Unlike batchnorm, the samples do not mix."""
 
-    def __init__(self, xp, gamma, beta):
+    def __init__(self, xp: Any, gamma: Any, beta: Any) -> None:
         self.xp, self.gamma, self.beta = xp, gamma, beta
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         n = x.shape[1]
         xc = x - self.xp.rowsum(x) / n
         var = self.xp.rowsum(xc * xc) / n
@@ -88,7 +90,7 @@ class LayerNorm:
         self.xhat = xc * self.inv
         return self.gamma * self.xhat + self.beta
 
-    def backward(self, g):
+    def backward(self, g: Any) -> Any:
         n = g.shape[1]
         self.dgamma = (g * self.xhat).sum(0)
         self.dbeta = g.sum(0)
@@ -106,10 +108,10 @@ class Dropout:
     rate = 0.0
     mask = None
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         return x if self.mask is None else x * self.mask
 
-    def backward(self, g):
+    def backward(self, g: Any) -> Any:
         return g if self.mask is None else g * self.mask
 
 
@@ -120,24 +122,24 @@ class Residual:
 
     other = None
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         return x + self.other
 
-    def backward(self, g):
+    def backward(self, g: Any) -> Any:
         return g
 
 
-def skip_sequential(nn):
+def skip_sequential(nn: Any) -> Any:            # torch.nn → the SkipSequential class
     """nn.Sequential whose layer i may add the output of an earlier layer `skips[i]` (a residual
     connection) in place of calling its module."""
 
-    class SkipSequential(nn.Sequential):
-        def __init__(self, skips: dict, *modules):
+    class SkipSequential(nn.Sequential):  # type: ignore[misc]  # torch.nn is handed in (torch loads lazily)
+        def __init__(self, skips: dict[int, int], *modules: Any) -> None:
             super().__init__(*modules)
             self.skips = skips
 
-        def forward(self, x):
-            outs = []
+        def forward(self, x: Any) -> Any:
+            outs: list[Any] = []
             for i, module in enumerate(self):
                 x = x + outs[self.skips[i]] if i in self.skips else module(x)
                 outs.append(x)
@@ -168,24 +170,24 @@ class Embedding:
     gradient is a scatter-add: every row gets the sum of the gradients of the samples that picked it.
     It takes the model's input, so nothing below it needs a gradient."""
 
-    def __init__(self, xp, E):
+    def __init__(self, xp: Any, E: Any) -> None:
         self.xp, self.E = xp, E
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         self.idx = self.xp.indices(x[:, 0])
         return self.E[self.idx]
 
-    def backward(self, g):
+    def backward(self, g: Any) -> Any:
         self.dE = self.xp.zeros_like(self.E)
         self.xp.scatter_add(self.dE, self.idx, g)     # a row picked twice adds both samples' gradients
         return None
 
 
-def column_embedding(nn):
+def column_embedding(nn: Any) -> Any:
     """nn.Embedding reading the index from the input's one (float) column, as the other backends do."""
 
-    class ColumnEmbedding(nn.Embedding):
-        def forward(self, x):
+    class ColumnEmbedding(nn.Embedding):  # type: ignore[misc]  # torch.nn is handed in (torch loads lazily)
+        def forward(self, x: Any) -> Any:
             return super().forward(x[:, 0].long())
 
     return ColumnEmbedding
@@ -204,12 +206,12 @@ class DropMasks:
     """The one source of dropout masks: numpy's RandomState(seed + 1 mod 2³²), drawn on the host in
     layer order at each training forward pass, (samples × units) uniforms ≥ rate, scaled by 1/(1 − rate)."""
 
-    def __init__(self, seed: int):
+    def __init__(self, seed: int) -> None:
         import numpy as np
 
         self.rng = np.random.RandomState(drop_seed(seed))
 
-    def draw(self, xp, shape, rate: float):
+    def draw(self, xp: Any, shape: Any, rate: float) -> Any:
         return xp.array((self.rng.rand(*shape) >= rate) / (1 - rate))
 
 
@@ -217,16 +219,16 @@ def drop_seed(seed: int) -> int:
     return (seed + 1) % 2**32
 
 
-def masked_dropout(nn):
+def masked_dropout(nn: Any) -> Any:
     """The nn backend's dropout module: nn.Dropout draws from torch's generator, so that every
     backend draws the same masks this one multiplies by the mask the loop hands it, in training only."""
 
-    class MaskDropout(nn.Module):
-        def __init__(self):
+    class MaskDropout(nn.Module):  # type: ignore[misc]  # torch.nn is handed in (torch loads lazily)
+        def __init__(self) -> None:
             super().__init__()
             self.mask = None
 
-        def forward(self, x):
+        def forward(self, x: Any) -> Any:
             return x * self.mask if self.training and self.mask is not None else x
 
     return MaskDropout
@@ -245,7 +247,7 @@ MASK_DROPOUT_TEXT = [
 ]
 
 
-def mask_text(shape: str, rate: float, conv) -> str:
+def mask_text(shape: str, rate: float, conv: Callable[[str], str]) -> str:
     """A step's mask of `shape`, as the scripts draw it (`conv` makes it an array of the run)."""
     return conv(f"((drop_rng.rand(*{shape}) >= {rate!r}) / (1 - {rate!r}))")
 
@@ -253,10 +255,10 @@ def mask_text(shape: str, rate: float, conv) -> str:
 # --- the exported script's lines (xp: the script's spellings; out's number tags what backward keeps) ----
 
 
-def templated(forward: list[str], backward: list[str]):
+def templated(forward: list[str], backward: list[str]) -> tuple[Callable[[Any, str, str], list[str]], Callable[[Any, str, str], list[str]]]:
     """An activation's script lines from templates of {h} (its input), {out}, {n} (out's number, which
     tags what backward keeps) and the array library's spellings ({exp}, {tanh}, {log}, {erf})."""
-    def fill(templates, xp, h, out):
+    def fill(templates: list[str], xp: Any, h: str, out: str) -> list[str]:
         return [t.format(h=h, out=out, n=out[1:], **xp) for t in templates]
     return (lambda xp, h, out: fill(forward, xp, h, out)), (lambda xp, h, out: fill(backward, xp, h, out))
 
@@ -273,14 +275,14 @@ softplus_lines, softplus_back = templated(["{out} = {h} * ({h} > 0) + {log}(1 + 
                                           ["g = g / (1 + {exp}(-{h}))"])
 
 
-def layernorm_lines(xp, h, out, names):
+def layernorm_lines(xp: Any, h: str, out: str, names: tuple[Any, ...]) -> list[str]:
     g, b, n = *names, out[1:]
     rs = xp["rowsum"].format
     return [f"xc{n} = {h} - {rs(h)} / {h}.shape[1]", f"var{n} = {rs(f'(xc{n} * xc{n})')} / {h}.shape[1]",
             f"inv{n} = 1 / (var{n} + {LN_EPS!r}) ** 0.5", f"xhat{n} = xc{n} * inv{n}", f"{out} = {g} * xhat{n} + {b}"]
 
 
-def layernorm_back(xp, h, out, names, first):
+def layernorm_back(xp: Any, h: str, out: str, names: tuple[Any, ...], first: bool) -> list[str]:
     g, b, n = *names, out[1:]
     rs = xp["rowsum"].format
     return [f"d{g} = (g * xhat{n}).sum(0)", f"d{b} = g.sum(0)", f"dxhat = g * {g}", "n = g.shape[1]",

@@ -26,41 +26,41 @@ class LossKind:
     name: str
     grad: Callable[[Any, Any, Any], tuple[Any, Any]]   # (xp, prediction, target) → (loss, ∂loss/∂prediction)
     torch: Callable[[Any, Any, Any], Any]              # (torch, prediction, target) → loss
-    nn: tuple[str, dict]                               # the nn module: class and keyword arguments
+    nn: tuple[str, dict[str, Any]]                            # the nn module: class and keyword arguments
     nn_apply: Callable[[Any, Any, Any, Any], Any]      # (torch, module, prediction, target) → loss
-    lines: Callable[[dict, str], tuple[list[str], list[str]]]   # (xp spellings, prediction) → (loss, gradient)
+    lines: Callable[[dict[str, str], str], tuple[list[str], list[str]]]   # (xp spellings, prediction) → (loss, gradient)
     torch_text: str                                    # the autograd script's loss, of `pred` and `yb`
     nn_text: str                                       # the nn script's loss, of `criterion`, `pred` and `yb`
     labels: bool = False
     cut: float | None = None
 
 
-def _copy(xp, a):
+def _copy(xp: Any, a: Any) -> Any:
     return a.clone() if hasattr(a, "clone") else a.copy()
 
 
-def _size(a) -> int:
-    return a.shape[0] * a.shape[1]
+def _size(a: Any) -> int:
+    return int(a.shape[0] * a.shape[1])
 
 
-def _sse(xp, pred, y):
+def _sse(xp: Any, pred: Any, y: Any) -> tuple[Any, Any]:
     d = pred - y
     return (d * d).sum(), 2 * d
 
 
-def _mse(xp, pred, y):
+def _mse(xp: Any, pred: Any, y: Any) -> tuple[Any, Any]:
     d = pred - y
     return (d * d).mean(), 2 * d / _size(d)
 
 
-def _bce(xp, pred, y):                 # on logits: ∂L/∂z = (σ(z) − y) / N
+def _bce(xp: Any, pred: Any, y: Any) -> tuple[Any, Any]:                 # on logits: ∂L/∂z = (σ(z) − y) / N
     p = 1 / (1 + xp.exp(-pred))
     loss = (pred * (pred > 0) - pred * y + xp.log(1 + xp.exp(-abs(pred)))).mean()
     return loss, (p - y) / _size(pred)
 
 
-def _ce(mean: bool):
-    def grad(xp, pred, y):             # on logits: ∂L/∂z = softmax(z) − onehot(y), over N for the mean
+def _ce(mean: bool) -> Callable[[Any, Any, Any], tuple[Any, Any]]:
+    def grad(xp: Any, pred: Any, y: Any) -> tuple[Any, Any]:             # on logits: ∂L/∂z = softmax(z) − onehot(y), over N for the mean
         rows = xp.arange(pred.shape[0])
         s = softmax(xp, pred)
         picked = -xp.log(s[rows, y])
@@ -70,14 +70,14 @@ def _ce(mean: bool):
     return grad
 
 
-def _nll(xp, pred, y):                 # on log-probabilities: ∂L/∂logp = −onehot(y) / N
+def _nll(xp: Any, pred: Any, y: Any) -> tuple[Any, Any]:                 # on log-probabilities: ∂L/∂logp = −onehot(y) / N
     rows = xp.arange(pred.shape[0])
     g = xp.zeros_like(pred)
     g[rows, y] = -1.0 / pred.shape[0]
     return -pred[rows, y].mean(), g
 
 
-def _hinge(xp, pred, y):
+def _hinge(xp: Any, pred: Any, y: Any) -> tuple[Any, Any]:
     """CS231n's multiclass SVM: per sample Σ_{j≠y} max(0, s_j − s_y + 1), the mean over the batch."""
     rows = xp.arange(pred.shape[0])
     margins = pred - pred[rows, y].reshape(-1, 1) + 1
@@ -88,28 +88,28 @@ def _hinge(xp, pred, y):
     return (margins * (margins > 0)).sum() / pred.shape[0], g / pred.shape[0]
 
 
-def _max_margin(xp, pred, y):
+def _max_margin(xp: Any, pred: Any, y: Any) -> tuple[Any, Any]:
     """micrograd's max-margin: relu(1 − s·score) with s = 2y − 1 (labels 0, 1 as −1, +1), the mean."""
     m = 1 - (2 * y - 1) * pred
     active = m > 0
     return (m * active).mean(), -(2 * y - 1) * active / _size(pred)
 
 
-def _sq_lines(mean: bool):
-    def lines(xp, pred):
+def _sq_lines(mean: bool) -> Callable[[dict[str, str], str], tuple[list[str], list[str]]]:
+    def lines(xp: dict[str, str], pred: str) -> tuple[list[str], list[str]]:
         head = [f"d = {pred} - yb", f"loss = (d * d).{'mean' if mean else 'sum'}()"]
         return head, [f"g = 2 * d / {xp['size'].format('d')}" if mean else "g = 2 * d"]
     return lines
 
 
-def _bce_lines(xp, pred):
+def _bce_lines(xp: dict[str, str], pred: str) -> tuple[list[str], list[str]]:
     return ([f"p = 1 / (1 + {xp['exp']}(-{pred}))",
              f"loss = ({pred} * ({pred} > 0) - {pred} * yb + {xp['log']}(1 + {xp['exp']}(-abs({pred})))).mean()"],
             [f"g = (p - yb) / ({pred}.shape[0] * {pred}.shape[1])"])
 
 
-def _ce_lines(mean: bool):
-    def lines(xp, pred):
+def _ce_lines(mean: bool) -> Callable[[dict[str, str], str], tuple[list[str], list[str]]]:
+    def lines(xp: dict[str, str], pred: str) -> tuple[list[str], list[str]]:
         return ([f"rows = {xp['arange'].format(f'{pred}.shape[0]')}", f"e = {xp['exp']}({pred} - {xp['rowmax'].format(pred)})",
                  f"s = e / {xp['rowsum'].format('e')}", f"picked = -{xp['log']}(s[rows, yb])",
                  f"loss = picked.{'mean' if mean else 'sum'}()"],
@@ -117,25 +117,25 @@ def _ce_lines(mean: bool):
     return lines
 
 
-def _nll_lines(xp, pred):
+def _nll_lines(xp: dict[str, str], pred: str) -> tuple[list[str], list[str]]:
     return ([f"rows = {xp['arange'].format(f'{pred}.shape[0]')}", f"loss = -{pred}[rows, yb].mean()"],
             [f"g = {xp['zeros_like']}({pred})", f"g[rows, yb] = -1.0 / {pred}.shape[0]"])
 
 
-def _hinge_lines(xp, pred):
+def _hinge_lines(xp: dict[str, str], pred: str) -> tuple[list[str], list[str]]:
     return ([f"rows = {xp['arange'].format(f'{pred}.shape[0]')}", f"margins = {pred} - {pred}[rows, yb].reshape(-1, 1) + 1",
              "margins[rows, yb] = 0", f"loss = (margins * (margins > 0)).sum() / {pred}.shape[0]"],
             [f"g = {xp['zeros_like']}({pred})", "g[margins > 0] = 1", "g[rows, yb] = -g.sum(1)",
              f"g = g / {pred}.shape[0]"])
 
 
-def _max_margin_lines(xp, pred):
+def _max_margin_lines(xp: dict[str, str], pred: str) -> tuple[list[str], list[str]]:
     return ([f"m = 1 - (2 * yb - 1) * {pred}     # labels 0, 1 as -1, +1", "active = m > 0",
              "loss = (m * active).mean()"],
             [f"g = -(2 * yb - 1) * active / ({pred}.shape[0] * {pred}.shape[1])"])
 
 
-def _plain(t, criterion, pred, y):
+def _plain(t: Any, criterion: Any, pred: Any, y: Any) -> Any:
     return criterion(pred, y)
 
 
@@ -168,7 +168,7 @@ LOSS_KINDS: dict[str, LossKind] = {k.name: k for k in (
 )}
 
 
-def nn_criterion(nn, kind: str):
+def nn_criterion(nn: Any, kind: str) -> Any:
     cls, kwargs = LOSS_KINDS[kind].nn
     return getattr(nn, cls)(**kwargs)
 

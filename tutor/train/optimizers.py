@@ -10,8 +10,17 @@ Order within a step, every backend: loss (+ penalty) → gradients → clip → 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from tutor.train.spec import RunSpec
+
+# The array library the hand-written update works in (tutor.train.manual's numpy or torch
+# wrapper), and its arrays: Any here, as the update is the same code for both.
+XP = Any
+Array = Any
 
 CLIP_EPS = 1e-6          # torch.nn.utils.clip_grad_norm_'s: max_norm / (‖g‖ + 1e-6)
 BETAS, ADAM_EPS = (0.9, 0.999), 1e-8
@@ -29,11 +38,11 @@ class Schedule:
     text: Callable[[Any], str]                # spec → the factor as a Python expression of k (exported scripts)
 
 
-def _linear(spec, k):
+def _linear(spec: RunSpec, k: int) -> float:
     return 1 + (spec.lr_end - 1) * min(k, spec.decay_steps) / spec.decay_steps
 
 
-def _cosine(spec, k):          # as torch's CosineAnnealingLR: past decay_steps the lr rises again
+def _cosine(spec: RunSpec, k: int) -> float:          # as torch's CosineAnnealingLR: past decay_steps the lr rises again
     return spec.lr_end + (1 - spec.lr_end) * (1 + math.cos(math.pi * k / spec.decay_steps)) / 2
 
 
@@ -53,7 +62,7 @@ SCHEDULES: dict[str, Schedule] = {s.name: s for s in (
 )}
 
 
-def lr_factor(spec, k: int) -> float:
+def lr_factor(spec: RunSpec, k: int) -> float:
     """The factor of the run's lr at the step that `k` steps precede: a warm-up of `warmup` steps
     rising as (k + 1) / warmup, then the schedule counted from its end."""
     if k < spec.warmup:
@@ -61,13 +70,13 @@ def lr_factor(spec, k: int) -> float:
     return SCHEDULES[spec.schedule].factor(spec, k - spec.warmup)
 
 
-def factor_lines(spec) -> list[str]:
+def factor_lines(spec: RunSpec) -> list[str]:
     """`lr_factor` as the body of the exported script's `def lr_factor(k):`."""
     warm = [f"if k < {spec.warmup}:", f"    return (k + 1) / {spec.warmup}", f"k -= {spec.warmup}"] if spec.warmup else []
     return warm + [f"return {SCHEDULES[spec.schedule].text(spec)}"]
 
 
-def torch_scheduler(optimizer, spec):
+def torch_scheduler(optimizer: Any, spec: RunSpec) -> Any:       # torch.optim's, or None
     """torch's own scheduler for the run, stepped once after each optimizer.step(); None for a
     constant lr (nothing to step)."""
     from torch.optim import lr_scheduler as sch
@@ -81,7 +90,7 @@ def torch_scheduler(optimizer, spec):
                             milestones=[spec.warmup])
 
 
-def torch_optimizer(params, spec):
+def torch_optimizer(params: Any, spec: RunSpec) -> Any:
     """torch.optim's optimizer for the run (the optim backend)."""
     import torch
 
@@ -102,25 +111,26 @@ class HandOptimizer:
     """Gradient descent, SGD with momentum, RMSprop, Adam and AdamW, written as a learner would
     (torch's formulas), at the lr of each step's schedule (`factor`; None: a constant lr)."""
 
-    def __init__(self, xp, kind: str, lr: float, momentum: float = 0.0, betas=BETAS, eps=ADAM_EPS,
-                 weight_decay: float = 0.0, factor: Callable[[int], float] | None = None):
+    def __init__(self, xp: XP, kind: str, lr: float, momentum: float = 0.0,
+                 betas: tuple[float, float] = BETAS, eps: float = ADAM_EPS,
+                 weight_decay: float = 0.0, factor: Callable[[int], float] | None = None) -> None:
         self.xp, self.kind, self.lr, self.momentum = xp, kind, lr, momentum
         self.betas, self.eps, self.weight_decay, self.factor = betas, eps, weight_decay, factor
-        self.state: dict[str, list] = {}
+        self.state: dict[str, list[Array]] = {}
         self.t = 0
         self.lr_now = lr
 
     @classmethod
-    def for_run(cls, xp, spec) -> "HandOptimizer":
+    def for_run(cls, xp: XP, spec: RunSpec) -> HandOptimizer:
         scheduled = spec.schedule != "constant" or spec.warmup
         return cls(xp, spec.optimizer, spec.lr, spec.momentum, weight_decay=spec.weight_decay,
                    factor=(lambda k: lr_factor(spec, k)) if scheduled else None)
 
-    def begin(self):
+    def begin(self) -> None:
         self.t += 1
         self.lr_now = self.lr if self.factor is None else self.lr * self.factor(self.t - 1)
 
-    def update(self, name: str, p, g) -> None:
+    def update(self, name: str, p: Array, g: Array) -> None:
         """Change `p` in place."""
         lr = self.lr_now
         if self.kind == "gd" or (self.kind == "sgd" and self.momentum == 0):
@@ -154,12 +164,13 @@ class HandOptimizer:
         p -= lr * m_hat / (self.xp.sqrt(v_hat) + self.eps)
 
 
-def penalty(xp, spec, params) -> tuple[Any, dict]:
+def penalty(xp: XP, spec: RunSpec, params: dict[str, Array]) -> tuple[Any, dict[str, Array]]:
     """The weight-decay penalty on every parameter, l2·Σp² + l1·Σ|p|, and its gradient per
     parameter (2·l2·p + l1·sign p); (0, {}) when the run has none."""
     if not (spec.l2 or spec.l1):
         return 0.0, {}
-    total, grads = 0.0, {}
+    total: Any = 0.0
+    grads: dict[str, Array] = {}
     for name, p in params.items():
         g = 0.0
         if spec.l2:
@@ -172,7 +183,7 @@ def penalty(xp, spec, params) -> tuple[Any, dict]:
     return total, grads
 
 
-def torch_penalty(spec, params) -> Any:
+def torch_penalty(spec: RunSpec, params: Any) -> Any:
     """The same penalty on tensors that record it (the autograd and nn backends: backward() adds its
     gradient); None when the run has none (so that the loss's graph gains nothing)."""
     if not (spec.l2 or spec.l1):
@@ -186,7 +197,7 @@ def torch_penalty(spec, params) -> Any:
     return total
 
 
-def clip_coef(xp, grads, max_norm: float) -> float:
+def clip_coef(xp: XP, grads: Iterable[Array], max_norm: float) -> float:
     """torch's clip_grad_norm_ factor for the gradients: min(1, max_norm / (‖g‖ + 1e-6)), ‖g‖ over all of them."""
     norm = math.sqrt(sum(xp.scalar((g * g).sum()) for g in grads))
     return min(1.0, max_norm / (norm + CLIP_EPS))

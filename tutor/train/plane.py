@@ -17,6 +17,7 @@ import numpy as np
 from tutor.fmt import printable
 from tutor.train.arrays import DataError
 
+from tutor.lesson import Dataset
 from tutor.lesson import CLASSIFY, MAX_CSV_BYTES, MAX_CSV_ROWS, PLAYGROUND as DATASETS, SAMPLES
 from tutor.lesson import files
 
@@ -56,9 +57,10 @@ def generate(name: str, noise: float = 0.0, train_ratio: float = 0.5, seed: int 
     return split(x, y, name in CLASSIFY, name, train_ratio, (-DOMAIN, DOMAIN), (-DOMAIN, DOMAIN))
 
 
-def split(x, y, classify, name, train_ratio, xr=None, yr=None) -> Points:
+def split(x: np.ndarray, y: np.ndarray, classify: bool, name: str, train_ratio: float,
+          xr: tuple[float, float] | None = None, yr: tuple[float, float] | None = None) -> Points:
     cut = max(1, min(len(y) - 1, 2 * int(round(len(y) * train_ratio / 2))))
-    if xr is None:
+    if xr is None or yr is None:                 # the ranges come together or not at all
         xr, yr = _span(x[:, 0]), _span(x[:, 1])
     return Points(x[:cut], y[:cut], x[cut:], y[cut:], classify, name, xr, yr)
 
@@ -69,7 +71,7 @@ def _span(v: np.ndarray) -> tuple[float, float]:
     return lo - pad, hi + pad
 
 
-def _circle(rng, n, noise):
+def _circle(rng: np.random.RandomState, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
     r = 5.0
     pts, labels = [], []
     for inside in (True, False):
@@ -83,7 +85,7 @@ def _circle(rng, n, noise):
     return np.array(pts), np.array(labels)
 
 
-def _xor(rng, n, noise):
+def _xor(rng: np.random.RandomState, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
     """Each point next to its mirror image through the origin (the same label): a straight line
     can then do no better than guessing, which is the point of this dataset."""
     x = rng.uniform(-5, 5, size=(n // 2, 2))
@@ -93,14 +95,14 @@ def _xor(rng, n, noise):
     return x, (noisy[:, 0] * noisy[:, 1] >= 0).astype(np.float64)
 
 
-def _gauss(rng, n, noise):
+def _gauss(rng: np.random.RandomState, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
     variance = 0.5 + (4.0 - 0.5) * (noise / MAX_NOISE)     # TF: lerp(0.5, 4, noise)
     a = rng.normal(2, math.sqrt(variance), size=(n // 2, 2))
     b = rng.normal(-2, math.sqrt(variance), size=(n - n // 2, 2))
     return np.vstack([a, b]), np.r_[np.ones(len(a)), np.zeros(len(b))]
 
 
-def _spiral(rng, n, noise):
+def _spiral(rng: np.random.RandomState, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
     pts, labels = [], []
     half = n // 2
     for delta, label in ((0.0, 1.0), (math.pi, 0.0)):
@@ -112,7 +114,7 @@ def _spiral(rng, n, noise):
     return np.array(pts), np.array(labels)
 
 
-def _moons(rng, n, noise):
+def _moons(rng: np.random.RandomState, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import make_moons
 
     x, y = make_moons(n_samples=n, noise=noise, random_state=rng.randint(0, 2**31 - 1))
@@ -120,7 +122,7 @@ def _moons(rng, n, noise):
     return x, y.astype(np.float64)
 
 
-def _plane(rng, n, noise):
+def _plane(rng: np.random.RandomState, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
     x = rng.uniform(-DOMAIN, DOMAIN, size=(n, 2))
     noisy = x + rng.uniform(-DOMAIN, DOMAIN, size=(n, 2)) * noise
     return x, (noisy[:, 0] + noisy[:, 1]) / (2 * DOMAIN)    # a target in [-1, 1]
@@ -129,7 +131,7 @@ def _plane(rng, n, noise):
 _CENTRES = [(-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1), (4, -2.5, -1)]
 
 
-def _multi_gauss(rng, n, noise):
+def _multi_gauss(rng: np.random.RandomState, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
     x = rng.uniform(-DOMAIN, DOMAIN, size=(n, 2))
     noisy = x + rng.uniform(-DOMAIN, DOMAIN, size=(n, 2)) * noise
     y = np.zeros(n)
@@ -143,7 +145,7 @@ _RECIPES = {"circle": _circle, "xor": _xor, "gauss": _gauss, "spiral": _spiral, 
             "plane": _plane, "multi-gauss": _multi_gauss}
 
 
-def points(spec, base: Path | None) -> Points:
+def points(spec: Dataset, base: Path | None) -> Points:
     """A lesson's [train.dataset] of a playground kind or "csv" (tutor/lesson checked it)."""
     o = spec.options
     if spec.kind == "csv":
@@ -175,9 +177,9 @@ def read_csv(path: str | Path, train_ratio: float = 0.5, seed: int = 0, display:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise DataError(f"{where}:{line}: not UTF-8 text") from None
-    rows: list[tuple[float, float, float]] = []
+        at = raw[:exc.start].count(b"\n") + 1
+        raise DataError(f"{where}:{at}: not UTF-8 text") from None
+    rows: list[tuple[float, ...]] = []           # (x1, x2, label): three columns, checked below
     header_seen = False
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):

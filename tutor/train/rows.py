@@ -12,66 +12,68 @@ from __future__ import annotations
 
 import math
 
+from typing import Any
+
 import numpy as np
 
 from tutor.train.copies import COPY_ULPS, PATTERN_PHASE, PATTERN_STEP, distinct_units, projection
+from tutor.train.snapshot import GradStat
 
 NEIGHBOURS = 8      # a unit on a device is compared with this many before it in projection order
-from tutor.train.snapshot import GradStat
 
 
 class NumpyOps:
     """The row's arithmetic on numpy arrays (float64)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         from tutor.train.manual import NumpyXP
 
-        self.dtype = np.float64
-        self.xp = NumpyXP("float64")          # the layers' own forward rules run on it (health)
+        self.dtype: Any = np.float64          # torch's dtype in TorchOps
+        self.xp: Any = NumpyXP("float64")     # the layers' own forward rules run on it (health)
 
-    def f(self, a):
+    def f(self, a: Any) -> Any:
         return np.asarray(a, dtype=np.float64)
 
-    def norm(self, a):
+    def norm(self, a: Any) -> Any:
         return np.linalg.norm(self.f(a))
 
-    def distinct(self, reader, full) -> tuple:
+    def distinct(self, reader: Reader, full: Any) -> tuple[str, int]:
         """A linear layer's distinct-unit count queued on `reader`: on the host, counted exactly
         from the whole weight matrix (`full`: in × out with the bias row)."""
         return ("distinct", reader.add(distinct_units(full)))
 
-    def grad_row(self, g, w, before):
+    def grad_row(self, g: Any, w: Any, before: Any) -> Any:
         """‖g‖, mean |g|, max |g|, ‖w − before‖ (0 without it), ‖w‖, g's first entry."""
         a = np.abs(g)
         return [np.linalg.norm(g), a.mean() if a.size else 0.0, a.max() if a.size else 0.0,
                 np.linalg.norm(w - before) if before is not None else 0.0, np.linalg.norm(w),
                 g.ravel()[0] if g.size else 0.0]
 
-    def count(self, mask):
+    def count(self, mask: Any) -> Any:
         return np.count_nonzero(mask)
 
-    def labels(self, y):
+    def labels(self, y: Any) -> Any:
         return y
 
-    def argmax(self, a):
+    def argmax(self, a: Any) -> Any:
         return a.argmax(axis=1)
 
-    def vstack(self, w, b):
+    def vstack(self, w: Any, b: Any) -> Any:
         return np.vstack([w, b[None]])
 
-    def dead(self, h):
+    def dead(self, h: Any) -> Any:
         return np.mean(~(h > 0).any(axis=0))
 
-    def frac(self, mask):
+    def frac(self, mask: Any) -> Any:
         return np.mean(mask)
 
-    def pattern(self, n):
+    def pattern(self, n: int) -> Any:
         return projection(n)
 
-    def stack(self, scalars):
+    def stack(self, scalars: Any) -> Any:
         return np.asarray([float(v) for v in scalars], dtype=np.float64)
 
-    def flat(self, parts) -> list[float]:
+    def flat(self, parts: list[Any]) -> list[float]:
         """The figures end to end; here already on the host."""
         return np.concatenate([np.ravel(np.asarray(p, dtype=np.float64)) for p in parts]).tolist() if parts else []
 
@@ -79,7 +81,7 @@ class NumpyOps:
 class TorchOps(NumpyOps):
     """The same on torch tensors, on their device: float64 there (float32 on MPS, which has none)."""
 
-    def __init__(self, device: str):
+    def __init__(self, device: str) -> None:
         import torch
 
         from tutor.train.manual import TorchXP
@@ -89,13 +91,13 @@ class TorchOps(NumpyOps):
         self.dtype = torch.float32 if device == "mps" else torch.float64
         self.xp = TorchXP("float32" if device == "mps" else "float64", device)
 
-    def f(self, a):
+    def f(self, a: Any) -> Any:
         return a.detach().to(self.dtype)
 
-    def norm(self, a):
+    def norm(self, a: Any) -> Any:
         return self.torch.linalg.vector_norm(self.f(a))
 
-    def distinct(self, reader, full) -> tuple:
+    def distinct(self, reader: Reader, full: Any) -> tuple[str, int]:
         """On a device, counted there: units in the order of one projection (copies' projections lie
         within rounding of each other, so copies end up side by side), each compared in full with
         the NEIGHBOURS before it; only the count travels. Copies and independent units are counted
@@ -113,7 +115,7 @@ class TorchOps(NumpyOps):
             copy[m:] |= (w[:, m:] - w[:, :-m]).abs().amax(dim=0) <= limit
         return ("distinct", reader.add((units - copy.sum()).to(self.dtype)))
 
-    def grad_row(self, g, w, before):
+    def grad_row(self, g: Any, w: Any, before: Any) -> Any:
         t = self.torch
         if not g.numel():
             return t.zeros(6, dtype=self.dtype, device=self.device)
@@ -122,36 +124,38 @@ class TorchOps(NumpyOps):
         return t.stack([vn(g), a.mean(), a.max(), vn(w - before) if before is not None else a.new_zeros(()),
                         vn(w), g.reshape(-1)[0]])
 
-    def count(self, mask):
+    def count(self, mask: Any) -> Any:
         return mask.sum()
 
-    def argmax(self, a):
+    def argmax(self, a: Any) -> Any:
         return a.argmax(dim=1)
 
-    def vstack(self, w, b):
+    def vstack(self, w: Any, b: Any) -> Any:
         return self.torch.cat([w, b[None]])
 
-    def dead(self, h):
+    def dead(self, h: Any) -> Any:
         return self.frac(~(h > 0).any(dim=0))
 
-    def frac(self, mask):
+    def frac(self, mask: Any) -> Any:
         return mask.to(self.dtype).mean()
 
-    def pattern(self, n):
+    def pattern(self, n: int) -> Any:
         return self.torch.cos(self.torch.arange(n, device=self.device, dtype=self.dtype) * PATTERN_STEP + PATTERN_PHASE)
 
-    def stack(self, scalars):
+    def stack(self, scalars: Any) -> Any:
         if not scalars:
             return self.torch.zeros(0, dtype=self.dtype, device=self.device)
         return self.torch.stack([s.reshape(()) for s in scalars])
 
-    def flat(self, parts) -> list[float]:
+    def flat(self, parts: list[Any]) -> list[float]:
         """The one copy of a logged row: every figure in one tensor, moved to the host once."""
         if not parts:
             return []
         t = self.torch
-        return t.cat([p.reshape(-1).to(self.dtype) if isinstance(p, t.Tensor)
-                      else t.tensor([float(p)], dtype=self.dtype, device=self.device) for p in parts]).tolist()
+        host: list[float] = t.cat([p.reshape(-1).to(self.dtype) if isinstance(p, t.Tensor)
+                                   else t.tensor([float(p)], dtype=self.dtype, device=self.device)
+                                   for p in parts]).tolist()
+        return host
 
 
 class HostTorchOps(NumpyOps):
@@ -159,19 +163,19 @@ class HostTorchOps(NumpyOps):
     arrays than torch's per-operation dispatch, so the row's figures are numpy's, on zero-copy
     views of the tensors (twice as quick a row for two-layer-relu as TorchOps on the CPU)."""
 
-    def f(self, a):
+    def f(self, a: Any) -> Any:
         if hasattr(a, "detach"):
             a = a.detach().numpy()
         return np.asarray(a, dtype=np.float64)
 
-    def labels(self, y):
+    def labels(self, y: Any) -> Any:
         return y.numpy() if hasattr(y, "numpy") else y
 
-    def flat(self, parts) -> list[float]:
+    def flat(self, parts: list[Any]) -> list[float]:
         return np.concatenate([np.ravel(self.f(p)) for p in parts]).tolist() if parts else []
 
 
-def ops_for(xp):
+def ops_for(xp: Any) -> NumpyOps:
     """The row's arithmetic for a backend's arrays: numpy's, or torch's on a device."""
     if xp.name != "torch":
         return NumpyOps()
@@ -181,16 +185,16 @@ def ops_for(xp):
 class Reader:
     """Collects device values and how many numbers each is, then hands them back from the host list."""
 
-    def __init__(self):
-        self.parts: list = []
+    def __init__(self) -> None:
+        self.parts: list[Any] = []
         self.sizes: list[int] = []
 
-    def add(self, value, size: int = 1) -> int:
+    def add(self, value: Any, size: int = 1) -> int:
         self.parts.append(value)
         self.sizes.append(size)
         return len(self.parts) - 1
 
-    def read(self, ops) -> list[list[float]]:
+    def read(self, ops: NumpyOps) -> list[list[float]]:
         values = ops.flat(self.parts)
         out, i = [], 0
         for n in self.sizes:
@@ -199,10 +203,14 @@ class Reader:
         return out
 
 
-def grad_figures(ops, reader: Reader, names, grads: dict, before: dict | None, after: dict) -> dict[str, tuple]:
+Queued = dict[str, tuple[tuple[int, ...], int]]      # parameter → (its gradient's shape, its slot)
+
+
+def grad_figures(ops: NumpyOps, reader: Reader, names: Any, grads: dict[str, Any], before: dict[str, Any] | None,
+                 after: dict[str, Any]) -> Queued:
     """Per parameter: ‖g‖, mean |g|, max |g|, ‖Δw‖, ‖w‖ and the first entry, queued on `reader`
     as one part of six numbers."""
-    out = {}
+    out: Queued = {}
     for n in names:
         g = grads.get(n)
         if g is None:
@@ -212,7 +220,7 @@ def grad_figures(ops, reader: Reader, names, grads: dict, before: dict | None, a
     return out
 
 
-def grad_stats(queued: dict[str, tuple], values, with_update: bool) -> dict[str, GradStat]:
+def grad_stats(queued: Queued, values: list[list[float]], with_update: bool) -> dict[str, GradStat]:
     stats = {}
     for n, (shape, slot) in queued.items():
         norm, mean_abs, max_abs, dw, w, first = values[slot]
@@ -223,6 +231,6 @@ def grad_stats(queued: dict[str, tuple], values, with_update: bool) -> dict[str,
     return stats
 
 
-def grad_finite(queued: dict[str, tuple], values) -> bool:
+def grad_finite(queued: Queued, values: list[list[float]]) -> bool:
     """Every gradient norm and weight norm a number."""
     return all(math.isfinite(values[slot][0]) and math.isfinite(values[slot][4]) for _, slot in queued.values())

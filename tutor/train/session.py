@@ -376,7 +376,7 @@ class Session:
     def predictions(self, probe) -> list[dict]:
         """The lesson's probe inputs and the model's outputs for them: [{"x": x, "y": [...]}]."""
         preds = self.predict([list(x) if isinstance(x, tuple) else [x] for x in probe])
-        return [{"x": x, "y": row.tolist()} for x, row in zip(probe, preds)]
+        return [{"x": x, "y": row.tolist()} for x, row in zip(probe, preds, strict=True)]
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         xp = self.backend.xp
@@ -400,7 +400,7 @@ def make_doctor(spec: RunSpec, data: Data, binary: bool):
     """The divergence doctor for this run (tutor/train/doctor.py)."""
     from tutor.train.doctor import Doctor
 
-    kinds = [l.type for l in spec.layers]
+    kinds = [lyr.type for lyr in spec.layers]
     # linear layers with nothing non-linear between them: one linear map, however many there are
     linear = all(k == "linear" for k in kinds[:max(i for i, k in enumerate(kinds) if k == "linear")])
     chance = None

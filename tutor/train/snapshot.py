@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,7 @@ class LayerStat:
     units: int | None = None           # linear layers: output units
     distinct: int | None = None        # ... of which this many have distinct incoming weights (1: all copies)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         out = {"layer": self.layer, "type": self.type}
         for key in ("grad_norm", "units", "distinct", "dead", "saturated"):
             if getattr(self, key) is not None:
@@ -76,8 +77,8 @@ class Snapshot:
     accuracy: float | None = None
     val_accuracy: float | None = None
     grads: dict[str, GradStat] = field(default_factory=dict)
-    grad_values: dict[str, list] | None = None   # the gradients themselves, small models only
-    params: dict[str, list] | None = None        # parameter values (see above), small models only
+    grad_values: dict[str, list[Any]] | None = None   # the gradients themselves, small models only
+    params: dict[str, list[Any]] | None = None        # parameter values (see above), small models only
     dead_relu: dict[str, float] = field(default_factory=dict)   # layer → fraction of units never active
     elapsed: float = 0.0
     steps_per_second: float = 0.0
@@ -104,7 +105,7 @@ class History:
     def __init__(self, capacity: int = 512):
         self.capacity = capacity
         self.width = 1                 # steps per bucket
-        self.rows: list[list[float]] = []   # [first_step, last_step, lo, hi, last, val_last]
+        self.rows: list[list[Any]] = []     # [first_step, last_step, lo, hi, last, val_last]: 2 ints, 4 floats
         self.lock = threading.Lock()
 
     def add(self, step: int, loss: float, val: float | None) -> None:

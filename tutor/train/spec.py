@@ -4,12 +4,13 @@ the learner's changes (CLI flags or the Train screen's fields), merged in that o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from tutor.errors import LessonError
-from tutor.lesson import ADAMW_DECAY, DEVICES, MAX_WIDTH, OPTIMIZERS, Layer, Lesson, Train, Variant
+from tutor.lesson import ADAMW_DECAY, DEVICES, MAX_WIDTH, OPTIMIZERS, Dataset, Layer, Lesson, Variant
 from tutor.train.layers import LAYERS
 
 
@@ -42,7 +43,7 @@ class RunSpec:
     clip: float | None = None
 
     def linear_layers(self) -> list[Layer]:
-        return [l for l in self.layers if LAYERS[l.type].resizes]
+        return [lyr for lyr in self.layers if LAYERS[lyr.type].resizes]
 
 
 UPDATE_KEYS = ("l2", "l1", "weight_decay", "schedule", "step_size", "gamma", "decay_steps", "lr_end", "warmup", "clip")
@@ -75,7 +76,7 @@ def parse_setting(name: str, text: str) -> Any:
     except (TypeError, ValueError):
         raise LessonError(f"expected {'a whole number' if kind is int else 'a number'}, found {text!r}", key=name) from None
     if not (lo <= value <= hi):
-        shown = (lambda v: str(v)) if kind is int else (lambda v: f"{v:g}")
+        shown: Callable[[float], str] = (lambda v: str(v)) if kind is int else (lambda v: f"{v:g}")
         raise LessonError(f"{shown(value)} is outside {shown(lo)}..{shown(hi)}", key=name)
     if name == "lr" and value == 0:
         raise LessonError("must be above 0: it scales every step, and 0 would not move the weights", key=name)
@@ -83,7 +84,7 @@ def parse_setting(name: str, text: str) -> Any:
 
 
 def resolve(lesson: Lesson, backend: str, variant: Variant | None = None, **changes: Any) -> RunSpec:
-    train: Train = lesson.train
+    train = lesson.train
     if train is None:
         raise LessonError("this lesson has no [train] section", key="train")
     values: dict[str, Any] = dict(
@@ -116,8 +117,9 @@ def backends_for(lesson: Lesson, variant: Variant | None = None) -> tuple[str, .
     return tuple(setting_for(lesson, variant, "backends")) if lesson.train else ()
 
 
-def dataset_for(lesson: Lesson, variant: Variant | None = None):
-    return setting_for(lesson, variant, "dataset")
+def dataset_for(lesson: Lesson, variant: Variant | None = None) -> Dataset:
+    dataset: Dataset = setting_for(lesson, variant, "dataset")
+    return dataset
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,9 @@ def layer_plan(spec: RunSpec, inputs: int, outputs: int) -> tuple[Planned, ...]:
     """The one walk over a run's layers that every backend, the exported code and the reports share:
     'hidden' and 'outputs' filled in, parameters named (W1, b1, ... and gamma1, beta1, ... unless the
     lesson names them; each kind numbered apart)."""
-    plan, width, counts = [], inputs, {}
+    plan: list[Planned] = []
+    counts: dict[str, int] = {}
+    width = inputs
     for layer in spec.layers:
         kind = LAYERS[layer.type]
         if not kind.params:
@@ -157,6 +161,7 @@ def layer_plan(spec: RunSpec, inputs: int, outputs: int) -> tuple[Planned, ...]:
         has_bias = layer.bias if spec.bias is None or not kind.bias_switch else spec.bias
         wname, bname = layer.param_names(index)
         n_in = layer.vocab if layer.vocab is not None else width      # an embedding's table: vocab × out
+        assert isinstance(out, int)     # 'hidden' resolved above (check_hidden made sure there is one)
         plan.append(Planned(layer.type, layer, index, n_in, int(out), wname, bname if has_bias else None, bname,
                             layer.bias))
         width = int(out)
@@ -188,7 +193,7 @@ def fixed_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.ndar
     """The constant starts (nn.BatchNorm1d's gamma = 1 and beta = 0): nothing is drawn, so the
     linear layers' weights are the same with and without them."""
     return {n: getattr(np, how)(p.n_out) for p in fixed_plan(spec, inputs, outputs)
-            for n, how in zip(p.names, LAYERS[p.type].fixed)}
+            for n, how in zip(p.names, LAYERS[p.type].fixed, strict=False) if n is not None}
 
 
 def initial_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.ndarray]:
@@ -203,6 +208,7 @@ def initial_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.nd
     for p in drawn_plan(spec, inputs, outputs):
         bias_rule = draw_rule(spec, p, bias=True)
         b = _draw(bias_rule, rng, (p.n_out,)) if p.lesson_bias else None
+        assert p.weight is not None            # a drawn layer has a weight
         if p.layer.weight is not None:
             out[p.weight] = np.array(p.layer.weight, dtype=np.float64).reshape(p.n_in, p.n_out)
         else:
@@ -234,6 +240,7 @@ def draw_rule(spec: RunSpec, p: Planned, bias: bool = False) -> tuple[str, str, 
     if init == "randn":
         return "normal", "", 1.0
     if init == "normal":
+        assert p.layer.std is not None           # init = "normal" needs its std (checked on loading)
         return "normal", repr(float(p.layer.std)), float(p.layer.std)
     if init == "he":                            # Kaiming He: N(0, 2/fan-in), for ReLU layers
         return "normal", f"np.sqrt(2 / {fan_in})", float(np.sqrt(2 / fan_in))
@@ -242,7 +249,7 @@ def draw_rule(spec: RunSpec, p: Planned, bias: bool = False) -> tuple[str, str, 
     return "uniform", f"1 / np.sqrt({fan_in})", float(1.0 / np.sqrt(fan_in))   # torch's nn.Linear range, "uniform"
 
 
-def _draw(rule: tuple[str, str, float], rng: np.random.RandomState, shape: tuple) -> np.ndarray:
+def _draw(rule: tuple[str, str, float], rng: np.random.RandomState, shape: tuple[int, ...]) -> np.ndarray:
     kind, _, scale = rule
     if kind == "zeros":
         return np.zeros(shape)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from functools import partial
 from pathlib import Path
@@ -167,18 +168,14 @@ class TutorApp(App):
         def on_signal(signum, _frame) -> None:
             self.stopping.set()
             self.save_typed()        # first: the loop may never get to shutdown on a closed terminal
-            try:
+            with contextlib.suppress(RuntimeError):   # the loop has closed: the exit watchdog ends the process
                 loop.call_soon_threadsafe(self.shutdown, signal.Signals(signum).name)
-            except RuntimeError:
-                pass          # the loop has closed: the exit watchdog ends the process
 
         for name in ("SIGTERM", "SIGHUP"):
             sig = getattr(signal, name, None)
             if sig is not None:
-                try:
+                with contextlib.suppress(ValueError, OSError):  # not the main thread, or a platform without it
                     self._previous_handlers[sig] = signal.signal(sig, on_signal)
-                except (ValueError, OSError):
-                    pass      # not the main thread, or a platform without it
 
     def on_unmount(self) -> None:
         """The app is gone: signals get their previous handling back (a second signal now ends the

@@ -91,7 +91,7 @@ class ExercisePanel(Vertical):
         self.query_one("#answer", Input).placeholder = PLACEHOLDERS.get(exercise.kind, "")
         solved = exercise.id in self.app.progress.solved(self.lesson.id)
         lines = [f"Exercise {exercise.id}{' (solved ✓)' if solved else ''}: {exercise.prompt}"]
-        for letter, choice in zip(LETTERS, exercise.choices):
+        for letter, choice in zip(LETTERS, exercise.choices, strict=False):
             lines.append(f"  {letter}) {choice}")
         if exercise.kind == "code":
             lines.append("  a opens the editor (ctrl+r there checks your file)")

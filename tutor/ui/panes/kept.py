@@ -39,5 +39,5 @@ def from_kept_record(lesson, record: dict) -> Kept | None:
         history.width *= 2
         rows = history.rows
         history.rows = [[a[0], b[1], min(a[2], b[2]), max(a[3], b[3]), b[4], b[5]]
-                        for a, b in zip(rows[::2], rows[1::2])] + ([rows[-1]] if len(rows) % 2 else [])
+                        for a, b in zip(rows[::2], rows[1::2], strict=False)] + ([rows[-1]] if len(rows) % 2 else [])
     return Kept(record["label"], history, spec, record["step"], record["total"])

@@ -82,9 +82,8 @@ class LessonScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header(icon="*" if self.app.ascii else None)    # Textual draws the rest of its chrome
         with TabbedContent(initial=self.initial, id="parts"):
-            with TabPane("Explain", id="explain"):
-                with VerticalScroll(id="explain-scroll"):
-                    yield LessonMarkdown(self.app.plain(explain_markdown(self.lesson)), id="explain-text")
+            with TabPane("Explain", id="explain"), VerticalScroll(id="explain-scroll"):
+                yield LessonMarkdown(self.app.plain(explain_markdown(self.lesson)), id="explain-text")
             if "derive" in self.lesson.parts:
                 with TabPane("Derive", id="derive"):
                     yield self.lazy("derive", DerivePane(self.lesson, id="derive-pane"))

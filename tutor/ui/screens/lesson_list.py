@@ -89,10 +89,10 @@ class LessonListScreen(Screen):
             ("Playground", "bold"), "\nTrain a small network on 2-D data and watch its decision boundary, "
             "neuron by neuron.")), id=PLAYGROUND))
         group = None
-        for i, (item, (_, state, solved)) in enumerate(zip(app.listing, rows)):
+        for i, (item, (_, state, solved)) in enumerate(zip(app.listing, rows, strict=False)):
             if item.group != group:      # a heading with the group's progress, never highlighted
                 group = item.group
-                members = [(it, row) for it, row in zip(app.listing, rows) if it.group == group]
+                members = [(it, row) for it, row in zip(app.listing, rows, strict=False) if it.group == group]
                 options.add_option(Option(Text(app.plain(group_line(group, members)), style="bold underline"),
                                           id=f"group-{GROUPS.index(group)}", disabled=True))
             mark = MARKS[state] if not app.ascii else {"not started": "-", "in progress": "~", "done": "*"}[state]

@@ -322,8 +322,8 @@ class PlaygroundScreen(Screen):
         pts = pg.points
         rows, cols = max(plane.size.height, 2), max(plane.size.width, 2)
         grid = heatmap.resample(frame.boundary.grid, heatmap.grid_rows(rows, look), cols)
-        points = [(x, y, label, False) for (x, y), label in zip(pts.x_train, pts.y_train)]
-        points += [(x, y, label, True) for (x, y), label in zip(pts.x_test, pts.y_test)]
+        points = [(x, y, label, False) for (x, y), label in zip(pts.x_train, pts.y_train, strict=False)]
+        points += [(x, y, label, True) for (x, y), label in zip(pts.x_test, pts.y_test, strict=False)]
         plane.show(heatmap.draw(grid, look, pts.classify, points, pts.x_range, pts.y_range))
         self._legend(look, pts)
         self.query_one(NeuronPanel).draw(pg, frame, look, self.selected)

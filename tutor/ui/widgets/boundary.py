@@ -39,8 +39,8 @@ class DecisionBoundary(Heatmap):
         out = np.asarray(predict(np.column_stack([gx.ravel(), gy.ravel()])), dtype=np.float64)[:, 0]
         with np.errstate(over="ignore"):
             prob = 1.0 / (1.0 + np.exp(-out)) if logit else out
-        marks = [(x, y, float(label), False) for (x, y), label in zip(data.x_train, np.ravel(data.y_train))]
+        marks = [(x, y, float(label), False) for (x, y), label in zip(data.x_train, np.ravel(data.y_train), strict=False)]
         if data.x_val is not None:
-            marks += [(x, y, float(label), True) for (x, y), label in zip(data.x_val, np.ravel(data.y_val))]
+            marks += [(x, y, float(label), True) for (x, y), label in zip(data.x_val, np.ravel(data.y_val), strict=False)]
         lines = heatmap.draw(prob.reshape(rows, width), look, True, marks, (x0, x1), (y0, y1))
         self.show([[Segment(self.TITLE[look][:width], Style(bold=True))], *lines])

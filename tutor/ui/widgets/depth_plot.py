@@ -56,12 +56,12 @@ class DepthPlot(Static):
         drawn = False
         if len(early) == len(linear) and early is not linear:
             then = [log(s.grad_norm) for s in early]
-            pts = [(x, y) for x, y in zip(xs, then) if math.isfinite(y)]
+            pts = [(x, y) for x, y in zip(xs, then, strict=False) if math.isfinite(y)]
             if pts:
                 plt.scatter([p[0] for p in pts], [p[1] for p in pts], marker="." if self.ascii else "○",
                          color="default", label=f"step {first_step}")
                 drawn = True
-        pts = [(x, y) for x, y in zip(xs, now) if math.isfinite(y)]
+        pts = [(x, y) for x, y in zip(xs, now, strict=False) if math.isfinite(y)]
         if pts:
             plt.scatter([p[0] for p in pts], [p[1] for p in pts], marker="*" if self.ascii else "●", color="cyan",
                      label="now")

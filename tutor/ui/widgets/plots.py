@@ -137,7 +137,7 @@ class LossPlot(Static):
             colour = COLOURS[i % len(COLOURS)]
             shown = []
             for values, mark, sample in ((loss, train_mark, train_sample), (val, val_mark, val_sample)):
-                pairs = [(s, v) for s, v in zip(steps, values) if v is not None and v == v]
+                pairs = [(s, v) for s, v in zip(steps, values, strict=False) if v is not None and v == v]
                 if values is val:
                     pairs = measured(pairs)
                 pts = thin([(s, tf(v)) for s, v in pairs], w)
