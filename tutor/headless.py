@@ -153,7 +153,7 @@ def _derive(lesson: Lesson, opts: Options, p: Printer) -> None:
         mark = "ok" if chk.ok else f"MISMATCH: {chk.blame}"
         p.event("gradcheck", f"  ∂{out}/∂{chk.param} (matrix form, random data): rel. error {chk.rel_error:.1e} "
                              f"({chk.grade})  {mark}", form="matrix", **chk.as_json())
-    if deriv.values_checks:
+    if deriv.values_checks and lesson.graph is not None:
         from tutor.derive.values import fd_entries
 
         for chk in deriv.values_checks:

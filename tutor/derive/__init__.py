@@ -116,10 +116,11 @@ def _matrix(deriv: Derivation, g: Graph, emit: Emit, budget: Budget) -> None:
             lines, check=chk)
 
 
-def _values(deriv: Derivation, g, emit, budget: Budget) -> None:
+def _values(deriv: Derivation, g: Graph, emit: Emit, budget: Budget) -> None:
     from tutor.derive.values import values_steps
 
-    def add(node, title, lines, note="", check=None, table=None):
+    def add(node: str, title: str, lines: Sequence[tuple[str, Expr | str]], note: str = "",
+            check: Check | None = None, table: object = None) -> None:
         budget.go_on()
         s = Step(len(deriv.steps), "values", node, title, tuple(lines), note, check=check,
                  table=table)

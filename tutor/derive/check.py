@@ -145,7 +145,7 @@ def check(graph: Graph, env: Env, derived: Env, node_grads: Env | None = None,
         mine = derived[p]
         auto_err = exact_error(mine, auto[p])
         if picked is not None:
-            numeric = np.array([numeric[i] for i in picked])
+            numeric = np.array([np.asarray(numeric)[i] for i in picked])
             num_err = rel_error(np.array([np.asarray(mine)[i] for i in picked]), numeric, floor)
         else:
             num_err = rel_error(mine, numeric, floor)
