@@ -40,12 +40,44 @@ class NumpyOps:
         from the whole weight matrix (`full`: in × out with the bias row)."""
         return ("distinct", reader.add(distinct_units(full)))
 
-    def grad_row(self, g, w, before):
-        """‖g‖, mean |g|, max |g|, ‖w − before‖ (0 without it), ‖w‖, g's first entry."""
+    def grad_rows(self, gs: list, ws: list, befores: list | None):
+        """Per parameter, six numbers end to end: ‖g‖, mean |g|, max |g|, ‖w − before‖ (0 without
+        `befores`), ‖w‖, g's first entry. On the host, every parameter at once: each figure is
+        one reduction over the parameters laid end to end, cut at their starts (a row's cost does
+        not grow with the number of parameters' numpy calls)."""
+        sizes = [int(np.prod(g.shape)) for g in gs]
+        if not gs:
+            return np.zeros(0)
+        if not all(sizes):                   # reduceat cannot cut an empty segment: one at a time
+            return np.concatenate([self._segments([g], [w], [b] if befores is not None else None, [n])
+                                   for g, w, b, n in zip(gs, ws, befores or gs, sizes, strict=True)])
+        return self._segments(gs, ws, befores, sizes)
+
+    def _segments(self, gs: list, ws: list, befores: list | None, sizes: list[int]):
+        out = np.zeros((len(gs), 6))
+        if not all(sizes):
+            return out.ravel()
+        starts = np.cumsum([0, *sizes[:-1]])
+        g = self._flat(gs)
         a = np.abs(g)
-        return [np.linalg.norm(g), a.mean() if a.size else 0.0, a.max() if a.size else 0.0,
-                np.linalg.norm(w - before) if before is not None else 0.0, np.linalg.norm(w),
-                g.ravel()[0] if g.size else 0.0]
+        w = self._flat(ws)
+        out[:, 0] = np.sqrt(np.add.reduceat(g * g, starts))
+        out[:, 1] = np.add.reduceat(a, starts) / sizes
+        out[:, 2] = np.maximum.reduceat(a, starts)
+        if befores is not None:
+            d = w - self._flat(befores)
+            out[:, 3] = np.sqrt(np.add.reduceat(d * d, starts))
+        out[:, 4] = np.sqrt(np.add.reduceat(w * w, starts))
+        out[:, 5] = g[starts]
+        return out.ravel()
+
+    def _flat(self, arrays: list) -> np.ndarray:
+        """The arrays end to end in one float64 vector (one copy)."""
+        return np.concatenate([np.ravel(self.host(x)) for x in arrays], dtype=np.float64)
+
+    def host(self, a) -> np.ndarray:
+        """`a` as a numpy array, in its own dtype (no copy where it can be avoided)."""
+        return np.asarray(a)
 
     def count(self, mask):
         return np.count_nonzero(mask)
@@ -113,14 +145,20 @@ class TorchOps(NumpyOps):
             copy[m:] |= (w[:, m:] - w[:, :-m]).abs().amax(dim=0) <= limit
         return ("distinct", reader.add((units - copy.sum()).to(self.dtype)))
 
-    def grad_row(self, g, w, before):
+    def grad_rows(self, gs: list, ws: list, befores: list | None):
+        """NumpyOps.grad_rows' figures, computed on the device: one tensor of 6 per parameter."""
         t = self.torch
-        if not g.numel():
-            return t.zeros(6, dtype=self.dtype, device=self.device)
-        a = g.abs()
         vn = t.linalg.vector_norm
-        return t.stack([vn(g), a.mean(), a.max(), vn(w - before) if before is not None else a.new_zeros(()),
-                        vn(w), g.reshape(-1)[0]])
+        rows = []
+        for i, (g, w) in enumerate(zip(gs, ws, strict=True)):
+            if not g.numel():
+                rows.append(t.zeros(6, dtype=self.dtype, device=self.device))
+                continue
+            g, w = self.f(g), self.f(w)
+            a = g.abs()
+            dw = vn(w - self.f(befores[i])) if befores is not None else a.new_zeros(())
+            rows.append(t.stack([vn(g), a.mean(), a.max(), dw, vn(w), g.reshape(-1)[0]]))
+        return t.cat(rows) if rows else t.zeros(0, dtype=self.dtype, device=self.device)
 
     def count(self, mask):
         return mask.sum()
@@ -160,9 +198,10 @@ class HostTorchOps(NumpyOps):
     views of the tensors (twice as quick a row for two-layer-relu as TorchOps on the CPU)."""
 
     def f(self, a):
-        if hasattr(a, "detach"):
-            a = a.detach().numpy()
-        return np.asarray(a, dtype=np.float64)
+        return np.asarray(self.host(a), dtype=np.float64)
+
+    def host(self, a) -> np.ndarray:
+        return a.detach().numpy() if hasattr(a, "detach") else np.asarray(a)
 
     def labels(self, y):
         return y.numpy() if hasattr(y, "numpy") else y
@@ -201,21 +240,18 @@ class Reader:
 
 def grad_figures(ops, reader: Reader, names, grads: dict, before: dict | None, after: dict) -> dict[str, tuple]:
     """Per parameter: ‖g‖, mean |g|, max |g|, ‖Δw‖, ‖w‖ and the first entry, queued on `reader`
-    as one part of six numbers."""
-    out = {}
-    for n in names:
-        g = grads.get(n)
-        if g is None:
-            continue
-        slot = reader.add(ops.grad_row(ops.f(g), ops.f(after[n]), ops.f(before[n]) if before is not None else None), 6)
-        out[n] = (tuple(g.shape), slot)
-    return out
+    as one part of six numbers per parameter; → name: (shape, slot, offset of its six)."""
+    have = [n for n in names if grads.get(n) is not None]
+    rows = ops.grad_rows([grads[n] for n in have], [after[n] for n in have],
+                         [before[n] for n in have] if before is not None else None)
+    slot = reader.add(rows, 6 * len(have))
+    return {n: (tuple(grads[n].shape), slot, 6 * i) for i, n in enumerate(have)}
 
 
 def grad_stats(queued: dict[str, tuple], values, with_update: bool) -> dict[str, GradStat]:
     stats = {}
-    for n, (shape, slot) in queued.items():
-        norm, mean_abs, max_abs, dw, w, first = values[slot]
+    for n, (shape, slot, at) in queued.items():
+        norm, mean_abs, max_abs, dw, w, first = values[slot][at:at + 6]
         ratio = (dw / w if w else math.inf) if with_update else math.nan
         size = int(np.prod(shape)) if shape else 1
         stats[n] = GradStat(shape, norm, mean_abs if size else 0.0, max_abs if size else 0.0, ratio,
@@ -225,4 +261,5 @@ def grad_stats(queued: dict[str, tuple], values, with_update: bool) -> dict[str,
 
 def grad_finite(queued: dict[str, tuple], values) -> bool:
     """Every gradient norm and weight norm a number."""
-    return all(math.isfinite(values[slot][0]) and math.isfinite(values[slot][4]) for _, slot in queued.values())
+    return all(math.isfinite(values[slot][at]) and math.isfinite(values[slot][at + 4])
+               for _, slot, at in queued.values())
