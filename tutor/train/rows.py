@@ -16,8 +16,10 @@ import numpy as np
 
 from tutor.train.copies import COPY_ULPS, PATTERN_PHASE, PATTERN_STEP, distinct_units, projection
 
-NEIGHBOURS = 8      # a unit on a device is compared with this many before it in projection order
 from tutor.train.snapshot import GradStat
+
+NEIGHBOURS = 8      # a unit on a device is compared with this many before it in projection order
+KEEP_SCRATCH = 1 << 20   # parameters: up to this many, the host's row keeps its scratch vectors
 
 
 class NumpyOps:
@@ -28,6 +30,7 @@ class NumpyOps:
 
         self.dtype = np.float64
         self.xp = NumpyXP("float64")          # the layers' own forward rules run on it (health)
+        self._layouts: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}   # grad_rows' cuts by sizes
 
     def f(self, a):
         return np.asarray(a, dtype=np.float64)
@@ -43,37 +46,44 @@ class NumpyOps:
     def grad_rows(self, gs: list, ws: list, befores: list | None):
         """Per parameter, six numbers end to end: ‖g‖, mean |g|, max |g|, ‖w − before‖ (0 without
         `befores`), ‖w‖, g's first entry. On the host, every parameter at once: each figure is
-        one reduction over the parameters laid end to end, cut at their starts (a row's cost does
-        not grow with the number of parameters' numpy calls)."""
-        sizes = [int(np.prod(g.shape)) for g in gs]
+        one reduction over the parameters laid end to end, cut at their starts, so a row costs a
+        few numpy calls however many parameters the model has."""
         if not gs:
             return np.zeros(0)
+        sizes = tuple(math.prod(g.shape) for g in gs)
         if not all(sizes):                   # reduceat cannot cut an empty segment: one at a time
-            return np.concatenate([self._segments([g], [w], [b] if befores is not None else None, [n])
-                                   for g, w, b, n in zip(gs, ws, befores or gs, sizes, strict=True)])
-        return self._segments(gs, ws, befores, sizes)
-
-    def _segments(self, gs: list, ws: list, befores: list | None, sizes: list[int]):
+            return np.concatenate([self.grad_rows([g], [w], [b] if befores is not None else None) if n
+                                   else np.zeros(6) for g, w, b, n in zip(gs, ws, befores or gs, sizes, strict=True)])
+        layout = self._layouts.get(sizes)
+        if layout is None:
+            total = sum(sizes)
+            # a small model's scratch vectors are kept: a row allocating and freeing them would pay
+            # page faults for memory the allocator hands back, more than the arithmetic costs
+            scratch = np.empty((4, total)) if total <= KEEP_SCRATCH else None
+            layout = self._layouts[sizes] = (np.cumsum((0, *sizes[:-1])), np.asarray(sizes, dtype=np.float64),
+                                             scratch)
+        starts, counts, scratch = layout
+        if scratch is None:
+            scratch = np.empty((4, sum(sizes)))
+        g, w, t, u = scratch
         out = np.zeros((len(gs), 6))
-        if not all(sizes):
-            return out.ravel()
-        starts = np.cumsum([0, *sizes[:-1]])
-        g = self._flat(gs)
-        a = np.abs(g)
-        w = self._flat(ws)
-        out[:, 0] = np.sqrt(np.add.reduceat(g * g, starts))
-        out[:, 1] = np.add.reduceat(a, starts) / sizes
-        out[:, 2] = np.maximum.reduceat(a, starts)
+        self._flat(gs, g)
+        self._flat(ws, w)
+        out[:, 0] = np.sqrt(np.add.reduceat(np.multiply(g, g, out=t), starts))
+        np.abs(g, out=t)
+        out[:, 1] = np.add.reduceat(t, starts) / counts
+        out[:, 2] = np.maximum.reduceat(t, starts)
         if befores is not None:
-            d = w - self._flat(befores)
-            out[:, 3] = np.sqrt(np.add.reduceat(d * d, starts))
-        out[:, 4] = np.sqrt(np.add.reduceat(w * w, starts))
+            np.subtract(w, self._flat(befores, u), out=t)
+            out[:, 3] = np.sqrt(np.add.reduceat(np.multiply(t, t, out=t), starts))
+        out[:, 4] = np.sqrt(np.add.reduceat(np.multiply(w, w, out=t), starts))
         out[:, 5] = g[starts]
         return out.ravel()
 
-    def _flat(self, arrays: list) -> np.ndarray:
-        """The arrays end to end in one float64 vector (one copy)."""
-        return np.concatenate([np.ravel(self.host(x)) for x in arrays], dtype=np.float64)
+    def _flat(self, arrays: list, out: np.ndarray) -> np.ndarray:
+        """The arrays end to end in `out` (float64)."""
+        host = self.host
+        return np.concatenate([host(x).reshape(-1) for x in arrays], out=out)
 
     def host(self, a) -> np.ndarray:
         """`a` as a numpy array, in its own dtype (no copy where it can be avoided)."""
@@ -201,7 +211,9 @@ class HostTorchOps(NumpyOps):
         return np.asarray(self.host(a), dtype=np.float64)
 
     def host(self, a) -> np.ndarray:
-        return a.detach().numpy() if hasattr(a, "detach") else np.asarray(a)
+        if not hasattr(a, "detach"):
+            return np.asarray(a)
+        return a.detach().numpy() if a.requires_grad else a.numpy()
 
     def labels(self, y):
         return y.numpy() if hasattr(y, "numpy") else y
