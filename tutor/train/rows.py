@@ -265,7 +265,7 @@ def grad_stats(queued: dict[str, tuple], values, with_update: bool) -> dict[str,
     for n, (shape, slot, at) in queued.items():
         norm, mean_abs, max_abs, dw, w, first = values[slot][at:at + 6]
         ratio = (dw / w if w else math.inf) if with_update else math.nan
-        size = int(np.prod(shape)) if shape else 1
+        size = math.prod(shape)
         stats[n] = GradStat(shape, norm, mean_abs if size else 0.0, max_abs if size else 0.0, ratio,
                             first if size == 1 else None)
     return stats
