@@ -11,6 +11,7 @@ goes through the same code with numpy's operations, where the "copy" is a list o
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +31,8 @@ class NumpyOps:
 
         self.dtype = np.float64
         self.xp = NumpyXP("float64")          # the layers' own forward rules run on it (health)
-        self._layouts: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}   # grad_rows' cuts by sizes
+        # grad_rows' cuts, counts and scratch vectors, by the parameters' sizes
+        self._layouts: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
 
     def f(self, a):
         return np.asarray(a, dtype=np.float64)
@@ -43,7 +45,7 @@ class NumpyOps:
         from the whole weight matrix (`full`: in × out with the bias row)."""
         return ("distinct", reader.add(distinct_units(full)))
 
-    def grad_rows(self, gs: list, ws: list, befores: list | None):
+    def grad_rows(self, gs: list[Any], ws: list[Any], befores: list[Any] | None) -> np.ndarray:
         """Per parameter, six numbers end to end: ‖g‖, mean |g|, max |g|, ‖w − before‖ (0 without
         `befores`), ‖w‖, g's first entry. On the host, every parameter at once: each figure is
         one reduction over the parameters laid end to end, cut at their starts, so a row costs a
@@ -80,12 +82,12 @@ class NumpyOps:
         out[:, 5] = g[starts]
         return out.ravel()
 
-    def _flat(self, arrays: list, out: np.ndarray) -> np.ndarray:
+    def _flat(self, arrays: list[Any], out: np.ndarray) -> np.ndarray:
         """The arrays end to end in `out` (float64)."""
         host = self.host
         return np.concatenate([host(x).reshape(-1) for x in arrays], out=out)
 
-    def host(self, a) -> np.ndarray:
+    def host(self, a: Any) -> np.ndarray:
         """`a` as a numpy array, in its own dtype (no copy where it can be avoided)."""
         return np.asarray(a)
 
@@ -155,7 +157,7 @@ class TorchOps(NumpyOps):
             copy[m:] |= (w[:, m:] - w[:, :-m]).abs().amax(dim=0) <= limit
         return ("distinct", reader.add((units - copy.sum()).to(self.dtype)))
 
-    def grad_rows(self, gs: list, ws: list, befores: list | None):
+    def grad_rows(self, gs: list[Any], ws: list[Any], befores: list[Any] | None) -> Any:
         """NumpyOps.grad_rows' figures, computed on the device: one tensor of 6 per parameter."""
         t = self.torch
         vn = t.linalg.vector_norm
@@ -210,7 +212,7 @@ class HostTorchOps(NumpyOps):
     def f(self, a):
         return np.asarray(self.host(a), dtype=np.float64)
 
-    def host(self, a) -> np.ndarray:
+    def host(self, a: Any) -> np.ndarray:
         if not hasattr(a, "detach"):
             return np.asarray(a)
         return a.detach().numpy() if a.requires_grad else a.numpy()

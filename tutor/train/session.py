@@ -88,7 +88,8 @@ class Session:
         counted = n if (data.classes or self.binary) and not self._walk_counts else 0
         val = data.x_val.shape[0] if data.x_val is not None else 0
         self.eval_every = eval_every(val + min(n, HEALTH_SAMPLES) + counted, self.batch)
-        self._full: tuple | None = None     # the last full-set figures: (step, val loss, acc, val acc, health)
+        # the last full-set figures: (step, validation loss, accuracy, validation accuracy, health)
+        self._full: tuple[int, float | None, float | None, float | None, dict[str, tuple[str, float]]] | None = None
 
     def use_ops(self, ops) -> None:
         """Where a row's figures are computed (rows.py): numpy's on the CPU, torch's on a device
