@@ -218,7 +218,8 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
             if s.done or s.diverged or s.error:
                 return
             fields = dict(backend=backend, device=s.device, step=s.step, epoch=s.epoch, loss=s.loss,
-                          val_loss=s.val_loss, grad_norm={k: g.norm for k, g in s.grads.items()})
+                          val_loss=s.val_loss, eval_step=s.eval_step,
+                          grad_norm={k: g.norm for k, g in s.grads.items()})
             if s.params is not None:
                 fields["params"] = s.params
                 fields["grads"] = s.grad_values
@@ -227,7 +228,7 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
                 fields["val_accuracy"] = s.val_accuracy
             if s.layers:                       # the by-depth view: every layer's ‖∂W‖, dead or saturated fraction
                 fields["layers"] = [stat.as_json() for stat in s.layers]
-            p.event("train", step_line(s), **fields)
+            p.event("train", None if p.as_json else step_line(s), **fields)
 
         final = session.run(emit=emit, policy=LogPolicy(every=every))
         assert final is not None               # a fresh session's run ends on a snapshot

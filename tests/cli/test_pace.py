@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_code_export import agrees, headless_losses, run_scripts
-from tests.support import LESSONS_DIR, parse_json_lines, run_cli
+from tests.support import LESSONS_DIR, events_of, headless_json, parse_json_lines, run_cli
 from tutor.cli import main
 from tutor.lesson import load
 
@@ -103,3 +103,25 @@ def test_export_code_numpy_on_a_device_is_refused(capsys):
     assert main(["mlp-digits", "--export-code", "numpy", "--device", "cuda"]) == 2
     assert capsys.readouterr().err == ("backprop-tutor: --device cuda applies to the torch backends: "
                                        "numpy runs on the CPU\n")
+
+
+def test_a_json_row_per_step_measures_the_full_set_figures_on_a_fixed_cadence():
+    """mlp-digits --backend optim --log-every 1: every row has its own step's batch loss and
+    gradient norms; the full-set figures (validation loss, both accuracies, the layers' health:
+    540 validation and 1,257 training digits forward) are measured every 94 steps (1,797 samples
+    over 3 × 64 × 10%, cadence.py) and at the last step, and each row says where they are from.
+    Two runs measure at the same steps."""
+    runs = [events_of(headless_json("mlp-digits", "--no-derive", "--backend", "optim", "--log-every", "1"),
+                      "train") for _ in range(2)]
+    rows = runs[0]
+    assert [r["step"] for r in rows] == list(range(1, 201))
+    measured = [r["step"] for r in rows if r["eval_step"] == r["step"]]
+    assert measured == [1, 95, 189, 200]
+    assert [r["eval_step"] for r in runs[1]] == [r["eval_step"] for r in rows]
+    for r in rows:
+        assert r["eval_step"] == max(m for m in measured if m <= r["step"])
+        at = rows[r["eval_step"] - 1]
+        assert (r["val_loss"], r["accuracy"], r["val_accuracy"], r["layers"][1]) == \
+            (at["val_loss"], at["accuracy"], at["val_accuracy"], at["layers"][1])
+    assert len({r["loss"] for r in rows}) == len({r["grad_norm"]["w1"] for r in rows}) == 200   # each its own step's
+    assert [rows[m - 1]["val_loss"] for m in measured] == sorted({r["val_loss"] for r in rows}, reverse=True)

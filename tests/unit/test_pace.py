@@ -190,11 +190,9 @@ def test_out_of_memory_names_the_resolved_device_not_auto(monkeypatch):
     session = digits_session("nn", epochs=1, device="auto")
     session.device = "cuda"                  # what auto resolved to on a GPU machine
     real = torch.nn.functional.linear
-    calls = {"n": 0}
 
     def linear(*a, **k):
-        calls["n"] += 1
-        if calls["n"] > 6:
+        if session.step >= 1:                # once the first step is done: in step 2
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 MiB")
         return real(*a, **k)
 
@@ -276,3 +274,34 @@ def test_a_device_error_names_the_device_auto_chose(monkeypatch):
     assert snap.error.startswith("the autograd backend failed at step 1 on CUDA: RuntimeError: CUDA error: an "
                                  "illegal memory access was encountered CUDA kernel errors might be reported.")
     assert "\n" not in snap.error and "AUTO" not in snap.error
+
+
+def test_full_set_figures_follow_a_fixed_cadence_and_a_screen_has_them_on_every_row():
+    """A row's full-set figures (validation loss, accuracies, layer health) are measured on the
+    rows whose stretch of steps holds 1 + a multiple of `eval_every`, on the first and on the
+    last; the rows between repeat them and say which step they are from. Every row a screen asks
+    for (the interval) measures. mlp-digits' cadence: 1,797 samples forward per measurement,
+    batches of 64, at most 10% of the steps between: 94 steps."""
+    from tutor.train.cadence import eval_every
+
+    session = digits_session("optim", epochs=2)                 # 40 steps
+    assert session.eval_every == eval_every(540 + 1257, 64) == 94
+    session.eval_every = 7                                       # a shorter cadence, to see several
+    rows: list = []
+    session.run(emit=rows.append, policy=LogPolicy(every=3))
+    rows = [r for r in rows if not r.done]
+    assert [r.step for r in rows] == [1, *range(3, 40, 3), 40]
+    measured = [r.step for r in rows if r.eval_step == r.step]
+    assert measured == [1, 9, 15, 24, 30, 36, 40]
+    by_step = {r.step: r for r in rows}
+    for r in rows:
+        at = by_step[max(m for m in measured if m <= r.step)]
+        assert r.eval_step == at.step
+        assert (r.val_loss, r.accuracy, r.val_accuracy, r.dead_relu) == \
+            (at.val_loss, at.accuracy, at.val_accuracy, at.dead_relu)
+    assert len({r.val_loss for r in rows}) == len(measured)
+    screen = digits_session("optim", epochs=1)
+    screen.eval_every = 7
+    rows = []
+    screen.run(emit=rows.append, policy=LogPolicy(every=10**12, interval=1e-12))
+    assert [r.eval_step for r in rows if not r.done] == [r.step for r in rows if not r.done] == list(range(1, 21))

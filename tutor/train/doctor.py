@@ -53,12 +53,25 @@ class Doctor:
     def loss_at(self, step: int, loss: float) -> None:
         """One step's training loss. Optional: fed on every step, it measures a stall in steps
         whatever the log frequency; without it the doctor counts logged observations."""
-        if not math.isfinite(loss):
-            return
+        self.losses_at(step, [loss])
+
+    def losses_at(self, first: int, losses: list[float]) -> None:
+        """`loss_at` for steps first, first + 1, ... in one call (the hot path of a run that
+        keeps every step's loss: one Python loop with local names, no call per step)."""
         start = self._flat_from
-        if start is None or abs(loss - start[1]) >= FLAT_CHANGE * max(abs(start[1]), 1e-12):
-            self._flat_from = (step, loss)
-        self._last_step = step
+        s_step, s_loss = start if start is not None else (0, 0.0)
+        bound = FLAT_CHANGE * max(abs(s_loss), 1e-12) if start is not None else -1.0
+        last = self._last_step
+        isfinite = math.isfinite
+        for i, loss in enumerate(losses, first):
+            if not isfinite(loss):
+                continue
+            if abs(loss - s_loss) >= bound:            # bound −1: no stretch yet, this loss starts one
+                s_step, s_loss = i, loss
+                bound = FLAT_CHANGE * max(abs(loss), 1e-12)
+                start = (s_step, s_loss)
+            last = i
+        self._flat_from, self._last_step = start, last
 
     def observe(self, obs: Observation) -> None:
         self.seen.append(obs)

@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 from tutor.train.batches import BatchOrder
+from tutor.train.cadence import eval_every, measures_at
 from tutor.train.data import Data
 from tutor.train.losses import LOSS_KINDS
 from tutor.train.failures import explain_failure, resolved_name  # noqa: F401 - the UI imports explain_failure from here
@@ -83,6 +84,12 @@ class Session:
         self._perm = self._perm_of = None
         self.use_ops(ops_for(xp))
         self._walk_counts = n <= HEALTH_SAMPLES and (bool(data.classes) or self.binary)
+        # the full-set figures' cadence (cadence.py), from the samples one measurement passes forward
+        counted = n if (data.classes or self.binary) and not self._walk_counts else 0
+        val = data.x_val.shape[0] if data.x_val is not None else 0
+        self.eval_every = eval_every(val + min(n, HEALTH_SAMPLES) + counted, self.batch)
+        # the last full-set figures: (step, validation loss, accuracy, validation accuracy, health)
+        self._full: tuple[int, float | None, float | None, float | None, dict[str, tuple[str, float]]] | None = None
 
     def use_ops(self, ops) -> None:
         """Where a row's figures are computed (rows.py): numpy's on the CPU, torch's on a device
@@ -136,8 +143,11 @@ class Session:
                     break
                 k = self.step + 1
                 logged = k % every == 0 or k == 1 or k == stop or k == self.total
+                full = True              # the full-set figures too (cadence.py): a screen's rows, first, last
                 if not logged and interval and clock() >= next_time:
                     logged = True
+                elif logged and k != stop and k != self.total and self._full is not None:
+                    full = measures_at(k, every, self.eval_every)
                 # Anything that fails while computing (not the consumer's emit) ends the run with
                 # a one-line error snapshot, never the program.
                 try:
@@ -146,7 +156,7 @@ class Session:
                     # loss (this forward pass), gradient, parameters, validation loss and accuracies.
                     if logged:
                         before = {n: copy(p) for n, p in params().items()}      # on the device
-                        measured = self._measure()
+                        measured = self._measure() if full else None
                     loss = step_fn(xb, yb, logged)
                     self.step = k
                     pending.append(loss)
@@ -222,8 +232,7 @@ class Session:
         before each, the last with `val`); → the first step whose loss is not finite, if any."""
         if not losses:
             return None
-        for i, loss in enumerate(losses):        # the doctor measures stalls in steps, whatever the log pace
-            self.doctor.loss_at(first + i, loss)
+        self.doctor.losses_at(first, losses)     # the doctor measures stalls in steps, whatever the log pace
         if not math.isfinite(sum(losses)):       # one C loop; an overflowing sum only looks closer
             bad = next((i for i, v in enumerate(losses) if not math.isfinite(v)), None)
             if bad is not None:
@@ -284,21 +293,24 @@ class Session:
         return val_loss, val_count, count
 
     def _figures(self, reader: Reader, params: dict, counts):
-        """Queue what a row and the final snapshot share: accuracies' counts, health, small values, predictions."""
-        val_loss, val_count, count = counts
-        ops = self.ops
-        slots = {k: reader.add(v) for k, v in (("val_loss", val_loss), ("val_count", val_count), ("count", count))
-                 if v is not None}
-        output: list = []
-        health = health_figures(ops, reader, self.plan, params, self._health_x, output=output)
-        if count is None and self._walk_counts:
-            # the health walk went through every training sample with these weights: its last
-            # values are the model's scores (before a softmax), so the accuracy comes from them
-            slots["count"] = reader.add(self._count(output[0], self.y))
+        """Queue what a row and the final snapshot share: accuracies' counts, health, small values,
+        predictions (`counts` None: a row without its full-set figures, only the small values)."""
+        slots: dict = {}
+        health: dict = {}
+        if counts is not None:
+            val_loss, val_count, count = counts
+            slots = {k: reader.add(v) for k, v in (("val_loss", val_loss), ("val_count", val_count), ("count", count))
+                     if v is not None}
+            output: list = []
+            health = health_figures(self.ops, reader, self.plan, params, self._health_x, output=output)
+            if count is None and self._walk_counts:
+                # the health walk went through every training sample with these weights: its last
+                # values are the model's scores (before a softmax), so the accuracy comes from them
+                slots["count"] = reader.add(self._count(output[0], self.y))
+            pred = getattr(self, "_val_pred", None) if self.keep_predictions else None
+            if pred is not None:
+                slots["pred"] = reader.add(pred, int(np.prod(pred.shape)))
         values = {n: reader.add(p, int(np.prod(p.shape))) for n, p in params.items()} if self.small else None
-        pred = getattr(self, "_val_pred", None) if self.keep_predictions else None
-        if pred is not None:
-            slots["pred"] = reader.add(pred, int(np.prod(pred.shape)))
         return slots, health, values
 
     def _read_figures(self, got, slots, health, values, params):
@@ -325,6 +337,10 @@ class Session:
         got = reader.read(self.ops)                                   # the one copy
         stats = grad_stats(queued, got, with_update=True)
         val_loss, acc, val_acc, health, params = self._read_figures(got, slots, health_q, values_q, before)
+        if measured is not None:
+            self._full = (self.step, val_loss, acc, val_acc, health)
+        assert self._full is not None            # the first row measures
+        eval_step, full_val_loss, acc, val_acc, health = self._full
         losses = got[loss_slot]
         bad = self._losses_in(losses[:-1], first)
         loss = losses[-1]
@@ -332,16 +348,16 @@ class Session:
         if bad is not None or not math.isfinite(loss) or not finite:
             step = bad if bad is not None else self.step
             return self._diverged(step, losses[step - first], stats if step == self.step else {}, started, start_step)
-        self.history.add(self.step - 1, loss, val_loss)         # x: updates made before it
+        self.history.add(self.step - 1, loss, val_loss)         # x: updates made before it (val: None unmeasured)
         elapsed = self.active + (time.perf_counter() - started)
         run_time = time.perf_counter() - started
         return Snapshot(
-            self.spec.backend, self.device, self.step, self.epoch, loss, val_loss, acc, val_acc, stats,
+            self.spec.backend, self.device, self.step, self.epoch, loss, full_val_loss, acc, val_acc, stats,
             {n: np.asarray(got[i]).reshape(tuple(grads[n].shape)).tolist() for n, i in gvalues.items()}
             if gvalues is not None else None, params,
             dead_relu(health), elapsed, (self.step - start_step) / run_time if run_time > 0 else 0.0,
             total_steps=self.total, val_pred=getattr(self, "val_pred", None),
-            layers=by_depth(self.plan, stats, health),
+            layers=by_depth(self.plan, stats, health), eval_step=eval_step,
         )
 
     def _final(self, started, start_step) -> Snapshot:
@@ -370,6 +386,7 @@ class Session:
             last.grads if last else {}, last.grad_values if last else None, values,
             dead_relu(health), self.active, sps,
             done=True, total_steps=self.total, val_pred=getattr(self, "val_pred", None),   # of the final weights
+            eval_step=self.step,
             layers=by_depth(self.plan, last.grads if last else {}, health),   # the last step's ‖∂W‖, the final units
         )
 

@@ -88,6 +88,10 @@ class Snapshot:
     total_steps: int = 0
     val_pred: object = field(default=None, compare=False, repr=False)   # the model's outputs on the validation set (numpy), for the fit view
     layers: tuple[LayerStat, ...] = ()   # the by-depth view: every layer, input to output (not on a diverged step)
+    # The row whose weights `val_loss`, the accuracies, `dead_relu`, `val_pred` and the layers'
+    # dead, saturated and distinct figures were measured at (cadence.py): this row's own step, or
+    # an earlier row's; the final snapshot's own step (the final weights). None on a diverged step.
+    eval_step: int | None = None
 
     @property
     def status(self) -> str:
