@@ -26,21 +26,21 @@ KEEP_SCRATCH = 1 << 20   # parameters: up to this many, the host's row keeps its
 class NumpyOps:
     """The row's arithmetic on numpy arrays (float64)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         from tutor.train.manual import NumpyXP
 
-        self.dtype = np.float64
-        self.xp = NumpyXP("float64")          # the layers' own forward rules run on it (health)
+        self.dtype: Any = np.float64          # torch's dtype in TorchOps
+        self.xp: Any = NumpyXP("float64")     # the layers' own forward rules run on it (health)
         # grad_rows' cuts, counts and scratch vectors, by the parameters' sizes
         self._layouts: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
 
-    def f(self, a):
+    def f(self, a: Any) -> Any:
         return np.asarray(a, dtype=np.float64)
 
-    def norm(self, a):
+    def norm(self, a: Any) -> Any:
         return np.linalg.norm(self.f(a))
 
-    def distinct(self, reader, full) -> tuple:
+    def distinct(self, reader: Reader, full: Any) -> tuple[str, int]:
         """A linear layer's distinct-unit count queued on `reader`: on the host, counted exactly
         from the whole weight matrix (`full`: in × out with the bias row)."""
         return ("distinct", reader.add(distinct_units(full)))
@@ -91,31 +91,31 @@ class NumpyOps:
         """`a` as a numpy array, in its own dtype (no copy where it can be avoided)."""
         return np.asarray(a)
 
-    def count(self, mask):
+    def count(self, mask: Any) -> Any:
         return np.count_nonzero(mask)
 
-    def labels(self, y):
+    def labels(self, y: Any) -> Any:
         return y
 
-    def argmax(self, a):
+    def argmax(self, a: Any) -> Any:
         return a.argmax(axis=1)
 
-    def vstack(self, w, b):
+    def vstack(self, w: Any, b: Any) -> Any:
         return np.vstack([w, b[None]])
 
-    def dead(self, h):
+    def dead(self, h: Any) -> Any:
         return np.mean(~(h > 0).any(axis=0))
 
-    def frac(self, mask):
+    def frac(self, mask: Any) -> Any:
         return np.mean(mask)
 
-    def pattern(self, n):
+    def pattern(self, n: int) -> Any:
         return projection(n)
 
-    def stack(self, scalars):
+    def stack(self, scalars: Any) -> Any:
         return np.asarray([float(v) for v in scalars], dtype=np.float64)
 
-    def flat(self, parts) -> list[float]:
+    def flat(self, parts: list[Any]) -> list[float]:
         """The figures end to end; here already on the host."""
         return np.concatenate([np.ravel(np.asarray(p, dtype=np.float64)) for p in parts]).tolist() if parts else []
 
@@ -123,7 +123,7 @@ class NumpyOps:
 class TorchOps(NumpyOps):
     """The same on torch tensors, on their device: float64 there (float32 on MPS, which has none)."""
 
-    def __init__(self, device: str):
+    def __init__(self, device: str) -> None:
         import torch
 
         from tutor.train.manual import TorchXP
@@ -133,13 +133,13 @@ class TorchOps(NumpyOps):
         self.dtype = torch.float32 if device == "mps" else torch.float64
         self.xp = TorchXP("float32" if device == "mps" else "float64", device)
 
-    def f(self, a):
+    def f(self, a: Any) -> Any:
         return a.detach().to(self.dtype)
 
-    def norm(self, a):
+    def norm(self, a: Any) -> Any:
         return self.torch.linalg.vector_norm(self.f(a))
 
-    def distinct(self, reader, full) -> tuple:
+    def distinct(self, reader: Reader, full: Any) -> tuple[str, int]:
         """On a device, counted there: units in the order of one projection (copies' projections lie
         within rounding of each other, so copies end up side by side), each compared in full with
         the NEIGHBOURS before it; only the count travels. Copies and independent units are counted
@@ -172,36 +172,38 @@ class TorchOps(NumpyOps):
             rows.append(t.stack([vn(g), a.mean(), a.max(), dw, vn(w), g.reshape(-1)[0]]))
         return t.cat(rows) if rows else t.zeros(0, dtype=self.dtype, device=self.device)
 
-    def count(self, mask):
+    def count(self, mask: Any) -> Any:
         return mask.sum()
 
-    def argmax(self, a):
+    def argmax(self, a: Any) -> Any:
         return a.argmax(dim=1)
 
-    def vstack(self, w, b):
+    def vstack(self, w: Any, b: Any) -> Any:
         return self.torch.cat([w, b[None]])
 
-    def dead(self, h):
+    def dead(self, h: Any) -> Any:
         return self.frac(~(h > 0).any(dim=0))
 
-    def frac(self, mask):
+    def frac(self, mask: Any) -> Any:
         return mask.to(self.dtype).mean()
 
-    def pattern(self, n):
+    def pattern(self, n: int) -> Any:
         return self.torch.cos(self.torch.arange(n, device=self.device, dtype=self.dtype) * PATTERN_STEP + PATTERN_PHASE)
 
-    def stack(self, scalars):
+    def stack(self, scalars: Any) -> Any:
         if not scalars:
             return self.torch.zeros(0, dtype=self.dtype, device=self.device)
         return self.torch.stack([s.reshape(()) for s in scalars])
 
-    def flat(self, parts) -> list[float]:
+    def flat(self, parts: list[Any]) -> list[float]:
         """The one copy of a logged row: every figure in one tensor, moved to the host once."""
         if not parts:
             return []
         t = self.torch
-        return t.cat([p.reshape(-1).to(self.dtype) if isinstance(p, t.Tensor)
-                      else t.tensor([float(p)], dtype=self.dtype, device=self.device) for p in parts]).tolist()
+        out: list[float] = t.cat([p.reshape(-1).to(self.dtype) if isinstance(p, t.Tensor)
+                                  else t.tensor([float(p)], dtype=self.dtype, device=self.device)
+                                  for p in parts]).tolist()
+        return out
 
 
 class HostTorchOps(NumpyOps):
@@ -209,22 +211,24 @@ class HostTorchOps(NumpyOps):
     arrays than torch's per-operation dispatch, so the row's figures are numpy's, on zero-copy
     views of the tensors (twice as quick a row for two-layer-relu as TorchOps on the CPU)."""
 
-    def f(self, a):
+    def f(self, a: Any) -> Any:
         return np.asarray(self.host(a), dtype=np.float64)
 
     def host(self, a: Any) -> np.ndarray:
         if not hasattr(a, "detach"):
             return np.asarray(a)
-        return a.detach().numpy() if a.requires_grad else a.numpy()
+        out: np.ndarray = a.detach().numpy() if a.requires_grad else a.numpy()
+        return out
 
-    def labels(self, y):
+    def labels(self, y: Any) -> Any:
         return y.numpy() if hasattr(y, "numpy") else y
 
-    def flat(self, parts) -> list[float]:
-        return np.concatenate([np.ravel(self.f(p)) for p in parts]).tolist() if parts else []
+    def flat(self, parts: list[Any]) -> list[float]:
+        out: list[float] = np.concatenate([np.ravel(self.f(p)) for p in parts]).tolist() if parts else []
+        return out
 
 
-def ops_for(xp):
+def ops_for(xp: Any) -> NumpyOps:
     """The row's arithmetic for a backend's arrays: numpy's, or torch's on a device."""
     if xp.name != "torch":
         return NumpyOps()
@@ -234,16 +238,16 @@ def ops_for(xp):
 class Reader:
     """Collects device values and how many numbers each is, then hands them back from the host list."""
 
-    def __init__(self):
-        self.parts: list = []
+    def __init__(self) -> None:
+        self.parts: list[Any] = []
         self.sizes: list[int] = []
 
-    def add(self, value, size: int = 1) -> int:
+    def add(self, value: Any, size: int = 1) -> int:
         self.parts.append(value)
         self.sizes.append(size)
         return len(self.parts) - 1
 
-    def read(self, ops) -> list[list[float]]:
+    def read(self, ops: NumpyOps) -> list[list[float]]:
         values = ops.flat(self.parts)
         out, i = [], 0
         for n in self.sizes:
@@ -252,7 +256,11 @@ class Reader:
         return out
 
 
-def grad_figures(ops, reader: Reader, names, grads: dict, before: dict | None, after: dict) -> dict[str, tuple]:
+Queued = dict[str, tuple[tuple[int, ...], int, int]]   # parameter → (its gradient's shape, slot, offset)
+
+
+def grad_figures(ops: NumpyOps, reader: Reader, names: Any, grads: dict[str, Any], before: dict[str, Any] | None,
+                 after: dict[str, Any]) -> Queued:
     """Per parameter: ‖g‖, mean |g|, max |g|, ‖Δw‖, ‖w‖ and the first entry, queued on `reader`
     as one part of six numbers per parameter; → name: (shape, slot, offset of its six)."""
     have = [n for n in names if grads.get(n) is not None]
@@ -262,7 +270,7 @@ def grad_figures(ops, reader: Reader, names, grads: dict, before: dict | None, a
     return {n: (tuple(grads[n].shape), slot, 6 * i) for i, n in enumerate(have)}
 
 
-def grad_stats(queued: dict[str, tuple], values, with_update: bool) -> dict[str, GradStat]:
+def grad_stats(queued: Queued, values: list[list[float]], with_update: bool) -> dict[str, GradStat]:
     stats = {}
     for n, (shape, slot, at) in queued.items():
         norm, mean_abs, max_abs, dw, w, first = values[slot][at:at + 6]
@@ -273,7 +281,7 @@ def grad_stats(queued: dict[str, tuple], values, with_update: bool) -> dict[str,
     return stats
 
 
-def grad_finite(queued: dict[str, tuple], values) -> bool:
+def grad_finite(queued: Queued, values: list[list[float]]) -> bool:
     """Every gradient norm and weight norm a number."""
     return all(math.isfinite(values[slot][at]) and math.isfinite(values[slot][at + 4])
                for _, slot, at in queued.values())
