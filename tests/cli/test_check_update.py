@@ -94,11 +94,13 @@ EMBEDDING = {  # (layers, x) → (key, message)
     "not-first": ([{"type": "linear", "out": 2}, {"type": "embedding", "vocab": 4, "out": 2}], [[0], [1]],
                   ("train.layers[1].type", "an embedding takes the model's input, so it is the first layer")),
     "out-of-range": ([{"type": "embedding", "vocab": 4, "out": 2}, {"type": "linear", "out": "outputs"}], [[0], [4]],
-                     ("train.layers[0].vocab", "x[1] is 4: an embedding's inputs are one whole number each, within "
-                                               "0..3")),
+                     ("train.layers[0].vocab", "x[1] is 4: an embedding's inputs are whole numbers within 0..3")),
     "not-whole": ([{"type": "embedding", "vocab": 4, "out": 2}, {"type": "linear", "out": "outputs"}], [[0], [1.5]],
-                  ("train.layers[0].vocab", "x[1] is 1.5: an embedding's inputs are one whole number each, within "
-                                            "0..3")),
+                  ("train.layers[0].vocab", "x[1] is 1.5: an embedding's inputs are whole numbers within 0..3")),
+    "context-out-of-range": ([{"type": "embedding", "vocab": 4, "out": 2}, {"type": "linear", "out": "outputs"}],
+                             [[0, 1], [2, 5]],
+                             ("train.layers[0].vocab", "x[1] is [2, 5]: an embedding's inputs are whole numbers "
+                                                       "within 0..3")),
 }
 
 

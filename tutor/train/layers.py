@@ -288,16 +288,17 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in (
         lambda xp, h, out, n: [f"{out} = {h} + {n[0]}      # the residual connection"],
         lambda xp, h, out, n, first: [], lambda h, out, n: [f"{out} = {h} + {n[0]}      # the residual connection"],
         skip=True),
-    # the input's one column of whole numbers picks rows of E (vocab × out); it must be the first layer
+    # each of the input's columns of whole numbers picks a row of E (vocab × out), side by side; the first layer
     LayerKind(
         "embedding", lambda xp, p, first: m.Embedding(xp, p[0]),
-        lambda t, x, p: t.nn.functional.embedding(x[:, 0].long(), p[0]),
+        lambda t, x, p: t.nn.functional.embedding(x.long(), p[0]).flatten(1),
         lambda p: ("ColumnEmbedding", (p.n_in, p.n_out), {}),
-        lambda xp, h, out, n: [f"idx{out[1:]} = {xp['indices'].format(f'{h}[:, 0]')}", f"{out} = {n[0]}[idx{out[1:]}]"],
+        lambda xp, h, out, n: [f"idx{out[1:]} = {xp['indices'].format(f'{h}.reshape(-1)')}",
+                               f"{out} = {n[0]}[idx{out[1:]}].reshape({h}.shape[0], -1)   # each column's row, side by side"],
         lambda xp, h, out, n, first: [f"d{n[0]} = {xp['zeros_like']}({n[0]})",
-                                      xp["scatter_add"].format(f"d{n[0]}", f"idx{out[1:]}", "g") +
+                                      xp["scatter_add"].format(f"d{n[0]}", f"idx{out[1:]}", f"g.reshape(idx{out[1:]}.shape[0], -1)") +
                                       "      # a row picked twice adds both gradients"],
-        lambda h, out, n: [f"{out} = torch.nn.functional.embedding({h}[:, 0].long(), {n[0]})"],
+        lambda h, out, n: [f"{out} = torch.nn.functional.embedding({h}.long(), {n[0]}).flatten(1)"],
         params=("weight",), grads=("dE",), nn_params=(("weight", False),), resizes=True, prefix="e"),
     LayerKind(
         "layernorm", lambda xp, p, first: m.LayerNorm(xp, p[0], p[1]),
