@@ -53,6 +53,11 @@ def prediction_text(pr: dict) -> str:
     return f"f({values_text(pr['x'])}) = {values_text(pr['y'])}"
 
 
+def samples_text(samples: list[dict]) -> str:
+    """A character model's sampled names, each one that is not in its corpus marked (new)."""
+    return "sampled: " + ", ".join(s["name"] + (" (new)" if s["new"] else "") for s in samples)
+
+
 def loss_figures(snap, final: bool = False) -> list[str]:
     """loss, validation loss and accuracy of a snapshot, as short pieces."""
     out = [f"{'final loss' if final else 'loss'} {number(snap.loss)}"]
@@ -80,7 +85,7 @@ def step_line(snap) -> str:
     return f"  step {snap.step:>6}  epoch {snap.epoch:>4}  " + "  ".join(loss_figures(snap)) + f"  {norms}"
 
 
-def status_line(snap, predictions=()) -> str:
+def status_line(snap, predictions=(), samples=()) -> str:
     """The Train pane's one-line summary: the numbers of the headless log. A running run shows its
     last logged row (the state a step starts from: its loss, and the signed gradient of each
     one-number parameter); a finished one its final weights' figures, as the `done` event."""
@@ -94,7 +99,7 @@ def status_line(snap, predictions=()) -> str:
         if snap.params is not None:
             text += f" · {params_text(snap.params)}"
         text += "".join(f" · {prediction_text(pr)}" for pr in predictions)
-        return text + " · done"
+        return text + " · done" + (f" · {samples_text(list(samples))}" if samples else "")
     text += "".join(f" · {grad_text(k, g)}" for k, g in snap.grads.items() if g.value is not None)
     return text + f" · {snap.steps_per_second:,.0f} steps/s"
 

@@ -17,7 +17,7 @@ import numpy as np
 from tutor.train.arrays import Data
 
 END = "."                        # the end-of-name token, index 0; also what pads a context's start
-MAX_SAMPLES = 20                 # names sampled after a run, at most
+SAMPLED = 10                     # names sampled after a run
 MAX_LENGTH = 30                  # characters in one sampled name, at most (the corpus's longest: 25)
 CORPUS = Path(__file__).parent / "data" / "python_names.txt"
 
@@ -98,7 +98,7 @@ def sample(logits: Callable[[np.ndarray], np.ndarray], block: int, count: int, s
     softmax(logits(context)) by numpy's RandomState(seed), until the end token (or MAX_LENGTH)."""
     rng = np.random.RandomState(seed)
     chars, out = alphabet(), []
-    for _ in range(min(count, MAX_SAMPLES)):
+    for _ in range(count):
         context, name = [0] * block, ""
         for _ in range(MAX_LENGTH):
             z = np.asarray(logits(np.asarray([context], dtype=np.float64)), dtype=np.float64).reshape(-1)
@@ -113,6 +113,11 @@ def sample(logits: Callable[[np.ndarray], np.ndarray], block: int, count: int, s
     return out
 
 
+@cache
+def _known() -> frozenset[str]:
+    return frozenset(corpus())
+
+
 def is_new(name: str) -> bool:
     """Not one of the corpus's names (training or validation)."""
-    return name not in set(corpus())
+    return name not in _known()

@@ -378,6 +378,19 @@ class Session:
         preds = self.predict([list(x) if isinstance(x, tuple) else [x] for x in probe])
         return [{"x": x, "y": row.tolist()} for x, row in zip(probe, preds)]
 
+    def samples(self) -> list[dict]:
+        """A character model's names sampled from its weights as they are (tutor/train/names.py),
+        seeded by the run's seed: [{"name": ..., "new": not in the corpus}]; [] for other data."""
+        if self.data.name != "python-names":
+            return []
+        from tutor.train import names
+
+        kept = getattr(self, "_samples", None)
+        if kept is None or kept[0] != self.step:          # drawn once per state of the weights
+            drawn = names.sample(self.predict, self.data.inputs, names.SAMPLED, self.spec.seed)
+            kept = self._samples = (self.step, [{"name": n, "new": names.is_new(n)} for n in drawn])
+        return kept[1]
+
     def predict(self, x: np.ndarray) -> np.ndarray:
         xp = self.backend.xp
         pred, _ = self.backend.evaluate(xp.array(np.asarray(x, dtype=np.float64)),
