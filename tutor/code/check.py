@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from tutor.code.slips import factor_of, slip_message, slipped
+from tutor.code.slips import factor_of, lost_repeats, slip_message, slipped
 from tutor.code.template import CodeTask, reference, task_for
 from tutor.fmt import printable
 
@@ -40,7 +40,7 @@ class Output:
     max_abs_diff: float | None = None
     where: tuple | None = None      # the index of the largest difference
     exact: bool = False
-    verdict: str = "ok"             # ok, transposed, shape, dtype, nan, factor-2, factor-N, sign, wrong, missing,
+    verdict: str = "ok"             # ok, transposed, shape, dtype, nan, factor-2, factor-N, sign, lost-repeats, wrong, missing,
     #                                 or a slip variant's (slips.SLIP_VERDICTS)
     message: str = ""
 
@@ -345,6 +345,11 @@ def _compare(name, wrt, i, seed, returned, want, arrays, slips, lesson, env, dim
                        "or a mean where the sum is needed" if fewer else
                        f"{name} is {d} times the right value ({d} = {n} here): a division by {d} is missing, "
                        "or a sum where the mean is needed")
+    elif lost_repeats(g, want, env, lesson, close):
+        out.verdict = "lost-repeats"
+        out.message = (f"{name} is right on the rows picked once and wrong where a row is picked more than once: "
+                       f"{name}[ix] += ... writes each repeated row once (the last write wins); "
+                       f"np.add.at({name}, ix, ...) adds every one")
     elif slip := next((k for k, run in slips.items() if slipped(run, seed, i, arrays, g, want, close)), None):
         out.verdict, out.message = slip_message(slip, name, lesson)
     else:
