@@ -29,8 +29,8 @@ BAD = {  # [train] settings → (key, message)
     "hinge-without-classes": ({"loss": "hinge"},
                               ("train.loss", "loss = \"hinge\" takes class labels (whole numbers, the index of each "
                                              "sample's class), and a 'points' dataset has targets, not classes "
-                                             "(datasets with classes: digits, mnist); for two classes labelled 0/1, "
-                                             "use loss = \"bce\"")),
+                                             "(datasets with classes: digits, mnist, python-names); for two classes "
+                                             "labelled 0/1, use loss = \"bce\"")),
     "max-margin-on-two-outputs": ({"loss": "max-margin"},
                                   ("train.loss", "the loss 'max-margin' scores two classes on one output (labels 0 "
                                                  "and 1), and 'points' has 2 outputs")),
