@@ -205,6 +205,8 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
                 return
             fields = dict(backend=backend, device=s.device, step=s.step, epoch=s.epoch, loss=s.loss,
                           val_loss=s.val_loss, grad_norm={k: g.norm for k, g in s.grads.items()})
+            if any(g.rows is not None for g in s.grads.values()):      # an embedding table's rows picked
+                fields["grad_rows"] = {k: g.rows for k, g in s.grads.items() if g.rows is not None}
             if s.params is not None:
                 fields["params"] = s.params
                 fields["grads"] = s.grad_values

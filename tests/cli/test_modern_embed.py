@@ -8,6 +8,7 @@ within half a unit of its last digit; the tutor's float64 runs against this floa
 from __future__ import annotations
 
 import functools
+import json
 import keyword
 import math
 import re
@@ -195,6 +196,16 @@ def test_the_trained_figures():
     assert 1680 == EPOCHS * math.ceil(2687 / BATCH) and quoted("1,680")
 
 
+def test_the_first_batch_picks_21_rows_and_the_table_says_so():
+    x, _ = build(split()[0], BLOCK)
+    first = x[np.random.RandomState(0).permutation(len(x))[:BATCH]]
+    assert first.size == 96 and len(np.unique(first)) == 21
+    assert quoted("96 characters") and quoted("only 21 different ones") and quoted("the other 11")
+    for backend in ("numpy", "autograd", "optim"):
+        step = events_of(headless_json(LESSON, "--backend", backend), "train", backend=backend)[0]
+        assert step["grad_rows"] == {"C": 21}
+
+
 @pytest.mark.parametrize("backend", ["numpy", "autograd", "optim"])
 def test_every_backend_takes_the_independent_runs_steps(backend):
     events = headless_json(LESSON, "--backend", backend)
@@ -228,3 +239,47 @@ def test_the_run_samples_ten_names_marked_new_where_the_corpus_lacks_them():
     for backend in ("autograd", "optim"):
         [other] = events_of(headless_json(LESSON, "--backend", backend), "done", backend=backend)
         assert other["samples"] == samples
+
+
+# --- the code exercise: a scatter-add, and the slip of fancy-index assignment ----------------------
+
+EMBED_BACKWARD = '''import numpy as np
+
+
+def backward(c1, c2, g, C, Wa, Wb, U):
+    X1 = (np.arange(g.shape[-1]) == c1[:, None]).astype(float)
+    X2 = (np.arange(g.shape[-1]) == c2[:, None]).astype(float)
+    h = np.tanh(X1 @ C @ Wa + X2 @ C @ Wb)
+    da = (g @ U.T) * (1 - h**2)
+    de1, de2 = da @ Wa.T, da @ Wb.T
+    dC = np.zeros_like(C)
+    np.add.at(dC, c1.astype(int), de1)
+    np.add.at(dC, c2.astype(int), de2)
+    return dC
+'''
+
+
+def code_check(tmp_path, capsys, source: str) -> tuple[int, dict, str]:
+    from tutor.cli import main
+
+    path = tmp_path / "backward.py"
+    path.write_text(source)
+    rc = main([LESSON, "--code", f"backward={path}", "--json"])
+    event = json.loads(capsys.readouterr().out)
+    assert main([LESSON, "--code", f"backward={path}"]) == rc
+    return rc, event, capsys.readouterr().out
+
+
+def test_np_add_at_passes_and_fancy_index_assignment_is_named(tmp_path, capsys):
+    rc, event, _ = code_check(tmp_path, capsys, EMBED_BACKWARD)
+    assert rc == 0 and [o["verdict"] for o in event["outputs"]] == ["ok"]
+    slip = EMBED_BACKWARD.replace("np.add.at(dC, c1.astype(int), de1)", "dC[c1.astype(int)] += de1").replace(
+        "np.add.at(dC, c2.astype(int), de2)", "dC[c2.astype(int)] += de2")
+    rc, event, text = code_check(tmp_path, capsys, slip)
+    assert rc == 1 and [o["verdict"] for o in event["outputs"]] == ["lost-repeats"]
+    assert ("dC is right on the rows picked once and wrong where a row is picked more than once: dC[ix] += ... "
+            "writes each repeated row once (the last write wins); np.add.at(dC, ix, ...) adds every one") in text
+    # one position forgotten is another slip, and is not taken for this one
+    rc, event, text = code_check(tmp_path, capsys, EMBED_BACKWARD.replace("    np.add.at(dC, c2.astype(int), de2)\n", ""))
+    assert rc == 1 and [o["verdict"] for o in event["outputs"]] != ["lost-repeats"]
+    assert "the path through e2 is missing" in text

@@ -48,3 +48,6 @@ async def test_embeddings_from_the_list_to_derive_an_exercise_training_and_sampl
         rows = app.screen.query_one(TrainPane).query_one("#grads", GradTable)
         await until(pilot, lambda: rows.row_count >= 5, "the gradient table")
         assert rows.get_row("C")[1] == "32×10" and rows.get_row("W1")[1] == "30×64"   # three rows of 10, side by side
+        picked = str(rows.get_row("C")[6])
+        assert picked.startswith("rows ") and picked.endswith("/32 picked"), picked
+        assert 1 <= int(picked.split()[1].split("/")[0]) <= 32

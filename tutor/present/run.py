@@ -33,8 +33,12 @@ def _flat(v):
 
 
 def grad_text(name: str, g) -> str:
-    """A parameter's gradient: signed for a single number (∂w −2.0), else its norm."""
-    return f"∂{name} {number(g.value)}" if g.value is not None else f"‖∂{name}‖ {number(g.norm)}"
+    """A parameter's gradient: signed for a single number (∂w −2.0), else its norm (and for an
+    embedding table the rows the step's batch picked: ‖∂C‖ 0.2 (rows 27/32))."""
+    if g.value is not None:
+        return f"∂{name} {number(g.value)}"
+    rows = f" (rows {g.rows}/{g.shape[0]})" if getattr(g, "rows", None) is not None else ""
+    return f"‖∂{name}‖ {number(g.norm)}{rows}"
 
 
 def optimizer_text(spec) -> str:

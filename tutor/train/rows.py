@@ -50,6 +50,10 @@ class NumpyOps:
     def count(self, mask):
         return np.count_nonzero(mask)
 
+    def rows_hit(self, g):
+        """The rows of a table's gradient with any entry other than 0 (the rows the batch picked)."""
+        return np.count_nonzero(np.any(np.asarray(g) != 0, axis=1))
+
     def labels(self, y):
         return y
 
@@ -125,6 +129,9 @@ class TorchOps(NumpyOps):
     def count(self, mask):
         return mask.sum()
 
+    def rows_hit(self, g):
+        return (g != 0).any(dim=1).sum().to(self.dtype)
+
     def argmax(self, a):
         return a.argmax(dim=1)
 
@@ -199,30 +206,31 @@ class Reader:
         return out
 
 
-def grad_figures(ops, reader: Reader, names, grads: dict, before: dict | None, after: dict) -> dict[str, tuple]:
+def grad_figures(ops, reader: Reader, names, grads: dict, before: dict | None, after: dict,
+                 tables: frozenset[str] = frozenset()) -> dict[str, tuple]:
     """Per parameter: ‖g‖, mean |g|, max |g|, ‖Δw‖, ‖w‖ and the first entry, queued on `reader`
-    as one part of six numbers."""
+    as one part of six numbers; for an embedding table (`tables`) also the rows its gradient reaches."""
     out = {}
     for n in names:
         g = grads.get(n)
         if g is None:
             continue
         slot = reader.add(ops.grad_row(ops.f(g), ops.f(after[n]), ops.f(before[n]) if before is not None else None), 6)
-        out[n] = (tuple(g.shape), slot)
+        out[n] = (tuple(g.shape), slot, reader.add(ops.rows_hit(g)) if n in tables else None)
     return out
 
 
 def grad_stats(queued: dict[str, tuple], values, with_update: bool) -> dict[str, GradStat]:
     stats = {}
-    for n, (shape, slot) in queued.items():
+    for n, (shape, slot, rows) in queued.items():
         norm, mean_abs, max_abs, dw, w, first = values[slot]
         ratio = (dw / w if w else math.inf) if with_update else math.nan
         size = int(np.prod(shape)) if shape else 1
         stats[n] = GradStat(shape, norm, mean_abs if size else 0.0, max_abs if size else 0.0, ratio,
-                            first if size == 1 else None)
+                            first if size == 1 else None, int(values[rows][0]) if rows is not None else None)
     return stats
 
 
 def grad_finite(queued: dict[str, tuple], values) -> bool:
     """Every gradient norm and weight norm a number."""
-    return all(math.isfinite(values[slot][0]) and math.isfinite(values[slot][4]) for _, slot in queued.values())
+    return all(math.isfinite(values[slot][0]) and math.isfinite(values[slot][4]) for _, slot, _ in queued.values())
