@@ -17,8 +17,8 @@ from tutor.errors import LessonError
 from tutor.fmt import asciify, number, printable
 from tutor.fmt import plural as _plural
 from tutor.lesson import BACKENDS, Lesson
-from tutor.present.run import (accuracy_text, baseline_text, diverged_text, optimizer_text, params_text, prediction_text,
-                              samples_text, step_line)
+from tutor.present.run import (accuracy_text, baseline_text, diverged_text, optimizer_text,
+                              params_text, prediction_text, samples_text, step_line)
 
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED = 0, 2, 3
 
@@ -205,7 +205,7 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
                 return
             fields = dict(backend=backend, device=s.device, step=s.step, epoch=s.epoch, loss=s.loss,
                           val_loss=s.val_loss, grad_norm={k: g.norm for k, g in s.grads.items()})
-            if any(g.rows is not None for g in s.grads.values()):      # an embedding table's rows picked
+            if any(g.rows is not None for g in s.grads.values()):   # an embedding's rows picked
                 fields["grad_rows"] = {k: g.rows for k, g in s.grads.items() if g.rows is not None}
             if s.params is not None:
                 fields["params"] = s.params

@@ -1,9 +1,10 @@
-"""embeddings-char-model (issue 29, item 5): every figure its text quotes, computed here independently
-of the tutor: the corpus read from the frozen file with plain Python, makemore's contexts built by
-hand, the weights and batches drawn as the lesson states, and the model trained with torch autograd
-in float64; then the lesson's own headless runs held to those figures. Tolerances: a quoted figure
-within half a unit of its last digit; the tutor's float64 runs against this float64 torch run within
-1e-9 relative (1,680 steps in the same order of operations up to summation order)."""
+"""embeddings-char-model (issue 29, item 5): every figure its text quotes, computed here
+independently of the tutor: the corpus read from the frozen file with plain Python, makemore's
+contexts built by hand, the weights and batches drawn as the lesson states, and the model trained
+with torch autograd in float64; then the lesson's own headless runs held to those figures.
+Tolerances: a quoted figure within half a unit of its last digit; the tutor's float64 runs against
+this float64 torch run within 1e-9 relative (1,680 steps, the same operations up to the order of
+their sums)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,11 @@ def lesson_text() -> str:
 
 
 def names() -> list[str]:
-    return [line for line in CORPUS.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+    return [
+        line
+        for line in CORPUS.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    ]
 
 
 def chars() -> str:
@@ -61,9 +66,9 @@ def split() -> tuple[list[str], list[str]]:
 
 @functools.cache
 def train(block: int = BLOCK, linear: str = "torch") -> dict:
-    """The lesson's model in torch autograd, float64: C standard normal (32 × 10); each linear layer's
-    bias then its weight from the same RandomState(0), within ±1/√fan-in (`torch`) or standard
-    normal; each epoch a permutation from RandomState(0), batches of 32; SGD with lr 0.1."""
+    """The lesson's model in torch autograd, float64: C standard normal (32 × 10); each linear
+    layer's bias then its weight from the same RandomState(0), within ±1/√fan-in (`torch`) or
+    standard normal; each epoch a permutation from RandomState(0), batches of 32; SGD, lr 0.1."""
     import torch
 
     F = torch.nn.functional
@@ -94,7 +99,7 @@ def train(block: int = BLOCK, linear: str = "torch") -> dict:
     for _ in range(EPOCHS):
         perm = order.permutation(len(x))
         for k in range(0, len(x), BATCH):
-            idx = torch.tensor(perm[k:k + BATCH])
+            idx = torch.tensor(perm[k : k + BATCH])
             loss = F.cross_entropy(logits(x[idx]), y[idx])
             first = float(loss.detach()) if first is None else first
             grads = torch.autograd.grad(loss, [C, W1, b1, W2, b2])
@@ -112,24 +117,38 @@ def quoted(number: str) -> bool:
     return re.search(r"(?<![\d.])" + re.escape(number) + r"(?![\d])", lesson_text()) is not None
 
 
-# --- the corpus -------------------------------------------------------------------------------------
+# --- the corpus -----------------------------------------------------------------------------------
+
 
 def test_the_corpus_is_pythons_own_names_and_the_counts_the_text_quotes():
     words = names()
-    assert words == sorted(set(words)) and all(w == w.lower() and not w.startswith("_") for w in words)
-    assert set(keyword.kwlist) - {"False", "None", "True"} <= set(words)     # lower-cased: false, none, true
+    assert words == sorted(set(words)) and all(
+        w == w.lower() and not w.startswith("_") for w in words
+    )
+    assert set(keyword.kwlist) - {"False", "None", "True"} <= set(
+        words
+    )  # lower-cased: false, none, true
     assert {"false", "none", "true", "argparse", "bytearray", "zipfile"} <= set(words)
     assert len(words) == 398 and quoted("398")
     alphabet = chars()
-    assert len(alphabet) == 32 and quoted("V = 32") and len(alphabet) - 1 == 31 and quoted("31 characters")
+    assert (
+        len(alphabet) == 32
+        and quoted("V = 32")
+        and len(alphabet) - 1 == 31
+        and quoted("31 characters")
+    )
     assert sorted(c for c in alphabet if c.isdigit()) == ["2", "3", "4", "6"]
     assert "the digits 2, 3, 4\nand 6" in lesson_text()
     assert sum(len(w) + 1 for w in words) == 3392 and quoted("3,392")
     train_words, val_words = split()
-    assert (len(train_words), len(val_words)) == (318, 80) and quoted("318") and quoted("80 are held out")
+    assert (
+        (len(train_words), len(val_words)) == (318, 80)
+        and quoted("318")
+        and quoted("80 are held out")
+    )
     assert len(build(train_words, 3)[1]) == 2687 and quoted("2,687")
     assert len(build(val_words, 3)[1]) == 705 and quoted("705 samples")
-    x, y = build(["zip"], 3)                                   # the text's example
+    x, y = build(["zip"], 3)  # the text's example
     assert ["".join(chars()[i] for i in row) for row in x] == ["...", "..z", ".zi", "zip"]
     assert "".join(chars()[i] for i in y) == "zip."
 
@@ -140,24 +159,30 @@ def test_the_tutors_dataset_is_the_same_contexts():
 
     data = load_data(load(lesson_path(LESSON)).train.dataset)
     train_words, val_words = split()
-    for (x, y), got_x, got_y in ((build(train_words, 3), data.x_train, data.y_train),
-                                 (build(val_words, 3), data.x_val, data.y_val)):
+    for (x, y), got_x, got_y in (
+        (build(train_words, 3), data.x_train, data.y_train),
+        (build(val_words, 3), data.x_val, data.y_val),
+    ):
         assert np.array_equal(got_x, x) and np.array_equal(got_y, y)
     assert data.classes == 32
 
 
 # --- Derive: the scatter-add of the two positions -------------------------------------------------
 
+
 def test_the_derive_point_gradient_of_c_is_the_sum_over_the_two_positions():
-    # the scalar view at c = 0.5, Wa = 0.8, Wb = −0.6, U = 1.5, g = 0.3, both lookups picking the row
+    # the scalar view at C = 0.5, Wa = 0.8, Wb = −0.6, U = 1.5, g = 0.3, both lookups picking
+    # the row
     C, Wa, Wb, U, g = 0.5, 0.8, -0.6, 1.5, 0.3
     a = C * Wa + C * Wb
-    upstream = g * U * (1 - math.tanh(a) ** 2)               # ∂L/∂a
-    first, second = upstream * Wa, upstream * Wb              # ∂L/∂e1, ∂L/∂e2, each times ∂e/∂C = 1
+    upstream = g * U * (1 - math.tanh(a) ** 2)  # ∂L/∂a
+    first, second = upstream * Wa, upstream * Wb  # ∂L/∂e1, ∂L/∂e2, each times ∂e/∂C = 1
     assert f"{first:.6f}" == "0.356424" and f"{second:.6f}" == "-0.267318"
     assert f"{first + second:.6f}" == "0.089106"
     assert quoted("0.356424") and quoted("0.267318") and quoted("0.089106")
-    [check] = events_of(headless_json(LESSON, "--backend", "numpy"), "gradcheck", form="scalar", param="C")
+    [check] = events_of(
+        headless_json(LESSON, "--backend", "numpy"), "gradcheck", form="scalar", param="C"
+    )
     assert check["symbolic"] == pytest.approx(first + second, rel=1e-12) and check["ok"]
 
 
@@ -168,10 +193,14 @@ def test_a_scatter_add_keeps_repeats_and_fancy_assignment_loses_them():
     np.add.at(added, ix, g)
     lost = np.zeros((5, 2))
     lost[ix] += g
-    assert added[3].tolist() == [0 + 4 + 6, 1 + 5 + 7] and lost[3].tolist() == [6, 7]   # only the last write
+    assert added[3].tolist() == [0 + 4 + 6, 1 + 5 + 7] and lost[3].tolist() == [
+        6,
+        7,
+    ]  # only the last write
 
 
-# --- Train: the first loss, the runs ---------------------------------------------------------------
+# --- Train: the first loss, the runs --------------------------------------------------------------
+
 
 def test_the_first_loss_is_about_ln_32():
     assert f"{math.log(32):.5f}" == "3.46574" and lesson_text().count("3.46574") >= 3
@@ -180,7 +209,7 @@ def test_the_first_loss_is_about_ln_32():
     assert run["start_val"] == pytest.approx(3.48291, abs=5e-6) and quoted("3.48291")
     large = train(linear="randn")
     assert large["first"] == pytest.approx(16.5831, abs=5e-5) and quoted("16.5831")
-    assert 4.5 < large["first"] / math.log(32) < 5                    # "almost five times ln 32"
+    assert 4.5 < large["first"] / math.log(32) < 5  # "almost five times ln 32"
 
 
 def test_the_trained_figures():
@@ -193,7 +222,7 @@ def test_the_trained_figures():
     assert bigram["right"] / bigram["val_n"] == pytest.approx(0.214, abs=5e-4) and quoted("0.214")
     large = train(linear="randn")
     assert large["val"] == pytest.approx(3.36819, abs=5e-6) and quoted("3.36819")
-    assert 1680 == EPOCHS * math.ceil(2687 / BATCH) and quoted("1,680")
+    assert EPOCHS * math.ceil(2687 / BATCH) == 1680 and quoted("1,680")
 
 
 def test_the_first_batch_picks_21_rows_and_the_table_says_so():
@@ -222,11 +251,14 @@ def test_the_variants_take_the_independent_runs_steps():
     for variant, run in (("context-1", train(block=1)), ("large-init", train(linear="randn"))):
         events = headless_json(LESSON, "--backend", "numpy", "--variant", variant)
         [done] = events_of(events, "done", backend="numpy")
-        assert events_of(events, "train", backend="numpy")[0]["loss"] == pytest.approx(run["first"], rel=1e-9)
+        assert events_of(events, "train", backend="numpy")[0]["loss"] == pytest.approx(
+            run["first"], rel=1e-9
+        )
         assert done["final_val_loss"] == pytest.approx(run["val"], rel=1e-9)
 
 
-# --- sampling ---------------------------------------------------------------------------------------
+# --- sampling -------------------------------------------------------------------------------------
+
 
 def test_the_run_samples_ten_names_marked_new_where_the_corpus_lacks_them():
     events = headless_json(LESSON, "--backend", "numpy")
@@ -241,9 +273,9 @@ def test_the_run_samples_ten_names_marked_new_where_the_corpus_lacks_them():
         assert other["samples"] == samples
 
 
-# --- the code exercise: a scatter-add, and the slip of fancy-index assignment ----------------------
+# --- the code exercise: a scatter-add, and the slip of fancy-index assignment ---------------------
 
-EMBED_BACKWARD = '''import numpy as np
+EMBED_BACKWARD = """import numpy as np
 
 
 def backward(c1, c2, g, C, Wa, Wb, U):
@@ -256,7 +288,7 @@ def backward(c1, c2, g, C, Wa, Wb, U):
     np.add.at(dC, c1.astype(int), de1)
     np.add.at(dC, c2.astype(int), de2)
     return dC
-'''
+"""
 
 
 def code_check(tmp_path, capsys, source: str) -> tuple[int, dict, str]:
@@ -273,13 +305,19 @@ def code_check(tmp_path, capsys, source: str) -> tuple[int, dict, str]:
 def test_np_add_at_passes_and_fancy_index_assignment_is_named(tmp_path, capsys):
     rc, event, _ = code_check(tmp_path, capsys, EMBED_BACKWARD)
     assert rc == 0 and [o["verdict"] for o in event["outputs"]] == ["ok"]
-    slip = EMBED_BACKWARD.replace("np.add.at(dC, c1.astype(int), de1)", "dC[c1.astype(int)] += de1").replace(
-        "np.add.at(dC, c2.astype(int), de2)", "dC[c2.astype(int)] += de2")
+    slip = EMBED_BACKWARD.replace(
+        "np.add.at(dC, c1.astype(int), de1)", "dC[c1.astype(int)] += de1"
+    ).replace("np.add.at(dC, c2.astype(int), de2)", "dC[c2.astype(int)] += de2")
     rc, event, text = code_check(tmp_path, capsys, slip)
     assert rc == 1 and [o["verdict"] for o in event["outputs"]] == ["lost-repeats"]
-    assert ("dC is right on the rows picked once and wrong where a row is picked more than once: dC[ix] += ... "
-            "writes each repeated row once (the last write wins); np.add.at(dC, ix, ...) adds every one") in text
+    assert (
+        "dC is right on the rows picked once and wrong where a row is picked more than once: "
+        "dC[ix] += ... "
+        "writes each repeated row once (the last write wins); np.add.at(dC, ix, ...) adds every one"
+    ) in text
     # one position forgotten is another slip, and is not taken for this one
-    rc, event, text = code_check(tmp_path, capsys, EMBED_BACKWARD.replace("    np.add.at(dC, c2.astype(int), de2)\n", ""))
+    rc, event, text = code_check(
+        tmp_path, capsys, EMBED_BACKWARD.replace("    np.add.at(dC, c2.astype(int), de2)\n", "")
+    )
     assert rc == 1 and [o["verdict"] for o in event["outputs"]] != ["lost-repeats"]
     assert "the path through e2 is missing" in text

@@ -37,7 +37,7 @@ def test_the_split_is_by_names_and_seeded():
 def test_sampling_follows_the_softmax_and_the_seed():
     V = NAMES_CHARS
     z = np.full(V, -50.0)
-    z[names.alphabet().index("a")] = 50.0                  # "a" three times, then the end
+    z[names.alphabet().index("a")] = 50.0  # "a" three times, then the end
     seen: list[list[float]] = []
 
     def logits(context):
@@ -47,7 +47,7 @@ def test_sampling_follows_the_softmax_and_the_seed():
 
     assert names.sample(logits, 2, 1, seed=0) == ["aaa"]
     a = float(names.alphabet().index("a"))
-    assert seen == [[0, 0], [0, a], [a, a], [a, a]]        # the context shifts in each drawn character
+    assert seen == [[0, 0], [0, a], [a, a], [a, a]]  # the context shifts in each drawn character
     flat = names.sample(lambda c: np.zeros((1, V)), 3, 5, seed=7)
     assert flat == names.sample(lambda c: np.zeros((1, V)), 3, 5, seed=7) and len(flat) == 5
     assert all(len(w) <= names.MAX_LENGTH for w in flat)

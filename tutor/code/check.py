@@ -40,8 +40,8 @@ class Output:
     max_abs_diff: float | None = None
     where: tuple | None = None      # the index of the largest difference
     exact: bool = False
-    verdict: str = "ok"             # ok, transposed, shape, dtype, nan, factor-2, factor-N, sign, lost-repeats, wrong, missing,
-    #                                 or a slip variant's (slips.SLIP_VERDICTS)
+    verdict: str = "ok"             # ok, transposed, shape, dtype, nan, factor-2, factor-N, sign, wrong, missing,
+    #                                 lost-repeats, or a slip variant's (slips.SLIP_VERDICTS)
     message: str = ""
 
     @property
@@ -347,9 +347,9 @@ def _compare(name, wrt, i, seed, returned, want, arrays, slips, lesson, env, dim
                        "or a sum where the mean is needed")
     elif lost_repeats(g, want, env, lesson, close):
         out.verdict = "lost-repeats"
-        out.message = (f"{name} is right on the rows picked once and wrong where a row is picked more than once: "
-                       f"{name}[ix] += ... writes each repeated row once (the last write wins); "
-                       f"np.add.at({name}, ix, ...) adds every one")
+        out.message = (f"{name} is right on the rows picked once and wrong where a row is picked "
+                       f"more than once: {name}[ix] += ... writes each repeated row once (the last "
+                       f"write wins); np.add.at({name}, ix, ...) adds every one")
     elif slip := next((k for k, run in slips.items() if slipped(run, seed, i, arrays, g, want, close)), None):
         out.verdict, out.message = slip_message(slip, name, lesson)
     else:

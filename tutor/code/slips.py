@@ -67,9 +67,9 @@ def lost_repeats(g, want, env, lesson, close) -> bool:
     for name in labels:
         ix = np.asarray(env[name]).astype(np.int64).reshape(-1)
         if ix.size and (ix.min() < 0 or ix.max() >= g.shape[0]):
-            return False                      # these indices pick something else, not rows of this table
+            return False                  # these indices pick something else, not this table's rows
         repeated |= np.bincount(ix, minlength=g.shape[0]) > 1
-    # rows picked once must be right (where every row repeats, nothing tells this slip from another)
+    # rows picked once must be right (where every row repeats, nothing tells this slip apart)
     return bool(repeated.any() and not repeated.all() and close(g[~repeated], want[~repeated])
                 and not close(g[repeated], want[repeated]))
 

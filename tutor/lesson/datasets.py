@@ -168,10 +168,11 @@ def _check_dataset(kind: str, o: dict, t: Table) -> None:
                 raise LessonError("a .csv file", key=t.key("path"))
     elif kind == "python-names":
         if not 1 <= o["block"] <= NAMES_MAX_BLOCK:
-            raise LessonError(f"block is the context's length in characters, within 1..{NAMES_MAX_BLOCK}",
-                              key=t.key("block"))
+            raise LessonError("block is the context's length in characters, within "
+                              f"1..{NAMES_MAX_BLOCK}", key=t.key("block"))
         if not 10 <= o["ratio"] <= 90:
-            raise LessonError("ratio is the training share of the names in percent, within 10..90", key=t.key("ratio"))
+            raise LessonError("ratio is the training share of the names in percent, within 10..90",
+                              key=t.key("ratio"))
     elif kind == "mnist":
         for k in ("train_size", "test_size"):
             if not 100 <= o[k] <= MNIST_TRAIN:

@@ -9,7 +9,8 @@ from tutor.errors import LessonError
 from tutor.expr import NAME_RE
 from tutor.lesson.limits import (ADAMW_DECAY, MAX_CELLS, MAX_CLIP, MAX_DECAY, MAX_EPOCHS, MAX_LAYERS, MAX_PARAMS, MAX_SAMPLES,
                                  MAX_STD, MAX_STEPS, MAX_WIDTH)
-from tutor.lesson.vocabulary import (NAMES_CHARS, BACKENDS, BASELINES, BINARY_LOSSES, CLASS_LOSSES, CLASSES, CLASSIFIERS, DTYPES, ID_RE,
+from tutor.lesson.vocabulary import NAMES_CHARS
+from tutor.lesson.vocabulary import (BACKENDS, BASELINES, BINARY_LOSSES, CLASS_LOSSES, CLASSES, CLASSIFIERS, DTYPES, ID_RE,
                                      INITS, LAYER_INITS, LAYER_TYPES, LOSSES, MNIST_TRAIN, NORM_LAYERS, OPTIMIZERS,
                                      PARAM_LAYERS, SCHEDULES)
 from tutor.lesson.records import Dataset, Layer, Train, Variant
@@ -343,19 +344,20 @@ def _check_embedding(lyr: Layer, i: int, dataset: Dataset, where: str, key: str)
         raise LessonError(f"{where}an embedding takes the model's input, so it is the first layer", key=f"{key}.type")
     if dataset.kind == "python-names":
         if lyr.vocab < NAMES_CHARS:
-            raise LessonError(f"{where}python-names has {NAMES_CHARS} characters, so the table needs vocab = "
-                              f"{NAMES_CHARS} rows or more", key=f"{key}.vocab")
+            raise LessonError(f"{where}python-names has {NAMES_CHARS} characters, so the table "
+                              f"needs vocab = {NAMES_CHARS} rows or more", key=f"{key}.vocab")
         return
     if dataset.kind != "points":
-        raise LessonError(f"{where}an embedding reads whole numbers: a 'points' dataset or 'python-names', not "
-                          f"'{dataset.kind}'", key=f"{key}.type")
+        raise LessonError(f"{where}an embedding reads whole numbers: a 'points' dataset or "
+                          f"'python-names', not '{dataset.kind}'", key=f"{key}.type")
     for name in ("x", "x_val"):
         for j, v in enumerate(dataset.options.get(name) or ()):
             row = tuple(v) if isinstance(v, (list, tuple)) else (v,)
             for c in row:
                 if not (float(c).is_integer() and 0 <= c < lyr.vocab):
-                    raise LessonError(f"{where}{name}[{j}] is {list(row) if len(row) != 1 else row[0]!r}: an "
-                                      f"embedding's inputs are whole numbers within 0..{lyr.vocab - 1}",
+                    shown = list(row) if len(row) != 1 else row[0]
+                    raise LessonError(f"{where}{name}[{j}] is {shown!r}: an embedding's inputs "
+                                      f"are whole numbers within 0..{lyr.vocab - 1}",
                                       key=f"{key}.vocab")
 
 

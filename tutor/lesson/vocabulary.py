@@ -52,8 +52,9 @@ IRIS_SHAPE = (100, 2, 2)           # setosa against versicolor, two of the four 
 DIGITS_SHAPE = (1797, 64, 10)
 MNIST_PIXELS, MNIST_CLASSES = 784, 10
 MNIST_TRAIN = 60_000               # the largest split a lesson may ask for
-# python-names (tutor/train/data/python_names.txt): its samples (one per character and end of its 398
-# names) and its characters (the end token '.' and 31 others); tests/unit/test_names.py checks both
+# python-names (tutor/train/data/python_names.txt): its samples (one per character and end of
+# its 398 names) and its characters (the end token '.' and 31 others); tests/unit/test_names.py
+# checks both
 NAMES_SAMPLES, NAMES_CHARS = 3392, 32
 # The lesson list's groups, in the order it shows them: the course notebooks' lessons, then the rest
 GROUPS = ("The course", "Further topics", "Modern networks")

@@ -227,6 +227,6 @@ DATASET_KINDS: dict[str, DatasetKind] = {k.name: k for k in (
     DatasetKind("make-moons", _moons_load, lambda spec: (2, 1), lambda spec: spec.options["n"], _moons_script,
                 needs=("scikit-learn",)),
     *(_plane(kind) for kind in (*PLAYGROUND, "csv")),
-    DatasetKind("python-names", _names_load, lambda spec: (spec.options["block"], NAMES_CHARS), _names_count,
-                _names_script, classes=True),
+    DatasetKind("python-names", _names_load, lambda spec: (spec.options["block"], NAMES_CHARS),
+                _names_count, _names_script, classes=True),
 )}

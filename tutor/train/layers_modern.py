@@ -164,16 +164,17 @@ SKIP_SEQUENTIAL_TEXT = [
 
 
 class Embedding:
-    """A table lookup: each of the input's columns of whole numbers (one, or a context of several)
-    picks a row of E, and a sample's rows are laid side by side (N × columns·out). Its gradient is a
-    scatter-add: every row gets the sum of the gradients of every position, in any sample and any
-    column, that picked it. It takes the model's input, so nothing below it needs a gradient."""
+    """A table lookup: each of the input's columns of whole numbers (one, or a context of
+    several) picks a row of E, and a sample's rows are laid side by side (N × columns·out). Its
+    gradient is a scatter-add: every row gets the sum of the gradients of every position, in any
+    sample and any column, that picked it. It takes the model's input, so nothing below it needs
+    a gradient."""
 
     def __init__(self, xp, E):
         self.xp, self.E = xp, E
 
     def forward(self, x):
-        self.idx = self.xp.indices(x.reshape(-1))     # row by row: sample 0's columns, then sample 1's, ...
+        self.idx = self.xp.indices(x.reshape(-1))     # sample 0's columns, then sample 1's, ...
         return self.E[self.idx].reshape(x.shape[0], -1)
 
     def backward(self, g):
@@ -184,7 +185,7 @@ class Embedding:
 
 
 def column_embedding(nn):
-    """nn.Embedding reading the indices from the input's (float) columns, as the other backends do."""
+    """nn.Embedding reading the indices from the input's (float) columns, as the others do."""
 
     class ColumnEmbedding(nn.Embedding):
         def forward(self, x):
@@ -195,7 +196,7 @@ def column_embedding(nn):
 
 COLUMN_EMBEDDING_TEXT = [
     "class ColumnEmbedding(nn.Embedding):",
-    '    """nn.Embedding reading each sample\'s indices from the input\'s columns, their rows side by side."""',
+    '    """nn.Embedding reading the input\'s columns of indices, their rows side by side."""',
     "",
     "    def forward(self, x):",
     "        return super().forward(x.long()).flatten(1)",

@@ -16,9 +16,9 @@ import numpy as np
 
 from tutor.train.arrays import Data
 
-END = "."                        # the end-of-name token, index 0; also what pads a context's start
-SAMPLED = 10                     # names sampled after a run
-MAX_LENGTH = 30                  # characters in one sampled name, at most (the corpus's longest: 25)
+END = "."  # the end-of-name token, index 0; also what pads a context's start
+SAMPLED = 10  # names sampled after a run
+MAX_LENGTH = 30  # characters in one sampled name, at most (the corpus's longest: 25)
 CORPUS = Path(__file__).parent / "data" / "python_names.txt"
 
 
@@ -71,29 +71,34 @@ def train_count(block: int, seed: int, ratio: float) -> int:
 
 def script(block: int, seed: int, ratio: float) -> list[str]:
     """An exported script's lines making the same arrays, with the names written out."""
-    return [f"names = {list(corpus())!r}",
-            f"chars = {alphabet()!r}                  # '.' ends a name (index 0) and pads a context",
-            "index = {c: i for i, c in enumerate(chars)}",
-            f"order = np.random.RandomState({seed}).permutation(len(names))",
-            f"cut = round(len(names) * {float(ratio)!r} / 100)",
-            "",
-            "",
-            "def contexts(words):",
-            "    xs, ys = [], []",
-            "    for word in words:",
-            f"        context = [0] * {block}",
-            "        for c in word + '.':",
-            "            xs.append(context)",
-            "            ys.append(index[c])",
-            "            context = context[1:] + [index[c]]",
-            f"    return np.array(xs, dtype=np.float64).reshape(-1, {block}), np.array(ys, dtype=np.int64)",
-            "",
-            "",
-            "x_train, y_train = contexts([names[i] for i in order[:cut]])",
-            "x_val, y_val = contexts([names[i] for i in order[cut:]])"]
+    return [
+        f"names = {list(corpus())!r}",
+        f"chars = {alphabet()!r}                  # '.' ends a name (index 0) and pads a context",
+        "index = {c: i for i, c in enumerate(chars)}",
+        f"order = np.random.RandomState({seed}).permutation(len(names))",
+        f"cut = round(len(names) * {float(ratio)!r} / 100)",
+        "",
+        "",
+        "def contexts(words):",
+        "    xs, ys = [], []",
+        "    for word in words:",
+        f"        context = [0] * {block}",
+        "        for c in word + '.':",
+        "            xs.append(context)",
+        "            ys.append(index[c])",
+        "            context = context[1:] + [index[c]]",
+        f"    x = np.array(xs, dtype=np.float64).reshape(-1, {block})",
+        "    return x, np.array(ys, dtype=np.int64)",
+        "",
+        "",
+        "x_train, y_train = contexts([names[i] for i in order[:cut]])",
+        "x_val, y_val = contexts([names[i] for i in order[cut:]])",
+    ]
 
 
-def sample(logits: Callable[[np.ndarray], np.ndarray], block: int, count: int, seed: int) -> list[str]:
+def sample(
+    logits: Callable[[np.ndarray], np.ndarray], block: int, count: int, seed: int
+) -> list[str]:
     """`count` names drawn from a model: from a context of end tokens, each next character from
     softmax(logits(context)) by numpy's RandomState(seed), until the end token (or MAX_LENGTH)."""
     rng = np.random.RandomState(seed)
@@ -101,10 +106,14 @@ def sample(logits: Callable[[np.ndarray], np.ndarray], block: int, count: int, s
     for _ in range(count):
         context, name = [0] * block, ""
         for _ in range(MAX_LENGTH):
-            z = np.asarray(logits(np.asarray([context], dtype=np.float64)), dtype=np.float64).reshape(-1)
+            z = np.asarray(
+                logits(np.asarray([context], dtype=np.float64)), dtype=np.float64
+            ).reshape(-1)
             p = np.exp(z - z.max())
             p /= p.sum()
-            ix = min(int(np.searchsorted(np.cumsum(p), rng.rand() * p.sum(), side="right")), len(p) - 1)
+            ix = min(
+                int(np.searchsorted(np.cumsum(p), rng.rand() * p.sum(), side="right")), len(p) - 1
+            )
             if ix == 0:
                 break
             name += chars[ix]

@@ -51,7 +51,7 @@ class NumpyOps:
         return np.count_nonzero(mask)
 
     def rows_hit(self, g):
-        """The rows of a table's gradient with any entry other than 0 (the rows the batch picked)."""
+        """The rows of a table's gradient with an entry other than 0 (those the batch picked)."""
         return np.count_nonzero(np.any(np.asarray(g) != 0, axis=1))
 
     def labels(self, y):
@@ -209,7 +209,8 @@ class Reader:
 def grad_figures(ops, reader: Reader, names, grads: dict, before: dict | None, after: dict,
                  tables: frozenset[str] = frozenset()) -> dict[str, tuple]:
     """Per parameter: ‖g‖, mean |g|, max |g|, ‖Δw‖, ‖w‖ and the first entry, queued on `reader`
-    as one part of six numbers; for an embedding table (`tables`) also the rows its gradient reaches."""
+    as one part of six numbers; for an embedding table (`tables`) also the rows its gradient
+    reaches."""
     out = {}
     for n in names:
         g = grads.get(n)
@@ -227,10 +228,12 @@ def grad_stats(queued: dict[str, tuple], values, with_update: bool) -> dict[str,
         ratio = (dw / w if w else math.inf) if with_update else math.nan
         size = int(np.prod(shape)) if shape else 1
         stats[n] = GradStat(shape, norm, mean_abs if size else 0.0, max_abs if size else 0.0, ratio,
-                            first if size == 1 else None, int(values[rows][0]) if rows is not None else None)
+                            first if size == 1 else None,
+                            int(values[rows][0]) if rows is not None else None)
     return stats
 
 
 def grad_finite(queued: dict[str, tuple], values) -> bool:
     """Every gradient norm and weight norm a number."""
-    return all(math.isfinite(values[slot][0]) and math.isfinite(values[slot][4]) for _, slot, _ in queued.values())
+    return all(math.isfinite(values[slot][0]) and math.isfinite(values[slot][4])
+               for _, slot, _ in queued.values())

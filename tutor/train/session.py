@@ -319,7 +319,8 @@ class Session:
         loss_slot, first = self._take_losses(reader)
         grads = self.backend.grad_tensors()
         tables = frozenset(p.weight for p in self.plan if p.type == "embedding" and p.weight)
-        queued = grad_figures(self.ops, reader, self.names, grads, before, self.backend.param_tensors(), tables)
+        queued = grad_figures(self.ops, reader, self.names, grads, before,
+                              self.backend.param_tensors(), tables)
         slots, health_q, values_q = self._figures(reader, before, measured)
         gvalues = ({n: reader.add(g, int(np.prod(g.shape))) for n, g in grads.items() if g is not None}
                    if self.small else None)

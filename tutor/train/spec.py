@@ -159,7 +159,8 @@ def layer_plan(spec: RunSpec, inputs: int, outputs: int) -> tuple[Planned, ...]:
         n_in = layer.vocab if layer.vocab is not None else width      # an embedding's table: vocab × out
         plan.append(Planned(layer.type, layer, index, n_in, int(out), wname, bname if has_bias else None, bname,
                             layer.bias))
-        # an embedding looks up each of its input's columns (a context of characters) and lays the rows side by side
+        # an embedding looks up each of its input's columns (a context of characters) and lays
+        # the rows side by side
         width = int(out) * (width if layer.type == "embedding" else 1)
     return tuple(plan)
 

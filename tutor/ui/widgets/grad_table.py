@@ -38,7 +38,7 @@ class GradTable(DataTable):
             value = ""
             if snap.params is not None and name in snap.params:
                 value = numbers_within(_flatten(snap.params[name]), VALUE)
-            elif g.rows is not None:           # an embedding table: the rows its scatter-add reached
+            elif g.rows is not None:           # an embedding table: the rows its batch picked
                 value = f"rows {g.rows}/{g.shape[0]} picked"
             ratio = "—" if g.update_ratio != g.update_ratio else f"{g.update_ratio:.2e}"
             self.add_row(name, plain("×".join(map(str, g.shape))),
