@@ -109,8 +109,16 @@ def train(block: int = BLOCK, linear: str = "torch") -> dict:
     with torch.no_grad():
         out = logits(xv)
         val = float(F.cross_entropy(out, yv))
+        train_loss = float(F.cross_entropy(logits(x), y))
         right = int((out.argmax(1) == yv).sum())
-    return {"first": first, "start_val": start_val, "val": val, "right": right, "val_n": len(yv)}
+    return {
+        "first": first,
+        "start_val": start_val,
+        "val": val,
+        "right": right,
+        "val_n": len(yv),
+        "train": train_loss,
+    }
 
 
 def quoted(number: str) -> bool:
@@ -222,6 +230,9 @@ def test_the_trained_figures():
     assert bigram["right"] / bigram["val_n"] == pytest.approx(0.214, abs=5e-4) and quoted("0.214")
     large = train(linear="randn")
     assert large["val"] == pytest.approx(3.36819, abs=5e-6) and quoted("3.36819")
+    assert large["train"] == pytest.approx(1.98453, abs=5e-6) and quoted("1.98453")
+    assert run["train"] == pytest.approx(2.03997, abs=5e-6) and quoted("2.03997")
+    assert large["train"] < run["train"] and large["val"] > run["val"]
     assert EPOCHS * math.ceil(2687 / BATCH) == 1680 and quoted("1,680")
 
 
@@ -244,6 +255,7 @@ def test_every_backend_takes_the_independent_runs_steps(backend):
     assert first["loss"] == pytest.approx(run["first"], rel=1e-9)
     assert first["val_loss"] == pytest.approx(run["start_val"], rel=1e-9)
     assert done["final_val_loss"] == pytest.approx(run["val"], rel=1e-9)
+    assert done["final_loss"] == pytest.approx(run["train"], rel=1e-9)
     assert done["val_accuracy"] == run["right"] / run["val_n"]
 
 
@@ -266,6 +278,8 @@ def test_the_run_samples_ten_names_marked_new_where_the_corpus_lacks_them():
     samples = done["samples"]
     known = set(names())
     assert len(samples) == 10 and all(set(s["name"]) <= set(chars()[1:]) for s in samples)
+    assert quoted("Ten sampled names") and quoted("after 30 characters")
+    assert all(len(s["name"]) <= 30 for s in samples)
     assert [s["new"] for s in samples] == [s["name"] not in known for s in samples]
     # seeded: every backend draws the same names from the same weights
     for backend in ("autograd", "optim"):
