@@ -103,7 +103,8 @@ def status_line(snap, predictions=(), samples=()) -> str:
         if snap.params is not None:
             text += f" · {params_text(snap.params)}"
         text += "".join(f" · {prediction_text(pr)}" for pr in predictions)
-        return text + " · done" + (f" · {samples_text(list(samples))}" if samples else "")
+        text += f" · {samples_text(list(samples))}" if samples else ""
+        return text + " · done"
     text += "".join(f" · {grad_text(k, g)}" for k, g in snap.grads.items() if g.value is not None)
     return text + f" · {snap.steps_per_second:,.0f} steps/s"
 
