@@ -17,7 +17,8 @@ from tutor.errors import LessonError
 from tutor.fmt import asciify, number, printable
 from tutor.fmt import plural as _plural
 from tutor.lesson import BACKENDS, Lesson
-from tutor.present.run import accuracy_text, baseline_text, diverged_text, optimizer_text, params_text, prediction_text, step_line
+from tutor.present.run import (accuracy_text, baseline_text, diverged_text, optimizer_text,
+                              params_text, prediction_text, samples_text, step_line)
 
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED = 0, 2, 3
 
@@ -220,6 +221,8 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
             fields = dict(backend=backend, device=s.device, step=s.step, epoch=s.epoch, loss=s.loss,
                           val_loss=s.val_loss, eval_step=s.eval_step,
                           grad_norm={k: g.norm for k, g in s.grads.items()})
+            if any(g.rows is not None for g in s.grads.values()):   # an embedding's rows picked
+                fields["grad_rows"] = {k: g.rows for k, g in s.grads.items() if g.rows is not None}
             if s.params is not None:
                 fields["params"] = s.params
                 fields["grads"] = s.grad_values
@@ -243,6 +246,8 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
             done["layers"] = [stat.as_json() for stat in final.layers]
         if train.probe and not (final.diverged or final.error):
             done["predictions"] = session.predictions(train.probe)
+        if not (final.diverged or final.error) and session.samples():
+            done["samples"] = session.samples()
         if final.diverged:
             line = "  " + diverged_text(final, "(--lr)")
             status = EXIT_DIVERGED
@@ -259,6 +264,8 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
                 line += "\n  parameters: " + params_text(final.params)
             for pr in done.get("predictions", []):
                 line += f"\n  prediction: {prediction_text(pr)}"
+            if done.get("samples"):
+                line += f"\n  {samples_text(done['samples'])}"
             line += depth_text(session, final)
         if session.diagnosis:                  # the divergence doctor's verdict (tutor/train/doctor.py)
             from tutor.train.doctor import text as diagnosis_text

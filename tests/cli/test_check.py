@@ -35,7 +35,7 @@ EXPECTED = {
         "shapes do not multiply: x is N×D and w is H×O (inner dimensions D and H differ)"),
     "unknown-dataset.toml": (
         38, "train.dataset.kind", "'cifar' is not one of: points, synthetic-linear, iris, digits, mnist, circle, xor, "
-                                  "gauss, spiral, moons, plane, multi-gauss, make-moons, csv"),
+                                  "gauss, spiral, moons, plane, multi-gauss, make-moons, csv, python-names"),
     "unknown-backend.toml": (
         30, "train.backends[1]", "unknown backend 'tensorflow' (known: numpy, torch-manual, autograd, nn, optim)"),
     "huge-hidden.toml": (44, "train.layers[0].out", "a layer of 1000000000 units is outside 1..4096"),

@@ -29,8 +29,8 @@ BAD = {  # [train] settings → (key, message)
     "hinge-without-classes": ({"loss": "hinge"},
                               ("train.loss", "loss = \"hinge\" takes class labels (whole numbers, the index of each "
                                              "sample's class), and a 'points' dataset has targets, not classes "
-                                             "(datasets with classes: digits, mnist); for two classes labelled 0/1, "
-                                             "use loss = \"bce\"")),
+                                             "(datasets with classes: digits, mnist, python-names); for two classes "
+                                             "labelled 0/1, use loss = \"bce\"")),
     "max-margin-on-two-outputs": ({"loss": "max-margin"},
                                   ("train.loss", "the loss 'max-margin' scores two classes on one output (labels 0 "
                                                  "and 1), and 'points' has 2 outputs")),
@@ -94,11 +94,13 @@ EMBEDDING = {  # (layers, x) → (key, message)
     "not-first": ([{"type": "linear", "out": 2}, {"type": "embedding", "vocab": 4, "out": 2}], [[0], [1]],
                   ("train.layers[1].type", "an embedding takes the model's input, so it is the first layer")),
     "out-of-range": ([{"type": "embedding", "vocab": 4, "out": 2}, {"type": "linear", "out": "outputs"}], [[0], [4]],
-                     ("train.layers[0].vocab", "x[1] is 4: an embedding's inputs are one whole number each, within "
-                                               "0..3")),
+                     ("train.layers[0].vocab", "x[1] is 4: an embedding's inputs are whole numbers within 0..3")),
     "not-whole": ([{"type": "embedding", "vocab": 4, "out": 2}, {"type": "linear", "out": "outputs"}], [[0], [1.5]],
-                  ("train.layers[0].vocab", "x[1] is 1.5: an embedding's inputs are one whole number each, within "
-                                            "0..3")),
+                  ("train.layers[0].vocab", "x[1] is 1.5: an embedding's inputs are whole numbers within 0..3")),
+    "context-out-of-range": ([{"type": "embedding", "vocab": 4, "out": 2}, {"type": "linear", "out": "outputs"}],
+                             [[0, 1], [2, 5]],
+                             ("train.layers[0].vocab", "x[1] is [2, 5]: an embedding's inputs are whole numbers "
+                                                       "within 0..3")),
 }
 
 

@@ -56,7 +56,8 @@ def refused(path: str, expected: str) -> None:
 
 
 CE = ("takes class labels (whole numbers, the index of each sample's class), and a '{kind}' dataset has targets, "
-      "not classes (datasets with classes: digits, mnist); for two classes labelled 0/1, use loss = \"bce\"")
+      "not classes (datasets with classes: digits, mnist, python-names); for two classes labelled 0/1, use loss = "
+      "\"bce\"")
 
 
 @pytest.mark.parametrize("loss", ["ce", "nll", "ce-sum"])

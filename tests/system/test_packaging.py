@@ -20,6 +20,7 @@ def test_wheel_ships_lessons_and_installs(tmp_path):
     assert "tutor/code/child.py" in names            # the code check's child process runs this file
     assert "tutor/code/jail.py" in names             # and loads its sandbox from this one
     assert "tutor/serve/templates/index.html" in names    # the served page (backprop-tutor serve)
+    assert "tutor/train/data/python_names.txt" in names   # the python-names dataset's frozen corpus
     # a fresh environment (dependencies borrowed from this one) with the wheel installed, not editable
     env_dir = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(env_dir)], check=True, timeout=300)

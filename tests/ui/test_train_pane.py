@@ -13,6 +13,7 @@ from tests.support import LISTED_IDS, events_of, headless_json, lesson_path
 from tests.ui.conftest import make_app, open_train, settle, text_of, until
 from tutor.fmt import number
 from tutor.headless import params_text, prediction_text
+from tutor.present.run import samples_text
 from tutor.lesson import load
 
 TRAINED = [i for i in LISTED_IDS if load(lesson_path(i)).train is not None]
@@ -61,6 +62,8 @@ async def test_status_line_and_plot_show_the_headless_figures(tmp_path, lesson_i
         if "params" in done:
             expected += f" · {params_text(done['params'])}"
         expected += "".join(f" · {prediction_text(pr)}" for pr in done.get("predictions", []))
+        if "samples" in done:                      # a character model's sampled names
+            expected += f" · {samples_text(done['samples'])}"
         assert status == expected + " · done"
         # the plot: every row at x = step − 1, then the final weights at x = steps
         [(label, steps, losses, vals)] = app.screen.query_one("#plot")._series

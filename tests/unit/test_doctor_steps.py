@@ -44,3 +44,17 @@ def test_a_short_run_is_not_called_a_stall():
         doctor.loss_at(k, 1.0)
         doctor.observe(Observation(k, 1.0, {"w": 0.1}))
     assert doctor.diagnose() is None
+
+
+def test_about_guessing_means_within_half_the_guess_where_the_guess_is_rare():
+    def verdict(chance: float, accuracy: float) -> str | None:
+        doctor = Doctor(0.1, chance=chance)
+        for k in range(1, FLAT_STEPS + 2):
+            doctor.observe(Observation(k, 2.0 - k / 1000, {"W1": 0.5}))
+        found = doctor.diagnose(accuracy=accuracy, val_accuracy=accuracy)
+        return found["kind"] if found else None
+
+    assert verdict(0.512, 0.544) == "learns-nothing" and verdict(0.512, 0.67) is None      # two classes
+    assert verdict(0.102, 0.135) == "learns-nothing"           # digits, stuck: under 1.5 × 0.102
+    assert verdict(0.118, 0.214) is None                       # 32 characters: 0.214 has learned
+    assert verdict(0.118, 0.17) == "learns-nothing"

@@ -967,6 +967,45 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("a", "A", "(a)"),
         ),
     },
+    "embeddings-char-model": {
+        "grad-table": Row(
+            wrong=(
+                ("g*U*(1 - tanh(a)**2)*Wa*X1", branch("path through e1", "path through e2",
+                                                     "C is used by e1 and e2, and its gradient is the sum over both.")),
+                ("g*U*(1 - tanh(a)**2)*Wb*X2", branch("path through e2", "path through e1",
+                                                     "C is used by e1 and e2, and its gradient is the sum over both.")),
+                ("g*U*tanh(a)*(Wa*X1 + Wb*X2)", activation("tanh(a)", "1 - tanh(a)**2")),
+                ("g*U*(Wa*X1 + Wb*X2)", missing("h", "a", "1 - tanh(a)**2")),
+                ("g*(1 - tanh(a)**2)*(Wa*X1 + Wb*X2)", missing("z", "h", "U")),
+            ),
+            same=("(Wa*X1 + Wb*X2)*g*U*(1 - h**2)", "g*U*(1 - tanh(a)**2)*Wa*X1 + g*U*(1 - tanh(a)**2)*Wb*X2"),
+        ),
+        "first-loss": Row(
+            wrong=(("0.03125", known("embeddings-char-model", "first-loss", 0)),
+                   ("1.50515", known("embeddings-char-model", "first-loss", 1)),
+                   ("-3.46574", V_SIGN), ("3.42598", V_WRONG)),
+            same=("3.4657", "log(32)", "-log(1/32)"),
+        ),
+        "row-sum": Row(
+            wrong=(("0.4", known("embeddings-char-model", "row-sum", 0)),
+                   ("0.2", known("embeddings-char-model", "row-sum", 1)), ("-0.1", V_SIGN), ("1.1", V_WRONG)),
+            same=("0.1", "0.2 - 0.5 + 0.4", "1/10"),
+        ),
+        "table-grad-shape": Row(
+            wrong=(("D x V", J_TRANSPOSED), ("N x D", J_WRONG), ("N x V", J_WRONG)),
+            same=("V x D", "V×D", "(V, D)"),
+        ),
+        "lookup-grad-shape": Row(
+            wrong=(("D x N", J_TRANSPOSED), ("V x D", J_WRONG), ("N x V", J_WRONG)),
+            same=("N x D", "N×D", "(N, D)"),
+        ),
+        "fancy-index": Row(
+            wrong=(("b", choice_wrong("embeddings-char-model", "fancy-index", "b")),
+                   ("c", choice_wrong("embeddings-char-model", "fancy-index", "c")),
+                   ("d", choice_wrong("embeddings-char-model", "fancy-index", "d"))),
+            same=("a", "A", "(a)"),
+        ),
+    },
     "residual-connections": {
         "grad-h1": Row(
             wrong=(
@@ -1092,7 +1131,7 @@ def test_table_covers_every_exercise_of_every_lesson():
         "fan-out", "backprop-through-time", "gradient-checking", "initialisation", "vanishing-gradients",
         "softmax-cross-entropy", "batchnorm-backward", "xor-needs-a-hidden-layer",
         "residual-connections", "layernorm-backward", "activations", "adam-from-scratch",
-        "attention-backward"} <= set(lesson_ids())
+        "attention-backward", "embeddings-char-model"} <= set(lesson_ids())
 
 
 @pytest.mark.parametrize("lesson_id, ex_id", [(lid, eid) for lid, rows in TABLE.items() for eid in rows],

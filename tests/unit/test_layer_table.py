@@ -148,3 +148,29 @@ def test_an_embeddings_gradient_adds_up_the_rows_picked_twice():
     np.testing.assert_array_equal(out, E[[2, 0, 2]])
     assert layer.backward(np.ones((3, 3))) is None
     np.testing.assert_array_equal(layer.dE, [[1, 1, 1], [0, 0, 0], [2, 2, 2], [0, 0, 0]])
+
+
+@pytest.mark.parametrize("xp", [NumpyXP("float64"), TorchXP("float64", "cpu")], ids=["numpy", "torch"])
+def test_an_embedding_over_a_context_lays_the_rows_side_by_side_and_adds_every_position(xp):
+    kind = LAYERS["embedding"]
+    E = np.arange(12.0).reshape(4, 3)
+    x = np.array([[0.0, 2.0, 2.0], [2.0, 1.0, 0.0]])          # two contexts of three; row 2 picked three times
+    layer = kind.make(xp, (xp.array(E),), True)
+    out = xp.to_numpy(layer.forward(xp.array(x)))
+    np.testing.assert_array_equal(out, np.hstack([E[[0, 2]], E[[2, 1]], E[[2, 0]]]))
+    g = np.arange(18.0).reshape(2, 9)
+    assert layer.backward(xp.array(g)) is None
+    parts = g.reshape(2, 3, 3)                                   # each position's gradient, 3 numbers
+    want = np.zeros((4, 3))
+    for n in range(2):
+        for t in range(3):
+            want[int(x[n, t])] += parts[n, t]
+    np.testing.assert_array_equal(xp.to_numpy(layer.dE), want)
+    assert want[2].tolist() == (parts[0, 1] + parts[0, 2] + parts[1, 0]).tolist()
+    # torch's own function and the nn module agree with the hand-written forward
+    tE = torch.tensor(E)
+    np.testing.assert_array_equal(kind.torch(torch, torch.tensor(x), (tE,)).numpy(), out)
+    module = nn_module(torch.nn, Planned("embedding", None, 1, 4, 3, "E1")).double()
+    with torch.no_grad():
+        module.weight.copy_(tE)
+        np.testing.assert_array_equal(module(torch.tensor(x)).numpy(), out)

@@ -192,7 +192,8 @@ def test_a_default_name_taken_by_another_layer(tmp_path):
 def test_a_classifier_baseline_on_regression_data(tmp_path):
     body = POINTS.replace("[train.dataset]", 'baseline = "sklearn-mlp"\n\n[train.dataset]') + ONE_LAYER
     expect(tmp_path, body, "baseline =", "train.baseline",
-           "the baseline 'sklearn-mlp' is a classifier, and 'points' has no classes (classes: digits, mnist)")
+           "the baseline 'sklearn-mlp' is a classifier, and 'points' has no classes (classes: digits, mnist, "
+           "python-names)")
 
 
 @pytest.mark.timeout(20)          # the old pattern took 12.6 s for 3 KB and over 120 s for 30 KB

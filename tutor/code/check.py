@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tutor.code.slips import factor_of, slip_message, slipped
+from tutor.code.slips import factor_of, lost_repeats, slip_message, slipped
 from tutor.code.template import CodeTask, graph_of, reference, task_for
 from tutor.fmt import printable
 
@@ -47,7 +47,7 @@ class Output:
     where: tuple[int, ...] | None = None      # the index of the largest difference
     exact: bool = False
     verdict: str = "ok"             # ok, transposed, shape, dtype, nan, factor-2, factor-N, sign, wrong, missing,
-    #                                 or a slip variant's (slips.SLIP_VERDICTS)
+    #                                 lost-repeats, or a slip variant's (slips.SLIP_VERDICTS)
     message: str = ""
 
     @property
@@ -366,6 +366,11 @@ def _compare(name: str, wrt: str, i: int, seed: int, returned: dict[str, Any], w
                        "or a mean where the sum is needed" if fewer else
                        f"{name} is {d} times the right value ({d} = {n} here): a division by {d} is missing, "
                        "or a sum where the mean is needed")
+    elif lost_repeats(g, want, env, lesson, close):
+        out.verdict = "lost-repeats"
+        out.message = (f"{name} is right on the rows picked once and wrong where a row is picked "
+                       f"more than once: {name}[ix] += ... writes each repeated row once (the last "
+                       f"write wins); np.add.at({name}, ix, ...) adds every one")
     elif slip := next((k for k, run in slips.items() if slipped(run, seed, i, arrays, g, want, close)), None):
         out.verdict, out.message = slip_message(slip, name, lesson)
     else:

@@ -56,6 +56,39 @@ def factor_of(g: np.ndarray, want: np.ndarray, dims: Mapping[str, int],
     return None
 
 
+def lost_repeats(g: np.ndarray, want: np.ndarray, env: Mapping[str, Any], lesson: Lesson,
+                 close: Close) -> bool:
+    """g is right on every row of a lookup table that no index input picks twice, and wrong on a row
+    one does: the gradient was written with fancy-index assignment (dC[ix] += dE), which keeps one
+    write per repeated row, where a scatter-add (np.add.at) adds them all."""
+    from tutor.expr.nodes import Apply, Sym
+
+    labels: set[str] = set()
+
+    def walk(e: Expr) -> None:
+        if isinstance(e, Apply):
+            if e.op == "onehot" and isinstance(e.args[0], Sym) and e.args[0].name in env:
+                labels.add(e.args[0].name)
+            for a in e.args:
+                walk(a)
+
+    if lesson.graph is None:
+        return False
+    for node in lesson.graph.nodes:
+        walk(node.expr)
+    if g.ndim != 2 or not labels:
+        return False
+    repeated = np.zeros(g.shape[0], dtype=bool)
+    for name in labels:
+        ix = np.asarray(env[name]).astype(np.int64).reshape(-1)
+        if ix.size and (ix.min() < 0 or ix.max() >= g.shape[0]):
+            return False                  # these indices pick something else, not this table's rows
+        repeated |= np.bincount(ix, minlength=g.shape[0]) > 1
+    # rows picked once must be right (where every row repeats, nothing tells this slip apart)
+    return bool(repeated.any() and not repeated.all() and close(g[~repeated], want[~repeated])
+                and not close(g[repeated], want[repeated]))
+
+
 SLIP_VERDICTS = {"no-mask": "no-relu-mask", "mask-grad": "relu-mask-from-gradient", "mask-out": "relu-output-not-mask",
                  "cut": "missing-path", "drop": "missing-factor", "flip": "term-sign", "no-T": "missing-transpose"}
 

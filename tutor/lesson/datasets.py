@@ -14,9 +14,9 @@ from typing import Any
 from tutor.errors import LessonError
 from tutor.lesson.files import Unreadable, inside, too_large
 from tutor.lesson.limits import (MAX_WIDTH, MAX_CSV_BYTES, MAX_CSV_ROWS, MAX_NOISE, MAX_POINTS, MAX_SAMPLES, MAX_SEED, MAX_VALUE,
-                                 SAMPLES)
+                                 NAMES_MAX_BLOCK, SAMPLES)
 from tutor.lesson.vocabulary import (CLASSES, PLAYGROUND, DATASETS, DIGITS_SHAPE, IRIS_SHAPE, MNIST_CLASSES, MNIST_PIXELS,
-                                     MNIST_TRAIN)
+                                     MNIST_TRAIN, NAMES_CHARS, NAMES_SAMPLES)
 from tutor.lesson.records import Dataset, Train, Variant
 from tutor.lesson.reader import Table, kind_of
 
@@ -170,6 +170,13 @@ def _check_dataset(kind: str, o: dict[str, Any], t: Table) -> None:
                 raise LessonError("a path relative to the lesson's folder, without '..'", key=t.key("path"))
             if not p.endswith(".csv"):
                 raise LessonError("a .csv file", key=t.key("path"))
+    elif kind == "python-names":
+        if not 1 <= o["block"] <= NAMES_MAX_BLOCK:
+            raise LessonError("block is the context's length in characters, within "
+                              f"1..{NAMES_MAX_BLOCK}", key=t.key("block"))
+        if not 10 <= o["ratio"] <= 90:
+            raise LessonError("ratio is the training share of the names in percent, within 10..90",
+                              key=t.key("ratio"))
     elif kind == "mnist":
         for k in ("train_size", "test_size"):
             if not 100 <= o[k] <= MNIST_TRAIN:
@@ -202,6 +209,8 @@ def dataset_shape(dataset: Dataset) -> tuple[int, int, int]:
         return SAMPLES, 2, 1
     if dataset.kind == "csv":
         return MAX_CSV_ROWS, 2, 1                           # at most
+    if dataset.kind == "python-names":
+        return NAMES_SAMPLES, o["block"], NAMES_CHARS
     return o["train_size"] + o["test_size"], MNIST_PIXELS, MNIST_CLASSES
 
 

@@ -39,3 +39,4 @@ MAX_CSV_ROWS = 20_000
 MAX_LEAF_VALUES = 10_000   # entries of one array at [graph.values]: a leaf's, and every node's
 MAX_NAMED_ENTRIES = 8      # entries [graph.entries] names for one array
 MAX_FD_ENTRIES = 100       # entries of one parameter the values check moves by finite differences
+NAMES_MAX_BLOCK = 8      # characters of context in a python-names dataset (`block`)

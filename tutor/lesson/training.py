@@ -9,6 +9,7 @@ from tutor.errors import LessonError
 from tutor.expr import NAME_RE
 from tutor.lesson.limits import (ADAMW_DECAY, MAX_CELLS, MAX_CLIP, MAX_DECAY, MAX_EPOCHS, MAX_LAYERS, MAX_PARAMS, MAX_SAMPLES,
                                  MAX_STD, MAX_STEPS, MAX_WIDTH)
+from tutor.lesson.vocabulary import NAMES_CHARS
 from tutor.lesson.vocabulary import (BACKENDS, BASELINES, BINARY_LOSSES, CLASS_LOSSES, CLASSES, CLASSIFIERS, DTYPES, ID_RE,
                                      INITS, LAYER_INITS, LAYER_TYPES, LOSSES, MNIST_TRAIN, NORM_LAYERS, OPTIMIZERS,
                                      PARAM_LAYERS, SCHEDULES)
@@ -267,7 +268,7 @@ def _check_run(train: Train, dataset: Dataset, train_key: str, variant_key: str 
             _check_embedding(lyr, i, dataset, f"{on}layer {i}: " if variant else "",
                              data_key if variant else f"{layers_key}[{i}]")
             params += lyr.vocab * lyr.out
-            widths.append(lyr.out)
+            widths.append(lyr.out * widths[-1])        # each input column's row, side by side
             continue
         if lyr.type == "residual" and not (lyr.source < i and widths[lyr.source + 1] == widths[-1]):
             said = (f"'from' names layer {lyr.source}, which is not before this one (layer {i})" if lyr.source >= i
@@ -337,19 +338,27 @@ def _check_ends(train: Train, dataset: Dataset, width: int, outputs: int, on: st
 
 
 def _check_embedding(lyr: Layer, i: int, dataset: Dataset, where: str, key: str) -> None:
-    """An embedding takes the model's input: the first layer, on a points dataset of one column of
-    whole numbers within 0..vocab − 1."""
+    """An embedding takes the model's input: the first layer, on whole numbers within 0..vocab − 1
+    (a points dataset's columns, or python-names' character contexts); each column picks a row."""
     if i != 0:
         raise LessonError(f"{where}an embedding takes the model's input, so it is the first layer", key=f"{key}.type")
+    if dataset.kind == "python-names":
+        if lyr.vocab < NAMES_CHARS:
+            raise LessonError(f"{where}python-names has {NAMES_CHARS} characters, so the table "
+                              f"needs vocab = {NAMES_CHARS} rows or more", key=f"{key}.vocab")
+        return
     if dataset.kind != "points":
-        raise LessonError(f"{where}an embedding reads whole numbers: a 'points' dataset of one column, not "
-                          f"'{dataset.kind}'", key=f"{key}.type")
+        raise LessonError(f"{where}an embedding reads whole numbers: a 'points' dataset or "
+                          f"'python-names', not '{dataset.kind}'", key=f"{key}.type")
     for name in ("x", "x_val"):
         for j, v in enumerate(dataset.options.get(name) or ()):
             row = tuple(v) if isinstance(v, (list, tuple)) else (v,)
-            if len(row) != 1 or not (float(row[0]).is_integer() and 0 <= row[0] < lyr.vocab):
-                raise LessonError(f"{where}{name}[{j}] is {list(row) if len(row) != 1 else row[0]!r}: an embedding's "
-                                  f"inputs are one whole number each, within 0..{lyr.vocab - 1}", key=f"{key}.vocab")
+            for c in row:
+                if not (float(c).is_integer() and 0 <= c < lyr.vocab):
+                    shown = list(row) if len(row) != 1 else row[0]
+                    raise LessonError(f"{where}{name}[{j}] is {shown!r}: an embedding's inputs "
+                                      f"are whole numbers within 0..{lyr.vocab - 1}",
+                                      key=f"{key}.vocab")
 
 
 def check_hidden(train: Train, dataset: Dataset, hidden: int) -> None:

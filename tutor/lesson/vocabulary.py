@@ -14,7 +14,7 @@ PLAYGROUND = CLASSIFY + REGRESS
 BACKENDS = ("numpy", "torch-manual", "autograd", "nn", "optim")
 BASELINES = ("sklearn-linear", "sklearn-logistic", "sklearn-mlp")
 CLASSIFIERS = ("sklearn-logistic", "sklearn-mlp")      # baselines that need class labels
-CLASSES = ("digits", "mnist")                          # the datasets that have them
+CLASSES = ("digits", "mnist", "python-names")          # the datasets that have them
 LOSSES = ("sse", "mse", "bce", "ce", "nll", "ce-sum", "hinge", "max-margin")
 CLASS_LOSSES = ("ce", "nll", "ce-sum", "hinge")         # the losses whose targets are class indices
 BINARY_LOSSES = ("bce", "max-margin")                    # losses of one output and labels 0, 1
@@ -45,12 +45,19 @@ DATASETS: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
     "make-moons": {"n": (int, 100), "noise": ((int, float), 0.1), "seed": (int, 0)},
     # x1, x2, label (or target) rows in a file beside the lesson
     "csv": {"path": (str, ...), "ratio": ((int, float), 50.0), "seed": (int, 0)},
+    # makemore's character contexts over the names Python ships (tutor/train/names.py): `block`
+    # characters before each one predict it; the names are split, `ratio` percent train
+    "python-names": {"block": (int, 3), "seed": (int, 0), "ratio": ((int, float), 80.0)},
 }
 # What the named data sets hold, known without loading them: (samples, input width, outputs)
 IRIS_SHAPE = (100, 2, 2)           # setosa against versicolor, two of the four measurements
 DIGITS_SHAPE = (1797, 64, 10)
 MNIST_PIXELS, MNIST_CLASSES = 784, 10
 MNIST_TRAIN = 60_000               # the largest split a lesson may ask for
+# python-names (tutor/train/data/python_names.txt): its samples (one per character and end of
+# its 398 names) and its characters (the end token '.' and 31 others); tests/unit/test_names.py
+# checks both
+NAMES_SAMPLES, NAMES_CHARS = 3392, 32
 # The lesson list's groups, in the order it shows them: the course notebooks' lessons, then the rest
 GROUPS = ("The course", "Further topics", "Modern networks")
 EXERCISE_KINDS = ("derivative", "value", "shape", "choice", "code")

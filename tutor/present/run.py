@@ -31,6 +31,8 @@ class Grad(Protocol):
     def value(self) -> float | None: ...          # signed, when the parameter is one number
     @property
     def norm(self) -> float: ...
+    @property
+    def shape(self) -> tuple[int, ...]: ...
 
 
 class Reached(Protocol):
@@ -122,8 +124,13 @@ def _flat(v: Iterable[Any]) -> Iterator[Any]:
 
 
 def grad_text(name: str, g: Grad) -> str:
-    """A parameter's gradient: signed for a single number (∂w −2.0), else its norm."""
-    return f"∂{name} {number(g.value)}" if g.value is not None else f"‖∂{name}‖ {number(g.norm)}"
+    """A parameter's gradient: signed for a single number (∂w −2.0), else its norm (and for an
+    embedding table the rows the step's batch picked: ‖∂C‖ 0.2 (rows 27/32))."""
+    if g.value is not None:
+        return f"∂{name} {number(g.value)}"
+    rows = getattr(g, "rows", None)
+    picked = f" (rows {rows}/{g.shape[0]})" if rows is not None else ""
+    return f"‖∂{name}‖ {number(g.norm)}{picked}"
 
 
 def optimizer_text(spec: Settings) -> str:
@@ -140,6 +147,11 @@ def params_text(params: Mapping[str, Any]) -> str:
 
 def prediction_text(pr: Mapping[str, Any]) -> str:
     return f"f({values_text(pr['x'])}) = {values_text(pr['y'])}"
+
+
+def samples_text(samples: Iterable[Mapping[str, Any]]) -> str:
+    """A character model's sampled names, each one that is not in its corpus marked (new)."""
+    return "sampled: " + ", ".join(s["name"] + (" (new)" if s["new"] else "") for s in samples)
 
 
 def loss_figures(snap: Figures, final: bool = False) -> list[str]:
@@ -169,7 +181,8 @@ def step_line(snap: Figures) -> str:
     return f"  step {snap.step:>6}  epoch {snap.epoch:>4}  " + "  ".join(loss_figures(snap)) + f"  {norms}"
 
 
-def status_line(snap: Figures, predictions: Iterable[Mapping[str, Any]] = ()) -> str:
+def status_line(snap: Figures, predictions: Iterable[Mapping[str, Any]] = (),
+                samples: Iterable[Mapping[str, Any]] = ()) -> str:
     """The Train pane's one-line summary: the numbers of the headless log. A running run shows its
     last logged row (the state a step starts from: its loss, and the signed gradient of each
     one-number parameter); a finished one its final weights' figures, as the `done` event."""
@@ -183,6 +196,7 @@ def status_line(snap: Figures, predictions: Iterable[Mapping[str, Any]] = ()) ->
         if snap.params is not None:
             text += f" · {params_text(snap.params)}"
         text += "".join(f" · {prediction_text(pr)}" for pr in predictions)
+        text += f" · {samples_text(list(samples))}" if samples else ""
         return text + " · done"
     text += "".join(f" · {grad_text(k, g)}" for k, g in snap.grads.items() if g.value is not None)
     return text + f" · {snap.steps_per_second:,.0f} steps/s"

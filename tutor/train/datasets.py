@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from tutor.lesson import PLAYGROUND, Dataset
+from tutor.lesson.vocabulary import NAMES_CHARS
 from tutor.train.arrays import Data, DataError
 
 
@@ -185,6 +186,29 @@ def _plane_script(spec: Dataset) -> list[str]:
             for name in ("x_train", "y_train", "x_val", "y_val")]
 
 
+def _names(spec: Dataset) -> tuple[int, int, float]:
+    o = spec.options
+    return o["block"], o["seed"], float(o["ratio"])
+
+
+def _names_load(spec: Dataset) -> Data:
+    from tutor.train import names
+
+    return names.load(*_names(spec))
+
+
+def _names_count(spec: Dataset) -> int:
+    from tutor.train import names
+
+    return names.train_count(*_names(spec))
+
+
+def _names_script(spec: Dataset) -> list[str]:
+    from tutor.train import names
+
+    return names.script(*_names(spec))
+
+
 def _plane(kind: str) -> DatasetKind:
     return DatasetKind(kind, _plane_load, lambda spec: (2, 1), lambda spec: len(_plane_load(spec).x_train),
                        _plane_script)
@@ -204,4 +228,6 @@ DATASET_KINDS: dict[str, DatasetKind] = {k.name: k for k in (
     DatasetKind("make-moons", _moons_load, lambda spec: (2, 1), lambda spec: spec.options["n"], _moons_script,
                 needs=("scikit-learn",)),
     *(_plane(kind) for kind in (*PLAYGROUND, "csv")),
+    DatasetKind("python-names", _names_load, lambda spec: (spec.options["block"], NAMES_CHARS),
+                _names_count, _names_script, classes=True),
 )}

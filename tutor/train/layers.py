@@ -215,6 +215,19 @@ def _bn_text(h: str, out: str, names: tuple[Any, ...]) -> list[str]:
     return [f"xc{n} = {h} - {h}.mean(0)", f"{out} = {g} * (xc{n} / torch.sqrt((xc{n} * xc{n}).mean(0) + {BN_EPS!r})) + {b}"]
 
 
+def _embedding_forward(xp: Any, h: str, out: str, n: tuple[Any, ...]) -> list[str]:
+    i = out[1:]
+    return [f"idx{i} = {xp['indices'].format(f'{h}.reshape(-1)')}",
+            f"{out} = {n[0]}[idx{i}].reshape({h}.shape[0], -1)   # each column's row, side by side"]
+
+
+def _embedding_backward(xp: Any, h: str, out: str, n: tuple[Any, ...], first: bool) -> list[str]:
+    i = out[1:]
+    add = xp["scatter_add"].format(f"d{n[0]}", f"idx{i}", f"g.reshape(idx{i}.shape[0], -1)")
+    return [f"d{n[0]} = {xp['zeros_like']}({n[0]})",
+            add + "      # a row picked twice adds both gradients"]
+
+
 def _softmax_forward(xp: Any, h: str, out: str) -> list[str]:
     n = out[1:]
     return [f"e{n} = {xp['exp']}({h} - {xp['rowmax'].format(h)})", f"{out} = e{n} / {xp['rowsum'].format(f'e{n}')}"]
@@ -291,16 +304,14 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in (
         lambda xp, h, out, n: [f"{out} = {h} + {n[0]}      # the residual connection"],
         lambda xp, h, out, n, first: [], lambda h, out, n: [f"{out} = {h} + {n[0]}      # the residual connection"],
         skip=True),
-    # the input's one column of whole numbers picks rows of E (vocab × out); it must be the first layer
+    # each of the input's columns of whole numbers picks a row of E (vocab × out), the rows side
+    # by side; it must be the first layer
     LayerKind(
         "embedding", lambda xp, p, first: m.Embedding(xp, p[0]),
-        lambda t, x, p: t.nn.functional.embedding(x[:, 0].long(), p[0]),
+        lambda t, x, p: t.nn.functional.embedding(x.long(), p[0]).flatten(1),
         lambda p: ("ColumnEmbedding", (p.n_in, p.n_out), {}),
-        lambda xp, h, out, n: [f"idx{out[1:]} = {xp['indices'].format(f'{h}[:, 0]')}", f"{out} = {n[0]}[idx{out[1:]}]"],
-        lambda xp, h, out, n, first: [f"d{n[0]} = {xp['zeros_like']}({n[0]})",
-                                      xp["scatter_add"].format(f"d{n[0]}", f"idx{out[1:]}", "g") +
-                                      "      # a row picked twice adds both gradients"],
-        lambda h, out, n: [f"{out} = torch.nn.functional.embedding({h}[:, 0].long(), {n[0]})"],
+        _embedding_forward, _embedding_backward,
+        lambda h, out, n: [f"{out} = torch.nn.functional.embedding({h}.long(), {n[0]}).flatten(1)"],
         params=("weight",), grads=("dE",), nn_params=(("weight", False),), resizes=True, prefix="e"),
     LayerKind(
         "layernorm", lambda xp, p, first: m.LayerNorm(xp, p[0], p[1]),

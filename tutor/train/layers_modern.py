@@ -166,39 +166,42 @@ SKIP_SEQUENTIAL_TEXT = [
 
 
 class Embedding:
-    """A table lookup: each sample's input (one column of whole numbers) picks a row of E. Its
-    gradient is a scatter-add: every row gets the sum of the gradients of the samples that picked it.
-    It takes the model's input, so nothing below it needs a gradient."""
+    """A table lookup: each of the input's columns of whole numbers (one, or a context of
+    several) picks a row of E, and a sample's rows are laid side by side (N × columns·out). Its
+    gradient is a scatter-add: every row gets the sum of the gradients of every position, in any
+    sample and any column, that picked it. It takes the model's input, so nothing below it needs
+    a gradient."""
 
     def __init__(self, xp: Any, E: Any) -> None:
         self.xp, self.E = xp, E
 
     def forward(self, x: Any) -> Any:
-        self.idx = self.xp.indices(x[:, 0])
-        return self.E[self.idx]
+        self.idx = self.xp.indices(x.reshape(-1))     # sample 0's columns, then sample 1's, ...
+        return self.E[self.idx].reshape(x.shape[0], -1)
 
     def backward(self, g: Any) -> Any:
         self.dE = self.xp.zeros_like(self.E)
-        self.xp.scatter_add(self.dE, self.idx, g)     # a row picked twice adds both samples' gradients
+        # a row picked twice adds both positions' gradients
+        self.xp.scatter_add(self.dE, self.idx, g.reshape(self.idx.shape[0], -1))
         return None
 
 
 def column_embedding(nn: Any) -> Any:
-    """nn.Embedding reading the index from the input's one (float) column, as the other backends do."""
+    """nn.Embedding reading the indices from the input's (float) columns, as the others do."""
 
     class ColumnEmbedding(nn.Embedding):  # type: ignore[misc]  # torch.nn is handed in (torch loads lazily)
         def forward(self, x: Any) -> Any:
-            return super().forward(x[:, 0].long())
+            return super().forward(x.long()).flatten(1)
 
     return ColumnEmbedding
 
 
 COLUMN_EMBEDDING_TEXT = [
     "class ColumnEmbedding(nn.Embedding):",
-    '    """nn.Embedding reading each sample\'s index from the input\'s one column."""',
+    '    """nn.Embedding reading the input\'s columns of indices, their rows side by side."""',
     "",
     "    def forward(self, x):",
-    "        return super().forward(x[:, 0].long())",
+    "        return super().forward(x.long()).flatten(1)",
 ]
 
 

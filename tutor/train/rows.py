@@ -94,6 +94,10 @@ class NumpyOps:
     def count(self, mask: Any) -> Any:
         return np.count_nonzero(mask)
 
+    def rows_hit(self, g: Any) -> Any:
+        """The rows of a table's gradient with an entry other than 0 (those the batch picked)."""
+        return np.count_nonzero(np.any(np.asarray(g) != 0, axis=1))
+
     def labels(self, y: Any) -> Any:
         return y
 
@@ -174,6 +178,9 @@ class TorchOps(NumpyOps):
 
     def count(self, mask: Any) -> Any:
         return mask.sum()
+
+    def rows_hit(self, g: Any) -> Any:
+        return (g != 0).any(dim=1).sum().to(self.dtype)
 
     def argmax(self, a: Any) -> Any:
         return a.argmax(dim=1)
@@ -256,32 +263,36 @@ class Reader:
         return out
 
 
-Queued = dict[str, tuple[tuple[int, ...], int, int]]   # parameter → (its gradient's shape, slot, offset)
+# parameter → (its gradient's shape, slot, offset of its six, slot of its rows hit or None)
+Queued = dict[str, tuple[tuple[int, ...], int, int, int | None]]
 
 
 def grad_figures(ops: NumpyOps, reader: Reader, names: Any, grads: dict[str, Any], before: dict[str, Any] | None,
-                 after: dict[str, Any]) -> Queued:
+                 after: dict[str, Any], tables: frozenset[str] = frozenset()) -> Queued:
     """Per parameter: ‖g‖, mean |g|, max |g|, ‖Δw‖, ‖w‖ and the first entry, queued on `reader`
-    as one part of six numbers per parameter; → name: (shape, slot, offset of its six)."""
+    as one part of six numbers per parameter; for an embedding table (`tables`) also the rows its
+    gradient reaches; → name: (shape, slot, offset of its six, slot of its rows)."""
     have = [n for n in names if grads.get(n) is not None]
     rows = ops.grad_rows([grads[n] for n in have], [after[n] for n in have],
                          [before[n] for n in have] if before is not None else None)
     slot = reader.add(rows, 6 * len(have))
-    return {n: (tuple(grads[n].shape), slot, 6 * i) for i, n in enumerate(have)}
+    return {n: (tuple(grads[n].shape), slot, 6 * i, reader.add(ops.rows_hit(grads[n])) if n in tables else None)
+            for i, n in enumerate(have)}
 
 
 def grad_stats(queued: Queued, values: list[list[float]], with_update: bool) -> dict[str, GradStat]:
     stats = {}
-    for n, (shape, slot, at) in queued.items():
+    for n, (shape, slot, at, rows) in queued.items():
         norm, mean_abs, max_abs, dw, w, first = values[slot][at:at + 6]
         ratio = (dw / w if w else math.inf) if with_update else math.nan
         size = math.prod(shape)
         stats[n] = GradStat(shape, norm, mean_abs if size else 0.0, max_abs if size else 0.0, ratio,
-                            first if size == 1 else None)
+                            first if size == 1 else None,
+                            int(values[rows][0]) if rows is not None else None)
     return stats
 
 
 def grad_finite(queued: Queued, values: list[list[float]]) -> bool:
     """Every gradient norm and weight norm a number."""
     return all(math.isfinite(values[slot][at]) and math.isfinite(values[slot][at + 4])
-               for _, slot, at in queued.values())
+               for _, slot, at, _ in queued.values())

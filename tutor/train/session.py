@@ -330,7 +330,9 @@ class Session:
         reader = Reader()
         loss_slot, first = self._take_losses(reader)
         grads = self.backend.grad_tensors()
-        queued = grad_figures(self.ops, reader, self.names, grads, before, self.backend.param_tensors())
+        tables = frozenset(p.weight for p in self.plan if p.type == "embedding" and p.weight)
+        queued = grad_figures(self.ops, reader, self.names, grads, before,
+                              self.backend.param_tensors(), tables)
         slots, health_q, values_q = self._figures(reader, before, measured)
         gvalues = ({n: reader.add(g, int(np.prod(g.shape))) for n, g in grads.items() if g is not None}
                    if self.small else None)
@@ -394,6 +396,19 @@ class Session:
         """The lesson's probe inputs and the model's outputs for them: [{"x": x, "y": [...]}]."""
         preds = self.predict([list(x) if isinstance(x, tuple) else [x] for x in probe])
         return [{"x": x, "y": row.tolist()} for x, row in zip(probe, preds, strict=True)]
+
+    def samples(self) -> list[dict]:
+        """A character model's names sampled from its weights as they are (tutor/train/names.py),
+        seeded by the run's seed: [{"name": ..., "new": not in the corpus}]; [] for other data."""
+        if self.data.name != "python-names":
+            return []
+        from tutor.train import names
+
+        kept = getattr(self, "_samples", None)
+        if kept is None or kept[0] != self.step:          # drawn once per state of the weights
+            drawn = names.sample(self.predict, self.data.inputs, names.SAMPLED, self.spec.seed)
+            kept = self._samples = (self.step, [{"name": n, "new": names.is_new(n)} for n in drawn])
+        return kept[1]
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         xp = self.backend.xp

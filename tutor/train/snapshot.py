@@ -18,6 +18,7 @@ class GradStat:
     max_abs: float         # max |g|
     update_ratio: float    # ‖Δw‖ / ‖w‖ of the last update (nan before the first)
     value: float | None = None    # the gradient itself, signed, when the parameter is one number
+    rows: int | None = None       # an embedding table's rows its step's batch picked
 
     def signed(self) -> float:
         """What a reader wants to see: the signed gradient of a scalar parameter, else ‖g‖."""

@@ -164,7 +164,9 @@ def layer_plan(spec: RunSpec, inputs: int, outputs: int) -> tuple[Planned, ...]:
         assert isinstance(out, int)     # 'hidden' resolved above (check_hidden made sure there is one)
         plan.append(Planned(layer.type, layer, index, n_in, int(out), wname, bname if has_bias else None, bname,
                             layer.bias))
-        width = int(out)
+        # an embedding looks up each of its input's columns (a context of characters) and lays
+        # the rows side by side
+        width = int(out) * (width if layer.type == "embedding" else 1)
     return tuple(plan)
 
 

@@ -195,7 +195,8 @@ class TrainPane(RunPane, can_focus=True):
         self.shown = snap
         with self.app.batch_update():
             if snap is not None and not self.paused:
-                self.set_status(*self.view.line(snap, self.session, self.predictions(snap)))
+                self.set_status(*self.view.line(snap, self.session, self.predictions(snap),
+                                                self.samples(snap)))
                 # the status line's state: a finished run's final weights in the value column,
                 # beside the gradient and Δw/w of the last logged update, the one that led to them
                 self.view.table(snap)
@@ -217,6 +218,12 @@ class TrainPane(RunPane, can_focus=True):
         if not (snap.done and self.train.probe and not snap.error and not snap.diverged) or self.session is None:
             return []
         return self.session.predictions(self.train.probe)
+
+    def samples(self, snap) -> list[dict]:
+        """A character model's sampled names once its run has finished, as in the `done` event."""
+        if not (snap.done and not snap.error and not snap.diverged) or self.session is None:
+            return []
+        return self.session.samples()
 
     def draw_plot(self) -> None:
         series = [(kept.label, *kept.history.series()[:3]) for kept in self.overlays]

@@ -68,9 +68,9 @@ class RunView(VerticalScroll, can_focus=False):
         if base is not None:
             self.query_one("#plot").reference = (base["name"], base["loss"])
 
-    def line(self, snap, session, predictions) -> tuple[str, bool]:
+    def line(self, snap, session, predictions, samples=()) -> tuple[str, bool]:
         """The status line for a snapshot, the divergence doctor's verdict under a stopped run."""
-        text = status_line(snap, predictions)
+        text = status_line(snap, predictions, samples)
         if (snap.done or snap.diverged) and session is not None and session.diagnosis:
             from tutor.train.doctor import one_line
 

@@ -1,6 +1,7 @@
 """The Train part's per-layer gradient table: each parameter's gradient (its norm, or the signed
 number for a one-number parameter), mean and max magnitude, the update's size against the weight,
-and the value itself; then each ReLU layer's dead fraction."""
+and the value itself (for an embedding table, how many of its rows the step's batch picked: the
+others get no gradient); then each ReLU layer's dead fraction."""
 
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ class GradTable(DataTable):
             value = ""
             if snap.params is not None and name in snap.params:
                 value = numbers_within(_flatten(snap.params[name]), VALUE)
+            elif g.rows is not None:           # an embedding table: the rows its batch picked
+                value = f"rows {g.rows}/{g.shape[0]} picked"
             ratio = "—" if g.update_ratio != g.update_ratio else f"{g.update_ratio:.2e}"
             self.add_row(name, plain("×".join(map(str, g.shape))),
                          *(number_within(v, CELL) for v in (g.signed(), g.mean_abs, g.max_abs)),
