@@ -28,6 +28,7 @@ from tutor.train import layers_modern as m
 
 
 BN_EPS = 1e-5          # nn.BatchNorm1d's eps: every backend and the exported code use this one
+BN_MOMENTUM = 0.1      # nn.BatchNorm1d's momentum: how far each training batch moves the running statistics
 
 
 # --- the hand-written layers: forward and backward side by side ---------------------------------
@@ -85,19 +86,41 @@ class Tanh:
         return g * (1 - self.t * self.t)
 
 
+class RunningStats:
+    """A batchnorm layer's running mean and variance, as nn.BatchNorm1d keeps them: they start at 0
+    and 1, and each training batch moves them a tenth of the way (BN_MOMENTUM) to its mean and its
+    unbiased variance (÷(N − 1)). In evaluation (`training` False) the layer uses them instead of the
+    batch's own statistics, so a sample's output no longer depends on the rest of its batch."""
+
+    def __init__(self, zeros: Any) -> None:
+        self.mean = zeros                      # numpy array or (detached) tensor, the layer's width
+        self.var = zeros + 1
+        self.training = True
+
+    def update(self, mu: Any, var: Any, n: int) -> None:
+        """After a training batch of `n` samples whose biased variance (÷N) is `var`."""
+        self.mean = (1 - BN_MOMENTUM) * self.mean + BN_MOMENTUM * mu
+        # nn.BatchNorm1d refuses a training batch of one sample; here it leaves the variance as ÷N
+        self.var = (1 - BN_MOMENTUM) * self.var + BN_MOMENTUM * (var * (n / max(n - 1, 1)))
+
+
 class BatchNorm:
-    """Batch normalisation, as nn.BatchNorm1d computes it in training mode: each feature centred by
-    the batch's mean and scaled by 1/√(var + eps) with the batch's biased variance (÷N), then a
-    learned scale gamma and shift beta. The tutor always uses the batch's own statistics (no
-    running averages), so a model's evaluation sees them too."""
+    """Batch normalisation, as nn.BatchNorm1d computes it: in training each feature centred by the
+    batch's mean and scaled by 1/√(var + eps) with the batch's biased variance (÷N), then a learned
+    scale gamma and shift beta; the batch's statistics also move the running ones (`stats`), which
+    evaluation uses in their place (`stats.training` False, set by the model)."""
 
     def __init__(self, gamma, beta):
         self.gamma, self.beta = gamma, beta
+        self.stats = RunningStats(gamma * 0)
 
     def forward(self, x):
+        if not self.stats.training:            # evaluation: the running statistics, nothing to remember
+            return self.gamma * ((x - self.stats.mean) / (self.stats.var + BN_EPS) ** 0.5) + self.beta
         mu = x.mean(0)                         # the batch mean of each feature
         xc = x - mu                            # centred
         var = (xc * xc).mean(0)                # biased variance: ÷N
+        self.stats.update(mu, var, x.shape[0])
         self.inv = 1 / (var + BN_EPS) ** 0.5   # inverse standard deviation
         self.xhat = xc * self.inv              # normalised
         return self.gamma * self.xhat + self.beta
@@ -170,6 +193,7 @@ class LayerKind:
     erf: bool = False                                  # its numpy rules need erf (scipy.special's)
     random: bool = False                               # draws a mask at each training pass (DropMasks)
     skip: bool = False                                 # adds an earlier layer's output (a residual connection)
+    running: bool = False                              # keeps running statistics (RunningStats): eval differs
 
 
 def _linear_make(xp, p, first):
@@ -204,9 +228,18 @@ def _bn_backward(xp, h, out, names, first):
             f"g = inv{n} / n * (n * dxhat - dxhat.sum(0) - xhat{n} * (dxhat * xhat{n}).sum(0))"]
 
 
-def _bn_torch(t, x, p):           # the batch's statistics, biased variance, as nn.BatchNorm1d
-    xc = x - x.mean(0)
-    return p[0] * (xc / t.sqrt((xc * xc).mean(0) + BN_EPS)) + p[1]
+def _bn_torch(t, x, p):
+    """As nn.BatchNorm1d: the batch's statistics, biased variance; with p's third entry, a layer's
+    RunningStats (the autograd backend's), those move in training and replace them in evaluation."""
+    stats = p[2] if len(p) > 2 else None
+    if stats is not None and not stats.training:
+        return p[0] * ((x - stats.mean) / t.sqrt(stats.var + BN_EPS)) + p[1]
+    mu = x.mean(0)
+    xc = x - mu
+    var = (xc * xc).mean(0)
+    if stats is not None:
+        stats.update(mu.detach(), var.detach(), x.shape[0])
+    return p[0] * (xc / t.sqrt(var + BN_EPS)) + p[1]
 
 
 def _bn_text(h, out, names):
@@ -243,11 +276,11 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in (
         resizes=True, bias_switch=True, health="distinct", prefix="z"),
     LayerKind(
         "batchnorm", lambda xp, p, first: BatchNorm(p[0], p[1]), _bn_torch,
-        # batch statistics always (no running averages), as every other backend computes it
-        lambda p: ("BatchNorm1d", (p.n_out,), {"eps": BN_EPS, "track_running_stats": False}),
+        # the batch's statistics in training, the running ones in evaluation, as every backend computes it
+        lambda p: ("BatchNorm1d", (p.n_out,), {"eps": BN_EPS, "momentum": BN_MOMENTUM}),
         _bn_forward, _bn_backward, _bn_text,
         params=("gamma", "beta"), grads=("dgamma", "dbeta"), nn_params=(("weight", False), ("bias", False)),
-        fixed=("ones", "zeros")),
+        fixed=("ones", "zeros"), running=True),
     _activation("relu", lambda xp: ReLU(), lambda t, x, p: x.clamp(min=0), ("ReLU", {}),
                 lambda xp, h, out: [f"mask{out[1:]} = {h} > 0", f"{out} = {h} * mask{out[1:]}"],
                 lambda xp, h, out: [f"g = g * mask{out[1:]}"], lambda h: f"{h}.clamp(min=0)",
