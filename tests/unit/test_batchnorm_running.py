@@ -78,16 +78,17 @@ def test_the_torch_function_with_running_statistics_matches_batchnorm1d():
         assert np.allclose(out.numpy(), bn(torch.tensor(held_out)).numpy(), **TIGHT)
 
 
-def torch_nn_run(lesson, data, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """The lesson's model trained by torch.nn alone, float64, from the tutor's initial weights and
-    batch order: its validation outputs in eval mode and in train mode."""
+def torch_nn_run(lesson, data, steps: int, dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+    """The lesson's model trained by torch.nn alone, from the tutor's initial weights and batch
+    order: its validation outputs in eval mode (the running statistics) and in train mode (the
+    validation set's own)."""
     from tutor.train.batches import BatchOrder
     from tutor.train.spec import initial_weights, resolve
 
     spec = resolve(lesson, "numpy")
     w = initial_weights(spec, data.inputs, data.outputs)
     model = torch.nn.Sequential(torch.nn.Linear(64, 50), torch.nn.BatchNorm1d(50, eps=BN_EPS), torch.nn.ReLU(),
-                                torch.nn.Linear(50, 10)).double()
+                                torch.nn.Linear(50, 10)).to(dtype)
     with torch.no_grad():
         model[0].weight.copy_(torch.tensor(w["W1"]).T)
         model[0].bias.copy_(torch.tensor(w["b1"]))
@@ -95,19 +96,18 @@ def torch_nn_run(lesson, data, steps: int) -> tuple[np.ndarray, np.ndarray]:
         model[3].bias.copy_(torch.tensor(w["b2"]))
     sgd = torch.optim.SGD(model.parameters(), lr=spec.lr)
     order = BatchOrder(len(data.x_train), spec.batch_size, spec.seed)
-    x, y = torch.tensor(data.x_train), torch.tensor(data.y_train, dtype=torch.int64)
+    x, y = torch.tensor(data.x_train, dtype=dtype), torch.tensor(data.y_train, dtype=torch.int64)
     for _ in range(steps):
         idx = torch.from_numpy(order.next())
         sgd.zero_grad()
         torch.nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
         sgd.step()
-    xv = torch.tensor(data.x_val)
+    xv = torch.tensor(data.x_val, dtype=dtype)
     with torch.no_grad():
         model.eval()
-        evaluated = model(xv).numpy()
+        evaluated = model(xv)
         model.train()
-        batch_stats = model(xv).numpy()
-    return evaluated, batch_stats
+        return evaluated, model(xv)
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def test_every_backend_evaluates_with_the_running_statistics(backend, digits):
     session = Session(spec, data)
     session.run(policy=LogPolicy(every=10**6), until=steps)
     assert session.step == steps
-    evaluated, batch_stats = torch_nn_run(lesson, data, steps)
+    evaluated, batch_stats = (t.numpy() for t in torch_nn_run(lesson, data, steps))
     pred, _ = session.backend.evaluate(session.xv, session.yv)
     assert np.allclose(session.backend.xp.to_numpy(pred), evaluated, rtol=1e-9, atol=1e-10)
     assert not np.allclose(evaluated, batch_stats, rtol=1e-2)        # the two modes do differ here
