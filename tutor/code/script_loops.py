@@ -10,6 +10,7 @@ from tutor.train.losses import LOSS_KINDS, nn_criterion_text
 from tutor.train.registry import BACKEND_KINDS
 from tutor.train.spec import RunSpec, param_owners
 from tutor.code.writer import TORCH, Writer
+from tutor.code.script_eval import start_lines
 from tutor.code.script_update import (scheduled, clip_lines, optimizer_state, penalty_grad_lines, penalty_lines,
                                       torch_optimizer_text, torch_scheduler_lines, update_lines)
 
@@ -89,12 +90,13 @@ def manual_loop(w, spec, plan, xp, batch):
         (lambda a: f"{a}.astype(np.{spec.dtype})")
     params = [n for p in param_owners(plan) for n in p.names if n]
     w(*(f"{n} = {conv(n + '_init')}" for n in params))
+    walk = list(forward_walk(spec, plan))
+    start_lines(w, walk, autograd=False)
     drop_source(w, spec, plan)
     optimizer_state(w, spec, manual=True)
     seed_line(w, spec, batch)
     loop_head(w, batch, torch, spec)
     w("# forward, keeping what backward needs")
-    walk = list(forward_walk(spec, plan))
     for p, h, out in walk:                      # each layer's lines from tutor/train/layers.py's table
         if LAYERS[p.type].random:
             w(f"mask{out[1:]} = {mask_text(f'{h}.shape', p.layer.rate, conv)}      # dropout: this step's mask")
@@ -170,13 +172,14 @@ def autograd_loop(w, spec, plan, batch):
     params = [n for p in param_owners(plan) for n in p.names if n]
     w(*(f"{n} = torch.as_tensor({n}_init, {targs(spec)}).requires_grad_(True)" for n in params))
     w(f"params = [{', '.join(params)}]")
+    walk = list(forward_walk(spec, plan))
+    start_lines(w, walk, autograd=True)
     drop_source(w, spec, plan)
     optimizer_state(w, spec, manual=False)
     seed_line(w, spec, batch)
     loop_head(w, batch, True, spec)
     w("# forward: every operation on a tensor with requires_grad is recorded")
     conv = torch_conv(spec)
-    walk = list(forward_walk(spec, plan))
     for p, h, out in walk:
         if LAYERS[p.type].random:
             w(f"mask{out[1:]} = {mask_text(f'{h}.shape', p.layer.rate, conv)}      # dropout: this step's mask")

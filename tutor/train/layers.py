@@ -194,6 +194,8 @@ class LayerKind:
     random: bool = False                               # draws a mask at each training pass (DropMasks)
     skip: bool = False                                 # adds an earlier layer's output (a residual connection)
     running: bool = False                              # keeps running statistics (RunningStats): eval differs
+    start_lines: Callable[[str, tuple, bool], list[str]] | None = None      # (out, names, autograd?): before the loop
+    eval_lines: Callable[[str, str, tuple, bool], list[str]] | None = None  # (h, out, names, autograd?): evaluation
 
 
 def _linear_make(xp, p, first):
@@ -216,10 +218,33 @@ def _linear_torch(t, x, p):
     return x + p[1] if p[1] is not None else x
 
 
+def _bn_update(h: str, n: str, detach: str = "") -> list[str]:
+    """The running statistics' update after a training batch, as RunningStats.update writes it."""
+    keep, m = 1 - BN_MOMENTUM, BN_MOMENTUM
+    return [f"running_mean{n} = {keep!r} * running_mean{n} + {m!r} * mu{n}{detach}      # running statistics",
+            f"running_var{n} = {keep!r} * running_var{n} + {m!r} * (var{n}{detach} * ({h}.shape[0] / "
+            f"max({h}.shape[0] - 1, 1)))      # the unbiased variance"]
+
+
 def _bn_forward(xp, h, out, names):
     g, b, n = *names, out[1:]
     return [f"mu{n} = {h}.mean(0)", f"xc{n} = {h} - mu{n}", f"var{n} = (xc{n} * xc{n}).mean(0)   # biased: ÷N",
-            f"inv{n} = 1 / (var{n} + {BN_EPS!r}) ** 0.5", f"xhat{n} = xc{n} * inv{n}", f"{out} = {g} * xhat{n} + {b}"]
+            *_bn_update(h, n), f"inv{n} = 1 / (var{n} + {BN_EPS!r}) ** 0.5", f"xhat{n} = xc{n} * inv{n}",
+            f"{out} = {g} * xhat{n} + {b}"]
+
+
+def _bn_start(out: str, names: tuple, autograd: bool) -> list[str]:
+    """Before the loop: the running statistics start at mean 0 and variance 1 (RunningStats)."""
+    g, n = names[0], out[1:]
+    return [f"running_mean{n} = {g}{'.detach()' if autograd else ''} * 0      # batchnorm's running statistics",
+            f"running_var{n} = running_mean{n} + 1"]
+
+
+def _bn_eval(h: str, out: str, names: tuple, autograd: bool) -> list[str]:
+    """Evaluation mode: the running statistics in place of the batch's (BatchNorm, _bn_torch)."""
+    g, b, n = *names, out[1:]
+    root = f"torch.sqrt(running_var{n} + {BN_EPS!r})" if autograd else f"(running_var{n} + {BN_EPS!r}) ** 0.5"
+    return [f"{out} = {g} * (({h} - running_mean{n}) / {root}) + {b}"]
 
 
 def _bn_backward(xp, h, out, names, first):
@@ -244,7 +269,8 @@ def _bn_torch(t, x, p):
 
 def _bn_text(h, out, names):
     g, b, n = *names, out[1:]
-    return [f"xc{n} = {h} - {h}.mean(0)", f"{out} = {g} * (xc{n} / torch.sqrt((xc{n} * xc{n}).mean(0) + {BN_EPS!r})) + {b}"]
+    return [f"mu{n} = {h}.mean(0)", f"xc{n} = {h} - mu{n}", f"var{n} = (xc{n} * xc{n}).mean(0)",
+            *_bn_update(h, n, ".detach()"), f"{out} = {g} * (xc{n} / torch.sqrt(var{n} + {BN_EPS!r})) + {b}"]
 
 
 def _softmax_forward(xp, h, out):
@@ -280,7 +306,7 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in (
         lambda p: ("BatchNorm1d", (p.n_out,), {"eps": BN_EPS, "momentum": BN_MOMENTUM}),
         _bn_forward, _bn_backward, _bn_text,
         params=("gamma", "beta"), grads=("dgamma", "dbeta"), nn_params=(("weight", False), ("bias", False)),
-        fixed=("ones", "zeros"), running=True),
+        fixed=("ones", "zeros"), running=True, start_lines=_bn_start, eval_lines=_bn_eval),
     _activation("relu", lambda xp: ReLU(), lambda t, x, p: x.clamp(min=0), ("ReLU", {}),
                 lambda xp, h, out: [f"mask{out[1:]} = {h} > 0", f"{out} = {h} * mask{out[1:]}"],
                 lambda xp, h, out: [f"g = g * mask{out[1:]}"], lambda h: f"{h}.clamp(min=0)",
