@@ -32,7 +32,8 @@ def reference(gamma: np.ndarray, beta: np.ndarray) -> torch.nn.BatchNorm1d:
     return bn
 
 
-@pytest.mark.parametrize("xp", [NumpyXP("float64"), TorchXP("float64", "cpu")], ids=["numpy", "torch-manual"])
+@pytest.mark.parametrize("xp", [NumpyXP("float64"), TorchXP("float64", "cpu")],
+                         ids=["numpy", "torch-manual"])
 def test_the_hand_written_layer_keeps_batchnorm1ds_running_statistics(xp):
     rng = np.random.default_rng(3)
     gamma, beta = rng.normal(size=5), rng.normal(size=5)
@@ -78,7 +79,8 @@ def test_the_torch_function_with_running_statistics_matches_batchnorm1d():
         assert np.allclose(out.numpy(), bn(torch.tensor(held_out)).numpy(), **TIGHT)
 
 
-def torch_nn_run(lesson, data, steps: int, dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+def torch_nn_run(lesson, data, steps: int,
+                 dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
     """The lesson's model trained by torch.nn alone, from the tutor's initial weights and batch
     order: its validation outputs in eval mode (the running statistics) and in train mode (the
     validation set's own)."""
@@ -87,8 +89,9 @@ def torch_nn_run(lesson, data, steps: int, dtype: torch.dtype = torch.float64) -
 
     spec = resolve(lesson, "numpy")
     w = initial_weights(spec, data.inputs, data.outputs)
-    model = torch.nn.Sequential(torch.nn.Linear(64, 50), torch.nn.BatchNorm1d(50, eps=BN_EPS), torch.nn.ReLU(),
-                                torch.nn.Linear(50, 10)).to(dtype)
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(64, 50), nn.BatchNorm1d(50, eps=BN_EPS), nn.ReLU(),
+                          nn.Linear(50, 10)).to(dtype)
     with torch.no_grad():
         model[0].weight.copy_(torch.tensor(w["W1"]).T)
         model[0].bias.copy_(torch.tensor(w["b1"]))

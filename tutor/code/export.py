@@ -20,7 +20,8 @@ from tutor.code.script_update import settings_lines
 from tutor.train.datasets import DATASET_KINDS
 from tutor.train.layers import LAYERS
 from tutor.code.script_eval import evaluation_lines, running
-from tutor.code.script_loops import autograd_loop, device_lines, forward_walk, manual_loop, nn_loop, targs
+from tutor.code.script_loops import (autograd_loop, device_lines, forward_walk, manual_loop, nn_loop,
+                                     targs)
 
 
 
@@ -72,14 +73,15 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
     if torch_used:
         device_lines(w, spec)
         w("torch.set_num_threads(1)    # a small model: more threads only add overhead")
-    w(f"X = {as_array('x_train', spec, torch_used, False)}", f"Y = {as_array('y_train', spec, torch_used, classes)}")
+    w(f"X = {as_array('x_train', spec, torch_used, False)}",
+      f"Y = {as_array('y_train', spec, torch_used, classes)}")
     if kind.script == "manual":
         manual_loop(w, spec, plan, TORCH if torch_used else NP, batch)
     else:
         LOOPS[kind.script](w, spec, plan, batch)
-    if running(plan):         # batchnorm: the model measured in evaluation mode, as the tutor measures it
-        evaluation_lines(w, spec, list(forward_walk(spec, plan)), kind.script,
-                         (as_array("x_val", spec, torch_used, False), as_array("y_val", spec, torch_used, classes)))
+    if running(plan):         # batchnorm: the model measured in evaluation mode, as the tutor does
+        val = (as_array("x_val", spec, torch_used, False), as_array("y_val", spec, torch_used, classes))
+        evaluation_lines(w, spec, list(forward_walk(spec, plan)), kind.script, val)
     return Script("\n".join(w.lines) + "\n", frozenset(w.backward), backend)
 
 
@@ -87,7 +89,8 @@ def as_array(name: str, spec, torch_used: bool, labels: bool) -> str:
     """A data array of the script as the training loop takes it: the run's dtype (int64 labels)."""
     if not torch_used:
         return name if labels else f"{name}.astype(np.{spec.dtype})"
-    return f"torch.as_tensor({name}, " + (targs(spec).replace(spec.dtype, "int64") if labels else targs(spec)) + ")"
+    kind = targs(spec).replace(spec.dtype, "int64") if labels else targs(spec)
+    return f"torch.as_tensor({name}, {kind})"
 
 
 LOOPS = {"autograd": autograd_loop, "nn": nn_loop}      # the registry's `script` → the loop that writes it

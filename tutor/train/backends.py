@@ -151,7 +151,7 @@ class AutogradBackend:
                 x = fn(self.torch, x, self._params(i, names))
             return x
         outs = []
-        for i, (fn, names, rate, source) in enumerate(self.plan):  # each layer's torch function (layers.py)
+        for i, (fn, names, rate, source) in enumerate(self.plan):   # each layer's torch function
             if rate is not None:                # dropout: this training pass's mask, or none
                 x = fn(self.torch, x, (self.masks.draw(self.xp, x.shape, rate) if train else None,))
             elif source is not None:            # a residual connection: an earlier output
@@ -244,7 +244,7 @@ class NNBackend:
             self.hand = HandOptimizer.for_run(xp, spec)
 
     def step(self, x, y, record: bool = False):
-        if self.modes:                          # training mode: dropout's masks, batchnorm's batch statistics
+        if self.modes:                          # training: dropout's masks, batchnorm's batch statistics
             self.model.train()
         for module, width, rate in self.dropouts:    # this pass's masks, as every backend draws them
             module.mask = self.masks.draw(self.xp, (x.shape[0], width), rate)

@@ -28,7 +28,7 @@ from tutor.train import layers_modern as m
 
 
 BN_EPS = 1e-5          # nn.BatchNorm1d's eps: every backend and the exported code use this one
-BN_MOMENTUM = 0.1      # nn.BatchNorm1d's momentum: how far each training batch moves the running statistics
+BN_MOMENTUM = 0.1      # nn.BatchNorm1d's momentum: how far a training batch moves the running ones
 
 
 # --- the hand-written layers: forward and backward side by side ---------------------------------
@@ -88,9 +88,10 @@ class Tanh:
 
 class RunningStats:
     """A batchnorm layer's running mean and variance, as nn.BatchNorm1d keeps them: they start at 0
-    and 1, and each training batch moves them a tenth of the way (BN_MOMENTUM) to its mean and its
-    unbiased variance (÷(N − 1)). In evaluation (`training` False) the layer uses them instead of the
-    batch's own statistics, so a sample's output no longer depends on the rest of its batch."""
+    and 1, and each training batch moves them a tenth of the way (BN_MOMENTUM) to its mean and
+    its unbiased variance (÷(N − 1)). In evaluation (`training` False) the layer uses them instead
+    of the batch's own statistics, so a sample's output no longer depends on the rest of its
+    batch."""
 
     def __init__(self, zeros: Any) -> None:
         self.mean = zeros                      # numpy array or (detached) tensor, the layer's width
@@ -105,10 +106,10 @@ class RunningStats:
 
 
 class BatchNorm:
-    """Batch normalisation, as nn.BatchNorm1d computes it: in training each feature centred by the
-    batch's mean and scaled by 1/√(var + eps) with the batch's biased variance (÷N), then a learned
-    scale gamma and shift beta; the batch's statistics also move the running ones (`stats`), which
-    evaluation uses in their place (`stats.training` False, set by the model)."""
+    """Batch normalisation, as nn.BatchNorm1d computes it: in training each feature centred by
+    the batch's mean and scaled by 1/√(var + eps) with the batch's biased variance (÷N), then a
+    learned scale gamma and shift beta; the batch's statistics also move the running ones
+    (`stats`), which evaluation uses in their place (`stats.training` False, set by the model)."""
 
     def __init__(self, gamma, beta):
         self.gamma, self.beta = gamma, beta
