@@ -20,7 +20,7 @@ def start_lines(variant: str | None) -> dict[str, str]:
     assert rc == 0, err
     head = "activations on the training set, a histogram each (its bins from low to high):"
     assert head in out
-    lines = out[out.index(head):].splitlines()
+    lines = out[out.index(head) :].splitlines()
     found: dict[str, str] = {}
     for layer, start, end in zip(lines[1::3], lines[2::3], lines[3::3], strict=False):
         if not start.strip().startswith("start"):

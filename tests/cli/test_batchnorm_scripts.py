@@ -27,18 +27,36 @@ def headless_run(lesson, backend: str) -> tuple[list[float], dict]:
     return [e["loss"] for e in events if e["event"] == "train"], done
 
 
-@pytest.mark.parametrize("layers", [
-    [{"type": "linear", "out": 4}, {"type": "batchnorm"}, {"type": "tanh"},
-     {"type": "linear", "out": "outputs"}],
-    # with dropout too: evaluation turns it off as well
-    [{"type": "linear", "out": 4}, {"type": "batchnorm"}, {"type": "relu"},
-     {"type": "dropout", "p": 0.3}, {"type": "linear", "out": "outputs"}],
-], ids=["batchnorm", "batchnorm-dropout"])
+@pytest.mark.parametrize(
+    "layers",
+    [
+        [
+            {"type": "linear", "out": 4},
+            {"type": "batchnorm"},
+            {"type": "tanh"},
+            {"type": "linear", "out": "outputs"},
+        ],
+        # with dropout too: evaluation turns it off as well
+        [
+            {"type": "linear", "out": 4},
+            {"type": "batchnorm"},
+            {"type": "relu"},
+            {"type": "dropout", "p": 0.3},
+            {"type": "linear", "out": "outputs"},
+        ],
+    ],
+    ids=["batchnorm", "batchnorm-dropout"],
+)
 def test_the_scripts_evaluate_with_the_running_statistics(layers, tmp_path):
     rng = np.random.RandomState(11)
     x, y = np.round(rng.randn(12, 3), 3), np.round(rng.randn(12, 2), 3)
-    dataset = {"kind": "points", "x": x[:8].tolist(), "y": y[:8].tolist(), "x_val": x[8:].tolist(),
-               "y_val": y[8:].tolist()}
+    dataset = {
+        "kind": "points",
+        "x": x[:8].tolist(),
+        "y": y[:8].tolist(),
+        "x_val": x[8:].tolist(),
+        "y_val": y[8:].tolist(),
+    }
     path = tmp_path / "layer-bn.toml"
     path.write_text(points_lesson("layer-bn", layers, dataset=dataset))
     lesson = load(path)
@@ -47,7 +65,7 @@ def test_the_scripts_evaluate_with_the_running_statistics(layers, tmp_path):
     printed = run_scripts(scripts, tmp_path, evaluations)
     for backend in BACKENDS:
         losses, done = headless_run(lesson, backend)
-        assert len(losses) == 6                                  # 3 epochs of 2 batches
+        assert len(losses) == 6  # 3 epochs of 2 batches
         agrees(printed[backend.replace("-", "_")], losses)
         got = evaluations[backend.replace("-", "_")]
         assert set(got) == {"training", "validation"}, backend

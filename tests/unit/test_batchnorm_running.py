@@ -16,7 +16,7 @@ from tutor.lesson import load
 from tutor.train.layers import BN_EPS, LAYERS, BatchNorm, RunningStats
 from tutor.train.manual import NumpyXP, TorchXP
 
-TIGHT = dict(rtol=1e-12, atol=1e-13)      # float64 rounding of a few dozen operations
+TIGHT = dict(rtol=1e-12, atol=1e-13)  # float64 rounding of a few dozen operations
 
 
 def batches(rng: np.random.Generator) -> list[np.ndarray]:
@@ -25,21 +25,22 @@ def batches(rng: np.random.Generator) -> list[np.ndarray]:
 
 
 def reference(gamma: np.ndarray, beta: np.ndarray) -> torch.nn.BatchNorm1d:
-    bn = torch.nn.BatchNorm1d(5, eps=BN_EPS).double()          # torch's defaults: momentum 0.1
+    bn = torch.nn.BatchNorm1d(5, eps=BN_EPS).double()  # torch's defaults: momentum 0.1
     with torch.no_grad():
         bn.weight.copy_(torch.tensor(gamma))
         bn.bias.copy_(torch.tensor(beta))
     return bn
 
 
-@pytest.mark.parametrize("xp", [NumpyXP("float64"), TorchXP("float64", "cpu")],
-                         ids=["numpy", "torch-manual"])
+@pytest.mark.parametrize(
+    "xp", [NumpyXP("float64"), TorchXP("float64", "cpu")], ids=["numpy", "torch-manual"]
+)
 def test_the_hand_written_layer_keeps_batchnorm1ds_running_statistics(xp):
     rng = np.random.default_rng(3)
     gamma, beta = rng.normal(size=5), rng.normal(size=5)
     layer, bn = BatchNorm(xp.array(gamma), xp.array(beta)), reference(gamma, beta)
     *train, held_out = batches(rng)
-    for x in train:                                   # training mode: the batch's statistics
+    for x in train:  # training mode: the batch's statistics
         out = xp.to_numpy(layer.forward(xp.array(x)))
         assert np.allclose(out, bn(torch.tensor(x)).detach().numpy(), **TIGHT)
         assert np.allclose(xp.to_numpy(layer.stats.mean), bn.running_mean.numpy(), **TIGHT)
@@ -79,8 +80,9 @@ def test_the_torch_function_with_running_statistics_matches_batchnorm1d():
         assert np.allclose(out.numpy(), bn(torch.tensor(held_out)).numpy(), **TIGHT)
 
 
-def torch_nn_run(lesson, data, steps: int,
-                 dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+def torch_nn_run(
+    lesson, data, steps: int, dtype: torch.dtype = torch.float64
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The lesson's model trained by torch.nn alone, from the tutor's initial weights and batch
     order: its validation outputs in eval mode (the running statistics) and in train mode (the
     validation set's own)."""
@@ -90,8 +92,9 @@ def torch_nn_run(lesson, data, steps: int,
     spec = resolve(lesson, "numpy")
     w = initial_weights(spec, data.inputs, data.outputs)
     nn = torch.nn
-    model = nn.Sequential(nn.Linear(64, 50), nn.BatchNorm1d(50, eps=BN_EPS), nn.ReLU(),
-                          nn.Linear(50, 10)).to(dtype)
+    model = nn.Sequential(
+        nn.Linear(64, 50), nn.BatchNorm1d(50, eps=BN_EPS), nn.ReLU(), nn.Linear(50, 10)
+    ).to(dtype)
     with torch.no_grad():
         model[0].weight.copy_(torch.tensor(w["W1"]).T)
         model[0].bias.copy_(torch.tensor(w["b1"]))
@@ -128,7 +131,7 @@ def test_every_backend_evaluates_with_the_running_statistics(backend, digits):
     from tutor.train.spec import resolve
 
     lesson, data = digits
-    steps = 25                                   # an epoch of 20 batches and 5 more
+    steps = 25  # an epoch of 20 batches and 5 more
     spec = dataclasses.replace(resolve(lesson, backend), dtype="float64")
     session = Session(spec, data)
     session.run(policy=LogPolicy(every=10**6), until=steps)
@@ -136,7 +139,7 @@ def test_every_backend_evaluates_with_the_running_statistics(backend, digits):
     evaluated, batch_stats = (t.numpy() for t in torch_nn_run(lesson, data, steps))
     pred, _ = session.backend.evaluate(session.xv, session.yv)
     assert np.allclose(session.backend.xp.to_numpy(pred), evaluated, rtol=1e-9, atol=1e-10)
-    assert not np.allclose(evaluated, batch_stats, rtol=1e-2)        # the two modes do differ here
+    assert not np.allclose(evaluated, batch_stats, rtol=1e-2)  # the two modes do differ here
     assert np.allclose(session.predict(data.x_val), evaluated, rtol=1e-9, atol=1e-10)
     # evaluating did not move the running statistics: a second evaluation gives the same outputs
     again, _ = session.backend.evaluate(session.xv, session.yv)

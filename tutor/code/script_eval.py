@@ -26,18 +26,26 @@ def start_lines(w: Writer, walk: list[tuple[Any, str, str]], autograd: bool) -> 
             w(*start(out, p.names, autograd))
 
 
-def evaluation_lines(w: Writer, spec: RunSpec, walk: list[tuple[Any, str, str]], script: str,
-                     convert: tuple[str, str]) -> None:
+def evaluation_lines(
+    w: Writer,
+    spec: RunSpec,
+    walk: list[tuple[Any, str, str]],
+    script: str,
+    convert: tuple[str, str],
+) -> None:
     """After the loop (at the top level): the loss in evaluation mode on the training set and the
     validation set. `script` is the backend's kind of script (manual, autograd, nn); `convert` the
     spellings that turn x_val and y_val into the training arrays' type."""
     from tutor.code.script_loops import layer_names_of
 
     w.indent = 0
-    w("", "# --- evaluation mode: batchnorm uses its running statistics, not the batch's ---",
-      "evaluations = [(\"training\", X, Y)]",
-      "if x_val is not None:",
-      f"    evaluations.append((\"validation\", {convert[0]}, {convert[1]}))")
+    w(
+        "",
+        "# --- evaluation mode: batchnorm uses its running statistics, not the batch's ---",
+        'evaluations = [("training", X, Y)]',
+        "if x_val is not None:",
+        f'    evaluations.append(("validation", {convert[0]}, {convert[1]}))',
+    )
     torch_used = script != "manual" or convert[0].startswith("torch")
     if script == "nn":
         w("model.eval()                  # dropout off, batchnorm's running statistics")

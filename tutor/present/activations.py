@@ -8,7 +8,7 @@ from __future__ import annotations
 from tutor.fmt import number
 from tutor.train.activations import NEAR_ZERO, Histogram
 
-BARS = "▁▂▃▄▅▆▇█"         # tutor/fmt.py's asciify writes them .:-=+*#@
+BARS = "▁▂▃▄▅▆▇█"  # tutor/fmt.py's asciify writes them .:-=+*#@
 
 
 def sparkline(counts: tuple[int, ...]) -> str:
@@ -17,8 +17,9 @@ def sparkline(counts: tuple[int, ...]) -> str:
     top = max(counts) if counts else 0
     if top == 0:
         return " " * len(counts)
-    return "".join(" " if c == 0 else marks[min(len(marks) - 1, c * len(marks) // (top + 1))]
-                   for c in counts)
+    return "".join(
+        " " if c == 0 else marks[min(len(marks) - 1, c * len(marks) // (top + 1))] for c in counts
+    )
 
 
 def figures(h: Histogram) -> str:
@@ -34,8 +35,9 @@ def percent(fraction: float) -> str:
     return f"{fraction:.0%}"
 
 
-def histogram_lines(start: list[Histogram], end: list[Histogram], start_label: str,
-                    end_label: str) -> list[str]:
+def histogram_lines(
+    start: list[Histogram], end: list[Histogram], start_label: str, end_label: str
+) -> list[str]:
     """Per layer: its sparkline, the range its bins cover, and its figures, at the start and at
     the end (a bounded activation's bins cover its bounds; another's, its outputs' range)."""
     lines = ["activations on the training set, a histogram each (its bins from low to high):"]

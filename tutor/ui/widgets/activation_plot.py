@@ -22,7 +22,7 @@ class ActivationPlot(Static):
         self._shown: tuple[Histogram, Histogram | None, str, str] | None = None
 
     def on_resize(self) -> None:
-        if self._shown is not None:            # plotext draws for a fixed size: redraw at the new one
+        if self._shown is not None:  # plotext draws for a fixed size: redraw at the new one
             self.show(*self._shown)
 
     def say(self, text: str) -> None:
@@ -47,8 +47,9 @@ class ActivationPlot(Static):
             text.append("\n" + line, style="dim")
         self.update(Text(asciify(text.plain)) if self.ascii else text)
 
-    def _plot(self, start: Histogram, now: Histogram | None, now_label: str, where: str,
-              note_lines: int) -> Text:
+    def _plot(
+        self, start: Histogram, now: Histogram | None, now_label: str, where: str, note_lines: int
+    ) -> Text:
         import plotext as plt
 
         plt.clf()
@@ -57,11 +58,21 @@ class ActivationPlot(Static):
         shown = now if now is not None else start
         width = (shown.hi - shown.lo) / len(shown.counts)
         xs = [shown.lo + (i + 0.5) * width for i in range(len(shown.counts))]
-        plt.bar(xs, [c / max(shown.total, 1) for c in shown.counts], width=0.8,
-                label=now_label if now is not None else "start", color="cyan")
+        plt.bar(
+            xs,
+            [c / max(shown.total, 1) for c in shown.counts],
+            width=0.8,
+            label=now_label if now is not None else "start",
+            color="cyan",
+        )
         if now is not None and now is not start and (start.lo, start.hi) == (now.lo, now.hi):
-            plt.scatter(xs, [c / max(start.total, 1) for c in start.counts],
-                        marker="." if self.ascii else "○", color="default", label="start")
+            plt.scatter(
+                xs,
+                [c / max(start.total, 1) for c in start.counts],
+                marker="." if self.ascii else "○",
+                color="default",
+                label="start",
+            )
         plt.xlim(shown.lo, shown.hi)
         ticks = [shown.lo + k * (shown.hi - shown.lo) / 4 for k in range(5)]
         plt.xticks(ticks, [f"{t:.3g}" for t in ticks])
