@@ -11,7 +11,7 @@ _ASCII = {
     "Σ": "sum", "│": "|", "─": "-", "┌": "+", "┐": "+", "└": "+", "┘": "+", "┤": "+", "┬": "+", "▶": ">",
     "◀": "<", "●": "*", "❚": "|", "Δ": "d", "⏎": "enter",
     "✓": "ok", "✗": "X", "≈": "~", "⁻": "^-", "¹": "1", "₀": "0", "ŷ": "yhat",
-    # a histogram's bars, lowest to tallest (tutor/present/activations.py)
+    # a histogram's bars, lowest to tallest (tutor/train/activations.py)
     "▁": ".", "▂": ":", "▃": "-", "▄": "=", "▅": "+", "▆": "*", "▇": "#", "█": "@",
 }
 

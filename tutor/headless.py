@@ -269,8 +269,7 @@ def depth_text(session, final) -> str:
 
 def activation_lines(session) -> list[str]:
     """Each hidden activation's histogram from the start's weights and from the final ones."""
-    from tutor.present.activations import histogram_lines
-    from tutor.train.activations import histograms
+    from tutor.train.activations import histogram_lines, histograms
 
     x = session.data.x_train
     start = histograms(session.plan, session.initial, x)

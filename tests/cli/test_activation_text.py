@@ -9,8 +9,25 @@ import re
 import numpy as np
 import pytest
 
-from tests.support import run_cli
-from tests.ui.test_activation_histograms import percent, tanh_outputs
+from tests.support import ROOT, run_cli
+
+
+def tanh_outputs(variant: str | None) -> list[np.ndarray]:
+    """Both tanh layers' outputs on the training set from the start's weights, by hand."""
+    from tutor.lesson import load
+    from tutor.train.datasets import load as load_data
+    from tutor.train.spec import dataset_for, initial_weights, resolve
+
+    lesson = load(ROOT / "lessons" / "initialisation.toml")
+    chosen = next((v for v in lesson.variants if v.name == variant), None)
+    data = load_data(dataset_for(lesson, chosen))
+    w = initial_weights(resolve(lesson, "numpy", chosen), data.inputs, data.outputs)
+    h1 = np.tanh(data.x_train @ w["W1"] + w["b1"])
+    return [h1, np.tanh(h1 @ w["W2"] + w["b2"])]
+
+
+def percent(fraction: float) -> str:
+    return "<1%" if 0 < fraction < 0.005 else f"{fraction:.0%}"
 
 
 def start_lines(variant: str | None) -> dict[str, str]:

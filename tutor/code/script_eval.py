@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tutor.code.script_loops import layer_names_of
 from tutor.code.writer import Writer
 from tutor.train.layers import LAYERS
 from tutor.train.losses import LOSS_KINDS
@@ -16,14 +17,6 @@ from tutor.train.spec import RunSpec
 def running(plan: list[Any]) -> bool:
     """Whether the model evaluates differently from how it trains (running statistics)."""
     return any(LAYERS[p.type].running for p in plan)
-
-
-def start_lines(w: Writer, walk: list[tuple[Any, str, str]], autograd: bool) -> None:
-    """Before the loop: each running layer's statistics at their start."""
-    for p, _h, out in walk:
-        start = LAYERS[p.type].start_lines
-        if start is not None:
-            w(*start(out, p.names, autograd))
 
 
 def evaluation_lines(
@@ -36,8 +29,6 @@ def evaluation_lines(
     """After the loop (at the top level): the loss in evaluation mode on the training set and the
     validation set. `script` is the backend's kind of script (manual, autograd, nn); `convert` the
     spellings that turn x_val and y_val into the training arrays' type."""
-    from tutor.code.script_loops import layer_names_of
-
     w.indent = 0
     w(
         "",

@@ -3,6 +3,8 @@ operation for operation."""
 
 from __future__ import annotations
 
+from typing import Any
+
 
 from tutor.train.layers import LAYERS, nn_class_lines, nn_text
 from tutor.train.layers_modern import SKIP_SEQUENTIAL_TEXT, drop_seed, mask_text
@@ -10,7 +12,6 @@ from tutor.train.losses import LOSS_KINDS, nn_criterion_text
 from tutor.train.registry import BACKEND_KINDS
 from tutor.train.spec import RunSpec, param_owners
 from tutor.code.writer import TORCH, Writer
-from tutor.code.script_eval import start_lines
 from tutor.code.script_update import (scheduled, clip_lines, optimizer_state, penalty_grad_lines, penalty_lines,
                                       torch_optimizer_text, torch_scheduler_lines, update_lines)
 
@@ -128,6 +129,14 @@ def manual_loop(w, spec, plan, xp, batch):
         w("accumulated = dict(enumerate(grads))")
     update_lines(w, spec, "grads[i]", manual=True, copy=xp["copy"])
     print_step(w, "loss.item()" if torch else "float(loss)", spec)
+
+
+def start_lines(w: Writer, walk: list[tuple[Any, str, str]], autograd: bool) -> None:
+    """Before the loop: each running layer's statistics at their start."""
+    for p, _h, out in walk:
+        start = LAYERS[p.type].start_lines
+        if start is not None:
+            w(*start(out, p.names, autograd))
 
 
 def layer_names_of(p, walk) -> tuple:

@@ -9,8 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tutor.fmt import asciify
-from tutor.present.activations import figures, span
-from tutor.train.activations import Histogram
+from tutor.train.activations import Histogram, figures, span
 
 
 class ActivationPlot(Static):
