@@ -287,7 +287,20 @@ def depth_text(session, final) -> str:
     first, last = session.first_row, session.last_row
     if first is None or last is None or not shows_depth(final.layers):
         return ""
-    return "\n  " + "\n  ".join(depth_table(first.layers, final.layers, first.step, last.step))
+    return "\n  " + "\n  ".join(depth_table(first.layers, final.layers, first.step, last.step)
+                                + activation_lines(session))
+
+
+def activation_lines(session) -> list[str]:
+    """Each hidden activation's histogram from the start's weights and from the final ones."""
+    from tutor.train.activations import histogram_lines, histograms
+
+    x = session.data.x_train
+    start = histograms(session.plan, session.initial, x)
+    if not start:
+        return []
+    end = histograms(session.plan, session.backend.params(), x)
+    return histogram_lines(start, end, "start", f"step {session.step}")
 
 
 def _answers(lesson: Lesson, opts: Options, p: Printer, err: TextIO) -> int:

@@ -199,3 +199,34 @@ def test_with_and_without_batchnorm_start_from_the_same_linear_weights():
     assert set(with_bn) - set(without) == {"gamma", "beta"}
     assert all(np.array_equal(with_bn[k], without[k]) for k in without)
     assert np.array_equal(with_bn["gamma"], np.ones(50)) and np.array_equal(with_bn["beta"], np.zeros(50))
+
+
+def test_the_validation_figures_with_running_statistics_and_with_the_batchs_own():
+    """Issue 28, item 12: the "Two modes" page's figures, from a run of torch.nn alone (float32, the
+    lesson's 100 updates): the running statistics' validation loss and count, and those of the
+    validation set's own statistics."""
+    from tests.cli.test_lesson_claims import page, quoted
+    from tests.unit.test_batchnorm_running import torch_nn_run
+    from tutor.train.datasets import load as load_data
+    from tutor.train.spec import dataset_for
+
+    lesson = load(lesson_path(BATCHNORM))
+    data = load_data(dataset_for(lesson))
+    yv = torch.tensor(data.y_val, dtype=torch.int64)
+    evaluated, own = torch_nn_run(lesson, data, 100, torch.float32)
+    text = page(BATCHNORM, "Training and evaluation, and the bias before it")
+    n = len(data.y_val)
+    assert n == 540 and "On the 540 validation digits" in text
+    running_loss = torch.nn.functional.cross_entropy(evaluated, yv).item()
+    own_loss = torch.nn.functional.cross_entropy(own, yv).item()
+    assert quoted(text, r"validation loss is ([\d.]+)") == pytest.approx(running_loss, rel=1e-4)
+    assert quoted(text, r"give a loss of ([\d.]+)") == pytest.approx(own_loss, rel=1e-4)
+    right = [int((p.argmax(1) == yv).sum()) for p in (evaluated, own)]
+    assert quoted(text, r"accuracy 0.954 \((\d+) of 540\)") == pytest.approx(right[0], abs=1)   # a sample either way
+    assert "and the same 515 right" in text and right[1] == pytest.approx(515, abs=1)
+    # the trainers' own figures: every backend's validation measured with the running statistics
+    events = headless_json(BATCHNORM, "--no-derive", "--log-every", "1")
+    for backend in ("numpy", "torch-manual", "autograd", "nn", "optim"):
+        d = done(events, backend)
+        assert d["final_val_loss"] == pytest.approx(running_loss, rel=1e-4), backend
+        assert round(d["val_accuracy"] * n) == pytest.approx(right[0], abs=1), backend

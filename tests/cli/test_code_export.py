@@ -69,8 +69,10 @@ def script_losses(text: str, tmp_path) -> list[float]:
     return run_scripts({"run": text}, tmp_path)["run"]
 
 
-def run_scripts(texts: dict[str, str], directory) -> dict[str, list[float]]:
-    """Each script of `texts` (name → text), run in one child process → name → printed losses."""
+def run_scripts(texts: dict[str, str], directory, evaluations: dict | None = None) -> dict[str, list[float]]:
+    """Each script of `texts` (name → text), run in one child process → name → printed losses (of
+    its steps). `evaluations` gets name → {part: loss} from the lines a model with running
+    statistics prints after its loop ("evaluation mode (running statistics): training loss …")."""
     paths = {}
     for name, text in texts.items():
         paths[name] = directory / f"{name}.py"
@@ -85,7 +87,13 @@ def run_scripts(texts: dict[str, str], directory) -> dict[str, list[float]]:
     for name, path in paths.items():
         rc, out, err = results[str(path)]
         assert rc == 0, f"{name}: {err[-3000:]}"
-        losses[name] = [float(line.rsplit("loss", 1)[1]) for line in out.splitlines()]
+        lines = out.splitlines()
+        losses[name] = [float(line.rsplit("loss", 1)[1]) for line in lines if line.startswith("step")]
+        evaluated = {line.split(": ")[1].split()[0]: float(line.rsplit("loss", 1)[1])
+                     for line in lines if line.startswith("evaluation mode")}
+        assert len(losses[name]) + len(evaluated) == len(lines), out[-3000:]
+        if evaluations is not None:
+            evaluations[name] = evaluated
     return losses
 
 

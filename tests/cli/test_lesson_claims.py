@@ -455,3 +455,16 @@ def test_fan_outs_staged_backward_is_a_code_exercise(tmp_path):
     assert rc == 1 and "staged-backward: not yet." in out
     rc, out, _ = run_cli("fan-out", "--code", "staged-backward", "--template")
     assert rc == 0 and "def backward(x, y):" in out and "dx = ..." in out
+
+
+def test_the_derive_steps_mark_the_losss_own_local_slope_apart_from_the_total():
+    """Item 7: at the gate that is the output itself, the local derivative is written ∂⁰ (as
+    backprop-through-time writes local slopes), so no step reads ∂f/∂invden = ∂f/∂f · ∂f/∂invden."""
+    rc, out, err = run_cli("fan-out", "--headless", "--no-train")
+    assert rc == 0, err
+    assert "∂f/∂invden = ∂f/∂f · ∂⁰f/∂invden" in out and "∂f/∂invden = ∂f/∂f · ∂f/∂invden" not in out
+    assert "∂⁰f/∂invden (local) = num" in out and "∂⁰f/∂num (local) = invden" in out
+    assert "∂f/∂den = ∂f/∂invden · ∂invden/∂den" in out           # below f the symbols differ anyway
+    assert "the step for invden reads ∂f/∂invden = ∂f/∂f · ∂⁰f/∂invden" in page("fan-out", "Three gate patterns")
+    rc, out, err = run_cli("fan-out", "--headless", "--no-train", "--ascii")
+    assert rc == 0 and "df/dinvden = df/df * d^0f/dinvden" in out, err

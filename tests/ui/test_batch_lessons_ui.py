@@ -109,7 +109,7 @@ async def test_batchnorm_explains_its_two_modes_and_the_redundant_bias(tmp_path)
                     "the lesson screen")
         source = app.screen.query_one("#explain-text").source
         assert "Training and evaluation, and the bias before it" in source
-        assert "∂L/∂b1 = 0 exactly" in source and "track_running_stats=False" in source
+        assert "∂L/∂b1 = 0 exactly" in source and "matrix use the running ones, as after `model.eval()`" in source
 
 
 async def test_xor_derives_the_hidden_layer_and_takes_an_answer(tmp_path):

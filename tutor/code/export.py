@@ -15,13 +15,15 @@ from typing import Any
 from tutor.lesson import Lesson, Variant
 from tutor.train.losses import LOSS_KINDS
 from tutor.train.registry import BACKEND_KINDS
-from tutor.train.spec import dataset_for, layer_plan, resolve
+from tutor.train.spec import RunSpec, dataset_for, layer_plan, resolve
 from tutor.code.writer import NP, TORCH, Script, Writer
 from tutor.code.script_data import data_lines, weight_lines
 from tutor.code.script_update import settings_lines
 from tutor.train.datasets import DATASET_KINDS
 from tutor.train.layers import LAYERS
-from tutor.code.script_loops import autograd_loop, device_lines, manual_loop, nn_loop, targs
+from tutor.code.script_eval import evaluation_lines, running
+from tutor.code.script_loops import (autograd_loop, device_lines, forward_walk, manual_loop, nn_loop,
+                                     targs)
 
 
 
@@ -70,19 +72,27 @@ def export(lesson: Lesson, backend: str, variant: Variant | None = None, **chang
     if batch:
         w(f"batch_size = {batch}")
     w("")
-    if not torch_used:
-        w(f"X = x_train.astype(np.{spec.dtype})",
-          "Y = y_train" + ("" if classes else f".astype(np.{spec.dtype})"))
-    else:
+    if torch_used:
         device_lines(w, spec)
-        w("torch.set_num_threads(1)    # a small model: more threads only add overhead",
-          f"X = torch.as_tensor(x_train, {targs(spec)})",
-          "Y = torch.as_tensor(y_train, " + (targs(spec).replace(spec.dtype, "int64") if classes else targs(spec)) + ")")
+        w("torch.set_num_threads(1)    # a small model: more threads only add overhead")
+    w(f"X = {as_array('x_train', spec, torch_used, False)}",
+      f"Y = {as_array('y_train', spec, torch_used, classes)}")
     if kind.script == "manual":
         manual_loop(w, spec, plan, TORCH if torch_used else NP, batch)
     else:
         LOOPS[kind.script](w, spec, plan, batch)
+    if running(plan):         # batchnorm: the model measured in evaluation mode, as the tutor does
+        val = (as_array("x_val", spec, torch_used, False), as_array("y_val", spec, torch_used, classes))
+        evaluation_lines(w, spec, list(forward_walk(spec, plan)), kind.script, val)
     return Script("\n".join(w.lines) + "\n", frozenset(w.backward), backend)
+
+
+def as_array(name: str, spec: RunSpec, torch_used: bool, labels: bool) -> str:
+    """A data array of the script as the training loop takes it: the run's dtype (int64 labels)."""
+    if not torch_used:
+        return name if labels else f"{name}.astype(np.{spec.dtype})"
+    kind = targs(spec).replace(spec.dtype, "int64") if labels else targs(spec)
+    return f"torch.as_tensor({name}, {kind})"
 
 
 LOOPS = {"autograd": autograd_loop, "nn": nn_loop}      # the registry's `script` → the loop that writes it

@@ -4,6 +4,7 @@ operation for operation."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 
 from tutor.train.layers import LAYERS, nn_class_lines, nn_text
@@ -104,12 +105,13 @@ def manual_loop(w: Writer, spec: RunSpec, plan: tuple[Planned, ...], xp: dict[st
         (lambda a: f"{a}.astype(np.{spec.dtype})")
     params = [n for p in param_owners(plan) for n in p.names if n]
     w(*(f"{n} = {conv(n + '_init')}" for n in params))
+    walk = list(forward_walk(spec, plan))
+    start_lines(w, walk, autograd=False)
     drop_source(w, spec, plan)
     optimizer_state(w, spec, manual=True)
     seed_line(w, spec, batch)
     loop_head(w, batch, torch, spec)
     w("# forward, keeping what backward needs")
-    walk = list(forward_walk(spec, plan))
     for p, h, out in walk:                      # each layer's lines from tutor/train/layers.py's table
         if LAYERS[p.type].random:
             w(f"mask{out[1:]} = {mask_text(f'{h}.shape', _rate(p), conv)}      # dropout: this step's mask")
@@ -141,6 +143,14 @@ def manual_loop(w: Writer, spec: RunSpec, plan: tuple[Planned, ...], xp: dict[st
         w("accumulated = dict(enumerate(grads))")
     update_lines(w, spec, "grads[i]", manual=True, copy=xp["copy"])
     print_step(w, "loss.item()" if torch else "float(loss)", spec)
+
+
+def start_lines(w: Writer, walk: Walk, autograd: bool) -> None:
+    """Before the loop: each running layer's statistics at their start."""
+    for p, _h, out in walk:
+        start = LAYERS[p.type].start_lines
+        if start is not None:
+            w(*start(out, p.names, autograd))
 
 
 def layer_names_of(p: Planned, walk: Walk) -> tuple[str | None, ...]:
@@ -185,13 +195,14 @@ def autograd_loop(w: Writer, spec: RunSpec, plan: tuple[Planned, ...], batch: in
     params = [n for p in param_owners(plan) for n in p.names if n]
     w(*(f"{n} = torch.as_tensor({n}_init, {targs(spec)}).requires_grad_(True)" for n in params))
     w(f"params = [{', '.join(params)}]")
+    walk = list(forward_walk(spec, plan))
+    start_lines(w, walk, autograd=True)
     drop_source(w, spec, plan)
     optimizer_state(w, spec, manual=False)
     seed_line(w, spec, batch)
     loop_head(w, batch, True, spec)
     w("# forward: every operation on a tensor with requires_grad is recorded")
     conv = torch_conv(spec)
-    walk = list(forward_walk(spec, plan))
     for p, h, out in walk:
         if LAYERS[p.type].random:
             w(f"mask{out[1:]} = {mask_text(f'{h}.shape', _rate(p), conv)}      # dropout: this step's mask")

@@ -185,10 +185,13 @@ def steps(lesson_id: str, g: Graph, emit: Callable[[Step, Derivation], None], bu
                 contribution = deriv.grads[c] * lp_value
                 terms.append(contribution)
                 which = f" (appearance {k + 1})" if len(parts[(c, name)]) > 1 else ""
-                lines.append((f"{d(c, name)}{which} (local)", lp))
+                # the loss's own local slope would read ∂L/∂name, the total's symbol: ∂⁰ marks it
+                # local (its other inputs held fixed), as the backprop-through-time lesson writes it
+                slope = d(c, name) if c != L else f"∂⁰{c}/∂{name}"
+                lines.append((f"{slope}{which} (local)", lp))
                 lines.append(("  upstream × local", f"{number(deriv.grads[c])} × {number(lp_value)} = "
                                                     f"{number(contribution)}"))
-                recursive.append(f"{d(L, c)} · {d(c, name)}")
+                recursive.append(f"{d(L, c)} · {slope}")
         deriv.grads[name] = float(sum(terms)) if terms else 0.0
         lines.insert(0, (d(L, name), "  +  ".join(dict.fromkeys(recursive)) or "0"))
         if len(terms) > 1:

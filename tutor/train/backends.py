@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tutor.train.layers import LAYERS, nn_sequential
+from tutor.train.layers import LAYERS, RunningStats, nn_sequential
 from tutor.train.losses import LOSS_KINDS, nn_criterion
 from tutor.train.layers_modern import DropMasks
 from tutor.train.manual import ManualModel, NumpyXP, TorchXP
@@ -143,25 +143,36 @@ class AutogradBackend:
         self.plan = [(LAYERS[p.type].torch, p.names, p.layer.rate if LAYERS[p.type].random else None,
                       p.layer.source if LAYERS[p.type].skip else None) for p in plan]
         self.masks = DropMasks(spec.seed)
+        # batchnorm's running statistics, by layer position: the layer's torch function moves them
+        # in training and uses them in evaluation (tutor/train/layers.py's RunningStats)
+        self.stats = {i: RunningStats(xp.copy(self.params_t[p.names[0]]) * 0)
+                      for i, p in enumerate(plan) if LAYERS[p.type].running}
         self.chain = all(rate is None and source is None for _, _, rate, source in self.plan)
         self.loss_fn = _loss_fn(spec.loss)
         self.optimizer = HandOptimizer.for_run(xp, spec)
 
     def forward(self, x, train: bool = False):
+        for stats in self.stats.values():
+            stats.training = train
         if self.chain:                          # no dropout, no residual: each layer's function in turn
-            for fn, names, _rate, _source in self.plan:
-                x = fn(self.torch, x, tuple(self.params_t[n] if n else None for n in names))
+            for i, (fn, names, _rate, _source) in enumerate(self.plan):
+                x = fn(self.torch, x, self._params(i, names))
             return x
         outs = []
-        for fn, names, rate, source in self.plan:      # each layer's torch function (tutor/train/layers.py)
+        for i, (fn, names, rate, source) in enumerate(self.plan):   # each layer's torch function
             if rate is not None:                # dropout: this training pass's mask, or none
                 x = fn(self.torch, x, (self.masks.draw(self.xp, x.shape, rate) if train else None,))
             elif source is not None:            # a residual connection: an earlier output
                 x = fn(self.torch, x, (outs[source],))
             else:
-                x = fn(self.torch, x, tuple(self.params_t[n] if n else None for n in names))
+                x = fn(self.torch, x, self._params(i, names))
             outs.append(x)
         return x
+
+    def _params(self, i: int, names: tuple) -> tuple:
+        """Layer i's parameter tensors, and its running statistics where it keeps them."""
+        params = tuple(self.params_t[n] if n else None for n in names)
+        return (*params, self.stats[i]) if i in self.stats else params
 
     def step(self, x, y, record: bool = False):
         loss = self.loss_fn(self.forward(x, train=True), y)
@@ -229,6 +240,8 @@ class NNBackend:
                         self.names[name] = (getattr(m, attr), "T" if transposed else "")
         self.masks = DropMasks(spec.seed)
         self.dropouts = [(m, p.n_in, p.layer.rate) for m, p in zip(self.model, plan, strict=False) if LAYERS[p.type].random]
+        # dropout and batchnorm act differently in training and evaluation: switch the model's mode
+        self.modes = bool(self.dropouts) or any(LAYERS[p.type].running for p in plan)
         module, apply = nn_criterion(nn, spec.loss), LOSS_KINDS[spec.loss].nn_apply
         self.criterion = lambda p, y: apply(torch, module, p, y)
         if use_optim:                           # torch.optim's optimizer and lr scheduler
@@ -240,7 +253,7 @@ class NNBackend:
             self.hand = HandOptimizer.for_run(xp, spec)
 
     def step(self, x, y, record: bool = False):
-        if self.dropouts:                       # training mode, and this pass's masks as every backend draws them
+        if self.modes:                          # training: dropout's masks, batchnorm's batch statistics
             self.model.train()
         for module, width, rate in self.dropouts:    # this pass's masks, as every backend draws them
             module.mask = self.masks.draw(self.xp, (x.shape[0], width), rate)
@@ -291,14 +304,14 @@ class NNBackend:
 
     def evaluate(self, x, y):
         with self.torch.no_grad():
-            if self.dropouts:
-                self.model.eval()               # dropout off
+            if self.modes:
+                self.model.eval()               # dropout off, batchnorm's running statistics
             pred = self.model(x)
             return pred, self.criterion(pred, y)
 
     def predict(self, x):
         with self.torch.no_grad():
-            if self.dropouts:
+            if self.modes:
                 self.model.eval()
             return self.model(x)
 

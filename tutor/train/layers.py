@@ -29,6 +29,7 @@ from tutor.train import layers_modern as m
 
 
 BN_EPS = 1e-5          # nn.BatchNorm1d's eps: every backend and the exported code use this one
+BN_MOMENTUM = 0.1      # nn.BatchNorm1d's momentum: how far a training batch moves the running ones
 
 
 # --- the hand-written layers: forward and backward side by side ---------------------------------
@@ -86,19 +87,42 @@ class Tanh:
         return g * (1 - self.t * self.t)
 
 
+class RunningStats:
+    """A batchnorm layer's running mean and variance, as nn.BatchNorm1d keeps them: they start at 0
+    and 1, and each training batch moves them a tenth of the way (BN_MOMENTUM) to its mean and
+    its unbiased variance (÷(N − 1)). In evaluation (`training` False) the layer uses them instead
+    of the batch's own statistics, so a sample's output no longer depends on the rest of its
+    batch."""
+
+    def __init__(self, zeros: Any) -> None:
+        self.mean = zeros                      # numpy array or (detached) tensor, the layer's width
+        self.var = zeros + 1
+        self.training = True
+
+    def update(self, mu: Any, var: Any, n: int) -> None:
+        """After a training batch of `n` samples whose biased variance (÷N) is `var`."""
+        self.mean = (1 - BN_MOMENTUM) * self.mean + BN_MOMENTUM * mu
+        # nn.BatchNorm1d refuses a training batch of one sample; here it leaves the variance as ÷N
+        self.var = (1 - BN_MOMENTUM) * self.var + BN_MOMENTUM * (var * (n / max(n - 1, 1)))
+
+
 class BatchNorm:
-    """Batch normalisation, as nn.BatchNorm1d computes it in training mode: each feature centred by
+    """Batch normalisation, as nn.BatchNorm1d computes it: in training each feature centred by
     the batch's mean and scaled by 1/√(var + eps) with the batch's biased variance (÷N), then a
-    learned scale gamma and shift beta. The tutor always uses the batch's own statistics (no
-    running averages), so a model's evaluation sees them too."""
+    learned scale gamma and shift beta; the batch's statistics also move the running ones
+    (`stats`), which evaluation uses in their place (`stats.training` False, set by the model)."""
 
     def __init__(self, gamma: Any, beta: Any) -> None:
         self.gamma, self.beta = gamma, beta
+        self.stats = RunningStats(gamma * 0)
 
     def forward(self, x: Any) -> Any:
+        if not self.stats.training:            # evaluation: the running statistics, nothing to remember
+            return self.gamma * ((x - self.stats.mean) / (self.stats.var + BN_EPS) ** 0.5) + self.beta
         mu = x.mean(0)                         # the batch mean of each feature
         xc = x - mu                            # centred
         var = (xc * xc).mean(0)                # biased variance: ÷N
+        self.stats.update(mu, var, x.shape[0])
         self.inv = 1 / (var + BN_EPS) ** 0.5   # inverse standard deviation
         self.xhat = xc * self.inv              # normalised
         return self.gamma * self.xhat + self.beta
@@ -171,6 +195,9 @@ class LayerKind:
     erf: bool = False                                  # its numpy rules need erf (scipy.special's)
     random: bool = False                               # draws a mask at each training pass (DropMasks)
     skip: bool = False                                 # adds an earlier layer's output (a residual connection)
+    running: bool = False                              # keeps running statistics (RunningStats): eval differs
+    start_lines: Callable[[str, tuple[Any, ...], bool], list[str]] | None = None      # (out, names, autograd?): before the loop
+    eval_lines: Callable[[str, str, tuple[Any, ...], bool], list[str]] | None = None  # (h, out, names, autograd?): evaluation
 
 
 def _linear_make(xp: Any, p: Any, first: bool) -> Any:
@@ -193,10 +220,33 @@ def _linear_torch(t: Any, x: Any, p: Any) -> Any:
     return x + p[1] if p[1] is not None else x
 
 
+def _bn_update(h: str, n: str, detach: str = "") -> list[str]:
+    """The running statistics' update after a training batch, as RunningStats.update writes it."""
+    keep, m = 1 - BN_MOMENTUM, BN_MOMENTUM
+    return [f"running_mean{n} = {keep!r} * running_mean{n} + {m!r} * mu{n}{detach}      # running statistics",
+            f"running_var{n} = {keep!r} * running_var{n} + {m!r} * (var{n}{detach} * ({h}.shape[0] / "
+            f"max({h}.shape[0] - 1, 1)))      # the unbiased variance"]
+
+
 def _bn_forward(xp: Any, h: str, out: str, names: tuple[Any, ...]) -> list[str]:
     g, b, n = *names, out[1:]
     return [f"mu{n} = {h}.mean(0)", f"xc{n} = {h} - mu{n}", f"var{n} = (xc{n} * xc{n}).mean(0)   # biased: ÷N",
-            f"inv{n} = 1 / (var{n} + {BN_EPS!r}) ** 0.5", f"xhat{n} = xc{n} * inv{n}", f"{out} = {g} * xhat{n} + {b}"]
+            *_bn_update(h, n), f"inv{n} = 1 / (var{n} + {BN_EPS!r}) ** 0.5", f"xhat{n} = xc{n} * inv{n}",
+            f"{out} = {g} * xhat{n} + {b}"]
+
+
+def _bn_start(out: str, names: tuple[Any, ...], autograd: bool) -> list[str]:
+    """Before the loop: the running statistics start at mean 0 and variance 1 (RunningStats)."""
+    g, n = names[0], out[1:]
+    return [f"running_mean{n} = {g}{'.detach()' if autograd else ''} * 0      # batchnorm's running statistics",
+            f"running_var{n} = running_mean{n} + 1"]
+
+
+def _bn_eval(h: str, out: str, names: tuple[Any, ...], autograd: bool) -> list[str]:
+    """Evaluation mode: the running statistics in place of the batch's (BatchNorm, _bn_torch)."""
+    g, b, n = *names, out[1:]
+    root = f"torch.sqrt(running_var{n} + {BN_EPS!r})" if autograd else f"(running_var{n} + {BN_EPS!r}) ** 0.5"
+    return [f"{out} = {g} * (({h} - running_mean{n}) / {root}) + {b}"]
 
 
 def _bn_backward(xp: Any, h: str, out: str, names: tuple[Any, ...], first: bool) -> list[str]:
@@ -205,14 +255,24 @@ def _bn_backward(xp: Any, h: str, out: str, names: tuple[Any, ...], first: bool)
             f"g = inv{n} / n * (n * dxhat - dxhat.sum(0) - xhat{n} * (dxhat * xhat{n}).sum(0))"]
 
 
-def _bn_torch(t: Any, x: Any, p: Any) -> Any:           # the batch's statistics, biased variance, as nn.BatchNorm1d
-    xc = x - x.mean(0)
-    return p[0] * (xc / t.sqrt((xc * xc).mean(0) + BN_EPS)) + p[1]
+def _bn_torch(t: Any, x: Any, p: Any) -> Any:
+    """As nn.BatchNorm1d: the batch's statistics, biased variance; with p's third entry, a layer's
+    RunningStats (the autograd backend's), those move in training and replace them in evaluation."""
+    stats = p[2] if len(p) > 2 else None
+    if stats is not None and not stats.training:
+        return p[0] * ((x - stats.mean) / t.sqrt(stats.var + BN_EPS)) + p[1]
+    mu = x.mean(0)
+    xc = x - mu
+    var = (xc * xc).mean(0)
+    if stats is not None:
+        stats.update(mu.detach(), var.detach(), x.shape[0])
+    return p[0] * (xc / t.sqrt(var + BN_EPS)) + p[1]
 
 
 def _bn_text(h: str, out: str, names: tuple[Any, ...]) -> list[str]:
     g, b, n = *names, out[1:]
-    return [f"xc{n} = {h} - {h}.mean(0)", f"{out} = {g} * (xc{n} / torch.sqrt((xc{n} * xc{n}).mean(0) + {BN_EPS!r})) + {b}"]
+    return [f"mu{n} = {h}.mean(0)", f"xc{n} = {h} - mu{n}", f"var{n} = (xc{n} * xc{n}).mean(0)",
+            *_bn_update(h, n, ".detach()"), f"{out} = {g} * (xc{n} / torch.sqrt(var{n} + {BN_EPS!r})) + {b}"]
 
 
 def _embedding_forward(xp: Any, h: str, out: str, n: tuple[Any, ...]) -> list[str]:
@@ -259,11 +319,11 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in (
         resizes=True, bias_switch=True, health="distinct", prefix="z"),
     LayerKind(
         "batchnorm", lambda xp, p, first: BatchNorm(p[0], p[1]), _bn_torch,
-        # batch statistics always (no running averages), as every other backend computes it
-        lambda p: ("BatchNorm1d", (p.n_out,), {"eps": BN_EPS, "track_running_stats": False}),
+        # the batch's statistics in training, the running ones in evaluation, as every backend computes it
+        lambda p: ("BatchNorm1d", (p.n_out,), {"eps": BN_EPS, "momentum": BN_MOMENTUM}),
         _bn_forward, _bn_backward, _bn_text,
         params=("gamma", "beta"), grads=("dgamma", "dbeta"), nn_params=(("weight", False), ("bias", False)),
-        fixed=("ones", "zeros")),
+        fixed=("ones", "zeros"), running=True, start_lines=_bn_start, eval_lines=_bn_eval),
     _activation("relu", lambda xp: ReLU(), lambda t, x, p: x.clamp(min=0), ("ReLU", {}),
                 lambda xp, h, out: [f"mask{out[1:]} = {h} > 0", f"{out} = {h} * mask{out[1:]}"],
                 lambda xp, h, out: [f"g = g * mask{out[1:]}"], lambda h: f"{h}.clamp(min=0)",

@@ -192,6 +192,8 @@ class ManualModel:
             self.layers.append(mod)
             self.walk.append((mod, p.layer.rate if kind.random else None))
             self.skips.append(p.layer.source if kind.skip else None)
+        # batchnorm's running statistics: moved by training passes, used by evaluation ones
+        self.stats = [mod.stats for mod, p in zip(self.layers, plan) if LAYERS[p.type].running]
         self.masks = DropMasks(spec.seed)
         self.spec = spec
         self.optimizer = HandOptimizer.for_run(xp, spec)
@@ -206,7 +208,10 @@ class ManualModel:
         self.used: dict[str, Any] | None = None
 
     def forward(self, x: Any, train: bool = False) -> Any:
-        """The model's output; in training (`train`) each dropout layer gets this pass's mask."""
+        """The model's output; in training (`train`) each dropout layer gets this pass's mask, and
+        each batchnorm layer uses the batch's statistics (else its running ones)."""
+        for stats in self.stats:
+            stats.training = train
         if self.chain:
             for layer in self.layers:
                 x = layer.forward(x)

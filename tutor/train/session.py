@@ -16,6 +16,7 @@ import numpy as np
 from tutor.train.batches import BatchOrder
 from tutor.train.cadence import eval_every, measures_at
 from tutor.train.data import Data
+from tutor.train.layers import LAYERS
 from tutor.train.losses import LOSS_KINDS
 from tutor.train.failures import explain_failure, resolved_name  # noqa: F401 - the UI imports explain_failure from here
 from tutor.train.health import HEALTH_SAMPLES, by_depth, dead_relu, health_figures, read_health
@@ -83,7 +84,10 @@ class Session:
         self._pending_from = 1          # the step of _pending[0]
         self._perm = self._perm_of = None
         self.use_ops(ops_for(xp))
-        self._walk_counts = n <= HEALTH_SAMPLES and (bool(data.classes) or self.binary)
+        # the health walk's outputs are the model's in evaluation, unless a layer keeps running
+        # statistics (batchnorm): the walk, from the weights alone, has only the batch's
+        self._walk_counts = (n <= HEALTH_SAMPLES and (bool(data.classes) or self.binary)
+                             and not any(LAYERS[p.type].running for p in self.plan))
         # the full-set figures' cadence (cadence.py), from the samples one measurement passes forward
         counted = n if (data.classes or self.binary) and not self._walk_counts else 0
         val = data.x_val.shape[0] if data.x_val is not None else 0

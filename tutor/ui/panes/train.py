@@ -31,6 +31,7 @@ class TrainPane(RunPane, can_focus=True):
         Binding("o", "overlay", "Overlay"),
         Binding("l", "log", "Log scale"),
         Binding("c", "code", "Code"),
+        Binding("a", "activations", "Activations"),
         Binding("v", "variant", "Variant: open the drop-down (enter chooses)", show=False),
         # the view under the controls scrolls: the whole doctor's sentence, every table row
         Binding("down", "scroll_view('down')", "Scroll down", show=False),
@@ -42,6 +43,7 @@ class TrainPane(RunPane, can_focus=True):
     ]
 
     log_scale = var(True)         # l: the loss axis on a log scale, or linear
+    layer_shown = var(0)          # a: 0 the depth view, i ≥ 1 activation layer i's histogram
 
     def compose(self) -> ComposeResult:
         if self.train is None:
@@ -92,7 +94,47 @@ class TrainPane(RunPane, can_focus=True):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "variant":
             return bool(self.lesson.variants)
+        if action == "activations":            # the histograms take the depth view's place
+            return self.train is not None and self.shows_depth()
         return True
+
+    def action_activations(self) -> None:
+        """a: the next hidden layer's activation histogram in the depth view's place, then back."""
+        layers = len(self.histograms()[0]) if self.session is not None else 0
+        self.layer_shown = (self.layer_shown + 1) % (max(layers, 1) + 1)
+
+    def watch_layer_shown(self) -> None:
+        if self.is_mounted and self.train is not None:
+            self.draw_activations()
+
+    def histograms(self) -> tuple[list, list | None, str]:
+        """The session's activation histograms at the start and now (None while a thread trains:
+        the weights are changing), each computed once per session and step."""
+        from tutor.train.activations import histograms
+
+        session = self.session
+        x = session.data.x_train
+        if getattr(self, "_start_for", None) is not session:
+            self._start_for, self._start = session, histograms(session.plan, session.initial, x)
+            self._now_at = None
+        if session.step == 0:
+            return self._start, self._start, "start"
+        if self._now_at != session.step:
+            if not self.session_lock.acquire(blocking=False):
+                return self._start, None, "now"
+            try:
+                self._now = histograms(session.plan, session.backend.params(), x)
+                self._now_at = session.step
+            finally:
+                self.session_lock.release()
+        return self._start, self._now, f"step {session.step}"
+
+    def draw_activations(self) -> None:
+        if self.session is None:
+            self.view.activations([], None, 0, "")
+            return
+        start, now, label = self.histograms() if self.layer_shown else ([], None, "")
+        self.view.activations(start, now, self.layer_shown, label)
 
     def action_variant(self) -> None:
         """v: the variant drop-down, opened (arrows and enter choose; the pane's keys come back after)."""
@@ -203,6 +245,8 @@ class TrainPane(RunPane, can_focus=True):
             self.draw_plot()
             self.view.fit(snap, self.data, self.binary_cut())
             self.view.depth(snap, self.session.first_row if self.session is not None else None)
+            if self.layer_shown:
+                self.draw_activations()
             self.draw_boundary()
 
     def binary_cut(self) -> float | None:

@@ -45,9 +45,13 @@ class RunView(VerticalScroll, can_focus=False):
 
                     yield DecisionBoundary(id="boundary")
                 if self.has_depth:
+                    from tutor.ui.widgets.activation_plot import ActivationPlot
                     from tutor.ui.widgets.depth_plot import DepthPlot
 
                     yield DepthPlot(id="depth")
+                    activations = ActivationPlot(id="activations")     # in the depth view's place after `a`
+                    activations.display = False
+                    yield activations
             yield GradTable(id="grads")
 
     def say(self, text: str, error: bool = False) -> None:
@@ -108,6 +112,21 @@ class RunView(VerticalScroll, can_focus=False):
                               and data is not None and data.inputs == 2)
             if widget.display and draw:
                 widget.draw_model(session.predict, data, session.spec.loss == "bce", look_for(self.app))
+
+    def activations(self, start: list, now: list | None, index: int, label: str) -> None:
+        """The histogram of activation layer `index` (from 1) in the depth view's place, or the
+        depth view back (0). `start`, `now`: every layer's histograms (now None: not drawn)."""
+        for plot in self.query("#activations"):
+            plot.ascii = self.app.ascii
+            plot.display = index > 0
+            self.query_one("#depth").display = index == 0
+            if index == 0:
+                continue
+            if not start:
+                plot.say("This model has no hidden activation layer to draw.")
+                continue
+            i = min(index, len(start)) - 1
+            plot.show(start[i], now[i] if now else None, label, f"layer {i + 1} of {len(start)}")
 
     def depth(self, snap, first) -> None:
         """The by-depth view: this snapshot's ‖∂W‖ per layer against the run's first logged step."""
