@@ -36,3 +36,4 @@ SAMPLES = 500              # points of a 2-D data set (TF Playground's number)
 MAX_NOISE = 50             # percent, for a 2-D data set
 MAX_CSV_BYTES = 2_000_000  # a CSV file of points
 MAX_CSV_ROWS = 20_000
+MAX_WORKERS = 8            # data-parallel worker processes: [train] workers and --workers (1 up to this)
