@@ -185,6 +185,8 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
     note = run_note(lesson, variant)
     if note:
         p.text(f"Note: {note}")
+    if opts.workers is not None and not opts.backends:
+        backends = []                          # --workers alone: the data-parallel run only
     for backend in backends:
         try:
             spec = resolve(lesson, backend, variant, lr=opts.lr, momentum=opts.momentum, epochs=opts.epochs,

@@ -78,7 +78,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--log-every", type=int, metavar="N", help="log a training line every N steps")
     run.add_argument("--variant", metavar="NAME", help="one of the lesson's variants (e.g. seed004, mnist)")
     run.add_argument("--workers", type=int, metavar="N",
-                     help="data-parallel worker processes, 1 to 8 (lessons with [train] workers; default: the lesson's)")
+                     help="run the data-parallel run alone on N worker processes, 1 to 8, with the --backend runs asked for "
+                          "(lessons with [train] workers, which runs it after every backend by default)")
     run.add_argument("--no-derive", action="store_true", help="skip the derivation")
     run.add_argument("--no-train", action="store_true", help="skip the training")
     run.add_argument("--answer", action="append", metavar="ID=EXPR", help="check an answer to an exercise")
