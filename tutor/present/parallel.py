@@ -8,12 +8,15 @@ from typing import Any
 
 from tutor.fmt import number_within
 
-WIDTH = 8          # a column: 2 workers' table fits 80 columns
+WIDTH = 8  # a column: 2 workers' table fits 80 columns
 
 
 def table_head(workers: int) -> str:
-    cells = ["step", "loss"] + [f"‖g‖ w{r + 1}" for r in range(workers)] + ["average", "1 proc", "max |Δ|",
-                                                                         "acc |Δ|"]
+    cells = (
+        ["step", "loss"]
+        + [f"‖g‖ w{r + 1}" for r in range(workers)]
+        + ["average", "1 proc", "max |Δ|", "acc |Δ|"]
+    )
     return " ".join(f"{c:>{WIDTH}}" for c in cells)
 
 
@@ -26,7 +29,10 @@ def table_row(event: dict[str, Any]) -> str:
 
 def summary(done: dict[str, Any]) -> str:
     """The run's last line: the weights against one process's, and what a step costs."""
-    return (f"{done['steps']} steps on {done['workers']} workers, batch {done['batch']}: the weights equal one "
-            f"process's to max |Δ| {done['weights_diff']:.1e}. Per step (median): forward+backward "
-            f"{done['backward_ms']:.3f} ms, all_reduce {done['allreduce_ms']:.3f} ms (waiting for the slowest "
-            f"worker included); one process on the whole batch {done['single_ms']:.3f} ms.")
+    return (
+        f"{done['steps']} steps on {done['workers']} workers, batch {done['batch']}: the weights "
+        f"equal one process's to max |Δ| {done['weights_diff']:.1e}. Per step (median): "
+        f"forward+backward {done['backward_ms']:.3f} ms, all_reduce {done['allreduce_ms']:.3f} ms "
+        f"(waiting for the slowest worker included); one process on the whole batch "
+        f"{done['single_ms']:.3f} ms."
+    )

@@ -1,5 +1,6 @@
-"""Data-parallel training on this machine: start N worker processes (tutor/train/parallel_worker.py),
-read rank 0's reports, and make sure every worker is gone on every way out.
+"""Data-parallel training on this machine: start N worker processes
+(tutor/train/parallel_worker.py), read rank 0's reports, and make sure every worker is gone on
+every way out.
 
 The workers meet through a file store in a fresh temporary folder (no port to pick or race for) and
 talk over gloo on the loopback interface only. They form one process group of their own, which is
@@ -22,17 +23,17 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TextIO
 
 from tutor.lesson import MAX_WORKERS
 
-STARTUP_BOUND = 120.0     # seconds for every worker to import torch, load the lesson and join
-STALL_BOUND = 120.0       # seconds without a report once running: a worker is stuck
-STDERR_KEPT = 2000        # characters of a failed worker's stderr in the error
+STARTUP_BOUND = 120.0  # seconds for every worker to import torch, load the lesson and join
+STALL_BOUND = 120.0  # seconds without a report once running: a worker is stuck
+STDERR_KEPT = 2000  # characters of a failed worker's stderr in the error
 
-_live: set[int] = set()   # process groups of workers still running
+_live: set[int] = set()  # process groups of workers still running
 _lock = threading.Lock()
 
 
@@ -49,8 +50,9 @@ def check_workers(n: int) -> str | None:
 
 @contextmanager
 def exit_on_signals() -> Iterator[None]:
-    """While workers run from the main thread, SIGTERM and SIGHUP end the run by SystemExit, so that
-    `run`'s cleanup kills them and removes their folder (ctrl+c's KeyboardInterrupt does the same)."""
+    """While workers run from the main thread, SIGTERM and SIGHUP end the run by SystemExit, so
+    that `run`'s cleanup kills them and removes their folder (as ctrl+c's KeyboardInterrupt does)"""
+
     def leave(signum: int, _frame: object) -> None:
         raise SystemExit(128 + signum)
 
@@ -65,10 +67,8 @@ def exit_on_signals() -> Iterator[None]:
 
 
 def _kill(pgid: int) -> None:
-    try:
+    with suppress(ProcessLookupError, PermissionError):      # the group is gone already
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _kill_all() -> None:
@@ -88,27 +88,49 @@ def live_groups() -> list[int]:
 
 
 def _environment(rank: int, workers: int) -> dict[str, str]:
-    root = str(Path(__file__).resolve().parents[2])        # the folder that holds the tutor package
-    env = dict(os.environ, RANK=str(rank), WORLD_SIZE=str(workers), LOCAL_RANK=str(rank),
-               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+    root = str(Path(__file__).resolve().parents[2])  # the folder that holds the tutor package
+    env = dict(
+        os.environ,
+        RANK=str(rank),
+        WORLD_SIZE=str(workers),
+        LOCAL_RANK=str(rank),
+        OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p),
+    )
     if sys.platform.startswith("linux"):
-        env["GLOO_SOCKET_IFNAME"] = "lo"                  # gloo's sockets on the loopback interface only
-    for key in ("MASTER_ADDR", "MASTER_PORT"):             # the file store replaces them
+        env["GLOO_SOCKET_IFNAME"] = "lo"  # gloo's sockets on the loopback interface only
+    for key in ("MASTER_ADDR", "MASTER_PORT"):  # the file store replaces them
         env.pop(key, None)
     return env
 
 
-def run(lesson_path: str, workers: int, variant: str | None = None, epochs: int | None = None,
-        log_every: int | None = None, cancelled: Callable[[], bool] = lambda: False) -> Iterator[dict[str, Any]]:
-    """Run the lesson's model on `workers` processes; yields rank 0's reports (tutor/train/parallel_worker.py:
+def run(
+    lesson_path: str,
+    workers: int,
+    variant: str | None = None,
+    epochs: int | None = None,
+    log_every: int | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> Iterator[dict[str, Any]]:
+    """Run the lesson's model on `workers` processes; yields rank 0's reports (parallel_worker.py:
     "ready", then "step" for the logged steps, then "done"). Raises ParallelError."""
     problem = check_workers(workers)
     if problem:
         raise ParallelError(problem)
     folder = tempfile.mkdtemp(prefix="backprop-tutor-workers-")
-    command = [sys.executable, "-m", "tutor.train.parallel_worker", str(Path(lesson_path).resolve()), "--json",
-               "--init", Path(folder, "store").as_uri(), "--parent", str(os.getpid())]
+    command = [
+        sys.executable,
+        "-m",
+        "tutor.train.parallel_worker",
+        str(Path(lesson_path).resolve()),
+        "--json",
+        "--init",
+        Path(folder, "store").as_uri(),
+        "--parent",
+        str(os.getpid()),
+    ]
     for flag, value in (("--variant", variant), ("--epochs", epochs), ("--log-every", log_every)):
         if value is not None:
             command += [flag, str(value)]
@@ -116,19 +138,30 @@ def run(lesson_path: str, workers: int, variant: str | None = None, epochs: int 
     errs: list[TextIO] = []
     try:
         for rank in range(workers):
-            err = open(Path(folder, f"stderr-{rank}"), "w+", encoding="utf-8", errors="replace")  # noqa: SIM115
-            errs.append(err)
-            group = procs[0].pid if procs else 0      # rank 0 leads a new group; the rest join it
-            procs.append(subprocess.Popen(command, stdin=subprocess.DEVNULL, cwd=folder, env=_environment(rank, workers),
-                                          stdout=subprocess.PIPE if rank == 0 else subprocess.DEVNULL, stderr=err,
-                                          close_fds=True, process_group=group))
+            log = Path(folder, f"stderr-{rank}")
+            errs.append(open(log, "w+", encoding="utf-8", errors="replace"))  # noqa: SIM115
+
+            group = procs[0].pid if procs else 0  # rank 0 leads a new group; the rest join it
+            out = subprocess.PIPE if rank == 0 else subprocess.DEVNULL
+            procs.append(
+                subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    cwd=folder,
+                    stdout=out,
+                    stderr=errs[-1],
+                    env=_environment(rank, workers),
+                    close_fds=True,
+                    process_group=group,
+                )
+            )
             if rank == 0:
                 with _lock:
                     _live.add(procs[0].pid)
         yield from _reports(procs, errs, cancelled)
     finally:
         if procs:
-            _kill(procs[0].pid)            # rank 0 is not reaped yet: its group id cannot have been reused
+            _kill(procs[0].pid)  # rank 0 is not reaped yet: its group id cannot be reused
             for proc in procs:
                 proc.wait()
             with _lock:
@@ -140,8 +173,9 @@ def run(lesson_path: str, workers: int, variant: str | None = None, epochs: int 
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _reports(procs: list[subprocess.Popen[bytes]], errs: list[TextIO],
-             cancelled: Callable[[], bool]) -> Iterator[dict[str, Any]]:
+def _reports(
+    procs: list[subprocess.Popen[bytes]], errs: list[TextIO], cancelled: Callable[[], bool]
+) -> Iterator[dict[str, Any]]:
     out = procs[0].stdout
     assert out is not None
     sel = selectors.DefaultSelector()
@@ -165,7 +199,7 @@ def _reports(procs: list[subprocess.Popen[bytes]], errs: list[TextIO],
                     if event.get("event") == "done":
                         return
             for rank, proc in enumerate(procs):
-                if proc.poll() not in (None, 0):       # a worker that ended well waits for nothing
+                if proc.poll() not in (None, 0):  # a worker that ended well waits for nothing
                     _failed(procs, errs, f"worker {rank} stopped (exit status {proc.returncode})")
             bound = STALL_BOUND if started else STARTUP_BOUND
             if time.monotonic() - last > bound:
@@ -185,4 +219,5 @@ def _failed(procs: list[subprocess.Popen[bytes]], errs: list[TextIO], what: str)
         text = err.read()[-STDERR_KEPT:].strip()
         if text:
             tails.append(f"worker {rank}: {text.splitlines()[-1]}")
-    raise ParallelError(f"data-parallel run failed: {what}" + (f" ({'; '.join(tails[:2])})" if tails else ""))
+    why = f" ({'; '.join(tails[:2])})" if tails else ""
+    raise ParallelError(f"data-parallel run failed: {what}{why}")

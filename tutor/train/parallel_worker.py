@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-RENDEZVOUS_BOUND = 120.0      # seconds for every worker to join; past it, an error, never a hang
+RENDEZVOUS_BOUND = 120.0  # seconds for every worker to join; past it, an error, never a hang
 
 
 def _die_with(parent: int) -> None:
@@ -35,15 +35,15 @@ def _die_with(parent: int) -> None:
     import ctypes
     import signal
 
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)    # PR_SET_PDEATHSIG
-    if os.getppid() != parent:                # the parent ended before the line above took effect
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent ended before the line above took effect
         os._exit(3)
 
 
 def shard_scale(shard: int, batch: int, workers: int, summed: bool) -> float:
-    """What a worker multiplies its shard's loss by, so that the average of the workers' gradients is
-    the whole batch's gradient: a mean loss over `batch` samples is Σ (shard/batch)·(its shard's mean),
-    so workers·shard/batch (1 where the shards are equal); a summed loss is the sum of the shards'."""
+    """What a worker multiplies its shard's loss by, so that the average of the workers' gradients
+    is the whole batch's gradient: a mean loss over `batch` samples is Σ (shard/batch)·(the
+    shard's mean), so workers·shard/batch (1 for equal shards); a summed loss is the shards' sum."""
     return float(workers) if summed else workers * shard / batch
 
 
@@ -54,7 +54,9 @@ def flat_grad(params: dict[str, Any]) -> Any:
 
 
 class Worker:
-    def __init__(self, lesson_path: str, variant: str | None, epochs: int | None, rank: int, workers: int):
+    def __init__(
+        self, lesson_path: str, variant: str | None, epochs: int | None, rank: int, workers: int
+    ):
         import torch
 
         from tutor.lesson import load
@@ -64,16 +66,17 @@ class Worker:
         from tutor.train.registry import make_backend
         from tutor.train.spec import dataset_for, initial_weights, layer_plan, resolve
 
-        torch.set_num_threads(1)               # one core each: the workers share the machine
+        torch.set_num_threads(1)  # one core each: the workers share the machine
         lesson = load(lesson_path)
         chosen = lesson.variant(variant) if variant else None
         self.spec = resolve(lesson, "autograd", chosen, epochs=epochs, device="cpu")
         self.data = load_data(dataset_for(lesson, chosen))
         plan = layer_plan(self.spec, self.data.inputs, self.data.outputs)
         weights = initial_weights(self.spec, self.data.inputs, self.data.outputs)
-        self.model = make_backend(self.spec, plan, weights)
+        self.model: Any = make_backend(self.spec, plan, weights)
         # its own copy: a CPU tensor made from a numpy array shares the array's memory
-        self.single = make_backend(self.spec, plan, {k: v.copy() for k, v in weights.items()}) if rank == 0 else None
+        copy = {k: v.copy() for k, v in weights.items()}
+        self.single: Any = make_backend(self.spec, plan, copy) if rank == 0 else None
         xp = self.model.xp
         self.x = xp.array(self.data.x_train)
         self.y = (xp.labels if self.data.classes else xp.array)(self.data.y_train)
@@ -105,54 +108,82 @@ class Worker:
         import torch
         import torch.distributed as dist
 
-        W, times = self.workers, {"backward": [], "allreduce": [], "single": []}
+        W = self.workers
+        times: dict[str, list[float]] = {"backward": [], "allreduce": [], "single": [], "step": []}
         for step in range(1, self.total + 1):
             idx = self._indices()
             mine = np.array_split(idx, W)[self.rank]
             started = time.perf_counter()
-            loss = self._backward(self.model, mine, shard_scale(len(mine), len(idx), W, self.summed))
+            loss = self._backward(
+                self.model, mine, shard_scale(len(mine), len(idx), W, self.summed)
+            )
             flat = flat_grad(self.model.params_t)
             local = float(torch.linalg.vector_norm(flat))
             reduced = time.perf_counter()
-            dist.all_reduce(flat)              # the sum over the workers, in place, on every worker
+            dist.all_reduce(flat)  # the sum over the workers, in place, on every worker
             flat /= W
             averaged = time.perf_counter()
             times["backward"].append(reduced - started)
             times["allreduce"].append(averaged - reduced)
             at = 0
-            for p in self.model.params_t.values():      # the average goes back where each gradient was
-                p.grad.copy_(flat[at:at + p.numel()].view_as(p))
+            for p in self.model.params_t.values():  # the average back where each gradient was
+                p.grad.copy_(flat[at : at + p.numel()].view_as(p))
                 at += p.numel()
             logged = step == 1 or step == self.total or step % every == 0
             norms = torch.zeros(W, dtype=torch.float64)
             norms[self.rank] = local
             pair = torch.stack([loss.to(torch.float64) / W, torch.tensor(0.0, dtype=torch.float64)])
             if logged:
-                dist.all_reduce(norms)         # every worker's own norm, for the report
-                dist.all_reduce(pair)          # the whole batch's loss
+                dist.all_reduce(norms)  # every worker's own norm, for the report
+                dist.all_reduce(pair)  # the whole batch's loss
+            stepped = time.perf_counter() - started  # this worker's step so far, its update to come
             if self.single is not None:
                 one = time.perf_counter()
                 self._backward(self.single, idx, 1.0)
-                times["single"].append(time.perf_counter() - one)
+                single = time.perf_counter() - one
                 if logged:
                     whole = flat_grad(self.single.params_t)
-                    report({"event": "step", "step": step, "total": self.total, "loss": float(pair[0]),
-                            "workers": [float(v) for v in norms], "average": float(torch.linalg.vector_norm(flat)),
+                    report(
+                        {
+                            "event": "step",
+                            "step": step,
+                            "total": self.total,
+                            "loss": float(pair[0]),
+                            "workers": [float(v) for v in norms],
+                            "average": float(torch.linalg.vector_norm(flat)),
                             "single": float(torch.linalg.vector_norm(whole)),
                             "max_diff": float((flat - whole).abs().max()),
-                            "accumulation_diff": self._accumulation(idx, whole)})
+                            "accumulation_diff": self._accumulation(idx, whole),
+                        }
+                    )
+                one = time.perf_counter()
                 self._update(self.single)
+                times["single"].append(single + time.perf_counter() - one)
+            updating = time.perf_counter()
             self._update(self.model)
+            times["step"].append(stepped + time.perf_counter() - updating)
         if self.single is not None:
-            apart = max(float((p - self.single.params_t[k]).abs().max()) for k, p in self.model.params_t.items())
-            report({"event": "done", "steps": self.total, "workers": W, "batch": self.batch,
-                    "weights_diff": apart, "backward_ms": 1e3 * float(np.median(times["backward"])),
+            apart = max(
+                float((p - self.single.params_t[k]).detach().abs().max())
+                for k, p in self.model.params_t.items()
+            )
+            report(
+                {
+                    "event": "done",
+                    "steps": self.total,
+                    "workers": W,
+                    "batch": self.batch,
+                    "weights_diff": apart,
+                    "backward_ms": 1e3 * float(np.median(times["backward"])),
                     "allreduce_ms": 1e3 * float(np.median(times["allreduce"])),
-                    "single_ms": 1e3 * float(np.median(times["single"]))})
+                    "single_ms": 1e3 * float(np.median(times["single"])),
+                    "step_ms": 1e3 * float(np.median(times["step"])),
+                }
+            )
 
     def _accumulation(self, idx: np.ndarray, whole: Any) -> float:
         """Gradient accumulation on one process: the batch as `workers` micro-batches, each loss
-        scaled by its share, backward after backward into the same .grad; against the whole batch's."""
+        scaled by its share, backward after backward into one .grad; max |Δ| against `whole`."""
         probe = self.single
         saved = {k: p.grad.clone() for k, p in probe.params_t.items()}
         for p in probe.params_t.values():
@@ -171,13 +202,19 @@ def text_line(event: dict[str, Any]) -> str:
         return f"  {event['workers']} workers joined ({event['backend']})"
     if event["event"] == "step":
         norms = ", ".join(f"{v:.6g}" for v in event["workers"])
-        return (f"  step {event['step']}/{event['total']}: loss {event['loss']:.6g} · workers' ‖g‖ {norms} · "
-                f"average {event['average']:.6g} · one process {event['single']:.6g} · "
-                f"max |Δ| {event['max_diff']:.1e} · accumulation max |Δ| {event['accumulation_diff']:.1e}")
-    return (f"  done: {event['steps']} steps on {event['workers']} workers (batch {event['batch']}); weights against "
-            f"one process max |Δ| {event['weights_diff']:.1e}; per step: forward+backward "
-            f"{event['backward_ms']:.3f} ms, all_reduce {event['allreduce_ms']:.3f} ms, one process on the "
-            f"whole batch {event['single_ms']:.3f} ms")
+        e = event
+        return (
+            f"  step {e['step']}/{e['total']}: loss {e['loss']:.6g} · workers' ‖g‖ {norms} · "
+            f"average {e['average']:.6g} · one process {e['single']:.6g} · "
+            f"max |Δ| {e['max_diff']:.1e} · accumulation max |Δ| {e['accumulation_diff']:.1e}"
+        )
+    e = event
+    return (
+        f"  done: {e['steps']} steps on {e['workers']} workers (batch {e['batch']}); "
+        f"weights against one process max |Δ| {e['weights_diff']:.1e}; per step: forward+backward "
+        f"{e['backward_ms']:.3f} ms, all_reduce {e['allreduce_ms']:.3f} ms, one process on the "
+        f"whole batch {e['single_ms']:.3f} ms"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,7 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variant")
     ap.add_argument("--epochs", type=int)
     ap.add_argument("--log-every", type=int)
-    ap.add_argument("--init", default="env://", help="torch.distributed's init_method (default: env://)")
+    ap.add_argument(
+        "--init", default="env://", help="torch.distributed's init_method (default: env://)"
+    )
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--parent", type=int)
     args = ap.parse_args(argv)
@@ -201,8 +240,13 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write((json.dumps(event) if args.json else text_line(event)) + "\n")
         sys.stdout.flush()
 
-    dist.init_process_group("gloo", init_method=args.init, rank=rank, world_size=workers,
-                            timeout=timedelta(seconds=RENDEZVOUS_BOUND))
+    dist.init_process_group(
+        "gloo",
+        init_method=args.init,
+        rank=rank,
+        world_size=workers,
+        timeout=timedelta(seconds=RENDEZVOUS_BOUND),
+    )
     try:
         if rank == 0:
             report({"event": "ready", "workers": workers, "backend": dist.get_backend()})

@@ -55,7 +55,13 @@ class WorkersView(VerticalScroll, can_focus=False):
 
         worker = get_current_worker()
         try:
-            for event in run(str(self.lesson.path), workers, variant=variant, cancelled=lambda: worker.is_cancelled):
+            reports = run(
+                str(self.lesson.path),
+                workers,
+                variant=variant,
+                cancelled=lambda: worker.is_cancelled,
+            )
+            for event in reports:
                 self.post_message(self.Report(event))
         except ParallelError as exc:
             if not worker.is_cancelled:
@@ -70,9 +76,11 @@ class WorkersView(VerticalScroll, can_focus=False):
             self.say(message.error or "the workers stopped")
             return
         if event["event"] == "ready":
-            self.say(f"{event['workers']} workers joined ({event['backend']}): each logged step's gradient "
-                     "norm per worker, their average, one process on the whole batch, max |Δ| between the two "
-                     "gradients, and accumulation's max |Δ|.")
+            self.say(
+                f"{event['workers']} workers joined ({event['backend']}): each logged step's "
+                "gradient norm per worker, their average, one process on the whole batch, max |Δ| "
+                "between the two gradients, and accumulation's max |Δ|."
+            )
             self.rows = [table_head(event["workers"])]
         elif event["event"] == "step":
             self.rows.append(table_row(event))
