@@ -86,6 +86,6 @@ async def test_data_parallel_from_the_list_to_derive_an_exercise_training_and_th
             cells = row.split()
             assert cells[4] == cells[5]  # the average is one process's gradient norm
             assert float(cells[6]) <= 1e-12 and float(cells[7]) <= 1e-12
-        assert live_groups() == []  # the run ended: its workers are gone
+        await until(pilot, lambda: live_groups() == [], "the ended run's workers gone")
         await pilot.press("w")
         assert app.screen.query_one("#train-switch").current == "run-view"
