@@ -39,8 +39,8 @@ exit status: 0 ok; 1 a wrong --answer or --code file; 2 bad arguments, lesson fi
 
 # The options of the "headless runs" group that mean nothing to the TUI, --list or --check, in the
 # parser's order (--device applies to the TUI too; --headless and --answer start a headless run).
-HEADLESS_ONLY = ("json", "backend", "epochs", "lr", "momentum", "seed", "hidden", "log_every", "variant", "no_derive",
-                 "no_train", "workers")
+HEADLESS_ONLY = ("json", "backend", "epochs", "lr", "momentum", "seed", "hidden", "log_every", "variant", "workers",
+                 "no_derive", "no_train")
 
 
 def _fail(args, message: str) -> int:
