@@ -31,7 +31,7 @@ FURTHER_IDS = ("fan-out", "backprop-through-time", "gradient-checking", "initial
                "softmax-cross-entropy", "batchnorm-backward")
 # The modern networks (group "Modern networks", orders 17 to 23 as issue 29 numbers them), in --list order.
 MODERN_IDS = ("residual-connections", "layernorm-backward", "activations", "attention-backward",
-              "embeddings-char-model", "adam-from-scratch")
+              "embeddings-char-model", "adam-from-scratch", "data-parallel")
 # Every shipped lesson in --list order: the curriculum, the further topics, then the playground's
 # xor lesson (order 30), then the modern networks.
 LISTED_IDS = CURRICULUM_IDS + FURTHER_IDS + ("xor-needs-a-hidden-layer",) + MODERN_IDS

@@ -40,6 +40,7 @@ class Options:
     derive: bool = True
     train: bool = True
     answers: list[str] = field(default_factory=list)
+    workers: int | None = None             # data-parallel workers (None: the lesson's [train] workers)
 
 
 def _clean(value):
@@ -200,6 +201,8 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
     note = run_note(lesson, variant)
     if note:
         p.text(f"Note: {note}")
+    if opts.workers is not None and not opts.backends:
+        backends = []                          # --workers alone: the data-parallel run only
     for backend in backends:
         try:
             spec = resolve(lesson, backend, variant, lr=opts.lr, momentum=opts.momentum, epochs=opts.epochs,
@@ -272,12 +275,37 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
 
             line += "\n  " + diagnosis_text(session.diagnosis).replace("\n", "\n  ")
         p.event("done", line, **done)
+    if train.workers is not None:
+        status = max(status, _parallel(lesson, opts, p, err))
     if train.baseline:
         from tutor.train.baseline import fit_baseline
 
         base = fit_baseline(train.baseline, data, train)
         p.event("baseline", baseline_text(base, one_line=False), **{k: v for k, v in base.items() if k != "loss_curve"})
     return status
+
+
+def _parallel(lesson: Lesson, opts: Options, p: Printer, err: TextIO) -> int:
+    """The data-parallel run (tutor/train/parallel.py): its workers' reports as `parallel` events."""
+    from tutor.train.parallel import ParallelError, exit_on_signals, run as run_workers
+    from tutor.train.parallel_worker import text_line
+
+    assert lesson.train is not None and lesson.train.workers is not None      # the caller's test
+    workers: int = opts.workers or lesson.train.workers
+    p.text(f"\nData-parallel: {_plural(workers, 'worker')} (torch.distributed, gloo on 127.0.0.1); "
+           "‖g‖ per worker, their average, one process on the whole batch, and max |Δ|")
+    try:
+        with exit_on_signals():
+            for event in run_workers(str(lesson.path), workers, variant=opts.variant, epochs=opts.epochs,
+                                     log_every=opts.log_every):
+                fields = dict(event)
+                fields["phase"] = fields.pop("event")
+                p.event("parallel", text_line(event), **fields)
+    except ParallelError as exc:
+        err.write(f"backprop-tutor: {exc}\n")
+        p.event("error", None, message=str(exc))
+        return EXIT_DIVERGED
+    return EXIT_OK
 
 
 def depth_text(session, final) -> str:

@@ -1006,6 +1006,42 @@ TABLE: dict[str, dict[str, Row]] = {
             same=("a", "A", "(a)"),
         ),
     },
+    "data-parallel": {
+        "grad-w": Row(
+            wrong=(("2*(z1 - y1)*x1 + 2*(z2 - y2)*x2", missing("L", "L1", "1/2")),
+                   ("(2*(z1 - y1)*x1)/2", branch("path through z1", "path through z2",
+                                                 "w is used by z1 and z2, and its gradient is the sum over both.")),
+                   ("(2*(y1 - z1)*x1 + 2*(y2 - z2)*x2)/2", SIGN),
+                   ("((z1 - y1)*x1 + (z2 - y2)*x2)/2", extra("L", "L1"))),
+            same=("(z1 - y1)*x1 + (z2 - y2)*x2", "(2*(z1 - y1)*x1 + 2*(z2 - y2)*x2)/2",
+                  "x1*(x1*w - y1) + x2*(x2*w - y2)"),
+        ),
+        "average-value": Row(
+            wrong=(("-1", known("data-parallel", "average-value", 0)), ("0.5", V_SIGN), ("-3", V_WRONG),
+                   ("w", named("w"))),
+            same=("-0.5", "(-3 + 2)/2", "−0.5"),
+        ),
+        "share": Row(
+            wrong=(("1", V_WRONG), ("2", V_WRONG), ("-0.5", V_SIGN)),
+            same=("0.5", "1/2", "0.50"),
+        ),
+        "shape": Row(
+            wrong=(("H x D", J_TRANSPOSED), ("N x H", J_WRONG), ("N x D", J_WRONG)),
+            same=("D x H", "D×H", "(D, H)"),
+        ),
+        "batchnorm": Row(
+            wrong=(("b", choice_wrong("data-parallel", "batchnorm", "b")),
+                   ("c", choice_wrong("data-parallel", "batchnorm", "c")),
+                   ("d", choice_wrong("data-parallel", "batchnorm", "d"))),
+            same=("a", "A", "(a)"),
+        ),
+        "accumulate": Row(
+            wrong=(("b", choice_wrong("data-parallel", "accumulate", "b")),
+                   ("c", choice_wrong("data-parallel", "accumulate", "c")),
+                   ("d", choice_wrong("data-parallel", "accumulate", "d"))),
+            same=("a", "A", "(a)"),
+        ),
+    },
     "residual-connections": {
         "grad-h1": Row(
             wrong=(
@@ -1131,7 +1167,7 @@ def test_table_covers_every_exercise_of_every_lesson():
         "fan-out", "backprop-through-time", "gradient-checking", "initialisation", "vanishing-gradients",
         "softmax-cross-entropy", "batchnorm-backward", "xor-needs-a-hidden-layer",
         "residual-connections", "layernorm-backward", "activations", "adam-from-scratch",
-        "attention-backward", "embeddings-char-model"} <= set(lesson_ids())
+        "attention-backward", "embeddings-char-model", "data-parallel"} <= set(lesson_ids())
 
 
 @pytest.mark.parametrize("lesson_id, ex_id", [(lid, eid) for lid, rows in TABLE.items() for eid in rows],

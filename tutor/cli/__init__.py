@@ -24,6 +24,7 @@ examples:
   backprop-tutor --check my-lesson.toml  validate lesson files
   backprop-tutor linear-1d --headless --json --backend numpy
   backprop-tutor mlp-digits --headless --device cuda
+  backprop-tutor data-parallel --headless --workers 4     backprop on 4 worker processes
   backprop-tutor derive "c = a + b; L = (c*w - y)**2" --at "a=1, b=2, w=0.5, y=3" --wrt w,a
   backprop-tutor sandbox                 type a graph, see it derived as you type
   backprop-tutor two-layer-relu --export-code numpy > run.py     the numpy run as a script
@@ -38,8 +39,8 @@ exit status: 0 ok; 1 a wrong --answer or --code file; 2 bad arguments, lesson fi
 
 # The options of the "headless runs" group that mean nothing to the TUI, --list or --check, in the
 # parser's order (--device applies to the TUI too; --headless and --answer start a headless run).
-HEADLESS_ONLY = ("json", "backend", "epochs", "lr", "momentum", "seed", "hidden", "log_every", "variant", "no_derive",
-                 "no_train")
+HEADLESS_ONLY = ("json", "backend", "epochs", "lr", "momentum", "seed", "hidden", "log_every", "variant", "workers",
+                 "no_derive", "no_train")
 
 
 def _fail(args, message: str) -> int:
@@ -76,6 +77,9 @@ def parser() -> Parser:
     run.add_argument("--hidden", type=int, metavar="H", help="hidden layer size, where the model has one")
     run.add_argument("--log-every", type=int, metavar="N", help="log a training line every N steps")
     run.add_argument("--variant", metavar="NAME", help="one of the lesson's variants (e.g. seed004, mnist)")
+    run.add_argument("--workers", type=int, metavar="N",
+                     help="run the data-parallel run alone on N worker processes, 1 to 8, with the --backend runs asked for "
+                          "(lessons with [train] workers, which runs it after every backend by default)")
     run.add_argument("--no-derive", action="store_true", help="skip the derivation")
     run.add_argument("--no-train", action="store_true", help="skip the training")
     run.add_argument("--answer", action="append", metavar="ID=EXPR", help="check an answer to an exercise")
@@ -246,10 +250,18 @@ def _headless(args) -> int:
         return _fail(args, "--lr must be a positive number")
     if args.momentum is not None and not 0 <= args.momentum <= 0.999:
         return _fail(args, "--momentum must be within 0..0.999")
+    if args.workers is not None:
+        from tutor.train.parallel import check_workers
+
+        problem = check_workers(args.workers)
+        if problem:
+            return _fail(args, problem)
+        if lesson.train is None or lesson.train.workers is None:
+            return _fail(args, f"--workers: lesson '{lesson.id}' has no data-parallel run ([train] workers)")
     opts = headless.Options(
         backends=args.backend or [], device=args.device, epochs=args.epochs, lr=args.lr, momentum=args.momentum, seed=args.seed,
         hidden=args.hidden, log_every=args.log_every, json=args.json, ascii=args.ascii, variant=args.variant,
-        derive=not args.no_derive, train=not args.no_train, answers=args.answer or [])
+        derive=not args.no_derive, train=not args.no_train, answers=args.answer or [], workers=args.workers)
     return headless.run(lesson, opts)
 
 

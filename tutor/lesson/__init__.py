@@ -18,7 +18,8 @@ from tutor.lesson.listing import Listing, catalogue, lesson_paths, lessons_dir, 
 from tutor.lesson.limits import (ADAMW_DECAY, MAX_CELLS, MAX_CSV_BYTES, MAX_CSV_ROWS, MAX_DIM, MAX_EPOCHS, MAX_EXERCISES,
                                  MAX_FILE_BYTES, MAX_INT, MAX_LAYERS, MAX_MESSAGE, MAX_MISTAKES, MAX_NODES,
                                  MAX_NOISE, MAX_PAGES, MAX_PARAMS, MAX_POINTS, MAX_SAMPLES, MAX_SEED,
-                                 MAX_STEPS, MAX_TEXT, MAX_VALUE, MAX_WIDTH, SAMPLES, SCHEMA_VERSION)
+                                 MAX_STEPS, MAX_TEXT, MAX_VALUE, MAX_WIDTH, MAX_WORKERS, SAMPLES,
+                                 SCHEMA_VERSION)
 from tutor.lesson.loading import load, loads, read_limited
 from tutor.lesson.records import (Dataset, Equation, Exercise, Graph, Jacobian, Layer, Lesson, Node, Page, Train,
                                   Variant)
@@ -33,7 +34,7 @@ from tutor.lesson.vocabulary import (BACKENDS, BASELINES, CLASSES, CLASSIFIERS, 
 __all__ = ["ADAMW_DECAY", "MAX_CELLS", "MAX_CSV_BYTES", "MAX_CSV_ROWS", "MAX_DIM", "MAX_EPOCHS", "MAX_EXERCISES",
            "MAX_FILE_BYTES", "MAX_INT", "MAX_LAYERS", "MAX_MESSAGE", "MAX_MISTAKES", "MAX_NODES",
            "MAX_NOISE", "MAX_PAGES", "MAX_PARAMS", "MAX_POINTS", "MAX_SAMPLES", "MAX_SEED", "MAX_STEPS",
-           "MAX_TEXT", "MAX_VALUE", "MAX_WIDTH", "SAMPLES", "SCHEMA_VERSION", "BACKENDS", "BASELINES",
+           "MAX_TEXT", "MAX_VALUE", "MAX_WIDTH", "MAX_WORKERS", "SAMPLES", "SCHEMA_VERSION", "BACKENDS", "BASELINES",
            "CLASSES", "CLASSIFIERS", "CLASSIFY", "DATASETS", "DEVICES", "DIGITS_SHAPE", "DTYPES",
            "EXERCISE_KINDS", "GROUPS", "ID_RE", "INITS", "IRIS_SHAPE", "LAYER_TYPES", "LETTERS", "LOSSES",
            "MNIST_CLASSES", "MNIST_PIXELS", "MNIST_TRAIN", "OPTIMIZERS", "PLAYGROUND", "REGRESS", "Listing",

@@ -40,3 +40,4 @@ MAX_LEAF_VALUES = 10_000   # entries of one array at [graph.values]: a leaf's, a
 MAX_NAMED_ENTRIES = 8      # entries [graph.entries] names for one array
 MAX_FD_ENTRIES = 100       # entries of one parameter the values check moves by finite differences
 NAMES_MAX_BLOCK = 8      # characters of context in a python-names dataset (`block`)
+MAX_WORKERS = 8            # data-parallel worker processes: [train] workers and --workers (1 up to this)

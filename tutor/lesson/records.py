@@ -152,6 +152,7 @@ class Train:
     lr_end: float = 0.0
     warmup: int = 0                        # steps whose lr rises as (k + 1)/warmup before the schedule
     clip: float | None = None              # the gradients' global norm is clipped to this
+    workers: int | None = None             # data-parallel worker processes (tutor/train/parallel.py); None: none
 
 
 @dataclass(frozen=True)

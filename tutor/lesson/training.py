@@ -8,7 +8,7 @@ from typing import Any
 from tutor.errors import LessonError
 from tutor.expr import NAME_RE
 from tutor.lesson.limits import (ADAMW_DECAY, MAX_CELLS, MAX_CLIP, MAX_DECAY, MAX_EPOCHS, MAX_LAYERS, MAX_PARAMS, MAX_SAMPLES,
-                                 MAX_STD, MAX_STEPS, MAX_WIDTH)
+                                 MAX_STD, MAX_STEPS, MAX_WIDTH, MAX_WORKERS)
 from tutor.lesson.vocabulary import NAMES_CHARS
 from tutor.lesson.vocabulary import (BACKENDS, BASELINES, BINARY_LOSSES, CLASS_LOSSES, CLASSES, CLASSIFIERS, DTYPES, ID_RE,
                                      INITS, LAYER_INITS, LAYER_TYPES, LOSSES, MNIST_TRAIN, NORM_LAYERS, OPTIMIZERS,
@@ -111,6 +111,7 @@ def read_train(t: Table) -> Train:
     log_every = t.integer("log_every", 1, lo=1, hi=MAX_STEPS)
     baseline = t.choice("baseline", BASELINES, None)
     note = t.text("note", "", limit=2000)
+    workers = t.integer("workers", None, lo=1, hi=MAX_WORKERS)
     probe = t.take("probe", list, [])
     if len(probe) > 10 or not all_numbers(probe, 1):
         raise LessonError("up to ten inputs (numbers, or rows of numbers)", key=t.key("probe"))
@@ -138,10 +139,23 @@ def read_train(t: Table) -> Train:
     t.done()
     train = Train(tuple(backends), dataset, layers, loss, hyper["optimizer"], hyper["lr"], hyper["momentum"],
                   hyper["epochs"], hyper["batch_size"], seed, dtype, init, hidden, log_every, hyper["zero_grad"],
-                  baseline, overrides, note, freeze(probe), **update)
+                  baseline, overrides, note, freeze(probe), **update, workers=workers)
     _check_steps(train, t)
+    _check_workers(train, t)
     _check_run(train, dataset, t.path)
     return train
+
+
+def _check_workers(train: Train, t: Table) -> None:
+    """Split across workers, the averaged gradient equals the whole batch's only where every sample's
+    loss is its own: batch statistics (batchnorm), per-step masks (dropout) and penalties are not."""
+    if train.workers is None:
+        return
+    mixed = [lyr.type for lyr in train.layers if lyr.type in ("batchnorm", "dropout")]
+    if mixed or train.l1 or train.l2:
+        why = f"a {mixed[0]} layer" if mixed else "a penalty (l1, l2)"
+        raise LessonError(f"data-parallel workers need a loss that is a sum or mean over the samples alone, "
+                          f"and {why} makes it something else", key=t.key("workers"))
 
 
 def _clip(t: Table, default: Any = ...) -> float | None:

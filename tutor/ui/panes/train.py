@@ -32,6 +32,7 @@ class TrainPane(RunPane, can_focus=True):
         Binding("l", "log", "Log scale"),
         Binding("c", "code", "Code"),
         Binding("a", "activations", "Activations"),
+        Binding("w", "workers", "Workers"),
         Binding("v", "variant", "Variant: open the drop-down (enter chooses)", show=False),
         # the view under the controls scrolls: the whole doctor's sentence, every table row
         Binding("down", "scroll_view('down')", "Scroll down", show=False),
@@ -57,6 +58,10 @@ class TrainPane(RunPane, can_focus=True):
                                                                                   for v in self.lesson.variants)),
                           depth=self.shows_depth(), boundary=self.shows_boundary(), id="run-view")
             yield RunCode(id="run-code")
+            if self.train.workers is not None:
+                from tutor.ui.panes.train_workers import WorkersView
+
+                yield WorkersView(self.lesson, id="run-workers")
         yield LoadingIndicator(id="train-loading")
 
     def on_mount(self) -> None:
@@ -91,11 +96,26 @@ class TrainPane(RunPane, can_focus=True):
         code.show_for(self)
         (code if code.shown else self).focus()        # arrows and page keys scroll the script, or the Train keys
 
+    def action_workers(self) -> None:
+        """w: the data-parallel run on the lesson's workers, in place of the plot (w again: back)."""
+        from tutor.ui.panes.train_workers import WorkersView
+
+        switch = self.query_one("#train-switch", ContentSwitcher)
+        view = self.query_one(WorkersView)
+        if switch.current == "run-workers":
+            switch.current = "run-view"
+            return
+        switch.current = "run-workers"
+        if not view.running:
+            view.start(self.variant.name if self.variant else None)
+
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "variant":
             return bool(self.lesson.variants)
         if action == "activations":            # the histograms take the depth view's place
             return self.train is not None and self.shows_depth()
+        if action == "workers":
+            return self.train is not None and self.train.workers is not None
         return True
 
     def action_activations(self) -> None:
