@@ -287,7 +287,8 @@ def _train(lesson: Lesson, variant, opts: Options, p: Printer, err: TextIO) -> i
 
 def _parallel(lesson: Lesson, opts: Options, p: Printer, err: TextIO) -> int:
     """The data-parallel run (tutor/train/parallel.py): its workers' reports as `parallel` events."""
-    from tutor.train.parallel import ParallelError, exit_on_signals, run as run_workers
+    from tutor.signals import exit_on_signals
+    from tutor.train.parallel import ParallelError, run as run_workers
     from tutor.train.parallel_worker import text_line
 
     assert lesson.train is not None and lesson.train.workers is not None      # the caller's test

@@ -6,9 +6,9 @@ arguments: the lesson, backend, exercise or file)."""
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 
 from tutor.errors import LessonError
+from tutor.signals import exit_on_signals
 
 EXIT_OK, EXIT_WRONG, EXIT_USAGE = 0, 1, 2
 
@@ -117,29 +117,10 @@ def _check(args, lesson, p, fail) -> int:
         return fail(f"{path}: {exc}")
     except UnicodeDecodeError:
         return fail(f"{path}: not a UTF-8 text file")
-    with _exit_on_hangup():
+    with exit_on_signals():
         result = check_source(lesson, exercise, source, path)
     p.event("codecheck", table(result), id=exercise.id, ok=result.ok,
             outputs=[o.as_json() for o in result.outputs], error=result.error, stdout=result.stdout, sandbox=result.sandbox)
     return EXIT_OK if result.ok else EXIT_WRONG
 
 
-@contextmanager
-def _exit_on_hangup():
-    """While the check runs, SIGHUP and SIGTERM end it by SystemExit, so that its cleanup runs: the
-    child's process group is killed and its folder removed (where the kernel has it, the child
-    dies with this process anyway)."""
-    import signal
-    import threading
-
-    def leave(signum, _frame):
-        raise SystemExit(128 + signum)
-
-    sigs = [getattr(signal, n) for n in ("SIGHUP", "SIGTERM") if hasattr(signal, n)]
-    main = threading.current_thread() is threading.main_thread()
-    before = {sig: signal.signal(sig, leave) for sig in sigs} if main else {}
-    try:
-        yield
-    finally:
-        for sig, handler in before.items():
-            signal.signal(sig, handler)

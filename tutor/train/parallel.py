@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -46,24 +46,6 @@ def check_workers(n: int) -> str | None:
     if not 1 <= n <= MAX_WORKERS:
         return f"--workers must be within 1..{MAX_WORKERS}, found {n}"
     return None
-
-
-@contextmanager
-def exit_on_signals() -> Iterator[None]:
-    """While workers run from the main thread, SIGTERM and SIGHUP end the run by SystemExit, so
-    that `run`'s cleanup kills them and removes their folder (as ctrl+c's KeyboardInterrupt does)"""
-
-    def leave(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    sigs = [getattr(signal, n) for n in ("SIGHUP", "SIGTERM") if hasattr(signal, n)]
-    main = threading.current_thread() is threading.main_thread()
-    before = {sig: signal.signal(sig, leave) for sig in sigs} if main else {}
-    try:
-        yield
-    finally:
-        for sig, handler in before.items():
-            signal.signal(sig, handler)
 
 
 def _kill(pgid: int) -> None:
