@@ -294,7 +294,8 @@ def _parallel(lesson: Lesson, opts: Options, p: Printer, err: TextIO) -> int:
     assert lesson.train is not None and lesson.train.workers is not None      # the caller's test
     workers: int = opts.workers or lesson.train.workers
     p.text(f"\nData-parallel: {_plural(workers, 'worker')} (torch.distributed, gloo on 127.0.0.1); "
-           "‖g‖ per worker, their average, one process on the whole batch, and max |Δ|")
+           "‖g‖ per worker, ‖g‖ of their averaged gradient (not the mean of their norms), one process "
+           "on the whole batch, and max |Δ|")
     try:
         with exit_on_signals():
             for event in run_workers(str(lesson.path), workers, variant=opts.variant, epochs=opts.epochs,

@@ -78,7 +78,7 @@ class WorkersView(VerticalScroll, can_focus=False):
         if event["event"] == "ready":
             self.say(
                 f"{event['workers']} workers joined ({event['backend']}): each logged step's "
-                "gradient norm per worker, their average, one process on the whole batch, max |Δ| "
+                "gradient norm per worker, the norm of their averaged gradient, one process on the whole batch, max |Δ| "
                 "between the two gradients, and accumulation's max |Δ|."
             )
             self.rows = [table_head(event["workers"])]
