@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tutor.code.script_loops import layer_names_of
+from tutor.code.script_loops import device_xp, layer_names_of
 from tutor.code.writer import Writer
 from tutor.train.layers import LAYERS
 from tutor.train.losses import LOSS_KINDS
@@ -51,7 +51,7 @@ def evaluation_lines(
     else:
         from tutor.code.writer import NP, TORCH
 
-        xp = TORCH if torch_used else NP
+        xp = device_xp(spec, TORCH if torch_used else NP)
         out = "xb"
         for p, h, out in walk:
             kind = LAYERS[p.type]

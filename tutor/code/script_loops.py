@@ -97,10 +97,14 @@ def _source(p: Planned) -> int:
     return p.layer.source      # per planned layer: it, its input's name, its output's name
 
 
+def device_xp(spec: RunSpec, xp: dict[str, str]) -> dict[str, str]:
+    """The spellings of the script's arrays: on a GPU script, index vectors are made there."""
+    return dict(xp, arange="torch.arange({}, device=device)") if xp is TORCH and on_device(spec) else xp
+
+
 def manual_loop(w: Writer, spec: RunSpec, plan: tuple[Planned, ...], xp: dict[str, str], batch: int) -> None:
     torch = xp is TORCH
-    if on_device(spec):                          # a GPU script's index vectors are made there
-        xp = dict(xp, arange="torch.arange({}, device=device)")
+    xp = device_xp(spec, xp)
     conv: Callable[[str], str] = (lambda a: f"torch.as_tensor({a}, {targs(spec)})") if torch else \
         (lambda a: f"{a}.astype(np.{spec.dtype})")
     params = [n for p in param_owners(plan) for n in p.names if n]

@@ -178,7 +178,11 @@ def diverged_text(snap: Reached, fix: str) -> str:
 def step_line(snap: Figures) -> str:
     """One logged step of the headless log."""
     norms = "  ".join(grad_text(k, g) for k, g in snap.grads.items())
-    return f"  step {snap.step:>6}  epoch {snap.epoch:>4}  " + "  ".join(loss_figures(snap)) + f"  {norms}"
+    # full-set figures come on a cadence (tutor/train/cadence.py): say when they are older than the row
+    at = getattr(snap, "eval_step", None)
+    older = (f"  (val{', acc' if snap.accuracy is not None else ''} of step {at})"
+             if at is not None and at != snap.step and snap.val_loss is not None else "")
+    return f"  step {snap.step:>6}  epoch {snap.epoch:>4}  " + "  ".join(loss_figures(snap)) + f"  {norms}{older}"
 
 
 def status_line(snap: Figures, predictions: Iterable[Mapping[str, Any]] = (),
