@@ -21,7 +21,7 @@ EXPECTED = {
         35, "train.epoch",
         "unknown key (did you mean epochs? allowed here: backends, baseline, batch_size, clip, dataset, decay_steps, dtype, "
         "epochs, gamma, hidden, init, l1, l2, layers, log_every, loss, lr, lr_end, momentum, note, optimizer, overrides, "
-        "probe, schedule, seed, step_size, warmup, weight_decay, zero_grad)"),
+        "probe, schedule, seed, step_size, warmup, weight_decay, workers, zero_grad)"),
     "wrong-type.toml": (33, "train.lr", "expected an integer or a number, found a string"),
     "missing-field.toml": (29, "train.loss", "required key is missing"),
     "unknown-name.toml": (22, "graph.nodes[1].expr", "unknown name 'target' (known here: w, x, y, y_pred)"),
