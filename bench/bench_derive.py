@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 ROUNDS = 3
 
 RUN = """
@@ -63,7 +63,7 @@ def bare(imports: str, cache: str) -> float:
 
 
 def main() -> None:
-    from test_derive_core import random_lesson
+    from tests.unit.test_derive_core import random_lesson
 
     targets = [(p.stem, str(p)) for p in sorted((ROOT / "lessons").glob("*.toml"))]
     nasty = Path(tempfile.mkdtemp()) / "nasty.toml"
