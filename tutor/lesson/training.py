@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -15,7 +16,7 @@ from tutor.lesson.vocabulary import (BACKENDS, BASELINES, BINARY_LOSSES, CLASS_L
                                      PARAM_LAYERS, SCHEDULES)
 from tutor.lesson.records import Dataset, Layer, Train, Variant
 from tutor.lesson.reader import Table
-from tutor.lesson.datasets import (all_numbers, data_number, dataset_shape, freeze, has_classes, read_dataset,
+from tutor.lesson.datasets import (Frozen, all_numbers, data_number, dataset_shape, freeze, has_classes, read_dataset,
                                    rows_shape)
 
 
@@ -66,7 +67,7 @@ def _layer(t: Table) -> Layer:
     init, std = _layer_init(t, weight is not None)
     t.done()
     return Layer("linear", out, bias, name, bias_name,
-                 freeze(weight) if weight is not None else None, freeze(bias_init) if bias_init is not None else None,
+                 _frozen(weight) if weight is not None else None, _frozen(bias_init) if bias_init is not None else None,
                  init, std)
 
 
@@ -132,14 +133,14 @@ def read_train(t: Table) -> Train:
         for backend in list(ov.data):
             if backend not in BACKENDS:
                 raise LessonError(f"unknown backend {backend!r} (known: {', '.join(BACKENDS)})", key=ov.key(backend))
-            bt = ov.sub(backend)
+            bt = ov.sub(backend, True)          # present: it is one of ov's keys
             overrides[backend] = _partial(bt, _TRAIN_OVERRIDES)
             bt.done()
         ov.done()
     t.done()
     train = Train(tuple(backends), dataset, layers, loss, hyper["optimizer"], hyper["lr"], hyper["momentum"],
                   hyper["epochs"], hyper["batch_size"], seed, dtype, init, hidden, log_every, hyper["zero_grad"],
-                  baseline, overrides, note, freeze(probe), **update, workers=workers)
+                  baseline, overrides, note, _frozen(probe), **update, workers=workers)
     _check_steps(train, t)
     _check_workers(train, t)
     _check_run(train, dataset, t.path)
@@ -159,7 +160,7 @@ def _check_workers(train: Train, t: Table) -> None:
 
 
 def _clip(t: Table, default: Any = ...) -> float | None:
-    clip = t.number("clip", default, lo=0.0, hi=MAX_CLIP)
+    clip: float | None = t.number("clip", default, lo=0.0, hi=MAX_CLIP)
     if clip == 0:
         raise LessonError("must be above 0: a norm of 0 would stop every update", key=t.key("clip"))
     return clip
@@ -202,7 +203,7 @@ def _update(t: Table, optimizer: str) -> dict[str, Any]:
 def _partial(t: Table, allowed: set[str]) -> dict[str, Any]:
     """Only the keys given, each checked like its counterpart in [train]."""
     out: dict[str, Any] = {}
-    readers = {
+    readers: dict[str, Callable[[], Any]] = {
         "lr": lambda: t.number("lr", lo=0.0, hi=1e6),
         "optimizer": lambda: t.choice("optimizer", OPTIMIZERS),
         "momentum": lambda: t.number("momentum", lo=0.0, hi=0.999),
@@ -279,21 +280,23 @@ def _check_run(train: Train, dataset: Dataset, train_key: str, variant_key: str 
     widths, params, hidden_in = [width], 0, False
     for i, lyr in enumerate(train.layers):
         if lyr.type == "embedding":
+            assert lyr.vocab is not None and isinstance(lyr.out, int)   # _layer reads both as numbers
             _check_embedding(lyr, i, dataset, f"{on}layer {i}: " if variant else "",
                              data_key if variant else f"{layers_key}[{i}]")
             params += lyr.vocab * lyr.out
             widths.append(lyr.out * widths[-1])        # each input column's row, side by side
             continue
-        if lyr.type == "residual" and not (lyr.source < i and widths[lyr.source + 1] == widths[-1]):
-            said = (f"'from' names layer {lyr.source}, which is not before this one (layer {i})" if lyr.source >= i
-                    else f"layer {lyr.source} gives {widths[lyr.source + 1]} values and this layer's input has "
+        src = lyr.source if lyr.type == "residual" else None      # _layer reads a residual's 'from'
+        if src is not None and not (src < i and widths[src + 1] == widths[-1]):
+            said = (f"'from' names layer {src}, which is not before this one (layer {i})" if src >= i
+                    else f"layer {src} gives {widths[src + 1]} values and this layer's input has "
                          f"{widths[-1]}: a residual connection adds two of the same width")
             raise LessonError(f"{on}{said}", key=data_key if variant else f"{layers_key}[{i}].from")
         if lyr.type != "linear":
             params += 2 * widths[-1] if lyr.type in NORM_LAYERS else 0
             widths.append(widths[-1])
             continue
-        out = {"hidden": train.hidden, "outputs": outputs}.get(lyr.out, lyr.out) if isinstance(lyr.out, str) else lyr.out
+        out = _width(lyr.out, train.hidden, outputs)
         n_in, hidden_out = widths[-1], lyr.out == "hidden"
         where = f"{on}layer {i}: " if variant else ""
 
@@ -306,8 +309,8 @@ def _check_run(train: Train, dataset: Dataset, train_key: str, variant_key: str 
                                   key=key("weight"))
             rows, cols = _shape(lyr.weight)
             if (rows, cols) not in ((n_in, out), (n_in * out, 1)):
-                given = f"{rows} × {cols}" if isinstance(lyr.weight[0], tuple) else f"{rows} numbers"
-                raise LessonError(f"{where}the weight is {given}; this layer takes {n_in} inputs to {out} outputs, "
+                shape = f"{rows} × {cols}" if isinstance(lyr.weight[0], tuple) else f"{rows} numbers"
+                raise LessonError(f"{where}the weight is {shape}; this layer takes {n_in} inputs to {out} outputs, "
                                   f"so it needs {n_in} × {out}", key=key("weight"))
         if lyr.bias_init is not None:
             n = len(_flat(lyr.bias_init))
@@ -356,6 +359,7 @@ def _check_embedding(lyr: Layer, i: int, dataset: Dataset, where: str, key: str)
     (a points dataset's columns, or python-names' character contexts); each column picks a row."""
     if i != 0:
         raise LessonError(f"{where}an embedding takes the model's input, so it is the first layer", key=f"{key}.type")
+    assert lyr.vocab is not None                # _layer reads an embedding's vocab
     if dataset.kind == "python-names":
         if lyr.vocab < NAMES_CHARS:
             raise LessonError(f"{where}python-names has {NAMES_CHARS} characters, so the table "
@@ -385,11 +389,27 @@ def check_hidden(train: Train, dataset: Dataset, hidden: int) -> None:
         raise LessonError(f"{hidden} hidden units is too many here: {exc.message}", key="hidden") from None
 
 
-def _shape(value: tuple) -> tuple[int, int]:
+def _frozen(value: list[Any]) -> tuple[Frozen, ...]:
+    frozen = freeze(value)
+    assert isinstance(frozen, tuple)            # a list freezes to a tuple
+    return frozen
+
+
+def _width(out: int | str | None, hidden: int | None, outputs: int) -> int:
+    """A linear layer's `out` as a number: its own, [train]'s `hidden` (present wherever a layer
+    names it: the readers check), or the data's outputs."""
+    if out == "outputs":
+        return outputs
+    width = hidden if out == "hidden" else out
+    assert isinstance(width, int)               # _layer reads a linear layer's out: a size or a word
+    return width
+
+
+def _shape(value: tuple[Any, ...]) -> tuple[int, int]:
     return (len(value), len(value[0])) if isinstance(value[0], tuple) else (len(value), 1)
 
 
-def _flat(value) -> list:
+def _flat(value: Any) -> list[Any]:
     return [x for v in value for x in _flat(v)] if isinstance(value, tuple) else [value]
 
 

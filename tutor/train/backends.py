@@ -11,6 +11,7 @@ Their interface is tutor/train/registry.py's `Backend` protocol, and the registr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tutor.train.layers import LAYERS, RunningStats, nn_sequential
@@ -99,29 +100,29 @@ class ManualBackend:
         self.model = ManualModel(xp, spec, plan, weights)
         self.device = xp.device
 
-    def step(self, x, y, record: bool = False):
+    def step(self, x: Any, y: Any, record: bool = False) -> Any:
         return self.model.step(x, y)
 
-    def grads(self):
+    def grads(self) -> dict[str, np.ndarray]:
         return self.model.grads()
 
-    def params(self):
+    def params(self) -> dict[str, np.ndarray]:
         return {k: self.xp.to_numpy(v).copy() for k, v in self.model.params.items()}
 
-    def param_tensors(self):
+    def param_tensors(self) -> dict[str, Any]:
         return self.model.params
 
-    def grad_tensors(self):
+    def grad_tensors(self) -> dict[str, Any]:
         return self.model.grad_arrays()
 
-    def evaluate(self, x, y):
+    def evaluate(self, x: Any, y: Any) -> tuple[Any, Any]:
         return self.model.evaluate(x, y)
 
-    def predict(self, x):
+    def predict(self, x: Any) -> Any:
         return self.model.forward(x)
 
 
-def _loss_fn(kind: str):
+def _loss_fn(kind: str) -> Callable[[Any, Any], Any]:
     import torch
 
     fn = LOSS_KINDS[kind].torch
@@ -145,20 +146,23 @@ class AutogradBackend:
         self.masks = DropMasks(spec.seed)
         # batchnorm's running statistics, by layer position: the layer's torch function moves them
         # in training and uses them in evaluation (tutor/train/layers.py's RunningStats)
-        self.stats = {i: RunningStats(xp.copy(self.params_t[p.names[0]]) * 0)
-                      for i, p in enumerate(plan) if LAYERS[p.type].running}
+        self.stats: dict[int, RunningStats] = {}
+        for i, p in enumerate(plan):
+            if LAYERS[p.type].running:
+                assert p.weight is not None         # a batchnorm layer owns its scale (gamma)
+                self.stats[i] = RunningStats(xp.copy(self.params_t[p.weight]) * 0)
         self.chain = all(rate is None and source is None for _, _, rate, source in self.plan)
         self.loss_fn = _loss_fn(spec.loss)
         self.optimizer = HandOptimizer.for_run(xp, spec)
 
-    def forward(self, x, train: bool = False):
+    def forward(self, x: Any, train: bool = False) -> Any:
         for stats in self.stats.values():
             stats.training = train
         if self.chain:                          # no dropout, no residual: each layer's function in turn
             for i, (fn, names, _rate, _source) in enumerate(self.plan):
                 x = fn(self.torch, x, self._params(i, names))
             return x
-        outs = []
+        outs: list[Any] = []
         for i, (fn, names, rate, source) in enumerate(self.plan):   # each layer's torch function
             if rate is not None:                # dropout: this training pass's mask, or none
                 x = fn(self.torch, x, (self.masks.draw(self.xp, x.shape, rate) if train else None,))
@@ -169,12 +173,12 @@ class AutogradBackend:
             outs.append(x)
         return x
 
-    def _params(self, i: int, names: tuple) -> tuple:
+    def _params(self, i: int, names: tuple[str | None, ...]) -> tuple[Any, ...]:
         """Layer i's parameter tensors, and its running statistics where it keeps them."""
         params = tuple(self.params_t[n] if n else None for n in names)
         return (*params, self.stats[i]) if i in self.stats else params
 
-    def step(self, x, y, record: bool = False):
+    def step(self, x: Any, y: Any, record: bool = False) -> Any:
         loss = self.loss_fn(self.forward(x, train=True), y)
         decay = torch_penalty(self.spec, self.params_t.values())
         if decay is not None:
@@ -195,24 +199,24 @@ class AutogradBackend:
                     p.grad.zero_()
         return loss.detach()
 
-    def grads(self):
+    def grads(self) -> dict[str, np.ndarray]:
         return {k: self.xp.to_numpy(g) for k, g in self.recorded.items()}
 
-    def params(self):
+    def params(self) -> dict[str, np.ndarray]:
         return {k: self.xp.to_numpy(p) for k, p in self.params_t.items()}
 
-    def param_tensors(self):
+    def param_tensors(self) -> dict[str, Any]:
         return {k: p.detach() for k, p in self.params_t.items()}
 
-    def grad_tensors(self):
+    def grad_tensors(self) -> dict[str, Any]:
         return self.recorded
 
-    def evaluate(self, x, y):
+    def evaluate(self, x: Any, y: Any) -> tuple[Any, Any]:
         with self.torch.no_grad():
             pred = self.forward(x)
             return pred, self.loss_fn(pred, y)
 
-    def predict(self, x):
+    def predict(self, x: Any) -> Any:
         with self.torch.no_grad():
             return self.forward(x)
 
@@ -230,7 +234,7 @@ class NNBackend:
         self.device = xp.device
         self.spec = spec
         self.model = nn_sequential(nn, plan).to(device=xp.device, dtype=xp.dtype)
-        self.names: dict[str, tuple[object, str]] = {}      # our name → (parameter, "T" if stored transposed)
+        self.names: dict[str, tuple[Any, str]] = {}      # our name → (parameter, "T" if stored transposed)
         with torch.no_grad():
             for m, p in zip(self.model, plan, strict=False):
                 for name, (attr, transposed) in zip(p.names, LAYERS[p.type].nn_params, strict=False):
@@ -239,11 +243,15 @@ class NNBackend:
                         getattr(m, attr).copy_(value.T if transposed else value)   # nn.Linear keeps W as out × in
                         self.names[name] = (getattr(m, attr), "T" if transposed else "")
         self.masks = DropMasks(spec.seed)
-        self.dropouts = [(m, p.n_in, p.layer.rate) for m, p in zip(self.model, plan, strict=False) if LAYERS[p.type].random]
+        self.dropouts: list[tuple[Any, int, float]] = []
+        for m, p in zip(self.model, plan, strict=False):
+            if LAYERS[p.type].random:
+                assert p.layer.rate is not None     # the loader reads a dropout layer's p
+                self.dropouts.append((m, p.n_in, p.layer.rate))
         # dropout and batchnorm act differently in training and evaluation: switch the model's mode
         self.modes = bool(self.dropouts) or any(LAYERS[p.type].running for p in plan)
         module, apply = nn_criterion(nn, spec.loss), LOSS_KINDS[spec.loss].nn_apply
-        self.criterion = lambda p, y: apply(torch, module, p, y)
+        self.criterion: Callable[[Any, Any], Any] = lambda p, y: apply(torch, module, p, y)
         if use_optim:                           # torch.optim's optimizer and lr scheduler
             self.optim = torch_optimizer(self.model.parameters(), spec)
             self.scheduler = torch_scheduler(self.optim, spec)
@@ -252,7 +260,7 @@ class NNBackend:
             self.optim = None
             self.hand = HandOptimizer.for_run(xp, spec)
 
-    def step(self, x, y, record: bool = False):
+    def step(self, x: Any, y: Any, record: bool = False) -> Any:
         if self.modes:                          # training: dropout's masks, batchnorm's batch statistics
             self.model.train()
         for module, width, rate in self.dropouts:    # this pass's masks, as every backend draws them
@@ -272,44 +280,46 @@ class NNBackend:
         else:
             loss.backward()
             self.clip()
+            hand = self.hand
+            assert hand is not None                 # no torch.optim: the hand-written update
             with self.torch.no_grad():
-                self.hand.begin()
+                hand.begin()
                 for i, p in enumerate(self.model.parameters()):
-                    self.hand.update(str(i), p, p.grad)
+                    hand.update(str(i), p, p.grad)
         if record:          # keep what this step used before zeroing wipes it
             self.recorded = {k: p.grad.detach().clone() for k, (p, _) in self.names.items() if p.grad is not None}
         if self.optim is None and self.spec.zero_grad:
             self.model.zero_grad()
         return loss.detach()
 
-    def clip(self):
+    def clip(self) -> None:
         if self.spec.clip is not None:
             self.torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.spec.clip)
 
-    def _read(self, t, how):
+    def _read(self, t: Any, how: str) -> np.ndarray:
         a = self.xp.to_numpy(t)
         return a.T.copy() if how == "T" else a
 
-    def grads(self):
+    def grads(self) -> dict[str, np.ndarray]:
         return {k: self._read(g, self.names[k][1]) for k, g in self.recorded.items()}
 
-    def params(self):
+    def params(self) -> dict[str, np.ndarray]:
         return {k: self._read(p, how) for k, (p, how) in self.names.items()}
 
-    def param_tensors(self):
+    def param_tensors(self) -> dict[str, Any]:
         return {k: p.detach().T if how == "T" else p.detach() for k, (p, how) in self.names.items()}
 
-    def grad_tensors(self):
+    def grad_tensors(self) -> dict[str, Any]:
         return {k: g.T if self.names[k][1] == "T" else g for k, g in self.recorded.items()}
 
-    def evaluate(self, x, y):
+    def evaluate(self, x: Any, y: Any) -> tuple[Any, Any]:
         with self.torch.no_grad():
             if self.modes:
                 self.model.eval()               # dropout off, batchnorm's running statistics
             pred = self.model(x)
             return pred, self.criterion(pred, y)
 
-    def predict(self, x):
+    def predict(self, x: Any) -> Any:
         with self.torch.no_grad():
             if self.modes:
                 self.model.eval()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,9 +21,14 @@ from tutor.train.layers import LAYERS
 from tutor.train.losses import LOSS_KINDS
 from tutor.train.failures import explain_failure, resolved_name  # noqa: F401 - the UI imports explain_failure from here
 from tutor.train.health import HEALTH_SAMPLES, by_depth, dead_relu, health_figures, read_health
-from tutor.train.rows import Reader, grad_figures, grad_finite, grad_stats, ops_for
-from tutor.train.snapshot import History, Snapshot
+from tutor.train.rows import NumpyOps, Reader, grad_figures, grad_finite, grad_stats, ops_for
+from tutor.train.snapshot import GradStat, History, Snapshot
 from tutor.train.spec import RunSpec, initial_weights, layer_plan, param_names
+
+if TYPE_CHECKING:
+    from tutor.train.doctor import Doctor, Observation
+
+Counts = tuple[Any, Any, Any]    # (validation loss, validation count, training count), where the tensors live
 
 SMALL_MODEL = 10          # parameters; at most this many are shown (and logged) as values
 FLUSH_AT = 1024           # unlogged steps whose losses wait on the device at most before one copy brings them over
@@ -44,7 +50,7 @@ class LogPolicy:
 
 
 class Session:
-    def __init__(self, spec: RunSpec, data: Data, history: History | None = None):
+    def __init__(self, spec: RunSpec, data: Data, history: History | None = None) -> None:
         from tutor.train.registry import make_backend
 
         self.spec = spec
@@ -77,12 +83,13 @@ class Session:
         self._batches = BatchOrder(n, self.batch, spec.seed)
         self.binary = is_binary(spec, data)
         self.doctor = make_doctor(spec, data, self.binary)
-        self.diagnosis: dict | None = None       # the doctor's verdict once the run has ended
+        self.diagnosis: dict[str, Any] | None = None       # the doctor's verdict once the run has ended
         self.host_losses = xp.host                      # a numpy loss is a host number already
         self.keep_predictions = True    # the validation outputs for the fit view, in each row's copy
-        self._pending: list = []        # losses of the steps since the last copy, where they were computed
+        self._pending: list[Any] = []        # losses of the steps since the last copy, where they were computed
         self._pending_from = 1          # the step of _pending[0]
-        self._perm = self._perm_of = None
+        self._perm: Any = None                  # the epoch's order on the device
+        self._perm_of: np.ndarray | None = None  # ... of this host order
         self.use_ops(ops_for(xp))
         # the health walk's outputs are the model's in evaluation, unless a layer keeps running
         # statistics (batchnorm): the walk, from the weights alone, has only the batch's
@@ -95,7 +102,7 @@ class Session:
         # the last full-set figures: (step, validation loss, accuracy, validation accuracy, health)
         self._full: tuple[int, float | None, float | None, float | None, dict[str, tuple[str, float]]] | None = None
 
-    def use_ops(self, ops) -> None:
+    def use_ops(self, ops: NumpyOps) -> None:
         """Where a row's figures are computed (rows.py): numpy's on the CPU, torch's on a device
         (a test hands the CPU TorchOps("cpu") to run the device path there)."""
         self.ops = ops
@@ -103,7 +110,7 @@ class Session:
 
     # -- batches ------------------------------------------------------------------------------
 
-    def _next_batch(self):
+    def _next_batch(self) -> tuple[Any, Any]:
         """Every backend draws the same mini-batches in the same order (one `BatchOrder`), so a
         hand-written run and a torch run from the same weights can be compared step by step."""
         self.epoch = self.step // self.batches_per_epoch + 1
@@ -141,6 +148,7 @@ class Session:
         step_fn, next_batch, pending = self.backend.step, self._next_batch, self._pending   # hot loop: locals
         every, interval, clock, host = policy.every, policy.interval, time.perf_counter, self.host_losses
         copy, params = self.backend.xp.copy, self.backend.param_tensors
+        snap: Snapshot | None
         with np.errstate(all="ignore"):
             while self.step < stop:
                 if cancelled():
@@ -200,7 +208,7 @@ class Session:
             return self._finish(final, emit)
         return self.last
 
-    def _finish(self, snap: Snapshot, emit) -> Snapshot:
+    def _finish(self, snap: Snapshot, emit: Callable[[Snapshot], None]) -> Snapshot:
         self.finished = True
         self.last = snap
         if not snap.error:
@@ -211,7 +219,8 @@ class Session:
         emit(snap)
         return snap
 
-    def _fail(self, k, exc, started, start_step, emit) -> Snapshot:
+    def _fail(self, k: int, exc: Exception, started: float, start_step: int,
+              emit: Callable[[Snapshot], None]) -> Snapshot:
         self.active += time.perf_counter() - started
         from tutor.log import logged
 
@@ -246,7 +255,7 @@ class Session:
         self.history.add(first + len(losses) - 2, losses[-1], val)
         return None
 
-    def _flush(self, started, start_step) -> Snapshot | None:
+    def _flush(self, started: float, start_step: int) -> Snapshot | None:
         """The waiting losses in one copy; a diverged snapshot when one of them is not finite."""
         reader = Reader()
         slot, first = self._take_losses(reader)
@@ -256,7 +265,8 @@ class Session:
             return None
         return self._diverged(bad, losses[bad - first], {}, started, start_step)
 
-    def _diverged(self, step, loss, grads, started, start_step) -> Snapshot:
+    def _diverged(self, step: int, loss: float, grads: dict[str, GradStat], started: float,
+                  start_step: int) -> Snapshot:
         run_time = time.perf_counter() - started
         self.step = step                  # the run ends where its loss stopped being a number
         return Snapshot(self.spec.backend, self.device, step, self.epoch, loss, grads=grads,
@@ -266,7 +276,7 @@ class Session:
 
     # -- measurements (logged steps only) -----------------------------------------------------
 
-    def evaluate(self, on: str = "train"):
+    def evaluate(self, on: str = "train") -> tuple[Any, Any]:
         """(loss, correct count) on the training or validation set with the current weights, both
         where the tensors live (the count None for a regression)."""
         x, y = (self.x, self.y) if on == "train" else (self.xv, self.yv)
@@ -277,7 +287,7 @@ class Session:
             self._val_pred = pred
         return loss, self._count(pred, y)
 
-    def _count(self, pred, y):
+    def _count(self, pred: Any, y: Any) -> Any:
         """How many predictions are right, on the device (None for a regression)."""
         ops = self.ops
         if self.data.classes:
@@ -287,7 +297,7 @@ class Session:
             return ops.count((ops.f(pred) > (0.5 if cut is None else cut)) == (ops.f(y) > 0.5))
         return None
 
-    def _measure(self):
+    def _measure(self) -> Counts:
         """(validation loss, validation count, training count) with the current weights, on the
         device: the training set's loss is not shown in a row, so it is not computed."""
         val_loss, val_count = self.evaluate("val")
@@ -296,16 +306,17 @@ class Session:
             count = self._count(self.backend.predict(self.x), self.y)
         return val_loss, val_count, count
 
-    def _figures(self, reader: Reader, params: dict, counts):
+    def _figures(self, reader: Reader, params: dict[str, Any], counts: Counts | None
+                 ) -> tuple[dict[str, int], dict[str, tuple[str, int]], dict[str, int] | None]:
         """Queue what a row and the final snapshot share: accuracies' counts, health, small values,
         predictions (`counts` None: a row without its full-set figures, only the small values)."""
-        slots: dict = {}
-        health: dict = {}
+        slots: dict[str, int] = {}
+        health: dict[str, tuple[str, int]] = {}
         if counts is not None:
             val_loss, val_count, count = counts
             slots = {k: reader.add(v) for k, v in (("val_loss", val_loss), ("val_count", val_count), ("count", count))
                      if v is not None}
-            output: list = []
+            output: list[Any] = []
             health = health_figures(self.ops, reader, self.plan, params, self._health_x, output=output)
             if count is None and self._walk_counts:
                 # the health walk went through every training sample with these weights: its last
@@ -317,17 +328,22 @@ class Session:
         values = {n: reader.add(p, int(np.prod(p.shape))) for n, p in params.items()} if self.small else None
         return slots, health, values
 
-    def _read_figures(self, got, slots, health, values, params):
+    def _read_figures(self, got: list[list[float]], slots: dict[str, int],
+                      health: dict[str, tuple[str, int]], values: dict[str, int] | None,
+                      params: dict[str, Any]) -> tuple[float | None, float | None, float | None,
+                                                       dict[str, tuple[str, float]], dict[str, list[Any]] | None]:
         val_loss = got[slots["val_loss"]][0] if "val_loss" in slots else None
         acc = got[slots["count"]][0] / len(self.data.y_train) if "count" in slots else None
-        val_acc = (got[slots["val_count"]][0] / len(self.data.y_val)) if "val_count" in slots else None
+        y_val = self.data.y_val                  # present wherever a validation count was queued
+        val_acc = (got[slots["val_count"]][0] / len(y_val)) if "val_count" in slots and y_val is not None else None
         if "pred" in slots:
             self.val_pred = np.asarray(got[slots["pred"]], dtype=np.float64).reshape(tuple(self._val_pred.shape))
         shaped = ({n: np.asarray(got[i], dtype=np.float64).reshape(tuple(params[n].shape)).tolist()
                    for n, i in values.items()} if values is not None else None)
         return val_loss, acc, val_acc, read_health(health, got), shaped
 
-    def _snapshot(self, before, measured, started, start_step) -> Snapshot:
+    def _snapshot(self, before: dict[str, Any], measured: Counts | None, started: float,
+                  start_step: int) -> Snapshot:
         """A logged row, brought over in one copy with the losses waiting: the state `before` the
         step (its parameters, `measured` figures, the gradient this step computed there), and the
         update it made (Δw/w)."""
@@ -366,7 +382,7 @@ class Session:
             layers=by_depth(self.plan, stats, health), eval_step=eval_step,
         )
 
-    def _final(self, started, start_step) -> Snapshot:
+    def _final(self, started: float, start_step: int) -> Snapshot:
         """After the last step: the final weights and their loss on the whole training set (the
         figures lessons quote), in one copy. The gradient table keeps the last logged step's
         gradients. A final loss or weight that is not finite is a diverged run."""
@@ -396,19 +412,20 @@ class Session:
             layers=by_depth(self.plan, last.grads if last else {}, health),   # the last step's ‖∂W‖, the final units
         )
 
-    def predictions(self, probe) -> list[dict]:
+    def predictions(self, probe: Iterable[Any]) -> list[dict[str, Any]]:
         """The lesson's probe inputs and the model's outputs for them: [{"x": x, "y": [...]}]."""
-        preds = self.predict([list(x) if isinstance(x, tuple) else [x] for x in probe])
+        probe = list(probe)
+        preds = self.predict(np.asarray([list(x) if isinstance(x, tuple) else [x] for x in probe], dtype=np.float64))
         return [{"x": x, "y": row.tolist()} for x, row in zip(probe, preds, strict=True)]
 
-    def samples(self) -> list[dict]:
+    def samples(self) -> list[dict[str, Any]]:
         """A character model's names sampled from its weights as they are (tutor/train/names.py),
         seeded by the run's seed: [{"name": ..., "new": not in the corpus}]; [] for other data."""
         if self.data.name != "python-names":
             return []
         from tutor.train import names
 
-        kept = getattr(self, "_samples", None)
+        kept: tuple[int, list[dict[str, Any]]] | None = getattr(self, "_samples", None)
         if kept is None or kept[0] != self.step:          # drawn once per state of the weights
             drawn = names.sample(self.predict, self.data.inputs, names.SAMPLED, self.spec.seed)
             kept = self._samples = (self.step, [{"name": n, "new": names.is_new(n)} for n in drawn])
@@ -432,14 +449,14 @@ def is_binary(spec: RunSpec, data: Data) -> bool:
     return bool(np.isin(data.y_train, (0.0, 1.0)).all())
 
 
-def make_doctor(spec: RunSpec, data: Data, binary: bool):
+def make_doctor(spec: RunSpec, data: Data, binary: bool) -> Doctor:
     """The divergence doctor for this run (tutor/train/doctor.py)."""
     from tutor.train.doctor import Doctor
 
     kinds = [lyr.type for lyr in spec.layers]
     # linear layers with nothing non-linear between them: one linear map, however many there are
     linear = all(k == "linear" for k in kinds[:max(i for i, k in enumerate(kinds) if k == "linear")])
-    chance = None
+    chance: float | None = None
     if binary:
         p = float(np.mean(data.y_train))
         chance = max(p, 1 - p)
@@ -449,11 +466,11 @@ def make_doctor(spec: RunSpec, data: Data, binary: bool):
                   per="parameter")
 
 
-def observation(snap: Snapshot):
+def observation(snap: Snapshot) -> Observation:
     from tutor.train.doctor import Observation
 
     linear = [s for s in snap.layers if s.type == "linear"]     # the hidden ones (not the last) can be copies
     return Observation(snap.step, snap.loss, {k: g.norm for k, g in snap.grads.items()}, dict(snap.dead_relu),
                        {s.layer: s.saturated for s in snap.layers if s.saturated is not None}, accuracy=snap.accuracy,
                        depth=tuple((s.layer, s.grad_norm) for s in snap.layers if s.grad_norm is not None),
-                       copies={s.layer: s.units for s in linear[:-1] if s.distinct == 1 and s.units > 1})
+                       copies={s.layer: s.units for s in linear[:-1] if s.distinct == 1 and s.units is not None and s.units > 1})
