@@ -1,14 +1,25 @@
-"""Finding the shipped lessons and listing them without building derivations or trainers."""
+"""Finding the shipped lessons and listing them without building derivations or trainers.
+
+The listing is kept in the cache directory (JSON, keyed by every shipped file's name, size and
+mtime and by the code that reads them), so the lesson list at start-up parses no TOML and imports
+no parser: reading twenty lessons was a tenth of the tutor's start. A stale, corrupt or tampered
+entry is rebuilt; the worst it can do is list wrong text, never run code.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from tutor.errors import LessonError
 from tutor.fmt import printable
-from tutor.lesson.loading import load
 from tutor.lesson.vocabulary import GROUPS
+
+CACHE_FORMAT = 1
 
 
 def lessons_dir() -> Path:
@@ -39,6 +50,19 @@ class Listing:
 
 def catalogue() -> list[Listing]:
     """Every shipped lesson in curriculum order; a broken file is listed with its error."""
+    folder = lessons_dir()
+    key = _cache_key(folder)
+    cached = _read_cache(key, folder)
+    if cached is not None:
+        return cached
+    items = _read_lessons()
+    _write_cache(key, folder, items)
+    return items
+
+
+def _read_lessons() -> list[Listing]:
+    from tutor.lesson.loading import load
+
     items = []
     for p in lesson_paths():
         try:
@@ -64,3 +88,79 @@ def resolve(name: str) -> Path:
             return p
     known = ", ".join(i.id for i in catalogue())
     raise LessonError(f"unknown lesson '{name}'. Known lessons: {known}")
+
+
+def _cache_file() -> Path:
+    override = os.environ.get("BACKPROP_TUTOR_CACHE")
+    if override:
+        return Path(override) / "catalogue.json"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("backprop-tutor")) / "catalogue.json"
+
+
+def _cache_key(folder: Path) -> str:
+    """The shipped files as they are now and the code that reads them (an edited reader, or a
+    lesson's CSV changed beside it, lists afresh)."""
+    from tutor import __version__
+
+    digest = hashlib.sha256(f"{CACHE_FORMAT} {__version__} {folder}".encode())
+    code = Path(__file__).resolve().parents[1]
+    sources = [*code.joinpath("lesson").glob("*.py"), *code.joinpath("expr").glob("*.py")]
+    for path in sorted(sources):
+        digest.update(path.read_bytes())
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        entries = []
+    for entry in entries:
+        with_stat = entry.stat()
+        digest.update(f"{entry.name} {with_stat.st_size} {with_stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _read_cache(key: str, folder: Path) -> list[Listing] | None:
+    try:
+        data = json.loads(_cache_file().read_text(encoding="utf-8"))
+        if data["key"] != key:
+            return None
+        return [_listing(row, folder) for row in data["items"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _listing(row: dict[str, Any], folder: Path) -> Listing:
+    """One cached row, its types checked (a wrong one is a TypeError: the listing is rebuilt)."""
+    texts = [row["id"], row["title"], row["summary"], row["file"], row["group"]]
+    error, parts = row["error"], row["parts"]
+    shaped = (all(isinstance(t, str) for t in texts)
+              and isinstance(row["order"], int) and isinstance(row["exercises"], int)
+              and (error is None or isinstance(error, str))
+              and isinstance(parts, list) and all(isinstance(p, str) for p in parts)
+              and row["group"] in GROUPS and Path(row["file"]).name == row["file"])
+    if not shaped:
+        raise TypeError("a cached listing row of the wrong shape")
+    return Listing(row["id"], row["title"], row["summary"], row["order"], folder / row["file"],
+                   row["exercises"], error, tuple(parts), row["group"])
+
+
+def _write_cache(key: str, folder: Path, items: list[Listing]) -> None:
+    rows = []
+    for item in items:
+        row = asdict(item)
+        row["file"] = item.path.name
+        del row["path"]
+        rows.append(row)
+    import tempfile
+
+    target = _cache_file()
+    tmp = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".catalogue-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump({"key": key, "items": rows}, out)
+        os.replace(tmp, target)
+    except OSError:          # a read-only cache: the list is read from the lessons each time
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)

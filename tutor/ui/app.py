@@ -10,7 +10,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from tutor.fmt import asciify
@@ -99,11 +99,14 @@ class TutorApp(App):
         """The tutor's own text as shown: ASCII only under --ascii."""
         return asciify(text) if self.ascii else text
 
-    def on_mount(self) -> None:
+    def get_default_screen(self) -> Screen:
+        """The lesson list is the bottom screen itself: no blank default screen drawn before it."""
         from tutor.ui.screens.lesson_list import LessonListScreen
 
+        return LessonListScreen()
+
+    def on_mount(self) -> None:
         self.install_signal_handlers()
-        self.push_screen(LessonListScreen())
         if self.class_dir is not None:
             from tutor.ui.screens.learner import LearnerScreen
 
