@@ -19,7 +19,7 @@ def lessons(tmp_path, monkeypatch) -> Path:
     """A copy of the shipped lessons and a cache of their own."""
     folder = tmp_path / "lessons"
     shutil.copytree(listing.lessons_dir(), folder)
-    monkeypatch.setattr(listing, "lessons_dir", lambda: folder)
+    monkeypatch.setattr(listing, "lessons_dir", lambda: folder)      # lesson_paths() reads it
     monkeypatch.setenv("BACKPROP_TUTOR_CACHE", str(tmp_path / "cache"))
     return folder
 
@@ -59,12 +59,12 @@ def test_a_corrupt_or_tampered_cache_is_rebuilt(lessons, damage):
     cache = lessons.parent / "cache" / "catalogue.json"
     if damage == "tampered":        # the right key, a row naming a file outside the lessons
         data = json.loads(cache.read_text(encoding="utf-8"))
-        data["items"][0]["file"] = "../../etc/passwd"
+        data["items"][0]["path"] = "/etc/passwd"
         cache.write_text(json.dumps(data), encoding="utf-8")
     else:
         cache.write_text(damage, encoding="utf-8")
     assert listing.catalogue() == first
-    assert json.loads(cache.read_text(encoding="utf-8"))["items"][0]["file"] == "single-neuron.toml"
+    assert json.loads(cache.read_text(encoding="utf-8"))["items"][0]["path"] == str(lessons / "single-neuron.toml")
 
 
 def test_an_unwritable_cache_still_lists(lessons, tmp_path, monkeypatch):
@@ -72,3 +72,13 @@ def test_an_unwritable_cache_still_lists(lessons, tmp_path, monkeypatch):
     blocker.write_text("")
     monkeypatch.setenv("BACKPROP_TUTOR_CACHE", str(blocker / "cache"))     # a folder under a file
     assert [i.id for i in listing.catalogue()][0] == "single-neuron"
+
+
+def test_a_lesson_added_to_the_paths_is_listed(lessons, tmp_path, monkeypatch):
+    shipped = listing.lesson_paths()
+    listing.catalogue()
+    extra = tmp_path / "zz-broken.toml"
+    extra.write_text('schema = 1\nid = "Bad"\n', encoding="utf-8")
+    monkeypatch.setattr(listing, "lesson_paths", lambda: [*shipped, extra])
+    items = listing.catalogue()
+    assert items[-1].id == "zz-broken" and items[-1].error

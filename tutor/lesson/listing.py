@@ -8,6 +8,7 @@ entry is rebuilt; the worst it can do is list wrong text, never run code.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -50,21 +51,21 @@ class Listing:
 
 def catalogue() -> list[Listing]:
     """Every shipped lesson in curriculum order; a broken file is listed with its error."""
-    folder = lessons_dir()
-    key = _cache_key(folder)
-    cached = _read_cache(key, folder)
+    paths = lesson_paths()
+    key = _cache_key(paths)
+    cached = _read_cache(key, paths)
     if cached is not None:
         return cached
-    items = _read_lessons()
-    _write_cache(key, folder, items)
+    items = _read_lessons(paths)
+    _write_cache(key, items)
     return items
 
 
-def _read_lessons() -> list[Listing]:
+def _read_lessons(paths: list[Path]) -> list[Listing]:
     from tutor.lesson.loading import load
 
     items = []
-    for p in lesson_paths():
+    for p in paths:
         try:
             lesson = load(p)
             items.append(Listing(lesson.id, lesson.title, lesson.summary, lesson.order, p, len(lesson.exercises),
@@ -99,60 +100,61 @@ def _cache_file() -> Path:
     return Path(user_cache_dir("backprop-tutor")) / "catalogue.json"
 
 
-def _cache_key(folder: Path) -> str:
-    """The shipped files as they are now and the code that reads them (an edited reader, or a
-    lesson's CSV changed beside it, lists afresh)."""
+def _cache_key(paths: list[Path]) -> str:
+    """The lesson files and what lies beside them (a lesson's CSV) as they are now, and the code
+    that reads them: an edited file or reader lists afresh."""
     from tutor import __version__
 
-    digest = hashlib.sha256(f"{CACHE_FORMAT} {__version__} {folder}".encode())
+    digest = hashlib.sha256(f"{CACHE_FORMAT} {__version__}".encode())
     code = Path(__file__).resolve().parents[1]
     sources = [*code.joinpath("lesson").glob("*.py"), *code.joinpath("expr").glob("*.py")]
     for path in sorted(sources):
         digest.update(path.read_bytes())
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        entries = []
-    for entry in entries:
-        with_stat = entry.stat()
-        digest.update(f"{entry.name} {with_stat.st_size} {with_stat.st_mtime_ns}\n".encode())
+    files = set(paths)
+    for folder in {p.parent for p in paths}:
+        with contextlib.suppress(OSError):
+            files.update(Path(e.path) for e in os.scandir(folder) if e.is_file())
+    for path in sorted(files):
+        try:
+            st = path.stat()
+            digest.update(f"{path} {st.st_size} {st.st_mtime_ns}\n".encode())
+        except OSError:
+            digest.update(f"{path} missing\n".encode())
+    digest.update(repr([str(p) for p in paths]).encode())
     return digest.hexdigest()
 
 
-def _read_cache(key: str, folder: Path) -> list[Listing] | None:
+def _read_cache(key: str, paths: list[Path]) -> list[Listing] | None:
     try:
         data = json.loads(_cache_file().read_text(encoding="utf-8"))
         if data["key"] != key:
             return None
-        return [_listing(row, folder) for row in data["items"]]
+        known = {str(p): p for p in paths}
+        return [_listing(row, known) for row in data["items"]]
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def _listing(row: dict[str, Any], folder: Path) -> Listing:
-    """One cached row, its types checked (a wrong one is a TypeError: the listing is rebuilt)."""
-    texts = [row["id"], row["title"], row["summary"], row["file"], row["group"]]
+def _listing(row: dict[str, Any], known: dict[str, Path]) -> Listing:
+    """One cached row, its types checked and its file one of the lessons (else a TypeError: the
+    listing is rebuilt)."""
+    texts = [row["id"], row["title"], row["summary"], row["path"], row["group"]]
     error, parts = row["error"], row["parts"]
     shaped = (all(isinstance(t, str) for t in texts)
               and isinstance(row["order"], int) and isinstance(row["exercises"], int)
               and (error is None or isinstance(error, str))
               and isinstance(parts, list) and all(isinstance(p, str) for p in parts)
-              and row["group"] in GROUPS and Path(row["file"]).name == row["file"])
+              and row["group"] in GROUPS and row["path"] in known)
     if not shaped:
         raise TypeError("a cached listing row of the wrong shape")
-    return Listing(row["id"], row["title"], row["summary"], row["order"], folder / row["file"],
+    return Listing(row["id"], row["title"], row["summary"], row["order"], known[row["path"]],
                    row["exercises"], error, tuple(parts), row["group"])
 
 
-def _write_cache(key: str, folder: Path, items: list[Listing]) -> None:
-    rows = []
-    for item in items:
-        row = asdict(item)
-        row["file"] = item.path.name
-        del row["path"]
-        rows.append(row)
+def _write_cache(key: str, items: list[Listing]) -> None:
     import tempfile
 
+    rows = [{**asdict(item), "path": str(item.path), "parts": list(item.parts)} for item in items]
     target = _cache_file()
     tmp = None
     try:
