@@ -217,6 +217,8 @@ class LessonScreen(Screen):
         part = event.pane.id or "explain"
         self.app.progress.remember(self.lesson.id, part=part)
         self.app.visit(self.lesson.id, part)
+        if part != "explain" and not self.query(f"#{part}-pane"):
+            self.mount_parts()          # asked for before Explain was all there: now
         self.refresh_bindings()
         self.start_part(part)
 
