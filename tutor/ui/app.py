@@ -7,16 +7,17 @@ import threading
 from functools import partial
 from pathlib import Path
 
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from tutor.fmt import asciify
 from tutor.lesson import catalogue
 from tutor.progress import Progress
+from tutor.ui.messages import ProgressWritten
 
 MIN_WIDTH, MIN_HEIGHT = 70, 22
 WARM_UP_AFTER = 1.0        # seconds after the first screen before the heavy imports start
@@ -100,11 +101,14 @@ class TutorApp(App):
         """The tutor's own text as shown: ASCII only under --ascii."""
         return asciify(text) if self.ascii else text
 
-    def on_mount(self) -> None:
+    def get_default_screen(self) -> Screen:
+        """The lesson list is the bottom screen itself: no blank default screen drawn before it."""
         from tutor.ui.screens.lesson_list import LessonListScreen
 
+        return LessonListScreen()
+
+    def on_mount(self) -> None:
         self.install_signal_handlers()
-        self.push_screen(LessonListScreen())
         if self.class_dir is not None:
             from tutor.ui.screens.learner import LearnerScreen
 
@@ -148,6 +152,21 @@ class TutorApp(App):
         from tutor.heavy import load
 
         load()
+        # what opening a lesson imports (the lesson format, the lesson screen and its parts), so
+        # that the first lesson opened does not wait for it
+        load("tutor.lesson.loading", "tutor.derive", "tutor.ui.screens.lesson")
+
+    @work(thread=True, group="progress", exit_on_error=False)
+    def visit(self, lesson_id: str, part: str | None = None) -> None:
+        """Note a visit to a lesson (or one of its parts) and write the progress file off the UI
+        thread: its fsync can take a while on a loaded disk, and the key that opened the lesson
+        should not wait for it."""
+        self.progress.visit(lesson_id, part)
+        self.post_message(ProgressWritten())
+
+    @on(ProgressWritten)
+    def progress_written(self, event: ProgressWritten) -> None:
+        self.show_progress_notice()
 
     def show_progress_notice(self) -> None:
         """Tell the learner once about a progress file that could not be read or written."""
@@ -233,9 +252,8 @@ class TutorApp(App):
                                              stamp=stamp), name)
         elif part:
             kept.action_part(part)
-        self.progress.visit(lesson.id)
-        self.show_progress_notice()
         self.push_screen(name)
+        self.visit(lesson.id)
 
     def open_sandbox(self, graph: str | None = None, point: str = "", wrt: str = "") -> None:
         from tutor.ui.screens.sandbox import SandboxScreen

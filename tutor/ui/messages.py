@@ -120,3 +120,7 @@ class OpenCode(Message):
     @property
     def control(self):
         return self.pane
+
+
+class ProgressWritten(Message):
+    """The progress file has been written (off the UI thread): any notice about it can be shown."""

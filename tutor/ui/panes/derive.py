@@ -92,6 +92,18 @@ class DerivePane(Widget):
 
     def on_mount(self) -> None:
         self.post_message(PaneMounted("derive"))     # mounted late (lazy): the screen starts it if in view
+        if "derive" in self.lesson.parts and self.children:     # no children: removed before it mounted
+            self.prefetch()
+
+    @work(thread=True, group="derive-cache", exit_on_error=False)
+    def prefetch(self) -> None:
+        """The derivation from the disk cache, if it is there, before Derive is opened: then `d`
+        shows step 1 at once. Only the cache (JSON and numpy): nothing is derived until asked."""
+        from tutor.derive import cache
+
+        found = cache.load(self.lesson)
+        if found is not None:
+            self.post_message(DerivationArrived(found, True))
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """The exercise keys are live (and shown) only where the step has an open exercise."""
@@ -119,9 +131,13 @@ class DerivePane(Widget):
     def build(self) -> None:
         """Derived off the UI thread, and streamed: the first step shows as soon as it exists,
         while later ones (and torch, for the check) are still coming."""
-        from tutor.derive import derive
+        from tutor.derive import cache, derive
         from tutor.heavy import load
 
+        found = cache.load(self.lesson)       # derived before: no sympy or torch to show it
+        if found is not None:
+            self.post_message(DerivationArrived(found, True))
+            return
         load("sympy", "torch")          # one thread at a time (see tutor.heavy)
 
         def arrived(step, deriv) -> None:
@@ -147,6 +163,8 @@ class DerivePane(Widget):
     @on(DerivationArrived)
     def loaded(self, event: DerivationArrived) -> None:
         event.stop()
+        if self.complete:               # the cache's copy and the build's may both arrive
+            return
         first = self.derivation is None
         self.derivation = event.derivation
         self.complete = event.complete

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Header, Markdown, Static, TabbedContent, TabPane
+from textual.widget import Widget
+from textual.widgets import Header, LoadingIndicator, Markdown, Static, TabbedContent, TabPane
 from textual.widgets._markdown import MarkdownFence
 
 from tutor.lesson import Lesson
@@ -21,6 +25,12 @@ PARTS = ("explain", "derive", "train")
 
 def explain_markdown(lesson: Lesson, equations: dict[str, str] | None = None) -> str:
     """The lesson's pages as Markdown; equations as code blocks (sympy's rendering once loaded)."""
+    return "".join(explain_pages(lesson, equations))
+
+
+def explain_pages(lesson: Lesson, equations: dict[str, str] | None = None) -> list[str]:
+    """The Markdown of the title and first page, then of each further page (and the note)."""
+    chunks: list[str] = []
     out = [f"# {lesson.title}", ""]
     for page in lesson.explain:
         out += [f"## {page.title}", "", page.text.strip(), ""]
@@ -29,9 +39,13 @@ def explain_markdown(lesson: Lesson, equations: dict[str, str] | None = None) ->
             for eq in page.equations:
                 out.append((equations or {}).get(f"{page.title}/{eq.name}", f"{eq.name} = {eq.text}"))
             out += ["```", ""]
+        chunks.append("\n".join(out) + "\n")
+        out = []
     if lesson.train is not None and lesson.train.note:     # also on the Train tab, where there is room
         out += ["## About the training runs", "", lesson.train.note, ""]
-    return "\n".join(out)
+    if out:
+        chunks.append("\n".join(out) + "\n")
+    return chunks
 
 
 class PlainFence(MarkdownFence):
@@ -45,7 +59,39 @@ class PlainFence(MarkdownFence):
 
 
 class LessonMarkdown(Markdown):
+    """The Explain part. Its first page is mounted first and the rest after that page is drawn (a
+    long lesson's hundred blocks were most of the time to open it); `source` is the whole text
+    throughout, and `Shown` says when all of it is mounted."""
+
     BLOCKS = {**Markdown.BLOCKS, "fence": PlainFence, "code_block": PlainFence}
+
+    class Shown(Message):
+        """Every page is mounted."""
+
+    def __init__(self, pages: list[str], **kwargs: Any) -> None:
+        super().__init__(pages[0] if pages else "", **kwargs)
+        self._rest: str | None = "".join(pages[1:])
+        self._document = "".join(pages)
+
+    @property
+    def source(self) -> str:
+        return self._document if self._rest is not None else super().source
+
+    def on_markdown_table_of_contents_updated(self, event: Markdown.TableOfContentsUpdated) -> None:
+        if self._rest is not None:         # the first page is mounted: the rest after it is drawn
+            self.call_after_refresh(self._show_rest)
+
+    async def _show_rest(self) -> None:
+        rest, self._rest = self._rest, None
+        if rest:
+            await self.append(rest)
+        self.post_message(self.Shown())
+
+    def replace(self, markdown: str) -> None:
+        """The whole text anew (the equations typeset)."""
+        self._rest = None
+        self._document = markdown
+        self.update(markdown)
 
 
 class ErrorScreen(ModalScreen):
@@ -82,27 +128,37 @@ class LessonScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header(icon="*" if self.app.ascii else None)    # Textual draws the rest of its chrome
         with TabbedContent(initial=self.initial, id="parts"):
-            with TabPane("Explain", id="explain"), VerticalScroll(id="explain-scroll"):
-                yield LessonMarkdown(self.app.plain(explain_markdown(self.lesson)), id="explain-text")
-            if "derive" in self.lesson.parts:
-                with TabPane("Derive", id="derive"):
-                    yield self.lazy("derive", DerivePane(self.lesson, id="derive-pane"))
-            if "train" in self.lesson.parts:         # a lesson with nothing to train has no Train tab
-                with TabPane("Train", id="train"):
-                    yield self.lazy("train", TrainPane(self.lesson, id="train-pane"))
+            with TabPane("Explain", id="explain"):
+                with VerticalScroll(id="explain-scroll"):
+                    yield LessonMarkdown([self.app.plain(page) for page in explain_pages(self.lesson)],
+                                         id="explain-text")
+            for part in ("derive", "train"):        # a lesson with nothing to train has no Train tab
+                if part in self.lesson.parts:
+                    with TabPane(part.capitalize(), id=part):
+                        yield self.pane(part) if part == self.initial else self.mounting(part)
         yield TutorFooter()
 
-    def lazy(self, part: str, pane):
-        """The part not shown first is mounted after the first frame (textual.lazy.Lazy): the
-        part in view appears at once, the others' many widgets follow (see pane_ready)."""
-        from textual.lazy import Lazy
+    def pane(self, part: str) -> Widget:
+        return DerivePane(self.lesson, id="derive-pane") if part == "derive" else TrainPane(self.lesson, id="train-pane")
 
-        return pane if part == self.initial else Lazy(pane)
+    def mounting(self, part: str) -> Widget:
+        """What a part shows until its pane is mounted: it is being set up."""
+        return Vertical(Static(f"Setting up {part.capitalize()}…", classes="mounting-text"), LoadingIndicator(),
+                        id=f"{part}-mounting", classes="mounting")
+
+    def mount_parts(self) -> None:
+        """The parts not shown first, mounted once the first one is on screen (the part in view
+        appears at once; the others' many widgets follow, see pane_ready)."""
+        for part in ("derive", "train"):
+            if part != self.initial and part in self.lesson.parts and not self.query(f"#{part}-pane"):
+                self.query_one(f"#{part}", TabPane).mount(self.pane(part))
 
     @on(PaneMounted)
     def pane_ready(self, event: PaneMounted) -> None:
         """A part's pane has mounted (late, when lazy): if it is in view by now, start it."""
         event.stop()
+        for placeholder in self.query(f"#{event.part}-mounting"):
+            placeholder.remove()
         if self.query_one("#parts", TabbedContent).active == event.part:
             self.start_part(event.part)
 
@@ -121,9 +177,17 @@ class LessonScreen(Screen):
     def on_mount(self) -> None:
         title = f"backprop-tutor · {self.lesson.title}"
         self.title = self.app.plain(title.replace(" · ", " - ") if self.app.ascii else title)
+        self.focus_part(self.initial)
+        if self.initial != "explain":
+            self.call_after_refresh(self.mount_parts)
+
+    @on(LessonMarkdown.Shown)
+    def explained(self, event: LessonMarkdown.Shown) -> None:
+        """The text is all there: mount the other parts, then typeset the equations (sympy in a
+        thread would have slowed the first frame)."""
+        self.mount_parts()
         if any(p.equations for p in self.lesson.explain):
             self.render_equations()
-        self.focus_part(self.initial)
 
     @work(thread=True, exclusive=True, group="equations", exit_on_error=False)
     def render_equations(self) -> None:
@@ -134,7 +198,7 @@ class LessonScreen(Screen):
 
     @on(Typeset)
     def show_equations(self, event: Typeset) -> None:
-        self.query_one("#explain-text", Markdown).update(event.markdown)
+        self.query_one("#explain-text", LessonMarkdown).replace(event.markdown)
 
     @property
     def part(self) -> str:
@@ -152,8 +216,9 @@ class LessonScreen(Screen):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         part = event.pane.id or "explain"
         self.app.progress.remember(self.lesson.id, part=part)
-        self.app.progress.visit(self.lesson.id, part)
-        self.app.show_progress_notice()
+        self.app.visit(self.lesson.id, part)
+        if part != "explain" and not self.query(f"#{part}-pane"):
+            self.mount_parts()          # asked for before Explain was all there: now
         self.refresh_bindings()
         self.start_part(part)
 

@@ -3,7 +3,11 @@ then further topics), each group headed by its progress and each lesson with its
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from rich.console import Console, ConsoleOptions
 from rich.measure import Measurement
+from rich.segment import Segment
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,20 +25,25 @@ MARKS = {"not started": "○", "in progress": "◐", "done": "●"}
 
 class Hanging:
     """A mark, then text whose wrapped lines stay indented under its first line. A two-column
-    rich Table.grid draws the same, but laying out eight of them was a third of start-up."""
+    rich Table.grid draws the same, but laying out eight of them was a third of start-up. The
+    OptionList asks each option for its height and then its lines: the segments are kept per
+    width, so the text is wrapped once (wrapping twenty lessons was most of the list's first frame)."""
 
     def __init__(self, mark: Text, text: Text):
         self.mark, self.text = mark, text
+        self._lines: dict[int, list[Segment]] = {}
 
-    def __rich_console__(self, console, options):
-        indent = self.mark.cell_len + 1
-        out = Text()
-        for i, line in enumerate(self.text.wrap(console, max(1, options.max_width - indent))):
-            out.append("\n" if i else "")
-            out.append_text(self.mark if i == 0 else Text(" " * self.mark.cell_len))
-            out.append(" ")
-            out.append_text(line)
-        yield out
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Segment]:
+        width = options.max_width
+        if width not in self._lines:
+            pad = Text(" " * self.mark.cell_len)
+            out: list[Segment] = []
+            for i, line in enumerate(self.text.wrap(console, max(1, width - self.mark.cell_len - 1))):
+                if i:
+                    out.append(Segment.line())
+                out.extend(Text.assemble(self.mark if i == 0 else pad, " ", line).render(console))
+            self._lines[width] = out
+        yield from self._lines[width]
 
     def __rich_measure__(self, console, options):
         return Measurement(self.mark.cell_len + 2, options.max_width)
@@ -81,11 +90,11 @@ class LessonListScreen(Screen):
             return
         self.shown = rows
         highlighted = options.highlighted_option.id if options.highlighted_option else None
-        options.clear_options()
         last = app.progress.last_lesson
-        options.add_option(Option(Hanging(Text("+", style="bold"), Text.assemble(
+        new: list[Option] = []
+        new.append(Option(Hanging(Text("+", style="bold"), Text.assemble(
             ("Sandbox", "bold"), "\nType any graph: it is derived and checked as you type.")), id=SANDBOX))
-        options.add_option(Option(Hanging(Text("+", style="bold"), Text.assemble(
+        new.append(Option(Hanging(Text("+", style="bold"), Text.assemble(
             ("Playground", "bold"), "\nTrain a small network on 2-D data and watch its decision boundary, "
             "neuron by neuron.")), id=PLAYGROUND))
         group = None
@@ -93,7 +102,7 @@ class LessonListScreen(Screen):
             if item.group != group:      # a heading with the group's progress, never highlighted
                 group = item.group
                 members = [(it, row) for it, row in zip(app.listing, rows, strict=False) if it.group == group]
-                options.add_option(Option(Text(app.plain(group_line(group, members)), style="bold underline"),
+                new.append(Option(Text(app.plain(group_line(group, members)), style="bold underline"),
                                           id=f"group-{GROUPS.index(group)}", disabled=True))
             mark = MARKS[state] if not app.ascii else {"not started": "-", "in progress": "~", "done": "*"}[state]
             text = Text()
@@ -102,7 +111,8 @@ class LessonListScreen(Screen):
             counts = f"  {state}" + (f", {solved}/{item.exercises} exercises" if item.exercises else "")
             text.append(counts, style="italic")
             text.append("\n" + (item.error or item.summary), style="red" if item.error else "")
-            options.add_option(Option(Hanging(Text(mark, style="bold"), text), id=item.id))
+            new.append(Option(Hanging(Text(mark, style="bold"), text), id=item.id))
+        options.set_options(new)          # at once: the list is laid out once, not per option
         ids = [item.id for item in app.listing]
         start = ids.index(last) if last in ids else 0
         options.highlighted = options.get_option_index(highlighted or ids[start])
