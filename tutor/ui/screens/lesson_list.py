@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 from rich.console import Console, ConsoleOptions
 from rich.measure import Measurement
-from rich.segment import Segment
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -25,25 +24,20 @@ MARKS = {"not started": "○", "in progress": "◐", "done": "●"}
 
 class Hanging:
     """A mark, then text whose wrapped lines stay indented under its first line. A two-column
-    rich Table.grid draws the same, but laying out eight of them was a third of start-up. The
-    OptionList asks each option for its height and then its lines: the segments are kept per
-    width, so the text is wrapped once (wrapping twenty lessons was most of the list's first frame)."""
+    rich Table.grid draws the same, but laying out eight of them was a third of start-up."""
 
     def __init__(self, mark: Text, text: Text):
         self.mark, self.text = mark, text
-        self._lines: dict[int, list[Segment]] = {}
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Segment]:
-        width = options.max_width
-        if width not in self._lines:
-            pad = Text(" " * self.mark.cell_len)
-            out: list[Segment] = []
-            for i, line in enumerate(self.text.wrap(console, max(1, width - self.mark.cell_len - 1))):
-                if i:
-                    out.append(Segment.line())
-                out.extend(Text.assemble(self.mark if i == 0 else pad, " ", line).render(console))
-            self._lines[width] = out
-        yield from self._lines[width]
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
+        indent = self.mark.cell_len + 1
+        out = Text()
+        for i, line in enumerate(self.text.wrap(console, max(1, options.max_width - indent))):
+            out.append("\n" if i else "")
+            out.append_text(self.mark if i == 0 else Text(" " * self.mark.cell_len))
+            out.append(" ")
+            out.append_text(line)
+        yield out
 
     def __rich_measure__(self, console, options):
         return Measurement(self.mark.cell_len + 2, options.max_width)
