@@ -16,16 +16,17 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))      # this checkout's tutor
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's tutor
 
-from tutor.lesson import lessons_dir, load as load_lesson  # noqa: E402
+from tutor.lesson import lessons_dir  # noqa: E402
+from tutor.lesson import load as load_lesson
 from tutor.train.datasets import load  # noqa: E402
 from tutor.train.session import Session  # noqa: E402
 from tutor.train.spec import dataset_for, resolve  # noqa: E402
 
 ROUNDS = 15
-TARGET = 0.2           # seconds from the cancel to the loop's return
-STEPS_TIMED = 300      # steps timed for the baseline
+TARGET = 0.2  # seconds from the cancel to the loop's return
+STEPS_TIMED = 300  # steps timed for the baseline
 
 
 def one_stop(lesson, data, backend: str) -> float:
@@ -33,9 +34,9 @@ def one_stop(lesson, data, backend: str) -> float:
     cancel = threading.Event()
     thread = threading.Thread(target=session.run, kwargs={"cancelled": cancel.is_set}, daemon=True)
     thread.start()
-    while session.step < 20:                 # under way, past the first steps' warm-up
+    while session.step < 20:  # under way, past the first steps' warm-up
         time.sleep(0.001)
-    time.sleep(0.05)                         # cancel at an arbitrary point of a step
+    time.sleep(0.05)  # cancel at an arbitrary point of a step
     cancel.set()
     started = time.perf_counter()
     thread.join()
@@ -55,13 +56,15 @@ def main() -> None:
     data = load(dataset_for(lesson))
     for backend in ("numpy", "autograd"):
         stops, steps = [], []
-        for _ in range(ROUNDS):              # alternate the two: load on the machine hits both alike
+        for _ in range(ROUNDS):  # alternate the two: load on the machine hits both alike
             stops.append(one_stop(lesson, data, backend))
             steps.append(step_time(lesson, data, backend))
         worst, median, step = max(stops), statistics.median(stops), min(steps)
-        print(f"{backend:9} cancel → stopped: worst {worst * 1000:7.2f} ms, median {median * 1000:7.2f} ms "
-              f"(target ≤ {TARGET * 1000:.0f} ms: {'met' if worst <= TARGET else 'MISSED'}); "
-              f"one step {step * 1000:.3f} ms; worst/step {worst / step:.1f}, worst/target {worst / TARGET:.3f}")
+        print(
+            f"{backend:9} cancel → stopped: worst {worst * 1000:7.2f} ms, median {median * 1000:7.2f} ms "
+            f"(target ≤ {TARGET * 1000:.0f} ms: {'met' if worst <= TARGET else 'MISSED'}); "
+            f"one step {step * 1000:.3f} ms; worst/step {worst / step:.1f}, worst/target {worst / TARGET:.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -26,14 +26,14 @@ from tests.system.test_classroom_serve import Served, visit  # noqa: E402
 from tutor.serve.probe import Learner  # noqa: E402
 
 LEARNERS = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-BOUND = 600.0              # seconds for the whole class to arrive: a bound for a hang
-TARGET = 5.0               # seconds from the clients closing to every tutor process gone
+BOUND = 600.0  # seconds for the whole class to arrive: a bound for a hang
+TARGET = 5.0  # seconds from the clients closing to every tutor process gone
 
 
 def rss_mb(served: Served) -> list[float]:
     out = []
     for p in served.tutors():
-        with contextlib.suppress(Exception):    # gone meanwhile
+        with contextlib.suppress(Exception):  # gone meanwhile
             out.append(p.memory_info().rss / 2**20)
     return out
 
@@ -60,30 +60,49 @@ async def main() -> None:
             started = time.perf_counter()
             for learner in learners:
                 await learner.connect()
-            await asyncio.wait_for(asyncio.gather(*(one.wait_for("Type your name", timeout=BOUND) for one in learners)),
-                                   BOUND)
+            await asyncio.wait_for(
+                asyncio.gather(
+                    *(one.wait_for("Type your name", timeout=BOUND) for one in learners)
+                ),
+                BOUND,
+            )
             idle = rss_mb(served)
-            await asyncio.wait_for(asyncio.gather(*(one.press(f"learner {i}", "enter") for i, one in
-                                                    enumerate(learners))), BOUND)
+            await asyncio.wait_for(
+                asyncio.gather(
+                    *(one.press(f"learner {i}", "enter") for i, one in enumerate(learners))
+                ),
+                BOUND,
+            )
             await asyncio.gather(*(one.close() for one in learners))
             while served.tutors():
                 await asyncio.sleep(0.01)
 
             learners = [Learner(served.base) for _ in range(LEARNERS)]
-            await asyncio.wait_for(asyncio.gather(*(visit(one, f"learner {i}") for i, one in enumerate(learners))), BOUND)
+            await asyncio.wait_for(
+                asyncio.gather(*(visit(one, f"learner {i}") for i, one in enumerate(learners))),
+                BOUND,
+            )
             arrived = time.perf_counter() - started
             stepped = rss_mb(served)
             gone = await gone_after_close(served, learners)
         finally:
             served.stop()
-    print(f"{LEARNERS} learners on one server (127.0.0.1), each answered; the class arrived and stepped in "
-          f"{arrived:.1f} s")
-    print(f"memory per learner, idle at the name screen: {sum(idle) / len(idle):.0f} MB "
-          f"(max {max(idle):.0f}), the class {sum(idle):.0f} MB")
-    print(f"memory per learner, after a Derive step:     {sum(stepped) / len(stepped):.0f} MB "
-          f"(max {max(stepped):.0f}), the class {sum(stepped):.0f} MB")
-    print(f"every process gone {gone:.2f} s after the {LEARNERS} clients closed (target ≤ {TARGET:.0f} s: "
-          f"{'met' if gone <= TARGET else 'MISSED'}); one learner alone: {alone:.2f} s, ratio {gone / alone:.2f}")
+    print(
+        f"{LEARNERS} learners on one server (127.0.0.1), each answered; the class arrived and stepped in "
+        f"{arrived:.1f} s"
+    )
+    print(
+        f"memory per learner, idle at the name screen: {sum(idle) / len(idle):.0f} MB "
+        f"(max {max(idle):.0f}), the class {sum(idle):.0f} MB"
+    )
+    print(
+        f"memory per learner, after a Derive step:     {sum(stepped) / len(stepped):.0f} MB "
+        f"(max {max(stepped):.0f}), the class {sum(stepped):.0f} MB"
+    )
+    print(
+        f"every process gone {gone:.2f} s after the {LEARNERS} clients closed (target ≤ {TARGET:.0f} s: "
+        f"{'met' if gone <= TARGET else 'MISSED'}); one learner alone: {alone:.2f} s, ratio {gone / alone:.2f}"
+    )
 
 
 if __name__ == "__main__":

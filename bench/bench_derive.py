@@ -51,15 +51,24 @@ print(first[0], time.perf_counter() - t0)
 
 def timed(code: str, *args: str, cache: str) -> tuple[float, float]:
     env = dict(os.environ, BACKPROP_TUTOR_CACHE=cache, PYTHONPATH=str(ROOT))
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True,
-                         cwd=ROOT, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env=env,
+    )
     first, total = out.stdout.split()
     return float(first), float(total)
 
 
 def bare(imports: str, cache: str) -> float:
-    return timed(f"import time\nt0 = time.perf_counter()\nimport {imports}\nt = time.perf_counter() - t0\n"
-                 "print(t, t)", cache=cache)[1]
+    return timed(
+        f"import time\nt0 = time.perf_counter()\nimport {imports}\nt = time.perf_counter() - t0\n"
+        "print(t, t)",
+        cache=cache,
+    )[1]
 
 
 def main() -> None:
@@ -70,18 +79,24 @@ def main() -> None:
     nasty.write_text(random_lesson(64, 100))
     targets.append(("nasty-64-node", str(nasty)))
     base = statistics.median(bare("sympy, torch", tempfile.mkdtemp()) for _ in range(ROUNDS))
-    start = statistics.median(bare("tutor.lesson, tutor.derive", tempfile.mkdtemp()) for _ in range(ROUNDS))
-    print(f"baseline: bare `import sympy, torch` {base:.2f} s; bare `import tutor.derive` {start * 1000:.0f} ms")
+    start = statistics.median(
+        bare("tutor.lesson, tutor.derive", tempfile.mkdtemp()) for _ in range(ROUNDS)
+    )
+    print(
+        f"baseline: bare `import sympy, torch` {base:.2f} s; bare `import tutor.derive` {start * 1000:.0f} ms"
+    )
     print(f"{'lesson':24} {'cold s':>7} {'ratio':>6} {'target':>6} {'warm first step ms':>19}")
     for name, path in targets:
         colds, warms = [], []
         for _ in range(ROUNDS):
             cache = tempfile.mkdtemp()
             colds.append(timed(RUN, path, cache=cache)[1])
-            warms.append(timed(RUN, path, cache=cache)[0])      # the same cache, now filled
+            warms.append(timed(RUN, path, cache=cache)[0])  # the same cache, now filled
         cold = statistics.median(colds)
         target = 3.0 if name.startswith("nasty") else 1.5
-        print(f"{name:24} {cold:7.2f} {cold / base:6.2f} {target:6.1f} {statistics.median(warms) * 1000:19.0f}")
+        print(
+            f"{name:24} {cold:7.2f} {cold / base:6.2f} {target:6.1f} {statistics.median(warms) * 1000:19.0f}"
+        )
 
 
 CHAIN_NODES = 62
@@ -106,7 +121,9 @@ def process(*args: str) -> float:
     """Seconds for a whole fresh process (interpreter start included), with an empty cache."""
     env = dict(os.environ, BACKPROP_TUTOR_CACHE=tempfile.mkdtemp(), PYTHONPATH=str(ROOT))
     t = time.perf_counter()
-    subprocess.run([sys.executable, *args], capture_output=True, check=True, cwd=ROOT, env=env, timeout=600)
+    subprocess.run(
+        [sys.executable, *args], capture_output=True, check=True, cwd=ROOT, env=env, timeout=600
+    )
     return time.perf_counter() - t
 
 
@@ -115,17 +132,24 @@ def chain() -> None:
     from tutor.sandbox import save, save_path, sketch
 
     graph = reuse_chain(CHAIN_NODES)
-    path = save(sketch(graph, CHAIN_POINT, "w"), save_path("reuse-chain", cwd=Path(tempfile.mkdtemp())))
+    path = save(
+        sketch(graph, CHAIN_POINT, "w"), save_path("reuse-chain", cwd=Path(tempfile.mkdtemp()))
+    )
     runs = {
         "bare import sympy, torch": ("-c", "import sympy, torch"),
         "--check FILE": ("-m", "tutor", "--check", str(path)),
         "derive GRAPH": ("-m", "tutor", "derive", graph, "--at", CHAIN_POINT, "--wrt", "w"),
         "sandbox derivation": ("-c", SANDBOX, graph, CHAIN_POINT),
     }
-    times = {name: statistics.median(process(*args) for _ in range(ROUNDS)) for name, args in runs.items()}
+    times = {
+        name: statistics.median(process(*args) for _ in range(ROUNDS))
+        for name, args in runs.items()
+    }
     base = times.pop("bare import sympy, torch")
-    print(f"\n{CHAIN_NODES}-node reuse chain, whole processes, median of {ROUNDS}; "
-          f"baseline: bare `import sympy, torch` {base:.2f} s")
+    print(
+        f"\n{CHAIN_NODES}-node reuse chain, whole processes, median of {ROUNDS}; "
+        f"baseline: bare `import sympy, torch` {base:.2f} s"
+    )
     print(f"{'run':24} {'s':>6} {'ratio':>6} {'target':>6}")
     for name, t in times.items():
         print(f"{name:24} {t:6.2f} {t / base:6.2f} {3.0:6.1f}")

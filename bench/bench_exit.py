@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.system.test_terminal import PtyTutor, long_lesson, start_training  # noqa: E402
 
-ROUNDS = 3             # per case; each round starts the tutor (a few seconds, mostly torch)
-TARGET = 1.0           # seconds from the signal to the process gone
+ROUNDS = 3  # per case; each round starts the tutor (a few seconds, mostly torch)
+TARGET = 1.0  # seconds from the signal to the process gone
 
 BASELINE = """
 import signal, sys
@@ -75,16 +75,22 @@ def main() -> None:
     cases = [(signame, long_run) for signame in ("SIGTERM", "SIGHUP") for long_run in (False, True)]
     tutor = {case: [] for case in cases}
     base = {signame: [] for signame in ("SIGTERM", "SIGHUP")}
-    for _ in range(ROUNDS):                  # alternate: load on the machine hits both alike
+    for _ in range(ROUNDS):  # alternate: load on the machine hits both alike
         for signame, long_run in cases:
             tutor[signame, long_run].append(tutor_exit(signame, long_run))
             base[signame].append(baseline_exit(signame))
     for (signame, long_run), times in tutor.items():
-        worst, median, floor = max(times), statistics.median(times), statistics.median(base[signame])
+        worst, median, floor = (
+            max(times),
+            statistics.median(times),
+            statistics.median(base[signame]),
+        )
         what = "mid-run" if long_run else "after a run"
-        print(f"{signame} {what:11}: exit worst {worst:.3f} s, median {median:.3f} s "
-              f"(target ≤ {TARGET:.0f} s: {'met' if worst <= TARGET else 'MISSED'}); "
-              f"baseline (plain python, same imports, sys.exit) {floor:.3f} s; median/baseline {median / floor:.2f}")
+        print(
+            f"{signame} {what:11}: exit worst {worst:.3f} s, median {median:.3f} s "
+            f"(target ≤ {TARGET:.0f} s: {'met' if worst <= TARGET else 'MISSED'}); "
+            f"baseline (plain python, same imports, sys.exit) {floor:.3f} s; median/baseline {median / floor:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 SIZES = (100, 10**6)
 ROUNDS = 3
-CALLS = 20                # per measurement
+CALLS = 20  # per measurement
 PAUSES = 6
 FRAME_TARGET = 1.5
 PAUSE_TARGET = 0.100
@@ -92,7 +92,7 @@ async def frames(app, pilot, pane) -> tuple[dict, dict, float]:
     """{n: (refresh_view s, draw_plot s, refresh_view + frame s)} for each history length, the plot's
     rows for each, and the time to await a frame with nothing changed."""
     session = pane.session
-    session.run(until=5)                   # a real snapshot, so the status line and table are filled too
+    session.run(until=5)  # a real snapshot, so the status line and table are filled too
     pane.latest = session.last
     histories = {n: history(n) for n in SIZES}
     rows = {n: len(h) for n, h in histories.items()}
@@ -137,10 +137,10 @@ async def pause_latency(app, pilot, pane) -> list[tuple[float, float, bool, bool
     loop = asyncio.get_running_loop()
     out = []
     for _ in range(PAUSES):
-        pane.restart()                                       # a fresh run each time: it never finishes
+        pane.restart()  # a fresh run each time: it never finishes
         send_key(app, "space", " ")
         await until(lambda: pane.running and pane.session.step > 0)
-        await asyncio.sleep(0.5)                             # let it train: the thread is busy
+        await asyncio.sleep(0.5)  # let it train: the thread is busy
         assert pane.running and not pane.session.finished
         drawn = loop.create_future()
         t = time.perf_counter()
@@ -173,24 +173,36 @@ async def main_async() -> None:
             t3 = time.perf_counter()
             pane.cancel_run()
             await pilot.pause()
-    print(f"(phases: Train tab ready {t1 - t0:.1f} s, frames {t2 - t1:.1f} s, pauses {t3 - t2:.1f} s)")
+    print(
+        f"(phases: Train tab ready {t1 - t0:.1f} s, frames {t2 - t1:.1f} s, pauses {t3 - t2:.1f} s)"
+    )
     for n in SIZES:
         sync, plot, full = best[n]
-        print(f"after {n:>9,} steps ({rows[n]:3d} plot rows): refresh_view {sync * 1e3:7.2f} ms   "
-              f"draw_plot {plot * 1e3:7.2f} ms   refresh_view + frame {full * 1e3:7.2f} ms")
+        print(
+            f"after {n:>9,} steps ({rows[n]:3d} plot rows): refresh_view {sync * 1e3:7.2f} ms   "
+            f"draw_plot {plot * 1e3:7.2f} ms   refresh_view + frame {full * 1e3:7.2f} ms"
+        )
     print(f"(for reference, awaiting a refresh with nothing changed: {idle * 1e3:.2f} ms)")
     a, b = best[SIZES[0]], best[SIZES[1]]
-    print(f"ratio 10⁶/100: refresh_view {b[0] / a[0]:5.2f}   draw_plot {b[1] / a[1]:5.2f}   "
-          f"with the frame {b[2] / a[2]:5.2f}  (target ≤ {FRAME_TARGET})")
+    print(
+        f"ratio 10⁶/100: refresh_view {b[0] / a[0]:5.2f}   draw_plot {b[1] / a[1]:5.2f}   "
+        f"with the frame {b[2] / a[2]:5.2f}  (target ≤ {FRAME_TARGET})"
+    )
     shown = [x[1] for x in latencies]
     lat = ", ".join(f"{x * 1e3:.0f}" for x in shown)
-    print(f"pause latency (space → ▶ Play drawn): worst {max(shown) * 1e3:6.1f} ms   median "
-          f"{statistics.median(shown) * 1e3:6.1f} ms   (runs: {lat} ms; target ≤ {PAUSE_TARGET * 1e3:.0f} ms)")
-    print(f"  (to the button's new state, before drawing: worst {max(x[0] for x in latencies) * 1e3:.1f} ms)")
+    print(
+        f"pause latency (space → ▶ Play drawn): worst {max(shown) * 1e3:6.1f} ms   median "
+        f"{statistics.median(shown) * 1e3:6.1f} ms   (runs: {lat} ms; target ≤ {PAUSE_TARGET * 1e3:.0f} ms)"
+    )
+    print(
+        f"  (to the button's new state, before drawing: worst {max(x[0] for x in latencies) * 1e3:.1f} ms)"
+    )
     said = sum(x[2] for x in latencies)
     kept = sum(x[3] for x in latencies)
-    print(f"  status line said 'Paused' when the button changed: {said}/{len(latencies)}; "
-          f"still said so 0.3 s later: {kept}/{len(latencies)}")
+    print(
+        f"  status line said 'Paused' when the button changed: {said}/{len(latencies)}; "
+        f"still said so 0.3 s later: {kept}/{len(latencies)}"
+    )
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 1.2
 
-DRIVER = r'''
+DRIVER = r"""
 import gc, json, sys, time
 import psutil
 from tutor.train.datasets import load
@@ -58,13 +58,19 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"steps": session.step, "before": before, "after": after, "peak": peak, "rows": len(session.history),
                   "snapshots": slot["count"], "seconds": seconds, "diverged": final.diverged, "error": final.error,
                   "loss": final.loss}))
-'''
+"""
 
 
 def measure(lesson_id: str, steps: int) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    out = subprocess.run([sys.executable, "-c", DRIVER, lesson_id, str(steps)], capture_output=True, text=True,
-                         cwd=ROOT, env=env, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", DRIVER, lesson_id, str(steps)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+    )
     if out.returncode:
         raise RuntimeError(out.stderr)
     r = json.loads(out.stdout.strip().splitlines()[-1])
@@ -79,22 +85,30 @@ def mib(n: float) -> str:
 def report(lesson_id: str, short: int, long: int) -> float:
     a, b = measure(lesson_id, short), measure(lesson_id, long)
     for r in (a, b):
-        print(f"  {lesson_id:15s} {r['steps']:>9,} steps: RSS {mib(r['after'])} (built {mib(r['before'])}, "
-              f"run added {(r['after'] - r['before']) / 2**20:+6.1f} MiB, max RSS {mib(r['peak'])} by getrusage)  "
-              f"{r['rows']} history rows, {r['snapshots']} snapshots, {r['steps'] / r['seconds']:,.0f} steps/s")
+        print(
+            f"  {lesson_id:15s} {r['steps']:>9,} steps: RSS {mib(r['after'])} (built {mib(r['before'])}, "
+            f"run added {(r['after'] - r['before']) / 2**20:+6.1f} MiB, max RSS {mib(r['peak'])} by getrusage)  "
+            f"{r['rows']} history rows, {r['snapshots']} snapshots, {r['steps'] / r['seconds']:,.0f} steps/s"
+        )
     ratio = b["after"] / a["after"]
-    print(f"  ratio RSS {long:,}/{short:,} steps  {ratio:5.3f}   (max RSS {b['peak'] / a['peak']:5.3f})")
+    print(
+        f"  ratio RSS {long:,}/{short:,} steps  {ratio:5.3f}   (max RSS {b['peak'] / a['peak']:5.3f})"
+    )
     return ratio
 
 
 def main() -> None:
     t = time.perf_counter()
-    print("numpy trainer, the UI's policy (History, 10 Hz snapshots, every total//500-th step, latest in a slot)")
+    print(
+        "numpy trainer, the UI's policy (History, 10 Hz snapshots, every total//500-th step, latest in a slot)"
+    )
     print("long run on single-neuron (two-layer-relu's 10⁶ steps would take over a minute here):")
     ratio = report("single-neuron", 10**3, 10**6)
     print("second check on two-layer-relu (H = 100), 10³ and 10⁵ steps:")
     report("two-layer-relu", 10**3, 10**5)
-    print(f"ratio 10⁶/10³ (single-neuron) {ratio:5.3f}  (target ≤ {TARGET})   [{time.perf_counter() - t:.0f} s]")
+    print(
+        f"ratio 10⁶/10³ (single-neuron) {ratio:5.3f}  (target ≤ {TARGET})   [{time.perf_counter() - t:.0f} s]"
+    )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tutor.lesson import lessons_dir, load as load_lesson  # noqa: E402
+from tutor.lesson import lessons_dir  # noqa: E402
+from tutor.lesson import load as load_lesson
 from tutor.train.datasets import load  # noqa: E402
 from tutor.train.session import LogPolicy, Session  # noqa: E402
 from tutor.train.spec import initial_weights, resolve  # noqa: E402
@@ -32,8 +33,8 @@ from tutor.train.spec import initial_weights, resolve  # noqa: E402
 # snapshot (each a pass over the whole training and validation sets, 15% of such a run), a row
 # rate several times the screen's 10 Hz.
 RELU_STEPS = 15_000
-DIGITS_EPOCHS = 100       # 2,000 steps
-ROUNDS = 5                # alternate the two, keep each one's best: load on the machine hits both alike
+DIGITS_EPOCHS = 100  # 2,000 steps
+ROUNDS = 5  # alternate the two, keep each one's best: load on the machine hits both alike
 TARGET = 0.8
 
 
@@ -64,7 +65,7 @@ def bare_digits(x, y, w, lr, momentum, epochs, batch, seed):
     for _ in range(epochs):
         order = rng.permutation(n)
         for start in range(0, n, batch):
-            idx = order[start:start + batch]
+            idx = order[start : start + batch]
             xb, yb = x[idx], y[idx]
             z1 = xb @ p["w1"] + p["b1"]
             mask = z1 > 0
@@ -103,8 +104,10 @@ def compare(name, spec, data, bare, steps) -> float:
         tutor_rate = max(tutor_rate, steps / (time.perf_counter() - t))
         tutor_cpu = max(tutor_cpu, steps / (time.process_time() - c))
         assert session.step == steps and not session.last.diverged and not session.last.error
-    print(f"{name:15s} bare {bare_rate:9,.0f} steps/s   tutor numpy {tutor_rate:9,.0f} steps/s (rows at 10 Hz)   "
-          f"ratio {tutor_rate / bare_rate:5.2f}  (target ≥ {TARGET});  in CPU time {tutor_cpu / bare_cpu:5.2f}")
+    print(
+        f"{name:15s} bare {bare_rate:9,.0f} steps/s   tutor numpy {tutor_rate:9,.0f} steps/s (rows at 10 Hz)   "
+        f"ratio {tutor_rate / bare_rate:5.2f}  (target ≥ {TARGET});  in CPU time {tutor_cpu / bare_cpu:5.2f}"
+    )
     return tutor_rate / bare_rate
 
 
@@ -113,11 +116,18 @@ def main() -> None:
     data = load(lesson.train.dataset)
     spec = resolve(lesson, "numpy", epochs=RELU_STEPS)
     w = initial_weights(spec, data.inputs, data.outputs)
-    Session(spec, data)                    # the thread settings the tutor makes, for the bare loop too
+    Session(spec, data)  # the thread settings the tutor makes, for the bare loop too
     dt = np.float32
     x, y = data.x_train.astype(dt), data.y_train.astype(dt)
-    ratios = [compare("two-layer-relu", spec, data,
-                      lambda: bare_relu(x, y, w["w1"].astype(dt), w["w2"].astype(dt), spec.lr, RELU_STEPS), RELU_STEPS)]
+    ratios = [
+        compare(
+            "two-layer-relu",
+            spec,
+            data,
+            lambda: bare_relu(x, y, w["w1"].astype(dt), w["w2"].astype(dt), spec.lr, RELU_STEPS),
+            RELU_STEPS,
+        )
+    ]
 
     lesson = load_lesson(lessons_dir() / "mlp-digits.toml")
     data = load(lesson.train.dataset)
@@ -125,9 +135,24 @@ def main() -> None:
     w = {k: v.astype(dt) for k, v in initial_weights(spec, data.inputs, data.outputs).items()}
     x = data.x_train.astype(dt)
     steps = Session(spec, data).total
-    ratios.append(compare("mlp-digits", spec, data,
-                          lambda: bare_digits(x, data.y_train, w, spec.lr, spec.momentum, DIGITS_EPOCHS,
-                                              spec.batch_size, spec.seed), steps))
+    ratios.append(
+        compare(
+            "mlp-digits",
+            spec,
+            data,
+            lambda: bare_digits(
+                x,
+                data.y_train,
+                w,
+                spec.lr,
+                spec.momentum,
+                DIGITS_EPOCHS,
+                spec.batch_size,
+                spec.seed,
+            ),
+            steps,
+        )
+    )
     print(f"worst ratio {min(ratios):.2f}  (target ≥ {TARGET})")
 
 

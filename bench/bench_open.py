@@ -28,7 +28,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-LESSONS = ("single-neuron", "linear-1d", "two-layer-relu", "fan-out", "vanishing-gradients", "batchnorm-backward")
+LESSONS = (
+    "single-neuron",
+    "linear-1d",
+    "two-layer-relu",
+    "fan-out",
+    "vanishing-gradients",
+    "batchnorm-backward",
+)
 TARGET = 0.100
 
 
@@ -107,7 +114,7 @@ async def measure(home: Path) -> list[tuple[str, float, float]]:
             t0 = time.perf_counter(), time.thread_time()
             send_key(app, "enter", None)
             opened = await first_frame(seen, t0, "explain")
-            await app.workers.wait_for_complete()          # idle again: the equations typeset
+            await app.workers.wait_for_complete()  # idle again: the equations typeset
             await pilot.pause()
             t0 = time.perf_counter(), time.thread_time()
             send_key(app, "d", "d")
@@ -126,22 +133,38 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         os.environ["BACKPROP_TUTOR_CACHE"] = str(home / "cache")
-        for lesson in LESSONS:                    # the warm cache: each derivation on disk
-            subprocess.run([sys.executable, "-m", "tutor", lesson, "--headless", "--no-train"], cwd=ROOT,
-                           capture_output=True, check=True)
+        for lesson in LESSONS:  # the warm cache: each derivation on disk
+            subprocess.run(
+                [sys.executable, "-m", "tutor", lesson, "--headless", "--no-train"],
+                cwd=ROOT,
+                capture_output=True,
+                check=True,
+            )
         rows = asyncio.run(measure(home))
     load = os.getloadavg()[0]
-    print(f"load average {load:.2f} on {os.cpu_count()} cores (wall times are for an idle machine only "
-          "where the load is under the core count; the UI thread's CPU time is what they come to there)")
+    print(
+        f"load average {load:.2f} on {os.cpu_count()} cores (wall times are for an idle machine only "
+        "where the load is under the core count; the UI thread's CPU time is what they come to there)"
+    )
     print(f"{'lesson':<22}{'enter → Explain':>22}{'d → step 1':>22}   (wall / UI-thread CPU)")
     for lesson, opened, derived in rows:
-        print(f"{lesson:<22}{opened[0] * 1000:>10.0f} / {opened[1] * 1000:4.0f} ms"
-              f"{derived[0] * 1000:>10.0f} / {derived[1] * 1000:4.0f} ms")
-    for name, pairs in (("open a lesson", [r[1] for r in rows]), ("first Derive step", [r[2] for r in rows])):
-        for kind, values in (("wall", [p[0] for p in pairs]), ("UI-thread CPU", [p[1] for p in pairs])):
-            print(f"{name}, {kind}: median {statistics.median(values) * 1000:.0f} ms, worst "
-                  f"{max(values) * 1000:.0f} ms (target ≤ {TARGET * 1000:.0f} ms: "
-                  f"{'ok' if max(values) <= TARGET else 'over'})")
+        print(
+            f"{lesson:<22}{opened[0] * 1000:>10.0f} / {opened[1] * 1000:4.0f} ms"
+            f"{derived[0] * 1000:>10.0f} / {derived[1] * 1000:4.0f} ms"
+        )
+    for name, pairs in (
+        ("open a lesson", [r[1] for r in rows]),
+        ("first Derive step", [r[2] for r in rows]),
+    ):
+        for kind, values in (
+            ("wall", [p[0] for p in pairs]),
+            ("UI-thread CPU", [p[1] for p in pairs]),
+        ):
+            print(
+                f"{name}, {kind}: median {statistics.median(values) * 1000:.0f} ms, worst "
+                f"{max(values) * 1000:.0f} ms (target ≤ {TARGET * 1000:.0f} ms: "
+                f"{'ok' if max(values) <= TARGET else 'over'})"
+            )
 
 
 if __name__ == "__main__":

@@ -47,10 +47,10 @@ def core_round(live: bool) -> float:
 
 async def app_round(live: bool) -> float:
     from tutor.progress import Progress
-    from tutor.ui.screens import playground as ps
     from tutor.ui.app import TutorApp
+    from tutor.ui.screens import playground as ps
 
-    ps.FRAMES_PER_SECOND = 5 if live else 1e-9         # off: no frame after the first
+    ps.FRAMES_PER_SECOND = 5 if live else 1e-9  # off: no frame after the first
     with tempfile.TemporaryDirectory() as home:
         app = TutorApp(progress=Progress(Path(home) / "p.json"), playground=ps.Config())
         async with app.run_test(size=(120, 40)) as pilot:
@@ -61,7 +61,7 @@ async def app_round(live: bool) -> float:
             while screen.pg.step == 0:
                 await pilot.pause(0.01)
             s0, t0 = screen.pg.step, time.perf_counter()
-            await asyncio.sleep(SECONDS)               # the app runs meanwhile: this is the measurement
+            await asyncio.sleep(SECONDS)  # the app runs meanwhile: this is the measurement
             s1, t1 = screen.pg.step, time.perf_counter()
             await pilot.press("space")
     ps.FRAMES_PER_SECOND = 5
@@ -70,13 +70,17 @@ async def app_round(live: bool) -> float:
 
 async def frame_cost(size: tuple[int, int]) -> tuple[float, float]:
     from tutor.progress import Progress
-    from tutor.ui.screens import playground as ps
     from tutor.ui.app import TutorApp
+    from tutor.ui.screens import playground as ps
 
     with tempfile.TemporaryDirectory() as home:
-        app = TutorApp(progress=Progress(Path(home) / "p.json"), playground=ps.Config(hidden=(8, 8, 8)))
+        app = TutorApp(
+            progress=Progress(Path(home) / "p.json"), playground=ps.Config(hidden=(8, 8, 8))
+        )
         async with app.run_test(size=size) as pilot:
-            while not (isinstance(app.screen, ps.PlaygroundScreen) and app.screen.frame is not None):
+            while not (
+                isinstance(app.screen, ps.PlaygroundScreen) and app.screen.frame is not None
+            ):
                 await pilot.pause(0.02)
             screen = app.screen
             await pilot.pause()
@@ -99,18 +103,24 @@ def main() -> None:
     for _ in range(ROUNDS):
         for live in (False, True):
             best[live] = max(best[live], core_round(live))
-    print(f"trainer loop: boundary off {best[False]:,.0f} steps/s, on {best[True]:,.0f} steps/s, "
-          f"ratio {best[True] / best[False]:.2f} (target ≥ 0.8)")
+    print(
+        f"trainer loop: boundary off {best[False]:,.0f} steps/s, on {best[True]:,.0f} steps/s, "
+        f"ratio {best[True] / best[False]:.2f} (target ≥ 0.8)"
+    )
     app_best = {True: 0.0, False: 0.0}
     for _ in range(2):
         for live in (False, True):
             app_best[live] = max(app_best[live], asyncio.run(app_round(live)))
-    print(f"in the app (120×40): frames off {app_best[False]:,.0f} steps/s, on {app_best[True]:,.0f} steps/s, "
-          f"ratio {app_best[True] / app_best[False]:.2f} (target ≥ 0.8)")
+    print(
+        f"in the app (120×40): frames off {app_best[False]:,.0f} steps/s, on {app_best[True]:,.0f} steps/s, "
+        f"ratio {app_best[True] / app_best[False]:.2f} (target ≥ 0.8)"
+    )
     for size in ((80, 24), (200, 50)):
         redraw, frame = asyncio.run(frame_cost(size))
-        print(f"frame at {size[0]}×{size[1]}: redraw() {redraw * 1000:.1f} ms, with the screen composed "
-              f"{frame * 1000:.1f} ms (median of {FRAMES})")
+        print(
+            f"frame at {size[0]}×{size[1]}: redraw() {redraw * 1000:.1f} ms, with the screen composed "
+            f"{frame * 1000:.1f} ms (median of {FRAMES})"
+        )
 
 
 if __name__ == "__main__":

@@ -27,12 +27,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = 20
-CORE_ROUNDS = 10         # the core alone, for the breakdown
-TARGET = 0.100           # seconds from the last key to the updated derivation
+CORE_ROUNDS = 10  # the core alone, for the breakdown
+TARGET = 0.100  # seconds from the last key to the updated derivation
 GRAPH = "z = w*x + b\nh = tanh(z)\np = sigmoid(h)\ne = p - y\nL = e**2"
 POINT = "x = 1.5, y = 1, w = 0.5, b = -0.5"
 WRT = "w, b"
-WAIT = 120               # seconds: a round that takes longer is a hang
+WAIT = 120  # seconds: a round that takes longer is a hang
 
 
 def baseline_round(b: float) -> float:
@@ -82,7 +82,10 @@ async def app_rounds() -> tuple[list[float], list[float]]:
             await pilot.pause(0.001)
 
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, SandboxScreen) and app.screen.query("#sandbox-point"))
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, SandboxScreen) and app.screen.query("#sandbox-point"),
+        )
         screen = app.screen
 
         def shown(texts) -> bool:
@@ -97,7 +100,7 @@ async def app_rounds() -> tuple[list[float], list[float]]:
         screen.query_one("#sandbox-point").focus()
         await pilot.press("end")
         for i in range(ROUNDS):
-            if i == ROUNDS // 2:            # float precision: ten digits into b, then ten into w
+            if i == ROUNDS // 2:  # float precision: ten digits into b, then ten into w
                 value = screen.current_texts()[1]
                 await pilot.press(*["left"] * (len(value) - value.index(", b =")))
             digit = str(1 + i % 9)
@@ -107,8 +110,8 @@ async def app_rounds() -> tuple[list[float], list[float]]:
             await until(pilot, lambda: shown(texts))
             latencies.append(done[texts] - t)
         cached = []
-        for i in range(ROUNDS):            # backspace, then the same digit again: both seen before
-            key = "backspace" if i % 2 == 0 else str(1 + (ROUNDS - 1) % 9)    # the digit just typed
+        for i in range(ROUNDS):  # backspace, then the same digit again: both seen before
+            key = "backspace" if i % 2 == 0 else str(1 + (ROUNDS - 1) % 9)  # the digit just typed
             done.clear()
             t = time.perf_counter()
             await pilot.press(key)
@@ -120,24 +123,32 @@ async def app_rounds() -> tuple[list[float], list[float]]:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    os.environ["BACKPROP_TUTOR_CACHE"] = tempfile.mkdtemp()     # uncached means uncached: not the user's cache
-    from tutor.ui.screens.sandbox import DEBOUNCE_SMALL
-
+    os.environ["BACKPROP_TUTOR_CACHE"] = (
+        tempfile.mkdtemp()
+    )  # uncached means uncached: not the user's cache
     import torch  # noqa: F401 - imported before any timing, as the app's warm-up does
+
+    from tutor.ui.screens.sandbox import DEBOUNCE_SMALL
 
     baseline_round(-0.4)
     core_round(-0.4)
     base = [baseline_round(-0.5 - i / 1000) for i in range(ROUNDS)]
-    core = [core_round(0.25 + i / 1000) for i in range(CORE_ROUNDS)]     # points the app never types
+    core = [core_round(0.25 + i / 1000) for i in range(CORE_ROUNDS)]  # points the app never types
     app, cached = asyncio.run(app_rounds())
     med = statistics.median(app)
     print(f"graph: 5 nodes ({GRAPH.replace(chr(10), '; ')}), parameters {WRT}; {ROUNDS} keystrokes")
-    print(f"keystroke → derivation on screen   median {med * 1e3:8.1f} ms   (min {min(app) * 1e3:.1f}, "
-          f"max {max(app) * 1e3:.1f}; debounce {DEBOUNCE_SMALL * 1e3:.0f} ms included)")
-    print(f"the same, derive() cache hit       median {statistics.median(cached) * 1e3:8.1f} ms   "
-          "(a point typed before: the screen's own cost, debounce included)")
-    print(f"derivation core alone (uncached)   median {statistics.median(core) * 1e3:8.1f} ms   "
-          f"(tutor.sandbox.derivation + rendering every step; {CORE_ROUNDS} rounds)")
+    print(
+        f"keystroke → derivation on screen   median {med * 1e3:8.1f} ms   (min {min(app) * 1e3:.1f}, "
+        f"max {max(app) * 1e3:.1f}; debounce {DEBOUNCE_SMALL * 1e3:.0f} ms included)"
+    )
+    print(
+        f"the same, derive() cache hit       median {statistics.median(cached) * 1e3:8.1f} ms   "
+        "(a point typed before: the screen's own cost, debounce included)"
+    )
+    print(
+        f"derivation core alone (uncached)   median {statistics.median(core) * 1e3:8.1f} ms   "
+        f"(tutor.sandbox.derivation + rendering every step; {CORE_ROUNDS} rounds)"
+    )
     print(f"baseline: bare sympy diff          median {statistics.median(base) * 1e3:8.1f} ms")
     print(f"ratio latency/baseline             {med / statistics.median(base):10.1f}×")
     print(f"ratio latency/target (100 ms)      {med / TARGET:10.2f}   (target ≤ 1)")

@@ -27,7 +27,7 @@ TARGET = 1.3
 
 # The hook both drivers share: poll after each refresh until the list is filled, then wait for
 # one more refresh (the filled list drawn), print the time, and leave.
-HOOK = '''
+HOOK = """
 def _watch(app, list_screen_type):
     from textual.widgets import OptionList
 
@@ -47,9 +47,10 @@ def _watch(app, list_screen_type):
     global MOUNTED
     MOUNTED = time.perf_counter() - T0
     app.call_after_refresh(check)
-'''
+"""
 
-TUTOR = '''
+TUTOR = (
+    """
 import time
 T0 = time.perf_counter()
 import os
@@ -57,7 +58,9 @@ from tutor import cli  # noqa: F401 - the entry point's own imports, as `backpro
 from tutor.ui.app import TutorApp
 from tutor.ui.screens.lesson_list import LessonListScreen
 IMPORTED = time.perf_counter() - T0
-''' + HOOK + '''
+"""
+    + HOOK
+    + """
 
 class Timed(TutorApp):
     # Textual reads CSS_PATH relative to the class's own file: point at the tutor's stylesheet.
@@ -70,16 +73,20 @@ class Timed(TutorApp):
 
 Timed().run(headless=True, size=(120, 40))
 print("EXITED without the list", flush=True)
-'''
+"""
+)
 
-BARE = '''
+BARE = (
+    """
 import time
 T0 = time.perf_counter()
 import os
 from textual.app import App
 from textual.widgets import Footer, Header, OptionList
 IMPORTED = time.perf_counter() - T0
-''' + HOOK + '''
+"""
+    + HOOK
+    + """
 
 class Bare(App):
     def compose(self):
@@ -93,21 +100,25 @@ class Bare(App):
 
 Bare().run(headless=True, size=(120, 40))
 print("EXITED without the list", flush=True)
-'''
+"""
+)
 
 
 def run_once(script: Path, env: dict) -> tuple[float, float, float, float]:
     """Seconds from the driver's first line to the list on screen, process wall seconds, and from
     the first line to the end of the imports and to on_mount."""
     t = time.perf_counter()
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, env=env,
-                         timeout=60)
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
+    )
     wall = time.perf_counter() - t
     for line in out.stdout.splitlines():
         if line.startswith("READY "):
             ready, imported, mounted = map(float, line.split()[1:])
             return ready, wall, imported, mounted
-    raise RuntimeError(f"{script.name} never showed its list (exit {out.returncode}):\n{out.stdout}\n{out.stderr}")
+    raise RuntimeError(
+        f"{script.name} never showed its list (exit {out.returncode}):\n{out.stdout}\n{out.stderr}"
+    )
 
 
 def main() -> None:
@@ -118,12 +129,16 @@ def main() -> None:
         tmpdir = Path(tmp)
         home = tmpdir / "home"
         home.mkdir()
-        env = dict(os.environ, BACKPROP_TUTOR_HOME=str(home), TERM="xterm-256color",
-                   PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        env = dict(
+            os.environ,
+            BACKPROP_TUTOR_HOME=str(home),
+            TERM="xterm-256color",
+            PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        )
         scripts = {"tutor": tmpdir / "tutor_driver.py", "bare": tmpdir / "bare_driver.py"}
         scripts["tutor"].write_text(TUTOR)
         scripts["bare"].write_text(BARE)
-        for script in scripts.values():            # one untimed run each: .pyc files written, disk cache warm
+        for script in scripts.values():  # one untimed run each: .pyc files written, disk cache warm
             run_once(script, env)
         inner = {k: [] for k in scripts}
         wall = {k: [] for k in scripts}
@@ -137,13 +152,19 @@ def main() -> None:
         wrote = sorted(p.name for p in home.iterdir())
     for name in scripts:
         runs = ", ".join(f"{w:.3f}" for w in wall[name])
-        print(f"{name:5s}  to the list on screen {min(inner[name]):6.3f} s (best of {RUNS}, from the first line)   "
-              f"process wall {min(wall[name]):6.3f} s (runs: {runs})")
+        print(
+            f"{name:5s}  to the list on screen {min(inner[name]):6.3f} s (best of {RUNS}, from the first line)   "
+            f"process wall {min(wall[name]):6.3f} s (runs: {runs})"
+        )
     for name in scripts:
         ready, imported, mounted = min(parts[name])
-        print(f"{name:5s}  best run: imports {imported:.3f} s, app start to on_mount {mounted - imported:.3f} s, "
-              f"on_mount to the list drawn {ready - mounted:.3f} s")
-    print(f"ratio tutor/bare (to the list)  {min(inner['tutor']) / min(inner['bare']):5.2f}  (target ≤ {TARGET})")
+        print(
+            f"{name:5s}  best run: imports {imported:.3f} s, app start to on_mount {mounted - imported:.3f} s, "
+            f"on_mount to the list drawn {ready - mounted:.3f} s"
+        )
+    print(
+        f"ratio tutor/bare (to the list)  {min(inner['tutor']) / min(inner['bare']):5.2f}  (target ≤ {TARGET})"
+    )
     print(f"ratio tutor/bare (process wall) {min(wall['tutor']) / min(wall['bare']):5.2f}")
     if wrote:
         print(f"(the tutor wrote {', '.join(wrote)} in the temporary BACKPROP_TUTOR_HOME)")

@@ -37,15 +37,15 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from tutor.train.datasets import load  # noqa: E402
 from tutor.lesson import lessons_dir  # noqa: E402
 from tutor.lesson import load as load_lesson  # noqa: E402
+from tutor.train.datasets import load  # noqa: E402
 from tutor.train.session import LogPolicy, Session  # noqa: E402
 from tutor.train.spec import initial_weights, resolve  # noqa: E402
 
-ROUNDS = 4              # alternate bare and tutor, keep each one's best: load on the machine hits both alike
+ROUNDS = 4  # alternate bare and tutor, keep each one's best: load on the machine hits both alike
 RELU_STEPS = 2_000
-DIGITS_STEPS = 400      # about; rounded up to whole epochs
+DIGITS_STEPS = 400  # about; rounded up to whole epochs
 TARGET = 0.8
 
 
@@ -113,7 +113,9 @@ def bare_optim_digits(x, y, w, spec, steps, batch, device):
     from torch import nn
 
     n = x.shape[0]
-    model = make_mlp(w, [(x.shape[1], spec.hidden), (spec.hidden, 10)], nn.LogSoftmax(dim=1), device)
+    model = make_mlp(
+        w, [(x.shape[1], spec.hidden), (spec.hidden, 10)], nn.LogSoftmax(dim=1), device
+    )
     crit = nn.NLLLoss()
     opt = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=spec.momentum)
     gen = torch.Generator().manual_seed(spec.seed)
@@ -125,7 +127,7 @@ def bare_optim_digits(x, y, w, spec, steps, batch, device):
         else:
             if pos >= n:
                 order, pos = torch.randperm(n, generator=gen).to(device), 0
-            idx = order[pos:pos + batch]
+            idx = order[pos : pos + batch]
             pos += batch
             xb, yb = x[idx], y[idx]
         opt.zero_grad()
@@ -146,7 +148,9 @@ def tutor_rate(spec, data, interval: float | None = 0.1) -> float:
     session.run(policy=LogPolicy.screen(interval))
     sync(session.device)
     dt = time.perf_counter() - t
-    assert session.step == session.total and not session.last.diverged and not session.last.error, session.last
+    assert session.step == session.total and not session.last.diverged and not session.last.error, (
+        session.last
+    )
     return session.total / dt
 
 
@@ -155,7 +159,7 @@ def snapshot_seconds(spec, data, calls: int = 10, rounds: int = 3) -> float:
     counts, gradient and update norms, health, and its one copy to the host): best of `rounds`
     means of `calls`. At 10 Hz it takes 10× this of every second."""
     session = Session(spec, data)
-    session.run(until=2)                       # step 1 is logged: the backend has recorded its gradients
+    session.run(until=2)  # step 1 is logged: the backend has recorded its gradients
     copy, xp = session.backend.xp.copy, session.backend.xp
     best = float("inf")
     for _ in range(rounds):
@@ -183,6 +187,7 @@ def timed(f, steps):
         t = time.perf_counter()
         f()
         return steps / (time.perf_counter() - t)
+
     return run
 
 
@@ -190,19 +195,27 @@ def two_layer_relu() -> list[float]:
     lesson = load_lesson(lessons_dir() / "two-layer-relu.toml")
     data = load(lesson.train.dataset)
     ratios = []
-    print(f"two-layer-relu, H = 100, {data.x_train.shape[0]} samples, float32, CPU, {RELU_STEPS:,} steps a run")
+    print(
+        f"two-layer-relu, H = 100, {data.x_train.shape[0]} samples, float32, CPU, {RELU_STEPS:,} steps a run"
+    )
     for backend, bare in (("autograd", bare_autograd), ("optim", bare_optim_relu)):
         spec = resolve(lesson, backend, epochs=RELU_STEPS)
         w = initial_weights(spec, data.inputs, data.outputs)
-        Session(spec, data)                              # sets one torch thread, as the tutor does
+        Session(spec, data)  # sets one torch thread, as the tutor does
         x, y = tensor(data.x_train), tensor(data.y_train)
-        bare_r, tutor_r = best_of([timed(lambda: bare(x, y, w, spec.lr, RELU_STEPS), RELU_STEPS),
-                                   lambda: tutor_rate(spec, data)])
+        bare_r, tutor_r = best_of(
+            [
+                timed(lambda: bare(x, y, w, spec.lr, RELU_STEPS), RELU_STEPS),
+                lambda: tutor_rate(spec, data),
+            ]
+        )
         ratio = tutor_r / bare_r
         ratios.append(ratio)
         snap = snapshot_seconds(spec, data)
-        print(f"  {backend:9s} bare {bare_r:9,.0f} steps/s   tutor {tutor_r:9,.0f} steps/s   "
-              f"ratio {ratio:5.2f}  (target ≥ {TARGET}; {spec.optimizer}, lr {spec.lr:g}, threads {torch.get_num_threads()})")
+        print(
+            f"  {backend:9s} bare {bare_r:9,.0f} steps/s   tutor {tutor_r:9,.0f} steps/s   "
+            f"ratio {ratio:5.2f}  (target ≥ {TARGET}; {spec.optimizer}, lr {spec.lr:g}, threads {torch.get_num_threads()})"
+        )
         print(f"  {'':9s} one snapshot {snap * 1e3:6.2f} ms ({10 * snap:.1%} of a second at 10 Hz)")
     return ratios
 
@@ -215,7 +228,9 @@ def mlp_digits() -> list[float]:
     ratios = []
     if torch.cuda.is_available():
         cases += [("cuda", 64), ("cuda", 4096)]
-    print(f"mlp-digits, optim (sgd, momentum {lesson.train.momentum:g}), hidden {lesson.train.hidden}, {n} training digits")
+    print(
+        f"mlp-digits, optim (sgd, momentum {lesson.train.momentum:g}), hidden {lesson.train.hidden}, {n} training digits"
+    )
     for device, batch in cases:
         per_epoch = math.ceil(n / batch) if batch < n else 1
         epochs = max(1, math.ceil(DIGITS_STEPS / per_epoch))
@@ -223,13 +238,22 @@ def mlp_digits() -> list[float]:
         spec = resolve(lesson, "optim", epochs=epochs, batch_size=batch, device=device)
         w = initial_weights(spec, data.inputs, data.outputs)
         Session(spec, data)
-        x, y = tensor(data.x_train, device), torch.as_tensor(data.y_train, dtype=torch.int64, device=device)
-        rates = best_of([timed(lambda: bare_optim_digits(x, y, w, spec, steps, batch, device), steps),
-                         lambda: tutor_rate(spec, data)])
+        x, y = (
+            tensor(data.x_train, device),
+            torch.as_tensor(data.y_train, dtype=torch.int64, device=device),
+        )
+        rates = best_of(
+            [
+                timed(lambda: bare_optim_digits(x, y, w, spec, steps, batch, device), steps),
+                lambda: tutor_rate(spec, data),
+            ]
+        )
         snap = snapshot_seconds(spec, data)
         ratios.append(rates[1] / rates[0])
-        line = (f"  {device:4s} batch {batch:5d}: bare {rates[0]:9,.0f} steps/s   tutor {rates[1]:9,.0f} steps/s   "
-                f"ratio {rates[1] / rates[0]:5.2f}  (target ≥ {TARGET})")
+        line = (
+            f"  {device:4s} batch {batch:5d}: bare {rates[0]:9,.0f} steps/s   tutor {rates[1]:9,.0f} steps/s   "
+            f"ratio {rates[1] / rates[0]:5.2f}  (target ≥ {TARGET})"
+        )
         line += f"\n  {'':4s} {'':11s} one snapshot {snap * 1e3:6.2f} ms ({10 * snap:.1%} of a second at 10 Hz)"
         print(line + f"   [{steps:,} steps a run, threads {torch.get_num_threads()}]")
     if not torch.cuda.is_available():
@@ -242,17 +266,35 @@ def headless_rate(log_every: int) -> float:
     import json
     import subprocess
 
-    out = subprocess.run([sys.executable, "-m", "tutor", "mlp-digits", "--headless", "--json", "--no-derive",
-                          "--backend", "optim", "--log-every", str(log_every)], capture_output=True, text=True,
-                         cwd=ROOT, check=True).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tutor",
+            "mlp-digits",
+            "--headless",
+            "--json",
+            "--no-derive",
+            "--backend",
+            "optim",
+            "--log-every",
+            str(log_every),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    ).stdout
     done = [e for e in map(json.loads, out.splitlines()) if e["event"] == "done"]
     return done[0]["steps_per_second"]
 
 
 def headless_rows(rounds: int = 3) -> float:
     every, none = best_of([lambda: headless_rate(1), lambda: headless_rate(1_000_000)], rounds)
-    print(f"headless mlp-digits optim: --log-every 1 {every:9,.0f} steps/s   rows at the ends only "
-          f"{none:9,.0f} steps/s   ratio {every / none:5.2f}  (target ≥ {TARGET}; best of {rounds}, interleaved)")
+    print(
+        f"headless mlp-digits optim: --log-every 1 {every:9,.0f} steps/s   rows at the ends only "
+        f"{none:9,.0f} steps/s   ratio {every / none:5.2f}  (target ≥ {TARGET}; best of {rounds}, interleaved)"
+    )
     return every / none
 
 
@@ -261,7 +303,9 @@ def main() -> None:
         from threadpoolctl import threadpool_info
 
         blas = ", ".join(f"{i['internal_api']} {i['num_threads']}" for i in threadpool_info())
-        print(f"thread pools in this process: {blas}; torch {torch.__version__}, {torch.get_num_threads()} threads")
+        print(
+            f"thread pools in this process: {blas}; torch {torch.__version__}, {torch.get_num_threads()} threads"
+        )
     except ImportError:
         pass
     ratios = two_layer_relu() + mlp_digits()

@@ -63,8 +63,10 @@ W = {{ recipe = "normal", seed = 1, scale = 0.1 }}
 def chain():
     from tutor.lesson import loads
 
-    nodes = "".join(f'[[graph.nodes]]\nname = "h{i}"\n'
-                    f'expr = "tanh({"x" if i == 0 else f"h{i - 1}"} @ W)"\n\n' for i in range(20))
+    nodes = "".join(
+        f'[[graph.nodes]]\nname = "h{i}"\nexpr = "tanh({"x" if i == 0 else f"h{i - 1}"} @ W)"\n\n'
+        for i in range(20)
+    )
     return loads(CHAIN.format(nodes=nodes), "chain.toml")
 
 
@@ -83,8 +85,7 @@ def main() -> int:
     from tutor.lesson import load
 
     toy = ROOT / "tests" / "fixtures" / "courses" / "cs231n-toy-net.toml"
-    cases = [("cs231n-toy-net", load(toy), 2.5),
-             ("100×100 chain", chain(), 4.0)]
+    cases = [("cs231n-toy-net", load(toy), 2.5), ("100×100 chain", chain(), 4.0)]
     failed = False
     for name, lesson, target in cases:
         bare = replace(lesson, graph=replace(lesson.graph, values={}, entries={}))
@@ -95,8 +96,10 @@ def main() -> int:
         ratio = min(with_values) / min(without)
         ok = ratio <= target
         failed |= not ok
-        print(f"{name}: with values {min(with_values):.2f} s, without {min(without):.2f} s, "
-              f"ratio {ratio:.2f} (target ≤ {target}) {'ok' if ok else 'OVER'}")
+        print(
+            f"{name}: with values {min(with_values):.2f} s, without {min(without):.2f} s, "
+            f"ratio {ratio:.2f} (target ≤ {target}) {'ok' if ok else 'OVER'}"
+        )
     return 1 if failed else 0
 
 

@@ -11,11 +11,15 @@ from hypothesis import HealthCheck, settings
 
 from tests.support import FIXTURES_DIR
 
-settings.register_profile("default", max_examples=40, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("ci", max_examples=100, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "default")
+settings.register_profile(
+    "default", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(
+    "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "default"
+)
 
 
 @pytest.fixture
@@ -28,7 +32,7 @@ def _own_derivation_cache(tmp_path_factory):
     """Derivations are cached on disk; the suite keeps its own cache (subprocesses inherit it),
     so it neither reads nor fills the user's."""
     os.environ["BACKPROP_TUTOR_CACHE"] = str(tmp_path_factory.mktemp("derive-cache"))
-    os.environ["BACKPROP_TUTOR_STATE"] = str(tmp_path_factory.mktemp("state"))      # the error log
+    os.environ["BACKPROP_TUTOR_STATE"] = str(tmp_path_factory.mktemp("state"))  # the error log
     yield
 
 
@@ -80,5 +84,6 @@ def pretend_cuda(monkeypatch):
     """device='cuda' accepted, the tensors kept on the CPU: enough to reach a CUDA error path."""
     from tutor.train import backends as backends_module
 
-    monkeypatch.setattr(backends_module, "resolve_device", lambda name: "cpu" if name == "cuda" else name)
-
+    monkeypatch.setattr(
+        backends_module, "resolve_device", lambda name: "cpu" if name == "cuda" else name
+    )

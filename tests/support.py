@@ -27,24 +27,38 @@ CURRICULUM_IDS = (
     "mlp-digits",
 )
 # The further topics (group "Further topics", orders 10 to 16), in --list order.
-FURTHER_IDS = ("fan-out", "backprop-through-time", "gradient-checking", "initialisation", "vanishing-gradients",
-               "softmax-cross-entropy", "batchnorm-backward")
+FURTHER_IDS = (
+    "fan-out",
+    "backprop-through-time",
+    "gradient-checking",
+    "initialisation",
+    "vanishing-gradients",
+    "softmax-cross-entropy",
+    "batchnorm-backward",
+)
 # The modern networks (group "Modern networks", orders 17 to 23 as issue 29 numbers them), in --list order.
-MODERN_IDS = ("residual-connections", "layernorm-backward", "activations", "attention-backward",
-              "embeddings-char-model", "adam-from-scratch", "data-parallel")
+MODERN_IDS = (
+    "residual-connections",
+    "layernorm-backward",
+    "activations",
+    "attention-backward",
+    "embeddings-char-model",
+    "adam-from-scratch",
+    "data-parallel",
+)
 # Every shipped lesson in --list order: the curriculum, the further topics, then the playground's
 # xor lesson (order 30), then the modern networks.
 LISTED_IDS = CURRICULUM_IDS + FURTHER_IDS + ("xor-needs-a-hidden-layer",) + MODERN_IDS
 # What `--check` adds after "ok" for a lesson whose check fails on purpose ([graph] expect_kink).
 CHECK_NOTES = {
     "gradient-checking": " (the finite-difference check of v fails near a kink, as the lesson expects: relative "
-                         "error 4.0e-01 (wrong); autograd agrees with the derivation)",
+    "error 4.0e-01 (wrong); autograd agrees with the derivation)",
 }
 
-CLI_TIMEOUT = 300          # seconds; a CLI call that takes longer is a hang, not a slow test
-HANG_BOUND = 60.0          # seconds for something that should happen at once (an exit, a stop): a
-                           # bound for a hang, never a figure (bench/ measures how long it takes)
-POLL = 0.02                # how often wait_for looks again
+CLI_TIMEOUT = 300  # seconds; a CLI call that takes longer is a hang, not a slow test
+HANG_BOUND = 60.0  # seconds for something that should happen at once (an exit, a stop): a
+# bound for a hang, never a figure (bench/ measures how long it takes)
+POLL = 0.02  # how often wait_for looks again
 
 
 def wait_for(condition, seconds: float = HANG_BOUND, every: float = POLL, poll=None) -> bool:
@@ -77,11 +91,23 @@ def _env() -> dict[str, str]:
 # Modes of `python -m tutor` that are plain functions writing to stdout and stderr: a test runs
 # them in-process (cli.main), which saves each call a Python start and torch's import. The TUI,
 # the subcommands and anything about the process itself (encodings, signals, pipes) run in a child.
-IN_PROCESS = ("--headless", "--answer", "--check", "--list", "--export-code", "--code", "--template")
+IN_PROCESS = (
+    "--headless",
+    "--answer",
+    "--check",
+    "--list",
+    "--export-code",
+    "--code",
+    "--template",
+)
 
 
-def run_cli(*args: str, timeout: float = CLI_TIMEOUT, cwd: str | os.PathLike | None = None,
-            process: bool | None = None) -> tuple[int, str, str]:
+def run_cli(
+    *args: str,
+    timeout: float = CLI_TIMEOUT,
+    cwd: str | os.PathLike | None = None,
+    process: bool | None = None,
+) -> tuple[int, str, str]:
     """`python -m tutor ARGS` → (exit status, stdout, stderr): in a subprocess when `process` (or
     when the mode is not one of IN_PROCESS), else `tutor.cli.main(ARGS)` in this process.
 
@@ -90,13 +116,20 @@ def run_cli(*args: str, timeout: float = CLI_TIMEOUT, cwd: str | os.PathLike | N
     args = tuple(map(str, args))
     if process is None:
         process = not any(a in IN_PROCESS or a.startswith("--answer=") for a in args) or bool(
-            args[:1] and args[0] in ("derive", "sandbox", "playground"))
+            args[:1] and args[0] in ("derive", "sandbox", "playground")
+        )
     if not process:
         return _in_process(args, cwd)
     proc = subprocess.run(
         [sys.executable, "-m", "tutor", *args],
-        capture_output=True, text=True, encoding="utf-8", errors="replace",
-        timeout=timeout, cwd=cwd or ROOT, env=_env(), stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=timeout,
+        cwd=cwd or ROOT,
+        env=_env(),
+        stdin=subprocess.DEVNULL,
     )
     return proc.returncode, proc.stdout, proc.stderr
 
@@ -139,7 +172,9 @@ def parse_json_lines(stdout: str) -> list[dict]:
         try:
             obj = json.loads(line, parse_constant=_no_constants)
         except ValueError as exc:  # JSONDecodeError is a ValueError
-            raise AssertionError(f"stdout line {number} is not JSON ({exc}): {line[:200]!r}") from None
+            raise AssertionError(
+                f"stdout line {number} is not JSON ({exc}): {line[:200]!r}"
+            ) from None
         assert isinstance(obj, dict), f"stdout line {number} is not a JSON object: {line[:200]!r}"
         assert "event" in obj, f"stdout line {number} has no 'event': {line[:200]!r}"
         events.append(obj)
@@ -163,7 +198,9 @@ def headless_json(lesson: str, *args: str) -> list[dict]:
 
 
 def events_of(events: list[dict], kind: str, **match) -> list[dict]:
-    return [e for e in events if e["event"] == kind and all(e.get(k) == v for k, v in match.items())]
+    return [
+        e for e in events if e["event"] == kind and all(e.get(k) == v for k, v in match.items())
+    ]
 
 
 def lesson_path(lesson_id: str) -> Path:

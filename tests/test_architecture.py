@@ -16,28 +16,54 @@ import pytest
 
 from tests.support import ROOT
 
-CORE = ("tutor.expr", "tutor.lesson", "tutor.derive", "tutor.exercises", "tutor.train", "tutor.present",
-        "tutor.code", "tutor.playground", "tutor.sandbox", "tutor.headless", "tutor.progress", "tutor.log")
+CORE = (
+    "tutor.expr",
+    "tutor.lesson",
+    "tutor.derive",
+    "tutor.exercises",
+    "tutor.train",
+    "tutor.present",
+    "tutor.code",
+    "tutor.playground",
+    "tutor.sandbox",
+    "tutor.headless",
+    "tutor.progress",
+    "tutor.log",
+)
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess:
     """import-linter's contracts, on the package under `root` (its pyproject.toml)."""
     code = "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports())"
-    return subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300,
-                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"})
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+    )
 
 
 def loaded(code: str, root: Path = ROOT) -> list[str]:
     """The modules a fresh interpreter holds after running `code` (run from `root`)."""
     probe = code + "\nimport json, sys; print(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=300,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
     return json.loads(out.splitlines()[-1])
 
 
 def heavy(modules: list[str], names=("textual", "torch", "sympy", "sklearn")) -> list[str]:
-    return sorted({m.split(".")[0] for m in modules if m.split(".")[0] in names} |
-                  {m for m in modules if m.startswith("tutor.ui")})
+    return sorted(
+        {m.split(".")[0] for m in modules if m.split(".")[0] in names}
+        | {m for m in modules if m.startswith("tutor.ui")}
+    )
 
 
 def test_the_import_contracts_hold():
@@ -54,12 +80,14 @@ def broken_tree(tmp_path_factory) -> Path:
     shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
     shutil.copytree(ROOT / "lessons", root / "lessons")
     records = root / "tutor" / "lesson" / "records.py"
-    records.write_text(records.read_text() + "\nimport textual.widget  # noqa\nimport torch  # noqa\n")
+    records.write_text(
+        records.read_text() + "\nimport textual.widget  # noqa\nimport torch  # noqa\n"
+    )
     headless = root / "tutor" / "headless.py"
     headless.write_text(headless.read_text() + "\nimport tutor.ui.app  # noqa\n")
-    limits = root / "tutor" / "lesson" / "limits.py"          # loading imports limits: now a cycle
+    limits = root / "tutor" / "lesson" / "limits.py"  # loading imports limits: now a cycle
     limits.write_text(limits.read_text() + "\nimport tutor.lesson.loading  # noqa\n")
-    fields = root / "tutor" / "sandbox" / "fields.py"          # the typed fields above the sketch
+    fields = root / "tutor" / "sandbox" / "fields.py"  # the typed fields above the sketch
     fields.write_text(fields.read_text() + "\nimport tutor.sandbox.graph  # noqa\n")
     return root
 
@@ -73,25 +101,37 @@ def test_the_contracts_catch_a_broken_tree(broken_tree):
 
 
 def test_reading_every_lesson_loads_no_ui_torch_or_sympy():
-    modules = loaded("import tutor.lesson as l\nfor p in l.lesson_paths(): l.load(p)\nl.catalogue()")
+    modules = loaded(
+        "import tutor.lesson as l\nfor p in l.lesson_paths(): l.load(p)\nl.catalogue()"
+    )
     assert heavy(modules) == []
-    assert "numpy" not in modules          # the format is the standard library and tutor.expr
+    assert "numpy" not in modules  # the format is the standard library and tutor.expr
 
 
 def test_the_core_imports_no_textual():
-    code = ("import importlib, pkgutil, tutor\n"
-            f"for name in {CORE!r}:\n"
-            "    mod = importlib.import_module(name)\n"
-            "    for info in pkgutil.walk_packages(getattr(mod, '__path__', []), name + '.'):\n"
-            "        importlib.import_module(info.name)")
+    code = (
+        "import importlib, pkgutil, tutor\n"
+        f"for name in {CORE!r}:\n"
+        "    mod = importlib.import_module(name)\n"
+        "    for info in pkgutil.walk_packages(getattr(mod, '__path__', []), name + '.'):\n"
+        "        importlib.import_module(info.name)"
+    )
     modules = loaded(code)
-    assert "tutor.train.session" in modules and "tutor.derive.scalar" in modules     # the walk reached them
+    assert (
+        "tutor.train.session" in modules and "tutor.derive.scalar" in modules
+    )  # the walk reached them
     assert [m for m in modules if m == "textual" or m.startswith(("textual.", "tutor.ui"))] == []
 
 
 def test_a_headless_run_never_imports_the_ui():
-    modules = loaded("from tutor.cli import main\nmain(['single-neuron', '--headless', '--epochs', '2'])")
-    assert "tutor.headless" in modules and "tutor.derive" in modules and "tutor.train.session" in modules
+    modules = loaded(
+        "from tutor.cli import main\nmain(['single-neuron', '--headless', '--epochs', '2'])"
+    )
+    assert (
+        "tutor.headless" in modules
+        and "tutor.derive" in modules
+        and "tutor.train.session" in modules
+    )
     assert [m for m in modules if m == "textual" or m.startswith(("textual.", "tutor.ui"))] == []
 
 
@@ -103,13 +143,22 @@ def test_the_probe_sees_a_forbidden_import(broken_tree):
 
 def cycles(root: Path) -> list[list[str]]:
     """Pairs of tutor modules each of which imports the other, directly or through others."""
-    code = ("import grimp, json\n"
-            "g = grimp.build_graph('tutor')\n"
-            "print(json.dumps(sorted({tuple(sorted((m, i))) for m in g.modules\n"
-            "    for i in g.find_modules_directly_imported_by(m)\n"
-            "    if i.startswith('tutor') and g.find_shortest_chain(importer=i, imported=m)})))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300,
-                         env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}, check=True).stdout
+    code = (
+        "import grimp, json\n"
+        "g = grimp.build_graph('tutor')\n"
+        "print(json.dumps(sorted({tuple(sorted((m, i))) for m in g.modules\n"
+        "    for i in g.find_modules_directly_imported_by(m)\n"
+        "    if i.startswith('tutor') and g.find_shortest_chain(importer=i, imported=m)})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+        check=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -125,7 +174,11 @@ def test_lessons_readme_lists_every_limit_of_the_format():
     import tutor.lesson.limits as limits
 
     readme = (ROOT / "lessons" / "README.md").read_text(encoding="utf-8")
-    names = [n for n in dir(limits) if n.startswith("MAX_")] + ["MAX_LENGTH", "MAX_DEPTH", "MAX_EXPONENT"]
+    names = [n for n in dir(limits) if n.startswith("MAX_")] + [
+        "MAX_LENGTH",
+        "MAX_DEPTH",
+        "MAX_EXPONENT",
+    ]
     missing = [n for n in names if f"`{n}`" not in readme]
     assert missing == [], f"not in lessons/README.md: {missing}"
     assert parser.MAX_NODES == 400 and "| `MAX_NODES`    | 400   |" in readme

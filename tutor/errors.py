@@ -14,8 +14,15 @@ class LessonError(Exception):
     they are kept without terminal escapes or control characters wherever they are shown.
     """
 
-    def __init__(self, message: str, *, key: str = "", file: str = "", line: int | None = None,
-                 more: tuple["LessonError", ...] = ()):
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: str = "",
+        file: str = "",
+        line: int | None = None,
+        more: tuple[LessonError, ...] = (),
+    ):
         message = printable(message)
         super().__init__(message)
         self.message = message
@@ -25,10 +32,12 @@ class LessonError(Exception):
         self.more = more
 
     @property
-    def problems(self) -> tuple["LessonError", ...]:
+    def problems(self) -> tuple[LessonError, ...]:
         return (self, *self.more)
 
-    def located(self, *, file: str | None = None, line: int | None = None, key: str | None = None) -> "LessonError":
+    def located(
+        self, *, file: str | None = None, line: int | None = None, key: str | None = None
+    ) -> LessonError:
         """A copy with the location filled in where it was missing."""
         return LessonError(
             self.message,

@@ -6,13 +6,56 @@ import math
 import re
 
 _ASCII = {
-    "∂": "d", "·": "*", "⊙": ".*", "⊘": "./", "ᵀ": ".T", "𝟙": "1", "σ": "sigmoid", "−": "-", "‖": "||",
-    "×": "x", "≤": "<=", "≥": ">=", "²": "^2", "→": "->", "←": "<-", "–": "-", "—": "-", "…": "...",
-    "Σ": "sum", "│": "|", "─": "-", "┌": "+", "┐": "+", "└": "+", "┘": "+", "┤": "+", "┬": "+", "▶": ">",
-    "◀": "<", "●": "*", "❚": "|", "Δ": "d", "⏎": "enter",
-    "✓": "ok", "✗": "X", "≈": "~", "⁻": "^-", "⁰": "^0", "¹": "1", "₀": "0", "ŷ": "yhat",
+    "∂": "d",
+    "·": "*",
+    "⊙": ".*",
+    "⊘": "./",
+    "ᵀ": ".T",
+    "𝟙": "1",
+    "σ": "sigmoid",
+    "−": "-",
+    "‖": "||",
+    "×": "x",
+    "≤": "<=",
+    "≥": ">=",
+    "²": "^2",
+    "→": "->",
+    "←": "<-",
+    "–": "-",
+    "—": "-",
+    "…": "...",
+    "Σ": "sum",
+    "│": "|",
+    "─": "-",
+    "┌": "+",
+    "┐": "+",
+    "└": "+",
+    "┘": "+",
+    "┤": "+",
+    "┬": "+",
+    "▶": ">",
+    "◀": "<",
+    "●": "*",
+    "❚": "|",
+    "Δ": "d",
+    "⏎": "enter",
+    "✓": "ok",
+    "✗": "X",
+    "≈": "~",
+    "⁻": "^-",
+    "⁰": "^0",
+    "¹": "1",
+    "₀": "0",
+    "ŷ": "yhat",
     # a histogram's bars, lowest to tallest (tutor/train/activations.py)
-    "▁": ".", "▂": ":", "▃": "-", "▄": "=", "▅": "+", "▆": "*", "▇": "#", "█": "@",
+    "▁": ".",
+    "▂": ":",
+    "▃": "-",
+    "▄": "=",
+    "▅": "+",
+    "▆": "*",
+    "▇": "#",
+    "█": "@",
 }
 
 
@@ -26,14 +69,14 @@ def number(v: float | None) -> str:
         return "nan"
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
-    if v != 0 and abs(v) < SMALL:           # 9e-13 is not 0.0: a small number keeps its magnitude
+    if v != 0 and abs(v) < SMALL:  # 9e-13 is not 0.0: a small number keeps its magnitude
         return f"{v:.6g}"
     if abs(v) < 1e6 and abs(v - round(v)) <= 1e-9 * max(1.0, abs(v)):
         return f"{round(v):.1f}"
     return f"{v:.6g}"
 
 
-SMALL = 0.5           # below this magnitude a value keeps its own digits, never rounded to 0.0
+SMALL = 0.5  # below this magnitude a value keeps its own digits, never rounded to 0.0
 
 
 def number_within(v: float | None, width: int) -> str:
@@ -74,8 +117,10 @@ def asciify(text: str) -> str:
 # after it), and the control characters left over: C0 but newline and tab, DEL and C1. A lesson,
 # a file name or a progress file could otherwise set the window title, write the clipboard or
 # clear the screen. The patterns have no nested repetition, so the time is linear.
-_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|.?)", re.DOTALL)
-_CONTROLS = dict.fromkeys([*range(0x00, 0x09), *range(0x0b, 0x20), 0x7f, *range(0x80, 0xa0)])
+_ESCAPES = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|.?)", re.DOTALL
+)
+_CONTROLS = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)])
 
 
 def printable(text: str) -> str:

@@ -19,5 +19,9 @@ _LOCK = threading.Lock()
 def load(*names: str) -> None:
     """Import `names` (default: all of ORDER), in ORDER, holding the one import lock."""
     with _LOCK:
-        for name in ORDER if not names else [n for n in ORDER if n in names] + [n for n in names if n not in ORDER]:
+        for name in (
+            ORDER
+            if not names
+            else [n for n in ORDER if n in names] + [n for n in names if n not in ORDER]
+        ):
             importlib.import_module(name)

@@ -13,9 +13,9 @@ import threading
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-LOG_BYTES = 1_000_000       # the file is rotated past this size, keeping one older file
+LOG_BYTES = 1_000_000  # the file is rotated past this size, keeping one older file
 _logger = logging.getLogger("backprop-tutor")
-_logger.propagate = False    # never onto the terminal the TUI draws on
+_logger.propagate = False  # never onto the terminal the TUI draws on
 _lock = threading.Lock()
 
 
@@ -36,7 +36,7 @@ def _handler() -> bool:
             path = log_path()
             path.parent.mkdir(parents=True, exist_ok=True)
             handler = RotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=1, encoding="utf-8")
-        except OSError:          # a read-only home: the learner still sees the message
+        except OSError:  # a read-only home: the learner still sees the message
             _logger.addHandler(logging.NullHandler())
             return False
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
@@ -48,5 +48,7 @@ def _handler() -> bool:
 def logged(exc: BaseException, where: str) -> str:
     """Write `exc` and its traceback to the log; return the line the learner is shown."""
     _handler()
-    _logger.error("%s: %s: %s", where, type(exc).__name__, exc, exc_info=(type(exc), exc, exc.__traceback__))
+    _logger.error(
+        "%s: %s: %s", where, type(exc).__name__, exc, exc_info=(type(exc), exc, exc.__traceback__)
+    )
     return f"{type(exc).__name__}: {exc}"

@@ -27,11 +27,11 @@ from tutor.fmt import printable
 
 VERSION = 1
 NOT_STARTED, IN_PROGRESS, DONE = "not started", "in progress", "done"
-MAX_BYTES = 10_000_000     # a progress record is a few kilobytes; anything this big is not one
-LOCK_WAIT = 10.0           # seconds a save waits for another tutor's save before going ahead alone
-                           # (a loaded machine's fsync can take seconds; a shorter wait loses updates)
-UNITED = ("parts", "solved")   # per-lesson lists that two tutors' saves unite
-VERDICTS = "verdicts"      # per lesson: {exercise id: {verdict kind: how many times}} (the kind only, never the text)
+MAX_BYTES = 10_000_000  # a progress record is a few kilobytes; anything this big is not one
+LOCK_WAIT = 10.0  # seconds a save waits for another tutor's save before going ahead alone
+# (a loaded machine's fsync can take seconds; a shorter wait loses updates)
+UNITED = ("parts", "solved")  # per-lesson lists that two tutors' saves unite
+VERDICTS = "verdicts"  # per lesson: {exercise id: {verdict kind: how many times}} (the kind only, never the text)
 
 
 def default_path() -> Path:
@@ -46,8 +46,8 @@ def default_path() -> Path:
 # -- a class: one folder per learner under the class directory ----------------------------------
 
 CLASS_ENV = "BACKPROP_TUTOR_CLASS"  # set (by `serve`): the tutor asks the learner's name, progress in this class
-NAME_MAX = 40              # characters in a learner's name (after normalising)
-LEARNER_FILE = "learner.json"   # beside progress.json in a learner's folder: the name as typed
+NAME_MAX = 40  # characters in a learner's name (after normalising)
+LEARNER_FILE = "learner.json"  # beside progress.json in a learner's folder: the name as typed
 
 
 def default_class_dir() -> Path:
@@ -80,7 +80,7 @@ def learner_dir(class_dir: Path, name: str) -> Path:
     import unicodedata
 
     key = unicodedata.normalize("NFKC", learner_name(name)).casefold()
-    key = unicodedata.normalize("NFKC", key)        # casefolding can leave a form NFKC would change
+    key = unicodedata.normalize("NFKC", key)  # casefolding can leave a form NFKC would change
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
     plain = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:24].strip("-") or "learner"
@@ -141,8 +141,11 @@ def _clean_verdicts(value) -> dict:
     out: dict = {}
     for ex, kinds in value.items():
         if isinstance(ex, str) and isinstance(kinds, dict):
-            counts = {k: n for k, n in kinds.items()
-                      if isinstance(k, str) and isinstance(n, int) and not isinstance(n, bool) and n > 0}
+            counts = {
+                k: n
+                for k, n in kinds.items()
+                if isinstance(k, str) and isinstance(n, int) and not isinstance(n, bool) and n > 0
+            }
             if counts:
                 out[ex] = counts
     return out
@@ -166,21 +169,38 @@ def _clean_place(place) -> dict:
     out: dict = {}
     if isinstance(place.get("part"), str):
         out["part"] = place["part"]
-    if isinstance(place.get("step"), int) and not isinstance(place["step"], bool) and place["step"] >= 0:
+    if (
+        isinstance(place.get("step"), int)
+        and not isinstance(place["step"], bool)
+        and place["step"] >= 0
+    ):
         out["step"] = place["step"]
     if isinstance(place.get("train"), dict):
-        out["train"] = {k: v for k, v in place["train"].items() if isinstance(k, str) and isinstance(v, str)}
-    for key in ("backend", "variant"):          # the Train part's drop-downs (the variant's name, "" for none)
+        out["train"] = {
+            k: v for k, v in place["train"].items() if isinstance(k, str) and isinstance(v, str)
+        }
+    for key in (
+        "backend",
+        "variant",
+    ):  # the Train part's drop-downs (the variant's name, "" for none)
         if isinstance(place.get(key), str) and len(place[key]) <= 64:
             out[key] = place[key]
-    if isinstance(place.get("kept"), list):      # the runs kept on the plot (o)
+    if isinstance(place.get("kept"), list):  # the runs kept on the plot (o)
         out["kept"] = [k for k in map(_clean_kept, place["kept"][:KEPT_MAX]) if k is not None]
     return out
 
 
-KEPT_MAX = 6              # runs kept on the plot that a progress record remembers
-KEPT_ROWS = 600           # rows of one kept run's loss history (History keeps at most 512)
-SETTINGS = {"lr": float, "momentum": float, "epochs": int, "hidden": int, "seed": int, "optimizer": str, "device": str}
+KEPT_MAX = 6  # runs kept on the plot that a progress record remembers
+KEPT_ROWS = 600  # rows of one kept run's loss history (History keeps at most 512)
+SETTINGS = {
+    "lr": float,
+    "momentum": float,
+    "epochs": int,
+    "hidden": int,
+    "seed": int,
+    "optimizer": str,
+    "device": str,
+}
 
 
 def _number(v) -> bool:
@@ -193,20 +213,45 @@ def _clean_kept(kept) -> dict | None:
     if not isinstance(kept, dict):
         return None
     label, backend, variant = kept.get("label"), kept.get("backend"), kept.get("variant", "")
-    step, total, rows, settings = kept.get("step"), kept.get("total"), kept.get("rows"), kept.get("settings")
-    if not (isinstance(label, str) and isinstance(backend, str) and isinstance(variant, str)
-            and isinstance(step, int) and isinstance(total, int) and isinstance(rows, list)
-            and isinstance(settings, dict)):
+    step, total, rows, settings = (
+        kept.get("step"),
+        kept.get("total"),
+        kept.get("rows"),
+        kept.get("settings"),
+    )
+    if not (
+        isinstance(label, str)
+        and isinstance(backend, str)
+        and isinstance(variant, str)
+        and isinstance(step, int)
+        and isinstance(total, int)
+        and isinstance(rows, list)
+        and isinstance(settings, dict)
+    ):
         return None
     clean_rows = []
     for row in rows[:KEPT_ROWS]:
-        if (isinstance(row, list) and len(row) == 6 and all(_number(x) for x in row[:5])
-                and (row[5] is None or _number(row[5]))):
+        if (
+            isinstance(row, list)
+            and len(row) == 6
+            and all(_number(x) for x in row[:5])
+            and (row[5] is None or _number(row[5]))
+        ):
             clean_rows.append(row)
-    clean_settings = {k: v for k, v in settings.items()
-                      if k in SETTINGS and (isinstance(v, str) if SETTINGS[k] is str else _number(v))}
-    return {"label": label[:80], "backend": backend, "variant": variant, "step": step, "total": total,
-            "settings": clean_settings, "rows": clean_rows}
+    clean_settings = {
+        k: v
+        for k, v in settings.items()
+        if k in SETTINGS and (isinstance(v, str) if SETTINGS[k] is str else _number(v))
+    }
+    return {
+        "label": label[:80],
+        "backend": backend,
+        "variant": variant,
+        "step": step,
+        "total": total,
+        "settings": clean_settings,
+        "rows": clean_rows,
+    }
 
 
 class Unreadable(ValueError):
@@ -232,7 +277,7 @@ def read_record(path: Path) -> dict | None:
     if len(raw) > MAX_BYTES:
         raise Unreadable(f"it is over {MAX_BYTES // 1_000_000} MB")
     try:
-        data = json.loads(raw.decode("utf-8-sig"))         # a BOM from a Windows editor is fine
+        data = json.loads(raw.decode("utf-8-sig"))  # a BOM from a Windows editor is fine
     except RecursionError:
         raise Unreadable("it is nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -245,15 +290,20 @@ def read_record(path: Path) -> dict | None:
     if version > VERSION:
         raise Unreadable(f"written by a newer tutor (format {version})")
     last = data.get("last_lesson")
-    return {"version": VERSION, "last_lesson": last if isinstance(last, str) else None,
-            "lessons": {k: _clean_entry(v) for k, v in data["lessons"].items() if isinstance(v, dict)}}
+    return {
+        "version": VERSION,
+        "last_lesson": last if isinstance(last, str) else None,
+        "lessons": {k: _clean_entry(v) for k, v in data["lessons"].items() if isinstance(v, dict)},
+    }
 
 
 def merge(mine: dict, base: dict, theirs: dict) -> dict:
     """This tutor's record (`mine`, which was `base` when last read or written) merged with the one
     on disk now (`theirs`): a lesson's seen parts and solved exercises are united and `done` stays
     done; every other value is this tutor's where it changed it since `base`, else the disk's."""
-    out = {k: (v if v != base.get(k) else theirs.get(k, v)) for k, v in mine.items() if k != "lessons"}
+    out = {
+        k: (v if v != base.get(k) else theirs.get(k, v)) for k, v in mine.items() if k != "lessons"
+    }
     lessons = {}
     for lid in {**theirs["lessons"], **mine["lessons"]}:
         m, t = mine["lessons"].get(lid), theirs["lessons"].get(lid)
@@ -281,14 +331,16 @@ class Progress:
         """`saved=False`: a record in memory only, never read nor written (a served tutor before
         the learner gives their name)."""
         self.path = path or default_path()
-        self.notice = ""                  # what the learner should be told, once
+        self.notice = ""  # what the learner should be told, once
         self.data: dict[str, Any] = {"version": VERSION, "last_lesson": None, "lessons": {}}
         self.writable = saved
-        self._lock = threading.Lock()        # guards self.data
+        self._lock = threading.Lock()  # guards self.data
         self._write_lock = threading.Lock()  # one write at a time, each with the newest data
         if saved:
             self._load()
-        self._base = copy.deepcopy(self.data)   # the record as last read or written: what changed since
+        self._base = copy.deepcopy(
+            self.data
+        )  # the record as last read or written: what changed since
 
     @property
     def lock_path(self) -> Path:
@@ -300,22 +352,26 @@ class Progress:
         try:
             record = read_record(self.path)
         except OSError as exc:
-            self.notice = f"Progress could not be read ({exc.strerror}); starting afresh for this session."
+            self.notice = (
+                f"Progress could not be read ({exc.strerror}); starting afresh for this session."
+            )
             self.writable = False
             return
         except Unreadable as exc:
             backup = self._backup()
-            self.notice = printable(f"Your progress file could not be read ({exc}). It was kept as {backup.name} "
-                                    f"and a fresh one started.")
+            self.notice = printable(
+                f"Your progress file could not be read ({exc}). It was kept as {backup.name} "
+                f"and a fresh one started."
+            )
             return
         if record is not None:
             self.data = record
 
     def _backup(self) -> Path:
-        stamp = time.strftime('%Y%m%d-%H%M%S')
+        stamp = time.strftime("%Y%m%d-%H%M%S")
         backup = self.path.with_name(f"progress.unreadable-{stamp}.json")
         n = 1
-        while backup.exists():             # never overwrite an earlier backup
+        while backup.exists():  # never overwrite an earlier backup
             n += 1
             backup = self.path.with_name(f"progress.unreadable-{stamp}-{n}.json")
         try:
@@ -406,7 +462,7 @@ class Progress:
                 try:
                     theirs = read_record(self.path)
                 except (OSError, Unreadable):
-                    theirs = None           # nothing to merge: this save replaces it
+                    theirs = None  # nothing to merge: this save replaces it
                 with self._lock:
                     if theirs is not None:
                         self.data = merge(self.data, self._base, theirs)
@@ -420,7 +476,7 @@ class Progress:
                         os.fsync(f.fileno())
                     os.replace(tmp, self.path)
                 except BaseException:
-                    with contextlib.suppress(OSError):     # the temporary file, if it is still there
+                    with contextlib.suppress(OSError):  # the temporary file, if it is still there
                         os.unlink(tmp)
                     raise
                 self._base = written
@@ -435,6 +491,7 @@ class Progress:
         alone: the rename still keeps the file whole."""
         try:
             import fcntl
+
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except (ImportError, OSError):
             yield
@@ -453,4 +510,4 @@ class Progress:
                     break
             yield
         finally:
-            os.close(fd)             # closing the descriptor releases the lock
+            os.close(fd)  # closing the descriptor releases the lock

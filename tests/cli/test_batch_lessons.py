@@ -68,8 +68,10 @@ def test_the_matrix_form_shows_the_fused_backward_and_checks_it():
     text = step["text"]
     assert "∂L/∂logp  +  ∂L/∂e ⊙ exp(z − m)  +  (∂L/∂m·1ᵀ) ⊙ 1[z = rowmax(z)]" in text
     assert "∂L/∂z, fused = (e ⊘ s − onehot(y, z)) ⊘ N" in text
-    errors = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("fused vs")]
-    assert len(errors) == 2 and max(errors) < 1e-15          # the Explain page: both below 1e-15
+    errors = [
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("fused vs")
+    ]
+    assert len(errors) == 2 and max(errors) < 1e-15  # the Explain page: both below 1e-15
     assert "agrees with the rule-by-rule backward pass and with autograd" in " ".join(text.split())
     checks = events_of(events, "gradcheck", form="matrix")
     assert {c["param"] for c in checks} == {"W", "b"} and all(c["ok"] for c in checks)
@@ -87,34 +89,54 @@ def losses(events, backend="numpy"):
 
 def test_mean_and_sum_with_lr_over_n_take_the_same_steps_and_the_notes_figures():
     mean = headless_json(SOFTMAX, "--no-derive", "--backend", "numpy", "--log-every", "1")
-    summed = headless_json(SOFTMAX, "--no-derive", "--backend", "numpy", "--log-every", "1", "--variant", "sum-loss")
+    summed = headless_json(
+        SOFTMAX, "--no-derive", "--backend", "numpy", "--log-every", "1", "--variant", "sum-loss"
+    )
     a, b = np.array(losses(mean)), np.array(losses(summed))
     assert len(a) == len(b) == 200
-    assert np.allclose(b, 64 * a, rtol=1e-10, atol=0)            # every step's loss: 64 times the mean's
+    assert np.allclose(b, 64 * a, rtol=1e-10, atol=0)  # every step's loss: 64 times the mean's
     dm, ds = done(mean, "numpy"), done(summed, "numpy")
     assert dm["accuracy"] == ds["accuracy"] and dm["val_accuracy"] == ds["val_accuracy"]
     assert math.isclose(ds["final_loss"], 1280 * dm["final_loss"], rel_tol=1e-10)
     assert math.isclose(ds["final_val_loss"], 517 * dm["final_val_loss"], rel_tol=1e-10)
     lesson = load(lesson_path(SOFTMAX))
-    assert dm["final_loss"] == pytest.approx(0.192568, rel=1e-4)          # float32, 200 steps
-    assert round(dm["val_accuracy"] * 517) == 493                           # a count: k/517·517 is k to 1e-13
-    assert "final loss 0.192568 on the 1,280 training digits, validation accuracy 0.954 (493 of 517" \
+    assert dm["final_loss"] == pytest.approx(0.192568, rel=1e-4)  # float32, 200 steps
+    assert round(dm["val_accuracy"] * 517) == 493  # a count: k/517·517 is k to 1e-13
+    assert (
+        "final loss 0.192568 on the 1,280 training digits, validation accuracy 0.954 (493 of 517"
         in lesson.train.note
+    )
     note = next(v for v in lesson.variants if v.name == "sum-loss").changes["note"]
-    assert ds["final_loss"] == pytest.approx(246.488, rel=1e-4) and ds["final_val_loss"] == pytest.approx(121.969, rel=1e-4)
-    assert dm["final_val_loss"] == pytest.approx(0.235916, rel=1e-4) and round(dm["accuracy"] * 1280) == 1240
-    assert "(0.969 training, 0.954 validation); the final loss 246.488 is 1,280 × 0.192568 and the validation " \
-           "loss 121.969 is 517 × 0.235916" in note
+    assert ds["final_loss"] == pytest.approx(246.488, rel=1e-4) and ds[
+        "final_val_loss"
+    ] == pytest.approx(121.969, rel=1e-4)
+    assert (
+        dm["final_val_loss"] == pytest.approx(0.235916, rel=1e-4)
+        and round(dm["accuracy"] * 1280) == 1240
+    )
+    assert (
+        "(0.969 training, 0.954 validation); the final loss 246.488 is 1,280 × 0.192568 and the validation "
+        "loss 121.969 is 517 × 0.235916" in note
+    )
 
 
 def test_the_sum_with_the_same_lr_steps_too_far():
     events = headless_json(SOFTMAX, "--no-derive", "--backend", "numpy", "--variant", "sum-same-lr")
     d = done(events, "numpy")
-    assert d["accuracy"] == pytest.approx(0.999, abs=1 / 1280) and round(d["val_accuracy"] * 517) == 492
-    assert d["final_val_loss"] == pytest.approx(300.933, rel=1e-4) and d["final_val_loss"] / 517 == pytest.approx(0.582, abs=5e-4)
-    note = next(v for v in load(lesson_path(SOFTMAX)).variants if v.name == "sum-same-lr").changes["note"]
-    assert "training accuracy 0.999, but a validation loss of 300.933 (0.582 per digit, against 0.236) and " \
-           "validation accuracy 0.952" in note
+    assert (
+        d["accuracy"] == pytest.approx(0.999, abs=1 / 1280)
+        and round(d["val_accuracy"] * 517) == 492
+    )
+    assert d["final_val_loss"] == pytest.approx(300.933, rel=1e-4) and d[
+        "final_val_loss"
+    ] / 517 == pytest.approx(0.582, abs=5e-4)
+    note = next(v for v in load(lesson_path(SOFTMAX)).variants if v.name == "sum-same-lr").changes[
+        "note"
+    ]
+    assert (
+        "training accuracy 0.999, but a validation loss of 300.933 (0.582 per digit, against 0.236) and "
+        "validation accuracy 0.952" in note
+    )
 
 
 # --- batchnorm-backward ---------------------------------------------------------------------
@@ -125,15 +147,21 @@ def test_every_intermediate_then_the_fused_formula_checked_three_ways():
     matrix = {e["node"]: e["text"] for e in events_of(events, "derive", phase="matrix")}
     assert list(matrix) == ["out", "xhat", "inv", "var", "xc", "mu", "x", "gamma", "beta"]
     assert "∂L/∂x = ∂L/∂xc  +  1·∂L/∂mu/N" in matrix["x"]
-    assert "∂L/∂x, fused = inv ⊘ N ⊙ (N ⊙ gamma ⊙ g − colsum(gamma ⊙ g) − xhat ⊙ colsum(gamma ⊙ g ⊙ xhat))" \
+    assert (
+        "∂L/∂x, fused = inv ⊘ N ⊙ (N ⊙ gamma ⊙ g − colsum(gamma ⊙ g) − xhat ⊙ colsum(gamma ⊙ g ⊙ xhat))"
         in matrix["x"]
+    )
     for name in ("x", "gamma", "beta"):
-        errors = [float(line.rsplit(" ", 1)[1]) for line in matrix[name].splitlines() if line.startswith("fused vs")]
-        assert len(errors) == 2 and max(errors) < 1e-14, (name, errors)      # "within 1e-14" in Explain
+        errors = [
+            float(line.rsplit(" ", 1)[1])
+            for line in matrix[name].splitlines()
+            if line.startswith("fused vs")
+        ]
+        assert len(errors) == 2 and max(errors) < 1e-14, (name, errors)  # "within 1e-14" in Explain
     checks = events_of(events, "gradcheck", form="matrix")
     assert {c["param"] for c in checks} == {"x", "gamma", "beta"} and all(c["ok"] for c in checks)
     scalar = {c["param"]: c["symbolic"] for c in events_of(events, "gradcheck", form="scalar")}
-    assert scalar == {"x": 0.0, "gamma": 0.0, "beta": 0.5}          # a batch of one: dx = 0 exactly
+    assert scalar == {"x": 0.0, "gamma": 0.0, "beta": 0.5}  # a batch of one: dx = 0 exactly
 
 
 def test_the_exercises_numbers():
@@ -145,8 +173,12 @@ def test_the_exercises_numbers():
     exercises = {e.id: e for e in load(lesson_path(BATCHNORM)).exercises}
     assert math.isclose(float(exercises["fused-dx"].answer), float(t.grad[0]), rel_tol=1e-12)
     inv = 1 / math.sqrt(14 / 3 + BN_EPS)
-    assert [float(a) for a, _ in exercises["fused-dx"].mistakes] == pytest.approx([inv, inv * 2 / n], rel=1e-12)
-    assert float(exercises["scalar-dx"].mistakes[0][0]) == pytest.approx(1.5 * 0.5 / math.sqrt(BN_EPS), rel=1e-12)
+    assert [float(a) for a, _ in exercises["fused-dx"].mistakes] == pytest.approx(
+        [inv, inv * 2 / n], rel=1e-12
+    )
+    assert float(exercises["scalar-dx"].mistakes[0][0]) == pytest.approx(
+        1.5 * 0.5 / math.sqrt(BN_EPS), rel=1e-12
+    )
 
 
 def test_the_hand_written_layer_matches_nn_batchnorm1d_in_float64():
@@ -178,14 +210,20 @@ def test_all_five_backends_agree_and_the_notes_figures():
         assert np.allclose(runs[b], runs["numpy"], rtol=1e-6, atol=0), b
     finals = [done(events, b) for b in backends]
     assert all(math.isclose(d["final_loss"], finals[0]["final_loss"], rel_tol=1e-6) for d in finals)
-    assert [d["val_accuracy"] for d in finals] == [pytest.approx(0.954, abs=1 / 517)] * len(finals)   # a sample either way
+    assert [d["val_accuracy"] for d in finals] == [pytest.approx(0.954, abs=1 / 517)] * len(
+        finals
+    )  # a sample either way
     grads = events_of(events, "train", backend="optim")[0]["grad_norm"]
     assert set(grads) == {"W1", "b1", "W2", "b2", "gamma", "beta"}
     plain = headless_json(BATCHNORM, "--no-derive", "--variant", "no-batchnorm")
-    assert [done(plain, b)["val_accuracy"] for b in ("numpy", "optim")] == [pytest.approx(0.919, abs=1 / 517)] * 2
+    assert [done(plain, b)["val_accuracy"] for b in ("numpy", "optim")] == [
+        pytest.approx(0.919, abs=1 / 517)
+    ] * 2
     lesson = load(lesson_path(BATCHNORM))
-    assert "validation accuracy 0.954 with batch normalisation; the no-batchnorm variant, from the same linear " \
-           "weights: 0.919" in lesson.train.note
+    assert (
+        "validation accuracy 0.954 with batch normalisation; the no-batchnorm variant, from the same linear "
+        "weights: 0.919" in lesson.train.note
+    )
     note = lesson.variants[0].changes["note"]
     assert "validation accuracy 0.919 after 100 updates, against 0.954 with it" in note
 
@@ -198,7 +236,9 @@ def test_with_and_without_batchnorm_start_from_the_same_linear_weights():
     without = initial_weights(resolve(lesson, "numpy", lesson.variants[0]), 64, 10)
     assert set(with_bn) - set(without) == {"gamma", "beta"}
     assert all(np.array_equal(with_bn[k], without[k]) for k in without)
-    assert np.array_equal(with_bn["gamma"], np.ones(50)) and np.array_equal(with_bn["beta"], np.zeros(50))
+    assert np.array_equal(with_bn["gamma"], np.ones(50)) and np.array_equal(
+        with_bn["beta"], np.zeros(50)
+    )
 
 
 def test_the_validation_figures_with_running_statistics_and_with_the_batchs_own():
@@ -222,7 +262,9 @@ def test_the_validation_figures_with_running_statistics_and_with_the_batchs_own(
     assert quoted(text, r"validation loss is ([\d.]+)") == pytest.approx(running_loss, rel=1e-4)
     assert quoted(text, r"give a loss of ([\d.]+)") == pytest.approx(own_loss, rel=1e-4)
     right = [int((p.argmax(1) == yv).sum()) for p in (evaluated, own)]
-    assert quoted(text, r"accuracy 0.954 \((\d+) of 540\)") == pytest.approx(right[0], abs=1)   # a sample either way
+    assert quoted(text, r"accuracy 0.954 \((\d+) of 540\)") == pytest.approx(
+        right[0], abs=1
+    )  # a sample either way
     assert "and the same 515 right" in text and right[1] == pytest.approx(515, abs=1)
     # the trainers' own figures: every backend's validation measured with the running statistics
     events = headless_json(BATCHNORM, "--no-derive", "--log-every", "1")

@@ -35,13 +35,16 @@ def test_the_table_as_text(classroom):
     rc, out, err = run_cli("class", classroom, "--text")
     assert (rc, err) == (0, "")
     assert out.splitlines() == [
-        f"2 learners in {classroom}", "",
+        f"2 learners in {classroom}",
+        "",
         "learner   lesson          parts seen       exercises  attempts",
         "=cmd|Bob  single-neuron   explain          0/3        0",
         "=cmd|Bob  two-layer-relu  -                0/6        2",
-        "Ana       two-layer-relu  explain, derive  1/6        3", "",
+        "Ana       two-layer-relu  explain, derive  1/6        3",
+        "",
         "exercise                solved  attempts  slips named most often",
-        "two-layer-relu/grad-w1  1/2     5         missing-factor 3, sign 1"]
+        "two-layer-relu/grad-w1  1/2     5         missing-factor 3, sign 1",
+    ]
 
 
 def test_the_table_as_csv(classroom):
@@ -49,11 +52,22 @@ def test_the_table_as_csv(classroom):
     assert rc == 0
     rows = list(csv.reader(io.StringIO(out)))
     assert rows == [
-        ["kind", "learner", "lesson", "exercise", "parts_seen", "solved", "total", "attempts", "slips"],
+        [
+            "kind",
+            "learner",
+            "lesson",
+            "exercise",
+            "parts_seen",
+            "solved",
+            "total",
+            "attempts",
+            "slips",
+        ],
         ["lesson", "'=cmd|Bob", "single-neuron", "", "explain", "0", "3", "0", ""],
         ["lesson", "'=cmd|Bob", "two-layer-relu", "", "", "0", "6", "2", ""],
         ["lesson", "Ana", "two-layer-relu", "", "explain derive", "1", "6", "3", ""],
-        ["exercise", "", "two-layer-relu", "grad-w1", "", "1", "2", "5", "missing-factor=3 sign=1"]]
+        ["exercise", "", "two-layer-relu", "grad-w1", "", "1", "2", "5", "missing-factor=3 sign=1"],
+    ]
 
 
 def test_the_table_as_json(classroom):
@@ -62,14 +76,48 @@ def test_the_table_as_json(classroom):
     view = json.loads(out)
     assert view["class"] == str(classroom)
     assert view["learners"] == [
-        {"name": "=cmd|Bob", "lessons": [
-            {"lesson": "single-neuron", "parts_seen": ["explain"], "solved": 0, "total": 3, "attempts": 0},
-            {"lesson": "two-layer-relu", "parts_seen": [], "solved": 0, "total": 6, "attempts": 2}]},
-        {"name": "Ana", "lessons": [
-            {"lesson": "two-layer-relu", "parts_seen": ["explain", "derive"], "solved": 1, "total": 6, "attempts": 3}]}]
-    assert view["exercises"] == [{"lesson": "two-layer-relu", "exercise": "grad-w1", "solved": 1, "tried": 2,
-                                  "attempts": 5, "slips": [{"kind": "missing-factor", "count": 3},
-                                                           {"kind": "sign", "count": 1}]}]
+        {
+            "name": "=cmd|Bob",
+            "lessons": [
+                {
+                    "lesson": "single-neuron",
+                    "parts_seen": ["explain"],
+                    "solved": 0,
+                    "total": 3,
+                    "attempts": 0,
+                },
+                {
+                    "lesson": "two-layer-relu",
+                    "parts_seen": [],
+                    "solved": 0,
+                    "total": 6,
+                    "attempts": 2,
+                },
+            ],
+        },
+        {
+            "name": "Ana",
+            "lessons": [
+                {
+                    "lesson": "two-layer-relu",
+                    "parts_seen": ["explain", "derive"],
+                    "solved": 1,
+                    "total": 6,
+                    "attempts": 3,
+                }
+            ],
+        },
+    ]
+    assert view["exercises"] == [
+        {
+            "lesson": "two-layer-relu",
+            "exercise": "grad-w1",
+            "solved": 1,
+            "tried": 2,
+            "attempts": 5,
+            "slips": [{"kind": "missing-factor", "count": 3}, {"kind": "sign", "count": 1}],
+        }
+    ]
     assert view["unreadable"] == []
 
 
@@ -87,13 +135,19 @@ def test_an_empty_class_and_a_missing_one(tmp_path):
     assert run_cli("class", tmp_path, "--text") == (0, f"No learners in {tmp_path} yet.\n", "")
     rc, out, err = run_cli("class", tmp_path / "nope")
     assert (rc, out) == (2, "")
-    assert err == f"backprop-tutor class: {tmp_path / 'nope'} is not a class directory (no such folder)\n"
+    assert (
+        err
+        == f"backprop-tutor class: {tmp_path / 'nope'} is not a class directory (no such folder)\n"
+    )
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--port", "70000"], "--port must be within 0..65535, not 70000"),
-    (["--max-learners", "0"], "--max-learners must be at least 1"),
-    (["--code", " "], "--code must be one printable word of at most 64 characters"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "70000"], "--port must be within 0..65535, not 70000"),
+        (["--max-learners", "0"], "--max-learners must be at least 1"),
+        (["--code", " "], "--code must be one printable word of at most 64 characters"),
+    ],
+)
 def test_serve_refuses_bad_arguments_in_one_line(args, message):
     assert run_cli("serve", *args) == (2, "", f"backprop-tutor serve: {message}\n")

@@ -2,6 +2,7 @@
 prints the headless run's losses, step for step, to 1e-6 relative."""
 
 from __future__ import annotations
+
 import functools
 import io
 import json
@@ -9,7 +10,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
 import pytest
+
 from tests.support import LESSONS_DIR
 from tutor import headless
 from tutor.cli import main
@@ -17,8 +20,7 @@ from tutor.code.export import export
 from tutor.lesson import catalogue, load
 from tutor.train.spec import backends_for
 
-
-SHORT = 2            # epochs: enough for the update to matter, short enough for every backend
+SHORT = 2  # epochs: enough for the update to matter, short enough for every backend
 
 
 def _cases():
@@ -36,15 +38,20 @@ def _variant_cases():
         for variant in lesson.variants:
             if runs_the_variant(lesson, variant):
                 for backend in backends_for(lesson, variant):
-                    yield pytest.param(item.path, variant.name, backend, id=f"{lesson.id}-{variant.name}-{backend}")
+                    yield pytest.param(
+                        item.path, variant.name, backend, id=f"{lesson.id}-{variant.name}-{backend}"
+                    )
 
 
 def headless_losses(lesson, backend: str, epochs: int, variant: str | None = None) -> list[float]:
     out = io.StringIO()
-    opts = headless.Options(backends=[backend], epochs=epochs, log_every=1, json=True, derive=False,
-                            variant=variant)
+    opts = headless.Options(
+        backends=[backend], epochs=epochs, log_every=1, json=True, derive=False, variant=variant
+    )
     assert headless.run(lesson, opts, out=out, err=io.StringIO()) == 0
-    return [e["loss"] for e in map(json.loads, out.getvalue().splitlines()) if e["event"] == "train"]
+    return [
+        e["loss"] for e in map(json.loads, out.getvalue().splitlines()) if e["event"] == "train"
+    ]
 
 
 # One child process runs a lesson's exported scripts one after another, each as `python -I
@@ -69,7 +76,9 @@ def script_losses(text: str, tmp_path) -> list[float]:
     return run_scripts({"run": text}, tmp_path)["run"]
 
 
-def run_scripts(texts: dict[str, str], directory, evaluations: dict | None = None) -> dict[str, list[float]]:
+def run_scripts(
+    texts: dict[str, str], directory, evaluations: dict | None = None
+) -> dict[str, list[float]]:
     """Each script of `texts` (name → text), run in one child process → name → printed losses (of
     its steps). `evaluations` gets name → {part: loss} from the lines a model with running
     statistics prints after its loop ("evaluation mode (running statistics): training loss …")."""
@@ -79,8 +88,12 @@ def run_scripts(texts: dict[str, str], directory, evaluations: dict | None = Non
         paths[name].write_text(text)
     runner = directory / "runner.py"
     runner.write_text(RUNNER)
-    done = subprocess.run([sys.executable, "-I", str(runner), *map(str, paths.values())], capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-I", str(runner), *map(str, paths.values())],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(done.stdout)
     losses = {}
@@ -88,9 +101,14 @@ def run_scripts(texts: dict[str, str], directory, evaluations: dict | None = Non
         rc, out, err = results[str(path)]
         assert rc == 0, f"{name}: {err[-3000:]}"
         lines = out.splitlines()
-        losses[name] = [float(line.rsplit("loss", 1)[1]) for line in lines if line.startswith("step")]
-        evaluated = {line.split(": ")[1].split()[0]: float(line.rsplit("loss", 1)[1])
-                     for line in lines if line.startswith("evaluation mode")}
+        losses[name] = [
+            float(line.rsplit("loss", 1)[1]) for line in lines if line.startswith("step")
+        ]
+        evaluated = {
+            line.split(": ")[1].split()[0]: float(line.rsplit("loss", 1)[1])
+            for line in lines
+            if line.startswith("evaluation mode")
+        }
         assert len(losses[name]) + len(evaluated) == len(lines), out[-3000:]
         if evaluations is not None:
             evaluations[name] = evaluated
@@ -107,10 +125,12 @@ def epochs_of(lesson, variant=None) -> int:
 def runs_the_variant(lesson, variant) -> bool:
     """A variant that changes the run (zero_grad off, momentum, other data), but not MNIST's (it
     needs a network)."""
-    return lesson.train is not None and getattr(variant.changes.get("dataset"), "kind", "") != "mnist"
+    return (
+        lesson.train is not None and getattr(variant.changes.get("dataset"), "kind", "") != "mnist"
+    )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def lesson_scripts(path) -> dict[tuple[str | None, str], list[float]]:
     """The exported script of every backend of one lesson and of each of its variants, run in one
     child process → (variant name or None, backend) → the losses it printed. The tests of that
@@ -146,7 +166,9 @@ def test_exported_script_reproduces_the_headless_losses(path, backend):
 def test_a_variants_script_reproduces_its_losses(path, variant, backend):
     lesson = load(path)
     epochs = epochs_of(lesson, lesson.variant(variant))
-    agrees(lesson_scripts(path)[variant, backend], headless_losses(lesson, backend, epochs, variant))
+    agrees(
+        lesson_scripts(path)[variant, backend], headless_losses(lesson, backend, epochs, variant)
+    )
 
 
 def test_a_script_runs_alone_in_a_fresh_python(tmp_path):
@@ -157,23 +179,33 @@ def test_a_script_runs_alone_in_a_fresh_python(tmp_path):
     script = export(lesson, "autograd", epochs=epochs_of(lesson)).text
     file = tmp_path / "run.py"
     file.write_text(script)
-    done = subprocess.run([sys.executable, "-I", str(file)], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-I", str(file)], capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     alone = [float(line.rsplit("loss", 1)[1]) for line in done.stdout.splitlines()]
     assert alone == lesson_scripts(path)[None, "autograd"]
 
 
 def test_export_code_command_prints_the_script_with_the_settings(capsys):
-    assert main(["two-layer-relu", "--export-code", "autograd", "--epochs", "3", "--lr", "0.001"]) == 0
+    assert (
+        main(["two-layer-relu", "--export-code", "autograd", "--epochs", "3", "--lr", "0.001"]) == 0
+    )
     text = capsys.readouterr().out
     assert "lr = 0.001\nepochs = 3\n" in text and "loss.backward()" in text
 
 
 def test_export_code_refuses_a_backend_the_lesson_does_not_run(capsys):
     assert main(["linear-regression", "--export-code", "nn"]) == 2
-    assert capsys.readouterr().err == ("backprop-tutor: lesson linear-regression runs numpy, autograd, optim, "
-                                       "not nn\n")
+    assert capsys.readouterr().err == (
+        "backprop-tutor: lesson linear-regression runs numpy, autograd, optim, not nn\n"
+    )
     assert main(["linear-regression", "--export-code", "numpy", "--log-every", "5"]) == 2
-    assert capsys.readouterr().err == "backprop-tutor: --log-every does not apply to --export-code\n"
+    assert (
+        capsys.readouterr().err == "backprop-tutor: --log-every does not apply to --export-code\n"
+    )
     assert main(["vector-derivatives", "--export-code", "numpy"]) == 2
-    assert capsys.readouterr().err == "backprop-tutor: lesson vector-derivatives has no training run to export\n"
+    assert (
+        capsys.readouterr().err
+        == "backprop-tutor: lesson vector-derivatives has no training run to export\n"
+    )

@@ -21,7 +21,7 @@ def test_debug_prints_the_log_path_and_a_failed_run_is_logged(tmp_path, monkeypa
     monkeypatch.setattr(backends.ManualBackend, "step", broken)
     assert cli.main(["single-neuron", "--headless", "--backend", "numpy", "--no-derive"]) == 3
     shown = capsys.readouterr().out
-    assert "the GPU caught fire" in shown and "Traceback" not in shown        # one line for the learner
+    assert "the GPU caught fire" in shown and "Traceback" not in shown  # one line for the learner
     assert cli.main(["--debug"]) == 0
     assert capsys.readouterr().out == f"{tmp_path / 'tutor.log'}\n"
     text = (tmp_path / "tutor.log").read_text(encoding="utf-8")

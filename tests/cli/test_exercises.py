@@ -2,9 +2,9 @@
 answer, with the verdicts the unit tables (tests/unit/test_exercises.py) give in-process."""
 
 from __future__ import annotations
+
 from tests.support import LESSONS_DIR, events_of, parse_json_lines, run_cli
 from tests.unit.test_exercises import RELU_FOR_STEP, S_TRANSPOSED
-
 
 
 def _answers(lesson_id: str, *pairs: str, expect_rc: int) -> list[dict]:
@@ -29,9 +29,13 @@ def _answers(lesson_id: str, *pairs: str, expect_rc: int) -> list[dict]:
 def test_headless_derivative():
     [ok] = _answers("two-layer-relu", "grad-w1=2*(z2 - y)*w2*relu'(z1)*x", expect_rc=0)
     assert ok["correct"] is True
-    wrong, right, slip = _answers("two-layer-relu", "grad-w1=2*(z2 - y)*w2*x",
-                                  "grad-w1=x.T @ (2*(z2 - y) @ w2.T * step(z1))", "grad-w1=2*(z2 - y)*w2*relu(z1)*x",
-                                  expect_rc=1)
+    wrong, right, slip = _answers(
+        "two-layer-relu",
+        "grad-w1=2*(z2 - y)*w2*x",
+        "grad-w1=x.T @ (2*(z2 - y) @ w2.T * step(z1))",
+        "grad-w1=2*(z2 - y)*w2*relu(z1)*x",
+        expect_rc=1,
+    )
     assert wrong["correct"] is False
     assert wrong["message"] == "Your answer is missing ∂h1/∂z1 = step(z1)."
     assert wrong["feedback"] == "missing ∂h1/∂z1"
@@ -41,11 +45,17 @@ def test_headless_derivative():
 
 
 def test_headless_value():
-    ok, worked = _answers("linear-1d", "first-step=0.30000", "first-step=0 - 0.01*(-30)", expect_rc=0)
+    ok, worked = _answers(
+        "linear-1d", "first-step=0.30000", "first-step=0 - 0.01*(-30)", expect_rc=0
+    )
     assert ok["correct"] is True and ok["message"] == "Correct."
     assert worked["correct"] is True and worked["message"] == "Correct."
     sign, far = _answers("linear-1d", "first-step=-0.3", "first-step=-30", expect_rc=1)
-    assert (sign["correct"], sign["message"], sign["feedback"]) == (False, "Check the sign.", "sign")
+    assert (sign["correct"], sign["message"], sign["feedback"]) == (
+        False,
+        "Check the sign.",
+        "sign",
+    )
     assert (far["correct"], far["message"]) == (False, "Not that value.")
 
 
@@ -61,14 +71,22 @@ def test_headless_choice():
     [ok] = _answers("single-neuron", "why-minus-3-6=d", expect_rc=0)
     assert ok["correct"] is True
     b, d = _answers("single-neuron", "why-minus-3-6=b", "why-minus-3-6=D", expect_rc=1)
-    assert (b["correct"], b["message"]) == (False, "Not that one: after the step the loss fell to 0.64; the second "
-                                                   "gradient alone is −1.6.")
+    assert (b["correct"], b["message"]) == (
+        False,
+        "Not that one: after the step the loss fell to 0.64; the second gradient alone is −1.6.",
+    )
     assert d["correct"] is True
 
 
 def test_headless_hostile_answer_runs_nothing(tmp_path):
-    rc, out, err = run_cli(str(LESSONS_DIR / "single-neuron.toml"), "--json", "--answer",
-                           "grad-w=__import__('os').system('touch pwned')", timeout=120, cwd=tmp_path)
+    rc, out, err = run_cli(
+        str(LESSONS_DIR / "single-neuron.toml"),
+        "--json",
+        "--answer",
+        "grad-w=__import__('os').system('touch pwned')",
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert rc == 1
     assert "Traceback" not in err
     [event] = events_of(parse_json_lines(out), "answer")

@@ -3,13 +3,31 @@ events in order (lesson, derive, gradcheck, jacobian, train, done, baseline, ans
 exit status: 0 ok, 1 a wrong answer, 2 bad arguments, 3 a run that diverged or failed."""
 
 from __future__ import annotations
+
 import numpy as np
 import pytest
-from tests.support import (CURRICULUM_IDS, events_of, headless_json, headless_run, lesson_path,
-                           parse_json_lines, run_cli)
 
+from tests.support import (
+    CURRICULUM_IDS,
+    events_of,
+    headless_json,
+    headless_run,
+    lesson_path,
+    parse_json_lines,
+    run_cli,
+)
 
-EVENTS = {"lesson", "derive", "gradcheck", "jacobian", "train", "done", "baseline", "answer", "error"}
+EVENTS = {
+    "lesson",
+    "derive",
+    "gradcheck",
+    "jacobian",
+    "train",
+    "done",
+    "baseline",
+    "answer",
+    "error",
+}
 
 
 PHASES = {"forward", "backward", "chain", "check", "matrix", "jacobian"}
@@ -29,7 +47,13 @@ def test_derivation_events_and_gradient_checks(lesson_id):
     assert set(kinds(events)) <= EVENTS
     first = events[0]
     note = (lesson.train.note or None) if lesson.train is not None else None
-    assert first == {"event": "lesson", "id": lesson_id, "title": lesson.title, "variant": None, "note": note}
+    assert first == {
+        "event": "lesson",
+        "id": lesson_id,
+        "title": lesson.title,
+        "variant": None,
+        "note": note,
+    }
     assert not events_of(events, "train") and not events_of(events, "done")
     steps = events_of(events, "derive")
     deriv = derive(lesson)
@@ -51,7 +75,7 @@ def test_derivation_events_and_gradient_checks(lesson_id):
     order = [k for k in kinds(events)]
     assert order[0] == "lesson"
     last_derive = max(i for i, k in enumerate(order) if k == "derive")
-    assert all(k in ("gradcheck", "jacobian") for k in order[last_derive + 1:])
+    assert all(k in ("gradcheck", "jacobian") for k in order[last_derive + 1 :])
     assert bool(events_of(events, "jacobian")) == (lesson.jacobian is not None)
 
 
@@ -122,14 +146,25 @@ def test_log_every_thins_the_train_events():
 
 
 def test_epochs_and_seed_flags():
-    events = headless_json("two-layer-relu", "--no-derive", "--backend", "numpy", "--epochs", "3",
-                           "--seed", "7", "--hidden", "8")
+    events = headless_json(
+        "two-layer-relu",
+        "--no-derive",
+        "--backend",
+        "numpy",
+        "--epochs",
+        "3",
+        "--seed",
+        "7",
+        "--hidden",
+        "8",
+    )
     [done] = events_of(events, "done")
     assert done["steps"] == 3
-    other = headless_json("two-layer-relu", "--no-derive", "--backend", "numpy", "--epochs", "3",
-                          "--hidden", "8")
+    other = headless_json(
+        "two-layer-relu", "--no-derive", "--backend", "numpy", "--epochs", "3", "--hidden", "8"
+    )
     first = [e["loss"] for e in events_of(events, "train")]
-    assert first != [e["loss"] for e in events_of(other, "train")]     # the seed changes the start
+    assert first != [e["loss"] for e in events_of(other, "train")]  # the seed changes the start
 
 
 def test_text_mode_is_readable_and_not_json():
@@ -142,8 +177,16 @@ def test_text_mode_is_readable_and_not_json():
 
 
 def test_ascii_text_mode_is_pure_ascii():
-    rc, out, err = run_cli("two-layer-relu", "--headless", "--ascii", "--backend", "numpy", "--epochs", "2",
-                           timeout=300)
+    rc, out, err = run_cli(
+        "two-layer-relu",
+        "--headless",
+        "--ascii",
+        "--backend",
+        "numpy",
+        "--epochs",
+        "2",
+        timeout=300,
+    )
     assert rc == 0, err
     assert out.isascii(), sorted({c for c in out if not c.isascii()})
     assert "dL/dw1" in out
@@ -154,26 +197,42 @@ def test_pipe_closed_early_is_not_an_error():
     import sys
 
     cmd = f"{sys.executable} -m tutor linear-1d --headless --json --log-every 1 | head -n 2"
-    proc = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, timeout=300
+    )
     assert len(proc.stdout.splitlines()) == 2
     assert "Traceback" not in proc.stderr, proc.stderr
     assert "BrokenPipeError" not in proc.stderr
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--epochs", "0"], "--epochs must be at least 1"),
-    (["--hidden", "0"], "--hidden must be at least 1"),
-    (["--log-every", "0"], "--log-every must be at least 1"),
-    (["--lr", "0"], "--lr must be a positive number"),
-    (["--lr", "-1"], "--lr must be a positive number"),
-    (["--lr", "nan"], "--lr must be a positive number"),
-    (["--backend", "tensorflow"], "unknown backend 'tensorflow' (known: numpy, torch-manual, autograd, nn, optim)"),
-    (["--backend", "numpy", "--backend", "jax"], "unknown backend 'jax' (known: numpy, torch-manual, autograd, nn, optim)"),
-    (["--variant", "no-such-variant"], "unknown variant 'no-such-variant' (known: forget-zero-grad, two-steps)"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--hidden", "0"], "--hidden must be at least 1"),
+        (["--log-every", "0"], "--log-every must be at least 1"),
+        (["--lr", "0"], "--lr must be a positive number"),
+        (["--lr", "-1"], "--lr must be a positive number"),
+        (["--lr", "nan"], "--lr must be a positive number"),
+        (
+            ["--backend", "tensorflow"],
+            "unknown backend 'tensorflow' (known: numpy, torch-manual, autograd, nn, optim)",
+        ),
+        (
+            ["--backend", "numpy", "--backend", "jax"],
+            "unknown backend 'jax' (known: numpy, torch-manual, autograd, nn, optim)",
+        ),
+        (
+            ["--variant", "no-such-variant"],
+            "unknown variant 'no-such-variant' (known: forget-zero-grad, two-steps)",
+        ),
+    ],
+)
 def test_bad_arguments(args, message):
     """With --json the refusal is the one stdout line, the error event; stderr has the same message."""
-    rc, out, err = run_cli("single-neuron", "--headless", "--json", "--no-derive", *args, timeout=120)
+    rc, out, err = run_cli(
+        "single-neuron", "--headless", "--json", "--no-derive", *args, timeout=120
+    )
     assert rc == 2, (rc, err)
     assert err == f"backprop-tutor: {message}\n"
     assert parse_json_lines(out) == [{"event": "error", "message": message}]
@@ -182,16 +241,24 @@ def test_bad_arguments(args, message):
 def test_bad_arguments_text_mode_keep_stdout_empty():
     rc, out, err = run_cli("single-neuron", "--headless", "--backend", "jax", timeout=120)
     assert rc == 2
-    assert err == "backprop-tutor: unknown backend 'jax' (known: numpy, torch-manual, autograd, nn, optim)\n"
+    assert (
+        err
+        == "backprop-tutor: unknown backend 'jax' (known: numpy, torch-manual, autograd, nn, optim)\n"
+    )
     assert out == ""
 
 
 def test_unparsable_argument_in_json_mode():
     rc, out, err = run_cli("single-neuron", "--headless", "--json", "--epochs", "many", timeout=120)
     assert rc == 2
-    assert err.splitlines()[-1] == "backprop-tutor: error: argument --epochs: invalid int value: 'many'"
+    assert (
+        err.splitlines()[-1]
+        == "backprop-tutor: error: argument --epochs: invalid int value: 'many'"
+    )
     assert "Traceback" not in err
-    assert parse_json_lines(out) == [{"event": "error", "message": "argument --epochs: invalid int value: 'many'"}]
+    assert parse_json_lines(out) == [
+        {"event": "error", "message": "argument --epochs: invalid int value: 'many'"}
+    ]
 
 
 def test_unknown_lesson_id_in_json_mode():
@@ -199,20 +266,47 @@ def test_unknown_lesson_id_in_json_mode():
 
     rc, out, err = run_cli("no-such-lesson", "--headless", "--json", timeout=60)
     assert rc == 2
-    message = f"unknown lesson 'no-such-lesson'. Known lessons: {', '.join(i.id for i in catalogue())}"
+    message = (
+        f"unknown lesson 'no-such-lesson'. Known lessons: {', '.join(i.id for i in catalogue())}"
+    )
     assert err == f"backprop-tutor: {message}\n"
     assert parse_json_lines(out) == [{"event": "error", "message": message}]
 
 
-@pytest.mark.parametrize("args, line", [
-    (["single-neuron", "--variant", "forget-zero-grad", "--lr", "5", "--json"],
-     "backprop-tutor: --json, --lr, --variant only apply with --headless"),
-    (["single-neuron", "--no-train"], "backprop-tutor: --no-train only applies with --headless"),
-    (["two-layer-relu", "--no-derive", "--log-every", "5", "--hidden", "3", "--seed", "0", "--epochs", "2",
-      "--backend", "numpy", "--device", "cpu", "--ascii"],
-     "backprop-tutor: --backend, --epochs, --seed, --hidden, --log-every, --no-derive only apply with --headless"),
-    (["--list", "--json"], "backprop-tutor: --json only applies with --headless"),
-])
+@pytest.mark.parametrize(
+    "args, line",
+    [
+        (
+            ["single-neuron", "--variant", "forget-zero-grad", "--lr", "5", "--json"],
+            "backprop-tutor: --json, --lr, --variant only apply with --headless",
+        ),
+        (
+            ["single-neuron", "--no-train"],
+            "backprop-tutor: --no-train only applies with --headless",
+        ),
+        (
+            [
+                "two-layer-relu",
+                "--no-derive",
+                "--log-every",
+                "5",
+                "--hidden",
+                "3",
+                "--seed",
+                "0",
+                "--epochs",
+                "2",
+                "--backend",
+                "numpy",
+                "--device",
+                "cpu",
+                "--ascii",
+            ],
+            "backprop-tutor: --backend, --epochs, --seed, --hidden, --log-every, --no-derive only apply with --headless",
+        ),
+        (["--list", "--json"], "backprop-tutor: --json only applies with --headless"),
+    ],
+)
 def test_headless_only_flags_need_headless(args, line, monkeypatch, capsys):
     from tutor import cli
 
@@ -226,7 +320,9 @@ def test_device_and_ascii_still_open_the_tui(monkeypatch, capsys):
     from tutor import cli
 
     opened = []
-    monkeypatch.setattr(cli, "_tui", lambda args: opened.append((args.lesson, args.device, args.ascii)) or 0)
+    monkeypatch.setattr(
+        cli, "_tui", lambda args: opened.append((args.lesson, args.device, args.ascii)) or 0
+    )
     assert cli.main(["two-layer-relu", "--device", "cuda", "--ascii"]) == 0
     assert opened == [("two-layer-relu", "cuda", True)]
     assert capsys.readouterr() == ("", "")
@@ -239,12 +335,14 @@ def test_headless_needs_a_lesson():
     assert out == ""
     rc, out, err = run_cli("--headless", "--json", timeout=60)
     assert rc == 2
-    assert parse_json_lines(out) == [{"event": "error", "message": "--headless needs a LESSON (see --list)"}]
+    assert parse_json_lines(out) == [
+        {"event": "error", "message": "--headless needs a LESSON (see --list)"}
+    ]
 
 
 def test_lesson_file_path_runs_headless(tmp_path):
     source = lesson_path("single-neuron").read_text(encoding="utf-8")
-    path = tmp_path / "my-copy.toml"                 # a file is named after its id
+    path = tmp_path / "my-copy.toml"  # a file is named after its id
     path.write_text(source.replace('id = "single-neuron"', 'id = "my-copy"'), encoding="utf-8")
     events = headless_json(str(path), "--no-derive", "--backend", "numpy")
     assert events[0]["id"] == "my-copy"
@@ -279,17 +377,28 @@ def test_wrong_answer_exits_1():
 
 
 def test_hostile_answer_is_not_run(tmp_path):
-    rc, out, err = run_cli("linear-1d", "--headless", "--json", "--answer",
-                           "grad-w=__import__('os').system('touch pwned')", timeout=120, cwd=tmp_path)
+    rc, out, err = run_cli(
+        "linear-1d",
+        "--headless",
+        "--json",
+        "--answer",
+        "grad-w=__import__('os').system('touch pwned')",
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert rc in (1, 2)
     assert "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_unknown_exercise_exits_2():
-    rc, out, err = run_cli("linear-1d", "--headless", "--json", "--answer", "no-such=1", timeout=120)
+    rc, out, err = run_cli(
+        "linear-1d", "--headless", "--json", "--answer", "no-such=1", timeout=120
+    )
     assert rc == 2
-    message = "unknown exercise 'no-such' (known: grad-w, first-step, first-loss, why-zero, backward)"
+    message = (
+        "unknown exercise 'no-such' (known: grad-w, first-step, first-loss, why-zero, backward)"
+    )
     assert err == f"backprop-tutor: {message}\n"
     assert kinds(parse_json_lines(out)) == ["lesson", "error"]
     assert parse_json_lines(out)[-1] == {"event": "error", "message": message}
@@ -299,12 +408,23 @@ def test_answer_without_equals_sign_exits_2():
     rc, out, err = run_cli("linear-1d", "--json", "--answer", "grad-w", timeout=120)
     assert rc == 2
     assert err == "backprop-tutor: --answer takes ID=ANSWER, found 'grad-w'\n"
-    assert parse_json_lines(out)[-1] == {"event": "error", "message": "--answer takes ID=ANSWER, found 'grad-w'"}
+    assert parse_json_lines(out)[-1] == {
+        "event": "error",
+        "message": "--answer takes ID=ANSWER, found 'grad-w'",
+    }
 
 
 def test_answer_text_lines_do_not_repeat_the_verdict():
-    rc, out, err = run_cli("linear-1d", "--answer", "first-step=0.3", "--answer", "grad-w=2*x*(y_pred - y)",
-                           "--answer", "first-step=-0.3", timeout=120)
+    rc, out, err = run_cli(
+        "linear-1d",
+        "--answer",
+        "first-step=0.3",
+        "--answer",
+        "grad-w=2*x*(y_pred - y)",
+        "--answer",
+        "first-step=-0.3",
+        timeout=120,
+    )
     assert rc == 1, err
     assert out.splitlines()[2:] == [
         "first-step: correct.",
@@ -318,11 +438,24 @@ def test_text_mode_note_once_and_singular_counts():
 
     note = load(lesson_path("single-neuron")).train.note
     assert note
-    rc, out, err = run_cli("single-neuron", "--headless", "--no-derive", "--backend", "numpy", "--backend", "autograd",
-                           timeout=300)
+    rc, out, err = run_cli(
+        "single-neuron",
+        "--headless",
+        "--no-derive",
+        "--backend",
+        "numpy",
+        "--backend",
+        "autograd",
+        timeout=300,
+    )
     assert rc == 0, err
     lines = out.splitlines()
-    assert lines[3:7] == ["Training on points: 1 training sample", f"Note: {note}", "", "numpy on cpu: gd, lr 0.1, 1 step"]
+    assert lines[3:7] == [
+        "Training on points: 1 training sample",
+        f"Note: {note}",
+        "",
+        "numpy on cpu: gd, lr 0.1, 1 step",
+    ]
     assert out.count("Note: ") == 1
     assert "autograd on cpu: gd, lr 0.1, 1 step" in lines
     done = [line for line in lines if line.startswith("  done: ")]
@@ -331,8 +464,16 @@ def test_text_mode_note_once_and_singular_counts():
 
 
 def test_text_mode_plural_counts():
-    rc, out, err = run_cli("two-layer-relu", "--headless", "--no-derive", "--backend", "numpy", "--epochs", "2",
-                           timeout=300)
+    rc, out, err = run_cli(
+        "two-layer-relu",
+        "--headless",
+        "--no-derive",
+        "--backend",
+        "numpy",
+        "--epochs",
+        "2",
+        timeout=300,
+    )
     assert rc == 0, err
     lines = out.splitlines()
     assert "Training on iris: 50 training samples, 50 validation" in lines
@@ -345,6 +486,11 @@ def test_json_note_in_the_lesson_event():
 
     note = load(lesson_path("single-neuron")).train.note
     events = headless_json("single-neuron", "--no-derive", "--backend", "numpy")
-    assert events[0] == {"event": "lesson", "id": "single-neuron", "title": "One weight, one step", "variant": None,
-                         "note": note}
+    assert events[0] == {
+        "event": "lesson",
+        "id": "single-neuron",
+        "title": "One weight, one step",
+        "variant": None,
+        "note": note,
+    }
     assert events_of(headless_json("vector-derivatives", "--no-train"), "lesson")[0]["note"] is None

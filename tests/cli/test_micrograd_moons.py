@@ -41,9 +41,22 @@ def test_the_fixture_is_micrograds_demo(moons):
     t = moons.train
     assert [lyr.type for lyr in t.layers] == ["linear", "relu", "linear", "relu", "linear"]
     assert [lyr.out for lyr in t.layers if lyr.type == "linear"] == [16, 16, "outputs"]
-    assert (t.loss, t.l2, t.optimizer, t.lr, t.schedule, t.decay_steps, t.lr_end, t.epochs, t.batch_size) == \
-        ("max-margin", 1e-4, "gd", 1.0, "linear", 100, 0.1, 100, 0)
-    assert (t.dataset.kind, t.dataset.options["n"], t.dataset.options["noise"]) == ("make-moons", 100, 0.1)
+    assert (
+        t.loss,
+        t.l2,
+        t.optimizer,
+        t.lr,
+        t.schedule,
+        t.decay_steps,
+        t.lr_end,
+        t.epochs,
+        t.batch_size,
+    ) == ("max-margin", 1e-4, "gd", 1.0, "linear", 100, 0.1, 100, 0)
+    assert (t.dataset.kind, t.dataset.options["n"], t.dataset.options["noise"]) == (
+        "make-moons",
+        100,
+        0.1,
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -60,11 +73,14 @@ def test_the_losses_agree_across_backends_step_for_step(runs, moons):
     spec = resolve(moons, "numpy")
     weights = initial_weights(spec, 2, 1)
     penalty = 1e-4 * sum((w * w).sum() for w in weights.values())
-    assert losses["numpy"][0] > penalty > 0          # the first step's loss carries 1e-4·Σp² of the start
+    assert losses["numpy"][0] > penalty > 0  # the first step's loss carries 1e-4·Σp² of the start
     assert np.mean(losses["numpy"][-10:]) < 0.1 * losses["numpy"][0]
 
 
 def test_each_backends_script_prints_the_same_losses(runs, moons, tmp_path):
     printed = run_scripts({b.replace("-", "_"): export(moons, b).text for b in BACKENDS}, tmp_path)
     for backend in BACKENDS:
-        agrees(printed[backend.replace("-", "_")], [e["loss"] for e in runs[backend] if e["event"] == "train"])
+        agrees(
+            printed[backend.replace("-", "_")],
+            [e["loss"] for e in runs[backend] if e["event"] == "train"],
+        )

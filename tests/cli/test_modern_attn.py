@@ -123,11 +123,11 @@ def test_the_fused_zeros_and_autograds_rounding_through_the_row_max():
     Pd = P.detach()
     dP = G @ V.T
     fused = Pd * (dP - (dP * Pd).sum(-1, keepdim=True))
-    assert float(Pd[0, 0]) == 1.0                        # the first position sees only itself
+    assert float(Pd[0, 0]) == 1.0  # the first position sees only itself
     zero = fused == 0
     assert torch.all(zero[0]) and torch.all(zero[~torch.ones(4, 4, dtype=torch.bool).tril()])
-    assert float(m.grad.abs().max()) < 1e-15             # 0 only up to rounding
-    assert float(S.grad[zero].abs().max()) < 1e-15        # "of the order of 1e-16"
+    assert float(m.grad.abs().max()) < 1e-15  # 0 only up to rounding
+    assert float(S.grad[zero].abs().max()) < 1e-15  # "of the order of 1e-16"
     assert torch.allclose(S.grad[~zero], fused[~zero], rtol=1e-12, atol=0)
     assert float(Q.grad[0].abs().max()) < 1e-15 and float(Q.grad[1:].abs().min()) > 1e-6
     assert (

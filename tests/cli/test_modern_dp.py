@@ -193,8 +193,7 @@ def test_workers_on_a_lesson_without_a_data_parallel_run():
     rc, _, err = run_cli("linear-1d", "--headless", "--workers", "2")
     assert rc == 2
     assert (
-        err
-        == "backprop-tutor: --workers: lesson 'linear-1d' has no data-parallel run "
+        err == "backprop-tutor: --workers: lesson 'linear-1d' has no data-parallel run "
         "([train] workers)\n"
     )
 

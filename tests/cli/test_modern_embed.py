@@ -256,7 +256,7 @@ def test_every_backend_takes_the_independent_runs_steps(backend):
     assert first["val_loss"] == pytest.approx(run["start_val"], rel=1e-9)
     assert done["final_val_loss"] == pytest.approx(run["val"], rel=1e-9)
     assert done["final_loss"] == pytest.approx(run["train"], rel=1e-9)
-    assert done["diagnosis"] is None                        # the doctor finds nothing wrong
+    assert done["diagnosis"] is None  # the doctor finds nothing wrong
     assert done["val_accuracy"] == run["right"] / run["val_n"]
 
 
@@ -268,7 +268,7 @@ def test_the_variants_take_the_independent_runs_steps():
             run["first"], rel=1e-9
         )
         assert done["final_val_loss"] == pytest.approx(run["val"], rel=1e-9)
-        assert done["diagnosis"] is None        # 0.214 for one character is not "about guessing"
+        assert done["diagnosis"] is None  # 0.214 for one character is not "about guessing"
 
 
 # --- sampling -------------------------------------------------------------------------------------

@@ -30,8 +30,14 @@ def solution(tmp_path_factory) -> str:
     """A file for `--code backward=FILE`: the exercise's starting file."""
     path = tmp_path_factory.mktemp("code") / "bw.py"
     with open(path, "w") as out:
-        subprocess.run([sys.executable, "-m", "tutor", "two-layer-relu", "--code", "backward", "--template"],
-                       stdout=out, check=True, cwd=ROOT, timeout=CLI_TIMEOUT, env=env())
+        subprocess.run(
+            [sys.executable, "-m", "tutor", "two-layer-relu", "--code", "backward", "--template"],
+            stdout=out,
+            check=True,
+            cwd=ROOT,
+            timeout=CLI_TIMEOUT,
+            env=env(),
+        )
     return str(path)
 
 
@@ -42,21 +48,44 @@ def env() -> dict[str, str]:
 def shell(command: tuple[str, ...], redirect: str, solution: str) -> subprocess.CompletedProcess:
     """`python -m tutor COMMAND` with its stdout as `redirect` says, in bash (stdin from /dev/null)."""
     args = [a.format(solution=solution) for a in command]
-    return subprocess.run(["bash", "-o", "pipefail", "-c", f'"$@" {redirect}', "bash", sys.executable, "-m", "tutor",
-                           *args], capture_output=True, text=True, cwd=ROOT, env=env(), timeout=CLI_TIMEOUT,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [
+            "bash",
+            "-o",
+            "pipefail",
+            "-c",
+            f'"$@" {redirect}',
+            "bash",
+            sys.executable,
+            "-m",
+            "tutor",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env(),
+        timeout=CLI_TIMEOUT,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_a_full_disk_is_one_line_and_exit_2(name, solution):
     proc = shell(COMMANDS[name], "> /dev/full", solution)
-    assert (proc.returncode, proc.stderr) == (2, "backprop-tutor: cannot write the output: No space left on device\n")
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        "backprop-tutor: cannot write the output: No space left on device\n",
+    )
 
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_a_closed_stdout_is_one_line_and_exit_2(name, solution):
     proc = shell(COMMANDS[name], ">&-", solution)
-    assert (proc.returncode, proc.stderr) == (2, "backprop-tutor: cannot write the output: standard output is closed\n")
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        "backprop-tutor: cannot write the output: standard output is closed\n",
+    )
 
 
 @pytest.mark.parametrize("name", ["headless", "export-code", "list"])

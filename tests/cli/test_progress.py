@@ -4,15 +4,14 @@ half-way. In each case the tutor keeps working, says what happened once, and nev
 learner's bytes (an unreadable file is kept as a backup)."""
 
 from __future__ import annotations
+
 import json
 import subprocess
 import sys
 import textwrap
-from tests.unit.test_progress import _check_one_writer, temp_files
-
 
 from tests.support import ROOT
-
+from tests.unit.test_progress import _check_one_writer, temp_files
 
 WRITER = textwrap.dedent("""
     import sys
@@ -32,9 +31,17 @@ WRITER = textwrap.dedent("""
 def test_two_tutor_processes_write_the_same_file(tmp_path):
     path = tmp_path / "progress.json"
     rounds = 300
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), name, str(rounds)], cwd=ROOT,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for name in ("a", "b")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), name, str(rounds)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("a", "b")
+    ]
     try:
         for p in procs:
             assert p.stdout.readline().strip() == "ready", p.stderr.read()
@@ -56,7 +63,7 @@ def test_two_tutor_processes_write_the_same_file(tmp_path):
                 p.kill()
     for p, (out, err) in zip(procs, outs, strict=False):
         assert p.returncode == 0, err
-        assert "notice:\n" in out, out          # neither writer was told anything went wrong
+        assert "notice:\n" in out, out  # neither writer was told anything went wrong
     assert reads > 0
     final = path.read_text(encoding="utf-8")
     _check_one_writer(final, ("a", "b"))

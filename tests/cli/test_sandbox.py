@@ -4,13 +4,15 @@
 by hand in float64; typing mistakes exit 2 with one line that says where."""
 
 from __future__ import annotations
+
 import json
+
 import pytest
+
 from tests.support import run_cli
 from tutor import cli
 from tutor.lesson import load
 from tutor.sandbox import save, save_path, sketch
-
 
 GRAPH = "c = a + b; L = (c*w - y)**2"
 
@@ -19,7 +21,9 @@ POINT = "a=1, b=2, w=0.5, y=3"
 
 
 def test_saved_lesson_passes_check_and_loads_with_the_same_graph(tmp_path):
-    sk = sketch("z = w*x + b\np = sigmoid(z)\nL = (p - y)**2", "x = 2, y = 1, w = 0.5, b = -0.5", "w, b")
+    sk = sketch(
+        "z = w*x + b\np = sigmoid(z)\nL = (p - y)**2", "x = 2, y = 1, w = 0.5, b = -0.5", "w, b"
+    )
     path = save(sk, save_path("sigmoid-sketch", cwd=tmp_path))
     assert path == tmp_path / "sigmoid-sketch.toml"
     code, out, err = run_cli("--check", str(path))
@@ -30,7 +34,11 @@ def test_saved_lesson_passes_check_and_loads_with_the_same_graph(tmp_path):
     assert [e.text for e in lesson.explain[0].equations] == ["w*x + b", "sigmoid(z)", "(p - y)**2"]
     assert "Replace this page with what the graph teaches." in lesson.explain[0].text
     g = lesson.graph
-    assert (g.inputs, g.params, [n.text for n in g.nodes]) == (("x", "y"), ("w", "b"), ["w*x + b", "sigmoid(z)", "(p - y)**2"])
+    assert (g.inputs, g.params, [n.text for n in g.nodes]) == (
+        ("x", "y"),
+        ("w", "b"),
+        ["w*x + b", "sigmoid(z)", "(p - y)**2"],
+    )
     assert g.point == {"w": 0.5, "x": 2.0, "b": -0.5, "y": 1.0}
 
 
@@ -69,20 +77,41 @@ def _relu_tanh(e):
     return (torch.tanh(h * e["w2"]) - e["y"]) ** 2 + torch.maximum(e["w1"], e["w2"])
 
 
-@pytest.mark.parametrize("graph, at, wrt, fn", [
-    (GRAPH, POINT, "w,a", _example),
-    ("z = w*x + b; s = log(1 + exp(z)); L = (s - y)**2", "x=1.5, y=0.25, w=-0.7, b=0.3", "w,b", _softplus),
-    ("u = w*x\nv = u*x + sigmoid(u)\nL = (v - y)**2", "x=-1.2, y=0.4, w=0.8", "w", _used_twice),
-    ("h = relu(w1*x); L = (tanh(h*w2) - y)**2 + max(w1, w2)", "x=2, y=-0.5, w1=0.6, w2=-1.1", "w1,w2", _relu_tanh),
-])
+@pytest.mark.parametrize(
+    "graph, at, wrt, fn",
+    [
+        (GRAPH, POINT, "w,a", _example),
+        (
+            "z = w*x + b; s = log(1 + exp(z)); L = (s - y)**2",
+            "x=1.5, y=0.25, w=-0.7, b=0.3",
+            "w,b",
+            _softplus,
+        ),
+        ("u = w*x\nv = u*x + sigmoid(u)\nL = (v - y)**2", "x=-1.2, y=0.4, w=0.8", "w", _used_twice),
+        (
+            "h = relu(w1*x); L = (tanh(h*w2) - y)**2 + max(w1, w2)",
+            "x=2, y=-0.5, w1=0.6, w2=-1.1",
+            "w1,w2",
+            _relu_tanh,
+        ),
+    ],
+)
 def test_derive_one_liner_agrees_with_torch_autograd(graph, at, wrt, fn):
     code, out, err = run_cli("derive", graph, "--at", at, "--wrt", wrt, "--json")
     assert (code, err) == (0, "")
     events = [json.loads(line) for line in out.splitlines()]
-    assert events[0] == {"event": "lesson", "id": "sandbox", "title": "Sandbox", "variant": None, "note": None}
+    assert events[0] == {
+        "event": "lesson",
+        "id": "sandbox",
+        "title": "Sandbox",
+        "variant": None,
+        "note": None,
+    }
     kinds = [e["event"] for e in events]
     assert set(kinds) == {"lesson", "derive", "gradcheck"}
-    assert [e["step"] for e in events if e["event"] == "derive"] == list(range(1, kinds.count("derive") + 1))
+    assert [e["step"] for e in events if e["event"] == "derive"] == list(
+        range(1, kinds.count("derive") + 1)
+    )
     point = {k.strip(): float(v) for k, v in (p.split("=") for p in at.split(","))}
     params = wrt.split(",")
     expected = torch_grads(fn, point, params)
@@ -104,21 +133,40 @@ def test_derive_text_prints_the_steps_and_the_check_as_a_headless_lesson_does():
     assert out.rstrip().endswith("∂L/∂w: -9.0 | -9.0 | -9.0   rel. error 8.3e-12 (good)  ok")
 
 
-@pytest.mark.parametrize("args, message", [
-    ((GRAPH + " +", "--at", POINT), "the graph, column 30: not a valid expression: invalid syntax"),
-    (("c = a + b\nL = (c*w - y)**2 + foo(c)", "--at", POINT),
-     "the graph, line 2, column 20: unknown function 'foo' (allowed: abs, colmean, colsum, exp, leaky_relu, "
-     "leaky_step, log, max, mean, onehot, relu, rowmax, rowmean, rowsum, sigmoid, sign, softplus, sqrt, step, sum, tanh, tril)"),
-    ((GRAPH, "--at", "a=1, b=2, w=0.5"), "--at, column 16: no value for 'y' (every input and parameter needs one, e.g. y = 1)"),
-    ((GRAPH,), "--at, column 1: no value for 'a', 'b', 'w', 'y' (every input and parameter needs one, e.g. a = 1, "
-               "b = 1, w = 1, y = 1)"),
-    ((GRAPH, "--at", POINT, "--wrt", "w,q"), "--wrt, column 3: unknown name 'q' (the graph's inputs and parameters: a, b, w, y)"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            (GRAPH + " +", "--at", POINT),
+            "the graph, column 30: not a valid expression: invalid syntax",
+        ),
+        (
+            ("c = a + b\nL = (c*w - y)**2 + foo(c)", "--at", POINT),
+            "the graph, line 2, column 20: unknown function 'foo' (allowed: abs, colmean, colsum, exp, leaky_relu, "
+            "leaky_step, log, max, mean, onehot, relu, rowmax, rowmean, rowsum, sigmoid, sign, softplus, sqrt, step, sum, tanh, tril)",
+        ),
+        (
+            (GRAPH, "--at", "a=1, b=2, w=0.5"),
+            "--at, column 16: no value for 'y' (every input and parameter needs one, e.g. y = 1)",
+        ),
+        (
+            (GRAPH,),
+            "--at, column 1: no value for 'a', 'b', 'w', 'y' (every input and parameter needs one, e.g. a = 1, "
+            "b = 1, w = 1, y = 1)",
+        ),
+        (
+            (GRAPH, "--at", POINT, "--wrt", "w,q"),
+            "--wrt, column 3: unknown name 'q' (the graph's inputs and parameters: a, b, w, y)",
+        ),
+    ],
+)
 def test_derive_mistakes_exit_2_with_one_clear_line(args, message):
     code, out, err = run_cli("derive", *args)
     assert (code, out, err) == (2, "", f"backprop-tutor: {message}\n")
     code, out, err = run_cli("derive", *args, "--json")
-    assert code == 2 and [json.loads(line) for line in out.splitlines()] == [{"event": "error", "message": message}]
+    assert code == 2 and [json.loads(line) for line in out.splitlines()] == [
+        {"event": "error", "message": message}
+    ]
 
 
 def test_derive_without_a_graph_is_a_usage_error_with_json_event():
@@ -191,19 +239,26 @@ def test_a_62_node_reuse_chain_derives_through_derive_check_and_headless(tmp_pat
         if args == ("--check",):
             assert out == f"{path}: ok\n"
         else:
-            assert f"∂L/∂w: {check['symbolic']:.6g} | " in out and out.rstrip().endswith("(good)  ok")
+            assert f"∂L/∂w: {check['symbolic']:.6g} | " in out and out.rstrip().endswith(
+                "(good)  ok"
+            )
 
 
-KINK = "autograd agrees; a kink (relu, max or abs at 0) lies within the finite-difference step, " \
-       "so the numeric gradient is not meaningful here"
+KINK = (
+    "autograd agrees; a kink (relu, max or abs at 0) lies within the finite-difference step, "
+    "so the numeric gradient is not meaningful here"
+)
 
 
-@pytest.mark.parametrize("graph, step", [
-    ("L = max(w, 2*w - 1)", 5),                   # a tie of max: the two sides are equal at w = 1
-    ("L = max(2*w - 1, w)", 5),
-    ("L = relu(w - 1)", 5),
-    ("L = abs(w - 1)", 5),
-])
+@pytest.mark.parametrize(
+    "graph, step",
+    [
+        ("L = max(w, 2*w - 1)", 5),  # a tie of max: the two sides are equal at w = 1
+        ("L = max(2*w - 1, w)", 5),
+        ("L = relu(w - 1)", 5),
+        ("L = abs(w - 1)", 5),
+    ],
+)
 def test_a_tie_of_max_is_a_kink_said_as_relu_and_abs_at_0_say_it(graph, step):
     code, out, err = run_cli("derive", graph, "--at", "w = 1")
     assert (code, err) == (0, "")

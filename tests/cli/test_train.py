@@ -3,9 +3,19 @@ runner's JSON lines; devices; and the Session loop itself (cancellation, failing
 the bounded loss history)."""
 
 from __future__ import annotations
+
 import numpy as np
 import pytest
-from tests.support import (events_of, flat, headless_json, headless_run, lesson_path, parse_json_lines, run_cli)
+
+from tests.support import (
+    events_of,
+    flat,
+    headless_json,
+    headless_run,
+    lesson_path,
+    parse_json_lines,
+    run_cli,
+)
 
 
 def only(events, kind, **match):
@@ -19,7 +29,10 @@ def train_steps(events, backend):
 
 
 def losses(events, backend):
-    return [e["loss"] for e in sorted(events_of(events, "train", backend=backend), key=lambda e: e["step"])]
+    return [
+        e["loss"]
+        for e in sorted(events_of(events, "train", backend=backend), key=lambda e: e["step"])
+    ]
 
 
 def agree(a, b, rel):
@@ -37,7 +50,7 @@ def torch_cuda() -> bool:
 
 
 SINGLE_NEURON_BACKENDS = ["numpy", "torch-manual", "autograd", "nn", "optim"]
-ONE_DIGIT = 1 / 540      # mlp-digits validates on 540 digits: another BLAS may flip one of them
+ONE_DIGIT = 1 / 540  # mlp-digits validates on 540 digits: another BLAS may flip one of them
 
 
 @pytest.mark.parametrize("backend", SINGLE_NEURON_BACKENDS)
@@ -69,17 +82,23 @@ def test_single_neuron_forgetting_zero_grad_swings_and_never_settles():
     assert flat(steps[3]["grads"]["w"]) == [pytest.approx(-4.48, abs=1e-5)]
     assert {e["backend"] for e in events_of(events, "train")} == {"autograd"}
     ws = [flat(steps[k]["params"]["w"])[0] for k in range(1, 31)]
-    assert min(ws) == pytest.approx(0.99, abs=0.005) and max(ws) == pytest.approx(3.01, abs=0.005)   # "about"
+    assert min(ws) == pytest.approx(0.99, abs=0.005) and max(ws) == pytest.approx(
+        3.01, abs=0.005
+    )  # "about"
     assert [k for k in range(1, 31) if steps[k]["loss"] > 1.0] == [7, 14, 21, 28]
     done = only(events, "done", backend="autograd")
-    assert done["final_loss"] == pytest.approx(0.14544, rel=1e-4)       # float32, 30 steps
+    assert done["final_loss"] == pytest.approx(0.14544, rel=1e-4)  # float32, 30 steps
     note = load(lesson_path("single-neuron")).variant("forget-zero-grad").changes["note"]
     for figure in ("−2.0", "−3.6", "−4.48", "0.99 and 3.01", "7, 14, 21 and 28", "0.14544"):
         assert figure in note
-    zeroed = headless_json("single-neuron", "--no-derive", "--variant", "two-steps", "--epochs", "30")
+    zeroed = headless_json(
+        "single-neuron", "--no-derive", "--variant", "two-steps", "--epochs", "30"
+    )
     done = only(zeroed, "done", backend="autograd")
     assert flat(done["params"]["w"])[0] == pytest.approx(1.99876, rel=1e-5)
-    assert done["final_loss"] == pytest.approx(1.5e-06, rel=0.05)        # a difference of near-equal floats
+    assert done["final_loss"] == pytest.approx(
+        1.5e-06, rel=0.05
+    )  # a difference of near-equal floats
     assert "w = 1.99876, loss 1.5e-06" in note
 
 
@@ -118,11 +137,21 @@ def test_linear_1d_first_step_and_prediction(backend):
 
 
 def test_linear_1d_backends_agree_step_by_step():
-    events = headless_json("linear-1d", "--no-derive", "--log-every", "1",
-                           "--backend", "numpy", "--backend", "autograd", "--backend", "optim")
+    events = headless_json(
+        "linear-1d",
+        "--no-derive",
+        "--log-every",
+        "1",
+        "--backend",
+        "numpy",
+        "--backend",
+        "autograd",
+        "--backend",
+        "optim",
+    )
     numpy_losses = losses(events, "numpy")
     assert len(numpy_losses) == 100
-    agree(numpy_losses, losses(events, "autograd"), 1e-6)     # float32: equal to rounding
+    agree(numpy_losses, losses(events, "autograd"), 1e-6)  # float32: equal to rounding
     agree(numpy_losses, losses(events, "optim"), 1e-6)
     w_numpy = [flat(e["params"]["w"])[0] for e in events_of(events, "train", backend="numpy")]
     w_auto = [flat(e["params"]["w"])[0] for e in events_of(events, "train", backend="autograd")]
@@ -137,7 +166,12 @@ def test_linear_1d_loops_get_shorter_and_end_with_optim():
     lesson = load(lesson_path("linear-1d"))
     assert lesson.train.backends == ("numpy", "autograd", "nn", "optim")
     page = lesson.explain[2].text
-    assert page.index("**numpy**") < page.index("**autograd**") < page.index("**nn**") < page.index("**optim**")
+    assert (
+        page.index("**numpy**")
+        < page.index("**autograd**")
+        < page.index("**nn**")
+        < page.index("**optim**")
+    )
     assert "torch.optim.SGD" in page.split("**optim**")[1]
     events = headless_json("linear-1d", "--no-derive")
     for backend in lesson.train.backends:
@@ -161,13 +195,15 @@ def test_linear_1d_seed004_variant(backend):
     assert done["steps"] == 40
     assert flat(done["predictions"][0]["y"])[0] == pytest.approx(9.94986, rel=1e-5)
     assert flat(done["params"]["w"])[0] == pytest.approx(1.98997, rel=1e-5)
-    assert done["final_loss"] == pytest.approx(0.000623, rel=2e-3)      # (1.98997·x − 2x)²: few digits survive
+    assert done["final_loss"] == pytest.approx(
+        0.000623, rel=2e-3
+    )  # (1.98997·x − 2x)²: few digits survive
     note = load(lesson_path("linear-1d")).variant("seed004").changes["note"]
     for figure in ("24.8", "−24.8", "0.248", "w = 1.98997", "f(5) = 9.94986", "0.000623"):
         assert figure in note
     assert "30.0" not in note and "10.000" not in note
     [lesson_event] = events_of(events, "lesson")
-    assert lesson_event["note"] == note                  # the variant's note, not the lesson's
+    assert lesson_event["note"] == note  # the variant's note, not the lesson's
 
 
 def _to5(value, figure):
@@ -258,13 +294,23 @@ def test_mlp_digits_accuracy():
     assert "0.941 validation accuracy" in note and "0.961" in note
 
 
-@pytest.mark.parametrize("variant, figure", [("forty-epochs", "0.972"), ("momentum-half", "0.798"),
-                                             ("lr-ten-times", "0.948")])
+@pytest.mark.parametrize(
+    "variant, figure",
+    [("forty-epochs", "0.972"), ("momentum-half", "0.798"), ("lr-ten-times", "0.948")],
+)
 def test_mlp_digits_variants_quote_their_figures(variant, figure):
     from tutor.lesson import load
 
-    events = headless_json("mlp-digits", "--no-derive", "--variant", variant, "--backend", "numpy",
-                           "--log-every", "1000")
+    events = headless_json(
+        "mlp-digits",
+        "--no-derive",
+        "--variant",
+        variant,
+        "--backend",
+        "numpy",
+        "--log-every",
+        "1000",
+    )
     [done] = events_of(events, "done")
     assert done["val_accuracy"] == pytest.approx(float(figure), abs=ONE_DIGIT)
     assert figure in load(lesson_path("mlp-digits")).variant(variant).changes["note"]
@@ -276,8 +322,19 @@ def test_mlp_digits_variants_quote_their_figures(variant, figure):
 def test_mlp_digits_momentum_option_and_effective_step():
     """--momentum changes the run (and says the effective step); the same effective step reached
     with lr 0.05 and momentum 0.5 gives 0.948, as the page says."""
-    rc, out, err = run_cli("mlp-digits", "--headless", "--no-derive", "--backend", "numpy", "--momentum", "0.5",
-                           "--lr", "0.05", "--log-every", "1000")
+    rc, out, err = run_cli(
+        "mlp-digits",
+        "--headless",
+        "--no-derive",
+        "--backend",
+        "numpy",
+        "--momentum",
+        "0.5",
+        "--lr",
+        "0.05",
+        "--log-every",
+        "1000",
+    )
     assert rc == 0, err
     assert "sgd, lr 0.05, momentum 0.5 (effective step lr/(1 − momentum) = 0.1)" in out
     assert "accuracy 0.972 / 0.948" in out
@@ -287,11 +344,14 @@ def test_mlp_digits_momentum_option_and_effective_step():
 
 def test_mlp_digits_baseline_states_its_settings_and_ignores_the_learners_epochs():
     events = headless_json("mlp-digits", "--no-derive", "--backend", "numpy", "--log-every", "1000")
-    shorter = headless_json("mlp-digits", "--no-derive", "--backend", "numpy", "--epochs", "2",
-                            "--log-every", "1000")
+    shorter = headless_json(
+        "mlp-digits", "--no-derive", "--backend", "numpy", "--epochs", "2", "--log-every", "1000"
+    )
     base, base2 = only(events, "baseline"), only(shorter, "baseline")
     assert base == base2
-    assert base["settings"].startswith("lr 0.01, momentum 0.9 (Nesterov; effective step 0.1), batch 64, 10 epochs")
+    assert base["settings"].startswith(
+        "lr 0.01, momentum 0.9 (Nesterov; effective step 0.1), batch 64, 10 epochs"
+    )
     assert "Glorot" in base["settings"]
 
 
@@ -305,8 +365,18 @@ def test_mlp_digits_trains_on_minibatches():
 
 
 def test_two_layer_relu_hand_written_backends_agree():
-    events = headless_json("two-layer-relu", "--no-derive", "--log-every", "1",
-                           "--backend", "numpy", "--backend", "torch-manual", "--backend", "autograd")
+    events = headless_json(
+        "two-layer-relu",
+        "--no-derive",
+        "--log-every",
+        "1",
+        "--backend",
+        "numpy",
+        "--backend",
+        "torch-manual",
+        "--backend",
+        "autograd",
+    )
     ref = losses(events, "numpy")
     assert len(ref) == 50
     agree(ref, losses(events, "torch-manual"), 1e-5)
@@ -316,9 +386,11 @@ def test_two_layer_relu_hand_written_backends_agree():
 
 
 def test_two_layer_relu_loss_falls_and_validation_is_separate():
-    events = headless_json("two-layer-relu", "--no-derive", "--log-every", "1", "--backend", "numpy")
+    events = headless_json(
+        "two-layer-relu", "--no-derive", "--log-every", "1", "--backend", "numpy"
+    )
     train = losses(events, "numpy")
-    assert train[0] > 1000                      # "from thousands"
+    assert train[0] > 1000  # "from thousands"
     assert train[0] > 10 * train[-1]
     assert train[-1] < 100
     for e in events_of(events, "train", backend="numpy"):
@@ -329,12 +401,13 @@ def test_two_layer_relu_loss_falls_and_validation_is_separate():
 
 
 def test_two_layer_relu_diverges_with_a_huge_learning_rate():
-    rc, events, err = headless_run("two-layer-relu", "--no-derive", "--lr", "10", "--backend", "numpy",
-                                   expect_rc=3)
+    rc, events, err = headless_run(
+        "two-layer-relu", "--no-derive", "--lr", "10", "--backend", "numpy", expect_rc=3
+    )
     done = only(events, "done", backend="numpy")
     assert done["diverged"] is True
     assert isinstance(done["steps"], int) and 1 <= done["steps"] < 50
-    assert done["final_loss"] is None                 # not NaN: JSON has none
+    assert done["final_loss"] is None  # not NaN: JSON has none
     trains = events_of(events, "train", backend="numpy")
     assert all(e["step"] <= done["steps"] for e in trains)
 
@@ -343,10 +416,21 @@ def events_of_text(out, kind):
     return [e for e in parse_json_lines(out) if e["event"] == kind]
 
 
-@pytest.mark.skipif(torch_cuda(), reason="this machine has CUDA; the error path is for machines without it")
+@pytest.mark.skipif(
+    torch_cuda(), reason="this machine has CUDA; the error path is for machines without it"
+)
 def test_device_cuda_without_cuda_is_a_clear_usage_error():
-    rc, out, err = run_cli("mlp-digits", "--headless", "--json", "--no-derive", "--backend", "optim",
-                           "--device", "cuda", timeout=300)
+    rc, out, err = run_cli(
+        "mlp-digits",
+        "--headless",
+        "--json",
+        "--no-derive",
+        "--backend",
+        "optim",
+        "--device",
+        "cuda",
+        timeout=300,
+    )
     assert rc == 2
     assert "Traceback" not in err
     assert "CUDA is not available" in err
@@ -355,8 +439,17 @@ def test_device_cuda_without_cuda_is_a_clear_usage_error():
 
 
 def test_unknown_device_is_a_usage_error():
-    rc, out, err = run_cli("single-neuron", "--headless", "--json", "--no-derive", "--backend", "autograd",
-                           "--device", "banana", timeout=120)
+    rc, out, err = run_cli(
+        "single-neuron",
+        "--headless",
+        "--json",
+        "--no-derive",
+        "--backend",
+        "autograd",
+        "--device",
+        "banana",
+        timeout=120,
+    )
     assert rc == 2
     assert "Traceback" not in err
     assert "banana" in err
@@ -365,8 +458,17 @@ def test_unknown_device_is_a_usage_error():
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch_cuda(), reason="needs a CUDA device")
 def test_mlp_digits_on_cuda():
-    rc, out, err = run_cli("mlp-digits", "--headless", "--json", "--no-derive", "--backend", "optim",
-                           "--device", "cuda", timeout=600)
+    rc, out, err = run_cli(
+        "mlp-digits",
+        "--headless",
+        "--json",
+        "--no-derive",
+        "--backend",
+        "optim",
+        "--device",
+        "cuda",
+        timeout=600,
+    )
     assert rc == 0, err
     events = events_of_text(out, "done")
     [done] = events

@@ -13,18 +13,44 @@ from tutor.lesson import load
 
 TANH_NET = [{"type": "linear", "out": 5}, {"type": "tanh"}, {"type": "linear", "out": "outputs"}]
 CASES = {
-    "adamw-cosine-warmup-clip-l2": {"optimizer": "adamw", "lr": 0.02, "weight_decay": 0.05, "schedule": "cosine",
-                                    "decay_steps": 4, "lr_end": 0.1, "warmup": 2, "clip": 0.5, "l2": 0.001},
-    "rmsprop-step-l1": {"optimizer": "rmsprop", "lr": 0.01, "schedule": "step", "step_size": 2, "gamma": 0.5,
-                        "l1": 0.001},
-    "sgd-linear-l2-accumulating-clip": {"optimizer": "sgd", "momentum": 0.9, "lr": 0.02, "schedule": "linear",
-                                        "decay_steps": 5, "lr_end": 0.2, "l2": 0.01, "zero_grad": False, "clip": 1.0},
+    "adamw-cosine-warmup-clip-l2": {
+        "optimizer": "adamw",
+        "lr": 0.02,
+        "weight_decay": 0.05,
+        "schedule": "cosine",
+        "decay_steps": 4,
+        "lr_end": 0.1,
+        "warmup": 2,
+        "clip": 0.5,
+        "l2": 0.001,
+    },
+    "rmsprop-step-l1": {
+        "optimizer": "rmsprop",
+        "lr": 0.01,
+        "schedule": "step",
+        "step_size": 2,
+        "gamma": 0.5,
+        "l1": 0.001,
+    },
+    "sgd-linear-l2-accumulating-clip": {
+        "optimizer": "sgd",
+        "momentum": 0.9,
+        "lr": 0.02,
+        "schedule": "linear",
+        "decay_steps": 5,
+        "lr_end": 0.2,
+        "l2": 0.01,
+        "zero_grad": False,
+        "clip": 1.0,
+    },
     "adam-constant": {"optimizer": "adam", "lr": 0.01},
 }
 
 
 def check_every_backend(lesson, steps: int):
-    printed = run_scripts({b.replace("-", "_"): export(lesson, b).text for b in BACKENDS}, lesson.path.parent)
+    printed = run_scripts(
+        {b.replace("-", "_"): export(lesson, b).text for b in BACKENDS}, lesson.path.parent
+    )
     runs = {b: headless_losses(lesson, b, lesson.train.epochs) for b in BACKENDS}
     assert len(runs["numpy"]) == steps
     for backend in BACKENDS:
@@ -41,7 +67,12 @@ def test_each_update_settings_scripts_reproduce_the_headless_losses(case, tmp_pa
 
 def test_the_multiclass_hinge_loss_trains_the_same_everywhere(tmp_path):
     path = tmp_path / "hinge-digits.toml"
-    path.write_text(points_lesson(path.stem, [{"type": "linear", "out": "outputs"}],
-                                  {"loss": "hinge", "epochs": 1, "batch_size": 400, "optimizer": "gd", "lr": 0.01},
-                                  dataset={"kind": "digits", "seed": 0}))
+    path.write_text(
+        points_lesson(
+            path.stem,
+            [{"type": "linear", "out": "outputs"}],
+            {"loss": "hinge", "epochs": 1, "batch_size": 400, "optimizer": "gd", "lr": 0.01},
+            dataset={"kind": "digits", "seed": 0},
+        )
+    )
     check_every_backend(load(path), 4)

@@ -19,7 +19,7 @@ import pytest
 from tests.support import HANG_BOUND, ROOT, wait_for
 from tutor.serve.probe import Learner
 
-LEARNERS = 4               # the load test's smaller sibling (bench/bench_classroom.py runs 20)
+LEARNERS = 4  # the load test's smaller sibling (bench/bench_classroom.py runs 20)
 
 
 class Served:
@@ -28,12 +28,30 @@ class Served:
         for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
             env[name] = str(tmp_path / name.lower())
         self.class_dir = tmp_path / "class"
-        self.proc = subprocess.Popen([sys.executable, "-m", "tutor", "serve", "--port", "0", "--class",
-                                      str(self.class_dir), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, cwd=ROOT, env=env, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tutor",
+                "serve",
+                "--port",
+                "0",
+                "--class",
+                str(self.class_dir),
+                *args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
         self.banner = [self.proc.stdout.readline() for _ in range(3)]
         found = re.search(r"open (http://127\.0\.0\.1:\d+)/", self.banner[1])
-        assert found, self.banner + [self.proc.stderr.read() if self.proc.poll() is not None else ""]
+        assert found, self.banner + [
+            self.proc.stderr.read() if self.proc.poll() is not None else ""
+        ]
         self.base = found.group(1)
         self.server = psutil.Process(self.proc.pid)
 
@@ -64,7 +82,7 @@ def served(tmp_path):
         return made[-1]
 
     yield start
-    for s in made:            # ctrl+c, as a teacher ends it: the learners' processes end with it
+    for s in made:  # ctrl+c, as a teacher ends it: the learners' processes end with it
         try:
             s.stop()
         except subprocess.TimeoutExpired:
@@ -74,8 +92,10 @@ def served(tmp_path):
 
 async def get(url: str, **kw) -> tuple[int, str]:
     jar = aiohttp.CookieJar(unsafe=True)
-    async with aiohttp.ClientSession(cookie_jar=jar) as session, \
-            session.request(kw.pop("method", "GET"), url, allow_redirects=False, **kw) as r:
+    async with (
+        aiohttp.ClientSession(cookie_jar=jar) as session,
+        session.request(kw.pop("method", "GET"), url, allow_redirects=False, **kw) as r,
+    ):
         return r.status, await r.text()
 
 
@@ -83,7 +103,11 @@ async def test_a_missing_or_wrong_class_code_gets_a_plain_page_and_starts_nothin
     s = served("--code", "owl42")
     assert s.banner[1].rstrip() == f"open {s.base}/  (class code: owl42)"
     status, page = await get(f"{s.base}/")
-    assert status == 401 and "Type the class code your teacher gave you." in page and 'name="code"' in page
+    assert (
+        status == 401
+        and "Type the class code your teacher gave you." in page
+        and 'name="code"' in page
+    )
     assert "textual.js" not in page
     status, page = await get(f"{s.base}/ws")
     assert (status, page) == (403, "The class code is missing or wrong.\n")
@@ -93,7 +117,7 @@ async def test_a_missing_or_wrong_class_code_gets_a_plain_page_and_starts_nothin
     assert status == 403
     with pytest.raises(RuntimeError, match=r"the class code was refused \(403\)"):
         await Learner(s.base, code="OWL42").connect()
-    assert s.tutors() == []                      # nothing started for any of them
+    assert s.tutors() == []  # nothing started for any of them
     assert not s.class_dir.exists() or list(s.class_dir.iterdir()) == []
 
 
@@ -104,10 +128,16 @@ async def test_the_right_class_code_opens_the_tutor_which_asks_the_name(served):
     try:
         await learner.wait_for("Type your name and press Enter.", timeout=HANG_BOUND)
         assert len(s.tutors()) == 1
-        async with aiohttp.ClientSession(cookie_jar=learner._session.cookie_jar) as session, \
-                session.get(f"{s.base}/") as r:
+        async with (
+            aiohttp.ClientSession(cookie_jar=learner._session.cookie_jar) as session,
+            session.get(f"{s.base}/") as r,
+        ):
             page = await r.text()
-        assert r.status == 200 and "textual.js" in page and f'ws://{s.base[len("http://"):]}/ws' in page
+        assert (
+            r.status == 200
+            and "textual.js" in page
+            and f"ws://{s.base[len('http://') :]}/ws" in page
+        )
     finally:
         await learner.close()
     assert wait_for(lambda: s.tutors() == [], HANG_BOUND)
@@ -116,7 +146,11 @@ async def test_the_right_class_code_opens_the_tutor_which_asks_the_name(served):
 async def test_a_host_header_that_is_no_host_name_gets_no_page(served):
     s = served()
     status, page = await get(f"{s.base}/", headers={"Host": 'x"><script>alert(1)</script>'})
-    assert status == 400 and "That is not a host name this server answers to." in page and "<script>" not in page
+    assert (
+        status == 400
+        and "That is not a host name this server answers to." in page
+        and "<script>" not in page
+    )
     assert s.tutors() == []
 
 
@@ -128,7 +162,10 @@ async def test_a_full_class_refuses_the_next_learner_politely(served):
     try:
         await first.wait_for("Type your name", timeout=HANG_BOUND)
         status, page = await get(f"{s.base}/")
-        assert status == 503 and "The class is full (1 learners at once). Try again in a while." in page
+        assert (
+            status == 503
+            and "The class is full (1 learners at once). Try again in a while." in page
+        )
         status, _ = await get(f"{s.base}/ws")
         assert status == 503
         assert len(s.tutors()) == 1
@@ -182,7 +219,10 @@ async def test_ctrl_c_stops_the_server_and_every_learners_process(served):
     assert len(tutors) == 2
     rc, out = s.stop()
     assert rc == 0 and out.rstrip().endswith("backprop-tutor: stopped")
-    assert wait_for(lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in tutors), HANG_BOUND)
+    assert wait_for(
+        lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in tutors),
+        HANG_BOUND,
+    )
     for one in learners:
         await asyncio.wait_for(one.closed.wait(), HANG_BOUND)
         await one.close()

@@ -23,7 +23,7 @@ from tests.support import HANG_BOUND, ROOT, wait_for
 from tests.system.test_terminal import Tmux, long_lesson, tutor_command
 
 ROUNDS = int(os.environ.get("HANGUP_ROUNDS", 12))
-BATCH = 4                   # tutors killed together
+BATCH = 4  # tutors killed together
 
 
 def gone(pid: int) -> bool:
@@ -40,7 +40,9 @@ def test_killing_the_tmux_session_mid_run_always_ends_the_tutor(tmp_path):
     home.mkdir()
     lesson = long_lesson(tmp_path)
     tmux = Tmux(tmp_path)
-    tmux.conf.write_text("set -g status off\nset -g exit-empty off\n")   # the server outlives each session
+    tmux.conf.write_text(
+        "set -g status off\nset -g exit-empty off\n"
+    )  # the server outlives each session
 
     def screen(name: str) -> str:
         return tmux("capture-pane", "-p", "-S", "-200", "-t", name)
@@ -48,11 +50,25 @@ def test_killing_the_tmux_session_mid_run_always_ends_the_tutor(tmp_path):
     def start(name: str) -> Path:
         pidfile = tmp_path / f"{name}.pid"
         script = tmp_path / f"{name}.sh"
-        script.write_text(f"echo $$ > {shlex.quote(str(pidfile))}\nexec {shlex.join(tutor_command())} "
-                          f"{shlex.quote(str(lesson))}\n")
-        tmux("new-session", "-d", "-s", name, "-x", "100", "-y", "30", "-e", f"BACKPROP_TUTOR_HOME={home}",
-             "-e", f"PYTHONPATH={ROOT}",           # this checkout's tutor, whichever one is installed
-             f"sh {shlex.quote(str(script))}")
+        script.write_text(
+            f"echo $$ > {shlex.quote(str(pidfile))}\nexec {shlex.join(tutor_command())} "
+            f"{shlex.quote(str(lesson))}\n"
+        )
+        tmux(
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            "100",
+            "-y",
+            "30",
+            "-e",
+            f"BACKPROP_TUTOR_HOME={home}",
+            "-e",
+            f"PYTHONPATH={ROOT}",  # this checkout's tutor, whichever one is installed
+            f"sh {shlex.quote(str(script))}",
+        )
         return pidfile
 
     pids: list[int] = []
@@ -70,17 +86,20 @@ def test_killing_the_tmux_session_mid_run_always_ends_the_tutor(tmp_path):
                 assert wait_for(lambda: "Press space" in screen(name), 120), screen(name)
                 tmux("send-keys", "-t", name, "Space")
             for name in names:
-                assert wait_for(lambda: "steps/s" in screen(name), 60), f"{name}: the run did not start\n{screen(name)}"
-            batch = pids[-len(names):]
+                assert wait_for(lambda: "steps/s" in screen(name), 60), (
+                    f"{name}: the run did not start\n{screen(name)}"
+                )
+            batch = pids[-len(names) :]
             assert not any(gone(pid) for pid in batch)
             for name in names:
                 tmux("kill-session", "-t", name)
             for name, pid in zip(names, batch, strict=False):
                 assert wait_for(lambda: gone(pid)), (
-                    f"{name}: the tutor (pid {pid}) still runs {HANG_BOUND:.0f} s after its terminal closed")
+                    f"{name}: the tutor (pid {pid}) still runs {HANG_BOUND:.0f} s after its terminal closed"
+                )
     finally:
         tmux.kill_server()
-        for pid in pids:                                  # only the tutors this test started
+        for pid in pids:  # only the tutors this test started
             if not gone(pid):
                 os.kill(pid, signal.SIGKILL)
     assert len(pids) == ROUNDS

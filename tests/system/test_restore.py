@@ -26,14 +26,20 @@ print("echo", bool(termios.tcgetattr(0)[3] & termios.ECHO), flush=True)
 
 def test_the_watchdog_puts_a_live_terminal_back(tmp_path):
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-c", PROBE], stdin=slave, stdout=slave, stderr=subprocess.PIPE,
-                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PROBE],
+        stdin=slave,
+        stdout=slave,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     os.close(slave)
     out = bytearray()
 
     def read(seconds: float = 0.0) -> None:
         while select.select([master], [], [], seconds)[0]:
-            with contextlib.suppress(OSError):              # EIO: the other side is closed
+            with contextlib.suppress(OSError):  # EIO: the other side is closed
                 data = os.read(master, 65536)
                 if data:
                     out.extend(data)
@@ -46,5 +52,7 @@ def test_the_watchdog_puts_a_live_terminal_back(tmp_path):
     finally:
         os.close(master)
     assert proc.returncode == 0, proc.stderr.read()
-    assert b"\x1b[?1049l" in out and b"\x1b[?25h" in out and b"\x1b[?1000l" in out   # out of the alternate screen
-    assert b"echo True" in out                                                       # the modes as before
+    assert (
+        b"\x1b[?1049l" in out and b"\x1b[?25h" in out and b"\x1b[?1000l" in out
+    )  # out of the alternate screen
+    assert b"echo True" in out  # the modes as before

@@ -3,6 +3,7 @@ mid-run, and the real program in a pseudo-terminal ended by SIGTERM (kill) or SI
 session dropped): it exits at once with status 0, progress saved, terminal restored."""
 
 from __future__ import annotations
+
 import fcntl
 import json
 import os
@@ -17,13 +18,14 @@ import sys
 import termios
 import time
 from pathlib import Path
+
 import pytest
+
 from tests.support import HANG_BOUND, lesson_path, wait_for
 
 LEAVE_ALT_SCREEN = b"\x1b[?1049l"
 
 CSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]")
-
 
 
 def tutor_command() -> list[str]:
@@ -37,10 +39,22 @@ class PtyTutor:
     def __init__(self, home: Path, *args: str):
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-        env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TEXTUAL", "COLUMNS", "LINES")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("NO_COLOR", "TEXTUAL", "COLUMNS", "LINES")
+        }
         env.update(BACKPROP_TUTOR_HOME=str(home), TERM="xterm-256color", PYTHONIOENCODING="utf-8")
-        self.proc = subprocess.Popen(tutor_command() + list(args), stdin=slave, stdout=slave, stderr=slave, env=env,
-                                     cwd=home, start_new_session=True, close_fds=True)
+        self.proc = subprocess.Popen(
+            tutor_command() + list(args),
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            cwd=home,
+            start_new_session=True,
+            close_fds=True,
+        )
         os.close(slave)
         self.out = bytearray()
         self.eof = False
@@ -59,7 +73,7 @@ class PtyTutor:
             if ready:
                 try:
                     data = os.read(self.master, 65536)
-                except OSError:          # EIO: the other side is closed
+                except OSError:  # EIO: the other side is closed
                     data = b""
                 if not data:
                     self.eof = True
@@ -89,11 +103,15 @@ def start_training(tutor: PtyTutor, long_run: bool) -> None:
     assert tutor.pump(60, b"Explain"), f"no lesson screen: {bytes(tutor.out[-2000:])!r}"
     mark = len(tutor.out)
     tutor.send(b"t")
-    assert tutor.pump(60, b"Press space", since=mark), f"Train did not get ready: {bytes(tutor.out[-2000:])!r}"
+    assert tutor.pump(60, b"Press space", since=mark), (
+        f"Train did not get ready: {bytes(tutor.out[-2000:])!r}"
+    )
     mark = len(tutor.out)
     tutor.send(b" ")
     wanted = b"steps/s" if long_run else b"done"
-    assert tutor.pump(60, wanted, since=mark), f"training did not start: {bytes(tutor.out[-2000:])!r}"
+    assert tutor.pump(60, wanted, since=mark), (
+        f"training did not start: {bytes(tutor.out[-2000:])!r}"
+    )
     if long_run:
         assert not tutor.seen(b"\xc2\xb7 done", since=mark), "the long run is still going"
 
@@ -120,7 +138,9 @@ def test_signal_ends_the_tutor_in_a_pty(tmp_path, signame, long_run):
         assert tutor.proc.poll() is None
         mark = len(tutor.out)
         os.kill(tutor.proc.pid, getattr(signal, signame))
-        assert tutor.wait_exit(), "the tutor did not exit after the signal"     # how soon: bench/bench_exit.py
+        assert tutor.wait_exit(), (
+            "the tutor did not exit after the signal"
+        )  # how soon: bench/bench_exit.py
         assert tutor.proc.returncode == 0
         tutor.drain()
         tail = bytes(tutor.out[mark:])
@@ -149,11 +169,15 @@ def test_signal_while_the_tutor_is_busy_loading(tmp_path, signame, when):
         assert tutor.pump(60, b"Explain"), f"no lesson screen: {bytes(tutor.out[-2000:])!r}"
         if when == "train-loading":
             mark = len(tutor.out)
-            tutor.send(b"t")                         # the Train part is drawn at once, its data loads in a thread
-            assert tutor.pump(60, b"epochs", since=mark), f"no Train part: {bytes(tutor.out[-2000:])!r}"
+            tutor.send(b"t")  # the Train part is drawn at once, its data loads in a thread
+            assert tutor.pump(60, b"epochs", since=mark), (
+                f"no Train part: {bytes(tutor.out[-2000:])!r}"
+            )
         mark = len(tutor.out)
         os.kill(tutor.proc.pid, getattr(signal, signame))
-        assert tutor.wait_exit(), "the tutor did not exit after the signal"     # how soon: bench/bench_exit.py
+        assert tutor.wait_exit(), (
+            "the tutor did not exit after the signal"
+        )  # how soon: bench/bench_exit.py
         assert tutor.proc.returncode == 0
         tutor.drain()
         assert LEAVE_ALT_SCREEN in bytes(tutor.out[mark:])
@@ -170,8 +194,12 @@ class Tmux:
         self.conf.write_text("set -g remain-on-exit on\nset -g status off\n")
 
     def __call__(self, *args: str, check: bool = True) -> str:
-        out = subprocess.run(["tmux", "-L", self.socket, "-f", str(self.conf), *args], capture_output=True, text=True,
-                             timeout=30)
+        out = subprocess.run(
+            ["tmux", "-L", self.socket, "-f", str(self.conf), *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if check:
             assert out.returncode == 0, out.stderr
         return out.stdout
@@ -197,7 +225,7 @@ def process_state(pid: int) -> tuple[str, int | None]:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError):
         return "gone", None
-    fields = stat[stat.rindex(")") + 2:].split()
+    fields = stat[stat.rindex(")") + 2 :].split()
     state = fields[0]
     return state, (int(fields[49]) if state == "Z" and len(fields) > 49 else None)
 
@@ -208,36 +236,53 @@ def test_signal_ends_the_tutor_in_tmux(tmp_path, signame):
     home.mkdir()
     pidfile = tmp_path / "pid"
     script = tmp_path / "run.sh"
-    script.write_text(f"echo $$ > {shlex.quote(str(pidfile))}\nexec {shlex.join(tutor_command())} two-layer-relu\n")
+    script.write_text(
+        f"echo $$ > {shlex.quote(str(pidfile))}\nexec {shlex.join(tutor_command())} two-layer-relu\n"
+    )
     tmux = Tmux(tmp_path)
     pid = 0
     try:
-        tmux("new-session", "-d", "-s", "t", "-x", "100", "-y", "30", "-e", f"BACKPROP_TUTOR_HOME={home}",
-             f"sh {shlex.quote(str(script))}")
+        tmux(
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            "-e",
+            f"BACKPROP_TUTOR_HOME={home}",
+            f"sh {shlex.quote(str(script))}",
+        )
         assert tmux.wait_screen("Explain", 60), tmux.screen()
         pid = int(pidfile.read_text().strip())
-        assert tmux.pane("#{pane_pid}") == str(pid), "the pidfile names the pane's process (the exec'd tutor)"
+        assert tmux.pane("#{pane_pid}") == str(pid), (
+            "the pidfile names the pane's process (the exec'd tutor)"
+        )
         tmux("send-keys", "-t", "t", "t")
         assert tmux.wait_screen("Press space", 60), tmux.screen()
         tmux("send-keys", "-t", "t", "Space")
         assert tmux.wait_screen("step 50/50", 30), tmux.screen()
         assert process_state(pid)[0] not in ("Z", "gone")
         os.kill(pid, getattr(signal, signame))
-        exited = wait_for(lambda: process_state(pid)[0] in ("Z", "gone"))    # how soon: bench/bench_exit.py
+        exited = wait_for(
+            lambda: process_state(pid)[0] in ("Z", "gone")
+        )  # how soon: bench/bench_exit.py
         state, wait_status = process_state(pid)
         assert exited and state in ("Z", "gone"), "the tutor did not exit"
-        if wait_status is None:                          # tmux reaped it first: it knows the status
+        if wait_status is None:  # tmux reaped it first: it knows the status
             wait_for(lambda: tmux.pane("#{pane_dead_status}") != "")
             assert tmux.pane("#{pane_dead_status}") == "0"
         else:
-            assert wait_status == 0, f"wait status {wait_status:#x} (signal {wait_status & 0x7f})"
+            assert wait_status == 0, f"wait status {wait_status:#x} (signal {wait_status & 0x7F})"
         screen = tmux.screen()
         assert f"backprop-tutor: stopped by {signame}" in screen, screen
         assert "Traceback" not in screen
     finally:
         tmux.kill_server()
         if pid and process_state(pid)[0] not in ("Z", "gone"):
-            os.kill(pid, signal.SIGKILL)          # the tutor this test started, by its own pid
+            os.kill(pid, signal.SIGKILL)  # the tutor this test started, by its own pid
     data = json.loads((home / "progress.json").read_text(encoding="utf-8"))
     assert data["last_lesson"] == "two-layer-relu"
     assert "train" in data["lessons"]["two-layer-relu"]["parts"]

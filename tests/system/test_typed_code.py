@@ -20,7 +20,9 @@ def test_killing_the_terminal_keeps_the_typed_code(tmp_path):
     home.mkdir()
     pidfile = tmp_path / "pid"
     script = tmp_path / "run.sh"
-    script.write_text(f"echo $$ > {shlex.quote(str(pidfile))}\nexec {shlex.join(tutor_command())} two-layer-relu\n")
+    script.write_text(
+        f"echo $$ > {shlex.quote(str(pidfile))}\nexec {shlex.join(tutor_command())} two-layer-relu\n"
+    )
     tmux = Tmux(tmp_path)
     tmux.conf.write_text("set -g status off\nset -g exit-empty off\n")
     pid = 0
@@ -29,15 +31,28 @@ def test_killing_the_terminal_keeps_the_typed_code(tmp_path):
         tmux("send-keys", "-t", "t", *k)
 
     try:
-        tmux("new-session", "-d", "-s", "t", "-x", "100", "-y", "30", "-e", f"BACKPROP_TUTOR_HOME={home}",
-             "-e", f"PYTHONPATH={ROOT}", f"sh {shlex.quote(str(script))}")
+        tmux(
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            "-e",
+            f"BACKPROP_TUTOR_HOME={home}",
+            "-e",
+            f"PYTHONPATH={ROOT}",
+            f"sh {shlex.quote(str(script))}",
+        )
         assert tmux.wait_screen("Explain", 120), tmux.screen()
         pid = int(pidfile.read_text().strip())
         keys("d")
-        assert tmux.wait_screen("Step 1/21", 120), tmux.screen()      # every step derived
+        assert tmux.wait_screen("Step 1/21", 120), tmux.screen()  # every step derived
         keys("End")
         assert tmux.wait_screen("Step 21/21", 60), tmux.screen()
-        for _ in range(3):                       # the last step's fourth exercise: backward
+        for _ in range(3):  # the last step's fourth exercise: backward
             keys("x")
         assert tmux.wait_screen("Exercise backward", 60), tmux.screen()
         keys("a")
@@ -50,7 +65,7 @@ def test_killing_the_terminal_keeps_the_typed_code(tmp_path):
     finally:
         tmux.kill_server()
         if pid and not gone(pid):
-            os.kill(pid, signal.SIGKILL)          # the tutor this test started, by its own pid
+            os.kill(pid, signal.SIGKILL)  # the tutor this test started, by its own pid
     text = (home / "code" / "two-layer-relu" / "backward.py").read_text(encoding="utf-8")
     assert text.startswith(LINE + "\n"), text[:200]
     assert "def backward(x, y, w1, w2):" in text

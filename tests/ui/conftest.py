@@ -8,8 +8,8 @@ from pathlib import Path
 
 from tests.support import lesson_path
 
-STATE_WAIT = 120.0         # seconds: a generous deadline for a state, on a loaded 2-core machine
-POLL = 0.05                # how often a pilot test looks again (a poll, not a wait for a time)
+STATE_WAIT = 120.0  # seconds: a generous deadline for a state, on a loaded 2-core machine
+POLL = 0.05  # how often a pilot test looks again (a poll, not a wait for a time)
 
 
 async def until(pilot, condition, what: str, timeout: float = STATE_WAIT) -> None:
@@ -78,8 +78,11 @@ async def open_train(pilot):
 
 def drawn(pane) -> bool:
     """The Train pane is at rest: no run in flight and the newest snapshot drawn."""
-    return (not pane.running and pane.shown is pane.latest
-            and not any(w.group == "train" and not w.is_finished for w in pane.workers))
+    return (
+        not pane.running
+        and pane.shown is pane.latest
+        and not any(w.group == "train" and not w.is_finished for w in pane.workers)
+    )
 
 
 async def run_drawn(pilot, pane) -> None:

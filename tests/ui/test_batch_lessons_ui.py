@@ -39,19 +39,29 @@ async def test_softmax_cross_entropy_walks_explain_derive_and_train(tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         app.open_lesson(lesson_path("softmax-cross-entropy"))
-        await until(pilot, lambda: isinstance(app.screen, LessonScreen) and app.screen.query("#explain-text"),
-                    "the lesson screen")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, LessonScreen) and app.screen.query("#explain-text"),
+            "the lesson screen",
+        )
         markdown = app.screen.query_one("#explain-text")
         assert "softmax(z) = (0.875601, 0.1185, 0.0058998)" in markdown.source
         await pilot.press("d")
         pane = app.screen.query_one(DerivePane)
-        await until(pilot, lambda: pane.derivation is not None and pane.derivation.matrix_checks, "the derivation")
+        await until(
+            pilot,
+            lambda: pane.derivation is not None and pane.derivation.matrix_checks,
+            "the derivation",
+        )
         await walk_to(pilot, pane, "matrix", "z")
-        await until(pilot, lambda: "∂L/∂z, fused = (e ⊘ s − onehot(y, z)) ⊘ N" in text_of(app, "#step-text"),
-                    "the fused form on screen")
+        await until(
+            pilot,
+            lambda: "∂L/∂z, fused = (e ⊘ s − onehot(y, z)) ⊘ N" in text_of(app, "#step-text"),
+            "the fused form on screen",
+        )
         assert "Matrix form: ∂L/∂z  [N×K]" in text_of(app, "#step-title")
         status = await run_train(app, pilot, "1")
-        assert "step 20/20" in status, status               # 1,280 digits in batches of 64
+        assert "step 20/20" in status, status  # 1,280 digits in batches of 64
 
 
 async def test_batchnorm_backward_exercise_and_training(tmp_path):
@@ -59,26 +69,46 @@ async def test_batchnorm_backward_exercise_and_training(tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         app.open_lesson(lesson_path("batchnorm-backward"))
-        await until(pilot, lambda: isinstance(app.screen, LessonScreen) and app.screen.query("#explain-text"),
-                    "the lesson screen")
-        assert "dx = (1/N) · inv · (N·dxhat − Σ dxhat − xhat · Σ(dxhat ⊙ xhat))" in \
-            app.screen.query_one("#explain-text").source
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, LessonScreen) and app.screen.query("#explain-text"),
+            "the lesson screen",
+        )
+        assert (
+            "dx = (1/N) · inv · (N·dxhat − Σ dxhat − xhat · Σ(dxhat ⊙ xhat))"
+            in app.screen.query_one("#explain-text").source
+        )
         await pilot.press("d")
         pane = app.screen.query_one(DerivePane)
-        await until(pilot, lambda: pane.derivation is not None and pane.derivation.matrix_checks, "the derivation")
+        await until(
+            pilot,
+            lambda: pane.derivation is not None and pane.derivation.matrix_checks,
+            "the derivation",
+        )
         await walk_to(pilot, pane, "chain", "x")
-        await until(pilot, lambda: "Exercise scalar-dx" in text_of(app, "#exercise-prompt"), "the exercise")
+        await until(
+            pilot, lambda: "Exercise scalar-dx" in text_of(app, "#exercise-prompt"), "the exercise"
+        )
         await pilot.press("a", *"237.17082", "enter")
-        await until(pilot, lambda: "the path through xc alone" in text_of(app, "#exercise-feedback"),
-                    "the known mistake's response")
+        await until(
+            pilot,
+            lambda: "the path through xc alone" in text_of(app, "#exercise-feedback"),
+            "the known mistake's response",
+        )
         answer = app.screen.query_one("#answer")
         answer.value = ""
         await pilot.press(*"0", "enter")
-        await until(pilot, lambda: text_of(app, "#exercise-feedback").startswith("✓ Correct"), "the right answer")
+        await until(
+            pilot,
+            lambda: text_of(app, "#exercise-feedback").startswith("✓ Correct"),
+            "the right answer",
+        )
         assert app.progress.solved("batchnorm-backward") == ["scalar-dx"]
         await pilot.press("escape")
         await walk_to(pilot, pane, "matrix", "x")
-        await until(pilot, lambda: "∂L/∂x, fused" in text_of(app, "#step-text"), "the fused formula")
+        await until(
+            pilot, lambda: "∂L/∂x, fused" in text_of(app, "#step-text"), "the fused formula"
+        )
         status = await run_train(app, pilot, "1")
         assert "step 20/20" in status, status
 
@@ -88,16 +118,26 @@ async def test_softmax_shows_the_jacobian_before_the_fused_form_and_ends_derive_
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         app.open_lesson(lesson_path("softmax-cross-entropy"))
-        await until(pilot, lambda: isinstance(app.screen, LessonScreen) and app.screen.query("#explain-text"),
-                    "the lesson screen")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, LessonScreen) and app.screen.query("#explain-text"),
+            "the lesson screen",
+        )
         source = app.screen.query_one("#explain-text").source
-        assert source.index("First, softmax's Jacobian: diag(p) − ppᵀ") < source.index("The fused backward")
+        assert source.index("First, softmax's Jacobian: diag(p) − ppᵀ") < source.index(
+            "The fused backward"
+        )
         await pilot.press("d")
         pane = app.screen.query_one(DerivePane)
-        await until(pilot, lambda: pane.derivation is not None and pane.complete, "the whole derivation")
+        await until(
+            pilot, lambda: pane.derivation is not None and pane.complete, "the whole derivation"
+        )
         await walk_to(pilot, pane, "jacobian", "vjp")
-        await until(pilot, lambda: "[-0.340999, 0.242433, 0.0985659]" in text_of(app, "#step-text"),
-                    "the vector–Jacobian product p − onehot(y) on screen")
+        await until(
+            pilot,
+            lambda: "[-0.340999, 0.242433, 0.0985659]" in text_of(app, "#step-text"),
+            "the vector–Jacobian product p − onehot(y) on screen",
+        )
 
 
 async def test_batchnorm_explains_its_two_modes_and_the_redundant_bias(tmp_path):
@@ -105,11 +145,17 @@ async def test_batchnorm_explains_its_two_modes_and_the_redundant_bias(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         app.open_lesson(lesson_path("batchnorm-backward"))
-        await until(pilot, lambda: isinstance(app.screen, LessonScreen) and app.screen.query("#explain-text"),
-                    "the lesson screen")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, LessonScreen) and app.screen.query("#explain-text"),
+            "the lesson screen",
+        )
         source = app.screen.query_one("#explain-text").source
         assert "Training and evaluation, and the bias before it" in source
-        assert "∂L/∂b1 = 0 exactly" in source and "matrix use the running ones, as after `model.eval()`" in source
+        assert (
+            "∂L/∂b1 = 0 exactly" in source
+            and "matrix use the running ones, as after `model.eval()`" in source
+        )
 
 
 async def test_xor_derives_the_hidden_layer_and_takes_an_answer(tmp_path):
@@ -117,12 +163,20 @@ async def test_xor_derives_the_hidden_layer_and_takes_an_answer(tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         app.open_lesson(lesson_path("xor-needs-a-hidden-layer"))
-        await until(pilot, lambda: isinstance(app.screen, LessonScreen) and app.screen.query("#explain-text"),
-                    "the lesson screen")
-        assert "The backward pass through the hidden layer" in app.screen.query_one("#explain-text").source
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, LessonScreen) and app.screen.query("#explain-text"),
+            "the lesson screen",
+        )
+        assert (
+            "The backward pass through the hidden layer"
+            in app.screen.query_one("#explain-text").source
+        )
         await pilot.press("d")
         pane = app.screen.query_one(DerivePane)
-        await until(pilot, lambda: pane.derivation is not None and pane.complete, "the whole derivation")
+        await until(
+            pilot, lambda: pane.derivation is not None and pane.complete, "the whole derivation"
+        )
         assert all(c.ok for c in pane.derivation.checks) and len(pane.derivation.matrix_checks) == 4
         await walk_to(pilot, pane, "chain", "W1")
         panel = pane.query_one("#exercise")
@@ -132,9 +186,18 @@ async def test_xor_derives_the_hidden_layer_and_takes_an_answer(tmp_path):
             await pilot.press("x")
         assert panel.current.id == "grad-w1"
         await pilot.press("a", *"(sigmoid(z2) - y)*W2*x", "enter")
-        await until(pilot, lambda: "Your answer is missing ∂h1/∂z1 = step(z1)." in text_of(app, "#exercise-feedback"),
-                    "the missing ReLU gate named")
+        await until(
+            pilot,
+            lambda: (
+                "Your answer is missing ∂h1/∂z1 = step(z1)." in text_of(app, "#exercise-feedback")
+            ),
+            "the missing ReLU gate named",
+        )
         app.screen.query_one("#answer").value = ""
         await pilot.press(*"(sigmoid(z2) - y)*W2*step(z1)*x", "enter")
-        await until(pilot, lambda: text_of(app, "#exercise-feedback").startswith("✓ Correct"), "the right answer")
+        await until(
+            pilot,
+            lambda: text_of(app, "#exercise-feedback").startswith("✓ Correct"),
+            "the right answer",
+        )
         assert "grad-w1" in app.progress.solved("xor-needs-a-hidden-layer")

@@ -6,13 +6,15 @@ not start) or 3 (diverged or failed); in the TUI the status line says it and the
 Nothing here reaches the network: MNIST tests replace the fetch, and block sockets as well."""
 
 from __future__ import annotations
+
 import torch
+
 from tests.support import lesson_path
 from tests.ui.conftest import make_app, open_train, run_drawn, settle, status_text
-from tutor.train.backends import AutogradBackend, ManualBackend
-from tutor.ui.screens.lesson import LessonScreen
-from tutor.ui.panes.train import TrainPane
 from tests.unit.test_faults import OOM, failing_at
+from tutor.train.backends import AutogradBackend, ManualBackend
+from tutor.ui.panes.train import TrainPane
+from tutor.ui.screens.lesson import LessonScreen
 
 
 async def finish_a_good_run(app, pilot, pane: TrainPane) -> None:
@@ -38,7 +40,11 @@ async def test_huge_lr_in_the_tui_says_diverged_and_recovers(tmp_path):
         await pilot.press("space")
         await run_drawn(pilot, pane)
         status = status_text(app)
-        assert "autograd" in status and "diverged at step" in status and "Lower the learning rate" in status, status
+        assert (
+            "autograd" in status
+            and "diverged at step" in status
+            and "Lower the learning rate" in status
+        ), status
         assert app.screen.query_one("#status").has_class("error")
         assert not pane.running
         pane.query_one("#field-lr").value = "1e-4"
@@ -56,10 +62,12 @@ async def test_backend_exception_in_the_tui_then_reset_trains_again(tmp_path, mo
         await pilot.press("space")
         await run_drawn(pilot, pane)
         status = status_text(app)
-        assert "stopped: the numpy backend failed at step 3: RuntimeError: simulated failure" in status, status
+        assert (
+            "stopped: the numpy backend failed at step 3: RuntimeError: simulated failure" in status
+        ), status
         assert app.screen.query_one("#status").has_class("error")
         assert not pane.running and pane.session.finished
-        await pilot.press("space")          # a finished run says what to do instead of crashing
+        await pilot.press("space")  # a finished run says what to do instead of crashing
         await pilot.pause()
         assert "press r to reset" in status_text(app)
         await finish_a_good_run(app, pilot, pane)
@@ -81,9 +89,11 @@ async def test_cuda_requested_without_cuda_in_the_tui(tmp_path, no_cuda):
         assert str(app.screen.query_one("#device").value) == "cuda"
         status = status_text(app)
         assert "Device cuda was asked for, but CUDA is not available" in status, status
-        assert "Choose cpu, or auto for whatever exists" in status and app.screen.query_one("#status").has_class("error")
+        assert "Choose cpu, or auto for whatever exists" in status and app.screen.query_one(
+            "#status"
+        ).has_class("error")
         assert pane.session is None
-        await pilot.click("#play")              # nothing to run: no crash, the message again
+        await pilot.click("#play")  # nothing to run: no crash, the message again
         await settle(pilot)
         assert pane.session is None and not pane.running
         assert "CUDA is not available" in status_text(app)
@@ -116,9 +126,11 @@ async def test_mnist_lesson_in_the_tui_without_network(tmp_path, fetch_fails):
     text = lesson_path("logistic-regression").read_text(encoding="utf-8")
     digits = 'kind = "digits"\nseed = 0\ntest_fraction = 0.3\n'
     assert digits in text
-    path = tmp_path / "logistic-regression.toml"     # a file is named after its id
-    path.write_text(text.replace(digits, 'kind = "mnist"\nseed = 0\ntrain_size = 5000\ntest_size = 10000\n'),
-                    encoding="utf-8")
+    path = tmp_path / "logistic-regression.toml"  # a file is named after its id
+    path.write_text(
+        text.replace(digits, 'kind = "mnist"\nseed = 0\ntrain_size = 5000\ntest_size = 10000\n'),
+        encoding="utf-8",
+    )
     app = make_app(tmp_path, path)
     async with app.run_test(size=(120, 40)) as pilot:
         pane = await open_train(pilot)

@@ -23,11 +23,19 @@ async def test_help_lists_every_key_of_the_lesson_screen(tmp_path):
         lines = text.splitlines()
         for cls in (DerivePane, StepScroll, TrainPane):
             for binding in cls.BINDINGS:
-                keys = ", ".join(app.get_key_display(Binding(k.strip(), "")) for k in binding.key.split(","))
+                keys = ", ".join(
+                    app.get_key_display(Binding(k.strip(), "")) for k in binding.key.split(",")
+                )
                 assert f"  {keys:<14} {binding.description}" in lines, (cls.__name__, binding.key)
-        for line in ("  v              Solution", "  x              Next exercise", "  f              Fold exercise",
-                     "  home           First step", "  end            Last step", "  l              Log scale",
-                     "  ^p             Command palette: jump to a lesson or a part, by title or id"):
+        for line in (
+            "  v              Solution",
+            "  x              Next exercise",
+            "  f              Fold exercise",
+            "  home           First step",
+            "  end            Last step",
+            "  l              Log scale",
+            "  ^p             Command palette: jump to a lesson or a part, by title or id",
+        ):
             assert line in lines, line
         assert "Derive:" in lines and "Train:" in lines
 
@@ -44,5 +52,8 @@ async def test_the_palette_finds_a_lesson_by_its_id(tmp_path):
             options = app.screen.query("CommandList").first()._options
             return str(options[0].prompt).split("\n")[0] if options else ""
 
-        await until(pilot, lambda: first().startswith("The chain rule through a hidden layer (two-layer-relu)"),
-                    "two-layer-relu first")
+        await until(
+            pilot,
+            lambda: first().startswith("The chain rule through a hidden layer (two-layer-relu)"),
+            "two-layer-relu first",
+        )

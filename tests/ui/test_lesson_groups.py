@@ -3,13 +3,12 @@ its progress; the headings are never highlighted, so the arrow keys walk from le
 
 from __future__ import annotations
 
+from tests.ui.conftest import until
 from tutor.lesson import GROUPS, catalogue, load
 from tutor.progress import Progress
 from tutor.ui.app import TutorApp
 from tutor.ui.screens.lesson import LessonScreen
 from tutor.ui.screens.lesson_list import LessonListScreen
-
-from tests.ui.conftest import until
 
 
 def heading(group: str, done: int, solved: int) -> str:
@@ -21,7 +20,7 @@ def heading(group: str, done: int, solved: int) -> str:
 async def test_groups_are_headed_by_their_progress_and_skipped_by_the_keys(tmp_path):
     progress = Progress(tmp_path / "progress.json")
     neuron = load(catalogue()[0].path)
-    for ex in neuron.exercises:                     # the first lesson done: every exercise solved
+    for ex in neuron.exercises:  # the first lesson done: every exercise solved
         progress.solve(neuron.id, ex.id, len(neuron.exercises))
     app = TutorApp(progress=progress)
     async with app.run_test(size=(100, 40)) as pilot:
@@ -36,7 +35,10 @@ async def test_groups_are_headed_by_their_progress_and_skipped_by_the_keys(tmp_p
         listing = [item.id for item in app.listing]
         assert [i for i in ids if not i.startswith("group-")] == ["sandbox", "playground", *listing]
         assert ids[further + 1] == next(item.id for item in app.listing if item.group == GROUPS[1])
-        assert options.get_option_at_index(course).disabled and options.get_option_at_index(further).disabled
+        assert (
+            options.get_option_at_index(course).disabled
+            and options.get_option_at_index(further).disabled
+        )
         # from the last lesson of the course, down goes to the first further topic, past the heading
         last_course = max(i for i, item in enumerate(app.listing) if item.group == GROUPS[0])
         options.highlighted = ids.index(app.listing[last_course].id)

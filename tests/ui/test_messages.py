@@ -9,34 +9,47 @@ from pathlib import Path
 import tutor.ui.widgets
 
 WIDGETS = Path(tutor.ui.widgets.__file__).parent
-TEXTUAL_OWN = {"query", "query_one", "set_focus", "refresh", "post_message"}      # the Screen's own API
+TEXTUAL_OWN = {"query", "query_one", "set_focus", "refresh", "post_message"}  # the Screen's own API
 
 
 def screen_calls(source: str) -> list[str]:
     """Each `self.screen.NAME(…)` whose NAME is not Textual's own Screen API."""
     out = []
     for node in ast.walk(ast.parse(source)):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "screen"
-                and node.func.attr not in TEXTUAL_OWN):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Attribute)
+            and node.func.value.attr == "screen"
+            and node.func.attr not in TEXTUAL_OWN
+        ):
             out.append(f"{node.lineno}: self.screen.{node.func.attr}(…)")
     return out
 
 
 def test_the_rule_catches_a_call_into_the_screen():
-    assert screen_calls("def f(self):\n    self.screen.select(1, 2)\n") == ["2: self.screen.select(…)"]
+    assert screen_calls("def f(self):\n    self.screen.select(1, 2)\n") == [
+        "2: self.screen.select(…)"
+    ]
     assert screen_calls("def f(self):\n    self.post_message(X())\n") == []
 
 
 def test_leaf_widgets_call_no_screen_method():
-    found = {p.name: screen_calls(p.read_text(encoding="utf-8")) for p in sorted(WIDGETS.glob("*.py"))}
+    found = {
+        p.name: screen_calls(p.read_text(encoding="utf-8")) for p in sorted(WIDGETS.glob("*.py"))
+    }
     assert {name: calls for name, calls in found.items() if calls} == {}
 
 
 def app_pushes(source: str) -> list[str]:
     """Each `….push_screen(…)`: a screen opened from where the call is."""
-    return [f"{node.lineno}: push_screen" for node in ast.walk(ast.parse(source))
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "push_screen"]
+    return [
+        f"{node.lineno}: push_screen"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "push_screen"
+    ]
 
 
 def test_the_exercises_pane_asks_its_screen_for_the_editor():

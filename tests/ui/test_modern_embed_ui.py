@@ -64,8 +64,8 @@ async def test_embeddings_from_the_list_to_derive_an_exercise_training_and_sampl
         )
         status = await run_train(app, pilot, "1")
         assert "step 84/84" in status, status  # 2,687 contexts in batches of 32
-        sampled = status.split("sampled: ", 1)[1].split(" · done")[0]   # the names, then done
-        assert "\n" not in status, status                  # the doctor finds nothing to say
+        sampled = status.split("sampled: ", 1)[1].split(" · done")[0]  # the names, then done
+        assert "\n" not in status, status  # the doctor finds nothing to say
         assert len(sampled.split(", ")) == 10 and "(new)" in sampled, status
         rows = app.screen.query_one(TrainPane).query_one("#grads", GradTable)
         await until(pilot, lambda: rows.row_count >= 5, "the gradient table")

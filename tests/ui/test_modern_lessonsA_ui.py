@@ -29,10 +29,15 @@ async def test_residual_connections_derives_both_paths_and_trains_with_skips(tmp
         await until(pilot, lambda: app.screen.query("#explain-text"), "the explain page")
         await pilot.press("d")
         pane = app.screen.query_one(DerivePane)
-        await until(pilot, lambda: pane.derivation is not None and pane.complete, "the whole derivation")
+        await until(
+            pilot, lambda: pane.derivation is not None and pane.complete, "the whole derivation"
+        )
         await walk_to(pilot, pane, "backward", "h1")
-        await until(pilot, lambda: "∂L/∂h1 = 0.46497 − 1.0118 = -0.546831" in text_of(app, "#step-text"),
-                    "the two paths' sum on screen")
+        await until(
+            pilot,
+            lambda: "∂L/∂h1 = 0.46497 − 1.0118 = -0.546831" in text_of(app, "#step-text"),
+            "the two paths' sum on screen",
+        )
         await walk_to(pilot, pane, "matrix", "h1")
         await until(pilot, lambda: "∂L/∂h1, fused" in text_of(app, "#step-text"), "the fused form")
         await pilot.press("t")
@@ -54,13 +59,21 @@ async def test_activations_derives_silus_slope_and_the_jacobian_and_trains(tmp_p
         await until(pilot, lambda: app.screen.query("#explain-text"), "the explain page")
         await pilot.press("d")
         pane = app.screen.query_one(DerivePane)
-        await until(pilot, lambda: pane.derivation is not None and pane.complete, "the whole derivation")
+        await until(
+            pilot, lambda: pane.derivation is not None and pane.complete, "the whole derivation"
+        )
         await walk_to(pilot, pane, "backward", "z")
-        await until(pilot, lambda: "∂L/∂z = 0.218357 + 0.8804 = 1.09876" in text_of(app, "#step-text"),
-                    "silu's two paths on screen")
+        await until(
+            pilot,
+            lambda: "∂L/∂z = 0.218357 + 0.8804 = 1.09876" in text_of(app, "#step-text"),
+            "silu's two paths on screen",
+        )
         await walk_to(pilot, pane, "jacobian", "vjp")
-        await until(pilot, lambda: "[1.0, 0.01, 0.622459, 0.0265922, 0.0176627]" in text_of(app, "#step-text"),
-                    "each activation's slope in the vector–Jacobian product")
+        await until(
+            pilot,
+            lambda: "[1.0, 0.01, 0.622459, 0.0265922, 0.0176627]" in text_of(app, "#step-text"),
+            "each activation's slope in the vector–Jacobian product",
+        )
         await pilot.press("t")
         await settle(pilot)
         train = app.screen.query_one(TrainPane)

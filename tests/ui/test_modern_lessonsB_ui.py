@@ -36,8 +36,11 @@ async def open_from_the_list(app, pilot, lesson_id: str) -> None:
     assert lesson_id in ids[heading:]
     options.highlighted = ids.index(lesson_id)
     await pilot.press("enter")
-    await until(pilot, lambda: isinstance(app.screen, LessonScreen) and app.screen.query("#explain-text"),
-                "the lesson screen")
+    await until(
+        pilot,
+        lambda: isinstance(app.screen, LessonScreen) and app.screen.query("#explain-text"),
+        "the lesson screen",
+    )
     assert app.screen.lesson.id == lesson_id
 
 
@@ -61,24 +64,45 @@ async def test_layernorm_backward_from_the_list_to_derive_an_exercise_and_traini
         assert "dx = (1/D) · inv · (D·dxhat − Σ dxhat − xhat · Σ(dxhat ⊙ xhat))" in source
         await pilot.press("d")
         pane = app.screen.query_one(DerivePane)
-        await until(pilot, lambda: pane.derivation is not None and pane.derivation.matrix_checks, "the derivation")
+        await until(
+            pilot,
+            lambda: pane.derivation is not None and pane.derivation.matrix_checks,
+            "the derivation",
+        )
         await walk_to(pilot, pane, "chain", "x")
-        await until(pilot, lambda: "Exercise scalar-dx" in text_of(app, "#exercise-prompt"), "the exercise")
+        await until(
+            pilot, lambda: "Exercise scalar-dx" in text_of(app, "#exercise-prompt"), "the exercise"
+        )
         await pilot.press("a", *"237.17082", "enter")
-        await until(pilot, lambda: "the path through xc alone" in text_of(app, "#exercise-feedback"),
-                    "the known mistake's response")
+        await until(
+            pilot,
+            lambda: "the path through xc alone" in text_of(app, "#exercise-feedback"),
+            "the known mistake's response",
+        )
         app.screen.query_one("#answer").value = ""
         await pilot.press("0", "enter")
-        await until(pilot, lambda: text_of(app, "#exercise-feedback").startswith("✓ Correct"), "the right answer")
+        await until(
+            pilot,
+            lambda: text_of(app, "#exercise-feedback").startswith("✓ Correct"),
+            "the right answer",
+        )
         assert app.progress.solved("layernorm-backward") == ["scalar-dx"]
         await pilot.press("escape")
         await walk_to(pilot, pane, "matrix", "mu")
-        await until(pilot, lambda: "shape = N×1 (the shape of mu)" in text_of(app, "#step-text"), "mu's matrix step")
+        await until(
+            pilot,
+            lambda: "shape = N×1 (the shape of mu)" in text_of(app, "#step-text"),
+            "mu's matrix step",
+        )
         assert "Matrix form: ∂L/∂mu  [N×1]" in text_of(app, "#step-title")
         await walk_to(pilot, pane, "matrix", "x")
-        await until(pilot, lambda: "rowsum(gamma ⊙ g ⊙ xhat)" in text_of(app, "#step-text"), "the fused formula")
+        await until(
+            pilot,
+            lambda: "rowsum(gamma ⊙ g ⊙ xhat)" in text_of(app, "#step-text"),
+            "the fused formula",
+        )
         status = await run_train(app, pilot, "1")
-        assert "step 20/20" in status, status               # one epoch: 20 batches of 64
+        assert "step 20/20" in status, status  # one epoch: 20 batches of 64
 
 
 async def test_adam_from_scratch_from_the_list_to_derive_an_exercise_and_training(tmp_path):
@@ -87,23 +111,46 @@ async def test_adam_from_scratch_from_the_list_to_derive_an_exercise_and_trainin
         await pilot.pause()
         await open_from_the_list(app, pilot, "adam-from-scratch")
         source = app.screen.query_one("#explain-text").source
-        assert "Adam, uncorrected:  m = −0.16, v = 0.00256, w = 0.3 + 0.1·0.16/0.0505964 = 0.616228" in source
+        assert (
+            "Adam, uncorrected:  m = −0.16, v = 0.00256, w = 0.3 + 0.1·0.16/0.0505964 = 0.616228"
+            in source
+        )
         await pilot.press("d")
         pane = app.screen.query_one(DerivePane)
-        await until(pilot, lambda: pane.derivation is not None and pane.derivation.matrix_checks, "the derivation")
+        await until(
+            pilot,
+            lambda: pane.derivation is not None and pane.derivation.matrix_checks,
+            "the derivation",
+        )
         await walk_to(pilot, pane, "chain", "w")
-        await until(pilot, lambda: "∂L/∂w = -0.8 × 2.0 = -1.6" in text_of(app, "#step-text"), "w's chain step")
-        await until(pilot, lambda: "Exercise grad-w" in text_of(app, "#exercise-prompt"), "the exercise")
+        await until(
+            pilot,
+            lambda: "∂L/∂w = -0.8 × 2.0 = -1.6" in text_of(app, "#step-text"),
+            "w's chain step",
+        )
+        await until(
+            pilot, lambda: "Exercise grad-w" in text_of(app, "#exercise-prompt"), "the exercise"
+        )
         await pilot.press("a", *"-0.8", "enter")
-        await until(pilot, lambda: "That is 2·(z − y), the gradient of z." in text_of(app, "#exercise-feedback"),
-                    "the known mistake's response")
+        await until(
+            pilot,
+            lambda: "That is 2·(z − y), the gradient of z." in text_of(app, "#exercise-feedback"),
+            "the known mistake's response",
+        )
         app.screen.query_one("#answer").value = ""
         await pilot.press(*"-1.6", "enter")
-        await until(pilot, lambda: text_of(app, "#exercise-feedback").startswith("✓ Correct"), "the right answer")
+        await until(
+            pilot,
+            lambda: text_of(app, "#exercise-feedback").startswith("✓ Correct"),
+            "the right answer",
+        )
         assert app.progress.solved("adam-from-scratch") == ["grad-w"]
         await pilot.press("escape")
         await walk_to(pilot, pane, "matrix", "w")
-        await until(pilot, lambda: "∂L/∂w, fused = 2·xᵀ·(z − y) ⊘ (N ⊙ K)" in text_of(app, "#step-text"),
-                    "the fused gradient")
+        await until(
+            pilot,
+            lambda: "∂L/∂w, fused = 2·xᵀ·(z − y) ⊘ (N ⊙ K)" in text_of(app, "#step-text"),
+            "the fused gradient",
+        )
         status = await run_train(app, pilot, "5")
-        assert "step 5/5" in status, status                # full batches: one step an epoch
+        assert "step 5/5" in status, status  # full batches: one step an epoch

@@ -4,6 +4,7 @@ lesson strings that carried terminal escapes. Every case asserts the exact `FILE
 message` that `--check` prints, or that what `--check` accepts runs."""
 
 from __future__ import annotations
+
 from tests.unit.test_redteam import ONE_LAYER, POINTS, line_of, write
 
 
@@ -18,5 +19,8 @@ async def test_a_huge_integer_opens_an_error_screen_in_the_tui(tmp_path):
         await pilot.pause()
         assert isinstance(app.screen, ErrorScreen)
         shown = str(app.screen.query_one("#error-text").render())
-        assert f"{path}:{line_of(path, 'x =')}: train.dataset.x[0]: an integer of 401 digits; " in shown, shown
+        assert (
+            f"{path}:{line_of(path, 'x =')}: train.dataset.x[0]: an integer of 401 digits; "
+            in shown
+        ), shown
     assert app.return_code in (None, 0)

@@ -19,7 +19,7 @@ def test_lesson_list(snap_compare, tmp_path):
 def test_derivation_step(snap_compare, tmp_path):
     async def run_before(pilot):
         app = pilot.app
-        app.open_lesson(app.listing[5].path)          # two-layer-relu
+        app.open_lesson(app.listing[5].path)  # two-layer-relu
         await pilot.pause()
         await pilot.press("d")
         await settle(pilot)
@@ -38,7 +38,9 @@ def float64_lesson(directory, lesson_id: str):
     text = lesson_path(lesson_id).read_text(encoding="utf-8")
     assert text.count('\ndtype = "float32"\n') == 1
     path = directory / f"{lesson_id}.toml"
-    path.write_text(text.replace('\ndtype = "float32"\n', '\ndtype = "float64"\n'), encoding="utf-8")
+    path.write_text(
+        text.replace('\ndtype = "float32"\n', '\ndtype = "float64"\n'), encoding="utf-8"
+    )
     return path
 
 

@@ -3,14 +3,16 @@ mid-run, and the real program in a pseudo-terminal ended by SIGTERM (kill) or SI
 session dropped): it exits at once with status 0, progress saved, terminal restored."""
 
 from __future__ import annotations
+
 import asyncio
 import json
 import threading
+
 from tests.support import HANG_BOUND
 from tests.ui.conftest import make_app, run_drawn, settle, status_text, until
 from tutor.ui.app import TooSmall
-from tutor.ui.screens.lesson import LessonScreen
 from tutor.ui.panes.train import TrainPane
+from tutor.ui.screens.lesson import LessonScreen
 
 
 async def start_long_run(app, pilot, epochs: int) -> TrainPane:
@@ -23,7 +25,9 @@ async def start_long_run(app, pilot, epochs: int) -> TrainPane:
     assert pane.session.total == epochs
     await pilot.press("space")
     await until(pilot, lambda: pane.session.step > 0, "the training thread under way")
-    assert pane.running and 0 < pane.session.step < epochs, f"the run is under way: {pane.session.step} {status_text(app)}"
+    assert pane.running and 0 < pane.session.step < epochs, (
+        f"the run is under way: {pane.session.step} {status_text(app)}"
+    )
     return pane
 
 
@@ -35,15 +39,20 @@ async def test_resize_to_tiny_and_back_mid_run(tmp_path):
         for _ in range(2):
             before = pane.session.step
             await pilot.resize_terminal(40, 10)
-            await until(pilot, lambda: isinstance(app.screen, TooSmall)
-                        and "The window is 40×10" in str(app.screen.query_one("#too-small").render()),
-                        "the too-small screen, saying the window's size")
+            await until(
+                pilot,
+                lambda: (
+                    isinstance(app.screen, TooSmall)
+                    and "The window is 40×10" in str(app.screen.query_one("#too-small").render())
+                ),
+                "the too-small screen, saying the window's size",
+            )
             await pilot.resize_terminal(120, 40)
             await until(pilot, lambda: app.screen is lesson_screen, "the lesson back at 120×40")
             # the run goes on while hidden (or has already finished, on a fast machine)
             assert pane.session.step > before or not pane.running, "the run stopped while hidden"
-        if pane.running:                             # a fast machine may have finished the run already
-            await pilot.press("space")               # pause, then redraw at another size
+        if pane.running:  # a fast machine may have finished the run already
+            await pilot.press("space")  # pause, then redraw at another size
         await run_drawn(pilot, pane)
         stopped = pane.session.step
         assert not pane.running and 0 < stopped <= 100_000
@@ -88,7 +97,9 @@ async def test_ctrl_q_mid_run_exits_and_stops_the_training_thread(tmp_path, monk
     # training loop has (HANG_BOUND is a bound for a hang, not a figure: bench/bench_exit.py times it)
     loop = asyncio.get_running_loop()
     await asyncio.wait_for(loop.shutdown_default_executor(), timeout=HANG_BOUND)
-    assert loops["entered"] >= 1 and loops["left"] == loops["entered"], f"the training loop is still running: {loops}"
+    assert loops["entered"] >= 1 and loops["left"] == loops["entered"], (
+        f"the training loop is still running: {loops}"
+    )
     stopped_at = pane.session.step
     assert 0 < stopped_at < 100000
     started = [t for t in threading.enumerate() if t not in before]

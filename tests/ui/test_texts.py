@@ -20,7 +20,7 @@ async def test_fan_out_signs_and_no_empty_inputs_line(tmp_path):
         assert "+ -" not in text_of(app, "#step-text")
         graph = text_of(app, "#graph").splitlines()
         assert graph and not any(line.strip() == "inputs:" for line in graph), graph
-        assert all(line.strip() for line in graph)               # no blank line where inputs were
+        assert all(line.strip() for line in graph)  # no blank line where inputs were
 
 
 async def test_the_last_exercise_of_a_step_says_x_goes_back(tmp_path):
@@ -44,9 +44,11 @@ def test_no_negative_zero_tick():
     plt.clf()
     plt.theme("clear")
     plt.plotsize(60, 20)
-    plt.plot([0, 1, 2, 3], [0.39, 0.1, -0.2, -0.78])         # a log10 loss crossing 0 between ticks
+    plt.plot([0, 1, 2, 3], [0.39, 0.1, -0.2, -0.78])  # a log10 loss crossing 0 between ticks
     drawn = plt.build()
-    assert "-0.00┤" in drawn                                  # what plotext writes there
+    assert "-0.00┤" in drawn  # what plotext writes there
     fixed = NEGATIVE_ZERO.sub(lambda m: " " + m.group(1), drawn)
     assert "-0.00" not in fixed and " 0.00┤" in fixed
-    assert fixed.replace(" 0.00┤", "-0.00┤") == drawn          # nothing else changed: the negative ticks stay
+    assert (
+        fixed.replace(" 0.00┤", "-0.00┤") == drawn
+    )  # nothing else changed: the negative ticks stay

@@ -24,9 +24,11 @@ async def test_xor_shows_its_confusion_matrix(tmp_path):
         acc = re.search(r"acc ([0-9.]+)/([0-9.]+)", status)
         assert acc, status
         right, total = map(int, re.match(r"val confusion: (\d+)/(\d+) right", fit).groups())
-        assert abs(right / total - float(acc.group(2))) <= 0.0005        # the status line prints 3 decimals
+        assert (
+            abs(right / total - float(acc.group(2))) <= 0.0005
+        )  # the status line prints 3 decimals
         lines = fit.splitlines()
-        assert lines[1].split()[:2] == ["0", "1"]                 # two classes: the columns 0 and 1
+        assert lines[1].split()[:2] == ["0", "1"]  # two classes: the columns 0 and 1
         assert [line.split()[0] for line in lines[2:4]] == ["0", "1"]
         assert "predicted ↑ vs target" not in fit
 

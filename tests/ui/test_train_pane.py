@@ -13,11 +13,11 @@ from tests.support import LISTED_IDS, events_of, headless_json, lesson_path
 from tests.ui.conftest import make_app, open_train, settle, text_of, until
 from tutor.fmt import number
 from tutor.headless import params_text, prediction_text
-from tutor.present.run import samples_text
 from tutor.lesson import load
+from tutor.present.run import samples_text
 
 TRAINED = [i for i in LISTED_IDS if load(lesson_path(i)).train is not None]
-SHORT = {"mlp-digits": 1}          # epochs for a short run (one epoch is 20 mini-batches there)
+SHORT = {"mlp-digits": 1}  # epochs for a short run (one epoch is 20 mini-batches there)
 
 
 @pytest.mark.parametrize("lesson_id", TRAINED)
@@ -25,8 +25,9 @@ async def test_status_line_and_plot_show_the_headless_figures(tmp_path, lesson_i
     lesson = load(lesson_path(lesson_id))
     backend = lesson.train.backends[0]
     epochs = SHORT.get(lesson_id, 3)
-    events = headless_json(lesson_id, "--no-derive", "--backend", backend, "--epochs", str(epochs),
-                           "--log-every", "1")
+    events = headless_json(
+        lesson_id, "--no-derive", "--backend", backend, "--epochs", str(epochs), "--log-every", "1"
+    )
     rows = events_of(events, "train")
     [done] = events_of(events, "done")
 
@@ -40,21 +41,27 @@ async def test_status_line_and_plot_show_the_headless_figures(tmp_path, lesson_i
         await until(pilot, lambda: "step 1/" in text_of(app, "#status"), "the first step")
         first = rows[0]
         status = text_of(app, "#status")
-        assert status.startswith(f"{backend} on cpu · step 1/{done['steps']} · epoch 1 · loss {number(first['loss'])}")
+        assert status.startswith(
+            f"{backend} on cpu · step 1/{done['steps']} · epoch 1 · loss {number(first['loss'])}"
+        )
         if first["val_loss"] is not None:
             assert f" · val {number(first['val_loss'])}" in status
         if "accuracy" in first:
             assert f" · acc {first['accuracy']:.3f}/{first['val_accuracy']:.3f}" in status
         for name, grad in (first.get("grads") or {}).items():
             flat = [v for row in grad for v in row] if isinstance(grad[0], list) else grad
-            if len(flat) == 1:                                   # a one-number parameter: signed
+            if len(flat) == 1:  # a one-number parameter: signed
                 assert f" · ∂{name} {number(flat[0])}" in status
         # the rest of the run: the status line is the done event
         await pilot.press("space")
-        await until(pilot, lambda: text_of(app, "#status").endswith(" · done"), "the end of the run")
+        await until(
+            pilot, lambda: text_of(app, "#status").endswith(" · done"), "the end of the run"
+        )
         status = text_of(app, "#status")
-        expected = (f"{backend} on cpu · step {done['steps']}/{done['steps']} · epoch {rows[-1]['epoch']} · "
-                    f"final loss {number(done['final_loss'])}")
+        expected = (
+            f"{backend} on cpu · step {done['steps']}/{done['steps']} · epoch {rows[-1]['epoch']} · "
+            f"final loss {number(done['final_loss'])}"
+        )
         if done["final_val_loss"] is not None:
             expected += f" · val {number(done['final_val_loss'])}"
         if "accuracy" in done:
@@ -62,7 +69,7 @@ async def test_status_line_and_plot_show_the_headless_figures(tmp_path, lesson_i
         if "params" in done:
             expected += f" · {params_text(done['params'])}"
         expected += "".join(f" · {prediction_text(pr)}" for pr in done.get("predictions", []))
-        if "samples" in done:                      # a character model's sampled names
+        if "samples" in done:  # a character model's sampled names
             expected += f" · {samples_text(done['samples'])}"
         assert status == expected + " · done"
         # the plot: every row at x = step − 1, then the final weights at x = steps
@@ -77,7 +84,9 @@ async def test_status_line_and_plot_show_the_headless_figures(tmp_path, lesson_i
             assert vals == pytest.approx(want_val, rel=1e-12)
 
 
-async def test_a_failing_training_thread_is_reported_and_the_pane_stays_usable(tmp_path, monkeypatch):
+async def test_a_failing_training_thread_is_reported_and_the_pane_stays_usable(
+    tmp_path, monkeypatch
+):
     """Whatever escapes the training loop ends the run with one line that says why; reset and
     play work afterwards."""
     from tutor.train.session import Session
@@ -94,7 +103,9 @@ async def test_a_failing_training_thread_is_reported_and_the_pane_stays_usable(t
         await pilot.press("space")
         await until(pilot, lambda: "failed" in text_of(app, "#status"), "the failure line")
         status = text_of(app, "#status")
-        assert status.startswith("the numpy backend failed at step 1: RuntimeError: the loop broke in two lines.")
+        assert status.startswith(
+            "the numpy backend failed at step 1: RuntimeError: the loop broke in two lines."
+        )
         assert "\n" not in status and "Paused" not in status
         assert app.screen.query_one("#status").has_class("error")
         assert not pane.running and str(pane.query_one("#play").label) == "▶ Play"
@@ -103,16 +114,30 @@ async def test_a_failing_training_thread_is_reported_and_the_pane_stays_usable(t
         await settle(pilot)
         assert text_of(app, "#status").startswith("numpy ready:")
         await pilot.press("space")
-        await until(pilot, lambda: text_of(app, "#status").endswith(" · done"), "the run after the failure")
+        await until(
+            pilot, lambda: text_of(app, "#status").endswith(" · done"), "the run after the failure"
+        )
         assert "final loss 0.64" in text_of(app, "#status")
 
 
-@pytest.mark.parametrize("lesson_id, figures", [
-    ("linear-regression", ["LinearRegression", "coef 1.96896", "intercept 1.02354"]),
-    ("logistic-regression", ["LogisticRegression", "val_accuracy 0.97222"]),
-    ("mlp-digits", ["MLPClassifier", "momentum 0.9 (Nesterov; effective step 0.1)", "val_accuracy 0.96111"]),
-])
-async def test_the_baseline_the_explain_page_promises_is_on_the_train_part(tmp_path, lesson_id, figures):
+@pytest.mark.parametrize(
+    "lesson_id, figures",
+    [
+        ("linear-regression", ["LinearRegression", "coef 1.96896", "intercept 1.02354"]),
+        ("logistic-regression", ["LogisticRegression", "val_accuracy 0.97222"]),
+        (
+            "mlp-digits",
+            [
+                "MLPClassifier",
+                "momentum 0.9 (Nesterov; effective step 0.1)",
+                "val_accuracy 0.96111",
+            ],
+        ),
+    ],
+)
+async def test_the_baseline_the_explain_page_promises_is_on_the_train_part(
+    tmp_path, lesson_id, figures
+):
     app = make_app(tmp_path, lesson_id)
     async with app.run_test(size=(120, 40)) as pilot:
         pane = await open_train(pilot)
@@ -144,7 +169,7 @@ async def test_momentum_field_is_open_for_sgd_and_changes_the_run(tmp_path):
     app = make_app(tmp_path, "single-neuron")
     async with app.run_test(size=(120, 40)) as pilot:
         pane = await open_train(pilot)
-        assert pane.query_one("#field-momentum", Input).disabled          # gd has no momentum
+        assert pane.query_one("#field-momentum", Input).disabled  # gd has no momentum
 
 
 async def test_linear_regression_shows_its_weights_beside_the_librarys(tmp_path):
@@ -153,7 +178,9 @@ async def test_linear_regression_shows_its_weights_beside_the_librarys(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_train(pilot)
         await pilot.press("space")
-        await until(pilot, lambda: text_of(app, "#status").endswith(" · done"), "the end of the run")
+        await until(
+            pilot, lambda: text_of(app, "#status").endswith(" · done"), "the end of the run"
+        )
         assert "· w = 1.96896, b = 1.02354 · done" in text_of(app, "#status")
         assert "coef 1.96896 · intercept 1.02354" in text_of(app, "#baseline")
 

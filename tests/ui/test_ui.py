@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 import os
 import subprocess
 import sys
@@ -11,15 +10,14 @@ import textwrap
 
 import pytest
 
+from tests.support import LISTED_IDS, ROOT
+from tests.ui.conftest import make_app, open_lesson, open_train, run_drawn, settle, text_of, until
 from tutor.lesson import catalogue
 from tutor.progress import Progress
 from tutor.ui.panes.derive import DerivePane
-from tutor.ui.screens.lesson_list import LessonListScreen
-from tutor.ui.screens.lesson import LessonScreen
 from tutor.ui.panes.train import TrainPane
-
-from tests.support import LISTED_IDS, ROOT
-from tests.ui.conftest import make_app, open_lesson, open_train, run_drawn, settle, text_of, until
+from tutor.ui.screens.lesson import LessonScreen
+from tutor.ui.screens.lesson_list import LessonListScreen
 
 
 def plain(renderable, width: int = 100) -> str:
@@ -70,12 +68,14 @@ async def test_single_neuron_end_to_end(tmp_path):
         status = text_of(app, "#status")
         assert status == "numpy on cpu · step 1/1 · epoch 1 · final loss 0.64 · w = 1.20000 · done"
         table = app.screen.query_one("#grads")
-        assert table.get_row("w")[2] == "-2.0"        # the step's gradient, signed (w is one number)
-        assert table.get_row("w")[6] == "1.2"         # the w the status line shows: after that step
+        assert table.get_row("w")[2] == "-2.0"  # the step's gradient, signed (w is one number)
+        assert table.get_row("w")[6] == "1.2"  # the w the status line shows: after that step
         plot = app.screen.query_one("#plot")
         assert plot.series_count == 1
         [(label, steps, losses, _)] = plot._series
-        assert steps == [0, 1] and losses[0] == 1.0 and losses[1] == pytest.approx(0.64, rel=1e-6)   # the 1.0 → 0.64 drop
+        assert (
+            steps == [0, 1] and losses[0] == 1.0 and losses[1] == pytest.approx(0.64, rel=1e-6)
+        )  # the 1.0 → 0.64 drop
 
 
 async def test_two_layer_relu_derivation_keys(tmp_path):
@@ -88,7 +88,7 @@ async def test_two_layer_relu_derivation_keys(tmp_path):
         pane = app.screen.query_one(DerivePane)
         graph = pane.query_one("#graph")
         seen = []
-        for _ in range(4):                 # the forward pass: z1, h1, z2, L
+        for _ in range(4):  # the forward pass: z1, h1, z2, L
             seen.append(graph.current)
             await pilot.press("n")
         assert seen == ["z1", "h1", "z2", "L"]
@@ -129,7 +129,7 @@ async def test_train_controls(tmp_path):
         await pilot.press("space")
         await until(pilot, lambda: pane.session.step > 0, "the run under way")
         assert pane.running
-        await pilot.press("space")                     # pause
+        await pilot.press("space")  # pause
         await run_drawn(pilot, pane)
         assert not pane.running
         paused_at = pane.session.step
@@ -139,7 +139,7 @@ async def test_train_controls(tmp_path):
         pane.latest = dataclasses.replace(pane.session.last, step=paused_at)
         pane.refresh_view()
         assert text_of(app, "#status").startswith(f"Paused at step {paused_at}.")
-        await pilot.press("s")                         # one step
+        await pilot.press("s")  # one step
         await settle(pilot)
         assert pane.session.step == paused_at + 1
         await run_drawn(pilot, pane)
@@ -153,24 +153,26 @@ async def test_train_controls(tmp_path):
         await pilot.press("space")
         await settle(pilot)
         assert "step 50/50" in text_of(app, "#status")
-        await pilot.press("o")                          # keep numpy, ready autograd
+        await pilot.press("o")  # keep numpy, ready autograd
         await pilot.pause()
         assert str(app.screen.query_one("#backend").value) == "torch-manual"
         await pilot.press("space")
         await run_drawn(pilot, pane)
-        assert app.screen.query_one("#plot").series_count == 4      # two runs × (train, validation)
+        assert app.screen.query_one("#plot").series_count == 4  # two runs × (train, validation)
         status = text_of(app, "#status")
         assert "torch-manual vs numpy: losses agree to" in status
         assert float(status.split("agree to ")[1].split()[0]) < 1e-5
         rows = app.screen.query_one("#grads")
         assert rows.get_row("w1")[1] == "2×100" and rows.get_row("w2")[1] == "100×2"
         assert rows.get_row("dead-relu1")[6].startswith("dead ")
-        await pilot.press("o")                          # keep torch-manual; autograd at another lr
+        await pilot.press("o")  # keep torch-manual; autograd at another lr
         await pilot.pause()
         status = await train_to_end(app, pilot, pane, lr="1e-4")
-        assert status.endswith(" · done · autograd vs torch-manual: not comparable, torch-manual ran with lr 5e-05")
+        assert status.endswith(
+            " · done · autograd vs torch-manual: not comparable, torch-manual ran with lr 5e-05"
+        )
         assert app.screen.query_one("#plot").series_count == 6
-        await pilot.press("r")                          # kept runs: it asks first (issue 27, item 5)
+        await pilot.press("r")  # kept runs: it asks first (issue 27, item 5)
         await until(pilot, lambda: app.screen.__class__.__name__ == "Confirm", "the question")
         await pilot.press("y")
         await settle(pilot)
@@ -181,12 +183,17 @@ async def test_train_controls(tmp_path):
         assert "lr: expected a number, found 'fast'" in text_of(app, "#status")
         pane.query_one("#field-lr").value = "0"
         pane.restart()
-        assert text_of(app, "#status") == ("lr: must be above 0: it scales every step, and 0 would not move the "
-                                          "weights. Fix the field and press enter.")
+        assert text_of(app, "#status") == (
+            "lr: must be above 0: it scales every step, and 0 would not move the "
+            "weights. Fix the field and press enter."
+        )
         pane.query_one("#field-lr").value = "1e-4"
         pane.query_one("#field-seed").value = "1000000000000"
         pane.restart()
-        assert text_of(app, "#status") == "seed: 1000000000000 is outside 0..4294967295. Fix the field and press enter."
+        assert (
+            text_of(app, "#status")
+            == "seed: 1000000000000 is outside 0..4294967295. Fix the field and press enter."
+        )
 
 
 async def test_variant_drop_down_changes_backends_fields_and_the_run(tmp_path):
@@ -199,32 +206,44 @@ async def test_variant_drop_down_changes_backends_fields_and_the_run(tmp_path):
         variant.value = "forget-zero-grad"
         await settle(pilot)
         backend = app.screen.query_one("#backend")
-        assert [str(value) for _, value in backend._options] == ["autograd"] and backend.value == "autograd"
+        assert [str(value) for _, value in backend._options] == [
+            "autograd"
+        ] and backend.value == "autograd"
         assert pane.query_one("#field-epochs").value == "30"
-        assert text_of(app, "#status") == ("Variant forget-zero-grad: 30 steps with autograd, never zeroing "
-                                          "w.grad. autograd (variant forget-zero-grad) ready: 30 steps on cpu. "
-                                          "Press space.")
+        assert text_of(app, "#status") == (
+            "Variant forget-zero-grad: 30 steps with autograd, never zeroing "
+            "w.grad. autograd (variant forget-zero-grad) ready: 30 steps on cpu. "
+            "Press space."
+        )
         note = pane.lesson.variant("forget-zero-grad").changes["note"]
-        assert text_of(app, "#train-note") == f"Note: {note}"          # the variant's own note
+        assert text_of(app, "#train-note") == f"Note: {note}"  # the variant's own note
         status = await train_to_end(app, pilot, pane)
         assert "final loss 0.14544 · w = 1.61863 · done" in status
         table = app.screen.query_one("#grads")
-        assert table.get_row("w")[2].startswith("-3.77")       # step 30's accumulated gradient
+        assert table.get_row("w")[2].startswith("-3.77")  # step 30's accumulated gradient
         variant.value = "two-steps"
         await settle(pilot)
         await train_to_end(app, pilot, pane)
-        assert table.get_row("w")[2] == "-1.6"                 # zeroed: step 2's own gradient
-        variant.value = ""                                      # back to the lesson's own settings
+        assert table.get_row("w")[2] == "-1.6"  # zeroed: step 2's own gradient
+        variant.value = ""  # back to the lesson's own settings
         await settle(pilot)
-        assert [str(value) for _, value in backend._options] == ["numpy", "torch-manual", "autograd", "nn", "optim"]
+        assert [str(value) for _, value in backend._options] == [
+            "numpy",
+            "torch-manual",
+            "autograd",
+            "nn",
+            "optim",
+        ]
         assert pane.query_one("#field-epochs").value == "1"
-        backend.focus()                                         # choose with the keyboard, then play
+        backend.focus()  # choose with the keyboard, then play
         await pilot.press("enter", "down", "enter")
         await settle(pilot)
         assert backend.value == "torch-manual" and app.screen.focused is pane
         await pilot.press("space")
         await run_drawn(pilot, pane)
-        assert text_of(app, "#status").startswith("torch-manual on cpu · step 1/1 · epoch 1 · final loss 0.64")
+        assert text_of(app, "#status").startswith(
+            "torch-manual on cpu · step 1/1 · epoch 1 · final loss 0.64"
+        )
         assert text_of(app, "#train-note") == f"Note: {pane.train.note}"
 
 
@@ -257,8 +276,10 @@ async def test_explanation_scrolls_with_the_keyboard_at_once(tmp_path):
         await pilot.press("pagedown")
         await until(pilot, lambda: scroll.scroll_y > 0, "the page scrolled down")
         await pilot.press("end")
-        await until(pilot, lambda: scroll.scroll_y == scroll.max_scroll_y, "the page scrolled to its end")
-        await pilot.press("d", "n")                             # Derive's keys still reach Derive
+        await until(
+            pilot, lambda: scroll.scroll_y == scroll.max_scroll_y, "the page scrolled to its end"
+        )
+        await pilot.press("d", "n")  # Derive's keys still reach Derive
         await settle(pilot)
         assert app.screen.query_one(DerivePane).index == 1
         await pilot.press("e", "home")
@@ -279,7 +300,7 @@ async def test_leaving_a_lesson_and_coming_back_finds_it_as_left(tmp_path):
         app.screen.query_one("#field-epochs").value = "7"
         await pilot.press("escape")
         await pilot.pause()
-        await pilot.press("enter")                             # the list keeps it highlighted
+        await pilot.press("enter")  # the list keeps it highlighted
         await settle(pilot)
         assert app.screen.lesson.id == "two-layer-relu"
         assert app.screen.query_one("#field-lr").value == "5e-5"
@@ -336,17 +357,22 @@ async def test_help_and_quit(tmp_path):
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, LessonListScreen)
-        await pilot.press("slash")                    # the footer's "/ Jump to…"
+        await pilot.press("slash")  # the footer's "/ Jump to…"
         await pilot.pause()
         from textual.command import CommandPalette
 
         assert isinstance(app.screen, CommandPalette)
-        await pilot.press(*"Jacobians")               # a lesson with nothing to train offers no Train
-        expected = ["Gradients and Jacobians (vector-derivatives) › Derive",
-                    "Gradients and Jacobians (vector-derivatives) › Explain"]
+        await pilot.press(*"Jacobians")  # a lesson with nothing to train offers no Train
+        expected = [
+            "Gradients and Jacobians (vector-derivatives) › Derive",
+            "Gradients and Jacobians (vector-derivatives) › Explain",
+        ]
 
         def offered() -> list[str]:
-            return sorted(str(hit.prompt).split("\n")[0] for hit in app.screen.query("CommandList").first()._options)
+            return sorted(
+                str(hit.prompt).split("\n")[0]
+                for hit in app.screen.query("CommandList").first()._options
+            )
 
         await until(pilot, lambda: offered() == expected, f"the palette to offer {expected}")
         assert offered() == expected
@@ -406,8 +432,12 @@ async def test_80x24_is_usable_and_60x20_says_too_small(tmp_path):
         await pilot.resize_terminal(60, 20)
         await until(pilot, lambda: app.screen.query("#too-small"), "the too-small notice")
         assert "needs at least 70×22" in text_of(app, "#too-small")
-        await pilot.resize_terminal(40, 10)          # smaller still, then back: nothing breaks
-        await until(pilot, lambda: "The window is 40×10" in text_of(app, "#too-small"), "the notice at 40×10")
+        await pilot.resize_terminal(40, 10)  # smaller still, then back: nothing breaks
+        await until(
+            pilot,
+            lambda: "The window is 40×10" in text_of(app, "#too-small"),
+            "the notice at 40×10",
+        )
         await pilot.resize_terminal(80, 24)
         await until(pilot, lambda: isinstance(app.screen, LessonScreen), "the lesson back at 80×24")
         assert "done" in text_of(app, "#status")
@@ -419,11 +449,15 @@ async def test_opens_on_last_lesson_and_marks_progress(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
-        assert isinstance(app.screen, LessonScreen) and app.screen.lesson.id == "two-layer-relu"   # resumed
+        assert (
+            isinstance(app.screen, LessonScreen) and app.screen.lesson.id == "two-layer-relu"
+        )  # resumed
         await pilot.press("escape")
         await pilot.pause()
         options = app.screen.query_one("#lessons")
-        assert options.get_option_at_index(options.highlighted).id == "two-layer-relu"   # after the sandbox
+        assert (
+            options.get_option_at_index(options.highlighted).id == "two-layer-relu"
+        )  # after the sandbox
         assert "in progress" in plain(options.get_option_at_index(options.highlighted).prompt)
 
 
@@ -434,14 +468,18 @@ async def test_broken_lesson_file_shows_an_error_screen(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         text = text_of(app, "#error-text")
-        assert (f"{bad}:2: id: 'Bad' is not a lesson id (lowercase letters, digits and '-')\n"
-                f"{bad}:6: explain[0].text: expected a string, found an integer\n") in text
+        assert (
+            f"{bad}:2: id: 'Bad' is not a lesson id (lowercase letters, digits and '-')\n"
+            f"{bad}:6: explain[0].text: expected a string, found an integer\n"
+        ) in text
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen.query("#lessons"), "escape goes back to the lesson list"
 
 
-async def test_broken_file_among_the_lessons_is_listed_with_its_first_problem(tmp_path, monkeypatch):
+async def test_broken_file_among_the_lessons_is_listed_with_its_first_problem(
+    tmp_path, monkeypatch
+):
     import tutor.lesson
 
     shipped = tutor.lesson.lesson_paths()
@@ -454,7 +492,10 @@ async def test_broken_file_among_the_lessons_is_listed_with_its_first_problem(tm
         options = app.screen.query_one("#lessons")
         assert [item.id for item in app.listing][-1] == "zz-broken"
         last = " ".join(plain(options.get_option(app.listing[-1].id).prompt, width=160).split())
-        assert f"{bad}:2: id: 'Bad' is not a lesson id (lowercase letters, digits and '-') (and 1 more)" in last
+        assert (
+            f"{bad}:2: id: 'Bad' is not a lesson id (lowercase letters, digits and '-') (and 1 more)"
+            in last
+        )
         assert len(app.listing) == len(shipped) + 1
 
 
@@ -470,14 +511,25 @@ async def test_ascii_mode_draws_lesson_text_plot_and_table_in_ascii(tmp_path):
         await settle(pilot)
         pane = app.screen.query_one(TrainPane)
         status = await train_to_end(app, pilot, pane, epochs="30")
-        assert status.startswith("numpy on cpu | step 30/30 | epoch 30 | final loss ") and status.endswith(" | done")
+        assert status.startswith(
+            "numpy on cpu | step 30/30 | epoch 30 | final loss "
+        ) and status.endswith(" | done")
         plot = app.screen.query_one("#plot")
         drawn = str(plot.render())
-        assert plot.series_count == 2 and drawn.isascii(), sorted({c for c in drawn if not c.isascii()})
+        assert plot.series_count == 2 and drawn.isascii(), sorted(
+            {c for c in drawn if not c.isascii()}
+        )
         assert drawn.startswith("train/val  */. numpy\n") and "+----" in drawn
         table = app.screen.query_one("#grads")
         assert [str(c.label) for c in table.columns.values()] == [
-            "param", "shape", "||g||, g", "mean|g|", "max|g|", "dw/w", "value"]
+            "param",
+            "shape",
+            "||g||, g",
+            "mean|g|",
+            "max|g|",
+            "dw/w",
+            "value",
+        ]
         assert table.get_row("w1")[1] == "2x100"
         assert str(app.screen.query_one("#play").label) == "> Play"
 
@@ -508,7 +560,9 @@ def test_first_screen_without_heavy_imports(tmp_path):
                 print("HEAVY", heavy)
         asyncio.run(main())
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
 
 
@@ -521,32 +575,48 @@ async def test_exercise_wrong_hint_right_and_progress_mark(tmp_path):
         await open_lesson(pilot, "single-neuron")
         await pilot.press("d")
         await settle(pilot)
-        while app.screen.query_one(DerivePane).derivation.steps[app.screen.query_one(DerivePane).index].node != "w":
+        while (
+            app.screen.query_one(DerivePane)
+            .derivation.steps[app.screen.query_one(DerivePane).index]
+            .node
+            != "w"
+        ):
             await pilot.press("n")
         assert "Exercise grad-w: Write ∂L/∂w" in text_of(app, "#exercise-prompt")
-        assert app.screen.query_one("#answer").placeholder == "expression: * times, ** power, step(u) = 1[u > 0]"
+        assert (
+            app.screen.query_one("#answer").placeholder
+            == "expression: * times, ** power, step(u) = 1[u > 0]"
+        )
         await pilot.press("a", *"2*(y_pred - y)", "enter")
         await settle(pilot)
         assert text_of(app, "#exercise-feedback") == (
-            "✗ Your answer is missing ∂y_pred/∂w = x. For a hint: escape, then h (or the Hint button).")
+            "✗ Your answer is missing ∂y_pred/∂w = x. For a hint: escape, then h (or the Hint button)."
+        )
         await pilot.press("escape", "h")
-        assert text_of(app, "#exercise-feedback") == "Hint 1: Chain two factors: ∂L/∂y_pred, then ∂y_pred/∂w."
-        assert isinstance(app.screen, LessonScreen)          # escape left the field, not the lesson
+        assert (
+            text_of(app, "#exercise-feedback")
+            == "Hint 1: Chain two factors: ∂L/∂y_pred, then ∂y_pred/∂w."
+        )
+        assert isinstance(app.screen, LessonScreen)  # escape left the field, not the lesson
         hints = app.screen.query_one("#exercise").current.hints
-        for _ in hints:                                       # past the last hint, all of them stay
+        for _ in hints:  # past the last hint, all of them stay
             await pilot.press("h")
         shown = text_of(app, "#exercise-feedback").splitlines()
-        assert shown == [*(f"Hint {i + 1}: {h}" for i, h in enumerate(hints)),
-                         "No more hints: v (or the Solution button) shows the solution."]
+        assert shown == [
+            *(f"Hint {i + 1}: {h}" for i, h in enumerate(hints)),
+            "No more hints: v (or the Solution button) shows the solution.",
+        ]
         answer = app.screen.query_one("#answer")
         answer.value = ""
-        await pilot.press("a", *"x*2*(w*x - y)", "enter")    # the same gradient, written in the leaves
+        await pilot.press(
+            "a", *"x*2*(w*x - y)", "enter"
+        )  # the same gradient, written in the leaves
         await settle(pilot)
         assert text_of(app, "#exercise-feedback").startswith("✓ Correct")
         assert "(1/3 exercises solved)" in text_of(app, "#exercise-feedback")
         assert "(solved ✓)" in text_of(app, "#exercise-prompt")
         assert app.progress.solved("single-neuron") == ["grad-w"]
-        await pilot.press("escape", "escape")                 # leave the field, then the lesson
+        await pilot.press("escape", "escape")  # leave the field, then the lesson
         await pilot.pause()
         options = app.screen.query_one("#lessons")
         first = plain(options.get_option("single-neuron").prompt)

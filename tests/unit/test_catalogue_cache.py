@@ -19,7 +19,7 @@ def lessons(tmp_path, monkeypatch) -> Path:
     """A copy of the shipped lessons and a cache of their own."""
     folder = tmp_path / "lessons"
     shutil.copytree(listing.lessons_dir(), folder)
-    monkeypatch.setattr(listing, "lessons_dir", lambda: folder)      # lesson_paths() reads it
+    monkeypatch.setattr(listing, "lessons_dir", lambda: folder)  # lesson_paths() reads it
     monkeypatch.setenv("BACKPROP_TUTOR_CACHE", str(tmp_path / "cache"))
     return folder
 
@@ -48,7 +48,9 @@ def test_a_changed_lesson_file_is_listed_afresh(lessons):
     assert 'title = "' in text
     path.write_text(text.replace('title = "', 'title = "Renamed: ', 1), encoding="utf-8")
     stat = path.stat()
-    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))   # a clock of coarse mtimes
+    os.utime(
+        path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000)
+    )  # a clock of coarse mtimes
     item = next(i for i in listing.catalogue() if i.id == "single-neuron")
     assert item.title.startswith("Renamed: ")
 
@@ -57,20 +59,22 @@ def test_a_changed_lesson_file_is_listed_afresh(lessons):
 def test_a_corrupt_or_tampered_cache_is_rebuilt(lessons, damage):
     first = listing.catalogue()
     cache = lessons.parent / "cache" / "catalogue.json"
-    if damage == "tampered":        # the right key, a row naming a file outside the lessons
+    if damage == "tampered":  # the right key, a row naming a file outside the lessons
         data = json.loads(cache.read_text(encoding="utf-8"))
         data["items"][0]["path"] = "/etc/passwd"
         cache.write_text(json.dumps(data), encoding="utf-8")
     else:
         cache.write_text(damage, encoding="utf-8")
     assert listing.catalogue() == first
-    assert json.loads(cache.read_text(encoding="utf-8"))["items"][0]["path"] == str(lessons / "single-neuron.toml")
+    assert json.loads(cache.read_text(encoding="utf-8"))["items"][0]["path"] == str(
+        lessons / "single-neuron.toml"
+    )
 
 
 def test_an_unwritable_cache_still_lists(lessons, tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    monkeypatch.setenv("BACKPROP_TUTOR_CACHE", str(blocker / "cache"))     # a folder under a file
+    monkeypatch.setenv("BACKPROP_TUTOR_CACHE", str(blocker / "cache"))  # a folder under a file
     assert [i.id for i in listing.catalogue()][0] == "single-neuron"
 
 

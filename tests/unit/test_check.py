@@ -5,8 +5,9 @@ broken in several independent parts gives one line per part),
 quickly (each call runs under a subprocess timeout), and never a traceback."""
 
 from __future__ import annotations
-from tests.support import FIXTURES_DIR
+
 from tests.cli.test_check import EXPECTED
+from tests.support import FIXTURES_DIR
 
 
 def test_every_fixture_has_an_expectation():

@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 
 from tests.support import examples, lesson_path, two_layer_relu_lesson
 from tutor.derive import derive, forward_values, rel_error
-from tutor.lesson import load, loads
 from tutor.expr.evaluate import Numpy, evaluate
 from tutor.expr.nodes import Apply
-from tutor.present.derivation import render
 from tutor.expr.sympy_bridge import sym
+from tutor.lesson import load, loads
+from tutor.present.derivation import render
 
 
 def same(a, b) -> bool:
@@ -79,7 +79,7 @@ def test_derive_is_cached(neuron):
     lesson = load(lesson_path("single-neuron"))
     first = derive(lesson)
     assert derive(lesson) is first
-    assert derive(load(lesson_path("single-neuron"))) is first      # same content, same derivation
+    assert derive(load(lesson_path("single-neuron"))) is first  # same content, same derivation
     assert first is neuron
 
 
@@ -136,7 +136,9 @@ def test_two_layer_relu_values_at_the_point(relu_net):
     assert relu_net.values["z1"] == pytest.approx(z1)
     assert relu_net.values["L"] == pytest.approx((z2 - p["y"]) ** 2)
     assert relu_net.grads["w2"] == pytest.approx(2 * (z2 - p["y"]) * h1)
-    assert relu_net.grads["w1"] == pytest.approx(2 * (z2 - p["y"]) * p["w2"] * (1.0 if z1 > 0 else 0.0) * p["x"])
+    assert relu_net.grads["w1"] == pytest.approx(
+        2 * (z2 - p["y"]) * p["w2"] * (1.0 if z1 > 0 else 0.0) * p["x"]
+    )
 
 
 def test_two_layer_relu_checks(relu_net):
@@ -257,10 +259,14 @@ def _expr(names: tuple[str, ...]):
 
     def grow(inner):
         return st.one_of(
-            st.tuples(inner, st.sampled_from(["+", "-", "*"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+            st.tuples(inner, st.sampled_from(["+", "-", "*"]), inner).map(
+                lambda t: f"({t[0]} {t[1]} {t[2]})"
+            ),
             st.tuples(inner, inner).map(lambda t: f"({t[0]}) / (1 + ({t[1]})**2)"),
             st.tuples(inner, st.sampled_from([2, 3])).map(lambda t: f"({t[0]})**{t[1]}"),
-            st.tuples(st.sampled_from(["relu", "sigmoid", "tanh", "exp"]), inner).map(lambda t: f"{t[0]}({t[1]})"),
+            st.tuples(st.sampled_from(["relu", "sigmoid", "tanh", "exp"]), inner).map(
+                lambda t: f"{t[0]}({t[1]})"
+            ),
             inner.map(lambda s: f"log(1 + ({s})**2)"),
             st.tuples(inner, inner).map(lambda t: f"max({t[0]}, {t[1]})"),
         )
@@ -284,13 +290,24 @@ def graphs(draw):
 
 
 def lesson_text(nodes, point) -> str:
-    parts = ['schema = 1', 'id = "random-graph"', 'title = "A random graph"', '',
-             '[[explain]]', 'title = "Random"', 'text = "generated"', '',
-             '[graph]', 'inputs = ["x"]', 'params = ["w1", "w2"]', '']
+    parts = [
+        "schema = 1",
+        'id = "random-graph"',
+        'title = "A random graph"',
+        "",
+        "[[explain]]",
+        'title = "Random"',
+        'text = "generated"',
+        "",
+        "[graph]",
+        'inputs = ["x"]',
+        'params = ["w1", "w2"]',
+        "",
+    ]
     for name, expr in nodes:
-        parts += ['[[graph.nodes]]', f'name = "{name}"', f'expr = "{expr}"', '']
-    parts.append('[graph.point]')
-    parts += [f'{k} = {v!r}' for k, v in point.items()]
+        parts += ["[[graph.nodes]]", f'name = "{name}"', f'expr = "{expr}"', ""]
+    parts.append("[graph.point]")
+    parts += [f"{k} = {v!r}" for k, v in point.items()]
     return "\n".join(parts) + "\n"
 
 
@@ -310,8 +327,13 @@ def kinks(expr, env, ops):
     return out
 
 
-@settings(max_examples=examples(), deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@settings(
+    max_examples=examples(),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
+)
 @given(graphs())
 def test_random_graph_gradient_matches_autograd(graph):
     nodes, point = graph
@@ -330,6 +352,8 @@ def test_random_graph_gradient_matches_autograd(graph):
         assert chk.symbolic == derived
         assert math.isfinite(derived)
         assert abs(derived - chk.autograd) <= 1e-7 * max(1.0, abs(derived), abs(chk.autograd)), (
-            chk, lesson_text(nodes, point))
+            chk,
+            lesson_text(nodes, point),
+        )
         # central differences agree too, to what a step of 1e-6 can resolve
         assert abs(derived - chk.numeric) <= 1e-4 * max(1.0, abs(derived), abs(values["L"])), chk

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import random
 import re
+
 import numpy as np
 import pytest
 import sympy
+
 from tests.support import ROOT
 from tutor.derive import derive
 from tutor.derive.check import autograd
@@ -19,7 +21,6 @@ from tutor.expr.ops import OPS
 from tutor.expr.parser import parse
 from tutor.expr.sympy_bridge import sym, to_sympy
 from tutor.lesson import loads
-
 
 # A teacher's graph in micrograd's style: two parameters, fan-out, the same node twice in one
 # expression, relu of a sum and of a difference, a division, powers, a negation, no [train].
@@ -89,8 +90,8 @@ def test_fan_out_lists_each_use_and_the_sum():
     labels = [label for label, _ in step.lines]
     assert "∂e/∂c (appearance 1) (local)" in labels and "∂e/∂c (appearance 2) (local)" in labels
     total = [v for label, v in step.lines if label == "∂L/∂c"][-1]
-    terms = re.split(" [+−] ", total.split(" = ")[0])   # each term after the first with its own sign
-    assert len(terms) == 5                         # e twice, g twice, L once
+    terms = re.split(" [+−] ", total.split(" = ")[0])  # each term after the first with its own sign
+    assert len(terms) == 5  # e twice, g twice, L once
     assert "+ -" not in total
     from tutor.fmt import number
 
@@ -104,7 +105,9 @@ def test_chain_rule_numbers_are_written_out():
     assert ("∂L/∂w1", "-3.88 × -1.2 × 1.0 × 1.5 = 6.984") in step.lines
 
 
-@pytest.mark.parametrize("name", sorted(n for n, op in OPS.items() if op.function or n in ("div", "pow")))
+@pytest.mark.parametrize(
+    "name", sorted(n for n, op in OPS.items() if op.function or n in ("div", "pow"))
+)
 def test_each_operation_derivative_matches_sympy_and_torch(name):
     """`d` of every entry equals sympy.diff of its faithful form, and torch autograd, at points
     away from kinks."""
@@ -120,21 +123,29 @@ def test_each_operation_derivative_matches_sympy_and_torch(name):
         point = {"u": rng.uniform(0.3, 2.0) * rng.choice((1, -1)), "k": rng.uniform(0.05, 0.5)}
         if name in ("log", "sqrt"):
             point["u"] = abs(point["u"])
-        t_env = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in point.items()}
+        t_env = {
+            k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in point.items()
+        }
         out = evaluate(expr, t_env, Torch())
-        if out.requires_grad:             # the indicators (step, sign) are flat: no graph to go back through
+        if out.requires_grad:  # the indicators (step, sign) are flat: no graph to go back through
             out.backward()
         for i, a in enumerate(args):
             if i in op.literal:
                 continue
-            mine = float(evaluate(diff(expr, a.name), {k: np.float64(v) for k, v in point.items()}, Numpy()))
-            faithful = sympy.diff(to_sympy(expr), sym(a.name)).subs({sym(k): v for k, v in point.items()})
+            mine = float(
+                evaluate(diff(expr, a.name), {k: np.float64(v) for k, v in point.items()}, Numpy())
+            )
+            faithful = sympy.diff(to_sympy(expr), sym(a.name)).subs(
+                {sym(k): v for k, v in point.items()}
+            )
             assert close(mine, float(sympy.N(faithful)), 1e-12), (name, point)
             grad = t_env[a.name].grad
             assert close(mine, float(grad) if grad is not None else 0.0, 1e-12), (name, point)
 
 
-@pytest.mark.parametrize("text", ["abs(w*x - 1)", "sqrt(1 + w**2)", "softplus(w*x)", "leaky_relu(w*x, 0.1)"])
+@pytest.mark.parametrize(
+    "text", ["abs(w*x - 1)", "sqrt(1 + w**2)", "softplus(w*x)", "leaky_relu(w*x, 0.1)"]
+)
 def test_new_functions_derive_and_check(text):
     lesson = loads(f"""
 id = "f"
@@ -182,8 +193,10 @@ w = 1e-7
 
 
 def test_smooth_deep_graph_is_not_blamed_on_a_kink():
-    nodes = "\n".join(f'[[graph.nodes]]\nname = "n{i}"\nexpr = "tanh(n{i - 1} * w + sigmoid(n{i - 1}))"'
-                      for i in range(1, 14))
+    nodes = "\n".join(
+        f'[[graph.nodes]]\nname = "n{i}"\nexpr = "tanh(n{i - 1} * w + sigmoid(n{i - 1}))"'
+        for i in range(1, 14)
+    )
     lesson = loads(f"""
 id = "deep"
 title = "deep"
@@ -209,18 +222,47 @@ def random_lesson(n: int, seed: int) -> str:
     """A valid graph of n nodes written to be nasty: fan-out, repeats, kinks, divisions, powers."""
     rng = random.Random(seed)
     names = ["a", "b", "w", "v"]
-    forms = ["{a} + {b}", "{a} * {b}", "{f}({a} - {b})", "{a} * {a} + {b}", "max({a}, {b})", "({a} - {b})**2",
-             "{a} / (1 + {b}**2)", "-{a} * {b}", "{f}({a}) * {b}", "({a} + {b})**3 / (2 + {a}**2)"]
+    forms = [
+        "{a} + {b}",
+        "{a} * {b}",
+        "{f}({a} - {b})",
+        "{a} * {a} + {b}",
+        "max({a}, {b})",
+        "({a} - {b})**2",
+        "{a} / (1 + {b}**2)",
+        "-{a} * {b}",
+        "{f}({a}) * {b}",
+        "({a} + {b})**3 / (2 + {a}**2)",
+    ]
     fns = ["relu", "tanh", "sigmoid", "softplus", "abs", "exp"]
-    out = ['id = "nasty"', 'title = "nasty"', "[[explain]]", 'title = "x"', 'text = "x"', "[graph]",
-           'inputs = ["a", "b"]', 'params = ["w", "v"]']
+    out = [
+        'id = "nasty"',
+        'title = "nasty"',
+        "[[explain]]",
+        'title = "x"',
+        'text = "x"',
+        "[graph]",
+        'inputs = ["a", "b"]',
+        'params = ["w", "v"]',
+    ]
     for i in range(n - 1):
         a, b = rng.choice(names[-6:]), rng.choice(names)
-        out += ["[[graph.nodes]]", f'name = "n{i}"',
-                f'expr = "{rng.choice(forms).format(a=a, b=b, f=rng.choice(fns))}"']
+        out += [
+            "[[graph.nodes]]",
+            f'name = "n{i}"',
+            f'expr = "{rng.choice(forms).format(a=a, b=b, f=rng.choice(fns))}"',
+        ]
         names.append(f"n{i}")
-    out += ["[[graph.nodes]]", 'name = "L"', f'expr = "({names[-1]} + {names[-2]} + w*v)**2 * 0.01"',
-            "[graph.point]", "a = 0.3", "b = -0.7", "w = 0.45", "v = -0.2"]
+    out += [
+        "[[graph.nodes]]",
+        'name = "L"',
+        f'expr = "({names[-1]} + {names[-2]} + w*v)**2 * 0.01"',
+        "[graph.point]",
+        "a = 0.3",
+        "b = -0.7",
+        "w = 0.45",
+        "v = -0.2",
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -230,7 +272,7 @@ def test_random_64_node_graphs_derive_and_match_autograd(seed):
     deriv = derive(lesson, use_cache=False)
     env = {k: np.float64(v) for k, v in lesson.graph.point.items()}
     params, _ = autograd(lesson.graph, env)
-    if deriv.problem:                       # a value overflowed at the point: said, not hung
+    if deriv.problem:  # a value overflowed at the point: said, not hung
         assert "undefined at the point" in deriv.problem
         return
     for p in lesson.graph.params:
@@ -239,9 +281,13 @@ def test_random_64_node_graphs_derive_and_match_autograd(seed):
 
 def test_steps_stream_in_order_before_the_derivation_returns():
     seen = []
-    deriv = derive(loads(MICROGRAD), on_step=lambda s, d: seen.append((s.index, len(d.checks))), use_cache=False)
+    deriv = derive(
+        loads(MICROGRAD),
+        on_step=lambda s, d: seen.append((s.index, len(d.checks))),
+        use_cache=False,
+    )
     assert [i for i, _ in seen] == list(range(len(deriv.steps)))
-    assert seen[0][1] == 0                    # the first step came before the (torch) check ran
+    assert seen[0][1] == 0  # the first step came before the (torch) check ran
 
 
 def test_hostile_typed_answer_is_bounded():
@@ -264,7 +310,11 @@ def test_a_derivation_from_the_disk_cache_equals_the_derived_one(tmp_path, monke
     back = cache.load(lesson)
     assert [s.lines for s in back.steps] == [s.lines for s in fresh.steps]
     assert [s.title for s in back.steps] == [s.title for s in fresh.steps]
-    assert back.grads == fresh.grads and back.trees == fresh.trees and back.local_trees == fresh.local_trees
+    assert (
+        back.grads == fresh.grads
+        and back.trees == fresh.trees
+        and back.local_trees == fresh.local_trees
+    )
     # a step's check is the very object in the derivation's lists, as when derived
     for s in back.steps:
         if s.check is not None:
@@ -272,16 +322,24 @@ def test_a_derivation_from_the_disk_cache_equals_the_derived_one(tmp_path, monke
 
 
 def _graph_lesson(nodes: str, point: str, extra: str = "", inputs='["x"]', params='["w"]') -> str:
-    return (f'id = "g"\ntitle = "g"\n[[explain]]\ntitle = "x"\ntext = "x"\n[graph]\ninputs = {inputs}\n'
-            f'params = {params}\n{nodes}\n[graph.point]\n{point}\n{extra}')
+    return (
+        f'id = "g"\ntitle = "g"\n[[explain]]\ntitle = "x"\ntext = "x"\n[graph]\ninputs = {inputs}\n'
+        f"params = {params}\n{nodes}\n[graph.point]\n{point}\n{extra}"
+    )
 
 
 def test_a_loss_that_ignores_a_parameter_is_refused():
     from tutor.errors import LessonError
 
     with pytest.raises(LessonError) as info:
-        loads(_graph_lesson('[[graph.nodes]]\nname = "L"\nexpr = "x * 2"', "x = 1.0\nw = 2.0"), "g.toml")
-    assert str(info.value) == "g.toml:8: graph.params: the loss 'L' does not depend on the parameter 'w'"
+        loads(
+            _graph_lesson('[[graph.nodes]]\nname = "L"\nexpr = "x * 2"', "x = 1.0\nw = 2.0"),
+            "g.toml",
+        )
+    assert (
+        str(info.value)
+        == "g.toml:8: graph.params: the loss 'L' does not depend on the parameter 'w'"
+    )
 
 
 def test_explain_equations_are_the_authors_as_written():
@@ -293,8 +351,17 @@ def test_explain_equations_are_the_authors_as_written():
     shown = {}
     for path in lesson_paths():
         shown.update({f"{path.stem}/{k}": v for k, v in typeset_equations(load(path)).items()})
-    assert shown["linear-1d/" + next(k for k in typeset_equations(load(ROOT / "lessons" / "linear-1d.toml"))
-                                     if k.endswith("/L"))] == "L = mean((y_pred − y)²)"
+    assert (
+        shown[
+            "linear-1d/"
+            + next(
+                k
+                for k in typeset_equations(load(ROOT / "lessons" / "linear-1d.toml"))
+                if k.endswith("/L")
+            )
+        ]
+        == "L = mean((y_pred − y)²)"
+    )
     assert "z1 = x @ w1" in shown.values() and "h1 = relu(z1)" in shown.values()
     assert not any("Max(" in v or "Piecewise" in v or "₁" in v for v in shown.values())
 
@@ -302,7 +369,9 @@ def test_explain_equations_are_the_authors_as_written():
 def test_logistic_derive_reaches_sigma_minus_y_and_the_fused_batch_form():
     """Issue 19: ∂L/∂z = σ(z) − y is shown as a step (the cancellation), and the matrix form gives
     the fused, stable (1/N)·(σ(z) − y)."""
-    deriv = derive(loads((ROOT / "lessons" / "logistic-regression.toml").read_text()), use_cache=False)
+    deriv = derive(
+        loads((ROOT / "lessons" / "logistic-regression.toml").read_text()), use_cache=False
+    )
     step = next(s for s in deriv.steps if s.phase == "backward" and s.node == "z")
     assert ("∂L/∂z simplified", parse("sigmoid(z) - y")) in step.lines
     assert "Writing p = σ(z) into it, the factors cancel." in step.note
@@ -316,8 +385,15 @@ def test_gate_patterns_are_named_where_they_occur():
     notes = " ".join(s.note for s in deriv.steps if s.phase == "backward")
     neuron = derive(loads((ROOT / "lessons" / "single-neuron.toml").read_text()), use_cache=False)
     w_step = next(s for s in neuron.steps if s.phase == "backward" and s.node == "w")
-    assert "multiply swaps: each input's gradient is the upstream times the other input" in w_step.note
+    assert (
+        "multiply swaps: each input's gradient is the upstream times the other input" in w_step.note
+    )
     relu = derive(loads((ROOT / "lessons" / "two-layer-relu.toml").read_text()), use_cache=False)
     z1_step = next(s for s in relu.steps if s.phase == "backward" and s.node == "z1")
-    assert "relu routes: the upstream gradient passes where the input is positive, else 0" in z1_step.note
-    assert "add distributes" in notes or "subtract distributes" in notes or "multiply swaps" in notes
+    assert (
+        "relu routes: the upstream gradient passes where the input is positive, else 0"
+        in z1_step.note
+    )
+    assert (
+        "add distributes" in notes or "subtract distributes" in notes or "multiply swaps" in notes
+    )

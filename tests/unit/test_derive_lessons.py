@@ -26,13 +26,13 @@ import sympy
 
 from tests.support import CURRICULUM_IDS, lesson_path
 from tutor.derive import derive, jacobian_matrix, jacobian_values
+from tutor.derive.matrix import check_values
 from tutor.expr.nodes import Apply, Num, Sym
+from tutor.expr.shapes import infer_shapes
 from tutor.expr.sympy_bridge import to_sympy
 from tutor.lesson import load
-from tutor.derive.matrix import check_values
-from tutor.expr.shapes import infer_shapes
 
-TOL = 1e-6                 # the three-way check's tolerance, as the issue states it
+TOL = 1e-6  # the three-way check's tolerance, as the issue states it
 SCALAR_TESTED_ELSEWHERE = ("single-neuron", "two-layer-relu")
 
 
@@ -82,13 +82,20 @@ def close(a: float, b: float, rel: float = 1e-12) -> bool:
 def linear_1d():
     x, y, w, y_pred = S("x y w y_pred")
     return dict(
-        local={("y_pred", "w"): x, ("y_pred", "x"): w,
-               ("L", "y_pred"): 2 * (y_pred - y), ("L", "y"): -2 * (y_pred - y)},
+        local={
+            ("y_pred", "w"): x,
+            ("y_pred", "x"): w,
+            ("L", "y_pred"): 2 * (y_pred - y),
+            ("L", "y"): -2 * (y_pred - y),
+        },
         grads={"y_pred": 2 * (y_pred - y), "w": 2 * (y_pred - y) * x},
         forward={y_pred: w * x},
-        at=lambda p: {"y_pred": p["w"] * p["x"], "L": (p["w"] * p["x"] - p["y"]) ** 2,
-                      "grad_y_pred": 2 * (p["w"] * p["x"] - p["y"]),
-                      "grad_w": 2 * (p["w"] * p["x"] - p["y"]) * p["x"]},
+        at=lambda p: {
+            "y_pred": p["w"] * p["x"],
+            "L": (p["w"] * p["x"] - p["y"]) ** 2,
+            "grad_y_pred": 2 * (p["w"] * p["x"] - p["y"]),
+            "grad_w": 2 * (p["w"] * p["x"] - p["y"]) * p["x"],
+        },
     )
 
 
@@ -99,12 +106,25 @@ def regression():
     def at(p):
         yh = p["b"] + p["x"] * p["w"]
         err = p["y"] - yh
-        return {"yhat": yh, "e": err, "L": err ** 2, "grad_e": 2 * err, "grad_yhat": -2 * err,
-                "grad_b": -2 * err, "grad_w": -2 * err * p["x"]}
+        return {
+            "yhat": yh,
+            "e": err,
+            "L": err**2,
+            "grad_e": 2 * err,
+            "grad_yhat": -2 * err,
+            "grad_b": -2 * err,
+            "grad_w": -2 * err * p["x"],
+        }
 
     return dict(
-        local={("yhat", "b"): 1, ("yhat", "w"): x, ("yhat", "x"): w,
-               ("e", "y"): 1, ("e", "yhat"): -1, ("L", "e"): 2 * e},
+        local={
+            ("yhat", "b"): 1,
+            ("yhat", "w"): x,
+            ("yhat", "x"): w,
+            ("e", "y"): 1,
+            ("e", "yhat"): -1,
+            ("L", "e"): 2 * e,
+        },
         # ∂MSE/∂b = −2·mean(y − ŷ), ∂MSE/∂w = −2·mean(x(y − ŷ)): one sample of each mean
         grads={"e": 2 * e, "yhat": -2 * e, "b": -2 * e, "w": -2 * e * x},
         forward={yhat: b + x * w, e: y - (b + x * w)},
@@ -119,14 +139,27 @@ def logistic_regression():
         zz = q["x"] * q["w"] + q["b"]
         pp = 1 / (1 + math.exp(-zz))
         dp = -q["y"] / pp + (1 - q["y"]) / (1 - pp)
-        return {"z": zz, "p": pp, "L": -(q["y"] * math.log(pp) + (1 - q["y"]) * math.log(1 - pp)),
-                "grad_p": dp, "grad_z": pp - q["y"], "grad_w": (pp - q["y"]) * q["x"], "grad_b": pp - q["y"]}
+        return {
+            "z": zz,
+            "p": pp,
+            "L": -(q["y"] * math.log(pp) + (1 - q["y"]) * math.log(1 - pp)),
+            "grad_p": dp,
+            "grad_z": pp - q["y"],
+            "grad_w": (pp - q["y"]) * q["x"],
+            "grad_b": pp - q["y"],
+        }
 
     dL_dp = -y / p + (1 - y) / (1 - p)
     dp_dz = sigma(z) * (1 - sigma(z))
     return dict(
-        local={("z", "x"): w, ("z", "w"): x, ("z", "b"): 1, ("p", "z"): dp_dz,
-               ("L", "p"): dL_dp, ("L", "y"): -sympy.log(p) + sympy.log(1 - p)},
+        local={
+            ("z", "x"): w,
+            ("z", "w"): x,
+            ("z", "b"): 1,
+            ("p", "z"): dp_dz,
+            ("L", "p"): dL_dp,
+            ("L", "y"): -sympy.log(p) + sympy.log(1 - p),
+        },
         grads={"p": dL_dp, "z": dL_dp * dp_dz, "w": dL_dp * dp_dz * x, "b": dL_dp * dp_dz},
         forward={z: x * w + b, p: sigma(x * w + b)},
         at=at,
@@ -139,15 +172,33 @@ def vector_derivatives():
     def at(p):
         zz = p["w1"] * p["x1"] + p["w2"] * p["x2"] + p["w3"] * p["x3"]
         g = 2 * (zz - p["y"])
-        return {"z": zz, "L": (zz - p["y"]) ** 2, "grad_z": g,
-                "grad_w1": g * p["x1"], "grad_w2": g * p["x2"], "grad_w3": g * p["x3"]}
+        return {
+            "z": zz,
+            "L": (zz - p["y"]) ** 2,
+            "grad_z": g,
+            "grad_w1": g * p["x1"],
+            "grad_w2": g * p["x2"],
+            "grad_w3": g * p["x3"],
+        }
 
     return dict(
-        local={("z", "w1"): x1, ("z", "w2"): x2, ("z", "w3"): x3,
-               ("z", "x1"): w1, ("z", "x2"): w2, ("z", "x3"): w3,
-               ("L", "z"): 2 * (z - y), ("L", "y"): -2 * (z - y)},
+        local={
+            ("z", "w1"): x1,
+            ("z", "w2"): x2,
+            ("z", "w3"): x3,
+            ("z", "x1"): w1,
+            ("z", "x2"): w2,
+            ("z", "x3"): w3,
+            ("L", "z"): 2 * (z - y),
+            ("L", "y"): -2 * (z - y),
+        },
         # the gradient with respect to the vector w is the vector of partials 2(z − y)·x
-        grads={"z": 2 * (z - y), "w1": 2 * (z - y) * x1, "w2": 2 * (z - y) * x2, "w3": 2 * (z - y) * x3},
+        grads={
+            "z": 2 * (z - y),
+            "w1": 2 * (z - y) * x1,
+            "w2": 2 * (z - y) * x2,
+            "w3": 2 * (z - y) * x3,
+        },
         forward={z: w1 * x1 + w2 * x2 + w3 * x3},
         at=at,
     )
@@ -156,8 +207,8 @@ def vector_derivatives():
 def mlp_digits():
     """Two classes whose logits are z2 (the true one) and c: L = −log softmax(z2)."""
     x, c, w1, b1, w2, b2, z1, h1, z2, logp = S("x c w1 b1 w2 b2 z1 h1 z2 logp")
-    soft = sympy.exp(z2) / (sympy.exp(z2) + sympy.exp(c))          # softmax of the true class
-    gz2 = soft - 1                                                 # softmax(z) − onehot(y)
+    soft = sympy.exp(z2) / (sympy.exp(z2) + sympy.exp(c))  # softmax of the true class
+    gz2 = soft - 1  # softmax(z) − onehot(y)
 
     def at(p):
         zz1 = p["x"] * p["w1"] + p["b1"]
@@ -167,21 +218,53 @@ def mlp_digits():
         lp = zz2 - math.log(math.exp(zz2) + math.exp(p["c"]))
         g2 = s - 1
         g1 = g2 * p["w2"] * (1.0 if zz1 > 0 else 0.0)
-        return {"z1": zz1, "h1": hh1, "z2": zz2, "logp": lp, "L": -lp,
-                "grad_logp": -1.0, "grad_z2": g2, "grad_h1": g2 * p["w2"], "grad_z1": g1,
-                "grad_w1": g1 * p["x"], "grad_b1": g1, "grad_w2": g2 * hh1, "grad_b2": g2}
+        return {
+            "z1": zz1,
+            "h1": hh1,
+            "z2": zz2,
+            "logp": lp,
+            "L": -lp,
+            "grad_logp": -1.0,
+            "grad_z2": g2,
+            "grad_h1": g2 * p["w2"],
+            "grad_z1": g1,
+            "grad_w1": g1 * p["x"],
+            "grad_b1": g1,
+            "grad_w2": g2 * hh1,
+            "grad_b2": g2,
+        }
 
     fz1 = x * w1 + b1
     fz2 = sympy.Max(fz1, 0) * w2 + b2
     return dict(
-        local={("z1", "x"): w1, ("z1", "w1"): x, ("z1", "b1"): 1, ("h1", "z1"): one(z1),
-               ("z2", "h1"): w2, ("z2", "w2"): h1, ("z2", "b2"): 1,
-               ("logp", "z2"): 1 - soft, ("logp", "c"): -sympy.exp(c) / (sympy.exp(z2) + sympy.exp(c)),
-               ("L", "logp"): -1},
-        grads={"logp": -1, "z2": gz2, "h1": gz2 * w2, "z1": gz2 * w2 * one(z1),
-               "w1": gz2 * w2 * one(z1) * x, "b1": gz2 * w2 * one(z1), "w2": gz2 * h1, "b2": gz2},
-        forward={z1: fz1, h1: sympy.Max(fz1, 0), z2: fz2,
-                 logp: fz2 - sympy.log(sympy.exp(fz2) + sympy.exp(c))},
+        local={
+            ("z1", "x"): w1,
+            ("z1", "w1"): x,
+            ("z1", "b1"): 1,
+            ("h1", "z1"): one(z1),
+            ("z2", "h1"): w2,
+            ("z2", "w2"): h1,
+            ("z2", "b2"): 1,
+            ("logp", "z2"): 1 - soft,
+            ("logp", "c"): -sympy.exp(c) / (sympy.exp(z2) + sympy.exp(c)),
+            ("L", "logp"): -1,
+        },
+        grads={
+            "logp": -1,
+            "z2": gz2,
+            "h1": gz2 * w2,
+            "z1": gz2 * w2 * one(z1),
+            "w1": gz2 * w2 * one(z1) * x,
+            "b1": gz2 * w2 * one(z1),
+            "w2": gz2 * h1,
+            "b2": gz2,
+        },
+        forward={
+            z1: fz1,
+            h1: sympy.Max(fz1, 0),
+            z2: fz2,
+            logp: fz2 - sympy.log(sympy.exp(fz2) + sympy.exp(c)),
+        },
         at=at,
     )
 
@@ -275,7 +358,7 @@ def test_values_and_gradients_at_the_point(derived, lesson_id):
     mine = EXPECTED[lesson_id]["at"](dict(lesson.graph.point))
     for key, v in mine.items():
         if key.startswith("grad_"):
-            name = key[len("grad_"):]
+            name = key[len("grad_") :]
             assert close(deriv.grads[name], v), (name, deriv.grads[name], v)
         else:
             assert close(deriv.values[key], v), (key, deriv.values[key], v)
@@ -287,7 +370,9 @@ def test_three_way_check_of_every_parameter(derived, lesson_id):
     lesson, deriv = derived(lesson_id)
     mine = EXPECTED[lesson_id]["at"](dict(lesson.graph.point))
     assert [c.param for c in deriv.checks] == PARAMS[lesson_id]
-    check_steps = {s.node: s for s in deriv.steps if s.phase == "check" and _is_one_of(s.check, deriv.checks)}
+    check_steps = {
+        s.node: s for s in deriv.steps if s.phase == "check" and _is_one_of(s.check, deriv.checks)
+    }
     for chk in deriv.checks:
         want = mine[f"grad_{chk.param}"]
         assert chk.ok and chk.blame == "", chk
@@ -296,8 +381,10 @@ def test_three_way_check_of_every_parameter(derived, lesson_id):
         assert close(chk.autograd, want, 1e-9), chk
         assert close(chk.numeric, want, TOL), chk
         # the reported error is the worse of sympy-vs-autograd and sympy-vs-differences
-        worst = max(abs(chk.symbolic - chk.autograd) / max(abs(chk.symbolic), abs(chk.autograd)),
-                    abs(chk.symbolic - chk.numeric) / max(abs(chk.symbolic), abs(chk.numeric)))
+        worst = max(
+            abs(chk.symbolic - chk.autograd) / max(abs(chk.symbolic), abs(chk.autograd)),
+            abs(chk.symbolic - chk.numeric) / max(abs(chk.symbolic), abs(chk.numeric)),
+        )
         assert chk.rel_error == pytest.approx(worst, rel=1e-6, abs=1e-15)
         assert "all three agree" in check_steps[chk.param].title
 
@@ -339,7 +426,9 @@ def test_linear_1d_hand_gradient_gives_the_seed_figures(derived):
     lr 0.01 gives w = 0.3."""
     lesson, deriv = derived("linear-1d")
     x, y, w = S("x y w")
-    chain = sp(dict(next(s for s in deriv.steps if s.phase == "chain").lines)["∂L/∂w (in the inputs)"])
+    chain = sp(
+        dict(next(s for s in deriv.steps if s.phase == "chain").lines)["∂L/∂w (in the inputs)"]
+    )
     f = sympy.lambdify((x, y, w), chain, "numpy")
     X = np.array([1.0, 2.0, 3.0, 4.0])
     Y = 2 * X
@@ -363,29 +452,62 @@ MATRIX = {
         grad_shapes={"w": ()},
     ),
     "linear-regression": dict(
-        shapes={"x": "N×P", "w": "P", "y": "N", "b": "scalar", "yhat": "N", "e": "N", "L": "scalar"},
+        shapes={
+            "x": "N×P",
+            "w": "P",
+            "y": "N",
+            "b": "scalar",
+            "yhat": "N",
+            "e": "N",
+            "L": "scalar",
+        },
         rules={"e": "(1/N)·2·e", "yhat": "−∂L/∂e", "b": "sum(∂L/∂yhat)", "w": "xᵀ·∂L/∂yhat"},
         matmul={"w": ("xᵀ", "∂L/∂yhat")},
         grad_shapes={"b": (), "w": (1,)},
     ),
     "multivariate-regression": dict(
-        shapes={"x": "N×P", "w": "P", "y": "N", "b": "scalar", "yhat": "N", "e": "N", "L": "scalar"},
+        shapes={
+            "x": "N×P",
+            "w": "P",
+            "y": "N",
+            "b": "scalar",
+            "yhat": "N",
+            "e": "N",
+            "L": "scalar",
+        },
         rules={"e": "(1/N)·2·e", "yhat": "−∂L/∂e", "b": "sum(∂L/∂yhat)", "w": "xᵀ·∂L/∂yhat"},
         matmul={"w": ("xᵀ", "∂L/∂yhat")},
         grad_shapes={"b": (), "w": (4,)},
     ),
     "logistic-regression": dict(
         shapes={"x": "N×D", "w": "D", "y": "N", "b": "scalar", "z": "N", "p": "N", "L": "scalar"},
-        rules={"p": "−(1/N)·y·1/p  +  ((1/N)·(1 − y))·1/(1 − p)",
-               "z": "∂L/∂p ⊙ σ(z) ⊙ (1 − σ(z))", "w": "xᵀ·∂L/∂z", "b": "sum(∂L/∂z)"},
+        rules={
+            "p": "−(1/N)·y·1/p  +  ((1/N)·(1 − y))·1/(1 − p)",
+            "z": "∂L/∂p ⊙ σ(z) ⊙ (1 − σ(z))",
+            "w": "xᵀ·∂L/∂z",
+            "b": "sum(∂L/∂z)",
+        },
         matmul={"w": ("xᵀ", "∂L/∂z")},
         grad_shapes={"w": (4,), "b": ()},
     ),
     "two-layer-relu": dict(
-        shapes={"x": "N×D", "w1": "D×H", "w2": "H×K", "y": "N×K",
-                "z1": "N×H", "h1": "N×H", "z2": "N×K", "L": "scalar"},
-        rules={"z2": "2·(z2 − y)", "h1": "∂L/∂z2·w2ᵀ", "z1": "∂L/∂h1 ⊙ 1[z1 > 0]",
-               "w1": "xᵀ·∂L/∂z1", "w2": "h1ᵀ·∂L/∂z2"},
+        shapes={
+            "x": "N×D",
+            "w1": "D×H",
+            "w2": "H×K",
+            "y": "N×K",
+            "z1": "N×H",
+            "h1": "N×H",
+            "z2": "N×K",
+            "L": "scalar",
+        },
+        rules={
+            "z2": "2·(z2 − y)",
+            "h1": "∂L/∂z2·w2ᵀ",
+            "z1": "∂L/∂h1 ⊙ 1[z1 > 0]",
+            "w1": "xᵀ·∂L/∂z1",
+            "w2": "h1ᵀ·∂L/∂z2",
+        },
         matmul={"h1": ("∂L/∂z2", "w2ᵀ"), "w1": ("xᵀ", "∂L/∂z1"), "w2": ("h1ᵀ", "∂L/∂z2")},
         grad_shapes={"w1": (2, 4), "w2": (4, 2)},
     ),
@@ -398,7 +520,7 @@ def _shape_text(shape: tuple) -> str:
 
 def _factor_shape(factor: str, shapes: dict) -> tuple:
     """The shape of `x`, `xᵀ` or `∂L/∂z` (a gradient has the shape of its node)."""
-    name = factor[len("∂L/∂"):] if factor.startswith("∂L/∂") else factor
+    name = factor[len("∂L/∂") :] if factor.startswith("∂L/∂") else factor
     transpose = name.endswith("ᵀ")
     shape = tuple(shapes[name.rstrip("ᵀ")])
     return tuple(reversed(shape)) if transpose else shape
@@ -481,7 +603,11 @@ def test_matrix_form_gradients_three_ways(derived, lesson_id):
         np.testing.assert_allclose(chk.autograd, mine[chk.param], rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(chk.numeric, mine[chk.param], rtol=TOL, atol=1e-8)
         assert chk.ok and chk.rel_error <= TOL, chk
-    check_titles = [s.title for s in deriv.steps if s.phase == "check" and _is_one_of(s.check, deriv.matrix_checks)]
+    check_titles = [
+        s.title
+        for s in deriv.steps
+        if s.phase == "check" and _is_one_of(s.check, deriv.matrix_checks)
+    ]
     assert len(check_titles) == len(lesson.graph.params)
     assert all(t.endswith("all three agree") for t in check_titles), check_titles
 
@@ -509,7 +635,9 @@ def test_vector_derivatives_jacobian(derived):
     np.testing.assert_allclose(Jv, mine, rtol=1e-12)
     np.testing.assert_allclose(vjp, np.asarray(lesson.jacobian.upstream) @ mine, rtol=1e-12)
     # the step says the shape, M × N
-    [first] = [s for s in deriv.steps if s.phase == "jacobian" and s.title.startswith("Jacobian of")]
+    [first] = [
+        s for s in deriv.steps if s.phase == "jacobian" and s.title.startswith("Jacobian of")
+    ]
     assert "M × N = 2 × 3" in first.note
     # each row written out, labelled with the function's own names
     lines = dict(first.lines)

@@ -19,13 +19,22 @@ from tutor.lesson import loads
 NEW = ("rowsum", "rowmean", "rowmax", "colsum", "colmean", "onehot")
 
 
-def lesson(nodes: list[tuple[str, str]], shapes: str, params=("w",), inputs=("x",), dims="N = 5\nK = 3",
-           extra: str = "") -> str:
+def lesson(
+    nodes: list[tuple[str, str]],
+    shapes: str,
+    params=("w",),
+    inputs=("x",),
+    dims="N = 5\nK = 3",
+    extra: str = "",
+) -> str:
     body = "".join(f'[[graph.nodes]]\nname = "{n}"\nexpr = "{e}"\n' for n, e in nodes)
     point = "".join(f"{p} = 0.5\n" for p in params + inputs)
-    return (f'id = "t"\ntitle = "t"\n[[explain]]\ntitle = "x"\ntext = "x"\n[graph]\n'
-            f"inputs = {list(inputs)!r}\nparams = {list(params)!r}\n".replace("'", '"')
-            + body + f"[graph.point]\n{point}[graph.shapes]\n{shapes}\n[graph.dims]\n{dims}\n{extra}")
+    return (
+        f'id = "t"\ntitle = "t"\n[[explain]]\ntitle = "x"\ntext = "x"\n[graph]\n'
+        f"inputs = {list(inputs)!r}\nparams = {list(params)!r}\n".replace("'", '"')
+        + body
+        + f"[graph.point]\n{point}[graph.shapes]\n{shapes}\n[graph.dims]\n{dims}\n{extra}"
+    )
 
 
 def test_every_new_op_is_one_entry_with_all_its_forms():
@@ -35,11 +44,20 @@ def test_every_new_op_is_one_entry_with_all_its_forms():
         assert parse(f"{name}(a)" if op.arity == 1 else f"{name}(a, b)").op == name
 
 
-@pytest.mark.parametrize("name,shape,out", [
-    ("rowsum", ("N", "K"), ("N", "1")), ("rowmean", ("N", "K"), ("N", "1")), ("rowmax", ("N", "K"), ("N", "1")),
-    ("rowsum", ("K",), ("1",)), ("colsum", ("N", "D"), ("D",)), ("colmean", ("N", "D"), ("D",)),
-    ("colsum", ("N",), ()), ("rowsum", (), ()), ("colmean", (), ()),
-])
+@pytest.mark.parametrize(
+    "name,shape,out",
+    [
+        ("rowsum", ("N", "K"), ("N", "1")),
+        ("rowmean", ("N", "K"), ("N", "1")),
+        ("rowmax", ("N", "K"), ("N", "1")),
+        ("rowsum", ("K",), ("1",)),
+        ("colsum", ("N", "D"), ("D",)),
+        ("colmean", ("N", "D"), ("D",)),
+        ("colsum", ("N",), ()),
+        ("rowsum", (), ()),
+        ("colmean", (), ()),
+    ],
+)
 def test_shape_rules(name, shape, out):
     assert OPS[name].shape(shape) == out
 
@@ -65,7 +83,9 @@ def test_numpy_and_torch_forms_agree_with_numpys_own_reduction(name):
     assert np.array_equal(evaluate(expr, {"a": a}, Numpy()), want)
     got = evaluate(expr, {"a": torch.tensor(a)}, Torch()).numpy()
     assert np.allclose(got, want, rtol=1e-15, atol=0)
-    assert float(evaluate(expr, {"a": np.float64(2.5)}, Numpy())) == 2.5      # the scalar view: the identity
+    assert (
+        float(evaluate(expr, {"a": np.float64(2.5)}, Numpy())) == 2.5
+    )  # the scalar view: the identity
 
 
 def test_onehot_numpy_and_torch():
@@ -73,18 +93,29 @@ def test_onehot_numpy_and_torch():
     want = np.array([[0, 0, 1, 0], [1, 0, 0, 0], [0, 1, 0, 0]], dtype=np.float64)
     expr = parse("onehot(y, z)")
     assert np.array_equal(evaluate(expr, {"y": y, "z": z}, Numpy()), want)
-    assert np.array_equal(evaluate(expr, {"y": torch.tensor(y), "z": torch.tensor(z)}, Torch()).numpy(), want)
+    assert np.array_equal(
+        evaluate(expr, {"y": torch.tensor(y), "z": torch.tensor(z)}, Torch()).numpy(), want
+    )
     assert float(evaluate(expr, {"y": np.float64(0), "z": np.float64(3.0)}, Numpy())) == 1.0
 
 
 # Each op inside a small batch graph: the matrix rule against autograd and finite differences.
 GRAPHS = {
     "rowsum": ([("a", "x * w"), ("L", "sum(rowsum(a)**2)")], 'x = ["N", "K"]\nw = ["N", "K"]'),
-    "rowmean": ([("a", "x * w"), ("L", "sum(exp(rowmean(a)) * rowmean(a*a))")], 'x = ["N", "K"]\nw = ["N", "K"]'),
-    "rowmax": ([("a", "x * w"), ("L", "sum((a - rowmax(a))**2 + rowmax(a)**3)")], 'x = ["N", "K"]\nw = ["N", "K"]'),
+    "rowmean": (
+        [("a", "x * w"), ("L", "sum(exp(rowmean(a)) * rowmean(a*a))")],
+        'x = ["N", "K"]\nw = ["N", "K"]',
+    ),
+    "rowmax": (
+        [("a", "x * w"), ("L", "sum((a - rowmax(a))**2 + rowmax(a)**3)")],
+        'x = ["N", "K"]\nw = ["N", "K"]',
+    ),
     "colsum": ([("a", "x * w"), ("L", "sum(colsum(a)**2)")], 'x = ["N", "K"]\nw = ["K"]'),
     "colmean": ([("c", "x - colmean(x*w)"), ("L", "mean(c**2 * w)")], 'x = ["N", "K"]\nw = ["K"]'),
-    "onehot": ([("L", "-mean(rowsum(onehot(x, w) * (w - log(rowsum(exp(w))))))")], 'x = ["N"]\nw = ["N", "K"]'),
+    "onehot": (
+        [("L", "-mean(rowsum(onehot(x, w) * (w - log(rowsum(exp(w))))))")],
+        'x = ["N"]\nw = ["N", "K"]',
+    ),
 }
 
 
@@ -103,7 +134,9 @@ def test_rowmax_rule_sends_each_rows_gradient_to_its_largest_entry():
     g = loads(lesson(*GRAPHS["rowmax"])).graph
     entry = next(e for e in matrix_backward(g).entries if e.name == "a")
     text = dict(entry.lines)["∂L/∂a"]
-    assert text.startswith("2·(a − rowmax(a))  +  (((−2·(a − rowmax(a)))·1)·1ᵀ) ⊙ 1[a = rowmax(a)]"), text
+    assert text.startswith(
+        "2·(a − rowmax(a))  +  (((−2·(a − rowmax(a)))·1)·1ᵀ) ⊙ 1[a = rowmax(a)]"
+    ), text
 
 
 def test_labels_of_onehot_are_drawn_as_classes():
@@ -113,14 +146,26 @@ def test_labels_of_onehot_are_drawn_as_classes():
     assert set(np.unique(values["x"])) <= {0.0, 1.0, 2.0} and values["x"].shape == (4,)
 
 
-SOFTMAX = [("z", "x @ W + b"), ("m", "rowmax(z)"), ("e", "exp(z - m)"), ("s", "rowsum(e)"),
-           ("logp", "z - m - log(s)"), ("L", "-mean(rowsum(onehot(y, z) * logp))")]
+SOFTMAX = [
+    ("z", "x @ W + b"),
+    ("m", "rowmax(z)"),
+    ("e", "exp(z - m)"),
+    ("s", "rowsum(e)"),
+    ("logp", "z - m - log(s)"),
+    ("L", "-mean(rowsum(onehot(y, z) * logp))"),
+]
 SOFTMAX_SHAPES = 'x = ["N", "D"]\nW = ["D", "K"]\nb = ["K"]\ny = ["N"]'
 
 
 def test_fused_softmax_cross_entropy_over_a_batch():
-    text = lesson(SOFTMAX, SOFTMAX_SHAPES, params=("W", "b"), inputs=("x", "y"), dims="N = 8\nD = 3\nK = 5",
-                  extra='[graph.fused]\nz = "(e/s - onehot(y, z))/N"\n').replace("y = 0.5", "y = 0.0")
+    text = lesson(
+        SOFTMAX,
+        SOFTMAX_SHAPES,
+        params=("W", "b"),
+        inputs=("x", "y"),
+        dims="N = 8\nD = 3\nK = 5",
+        extra='[graph.fused]\nz = "(e/s - onehot(y, z))/N"\n',
+    ).replace("y = 0.5", "y = 0.0")
     deriv = derive(loads(text), use_cache=False)
     step = next(s for s in deriv.steps if s.phase == "matrix" and s.node == "z")
     lines = dict(step.lines)
@@ -132,20 +177,42 @@ def test_fused_softmax_cross_entropy_over_a_batch():
 
 
 def test_a_wrong_fused_form_is_called_a_mismatch():
-    text = lesson(SOFTMAX, SOFTMAX_SHAPES, params=("W", "b"), inputs=("x", "y"), dims="N = 8\nD = 3\nK = 5",
-                  extra='[graph.fused]\nz = "e/s - onehot(y, z)"\n')      # the 1/N of the mean forgotten
-    step = next(s for s in derive(loads(text), use_cache=False).steps if s.phase == "matrix" and s.node == "z")
+    text = lesson(
+        SOFTMAX,
+        SOFTMAX_SHAPES,
+        params=("W", "b"),
+        inputs=("x", "y"),
+        dims="N = 8\nD = 3\nK = 5",
+        extra='[graph.fused]\nz = "e/s - onehot(y, z)"\n',
+    )  # the 1/N of the mean forgotten
+    step = next(
+        s
+        for s in derive(loads(text), use_cache=False).steps
+        if s.phase == "matrix" and s.node == "z"
+    )
     assert step.note.startswith("MISMATCH: the fused form given does not equal the gradient")
 
 
-@pytest.mark.parametrize("extra,message", [
-    ('[graph.fused]\nq = "e"\n', "'q' is not a node (other than the loss) or a parameter"),
-    ('[graph.fused]\nz = "rowsum(e)"\n', "the fused form is N×1, but ∂L/∂z has the shape of z, N×K"),
-    ('[graph.fused]\nz = "e/M"\n', "unknown name 'M'"),
-])
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        ('[graph.fused]\nq = "e"\n', "'q' is not a node (other than the loss) or a parameter"),
+        (
+            '[graph.fused]\nz = "rowsum(e)"\n',
+            "the fused form is N×1, but ∂L/∂z has the shape of z, N×K",
+        ),
+        ('[graph.fused]\nz = "e/M"\n', "unknown name 'M'"),
+    ],
+)
 def test_fused_forms_are_checked_when_the_file_is_read(extra, message):
-    text = lesson(SOFTMAX, SOFTMAX_SHAPES, params=("W", "b"), inputs=("x", "y"), dims="N = 8\nD = 3\nK = 5",
-                  extra=extra)
+    text = lesson(
+        SOFTMAX,
+        SOFTMAX_SHAPES,
+        params=("W", "b"),
+        inputs=("x", "y"),
+        dims="N = 8\nD = 3\nK = 5",
+        extra=extra,
+    )
     with pytest.raises(LessonError, match=message.replace("(", r"\(").replace(")", r"\)")):
         loads(text)
 
@@ -169,6 +236,9 @@ def test_rowmax_kink_changes_sign_exactly_where_the_argmax_changes():
     after = kink(np, np.array([[1.0, 1.1, -2.0], [0.0, 3.0, 2.5]]))
     assert np.allclose(before, [[0.1, -0.1, -3.0], [-3.0, 0.5, -0.5]])
     assert np.sign(before[0, :2]).tolist() == [1, -1] and np.sign(after[0, :2]).tolist() == [-1, 1]
-    assert np.array_equal(np.sign(before[1]), np.sign(after[1]))          # that row's argmax stayed
-    assert kink(np, np.array([[2.0, 2.0]])).tolist() == [[0.0, 0.0]]       # a tie is the kink itself
-    assert kink(np, np.array([[5.0], [-1.0]])).tolist() == [[1.0], [1.0]]  # one entry a row: no kink
+    assert np.array_equal(np.sign(before[1]), np.sign(after[1]))  # that row's argmax stayed
+    assert kink(np, np.array([[2.0, 2.0]])).tolist() == [[0.0, 0.0]]  # a tie is the kink itself
+    assert kink(np, np.array([[5.0], [-1.0]])).tolist() == [
+        [1.0],
+        [1.0],
+    ]  # one entry a row: no kink

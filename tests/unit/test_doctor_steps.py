@@ -27,15 +27,22 @@ def run(every: int, feed: bool, n: int = 1000) -> dict | None:
 def test_the_verdict_is_the_same_at_every_log_frequency():
     verdicts = [run(every, feed) for every in (1, 10, 1000) for feed in (False, True)]
     assert {v["kind"] for v in verdicts} == {"linear-model"}
-    assert all("accuracy 0.544, about what guessing gives (0.512)" in v["evidence"] for v in verdicts)
+    assert all(
+        "accuracy 0.544, about what guessing gives (0.512)" in v["evidence"] for v in verdicts
+    )
 
 
 def test_a_stall_is_measured_in_steps_when_every_loss_is_fed():
     fed = run(1000, feed=True)
-    assert fed["evidence"][0] == "the loss stayed at 0.6931 (changed under 1e-03) for the last 961 steps"
-    logged = run(10, feed=False)                     # from the observations: their steps, not their count
+    assert (
+        fed["evidence"][0]
+        == "the loss stayed at 0.6931 (changed under 1e-03) for the last 961 steps"
+    )
+    logged = run(10, feed=False)  # from the observations: their steps, not their count
     assert logged["evidence"][0].endswith(" steps") and "logged" not in logged["evidence"][0]
-    assert run(1000, feed=False)["evidence"][0].startswith("accuracy")     # two observations: no stall claimed
+    assert run(1000, feed=False)["evidence"][0].startswith(
+        "accuracy"
+    )  # two observations: no stall claimed
 
 
 def test_a_short_run_is_not_called_a_stall():
@@ -54,7 +61,7 @@ def test_about_guessing_means_within_half_the_guess_where_the_guess_is_rare():
         found = doctor.diagnose(accuracy=accuracy, val_accuracy=accuracy)
         return found["kind"] if found else None
 
-    assert verdict(0.512, 0.544) == "learns-nothing" and verdict(0.512, 0.67) is None      # two classes
-    assert verdict(0.102, 0.135) == "learns-nothing"           # digits, stuck: under 1.5 × 0.102
-    assert verdict(0.118, 0.214) is None                       # 32 characters: 0.214 has learned
+    assert verdict(0.512, 0.544) == "learns-nothing" and verdict(0.512, 0.67) is None  # two classes
+    assert verdict(0.102, 0.135) == "learns-nothing"  # digits, stuck: under 1.5 × 0.102
+    assert verdict(0.118, 0.214) is None  # 32 characters: 0.214 has learned
     assert verdict(0.118, 0.17) == "learns-nothing"

@@ -42,6 +42,7 @@ def visits(monkeypatch):
         def counted(e, args):
             count[0] += 1
             return f(e, args)
+
         return real(expr, counted, memo)
 
     for name, module in list(sys.modules.items()):
@@ -53,7 +54,7 @@ def visits(monkeypatch):
 def test_the_whole_derivation_visits_a_number_of_nodes_linear_in_the_chain(visits, monkeypatch):
     import tutor.derive
 
-    monkeypatch.setattr(tutor.derive, "SYMBOLIC_BUDGET", 1e9)     # the same tidying at every length
+    monkeypatch.setattr(tutor.derive, "SYMBOLIC_BUDGET", 1e9)  # the same tidying at every length
     counts = {}
     for n in (16, 32, 64):
         visits[0] = 0
@@ -79,9 +80,16 @@ def test_the_forward_tree_is_written_out_at_two_to_the_n_but_costs_its_nodes(vis
     walked = visits[0]
     assert walked <= 10 * 62, walked
     # each walk of the 5·10^29-operation tree costs its 125 nodes, and so do its repr and hash
-    for work in (lambda: diff(loss, "w"), lambda: evaluate(loss, {"w": 0.01, "x": 0.2}, Numpy()),
-                 lambda: to_sympy(loss), lambda: expansion_terms(loss), lambda: pretty(loss, limit=200),
-                 lambda: to_text(loss, limit=200), lambda: repr(loss), lambda: hash(loss)):
+    for work in (
+        lambda: diff(loss, "w"),
+        lambda: evaluate(loss, {"w": 0.01, "x": 0.2}, Numpy()),
+        lambda: to_sympy(loss),
+        lambda: expansion_terms(loss),
+        lambda: pretty(loss, limit=200),
+        lambda: to_text(loss, limit=200),
+        lambda: repr(loss),
+        lambda: hash(loss),
+    ):
         visits[0] = 0
         work()
         assert visits[0] <= 4 * dag_size(loss) + 10, visits[0]
@@ -91,7 +99,10 @@ def test_the_value_and_gradient_of_the_shared_dag_are_the_chains():
     import torch
 
     loss = forward_trees(chain_lesson(62).graph)["L"]
-    w, x = torch.tensor(0.01, dtype=torch.float64, requires_grad=True), torch.tensor(0.2, dtype=torch.float64)
+    w, x = (
+        torch.tensor(0.01, dtype=torch.float64, requires_grad=True),
+        torch.tensor(0.2, dtype=torch.float64),
+    )
     a = w * x
     for _ in range(61):
         a = a * a + a
@@ -106,7 +117,11 @@ def test_text_of_a_huge_dag_is_cut_and_sympy_refuses_it_by_size():
     text = pretty(loss, limit=80)
     assert len(text) == 80 and text.endswith("…")
     tidy, why = canonical(loss)
-    assert tidy is loss and why.startswith("not simplified: ") and why.endswith(" operations (the limit is 400)")
+    assert (
+        tidy is loss
+        and why.startswith("not simplified: ")
+        and why.endswith(" operations (the limit is 400)")
+    )
 
 
 def test_a_tree_without_sharing_is_written_as_before():
@@ -123,11 +138,13 @@ def test_a_cancelled_derivation_stops_at_its_next_step_and_is_kept_nowhere():
     from tutor.derive import Cancelled, cache
     from tutor.sandbox import derivation
 
-    lesson = sketch(reuse_chain(18), "w = 0.0123, x = 0.3", "w").lesson()     # a point no other test derives
+    lesson = sketch(
+        reuse_chain(18), "w = 0.0123, x = 0.3", "w"
+    ).lesson()  # a point no other test derives
     seen: list[int] = []
     with pytest.raises(Cancelled):
         derivation(lesson, lambda deriv, i: seen.append(i), cancelled=lambda: len(seen) >= 3)
-    assert seen == [0, 1, 2]                              # the fourth step was not derived
+    assert seen == [0, 1, 2]  # the fourth step was not derived
     assert cache.key(lesson) not in tutor.derive._MEMORY and cache.load(lesson) is None
     whole = derivation(lesson, lambda deriv, i: seen.append(i), cancelled=lambda: False)
     assert seen[3:] == list(range(len(whole.steps))) and [c.ok for c in whole.checks] == [True]

@@ -15,10 +15,10 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.support import examples
 
+import tutor.expr.parser as mathexpr  # the parser's limits (MAX_NUMBER, NAME_RE, …)
+from tests.support import examples
 from tutor.errors import LessonError
-import tutor.expr.parser as mathexpr          # the parser's limits (MAX_NUMBER, NAME_RE, …)
 from tutor.expr.nodes import Apply, Num, Sym, symbols
 from tutor.expr.ops import FUNCTIONS, OPS
 from tutor.expr.parser import parse
@@ -55,24 +55,27 @@ def A(op, *args):
 # -- what is allowed ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, tree", [
-    ("w*x", A("mul", Sym("w"), Sym("x"))),
-    ("(y_pred - y)**2", A("pow", A("sub", Sym("y_pred"), Sym("y")), Num(2.0))),
-    ("-x", A("neg", Sym("x"))),
-    ("-2", Num(-2.0)),
-    ("+x", Sym("x")),
-    ("x @ W1", A("matmul", Sym("x"), Sym("W1"))),
-    ("x.T", A("T", Sym("x"))),
-    ("a / b", A("div", Sym("a"), Sym("b"))),
-    ("x**-1", A("pow", Sym("x"), Num(-1.0))),
-    ("x**0.5", A("pow", Sym("x"), Num(0.5))),
-    ("relu(z1)", A("relu", Sym("z1"))),
-    ("max(z1, 0)", A("max", Sym("z1"), Num(0.0))),
-    ("sigmoid(a) + tanh(b)", A("add", A("sigmoid", Sym("a")), A("tanh", Sym("b")))),
-    ("mean(e**2)", A("mean", A("pow", Sym("e"), Num(2.0)))),
-    ("relu'(z)", A("step", Sym("z"))),
-    ("  1.5e3  ", Num(1500.0)),
-])
+@pytest.mark.parametrize(
+    "text, tree",
+    [
+        ("w*x", A("mul", Sym("w"), Sym("x"))),
+        ("(y_pred - y)**2", A("pow", A("sub", Sym("y_pred"), Sym("y")), Num(2.0))),
+        ("-x", A("neg", Sym("x"))),
+        ("-2", Num(-2.0)),
+        ("+x", Sym("x")),
+        ("x @ W1", A("matmul", Sym("x"), Sym("W1"))),
+        ("x.T", A("T", Sym("x"))),
+        ("a / b", A("div", Sym("a"), Sym("b"))),
+        ("x**-1", A("pow", Sym("x"), Num(-1.0))),
+        ("x**0.5", A("pow", Sym("x"), Num(0.5))),
+        ("relu(z1)", A("relu", Sym("z1"))),
+        ("max(z1, 0)", A("max", Sym("z1"), Num(0.0))),
+        ("sigmoid(a) + tanh(b)", A("add", A("sigmoid", Sym("a")), A("tanh", Sym("b")))),
+        ("mean(e**2)", A("mean", A("pow", Sym("e"), Num(2.0)))),
+        ("relu'(z)", A("step", Sym("z"))),
+        ("  1.5e3  ", Num(1500.0)),
+    ],
+)
 def test_allowed(text, tree):
     assert parse(text) == tree
     assert_whitelisted(parse(text))
@@ -93,7 +96,13 @@ def test_names_restrict_symbols():
 
 
 def test_round_trip_through_to_text():
-    for text in ["w*x", "(y_pred - y)**2", "relu(x @ W1) @ W2", "-(a + b) / c", "max(a, 0.25) - x.T"]:
+    for text in [
+        "w*x",
+        "(y_pred - y)**2",
+        "relu(x @ W1) @ W2",
+        "-(a + b) / c",
+        "max(a, 0.25) - x.T",
+    ]:
         tree = parse(text)
         assert parse(to_text(tree)) == tree
 
@@ -230,8 +239,11 @@ def test_refusals_are_silent(text):
 
 def test_hostile_strings_run_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for text in ["__import__('os').system('touch pwned')", "open('pwned', 'w')",
-                 "().__class__.__base__.__subclasses__()"]:
+    for text in [
+        "__import__('os').system('touch pwned')",
+        "open('pwned', 'w')",
+        "().__class__.__base__.__subclasses__()",
+    ]:
         with pytest.raises(LessonError):
             parse(text)
     assert list(tmp_path.iterdir()) == []
@@ -240,15 +252,123 @@ def test_hostile_strings_run_nothing(tmp_path, monkeypatch):
 # -- fuzzing -----------------------------------------------------------------------------------
 
 TOKENS = [
-    "x", "y", "w", "w1", "W2", "z1", "h1", "L", "y_pred", "b",
-    "0", "1", "2", "0.5", "1e3", "1e400", "16", "17", "1000", "9" * 30, "0x1F", "1_000", "1j", ".5",
-    "+", "-", "*", "/", "**", "@", "//", "%", "^", "&", "|", "~", "<<", ">", "==", "!=", "=", ":=",
-    "(", ")", "(", ")", "[", "]", "{", "}", ",", ":", ";", ".", "...", "'", '"', "'''", "\\", "#", "`",
-    "relu", "step", "sigmoid", "tanh", "exp", "log", "sqrt", "abs", "sum", "mean", "max", "min",
-    "relu'", ".T", ".real", "__import__", "__class__", "__dict__", "__builtins__", "_x", "os", "sys",
-    "open", "eval", "exec", "getattr", "lambda", "if", "else", "for", "in", "not", "and", "or", "is",
-    "import", "from", "yield", "await", "async", "None", "True", "False", "print", "f'", "b'", "r'",
-    " ", " ", "  ", "\t", "\n", "\x00", "é", "∂", "·",
+    "x",
+    "y",
+    "w",
+    "w1",
+    "W2",
+    "z1",
+    "h1",
+    "L",
+    "y_pred",
+    "b",
+    "0",
+    "1",
+    "2",
+    "0.5",
+    "1e3",
+    "1e400",
+    "16",
+    "17",
+    "1000",
+    "9" * 30,
+    "0x1F",
+    "1_000",
+    "1j",
+    ".5",
+    "+",
+    "-",
+    "*",
+    "/",
+    "**",
+    "@",
+    "//",
+    "%",
+    "^",
+    "&",
+    "|",
+    "~",
+    "<<",
+    ">",
+    "==",
+    "!=",
+    "=",
+    ":=",
+    "(",
+    ")",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ":",
+    ";",
+    ".",
+    "...",
+    "'",
+    '"',
+    "'''",
+    "\\",
+    "#",
+    "`",
+    "relu",
+    "step",
+    "sigmoid",
+    "tanh",
+    "exp",
+    "log",
+    "sqrt",
+    "abs",
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "relu'",
+    ".T",
+    ".real",
+    "__import__",
+    "__class__",
+    "__dict__",
+    "__builtins__",
+    "_x",
+    "os",
+    "sys",
+    "open",
+    "eval",
+    "exec",
+    "getattr",
+    "lambda",
+    "if",
+    "else",
+    "for",
+    "in",
+    "not",
+    "and",
+    "or",
+    "is",
+    "import",
+    "from",
+    "yield",
+    "await",
+    "async",
+    "None",
+    "True",
+    "False",
+    "print",
+    "f'",
+    "b'",
+    "r'",
+    " ",
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "\x00",
+    "é",
+    "∂",
+    "·",
 ]
 
 token_strings = st.lists(st.sampled_from(TOKENS), min_size=1, max_size=40).map("".join)
@@ -257,25 +377,32 @@ raw_text = st.text(max_size=200)
 long_text = st.text(alphabet=st.sampled_from("x+*-()[]1 ._"), min_size=1500, max_size=2600)
 fuzz_strings = st.one_of(token_strings, spaced_tokens, raw_text, long_text)
 
-FUZZ_EXAMPLES = examples(50)       # 2,000 strings by default, 5,000 where CI=true
-PARSE_LIMIT_S = 1.0         # CPU time of one parse (thread time, so a busy machine cannot fail it): a bound
-                            # for runaway (super-linear) parsing on any CPU, not a speed figure
+FUZZ_EXAMPLES = examples(50)  # 2,000 strings by default, 5,000 where CI=true
+PARSE_LIMIT_S = (
+    1.0  # CPU time of one parse (thread time, so a busy machine cannot fail it): a bound
+)
+# for runaway (super-linear) parsing on any CPU, not a speed figure
 
 
 def test_fuzz_parse_never_escapes_the_whitelist(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    parse("relu(x) + 1")                    # warm up: anything imported lazily is imported now
+    parse("relu(x) + 1")  # warm up: anything imported lazily is imported now
     seen: list[int] = []
     slowest = [0.0, ""]
     accepted = [0]
 
-    @settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=FUZZ_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(fuzz_strings)
     def one(text):
         seen.append(1)
         modules = len(sys.modules)
-        gc.disable()            # time the parser, not a collection of hypothesis's garbage
+        gc.disable()  # time the parser, not a collection of hypothesis's garbage
         started = time.thread_time()
         try:
             tree = parse(text)
@@ -301,17 +428,23 @@ def test_fuzz_parse_never_escapes_the_whitelist(tmp_path, monkeypatch):
 
 
 @settings(max_examples=examples(7.5), deadline=None, derandomize=True, database=None)
-@given(st.recursive(
-    st.one_of(st.sampled_from(["x", "w", "y1"]), st.integers(0, 99).map(str)),
-    lambda inner: st.one_of(
-        st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "@"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
-        st.tuples(st.sampled_from(sorted(f for f, n in FUNCTIONS.items() if n == 1)), inner).map(lambda t: f"{t[0]}({t[1]})"),
-        st.tuples(inner, inner).map(lambda t: f"max({t[0]}, {t[1]})"),
-        st.tuples(inner, st.integers(-16, 16)).map(lambda t: f"({t[0]})**{t[1]}"),
-        inner.map(lambda s: f"-({s})"),
-    ),
-    max_leaves=12,
-))
+@given(
+    st.recursive(
+        st.one_of(st.sampled_from(["x", "w", "y1"]), st.integers(0, 99).map(str)),
+        lambda inner: st.one_of(
+            st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "@"]), inner).map(
+                lambda t: f"({t[0]} {t[1]} {t[2]})"
+            ),
+            st.tuples(
+                st.sampled_from(sorted(f for f, n in FUNCTIONS.items() if n == 1)), inner
+            ).map(lambda t: f"{t[0]}({t[1]})"),
+            st.tuples(inner, inner).map(lambda t: f"max({t[0]}, {t[1]})"),
+            st.tuples(inner, st.integers(-16, 16)).map(lambda t: f"({t[0]})**{t[1]}"),
+            inner.map(lambda s: f"-({s})"),
+        ),
+        max_leaves=12,
+    )
+)
 def test_fuzz_valid_grammar_round_trips(text):
     tree = parse(text)
     assert_whitelisted(tree, names={"x", "w", "y1"})

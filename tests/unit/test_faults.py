@@ -6,15 +6,19 @@ not start) or 3 (diverged or failed); in the TUI the status line says it and the
 Nothing here reaches the network: MNIST tests replace the fetch, and block sockets as well."""
 
 from __future__ import annotations
+
 import io
+
 import numpy as np
 import pytest
 import torch
+
 from tests.support import parse_json_lines
 from tutor import headless
-from tutor.train.data import DataError
-from tutor.lesson import load, resolve as resolve_lesson
+from tutor.lesson import load
+from tutor.lesson import resolve as resolve_lesson
 from tutor.train.backends import AutogradBackend, DeviceError, ManualBackend
+from tutor.train.data import DataError
 from tutor.train.session import Session
 from tutor.train.spec import resolve as resolve_spec
 
@@ -49,7 +53,7 @@ def test_huge_lr_diverges_headless(backend):
 def test_huge_lr_diverges_headless_json_is_strict():
     status, out, err = run_headless("two-layer-relu", backends=["numpy", "nn"], lr=1e6, json=True)
     assert status == 3
-    events = parse_json_lines(out)            # no NaN or Infinity tokens anywhere
+    events = parse_json_lines(out)  # no NaN or Infinity tokens anywhere
     done = [e for e in events if e["event"] == "done"]
     assert [d["backend"] for d in done] == ["numpy", "nn"]
     for d in done:
@@ -90,7 +94,9 @@ def test_backend_exception_becomes_an_error_snapshot(monkeypatch):
     s = session()
     seen = []
     snap = s.run(emit=seen.append)
-    assert snap.error.startswith("the numpy backend failed at step 3: RuntimeError: simulated failure")
+    assert snap.error.startswith(
+        "the numpy backend failed at step 3: RuntimeError: simulated failure"
+    )
     assert "the rest of the tutor still works" in snap.error and "Try another backend" in snap.error
     assert snap.done and not snap.diverged and s.finished
     assert s.step == 2
@@ -121,7 +127,9 @@ def test_cuda_requested_without_cuda_headless(no_cuda):
     status, out, err = run_headless("two-layer-relu", backends=["autograd"], device="cuda")
     assert status == headless.EXIT_USAGE == 2
     assert "Device cuda was asked for, but CUDA is not available" in err
-    assert "Choose cpu, or auto for whatever exists (--device cpu or auto on the command line)." in err
+    assert (
+        "Choose cpu, or auto for whatever exists (--device cpu or auto on the command line)." in err
+    )
     assert "Traceback" not in out + err
 
 
@@ -131,7 +139,9 @@ def test_cuda_requested_without_cuda_headless_json(no_cuda):
     events = parse_json_lines(out)
     errors = [e for e in events if e["event"] == "error"]
     assert len(errors) == 1 and "CUDA is not available" in errors[0]["message"]
-    assert not [e for e in events if e["event"] in ("train", "done")], "nothing ran before the refusal"
+    assert not [e for e in events if e["event"] in ("train", "done")], (
+        "nothing ran before the refusal"
+    )
 
 
 def test_cuda_requested_without_cuda_session(no_cuda):
@@ -183,7 +193,7 @@ def test_mnist_without_network_raises_a_data_error(fetch_fails):
     assert fetch_fails, "fetch_openml was asked"
     assert "MNIST could not be fetched" in message
     assert "needs a network connection" in message and "digits" in message
-    assert "mnist" in message             # how to avoid it: without the 'mnist' variant
+    assert "mnist" in message  # how to avoid it: without the 'mnist' variant
 
 
 def test_mnist_really_fetched_with_sockets_blocked(monkeypatch, tmp_path, no_network):
@@ -194,7 +204,7 @@ def test_mnist_really_fetched_with_sockets_blocked(monkeypatch, tmp_path, no_net
     monkeypatch.setattr(tutor.train.data, "cache_dir", lambda: tmp_path / "cache")
     import sklearn.datasets._openml as openml
 
-    monkeypatch.setattr(openml.time, "sleep", lambda s: None)          # its retries wait otherwise
+    monkeypatch.setattr(openml.time, "sleep", lambda s: None)  # its retries wait otherwise
     with pytest.raises(DataError, match="needs a network connection"):
         tutor.train.data.mnist(0, 5000, 10000)
     assert no_network, "the download was attempted and refused"
@@ -204,7 +214,11 @@ def test_mnist_variant_headless_without_network(fetch_fails):
     status, out, err = run_headless("logistic-regression", variant="mnist")
     assert status == 2
     assert fetch_fails
-    assert "MNIST could not be fetched" in err and "needs a network connection" in err and "digits" in err
+    assert (
+        "MNIST could not be fetched" in err
+        and "needs a network connection" in err
+        and "digits" in err
+    )
     assert "Traceback" not in out + err
     assert "done:" not in out
 

@@ -28,28 +28,71 @@ from tutor.errors import LessonError
 from tutor.lesson import dataset_shape, loads
 
 SEED = int(os.environ.get("FUZZ_SEED", 21))
-MUTATIONS = int(os.environ.get("FUZZ_MUTATIONS", examples(10)))     # 400 by default, 1,000 where CI=true
+MUTATIONS = int(
+    os.environ.get("FUZZ_MUTATIONS", examples(10))
+)  # 400 by default, 1,000 where CI=true
 DERIVE = os.environ.get("FUZZ_DERIVE") == "1"
 
 EXTREMES = [
-    "1" + "0" * 400, "-" + "9" * 330, "1" + "0" * 5000, "9223372036854775808", "4294967296", "2147483648",
-    "-1", "0", "-0.0", "1e308", "-1e308", "5e-324", "inf", "-inf", "nan", "1e12", "100000", "4096", "10001",
-    '"x"', '""', '"relu"', "true", "false", "[]", "[[]]", "[1, 2]", "[[1.0, 2.0], [3.0]]", "[[[1.0]]]",
-    '[1, "a"]', "{}", "{ a = 1 }", '"\\u001b]0;PWNED\\u0007"', '"\\u001b[2J\\u009b"', "1979-05-27",
-    "[" * 60 + "]" * 60, '"' + "a" * 3000 + '"',
+    "1" + "0" * 400,
+    "-" + "9" * 330,
+    "1" + "0" * 5000,
+    "9223372036854775808",
+    "4294967296",
+    "2147483648",
+    "-1",
+    "0",
+    "-0.0",
+    "1e308",
+    "-1e308",
+    "5e-324",
+    "inf",
+    "-inf",
+    "nan",
+    "1e12",
+    "100000",
+    "4096",
+    "10001",
+    '"x"',
+    '""',
+    '"relu"',
+    "true",
+    "false",
+    "[]",
+    "[[]]",
+    "[1, 2]",
+    "[[1.0, 2.0], [3.0]]",
+    "[[[1.0]]]",
+    '[1, "a"]',
+    "{}",
+    "{ a = 1 }",
+    '"\\u001b]0;PWNED\\u0007"',
+    '"\\u001b[2J\\u009b"',
+    "1979-05-27",
+    "[" * 60 + "]" * 60,
+    '"' + "a" * 3000 + '"',
 ]
-CONTROL = ["\\u001b]0;PWNED\\u0007", "\\u001b]52;c;Y2xpcA==\\u001b\\\\", "\\u001b[2J", "\\u0000", "\\r", "\\u007f",
-           "\\u0085"]
+CONTROL = [
+    "\\u001b]0;PWNED\\u0007",
+    "\\u001b]52;c;Y2xpcA==\\u001b\\\\",
+    "\\u001b[2J",
+    "\\u0000",
+    "\\r",
+    "\\u007f",
+    "\\u0085",
+]
 KEY_LINE = re.compile(r"^(\s*)([A-Za-z0-9_.\"-]+)(\s*=\s*)(.*)$")
 NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e-?\d+)?(?![\w.])")
-PROBLEM = re.compile(r"^(?P<file>[^\n]+?)(?::(?P<line>\d+))?: (?P<key>[^\n:]+?): (?P<message>.+)$", re.DOTALL)
+PROBLEM = re.compile(
+    r"^(?P<file>[^\n]+?)(?::(?P<line>\d+))?: (?P<key>[^\n:]+?): (?P<message>.+)$", re.DOTALL
+)
 
 
 def _mutate(text: str, rng: random.Random) -> tuple[str, str]:
     """One random change to a lesson's text → (new text, what was done)."""
     lines = text.split("\n")
     keyed = [i for i, line in enumerate(lines) if KEY_LINE.match(line)]
-    if not keyed:                                       # cut off before the first key
+    if not keyed:  # cut off before the first key
         return text + "\n" + rng.choice(EXTREMES), "a value with no key"
     i = rng.choice(keyed)
     m = KEY_LINE.match(lines[i])
@@ -64,7 +107,7 @@ def _mutate(text: str, rng: random.Random) -> tuple[str, str]:
         if numbers:
             n = rng.choice(numbers)
             new = rng.choice(EXTREMES[:19])
-            lines[i] = f"{indent}{key}{eq}{value[:n.start()]}{new}{value[n.end():]}"
+            lines[i] = f"{indent}{key}{eq}{value[: n.start()]}{new}{value[n.end() :]}"
             return "\n".join(lines), f"line {i + 1}: a number in {key} → {new[:40]}"
         op = 2
     if op == 2:
@@ -78,7 +121,9 @@ def _mutate(text: str, rng: random.Random) -> tuple[str, str]:
         return "\n".join(lines), f"line {i + 1}: {key} misspelt"
     if op == 5 and value.startswith("[") and "," in value:
         cut = value.split(",")[: rng.randrange(1, value.count(",") + 1)]
-        lines[i] = f"{indent}{key}{eq}{','.join(cut)}{']' * (value.count('[') - ','.join(cut).count('['))}"
+        lines[i] = (
+            f"{indent}{key}{eq}{','.join(cut)}{']' * (value.count('[') - ','.join(cut).count('['))}"
+        )
         return "\n".join(lines), f"line {i + 1}: {key} cut short"
     if op == 6 and value.startswith("[["):
         lines[i] = f"{indent}{key}{eq}{value.replace(']', ', 7.0]', 1)}"
@@ -98,7 +143,7 @@ def _mutate(text: str, rng: random.Random) -> tuple[str, str]:
         lines[i], lines[j] = lines[j], lines[i]
         return "\n".join(lines), f"lines {i + 1} and {j + 1} swapped"
     if op == 10:
-        new = rng.choice(['"a string"', "[1.0]", "1", "true", "{ kind = \"points\" }"])
+        new = rng.choice(['"a string"', "[1.0]", "1", "true", '{ kind = "points" }'])
         lines[i] = f"{indent}{key}{eq}{new}"
         return "\n".join(lines), f"line {i + 1}: {key} = {new} (another type)"
     cut = rng.randrange(len(text))
@@ -126,7 +171,7 @@ def _mutants():
     for n in range(MUTATIONS):
         path = sources[n % len(sources)]
         text, what = texts[path], []
-        for _ in range(rng.choice((1, 1, 1, 2, 3))):       # mostly one change, sometimes a few
+        for _ in range(rng.choice((1, 1, 1, 2, 3))):  # mostly one change, sometimes a few
             text, done = _mutate(text, rng)
             what.append(done)
         yield path, text, "; ".join(what)
@@ -152,10 +197,19 @@ def test_every_mutant_is_a_lesson_or_a_clean_error():
                 shown = str(problem)
                 m = PROBLEM.match(shown)
                 if not m or m["file"] != display or not shown.isprintable():
-                    failures.append(f"{path.name} [{what}]: not FILE:LINE: KEY: message: {shown[:300]!r}")
+                    failures.append(
+                        f"{path.name} [{what}]: not FILE:LINE: KEY: message: {shown[:300]!r}"
+                    )
                 elif m["line"] is not None and not 1 <= int(m["line"]) <= text.count("\n") + 1:
-                    failures.append(f"{path.name} [{what}]: line {m['line']} is outside the file: {shown[:200]!r}")
+                    failures.append(
+                        f"{path.name} [{what}]: line {m['line']} is outside the file: {shown[:200]!r}"
+                    )
         except Exception as exc:  # noqa: BLE001 - every other exception is the finding
             failures.append(f"{path.name} [{what}]: {type(exc).__name__}: {str(exc)[:300]}")
-    assert not failures, f"{len(failures)} of {MUTATIONS} mutants (seed {SEED}) went wrong:\n" + "\n".join(failures[:20])
-    assert outcomes["ok"] > 0 and outcomes["error"] > MUTATIONS // 4, outcomes     # the mutations bite, not all
+    assert not failures, (
+        f"{len(failures)} of {MUTATIONS} mutants (seed {SEED}) went wrong:\n"
+        + "\n".join(failures[:20])
+    )
+    assert outcomes["ok"] > 0 and outcomes["error"] > MUTATIONS // 4, (
+        outcomes
+    )  # the mutations bite, not all

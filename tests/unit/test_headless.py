@@ -3,7 +3,9 @@ events in order (lesson, derive, gradcheck, jacobian, train, done, baseline, ans
 exit status: 0 ok, 1 a wrong answer, 2 bad arguments, 3 a run that diverged or failed."""
 
 from __future__ import annotations
+
 import pytest
+
 from tests.support import lesson_path, parse_json_lines
 
 
@@ -27,8 +29,10 @@ def test_device_messages(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.version, "cuda", None)
     monkeypatch.setattr(torch, "__version__", "2.13.0+cpu")
-    cuda = ("Device cuda was asked for, but CUDA is not available (this torch build has no CUDA support, "
-            "torch 2.13.0+cpu). Choose cpu, or auto for whatever exists (--device cpu or auto on the command line).")
+    cuda = (
+        "Device cuda was asked for, but CUDA is not available (this torch build has no CUDA support, "
+        "torch 2.13.0+cpu). Choose cpu, or auto for whatever exists (--device cpu or auto on the command line)."
+    )
     with pytest.raises(DeviceError) as exc:
         resolve_device("cuda")
     assert str(exc.value) == cuda and len(cuda) <= 200
@@ -47,5 +51,7 @@ def test_device_messages(monkeypatch):
         monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
     with pytest.raises(DeviceError) as exc:
         resolve_device("mps")
-    assert str(exc.value) == ("Device mps was asked for, but Apple's MPS is not available here. Choose cpu, or auto "
-                              "for whatever exists (--device cpu or auto on the command line).")
+    assert str(exc.value) == (
+        "Device mps was asked for, but Apple's MPS is not available here. Choose cpu, or auto "
+        "for whatever exists (--device cpu or auto on the command line)."
+    )

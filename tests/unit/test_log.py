@@ -25,7 +25,7 @@ def test_a_logged_error_keeps_its_traceback_and_returns_the_line_shown(tmp_path,
     assert "ERROR training numpy: ValueError: the loop broke" in text
     assert "Traceback (most recent call last):" in text and "in deep" in text
     assert log.log_path() == tmp_path / "tutor.log"
-    assert not log._logger.propagate            # never onto the terminal the TUI draws on
+    assert not log._logger.propagate  # never onto the terminal the TUI draws on
 
 
 def test_an_unwritable_state_directory_still_returns_the_line(tmp_path, monkeypatch):

@@ -28,7 +28,7 @@ def case(name: str, seed: int = 0):
         return rng.randn(N, C) * 2, rng.randint(0, C, N)
     if kind.cut is not None:
         pred, y = rng.randn(N, 1) * 2, rng.randint(0, 2, (N, 1)).astype(np.float64)
-        if name == "max-margin":            # 1 − s·score away from 0
+        if name == "max-margin":  # 1 − s·score away from 0
             pred = np.where(np.abs(1 - (2 * y - 1) * pred) < 0.05, pred + 0.2, pred)
         return pred, y
     return rng.randn(N, C), rng.randn(N, C)
@@ -44,13 +44,19 @@ def reference(name, pred, y, module: bool):
     p = torch.tensor(pred, requires_grad=True)
     yt = torch.tensor(y)
     kind = LOSS_KINDS[name]
-    loss = kind.nn_apply(torch, nn_criterion(torch.nn, name), p, yt) if module else kind.torch(torch, p, yt)
+    loss = (
+        kind.nn_apply(torch, nn_criterion(torch.nn, name), p, yt)
+        if module
+        else kind.torch(torch, p, yt)
+    )
     loss.backward()
     return loss.item(), p.grad.numpy()
 
 
 @pytest.mark.parametrize("name", list(LOSS_KINDS))
-@pytest.mark.parametrize("xp", [NumpyXP("float64"), TorchXP("float64", "cpu")], ids=["numpy", "torch-manual"])
+@pytest.mark.parametrize(
+    "xp", [NumpyXP("float64"), TorchXP("float64", "cpu")], ids=["numpy", "torch-manual"]
+)
 @pytest.mark.parametrize("module", [False, True], ids=["function", "nn"])
 def test_each_hand_written_loss_and_gradient_agree_with_torch(name, xp, module):
     pred, y = case(name)
@@ -72,7 +78,8 @@ def test_the_hinge_loss_is_cs231ns_svm_loss():
 
 
 def test_the_max_margin_loss_reads_labels_0_and_1_as_minus_and_plus_one():
-    loss, g = LOSS_KINDS["max-margin"].grad(NumpyXP("float64"), np.array([[0.5], [0.5], [2.0]]),
-                                             np.array([[1.0], [0.0], [1.0]]))
+    loss, g = LOSS_KINDS["max-margin"].grad(
+        NumpyXP("float64"), np.array([[0.5], [0.5], [2.0]]), np.array([[1.0], [0.0], [1.0]])
+    )
     assert loss == pytest.approx((0.5 + 1.5 + 0.0) / 3, rel=1e-12)
     np.testing.assert_allclose(g, [[-1 / 3], [1 / 3], [0.0]], rtol=1e-12)

@@ -42,7 +42,11 @@ def test_paths_through_one_node_are_named_whole():
     lesson = loads(LESSON)
     v = check_answer(lesson, "grad-w", "2*a*x")
     assert not v.correct
-    assert v.message == ("You have the path w → a → b → L; the path w → a → c → L is missing: w reaches the loss "
-                         "along 2 paths, and its gradient is the sum over both.")
+    assert v.message == (
+        "You have the path w → a → b → L; the path w → a → c → L is missing: w reaches the loss "
+        "along 2 paths, and its gradient is the sum over both."
+    )
     assert v.feedback == "missing path w → a → c → L"
-    assert check_answer(lesson, "grad-w", "3*(1 - c**2)*x").message.startswith("You have the path w → a → c → L;")
+    assert check_answer(lesson, "grad-w", "3*(1 - c**2)*x").message.startswith(
+        "You have the path w → a → c → L;"
+    )

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import math
 
-
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.support import examples, lesson_path
 from tutor.lesson import load
@@ -25,7 +25,9 @@ READS = ("item", "cpu", "numpy", "tolist", "__float__", "__int__", "__bool__", "
 
 def is_host_copy(args, kwargs) -> bool:
     """Whether `Tensor.to(*args, **kwargs)` is a blocking copy to the host."""
-    if kwargs.get("non_blocking") or (len(args) > 1 and args[1] is True and not isinstance(args[0], torch.dtype)):
+    if kwargs.get("non_blocking") or (
+        len(args) > 1 and args[1] is True and not isinstance(args[0], torch.dtype)
+    ):
         return False
     targets = [a for a in args if isinstance(a, (str, torch.device))] + [kwargs.get("device")]
     return any(t is not None and torch.device(t).type == "cpu" for t in targets)
@@ -60,13 +62,17 @@ def digits_session(backend: str, epochs: int = 3, **changes) -> Session:
     from tutor.train.rows import TorchOps
 
     lesson = load(lesson_path("mlp-digits"))
-    session = Session(resolve(lesson, backend, epochs=epochs, **changes), load_data(lesson.train.dataset))
+    session = Session(
+        resolve(lesson, backend, epochs=epochs, **changes), load_data(lesson.train.dataset)
+    )
     if backend != "numpy":
         session.use_ops(TorchOps("cpu"))
     return session
 
 
-def reads_per_step(session: Session, timeline: list, policy: LogPolicy) -> tuple[dict[int, int], list]:
+def reads_per_step(
+    session: Session, timeline: list, policy: LogPolicy
+) -> tuple[dict[int, int], list]:
     """Run `session` with `policy`, marking each step's start → ({step: device reads}, rows emitted)."""
     real_batch = session._next_batch
 
@@ -85,7 +91,7 @@ def reads_per_step(session: Session, timeline: list, policy: LogPolicy) -> tuple
             step = what
             if step:
                 counts[step] = 0
-        elif step:                       # after the last step: the final snapshot's own copy
+        elif step:  # after the last step: the final snapshot's own copy
             counts[step] += 1
     return counts, rows
 
@@ -97,7 +103,7 @@ def test_a_step_reads_the_device_once_when_logged_and_never_otherwise(reads, bac
     real_final = session._final
 
     def final(*a):
-        reads.append(("batch", 0))         # the end of the last step's reads
+        reads.append(("batch", 0))  # the end of the last step's reads
         return real_final(*a)
 
     session._final = final
@@ -122,9 +128,11 @@ def test_unlogged_losses_wait_and_reach_the_plot_in_one_copy(reads, monkeypatch)
     counts, rows = reads_per_step(session, reads, LogPolicy(every=10**9))
     assert [r.step for r in rows if not r.done] == [1, 60]
     copies = [k for k, n in counts.items() if n]
-    assert copies == [1, 17, 33, 49, 60], copies      # step 1's row; flushes after 16 waiting losses; the last row
+    assert copies == [1, 17, 33, 49, 60], (
+        copies
+    )  # step 1's row; flushes after 16 waiting losses; the last row
     steps = session.history.series()[0]
-    assert steps == list(range(61))                 # x = updates before each step's loss, then the final
+    assert steps == list(range(61))  # x = updates before each step's loss, then the final
 
 
 def test_a_diverging_torch_run_is_caught_between_rows(monkeypatch):
@@ -138,7 +146,9 @@ def test_a_diverging_torch_run_is_caught_between_rows(monkeypatch):
     assert snap.diverged and not snap.error
     assert 1 < snap.step < session.total and session.step == snap.step
     steps = session.history.series()[0]
-    assert steps == list(range(snap.step - 1)), "every finite loss before it is drawn, the bad one is not"
+    assert steps == list(range(snap.step - 1)), (
+        "every finite loss before it is drawn, the bad one is not"
+    )
     assert session.diagnosis is not None and session.diagnosis["kind"] == "exploding-gradients"
 
 
@@ -173,8 +183,10 @@ def test_mps_with_a_float64_lesson_is_one_line_and_exit_2(pretend_mps):
     opts = headless.Options(backends=["autograd"], json=True, derive=False, device="mps")
     rc = headless.run(load(lesson_path("linear-regression")), opts, out=out, err=err)
     assert rc == 2
-    message = ("Device mps cannot run this lesson: it computes in float64, which Apple's MPS does not support. "
-               "Choose cpu, or auto, which picks the CPU for it (--device cpu or auto).")
+    message = (
+        "Device mps cannot run this lesson: it computes in float64, which Apple's MPS does not support. "
+        "Choose cpu, or auto, which picks the CPU for it (--device cpu or auto)."
+    )
     assert err.getvalue() == f"backprop-tutor: {message}\n"
     last = json.loads(out.getvalue().splitlines()[-1])
     assert last == {"event": "error", "backend": "autograd", "message": message}
@@ -188,22 +200,27 @@ def test_out_of_memory_names_the_resolved_device_not_auto(monkeypatch):
     monkeypatch.setattr(backends, "resolve_device", lambda name, dtype="float32": "cpu")
     monkeypatch.setattr(failures, "resolved_name", lambda spec: "cuda")
     session = digits_session("nn", epochs=1, device="auto")
-    session.device = "cuda"                  # what auto resolved to on a GPU machine
+    session.device = "cuda"  # what auto resolved to on a GPU machine
     real = torch.nn.functional.linear
 
     def linear(*a, **k):
-        if session.step >= 1:                # once the first step is done: in step 2
+        if session.step >= 1:  # once the first step is done: in step 2
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 MiB")
         return real(*a, **k)
 
     monkeypatch.setattr(torch.nn.functional, "linear", linear)
     snap = session.run()
-    assert snap.error == ("CUDA ran out of memory at step 2 (nn). Lower the batch size or the hidden size, "
-                          "or run on the CPU (--device cpu).")
+    assert snap.error == (
+        "CUDA ran out of memory at step 2 (nn). Lower the batch size or the hidden size, "
+        "or run on the CPU (--device cpu)."
+    )
 
 
 @settings(max_examples=examples(0.5), deadline=None)
-@given(capacity=st.integers(2, 9), chunks=st.lists(st.tuples(st.integers(0, 40), st.booleans()), max_size=30))
+@given(
+    capacity=st.integers(2, 9),
+    chunks=st.lists(st.tuples(st.integers(0, 40), st.booleans()), max_size=30),
+)
 def test_history_add_many_is_add_step_by_step(capacity, chunks):
     """The waiting losses go into the plot's history a bucket at a time: the same buckets as one
     `add` per step (and a row's `add` with its validation loss between them)."""
@@ -221,7 +238,8 @@ def test_history_add_many_is_add_step_by_step(capacity, chunks):
             one.add(step, 5.0, 1.5)
             many.add(step, 5.0, 1.5)
             step += 1
-    def nan_free(rows):                  # NaN (no validation loss yet) is not equal to itself
+
+    def nan_free(rows):  # NaN (no validation loss yet) is not equal to itself
         return [[-1.0 if math.isnan(v) else v for v in r] for r in rows]
 
     assert nan_free(many.rows) == nan_free(one.rows) and many.width == one.width
@@ -247,16 +265,28 @@ def test_the_device_path_reports_the_cpu_paths_figures(backend):
     device, cpu = runs
     assert len(device) == len(cpu) > 3
     for a, b in zip(device, cpu, strict=False):
-        assert (a.step, a.accuracy, a.val_accuracy, a.dead_relu) == (b.step, b.accuracy, b.val_accuracy, b.dead_relu)
+        assert (a.step, a.accuracy, a.val_accuracy, a.dead_relu) == (
+            b.step,
+            b.accuracy,
+            b.val_accuracy,
+            b.dead_relu,
+        )
         assert a.loss == b.loss and a.val_loss == pytest.approx(b.val_loss, rel=1e-12)
         for name, g in a.grads.items():
             h = b.grads[name]
             assert (g.norm, g.mean_abs, g.max_abs, g.update_ratio) == pytest.approx(
-                (h.norm, h.mean_abs, h.max_abs, h.update_ratio), rel=1e-9, nan_ok=True), name
+                (h.norm, h.mean_abs, h.max_abs, h.update_ratio), rel=1e-9, nan_ok=True
+            ), name
         assert len(a.layers) == len(b.layers)
         for s, t in zip(a.layers, b.layers, strict=False):
-            assert (s.layer, s.type, s.units, s.distinct, s.dead, s.saturated) == \
-                (t.layer, t.type, t.units, t.distinct, t.dead, t.saturated)
+            assert (s.layer, s.type, s.units, s.distinct, s.dead, s.saturated) == (
+                t.layer,
+                t.type,
+                t.units,
+                t.distinct,
+                t.dead,
+                t.saturated,
+            )
             assert s.grad_norm == pytest.approx(t.grad_norm, rel=1e-9)
 
 
@@ -268,11 +298,20 @@ def test_a_device_error_names_the_device_auto_chose(monkeypatch):
     monkeypatch.setattr(backends, "resolve_device", lambda name, dtype="float32": "cpu")
     session = digits_session("autograd", epochs=1, device="auto")
     session.device = "cuda"
-    monkeypatch.setattr(torch.Tensor, "clamp", lambda *a, **k: (_ for _ in ()).throw(
-        RuntimeError("CUDA error: an illegal memory access was encountered\nCUDA kernel errors might be reported")))
+    monkeypatch.setattr(
+        torch.Tensor,
+        "clamp",
+        lambda *a, **k: (_ for _ in ()).throw(
+            RuntimeError(
+                "CUDA error: an illegal memory access was encountered\nCUDA kernel errors might be reported"
+            )
+        ),
+    )
     snap = session.run()
-    assert snap.error.startswith("the autograd backend failed at step 1 on CUDA: RuntimeError: CUDA error: an "
-                                 "illegal memory access was encountered CUDA kernel errors might be reported.")
+    assert snap.error.startswith(
+        "the autograd backend failed at step 1 on CUDA: RuntimeError: CUDA error: an "
+        "illegal memory access was encountered CUDA kernel errors might be reported."
+    )
     assert "\n" not in snap.error and "AUTO" not in snap.error
 
 
@@ -284,9 +323,9 @@ def test_full_set_figures_follow_a_fixed_cadence_and_a_screen_has_them_on_every_
     batches of 64, at most 10% of the steps between: 94 steps."""
     from tutor.train.cadence import eval_every
 
-    session = digits_session("optim", epochs=2)                 # 40 steps
+    session = digits_session("optim", epochs=2)  # 40 steps
     assert session.eval_every == eval_every(540 + 1257, 64) == 94
-    session.eval_every = 7                                       # a shorter cadence, to see several
+    session.eval_every = 7  # a shorter cadence, to see several
     rows: list = []
     session.run(emit=rows.append, policy=LogPolicy(every=3))
     rows = [r for r in rows if not r.done]
@@ -297,11 +336,19 @@ def test_full_set_figures_follow_a_fixed_cadence_and_a_screen_has_them_on_every_
     for r in rows:
         at = by_step[max(m for m in measured if m <= r.step)]
         assert r.eval_step == at.step
-        assert (r.val_loss, r.accuracy, r.val_accuracy, r.dead_relu) == \
-            (at.val_loss, at.accuracy, at.val_accuracy, at.dead_relu)
+        assert (r.val_loss, r.accuracy, r.val_accuracy, r.dead_relu) == (
+            at.val_loss,
+            at.accuracy,
+            at.val_accuracy,
+            at.dead_relu,
+        )
     assert len({r.val_loss for r in rows}) == len(measured)
     screen = digits_session("optim", epochs=1)
     screen.eval_every = 7
     rows = []
     screen.run(emit=rows.append, policy=LogPolicy(every=10**12, interval=1e-12))
-    assert [r.eval_step for r in rows if not r.done] == [r.step for r in rows if not r.done] == list(range(1, 21))
+    assert (
+        [r.eval_step for r in rows if not r.done]
+        == [r.step for r in rows if not r.done]
+        == list(range(1, 21))
+    )

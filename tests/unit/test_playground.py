@@ -1,18 +1,25 @@
 """The playground's core and headless runs: datasets, CSV, the trainer, the boundary, the doctor."""
 
 from __future__ import annotations
+
 import io
 import json
+
 import numpy as np
 import pytest
+
+from tutor.playground.model import Config, Playground
 from tutor.train.data import DataError
 from tutor.train.plane import DATASETS, generate
-from tutor.playground.model import Config, Playground
 
 
 @pytest.mark.parametrize("name", DATASETS)
 def test_each_dataset_is_the_same_for_the_same_seed(name):
-    a, b, c = generate(name, 0.2, 0.5, seed=7), generate(name, 0.2, 0.5, seed=7), generate(name, 0.2, 0.5, seed=8)
+    a, b, c = (
+        generate(name, 0.2, 0.5, seed=7),
+        generate(name, 0.2, 0.5, seed=7),
+        generate(name, 0.2, 0.5, seed=8),
+    )
     for field in ("x_train", "y_train", "x_test", "y_test"):
         assert np.array_equal(getattr(a, field), getattr(b, field))
     assert not np.array_equal(a.x_train, c.x_train)
@@ -42,7 +49,11 @@ def test_equation_fills_in_weights_and_bias():
     pg = Playground(Config(dataset="circle", hidden=(2,), features=("x1", "x2")))
     W, b = pg.linears[0].W, pg.linears[0].b
     text = pg.equation(1, 0)
-    assert text.startswith("h1_1 = tanh(") and f"{abs(W[0, 0]):.3g}·x1" in text and f"{abs(W[1, 0]):.3g}·x2" in text
+    assert (
+        text.startswith("h1_1 = tanh(")
+        and f"{abs(W[0, 0]):.3g}·x1" in text
+        and f"{abs(W[1, 0]):.3g}·x2" in text
+    )
     assert text.endswith(f"+ {b[0]:.3g})")
     assert pg.equation(2, 0).startswith("ŷ = sigmoid(")
 
@@ -60,19 +71,24 @@ def lesson_done(lesson_id: str, **options) -> tuple[int, dict]:
 def test_every_lesson_run_gets_the_doctor_in_its_done_event():
     code, done = lesson_done("linear-1d", lr=5.0)
     assert code == 3 and done["diagnosis"]["kind"] == "exploding-gradients"
-    assert any(e.startswith("gradient norms by parameter, step 1 → 10: w 30 → ") for e in done["diagnosis"]["evidence"])
+    assert any(
+        e.startswith("gradient norms by parameter, step 1 → 10: w 30 → ")
+        for e in done["diagnosis"]["evidence"]
+    )
     assert done["diagnosis"]["fix"].startswith("lower the learning rate about tenfold (try lr 0.5)")
     code, done = lesson_done("linear-1d")
     assert code == 0 and done["diagnosis"] is None
 
 
-@pytest.mark.parametrize("variant, low, high", [(None, 0.95, 1.0), ("linear", 0.0, 0.6), ("no-relu", 0.0, 0.6)])
+@pytest.mark.parametrize(
+    "variant, low, high", [(None, 0.95, 1.0), ("linear", 0.0, 0.6), ("no-relu", 0.0, 0.6)]
+)
 def test_the_xor_lesson(variant, low, high):
     code, done = lesson_done("xor-needs-a-hidden-layer", variant=variant)
     assert code == 0 and low <= done["val_accuracy"] <= high
     if variant is None:
         assert done["accuracy"] == 1.0 and done["diagnosis"] is None
-    else:                                      # without a ReLU the hidden layer changes nothing
+    else:  # without a ReLU the hidden layer changes nothing
         assert done["final_loss"] == pytest.approx(0.692859, abs=1e-6)
         assert (done["accuracy"], done["val_accuracy"]) == (0.512, 0.544)
         assert done["diagnosis"]["kind"] == "linear-model"
@@ -103,7 +119,9 @@ def test_a_lesson_reads_a_csv_beside_it(tmp_path):
     from tutor import headless
     from tutor.lesson import load
 
-    rows = "".join(f"{a},{b},{int(a + b > 0)}\n" for a, b in np.random.RandomState(1).uniform(-1, 1, (100, 2)))
+    rows = "".join(
+        f"{a},{b},{int(a + b > 0)}\n" for a, b in np.random.RandomState(1).uniform(-1, 1, (100, 2))
+    )
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "points.csv").write_text("x1,x2,y\n" + rows)
     f = tmp_path / "mine.toml"
@@ -114,27 +132,44 @@ def test_a_lesson_reads_a_csv_beside_it(tmp_path):
     assert done["val_accuracy"] >= 0.9
 
 
-@pytest.mark.parametrize("path, message", [
-    ("/etc/points.csv", "train.dataset.path: a path relative to the lesson's folder, without '..'"),
-    ("../points.csv", "train.dataset.path: a path relative to the lesson's folder, without '..'"),
-    ("missing.csv", "train.dataset.path: no file 'missing.csv' beside the lesson"),
-    ("points.txt", "train.dataset.path: a .csv file"),
-])
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        (
+            "/etc/points.csv",
+            "train.dataset.path: a path relative to the lesson's folder, without '..'",
+        ),
+        (
+            "../points.csv",
+            "train.dataset.path: a path relative to the lesson's folder, without '..'",
+        ),
+        ("missing.csv", "train.dataset.path: no file 'missing.csv' beside the lesson"),
+        ("points.txt", "train.dataset.path: a .csv file"),
+    ],
+)
 def test_a_lessons_csv_path_is_checked(tmp_path, path, message):
     from tutor.cli import check_file
 
     f = tmp_path / "mine.toml"
     f.write_text(LESSON.format(path=path))
     problems = check_file(str(f))
-    assert len(problems) == 1 and str(problems[0]).startswith(f"{f}:") and str(problems[0]).endswith(message)
+    assert (
+        len(problems) == 1
+        and str(problems[0]).startswith(f"{f}:")
+        and str(problems[0]).endswith(message)
+    )
 
 
 def test_the_doctor_names_dead_relus_and_saturated_units():
     relu = Playground(Config(dataset="circle", activation="relu", lr=10.0))
     relu.run(3000)
     d = relu.diagnosis()
-    assert d["kind"] == "dead-relu" and any("of its units output 0 for every sample" in e for e in d["evidence"])
-    assert any(e.startswith("accuracy ") and "about what guessing gives" in e for e in d["evidence"])
+    assert d["kind"] == "dead-relu" and any(
+        "of its units output 0 for every sample" in e for e in d["evidence"]
+    )
+    assert any(
+        e.startswith("accuracy ") and "about what guessing gives" in e for e in d["evidence"]
+    )
     tanh = Playground(Config(dataset="circle", activation="tanh", lr=10.0))
     tanh.run(3000)
     d = tanh.diagnosis()

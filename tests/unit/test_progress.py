@@ -4,24 +4,34 @@ half-way. In each case the tutor keeps working, says what happened once, and nev
 learner's bytes (an unreadable file is kept as a backup)."""
 
 from __future__ import annotations
+
 import json
 import os
 import tempfile
 import threading
 from pathlib import Path
+
 import pytest
+
 from tutor.progress import DONE, IN_PROGRESS, NOT_STARTED, Progress
 
-
-GOOD = {"version": 1, "last_lesson": "linear-1d",
-        "lessons": {"linear-1d": {"parts": ["explain", "derive"]}, "single-neuron": {"solved": ["a"], "done": True}}}
+GOOD = {
+    "version": 1,
+    "last_lesson": "linear-1d",
+    "lessons": {
+        "linear-1d": {"parts": ["explain", "derive"]},
+        "single-neuron": {"solved": ["a"], "done": True},
+    },
+}
 
 
 # What a learner's disk can hold instead of a progress record.
 BAD_FILES = {
     "garbage-bytes": b"\xff\xfe\x00\x80\x81garbage\x00\xc3(",
     "truncated-json": json.dumps(GOOD, indent=1).encode()[:37],
-    "newer-version": json.dumps({"version": 99, "last_lesson": "linear-1d", "lessons": {}}).encode(),
+    "newer-version": json.dumps(
+        {"version": 99, "last_lesson": "linear-1d", "lessons": {}}
+    ).encode(),
     "a-list": b"[1, 2, 3]",
     "a-string": b'"progress"',
     "null": b"null",
@@ -93,22 +103,36 @@ def test_a_good_file_round_trips_without_a_notice(tmp_path):
     assert progress.state("linear-1d") == IN_PROGRESS and progress.state("single-neuron") == DONE
 
 
-@pytest.mark.parametrize("entry", [
-    {"solved": 5},
-    {"solved": "grad-w"},
-    {"parts": "derive"},
-    {"parts": 3, "solved": None},
-    {"done": "yes", "solved": {"a": 1}},
-])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"solved": 5},
+        {"solved": "grad-w"},
+        {"parts": "derive"},
+        {"parts": 3, "solved": None},
+        {"done": "yes", "solved": {"a": 1}},
+    ],
+)
 def test_entries_of_the_wrong_type_do_not_break_the_tutor(tmp_path, entry):
     """Valid JSON, right version, but a lesson's entry holds the wrong types (hand-edited, or
     written by a buggy tutor): the record still answers and still takes visits and answers."""
     path = tmp_path / "progress.json"
-    path.write_text(json.dumps({"version": 1, "last_lesson": "two-layer-relu",
-                                "lessons": {"two-layer-relu": entry, "single-neuron": entry}}), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "last_lesson": "two-layer-relu",
+                "lessons": {"two-layer-relu": entry, "single-neuron": entry},
+            }
+        ),
+        encoding="utf-8",
+    )
     progress = Progress(path)
     assert progress.state("two-layer-relu", 3) in (NOT_STARTED, IN_PROGRESS, DONE)
-    assert progress.solved("two-layer-relu") in ([], ["grad-w"])     # no list of exercises was recorded
+    assert progress.solved("two-layer-relu") in (
+        [],
+        ["grad-w"],
+    )  # no list of exercises was recorded
     assert_usable(progress, solved_in="single-neuron")
     json.loads(path.read_text(encoding="utf-8"))
 
@@ -209,7 +233,7 @@ def test_a_save_that_fails_half_way_leaves_the_old_file_whole(tmp_path, monkeypa
     assert path.read_bytes() == before, "the old file is intact"
     assert temp_files(tmp_path) == [], "no temporary file is left behind"
     assert "cannot be saved" in progress.notice and "No space left on device" in progress.notice
-    assert progress.state("two-layer-relu") == IN_PROGRESS      # still kept for this session
+    assert progress.state("two-layer-relu") == IN_PROGRESS  # still kept for this session
     monkeypatch.undo()
     assert Progress(path).state("two-layer-relu") == NOT_STARTED
     assert Progress(path).state("linear-1d") == IN_PROGRESS
@@ -244,20 +268,22 @@ def test_saves_are_whole_json_with_no_temp_files_left(tmp_path):
 def _check_one_writer(raw: str, prefixes: tuple[str, ...]) -> None:
     """A whole file in which each writer's saves are merged: every writer has a whole prefix of its
     work (saves merge what the other wrote, under a lock), and the last lesson is one writer's."""
-    data = json.loads(raw)           # a half-written file fails here
+    data = json.loads(raw)  # a half-written file fails here
     assert isinstance(data, dict) and data["version"] == 1
     keys = set(data["lessons"])
     for owner in {k.split("-")[0] for k in keys}:
         assert owner in prefixes
         mine = {k for k in keys if k.startswith(owner + "-")}
-        assert mine == {f"{owner}-{i}" for i in range(len(mine))}, f"{owner} lost a save: {sorted(mine)[:6]}"
+        assert mine == {f"{owner}-{i}" for i in range(len(mine))}, (
+            f"{owner} lost a save: {sorted(mine)[:6]}"
+        )
     if keys:
         assert data["last_lesson"] in keys
 
 
 def test_two_tutors_in_threads_write_the_same_file(tmp_path):
     path = tmp_path / "progress.json"
-    writers = {name: Progress(path) for name in ("a", "b")}    # both opened before either writes
+    writers = {name: Progress(path) for name in ("a", "b")}  # both opened before either writes
     rounds = 150
     errors: list[BaseException] = []
     stop = threading.Event()
@@ -332,12 +358,27 @@ def test_one_tutor_saving_from_two_threads(tmp_path):
 def test_the_train_place_keeps_backend_variant_and_clean_kept_runs(tmp_path):
     """Issue 27, item 5: backend, variant and kept runs are remembered; a malformed kept run (a
     hand-edited file) is dropped, never trusted, and NaN-free rows survive a save and a load."""
-    good = {"label": "numpy (seed004)", "backend": "numpy", "variant": "seed004", "step": 40, "total": 40,
-            "settings": {"lr": 0.1, "epochs": 40, "optimizer": "sgd", "evil": "x", "seed": True},
-            "rows": [[1, 1, 2.5, 2.5, 2.5, None], [2, 3, 1.0, 2.0, 1.5, 1.75], ["bad"], [1, 2, 3, 4, "5", 6]]}
+    good = {
+        "label": "numpy (seed004)",
+        "backend": "numpy",
+        "variant": "seed004",
+        "step": 40,
+        "total": 40,
+        "settings": {"lr": 0.1, "epochs": 40, "optimizer": "sgd", "evil": "x", "seed": True},
+        "rows": [
+            [1, 1, 2.5, 2.5, 2.5, None],
+            [2, 3, 1.0, 2.0, 1.5, 1.75],
+            ["bad"],
+            [1, 2, 3, 4, "5", 6],
+        ],
+    }
     p = Progress(tmp_path / "progress.json")
-    p.remember("linear-1d", backend="nn", variant="seed004",
-               kept=[good, {"label": 3}, "nonsense", {**good, "rows": "no"}])
+    p.remember(
+        "linear-1d",
+        backend="nn",
+        variant="seed004",
+        kept=[good, {"label": 3}, "nonsense", {**good, "rows": "no"}],
+    )
     p.save()
     place = Progress(tmp_path / "progress.json").place("linear-1d")
     assert place["backend"] == "nn" and place["variant"] == "seed004"

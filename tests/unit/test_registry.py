@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tutor.lesson.records import Layer
 from tutor.lesson.vocabulary import BACKENDS
 from tutor.train.registry import BACKEND_KINDS, Arrays, Backend, make_backend
 from tutor.train.spec import RunSpec, initial_weights, layer_plan
-from tutor.lesson.records import Layer
 
 
 def test_the_registry_names_exactly_the_lesson_formats_backends():
@@ -18,8 +18,22 @@ def test_the_registry_names_exactly_the_lesson_formats_backends():
 
 
 def spec(backend: str) -> RunSpec:
-    return RunSpec(backend, (Layer("linear", 3), Layer("relu", bias=False), Layer("linear", 1)), "mse", "gd", 0.1,
-                   0.0, 1, 0, 0, "float64", "randn", None, True, "cpu")
+    return RunSpec(
+        backend,
+        (Layer("linear", 3), Layer("relu", bias=False), Layer("linear", 1)),
+        "mse",
+        "gd",
+        0.1,
+        0.0,
+        1,
+        0,
+        0,
+        "float64",
+        "randn",
+        None,
+        True,
+        "cpu",
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -34,9 +48,13 @@ def test_each_backend_meets_the_protocol_and_owns_its_arrays(backend):
     y = b.xp.array(np.array([[1.0], [0.0]]))
     loss = b.step(x, y, True)
     assert np.isfinite(b.xp.scalar(loss))
-    assert set(b.grads()) == set(weights) and all(g.dtype == np.float64 for g in b.params().values())
-    for name, w in weights.items():         # one gradient-descent step: every backend moves the same way
-        np.testing.assert_allclose(b.params()[name], w - 0.1 * b.grads()[name], rtol=1e-12, atol=1e-12)
+    assert set(b.grads()) == set(weights) and all(
+        g.dtype == np.float64 for g in b.params().values()
+    )
+    for name, w in weights.items():  # one gradient-descent step: every backend moves the same way
+        np.testing.assert_allclose(
+            b.params()[name], w - 0.1 * b.grads()[name], rtol=1e-12, atol=1e-12
+        )
 
 
 def test_the_dataset_registry_names_exactly_the_lesson_formats_datasets():
@@ -59,10 +77,11 @@ def offline(kind: str):
     return Dataset(kind, options)
 
 
-@pytest.mark.parametrize("kind", ["points", "synthetic-linear", "iris", "digits", "circle", "moons", "plane"])
+@pytest.mark.parametrize(
+    "kind", ["points", "synthetic-linear", "iris", "digits", "circle", "moons", "plane"]
+)
 def test_each_datasets_shape_and_split_are_known_without_loading_it(kind):
-    from tutor.train.datasets import load
-    from tutor.train.datasets import DATASET_KINDS
+    from tutor.train.datasets import DATASET_KINDS, load
 
     dataset = offline(kind)
     entry = DATASET_KINDS[kind]

@@ -3,11 +3,14 @@ runner's JSON lines; devices; and the Session loop itself (cancellation, failing
 the bounded loss history)."""
 
 from __future__ import annotations
+
 import threading
+
 import numpy as np
 import pytest
-from tests.support import HANG_BOUND, lesson_path, two_layer_relu_lesson, wait_for
+
 from tests.cli.test_train import agree, only
+from tests.support import HANG_BOUND, lesson_path, two_layer_relu_lesson, wait_for
 
 
 def test_single_neuron_explain_says_why_grad_accumulates():
@@ -18,7 +21,10 @@ def test_single_neuron_explain_says_why_grad_accumulates():
     from tutor.lesson import load
 
     page = load(lesson_path("single-neuron")).explain[2].text
-    assert "a weight used in two places\ncollects both" not in page and "collect both contributions" not in page
+    assert (
+        "a weight used in two places\ncollects both" not in page
+        and "collect both contributions" not in page
+    )
     assert "several `backward()` calls" in page and "`w.grad` is 8.0" in page
     w = torch.tensor(1.0, requires_grad=True)
     (3 * w + 5 * w).backward()
@@ -29,7 +35,10 @@ def test_logistic_regression_page_says_why_zeros_are_fine():
     from tutor.lesson import load
 
     pages = load(lesson_path("logistic-regression")).explain
-    assert "no random start\nis needed" not in pages[3].text and "single minimum, so" not in pages[3].text
+    assert (
+        "no random start\nis needed" not in pages[3].text
+        and "single minimum, so" not in pages[3].text
+    )
     assert "no finite minimiser" in pages[3].text and "convex" in pages[3].text
     assert "no symmetry" in pages[3].text
     assert "It tends to 0" in pages[0].text and "It is 0 for" not in pages[0].text
@@ -40,8 +49,8 @@ def test_numpy_and_torch_draw_the_same_minibatches():
     nn + torch.optim run have the same loss, step by step, to 1e-9."""
     import dataclasses
 
-    from tutor.train.datasets import load as load_data
     from tutor.lesson import load
+    from tutor.train.datasets import load as load_data
     from tutor.train.session import LogPolicy, Session
     from tutor.train.spec import resolve
 
@@ -51,8 +60,10 @@ def test_numpy_and_torch_draw_the_same_minibatches():
     for backend in ("numpy", "optim", "autograd"):
         spec = dataclasses.replace(resolve(lesson, backend, epochs=2), dtype="float64")
         rows = []
-        Session(spec, data).run(emit=lambda s, rows=rows: rows.append(s.loss) if not s.done else None,
-                                policy=LogPolicy(every=1))
+        Session(spec, data).run(
+            emit=lambda s, rows=rows: rows.append(s.loss) if not s.done else None,
+            policy=LogPolicy(every=1),
+        )
         runs[backend] = rows
     assert len(runs["numpy"]) == 2 * -(-1257 // 64)
     agree(runs["numpy"], runs["optim"], 1e-9)
@@ -122,7 +133,7 @@ def test_session_with_a_failing_backend_ends_with_an_error_snapshot(monkeypatch)
     assert session.finished
     assert seen[-1] is snap
     assert [s.step for s in seen[:-1]] == [1, 2]
-    assert session.run() is snap                     # a finished run stays finished
+    assert session.run() is snap  # a finished run stays finished
 
 
 def test_headless_reports_a_failing_backend_with_exit_3(monkeypatch):
@@ -155,7 +166,7 @@ def test_session_failure_outside_the_backend_step_is_an_error_snapshot(monkeypat
     real = Session.evaluate
 
     def flaky(self, on="train"):
-        if self.step == 4:                  # measuring the weights step 5 starts from
+        if self.step == 4:  # measuring the weights step 5 starts from
             raise ValueError("bad\nshape")
         return real(self, on)
 

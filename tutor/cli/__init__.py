@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from tutor import __version__
+from tutor.cli.common import Parser, guarded, run_app
 from tutor.errors import LessonError
 from tutor.fmt import printable
-from tutor.cli.common import Parser, guarded, run_app
 from tutor.lesson import DEVICES
 
 EPILOG = """\
@@ -39,56 +39,117 @@ exit status: 0 ok; 1 a wrong --answer or --code file; 2 bad arguments, lesson fi
 
 # The options of the "headless runs" group that mean nothing to the TUI, --list or --check, in the
 # parser's order (--device applies to the TUI too; --headless and --answer start a headless run).
-HEADLESS_ONLY = ("json", "backend", "epochs", "lr", "momentum", "seed", "hidden", "log_every", "variant", "workers",
-                 "no_derive", "no_train")
+HEADLESS_ONLY = (
+    "json",
+    "backend",
+    "epochs",
+    "lr",
+    "momentum",
+    "seed",
+    "hidden",
+    "log_every",
+    "variant",
+    "workers",
+    "no_derive",
+    "no_train",
+)
 
 
 def _fail(args, message: str) -> int:
     """A failure before the run starts: as the headless runner reports bad arguments."""
     from tutor.headless import Printer, usage_error
 
-    return usage_error(Printer(sys.stdout, as_json=args.json, ascii=args.ascii), sys.stderr, message)
+    return usage_error(
+        Printer(sys.stdout, as_json=args.json, ascii=args.ascii), sys.stderr, message
+    )
 
 
 def parser() -> Parser:
     ap = Parser(
-        prog="backprop-tutor", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="backprop-tutor",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Learn backpropagation in the terminal: derive every gradient node by node with sympy, "
-                    "check it against torch autograd, then train the model live with numpy and torch.")
-    ap.add_argument("lesson", nargs="?", help="a lesson id (see --list) or a path to a lesson .toml file")
+        "check it against torch autograd, then train the model live with numpy and torch.",
+    )
+    ap.add_argument(
+        "lesson", nargs="?", help="a lesson id (see --list) or a path to a lesson .toml file"
+    )
     ap.add_argument("--version", action="version", version=f"backprop-tutor {__version__}")
     ap.add_argument("--list", action="store_true", help="print one line per lesson: id, then title")
-    ap.add_argument("--check", nargs="+", metavar="PATH", help="validate lesson files (FILE:LINE: KEY: message)")
+    ap.add_argument(
+        "--check", nargs="+", metavar="PATH", help="validate lesson files (FILE:LINE: KEY: message)"
+    )
     ap.add_argument("--ascii", action="store_true", help="ASCII only, for terminals without UTF-8")
-    ap.add_argument("--debug", action="store_true",
-                    help="print the path of the error log (the traceback of every error the tutor showed in one line)")
+    ap.add_argument(
+        "--debug",
+        action="store_true",
+        help="print the path of the error log (the traceback of every error the tutor showed in one line)",
+    )
     run = ap.add_argument_group("headless runs")
-    run.add_argument("--headless", action="store_true", help="run the lesson without the TUI and print it")
-    run.add_argument("--json", action="store_true", help="with --headless: JSON lines, one event each")
-    run.add_argument("--backend", action="append", metavar="B",
-                     help="numpy, torch-manual, autograd, nn or optim (repeatable; default: the lesson's list)")
-    run.add_argument("--device", default="cpu", choices=DEVICES, metavar="D",
-                     help="cpu (default), cuda, mps or auto (numpy always runs on the CPU)")
-    run.add_argument("--epochs", type=int, metavar="N", help="epochs (iterations for full-batch lessons)")
+    run.add_argument(
+        "--headless", action="store_true", help="run the lesson without the TUI and print it"
+    )
+    run.add_argument(
+        "--json", action="store_true", help="with --headless: JSON lines, one event each"
+    )
+    run.add_argument(
+        "--backend",
+        action="append",
+        metavar="B",
+        help="numpy, torch-manual, autograd, nn or optim (repeatable; default: the lesson's list)",
+    )
+    run.add_argument(
+        "--device",
+        default="cpu",
+        choices=DEVICES,
+        metavar="D",
+        help="cpu (default), cuda, mps or auto (numpy always runs on the CPU)",
+    )
+    run.add_argument(
+        "--epochs", type=int, metavar="N", help="epochs (iterations for full-batch lessons)"
+    )
     run.add_argument("--lr", type=float, metavar="X", help="learning rate")
-    run.add_argument("--momentum", type=float, metavar="M",
-                     help="momentum of the sgd optimizer, 0 to 0.999 (the effective step is lr/(1-momentum))")
+    run.add_argument(
+        "--momentum",
+        type=float,
+        metavar="M",
+        help="momentum of the sgd optimizer, 0 to 0.999 (the effective step is lr/(1-momentum))",
+    )
     run.add_argument("--seed", type=int, metavar="S", help="seed of the initial weights")
-    run.add_argument("--hidden", type=int, metavar="H", help="hidden layer size, where the model has one")
+    run.add_argument(
+        "--hidden", type=int, metavar="H", help="hidden layer size, where the model has one"
+    )
     run.add_argument("--log-every", type=int, metavar="N", help="log a training line every N steps")
-    run.add_argument("--variant", metavar="NAME", help="one of the lesson's variants (e.g. seed004, mnist)")
-    run.add_argument("--workers", type=int, metavar="N",
-                     help="run the data-parallel run alone on N worker processes, 1 to 8, with the --backend runs asked for "
-                          "(lessons with [train] workers, which runs it after every backend by default)")
+    run.add_argument(
+        "--variant", metavar="NAME", help="one of the lesson's variants (e.g. seed004, mnist)"
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run the data-parallel run alone on N worker processes, 1 to 8, with the --backend runs asked for "
+        "(lessons with [train] workers, which runs it after every backend by default)",
+    )
     run.add_argument("--no-derive", action="store_true", help="skip the derivation")
     run.add_argument("--no-train", action="store_true", help="skip the training")
-    run.add_argument("--answer", action="append", metavar="ID=EXPR", help="check an answer to an exercise")
+    run.add_argument(
+        "--answer", action="append", metavar="ID=EXPR", help="check an answer to an exercise"
+    )
     code = ap.add_argument_group("code")
-    code.add_argument("--export-code", metavar="BACKEND",
-                      help="print the run of BACKEND as a standalone script (takes --variant, --epochs, --lr, ...)")
-    code.add_argument("--code", metavar="ID=FILE.py",
-                      help="check FILE.py against the code exercise ID (with --template: print its starting file)")
-    code.add_argument("--template", action="store_true", help="with --code ID: print the exercise's starting file")
+    code.add_argument(
+        "--export-code",
+        metavar="BACKEND",
+        help="print the run of BACKEND as a standalone script (takes --variant, --epochs, --lr, ...)",
+    )
+    code.add_argument(
+        "--code",
+        metavar="ID=FILE.py",
+        help="check FILE.py against the code exercise ID (with --template: print its starting file)",
+    )
+    code.add_argument(
+        "--template", action="store_true", help="with --code ID: print the exercise's starting file"
+    )
     return ap
 
 
@@ -99,31 +160,36 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] in (["derive"], ["sandbox"]):       # subcommands: the sandbox (tutor/cli/sandbox.py)
+    if argv[:1] in (["derive"], ["sandbox"]):  # subcommands: the sandbox (tutor/cli/sandbox.py)
         from tutor.cli.sandbox import main as sandbox_main
 
-        return sandbox_main(argv, tui=lambda args: _tui(args))     # _tui as it is at the time
-    if argv[:1] == ["playground"]:                  # the playground (tutor/cli/playground.py)
+        return sandbox_main(argv, tui=lambda args: _tui(args))  # _tui as it is at the time
+    if argv[:1] == ["playground"]:  # the playground (tutor/cli/playground.py)
         from tutor.cli.playground import main as playground_main
 
         return playground_main(argv[1:])
-    if argv[:1] == ["serve"]:                       # the tutor for a class, in browsers (tutor/cli/serve.py)
+    if argv[:1] == ["serve"]:  # the tutor for a class, in browsers (tutor/cli/serve.py)
         from tutor.cli.serve import main as serve_main
 
         return serve_main(argv[1:])
-    if argv[:1] == ["class"]:                       # the teacher's view (tutor/cli/classroom.py)
+    if argv[:1] == ["class"]:  # the teacher's view (tutor/cli/classroom.py)
         from tutor.cli.classroom import main as class_main
 
         return class_main(argv[1:], tui=lambda directory: run_app(_app(teacher=directory)))
     ap = parser()
     # a --json run whose arguments do not parse still ends with the error event
-    ap.json_errors = "--json" in argv and any(a == "--headless" or a.startswith(("--answer", "--code")) for a in argv)
+    ap.json_errors = "--json" in argv and any(
+        a == "--headless" or a.startswith(("--answer", "--code")) for a in argv
+    )
     args = ap.parse_args(argv)
     if args.export_code or args.code or args.template:
         return _code(args, ap)
     if not (args.headless or args.answer):
-        given = [f"--{name.replace('_', '-')}" for name in HEADLESS_ONLY
-                 if getattr(args, name) != ap.get_default(name)]
+        given = [
+            f"--{name.replace('_', '-')}"
+            for name in HEADLESS_ONLY
+            if getattr(args, name) != ap.get_default(name)
+        ]
         if given:
             verb = "applies" if len(given) == 1 else "apply"
             sys.stderr.write(f"backprop-tutor: {', '.join(given)} only {verb} with --headless\n")
@@ -155,7 +221,12 @@ def _list() -> int:
     items = catalogue()
     width = max((len(i.id) for i in items), default=0) + 2
     for item in items:
-        print(printable(f"{item.id:<{width}}{item.title}" + (f"   (broken: {item.error})" if item.error else "")))
+        print(
+            printable(
+                f"{item.id:<{width}}{item.title}"
+                + (f"   (broken: {item.error})" if item.error else "")
+            )
+        )
     return 0
 
 
@@ -165,7 +236,7 @@ def _check(paths: list[str]) -> int:
         notes: list[str] = []
         problems = check_file(path, notes=notes)
         for problem in problems:
-            print(str(problem))       # LessonError keeps its text free of terminal escapes
+            print(str(problem))  # LessonError keeps its text free of terminal escapes
         if problems:
             status = 2
         else:
@@ -173,7 +244,9 @@ def _check(paths: list[str]) -> int:
     return status
 
 
-def check_file(path: str, derivation: bool = True, notes: list[str] | None = None) -> tuple[LessonError, ...]:
+def check_file(
+    path: str, derivation: bool = True, notes: list[str] | None = None
+) -> tuple[LessonError, ...]:
     """What `--check` says of one file: nothing when it is sound, else its problems in line order.
     With `derivation`, the gradients must check out too; what failed as the lesson expects is
     added to `notes`."""
@@ -186,11 +259,13 @@ def check_file(path: str, derivation: bool = True, notes: list[str] | None = Non
             if notes is not None:
                 notes.extend(found)
     except LessonError as exc:
-        if exc.line is None and exc.key:      # a derivation's problem: the line of the key it names
+        if exc.line is None and exc.key:  # a derivation's problem: the line of the key it names
             from tutor.lesson.tomlpos import key_lines, line_of
 
-            with contextlib.suppress(OSError, UnicodeDecodeError):      # gone: the key alone says where
-                exc = exc.located(line=line_of(key_lines(Path(path).read_text(encoding="utf-8")), exc.key))
+            with contextlib.suppress(OSError, UnicodeDecodeError):  # gone: the key alone says where
+                exc = exc.located(
+                    line=line_of(key_lines(Path(path).read_text(encoding="utf-8")), exc.key)
+                )
         return exc.located(file=path).problems
     return ()
 
@@ -204,28 +279,44 @@ def _check_derivation(lesson, path) -> list[str]:
 
     deriv = derive(lesson)
     if deriv.problem:
-        raise LessonError(deriv.problem, key="graph.point" if lesson.graph else "jacobian.point", file=path)
+        raise LessonError(
+            deriv.problem, key="graph.point" if lesson.graph else "jacobian.point", file=path
+        )
     for chk in deriv.checks + deriv.matrix_checks:
         if not chk.ok:
-            raise LessonError(f"gradient check failed for {chk.param}: {chk.blame}", key="graph", file=path)
+            raise LessonError(
+                f"gradient check failed for {chk.param}: {chk.blame}", key="graph", file=path
+            )
     for chk in deriv.values_checks:
         if not chk.ok:
-            raise LessonError(f"gradient check at the lesson's arrays failed for {chk.param}: "
-                              f"{chk.blame}", key="graph.values", file=path)
+            raise LessonError(
+                f"gradient check at the lesson's arrays failed for {chk.param}: {chk.blame}",
+                key="graph.values",
+                file=path,
+            )
     expected = lesson.graph.expect_kink if lesson.graph is not None else ()
     notes = []
     for chk in deriv.checks:
         if chk.kink and chk.param not in expected:
-            raise LessonError(f"the point lies within the finite-difference step (h = {FD_STEP:g}) of a kink for "
-                              f"{chk.param}, so finite differences cannot check its gradient: move the point, or "
-                              f"list {chk.param} in expect_kink if the lesson shows this on purpose",
-                              key="graph.point", file=path)
+            raise LessonError(
+                f"the point lies within the finite-difference step (h = {FD_STEP:g}) of a kink for "
+                f"{chk.param}, so finite differences cannot check its gradient: move the point, or "
+                f"list {chk.param} in expect_kink if the lesson shows this on purpose",
+                key="graph.point",
+                file=path,
+            )
         if chk.param in expected and not chk.kink:
-            raise LessonError(f"{chk.param} is listed in expect_kink, but no kink lies within the finite-difference "
-                              f"step (h = {FD_STEP:g}) at the point", key="graph.expect_kink", file=path)
+            raise LessonError(
+                f"{chk.param} is listed in expect_kink, but no kink lies within the finite-difference "
+                f"step (h = {FD_STEP:g}) at the point",
+                key="graph.expect_kink",
+                file=path,
+            )
         if chk.kink:
-            notes.append(f"the finite-difference check of {chk.param} fails near a kink, as the lesson expects: "
-                         f"relative error {chk.rel_error:.1e} ({chk.grade}); autograd agrees with the derivation")
+            notes.append(
+                f"the finite-difference check of {chk.param} fails near a kink, as the lesson expects: "
+                f"relative error {chk.rel_error:.1e} ({chk.grade}); autograd agrees with the derivation"
+            )
     return notes
 
 
@@ -257,11 +348,26 @@ def _headless(args) -> int:
         if problem:
             return _fail(args, problem)
         if lesson.train is None or lesson.train.workers is None:
-            return _fail(args, f"--workers: lesson '{lesson.id}' has no data-parallel run ([train] workers)")
+            return _fail(
+                args, f"--workers: lesson '{lesson.id}' has no data-parallel run ([train] workers)"
+            )
     opts = headless.Options(
-        backends=args.backend or [], device=args.device, epochs=args.epochs, lr=args.lr, momentum=args.momentum, seed=args.seed,
-        hidden=args.hidden, log_every=args.log_every, json=args.json, ascii=args.ascii, variant=args.variant,
-        derive=not args.no_derive, train=not args.no_train, answers=args.answer or [], workers=args.workers)
+        backends=args.backend or [],
+        device=args.device,
+        epochs=args.epochs,
+        lr=args.lr,
+        momentum=args.momentum,
+        seed=args.seed,
+        hidden=args.hidden,
+        log_every=args.log_every,
+        json=args.json,
+        ascii=args.ascii,
+        variant=args.variant,
+        derive=not args.no_derive,
+        train=not args.no_train,
+        answers=args.answer or [],
+        workers=args.workers,
+    )
     return headless.run(lesson, opts)
 
 
@@ -282,7 +388,14 @@ def _tui(args) -> int:
         except LessonError as exc:
             sys.stderr.write(f"backprop-tutor: {exc.message}\n")
             return 2
-    return run_app(_app(start=start, ascii=args.ascii, device=args.device, sandbox=getattr(args, "sandbox", None)))
+    return run_app(
+        _app(
+            start=start,
+            ascii=args.ascii,
+            device=args.device,
+            sandbox=getattr(args, "sandbox", None),
+        )
+    )
 
 
 def _app(**kw):

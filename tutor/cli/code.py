@@ -13,8 +13,21 @@ from tutor.signals import exit_on_signals
 EXIT_OK, EXIT_WRONG, EXIT_USAGE = 0, 1, 2
 
 # The run options (tutor.cli's parser), and those an exported script takes.
-RUN_OPTIONS = ("headless", "json", "backend", "epochs", "lr", "momentum", "seed", "hidden", "log_every", "variant",
-               "no_derive", "no_train", "answer")
+RUN_OPTIONS = (
+    "headless",
+    "json",
+    "backend",
+    "epochs",
+    "lr",
+    "momentum",
+    "seed",
+    "hidden",
+    "log_every",
+    "variant",
+    "no_derive",
+    "no_train",
+    "answer",
+)
 EXPORT_TAKES = ("epochs", "lr", "momentum", "seed", "hidden", "variant")
 
 
@@ -31,8 +44,11 @@ def run(args, ap) -> int:
     if args.template and not args.code:
         return fail("--template goes with --code ID: it prints that exercise's starting file")
     takes = EXPORT_TAKES if args.export_code else ("json",)
-    given = [f"--{name.replace('_', '-')}" for name in RUN_OPTIONS
-             if name not in takes and getattr(args, name) != ap.get_default(name)]
+    given = [
+        f"--{name.replace('_', '-')}"
+        for name in RUN_OPTIONS
+        if name not in takes and getattr(args, name) != ap.get_default(name)
+    ]
     if given:
         what = "--export-code" if args.export_code else "--code"
         return fail(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to {what}")
@@ -63,7 +79,9 @@ def _export(args, lesson, fail) -> int:
     if args.export_code not in BACKENDS:
         return fail(f"unknown backend '{args.export_code}' (known: {', '.join(BACKENDS)})")
     if args.export_code not in backends_for(lesson, variant):
-        return fail(f"lesson {lesson.id} runs {', '.join(backends_for(lesson, variant))}, not {args.export_code}")
+        return fail(
+            f"lesson {lesson.id} runs {', '.join(backends_for(lesson, variant))}, not {args.export_code}"
+        )
     for name in ("epochs", "hidden"):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -76,8 +94,17 @@ def _export(args, lesson, fail) -> int:
 
     if not BACKEND_KINDS[args.export_code].torch and args.device in ("cuda", "mps"):
         return fail(f"--device {args.device} applies to the torch backends: numpy runs on the CPU")
-    script = export(lesson, args.export_code, variant, lr=args.lr, momentum=args.momentum, epochs=args.epochs,
-                    seed=args.seed, hidden=args.hidden, device=args.device)
+    script = export(
+        lesson,
+        args.export_code,
+        variant,
+        lr=args.lr,
+        momentum=args.momentum,
+        epochs=args.epochs,
+        seed=args.seed,
+        hidden=args.hidden,
+        device=args.device,
+    )
     sys.stdout.write(script.text)
     return EXIT_OK
 
@@ -89,7 +116,9 @@ def code_exercise(lesson, ex_id: str):
         if e.id == ex_id:
             return e
     known = ", ".join(e.id for e in codes) or "none"
-    raise LessonError(f"lesson {lesson.id} has no code exercise '{ex_id}' (its code exercises: {known})")
+    raise LessonError(
+        f"lesson {lesson.id} has no code exercise '{ex_id}' (its code exercises: {known})"
+    )
 
 
 def _check(args, lesson, p, fail) -> int:
@@ -111,7 +140,7 @@ def _check(args, lesson, p, fail) -> int:
     from tutor.code.check import MAX_SOURCE
     from tutor.lesson.files import Unreadable, read_regular
 
-    try:       # 4 bytes a character at most in UTF-8: check_source then counts the characters
+    try:  # 4 bytes a character at most in UTF-8: check_source then counts the characters
         source = read_regular(path, 4 * MAX_SOURCE, hint=" (a .py file)").decode("utf-8")
     except Unreadable as exc:
         return fail(f"{path}: {exc}")
@@ -119,8 +148,14 @@ def _check(args, lesson, p, fail) -> int:
         return fail(f"{path}: not a UTF-8 text file")
     with exit_on_signals():
         result = check_source(lesson, exercise, source, path)
-    p.event("codecheck", table(result), id=exercise.id, ok=result.ok,
-            outputs=[o.as_json() for o in result.outputs], error=result.error, stdout=result.stdout, sandbox=result.sandbox)
+    p.event(
+        "codecheck",
+        table(result),
+        id=exercise.id,
+        ok=result.ok,
+        outputs=[o.as_json() for o in result.outputs],
+        error=result.error,
+        stdout=result.stdout,
+        sandbox=result.sandbox,
+    )
     return EXIT_OK if result.ok else EXIT_WRONG
-
-

@@ -11,8 +11,8 @@ import os
 import sys
 import threading
 import time
-from typing import TextIO
 from collections.abc import Callable
+from typing import TextIO
 
 from tutor.fmt import printable
 
@@ -29,8 +29,7 @@ class Parser(argparse.ArgumentParser):
             from tutor.headless import Printer
 
             Printer(sys.stdout, as_json=True, ascii=False).event("error", message=message)
-        super().error(message)        # the usage line on stderr, exit 2
-
+        super().error(message)  # the usage line on stderr, exit 2
 
 
 class OutputError(BaseException):
@@ -92,7 +91,7 @@ def _output_failed(error: OSError, stream: TextIO | None) -> int:
         with contextlib.suppress(OSError, ValueError):
             _hold_descriptor(stream.fileno(), always=True)
     if isinstance(error, BrokenPipeError):
-        return 0                             # the reader has what it wanted: not an error
+        return 0  # the reader has what it wanted: not an error
     with contextlib.suppress(OSError, ValueError, AttributeError):
         sys.stderr.write(f"backprop-tutor: cannot write the output: {error.strerror or error}\n")
         sys.stderr.flush()
@@ -123,20 +122,20 @@ def run_app(app) -> int:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     loop.run_until_complete(app.run_async())
-    app.stopping.set()               # from here on, nothing may keep the process alive
-    if not app.progress_saved:       # an exit other than ctrl+q or a signal (a served tab closed)
+    app.stopping.set()  # from here on, nothing may keep the process alive
+    if not app.progress_saved:  # an exit other than ctrl+q or a signal (a served tab closed)
         app.progress.save(timeout=0.5)
     code = app.return_code or 0
     # The terminal is restored and progress saved by now. Skip the interpreter's teardown: with
     # torch and sympy loaded it takes about a second, and a SIGTERM or a dropped SSH session
     # should end the process at once. Training threads check cancellation and have stopped.
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError, OutputError):     # the terminal is gone
+        with contextlib.suppress(OSError, ValueError, OutputError):  # the terminal is gone
             stream.flush()
     os._exit(code)
 
 
-EXIT_GRACE = 1.5      # seconds from a signal (or quitting) to the end of the process, at the most
+EXIT_GRACE = 1.5  # seconds from a signal (or quitting) to the end of the process, at the most
 
 
 def _exit_watchdog(app) -> None:
@@ -156,9 +155,13 @@ def _exit_watchdog(app) -> None:
     gone = select.POLLHUP | select.POLLERR | select.POLLNVAL
     poller = select.poll()
     stdin = sys.__stdin__
-    with contextlib.suppress(AttributeError, OSError, ValueError):  # no terminal: the grace time alone
+    with contextlib.suppress(
+        AttributeError, OSError, ValueError
+    ):  # no terminal: the grace time alone
         if stdin is not None:
-            poller.register(stdin.fileno(), select.POLLHUP)         # POLLIN is not asked for: no input is taken
+            poller.register(
+                stdin.fileno(), select.POLLHUP
+            )  # POLLIN is not asked for: no input is taken
     deadline = None
     while True:
         hung_up = any(events & gone for _, events in poller.poll(100))
@@ -166,7 +169,7 @@ def _exit_watchdog(app) -> None:
             deadline = time.monotonic() + EXIT_GRACE
         if hung_up or (deadline is not None and time.monotonic() > deadline):
             break
-    with contextlib.suppress(Exception):      # code typed in the editor and not yet written
+    with contextlib.suppress(Exception):  # code typed in the editor and not yet written
         getattr(app, "save_typed", lambda: None)()
     if hung_up or not app.progress_saved:
         app.progress.save(timeout=0.5)
@@ -193,5 +196,5 @@ def _restore_terminal(app) -> None:
     with contextlib.suppress(OSError, ValueError, AttributeError):
         fd = stdout.fileno() if stdout is not None else -1
         if fd >= 0 and os.isatty(fd):
-            os.set_blocking(fd, False)      # a stopped terminal (ctrl+s) must not hold the exit
+            os.set_blocking(fd, False)  # a stopped terminal (ctrl+s) must not hold the exit
             os.write(fd, RESTORE)

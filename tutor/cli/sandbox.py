@@ -17,17 +17,31 @@ USAGE_FIELDS = {"graph": "the graph", "point": "--at", "wrt": "--wrt"}
 def parser(command: str):
     from tutor.cli.common import Parser
 
-    what = ("derive a graph and check its gradients, as a lesson's headless run does" if command == "derive"
-            else "open the sandbox: type a graph and see it derived as you type")
+    what = (
+        "derive a graph and check its gradients, as a lesson's headless run does"
+        if command == "derive"
+        else "open the sandbox: type a graph and see it derived as you type"
+    )
     ap = Parser(prog=f"backprop-tutor {command}", description=what)
-    ap.add_argument("graph", nargs="?" if command == "sandbox" else None,
-                    help="node lines separated by ';' or newlines, the last one the loss: \"c = a + b; L = (c*w - y)**2\"")
-    ap.add_argument("--at", default="", metavar="POINT", help="a number for every leaf: \"a=1, b=2, w=0.5, y=3\"")
-    ap.add_argument("--wrt", default="", metavar="NAMES",
-                    help="the parameters, comma-separated (default: every leaf); the other leaves are inputs")
+    ap.add_argument(
+        "graph",
+        nargs="?" if command == "sandbox" else None,
+        help="node lines separated by ';' or newlines, the last one the loss: \"c = a + b; L = (c*w - y)**2\"",
+    )
+    ap.add_argument(
+        "--at", default="", metavar="POINT", help='a number for every leaf: "a=1, b=2, w=0.5, y=3"'
+    )
+    ap.add_argument(
+        "--wrt",
+        default="",
+        metavar="NAMES",
+        help="the parameters, comma-separated (default: every leaf); the other leaves are inputs",
+    )
     ap.add_argument("--ascii", action="store_true", help="ASCII only, for terminals without UTF-8")
     if command == "derive":
-        ap.add_argument("--json", action="store_true", help="JSON lines, one event each (as --headless --json)")
+        ap.add_argument(
+            "--json", action="store_true", help="JSON lines, one event each (as --headless --json)"
+        )
     return ap
 
 
@@ -64,9 +78,11 @@ def derive(args) -> int:
     except SandboxError as exc:
         return headless.usage_error(printer, sys.stderr, describe(exc, texts[exc.field]))
     try:
-        status = headless.run(lesson, headless.Options(json=args.json, ascii=args.ascii, train=False))
+        status = headless.run(
+            lesson, headless.Options(json=args.json, ascii=args.ascii, train=False)
+        )
         problem = _problem(lesson) if status == headless.EXIT_OK else ""
-        if problem:                        # undefined at the point (a division by zero): exit 3, as README says
+        if problem:  # undefined at the point (a division by zero): exit 3, as README says
             sys.stdout.flush()
             sys.stderr.write(f"backprop-tutor: {problem}\n")
             printer.event("error", None, message=problem)

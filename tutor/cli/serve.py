@@ -11,18 +11,36 @@ from tutor.cli.common import Parser
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = Parser(prog="backprop-tutor serve",
-                description="Serve the tutor to browsers: one tutor per tab, each learner's progress in the class "
-                            "directory. Needs the serve extra: pip install 'backprop-tutor[serve]'.")
-    ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    ap = Parser(
+        prog="backprop-tutor serve",
+        description="Serve the tutor to browsers: one tutor per tab, each learner's progress in the class "
+        "directory. Needs the serve extra: pip install 'backprop-tutor[serve]'.",
+    )
+    ap.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
     ap.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    ap.add_argument("--code", metavar="WORD",
-                    help="the class code a browser must give first (generated and printed when listening beyond "
-                         "this machine without one)")
-    ap.add_argument("--class", dest="class_dir", metavar="DIR", type=Path,
-                    help="the class directory: one folder per learner (default: class/ in the user data directory)")
-    ap.add_argument("--max-learners", type=int, metavar="N",
-                    help="learners at once; the next is asked to come back later (default: from the free memory)")
+    ap.add_argument(
+        "--code",
+        metavar="WORD",
+        help="the class code a browser must give first (generated and printed when listening beyond "
+        "this machine without one)",
+    )
+    ap.add_argument(
+        "--class",
+        dest="class_dir",
+        metavar="DIR",
+        type=Path,
+        help="the class directory: one folder per learner (default: class/ in the user data directory)",
+    )
+    ap.add_argument(
+        "--max-learners",
+        type=int,
+        metavar="N",
+        help="learners at once; the next is asked to come back later (default: from the free memory)",
+    )
     ap.add_argument("--ascii", action="store_true", help="the tutors' own text in ASCII")
     return ap
 
@@ -58,12 +76,16 @@ def main(argv: list[str]) -> int:
         return _fail(f"--port must be within 0..65535, not {args.port}")
     if args.max_learners is not None and args.max_learners < 1:
         return _fail("--max-learners must be at least 1")
-    if args.code is not None and not (args.code.strip() and args.code.isprintable() and len(args.code) <= 64):
+    if args.code is not None and not (
+        args.code.strip() and args.code.isprintable() and len(args.code) <= 64
+    ):
         return _fail("--code must be one printable word of at most 64 characters")
     try:
         from tutor.serve.server import ClassServer, listen, new_code
     except ImportError as exc:
-        return _fail(f"serving needs the serve extra ({exc.name} is missing): pip install 'backprop-tutor[serve]'")
+        return _fail(
+            f"serving needs the serve extra ({exc.name} is missing): pip install 'backprop-tutor[serve]'"
+        )
     from tutor.progress import default_class_dir
 
     class_dir = args.class_dir or default_class_dir()
@@ -76,10 +98,18 @@ def main(argv: list[str]) -> int:
         sock = listen(args.host, args.port)
     except OSError as exc:
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror}")
-    server = ClassServer(class_dir, host=args.host, port=args.port, code=code, max_learners=args.max_learners,
-                         ascii=args.ascii)
+    server = ClassServer(
+        class_dir,
+        host=args.host,
+        port=args.port,
+        code=code,
+        max_learners=args.max_learners,
+        ascii=args.ascii,
+    )
     host, port = sock.getsockname()[:2]
-    print(f"backprop-tutor: serving the class in {server.class_dir} to at most {server.max_learners} learners")
+    print(
+        f"backprop-tutor: serving the class in {server.class_dir} to at most {server.max_learners} learners"
+    )
     print(f"open {address(host, port)}" + (f"  (class code: {code})" if code else ""))
     print("ctrl+c stops it, and every learner's tutor with it", flush=True)
     server.run(sock)

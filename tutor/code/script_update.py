@@ -4,9 +4,9 @@ operation (and torch.optim's own classes in the optim backend's script)."""
 
 from __future__ import annotations
 
-from tutor.train.spec import RunSpec
-from tutor.train.optimizers import ADAM_EPS, BETAS, CLIP_EPS, RMS_ALPHA, RMS_EPS, factor_lines
 from tutor.code.writer import Writer
+from tutor.train.optimizers import ADAM_EPS, BETAS, CLIP_EPS, RMS_ALPHA, RMS_EPS, factor_lines
+from tutor.train.spec import RunSpec
 
 
 def scheduled(spec: RunSpec) -> bool:
@@ -20,13 +20,20 @@ def settings_lines(w: Writer, spec: RunSpec) -> None:
     if spec.optimizer == "adamw":
         w(f"weight_decay = {spec.weight_decay!r}      # AdamW's decoupled decay")
     if spec.l2:
-        w(f"l2 = {spec.l2!r}      # the penalty l2 * sum(p ** 2) over every parameter, added to the loss")
+        w(
+            f"l2 = {spec.l2!r}      # the penalty l2 * sum(p ** 2) over every parameter, added to the loss"
+        )
     if spec.l1:
-        w(f"l1 = {spec.l1!r}      # the penalty l1 * sum(|p|) over every parameter, added to the loss")
+        w(
+            f"l1 = {spec.l1!r}      # the penalty l1 * sum(|p|) over every parameter, added to the loss"
+        )
     if spec.clip is not None:
         w(f"clip = {spec.clip!r}      # the gradients' global norm is clipped to this")
     if scheduled(spec):
-        w("", "def lr_factor(k):      # the lr of the step that k steps precede is lr * lr_factor(k)")
+        w(
+            "",
+            "def lr_factor(k):      # the lr of the step that k steps precede is lr * lr_factor(k)",
+        )
         w(*("    " + line for line in factor_lines(spec)))
 
 
@@ -49,15 +56,20 @@ def penalty_grad_lines(w: Writer, spec: RunSpec, sign: str) -> None:
     """The penalty's gradient added to the hand-written `grads` of `params`."""
     terms = (["2 * l2 * p"] if spec.l2 else []) + ([f"l1 * {sign}(p)"] if spec.l1 else [])
     if terms:
-        w(f"grads = [g + {' + '.join(terms)} for g, p in zip(grads, params)]      # weight decay's gradient", back=True)
+        w(
+            f"grads = [g + {' + '.join(terms)} for g, p in zip(grads, params)]      # weight decay's gradient",
+            back=True,
+        )
 
 
 def clip_lines(w: Writer, spec: RunSpec, grads: str, inplace: bool) -> None:
     """Clipping by the global norm, by hand (torch.nn.utils.clip_grad_norm_'s formula)."""
     if spec.clip is None:
         return
-    w(f"norm = math.sqrt(sum(float((g * g).sum()) for g in {grads}))",
-      f"coef = min(1.0, clip / (norm + {CLIP_EPS!r}))")
+    w(
+        f"norm = math.sqrt(sum(float((g * g).sum()) for g in {grads}))",
+        f"coef = min(1.0, clip / (norm + {CLIP_EPS!r}))",
+    )
     if inplace:
         w(f"for g in {grads}:", "    g *= coef")
     else:
@@ -66,9 +78,15 @@ def clip_lines(w: Writer, spec: RunSpec, grads: str, inplace: bool) -> None:
 
 def optimizer_state(w: Writer, spec: RunSpec, manual: bool) -> None:
     if spec.optimizer in ("adam", "adamw"):
-        w(f"beta1, beta2, eps = {BETAS[0]!r}, {BETAS[1]!r}, {ADAM_EPS!r}", "adam_m, adam_v, t = {}, {}, 0")
+        w(
+            f"beta1, beta2, eps = {BETAS[0]!r}, {BETAS[1]!r}, {ADAM_EPS!r}",
+            "adam_m, adam_v, t = {}, {}, 0",
+        )
     elif spec.optimizer == "rmsprop":
-        w(f"alpha, eps = {RMS_ALPHA!r}, {RMS_EPS!r}      # torch.optim.RMSprop's defaults", "rms_v = {}")
+        w(
+            f"alpha, eps = {RMS_ALPHA!r}, {RMS_EPS!r}      # torch.optim.RMSprop's defaults",
+            "rms_v = {}",
+        )
     elif spec.optimizer == "sgd" and spec.momentum:
         w("velocity = {}")
     if not spec.zero_grad and manual:
@@ -89,18 +107,33 @@ def update_lines(w: Writer, spec: RunSpec, grad: str, manual: bool, copy: str) -
     if spec.optimizer == "gd" or (spec.optimizer == "sgd" and not spec.momentum):
         w(f"p -= {lr} * g")
     elif spec.optimizer == "sgd":
-        w(f"velocity[i] = {copy.format('g')} if i not in velocity else momentum * velocity[i] + g",
-          f"p -= {lr} * velocity[i]")
+        w(
+            f"velocity[i] = {copy.format('g')} if i not in velocity else momentum * velocity[i] + g",
+            f"p -= {lr} * velocity[i]",
+        )
     elif spec.optimizer == "rmsprop":
-        w(f"v = rms_v.setdefault(i, {zeros}(p))", "v *= alpha", "v += (1 - alpha) * g * g",
-          f"p -= {lr} * g / ({sqrt}(v) + eps)")
+        w(
+            f"v = rms_v.setdefault(i, {zeros}(p))",
+            "v *= alpha",
+            "v += (1 - alpha) * g * g",
+            f"p -= {lr} * g / ({sqrt}(v) + eps)",
+        )
     else:
         if spec.optimizer == "adamw":
-            w(f"p *= 1 - {lr} * weight_decay      # decoupled: the weights shrink, the gradient is untouched")
-        w(f"m = adam_m.setdefault(i, {zeros}(p))", f"v = adam_v.setdefault(i, {zeros}(p))",
-          "m *= beta1", "m += (1 - beta1) * g", "v *= beta2", "v += (1 - beta2) * g * g",
-          "m_hat = m / (1 - beta1 ** t)", "v_hat = v / (1 - beta2 ** t)",
-          f"p -= {lr} * m_hat / ({sqrt}(v_hat) + eps)")
+            w(
+                f"p *= 1 - {lr} * weight_decay      # decoupled: the weights shrink, the gradient is untouched"
+            )
+        w(
+            f"m = adam_m.setdefault(i, {zeros}(p))",
+            f"v = adam_v.setdefault(i, {zeros}(p))",
+            "m *= beta1",
+            "m += (1 - beta1) * g",
+            "v *= beta2",
+            "v += (1 - beta2) * g * g",
+            "m_hat = m / (1 - beta1 ** t)",
+            "v_hat = v / (1 - beta2 ** t)",
+            f"p -= {lr} * m_hat / ({sqrt}(v_hat) + eps)",
+        )
     w.indent -= 1
 
 
@@ -121,15 +154,18 @@ def torch_scheduler_lines(w: Writer, spec: RunSpec) -> None:
     if not scheduled(spec):
         return
     sch = "torch.optim.lr_scheduler"
-    main = {"constant": f"{sch}.LambdaLR(optimizer, lambda k: 1.0)",
-            "step": f"{sch}.StepLR(optimizer, step_size={spec.step_size}, gamma={spec.gamma!r})",
-            "linear": f"{sch}.LinearLR(optimizer, start_factor=1.0, end_factor={spec.lr_end!r}, "
-                      f"total_iters={spec.decay_steps})",
-            "cosine": f"{sch}.CosineAnnealingLR(optimizer, T_max={spec.decay_steps}, eta_min=lr * {spec.lr_end!r})",
-            }[spec.schedule]
+    main = {
+        "constant": f"{sch}.LambdaLR(optimizer, lambda k: 1.0)",
+        "step": f"{sch}.StepLR(optimizer, step_size={spec.step_size}, gamma={spec.gamma!r})",
+        "linear": f"{sch}.LinearLR(optimizer, start_factor=1.0, end_factor={spec.lr_end!r}, "
+        f"total_iters={spec.decay_steps})",
+        "cosine": f"{sch}.CosineAnnealingLR(optimizer, T_max={spec.decay_steps}, eta_min=lr * {spec.lr_end!r})",
+    }[spec.schedule]
     if not spec.warmup:
         w(f"scheduler = {main}")
         return
-    w(f"warmup = {sch}.LinearLR(optimizer, start_factor=1 / {spec.warmup}, end_factor=1.0, "
-      f"total_iters={spec.warmup - 1})",
-      f"scheduler = {sch}.SequentialLR(optimizer, [warmup, {main}], milestones=[{spec.warmup}])")
+    w(
+        f"warmup = {sch}.LinearLR(optimizer, start_factor=1 / {spec.warmup}, end_factor=1.0, "
+        f"total_iters={spec.warmup - 1})",
+        f"scheduler = {sch}.SequentialLR(optimizer, [warmup, {main}], milestones=[{spec.warmup}])",
+    )

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from tutor.expr.nodes import Expr
     from tutor.lesson import Lesson
 
-Close = Callable[[np.ndarray, np.ndarray], bool]      # the comparison a gradient passes by
+Close = Callable[[np.ndarray, np.ndarray], bool]  # the comparison a gradient passes by
 
 
 def _uses(expr: Expr, op: str) -> bool:
@@ -26,13 +26,20 @@ def _relu_argument(lesson: Lesson, node_name: str) -> str:
     from tutor.code.template import code
     from tutor.expr.nodes import Apply
 
-    assert lesson.graph is not None                   # a code exercise's lesson has a graph
+    assert lesson.graph is not None  # a code exercise's lesson has a graph
     expr = lesson.graph.node(node_name).expr
     return code(expr.args[0]) if isinstance(expr, Apply) and expr.op == "relu" else node_name
 
 
-def slipped(run: Mapping[str, Any], seed: int, i: int, arrays: Mapping[str, np.ndarray], g: np.ndarray,
-            want: np.ndarray, close: Close) -> bool:
+def slipped(
+    run: Mapping[str, Any],
+    seed: int,
+    i: int,
+    arrays: Mapping[str, np.ndarray],
+    g: np.ndarray,
+    want: np.ndarray,
+    close: Close,
+) -> bool:
     """Whether the learner's g is the slip variant's, where the variant differs from the answer."""
     if seed >= len(run["outputs"]) or run["outputs"][seed].get("count") is None:
         return False
@@ -43,12 +50,13 @@ def slipped(run: Mapping[str, Any], seed: int, i: int, arrays: Mapping[str, np.n
     return not close(slipped, want) and close(g, slipped)
 
 
-def factor_of(g: np.ndarray, want: np.ndarray, dims: Mapping[str, int],
-              close: Close) -> tuple[str, int, bool] | None:
+def factor_of(
+    g: np.ndarray, want: np.ndarray, dims: Mapping[str, int], close: Close
+) -> tuple[str, int, bool] | None:
     """(dimension, its size, whether g is that much smaller) where g is the answer divided or
     multiplied by one dimension's size (the check sizes are distinct, so the size names it)."""
     for d, n in dims.items():
-        if n > 2:                     # 2 is the factor-2 slip's
+        if n > 2:  # 2 is the factor-2 slip's
             if close(g * n, want):
                 return d, n, True
             if close(g, want * n):
@@ -56,8 +64,9 @@ def factor_of(g: np.ndarray, want: np.ndarray, dims: Mapping[str, int],
     return None
 
 
-def lost_repeats(g: np.ndarray, want: np.ndarray, env: Mapping[str, Any], lesson: Lesson,
-                 close: Close) -> bool:
+def lost_repeats(
+    g: np.ndarray, want: np.ndarray, env: Mapping[str, Any], lesson: Lesson, close: Close
+) -> bool:
     """g is right on every row of a lookup table that no index input picks twice, and wrong on a row
     one does: the gradient was written with fancy-index assignment (dC[ix] += dE), which keeps one
     write per repeated row, where a scatter-add (np.add.at) adds them all."""
@@ -82,15 +91,26 @@ def lost_repeats(g: np.ndarray, want: np.ndarray, env: Mapping[str, Any], lesson
     for name in labels:
         ix = np.asarray(env[name]).astype(np.int64).reshape(-1)
         if ix.size and (ix.min() < 0 or ix.max() >= g.shape[0]):
-            return False                  # these indices pick something else, not this table's rows
+            return False  # these indices pick something else, not this table's rows
         repeated |= np.bincount(ix, minlength=g.shape[0]) > 1
     # rows picked once must be right (where every row repeats, nothing tells this slip apart)
-    return bool(repeated.any() and not repeated.all() and close(g[~repeated], want[~repeated])
-                and not close(g[repeated], want[repeated]))
+    return bool(
+        repeated.any()
+        and not repeated.all()
+        and close(g[~repeated], want[~repeated])
+        and not close(g[repeated], want[repeated])
+    )
 
 
-SLIP_VERDICTS = {"no-mask": "no-relu-mask", "mask-grad": "relu-mask-from-gradient", "mask-out": "relu-output-not-mask",
-                 "cut": "missing-path", "drop": "missing-factor", "flip": "term-sign", "no-T": "missing-transpose"}
+SLIP_VERDICTS = {
+    "no-mask": "no-relu-mask",
+    "mask-grad": "relu-mask-from-gradient",
+    "mask-out": "relu-output-not-mask",
+    "cut": "missing-path",
+    "drop": "missing-factor",
+    "flip": "term-sign",
+    "no-T": "missing-transpose",
+}
 
 
 def slip_message(slip: str, name: str, lesson: Lesson) -> tuple[str, str]:
@@ -98,30 +118,40 @@ def slip_message(slip: str, name: str, lesson: Lesson) -> tuple[str, str]:
     from tutor.code.template import code
 
     graph = lesson.graph
-    assert graph is not None                          # a code exercise's lesson has a graph
+    assert graph is not None  # a code exercise's lesson has a graph
 
     kind, _, where = slip.partition(":")
     relu = next((n for n in graph.nodes if _uses(n.expr, "relu")), None)
     arg = _relu_argument(lesson, relu.name) if relu else "z"
     if kind == "no-mask":
-        text = (f"{name}: the ReLU mask is missing: the gradient must be 0 wherever {arg} < 0 "
-                f"(multiply by ({arg} > 0)); your {name} is exactly what passing those entries through gives")
+        text = (
+            f"{name}: the ReLU mask is missing: the gradient must be 0 wherever {arg} < 0 "
+            f"(multiply by ({arg} > 0)); your {name} is exactly what passing those entries through gives"
+        )
     elif kind == "mask-grad":
-        text = (f"{name}: the ReLU mask is taken from the gradient: the slope of relu is ({arg} > 0), "
-                "the sign of its input, not of the gradient arriving at it")
+        text = (
+            f"{name}: the ReLU mask is taken from the gradient: the slope of relu is ({arg} > 0), "
+            "the sign of its input, not of the gradient arriving at it"
+        )
     elif kind == "mask-out":
-        text = (f"{name}: the gradient is multiplied by relu's output {relu.name if relu else ''}: multiply by its "
-                f"slope ({arg} > 0) instead")
+        text = (
+            f"{name}: the gradient is multiplied by relu's output {relu.name if relu else ''}: multiply by its "
+            f"slope ({arg} > 0) instead"
+        )
     elif kind == "cut":
         uses = ", ".join(sorted(set(_names(graph.node(where).expr))))
-        text = (f"{name}: the path through {where} is missing: {where} = {code(graph.node(where).expr)} "
-                f"depends on {uses}, so the gradient flows back through it too")
+        text = (
+            f"{name}: the path through {where} is missing: {where} = {code(graph.node(where).expr)} "
+            f"depends on {uses}, so the gradient flows back through it too"
+        )
     elif kind == "drop":
         text = f"{name}: {where} is missing: the forward pass multiplies by {where}, so the gradient must too"
     elif kind == "flip":
         var, _, k = where.rpartition(".")
-        text = (f"{name}: one term of d{var} has the wrong sign (term {int(k) + 1} of the sum over the paths "
-                f"from {var} to the loss)")
+        text = (
+            f"{name}: one term of d{var} has the wrong sign (term {int(k) + 1} of the sum over the paths "
+            f"from {var} to the loss)"
+        )
     else:
         text = f"{name}: a transpose is missing: the shapes fit only because they are equal here; check each .T"
     return SLIP_VERDICTS[kind], text

@@ -18,13 +18,26 @@ from tutor.lesson import Exercise, Graph, Lesson
 
 # numpy spelling of each function of the operation table ({0}, {1}: its arguments, as code)
 CALLS = {
-    "relu": "np.maximum({0}, 0)", "step": "({0} > 0)", "leaky_relu": "np.where({0} > 0, {0}, {1} * {0})",
-    "leaky_step": "np.where({0} > 0, 1.0, {1})", "max": "np.maximum({0}, {1})", "abs": "np.abs({0})",
-    "sign": "np.sign({0})", "sigmoid": "(1 / (1 + np.exp(-{0})))", "softplus": "np.logaddexp(0, {0})",
-    "tanh": "np.tanh({0})", "exp": "np.exp({0})", "log": "np.log({0})", "sqrt": "np.sqrt({0})",
-    "sum": "np.sum({0})", "mean": "np.mean({0})",
-    "rowsum": "np.sum({0}, axis=-1, keepdims=True)", "rowmean": "np.mean({0}, axis=-1, keepdims=True)",
-    "rowmax": "np.max({0}, axis=-1, keepdims=True)", "colsum": "np.sum({0}, axis=0)", "colmean": "np.mean({0}, axis=0)",
+    "relu": "np.maximum({0}, 0)",
+    "step": "({0} > 0)",
+    "leaky_relu": "np.where({0} > 0, {0}, {1} * {0})",
+    "leaky_step": "np.where({0} > 0, 1.0, {1})",
+    "max": "np.maximum({0}, {1})",
+    "abs": "np.abs({0})",
+    "sign": "np.sign({0})",
+    "sigmoid": "(1 / (1 + np.exp(-{0})))",
+    "softplus": "np.logaddexp(0, {0})",
+    "tanh": "np.tanh({0})",
+    "exp": "np.exp({0})",
+    "log": "np.log({0})",
+    "sqrt": "np.sqrt({0})",
+    "sum": "np.sum({0})",
+    "mean": "np.mean({0})",
+    "rowsum": "np.sum({0}, axis=-1, keepdims=True)",
+    "rowmean": "np.mean({0}, axis=-1, keepdims=True)",
+    "rowmax": "np.max({0}, axis=-1, keepdims=True)",
+    "colsum": "np.sum({0}, axis=0)",
+    "colmean": "np.mean({0}, axis=0)",
     "tril": "np.tril({0})",
     "onehot": "(np.arange({1}.shape[-1]) == {0}[:, None]).astype(float)",
 }
@@ -71,8 +84,8 @@ class CodeTask:
     function: str
     args: tuple[str, ...]
     wrt: tuple[str, ...]
-    shapes: dict[str, tuple[str, ...]]   # name → tuple of dimension names (() for a scalar)
-    dims: dict[str, int]                 # dimension → size
+    shapes: dict[str, tuple[str, ...]]  # name → tuple of dimension names (() for a scalar)
+    dims: dict[str, int]  # dimension → size
 
     def shape(self, name: str) -> tuple[int, ...]:
         return tuple(self.dims[d] for d in self.shapes.get(name, ()))
@@ -85,15 +98,22 @@ class CodeTask:
 
 
 def graph_of(lesson: Lesson) -> Graph:
-    assert lesson.graph is not None            # a code exercise's lesson has a graph (checked on loading)
+    assert lesson.graph is not None  # a code exercise's lesson has a graph (checked on loading)
     return lesson.graph
 
 
 def task_for(lesson: Lesson, exercise: Exercise) -> CodeTask:
     g = graph_of(lesson)
     shapes = infer_shapes(g) if g.shapes else {}
-    return CodeTask(lesson.id, exercise.id, "backward", g.inputs + g.params, exercise.wrt or g.params,
-                    {k: tuple(v) for k, v in shapes.items()}, dict(g.dims))
+    return CodeTask(
+        lesson.id,
+        exercise.id,
+        "backward",
+        g.inputs + g.params,
+        exercise.wrt or g.params,
+        {k: tuple(v) for k, v in shapes.items()},
+        dict(g.dims),
+    )
 
 
 def _dims_line(task: CodeTask, body: str) -> list[str]:
@@ -146,14 +166,21 @@ def template(lesson: Lesson, exercise: Exercise) -> str:
     return "\n".join(lines)
 
 
-def reference(lesson: Lesson, exercise: Exercise, slip: str | None = None,
-              info: dict[str, Any] | None = None) -> str:
+def reference(
+    lesson: Lesson, exercise: Exercise, slip: str | None = None, info: dict[str, Any] | None = None
+) -> str:
     """The tutor's own solution, or with one slip the checker recognises when a learner makes it
     (SLIPS); `info` collects where slips can be made (slip_names)."""
     task = task_for(lesson, exercise)
     body = _forward(lesson) + [""] + _backward(lesson, task, slip, info if info is not None else {})
-    lines = [repr(f"{lesson.title}: exercise {exercise.id}, the reference solution."), "", "import numpy as np", "",
-             "", f"def {task.function}({', '.join(task.args)}):"]
+    lines = [
+        repr(f"{lesson.title}: exercise {exercise.id}, the reference solution."),
+        "",
+        "import numpy as np",
+        "",
+        "",
+        f"def {task.function}({', '.join(task.args)}):",
+    ]
     lines += [f"    {d}" for d in _dims_line(task, "\n".join(body))]
     lines += [f"    {line}" if line else "" for line in body]
     lines.append(f"    return {', '.join(f'd{w}' for w in task.wrt)}")
@@ -181,7 +208,7 @@ def _backward(lesson: Lesson, task: CodeTask, slip: str | None, info: dict[str, 
     last_user: dict[str, int] = {}
     for i, n in enumerate(g.nodes):
         for s in _syms(n.expr):
-            last_user.setdefault(s, i)         # reverse order: the earliest user is processed last
+            last_user.setdefault(s, i)  # reverse order: the earliest user is processed last
 
     def shape(e: Expr) -> tuple[str, ...]:
         return shape_of(e, shapes)
@@ -201,16 +228,24 @@ def _backward(lesson: Lesson, task: CodeTask, slip: str | None, info: dict[str, 
                 walk(a[0], mul(G, a[1]), broadcast(gs, sb, "*"))
                 walk(a[1], mul(G, a[0]), broadcast(gs, sa, "*"))
                 return
-            ga = Apply("matmul", (G, transposed(a[1]))) if len(sb) >= 2 else Apply("outer", (G, a[1]))
-            gb = Apply("matmul", (transposed(a[0]), G)) if len(sa) >= 2 else Apply("outer", (a[0], G))
+            ga = (
+                Apply("matmul", (G, transposed(a[1])))
+                if len(sb) >= 2
+                else Apply("outer", (G, a[1]))
+            )
+            gb = (
+                Apply("matmul", (transposed(a[0]), G))
+                if len(sa) >= 2
+                else Apply("outer", (a[0], G))
+            )
             walk(a[0], ga, sa)
             walk(a[1], gb, sb)
         elif e.op == "T":
             walk(a[0], Apply("T", (G,)), tuple(reversed(gs)))
         elif e.op == "tril" and shape(a[0]):
-            walk(a[0], Apply("tril", (G,)), gs)   # masked entries pass nothing back
+            walk(a[0], Apply("tril", (G,)), gs)  # masked entries pass nothing back
         elif e.op == "sum":
-            walk(a[0], G, gs)                 # copied to every element: expanded at the variable
+            walk(a[0], G, gs)  # copied to every element: expanded at the variable
         elif e.op == "mean":
             walk(a[0], div(G, _size(shape(a[0]))) if shape(a[0]) else G, gs)
         elif e.op in REDUCTIONS and shape(a[0]):
@@ -219,7 +254,7 @@ def _backward(lesson: Lesson, task: CodeTask, slip: str | None, info: dict[str, 
                 G = div(G, Sym(sa[-1]))
             elif e.op == "colmean":
                 G = div(G, Sym(sa[0]))
-            elif e.op == "rowmax":            # to each row's largest entry (ties share it)
+            elif e.op == "rowmax":  # to each row's largest entry (ties share it)
                 G = mul(G, Apply("argmax_mask", (a[0],)))
             # copied back along the reduced axis: made full size where it reaches its variable
             walk(a[0], G, broadcast(gs, sa, "*") if e.op == "rowmax" else gs)
@@ -227,7 +262,11 @@ def _backward(lesson: Lesson, task: CodeTask, slip: str | None, info: dict[str, 
             for arg, d in zip(a, OPS[e.op].d(a), strict=True):
                 if isinstance(d, Apply) and d.op == "step" and e.op == "relu":
                     info["masks"] = True
-                    slips: dict[str, Expr] = {"no-mask": ONE, "mask-grad": Apply("step", (G,)), "mask-out": e}
+                    slips: dict[str, Expr] = {
+                        "no-mask": ONE,
+                        "mask-grad": Apply("step", (G,)),
+                        "mask-out": e,
+                    }
                     d = slips.get(kind, d)
                 if isinstance(d, Sym) and d.name in g.params:
                     info["factors"].add(d.name)
@@ -238,7 +277,7 @@ def _backward(lesson: Lesson, task: CodeTask, slip: str | None, info: dict[str, 
         info["transposes"] += 1
         if kind == "no-T" and where == str(info["transposes"]):
             return e
-        return e.args[0] if isinstance(e, Apply) and e.op == "T" else Apply("T", (e,))   # K.T.T is K
+        return e.args[0] if isinstance(e, Apply) and e.op == "T" else Apply("T", (e,))  # K.T.T is K
 
     def emit(name: str) -> None:
         terms: list[str] = []
@@ -246,24 +285,36 @@ def _backward(lesson: Lesson, task: CodeTask, slip: str | None, info: dict[str, 
             target = shapes.get(name, ())
             if len(s) < len(target):
                 G, s = mul(G, Apply("ones_like", (Sym(name),))), target
-            negative = isinstance(G, Apply) and G.op == "neg" and bool(terms)   # a − b, not a + −b
+            negative = isinstance(G, Apply) and G.op == "neg" and bool(terms)  # a − b, not a + −b
             G = G.args[0] if negative and isinstance(G, Apply) else G
             extra = len(s) - len(target)
             if target and s and target[-1] == ONE_DIM and s[-1] != ONE_DIM:
-                G, s = Apply("sum_kept", (G,)), s[:-1] + (ONE_DIM,)    # the variable is N×1: sum each row
+                G, s = (
+                    Apply("sum_kept", (G,)),
+                    s[:-1] + (ONE_DIM,),
+                )  # the variable is N×1: sum each row
             if not target and s:
                 text = f"np.sum({code(G)})"
             elif extra > 0:
                 text = f"({code(G)}).sum({tuple(range(extra)) if extra > 1 else 0})"
             else:
-                text = _wrap(G, OPS["sub"].prec, strict=True) if negative else \
-                    number_text(G.value) if isinstance(G, Num) else code(G)
+                text = (
+                    _wrap(G, OPS["sub"].prec, strict=True)
+                    if negative
+                    else number_text(G.value)
+                    if isinstance(G, Num)
+                    else code(G)
+                )
             terms.append(("- " if negative else "+ ") + text if terms else text)
         if len(terms) > 1:
             info["terms"][name] = len(terms)
             if kind == "flip" and where.rpartition(".")[0] == name:
                 k = int(where.rpartition(".")[2])
-                terms[k] = f"{'+' if terms[k][0] == '-' else '-'} ({terms[k][2:]})" if k else f"-({terms[k]})"
+                terms[k] = (
+                    f"{'+' if terms[k][0] == '-' else '-'} ({terms[k][2:]})"
+                    if k
+                    else f"-({terms[k]})"
+                )
         lines.append(f"d{name} = {' '.join(terms) if terms else '0.0'}")
 
     emitted = set()
@@ -277,7 +328,7 @@ def _backward(lesson: Lesson, task: CodeTask, slip: str | None, info: dict[str, 
             G = Sym(f"d{n.name}")
             info["cuts"].append(n.name)
             if kind == "cut" and where == n.name:
-                continue                      # its gradient stops here: a path left out
+                continue  # its gradient stops here: a path left out
         else:
             continue
         walk(n.expr, G, () if n.name == g.loss else shapes.get(n.name, ()))
@@ -313,9 +364,12 @@ def _needed(g: Graph, wrt: Iterable[str]) -> set[str]:
 
 
 # matrix-rule helpers with no entry in the operation table
-CALLS.update(outer="np.outer({0}, {1})", ones_like="np.ones_like({0})",
-             argmax_mask="({0} == np.max({0}, axis=-1, keepdims=True))",
-             sum_kept="np.sum({0}, axis=-1, keepdims=True)")
+CALLS.update(
+    outer="np.outer({0}, {1})",
+    ones_like="np.ones_like({0})",
+    argmax_mask="({0} == np.max({0}, axis=-1, keepdims=True))",
+    sum_kept="np.sum({0}, axis=-1, keepdims=True)",
+)
 REDUCTIONS = ("rowsum", "rowmean", "rowmax", "colsum", "colmean")
 
 
@@ -329,7 +383,11 @@ def slip_names(lesson: Lesson, exercise: Exercise) -> list[str]:
         for name in set(_syms(n.expr)):
             users[name] = users.get(name, 0) + 1
     # a path left out: only where the variable it starts from has another path to the loss
-    names += [f"cut:{n}" for n in info["cuts"] if any(users.get(a, 0) > 1 for a in _syms(graph_of(lesson).node(n).expr))]
+    names += [
+        f"cut:{n}"
+        for n in info["cuts"]
+        if any(users.get(a, 0) > 1 for a in _syms(graph_of(lesson).node(n).expr))
+    ]
     names += [f"drop:{p}" for p in sorted(info["factors"])]
     names += [f"flip:{v}.{k}" for v, n in info["terms"].items() for k in range(n)]
     names += [f"no-T:{k}" for k in range(1, info["transposes"] + 1)]

@@ -10,7 +10,7 @@ BACKWARD_MARK = "  # <- backward"
 @dataclass(frozen=True)
 class Script:
     text: str
-    backward: frozenset[int]         # 0-based numbers of the lines that compute the backward pass
+    backward: frozenset[int]  # 0-based numbers of the lines that compute the backward pass
     backend: str
 
 
@@ -30,12 +30,33 @@ class Writer:
 
 
 # Array-library spellings: the same manual code on numpy arrays and on torch tensors.
-NP = dict(exp="np.exp", log="np.log", tanh="np.tanh", sqrt="np.sqrt", arange="np.arange({})",
-          zeros_like="np.zeros_like", rowmax="{}.max(axis=1, keepdims=True)", rowsum="{}.sum(axis=1, keepdims=True)",
-          copy="{}.copy()", size="{}.size", erf="erf", indices="{}.astype(np.int64)",
-          scatter_add="np.add.at({}, {}, {})")
-TORCH = dict(exp="torch.exp", log="torch.log", tanh="torch.tanh", sqrt="torch.sqrt", arange="torch.arange({})",
-             zeros_like="torch.zeros_like", rowmax="{}.max(dim=1, keepdim=True).values",
-             rowsum="{}.sum(dim=1, keepdim=True)", copy="{}.clone()", size="{}.numel()", erf="torch.erf",
-             indices="{}.long()", scatter_add="{}.index_add_(0, {}, {})")
-
+NP = dict(
+    exp="np.exp",
+    log="np.log",
+    tanh="np.tanh",
+    sqrt="np.sqrt",
+    arange="np.arange({})",
+    zeros_like="np.zeros_like",
+    rowmax="{}.max(axis=1, keepdims=True)",
+    rowsum="{}.sum(axis=1, keepdims=True)",
+    copy="{}.copy()",
+    size="{}.size",
+    erf="erf",
+    indices="{}.astype(np.int64)",
+    scatter_add="np.add.at({}, {}, {})",
+)
+TORCH = dict(
+    exp="torch.exp",
+    log="torch.log",
+    tanh="torch.tanh",
+    sqrt="torch.sqrt",
+    arange="torch.arange({})",
+    zeros_like="torch.zeros_like",
+    rowmax="{}.max(dim=1, keepdim=True).values",
+    rowsum="{}.sum(dim=1, keepdim=True)",
+    copy="{}.clone()",
+    size="{}.numel()",
+    erf="torch.erf",
+    indices="{}.long()",
+    scatter_add="{}.index_add_(0, {}, {})",
+)

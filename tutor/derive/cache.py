@@ -21,7 +21,7 @@ from tutor.derive.steps import Check, Derivation, Step
 from tutor.expr.nodes import Apply, Expr, Num, Sym
 from tutor.lesson import Lesson
 
-Json = Any                    # what json.load gives back: checked where it is read
+Json = Any  # what json.load gives back: checked where it is read
 
 FORMAT = 1
 
@@ -44,7 +44,9 @@ def _code() -> str:
     if not _CODE:
         digest = hashlib.sha256()
         root = Path(__file__).resolve().parent.parent
-        for path in sorted([*root.joinpath("expr").glob("*.py"), *root.joinpath("derive").glob("*.py")]):
+        for path in sorted(
+            [*root.joinpath("expr").glob("*.py"), *root.joinpath("derive").glob("*.py")]
+        ):
             digest.update(path.read_bytes())
         _CODE.append(digest.hexdigest()[:16])
     return _CODE[0]
@@ -82,17 +84,35 @@ def _unarray(v: Json) -> np.ndarray | float:
 def _check(c: Check | None) -> Json:
     if c is None:
         return None
-    return {"param": c.param, "symbolic": _array(c.symbolic), "autograd": _array(c.autograd),
-            "numeric": _array(c.numeric), "rel_error": c.rel_error, "ok": c.ok, "blame": c.blame,
-            "grade": c.grade, "kink": c.kink, "autograd_error": c.autograd_error}
+    return {
+        "param": c.param,
+        "symbolic": _array(c.symbolic),
+        "autograd": _array(c.autograd),
+        "numeric": _array(c.numeric),
+        "rel_error": c.rel_error,
+        "ok": c.ok,
+        "blame": c.blame,
+        "grade": c.grade,
+        "kink": c.kink,
+        "autograd_error": c.autograd_error,
+    }
 
 
 def _uncheck(j: Json) -> Check | None:
     if j is None:
         return None
-    return Check(j["param"], _unarray(j["symbolic"]), _unarray(j["autograd"]), _unarray(j["numeric"]),
-                 float(j["rel_error"]), bool(j["ok"]), j["blame"], j["grade"], bool(j["kink"]),
-                 float(j["autograd_error"]))
+    return Check(
+        j["param"],
+        _unarray(j["symbolic"]),
+        _unarray(j["autograd"]),
+        _unarray(j["numeric"]),
+        float(j["rel_error"]),
+        bool(j["ok"]),
+        j["blame"],
+        j["grade"],
+        bool(j["kink"]),
+        float(j["autograd_error"]),
+    )
 
 
 def _line(value: Expr | str) -> Json:
@@ -115,17 +135,27 @@ def _check_ref(deriv: Derivation, c: Check | None) -> Json:
 
 def dump(deriv: Derivation) -> dict[str, Json]:
     return {
-        "steps": [{"phase": s.phase, "node": s.node, "title": s.title, "note": s.note,
-                   "lines": [[label, _line(v)] for label, v in s.lines],
-                   "values": sorted(s.values), "grads": sorted(s.grads),
-                   "check": _check_ref(deriv, s.check),
-                   "table": None if s.table is None else _array(s.table)}
-                  for s in deriv.steps],
-        "values": deriv.values, "grads": deriv.grads,
+        "steps": [
+            {
+                "phase": s.phase,
+                "node": s.node,
+                "title": s.title,
+                "note": s.note,
+                "lines": [[label, _line(v)] for label, v in s.lines],
+                "values": sorted(s.values),
+                "grads": sorted(s.grads),
+                "check": _check_ref(deriv, s.check),
+                "table": None if s.table is None else _array(s.table),
+            }
+            for s in deriv.steps
+        ],
+        "values": deriv.values,
+        "grads": deriv.grads,
         "trees": {k: None if v is None else _tree(v) for k, v in deriv.trees.items()},
         "local": [[a, b, _tree(v)] for (a, b), v in deriv.local_trees.items()],
         "checks": [_check(c) for c in deriv.checks],
-        "matrix_checks": [_check(c) for c in deriv.matrix_checks], "problem": deriv.problem,
+        "matrix_checks": [_check(c) for c in deriv.matrix_checks],
+        "problem": deriv.problem,
         "values_checks": [_check(c) for c in deriv.values_checks],
     }
 
@@ -133,25 +163,45 @@ def dump(deriv: Derivation) -> dict[str, Json]:
 def undump(lesson: Lesson, j: dict[str, Json]) -> Derivation:
     def listed(c: Json) -> Check:
         check = _uncheck(c)
-        if check is None:               # each was dumped from a Check: the entry is corrupt (load() says so)
+        if check is None:  # each was dumped from a Check: the entry is corrupt (load() says so)
             raise ValueError("a derivation's check is missing")
         return check
 
-    lists = {name: [listed(c) for c in j[name]] for name in ("checks", "matrix_checks", "values_checks")}
+    lists = {
+        name: [listed(c) for c in j[name]] for name in ("checks", "matrix_checks", "values_checks")
+    }
 
     def check(c: Json) -> Check | None:
         return lists[c["ref"]][c["i"]] if isinstance(c, dict) and "ref" in c else _uncheck(c)
 
-    steps = [Step(i, s["phase"], s["node"], s["title"], tuple((label, _unline(v)) for label, v in s["lines"]),
-                  s["note"], frozenset(s["values"]), frozenset(s["grads"]), check(s["check"]),
-                  None if s["table"] is None else np.asarray(_unarray(s["table"])))
-             for i, s in enumerate(j["steps"])]
-    return Derivation(lesson.id, lesson.graph, steps, {k: float(v) for k, v in j["values"].items()},
-                      {k: float(v) for k, v in j["grads"].items()},
-                      {k: None if v is None else _untree(v) for k, v in j["trees"].items()},
-                      {(a, b): _untree(v) for a, b, v in j["local"]},
-                      lists["checks"], lists["matrix_checks"], str(j["problem"]),
-                      values_checks=lists["values_checks"])
+    steps = [
+        Step(
+            i,
+            s["phase"],
+            s["node"],
+            s["title"],
+            tuple((label, _unline(v)) for label, v in s["lines"]),
+            s["note"],
+            frozenset(s["values"]),
+            frozenset(s["grads"]),
+            check(s["check"]),
+            None if s["table"] is None else np.asarray(_unarray(s["table"])),
+        )
+        for i, s in enumerate(j["steps"])
+    ]
+    return Derivation(
+        lesson.id,
+        lesson.graph,
+        steps,
+        {k: float(v) for k, v in j["values"].items()},
+        {k: float(v) for k, v in j["grads"].items()},
+        {k: None if v is None else _untree(v) for k, v in j["trees"].items()},
+        {(a, b): _untree(v) for a, b, v in j["local"]},
+        lists["checks"],
+        lists["matrix_checks"],
+        str(j["problem"]),
+        values_checks=lists["values_checks"],
+    )
 
 
 def load(lesson: Lesson) -> Derivation | None:
@@ -174,7 +224,9 @@ def save(lesson: Lesson, deriv: Derivation) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(dump(deriv)))         # one shot: json's C encoder (json.dump is pure Python)
+            f.write(
+                json.dumps(dump(deriv))
+            )  # one shot: json's C encoder (json.dump is pure Python)
         os.replace(tmp, folder / f"{key(lesson)}.json")
     except OSError:
-        pass                      # a read-only or full cache: the derivation simply is not kept
+        pass  # a read-only or full cache: the derivation simply is not kept

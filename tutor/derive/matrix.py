@@ -27,7 +27,7 @@ from tutor.lesson.graph_values import label_leaves
 
 Lines = tuple[tuple[str, Expr | str], ...]
 
-CHECK_DIM = 4          # each dimension is cut to this size for the numeric check
+CHECK_DIM = 4  # each dimension is cut to this size for the numeric check
 
 
 @dataclass(frozen=True)
@@ -98,8 +98,12 @@ class _Context:
         return pretty(expr, matrix=True)
 
     def wrap(self, expr: Expr) -> str:
-        return self.text(expr) if isinstance(expr, (Num, Sym)) or (isinstance(expr, Apply) and (
-            OPS[expr.op].function or expr.op == "T")) else f"({self.text(expr)})"
+        return (
+            self.text(expr)
+            if isinstance(expr, (Num, Sym))
+            or (isinstance(expr, Apply) and (OPS[expr.op].function or expr.op == "T"))
+            else f"({self.text(expr)})"
+        )
 
     paren = staticmethod(_paren)
 
@@ -149,7 +153,7 @@ class _Backward:
         if not want:
             return G, f"sum({gt})"
         if len(want) == len(g_shape) and want[-1] == ONE_DIM:
-            return G, f"{_paren(gt)}·1"                # summed along each row (z − rowmax(z))
+            return G, f"{_paren(gt)}·1"  # summed along each row (z − rowmax(z))
         return G, f"1ᵀ·({gt})"
 
     def run(self, expr: Expr, G: Any, gt: str, g_shape: Shape) -> None:
@@ -163,7 +167,7 @@ class _Backward:
         if op.backward is not None:
             results = op.backward(self.ctx, expr.args, G, gt)
             for arg, result in zip(expr.args, results, strict=True):
-                if result is None:                     # a constant of the arguments (onehot): nothing flows
+                if result is None:  # a constant of the arguments (onehot): nothing flows
                     continue
                 Gi, text = result
                 shape = self.ctx.shape(arg) if expr.op != "T" else tuple(reversed(g_shape))
@@ -176,8 +180,12 @@ class _Backward:
             local = locals_[i]
             lv = self.ctx.value(local)
             is_scalar = lv.ndim == 0 and not self.ctx.shape(local)
-            factor = self.ctx.text(local) if isinstance(local, (Num, Sym)) or not (
-                isinstance(local, Apply) and local.op in ("add", "sub")) else f"({self.ctx.text(local)})"
+            factor = (
+                self.ctx.text(local)
+                if isinstance(local, (Num, Sym))
+                or not (isinstance(local, Apply) and local.op in ("add", "sub"))
+                else f"({self.ctx.text(local)})"
+            )
             text = _times(gt, factor, "·" if is_scalar else " ⊙ ")
             self.run(arg, *self.reduce(G * lv, text, arg, g_shape), self.ctx.shape(arg))
 
@@ -189,20 +197,25 @@ def check_values(g: Graph, seed: int = 0) -> dict[str, np.ndarray]:
     for name in g.leaves:
         dims = tuple(min(g.dims.get(dname, 1), CHECK_DIM) for dname in g.shapes.get(name, ()))
         values[name] = rng.uniform(0.2, 1.2, size=dims) * rng.choice((-1.0, 1.0), size=dims)
-    labels = np.random.default_rng(seed + 1)        # a separate stream: the other leaves stay as they were
+    labels = np.random.default_rng(
+        seed + 1
+    )  # a separate stream: the other leaves stay as they were
     for name, classes in label_leaves(g).items():
-        values[name] = labels.integers(0, min(g.dims.get(classes, 1), CHECK_DIM), size=np.shape(values[name]))
+        values[name] = labels.integers(
+            0, min(g.dims.get(classes, 1), CHECK_DIM), size=np.shape(values[name])
+        )
         values[name] = values[name].astype(np.float64)
     return values
 
 
-def rule_gradients(g: Graph, leaves: dict[str, Any], shapes: dict[str, Shape]
-                   ) -> tuple[dict[str, Any], dict[str, Any], dict[str, list[str]]]:
+def rule_gradients(
+    g: Graph, leaves: dict[str, Any], shapes: dict[str, Shape]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, list[str]]]:
     """The matrix-form rules run at the leaves' arrays: every node's value, ∂L/∂(each node other
     than the loss, and each parameter), and the terms each gradient adds up, as text."""
     values = checker.forward(g, leaves)
     bw = _Backward(values, shapes)
-    totals: dict[str, Any] = {}                  # arrays, or numbers for a scalar
+    totals: dict[str, Any] = {}  # arrays, or numbers for a scalar
     texts: dict[str, list[str]] = {}
     G: Any
     for node in reversed(g.nodes):
@@ -231,7 +244,7 @@ def matrix_backward(g: Graph, seed: int = 0, fused: dict[str, Expr] | None = Non
     values, totals, texts = rule_gradients(g, leaves, shapes)
 
     auto_grads: dict[str, Any] = {}
-    if g.fused:                                  # the lesson's closed forms are checked against autograd too
+    if g.fused:  # the lesson's closed forms are checked against autograd too
         auto_params, auto_nodes = checker.autograd(g, leaves)
         auto_grads = {**auto_nodes, **auto_params}
     entries = []
@@ -239,13 +252,18 @@ def matrix_backward(g: Graph, seed: int = 0, fused: dict[str, Expr] | None = Non
         formula = "  +  ".join(texts[name]) or "0"
         used = [s for s in list(shapes) if _mentions(formula, s)]
         where = ", ".join(f"{s} is {show(shapes[s])}" for s in used)
-        lines: Lines = ((grad_name(name), formula), ("shape", f"{show(shapes[name])} (the shape of {name})"))
+        lines: Lines = (
+            (grad_name(name), formula),
+            ("shape", f"{show(shapes[name])} (the shape of {name})"),
+        )
         note = f"where {where}; each ∂L/∂· has the shape of its node." if where else ""
         short = _fused(fused.get(name) if fused else None, totals.get(name), values, shapes[name])
         if short:
             lines += ((f"{grad_name(name)}, fused", short),)
-            note = ("The fused form is the same numbers without dividing by values that can be 0 (it is what a "
-                    "stable implementation computes). " + note)
+            note = (
+                "The fused form is the same numbers without dividing by values that can be 0 (it is what a "
+                "stable implementation computes). " + note
+            )
         if len(texts[name]) > 1:
             note = f"{name} is used {len(texts[name])} times: the gradients add up. " + note
         if name in g.fused:
@@ -257,11 +275,12 @@ def matrix_backward(g: Graph, seed: int = 0, fused: dict[str, Expr] | None = Non
     return MatrixResult(tuple(entries), checks)
 
 
-FUSED_OK = 1e-9        # a closed form and the rule-by-rule gradient: both exact, only rounding apart
+FUSED_OK = 1e-9  # a closed form and the rule-by-rule gradient: both exact, only rounding apart
 
 
-def _closed_form(g: Graph, fused: Node, total: Any, values: dict[str, Any],
-                 auto: dict[str, Any]) -> tuple[Lines, str]:
+def _closed_form(
+    g: Graph, fused: Node, total: Any, values: dict[str, Any], auto: dict[str, Any]
+) -> tuple[Lines, str]:
     """The lesson's closed form of ∂L/∂name ([graph.fused]) on the check's arrays, with its relative
     error against the rule-by-rule result and against torch autograd. Dimension names in it stand
     for their sizes there (each cut to CHECK_DIM)."""
@@ -272,15 +291,21 @@ def _closed_form(g: Graph, fused: Node, total: Any, values: dict[str, Any],
         here = np.asarray(evaluate(fused.expr, {**env, **values}, Numpy()), dtype=np.float64)
     text = pretty(fused.expr, matrix=True)
     if here.shape != np.shape(total):
-        return ((f"{grad_name(fused.name)}, fused", text),), "The fused form does not have the gradient's shape."
+        return (
+            (f"{grad_name(fused.name)}, fused", text),
+        ), "The fused form does not have the gradient's shape."
     vs_rules = exact_error(here, total)
     vs_auto = exact_error(here, auto[fused.name]) if fused.name in auto else float("nan")
-    lines: Lines = ((f"{grad_name(fused.name)}, fused", text),
-                    ("fused vs the rules above", f"relative error {vs_rules:.1e}"),
-             ("fused vs torch autograd", f"relative error {vs_auto:.1e}"))
+    lines: Lines = (
+        (f"{grad_name(fused.name)}, fused", text),
+        ("fused vs the rules above", f"relative error {vs_rules:.1e}"),
+        ("fused vs torch autograd", f"relative error {vs_auto:.1e}"),
+    )
     if vs_rules <= FUSED_OK and vs_auto <= FUSED_OK:
-        said = ("The fused form is one expression for the same numbers: it agrees with the rule-by-rule "
-                "backward pass and with autograd on the check's arrays.")
+        said = (
+            "The fused form is one expression for the same numbers: it agrees with the rule-by-rule "
+            "backward pass and with autograd on the check's arrays."
+        )
     else:
         said = "MISMATCH: the fused form given does not equal the gradient on the check's arrays."
     return lines, said
@@ -298,7 +323,9 @@ def _fused(tree: Expr | None, total: Any, values: dict[str, Any], shape: Shape) 
         return ""
     ratio = total[here != 0] / here[here != 0]
     c = float(ratio[0])
-    if not np.allclose(ratio, c, rtol=1e-9, atol=0) or not np.allclose(total, c * here, rtol=1e-9, atol=1e-15):
+    if not np.allclose(ratio, c, rtol=1e-9, atol=0) or not np.allclose(
+        total, c * here, rtol=1e-9, atol=1e-15
+    ):
         return ""
     text = pretty(tree, matrix=True)
     if abs(c - 1) < 1e-12:

@@ -13,12 +13,16 @@ from typing import Any
 
 import numpy as np
 
-from tutor.lesson import Graph
 from tutor.derive.check import GOOD, KINK_OK, WRONG, finite_difference, rel_error
+from tutor.lesson import Graph
 
-STEPS = tuple(10.0 ** -k for k in range(1, 13))          # 1e-1 … 1e-12
+STEPS = tuple(10.0**-k for k in range(1, 13))  # 1e-1 … 1e-12
 # (label, central?, dtype): the columns of the sweep, in the order they are shown
-KINDS = (("central f64", True, np.float64), ("forward f64", False, np.float64), ("central f32", True, np.float32))
+KINDS = (
+    ("central f64", True, np.float64),
+    ("forward f64", False, np.float64),
+    ("central f32", True, np.float32),
+)
 # a relative error is never shown below this: float64 cannot tell two numbers apart more finely
 FLOOR = 1e-17
 
@@ -28,10 +32,10 @@ class Sweep:
     """One parameter's relative errors, per kind of difference, for each h of `steps`."""
 
     param: str
-    reference: float                           # the derived gradient the differences are compared with
+    reference: float  # the derived gradient the differences are compared with
     steps: tuple[float, ...]
-    errors: dict[str, tuple[float, ...]]       # kind label → relative error per step
-    kink: tuple[bool, ...]                     # per step: a kink's argument changes sign within it
+    errors: dict[str, tuple[float, ...]]  # kind label → relative error per step
+    kink: tuple[bool, ...]  # per step: a kink's argument changes sign within it
 
     def best(self, kind: str) -> tuple[float, float]:
         """(h, error) where this kind of difference comes closest to the gradient."""
@@ -40,8 +44,13 @@ class Sweep:
         return self.steps[i], errs[i]
 
     def as_json(self) -> dict[str, Any]:
-        return {"param": self.param, "reference": self.reference, "h": list(self.steps),
-                "rel_error": {k: list(v) for k, v in self.errors.items()}, "kink": list(self.kink)}
+        return {
+            "param": self.param,
+            "reference": self.reference,
+            "h": list(self.steps),
+            "rel_error": {k: list(v) for k, v in self.errors.items()},
+            "kink": list(self.kink),
+        }
 
 
 def sweep(graph: Graph, env: dict[str, Any], param: str, reference: float) -> Sweep:

@@ -42,8 +42,13 @@ def check_answer(lesson: Lesson, exercise_id: str, answer: str) -> Verdict:
     from tutor.exercises.answers import check_choice, check_shape, check_value
     from tutor.exercises.derivative import check_derivative
 
-    check = {"derivative": check_derivative, "value": check_value, "shape": check_shape, "choice": check_choice}[ex.kind]
+    check = {
+        "derivative": check_derivative,
+        "value": check_value,
+        "shape": check_shape,
+        "choice": check_choice,
+    }[ex.kind]
     verdict = check(lesson, ex, answer.strip())
-    if len(verdict.message) > MAX_MESSAGE:       # e.g. a parser error quoting a 1000-letter name
+    if len(verdict.message) > MAX_MESSAGE:  # e.g. a parser error quoting a 1000-letter name
         verdict = replace(verdict, message=verdict.message[: MAX_MESSAGE - 1] + "…")
     return verdict

@@ -8,14 +8,21 @@ import re
 import numpy as np
 
 from tutor.errors import LessonError
+from tutor.exercises.points import Bounded, Domain, Overflow, Points, same
+from tutor.exercises.slips import (
+    activation_slip,
+    missing_branch,
+    name_slip,
+    on_own_chain,
+    other_gradient,
+    path_slip,
+    times,
+)
+from tutor.exercises.verdict import NOT_EQUAL, Verdict, typed
 from tutor.expr import parse
 from tutor.expr.evaluate import evaluate
 from tutor.expr.nodes import ONE, Apply, Expr
 from tutor.expr.parser import normalise
-from tutor.exercises.verdict import NOT_EQUAL, Verdict, typed
-from tutor.exercises.points import Bounded, Domain, Overflow, Points, same
-from tutor.exercises.slips import (activation_slip, missing_branch, name_slip, on_own_chain, other_gradient, path_slip,
-                                   times)
 from tutor.lesson import MAX_MESSAGE, Exercise, Graph, Lesson
 
 
@@ -24,13 +31,17 @@ def check_derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
 
     graph = lesson.graph
     names = set(graph.leaves + tuple(n.name for n in graph.nodes)) if graph else None
-    try:       # the lesson text writes 2(y_pred − y) · x with U+2212 and U+00B7, and learners copy it
+    try:  # the lesson text writes 2(y_pred − y) · x with U+2212 and U+00B7, and learners copy it
         tree = parse(normalise(answer), names=names, key="answer")
     except LessonError as exc:
         dim = re.match(r"unknown name '(\w+)'", exc.message)
         if graph is not None and dim and dim[1] in graph.dims:
-            return Verdict(False, f"{dim[1]} is a size of the batch, but this answer is in the scalar view: one "
-                                  f"sample, so there is no 1/{dim[1]} and no sum over the batch.", "batch size")
+            return Verdict(
+                False,
+                f"{dim[1]} is a size of the batch, but this answer is in the scalar view: one "
+                f"sample, so there is no 1/{dim[1]} and no sum over the batch.",
+                "batch size",
+            )
         return Verdict(False, f"That could not be read: {exc.message}", "syntax")
     expected_tree = parse(ex.answer, names=names)
     points = Points(graph)
@@ -44,7 +55,7 @@ def check_derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
     given, expected = points.values(tree), points.values(expected_tree)
     if same(given, expected):
         return Verdict(True, "Correct: that is the chain rule multiplied out.")
-    for wrong, says in ex.mistakes:             # the lesson's own table of known slips
+    for wrong, says in ex.mistakes:  # the lesson's own table of known slips
         if same(given, points.values(parse(wrong, names=names))):
             return Verdict(False, says, "known mistake")
     if same(given, [-v for v in expected]):
@@ -71,16 +82,26 @@ def check_derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
         # a missing factor: expected = local × given for one of the chain's local partials
         for (node, inp), lp in local.items():
             if lp != ONE and same(expected, times(points.values(lp), given)):
-                return Verdict(False, f"Your answer is missing ∂{node}/∂{inp} = {typed(lp)}.", f"missing ∂{node}/∂{inp}")
+                return Verdict(
+                    False,
+                    f"Your answer is missing ∂{node}/∂{inp} = {typed(lp)}.",
+                    f"missing ∂{node}/∂{inp}",
+                )
         for (node, inp), lp in local.items():
             if lp != ONE and same(given, times(points.values(lp), expected)):
-                return Verdict(False, f"Your answer has an extra factor ∂{node}/∂{inp}.", f"extra ∂{node}/∂{inp}")
+                return Verdict(
+                    False,
+                    f"Your answer has an extra factor ∂{node}/∂{inp}.",
+                    f"extra ∂{node}/∂{inp}",
+                )
     verdict = constant_factor(given, expected)
     if verdict is not None:
         return verdict
     other = other_gradient(graph, ex, points, given)
-    if other is not None and graph is not None:    # the gradient of another node or parameter (∂L/∂h1 where ∂L/∂w2 was asked)
-        out = graph.loss                     # the graph's own output: fan-out's is f
+    if (
+        other is not None and graph is not None
+    ):  # the gradient of another node or parameter (∂L/∂h1 where ∂L/∂w2 was asked)
+        out = graph.loss  # the graph's own output: fan-out's is f
         asked = f", not ∂{out}/∂{ex.step}" if ex.step else ""
         return Verdict(False, f"That is ∂{out}/∂{other}{asked}.", f"other ∂L/∂{other}")
     return Verdict(False, f"{NOT_EQUAL} Write out the chain factor by factor.")
@@ -89,7 +110,9 @@ def check_derivative(lesson: Lesson, ex: Exercise, answer: str) -> Verdict:
 def batch_view(tree: Expr) -> bool:
     """Written for the batch, not one sample: a transpose or a reduction (an @ alone is also the
     scalar view's product)."""
-    return isinstance(tree, Apply) and (tree.op in ("T", "sum", "mean") or any(map(batch_view, tree.args)))
+    return isinstance(tree, Apply) and (
+        tree.op in ("T", "sum", "mean") or any(map(batch_view, tree.args))
+    )
 
 
 def screen(points: Points, tree: Expr, expected_tree: Expr) -> Verdict | None:
@@ -107,28 +130,42 @@ def screen(points: Points, tree: Expr, expected_tree: Expr) -> Verdict | None:
             try:
                 given = np.asarray(evaluate(tree, env, ops))
             except Overflow:
-                return Verdict(False, "Not equal to the derived gradient: your answer overflows "
-                                      "(it takes exp of a number above 700).", "too large")
+                return Verdict(
+                    False,
+                    "Not equal to the derived gradient: your answer overflows "
+                    "(it takes exp of a number above 700).",
+                    "too large",
+                )
             except Domain:
                 if np.all(np.isfinite(expected)):
-                    return Verdict(False, "Not equal to the derived gradient: your answer takes a log or square "
-                                          "root of a negative number where the gradient is defined.", "undefined")
+                    return Verdict(
+                        False,
+                        "Not equal to the derived gradient: your answer takes a log or square "
+                        "root of a negative number where the gradient is defined.",
+                        "undefined",
+                    )
                 continue
             except Exception:  # noqa: BLE001 - not a number here
                 continue
             if np.all(np.isfinite(expected)):
                 compared += 1
                 defined += bool(np.all(np.isfinite(given)))
-    if compared and not defined:      # x/0: a relu's 0 in a denominator at some points is fine
-        return Verdict(False, "Not equal to the derived gradient: your answer is undefined (it divides by zero, "
-                              "say) wherever the gradient is defined.", "undefined")
+    if compared and not defined:  # x/0: a relu's 0 in a denominator at some points is fine
+        return Verdict(
+            False,
+            "Not equal to the derived gradient: your answer is undefined (it divides by zero, "
+            "say) wherever the gradient is defined.",
+            "undefined",
+        )
     return None
 
 
 def constant_factor(given: list[float], expected: list[float]) -> Verdict | None:
     """The chain is right but a whole number k (the 2 of a square) is lost or added: the ratio
     of the two is the same whole number k (or 1/k) at every point."""
-    for g, e in zip(given, expected, strict=False):          # the first point where both are defined and nonzero
+    for g, e in zip(
+        given, expected, strict=False
+    ):  # the first point where both are defined and nonzero
         if math.isfinite(g) and math.isfinite(e) and g and e:
             break
     else:
@@ -137,10 +174,15 @@ def constant_factor(given: list[float], expected: list[float]) -> Verdict | None
         k = round(ratio)
         if 2 <= abs(k) <= 100 and abs(ratio - k) < 1e-9 * abs(k):
             if missing and same(expected, [k * v for v in given]):
-                return Verdict(False, f"Your answer is missing a constant factor {k}; the rest of the chain is right.",
-                               f"factor {k}")
+                return Verdict(
+                    False,
+                    f"Your answer is missing a constant factor {k}; the rest of the chain is right.",
+                    f"factor {k}",
+                )
             if not missing and same(given, [k * v for v in expected]):
-                return Verdict(False, f"Your answer has an extra constant factor {k}.", f"extra factor {k}")
+                return Verdict(
+                    False, f"Your answer has an extra constant factor {k}.", f"extra factor {k}"
+                )
     return None
 
 
@@ -164,9 +206,17 @@ def matrix_shape(graph: Graph, ex: Exercise, tree: Expr, strict: bool) -> Verdic
         return Verdict(False, message, "shape")
     target = env.get(ex.step, ()) if ex.step else ()
     if len(target) == 2 and target[0] != target[1] and shape == target[::-1]:
-        return Verdict(False, f"Your answer is {show(shape)}, but ∂L/∂{ex.step} has the shape of {ex.step}, "
-                              f"{show(target)}: you have its transpose.", "transposed")
+        return Verdict(
+            False,
+            f"Your answer is {show(shape)}, but ∂L/∂{ex.step} has the shape of {ex.step}, "
+            f"{show(target)}: you have its transpose.",
+            "transposed",
+        )
     if strict and ex.step and shape != target:
-        return Verdict(False, f"In the batch view your answer is {show(shape)}, but ∂L/∂{ex.step} has the shape of "
-                              f"{ex.step}, {show(target)}.", "shape")
+        return Verdict(
+            False,
+            f"In the batch view your answer is {show(shape)}, but ∂L/∂{ex.step} has the shape of "
+            f"{ex.step}, {show(target)}.",
+            "shape",
+        )
     return None

@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from tutor.exercises.verdict import POINTS, SAME
 from tutor.expr.evaluate import Numpy, evaluate
 from tutor.expr.nodes import Expr
 from tutor.expr.ops import Value
 from tutor.lesson import Graph
-from tutor.exercises.verdict import POINTS, SAME
 
 
 class Overflow(Exception):
@@ -60,11 +60,17 @@ class Points:
 
         rng = random.Random(seed)
         names = graph.leaves if graph is not None else ()
-        raw = [{n: s * 1.7 for n in names} for s in (1, -1)] + [random_point(rng, names) for _ in range(POINTS)]
+        raw = [{n: s * 1.7 for n in names} for s in (1, -1)] + [
+            random_point(rng, names) for _ in range(POINTS)
+        ]
         self.envs: list[dict[str, Any]] = []
         with np.errstate(all="ignore"):
             for point in raw:
-                env = forward(graph, {k: np.float64(v) for k, v in point.items()}) if graph is not None else point
+                env = (
+                    forward(graph, {k: np.float64(v) for k, v in point.items()})
+                    if graph is not None
+                    else point
+                )
                 self.envs.append(env)
 
     def values(self, expr: Expr, lib: Numpy | None = None) -> list[float]:

@@ -6,20 +6,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from itertools import islice
 
-
-from tutor.expr.nodes import ONE, Apply, Expr, Num, Sym, call, literal, mul, power, sub, symbols
-from tutor.exercises.verdict import ACTIVATIONS, MAX_SLIPS, Verdict, typed
 from tutor.exercises.points import Domain, Overflow, Points, same
+from tutor.exercises.verdict import ACTIVATIONS, MAX_SLIPS, Verdict, typed
+from tutor.expr.nodes import ONE, Apply, Expr, Num, Sym, call, literal, mul, power, sub, symbols
 from tutor.lesson import Exercise, Graph
 
 
-def other_gradient(graph: Graph | None, ex: Exercise, points: Points, given: list[float]) -> str | None:
+def other_gradient(
+    graph: Graph | None, ex: Exercise, points: Points, given: list[float]
+) -> str | None:
     from tutor.derive.scalar import gradient_trees
 
     if graph is None:
         return None
     for name, grad in gradient_trees(graph).items():
-        if grad is not None and name not in (ex.step, graph.loss) and same(given, points.values(grad)):
+        if (
+            grad is not None
+            and name not in (ex.step, graph.loss)
+            and same(given, points.values(grad))
+        ):
             return name
     return None
 
@@ -55,7 +60,9 @@ def on_own_chain(graph: Graph, asked: str | None, other: str, tree: Expr) -> boo
     return any(t in own for t in subtrees(tree))
 
 
-def name_slip(graph: Graph | None, points: Points, tree: Expr, expected: list[float]) -> Verdict | None:
+def name_slip(
+    graph: Graph | None, points: Points, tree: Expr, expected: list[float]
+) -> Verdict | None:
     """One name written where another belongs: the pre-activation z1 for the layer's input
     h1 = relu(z1), w1 for w2 when passing back through a layer, w for x. The answer with every
     appearance of that one name replaced by the other is the gradient."""
@@ -71,8 +78,11 @@ def name_slip(graph: Graph | None, points: Points, tree: Expr, expected: list[fl
                 continue
             try:
                 if same(points.values(substitute(tree, {wrong: Sym(right)})), expected):
-                    return Verdict(False, f"You wrote {wrong} where {right} belongs ({what(graph, right)}).",
-                                   f"{wrong} for {right}")
+                    return Verdict(
+                        False,
+                        f"You wrote {wrong} where {right} belongs ({what(graph, right)}).",
+                        f"{wrong} for {right}",
+                    )
             except (Overflow, Domain):
                 continue
     return None
@@ -90,12 +100,14 @@ def times(a: list[float], b: list[float]) -> list[float]:
     return [x * y for x, y in zip(a, b, strict=False)]
 
 
-def activation_slip(graph: Graph | None, points: Points, tree: Expr, expected: list[float]) -> Verdict | None:
+def activation_slip(
+    graph: Graph | None, points: Points, tree: Expr, expected: list[float]
+) -> Verdict | None:
     """The activation written where its derivative belongs (relu(z1) for step(z1), or the node
     h1 = relu(z1) for it), or step(u) where relu(u) belongs: the answer with that one part
     swapped is the gradient. Checked before the chain factors, which would read relu(z1) for
     step(z1) as an extra factor h1 = ∂z2/∂w2 (relu(z1) = h1·step(z1))."""
-    nodes: dict[str, Apply] = {}          # node name → its expression, for nodes that apply an activation
+    nodes: dict[str, Apply] = {}  # node name → its expression, for nodes that apply an activation
     for node in graph.nodes if graph is not None else ():
         if isinstance(node.expr, Apply) and node.expr.op in ACTIVATIONS:
             nodes[node.name] = node.expr
@@ -124,7 +136,7 @@ def swapped(part: Expr, nodes: Mapping[str, Apply]) -> Expr | None:
         return call("step", u)
     if act == "sigmoid":
         return mul(part, sub(ONE, part))
-    return sub(ONE, power(part, 2))                    # tanh
+    return sub(ONE, power(part, 2))  # tanh
 
 
 def swaps(tree: Expr, nodes: Mapping[str, Apply]) -> Iterator[tuple[Expr, Expr]]:
@@ -140,14 +152,14 @@ def swaps(tree: Expr, nodes: Mapping[str, Apply]) -> Iterator[tuple[Expr, Expr]]
     for i, arg in enumerate(tree.args):
         if i != below:
             for sub_tree, part in swaps(arg, nodes):
-                yield Apply(tree.op, tree.args[:i] + (sub_tree,) + tree.args[i + 1:]), part
+                yield Apply(tree.op, tree.args[:i] + (sub_tree,) + tree.args[i + 1 :]), part
 
 
 def slip_verdict(part: Expr, nodes: Mapping[str, Apply]) -> Verdict:
     if isinstance(part, Sym):
         act, u = nodes[part.name].op, nodes[part.name].args[0]
     else:
-        assert isinstance(part, Apply)        # swaps() yields a named node or a call, never a number
+        assert isinstance(part, Apply)  # swaps() yields a named node or a call, never a number
         act, u = part.op, part.args[0]
     a = typed(u)
     short = len(a) <= 40
@@ -155,15 +167,24 @@ def slip_verdict(part: Expr, nodes: Mapping[str, Apply]) -> Verdict:
     if act == "step":
         held = next((n for n, e in nodes.items() if e == call("relu", u)), None)
         value = f"{held} = relu({a})" if held else f"relu({a})"
-        return Verdict(False, f"step({a}) is the derivative of relu; the activation itself, {value}, belongs here.",
-                       "derivative for activation")
+        return Verdict(
+            False,
+            f"step({a}) is the derivative of relu; the activation itself, {value}, belongs here.",
+            "derivative for activation",
+        )
     value = f"{act}({a})"
     what = f"{part.name} = {value}" if isinstance(part, Sym) else value
     name = part.name if isinstance(part, Sym) else value
-    deriv = {"relu": f"step({a})" + (f" (1 where {a} > 0)" if short else ""),
-             "sigmoid": f"{name}*(1 - {name})", "tanh": f"1 - {name}**2"}[act]
-    return Verdict(False, f"{what} is the activation itself; its derivative {deriv} belongs here.",
-                   "activation for derivative")
+    deriv = {
+        "relu": f"step({a})" + (f" (1 where {a} > 0)" if short else ""),
+        "sigmoid": f"{name}*(1 - {name})",
+        "tanh": f"1 - {name}**2",
+    }[act]
+    return Verdict(
+        False,
+        f"{what} is the activation itself; its derivative {deriv} belongs here.",
+        "activation for derivative",
+    )
 
 
 WORDS = {2: "both", 3: "all three", 4: "all four", 5: "all five", 6: "all six"}
@@ -173,7 +194,9 @@ def _listed(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def missing_branch(graph: Graph | None, name: str | None, points: Points, given: list[float]) -> Verdict | None:
+def missing_branch(
+    graph: Graph | None, name: str | None, points: Points, given: list[float]
+) -> Verdict | None:
     """A variable used in several places (fan-out) gets the sum of its paths' gradients; an
     answer equal to the sum over some of the paths, not all, misses the others: say which. The
     paths and their products of local partials are the derivation's (`path_terms`)."""
@@ -190,7 +213,7 @@ def missing_branch(graph: Graph | None, name: str | None, points: Points, given:
         return None
     n = len(terms)
     # the subsets that keep the most paths first: the fewest missing is the likeliest slip
-    for mask in sorted(range(1, 2 ** n - 1), key=lambda m: -bin(m).count("1")):
+    for mask in sorted(range(1, 2**n - 1), key=lambda m: -bin(m).count("1")):
         kept = [i for i in range(n) if mask >> i & 1]
         if same(given, [sum(values[i][k] for i in kept) for k in range(len(given))]):
             return _branch_verdict(name, [p for p, _ in terms], kept)
@@ -201,17 +224,20 @@ def _namer(paths: list[tuple[str, ...]]) -> tuple[Callable[[list[int]], str], bo
     """How to name a set of paths: by the use each starts with, or written out whole where several
     start with the same use."""
     firsts = [p[1] for p in paths]
-    by_use = len(set(firsts)) == len(firsts)          # one path per use: name each by that use
+    by_use = len(set(firsts)) == len(firsts)  # one path per use: name each by that use
 
     def which(indices: list[int]) -> str:
         noun = "path" if len(indices) == 1 else "paths"
         if by_use:
             return f"{noun} through {_listed([firsts[i] for i in indices])}"
         return f"{noun} {_listed([' → '.join(paths[i]) for i in indices])}"
+
     return which, by_use
 
 
-def path_slip(graph: Graph | None, name: str | None, points: Points, given: list[float]) -> Verdict | None:
+def path_slip(
+    graph: Graph | None, name: str | None, points: Points, given: list[float]
+) -> Verdict | None:
     """A sum over paths with every path right but one, and that one slipped: its sign flipped, a
     whole number (the 2 of a square) lost or added, or one power of a node too few or too many
     (/den for /den**2). Say which path, and how."""
@@ -225,7 +251,9 @@ def path_slip(graph: Graph | None, name: str | None, points: Points, given: list
         return None
     try:
         values = [points.values(tree) for _, tree in terms]
-        nodes = {n: points.values(Sym(n)) for n in list(graph.leaves) + [n.name for n in graph.nodes]}
+        nodes = {
+            n: points.values(Sym(n)) for n in list(graph.leaves) + [n.name for n in graph.nodes]
+        }
     except (Overflow, Domain):
         return None
     paths = [p for p, _ in terms]
@@ -233,27 +261,44 @@ def path_slip(graph: Graph | None, name: str | None, points: Points, given: list
     for i, own in enumerate(values):
         rest = [g - sum(v[k] for j, v in enumerate(values) if j != i) for k, g in enumerate(given)]
         if same(own, rest):
-            return None                                   # this path is right: the slip is elsewhere
+            return None  # this path is right: the slip is elsewhere
         where = f"The {which([i])}"
         right = "the other path is right" if len(paths) == 2 else "the other paths are right"
         if same(rest, [-v for v in own]):
             return Verdict(False, f"{where} has the wrong sign; {right}.", f"sign in {which([i])}")
         for k in range(2, 11):
             if same(rest, [v / k for v in own]):
-                return Verdict(False, f"{where} is missing a constant factor {k}; {right}.", f"factor {k} in {which([i])}")
+                return Verdict(
+                    False,
+                    f"{where} is missing a constant factor {k}; {right}.",
+                    f"factor {k} in {which([i])}",
+                )
             if same(rest, [v * k for v in own]):
-                return Verdict(False, f"{where} has an extra constant factor {k}; {right}.",
-                               f"extra factor {k} in {which([i])}")
+                return Verdict(
+                    False,
+                    f"{where} has an extra constant factor {k}; {right}.",
+                    f"extra factor {k} in {which([i])}",
+                )
         path = paths[i]
         for u, uv in nodes.items():
             for ratio, few in ((uv, True), ([1 / x if x else float("nan") for x in uv], False)):
                 if not same(rest, times(own, ratio)):
                     continue
-                holder = next(((c, a) for c, a in zip(path[1:], path[:-1], strict=False) if u in set(symbols(local[(c, a)]))), None)
+                holder = next(
+                    (
+                        (c, a)
+                        for c, a in zip(path[1:], path[:-1], strict=False)
+                        if u in set(symbols(local[(c, a)]))
+                    ),
+                    None,
+                )
                 rule = f" (∂{holder[0]}/∂{holder[1]} = {typed(local[holder])})" if holder else ""
                 more = "few" if few else "many"
-                return Verdict(False, f"{where} has one power of {u} too {more} in its denominator{rule}; {right}.",
-                               f"power of {u} in {which([i])}")
+                return Verdict(
+                    False,
+                    f"{where} has one power of {u} too {more} in its denominator{rule}; {right}.",
+                    f"power of {u} in {which([i])}",
+                )
     return None
 
 
@@ -263,7 +308,10 @@ def _branch_verdict(name: str, paths: list[tuple[str, ...]], kept: list[int]) ->
 
     miss = [i for i in range(len(paths)) if i not in kept]
     total = WORDS.get(len(paths), f"all {len(paths)}")
-    why = (f"{name} is used by {_listed(firsts)}, and its gradient is the sum over {total}." if by_use else
-           f"{name} reaches the loss along {len(paths)} paths, and its gradient is the sum over {total}.")
+    why = (
+        f"{name} is used by {_listed(firsts)}, and its gradient is the sum over {total}."
+        if by_use
+        else f"{name} reaches the loss along {len(paths)} paths, and its gradient is the sum over {total}."
+    )
     message = f"You have the {which(kept)}; the {which(miss)} {'is' if len(miss) == 1 else 'are'} missing: {why}"
     return Verdict(False, message, f"missing {which(miss)}")

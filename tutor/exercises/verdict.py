@@ -10,16 +10,16 @@ from tutor.expr.text import pretty
 NOT_EQUAL = "Not equal to the derived gradient."
 # functions whose derivative a learner may write as the function itself (relu(z1) for step(z1))
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
-MAX_SLIPS = 8                # such swaps tried in one answer
-POINTS = 8                   # random points an answer is compared at (besides two corners)
-SAME = 1e-7                  # relative difference below which two values are the same
+MAX_SLIPS = 8  # such swaps tried in one answer
+POINTS = 8  # random points an answer is compared at (besides two corners)
+SAME = 1e-7  # relative difference below which two values are the same
 
 
 @dataclass(frozen=True)
 class Verdict:
     correct: bool
     message: str
-    feedback: str = ""          # the specific diagnosis: missing factor, sign, transposed, ...
+    feedback: str = ""  # the specific diagnosis: missing factor, sign, transposed, ...
 
     @property
     def kind(self) -> str:
@@ -35,10 +35,18 @@ class Verdict:
 
 # A verdict's feedback (its first words) → its kind; the first prefix that matches names it.
 FEEDBACK_KINDS = (
-    ("sign", "sign"), ("syntax", "unreadable"), ("transposed", "transposed"), ("shape", "shape"),
-    ("known mistake", "known-mistake"), ("missing path", "missing-path"), ("missing ∂", "missing-factor"),
-    ("extra factor", "extra-constant"), ("factor", "dropped-constant"), ("extra ∂", "extra-factor"),
-    ("other ∂", "other-gradient"), ("derivative for activation", "derivative-for-activation"),
+    ("sign", "sign"),
+    ("syntax", "unreadable"),
+    ("transposed", "transposed"),
+    ("shape", "shape"),
+    ("known mistake", "known-mistake"),
+    ("missing path", "missing-path"),
+    ("missing ∂", "missing-factor"),
+    ("extra factor", "extra-constant"),
+    ("factor", "dropped-constant"),
+    ("extra ∂", "extra-factor"),
+    ("other ∂", "other-gradient"),
+    ("derivative for activation", "derivative-for-activation"),
     ("activation for derivative", "activation-for-derivative"),
 )
 # Every kind a checked answer is counted under (code exercises add their checker's verdicts).

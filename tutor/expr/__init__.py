@@ -8,5 +8,17 @@ from tutor.expr.ops import FUNCTIONS, OPS
 from tutor.expr.parser import NAME_RE, normalise, parse
 from tutor.expr.text import pretty, to_text
 
-__all__ = ["Apply", "Expr", "Num", "Sym", "symbols", "FUNCTIONS", "OPS", "NAME_RE", "normalise", "parse",
-           "pretty", "to_text"]
+__all__ = [
+    "Apply",
+    "Expr",
+    "Num",
+    "Sym",
+    "symbols",
+    "FUNCTIONS",
+    "OPS",
+    "NAME_RE",
+    "normalise",
+    "parse",
+    "pretty",
+    "to_text",
+]

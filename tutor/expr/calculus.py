@@ -14,6 +14,7 @@ from tutor.expr.ops import OPS
 def diff(expr: Expr, name: str) -> Expr:
     """∂expr/∂name, as a DAG: each distinct node of `expr` is differentiated once, and a shared
     node's derivative is shared where it is used again."""
+
     def rule(e: Expr, inner: list[Expr]) -> Expr:
         if isinstance(e, Num):
             return ZERO
@@ -28,6 +29,7 @@ def diff(expr: Expr, name: str) -> Expr:
         for i in live:
             out = add(out, mul(locals_[i], inner[i]))
         return out
+
     return fold(expr, rule)
 
 

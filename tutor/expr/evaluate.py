@@ -62,14 +62,16 @@ def evaluate(expr: Expr, env: Mapping[str, Value], lib: Library, memo: Memo | No
     """The value of `expr`, with each symbol's value from `env`, in the library `lib`; each
     distinct node is evaluated once (a `memo` shared between calls with the same `env` and
     `lib` keeps the values of nodes they share)."""
+
     def value(e: Expr, args: list[Value]) -> Value:
         if isinstance(e, Num):
             return lib.const(e.value)
         if isinstance(e, Sym):
             return env[e.name]
-        if e.op == "pow" and isinstance(n := e.args[1], Num):     # the exponent stays a Python number
+        if e.op == "pow" and isinstance(n := e.args[1], Num):  # the exponent stays a Python number
             return lib.apply("pow", [args[0], n.value])
         return lib.apply(e.op, args)
+
     return fold(expr, value, memo)
 
 
@@ -80,7 +82,7 @@ def kink_arguments(expr: Expr, env: Mapping[str, Value], lib: Numpy) -> list[Val
     memo: Memo = {}
     evaluate(expr, env, lib, memo)
     out: list[Value] = []
-    for e in reversed(list(each_node(expr))):          # arguments before the node, as evaluated
+    for e in reversed(list(each_node(expr))):  # arguments before the node, as evaluated
         kink = OPS[e.op].kink if isinstance(e, Apply) else None
         if isinstance(e, Apply) and kink is not None:
             out.append(kink(lib.np, *[memo[id(a)][1] for a in e.args]))

@@ -18,8 +18,9 @@ derivatives built rule by rule stay as small as a person would write them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +35,8 @@ class Sym:
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Apply:
-    op: str                      # a key of tutor.expr.ops.OPS
-    args: tuple["Expr", ...]
+    op: str  # a key of tutor.expr.ops.OPS
+    args: tuple[Expr, ...]
     _hash: int = field(default=0, init=False, compare=False)
 
     def __hash__(self) -> int:
@@ -46,15 +47,20 @@ class Apply:
             if not e._hash:
                 object.__setattr__(e, "_hash", hash((e.op, *inner)) or 1)
             return e._hash
+
         return self._hash or fold(self, node_hash)
 
     def __repr__(self) -> str:
         # dataclass's repr walks the tree (2^n for a chain of reuses): each distinct node once
         # here, each piece cut at REPR_LIMIT characters
         def rep(e: Expr, args: list[str]) -> str:
-            text = f"Apply(op={e.op!r}, args=({', '.join(args)}{',' if len(args) == 1 else ''}))" \
-                if isinstance(e, Apply) else repr(e)
+            text = (
+                f"Apply(op={e.op!r}, args=({', '.join(args)}{',' if len(args) == 1 else ''}))"
+                if isinstance(e, Apply)
+                else repr(e)
+            )
             return text if len(text) <= REPR_LIMIT else text[: REPR_LIMIT - 1] + "…"
+
         return fold(self, rep)
 
 
@@ -68,7 +74,9 @@ ZERO, ONE = Num(0.0), Num(1.0)
 T = TypeVar("T")
 
 
-def fold(expr: Expr, f: Callable[[Expr, list[T]], T], memo: dict[int, tuple[Expr, T]] | None = None) -> T:
+def fold(
+    expr: Expr, f: Callable[[Expr, list[T]], T], memo: dict[int, tuple[Expr, T]] | None = None
+) -> T:
     """`f(node, [f of each argument])` for each distinct node of `expr`, arguments first, each
     node once (memoised by identity); iterative, so depth is no limit either. A `memo` passed in
     is shared between calls (it keeps the nodes alive, so identities are not reused)."""
@@ -120,10 +128,16 @@ def names(expr: Expr) -> list[str]:
     return list(dict.fromkeys(n.name for n in each_node(expr) if isinstance(n, Sym)))
 
 
-def name_set(expr: Expr, memo: dict[int, tuple[Expr, frozenset[str]]] | None = None) -> frozenset[str]:
+def name_set(
+    expr: Expr, memo: dict[int, tuple[Expr, frozenset[str]]] | None = None
+) -> frozenset[str]:
     """The symbol names in `expr`; with a `memo` kept across calls, trees that share parts
     (each gradient contains its upstream's) cost only their new nodes."""
-    return fold(expr, lambda e, inner: frozenset((e.name,)) if isinstance(e, Sym) else frozenset().union(*inner), memo)
+    return fold(
+        expr,
+        lambda e, inner: frozenset((e.name,)) if isinstance(e, Sym) else frozenset().union(*inner),
+        memo,
+    )
 
 
 def size(expr: Expr, memo: dict[int, tuple[Expr, int]] | None = None) -> int:
@@ -145,12 +159,14 @@ def count(expr: Expr, name: str) -> int:
 def substitute(expr: Expr, env: dict[str, Expr]) -> Expr:
     """Each symbol named in `env` replaced by its expression (shared, not copied). Unchanged
     subtrees are kept as they are."""
+
     def rebuild(e: Expr, args: list[Expr]) -> Expr:
         if isinstance(e, Sym):
             return env.get(e.name, e)
         if isinstance(e, Apply) and any(a is not b for a, b in zip(args, e.args, strict=True)):
             return Apply(e.op, tuple(args))
         return e
+
     return fold(expr, rebuild)
 
 
@@ -174,7 +190,7 @@ def neg(a: Expr) -> Expr:
         return Num(-a.value)
     if isinstance(a, Apply) and a.op == "neg":
         return a.args[0]
-    if isinstance(a, Apply) and a.op == "sub":           # −(a − b) = b − a
+    if isinstance(a, Apply) and a.op == "sub":  # −(a − b) = b − a
         return Apply("sub", (a.args[1], a.args[0]))
     return Apply("neg", (a,))
 
@@ -214,13 +230,13 @@ def mul(a: Expr, b: Expr) -> Expr:
         return neg(a)
     if isinstance(a, Num) and isinstance(b, Num):
         return Num(a.value * b.value)
-    if isinstance(b, Num):                       # numbers first: 2·x, not x·2
+    if isinstance(b, Num):  # numbers first: 2·x, not x·2
         a, b = b, a
     if isinstance(a, Apply) and a.op == "neg":
         return neg(mul(a.args[0], b))
     if isinstance(b, Apply) and b.op == "neg":
         return neg(mul(a, b.args[0]))
-    if isinstance(b, Apply) and b.op == "div" and is_num(b.args[0], 1.0):     # a·(1/b) = a/b
+    if isinstance(b, Apply) and b.op == "div" and is_num(b.args[0], 1.0):  # a·(1/b) = a/b
         return div(a, b.args[1])
     if isinstance(a, Apply) and a.op == "div" and is_num(a.args[0], 1.0):
         return div(b, a.args[1])
@@ -241,7 +257,7 @@ def power(a: Expr, n: float) -> Expr:
     if n == 0:
         return ONE
     if isinstance(a, Num):
-        return Num(a.value ** n)
+        return Num(a.value**n)
     return Apply("pow", (a, Num(float(n))))
 
 

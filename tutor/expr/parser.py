@@ -16,11 +16,11 @@ from tutor.errors import LessonError
 from tutor.expr.nodes import Apply, Expr, Num, Sym, neg
 from tutor.expr.ops import FUNCTIONS, INFIX
 
-MAX_LENGTH = 2000         # characters in one expression
-MAX_DEPTH = 40            # nesting of brackets and operators
-MAX_NODES = 400           # operations in one expression
-MAX_EXPONENT = 16         # |n| in a ** n, and n must be a literal number
-MAX_NUMBER = 1e12         # |literal|
+MAX_LENGTH = 2000  # characters in one expression
+MAX_DEPTH = 40  # nesting of brackets and operators
+MAX_NODES = 400  # operations in one expression
+MAX_EXPONENT = 16  # |n| in a ** n, and n must be a literal number
+MAX_NUMBER = 1e12  # |literal|
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.MatMult: "@", ast.Pow: "**"}
@@ -41,9 +41,13 @@ def parse(text: object, *, names: Collection[str] | None = None, key: str = "") 
     `names`, when given, is the set of symbols the expression may use.
     """
     if not isinstance(text, str):
-        raise LessonError(f"expected an expression as a string, found {type(text).__name__}", key=key)
+        raise LessonError(
+            f"expected an expression as a string, found {type(text).__name__}", key=key
+        )
     if len(text) > MAX_LENGTH:
-        raise LessonError(f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}", key=key)
+        raise LessonError(
+            f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}", key=key
+        )
     if "\x00" in text:
         raise LessonError("expression contains a NUL character", key=key)
     stripped = text.strip()
@@ -52,14 +56,22 @@ def parse(text: object, *, names: Collection[str] | None = None, key: str = "") 
     _check_bracket_depth(stripped, key)
     source = _RELU_PRIME.sub("step(", stripped)
     try:
-        with warnings.catch_warnings():       # "invalid decimal literal" and friends: our message says it
+        with (
+            warnings.catch_warnings()
+        ):  # "invalid decimal literal" and friends: our message says it
             warnings.simplefilter("ignore", SyntaxWarning)
-            warnings.simplefilter("ignore", DeprecationWarning)    # Python 3.11's "invalid escape sequence"
+            warnings.simplefilter(
+                "ignore", DeprecationWarning
+            )  # Python 3.11's "invalid escape sequence"
             tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        raise LessonError(f"not a valid expression: {exc.msg} (column {exc.offset or 0})", key=key) from None
+        raise LessonError(
+            f"not a valid expression: {exc.msg} (column {exc.offset or 0})", key=key
+        ) from None
     except (RecursionError, MemoryError, ValueError) as exc:
-        raise LessonError(f"expression could not be parsed: {type(exc).__name__}", key=key) from None
+        raise LessonError(
+            f"expression could not be parsed: {type(exc).__name__}", key=key
+        ) from None
     return _Builder(names, key).build(tree.body, 0)
 
 
@@ -69,7 +81,9 @@ def _check_bracket_depth(text: str, key: str) -> None:
         if ch in "([{":
             depth += 1
             if depth > MAX_DEPTH:
-                raise LessonError(f"expression is nested more than {MAX_DEPTH} levels deep", key=key)
+                raise LessonError(
+                    f"expression is nested more than {MAX_DEPTH} levels deep", key=key
+                )
         elif ch in ")]}":
             depth -= 1
 
@@ -100,15 +114,20 @@ class _Builder:
             return self.symbol(node.id)
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.USub):
-                return neg(self.build(node.operand, d)) if not isinstance(node.operand, ast.Constant) \
+                return (
+                    neg(self.build(node.operand, d))
+                    if not isinstance(node.operand, ast.Constant)
                     else Num(-self.number(node.operand.value).value)
+                )
             if isinstance(node.op, ast.UAdd):
                 return self.build(node.operand, d)
             raise self.fail(f"operator {type(node.op).__name__} is not allowed")
         if isinstance(node, ast.BinOp):
             symbol = _BINOPS.get(type(node.op))
             if symbol is None:
-                raise self.fail(f"operator {type(node.op).__name__} is not allowed (use + - * / @ **)")
+                raise self.fail(
+                    f"operator {type(node.op).__name__} is not allowed (use + - * / @ **)"
+                )
             left = self.build(node.left, d)
             right = self.exponent(node.right) if symbol == "**" else self.build(node.right, d)
             return Apply(INFIX[symbol], (left, right))
@@ -117,7 +136,9 @@ class _Builder:
         if isinstance(node, ast.Attribute):
             if node.attr == "T":
                 return Apply("T", (self.build(node.value, d),))
-            raise self.fail(f"attribute access '.{node.attr}' is not allowed (only '.T', the transpose)")
+            raise self.fail(
+                f"attribute access '.{node.attr}' is not allowed (only '.T', the transpose)"
+            )
         raise self.fail(f"{type(node).__name__} is not allowed in an expression")
 
     def number(self, value: object) -> Num:
@@ -145,8 +166,11 @@ class _Builder:
         sign = 1.0
         if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
             sign, value = -1.0, value.operand
-        if not isinstance(value, ast.Constant) or isinstance(value.value, bool) \
-                or not isinstance(value.value, (int, float)):
+        if (
+            not isinstance(value, ast.Constant)
+            or isinstance(value.value, bool)
+            or not isinstance(value.value, (int, float))
+        ):
             raise self.fail("an exponent must be a literal number, such as x**2")
         if not abs(value.value) <= MAX_EXPONENT:
             raise self.fail(f"exponent {value.value!r} is too large (|n| ≤ {MAX_EXPONENT})")

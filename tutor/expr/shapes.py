@@ -30,10 +30,12 @@ def _shape(expr: Expr, shapes: list[Shape], env: dict[str, Shape]) -> Shape:
     try:
         return OPS[expr.op].shape(*shapes)
     except ShapeError as exc:
-        if expr.op == "matmul" and all(shapes):       # name the two factors
+        if expr.op == "matmul" and all(shapes):  # name the two factors
             (a, b), (sa, sb) = expr.args, shapes
-            raise LessonError(f"shapes do not multiply: {_short(a)} is {show(sa)} and {_short(b)} is {show(sb)} "
-                              f"(inner dimensions {sa[-1]} and {sb[0]} differ)") from None
+            raise LessonError(
+                f"shapes do not multiply: {_short(a)} is {show(sa)} and {_short(b)} is {show(sb)} "
+                f"(inner dimensions {sa[-1]} and {sb[0]} differ)"
+            ) from None
         raise LessonError(f"{exc} in {_short(expr)}") from None
 
 

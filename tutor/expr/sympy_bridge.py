@@ -9,16 +9,30 @@ cancelled only where the expansion is provably small, common factors pulled out.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import sympy
 
-from tutor.expr.nodes import Apply, Expr, Num, Sym, add, div, fold, literal, mul, neg, power, size, sub
+from tutor.expr.nodes import (
+    Apply,
+    Expr,
+    Num,
+    Sym,
+    add,
+    div,
+    fold,
+    literal,
+    mul,
+    neg,
+    power,
+    size,
+    sub,
+)
 from tutor.expr.ops import OPS
 
-MAX_CANONICAL_SIZE = 400      # operations in a tree handed to sympy at all
-MAX_EXPANSION = 400           # terms a full expansion could have, before `cancel` is tried
+MAX_CANONICAL_SIZE = 400  # operations in a tree handed to sympy at all
+MAX_EXPANSION = 400  # terms a full expansion could have, before `cancel` is tried
 
 
 @lru_cache(maxsize=4096)
@@ -26,19 +40,24 @@ def sym(name: str) -> sympy.Symbol:
     return sympy.Symbol(name, real=True)
 
 
-@lru_cache(maxsize=None)
-def _opaque(name: str) -> Any:                  # a sympy function class, made on the fly
+@cache
+def _opaque(name: str) -> Any:  # a sympy function class, made on the fly
     return sympy.Function(name, real=True)
 
 
 def _number(v: float) -> sympy.Expr:
     if float(v).is_integer():
         return sympy.Integer(int(v))
-    return sympy.Rational(repr(float(v))) if abs(v) < 1e6 and len(repr(float(v))) <= 12 else sympy.Float(v)
+    return (
+        sympy.Rational(repr(float(v)))
+        if abs(v) < 1e6 and len(repr(float(v))) <= 12
+        else sympy.Float(v)
+    )
 
 
 def to_sympy(expr: Expr, faithful: bool = True) -> sympy.Expr:
     """`expr` in sympy, each distinct node converted once (sympy shares the results too)."""
+
     def convert(e: Expr, args: list[sympy.Expr]) -> sympy.Expr:
         if isinstance(e, Num):
             return _number(e.value)
@@ -48,6 +67,7 @@ def to_sympy(expr: Expr, faithful: bool = True) -> sympy.Expr:
         if faithful or not op.function:
             return op.sympy(sympy, *args)
         return _opaque(e.op)(*args)
+
     return fold(expr, convert)
 
 
@@ -80,7 +100,9 @@ def from_sympy(e: sympy.Expr) -> Expr:
         den: list[Expr] = []
         for f in sympy.Mul.make_args(e):
             if f.is_Pow and f.exp.is_negative:
-                den.append(power(from_sympy(f.base), float(-f.exp)) if f.exp != -1 else from_sympy(f.base))
+                den.append(
+                    power(from_sympy(f.base), float(-f.exp)) if f.exp != -1 else from_sympy(f.base)
+                )
             elif f.is_Rational and f.q != 1:
                 if f.p != 1:
                     num.append(Num(float(f.p)))
@@ -111,6 +133,7 @@ def expansion_terms(expr: Expr, cap: int = MAX_EXPANSION + 1) -> int:
     """An upper bound on the terms of `expr` fully expanded as a polynomial in its symbols and
     function calls (cancel's work grows with it, whatever the operation count says), saturating
     at `cap`: a chain of squares would otherwise need numbers of 2^n digits."""
+
     def terms(e: Expr, inner: list[int]) -> int:
         if isinstance(e, (Num, Sym)):
             return 1
@@ -124,7 +147,8 @@ def expansion_terms(expr: Expr, cap: int = MAX_EXPANSION + 1) -> int:
         if op == "pow":
             n = literal(e.args[1])
             return min(cap, inner[0] ** int(abs(n))) if float(n).is_integer() else inner[0]
-        return 1                                       # an opaque function call
+        return 1  # an opaque function call
+
     return fold(expr, terms)
 
 
@@ -143,5 +167,5 @@ def canonical(expr: Expr, cancel: bool = True) -> tuple[Expr, str]:
     e = sympy.factor_terms(e)
     try:
         return from_sympy(e), ""
-    except ValueError as exc:                 # a form outside the tree's vocabulary
+    except ValueError as exc:  # a form outside the tree's vocabulary
         return expr, f"not simplified: {exc}"

@@ -17,7 +17,7 @@ def number_text(v: float) -> str:
     return repr(float(v))
 
 
-MAX_TEXT = 20_000        # characters of one expression's text; a longer one ends in "…"
+MAX_TEXT = 20_000  # characters of one expression's text; a longer one ends in "…"
 
 
 def _cap(text: str, limit: int | None) -> str:
@@ -28,10 +28,11 @@ def to_text(expr: Expr, limit: int | None = None) -> str:
     """Plain text of `expr` in the syntax `parse` reads; parse(to_text(e)) == e. Each distinct
     node is written once and its text reused; with `limit`, every piece is cut to that many
     characters (for messages: no round trip then), so a shared DAG costs its nodes, not its tree."""
+
     def text(e: Expr, args: list[str]) -> str:
         if isinstance(e, Num):
             t = number_text(e.value)
-            return f"({t})" if e.value < 0 else t            # (-2)**2 is not -(2**2)
+            return f"({t})" if e.value < 0 else t  # (-2)**2 is not -(2**2)
         if isinstance(e, Sym):
             return e.name
         op = OPS[e.op]
@@ -44,6 +45,7 @@ def to_text(expr: Expr, limit: int | None = None) -> str:
         else:
             out = f"{e.op}({', '.join(args)})"
         return _cap(out, limit)
+
     return fold(expr, text)
 
 
@@ -61,7 +63,9 @@ def _prec(expr: Expr) -> int:
     return OPS[expr.op].prec
 
 
-def pretty(expr: Expr, *, ascii: bool = False, matrix: bool = False, limit: int | None = MAX_TEXT) -> str:
+def pretty(
+    expr: Expr, *, ascii: bool = False, matrix: bool = False, limit: int | None = MAX_TEXT
+) -> str:
     """One line, typeset; brackets only where the order of operations needs them. Each distinct
     node is typeset once; a text longer than `limit` characters is cut with "…"."""
     p = _Pretty(ascii, matrix)
@@ -72,7 +76,9 @@ class _Pretty:
     def __init__(self, ascii: bool, matrix: bool):
         self.ascii = ascii
         self.matrix = matrix
-        self.infix = (_ASCII_MATRIX if matrix else _ASCII) if ascii else (_MATRIX if matrix else _UNICODE)
+        self.infix = (
+            (_ASCII_MATRIX if matrix else _ASCII) if ascii else (_MATRIX if matrix else _UNICODE)
+        )
 
     def show(self, e: Expr, texts: list[str]) -> str:
         """`e` typeset, given its arguments' texts."""
@@ -97,19 +103,28 @@ class _Pretty:
             p = OPS[op].prec
             sym = self.infix[op]
             if op == "mul" and self.matrix and isinstance(args[0], Num):
-                sym = "*" if self.ascii else "·"          # a scalar factor: 2·(z2 − y)
+                sym = "*" if self.ascii else "·"  # a scalar factor: 2·(z2 − y)
             if op == "div" and self.matrix and isinstance(args[0], Num):
-                sym = "/"                                  # a reciprocal: 1/p
+                sym = "/"  # a reciprocal: 1/p
             # (P ⊙ X)·K, not P ⊙ X·K: ⊙ and · bind alike, but a reader takes · first (a number's
             # 2·xᵀ·G needs none: a scalar multiplies in any order)
             left_arg = args[0]
-            elementwise_left = self.matrix and op == "matmul" and isinstance(left_arg, Apply) \
-                and left_arg.op in ("mul", "div") and not isinstance(left_arg.args[0], Num)
+            elementwise_left = (
+                self.matrix
+                and op == "matmul"
+                and isinstance(left_arg, Apply)
+                and left_arg.op in ("mul", "div")
+                and not isinstance(left_arg.args[0], Num)
+            )
             left = self.wrap(args[0], texts[0], p, strict=elementwise_left)
-            right = self.wrap(args[1], texts[1], p,
-                              strict=op in ("sub", "div", "matmul") or op == "mul" and self.matrix)
+            right = self.wrap(
+                args[1],
+                texts[1],
+                p,
+                strict=op in ("sub", "div", "matmul") or op == "mul" and self.matrix,
+            )
             return f"{left}{sym}{right}"
-        if op == "step" and not self.ascii:        # ASCII keeps the name a learner can type
+        if op == "step" and not self.ascii:  # ASCII keeps the name a learner can type
             return f"1[{texts[0]} > 0]"
         name = OPS[op].name if self.ascii else OPS[op].label
         return f"{name}({', '.join(texts)})"

@@ -1,24 +1,43 @@
 """A [train] section's dataset: its kind's options checked, files anchored to the lesson's folder, its
 shape known without loading it."""
 
-
 from __future__ import annotations
 
 import re
 import stat
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
 from tutor.errors import LessonError
 from tutor.lesson.files import Unreadable, inside, too_large
-from tutor.lesson.limits import (MAX_WIDTH, MAX_CSV_BYTES, MAX_CSV_ROWS, MAX_NOISE, MAX_POINTS, MAX_SAMPLES, MAX_SEED, MAX_VALUE,
-                                 NAMES_MAX_BLOCK, SAMPLES)
-from tutor.lesson.vocabulary import (CLASSES, PLAYGROUND, DATASETS, DIGITS_SHAPE, IRIS_SHAPE, MNIST_CLASSES, MNIST_PIXELS,
-                                     MNIST_TRAIN, NAMES_CHARS, NAMES_SAMPLES)
-from tutor.lesson.records import Dataset, Train, Variant
+from tutor.lesson.limits import (
+    MAX_CSV_BYTES,
+    MAX_CSV_ROWS,
+    MAX_NOISE,
+    MAX_POINTS,
+    MAX_SAMPLES,
+    MAX_SEED,
+    MAX_VALUE,
+    MAX_WIDTH,
+    NAMES_MAX_BLOCK,
+    SAMPLES,
+)
 from tutor.lesson.reader import Table, kind_of
+from tutor.lesson.records import Dataset, Train, Variant
+from tutor.lesson.vocabulary import (
+    CLASSES,
+    DATASETS,
+    DIGITS_SHAPE,
+    IRIS_SHAPE,
+    MNIST_CLASSES,
+    MNIST_PIXELS,
+    MNIST_TRAIN,
+    NAMES_CHARS,
+    NAMES_SAMPLES,
+    PLAYGROUND,
+)
 
 
 def rows_shape(value: list[Any], key: str, flat_ok: bool = True) -> tuple[int, int]:
@@ -30,13 +49,17 @@ def rows_shape(value: list[Any], key: str, flat_ok: bool = True) -> tuple[int, i
         width = len(value[0])
         for i, row in enumerate(value):
             if len(row) != width or not row:
-                raise LessonError(f"rows must be equally long: row 0 has {width} numbers, row {i} has {len(row)}",
-                                  key=f"{key}[{i}]")
+                raise LessonError(
+                    f"rows must be equally long: row 0 has {width} numbers, row {i} has {len(row)}",
+                    key=f"{key}[{i}]",
+                )
             for j, v in enumerate(row):
                 data_number(v, f"{key}[{i}][{j}]")
         return len(value), width
     if not flat_ok or any(isinstance(v, list) for v in value):
-        raise LessonError("expected a list of numbers, or a list of rows of numbers (not a mix)", key=key)
+        raise LessonError(
+            "expected a list of numbers, or a list of rows of numbers (not a mix)", key=key
+        )
     for i, v in enumerate(value):
         data_number(v, f"{key}[{i}]")
     return len(value), 1
@@ -71,7 +94,9 @@ def _anchor(dataset: Dataset, folder: Path, key: str) -> Dataset:
     except Unreadable as exc:
         raise LessonError(str(exc), key=f"{key}.path") from None
     except OSError:
-        raise LessonError(f"no file '{dataset.options['path']}' beside the lesson", key=f"{key}.path") from None
+        raise LessonError(
+            f"no file '{dataset.options['path']}' beside the lesson", key=f"{key}.path"
+        ) from None
     if not stat.S_ISREG(info.st_mode):
         raise LessonError("not a regular file (a CSV file of points)", key=f"{key}.path")
     if info.st_size > MAX_CSV_BYTES:
@@ -86,8 +111,13 @@ def anchor_train(train: Train, folder: Path) -> Train:
 def anchor_variant(variant: Variant, folder: Path, i: int) -> Variant:
     if "dataset" not in variant.changes:
         return variant
-    return replace(variant, changes={**variant.changes,
-                                     "dataset": _anchor(variant.changes["dataset"], folder, f"variants[{i}].dataset")})
+    return replace(
+        variant,
+        changes={
+            **variant.changes,
+            "dataset": _anchor(variant.changes["dataset"], folder, f"variants[{i}].dataset"),
+        },
+    )
 
 
 Frozen = float | tuple["Frozen", ...]
@@ -118,23 +148,32 @@ def _check_dataset(kind: str, o: dict[str, Any], t: Table) -> None:
             if o[a] is None or o[b] is None:
                 raise LessonError(f"'{a}' and '{b}' go together", key=t.key(a))
             if len(o[a]) != len(o[b]) or not o[a]:
-                raise LessonError(f"'{a}' has {len(o[a])} samples and '{b}' has {len(o[b])}", key=t.key(b))
+                raise LessonError(
+                    f"'{a}' has {len(o[a])} samples and '{b}' has {len(o[b])}", key=t.key(b)
+                )
             if len(o[a]) > MAX_POINTS:
-                raise LessonError(f"{len(o[a])} samples; the limit inline is {MAX_POINTS}", key=t.key(a))
+                raise LessonError(
+                    f"{len(o[a])} samples; the limit inline is {MAX_POINTS}", key=t.key(a)
+                )
             for k in (a, b):
                 widths[k] = rows_shape(o[k], t.key(k))[1]
-        if o["classes"]:                       # y holds class labels: one whole number each, 0..classes − 1
+        if o["classes"]:  # y holds class labels: one whole number each, 0..classes − 1
             if not 2 <= o["classes"] <= MAX_WIDTH:
                 raise LessonError(f"classes must be within 2..{MAX_WIDTH}", key=t.key("classes"))
             for k in ("y", "y_val"):
                 for j, v in enumerate(o[k] or ()):
                     if isinstance(v, list) or not (float(v).is_integer() and 0 <= v < o["classes"]):
-                        raise LessonError(f"{k}[{j}] is {v!r}: with classes = {o['classes']} each label is one whole "
-                                          f"number within 0..{o['classes'] - 1}", key=t.key(k))
+                        raise LessonError(
+                            f"{k}[{j}] is {v!r}: with classes = {o['classes']} each label is one whole "
+                            f"number within 0..{o['classes'] - 1}",
+                            key=t.key(k),
+                        )
         for k in ("x", "y"):
             if o[f"{k}_val"] is not None and widths[f"{k}_val"] != widths[k]:
-                raise LessonError(f"'{k}_val' has {widths[k + '_val']} columns and '{k}' has {widths[k]}",
-                                  key=t.key(f"{k}_val"))
+                raise LessonError(
+                    f"'{k}_val' has {widths[k + '_val']} columns and '{k}' has {widths[k]}",
+                    key=t.key(f"{k}_val"),
+                )
     elif kind == "synthetic-linear":
         if not 1 <= o["n"] <= MAX_SAMPLES:
             raise LessonError(f"n must be within 1..{MAX_SAMPLES}", key=t.key("n"))
@@ -155,7 +194,10 @@ def _check_dataset(kind: str, o: dict[str, Any], t: Table) -> None:
         if not 2 <= o["n"] <= MAX_SAMPLES:
             raise LessonError(f"n must be within 2..{MAX_SAMPLES}", key=t.key("n"))
         if not 0 <= o["noise"] <= 10:
-            raise LessonError("noise is the standard deviation added to each point, within 0..10", key=t.key("noise"))
+            raise LessonError(
+                "noise is the standard deviation added to each point, within 0..10",
+                key=t.key("noise"),
+            )
     elif kind == "digits":
         if not 0.05 <= o["test_fraction"] <= 0.95:
             raise LessonError("test_fraction must be within 0.05..0.95", key=t.key("test_fraction"))
@@ -163,25 +205,37 @@ def _check_dataset(kind: str, o: dict[str, Any], t: Table) -> None:
         if kind != "csv" and not 0 <= o["noise"] <= MAX_NOISE:
             raise LessonError(f"noise is a percentage within 0..{MAX_NOISE}", key=t.key("noise"))
         if not 10 <= o["ratio"] <= 90:
-            raise LessonError("ratio is the training share in percent, within 10..90", key=t.key("ratio"))
+            raise LessonError(
+                "ratio is the training share in percent, within 10..90", key=t.key("ratio")
+            )
         if kind == "csv":
             p = o["path"]
-            if not p or p.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", p) or ".." in re.split(r"[/\\]", p):
-                raise LessonError("a path relative to the lesson's folder, without '..'", key=t.key("path"))
+            if (
+                not p
+                or p.startswith(("/", "\\"))
+                or re.match(r"^[A-Za-z]:", p)
+                or ".." in re.split(r"[/\\]", p)
+            ):
+                raise LessonError(
+                    "a path relative to the lesson's folder, without '..'", key=t.key("path")
+                )
             if not p.endswith(".csv"):
                 raise LessonError("a .csv file", key=t.key("path"))
     elif kind == "python-names":
         if not 1 <= o["block"] <= NAMES_MAX_BLOCK:
-            raise LessonError("block is the context's length in characters, within "
-                              f"1..{NAMES_MAX_BLOCK}", key=t.key("block"))
+            raise LessonError(
+                f"block is the context's length in characters, within 1..{NAMES_MAX_BLOCK}",
+                key=t.key("block"),
+            )
         if not 10 <= o["ratio"] <= 90:
-            raise LessonError("ratio is the training share of the names in percent, within 10..90",
-                              key=t.key("ratio"))
+            raise LessonError(
+                "ratio is the training share of the names in percent, within 10..90",
+                key=t.key("ratio"),
+            )
     elif kind == "mnist":
         for k in ("train_size", "test_size"):
             if not 100 <= o[k] <= MNIST_TRAIN:
                 raise LessonError(f"{k} must be within 100..{MNIST_TRAIN}", key=t.key(k))
-
 
 
 def has_classes(dataset: Dataset) -> bool:
@@ -193,8 +247,10 @@ def dataset_shape(dataset: Dataset) -> tuple[int, int, int]:
     """(samples, input width, output width) of a dataset, known without loading it."""
     o = dataset.options
     if dataset.kind == "points":
+
         def width(rows: Sequence[Any]) -> int:
             return len(rows[0]) if isinstance(rows[0], list) else 1
+
         samples = len(o["x"]) + (len(o["x_val"]) if o.get("x_val") else 0)
         return samples, width(o["x"]), o.get("classes") or width(o["y"])
     if dataset.kind == "synthetic-linear":
@@ -208,9 +264,7 @@ def dataset_shape(dataset: Dataset) -> tuple[int, int, int]:
     if dataset.kind in PLAYGROUND:
         return SAMPLES, 2, 1
     if dataset.kind == "csv":
-        return MAX_CSV_ROWS, 2, 1                           # at most
+        return MAX_CSV_ROWS, 2, 1  # at most
     if dataset.kind == "python-names":
         return NAMES_SAMPLES, o["block"], NAMES_CHARS
     return o["train_size"] + o["test_size"], MNIST_PIXELS, MNIST_CLASSES
-
-

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 
-from collections.abc import Collection
-
 from tutor.errors import LessonError
-from tutor.expr import FUNCTIONS, NAME_RE, parse as parse_expr, symbols
+from tutor.expr import FUNCTIONS, NAME_RE, symbols
+from tutor.expr import parse as parse_expr
 from tutor.expr.nodes import Expr
 from tutor.lesson.graph_values import read_values
 from tutor.lesson.limits import MAX_DIM, MAX_NODES
-from tutor.lesson.records import Equation, Graph, Jacobian, Node, Page
 from tutor.lesson.reader import Table
+from tutor.lesson.records import Equation, Graph, Jacobian, Node, Page
 
 
 def _equation(text: object, key: str, names: Collection[str] | None = None) -> Equation:
@@ -48,11 +48,15 @@ def read_graph(t: Table) -> Graph:
         raise LessonError("a graph needs at least one parameter", key=t.key("params"))
     node_tables = t.array("nodes", required=True, limit=MAX_NODES)
     if not node_tables:
-        raise LessonError("a graph needs at least one node (the last one is the loss)", key=t.key("nodes"))
+        raise LessonError(
+            "a graph needs at least one node (the last one is the loss)", key=t.key("nodes")
+        )
     leaves = inputs + params
     for i, name in enumerate(leaves):
         if leaves.index(name) != i:
-            raise LessonError(f"'{name}' is declared twice", key=t.key("params" if i >= len(inputs) else "inputs"))
+            raise LessonError(
+                f"'{name}' is declared twice", key=t.key("params" if i >= len(inputs) else "inputs")
+            )
     # Read every node first, so that a reference to a later node can be told from a cycle.
     raw_nodes: list[tuple[Table, str, Expr]] = []
     for nt in node_tables:
@@ -75,10 +79,14 @@ def read_graph(t: Table) -> Graph:
             if used in all_names:
                 later = all_names.index(used)
                 if _depends_on(raw_nodes, later, name):
-                    raise LessonError(f"'{name}' uses '{used}', which depends on '{name}': the graph has a cycle",
-                                      key=nt.key("expr"))
-                raise LessonError(f"'{used}' is used before it is defined (list nodes in forward order)",
-                                  key=nt.key("expr"))
+                    raise LessonError(
+                        f"'{name}' uses '{used}', which depends on '{name}': the graph has a cycle",
+                        key=nt.key("expr"),
+                    )
+                raise LessonError(
+                    f"'{used}' is used before it is defined (list nodes in forward order)",
+                    key=nt.key("expr"),
+                )
             here = ", ".join(sorted(defined))
             raise LessonError(f"unknown name '{used}' (known here: {here})", key=nt.key("expr"))
         defined.add(name)
@@ -105,27 +113,42 @@ def read_graph(t: Table) -> Graph:
     for key, names in checked.items():
         for i, name in enumerate(names):
             if name not in params or names.index(name) != i:
-                raise LessonError(f"'{name}' is not a parameter of the graph (or is listed twice)",
-                                  key=f"{t.key(key)}[{i}]")
+                raise LessonError(
+                    f"'{name}' is not a parameter of the graph (or is listed twice)",
+                    key=f"{t.key(key)}[{i}]",
+                )
     fused_t = t.sub("fused")
     fused: dict[str, Node] = {}
     if fused_t:
         if not shapes:
-            raise LessonError("a fused form belongs to the matrix form: give the graph [graph.shapes]",
-                              key=fused_t.key(next(iter(fused_t.data))))
+            raise LessonError(
+                "a fused form belongs to the matrix form: give the graph [graph.shapes]",
+                key=fused_t.key(next(iter(fused_t.data))),
+            )
         targets = [n.name for n in nodes[:-1]] + list(params)
         known = set(leaves) | set(all_names) | (set(dims) - set(leaves) - set(all_names))
         for name in list(fused_t.data):
             if name not in targets:
-                raise LessonError(f"'{name}' is not a node (other than the loss) or a parameter",
-                                  key=fused_t.key(name))
+                raise LessonError(
+                    f"'{name}' is not a node (other than the loss) or a parameter",
+                    key=fused_t.key(name),
+                )
             text = fused_t.take(name, str)
             fused[name] = Node(name, parse_expr(text, names=known, key=fused_t.key(name)), text)
         fused_t.done()
     values_t, entries_t = t.sub("values"), t.sub("entries")
     t.done()
-    graph = Graph(inputs, params, tuple(nodes), point, shapes, dims, expect_kink=checked["expect_kink"],
-                  sweep=checked["sweep"], fused=fused)
+    graph = Graph(
+        inputs,
+        params,
+        tuple(nodes),
+        point,
+        shapes,
+        dims,
+        expect_kink=checked["expect_kink"],
+        sweep=checked["sweep"],
+        fused=fused,
+    )
     if shapes:
         from tutor.expr.shapes import infer_shapes, shape_of, show
 
@@ -138,22 +161,31 @@ def read_graph(t: Table) -> Graph:
                 if d not in dims:
                     raise LessonError(f"dimension '{d}' has no size", key=t.key("dims"))
         for name, f in fused.items():
-            assert fused_t is not None         # a fused form was read from it
+            assert fused_t is not None  # a fused form was read from it
             dim_env = {**env, **{d: () for d in dims if d not in env}}
             try:
                 got = shape_of(f.expr, dim_env)
             except LessonError as exc:
                 raise LessonError(exc.message, key=f"{fused_t.key(name)}") from None
             if got != env[name]:
-                raise LessonError(f"the fused form is {show(got)}, but ∂L/∂{name} has the shape of {name}, "
-                                  f"{show(env[name])}", key=fused_t.key(name))
+                raise LessonError(
+                    f"the fused form is {show(got)}, but ∂L/∂{name} has the shape of {name}, "
+                    f"{show(env[name])}",
+                    key=fused_t.key(name),
+                )
         if env[graph.loss]:
-            raise LessonError(f"the loss '{graph.loss}' must be a scalar, but it is {show(env[graph.loss])}: "
-                              "reduce it with sum(...) or mean(...)", key=f"{t.key('nodes')}[{len(nodes) - 1}].expr")
+            raise LessonError(
+                f"the loss '{graph.loss}' must be a scalar, but it is {show(env[graph.loss])}: "
+                "reduce it with sum(...) or mean(...)",
+                key=f"{t.key('nodes')}[{len(nodes) - 1}].expr",
+            )
     reached = _reaching(graph)
     for p in params:
         if p not in reached:
-            raise LessonError(f"the loss '{graph.loss}' does not depend on the parameter '{p}'", key=t.key("params"))
+            raise LessonError(
+                f"the loss '{graph.loss}' does not depend on the parameter '{p}'",
+                key=t.key("params"),
+            )
     if values_t is not None or entries_t is not None:
         values, entries = read_values(values_t, entries_t, graph)
         graph = replace(graph, values=values, entries=entries)
@@ -169,8 +201,9 @@ def _reaching(graph: Graph) -> set[str]:
     return need
 
 
-def _depends_on(raw_nodes: list[tuple[Table, str, Expr]], index: int, target: str,
-                seen: set[int] | None = None) -> bool:
+def _depends_on(
+    raw_nodes: list[tuple[Table, str, Expr]], index: int, target: str, seen: set[int] | None = None
+) -> bool:
     seen = seen or set()
     if index in seen:
         return False
@@ -190,12 +223,16 @@ def read_jacobian(t: Table) -> Jacobian:
     if not inputs:
         raise LessonError("needs at least one input", key=t.key("inputs"))
     outs = t.take("outputs", list)
-    outputs = tuple(_equation(o, f"{t.key('outputs')}[{i}]", set(inputs)) for i, o in enumerate(outs))
+    outputs = tuple(
+        _equation(o, f"{t.key('outputs')}[{i}]", set(inputs)) for i, o in enumerate(outs)
+    )
     if not outputs or len(outputs) > 8 or len(inputs) > 8:
         raise LessonError("between 1 and 8 inputs and outputs", key=t.key("outputs"))
     point = _point(t, "point", inputs)
     upstream = t.take("upstream", list)
-    if len(upstream) != len(outputs) or not all(isinstance(u, (int, float)) and not isinstance(u, bool) for u in upstream):
+    if len(upstream) != len(outputs) or not all(
+        isinstance(u, (int, float)) and not isinstance(u, bool) for u in upstream
+    ):
         raise LessonError(f"expected {len(outputs)} numbers, one per output", key=t.key("upstream"))
     t.done()
     return Jacobian(title, inputs, outputs, point, tuple(float(u) for u in upstream))

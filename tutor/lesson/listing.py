@@ -25,7 +25,7 @@ CACHE_FORMAT = 1
 
 def lessons_dir() -> Path:
     """The shipped lessons: inside the package when installed from a wheel, else the repository's."""
-    here = Path(__file__).resolve().parents[1]     # tutor/
+    here = Path(__file__).resolve().parents[1]  # tutor/
     packaged = here / "lessons"
     return packaged if packaged.is_dir() else here.parent / "lessons"
 
@@ -45,8 +45,10 @@ class Listing:
     path: Path
     exercises: int
     error: str | None = None
-    parts: tuple[str, ...] = ("explain",)      # Lesson.parts; only Explain for a file that does not load
-    group: str = GROUPS[-1]                    # a file that does not load is listed last
+    parts: tuple[str, ...] = (
+        "explain",
+    )  # Lesson.parts; only Explain for a file that does not load
+    group: str = GROUPS[-1]  # a file that does not load is listed last
 
 
 def catalogue() -> list[Listing]:
@@ -68,11 +70,21 @@ def _read_lessons(paths: list[Path]) -> list[Listing]:
     for p in paths:
         try:
             lesson = load(p)
-            items.append(Listing(lesson.id, lesson.title, lesson.summary, lesson.order, p, len(lesson.exercises),
-                                 parts=lesson.parts, group=lesson.group))
+            items.append(
+                Listing(
+                    lesson.id,
+                    lesson.title,
+                    lesson.summary,
+                    lesson.order,
+                    p,
+                    len(lesson.exercises),
+                    parts=lesson.parts,
+                    group=lesson.group,
+                )
+            )
         except LessonError as exc:
             more = f" (and {len(exc.more)} more)" if exc.more else ""
-            name = printable(p.stem)     # a file name is a stranger's text too
+            name = printable(p.stem)  # a file name is a stranger's text too
             items.append(Listing(name, name, "", 100_000, p, 0, f"{exc}{more}"))
     return sorted(items, key=lambda i: (GROUPS.index(i.group), i.order, i.id))
 
@@ -140,15 +152,29 @@ def _listing(row: dict[str, Any], known: dict[str, Path]) -> Listing:
     listing is rebuilt)."""
     texts = [row["id"], row["title"], row["summary"], row["path"], row["group"]]
     error, parts = row["error"], row["parts"]
-    shaped = (all(isinstance(t, str) for t in texts)
-              and isinstance(row["order"], int) and isinstance(row["exercises"], int)
-              and (error is None or isinstance(error, str))
-              and isinstance(parts, list) and all(isinstance(p, str) for p in parts)
-              and row["group"] in GROUPS and row["path"] in known)
+    shaped = (
+        all(isinstance(t, str) for t in texts)
+        and isinstance(row["order"], int)
+        and isinstance(row["exercises"], int)
+        and (error is None or isinstance(error, str))
+        and isinstance(parts, list)
+        and all(isinstance(p, str) for p in parts)
+        and row["group"] in GROUPS
+        and row["path"] in known
+    )
     if not shaped:
         raise TypeError("a cached listing row of the wrong shape")
-    return Listing(row["id"], row["title"], row["summary"], row["order"], known[row["path"]],
-                   row["exercises"], error, tuple(parts), row["group"])
+    return Listing(
+        row["id"],
+        row["title"],
+        row["summary"],
+        row["order"],
+        known[row["path"]],
+        row["exercises"],
+        error,
+        tuple(parts),
+        row["group"],
+    )
 
 
 def _write_cache(key: str, items: list[Listing]) -> None:
@@ -163,6 +189,6 @@ def _write_cache(key: str, items: list[Listing]) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump({"key": key, "items": rows}, out)
         os.replace(tmp, target)
-    except OSError:          # a read-only cache: the list is read from the lessons each time
+    except OSError:  # a read-only cache: the list is read from the lessons each time
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)

@@ -5,22 +5,22 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tutor.errors import LessonError
 from tutor.fmt import printable
-from tutor.lesson.files import Unreadable, read_regular, too_large
-from tutor.lesson.tomlpos import key_lines, line_of
-from tutor.lesson.limits import MAX_EXERCISES, MAX_FILE_BYTES, MAX_INT, MAX_PAGES, SCHEMA_VERSION
-from tutor.lesson.vocabulary import GROUPS, ID_RE
-from tutor.lesson.records import Lesson
-from tutor.lesson.reader import Table
-from tutor.lesson.graph import read_graph, read_jacobian, read_page
 from tutor.lesson.datasets import anchor_train, anchor_variant
-from tutor.lesson.training import read_train, read_variant
 from tutor.lesson.exercise import read_exercise
+from tutor.lesson.files import Unreadable, read_regular, too_large
+from tutor.lesson.graph import read_graph, read_jacobian, read_page
+from tutor.lesson.limits import MAX_EXERCISES, MAX_FILE_BYTES, MAX_INT, MAX_PAGES, SCHEMA_VERSION
+from tutor.lesson.reader import Table
+from tutor.lesson.records import Lesson
+from tutor.lesson.tomlpos import key_lines, line_of
+from tutor.lesson.training import read_train, read_variant
+from tutor.lesson.vocabulary import GROUPS, ID_RE
 
 
 def load(path: str | Path) -> Lesson:
@@ -47,29 +47,38 @@ def loads(raw: bytes | str, display: str = "<lesson>", path: Path | None = None)
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = raw[: exc.start].count(b"\n") + 1
-            raise LessonError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
-                              file=display, line=line) from None
+            raise LessonError(
+                f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+                file=display,
+                line=line,
+            ) from None
     else:
         text = raw
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         at: int | None = getattr(exc, "lineno", None) or _line_from_message(str(exc))
-        message = getattr(exc, "msg", None) or re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        message = getattr(exc, "msg", None) or re.sub(
+            r"\s*\(at line \d+, column \d+\)", "", str(exc)
+        )
         raise LessonError(f"invalid TOML: {message}", file=display, line=at) from None
     except RecursionError:
         raise LessonError("invalid TOML: nested too deeply", file=display) from None
-    except ValueError as exc:      # an integer beyond Python's 4,300-digit conversion limit
+    except ValueError as exc:  # an integer beyond Python's 4,300-digit conversion limit
         raise _huge_literal(text, display, exc) from None
     try:
         return _build(data, path or Path(display), named=path is not None)
-    except LessonError as exc:     # positions are scanned only now: the lesson list loads every file
+    except LessonError as exc:  # positions are scanned only now: the lesson list loads every file
         lines = key_lines(text)
 
         def locate(problem: LessonError) -> LessonError:
-            return problem.located(file=display, line=line_of(lines, problem.key) if problem.key else None)
+            return problem.located(
+                file=display, line=line_of(lines, problem.key) if problem.key else None
+            )
 
-        found = sorted((locate(p) for p in exc.problems), key=lambda p: p.line or 0)  # stable: read order on ties
+        found = sorted(
+            (locate(p) for p in exc.problems), key=lambda p: p.line or 0
+        )  # stable: read order on ties
         found[0].more = tuple(found[1:])
         raise found[0] from None
     except RecursionError:
@@ -85,8 +94,12 @@ def _huge_literal(text: str, display: str, exc: ValueError) -> LessonError:
     line = text.count("\n", 0, run.start()) + 1
     before = [(at, key) for key, at in key_lines(text).items() if at <= line]
     key = max(before)[1] if before else ""
-    return LessonError(f"an integer of {run.end() - run.start():,} digits; integers stay within ±{MAX_INT:,}",
-                       file=display, line=line, key=key)
+    return LessonError(
+        f"an integer of {run.end() - run.start():,} digits; integers stay within ±{MAX_INT:,}",
+        file=display,
+        line=line,
+        key=key,
+    )
 
 
 def _scrub(value: Any, key: str) -> Any:
@@ -100,7 +113,9 @@ def _scrub(value: Any, key: str) -> Any:
     if isinstance(value, int):
         if abs(value) > MAX_INT:
             digits = len(str(abs(value)))
-            raise LessonError(f"an integer of {digits:,} digits; integers stay within ±{MAX_INT:,}", key=key)
+            raise LessonError(
+                f"an integer of {digits:,} digits; integers stay within ±{MAX_INT:,}", key=key
+            )
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -121,8 +136,11 @@ def _line_from_message(message: str) -> int | None:
 def _build(data: dict[str, Any], path: Path, named: bool = False) -> Lesson:
     top = Table(_scrub(data, ""), "")
     schema = top.integer("schema", SCHEMA_VERSION)
-    if schema != SCHEMA_VERSION:     # nothing else can be read against the wrong schema
-        raise LessonError(f"schema {schema} is not supported (this tutor reads schema {SCHEMA_VERSION})", key="schema")
+    if schema != SCHEMA_VERSION:  # nothing else can be read against the wrong schema
+        raise LessonError(
+            f"schema {schema} is not supported (this tutor reads schema {SCHEMA_VERSION})",
+            key="schema",
+        )
     # Independent parts are each read even when another is broken, so that --check lists every
     # broken part in one pass. A part that needs another (variants need [train], exercises the
     # graph's names) is skipped when that one is broken: its errors would be echoes.
@@ -153,10 +171,14 @@ def _build(data: dict[str, Any], path: Path, named: bool = False) -> Lesson:
     train_t = part(top.sub, "train")
     train = part(read_train, train_t) if train_t else None
     variant_tables = part(top.array, "variants", False, 20) or ()
-    variants = tuple(part(read_variant, t, train) for t in variant_tables) if train or not train_t else ()
-    if train is not None and named:            # a CSV dataset lies in the lesson's folder
+    variants = (
+        tuple(part(read_variant, t, train) for t in variant_tables) if train or not train_t else ()
+    )
+    if train is not None and named:  # a CSV dataset lies in the lesson's folder
         train = part(anchor_train, train, path.parent) or train
-        variants = tuple(v and (part(anchor_variant, v, path.parent, i) or v) for i, v in enumerate(variants))
+        variants = tuple(
+            v and (part(anchor_variant, v, path.parent, i) or v) for i, v in enumerate(variants)
+        )
     exercise_tables = part(top.array, "exercises", False, MAX_EXERCISES) or ()
     exercises: tuple[Any, ...] = ()
     if graph or not graph_t:
@@ -166,24 +188,45 @@ def _build(data: dict[str, Any], path: Path, named: bool = False) -> Lesson:
     part(_unique, [e and e.id for e in exercises], "exercises", "id")
     part(top.done)
     if problems:
-        raise LessonError(problems[0].message, key=problems[0].key, line=problems[0].line, more=tuple(problems[1:]))
-    return Lesson(lesson_id, title, summary, order, pages, graph, jacobian, train, variants, exercises, path,
-                  group or GROUPS[0])
+        raise LessonError(
+            problems[0].message,
+            key=problems[0].key,
+            line=problems[0].line,
+            more=tuple(problems[1:]),
+        )
+    return Lesson(
+        lesson_id,
+        title,
+        summary,
+        order,
+        pages,
+        graph,
+        jacobian,
+        train,
+        variants,
+        exercises,
+        path,
+        group or GROUPS[0],
+    )
 
 
 def _lesson_id(top: Table, path: Path | None) -> str:
     lesson_id = top.text("id", limit=64)
     if not ID_RE.match(lesson_id):
-        raise LessonError(f"'{lesson_id}' is not a lesson id (lowercase letters, digits and '-')", key="id")
+        raise LessonError(
+            f"'{lesson_id}' is not a lesson id (lowercase letters, digits and '-')", key="id"
+        )
     # Progress is kept by id: a file may not pass itself off as another lesson.
     if path is not None and path.stem != lesson_id:
-        raise LessonError(f"the id '{lesson_id}' must equal the file name without .toml ('{path.stem}')", key="id")
+        raise LessonError(
+            f"the id '{lesson_id}' must equal the file name without .toml ('{path.stem}')", key="id"
+        )
     return lesson_id
 
 
 def _unique(values: list[str | None], array: str, name: str) -> None:
     seen = set()
-    for i, value in enumerate(values):     # None: an entry already reported as broken
+    for i, value in enumerate(values):  # None: an entry already reported as broken
         if value is not None and value in seen:
             raise LessonError(f"duplicate {name} '{value}'", key=f"{array}[{i}].{name}")
         seen.add(value)

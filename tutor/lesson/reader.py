@@ -29,8 +29,10 @@ class Table:
         if name not in self.data:
             if default is ...:
                 typo = self._misspelt(name)
-                if typo is not None:              # epocs = 50: name the key that is there
-                    raise LessonError(f"unknown key '{typo}' (did you mean {name}?)", key=self.key(typo))
+                if typo is not None:  # epocs = 50: name the key that is there
+                    raise LessonError(
+                        f"unknown key '{typo}' (did you mean {name}?)", key=self.key(typo)
+                    )
                 raise LessonError("required key is missing", key=self.key(name))
             return default
         value = self.data[name]
@@ -40,23 +42,37 @@ class Table:
         if isinstance(value, bool) and bool not in types:
             raise LessonError(f"expected {_names(types)}, found a boolean", key=self.key(name))
         if not isinstance(value, types):
-            raise LessonError(f"expected {_names(types)}, found {kind_of(value)}", key=self.key(name))
+            raise LessonError(
+                f"expected {_names(types)}, found {kind_of(value)}", key=self.key(name)
+            )
         return value
 
     def text(self, name: str, default: Any = ..., limit: int = MAX_TEXT) -> str:
         value: str = self.take(name, str, default)
         if isinstance(value, str) and len(value) > limit:
-            raise LessonError(f"text is {len(value)} characters; the limit is {limit}", key=self.key(name))
+            raise LessonError(
+                f"text is {len(value)} characters; the limit is {limit}", key=self.key(name)
+            )
         return value
 
     # A default of None makes the key optional and the result None where it is absent; the
     # overloads say so to the callers.
     @overload
-    def number(self, name: str, default: None, lo: float | None = None, hi: float | None = None) -> float | None: ...
+    def number(
+        self, name: str, default: None, lo: float | None = None, hi: float | None = None
+    ) -> float | None: ...
     @overload
-    def number(self, name: str, default: float | EllipsisType = ..., lo: float | None = None, hi: float | None = None) -> float: ...
+    def number(
+        self,
+        name: str,
+        default: float | EllipsisType = ...,
+        lo: float | None = None,
+        hi: float | None = None,
+    ) -> float: ...
 
-    def number(self, name: str, default: Any = ..., lo: float | None = None, hi: float | None = None) -> float | None:
+    def number(
+        self, name: str, default: Any = ..., lo: float | None = None, hi: float | None = None
+    ) -> float | None:
         value = self.take(name, (int, float), default)
         if value is None:
             return value
@@ -67,11 +83,21 @@ class Table:
         return value
 
     @overload
-    def integer(self, name: str, default: None, lo: int | None = None, hi: int | None = None) -> int | None: ...
+    def integer(
+        self, name: str, default: None, lo: int | None = None, hi: int | None = None
+    ) -> int | None: ...
     @overload
-    def integer(self, name: str, default: int | EllipsisType = ..., lo: int | None = None, hi: int | None = None) -> int: ...
+    def integer(
+        self,
+        name: str,
+        default: int | EllipsisType = ...,
+        lo: int | None = None,
+        hi: int | None = None,
+    ) -> int: ...
 
-    def integer(self, name: str, default: Any = ..., lo: int | None = None, hi: int | None = None) -> int | None:
+    def integer(
+        self, name: str, default: Any = ..., lo: int | None = None, hi: int | None = None
+    ) -> int | None:
         value: int | None = self.take(name, int, default)
         if value is not None:
             self._range(name, value, lo, hi)
@@ -80,7 +106,9 @@ class Table:
     @overload
     def choice(self, name: str, options: Collection[str], default: None) -> str | None: ...
     @overload
-    def choice(self, name: str, options: Collection[str], default: str | EllipsisType = ...) -> str: ...
+    def choice(
+        self, name: str, options: Collection[str], default: str | EllipsisType = ...
+    ) -> str: ...
 
     def choice(self, name: str, options: Collection[str], default: Any = ...) -> str | None:
         value: str | None = self.take(name, str, default)
@@ -93,7 +121,10 @@ class Table:
         out = []
         for i, item in enumerate(value or ()):
             if not isinstance(item, str) or not NAME_RE.match(item) or item.startswith("_"):
-                raise LessonError(f"expected a name (letters, digits, _), found {item!r}", key=f"{self.key(name)}[{i}]")
+                raise LessonError(
+                    f"expected a name (letters, digits, _), found {item!r}",
+                    key=f"{self.key(name)}[{i}]",
+                )
             out.append(item)
         return tuple(out)
 
@@ -110,7 +141,7 @@ class Table:
             return None
         return Table(self.data[name], self.key(name))
 
-    def array(self, name: str, required: bool = False, limit: int = 1000) -> list["Table"]:
+    def array(self, name: str, required: bool = False, limit: int = 1000) -> list[Table]:
         value = self.take(name, list, ... if required else [])
         if len(value) > limit:
             raise LessonError(f"{len(value)} entries; the limit is {limit}", key=self.key(name))
@@ -138,15 +169,29 @@ class Table:
                 allowed = ", ".join(sorted(self.seen))
                 close = difflib.get_close_matches(str(name), sorted(self.seen), n=1, cutoff=0.75)
                 hint = f"did you mean {close[0]}? " if close else ""
-                raise LessonError(f"unknown key ({hint}allowed here: {allowed})", key=self.key(name))
+                raise LessonError(
+                    f"unknown key ({hint}allowed here: {allowed})", key=self.key(name)
+                )
 
 
 def kind_of(value: Any) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array",
-            dict: "a table"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
 
 
 def _names(types: tuple[type, ...]) -> str:
-    words = {int: "an integer", float: "a number", str: "a string", list: "an array", dict: "a table",
-             bool: "a boolean"}
+    words = {
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+        bool: "a boolean",
+    }
     return " or ".join(dict.fromkeys(words.get(t, t.__name__) for t in types))

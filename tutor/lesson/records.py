@@ -8,7 +8,6 @@ from typing import Any
 
 from tutor.errors import LessonError
 from tutor.expr import Expr
-
 from tutor.lesson.vocabulary import GROUPS, NORM_LAYERS
 
 
@@ -37,8 +36,8 @@ class LeafValues:
     scalar), or drawn by `recipe` from numpy's RandomState(seed), times `scale`."""
 
     shape: tuple[int, ...]
-    listed: Any = None                     # nested tuples of floats, or a float
-    recipe: str = ""                       # normal | uniform | zeros (RECIPES)
+    listed: Any = None  # nested tuples of floats, or a float
+    recipe: str = ""  # normal | uniform | zeros (RECIPES)
     seed: int = 0
     scale: float = 1.0
 
@@ -58,10 +57,12 @@ class Graph:
     point: dict[str, float]
     shapes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     dims: dict[str, int] = field(default_factory=dict)
-    expect_kink: tuple[str, ...] = ()      # parameters whose check straddles a kink on purpose
-    sweep: tuple[str, ...] = ()            # parameters whose check is swept over the step h
-    fused: dict[str, "Node"] = field(default_factory=dict)   # [graph.fused]: name → a closed form of ∂L/∂name
-    values: dict[str, "LeafValues"] = field(default_factory=dict)   # [graph.values]: leaf → array
+    expect_kink: tuple[str, ...] = ()  # parameters whose check straddles a kink on purpose
+    sweep: tuple[str, ...] = ()  # parameters whose check is swept over the step h
+    fused: dict[str, Node] = field(
+        default_factory=dict
+    )  # [graph.fused]: name → a closed form of ∂L/∂name
+    values: dict[str, LeafValues] = field(default_factory=dict)  # [graph.values]: leaf → array
     entries: dict[str, tuple[tuple[int, ...], ...]] = field(default_factory=dict)  # named ones
 
     @property
@@ -91,24 +92,26 @@ class Jacobian:
 @dataclass(frozen=True)
 class Layer:
     type: str
-    out: int | str | None = None          # an int, "hidden" or "outputs"
+    out: int | str | None = None  # an int, "hidden" or "outputs"
     bias: bool = True
-    name: str | None = None               # the weight's name (default W1, W2, ...)
-    bias_name: str | None = None          # the bias's name (default b1, b2, ...)
-    weight: tuple[Any, ...] | None = None   # explicit initial weight (nested tuples of floats, in × out)
+    name: str | None = None  # the weight's name (default W1, W2, ...)
+    bias_name: str | None = None  # the bias's name (default b1, b2, ...)
+    weight: tuple[Any, ...] | None = (
+        None  # explicit initial weight (nested tuples of floats, in × out)
+    )
     bias_init: tuple[Any, ...] | None = None
-    init: str | None = None               # this layer's draw (INITS or "normal"); None: the run's `init`
-    std: float | None = None              # the standard deviation of a "normal" draw
-    rate: float | None = None             # a dropout layer's probability of dropping a unit
-    source: int | None = None             # a residual layer's: the index of the layer whose output it adds
-    vocab: int | None = None              # an embedding's rows: its inputs are whole numbers 0..vocab − 1
+    init: str | None = None  # this layer's draw (INITS or "normal"); None: the run's `init`
+    std: float | None = None  # the standard deviation of a "normal" draw
+    rate: float | None = None  # a dropout layer's probability of dropping a unit
+    source: int | None = None  # a residual layer's: the index of the layer whose output it adds
+    vocab: int | None = None  # an embedding's rows: its inputs are whole numbers 0..vocab − 1
 
     def param_names(self, index: int) -> tuple[str, str]:
         """(weight, bias) names of the `index`-th linear layer (from 1): given, or W1 and b1; of the
         `index`-th batchnorm layer, its scale and shift: given, or gamma1 and beta1."""
-        if self.type == "embedding":            # a table E1, E2, …; its "bias" name is never used
+        if self.type == "embedding":  # a table E1, E2, …; its "bias" name is never used
             return self.name or f"E{index}", self.bias_name or f"E{index}_bias"
-        if self.type in NORM_LAYERS:            # layernorm's: ln_gamma1, ln_beta1 (apart from batchnorm's)
+        if self.type in NORM_LAYERS:  # layernorm's: ln_gamma1, ln_beta1 (apart from batchnorm's)
             prefix = "ln_" if self.type == "layernorm" else ""
             return self.name or f"{prefix}gamma{index}", self.bias_name or f"{prefix}beta{index}"
         return self.name or f"W{index}", self.bias_name or f"b{index}"
@@ -118,7 +121,7 @@ class Layer:
 class Dataset:
     kind: str
     options: dict[str, Any]
-    base: Path | None = None              # the lesson's folder, where a "csv" file lies
+    base: Path | None = None  # the lesson's folder, where a "csv" file lies
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,7 @@ class Train:
     lr: float = 0.01
     momentum: float = 0.0
     epochs: int = 100
-    batch_size: int = 0                    # 0: the whole training set in one batch
+    batch_size: int = 0  # 0: the whole training set in one batch
     seed: int = 0
     dtype: str = "float32"
     init: str = "randn"
@@ -141,18 +144,20 @@ class Train:
     baseline: str | None = None
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     note: str = ""
-    probe: tuple[Any, ...] = ()            # inputs to predict after training, e.g. f(5)
-    l2: float = 0.0                        # the penalty l2·Σp² on every parameter, added to the loss
-    l1: float = 0.0                        # the penalty l1·Σ|p|
-    weight_decay: float = 0.0              # AdamW's decoupled decay
-    schedule: str = "constant"             # the lr schedule (tutor/train/optimizers.py)
-    step_size: int = 1                     # step: the lr is multiplied by gamma every step_size steps
+    probe: tuple[Any, ...] = ()  # inputs to predict after training, e.g. f(5)
+    l2: float = 0.0  # the penalty l2·Σp² on every parameter, added to the loss
+    l1: float = 0.0  # the penalty l1·Σ|p|
+    weight_decay: float = 0.0  # AdamW's decoupled decay
+    schedule: str = "constant"  # the lr schedule (tutor/train/optimizers.py)
+    step_size: int = 1  # step: the lr is multiplied by gamma every step_size steps
     gamma: float = 0.1
-    decay_steps: int = 1                   # linear, cosine: the steps from lr to lr·lr_end
+    decay_steps: int = 1  # linear, cosine: the steps from lr to lr·lr_end
     lr_end: float = 0.0
-    warmup: int = 0                        # steps whose lr rises as (k + 1)/warmup before the schedule
-    clip: float | None = None              # the gradients' global norm is clipped to this
-    workers: int | None = None             # data-parallel worker processes (tutor/train/parallel.py); None: none
+    warmup: int = 0  # steps whose lr rises as (k + 1)/warmup before the schedule
+    clip: float | None = None  # the gradients' global norm is clipped to this
+    workers: int | None = (
+        None  # data-parallel worker processes (tutor/train/parallel.py); None: none
+    )
 
 
 @dataclass(frozen=True)
@@ -168,14 +173,14 @@ class Exercise:
     kind: str
     prompt: str
     answer: str
-    step: str | None = None               # the graph node (or parameter) it belongs to
+    step: str | None = None  # the graph node (or parameter) it belongs to
     hints: tuple[str, ...] = ()
     tolerance: float = 1e-6
     choices: tuple[str, ...] = ()
     explain: str = ""
-    why: tuple[str, ...] = ()             # for a choice: why each choice is right or wrong
-    mistakes: tuple[tuple[str, str], ...] = ()   # known wrong answers and what to say to each
-    wrt: tuple[str, ...] = ()             # a code exercise: the gradients its function returns
+    why: tuple[str, ...] = ()  # for a choice: why each choice is right or wrong
+    mistakes: tuple[tuple[str, str], ...] = ()  # known wrong answers and what to say to each
+    wrt: tuple[str, ...] = ()  # a code exercise: the gradients its function returns
 
 
 @dataclass(frozen=True)

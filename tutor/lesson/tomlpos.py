@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 
-
-_NAME = re.compile(r"""\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+))*\s*""")
+_NAME = re.compile(
+    r"""\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+))*\s*"""
+)
 _KEY = re.compile(r"""^("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
 
 
@@ -29,7 +30,7 @@ def _header(line: str) -> str | None:
     end = line.find("]", start)
     if end < 0 or not _NAME.fullmatch(line, start, end):
         return None
-    rest = line[end + (2 if start == 2 else 1):].lstrip()
+    rest = line[end + (2 if start == 2 else 1) :].lstrip()
     if rest and not rest.startswith("#"):
         return None
     return line[start:end]
@@ -62,7 +63,7 @@ def key_lines(text: str) -> dict[str, int]:
     current = ""
     counters: dict[str, int] = {}
     in_string: str | None = None
-    open_brackets = 0            # inside a value that spans lines (an array of rows)
+    open_brackets = 0  # inside a value that spans lines (an array of rows)
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if in_string:
@@ -84,7 +85,9 @@ def key_lines(text: str) -> dict[str, int]:
                 for other in [k for k in counters if k.startswith(name + ".")]:
                     del counters[other]
                 current = f"{name}[{index}]"
-                lines.setdefault(_indexed(name, counters), lineno)    # the array itself: its first entry
+                lines.setdefault(
+                    _indexed(name, counters), lineno
+                )  # the array itself: its first entry
             else:
                 current = _indexed(name, counters)
             lines.setdefault(current, lineno)
@@ -94,7 +97,7 @@ def key_lines(text: str) -> dict[str, int]:
             key = _clean(match.group(1))
             path = f"{current}.{key}" if current else key
             lines.setdefault(path, lineno)
-            rest = line[match.end():]
+            rest = line[match.end() :]
             for quote in ('"""', "'''"):
                 if rest.count(quote) % 2 == 1:
                     in_string = quote

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,15 +22,19 @@ if TYPE_CHECKING:
     from rich.color import Color
 
 LOOKS = ("colour", "shade", "ascii")
-LEVELS = 24                           # colour steps each side of white
+LEVELS = 24  # colour steps each side of white
 SHADES = {"shade": " ░▒▓█", "ascii": " .:-=+*#%@"}
-POINT = {   # (look, test?, class 1?) → glyph
-    ("unicode", False, True): "●", ("unicode", False, False): "○",
-    ("unicode", True, True): "◆", ("unicode", True, False): "◇",
-    ("ascii", False, True): "X", ("ascii", False, False): "O",
-    ("ascii", True, True): "x", ("ascii", True, False): "o",
+POINT = {  # (look, test?, class 1?) → glyph
+    ("unicode", False, True): "●",
+    ("unicode", False, False): "○",
+    ("unicode", True, True): "◆",
+    ("unicode", True, False): "◇",
+    ("ascii", False, True): "X",
+    ("ascii", False, False): "O",
+    ("ascii", True, True): "x",
+    ("ascii", True, False): "o",
 }
-PLAIN = Style()                       # a segment always has a style: Textual's NO_COLOR filter reads it
+PLAIN = Style()  # a segment always has a style: Textual's NO_COLOR filter reads it
 BLUE, ORANGE, WHITE = (8, 119, 189), (245, 147, 34), (232, 234, 235)
 
 
@@ -46,7 +50,7 @@ def level(values: np.ndarray, classify: bool) -> np.ndarray:
     return clipped
 
 
-@lru_cache(maxsize=None)
+@cache
 def _rgb(q: int) -> tuple[int, int, int]:
     end = BLUE if q > 0 else ORANGE
     f = abs(q) / LEVELS
@@ -54,19 +58,19 @@ def _rgb(q: int) -> tuple[int, int, int]:
     return r, g, b
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cell_style(top: int, bottom: int) -> Style:
     return Style.from_color(_colour(top), _colour(bottom))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _colour(q: int) -> Color:
     from rich.color import Color
 
     return Color.from_rgb(*_rgb(q))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _point_style(positive: bool, bottom: int) -> Style:
     from rich.color import Color
 
@@ -79,12 +83,17 @@ def _quantise(t: np.ndarray) -> np.ndarray:
     return q
 
 
-Mark = tuple[float, float, float, bool]          # (x1, x2, label, is it a test point)
+Mark = tuple[float, float, float, bool]  # (x1, x2, label, is it a test point)
 
 
-def draw(values: np.ndarray, look: str, classify: bool, points: Iterable[Mark] = (),
-         x_range: tuple[float, float] = (0.0, 1.0), y_range: tuple[float, float] = (0.0, 1.0),
-         ) -> list[list[Segment]]:
+def draw(
+    values: np.ndarray,
+    look: str,
+    classify: bool,
+    points: Iterable[Mark] = (),
+    x_range: tuple[float, float] = (0.0, 1.0),
+    y_range: tuple[float, float] = (0.0, 1.0),
+) -> list[list[Segment]]:
     """`values`: grid_rows(rows) × cols, row 0 at the top. `points`: (x1, x2, label, is_test) rows.
     One list of segments per terminal row; neighbouring cells of one style share a segment."""
     t = level(np.asarray(values, dtype=np.float64), classify)
@@ -119,7 +128,11 @@ def draw(values: np.ndarray, look: str, classify: bool, points: Iterable[Mark] =
             lines.append(row)
         return lines
     chars = SHADES[look]
-    idx = np.clip(((np.nan_to_num(t, nan=0.0) + 1) / 2 * (len(chars) - 1)).round().astype(np.int64), 0, len(chars) - 1)
+    idx = np.clip(
+        ((np.nan_to_num(t, nan=0.0) + 1) / 2 * (len(chars) - 1)).round().astype(np.int64),
+        0,
+        len(chars) - 1,
+    )
     for r in range(rows):
         cells = [chars[i] for i in idx[r]]
         for c in range(cols):
@@ -144,8 +157,15 @@ def resample(grid: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return grid[np.ix_(ri, ci)]
 
 
-def _marks(points: Iterable[Mark], rows: int, cols: int, x_range: tuple[float, float],
-           y_range: tuple[float, float], classify: bool, look: str) -> dict[tuple[int, int], tuple[str, bool]]:
+def _marks(
+    points: Iterable[Mark],
+    rows: int,
+    cols: int,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    classify: bool,
+    look: str,
+) -> dict[tuple[int, int], tuple[str, bool]]:
     (x0, x1), (y0, y1) = x_range, y_range
     kind = "ascii" if look == "ascii" else "unicode"
     marks: dict[tuple[int, int], tuple[str, bool]] = {}
@@ -157,7 +177,7 @@ def _marks(points: Iterable[Mark], rows: int, cols: int, x_range: tuple[float, f
         if 0 <= r < rows and 0 <= c < cols:
             positive = label > 0.5 if classify else label > 0
             key = (r, c)
-            if key not in marks or not test:           # a training point wins a shared cell
+            if key not in marks or not test:  # a training point wins a shared cell
                 marks[key] = (POINT[(kind, bool(test), bool(positive))], positive)
     return marks
 

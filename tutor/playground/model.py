@@ -17,15 +17,17 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from tutor.train.plane import Points, generate, read_csv
 from tutor.train.doctor import Doctor, Observation
 from tutor.train.layers import LAYERS, Linear
 from tutor.train.manual import NumpyXP, loss_and_grad
 from tutor.train.optimizers import HandOptimizer
+from tutor.train.plane import Points, generate, read_csv
 from tutor.train.snapshot import SATURATED_WITHIN
 
 # One vocabulary each: the knob's values, as typed on the command line and shown on screen.
-FEATURES: dict[str, tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]] = {   # id → (label, function of x1, x2)
+FEATURES: dict[
+    str, tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]
+] = {  # id → (label, function of x1, x2)
     "x1": ("x1", lambda a, b: a),
     "x2": ("x2", lambda a, b: b),
     "x1sq": ("x1²", lambda a, b: a * a),
@@ -34,22 +36,32 @@ FEATURES: dict[str, tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]] 
     "sinx1": ("sin x1", lambda a, b: np.sin(a)),
     "sinx2": ("sin x2", lambda a, b: np.sin(b)),
 }
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "silu", "softplus", "linear")   # layer kinds of tutor/train/layers.py, or none
+ACTIVATIONS = (
+    "relu",
+    "tanh",
+    "sigmoid",
+    "gelu",
+    "silu",
+    "softplus",
+    "linear",
+)  # layer kinds of tutor/train/layers.py, or none
 LOSSES = ("cross-entropy", "squared")
 REGULARISATIONS = ("none", "l1", "l2")
 MAX_LAYERS = 6
-MAX_NEURONS = 64          # the knob suggests 1–8; more are allowed up to this
+MAX_NEURONS = 64  # the knob suggests 1–8; more are allowed up to this
 MAX_GRID = 64
-LOG_EVERY = 10            # steps between the doctor's observations
+LOG_EVERY = 10  # steps between the doctor's observations
 
 
 def hidden_sizes(text: str) -> tuple[int, ...]:
-    """"4, 2" → (4, 2); "0" → no hidden layer."""
+    """ "4, 2" → (4, 2); "0" → no hidden layer."""
     parts = [p.strip() for p in text.replace(" ", ",").split(",") if p.strip()]
     try:
         sizes = tuple(int(p) for p in parts)
     except ValueError:
-        raise ValueError(f"hidden: expected whole numbers separated by commas, found {text!r}") from None
+        raise ValueError(
+            f"hidden: expected whole numbers separated by commas, found {text!r}"
+        ) from None
     return () if sizes == (0,) else sizes
 
 
@@ -68,9 +80,9 @@ class Config:
     reg_rate: float = 0.0
     loss: str = "cross-entropy"
     seed: int = 0
-    csv: str | None = None            # a CSV file in place of `dataset`
+    csv: str | None = None  # a CSV file in place of `dataset`
 
-    def check(self) -> "Config":
+    def check(self) -> Config:
         """The same config, or ValueError naming the knob and what it takes."""
         if len(self.hidden) > MAX_LAYERS:
             raise ValueError(f"hidden layers: at most {MAX_LAYERS}")
@@ -141,11 +153,11 @@ class Stats:
 
     step: int = 0
     epoch: int = 0
-    loss: float = float("nan")          # on the training set
+    loss: float = float("nan")  # on the training set
     test_loss: float = float("nan")
     accuracy: float | None = None
     val_accuracy: float | None = None
-    confusion: list[list[int]] | None = None     # test set: [[TN, FP], [FN, TP]]
+    confusion: list[list[int]] | None = None  # test set: [[TN, FP], [FN, TP]]
     diverged: bool = False
     grads: dict[str, float] = field(default_factory=dict)
 
@@ -156,7 +168,7 @@ class Playground:
         self.points = points if points is not None else load_points(config)
         self.xp = NumpyXP("float64")
         if not self.points.classify and config.loss == "cross-entropy":
-            self.config = replace(self.config, loss="squared")      # a regression target has no classes
+            self.config = replace(self.config, loss="squared")  # a regression target has no classes
         self.x = features(self.config, self.points.x_train)
         self.xt = features(self.config, self.points.x_test)
         self.y = self.points.y_train.reshape(-1, 1)
@@ -170,12 +182,17 @@ class Playground:
         """TF Playground's start: weights uniform in ±0.5, biases 0.1, from the seed."""
         rng = np.random.RandomState(seed)
         sizes = [len(self.config.features), *self.config.hidden, 1]
-        return [(rng.uniform(-0.5, 0.5, size=(a, b)), np.full(b, 0.1)) for a, b in zip(sizes, sizes[1:], strict=False)]
+        return [
+            (rng.uniform(-0.5, 0.5, size=(a, b)), np.full(b, 0.1))
+            for a, b in zip(sizes, sizes[1:], strict=False)
+        ]
 
     def reset(self) -> None:
         """Back to step 0 with the same initial weights and the same batches."""
         xp = self.xp
-        self.linears: list[Dense] = [Linear(W.copy(), b.copy(), first=i == 0) for i, (W, b) in enumerate(self.initial)]
+        self.linears: list[Dense] = [
+            Linear(W.copy(), b.copy(), first=i == 0) for i, (W, b) in enumerate(self.initial)
+        ]
         self.acts = [_activation(self.config.activation, xp) for _ in self.config.hidden]
         self.out_act = _activation("sigmoid" if self.points.classify else "linear", xp)
         self.opt = HandOptimizer(xp, "gd", self.config.lr)
@@ -188,8 +205,11 @@ class Playground:
         if self.points.classify:
             p = float(self.points.y_test.mean()) if len(self.points.y_test) else 0.5
             chance = max(p, 1 - p)
-        self.doctor = Doctor(self.config.lr, linear_model=self.config.activation == "linear" or not self.config.hidden,
-                             chance=chance)
+        self.doctor = Doctor(
+            self.config.lr,
+            linear_model=self.config.activation == "linear" or not self.config.hidden,
+            chance=chance,
+        )
         self.last_grads: dict[str, float] = {}
         self.names = self.layer_names()
 
@@ -219,7 +239,7 @@ class Playground:
         if self.position >= len(self.order):
             self.order = self.rng.permutation(n)
             self.position = 0
-        idx = self.order[self.position:self.position + size]
+        idx = self.order[self.position : self.position + size]
         self.position += size
         xb, yb = self.x[idx], self.y[idx]
         h = xb
@@ -227,7 +247,7 @@ class Playground:
             h = act.forward(lin.forward(h))
         z = self.linears[-1].forward(h)
         if self.points.classify and self.config.loss == "cross-entropy":
-            loss, g = loss_and_grad(self.xp, "bce", z, yb)               # on the logit: σ(z) − y
+            loss, g = loss_and_grad(self.xp, "bce", z, yb)  # on the logit: σ(z) − y
         else:
             out = self.out_act.forward(z)
             loss, g = loss_and_grad(self.xp, "mse", out, yb)
@@ -257,8 +277,14 @@ class Playground:
         if observe or self.diverged:
             self.last_grads = norms or self.last_grads
             # the loss on the whole training set: a mini-batch's is too noisy to call a stall
-            self.doctor.observe(Observation(self.step, self._loss_on(self.x, self.y)[0] if not self.diverged else loss,
-                                            norms or dict(self.last_grads), *self._unit_health()))
+            self.doctor.observe(
+                Observation(
+                    self.step,
+                    self._loss_on(self.x, self.y)[0] if not self.diverged else loss,
+                    norms or dict(self.last_grads),
+                    *self._unit_health(),
+                )
+            )
         return loss
 
     def _unit_health(self) -> tuple[dict[str, float], dict[str, float]]:
@@ -266,7 +292,7 @@ class Playground:
         training set."""
         dead: dict[str, float] = {}
         saturated: dict[str, float] = {}
-        kind = LAYERS.get(self.config.activation)          # its statistic, from the layer table
+        kind = LAYERS.get(self.config.activation)  # its statistic, from the layer table
         if kind is None or kind.health not in ("dead", "saturated") or not self.acts:
             return dead, saturated
         keep: list[np.ndarray] = []
@@ -276,7 +302,7 @@ class Playground:
             if kind.health == "dead":
                 dead[f"layer {i}"] = float(np.mean(~(h > 0).any(axis=0)))
             else:
-                assert kind.bounds is not None             # a "saturated" statistic has its bounds
+                assert kind.bounds is not None  # a "saturated" statistic has its bounds
                 lo, hi = kind.bounds[0] + SATURATED_WITHIN, kind.bounds[1] - SATURATED_WITHIN
                 saturated[f"layer {i}"] = float(np.mean(((h < lo) | (h > hi)).mean(axis=0) > 0.9))
         return dead, saturated
@@ -297,8 +323,12 @@ class Playground:
             return self.forward(x)[:, 0]
 
     def stats(self) -> Stats:
-        s = Stats(step=self.step, epoch=self.step * self.config.batch_size // max(len(self.y), 1),
-                  diverged=self.diverged, grads=dict(self.last_grads))
+        s = Stats(
+            step=self.step,
+            epoch=self.step * self.config.batch_size // max(len(self.y), 1),
+            diverged=self.diverged,
+            grads=dict(self.last_grads),
+        )
         s.loss, p = self._loss_on(self.x, self.y)
         s.test_loss, pt = self._loss_on(self.xt, self.yt)
         if self.points.classify:
@@ -322,32 +352,37 @@ class Playground:
         s = s or self.stats()
         return self.doctor.diagnose(self.diverged or s.diverged, s.accuracy, s.val_accuracy)
 
-    def boundary(self, n: int = 32, rows: int | None = None) -> "Boundary":
+    def boundary(self, n: int = 32, rows: int | None = None) -> Boundary:
         """The output (and every hidden neuron's) over an `n`-wide, `rows`-high grid of the plane."""
         n = max(2, min(MAX_GRID, n))
         rows = max(2, min(MAX_GRID, rows or n))
         (x0, x1), (y0, y1) = self.points.x_range, self.points.y_range
         gx = np.linspace(x0, x1, n)
-        gy = np.linspace(y1, y0, rows)                          # row 0 at the top
+        gy = np.linspace(y1, y0, rows)  # row 0 at the top
         xx, yy = np.meshgrid(gx, gy)
         plane = np.stack([xx.ravel(), yy.ravel()], axis=1)
         keep: list[np.ndarray] = []
         with np.errstate(all="ignore"):
             self.forward(features(self.config, plane), keep)
-        neurons = [h.T.reshape(-1, rows, n) for h in keep[:-1]]       # layer → unit → grid
+        neurons = [h.T.reshape(-1, rows, n) for h in keep[:-1]]  # layer → unit → grid
         return Boundary(self.step, (x0, x1), (y0, y1), keep[-1][:, 0].reshape(rows, n), neurons)
 
     def equation(self, layer: int, unit: int, digits: int = 3) -> str:
         """A neuron's formula with its weights and bias filled in; `layer` 1.. (the last is the output).
         Each number has `digits` significant digits: a weight of 0.0042 is 0.0042, never 0.00."""
         lin = self.linears[layer - 1]
-        inputs = [FEATURES[f][0] for f in self.config.features] if layer == 1 else \
-            [f"h{layer - 1}_{j + 1}" for j in range(lin.W.shape[0])]
+        inputs = (
+            [FEATURES[f][0] for f in self.config.features]
+            if layer == 1
+            else [f"h{layer - 1}_{j + 1}" for j in range(lin.W.shape[0])]
+        )
         terms = ""
         for j, name in enumerate(inputs):
             w = float(lin.W[j, unit])
             sign = "−" if w < 0 else "+"
-            terms += (f"{'−' if w < 0 else ''}" if not terms else f" {sign} ") + f"{abs(w):.{digits}g}·{name}"
+            terms += (
+                f"{'−' if w < 0 else ''}" if not terms else f" {sign} "
+            ) + f"{abs(w):.{digits}g}·{name}"
         b = float(lin.b[unit])
         terms += f" {'−' if b < 0 else '+'} {abs(b):.{digits}g}"
         output = layer == len(self.linears)
@@ -361,18 +396,28 @@ class Boundary:
     step: int
     x_range: tuple[float, float]
     y_range: tuple[float, float]
-    grid: np.ndarray                   # rows × cols, row 0 at the top (largest x2)
-    neurons: list[np.ndarray]          # per hidden layer: units × rows × cols
+    grid: np.ndarray  # rows × cols, row 0 at the top (largest x2)
+    neurons: list[np.ndarray]  # per hidden layer: units × rows × cols
 
     def as_json(self, digits: int = 3) -> dict[str, Any]:
-        return {"event": "boundary", "step": self.step, "x_range": list(self.x_range), "y_range": list(self.y_range),
-                "grid": [[round(float(v), digits) if math.isfinite(v) else None for v in row] for row in self.grid]}
+        return {
+            "event": "boundary",
+            "step": self.step,
+            "x_range": list(self.x_range),
+            "y_range": list(self.y_range),
+            "grid": [
+                [round(float(v), digits) if math.isfinite(v) else None for v in row]
+                for row in self.grid
+            ],
+        }
 
 
 def confusion(truth: np.ndarray, guess: np.ndarray) -> list[list[int]]:
     """[[TN, FP], [FN, TP]]."""
-    return [[int(np.sum(~truth & ~guess)), int(np.sum(~truth & guess))],
-            [int(np.sum(truth & ~guess)), int(np.sum(truth & guess))]]
+    return [
+        [int(np.sum(~truth & ~guess)), int(np.sum(~truth & guess))],
+        [int(np.sum(truth & ~guess)), int(np.sum(truth & guess))],
+    ]
 
 
 class Pacer:

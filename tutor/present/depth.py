@@ -10,7 +10,7 @@ from typing import Protocol
 
 from tutor.fmt import number_within
 
-DEPTH_MIN = 3          # linear layers from which a run gets the by-depth view (the lessons' deep nets)
+DEPTH_MIN = 3  # linear layers from which a run gets the by-depth view (the lessons' deep nets)
 COLUMN = 10
 
 
@@ -56,41 +56,56 @@ def units_text(stat: LayerFigures) -> str:
     """'32' when every unit differs, '1 of 32 distinct' when they are copies of each other."""
     if stat.units is None or stat.distinct is None:
         return ""
-    return str(stat.units) if stat.distinct == stat.units else f"{stat.distinct} of {stat.units} distinct"
+    return (
+        str(stat.units)
+        if stat.distinct == stat.units
+        else f"{stat.distinct} of {stat.units} distinct"
+    )
 
 
 def ratio_line(layers: Sequence[LayerFigures]) -> str:
     """The first layer's gradient norm against the last's: how much the gradient shrank (or grew)
     on its way down, e.g. '‖∂W1‖ / ‖∂W7‖ = 1.23e-05 / 0.355 = 3.5e-05'."""
-    linear = [(s.layer, s.grad_norm) for s in layers if s.type == "linear" and s.grad_norm is not None]
+    linear = [
+        (s.layer, s.grad_norm) for s in layers if s.type == "linear" and s.grad_norm is not None
+    ]
     if len(linear) < 2:
         return ""
     (first, g_first), (last, g_last) = linear[0], linear[-1]
-    if not g_last:                     # nothing reached the last layer either: no ratio to speak of
+    if not g_last:  # nothing reached the last layer either: no ratio to speak of
         return ""
     ratio = f"{g_first / g_last:.2g}"
-    return (f"‖∂{first}‖ / ‖∂{last}‖ = {number_within(g_first, COLUMN)} / "
-            f"{number_within(g_last, COLUMN)} = {ratio}")
+    return (
+        f"‖∂{first}‖ / ‖∂{last}‖ = {number_within(g_first, COLUMN)} / "
+        f"{number_within(g_last, COLUMN)} = {ratio}"
+    )
 
 
-def depth_table(first: Sequence[LayerFigures], last: Sequence[LayerFigures], first_step: int,
-                last_step: int) -> list[str]:
+def depth_table(
+    first: Sequence[LayerFigures], last: Sequence[LayerFigures], first_step: int, last_step: int
+) -> list[str]:
     """The table headless prints after a run: `first` and `last` are the LayerStats of the first
     and the last logged steps (the last one's units are the final weights')."""
     head = f"‖∂W‖ step {first_step}"
     tail = f"‖∂W‖ step {last_step}"
     width = max(COLUMN, len(head), len(tail)) + 2
     names = max([6] + [len(s.layer) for s in last]) + 2
-    lines = ["by depth, input to output:",
-             f"  {'layer':<{names}}{head:<{width}}{tail:<{width}}units / activity"]
+    lines = [
+        "by depth, input to output:",
+        f"  {'layer':<{names}}{head:<{width}}{tail:<{width}}units / activity",
+    ]
     early = {s.layer: s for s in first}
     for stat in last:
         if stat.type == "linear":
             a = early.get(stat.layer)
-            lines.append(f"  {stat.layer:<{names}}{number_within(a.grad_norm if a else None, COLUMN):<{width}}"
-                         f"{number_within(stat.grad_norm, COLUMN):<{width}}{units_text(stat)}")
+            lines.append(
+                f"  {stat.layer:<{names}}{number_within(a.grad_norm if a else None, COLUMN):<{width}}"
+                f"{number_within(stat.grad_norm, COLUMN):<{width}}{units_text(stat)}"
+            )
         else:
-            lines.append(f"  {stat.layer:<{names}}{'':<{width}}{'':<{width}}{activity(stat)}".rstrip())
+            lines.append(
+                f"  {stat.layer:<{names}}{'':<{width}}{'':<{width}}{activity(stat)}".rstrip()
+            )
     for label, layers in ((f"step {first_step}", first), (f"step {last_step}", last)):
         line = ratio_line(layers)
         if line:

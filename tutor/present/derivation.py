@@ -13,8 +13,14 @@ from tutor.fmt import asciify
 
 
 def _wrap(text: str, width: int, indent: str = "    ") -> str:
-    return "\n".join(textwrap.wrap(text, width, subsequent_indent=indent, break_on_hyphens=False,
-                                   break_long_words=True)) or text
+    return (
+        "\n".join(
+            textwrap.wrap(
+                text, width, subsequent_indent=indent, break_on_hyphens=False, break_long_words=True
+            )
+        )
+        or text
+    )
 
 
 class Step(Protocol):
@@ -38,7 +44,7 @@ def render_line(label: str, value: Expr | str, width: int, ascii: bool = False) 
         value = pretty(value, ascii=ascii)
     if ascii:
         label, value = asciify(label), asciify(value)
-    if "\n" in value:                   # a table (the gradient check's sweep): shown as laid out
+    if "\n" in value:  # a table (the gradient check's sweep): shown as laid out
         return f"{label}\n{value}"
     text = f"{label} = {value}" if value else label
     if len(text) <= width:
@@ -58,8 +64,8 @@ def render_step(step: Step, width: int = 80, ascii: bool = False) -> str:
 
 
 _RENDERED: dict[tuple[int, int, int, bool], tuple[Derivation, str]] = {}
-_RENDERED_LOCK = threading.Lock()     # the Derive pane and the sandbox render from worker threads too
-MAX_RENDERED = 4096                   # steps kept rendered; then the memo starts afresh
+_RENDERED_LOCK = threading.Lock()  # the Derive pane and the sandbox render from worker threads too
+MAX_RENDERED = 4096  # steps kept rendered; then the memo starts afresh
 
 
 def render(deriv: Derivation, index: int, width: int = 80, ascii: bool = False) -> str:

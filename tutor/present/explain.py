@@ -9,5 +9,8 @@ from tutor.lesson import Lesson
 
 def typeset_equations(lesson: Lesson, ascii: bool = False) -> dict[str, str]:
     """'page title/name' → 'name = typeset expression', for every equation of every page."""
-    return {f"{page.title}/{eq.name}": f"{eq.name} = {pretty(eq.expr, ascii=ascii)}"
-            for page in lesson.explain for eq in page.equations}
+    return {
+        f"{page.title}/{eq.name}": f"{eq.name} = {pretty(eq.expr, ascii=ascii)}"
+        for page in lesson.explain
+        for eq in page.equations
+    }

@@ -47,14 +47,18 @@ def status_text(stats: Stats, steps_per_second: float = 0.0) -> tuple[str, bool]
     classifier), or why it stopped. Returns (text, is it an error)."""
     if stats.diverged:
         return f"{diverged_text(stats, 'then press r')}", True
-    text = (f"step {stats.step:,} · epoch {stats.epoch:,} · loss {stats.loss:.4g} train, "
-            f"{stats.test_loss:.4g} test")
+    text = (
+        f"step {stats.step:,} · epoch {stats.epoch:,} · loss {stats.loss:.4g} train, "
+        f"{stats.test_loss:.4g} test"
+    )
     if steps_per_second:
         text += f" · {steps_per_second:,.0f} steps/s"
-    if stats.accuracy is not None and stats.confusion is not None:     # a classifier's
+    if stats.accuracy is not None and stats.confusion is not None:  # a classifier's
         (tn, fp), (fn, tp) = stats.confusion
-        text += (f"\naccuracy {stats.accuracy:.3f} train, {stats.val_accuracy:.3f} test · test confusion: "
-                 f"0→0 {tn}, 0→1 {fp}, 1→0 {fn}, 1→1 {tp}")
+        text += (
+            f"\naccuracy {stats.accuracy:.3f} train, {stats.val_accuracy:.3f} test · test confusion: "
+            f"0→0 {tn}, 0→1 {fp}, 1→0 {fn}, 1→1 {tp}"
+        )
     return text, False
 
 
@@ -65,10 +69,12 @@ def done_text(stats: Stats, steps: int, seconds: float) -> str:
     if stats.diverged:
         return f"  diverged at step {steps}: the loss became {number(stats.loss)}."
     line = f"  done: {plural(steps, 'step')} in {seconds:.2f} s; loss {number(stats.loss)}, test {number(stats.test_loss)}"
-    if stats.accuracy is not None and stats.confusion is not None:     # a classifier's
+    if stats.accuracy is not None and stats.confusion is not None:  # a classifier's
         (tn, fp), (fn, tp) = stats.confusion
-        line += (f"; accuracy {stats.accuracy:.3f} train, {stats.val_accuracy:.3f} test"
-                 f"\n  confusion (test): true 0 → {tn} said 0, {fp} said 1; true 1 → {fn} said 0, {tp} said 1")
+        line += (
+            f"; accuracy {stats.accuracy:.3f} train, {stats.val_accuracy:.3f} test"
+            f"\n  confusion (test): true 0 → {tn} said 0, {fp} said 1; true 1 → {fn} said 0, {tp} said 1"
+        )
     return line
 
 
@@ -77,9 +83,11 @@ def legend_text(look: str, pts: Plane, glyphs: Mapping[tuple[str, bool, bool], s
     kind = "ascii" if look == "ascii" else "unicode"
     (x0, x1), (y0, y1) = pts.x_range, pts.y_range
     what = ("class 1", "class 0") if pts.classify else ("target > 0", "target ≤ 0")
-    text = (f"{glyphs[(kind, False, True)]}{glyphs[(kind, False, False)]} train "
-            f"{glyphs[(kind, True, True)]}{glyphs[(kind, True, False)]} "
-            f"test: {what[0]}/{what[1]} · x1 → {x0:.3g}..{x1:.3g} · x2 ↑ {y0:.3g}..{y1:.3g}")
+    text = (
+        f"{glyphs[(kind, False, True)]}{glyphs[(kind, False, False)]} train "
+        f"{glyphs[(kind, True, True)]}{glyphs[(kind, True, False)]} "
+        f"test: {what[0]}/{what[1]} · x1 → {x0:.3g}..{x1:.3g} · x2 ↑ {y0:.3g}..{y1:.3g}"
+    )
     if look == "colour":
         text += "  blue 1, orange 0" if pts.classify else "  blue +, orange −"
     return text

@@ -14,9 +14,27 @@ from typing import Any, Protocol
 from tutor.fmt import number
 from tutor.lesson import Layer
 
-COMPARED = ("lr", "optimizer", "momentum", "epochs", "batch_size", "seed", "hidden", "zero_grad", "loss", "dtype")
-AGREE = 1e-3           # relative difference below which two runs' losses are said to agree
-BASELINE_FIGURES = ("coef", "intercept", "loss", "val_loss", "accuracy", "val_accuracy")   # in the order shown
+COMPARED = (
+    "lr",
+    "optimizer",
+    "momentum",
+    "epochs",
+    "batch_size",
+    "seed",
+    "hidden",
+    "zero_grad",
+    "loss",
+    "dtype",
+)
+AGREE = 1e-3  # relative difference below which two runs' losses are said to agree
+BASELINE_FIGURES = (
+    "coef",
+    "intercept",
+    "loss",
+    "val_loss",
+    "accuracy",
+    "val_accuracy",
+)  # in the order shown
 
 
 # What these texts read of a run. The run's own types live in tutor.train, beside this layer and
@@ -28,7 +46,7 @@ class Grad(Protocol):
     """A parameter's gradient figures (tutor.train.snapshot.GradStat)."""
 
     @property
-    def value(self) -> float | None: ...          # signed, when the parameter is one number
+    def value(self) -> float | None: ...  # signed, when the parameter is one number
     @property
     def norm(self) -> float: ...
     @property
@@ -111,7 +129,9 @@ def values_text(v: object) -> str:
     """A parameter or prediction: one number, or a flat list of numbers, to 5 decimals."""
     if isinstance(v, (list, tuple)):
         flat = list(_flat(v))
-        return "[" + ", ".join(f"{x:.5f}" for x in flat) + "]" if len(flat) > 1 else f"{flat[0]:.5f}"
+        return (
+            "[" + ", ".join(f"{x:.5f}" for x in flat) + "]" if len(flat) > 1 else f"{flat[0]:.5f}"
+        )
     return f"{v:.5f}" if isinstance(v, float) else str(v)
 
 
@@ -180,13 +200,23 @@ def step_line(snap: Figures) -> str:
     norms = "  ".join(grad_text(k, g) for k, g in snap.grads.items())
     # full-set figures come on a cadence (tutor/train/cadence.py): say when they are older than the row
     at = getattr(snap, "eval_step", None)
-    older = (f"  (val{', acc' if snap.accuracy is not None else ''} of step {at})"
-             if at is not None and at != snap.step and snap.val_loss is not None else "")
-    return f"  step {snap.step:>6}  epoch {snap.epoch:>4}  " + "  ".join(loss_figures(snap)) + f"  {norms}{older}"
+    older = (
+        f"  (val{', acc' if snap.accuracy is not None else ''} of step {at})"
+        if at is not None and at != snap.step and snap.val_loss is not None
+        else ""
+    )
+    return (
+        f"  step {snap.step:>6}  epoch {snap.epoch:>4}  "
+        + "  ".join(loss_figures(snap))
+        + f"  {norms}{older}"
+    )
 
 
-def status_line(snap: Figures, predictions: Iterable[Mapping[str, Any]] = (),
-                samples: Iterable[Mapping[str, Any]] = ()) -> str:
+def status_line(
+    snap: Figures,
+    predictions: Iterable[Mapping[str, Any]] = (),
+    samples: Iterable[Mapping[str, Any]] = (),
+) -> str:
     """The Train pane's one-line summary: the numbers of the headless log. A running run shows its
     last logged row (the state a step starts from: its loss, and the signed gradient of each
     one-number parameter); a finished one its final weights' figures, as the `done` event."""
@@ -196,7 +226,7 @@ def status_line(snap: Figures, predictions: Iterable[Mapping[str, Any]] = (),
     if snap.diverged:
         return f"{head} · {diverged_text(snap, 'and press enter')}"
     text = " · ".join([head, *loss_figures(snap, final=snap.done)])
-    if snap.done:                   # a finished run shows its figures; the speed belongs to a live one
+    if snap.done:  # a finished run shows its figures; the speed belongs to a live one
         if snap.params is not None:
             text += f" · {params_text(snap.params)}"
         text += "".join(f" · {prediction_text(pr)}" for pr in predictions)
@@ -211,7 +241,9 @@ def baseline_text(base: Mapping[str, Any], one_line: bool) -> str:
     line (the Train pane) or one figure per line (the headless log)."""
     figures = [(key, values_text(base[key])) for key in BASELINE_FIGURES if key in base]
     if one_line:
-        return f"Baseline {base['model']} ({base['settings']}): " + " · ".join(f"{k} {v}" for k, v in figures)
+        return f"Baseline {base['model']} ({base['settings']}): " + " · ".join(
+            f"{k} {v}" for k, v in figures
+        )
     settings = f"\n  settings: {base['settings']}" if "settings" in base else ""
     return f"\nBaseline: {base['model']}{settings}" + "".join(f"\n  {k}: {v}" for k, v in figures)
 
@@ -229,29 +261,45 @@ class Kept:
 
 def _model(spec: Settings) -> tuple[tuple[str, bool], ...]:
     """The layers as built: each one's type and whether a linear layer has a bias."""
-    return tuple((lyr.type, (lyr.bias if spec.bias is None else spec.bias) and lyr.type == "linear") for lyr in spec.layers)
+    return tuple(
+        (lyr.type, (lyr.bias if spec.bias is None else spec.bias) and lyr.type == "linear")
+        for lyr in spec.layers
+    )
 
 
 def agreement(session: Run, kept: Kept, label: str = "") -> str:
     """How the finished run compares with the kept one. The same start and settings give the same
     path whatever the backend; with other settings the losses are not expected to match."""
     name = f"{label or session.spec.backend} vs {kept.label}"
-    changed = [f"{k} {getattr(kept.spec, k)}" for k in COMPARED if getattr(kept.spec, k) != getattr(session.spec, k)]
+    changed = [
+        f"{k} {getattr(kept.spec, k)}"
+        for k in COMPARED
+        if getattr(kept.spec, k) != getattr(session.spec, k)
+    ]
     theirs, ours = _model(kept.spec), _model(session.spec)
-    if theirs != ours:               # another model, e.g. nn's layers with biases and numpy's without
+    if theirs != ours:  # another model, e.g. nn's layers with biases and numpy's without
         same_layers = [t for t, _ in theirs] == [t for t, _ in ours]
-        changed.append(("biases" if any(b for _, b in theirs) else "no biases") if same_layers else "other layers")
+        changed.append(
+            ("biases" if any(b for _, b in theirs) else "no biases")
+            if same_layers
+            else "other layers"
+        )
     if changed:
         return f"{name}: not comparable, {kept.label} ran with {', '.join(changed)}"
     steps, loss, _, _ = session.history.series()
     o_steps, o_loss, _, _ = kept.history.series()
     other = dict(zip(o_steps, o_loss, strict=True))
-    diffs = [abs(a - other[s]) / max(abs(a), abs(other[s]), 1e-12) for s, a in zip(steps, loss, strict=True) if s in other]
+    diffs = [
+        abs(a - other[s]) / max(abs(a), abs(other[s]), 1e-12)
+        for s, a in zip(steps, loss, strict=True)
+        if s in other
+    ]
     if not diffs:
         return f"{name}: no logged steps in common"
     worst = max(diffs)
-    over = f"over {len(diffs)} logged points" + ("" if kept.step == kept.total else
-                                                 f", {kept.label} stopped at step {kept.step}")
+    over = f"over {len(diffs)} logged points" + (
+        "" if kept.step == kept.total else f", {kept.label} stopped at step {kept.step}"
+    )
     if worst < AGREE:
         return f"{name}: losses agree to {worst:.1e} (max relative difference {over})"
     return f"{name}: losses differ by up to {worst:.0%} ({over})"

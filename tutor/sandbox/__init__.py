@@ -10,9 +10,34 @@ Free of Textual, and of sympy until `derivation` runs.
 """
 
 from tutor.sandbox.derive import derivation
-from tutor.sandbox.fields import FIELDS, NodeLine, Piece, SandboxError, parse_graph, parse_point, parse_wrt, split
+from tutor.sandbox.fields import (
+    FIELDS,
+    NodeLine,
+    Piece,
+    SandboxError,
+    parse_graph,
+    parse_point,
+    parse_wrt,
+    split,
+)
 from tutor.sandbox.files import save, save_path
 from tutor.sandbox.graph import EXAMPLE, SMALL_GRAPH, Sketch, lesson_toml, sketch
 
-__all__ = ["EXAMPLE", "FIELDS", "SMALL_GRAPH", "NodeLine", "Piece", "SandboxError", "Sketch", "derivation",
-           "lesson_toml", "parse_graph", "parse_point", "parse_wrt", "save", "save_path", "sketch", "split"]
+__all__ = [
+    "EXAMPLE",
+    "FIELDS",
+    "SMALL_GRAPH",
+    "NodeLine",
+    "Piece",
+    "SandboxError",
+    "Sketch",
+    "derivation",
+    "lesson_toml",
+    "parse_graph",
+    "parse_point",
+    "parse_wrt",
+    "save",
+    "save_path",
+    "sketch",
+    "split",
+]

@@ -72,49 +72,82 @@ def split(text: str, separators: re.Pattern) -> list[Piece]:
 @dataclass(frozen=True)
 class NodeLine:
     name: str
-    expr: str              # the right-hand side as typed, stripped
+    expr: str  # the right-hand side as typed, stripped
     line: int
-    column: int            # of the name
-    expr_column: int       # of the expression's first character
+    column: int  # of the name
+    expr_column: int  # of the expression's first character
 
 
 def parse_graph(text: str) -> tuple[tuple[NodeLine, ...], tuple[str, ...]]:
     """Node lines → (the nodes, the leaves in order of first use). Raises SandboxError."""
     statements = split(text, _SEPARATORS)
     if not statements:
-        raise SandboxError("write at least one node line, such as L = (w*x - y)**2 (the last line is the loss)",
-                           field="graph")
+        raise SandboxError(
+            "write at least one node line, such as L = (w*x - y)**2 (the last line is the loss)",
+            field="graph",
+        )
     if len(statements) > lesson_format.MAX_NODES:
         extra = statements[lesson_format.MAX_NODES]
-        raise SandboxError(f"more than {lesson_format.MAX_NODES} nodes", field="graph", line=extra.line,
-                           column=extra.column)
+        raise SandboxError(
+            f"more than {lesson_format.MAX_NODES} nodes",
+            field="graph",
+            line=extra.line,
+            column=extra.column,
+        )
     nodes: list[NodeLine] = []
     for st in statements:
         name, eq, rhs = st.text.partition("=")
         if not eq or rhs.startswith("="):
-            raise SandboxError("expected a node line 'name = expression'", field="graph", line=st.line,
-                               column=st.column)
+            raise SandboxError(
+                "expected a node line 'name = expression'",
+                field="graph",
+                line=st.line,
+                column=st.column,
+            )
         name = name.strip()
         if not _usable_name(name):
-            raise SandboxError(f"'{name}' is not a usable node name (a letter, then letters, digits or _; "
-                               "not a function name)", field="graph", line=st.line, column=st.column)
+            raise SandboxError(
+                f"'{name}' is not a usable node name (a letter, then letters, digits or _; "
+                "not a function name)",
+                field="graph",
+                line=st.line,
+                column=st.column,
+            )
         if any(n.name == name for n in nodes):
-            raise SandboxError(f"'{name}' is defined twice", field="graph", line=st.line, column=st.column)
+            raise SandboxError(
+                f"'{name}' is defined twice", field="graph", line=st.line, column=st.column
+            )
         lead = len(rhs) - len(rhs.lstrip())
-        nodes.append(NodeLine(name, rhs.strip(), st.line, st.column, st.column + len(st.text.partition("=")[0]) + 1 + lead))
+        nodes.append(
+            NodeLine(
+                name,
+                rhs.strip(),
+                st.line,
+                st.column,
+                st.column + len(st.text.partition("=")[0]) + 1 + lead,
+            )
+        )
     defined = {n.name: i for i, n in enumerate(nodes)}
     leaves: dict[str, None] = {}
     for i, node in enumerate(nodes):
         for used in _parse_names(node):
             if used in defined and defined[used] >= i:
                 what = "itself" if defined[used] == i else f"'{used}', defined on a later line"
-                raise SandboxError(f"'{node.name}' uses {what}: write nodes in forward order, without cycles",
-                                   field="graph", line=node.line, column=_column_of(node, used))
+                raise SandboxError(
+                    f"'{node.name}' uses {what}: write nodes in forward order, without cycles",
+                    field="graph",
+                    line=node.line,
+                    column=_column_of(node, used),
+                )
             if used not in defined:
                 leaves.setdefault(used)
     if not leaves:
-        raise SandboxError("the graph has no inputs or parameters: the loss must depend on at least one name",
-                           field="graph", line=nodes[-1].line, column=nodes[-1].expr_column)
+        raise SandboxError(
+            "the graph has no inputs or parameters: the loss must depend on at least one name",
+            field="graph",
+            line=nodes[-1].line,
+            column=nodes[-1].expr_column,
+        )
     return tuple(nodes), tuple(leaves)
 
 
@@ -130,33 +163,55 @@ def parse_point(text: str, leaves: tuple[str, ...]) -> dict[str, float]:
         name, eq, raw = piece.text.partition("=")
         name = name.strip()
         if not eq:
-            raise SandboxError(f"expected 'name = number', found '{piece.text}'", field="point", line=piece.line,
-                               column=piece.column)
+            raise SandboxError(
+                f"expected 'name = number', found '{piece.text}'",
+                field="point",
+                line=piece.line,
+                column=piece.column,
+            )
         if name not in leaves:
             known = ", ".join(leaves)
-            raise SandboxError(f"'{name}' is not an input or parameter of the graph (they are: {known})",
-                               field="point", line=piece.line, column=piece.column)
+            raise SandboxError(
+                f"'{name}' is not an input or parameter of the graph (they are: {known})",
+                field="point",
+                line=piece.line,
+                column=piece.column,
+            )
         if name in values:
-            raise SandboxError(f"'{name}' is given twice", field="point", line=piece.line, column=piece.column)
-        value_column = piece.column + len(piece.text.partition("=")[0]) + 1 + len(raw) - len(raw.lstrip())
+            raise SandboxError(
+                f"'{name}' is given twice", field="point", line=piece.line, column=piece.column
+            )
+        value_column = (
+            piece.column + len(piece.text.partition("=")[0]) + 1 + len(raw) - len(raw.lstrip())
+        )
         try:
             value = float(raw.strip().replace("−", "-"))
         except ValueError:
             value = math.nan
         if not math.isfinite(value) or "_" in raw:
-            raise SandboxError(f"'{raw.strip()}' is not a finite number", field="point", line=piece.line,
-                               column=value_column)
+            raise SandboxError(
+                f"'{raw.strip()}' is not a finite number",
+                field="point",
+                line=piece.line,
+                column=value_column,
+            )
         values[name] = value
     missing = [n for n in leaves if n not in values]
     if missing:
         lines = text.split("\n")
-        raise SandboxError(f"no value for {', '.join(repr(n) for n in missing)} (every input and parameter needs "
-                           "one, e.g. " + ", ".join(f"{n} = 1" for n in missing) + ")",
-                           field="point", line=len(lines), column=len(lines[-1]) + 1)
+        raise SandboxError(
+            f"no value for {', '.join(repr(n) for n in missing)} (every input and parameter needs "
+            "one, e.g. " + ", ".join(f"{n} = 1" for n in missing) + ")",
+            field="point",
+            line=len(lines),
+            column=len(lines[-1]) + 1,
+        )
     return {n: values[n] for n in leaves}
 
 
-def parse_wrt(text: str, leaves: tuple[str, ...], nodes: tuple[NodeLine, ...] = ()) -> tuple[str, ...]:
+def parse_wrt(
+    text: str, leaves: tuple[str, ...], nodes: tuple[NodeLine, ...] = ()
+) -> tuple[str, ...]:
     """The parameters; blank means every leaf."""
     pieces = split(text, _POINT_SEPARATORS)
     if not pieces:
@@ -165,13 +220,22 @@ def parse_wrt(text: str, leaves: tuple[str, ...], nodes: tuple[NodeLine, ...] = 
     for piece in pieces:
         name = piece.text
         if name in params:
-            raise SandboxError(f"'{name}' is listed twice", field="wrt", line=piece.line, column=piece.column)
+            raise SandboxError(
+                f"'{name}' is listed twice", field="wrt", line=piece.line, column=piece.column
+            )
         if name not in leaves:
             known = ", ".join(leaves)
-            why = (f"'{name}' is a node; the parameters are leaves" if any(n.name == name for n in nodes)
-                   else f"unknown name '{name}'")
-            raise SandboxError(f"{why} (the graph's inputs and parameters: {known})", field="wrt",
-                               line=piece.line, column=piece.column)
+            why = (
+                f"'{name}' is a node; the parameters are leaves"
+                if any(n.name == name for n in nodes)
+                else f"unknown name '{name}'"
+            )
+            raise SandboxError(
+                f"{why} (the graph's inputs and parameters: {known})",
+                field="wrt",
+                line=piece.line,
+                column=piece.column,
+            )
         params.append(name)
     return tuple(params)
 
@@ -189,9 +253,9 @@ def _parse_names(node: NodeLine) -> list[str]:
     except LessonError as exc:
         m = re.search(r"\s*\(column (\d+)\)", exc.message)
         if m:
-            at = int(m.group(1))            # 0: Python found the end of the text first
+            at = int(m.group(1))  # 0: Python found the end of the text first
             column = node.expr_column + (at - 1 if at > 0 else len(node.expr))
-            message = exc.message[: m.start()] + exc.message[m.end():]
+            message = exc.message[: m.start()] + exc.message[m.end() :]
         else:
             quoted = re.search(r"'([^']+)'", exc.message)
             column = _column_of(node, quoted.group(1)) if quoted else node.expr_column

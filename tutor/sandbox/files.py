@@ -20,8 +20,10 @@ def save_path(typed: str, cwd: Path | None = None) -> Path:
     if not path.is_absolute():
         path = (cwd or Path.cwd()) / path
     if not lesson_format.ID_RE.match(path.stem):
-        raise LessonError(f"'{path.stem}' cannot be a lesson id: the file name must be lowercase letters, "
-                          "digits and '-' (the id is the file name)")
+        raise LessonError(
+            f"'{path.stem}' cannot be a lesson id: the file name must be lowercase letters, "
+            "digits and '-' (the id is the file name)"
+        )
     return path
 
 

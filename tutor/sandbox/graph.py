@@ -12,7 +12,7 @@ from tutor import lesson as lesson_format
 from tutor.errors import LessonError
 from tutor.sandbox.fields import NodeLine, SandboxError, parse_graph, parse_point, parse_wrt
 
-SMALL_GRAPH = 10          # nodes; up to this many the TUI derives at once, beyond it steps stream in
+SMALL_GRAPH = 10  # nodes; up to this many the TUI derives at once, beyond it steps stream in
 EXAMPLE = ("c = a + b\nL = (c*w - y)**2", "a = 1, b = 2, w = 0.5, y = 3", "w, a")
 
 
@@ -75,8 +75,10 @@ def lesson_toml(sk: Sketch, lesson_id: str, title: str) -> str:
     params = ", ".join(sk.params)
     inputs = ", ".join(sk.inputs) or "none"
     summary = f"Saved from the sandbox: loss {sk.loss}, parameters {params}."
-    text = (f"This graph was saved from the sandbox. Its loss is `{sk.loss}`; the parameters are {params}, "
-            f"the inputs {inputs}.\n\nReplace this page with what the graph teaches.")
+    text = (
+        f"This graph was saved from the sandbox. Its loss is `{sk.loss}`; the parameters are {params}, "
+        f"the inputs {inputs}.\n\nReplace this page with what the graph teaches."
+    )
     out = [
         "schema = 1",
         f"id = {_toml_string(lesson_id)}",
@@ -93,6 +95,11 @@ def lesson_toml(sk: Sketch, lesson_id: str, title: str) -> str:
         f"params = {_toml_names(sk.params)}",
     ]
     for n in sk.nodes:
-        out += ["", "[[graph.nodes]]", f"name = {_toml_string(n.name)}", f"expr = {_toml_string(n.expr)}"]
+        out += [
+            "",
+            "[[graph.nodes]]",
+            f"name = {_toml_string(n.name)}",
+            f"expr = {_toml_string(n.expr)}",
+        ]
     out += ["", "[graph.point]"] + [f"{k} = {v!r}" for k, v in sk.point.items()]
     return "\n".join(out) + "\n"

@@ -10,9 +10,19 @@ import re
 
 import aiohttp
 
-ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-Za-z]|[@-Z\\-_])")
-KEYS = {"enter": "\r", "escape": "\x1b", "down": "\x1b[B", "up": "\x1b[A", "right": "\x1b[C", "left": "\x1b[D",
-        "tab": "\t", "backspace": "\x7f"}
+ESCAPES = re.compile(
+    r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-Za-z]|[@-Z\\-_])"
+)
+KEYS = {
+    "enter": "\r",
+    "escape": "\x1b",
+    "down": "\x1b[B",
+    "up": "\x1b[A",
+    "right": "\x1b[C",
+    "left": "\x1b[D",
+    "tab": "\t",
+    "backspace": "\x7f",
+}
 
 
 def screen_text(raw: str) -> str:
@@ -25,7 +35,7 @@ class Learner:
 
     def __init__(self, base: str, code: str | None = None, width: int = 100, height: int = 30):
         self.base, self.code, self.width, self.height = base.rstrip("/"), code, width, height
-        self.text = ""                    # everything the tutor drew so far, as text
+        self.text = ""  # everything the tutor drew so far, as text
         self.closed = asyncio.Event()
         self._changed = asyncio.Event()
         self._session: aiohttp.ClientSession | None = None
@@ -33,9 +43,13 @@ class Learner:
         self._reader: asyncio.Task | None = None
 
     async def connect(self) -> None:
-        self._session = self._session or aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self._session = self._session or aiohttp.ClientSession(
+            cookie_jar=aiohttp.CookieJar(unsafe=True)
+        )
         if self.code is not None:
-            async with self._session.post(f"{self.base}/code", data={"code": self.code}, allow_redirects=False) as r:
+            async with self._session.post(
+                f"{self.base}/code", data={"code": self.code}, allow_redirects=False
+            ) as r:
                 if r.status != 303:
                     raise RuntimeError(f"the class code was refused ({r.status})")
         url = f"{self.base.replace('http', 'ws', 1)}/ws?width={self.width}&height={self.height}"
@@ -62,6 +76,7 @@ class Learner:
 
     async def wait_for(self, words: str, after: int = 0, timeout: float = 60.0) -> int:
         """Wait until `words` is drawn after position `after` of the text; → where it ends."""
+
         async def seen() -> int:
             while True:
                 at = self.text.find(words, after)
@@ -71,10 +86,13 @@ class Learner:
                     raise ConnectionError(f"the tutor closed before showing {words!r}")
                 self._changed.clear()
                 await self._changed.wait()
+
         try:
             return await asyncio.wait_for(seen(), timeout)
-        except asyncio.TimeoutError:
-            raise TimeoutError(f"{words!r} was not shown within {timeout} s; last text: {self.text[-300:]!r}") from None
+        except TimeoutError:
+            raise TimeoutError(
+                f"{words!r} was not shown within {timeout} s; last text: {self.text[-300:]!r}"
+            ) from None
 
     async def close(self) -> None:
         """Close the tab (its websocket); safe to call at any point, and more than once."""

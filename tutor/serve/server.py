@@ -9,6 +9,7 @@ it started (a code check's child) within a bounded time."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import html
@@ -26,16 +27,15 @@ from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
 from tutor.progress import CLASS_ENV
-import contextlib
 
 log = logging.getLogger("backprop-tutor.serve")
 
 COOKIE = "backprop-tutor-class"
-QUIT_GRACE = 1.5           # seconds a closed tab's tutor has to save and leave before its group is killed
+QUIT_GRACE = 1.5  # seconds a closed tab's tutor has to save and leave before its group is killed
 # Memory budgeted per learner: ~40 MB idle, ~300 MB once Derive has loaded sympy and torch
 # (bench/bench_classroom.py).
 LEARNER_MB = 300
-MAX_SIZE = (500, 200)      # columns and rows of a browser's terminal, at most
+MAX_SIZE = (500, 200)  # columns and rows of a browser's terminal, at most
 HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d+)?|\[[0-9A-Fa-f:.]+\](:\d+)?")
 STATIC = Path(str(__import__("textual_serve").__file__)).resolve().parent / "static"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -52,7 +52,7 @@ def default_max_learners() -> int:
 
 def new_code() -> str:
     """A class code to read out in a room: two short words' worth of letters and digits."""
-    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"      # no 0/o, 1/l/i
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
     return "".join(secrets.choice(alphabet) for _ in range(8))
 
 
@@ -67,8 +67,13 @@ class LearnerService(AppService):
     async def _open_app_process(self, width: int = 80, height: int = 24):
         environment = {**self._build_environment(width=width, height=height), **self.extra_env}
         self._process = process = await asyncio.create_subprocess_exec(
-            *self.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=environment, start_new_session=True)
+            *self.argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=environment,
+            start_new_session=True,
+        )
         self._stdin = process.stdin
         return process
 
@@ -114,10 +119,23 @@ def kill_group(pid: int) -> None:
 
 
 class ClassServer(Server):
-    def __init__(self, class_dir: Path, host: str = "127.0.0.1", port: int = 8000, code: str | None = None,
-                 max_learners: int | None = None, ascii: bool = False):
-        super().__init__("backprop-tutor", host=host, port=port, title="backprop-tutor",
-                         statics_path=STATIC, templates_path=TEMPLATES)
+    def __init__(
+        self,
+        class_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        code: str | None = None,
+        max_learners: int | None = None,
+        ascii: bool = False,
+    ):
+        super().__init__(
+            "backprop-tutor",
+            host=host,
+            port=port,
+            title="backprop-tutor",
+            statics_path=STATIC,
+            templates_path=TEMPLATES,
+        )
         self.class_dir = Path(class_dir).resolve()
         self.code = code
         self.max_learners = max_learners or default_max_learners()
@@ -131,7 +149,9 @@ class ClassServer(Server):
         return hmac.new(self._secret, (self.code or "").encode(), hashlib.sha256).hexdigest()
 
     def admitted(self, request: web.Request) -> bool:
-        return self.code is None or hmac.compare_digest(request.cookies.get(COOKIE, ""), self._token())
+        return self.code is None or hmac.compare_digest(
+            request.cookies.get(COOKIE, ""), self._token()
+        )
 
     async def handle_code(self, request: web.Request) -> web.StreamResponse:
         form = await request.post() if request.can_read_body else {}
@@ -140,7 +160,9 @@ class ClassServer(Server):
             response = web.HTTPSeeOther("/")
             response.set_cookie(COOKIE, self._token(), httponly=True, samesite="Strict")
             raise response
-        return plain_page("That is not the class code. Ask your teacher for it.", form=True, status=403)
+        return plain_page(
+            "That is not the class code. Ask your teacher for it.", form=True, status=403
+        )
 
     async def handle_index(self, request: web.Request) -> web.StreamResponse:
         if not self.admitted(request):
@@ -154,13 +176,19 @@ class ClassServer(Server):
         if not HOST.fullmatch(request.host or ""):
             return plain_page("That is not a host name this server answers to.", status=400)
         scheme = request.headers.get("X-Forwarded-Proto", request.scheme)
-        context = {"font_size": 16, "app_websocket_url": f"{'wss' if scheme == 'https' else 'ws'}://{request.host}/ws",
-                   "config": {"static": {"url": "/static/"}}, "application": {"name": "backprop-tutor"}}
+        context = {
+            "font_size": 16,
+            "app_websocket_url": f"{'wss' if scheme == 'https' else 'ws'}://{request.host}/ws",
+            "config": {"static": {"url": "/static/"}},
+            "application": {"name": "backprop-tutor"},
+        }
         return aiohttp_jinja2.render_template("index.html", request, context)
 
     def full_page(self) -> web.Response:
-        return plain_page(f"The class is full ({self.max_learners} learners at once). Try again in a while.",
-                          status=503)
+        return plain_page(
+            f"The class is full ({self.max_learners} learners at once). Try again in a while.",
+            status=503,
+        )
 
     # A refusal (no code, a full class) answers in plain HTTP where textual-serve's handler always
     # returns a websocket; aiohttp takes any StreamResponse from a handler.
@@ -172,10 +200,18 @@ class ClassServer(Server):
         if len(self.services) >= self.max_learners:
             return self.full_page()
         websocket = web.WebSocketResponse(heartbeat=15)
-        width, height = clamp(to_int(request.query.get("width", "80"), 80), to_int(request.query.get("height", "24"), 24))
-        service = LearnerService(self.argv, {CLASS_ENV: str(self.class_dir)}, write_bytes=websocket.send_bytes,
-                                 write_str=websocket.send_str, close=websocket.close,
-                                 download_manager=self.download_manager)
+        width, height = clamp(
+            to_int(request.query.get("width", "80"), 80),
+            to_int(request.query.get("height", "24"), 24),
+        )
+        service = LearnerService(
+            self.argv,
+            {CLASS_ENV: str(self.class_dir)},
+            write_bytes=websocket.send_bytes,
+            write_str=websocket.send_str,
+            close=websocket.close,
+            download_manager=self.download_manager,
+        )
         self.services.add(service)
         try:
             await websocket.prepare(request)
@@ -183,7 +219,7 @@ class ClassServer(Server):
             await self._process_messages(websocket, service)
         except asyncio.CancelledError:
             await websocket.close()
-        except Exception:          # one learner's failure never stops the server
+        except Exception:  # one learner's failure never stops the server
             log.exception("a learner's tutor failed")
         finally:
             self.services.discard(service)
@@ -196,7 +232,7 @@ class ClassServer(Server):
         return app
 
     async def on_startup(self, app: web.Application) -> None:
-        pass                                                  # the command line prints the address
+        pass  # the command line prints the address
 
     async def on_shutdown(self, app: web.Application) -> None:
         """The server stops (ctrl+c): every learner's tutor is asked to quit, then killed."""
@@ -214,17 +250,27 @@ class ClassServer(Server):
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, leave)
-        web.run_app(self._make_app(), sock=sock, handle_signals=False, loop=loop, print=None,
-                    shutdown_timeout=QUIT_GRACE * 2)
+        web.run_app(
+            self._make_app(),
+            sock=sock,
+            handle_signals=False,
+            loop=loop,
+            print=None,
+            shutdown_timeout=QUIT_GRACE * 2,
+        )
 
 
 def plain_page(message: str, form: bool = False, status: int = 200) -> web.Response:
     body = f"<p>{html.escape(message)}</p>"
     if form:
-        body += ('<form method="post" action="/code"><label>Class code <input name="code" autofocus '
-                 'autocomplete="off"></label> <button type="submit">Enter</button></form>')
-    page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>backprop-tutor</title></head>"
-            f"<body><h1>backprop-tutor</h1>{body}</body></html>")
+        body += (
+            '<form method="post" action="/code"><label>Class code <input name="code" autofocus '
+            'autocomplete="off"></label> <button type="submit">Enter</button></form>'
+        )
+    page = (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>backprop-tutor</title></head>"
+        f"<body><h1>backprop-tutor</h1>{body}</body></html>"
+    )
     return web.Response(status=status, text=page, content_type="text/html")
 
 

@@ -16,27 +16,27 @@ from pathlib import Path
 from tutor.fmt import printable
 from tutor.progress import LEARNER_FILE, MAX_BYTES, NAME_MAX, Unreadable, read_record
 
-TOP_SLIPS = 3              # slips named per exercise
+TOP_SLIPS = 3  # slips named per exercise
 
 
 @dataclass(frozen=True)
 class LessonRow:
     learner: str
     lesson: str
-    parts: tuple[str, ...]          # the parts seen, in the lesson's order
+    parts: tuple[str, ...]  # the parts seen, in the lesson's order
     solved: int
-    total: int                      # the lesson's exercises
-    attempts: int                   # answers checked, right or not
+    total: int  # the lesson's exercises
+    attempts: int  # answers checked, right or not
 
 
 @dataclass
 class ExerciseRow:
     lesson: str
     exercise: str
-    solved: int = 0                 # learners who solved it
-    tried: int = 0                  # learners who answered it at least once (or solved it)
+    solved: int = 0  # learners who solved it
+    tried: int = 0  # learners who answered it at least once (or solved it)
     attempts: int = 0
-    slips: dict[str, int] = field(default_factory=dict)     # verdict kind → times, "correct" left out
+    slips: dict[str, int] = field(default_factory=dict)  # verdict kind → times, "correct" left out
 
     def top(self) -> list[tuple[str, int]]:
         return sorted(self.slips.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_SLIPS]
@@ -48,7 +48,7 @@ class ClassView:
     learners: list[str]
     rows: list[LessonRow]
     exercises: list[ExerciseRow]
-    unreadable: list[str]           # "folder: why" for each learner whose record could not be read
+    unreadable: list[str]  # "folder: why" for each learner whose record could not be read
 
 
 def _lessons() -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
@@ -107,8 +107,16 @@ def read_class(directory: Path) -> ClassView:
                 continue
             verdicts = entry.get("verdicts", {})
             solved = [ex for ex in ids if ex in entry.get("solved", [])]
-            rows.append(LessonRow(name, lid, tuple(p for p in parts if p in entry.get("parts", [])), len(solved),
-                                  len(ids), sum(sum(kinds.values()) for ex, kinds in verdicts.items() if ex in ids)))
+            rows.append(
+                LessonRow(
+                    name,
+                    lid,
+                    tuple(p for p in parts if p in entry.get("parts", [])),
+                    len(solved),
+                    len(ids),
+                    sum(sum(kinds.values()) for ex, kinds in verdicts.items() if ex in ids),
+                )
+            )
             for ex in ids:
                 kinds = verdicts.get(ex, {})
                 row = exercises[(lid, ex)]
@@ -120,8 +128,13 @@ def read_class(directory: Path) -> ClassView:
                         row.slips[printable(kind)] = row.slips.get(printable(kind), 0) + n
     order = {lid: i for i, (lid, _, _) in enumerate(lessons)}
     rows.sort(key=lambda r: (r.learner.casefold(), order[r.lesson]))
-    return ClassView(Path(directory), sorted(learners, key=str.casefold), rows,
-                     [row for row in exercises.values() if row.tried], unreadable)
+    return ClassView(
+        Path(directory),
+        sorted(learners, key=str.casefold),
+        rows,
+        [row for row in exercises.values() if row.tried],
+        unreadable,
+    )
 
 
 def slips_text(row: ExerciseRow) -> str:
@@ -135,32 +148,89 @@ def text(view: ClassView) -> str:
     else:
         plural = "s" if len(view.learners) != 1 else ""
         out = [f"{len(view.learners)} learner{plural} in {printable(str(view.directory))}", ""]
-        out += _columns(["learner", "lesson", "parts seen", "exercises", "attempts"],
-                        [[r.learner, r.lesson, ", ".join(r.parts) or "-", f"{r.solved}/{r.total}", str(r.attempts)]
-                         for r in view.rows])
+        out += _columns(
+            ["learner", "lesson", "parts seen", "exercises", "attempts"],
+            [
+                [
+                    r.learner,
+                    r.lesson,
+                    ", ".join(r.parts) or "-",
+                    f"{r.solved}/{r.total}",
+                    str(r.attempts),
+                ]
+                for r in view.rows
+            ],
+        )
         if view.exercises:
-            out += [""] + _columns(["exercise", "solved", "attempts", "slips named most often"],
-                                   [[f"{e.lesson}/{e.exercise}", f"{e.solved}/{e.tried}", str(e.attempts),
-                                     slips_text(e)] for e in view.exercises])
+            out += [""] + _columns(
+                ["exercise", "solved", "attempts", "slips named most often"],
+                [
+                    [
+                        f"{e.lesson}/{e.exercise}",
+                        f"{e.solved}/{e.tried}",
+                        str(e.attempts),
+                        slips_text(e),
+                    ]
+                    for e in view.exercises
+                ],
+            )
     out += [f"unreadable: {u}" for u in view.unreadable]
     return "\n".join(out) + "\n"
 
 
 def _columns(head: list[str], body: list[list[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in [head] + body) for i in range(len(head))]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in [head] + body]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip()
+        for row in [head] + body
+    ]
 
 
 def to_csv(view: ClassView) -> str:
     """One row per learner and lesson, then one per exercise (`kind` says which), for a spreadsheet."""
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n")
-    out.writerow(["kind", "learner", "lesson", "exercise", "parts_seen", "solved", "total", "attempts", "slips"])
+    out.writerow(
+        [
+            "kind",
+            "learner",
+            "lesson",
+            "exercise",
+            "parts_seen",
+            "solved",
+            "total",
+            "attempts",
+            "slips",
+        ]
+    )
     for r in view.rows:
-        out.writerow(["lesson", _cell(r.learner), r.lesson, "", " ".join(r.parts), r.solved, r.total, r.attempts, ""])
+        out.writerow(
+            [
+                "lesson",
+                _cell(r.learner),
+                r.lesson,
+                "",
+                " ".join(r.parts),
+                r.solved,
+                r.total,
+                r.attempts,
+                "",
+            ]
+        )
     for e in view.exercises:
-        out.writerow(["exercise", "", e.lesson, e.exercise, "", e.solved, e.tried, e.attempts,
-                      " ".join(f"{k}={n}" for k, n in e.top())])
+        out.writerow(
+            [
+                "exercise",
+                "",
+                e.lesson,
+                e.exercise,
+                "",
+                e.solved,
+                e.tried,
+                e.attempts,
+                " ".join(f"{k}={n}" for k, n in e.top()),
+            ]
+        )
     return buf.getvalue()
 
 
@@ -170,13 +240,42 @@ def _cell(value: str) -> str:
 
 
 def to_json(view: ClassView) -> str:
-    return json.dumps({
-        "class": str(view.directory),
-        "learners": [{"name": name, "lessons": [
-            {"lesson": r.lesson, "parts_seen": list(r.parts), "solved": r.solved, "total": r.total,
-             "attempts": r.attempts} for r in view.rows if r.learner == name]} for name in view.learners],
-        "exercises": [{"lesson": e.lesson, "exercise": e.exercise, "solved": e.solved, "tried": e.tried,
-                       "attempts": e.attempts, "slips": [{"kind": k, "count": n} for k, n in e.top()]}
-                      for e in view.exercises],
-        "unreadable": view.unreadable,
-    }, ensure_ascii=False, indent=1) + "\n"
+    return (
+        json.dumps(
+            {
+                "class": str(view.directory),
+                "learners": [
+                    {
+                        "name": name,
+                        "lessons": [
+                            {
+                                "lesson": r.lesson,
+                                "parts_seen": list(r.parts),
+                                "solved": r.solved,
+                                "total": r.total,
+                                "attempts": r.attempts,
+                            }
+                            for r in view.rows
+                            if r.learner == name
+                        ],
+                    }
+                    for name in view.learners
+                ],
+                "exercises": [
+                    {
+                        "lesson": e.lesson,
+                        "exercise": e.exercise,
+                        "solved": e.solved,
+                        "tried": e.tried,
+                        "attempts": e.attempts,
+                        "slips": [{"kind": k, "count": n} for k, n in e.top()],
+                    }
+                    for e in view.exercises
+                ],
+                "unreadable": view.unreadable,
+            },
+            ensure_ascii=False,
+            indent=1,
+        )
+        + "\n"
+    )

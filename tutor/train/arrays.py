@@ -13,11 +13,11 @@ class DataError(Exception):
 
 @dataclass(frozen=True)
 class Data:
-    x_train: np.ndarray           # float64, samples × features
-    y_train: np.ndarray           # float64 samples × outputs, or int64 class labels
+    x_train: np.ndarray  # float64, samples × features
+    y_train: np.ndarray  # float64 samples × outputs, or int64 class labels
     x_val: np.ndarray | None
     y_val: np.ndarray | None
-    classes: int = 0              # 0 for regression
+    classes: int = 0  # 0 for regression
     name: str = ""
 
     @property

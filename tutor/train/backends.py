@@ -15,10 +15,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tutor.train.layers import LAYERS, RunningStats, nn_sequential
-from tutor.train.losses import LOSS_KINDS, nn_criterion
 from tutor.train.layers_modern import DropMasks
+from tutor.train.losses import LOSS_KINDS, nn_criterion
 from tutor.train.manual import ManualModel, NumpyXP, TorchXP
-from tutor.train.optimizers import HandOptimizer, clip_coef, torch_optimizer, torch_penalty, torch_scheduler
+from tutor.train.optimizers import (
+    HandOptimizer,
+    clip_coef,
+    torch_optimizer,
+    torch_penalty,
+    torch_scheduler,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,12 +46,20 @@ def resolve_device(name: str, dtype: str = "float32") -> str:
             return "cuda"
         return fit_dtype(name, "mps" if _mps_here() else "cpu", dtype)
     if name == "cuda" and not torch.cuda.is_available():
-        why = "this torch build has no CUDA support" if torch.version.cuda is None else "no CUDA GPU is visible"
-        raise DeviceError(f"Device cuda was asked for, but CUDA is not available ({why}, torch {torch.__version__}). "
-                          "Choose cpu, or auto for whatever exists (--device cpu or auto on the command line).")
+        why = (
+            "this torch build has no CUDA support"
+            if torch.version.cuda is None
+            else "no CUDA GPU is visible"
+        )
+        raise DeviceError(
+            f"Device cuda was asked for, but CUDA is not available ({why}, torch {torch.__version__}). "
+            "Choose cpu, or auto for whatever exists (--device cpu or auto on the command line)."
+        )
     if name == "mps" and not _mps_here():
-        raise DeviceError("Device mps was asked for, but Apple's MPS is not available here. Choose cpu, "
-                          "or auto for whatever exists (--device cpu or auto on the command line).")
+        raise DeviceError(
+            "Device mps was asked for, but Apple's MPS is not available here. Choose cpu, "
+            "or auto for whatever exists (--device cpu or auto on the command line)."
+        )
     return fit_dtype(name, name, dtype)
 
 
@@ -62,11 +76,13 @@ def fit_dtype(asked: str, device: str, dtype: str) -> str:
         return device
     if asked == "auto":
         return "cpu"
-    raise DeviceError("Device mps cannot run this lesson: it computes in float64, which Apple's MPS does not "
-                      "support. Choose cpu, or auto, which picks the CPU for it (--device cpu or auto).")
+    raise DeviceError(
+        "Device mps cannot run this lesson: it computes in float64, which Apple's MPS does not "
+        "support. Choose cpu, or auto, which picks the CPU for it (--device cpu or auto)."
+    )
 
 
-SMALL_FOR_ONE_THREAD = 1_000_000      # weights; below this, more CPU threads only add overhead
+SMALL_FOR_ONE_THREAD = 1_000_000  # weights; below this, more CPU threads only add overhead
 _blas_limited = False
 
 
@@ -77,16 +93,20 @@ def _cpu_threads(n_weights: int, torch_too: bool = True, gpu: bool = False) -> N
     take the core the training thread needs; held to one thread the mlp-digits optim run went
     from 241 to 527 steps/s on a 2-core machine (bench/bench_torch_trainer.py)."""
     global _blas_limited
-    if n_weights >= SMALL_FOR_ONE_THREAD and not gpu:     # on a GPU numpy only feeds it: one thread always
+    if (
+        n_weights >= SMALL_FOR_ONE_THREAD and not gpu
+    ):  # on a GPU numpy only feeds it: one thread always
         return
     if not _blas_limited:
         _blas_limited = True
         try:
             from threadpoolctl import threadpool_limits
-        except ImportError:         # scikit-learn brings it; without it we only lose speed
+        except ImportError:  # scikit-learn brings it; without it we only lose speed
             pass
         else:
-            threadpool_limits(limits=1, user_api="blas")     # process-wide and kept: a setting, not a scope
+            threadpool_limits(
+                limits=1, user_api="blas"
+            )  # process-wide and kept: a setting, not a scope
     if torch_too:
         import torch
 
@@ -95,7 +115,9 @@ def _cpu_threads(n_weights: int, torch_too: bool = True, gpu: bool = False) -> N
 
 
 class ManualBackend:
-    def __init__(self, xp: Any, spec: RunSpec, plan: tuple[Planned, ...], weights: dict[str, np.ndarray]) -> None:
+    def __init__(
+        self, xp: Any, spec: RunSpec, plan: tuple[Planned, ...], weights: dict[str, np.ndarray]
+    ) -> None:
         self.xp = xp
         self.model = ManualModel(xp, spec, plan, weights)
         self.device = xp.device
@@ -132,8 +154,9 @@ def _loss_fn(kind: str) -> Callable[[Any, Any], Any]:
 class AutogradBackend:
     """Tensors that record what is done to them; backward() fills every .grad."""
 
-    def __init__(self, xp: TorchXP, spec: RunSpec, plan: tuple[Planned, ...],
-                 weights: dict[str, np.ndarray]) -> None:
+    def __init__(
+        self, xp: TorchXP, spec: RunSpec, plan: tuple[Planned, ...], weights: dict[str, np.ndarray]
+    ) -> None:
         import torch
 
         self.torch = torch
@@ -141,15 +164,22 @@ class AutogradBackend:
         self.device = xp.device
         self.spec = spec
         self.params_t = {k: xp.array(v).requires_grad_(True) for k, v in weights.items()}
-        self.plan = [(LAYERS[p.type].torch, p.names, p.layer.rate if LAYERS[p.type].random else None,
-                      p.layer.source if LAYERS[p.type].skip else None) for p in plan]
+        self.plan = [
+            (
+                LAYERS[p.type].torch,
+                p.names,
+                p.layer.rate if LAYERS[p.type].random else None,
+                p.layer.source if LAYERS[p.type].skip else None,
+            )
+            for p in plan
+        ]
         self.masks = DropMasks(spec.seed)
         # batchnorm's running statistics, by layer position: the layer's torch function moves them
         # in training and uses them in evaluation (tutor/train/layers.py's RunningStats)
         self.stats: dict[int, RunningStats] = {}
         for i, p in enumerate(plan):
             if LAYERS[p.type].running:
-                assert p.weight is not None         # a batchnorm layer owns its scale (gamma)
+                assert p.weight is not None  # a batchnorm layer owns its scale (gamma)
                 self.stats[i] = RunningStats(xp.copy(self.params_t[p.weight]) * 0)
         self.chain = all(rate is None and source is None for _, _, rate, source in self.plan)
         self.loss_fn = _loss_fn(spec.loss)
@@ -158,15 +188,15 @@ class AutogradBackend:
     def forward(self, x: Any, train: bool = False) -> Any:
         for stats in self.stats.values():
             stats.training = train
-        if self.chain:                          # no dropout, no residual: each layer's function in turn
+        if self.chain:  # no dropout, no residual: each layer's function in turn
             for i, (fn, names, _rate, _source) in enumerate(self.plan):
                 x = fn(self.torch, x, self._params(i, names))
             return x
         outs: list[Any] = []
-        for i, (fn, names, rate, source) in enumerate(self.plan):   # each layer's torch function
-            if rate is not None:                # dropout: this training pass's mask, or none
+        for i, (fn, names, rate, source) in enumerate(self.plan):  # each layer's torch function
+            if rate is not None:  # dropout: this training pass's mask, or none
                 x = fn(self.torch, x, (self.masks.draw(self.xp, x.shape, rate) if train else None,))
-            elif source is not None:            # a residual connection: an earlier output
+            elif source is not None:  # a residual connection: an earlier output
                 x = fn(self.torch, x, (outs[source],))
             else:
                 x = fn(self.torch, x, self._params(i, names))
@@ -185,14 +215,14 @@ class AutogradBackend:
             loss = loss + decay
         loss.backward()
         with self.torch.no_grad():
-            if self.spec.clip is not None:      # by hand: every .grad scaled by one factor
+            if self.spec.clip is not None:  # by hand: every .grad scaled by one factor
                 coef = clip_coef(self.xp, [p.grad for p in self.params_t.values()], self.spec.clip)
                 for p in self.params_t.values():
                     p.grad *= coef
             self.optimizer.begin()
             for name, p in self.params_t.items():
                 self.optimizer.update(name, p, p.grad)
-            if record:      # keep what this step used before zeroing wipes it
+            if record:  # keep what this step used before zeroing wipes it
                 self.recorded = {k: p.grad.clone() for k, p in self.params_t.items()}
             if self.spec.zero_grad:
                 for p in self.params_t.values():
@@ -224,8 +254,14 @@ class AutogradBackend:
 class NNBackend:
     """torch.nn layers and a loss module; `use_optim` hands the update to torch.optim."""
 
-    def __init__(self, xp: TorchXP, spec: RunSpec, plan: tuple[Planned, ...], weights: dict[str, np.ndarray],
-                 use_optim: bool) -> None:
+    def __init__(
+        self,
+        xp: TorchXP,
+        spec: RunSpec,
+        plan: tuple[Planned, ...],
+        weights: dict[str, np.ndarray],
+        use_optim: bool,
+    ) -> None:
         import torch
         from torch import nn
 
@@ -234,25 +270,31 @@ class NNBackend:
         self.device = xp.device
         self.spec = spec
         self.model = nn_sequential(nn, plan).to(device=xp.device, dtype=xp.dtype)
-        self.names: dict[str, tuple[Any, str]] = {}      # our name → (parameter, "T" if stored transposed)
+        self.names: dict[
+            str, tuple[Any, str]
+        ] = {}  # our name → (parameter, "T" if stored transposed)
         with torch.no_grad():
             for m, p in zip(self.model, plan, strict=False):
-                for name, (attr, transposed) in zip(p.names, LAYERS[p.type].nn_params, strict=False):
+                for name, (attr, transposed) in zip(
+                    p.names, LAYERS[p.type].nn_params, strict=False
+                ):
                     if name:
                         value = xp.array(weights[name])
-                        getattr(m, attr).copy_(value.T if transposed else value)   # nn.Linear keeps W as out × in
+                        getattr(m, attr).copy_(
+                            value.T if transposed else value
+                        )  # nn.Linear keeps W as out × in
                         self.names[name] = (getattr(m, attr), "T" if transposed else "")
         self.masks = DropMasks(spec.seed)
         self.dropouts: list[tuple[Any, int, float]] = []
         for m, p in zip(self.model, plan, strict=False):
             if LAYERS[p.type].random:
-                assert p.layer.rate is not None     # the loader reads a dropout layer's p
+                assert p.layer.rate is not None  # the loader reads a dropout layer's p
                 self.dropouts.append((m, p.n_in, p.layer.rate))
         # dropout and batchnorm act differently in training and evaluation: switch the model's mode
         self.modes = bool(self.dropouts) or any(LAYERS[p.type].running for p in plan)
         module, apply = nn_criterion(nn, spec.loss), LOSS_KINDS[spec.loss].nn_apply
         self.criterion: Callable[[Any, Any], Any] = lambda p, y: apply(torch, module, p, y)
-        if use_optim:                           # torch.optim's optimizer and lr scheduler
+        if use_optim:  # torch.optim's optimizer and lr scheduler
             self.optim = torch_optimizer(self.model.parameters(), spec)
             self.scheduler = torch_scheduler(self.optim, spec)
             self.hand = None
@@ -261,9 +303,9 @@ class NNBackend:
             self.hand = HandOptimizer.for_run(xp, spec)
 
     def step(self, x: Any, y: Any, record: bool = False) -> Any:
-        if self.modes:                          # training: dropout's masks, batchnorm's batch statistics
+        if self.modes:  # training: dropout's masks, batchnorm's batch statistics
             self.model.train()
-        for module, width, rate in self.dropouts:    # this pass's masks, as every backend draws them
+        for module, width, rate in self.dropouts:  # this pass's masks, as every backend draws them
             module.mask = self.masks.draw(self.xp, (x.shape[0], width), rate)
         loss = self.criterion(self.model(x), y)
         decay = torch_penalty(self.spec, self.model.parameters())
@@ -281,13 +323,15 @@ class NNBackend:
             loss.backward()
             self.clip()
             hand = self.hand
-            assert hand is not None                 # no torch.optim: the hand-written update
+            assert hand is not None  # no torch.optim: the hand-written update
             with self.torch.no_grad():
                 hand.begin()
                 for i, p in enumerate(self.model.parameters()):
                     hand.update(str(i), p, p.grad)
-        if record:          # keep what this step used before zeroing wipes it
-            self.recorded = {k: p.grad.detach().clone() for k, (p, _) in self.names.items() if p.grad is not None}
+        if record:  # keep what this step used before zeroing wipes it
+            self.recorded = {
+                k: p.grad.detach().clone() for k, (p, _) in self.names.items() if p.grad is not None
+            }
         if self.optim is None and self.spec.zero_grad:
             self.model.zero_grad()
         return loss.detach()
@@ -315,7 +359,7 @@ class NNBackend:
     def evaluate(self, x: Any, y: Any) -> tuple[Any, Any]:
         with self.torch.no_grad():
             if self.modes:
-                self.model.eval()               # dropout off, batchnorm's running statistics
+                self.model.eval()  # dropout off, batchnorm's running statistics
             pred = self.model(x)
             return pred, self.criterion(pred, y)
 

@@ -15,13 +15,13 @@ class BatchOrder:
         self.n, self.size = n, size
         self.rng = np.random.RandomState(seed)
         self.order: np.ndarray | None = None
-        self.position = n                      # start of the next batch within `order`
+        self.position = n  # start of the next batch within `order`
 
     def next(self) -> np.ndarray:
-        if self.position >= self.n or self.order is None:     # None only before the first batch
+        if self.position >= self.n or self.order is None:  # None only before the first batch
             self.order = self.rng.permutation(self.n)
             self.position = 0
-        idx: np.ndarray = self.order[self.position:self.position + self.size]
+        idx: np.ndarray = self.order[self.position : self.position + self.size]
         self.position += self.size
         return idx
 

@@ -19,7 +19,7 @@ import math
 # A forward pass over a sample costs about a third of a training step on it (forward, backward
 # and update), so a measurement over S samples costs about S / (STEP_PASSES · batch) steps.
 STEP_PASSES = 3
-EVAL_SHARE = 0.1        # a measurement costs at most this share of the steps between two of them
+EVAL_SHARE = 0.1  # a measurement costs at most this share of the steps between two of them
 
 
 def eval_every(samples: int, batch: int) -> int:

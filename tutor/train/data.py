@@ -16,8 +16,16 @@ from tutor.train.arrays import Data, DataError
 __all__ = ["Data", "DataError"]
 
 
-def synthetic_linear(n: int, features: int, x_dist: str, w: list[float], b: float, noise: float,
-                     seed: int, train: int) -> Data:
+def synthetic_linear(
+    n: int,
+    features: int,
+    x_dist: str,
+    w: list[float],
+    b: float,
+    noise: float,
+    seed: int,
+    train: int,
+) -> Data:
     """y = x·w + b + noise·ε, drawn from one legacy RandomState(seed), then shuffled by the
     same generator; the first `train` shuffled samples train, the rest validate."""
     rng = np.random.RandomState(seed)
@@ -49,7 +57,7 @@ def iris(seed: int) -> Data:
 
 def _standardise(xt: np.ndarray, xv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean, std = xt.mean(0), xt.std(0)
-    std[std == 0] = 1.0      # digits has pixels that are always blank
+    std[std == 0] = 1.0  # digits has pixels that are always blank
     return (xt - mean) / std, (xv - mean) / std
 
 
@@ -59,8 +67,13 @@ def digits(seed: int, test_fraction: float) -> Data:
     from sklearn.model_selection import train_test_split
 
     bunch = load_digits()
-    xt, xv, yt, yv = train_test_split(bunch.data.astype(np.float64), bunch.target.astype(np.int64),
-                                      test_size=test_fraction, stratify=bunch.target, random_state=seed)
+    xt, xv, yt, yv = train_test_split(
+        bunch.data.astype(np.float64),
+        bunch.target.astype(np.int64),
+        test_size=test_fraction,
+        stratify=bunch.target,
+        random_state=seed,
+    )
     xt, xv = _standardise(xt, xv)
     return Data(xt, yt, xv, yv, classes=10, name="digits")
 
@@ -77,16 +90,27 @@ def mnist(seed: int, train_size: int, test_size: int) -> Data:
     from sklearn.model_selection import train_test_split
 
     try:
-        x, y = fetch_openml("mnist_784", version=1, return_X_y=True, as_frame=False,
-                            data_home=str(cache_dir() / "openml"))
+        x, y = fetch_openml(
+            "mnist_784",
+            version=1,
+            return_X_y=True,
+            as_frame=False,
+            data_home=str(cache_dir() / "openml"),
+        )
     except Exception as exc:  # noqa: BLE001 - network, HTTP and parse errors all mean the same here
         from tutor.log import logged
 
         raise DataError(
             f"MNIST could not be fetched ({logged(exc, 'fetching MNIST')}). It needs a network connection "
             f"the first time, then it is cached in {cache_dir()}. Without a network, use the bundled "
-            "digits: run the lesson without the 'mnist' variant.") from None
-    xt, xv, yt, yv = train_test_split(x.astype(np.float64), y.astype(np.int64), train_size=train_size,
-                                      test_size=test_size, random_state=seed)
+            "digits: run the lesson without the 'mnist' variant."
+        ) from None
+    xt, xv, yt, yv = train_test_split(
+        x.astype(np.float64),
+        y.astype(np.int64),
+        train_size=train_size,
+        test_size=test_size,
+        random_state=seed,
+    )
     xt, xv = _standardise(xt, xv)
     return Data(xt, yt, xv, yv, classes=10, name="mnist")

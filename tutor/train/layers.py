@@ -21,15 +21,14 @@ in tutor/lesson/vocabulary.py's LAYER_TYPES; tests/unit/test_layer_table.py chec
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from collections.abc import Sequence
-from typing import Any, Callable
+from typing import Any
 
 from tutor.train import layers_modern as m
 
-
-BN_EPS = 1e-5          # nn.BatchNorm1d's eps: every backend and the exported code use this one
-BN_MOMENTUM = 0.1      # nn.BatchNorm1d's momentum: how far a training batch moves the running ones
+BN_EPS = 1e-5  # nn.BatchNorm1d's eps: every backend and the exported code use this one
+BN_MOMENTUM = 0.1  # nn.BatchNorm1d's momentum: how far a training batch moves the running ones
 
 
 # --- the hand-written layers: forward and backward side by side ---------------------------------
@@ -38,7 +37,7 @@ BN_MOMENTUM = 0.1      # nn.BatchNorm1d's momentum: how far a training batch mov
 class Linear:
     def __init__(self, W: Any, b: Any = None, first: bool = False) -> None:
         self.W, self.b = W, b
-        self.first = first                     # the input layer: nobody needs ∂L/∂x
+        self.first = first  # the input layer: nobody needs ∂L/∂x
 
     def forward(self, x: Any) -> Any:
         self.x = x
@@ -46,12 +45,12 @@ class Linear:
         return z + self.b if self.b is not None else z
 
     def backward(self, g: Any) -> Any:
-        self.dW = self.x.T @ g                 # ∂L/∂W = xᵀ · g
+        self.dW = self.x.T @ g  # ∂L/∂W = xᵀ · g
         if self.b is not None:
-            self.db = g.sum(0)                 # ∂L/∂b = 1ᵀ · g  (the bias was broadcast over rows)
+            self.db = g.sum(0)  # ∂L/∂b = 1ᵀ · g  (the bias was broadcast over rows)
         if self.first:
             return None
-        return g @ self.W.T                    # ∂L/∂x = g · Wᵀ
+        return g @ self.W.T  # ∂L/∂x = g · Wᵀ
 
 
 class ReLU:
@@ -60,7 +59,7 @@ class ReLU:
         return x * self.mask
 
     def backward(self, g: Any) -> Any:
-        return g * self.mask                   # 1[z > 0]
+        return g * self.mask  # 1[z > 0]
 
 
 class Sigmoid:
@@ -72,7 +71,7 @@ class Sigmoid:
         return self.s
 
     def backward(self, g: Any) -> Any:
-        return g * self.s * (1 - self.s)       # σ(z)(1 − σ(z))
+        return g * self.s * (1 - self.s)  # σ(z)(1 − σ(z))
 
 
 class Tanh:
@@ -95,7 +94,7 @@ class RunningStats:
     batch."""
 
     def __init__(self, zeros: Any) -> None:
-        self.mean = zeros                      # numpy array or (detached) tensor, the layer's width
+        self.mean = zeros  # numpy array or (detached) tensor, the layer's width
         self.var = zeros + 1
         self.training = True
 
@@ -117,26 +116,28 @@ class BatchNorm:
         self.stats = RunningStats(gamma * 0)
 
     def forward(self, x: Any) -> Any:
-        if not self.stats.training:            # evaluation: the running statistics, nothing to remember
-            return self.gamma * ((x - self.stats.mean) / (self.stats.var + BN_EPS) ** 0.5) + self.beta
-        mu = x.mean(0)                         # the batch mean of each feature
-        xc = x - mu                            # centred
-        var = (xc * xc).mean(0)                # biased variance: ÷N
+        if not self.stats.training:  # evaluation: the running statistics, nothing to remember
+            return (
+                self.gamma * ((x - self.stats.mean) / (self.stats.var + BN_EPS) ** 0.5) + self.beta
+            )
+        mu = x.mean(0)  # the batch mean of each feature
+        xc = x - mu  # centred
+        var = (xc * xc).mean(0)  # biased variance: ÷N
         self.stats.update(mu, var, x.shape[0])
-        self.inv = 1 / (var + BN_EPS) ** 0.5   # inverse standard deviation
-        self.xhat = xc * self.inv              # normalised
+        self.inv = 1 / (var + BN_EPS) ** 0.5  # inverse standard deviation
+        self.xhat = xc * self.inv  # normalised
         return self.gamma * self.xhat + self.beta
 
     def backward(self, g: Any) -> Any:
         n = g.shape[0]
-        self.dgamma = (g * self.xhat).sum(0)   # ∂L/∂gamma = Σ_batch g ⊙ xhat
-        self.dbeta = g.sum(0)                  # ∂L/∂beta = Σ_batch g
+        self.dgamma = (g * self.xhat).sum(0)  # ∂L/∂gamma = Σ_batch g ⊙ xhat
+        self.dbeta = g.sum(0)  # ∂L/∂beta = Σ_batch g
         dxhat = g * self.gamma
         # the fused rule: every sample's x moves the mean and the variance, which the last two terms undo
         return self.inv / n * (n * dxhat - dxhat.sum(0) - self.xhat * (dxhat * self.xhat).sum(0))
 
 
-def softmax(xp: Any, z: Any) -> Any:             # the array library, its array
+def softmax(xp: Any, z: Any) -> Any:  # the array library, its array
     e = xp.exp(z - xp.rowmax(z))
     return e / xp.rowsum(e)
 
@@ -149,7 +150,7 @@ class Softmax:
         self.s = softmax(self.xp, x)
         return self.s
 
-    def backward(self, g: Any) -> Any:                     # the Jacobian diag(s) − s sᵀ, applied row by row
+    def backward(self, g: Any) -> Any:  # the Jacobian diag(s) − s sᵀ, applied row by row
         return self.s * (g - self.xp.rowsum(g * self.s))
 
 
@@ -175,29 +176,39 @@ Lines = Callable[..., list[str]]
 @dataclass(frozen=True)
 class LayerKind:
     name: str
-    make: Callable[[Any, tuple[Any, ...], bool], Any]            # (xp, parameter arrays, first layer?) → a layer
-    torch: Callable[[Any, Any, tuple[Any, ...]], Any]            # (torch, x, parameter tensors) → output
-    nn: Callable[[Any], tuple[str, tuple[Any, ...], dict[str, Any]]]       # planned layer → (nn class, args, kwargs)
-    forward_lines: Lines                               # (xp spellings, h, out, parameter names) → lines
-    backward_lines: Lines                              # (xp spellings, h, out, parameter names, first) → lines
-    torch_lines: Lines                                 # (h, out, parameter names) → the autograd lines
-    params: tuple[str, ...] = ()                       # roles, in order; each a variable name in `make`'s layer
-    grads: tuple[str, ...] = ()                        # the layer's attribute holding each one's gradient
-    nn_params: tuple[tuple[str, bool], ...] = ()       # each role's nn attribute, and whether stored transposed
-    fixed: tuple[str, ...] = ()                        # numpy constructors of parameters nothing draws
-    resizes: bool = False                              # its output width is its own `out` (linear)
-    bias_switch: bool = False                          # the run's `bias` setting turns its bias on or off
-    health: str | None = None                          # "distinct", "dead" or "saturated"
-    bounds: tuple[float, float] | None = None          # a saturating output's range
-    kink: Callable[[Any], Any] | None = None           # numpy: distance of each input from a kink
-    final: bool = False                                # nothing after it is measured
-    prefix: str = "h"                                  # its output's name in a script: z1, h1, ...
-    erf: bool = False                                  # its numpy rules need erf (scipy.special's)
-    random: bool = False                               # draws a mask at each training pass (DropMasks)
-    skip: bool = False                                 # adds an earlier layer's output (a residual connection)
-    running: bool = False                              # keeps running statistics (RunningStats): eval differs
-    start_lines: Callable[[str, tuple[Any, ...], bool], list[str]] | None = None      # (out, names, autograd?): before the loop
-    eval_lines: Callable[[str, str, tuple[Any, ...], bool], list[str]] | None = None  # (h, out, names, autograd?): evaluation
+    make: Callable[
+        [Any, tuple[Any, ...], bool], Any
+    ]  # (xp, parameter arrays, first layer?) → a layer
+    torch: Callable[[Any, Any, tuple[Any, ...]], Any]  # (torch, x, parameter tensors) → output
+    nn: Callable[
+        [Any], tuple[str, tuple[Any, ...], dict[str, Any]]
+    ]  # planned layer → (nn class, args, kwargs)
+    forward_lines: Lines  # (xp spellings, h, out, parameter names) → lines
+    backward_lines: Lines  # (xp spellings, h, out, parameter names, first) → lines
+    torch_lines: Lines  # (h, out, parameter names) → the autograd lines
+    params: tuple[str, ...] = ()  # roles, in order; each a variable name in `make`'s layer
+    grads: tuple[str, ...] = ()  # the layer's attribute holding each one's gradient
+    nn_params: tuple[
+        tuple[str, bool], ...
+    ] = ()  # each role's nn attribute, and whether stored transposed
+    fixed: tuple[str, ...] = ()  # numpy constructors of parameters nothing draws
+    resizes: bool = False  # its output width is its own `out` (linear)
+    bias_switch: bool = False  # the run's `bias` setting turns its bias on or off
+    health: str | None = None  # "distinct", "dead" or "saturated"
+    bounds: tuple[float, float] | None = None  # a saturating output's range
+    kink: Callable[[Any], Any] | None = None  # numpy: distance of each input from a kink
+    final: bool = False  # nothing after it is measured
+    prefix: str = "h"  # its output's name in a script: z1, h1, ...
+    erf: bool = False  # its numpy rules need erf (scipy.special's)
+    random: bool = False  # draws a mask at each training pass (DropMasks)
+    skip: bool = False  # adds an earlier layer's output (a residual connection)
+    running: bool = False  # keeps running statistics (RunningStats): eval differs
+    start_lines: Callable[[str, tuple[Any, ...], bool], list[str]] | None = (
+        None  # (out, names, autograd?): before the loop
+    )
+    eval_lines: Callable[[str, str, tuple[Any, ...], bool], list[str]] | None = (
+        None  # (h, out, names, autograd?): evaluation
+    )
 
 
 def _linear_make(xp: Any, p: Any, first: bool) -> Any:
@@ -223,36 +234,55 @@ def _linear_torch(t: Any, x: Any, p: Any) -> Any:
 def _bn_update(h: str, n: str, detach: str = "") -> list[str]:
     """The running statistics' update after a training batch, as RunningStats.update writes it."""
     keep, m = 1 - BN_MOMENTUM, BN_MOMENTUM
-    return [f"running_mean{n} = {keep!r} * running_mean{n} + {m!r} * mu{n}{detach}      # running statistics",
-            f"running_var{n} = {keep!r} * running_var{n} + {m!r} * (var{n}{detach} * ({h}.shape[0] / "
-            f"max({h}.shape[0] - 1, 1)))      # the unbiased variance"]
+    return [
+        f"running_mean{n} = {keep!r} * running_mean{n} + {m!r} * mu{n}{detach}      # running statistics",
+        f"running_var{n} = {keep!r} * running_var{n} + {m!r} * (var{n}{detach} * ({h}.shape[0] / "
+        f"max({h}.shape[0] - 1, 1)))      # the unbiased variance",
+    ]
 
 
 def _bn_forward(xp: Any, h: str, out: str, names: tuple[Any, ...]) -> list[str]:
     g, b, n = *names, out[1:]
-    return [f"mu{n} = {h}.mean(0)", f"xc{n} = {h} - mu{n}", f"var{n} = (xc{n} * xc{n}).mean(0)   # biased: ÷N",
-            *_bn_update(h, n), f"inv{n} = 1 / (var{n} + {BN_EPS!r}) ** 0.5", f"xhat{n} = xc{n} * inv{n}",
-            f"{out} = {g} * xhat{n} + {b}"]
+    return [
+        f"mu{n} = {h}.mean(0)",
+        f"xc{n} = {h} - mu{n}",
+        f"var{n} = (xc{n} * xc{n}).mean(0)   # biased: ÷N",
+        *_bn_update(h, n),
+        f"inv{n} = 1 / (var{n} + {BN_EPS!r}) ** 0.5",
+        f"xhat{n} = xc{n} * inv{n}",
+        f"{out} = {g} * xhat{n} + {b}",
+    ]
 
 
 def _bn_start(out: str, names: tuple[Any, ...], autograd: bool) -> list[str]:
     """Before the loop: the running statistics start at mean 0 and variance 1 (RunningStats)."""
     g, n = names[0], out[1:]
-    return [f"running_mean{n} = {g}{'.detach()' if autograd else ''} * 0      # batchnorm's running statistics",
-            f"running_var{n} = running_mean{n} + 1"]
+    return [
+        f"running_mean{n} = {g}{'.detach()' if autograd else ''} * 0      # batchnorm's running statistics",
+        f"running_var{n} = running_mean{n} + 1",
+    ]
 
 
 def _bn_eval(h: str, out: str, names: tuple[Any, ...], autograd: bool) -> list[str]:
     """Evaluation mode: the running statistics in place of the batch's (BatchNorm, _bn_torch)."""
     g, b, n = *names, out[1:]
-    root = f"torch.sqrt(running_var{n} + {BN_EPS!r})" if autograd else f"(running_var{n} + {BN_EPS!r}) ** 0.5"
+    root = (
+        f"torch.sqrt(running_var{n} + {BN_EPS!r})"
+        if autograd
+        else f"(running_var{n} + {BN_EPS!r}) ** 0.5"
+    )
     return [f"{out} = {g} * (({h} - running_mean{n}) / {root}) + {b}"]
 
 
 def _bn_backward(xp: Any, h: str, out: str, names: tuple[Any, ...], first: bool) -> list[str]:
     g, b, n = *names, out[1:]
-    return [f"d{g} = (g * xhat{n}).sum(0)", f"d{b} = g.sum(0)", f"dxhat = g * {g}", "n = g.shape[0]",
-            f"g = inv{n} / n * (n * dxhat - dxhat.sum(0) - xhat{n} * (dxhat * xhat{n}).sum(0))"]
+    return [
+        f"d{g} = (g * xhat{n}).sum(0)",
+        f"d{b} = g.sum(0)",
+        f"dxhat = g * {g}",
+        "n = g.shape[0]",
+        f"g = inv{n} / n * (n * dxhat - dxhat.sum(0) - xhat{n} * (dxhat * xhat{n}).sum(0))",
+    ]
 
 
 def _bn_torch(t: Any, x: Any, p: Any) -> Any:
@@ -271,121 +301,263 @@ def _bn_torch(t: Any, x: Any, p: Any) -> Any:
 
 def _bn_text(h: str, out: str, names: tuple[Any, ...]) -> list[str]:
     g, b, n = *names, out[1:]
-    return [f"mu{n} = {h}.mean(0)", f"xc{n} = {h} - mu{n}", f"var{n} = (xc{n} * xc{n}).mean(0)",
-            *_bn_update(h, n, ".detach()"), f"{out} = {g} * (xc{n} / torch.sqrt(var{n} + {BN_EPS!r})) + {b}"]
+    return [
+        f"mu{n} = {h}.mean(0)",
+        f"xc{n} = {h} - mu{n}",
+        f"var{n} = (xc{n} * xc{n}).mean(0)",
+        *_bn_update(h, n, ".detach()"),
+        f"{out} = {g} * (xc{n} / torch.sqrt(var{n} + {BN_EPS!r})) + {b}",
+    ]
 
 
 def _embedding_forward(xp: Any, h: str, out: str, n: tuple[Any, ...]) -> list[str]:
     i = out[1:]
-    return [f"idx{i} = {xp['indices'].format(f'{h}.reshape(-1)')}",
-            f"{out} = {n[0]}[idx{i}].reshape({h}.shape[0], -1)   # each column's row, side by side"]
+    return [
+        f"idx{i} = {xp['indices'].format(f'{h}.reshape(-1)')}",
+        f"{out} = {n[0]}[idx{i}].reshape({h}.shape[0], -1)   # each column's row, side by side",
+    ]
 
 
 def _embedding_backward(xp: Any, h: str, out: str, n: tuple[Any, ...], first: bool) -> list[str]:
     i = out[1:]
     add = xp["scatter_add"].format(f"d{n[0]}", f"idx{i}", f"g.reshape(idx{i}.shape[0], -1)")
-    return [f"d{n[0]} = {xp['zeros_like']}({n[0]})",
-            add + "      # a row picked twice adds both gradients"]
+    return [
+        f"d{n[0]} = {xp['zeros_like']}({n[0]})",
+        add + "      # a row picked twice adds both gradients",
+    ]
 
 
 def _softmax_forward(xp: Any, h: str, out: str) -> list[str]:
     n = out[1:]
-    return [f"e{n} = {xp['exp']}({h} - {xp['rowmax'].format(h)})", f"{out} = e{n} / {xp['rowsum'].format(f'e{n}')}"]
+    return [
+        f"e{n} = {xp['exp']}({h} - {xp['rowmax'].format(h)})",
+        f"{out} = e{n} / {xp['rowsum'].format(f'e{n}')}",
+    ]
 
 
 def _log_softmax_forward(xp: Any, h: str, out: str) -> list[str]:
     n = out[1:]
-    return [f"shifted{n} = {h} - {xp['rowmax'].format(h)}",
-            f"{out} = shifted{n} - {xp['log']}({xp['rowsum'].format(xp['exp'] + f'(shifted{n})')})",
-            f"s{n} = {xp['exp']}({out})"]
+    return [
+        f"shifted{n} = {h} - {xp['rowmax'].format(h)}",
+        f"{out} = shifted{n} - {xp['log']}({xp['rowsum'].format(xp['exp'] + f'(shifted{n})')})",
+        f"s{n} = {xp['exp']}({out})",
+    ]
 
 
-def _activation(name: str, make: Callable[..., Any], torch: Callable[..., Any], nn: Any,
-                forward: Callable[..., list[str]], backward: Callable[..., list[str]], text: Callable[[str], str],
-                **more: Any) -> LayerKind:
+def _activation(
+    name: str,
+    make: Callable[..., Any],
+    torch: Callable[..., Any],
+    nn: Any,
+    forward: Callable[..., list[str]],
+    backward: Callable[..., list[str]],
+    text: Callable[[str], str],
+    **more: Any,
+) -> LayerKind:
     """An entry for a layer without parameters."""
-    return LayerKind(name, lambda xp, p, first: make(xp), torch, lambda plan: (nn[0], (), nn[1]),
-                     lambda xp, h, out, names: forward(xp, h, out),
-                     lambda xp, h, out, names, first: backward(xp, h, out),
-                     lambda h, out, names: [f"{out} = {text(h)}"], **more)
+    return LayerKind(
+        name,
+        lambda xp, p, first: make(xp),
+        torch,
+        lambda plan: (nn[0], (), nn[1]),
+        lambda xp, h, out, names: forward(xp, h, out),
+        lambda xp, h, out, names, first: backward(xp, h, out),
+        lambda h, out, names: [f"{out} = {text(h)}"],
+        **more,
+    )
 
 
-LAYERS: dict[str, LayerKind] = {k.name: k for k in (
-    LayerKind(
-        "linear", _linear_make, _linear_torch,
-        lambda p: ("Linear", (p.n_in, p.n_out), {"bias": bool(p.bias)}),
-        _linear_forward, _linear_backward, lambda h, out, n: _linear_forward(None, h, out, n),
-        params=("weight", "bias"), grads=("dW", "db"), nn_params=(("weight", True), ("bias", False)),
-        resizes=True, bias_switch=True, health="distinct", prefix="z"),
-    LayerKind(
-        "batchnorm", lambda xp, p, first: BatchNorm(p[0], p[1]), _bn_torch,
-        # the batch's statistics in training, the running ones in evaluation, as every backend computes it
-        lambda p: ("BatchNorm1d", (p.n_out,), {"eps": BN_EPS, "momentum": BN_MOMENTUM}),
-        _bn_forward, _bn_backward, _bn_text,
-        params=("gamma", "beta"), grads=("dgamma", "dbeta"), nn_params=(("weight", False), ("bias", False)),
-        fixed=("ones", "zeros"), running=True, start_lines=_bn_start, eval_lines=_bn_eval),
-    _activation("relu", lambda xp: ReLU(), lambda t, x, p: x.clamp(min=0), ("ReLU", {}),
-                lambda xp, h, out: [f"mask{out[1:]} = {h} > 0", f"{out} = {h} * mask{out[1:]}"],
-                lambda xp, h, out: [f"g = g * mask{out[1:]}"], lambda h: f"{h}.clamp(min=0)",
-                health="dead", kink=lambda x: abs(x)),
-    _activation("sigmoid", Sigmoid, lambda t, x, p: t.sigmoid(x), ("Sigmoid", {}),
-                lambda xp, h, out: [f"{out} = 1 / (1 + {xp['exp']}(-{h}))"],
-                lambda xp, h, out: [f"g = g * {out} * (1 - {out})"], lambda h: f"torch.sigmoid({h})",
-                health="saturated", bounds=(0.0, 1.0)),
-    _activation("tanh", Tanh, lambda t, x, p: t.tanh(x), ("Tanh", {}),
-                lambda xp, h, out: [f"{out} = {xp['tanh']}({h})"],
-                lambda xp, h, out: [f"g = g * (1 - {out} * {out})"], lambda h: f"torch.tanh({h})",
-                health="saturated", bounds=(-1.0, 1.0)),
-    _activation("softmax", Softmax, lambda t, x, p: t.softmax(x, dim=1), ("Softmax", {"dim": 1}),
-                _softmax_forward, lambda xp, h, out: [f"g = {out} * (g - {xp['rowsum'].format(f'(g * {out})')})"],
-                lambda h: f"torch.softmax({h}, dim=1)", final=True),
-    _activation("log_softmax", LogSoftmax, lambda t, x, p: t.log_softmax(x, dim=1), ("LogSoftmax", {"dim": 1}),
-                _log_softmax_forward, lambda xp, h, out: [f"g = g - s{out[1:]} * {xp['rowsum'].format('g')}"],
-                lambda h: f"torch.log_softmax({h}, dim=1)", final=True),
-    _activation("gelu", m.GELU, lambda t, x, p: t.nn.functional.gelu(x), ("GELU", {}), m.gelu_lines, m.gelu_back,
-                lambda h: f"torch.nn.functional.gelu({h})", erf=True),
-    _activation("gelu_tanh", m.GELUTanh, lambda t, x, p: t.nn.functional.gelu(x, approximate="tanh"),
-                ("GELU", {"approximate": "tanh"}), m.gelu_tanh_lines, m.gelu_tanh_back,
-                lambda h: f'torch.nn.functional.gelu({h}, approximate="tanh")'),
-    _activation("silu", m.SiLU, lambda t, x, p: t.nn.functional.silu(x), ("SiLU", {}), m.silu_lines, m.silu_back,
-                lambda h: f"torch.nn.functional.silu({h})"),
-    # torch's softplus returns x itself above 20 (threshold): log(1 + e^−x) < 2.1e-9 there
-    _activation("softplus", m.Softplus, lambda t, x, p: t.nn.functional.softplus(x), ("Softplus", {}),
-                m.softplus_lines, m.softplus_back, lambda h: f"torch.nn.functional.softplus({h})"),
-    # the mask comes in as the layer's one "parameter" (None in evaluation): see layers_modern.DropMasks
-    LayerKind(
-        "dropout", lambda xp, p, first: m.Dropout(), lambda t, x, p: x if p[0] is None else x * p[0],
-        lambda p: ("MaskDropout", (), {}), lambda xp, h, out, n: [f"{out} = {h} * mask{out[1:]}"],
-        lambda xp, h, out, n, first: [f"g = g * mask{out[1:]}"], lambda h, out, n: [f"{out} = {h} * mask{out[1:]}"],
-        random=True),
-    # the earlier output comes in as the layer's one "parameter" (its name, in a script)
-    LayerKind(
-        "residual", lambda xp, p, first: m.Residual(), lambda t, x, p: x + p[0], lambda p: ("Identity", (), {}),
-        lambda xp, h, out, n: [f"{out} = {h} + {n[0]}      # the residual connection"],
-        lambda xp, h, out, n, first: [], lambda h, out, n: [f"{out} = {h} + {n[0]}      # the residual connection"],
-        skip=True),
-    # each of the input's columns of whole numbers picks a row of E (vocab × out), the rows side
-    # by side; it must be the first layer
-    LayerKind(
-        "embedding", lambda xp, p, first: m.Embedding(xp, p[0]),
-        lambda t, x, p: t.nn.functional.embedding(x.long(), p[0]).flatten(1),
-        lambda p: ("ColumnEmbedding", (p.n_in, p.n_out), {}),
-        _embedding_forward, _embedding_backward,
-        lambda h, out, n: [f"{out} = torch.nn.functional.embedding({h}.long(), {n[0]}).flatten(1)"],
-        params=("weight",), grads=("dE",), nn_params=(("weight", False),), resizes=True, prefix="e"),
-    LayerKind(
-        "layernorm", lambda xp, p, first: m.LayerNorm(xp, p[0], p[1]),
-        lambda t, x, p: t.nn.functional.layer_norm(x, (x.shape[1],), p[0], p[1], m.LN_EPS),
-        lambda p: ("LayerNorm", (p.n_out,), {"eps": m.LN_EPS}), m.layernorm_lines, m.layernorm_back,
-        lambda h, out, n: [f"{out} = torch.nn.functional.layer_norm({h}, ({h}.shape[1],), {n[0]}, {n[1]}, {m.LN_EPS!r})"],
-        params=("gamma", "beta"), grads=("dgamma", "dbeta"), nn_params=(("weight", False), ("bias", False)),
-        fixed=("ones", "zeros")),
-)}
+LAYERS: dict[str, LayerKind] = {
+    k.name: k
+    for k in (
+        LayerKind(
+            "linear",
+            _linear_make,
+            _linear_torch,
+            lambda p: ("Linear", (p.n_in, p.n_out), {"bias": bool(p.bias)}),
+            _linear_forward,
+            _linear_backward,
+            lambda h, out, n: _linear_forward(None, h, out, n),
+            params=("weight", "bias"),
+            grads=("dW", "db"),
+            nn_params=(("weight", True), ("bias", False)),
+            resizes=True,
+            bias_switch=True,
+            health="distinct",
+            prefix="z",
+        ),
+        LayerKind(
+            "batchnorm",
+            lambda xp, p, first: BatchNorm(p[0], p[1]),
+            _bn_torch,
+            # the batch's statistics in training, the running ones in evaluation, as every backend computes it
+            lambda p: ("BatchNorm1d", (p.n_out,), {"eps": BN_EPS, "momentum": BN_MOMENTUM}),
+            _bn_forward,
+            _bn_backward,
+            _bn_text,
+            params=("gamma", "beta"),
+            grads=("dgamma", "dbeta"),
+            nn_params=(("weight", False), ("bias", False)),
+            fixed=("ones", "zeros"),
+            running=True,
+            start_lines=_bn_start,
+            eval_lines=_bn_eval,
+        ),
+        _activation(
+            "relu",
+            lambda xp: ReLU(),
+            lambda t, x, p: x.clamp(min=0),
+            ("ReLU", {}),
+            lambda xp, h, out: [f"mask{out[1:]} = {h} > 0", f"{out} = {h} * mask{out[1:]}"],
+            lambda xp, h, out: [f"g = g * mask{out[1:]}"],
+            lambda h: f"{h}.clamp(min=0)",
+            health="dead",
+            kink=lambda x: abs(x),
+        ),
+        _activation(
+            "sigmoid",
+            Sigmoid,
+            lambda t, x, p: t.sigmoid(x),
+            ("Sigmoid", {}),
+            lambda xp, h, out: [f"{out} = 1 / (1 + {xp['exp']}(-{h}))"],
+            lambda xp, h, out: [f"g = g * {out} * (1 - {out})"],
+            lambda h: f"torch.sigmoid({h})",
+            health="saturated",
+            bounds=(0.0, 1.0),
+        ),
+        _activation(
+            "tanh",
+            Tanh,
+            lambda t, x, p: t.tanh(x),
+            ("Tanh", {}),
+            lambda xp, h, out: [f"{out} = {xp['tanh']}({h})"],
+            lambda xp, h, out: [f"g = g * (1 - {out} * {out})"],
+            lambda h: f"torch.tanh({h})",
+            health="saturated",
+            bounds=(-1.0, 1.0),
+        ),
+        _activation(
+            "softmax",
+            Softmax,
+            lambda t, x, p: t.softmax(x, dim=1),
+            ("Softmax", {"dim": 1}),
+            _softmax_forward,
+            lambda xp, h, out: [f"g = {out} * (g - {xp['rowsum'].format(f'(g * {out})')})"],
+            lambda h: f"torch.softmax({h}, dim=1)",
+            final=True,
+        ),
+        _activation(
+            "log_softmax",
+            LogSoftmax,
+            lambda t, x, p: t.log_softmax(x, dim=1),
+            ("LogSoftmax", {"dim": 1}),
+            _log_softmax_forward,
+            lambda xp, h, out: [f"g = g - s{out[1:]} * {xp['rowsum'].format('g')}"],
+            lambda h: f"torch.log_softmax({h}, dim=1)",
+            final=True,
+        ),
+        _activation(
+            "gelu",
+            m.GELU,
+            lambda t, x, p: t.nn.functional.gelu(x),
+            ("GELU", {}),
+            m.gelu_lines,
+            m.gelu_back,
+            lambda h: f"torch.nn.functional.gelu({h})",
+            erf=True,
+        ),
+        _activation(
+            "gelu_tanh",
+            m.GELUTanh,
+            lambda t, x, p: t.nn.functional.gelu(x, approximate="tanh"),
+            ("GELU", {"approximate": "tanh"}),
+            m.gelu_tanh_lines,
+            m.gelu_tanh_back,
+            lambda h: f'torch.nn.functional.gelu({h}, approximate="tanh")',
+        ),
+        _activation(
+            "silu",
+            m.SiLU,
+            lambda t, x, p: t.nn.functional.silu(x),
+            ("SiLU", {}),
+            m.silu_lines,
+            m.silu_back,
+            lambda h: f"torch.nn.functional.silu({h})",
+        ),
+        # torch's softplus returns x itself above 20 (threshold): log(1 + e^−x) < 2.1e-9 there
+        _activation(
+            "softplus",
+            m.Softplus,
+            lambda t, x, p: t.nn.functional.softplus(x),
+            ("Softplus", {}),
+            m.softplus_lines,
+            m.softplus_back,
+            lambda h: f"torch.nn.functional.softplus({h})",
+        ),
+        # the mask comes in as the layer's one "parameter" (None in evaluation): see layers_modern.DropMasks
+        LayerKind(
+            "dropout",
+            lambda xp, p, first: m.Dropout(),
+            lambda t, x, p: x if p[0] is None else x * p[0],
+            lambda p: ("MaskDropout", (), {}),
+            lambda xp, h, out, n: [f"{out} = {h} * mask{out[1:]}"],
+            lambda xp, h, out, n, first: [f"g = g * mask{out[1:]}"],
+            lambda h, out, n: [f"{out} = {h} * mask{out[1:]}"],
+            random=True,
+        ),
+        # the earlier output comes in as the layer's one "parameter" (its name, in a script)
+        LayerKind(
+            "residual",
+            lambda xp, p, first: m.Residual(),
+            lambda t, x, p: x + p[0],
+            lambda p: ("Identity", (), {}),
+            lambda xp, h, out, n: [f"{out} = {h} + {n[0]}      # the residual connection"],
+            lambda xp, h, out, n, first: [],
+            lambda h, out, n: [f"{out} = {h} + {n[0]}      # the residual connection"],
+            skip=True,
+        ),
+        # each of the input's columns of whole numbers picks a row of E (vocab × out), the rows side
+        # by side; it must be the first layer
+        LayerKind(
+            "embedding",
+            lambda xp, p, first: m.Embedding(xp, p[0]),
+            lambda t, x, p: t.nn.functional.embedding(x.long(), p[0]).flatten(1),
+            lambda p: ("ColumnEmbedding", (p.n_in, p.n_out), {}),
+            _embedding_forward,
+            _embedding_backward,
+            lambda h, out, n: [
+                f"{out} = torch.nn.functional.embedding({h}.long(), {n[0]}).flatten(1)"
+            ],
+            params=("weight",),
+            grads=("dE",),
+            nn_params=(("weight", False),),
+            resizes=True,
+            prefix="e",
+        ),
+        LayerKind(
+            "layernorm",
+            lambda xp, p, first: m.LayerNorm(xp, p[0], p[1]),
+            lambda t, x, p: t.nn.functional.layer_norm(x, (x.shape[1],), p[0], p[1], m.LN_EPS),
+            lambda p: ("LayerNorm", (p.n_out,), {"eps": m.LN_EPS}),
+            m.layernorm_lines,
+            m.layernorm_back,
+            lambda h, out, n: [
+                f"{out} = torch.nn.functional.layer_norm({h}, ({h}.shape[1],), {n[0]}, {n[1]}, {m.LN_EPS!r})"
+            ],
+            params=("gamma", "beta"),
+            grads=("dgamma", "dbeta"),
+            nn_params=(("weight", False), ("bias", False)),
+            fixed=("ones", "zeros"),
+        ),
+    )
+}
 
 
 # the tutor's own nn modules (where torch's would draw other masks or read other inputs): class, script text
-CUSTOM_NN: dict[str, tuple[Callable[[Any], Any], list[str]]] = {"MaskDropout": (m.masked_dropout, m.MASK_DROPOUT_TEXT),
-             "ColumnEmbedding": (m.column_embedding, m.COLUMN_EMBEDDING_TEXT)}
+CUSTOM_NN: dict[str, tuple[Callable[[Any], Any], list[str]]] = {
+    "MaskDropout": (m.masked_dropout, m.MASK_DROPOUT_TEXT),
+    "ColumnEmbedding": (m.column_embedding, m.COLUMN_EMBEDDING_TEXT),
+}
 
 
 def nn_module(nn: Any, planned: Any) -> Any:
@@ -410,4 +582,8 @@ def nn_sequential(nn: Any, plan: Sequence[Any]) -> Any:
 def nn_text(planned: Any) -> str:
     """The same module as a script writes it."""
     cls, args, kwargs = LAYERS[planned.type].nn(planned)
-    return f"{'' if cls in CUSTOM_NN else 'nn.'}{cls}(" + ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())]) + ")"
+    return (
+        f"{'' if cls in CUSTOM_NN else 'nn.'}{cls}("
+        + ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+        + ")"
+    )

@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-LN_EPS = 1e-5            # nn.LayerNorm's eps
+LN_EPS = 1e-5  # nn.LayerNorm's eps
 GELU_C = math.sqrt(2 / math.pi)
 GELU_A = 0.044715
 
@@ -24,7 +24,7 @@ class GELU:
         self.cdf = 0.5 * (1 + self.xp.erf(x / math.sqrt(2)))
         return x * self.cdf
 
-    def backward(self, g: Any) -> Any:                      # Φ(x) + x·φ(x)
+    def backward(self, g: Any) -> Any:  # Φ(x) + x·φ(x)
         pdf = self.xp.exp(-0.5 * self.x * self.x) / math.sqrt(2 * math.pi)
         return g * (self.cdf + self.x * pdf)
 
@@ -56,7 +56,7 @@ class SiLU:
         self.s = 1 / (1 + self.xp.exp(-x))
         return x * self.s
 
-    def backward(self, g: Any) -> Any:                      # σ(x)·(1 + x·(1 − σ(x)))
+    def backward(self, g: Any) -> Any:  # σ(x)·(1 + x·(1 − σ(x)))
         return g * self.s * (1 + self.x * (1 - self.s))
 
 
@@ -70,7 +70,7 @@ class Softplus:
         self.x = x
         return x * (x > 0) + self.xp.log(1 + self.xp.exp(-abs(x)))
 
-    def backward(self, g: Any) -> Any:                      # σ(x)
+    def backward(self, g: Any) -> Any:  # σ(x)
         return g / (1 + self.xp.exp(-self.x))
 
 
@@ -129,7 +129,7 @@ class Residual:
         return g
 
 
-def skip_sequential(nn: Any) -> Any:            # torch.nn → the SkipSequential class
+def skip_sequential(nn: Any) -> Any:  # torch.nn → the SkipSequential class
     """nn.Sequential whose layer i may add the output of an earlier layer `skips[i]` (a residual
     connection) in place of calling its module."""
 
@@ -176,7 +176,7 @@ class Embedding:
         self.xp, self.E = xp, E
 
     def forward(self, x: Any) -> Any:
-        self.idx = self.xp.indices(x.reshape(-1))     # sample 0's columns, then sample 1's, ...
+        self.idx = self.xp.indices(x.reshape(-1))  # sample 0's columns, then sample 1's, ...
         return self.E[self.idx].reshape(x.shape[0], -1)
 
     def backward(self, g: Any) -> Any:
@@ -258,35 +258,61 @@ def mask_text(shape: str, rate: float, conv: Callable[[str], str]) -> str:
 # --- the exported script's lines (xp: the script's spellings; out's number tags what backward keeps) ----
 
 
-def templated(forward: list[str], backward: list[str]) -> tuple[Callable[[Any, str, str], list[str]], Callable[[Any, str, str], list[str]]]:
+def templated(
+    forward: list[str], backward: list[str]
+) -> tuple[Callable[[Any, str, str], list[str]], Callable[[Any, str, str], list[str]]]:
     """An activation's script lines from templates of {h} (its input), {out}, {n} (out's number, which
     tags what backward keeps) and the array library's spellings ({exp}, {tanh}, {log}, {erf})."""
+
     def fill(templates: list[str], xp: Any, h: str, out: str) -> list[str]:
         return [t.format(h=h, out=out, n=out[1:], **xp) for t in templates]
-    return (lambda xp, h, out: fill(forward, xp, h, out)), (lambda xp, h, out: fill(backward, xp, h, out))
+
+    return (lambda xp, h, out: fill(forward, xp, h, out)), (
+        lambda xp, h, out: fill(backward, xp, h, out)
+    )
 
 
 gelu_lines, gelu_back = templated(
     [f"cdf{{n}} = 0.5 * (1 + {{erf}}({{h}} / {math.sqrt(2)!r}))", "{out} = {h} * cdf{n}"],
-    [f"g = g * (cdf{{n}} + {{h}} * ({{exp}}(-0.5 * {{h}} * {{h}}) / {math.sqrt(2 * math.pi)!r}))"])
+    [f"g = g * (cdf{{n}} + {{h}} * ({{exp}}(-0.5 * {{h}} * {{h}}) / {math.sqrt(2 * math.pi)!r}))"],
+)
 gelu_tanh_lines, gelu_tanh_back = templated(
-    [f"t{{n}} = {{tanh}}({GELU_C!r} * ({{h}} + {GELU_A!r} * {{h}} * {{h}} * {{h}}))", "{out} = 0.5 * {h} * (1 + t{n})"],
-    [f"g = g * (0.5 * (1 + t{{n}}) + 0.5 * {{h}} * (1 - t{{n}} * t{{n}}) * ({GELU_C!r} * (1 + 3 * {GELU_A!r} * {{h}} * {{h}})))"])
-silu_lines, silu_back = templated(["s{n} = 1 / (1 + {exp}(-{h}))", "{out} = {h} * s{n}"],
-                                  ["g = g * s{n} * (1 + {h} * (1 - s{n}))"])
-softplus_lines, softplus_back = templated(["{out} = {h} * ({h} > 0) + {log}(1 + {exp}(-abs({h})))"],
-                                          ["g = g / (1 + {exp}(-{h}))"])
+    [
+        f"t{{n}} = {{tanh}}({GELU_C!r} * ({{h}} + {GELU_A!r} * {{h}} * {{h}} * {{h}}))",
+        "{out} = 0.5 * {h} * (1 + t{n})",
+    ],
+    [
+        f"g = g * (0.5 * (1 + t{{n}}) + 0.5 * {{h}} * (1 - t{{n}} * t{{n}}) * ({GELU_C!r} * (1 + 3 * {GELU_A!r} * {{h}} * {{h}})))"
+    ],
+)
+silu_lines, silu_back = templated(
+    ["s{n} = 1 / (1 + {exp}(-{h}))", "{out} = {h} * s{n}"],
+    ["g = g * s{n} * (1 + {h} * (1 - s{n}))"],
+)
+softplus_lines, softplus_back = templated(
+    ["{out} = {h} * ({h} > 0) + {log}(1 + {exp}(-abs({h})))"], ["g = g / (1 + {exp}(-{h}))"]
+)
 
 
 def layernorm_lines(xp: Any, h: str, out: str, names: tuple[Any, ...]) -> list[str]:
     g, b, n = *names, out[1:]
     rs = xp["rowsum"].format
-    return [f"xc{n} = {h} - {rs(h)} / {h}.shape[1]", f"var{n} = {rs(f'(xc{n} * xc{n})')} / {h}.shape[1]",
-            f"inv{n} = 1 / (var{n} + {LN_EPS!r}) ** 0.5", f"xhat{n} = xc{n} * inv{n}", f"{out} = {g} * xhat{n} + {b}"]
+    return [
+        f"xc{n} = {h} - {rs(h)} / {h}.shape[1]",
+        f"var{n} = {rs(f'(xc{n} * xc{n})')} / {h}.shape[1]",
+        f"inv{n} = 1 / (var{n} + {LN_EPS!r}) ** 0.5",
+        f"xhat{n} = xc{n} * inv{n}",
+        f"{out} = {g} * xhat{n} + {b}",
+    ]
 
 
 def layernorm_back(xp: Any, h: str, out: str, names: tuple[Any, ...], first: bool) -> list[str]:
     g, b, n = *names, out[1:]
     rs = xp["rowsum"].format
-    return [f"d{g} = (g * xhat{n}).sum(0)", f"d{b} = g.sum(0)", f"dxhat = g * {g}", "n = g.shape[1]",
-            f"g = inv{n} / n * (n * dxhat - {rs('dxhat')} - xhat{n} * {rs(f'(dxhat * xhat{n})')})"]
+    return [
+        f"d{g} = (g * xhat{n}).sum(0)",
+        f"d{b} = g.sum(0)",
+        f"dxhat = g * {g}",
+        "n = g.shape[1]",
+        f"g = inv{n} / n * (n * dxhat - {rs('dxhat')} - xhat{n} * {rs(f'(dxhat * xhat{n})')})",
+    ]

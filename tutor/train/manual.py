@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 class NumpyXP:
     name = "numpy"
-    host = True             # its numbers are on the host already
+    host = True  # its numbers are on the host already
 
     def __init__(self, dtype: str):
         import numpy as np
@@ -56,7 +56,7 @@ class NumpyXP:
         return self.np.sign(a)
 
     def erf(self, a: Any) -> Any:
-        from scipy.special import erf          # numpy has none; scipy comes with scikit-learn
+        from scipy.special import erf  # numpy has none; scipy comes with scikit-learn
 
         return erf(a)
 
@@ -85,7 +85,7 @@ class NumpyXP:
         return a.argmax(axis=1)
 
     def isfinite(self, a: Any) -> bool:
-        return math.isfinite(a)            # a numpy scalar: far cheaper than np.isfinite
+        return math.isfinite(a)  # a numpy scalar: far cheaper than np.isfinite
 
     def copy(self, a: Any) -> Any:
         return a.copy()
@@ -93,7 +93,7 @@ class NumpyXP:
 
 class TorchXP:
     name = "torch"
-    host = False            # its numbers live on a device until copied (even the CPU's: a tensor)
+    host = False  # its numbers live on a device until copied (even the CPU's: a tensor)
 
     def __init__(self, dtype: str, device: str):
         import torch
@@ -157,7 +157,9 @@ class TorchXP:
         return a.argmax(dim=1)
 
     def isfinite(self, a: Any) -> bool:
-        return math.isfinite(a.item())     # one read of the number: cheaper than torch.isfinite(a).item()
+        return math.isfinite(
+            a.item()
+        )  # one read of the number: cheaper than torch.isfinite(a).item()
 
     def copy(self, a: Any) -> Any:
         return a.detach().clone()
@@ -167,21 +169,25 @@ class TorchXP:
 
 
 def loss_and_grad(xp: Any, kind: str, pred: Any, y: Any) -> tuple[Any, Any]:
-    return LOSS_KINDS[kind].grad(xp, pred, y)      # tutor/train/losses.py's table
+    return LOSS_KINDS[kind].grad(xp, pred, y)  # tutor/train/losses.py's table
 
 
 class ManualModel:
     """A Sequential model whose backward pass is the layers' hand-written rules in reverse."""
 
-    def __init__(self, xp: Any, spec: RunSpec, plan: tuple[Planned, ...], weights: dict[str, np.ndarray]) -> None:
+    def __init__(
+        self, xp: Any, spec: RunSpec, plan: tuple[Planned, ...], weights: dict[str, np.ndarray]
+    ) -> None:
         self.xp = xp
         self.loss_kind = spec.loss
-        self.layers: list[Any] = []            # each layer kind's module (tutor/train/layers.py)
+        self.layers: list[Any] = []  # each layer kind's module (tutor/train/layers.py)
         self.params: dict[str, object] = {}
         self.owners: dict[str, tuple[object, str]] = {}
-        self.walk: list[tuple[Any, float | None]] = []   # (layer, its dropout rate or None)
-        self.skips: list[int | None] = []       # per layer: the earlier layer whose output it adds, or None
-        for p in plan:                          # each layer as tutor/train/layers.py's table writes it
+        self.walk: list[tuple[Any, float | None]] = []  # (layer, its dropout rate or None)
+        self.skips: list[
+            int | None
+        ] = []  # per layer: the earlier layer whose output it adds, or None
+        for p in plan:  # each layer as tutor/train/layers.py's table writes it
             kind = LAYERS[p.type]
             arrays = tuple(xp.array(weights[n]) if n else None for n in p.names)
             mod = kind.make(xp, arrays, not self.layers)
@@ -193,7 +199,9 @@ class ManualModel:
             self.walk.append((mod, p.layer.rate if kind.random else None))
             self.skips.append(p.layer.source if kind.skip else None)
         # batchnorm's running statistics: moved by training passes, used by evaluation ones
-        self.stats = [mod.stats for mod, p in zip(self.layers, plan) if LAYERS[p.type].running]
+        self.stats = [
+            mod.stats for mod, p in zip(self.layers, plan, strict=False) if LAYERS[p.type].running
+        ]
         self.masks = DropMasks(spec.seed)
         self.spec = spec
         self.optimizer = HandOptimizer.for_run(xp, spec)
@@ -203,7 +211,9 @@ class ManualModel:
         self.backward_layers = self.layers[::-1]
         # the common case, kept as lean as the hand-written loop it teaches: a chain of layers (no
         # dropout mask, no residual connection) whose gradients go straight into the update
-        self.chain = all(rate is None for _, rate in self.walk) and all(s is None for s in self.skips)
+        self.chain = all(rate is None for _, rate in self.walk) and all(
+            s is None for s in self.skips
+        )
         self.straight = spec.zero_grad and not (spec.l2 or spec.l1) and spec.clip is None
         self.used: dict[str, Any] | None = None
 
@@ -236,7 +246,7 @@ class ManualModel:
             for name, p, mod, attr in self.slots:
                 optimizer.update(name, p, getattr(mod, attr))
             return loss
-        extra, decay = penalty(self.xp, self.spec, self.params)      # weight decay as a penalty: l2, l1
+        extra, decay = penalty(self.xp, self.spec, self.params)  # weight decay as a penalty: l2, l1
         if decay:
             loss = loss + extra
         self.backward(g)
@@ -245,10 +255,10 @@ class ManualModel:
             grad = getattr(mod, attr)
             if decay:
                 grad = grad + decay[name]
-            if not self.zero_grad:               # what forgetting zero_grad() does: gradients add up
+            if not self.zero_grad:  # what forgetting zero_grad() does: gradients add up
                 grad = self.acc[name] + grad if name in self.acc else grad
             used[name] = grad
-        if self.spec.clip is not None:           # one factor for all, from their global norm
+        if self.spec.clip is not None:  # one factor for all, from their global norm
             coef = clip_coef(self.xp, used.values(), self.spec.clip)
             used = {name: grad * coef for name, grad in used.items()}
         if not self.zero_grad:
@@ -267,7 +277,7 @@ class ManualModel:
                     break
                 g = layer.backward(g)
             return
-        pending: dict[int, Any] = {}                       # gradients that residual connections send to earlier outputs
+        pending: dict[int, Any] = {}  # gradients that residual connections send to earlier outputs
         for i in reversed(range(len(self.layers))):
             if i in pending:
                 g = g + pending.pop(i)

@@ -10,9 +10,9 @@ Order within a step, every backend: loss (+ penalty) → gradients → clip → 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tutor.train.spec import RunSpec
@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 XP = Any
 Array = Any
 
-CLIP_EPS = 1e-6          # torch.nn.utils.clip_grad_norm_'s: max_norm / (‖g‖ + 1e-6)
+CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_'s: max_norm / (‖g‖ + 1e-6)
 BETAS, ADAM_EPS = (0.9, 0.999), 1e-8
-RMS_ALPHA, RMS_EPS = 0.99, 1e-8      # torch.optim.RMSprop's defaults
+RMS_ALPHA, RMS_EPS = 0.99, 1e-8  # torch.optim.RMSprop's defaults
 
 
 # --- learning-rate schedules: lr · factor(k) at the step that k steps precede --------------------------
@@ -33,33 +33,62 @@ RMS_ALPHA, RMS_EPS = 0.99, 1e-8      # torch.optim.RMSprop's defaults
 @dataclass(frozen=True)
 class Schedule:
     name: str
-    factor: Callable[[Any, int], float]       # (spec, k) → this step's factor (k from 0, after any warm-up)
-    torch: Callable[[Any, Any, Any], Any]     # (lr_scheduler module, optimizer, spec) → torch's scheduler
-    text: Callable[[Any], str]                # spec → the factor as a Python expression of k (exported scripts)
+    factor: Callable[
+        [Any, int], float
+    ]  # (spec, k) → this step's factor (k from 0, after any warm-up)
+    torch: Callable[
+        [Any, Any, Any], Any
+    ]  # (lr_scheduler module, optimizer, spec) → torch's scheduler
+    text: Callable[[Any], str]  # spec → the factor as a Python expression of k (exported scripts)
 
 
 def _linear(spec: RunSpec, k: int) -> float:
     return 1 + (spec.lr_end - 1) * min(k, spec.decay_steps) / spec.decay_steps
 
 
-def _cosine(spec: RunSpec, k: int) -> float:          # as torch's CosineAnnealingLR: past decay_steps the lr rises again
+def _cosine(
+    spec: RunSpec, k: int
+) -> float:  # as torch's CosineAnnealingLR: past decay_steps the lr rises again
     return spec.lr_end + (1 - spec.lr_end) * (1 + math.cos(math.pi * k / spec.decay_steps)) / 2
 
 
-SCHEDULES: dict[str, Schedule] = {s.name: s for s in (
-    Schedule("constant", lambda spec, k: 1.0, lambda sch, opt, spec: sch.LambdaLR(opt, lambda k: 1.0),
-             lambda spec: "1.0"),
-    Schedule("step", lambda spec, k: spec.gamma ** (k // spec.step_size),
-             lambda sch, opt, spec: sch.StepLR(opt, step_size=spec.step_size, gamma=spec.gamma),
-             lambda spec: f"{spec.gamma!r} ** (k // {spec.step_size})"),
-    Schedule("linear", _linear,
-             lambda sch, opt, spec: sch.LinearLR(opt, start_factor=1.0, end_factor=spec.lr_end,
-                                                 total_iters=spec.decay_steps),
-             lambda spec: f"1 + ({spec.lr_end!r} - 1) * min(k, {spec.decay_steps}) / {spec.decay_steps}"),
-    Schedule("cosine", _cosine,
-             lambda sch, opt, spec: sch.CosineAnnealingLR(opt, T_max=spec.decay_steps, eta_min=spec.lr * spec.lr_end),
-             lambda spec: f"{spec.lr_end!r} + (1 - {spec.lr_end!r}) * (1 + math.cos(math.pi * k / {spec.decay_steps})) / 2"),
-)}
+SCHEDULES: dict[str, Schedule] = {
+    s.name: s
+    for s in (
+        Schedule(
+            "constant",
+            lambda spec, k: 1.0,
+            lambda sch, opt, spec: sch.LambdaLR(opt, lambda k: 1.0),
+            lambda spec: "1.0",
+        ),
+        Schedule(
+            "step",
+            lambda spec, k: spec.gamma ** (k // spec.step_size),
+            lambda sch, opt, spec: sch.StepLR(opt, step_size=spec.step_size, gamma=spec.gamma),
+            lambda spec: f"{spec.gamma!r} ** (k // {spec.step_size})",
+        ),
+        Schedule(
+            "linear",
+            _linear,
+            lambda sch, opt, spec: sch.LinearLR(
+                opt, start_factor=1.0, end_factor=spec.lr_end, total_iters=spec.decay_steps
+            ),
+            lambda spec: (
+                f"1 + ({spec.lr_end!r} - 1) * min(k, {spec.decay_steps}) / {spec.decay_steps}"
+            ),
+        ),
+        Schedule(
+            "cosine",
+            _cosine,
+            lambda sch, opt, spec: sch.CosineAnnealingLR(
+                opt, T_max=spec.decay_steps, eta_min=spec.lr * spec.lr_end
+            ),
+            lambda spec: (
+                f"{spec.lr_end!r} + (1 - {spec.lr_end!r}) * (1 + math.cos(math.pi * k / {spec.decay_steps})) / 2"
+            ),
+        ),
+    )
+}
 
 
 def lr_factor(spec: RunSpec, k: int) -> float:
@@ -72,11 +101,15 @@ def lr_factor(spec: RunSpec, k: int) -> float:
 
 def factor_lines(spec: RunSpec) -> list[str]:
     """`lr_factor` as the body of the exported script's `def lr_factor(k):`."""
-    warm = [f"if k < {spec.warmup}:", f"    return (k + 1) / {spec.warmup}", f"k -= {spec.warmup}"] if spec.warmup else []
+    warm = (
+        [f"if k < {spec.warmup}:", f"    return (k + 1) / {spec.warmup}", f"k -= {spec.warmup}"]
+        if spec.warmup
+        else []
+    )
     return warm + [f"return {SCHEDULES[spec.schedule].text(spec)}"]
 
 
-def torch_scheduler(optimizer: Any, spec: RunSpec) -> Any:       # torch.optim's, or None
+def torch_scheduler(optimizer: Any, spec: RunSpec) -> Any:  # torch.optim's, or None
     """torch's own scheduler for the run, stepped once after each optimizer.step(); None for a
     constant lr (nothing to step)."""
     from torch.optim import lr_scheduler as sch
@@ -85,9 +118,14 @@ def torch_scheduler(optimizer: Any, spec: RunSpec) -> Any:       # torch.optim's
         return None
     if not spec.warmup:
         return SCHEDULES[spec.schedule].torch(sch, optimizer, spec)
-    warm = sch.LinearLR(optimizer, start_factor=1 / spec.warmup, end_factor=1.0, total_iters=spec.warmup - 1)
-    return sch.SequentialLR(optimizer, [warm, SCHEDULES[spec.schedule].torch(sch, optimizer, spec)],
-                            milestones=[spec.warmup])
+    warm = sch.LinearLR(
+        optimizer, start_factor=1 / spec.warmup, end_factor=1.0, total_iters=spec.warmup - 1
+    )
+    return sch.SequentialLR(
+        optimizer,
+        [warm, SCHEDULES[spec.schedule].torch(sch, optimizer, spec)],
+        milestones=[spec.warmup],
+    )
 
 
 def torch_optimizer(params: Any, spec: RunSpec) -> Any:
@@ -111,9 +149,17 @@ class HandOptimizer:
     """Gradient descent, SGD with momentum, RMSprop, Adam and AdamW, written as a learner would
     (torch's formulas), at the lr of each step's schedule (`factor`; None: a constant lr)."""
 
-    def __init__(self, xp: XP, kind: str, lr: float, momentum: float = 0.0,
-                 betas: tuple[float, float] = BETAS, eps: float = ADAM_EPS,
-                 weight_decay: float = 0.0, factor: Callable[[int], float] | None = None) -> None:
+    def __init__(
+        self,
+        xp: XP,
+        kind: str,
+        lr: float,
+        momentum: float = 0.0,
+        betas: tuple[float, float] = BETAS,
+        eps: float = ADAM_EPS,
+        weight_decay: float = 0.0,
+        factor: Callable[[int], float] | None = None,
+    ) -> None:
         self.xp, self.kind, self.lr, self.momentum = xp, kind, lr, momentum
         self.betas, self.eps, self.weight_decay, self.factor = betas, eps, weight_decay, factor
         self.state: dict[str, list[Array]] = {}
@@ -123,8 +169,14 @@ class HandOptimizer:
     @classmethod
     def for_run(cls, xp: XP, spec: RunSpec) -> HandOptimizer:
         scheduled = spec.schedule != "constant" or spec.warmup
-        return cls(xp, spec.optimizer, spec.lr, spec.momentum, weight_decay=spec.weight_decay,
-                   factor=(lambda k: lr_factor(spec, k)) if scheduled else None)
+        return cls(
+            xp,
+            spec.optimizer,
+            spec.lr,
+            spec.momentum,
+            weight_decay=spec.weight_decay,
+            factor=(lambda k: lr_factor(spec, k)) if scheduled else None,
+        )
 
     def begin(self) -> None:
         self.t += 1
@@ -151,7 +203,9 @@ class HandOptimizer:
             v += (1 - RMS_ALPHA) * g * g
             p -= lr * g / (self.xp.sqrt(v) + RMS_EPS)
             return
-        if self.kind == "adamw":             # decoupled weight decay: the weights shrink, the gradient is untouched
+        if (
+            self.kind == "adamw"
+        ):  # decoupled weight decay: the weights shrink, the gradient is untouched
             p *= 1 - lr * self.weight_decay
         b1, b2 = self.betas
         m, v = self.state.setdefault(name, [self.xp.zeros_like(p), self.xp.zeros_like(p)])
@@ -159,8 +213,8 @@ class HandOptimizer:
         m += (1 - b1) * g
         v *= b2
         v += (1 - b2) * g * g
-        m_hat = m / (1 - b1 ** self.t)
-        v_hat = v / (1 - b2 ** self.t)
+        m_hat = m / (1 - b1**self.t)
+        v_hat = v / (1 - b2**self.t)
         p -= lr * m_hat / (self.xp.sqrt(v_hat) + self.eps)
 
 

@@ -49,7 +49,7 @@ def check_workers(n: int) -> str | None:
 
 
 def _kill(pgid: int) -> None:
-    with suppress(ProcessLookupError, PermissionError):      # the group is gone already
+    with suppress(ProcessLookupError, PermissionError):  # the group is gone already
         os.killpg(pgid, signal.SIGKILL)
 
 

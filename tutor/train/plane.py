@@ -15,22 +15,20 @@ from pathlib import Path
 import numpy as np
 
 from tutor.fmt import printable
+from tutor.lesson import CLASSIFY, MAX_CSV_BYTES, MAX_CSV_ROWS, SAMPLES, Dataset, files
+from tutor.lesson import PLAYGROUND as DATASETS
 from tutor.train.arrays import DataError
 
-from tutor.lesson import Dataset
-from tutor.lesson import CLASSIFY, MAX_CSV_BYTES, MAX_CSV_ROWS, PLAYGROUND as DATASETS, SAMPLES
-from tutor.lesson import files
-
-DOMAIN = 6.0                       # generated points lie (mostly) within [-DOMAIN, DOMAIN]²
-MAX_NOISE = 0.5                    # the noise knob as a fraction: 0 .. 50 %
+DOMAIN = 6.0  # generated points lie (mostly) within [-DOMAIN, DOMAIN]²
+MAX_NOISE = 0.5  # the noise knob as a fraction: 0 .. 50 %
 
 
 @dataclass(frozen=True)
 class Points:
     """A 2-D dataset split in two: labels 0/1 (classification) or targets (regression)."""
 
-    x_train: np.ndarray            # n × 2, float64
-    y_train: np.ndarray            # n, float64: 0/1 or a target
+    x_train: np.ndarray  # n × 2, float64
+    y_train: np.ndarray  # n, float64: 0/1 or a target
     x_test: np.ndarray
     y_test: np.ndarray
     classify: bool
@@ -39,7 +37,9 @@ class Points:
     y_range: tuple[float, float]
 
 
-def generate(name: str, noise: float = 0.0, train_ratio: float = 0.5, seed: int = 0, n: int = SAMPLES) -> Points:
+def generate(
+    name: str, noise: float = 0.0, train_ratio: float = 0.5, seed: int = 0, n: int = SAMPLES
+) -> Points:
     """One of DATASETS, `noise` in 0..0.5, `train_ratio` of the points for training."""
     if name not in DATASETS:
         raise DataError(f"unknown dataset '{name}' (known: {', '.join(DATASETS)})")
@@ -57,10 +57,17 @@ def generate(name: str, noise: float = 0.0, train_ratio: float = 0.5, seed: int 
     return split(x, y, name in CLASSIFY, name, train_ratio, (-DOMAIN, DOMAIN), (-DOMAIN, DOMAIN))
 
 
-def split(x: np.ndarray, y: np.ndarray, classify: bool, name: str, train_ratio: float,
-          xr: tuple[float, float] | None = None, yr: tuple[float, float] | None = None) -> Points:
+def split(
+    x: np.ndarray,
+    y: np.ndarray,
+    classify: bool,
+    name: str,
+    train_ratio: float,
+    xr: tuple[float, float] | None = None,
+    yr: tuple[float, float] | None = None,
+) -> Points:
     cut = max(1, min(len(y) - 1, 2 * int(round(len(y) * train_ratio / 2))))
-    if xr is None or yr is None:                 # the ranges come together or not at all
+    if xr is None or yr is None:  # the ranges come together or not at all
         xr, yr = _span(x[:, 0]), _span(x[:, 1])
     return Points(x[:cut], y[:cut], x[cut:], y[cut:], classify, name, xr, yr)
 
@@ -89,14 +96,17 @@ def _xor(rng: np.random.RandomState, n: int, noise: float) -> tuple[np.ndarray, 
     """Each point next to its mirror image through the origin (the same label): a straight line
     can then do no better than guessing, which is the point of this dataset."""
     x = rng.uniform(-5, 5, size=(n // 2, 2))
-    x += np.where(x > 0, 0.3, -0.3)                        # keep points off the axes
+    x += np.where(x > 0, 0.3, -0.3)  # keep points off the axes
     noisy = x + rng.uniform(-5, 5, size=(n // 2, 2)) * noise
-    x, noisy = np.stack([x, -x], axis=1).reshape(-1, 2), np.stack([noisy, -noisy], axis=1).reshape(-1, 2)
+    x, noisy = (
+        np.stack([x, -x], axis=1).reshape(-1, 2),
+        np.stack([noisy, -noisy], axis=1).reshape(-1, 2),
+    )
     return x, (noisy[:, 0] * noisy[:, 1] >= 0).astype(np.float64)
 
 
 def _gauss(rng: np.random.RandomState, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
-    variance = 0.5 + (4.0 - 0.5) * (noise / MAX_NOISE)     # TF: lerp(0.5, 4, noise)
+    variance = 0.5 + (4.0 - 0.5) * (noise / MAX_NOISE)  # TF: lerp(0.5, 4, noise)
     a = rng.normal(2, math.sqrt(variance), size=(n // 2, 2))
     b = rng.normal(-2, math.sqrt(variance), size=(n - n // 2, 2))
     return np.vstack([a, b]), np.r_[np.ones(len(a)), np.zeros(len(b))]
@@ -109,7 +119,12 @@ def _spiral(rng: np.random.RandomState, n: int, noise: float) -> tuple[np.ndarra
         for i in range(half):
             r = i / half * 5
             t = 1.75 * i / half * 2 * math.pi + delta
-            pts.append((r * math.sin(t) + rng.uniform(-1, 1) * noise, r * math.cos(t) + rng.uniform(-1, 1) * noise))
+            pts.append(
+                (
+                    r * math.sin(t) + rng.uniform(-1, 1) * noise,
+                    r * math.cos(t) + rng.uniform(-1, 1) * noise,
+                )
+            )
             labels.append(label)
     return np.array(pts), np.array(labels)
 
@@ -118,14 +133,14 @@ def _moons(rng: np.random.RandomState, n: int, noise: float) -> tuple[np.ndarray
     from sklearn.datasets import make_moons
 
     x, y = make_moons(n_samples=n, noise=noise, random_state=rng.randint(0, 2**31 - 1))
-    x = (x - np.array([0.5, 0.25])) * 3.0                   # centred, on the playground's scale
+    x = (x - np.array([0.5, 0.25])) * 3.0  # centred, on the playground's scale
     return x, y.astype(np.float64)
 
 
 def _plane(rng: np.random.RandomState, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
     x = rng.uniform(-DOMAIN, DOMAIN, size=(n, 2))
     noisy = x + rng.uniform(-DOMAIN, DOMAIN, size=(n, 2)) * noise
-    return x, (noisy[:, 0] + noisy[:, 1]) / (2 * DOMAIN)    # a target in [-1, 1]
+    return x, (noisy[:, 0] + noisy[:, 1]) / (2 * DOMAIN)  # a target in [-1, 1]
 
 
 _CENTRES = [(-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1), (4, -2.5, -1)]
@@ -135,14 +150,21 @@ def _multi_gauss(rng: np.random.RandomState, n: int, noise: float) -> tuple[np.n
     x = rng.uniform(-DOMAIN, DOMAIN, size=(n, 2))
     noisy = x + rng.uniform(-DOMAIN, DOMAIN, size=(n, 2)) * noise
     y = np.zeros(n)
-    for cx, cy, sign in _CENTRES:                           # the nearest centre's bump wins
+    for cx, cy, sign in _CENTRES:  # the nearest centre's bump wins
         bump = sign * np.exp(-((noisy[:, 0] - cx) ** 2 + (noisy[:, 1] - cy) ** 2) / 2)
         y = np.where(np.abs(bump) > np.abs(y), bump, y)
     return x, y
 
 
-_RECIPES = {"circle": _circle, "xor": _xor, "gauss": _gauss, "spiral": _spiral, "moons": _moons,
-            "plane": _plane, "multi-gauss": _multi_gauss}
+_RECIPES = {
+    "circle": _circle,
+    "xor": _xor,
+    "gauss": _gauss,
+    "spiral": _spiral,
+    "moons": _moons,
+    "plane": _plane,
+    "multi-gauss": _multi_gauss,
+}
 
 
 def points(spec: Dataset, base: Path | None) -> Points:
@@ -150,9 +172,13 @@ def points(spec: Dataset, base: Path | None) -> Points:
     o = spec.options
     if spec.kind == "csv":
         if base is None:
-            raise DataError("a CSV dataset is read from the lesson's folder, and this lesson has none")
+            raise DataError(
+                "a CSV dataset is read from the lesson's folder, and this lesson has none"
+            )
         try:
-            file = files.inside(base, o["path"])       # --check looked, but the folder may have changed since
+            file = files.inside(
+                base, o["path"]
+            )  # --check looked, but the folder may have changed since
         except files.Unreadable as exc:
             raise DataError(f"{o['path']}:1: {exc}") from None
         pts = read_csv(file, o["ratio"] / 100, o["seed"], display=o["path"])
@@ -164,12 +190,14 @@ def points(spec: Dataset, base: Path | None) -> Points:
 # --- CSV ---------------------------------------------------------------------------------------
 
 
-def read_csv(path: str | Path, train_ratio: float = 0.5, seed: int = 0, display: str | None = None) -> Points:
+def read_csv(
+    path: str | Path, train_ratio: float = 0.5, seed: int = 0, display: str | None = None
+) -> Points:
     """Two feature columns and a label or target, comma-separated, an optional header row.
     Labels that are all 0/1 (or −1/1) make a classification set; anything else is a regression
     target. Rows are shuffled with `seed`, then split at `train_ratio`."""
     path = Path(path)
-    where = printable(display or str(path))       # a name, like a cell, may carry terminal escapes
+    where = printable(display or str(path))  # a name, like a cell, may carry terminal escapes
     try:
         raw = files.read_regular(path, MAX_CSV_BYTES, hint=" (a CSV file of points)")
     except files.Unreadable as exc:
@@ -177,21 +205,23 @@ def read_csv(path: str | Path, train_ratio: float = 0.5, seed: int = 0, display:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        at = raw[:exc.start].count(b"\n") + 1
+        at = raw[: exc.start].count(b"\n") + 1
         raise DataError(f"{where}:{at}: not UTF-8 text") from None
-    rows: list[tuple[float, ...]] = []           # (x1, x2, label): three columns, checked below
+    rows: list[tuple[float, ...]] = []  # (x1, x2, label): three columns, checked below
     header_seen = False
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         cells = [c.strip() for c in line.split(",")]
         if len(cells) != 3:
-            raise DataError(f"{where}:{number}: expected 3 columns (x1, x2, label), found {len(cells)}")
+            raise DataError(
+                f"{where}:{number}: expected 3 columns (x1, x2, label), found {len(cells)}"
+            )
         try:
             values = tuple(float(c) for c in cells)
         except ValueError:
             if not rows and not header_seen:
-                header_seen = True                           # the header row
+                header_seen = True  # the header row
                 continue
             bad = next(c for c in cells if not _is_number(c))
             raise DataError(f"{where}:{number}: '{printable(bad)[:40]}' is not a number") from None
@@ -211,7 +241,9 @@ def read_csv(path: str | Path, train_ratio: float = 0.5, seed: int = 0, display:
     if classify:
         y = (y > 0).astype(np.float64)
     order = np.random.RandomState(seed).permutation(len(y))
-    return split(x[order], y[order], classify, printable(path.name), train_ratio)    # the name is shown
+    return split(
+        x[order], y[order], classify, printable(path.name), train_ratio
+    )  # the name is shown
 
 
 def _is_number(text: str) -> bool:

@@ -7,8 +7,9 @@ tutor/lesson/vocabulary.py's BACKENDS, and its tests; tests/unit/test_registry.p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -23,9 +24,9 @@ Weights = dict[str, np.ndarray]
 class Arrays(Protocol):
     """Where a backend's arrays live (tutor/train/manual.py's NumpyXP, TorchXP)."""
 
-    name: str                    # "numpy" or "torch"
-    device: str                  # "cpu", "cuda", "mps"
-    host: bool                   # True: its numbers are host numbers already (a loss needs no copy)
+    name: str  # "numpy" or "torch"
+    device: str  # "cpu", "cuda", "mps"
+    host: bool  # True: its numbers are host numbers already (a loss needs no copy)
 
     def array(self, a: Any) -> Any: ...
     def labels(self, a: Any) -> Any: ...
@@ -57,11 +58,13 @@ class Backend(Protocol):
 @dataclass(frozen=True)
 class BackendKind:
     name: str
-    arrays: Callable[[RunSpec, int], Arrays]           # (spec, number of weights) → where its arrays live
-    make: Callable[[Any, RunSpec, Plan, Weights], Backend]  # (arrays, spec, plan, initial weights) → the backend
-    torch: bool                                        # needs torch (a device, and `import torch` in its script)
-    script: str                                        # its exported loop: "manual", "autograd" or "nn"
-    torch_optim: bool = False                          # the update is torch.optim's, not written by hand
+    arrays: Callable[[RunSpec, int], Arrays]  # (spec, number of weights) → where its arrays live
+    make: Callable[
+        [Any, RunSpec, Plan, Weights], Backend
+    ]  # (arrays, spec, plan, initial weights) → the backend
+    torch: bool  # needs torch (a device, and `import torch` in its script)
+    script: str  # its exported loop: "manual", "autograd" or "nn"
+    torch_optim: bool = False  # the update is torch.optim's, not written by hand
 
 
 def _numpy(spec: RunSpec, n: int) -> Arrays:
@@ -94,13 +97,16 @@ def _nn(xp: Any, spec: RunSpec, plan: Plan, weights: Weights) -> Backend:
     return NNBackend(xp, spec, plan, weights, use_optim=BACKEND_KINDS[spec.backend].torch_optim)
 
 
-BACKEND_KINDS: dict[str, BackendKind] = {k.name: k for k in (
-    BackendKind("numpy", _numpy, _manual, torch=False, script="manual"),
-    BackendKind("torch-manual", _torch, _manual, torch=True, script="manual"),
-    BackendKind("autograd", _torch, _autograd, torch=True, script="autograd"),
-    BackendKind("nn", _torch, _nn, torch=True, script="nn"),
-    BackendKind("optim", _torch, _nn, torch=True, script="nn", torch_optim=True),
-)}
+BACKEND_KINDS: dict[str, BackendKind] = {
+    k.name: k
+    for k in (
+        BackendKind("numpy", _numpy, _manual, torch=False, script="manual"),
+        BackendKind("torch-manual", _torch, _manual, torch=True, script="manual"),
+        BackendKind("autograd", _torch, _autograd, torch=True, script="autograd"),
+        BackendKind("nn", _torch, _nn, torch=True, script="nn"),
+        BackendKind("optim", _torch, _nn, torch=True, script="nn", torch_optim=True),
+    )
+}
 
 
 def make_backend(spec: RunSpec, plan: Plan, weights: Weights) -> Backend:

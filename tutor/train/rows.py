@@ -16,11 +16,10 @@ from typing import Any
 import numpy as np
 
 from tutor.train.copies import COPY_ULPS, PATTERN_PHASE, PATTERN_STEP, distinct_units, projection
-
 from tutor.train.snapshot import GradStat
 
-NEIGHBOURS = 8      # a unit on a device is compared with this many before it in projection order
-KEEP_SCRATCH = 1 << 20   # parameters: up to this many, the host's row keeps its scratch vectors
+NEIGHBOURS = 8  # a unit on a device is compared with this many before it in projection order
+KEEP_SCRATCH = 1 << 20  # parameters: up to this many, the host's row keeps its scratch vectors
 
 
 class NumpyOps:
@@ -29,8 +28,8 @@ class NumpyOps:
     def __init__(self) -> None:
         from tutor.train.manual import NumpyXP
 
-        self.dtype: Any = np.float64          # torch's dtype in TorchOps
-        self.xp: Any = NumpyXP("float64")     # the layers' own forward rules run on it (health)
+        self.dtype: Any = np.float64  # torch's dtype in TorchOps
+        self.xp: Any = NumpyXP("float64")  # the layers' own forward rules run on it (health)
         # grad_rows' cuts, counts and scratch vectors, by the parameters' sizes
         self._layouts: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
 
@@ -53,17 +52,26 @@ class NumpyOps:
         if not gs:
             return np.zeros(0)
         sizes = tuple(math.prod(g.shape) for g in gs)
-        if not all(sizes):                   # reduceat cannot cut an empty segment: one at a time
-            return np.concatenate([self.grad_rows([g], [w], [b] if befores is not None else None) if n
-                                   else np.zeros(6) for g, w, b, n in zip(gs, ws, befores or gs, sizes, strict=True)])
+        if not all(sizes):  # reduceat cannot cut an empty segment: one at a time
+            return np.concatenate(
+                [
+                    self.grad_rows([g], [w], [b] if befores is not None else None)
+                    if n
+                    else np.zeros(6)
+                    for g, w, b, n in zip(gs, ws, befores or gs, sizes, strict=True)
+                ]
+            )
         layout = self._layouts.get(sizes)
         if layout is None:
             total = sum(sizes)
             # a small model's scratch vectors are kept: a row allocating and freeing them would pay
             # page faults for memory the allocator hands back, more than the arithmetic costs
             scratch = np.empty((4, total)) if total <= KEEP_SCRATCH else None
-            layout = self._layouts[sizes] = (np.cumsum((0, *sizes[:-1])), np.asarray(sizes, dtype=np.float64),
-                                             scratch)
+            layout = self._layouts[sizes] = (
+                np.cumsum((0, *sizes[:-1])),
+                np.asarray(sizes, dtype=np.float64),
+                scratch,
+            )
         starts, counts, scratch = layout
         if scratch is None:
             scratch = np.empty((4, sum(sizes)))
@@ -121,7 +129,11 @@ class NumpyOps:
 
     def flat(self, parts: list[Any]) -> list[float]:
         """The figures end to end; here already on the host."""
-        return np.concatenate([np.ravel(np.asarray(p, dtype=np.float64)) for p in parts]).tolist() if parts else []
+        return (
+            np.concatenate([np.ravel(np.asarray(p, dtype=np.float64)) for p in parts]).tolist()
+            if parts
+            else []
+        )
 
 
 class TorchOps(NumpyOps):
@@ -195,7 +207,10 @@ class TorchOps(NumpyOps):
         return mask.to(self.dtype).mean()
 
     def pattern(self, n: int) -> Any:
-        return self.torch.cos(self.torch.arange(n, device=self.device, dtype=self.dtype) * PATTERN_STEP + PATTERN_PHASE)
+        return self.torch.cos(
+            self.torch.arange(n, device=self.device, dtype=self.dtype) * PATTERN_STEP
+            + PATTERN_PHASE
+        )
 
     def stack(self, scalars: Any) -> Any:
         if not scalars:
@@ -207,9 +222,14 @@ class TorchOps(NumpyOps):
         if not parts:
             return []
         t = self.torch
-        out: list[float] = t.cat([p.reshape(-1).to(self.dtype) if isinstance(p, t.Tensor)
-                                  else t.tensor([float(p)], dtype=self.dtype, device=self.device)
-                                  for p in parts]).tolist()
+        out: list[float] = t.cat(
+            [
+                p.reshape(-1).to(self.dtype)
+                if isinstance(p, t.Tensor)
+                else t.tensor([float(p)], dtype=self.dtype, device=self.device)
+                for p in parts
+            ]
+        ).tolist()
         return out
 
 
@@ -231,7 +251,9 @@ class HostTorchOps(NumpyOps):
         return y.numpy() if hasattr(y, "numpy") else y
 
     def flat(self, parts: list[Any]) -> list[float]:
-        out: list[float] = np.concatenate([np.ravel(self.f(p)) for p in parts]).tolist() if parts else []
+        out: list[float] = (
+            np.concatenate([np.ravel(self.f(p)) for p in parts]).tolist() if parts else []
+        )
         return out
 
 
@@ -258,7 +280,7 @@ class Reader:
         values = ops.flat(self.parts)
         out, i = [], 0
         for n in self.sizes:
-            out.append(values[i:i + n])
+            out.append(values[i : i + n])
             i += n
         return out
 
@@ -267,32 +289,57 @@ class Reader:
 Queued = dict[str, tuple[tuple[int, ...], int, int, int | None]]
 
 
-def grad_figures(ops: NumpyOps, reader: Reader, names: Any, grads: dict[str, Any], before: dict[str, Any] | None,
-                 after: dict[str, Any], tables: frozenset[str] = frozenset()) -> Queued:
+def grad_figures(
+    ops: NumpyOps,
+    reader: Reader,
+    names: Any,
+    grads: dict[str, Any],
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+    tables: frozenset[str] = frozenset(),
+) -> Queued:
     """Per parameter: ‖g‖, mean |g|, max |g|, ‖Δw‖, ‖w‖ and the first entry, queued on `reader`
     as one part of six numbers per parameter; for an embedding table (`tables`) also the rows its
     gradient reaches; → name: (shape, slot, offset of its six, slot of its rows)."""
     have = [n for n in names if grads.get(n) is not None]
-    rows = ops.grad_rows([grads[n] for n in have], [after[n] for n in have],
-                         [before[n] for n in have] if before is not None else None)
+    rows = ops.grad_rows(
+        [grads[n] for n in have],
+        [after[n] for n in have],
+        [before[n] for n in have] if before is not None else None,
+    )
     slot = reader.add(rows, 6 * len(have))
-    return {n: (tuple(grads[n].shape), slot, 6 * i, reader.add(ops.rows_hit(grads[n])) if n in tables else None)
-            for i, n in enumerate(have)}
+    return {
+        n: (
+            tuple(grads[n].shape),
+            slot,
+            6 * i,
+            reader.add(ops.rows_hit(grads[n])) if n in tables else None,
+        )
+        for i, n in enumerate(have)
+    }
 
 
 def grad_stats(queued: Queued, values: list[list[float]], with_update: bool) -> dict[str, GradStat]:
     stats = {}
     for n, (shape, slot, at, rows) in queued.items():
-        norm, mean_abs, max_abs, dw, w, first = values[slot][at:at + 6]
+        norm, mean_abs, max_abs, dw, w, first = values[slot][at : at + 6]
         ratio = (dw / w if w else math.inf) if with_update else math.nan
         size = math.prod(shape)
-        stats[n] = GradStat(shape, norm, mean_abs if size else 0.0, max_abs if size else 0.0, ratio,
-                            first if size == 1 else None,
-                            int(values[rows][0]) if rows is not None else None)
+        stats[n] = GradStat(
+            shape,
+            norm,
+            mean_abs if size else 0.0,
+            max_abs if size else 0.0,
+            ratio,
+            first if size == 1 else None,
+            int(values[rows][0]) if rows is not None else None,
+        )
     return stats
 
 
 def grad_finite(queued: Queued, values: list[list[float]]) -> bool:
     """Every gradient norm and weight norm a number."""
-    return all(math.isfinite(values[slot][at]) and math.isfinite(values[slot][at + 4])
-               for _, slot, at, _ in queued.values())
+    return all(
+        math.isfinite(values[slot][at]) and math.isfinite(values[slot][at + 4])
+        for _, slot, at, _ in queued.values()
+    )

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,10 +17,10 @@ import numpy as np
 from tutor.train.batches import BatchOrder
 from tutor.train.cadence import eval_every, measures_at
 from tutor.train.data import Data
-from tutor.train.layers import LAYERS
-from tutor.train.losses import LOSS_KINDS
 from tutor.train.failures import explain_failure, resolved_name  # noqa: F401 - the UI imports explain_failure from here
 from tutor.train.health import HEALTH_SAMPLES, by_depth, dead_relu, health_figures, read_health
+from tutor.train.layers import LAYERS
+from tutor.train.losses import LOSS_KINDS
 from tutor.train.rows import NumpyOps, Reader, grad_figures, grad_finite, grad_stats, ops_for
 from tutor.train.snapshot import GradStat, History, Snapshot
 from tutor.train.spec import RunSpec, initial_weights, layer_plan, param_names
@@ -28,10 +28,14 @@ from tutor.train.spec import RunSpec, initial_weights, layer_plan, param_names
 if TYPE_CHECKING:
     from tutor.train.doctor import Doctor, Observation
 
-Counts = tuple[Any, Any, Any]    # (validation loss, validation count, training count), where the tensors live
+Counts = tuple[
+    Any, Any, Any
+]  # (validation loss, validation count, training count), where the tensors live
 
-SMALL_MODEL = 10          # parameters; at most this many are shown (and logged) as values
-FLUSH_AT = 1024           # unlogged steps whose losses wait on the device at most before one copy brings them over
+SMALL_MODEL = 10  # parameters; at most this many are shown (and logged) as values
+FLUSH_AT = (
+    1024  # unlogged steps whose losses wait on the device at most before one copy brings them over
+)
 
 
 @dataclass
@@ -59,7 +63,7 @@ class Session:
         self.names = param_names(spec, data.inputs, data.outputs)
         self.initial = initial_weights(spec, data.inputs, data.outputs)
         self.backend = make_backend(spec, self.plan, self.initial)
-        self.device = self.backend.device           # each backend owns its device (numpy's: the CPU)
+        self.device = self.backend.device  # each backend owns its device (numpy's: the CPU)
         xp = self.backend.xp
         labels = xp.labels if data.classes else xp.array
         self.x = xp.array(data.x_train)
@@ -74,39 +78,53 @@ class Session:
         self.small = sum(int(np.prod(v.shape)) for v in self.initial.values()) <= SMALL_MODEL
         self.step = 0
         self.epoch = 0
-        self.active = 0.0                       # seconds spent training (pauses excluded)
+        self.active = 0.0  # seconds spent training (pauses excluded)
         self.history = history if history is not None else History()
         self.last: Snapshot | None = None
-        self.last_row: Snapshot | None = None     # the last logged step (`last` may be the final state)
-        self.first_row: Snapshot | None = None    # the first logged step (the by-depth view compares the two)
+        self.last_row: Snapshot | None = (
+            None  # the last logged step (`last` may be the final state)
+        )
+        self.first_row: Snapshot | None = (
+            None  # the first logged step (the by-depth view compares the two)
+        )
         self.finished = False
         self._batches = BatchOrder(n, self.batch, spec.seed)
         self.binary = is_binary(spec, data)
         self.doctor = make_doctor(spec, data, self.binary)
-        self.diagnosis: dict[str, Any] | None = None       # the doctor's verdict once the run has ended
-        self.host_losses = xp.host                      # a numpy loss is a host number already
-        self.keep_predictions = True    # the validation outputs for the fit view, in each row's copy
-        self._pending: list[Any] = []        # losses of the steps since the last copy, where they were computed
-        self._pending_from = 1          # the step of _pending[0]
-        self._perm: Any = None                  # the epoch's order on the device
+        self.diagnosis: dict[str, Any] | None = None  # the doctor's verdict once the run has ended
+        self.host_losses = xp.host  # a numpy loss is a host number already
+        self.keep_predictions = True  # the validation outputs for the fit view, in each row's copy
+        self._pending: list[
+            Any
+        ] = []  # losses of the steps since the last copy, where they were computed
+        self._pending_from = 1  # the step of _pending[0]
+        self._perm: Any = None  # the epoch's order on the device
         self._perm_of: np.ndarray | None = None  # ... of this host order
         self.use_ops(ops_for(xp))
         # the health walk's outputs are the model's in evaluation, unless a layer keeps running
         # statistics (batchnorm): the walk, from the weights alone, has only the batch's
-        self._walk_counts = (n <= HEALTH_SAMPLES and (bool(data.classes) or self.binary)
-                             and not any(LAYERS[p.type].running for p in self.plan))
+        self._walk_counts = (
+            n <= HEALTH_SAMPLES
+            and (bool(data.classes) or self.binary)
+            and not any(LAYERS[p.type].running for p in self.plan)
+        )
         # the full-set figures' cadence (cadence.py), from the samples one measurement passes forward
         counted = n if (data.classes or self.binary) and not self._walk_counts else 0
         val = data.x_val.shape[0] if data.x_val is not None else 0
         self.eval_every = eval_every(val + min(n, HEALTH_SAMPLES) + counted, self.batch)
         # the last full-set figures: (step, validation loss, accuracy, validation accuracy, health)
-        self._full: tuple[int, float | None, float | None, float | None, dict[str, tuple[str, float]]] | None = None
+        self._full: (
+            tuple[int, float | None, float | None, float | None, dict[str, tuple[str, float]]]
+            | None
+        ) = None
 
     def use_ops(self, ops: NumpyOps) -> None:
         """Where a row's figures are computed (rows.py): numpy's on the CPU, torch's on a device
         (a test hands the CPU TorchOps("cpu") to run the device path there)."""
         self.ops = ops
-        self._health_x = ops.f(self.x[:HEALTH_SAMPLES])     # the samples the health walk uses, in its precision
+        self._health_x = ops.f(
+            self.x[:HEALTH_SAMPLES]
+        )  # the samples the health walk uses, in its precision
 
     # -- batches ------------------------------------------------------------------------------
 
@@ -125,13 +143,18 @@ class Session:
         if self._perm_of is not order:
             self._perm, self._perm_of = self.backend.xp.labels(order), order
         start = self._batches.position - self.batch
-        idx = self._perm[start:start + self.batch]
+        idx = self._perm[start : start + self.batch]
         return self.x[idx], self.y[idx]
 
     # -- the loop -----------------------------------------------------------------------------
 
-    def run(self, emit: Callable[[Snapshot], None] = lambda s: None, cancelled: Callable[[], bool] = lambda: False,
-            policy: LogPolicy | None = None, until: int | None = None) -> Snapshot | None:
+    def run(
+        self,
+        emit: Callable[[Snapshot], None] = lambda s: None,
+        cancelled: Callable[[], bool] = lambda: False,
+        policy: LogPolicy | None = None,
+        until: int | None = None,
+    ) -> Snapshot | None:
         """Train from where the run stands to `until` steps (default: the end), or until cancelled.
 
         Every step's loss stays where it was computed until the next logged row (or FLUSH_AT
@@ -145,8 +168,17 @@ class Session:
         started = time.perf_counter()
         start_step = self.step
         next_time = started + policy.interval if policy.interval else math.inf
-        step_fn, next_batch, pending = self.backend.step, self._next_batch, self._pending   # hot loop: locals
-        every, interval, clock, host = policy.every, policy.interval, time.perf_counter, self.host_losses
+        step_fn, next_batch, pending = (
+            self.backend.step,
+            self._next_batch,
+            self._pending,
+        )  # hot loop: locals
+        every, interval, clock, host = (
+            policy.every,
+            policy.interval,
+            time.perf_counter,
+            self.host_losses,
+        )
         copy, params = self.backend.xp.copy, self.backend.param_tensors
         snap: Snapshot | None
         with np.errstate(all="ignore"):
@@ -155,7 +187,7 @@ class Session:
                     break
                 k = self.step + 1
                 logged = k % every == 0 or k == 1 or k == stop or k == self.total
-                full = True              # the full-set figures too (cadence.py): a screen's rows, first, last
+                full = True  # the full-set figures too (cadence.py): a screen's rows, first, last
                 if not logged and interval and clock() >= next_time:
                     logged = True
                 elif logged and k != stop and k != self.total and self._full is not None:
@@ -167,7 +199,7 @@ class Session:
                     # A logged row describes one parameter state, the one this step starts from: its
                     # loss (this forward pass), gradient, parameters, validation loss and accuracies.
                     if logged:
-                        before = {n: copy(p) for n, p in params().items()}      # on the device
+                        before = {n: copy(p) for n, p in params().items()}  # on the device
                         measured = self._measure() if full else None
                     loss = step_fn(xb, yb, logged)
                     self.step = k
@@ -198,7 +230,9 @@ class Session:
             if snap is not None:
                 self.active += time.perf_counter() - started
                 return self._finish(snap, emit)
-        self.active += time.perf_counter() - started      # after the flush's copy: the device has finished
+        self.active += (
+            time.perf_counter() - started
+        )  # after the flush's copy: the device has finished
         if self.step >= self.total and not self.finished:
             try:
                 with np.errstate(all="ignore"):
@@ -219,15 +253,30 @@ class Session:
         emit(snap)
         return snap
 
-    def _fail(self, k: int, exc: Exception, started: float, start_step: int,
-              emit: Callable[[Snapshot], None]) -> Snapshot:
+    def _fail(
+        self,
+        k: int,
+        exc: Exception,
+        started: float,
+        start_step: int,
+        emit: Callable[[Snapshot], None],
+    ) -> Snapshot:
         self.active += time.perf_counter() - started
         from tutor.log import logged
 
-        logged(exc, f"{self.spec.backend} at step {k}")       # the traceback, for whoever fixes it
+        logged(exc, f"{self.spec.backend} at step {k}")  # the traceback, for whoever fixes it
         message = explain_failure(self.spec, k, exc, self.device)
-        snap = Snapshot(self.spec.backend, self.device, self.step, self.epoch, float("nan"), error=message,
-                        done=True, total_steps=self.total, elapsed=self.active)
+        snap = Snapshot(
+            self.spec.backend,
+            self.device,
+            self.step,
+            self.epoch,
+            float("nan"),
+            error=message,
+            done=True,
+            total_steps=self.total,
+            elapsed=self.active,
+        )
         return self._finish(snap, emit)
 
     # -- the waiting losses -------------------------------------------------------------------
@@ -237,7 +286,7 @@ class Session:
         first, pending = self._pending_from, self._pending
         slot = reader.add(self.ops.stack(pending), len(pending))
         self._pending_from = first + len(pending)
-        pending.clear()                   # in place: the loop holds this list
+        pending.clear()  # in place: the loop holds this list
         return slot, first
 
     def _losses_in(self, losses: list[float], first: int, val: float | None = None) -> int | None:
@@ -245,8 +294,10 @@ class Session:
         before each, the last with `val`); → the first step whose loss is not finite, if any."""
         if not losses:
             return None
-        self.doctor.losses_at(first, losses)     # the doctor measures stalls in steps, whatever the log pace
-        if not math.isfinite(sum(losses)):       # one C loop; an overflowing sum only looks closer
+        self.doctor.losses_at(
+            first, losses
+        )  # the doctor measures stalls in steps, whatever the log pace
+        if not math.isfinite(sum(losses)):  # one C loop; an overflowing sum only looks closer
             bad = next((i for i, v in enumerate(losses) if not math.isfinite(v)), None)
             if bad is not None:
                 self.history.add_many(first - 1, losses[:bad])
@@ -265,14 +316,23 @@ class Session:
             return None
         return self._diverged(bad, losses[bad - first], {}, started, start_step)
 
-    def _diverged(self, step: int, loss: float, grads: dict[str, GradStat], started: float,
-                  start_step: int) -> Snapshot:
+    def _diverged(
+        self, step: int, loss: float, grads: dict[str, GradStat], started: float, start_step: int
+    ) -> Snapshot:
         run_time = time.perf_counter() - started
-        self.step = step                  # the run ends where its loss stopped being a number
-        return Snapshot(self.spec.backend, self.device, step, self.epoch, loss, grads=grads,
-                        elapsed=self.active + run_time,
-                        steps_per_second=(step - start_step) / run_time if run_time > 0 else 0.0,
-                        diverged=True, total_steps=self.total)
+        self.step = step  # the run ends where its loss stopped being a number
+        return Snapshot(
+            self.spec.backend,
+            self.device,
+            step,
+            self.epoch,
+            loss,
+            grads=grads,
+            elapsed=self.active + run_time,
+            steps_per_second=(step - start_step) / run_time if run_time > 0 else 0.0,
+            diverged=True,
+            total_steps=self.total,
+        )
 
     # -- measurements (logged steps only) -----------------------------------------------------
 
@@ -283,7 +343,7 @@ class Session:
         if x is None:
             return None, None
         pred, loss = self.backend.evaluate(x, y)
-        if on == "val":                  # kept for the snapshot: the TUI draws the fit from it
+        if on == "val":  # kept for the snapshot: the TUI draws the fit from it
             self._val_pred = pred
         return loss, self._count(pred, y)
 
@@ -292,8 +352,10 @@ class Session:
         ops = self.ops
         if self.data.classes:
             return ops.count(ops.argmax(ops.f(pred)) == ops.labels(y))
-        if self.binary:                      # one output: a logit (bce) or a sigmoid's probability
-            cut = LOSS_KINDS[self.spec.loss].cut      # a logit's or a score's; else a sigmoid's probability
+        if self.binary:  # one output: a logit (bce) or a sigmoid's probability
+            cut = LOSS_KINDS[
+                self.spec.loss
+            ].cut  # a logit's or a score's; else a sigmoid's probability
             return ops.count((ops.f(pred) > (0.5 if cut is None else cut)) == (ops.f(y) > 0.5))
         return None
 
@@ -306,18 +368,24 @@ class Session:
             count = self._count(self.backend.predict(self.x), self.y)
         return val_loss, val_count, count
 
-    def _figures(self, reader: Reader, params: dict[str, Any], counts: Counts | None
-                 ) -> tuple[dict[str, int], dict[str, tuple[str, int]], dict[str, int] | None]:
+    def _figures(
+        self, reader: Reader, params: dict[str, Any], counts: Counts | None
+    ) -> tuple[dict[str, int], dict[str, tuple[str, int]], dict[str, int] | None]:
         """Queue what a row and the final snapshot share: accuracies' counts, health, small values,
         predictions (`counts` None: a row without its full-set figures, only the small values)."""
         slots: dict[str, int] = {}
         health: dict[str, tuple[str, int]] = {}
         if counts is not None:
             val_loss, val_count, count = counts
-            slots = {k: reader.add(v) for k, v in (("val_loss", val_loss), ("val_count", val_count), ("count", count))
-                     if v is not None}
+            slots = {
+                k: reader.add(v)
+                for k, v in (("val_loss", val_loss), ("val_count", val_count), ("count", count))
+                if v is not None
+            }
             output: list[Any] = []
-            health = health_figures(self.ops, reader, self.plan, params, self._health_x, output=output)
+            health = health_figures(
+                self.ops, reader, self.plan, params, self._health_x, output=output
+            )
             if count is None and self._walk_counts:
                 # the health walk went through every training sample with these weights: its last
                 # values are the model's scores (before a softmax), so the accuracy comes from them
@@ -325,25 +393,52 @@ class Session:
             pred = getattr(self, "_val_pred", None) if self.keep_predictions else None
             if pred is not None:
                 slots["pred"] = reader.add(pred, int(np.prod(pred.shape)))
-        values = {n: reader.add(p, int(np.prod(p.shape))) for n, p in params.items()} if self.small else None
+        values = (
+            {n: reader.add(p, int(np.prod(p.shape))) for n, p in params.items()}
+            if self.small
+            else None
+        )
         return slots, health, values
 
-    def _read_figures(self, got: list[list[float]], slots: dict[str, int],
-                      health: dict[str, tuple[str, int]], values: dict[str, int] | None,
-                      params: dict[str, Any]) -> tuple[float | None, float | None, float | None,
-                                                       dict[str, tuple[str, float]], dict[str, list[Any]] | None]:
+    def _read_figures(
+        self,
+        got: list[list[float]],
+        slots: dict[str, int],
+        health: dict[str, tuple[str, int]],
+        values: dict[str, int] | None,
+        params: dict[str, Any],
+    ) -> tuple[
+        float | None,
+        float | None,
+        float | None,
+        dict[str, tuple[str, float]],
+        dict[str, list[Any]] | None,
+    ]:
         val_loss = got[slots["val_loss"]][0] if "val_loss" in slots else None
         acc = got[slots["count"]][0] / len(self.data.y_train) if "count" in slots else None
-        y_val = self.data.y_val                  # present wherever a validation count was queued
-        val_acc = (got[slots["val_count"]][0] / len(y_val)) if "val_count" in slots and y_val is not None else None
+        y_val = self.data.y_val  # present wherever a validation count was queued
+        val_acc = (
+            (got[slots["val_count"]][0] / len(y_val))
+            if "val_count" in slots and y_val is not None
+            else None
+        )
         if "pred" in slots:
-            self.val_pred = np.asarray(got[slots["pred"]], dtype=np.float64).reshape(tuple(self._val_pred.shape))
-        shaped = ({n: np.asarray(got[i], dtype=np.float64).reshape(tuple(params[n].shape)).tolist()
-                   for n, i in values.items()} if values is not None else None)
+            self.val_pred = np.asarray(got[slots["pred"]], dtype=np.float64).reshape(
+                tuple(self._val_pred.shape)
+            )
+        shaped = (
+            {
+                n: np.asarray(got[i], dtype=np.float64).reshape(tuple(params[n].shape)).tolist()
+                for n, i in values.items()
+            }
+            if values is not None
+            else None
+        )
         return val_loss, acc, val_acc, read_health(health, got), shaped
 
-    def _snapshot(self, before: dict[str, Any], measured: Counts | None, started: float,
-                  start_step: int) -> Snapshot:
+    def _snapshot(
+        self, before: dict[str, Any], measured: Counts | None, started: float, start_step: int
+    ) -> Snapshot:
         """A logged row, brought over in one copy with the losses waiting: the state `before` the
         step (its parameters, `measured` figures, the gradient this step computed there), and the
         update it made (Δw/w)."""
@@ -351,17 +446,23 @@ class Session:
         loss_slot, first = self._take_losses(reader)
         grads = self.backend.grad_tensors()
         tables = frozenset(p.weight for p in self.plan if p.type == "embedding" and p.weight)
-        queued = grad_figures(self.ops, reader, self.names, grads, before,
-                              self.backend.param_tensors(), tables)
+        queued = grad_figures(
+            self.ops, reader, self.names, grads, before, self.backend.param_tensors(), tables
+        )
         slots, health_q, values_q = self._figures(reader, before, measured)
-        gvalues = ({n: reader.add(g, int(np.prod(g.shape))) for n, g in grads.items() if g is not None}
-                   if self.small else None)
-        got = reader.read(self.ops)                                   # the one copy
+        gvalues = (
+            {n: reader.add(g, int(np.prod(g.shape))) for n, g in grads.items() if g is not None}
+            if self.small
+            else None
+        )
+        got = reader.read(self.ops)  # the one copy
         stats = grad_stats(queued, got, with_update=True)
-        val_loss, acc, val_acc, health, params = self._read_figures(got, slots, health_q, values_q, before)
+        val_loss, acc, val_acc, health, params = self._read_figures(
+            got, slots, health_q, values_q, before
+        )
         if measured is not None:
             self._full = (self.step, val_loss, acc, val_acc, health)
-        assert self._full is not None            # the first row measures
+        assert self._full is not None  # the first row measures
         eval_step, full_val_loss, acc, val_acc, health = self._full
         losses = got[loss_slot]
         bad = self._losses_in(losses[:-1], first)
@@ -369,17 +470,38 @@ class Session:
         finite = grad_finite(queued, got)
         if bad is not None or not math.isfinite(loss) or not finite:
             step = bad if bad is not None else self.step
-            return self._diverged(step, losses[step - first], stats if step == self.step else {}, started, start_step)
-        self.history.add(self.step - 1, loss, val_loss)         # x: updates made before it (val: None unmeasured)
+            return self._diverged(
+                step, losses[step - first], stats if step == self.step else {}, started, start_step
+            )
+        self.history.add(
+            self.step - 1, loss, val_loss
+        )  # x: updates made before it (val: None unmeasured)
         elapsed = self.active + (time.perf_counter() - started)
         run_time = time.perf_counter() - started
         return Snapshot(
-            self.spec.backend, self.device, self.step, self.epoch, loss, full_val_loss, acc, val_acc, stats,
-            {n: np.asarray(got[i]).reshape(tuple(grads[n].shape)).tolist() for n, i in gvalues.items()}
-            if gvalues is not None else None, params,
-            dead_relu(health), elapsed, (self.step - start_step) / run_time if run_time > 0 else 0.0,
-            total_steps=self.total, val_pred=getattr(self, "val_pred", None),
-            layers=by_depth(self.plan, stats, health), eval_step=eval_step,
+            self.spec.backend,
+            self.device,
+            self.step,
+            self.epoch,
+            loss,
+            full_val_loss,
+            acc,
+            val_acc,
+            stats,
+            {
+                n: np.asarray(got[i]).reshape(tuple(grads[n].shape)).tolist()
+                for n, i in gvalues.items()
+            }
+            if gvalues is not None
+            else None,
+            params,
+            dead_relu(health),
+            elapsed,
+            (self.step - start_step) / run_time if run_time > 0 else 0.0,
+            total_steps=self.total,
+            val_pred=getattr(self, "val_pred", None),
+            layers=by_depth(self.plan, stats, health),
+            eval_step=eval_step,
         )
 
     def _final(self, started: float, start_step: int) -> Snapshot:
@@ -395,27 +517,59 @@ class Session:
         slots, health_q, values_q = self._figures(reader, params, (val_loss, val_count, count))
         got = reader.read(self.ops)
         loss = got[loss_slot][0]
-        val_loss, acc, val_acc, health, values = self._read_figures(got, slots, health_q, values_q, params)
+        val_loss, acc, val_acc, health, values = self._read_figures(
+            got, slots, health_q, values_q, params
+        )
         last = self.last if self.last is not None and self.last.step == self.step else None
         if not math.isfinite(loss) or not all(math.isfinite(got[i][0]) for i in norms):
-            return Snapshot(self.spec.backend, self.device, self.step, self.epoch, loss, diverged=True, done=True,
-                            total_steps=self.total, elapsed=self.active,
-                            grads=last.grads if last else {})
+            return Snapshot(
+                self.spec.backend,
+                self.device,
+                self.step,
+                self.epoch,
+                loss,
+                diverged=True,
+                done=True,
+                total_steps=self.total,
+                elapsed=self.active,
+                grads=last.grads if last else {},
+            )
         total = self.step - start_step
-        sps = total / (self.active or 1e-9) if start_step == 0 else (last.steps_per_second if last else 0.0)
+        sps = (
+            total / (self.active or 1e-9)
+            if start_step == 0
+            else (last.steps_per_second if last else 0.0)
+        )
         return Snapshot(
-            self.spec.backend, self.device, self.step, self.epoch, loss, val_loss, acc, val_acc,
-            last.grads if last else {}, last.grad_values if last else None, values,
-            dead_relu(health), self.active, sps,
-            done=True, total_steps=self.total, val_pred=getattr(self, "val_pred", None),   # of the final weights
+            self.spec.backend,
+            self.device,
+            self.step,
+            self.epoch,
+            loss,
+            val_loss,
+            acc,
+            val_acc,
+            last.grads if last else {},
+            last.grad_values if last else None,
+            values,
+            dead_relu(health),
+            self.active,
+            sps,
+            done=True,
+            total_steps=self.total,
+            val_pred=getattr(self, "val_pred", None),  # of the final weights
             eval_step=self.step,
-            layers=by_depth(self.plan, last.grads if last else {}, health),   # the last step's ‖∂W‖, the final units
+            layers=by_depth(
+                self.plan, last.grads if last else {}, health
+            ),  # the last step's ‖∂W‖, the final units
         )
 
     def predictions(self, probe: Iterable[Any]) -> list[dict[str, Any]]:
         """The lesson's probe inputs and the model's outputs for them: [{"x": x, "y": [...]}]."""
         probe = list(probe)
-        preds = self.predict(np.asarray([list(x) if isinstance(x, tuple) else [x] for x in probe], dtype=np.float64))
+        preds = self.predict(
+            np.asarray([list(x) if isinstance(x, tuple) else [x] for x in probe], dtype=np.float64)
+        )
         return [{"x": x, "y": row.tolist()} for x, row in zip(probe, preds, strict=True)]
 
     def samples(self) -> list[dict[str, Any]]:
@@ -426,16 +580,19 @@ class Session:
         from tutor.train import names
 
         kept: tuple[int, list[dict[str, Any]]] | None = getattr(self, "_samples", None)
-        if kept is None or kept[0] != self.step:          # drawn once per state of the weights
+        if kept is None or kept[0] != self.step:  # drawn once per state of the weights
             drawn = names.sample(self.predict, self.data.inputs, names.SAMPLED, self.spec.seed)
             kept = self._samples = (self.step, [{"name": n, "new": names.is_new(n)} for n in drawn])
         return kept[1]
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         xp = self.backend.xp
-        pred, _ = self.backend.evaluate(xp.array(np.asarray(x, dtype=np.float64)),
-                                        xp.array(np.zeros((len(x), self.data.outputs))) if not self.data.classes
-                                        else xp.labels(np.zeros(len(x), dtype=np.int64)))
+        pred, _ = self.backend.evaluate(
+            xp.array(np.asarray(x, dtype=np.float64)),
+            xp.array(np.zeros((len(x), self.data.outputs)))
+            if not self.data.classes
+            else xp.labels(np.zeros(len(x), dtype=np.int64)),
+        )
         return xp.to_numpy(pred)
 
 
@@ -455,22 +612,42 @@ def make_doctor(spec: RunSpec, data: Data, binary: bool) -> Doctor:
 
     kinds = [lyr.type for lyr in spec.layers]
     # linear layers with nothing non-linear between them: one linear map, however many there are
-    linear = all(k == "linear" for k in kinds[:max(i for i, k in enumerate(kinds) if k == "linear")])
+    linear = all(
+        k == "linear" for k in kinds[: max(i for i, k in enumerate(kinds) if k == "linear")]
+    )
     chance: float | None = None
     if binary:
         p = float(np.mean(data.y_train))
         chance = max(p, 1 - p)
     elif data.classes:
-        chance = float(np.bincount(np.asarray(data.y_train, dtype=np.int64)).max() / len(data.y_train))
-    return Doctor(spec.lr, linear_model=linear and data.inputs > 1 and bool(data.classes or binary), chance=chance,
-                  per="parameter")
+        chance = float(
+            np.bincount(np.asarray(data.y_train, dtype=np.int64)).max() / len(data.y_train)
+        )
+    return Doctor(
+        spec.lr,
+        linear_model=linear and data.inputs > 1 and bool(data.classes or binary),
+        chance=chance,
+        per="parameter",
+    )
 
 
 def observation(snap: Snapshot) -> Observation:
     from tutor.train.doctor import Observation
 
-    linear = [s for s in snap.layers if s.type == "linear"]     # the hidden ones (not the last) can be copies
-    return Observation(snap.step, snap.loss, {k: g.norm for k, g in snap.grads.items()}, dict(snap.dead_relu),
-                       {s.layer: s.saturated for s in snap.layers if s.saturated is not None}, accuracy=snap.accuracy,
-                       depth=tuple((s.layer, s.grad_norm) for s in snap.layers if s.grad_norm is not None),
-                       copies={s.layer: s.units for s in linear[:-1] if s.distinct == 1 and s.units is not None and s.units > 1})
+    linear = [
+        s for s in snap.layers if s.type == "linear"
+    ]  # the hidden ones (not the last) can be copies
+    return Observation(
+        snap.step,
+        snap.loss,
+        {k: g.norm for k, g in snap.grads.items()},
+        dict(snap.dead_relu),
+        {s.layer: s.saturated for s in snap.layers if s.saturated is not None},
+        accuracy=snap.accuracy,
+        depth=tuple((s.layer, s.grad_norm) for s in snap.layers if s.grad_norm is not None),
+        copies={
+            s.layer: s.units
+            for s in linear[:-1]
+            if s.distinct == 1 and s.units is not None and s.units > 1
+        },
+    )

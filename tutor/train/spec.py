@@ -3,14 +3,23 @@ the learner's changes (CLI flags or the Train screen's fields), merged in that o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from tutor.errors import LessonError
-from tutor.lesson import ADAMW_DECAY, DEVICES, MAX_WIDTH, OPTIMIZERS, Dataset, Layer, Lesson, Variant
+from tutor.lesson import (
+    ADAMW_DECAY,
+    DEVICES,
+    MAX_WIDTH,
+    OPTIMIZERS,
+    Dataset,
+    Layer,
+    Lesson,
+    Variant,
+)
 from tutor.train.layers import LAYERS
 
 
@@ -30,8 +39,8 @@ class RunSpec:
     hidden: int | None
     zero_grad: bool
     device: str
-    bias: bool | None = None          # force every linear layer's bias on or off (the nn lessons)
-    l2: float = 0.0                   # the update's settings (tutor/train/optimizers.py; lessons/README.md)
+    bias: bool | None = None  # force every linear layer's bias on or off (the nn lessons)
+    l2: float = 0.0  # the update's settings (tutor/train/optimizers.py; lessons/README.md)
     l1: float = 0.0
     weight_decay: float = 0.0
     schedule: str = "constant"
@@ -46,7 +55,18 @@ class RunSpec:
         return [lyr for lyr in self.layers if LAYERS[lyr.type].resizes]
 
 
-UPDATE_KEYS = ("l2", "l1", "weight_decay", "schedule", "step_size", "gamma", "decay_steps", "lr_end", "warmup", "clip")
+UPDATE_KEYS = (
+    "l2",
+    "l1",
+    "weight_decay",
+    "schedule",
+    "step_size",
+    "gamma",
+    "decay_steps",
+    "lr_end",
+    "warmup",
+    "clip",
+)
 
 
 # What a learner may change, with the check each change gets.
@@ -74,32 +94,55 @@ def parse_setting(name: str, text: str) -> Any:
     try:
         value = kind(float(text)) if kind is int and float(text).is_integer() else kind(text)
     except (TypeError, ValueError):
-        raise LessonError(f"expected {'a whole number' if kind is int else 'a number'}, found {text!r}", key=name) from None
+        raise LessonError(
+            f"expected {'a whole number' if kind is int else 'a number'}, found {text!r}", key=name
+        ) from None
     if not (lo <= value <= hi):
         shown: Callable[[float], str] = (lambda v: str(v)) if kind is int else (lambda v: f"{v:g}")
         raise LessonError(f"{shown(value)} is outside {shown(lo)}..{shown(hi)}", key=name)
     if name == "lr" and value == 0:
-        raise LessonError("must be above 0: it scales every step, and 0 would not move the weights", key=name)
+        raise LessonError(
+            "must be above 0: it scales every step, and 0 would not move the weights", key=name
+        )
     return value
 
 
-def resolve(lesson: Lesson, backend: str, variant: Variant | None = None, **changes: Any) -> RunSpec:
+def resolve(
+    lesson: Lesson, backend: str, variant: Variant | None = None, **changes: Any
+) -> RunSpec:
     train = lesson.train
     if train is None:
         raise LessonError("this lesson has no [train] section", key="train")
     values: dict[str, Any] = dict(
-        backend=backend, layers=train.layers, loss=train.loss, optimizer=train.optimizer, lr=train.lr,
-        momentum=train.momentum, epochs=train.epochs, batch_size=train.batch_size, seed=train.seed,
-        dtype=train.dtype, init=train.init, hidden=train.hidden, zero_grad=train.zero_grad, device="cpu",
+        backend=backend,
+        layers=train.layers,
+        loss=train.loss,
+        optimizer=train.optimizer,
+        lr=train.lr,
+        momentum=train.momentum,
+        epochs=train.epochs,
+        batch_size=train.batch_size,
+        seed=train.seed,
+        dtype=train.dtype,
+        init=train.init,
+        hidden=train.hidden,
+        zero_grad=train.zero_grad,
+        device="cpu",
         **{k: getattr(train, k) for k in UPDATE_KEYS},
     )
     values.update(train.overrides.get(backend, {}))
     if variant is not None:
         values.update({k: v for k, v in variant.changes.items() if k in values})
     values.update({k: v for k, v in changes.items() if v is not None})
-    if values["optimizer"] == "adamw" and train.optimizer != "adamw" and changes.get("weight_decay") is None:
-        values["weight_decay"] = ADAMW_DECAY      # a variant or learner picking adamw gets its default decay
-    if values["hidden"] != train.hidden:               # a learner's choice: bounded as a lesson file is
+    if (
+        values["optimizer"] == "adamw"
+        and train.optimizer != "adamw"
+        and changes.get("weight_decay") is None
+    ):
+        values["weight_decay"] = (
+            ADAMW_DECAY  # a variant or learner picking adamw gets its default decay
+        )
+    if values["hidden"] != train.hidden:  # a learner's choice: bounded as a lesson file is
         from tutor.lesson import check_hidden
 
         check_hidden(train, dataset_for(lesson, variant), values["hidden"])
@@ -126,15 +169,19 @@ def dataset_for(lesson: Lesson, variant: Variant | None = None) -> Dataset:
 class Planned:
     """One layer of a run, resolved: sizes filled in and parameters named."""
 
-    type: str                    # a kind of tutor/train/layers.py's table
+    type: str  # a kind of tutor/train/layers.py's table
     layer: Layer
-    index: int = 0               # among the layers of its kind that own parameters, from 1 (else 0)
+    index: int = 0  # among the layers of its kind that own parameters, from 1 (else 0)
     n_in: int = 0
     n_out: int = 0
-    weight: str | None = None    # the first parameter's name (a linear layer's weight, a batchnorm's gamma)
-    bias: str | None = None      # the second's (bias, beta); None where this run has no bias
-    bias_name: str = ""          # the bias's name even where this run has none
-    lesson_bias: bool = False    # the lesson's own model has this bias (drawn even if this run drops it)
+    weight: str | None = (
+        None  # the first parameter's name (a linear layer's weight, a batchnorm's gamma)
+    )
+    bias: str | None = None  # the second's (bias, beta); None where this run has no bias
+    bias_name: str = ""  # the bias's name even where this run has none
+    lesson_bias: bool = (
+        False  # the lesson's own model has this bias (drawn even if this run drops it)
+    )
 
     @property
     def names(self) -> tuple[str | None, ...]:
@@ -160,10 +207,23 @@ def layer_plan(spec: RunSpec, inputs: int, outputs: int) -> tuple[Planned, ...]:
             out = {"hidden": spec.hidden, "outputs": outputs}.get(out, out)
         has_bias = layer.bias if spec.bias is None or not kind.bias_switch else spec.bias
         wname, bname = layer.param_names(index)
-        n_in = layer.vocab if layer.vocab is not None else width      # an embedding's table: vocab × out
-        assert isinstance(out, int)     # 'hidden' resolved above (check_hidden made sure there is one)
-        plan.append(Planned(layer.type, layer, index, n_in, int(out), wname, bname if has_bias else None, bname,
-                            layer.bias))
+        n_in = (
+            layer.vocab if layer.vocab is not None else width
+        )  # an embedding's table: vocab × out
+        assert isinstance(out, int)  # 'hidden' resolved above (check_hidden made sure there is one)
+        plan.append(
+            Planned(
+                layer.type,
+                layer,
+                index,
+                n_in,
+                int(out),
+                wname,
+                bname if has_bias else None,
+                bname,
+                layer.bias,
+            )
+        )
         # an embedding looks up each of its input's columns (a context of characters) and lays
         # the rows side by side
         width = int(out) * (width if layer.type == "embedding" else 1)
@@ -172,7 +232,9 @@ def layer_plan(spec: RunSpec, inputs: int, outputs: int) -> tuple[Planned, ...]:
 
 def drawn_plan(spec: RunSpec, inputs: int, outputs: int) -> tuple[Planned, ...]:
     """The layers whose parameters are drawn from the seed (the linear layers)."""
-    return tuple(p for p in layer_plan(spec, inputs, outputs) if p.names and not LAYERS[p.type].fixed)
+    return tuple(
+        p for p in layer_plan(spec, inputs, outputs) if p.names and not LAYERS[p.type].fixed
+    )
 
 
 def fixed_plan(spec: RunSpec, inputs: int, outputs: int) -> tuple[Planned, ...]:
@@ -194,8 +256,12 @@ def param_names(spec: RunSpec, inputs: int, outputs: int) -> list[str]:
 def fixed_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.ndarray]:
     """The constant starts (nn.BatchNorm1d's gamma = 1 and beta = 0): nothing is drawn, so the
     linear layers' weights are the same with and without them."""
-    return {n: getattr(np, how)(p.n_out) for p in fixed_plan(spec, inputs, outputs)
-            for n, how in zip(p.names, LAYERS[p.type].fixed, strict=False) if n is not None}
+    return {
+        n: getattr(np, how)(p.n_out)
+        for p in fixed_plan(spec, inputs, outputs)
+        for n, how in zip(p.names, LAYERS[p.type].fixed, strict=False)
+        if n is not None
+    }
 
 
 def initial_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.ndarray]:
@@ -210,7 +276,7 @@ def initial_weights(spec: RunSpec, inputs: int, outputs: int) -> dict[str, np.nd
     for p in drawn_plan(spec, inputs, outputs):
         bias_rule = draw_rule(spec, p, bias=True)
         b = _draw(bias_rule, rng, (p.n_out,)) if p.lesson_bias else None
-        assert p.weight is not None            # a drawn layer has a weight
+        assert p.weight is not None  # a drawn layer has a weight
         if p.layer.weight is not None:
             out[p.weight] = np.array(p.layer.weight, dtype=np.float64).reshape(p.n_in, p.n_out)
         else:
@@ -242,16 +308,26 @@ def draw_rule(spec: RunSpec, p: Planned, bias: bool = False) -> tuple[str, str, 
     if init == "randn":
         return "normal", "", 1.0
     if init == "normal":
-        assert p.layer.std is not None           # init = "normal" needs its std (checked on loading)
+        assert p.layer.std is not None  # init = "normal" needs its std (checked on loading)
         return "normal", repr(float(p.layer.std)), float(p.layer.std)
-    if init == "he":                            # Kaiming He: N(0, 2/fan-in), for ReLU layers
+    if init == "he":  # Kaiming He: N(0, 2/fan-in), for ReLU layers
         return "normal", f"np.sqrt(2 / {fan_in})", float(np.sqrt(2 / fan_in))
-    if init == "xavier":                        # Glorot: U(±√(6/(fan-in + fan-out)))
-        return "uniform", f"np.sqrt(6 / ({fan_in} + {fan_out}))", float(np.sqrt(6 / (fan_in + fan_out)))
-    return "uniform", f"1 / np.sqrt({fan_in})", float(1.0 / np.sqrt(fan_in))   # torch's nn.Linear range, "uniform"
+    if init == "xavier":  # Glorot: U(±√(6/(fan-in + fan-out)))
+        return (
+            "uniform",
+            f"np.sqrt(6 / ({fan_in} + {fan_out}))",
+            float(np.sqrt(6 / (fan_in + fan_out))),
+        )
+    return (
+        "uniform",
+        f"1 / np.sqrt({fan_in})",
+        float(1.0 / np.sqrt(fan_in)),
+    )  # torch's nn.Linear range, "uniform"
 
 
-def _draw(rule: tuple[str, str, float], rng: np.random.RandomState, shape: tuple[int, ...]) -> np.ndarray:
+def _draw(
+    rule: tuple[str, str, float], rng: np.random.RandomState, shape: tuple[int, ...]
+) -> np.ndarray:
     kind, _, scale = rule
     if kind == "zeros":
         return np.zeros(shape)

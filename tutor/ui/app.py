@@ -20,7 +20,7 @@ from tutor.progress import Progress
 from tutor.ui.messages import ProgressWritten
 
 MIN_WIDTH, MIN_HEIGHT = 70, 22
-WARM_UP_AFTER = 1.0        # seconds after the first screen before the heavy imports start
+WARM_UP_AFTER = 1.0  # seconds after the first screen before the heavy imports start
 
 
 class LessonCommands(Provider):
@@ -30,8 +30,11 @@ class LessonCommands(Provider):
         # the id too (what the command line and the README name lessons by): `two` finds two-layer-relu
         for item in self.app.listing:
             for part in item.parts:
-                yield (f"{item.title} ({item.id}) › {part.capitalize()}", partial(self.app.open_lesson, item.path, part),
-                       item.summary)
+                yield (
+                    f"{item.title} ({item.id}) › {part.capitalize()}",
+                    partial(self.app.open_lesson, item.path, part),
+                    item.summary,
+                )
 
     async def discover(self) -> Hits:
         for text, callback, help_text in self._items():
@@ -60,10 +63,11 @@ class TooSmall(ModalScreen):
 
     def refresh_text(self) -> None:
         w, h = self.app.size
-        for static in self.query("#too-small").results(Static):   # absent until composed
+        for static in self.query("#too-small").results(Static):  # absent until composed
             static.update(
                 f"The window is {w}×{h}.\nbackprop-tutor needs at least {MIN_WIDTH}×{MIN_HEIGHT}.\n"
-                "Make it larger, or press ctrl+q to quit.")
+                "Make it larger, or press ctrl+q to quit."
+            )
 
 
 class TutorApp(App):
@@ -71,20 +75,34 @@ class TutorApp(App):
     TITLE = "backprop-tutor"
     COMMANDS = App.COMMANDS | {LessonCommands}
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),     # in `?`; the footer keeps room
+        Binding(
+            "ctrl+q", "quit", "Quit", priority=True, show=False
+        ),  # in `?`; the footer keeps room
         Binding("question_mark", "help", "Help"),
     ]
 
-    def __init__(self, start: Path | None = None, ascii: bool = False, device: str = "cpu",
-                 progress: Progress | None = None, sandbox: tuple[str, ...] | None = None, playground=None,
-                 class_dir: Path | None = None, teacher: Path | None = None):
+    def __init__(
+        self,
+        start: Path | None = None,
+        ascii: bool = False,
+        device: str = "cpu",
+        progress: Progress | None = None,
+        sandbox: tuple[str, ...] | None = None,
+        playground=None,
+        class_dir: Path | None = None,
+        teacher: Path | None = None,
+    ):
         super().__init__()
-        self.class_dir = class_dir        # served to a class: the learner's name first, progress in this folder
-        self.teacher = teacher            # open the teacher's view of this class directory first
+        self.class_dir = (
+            class_dir  # served to a class: the learner's name first, progress in this folder
+        )
+        self.teacher = teacher  # open the teacher's view of this class directory first
         self.start = start
-        self.sandbox = sandbox            # open the sandbox first: () for its example, or (graph, point, wrt)
-        self.sandbox_texts: tuple[str, str, str] | None = None   # the sandbox as it was left this session
-        self.playground = playground      # open the playground first, with this Config
+        self.sandbox = sandbox  # open the sandbox first: () for its example, or (graph, point, wrt)
+        self.sandbox_texts: tuple[str, str, str] | None = (
+            None  # the sandbox as it was left this session
+        )
+        self.playground = playground  # open the playground first, with this Config
         self.ascii = ascii
         self.device = device
         # served: nothing is read or saved until the learner says who they are (sign_in)
@@ -95,7 +113,7 @@ class TutorApp(App):
         self.stopping = threading.Event()
         self.progress_saved = False
         self._previous_handlers: dict = {}
-        self.typed: dict[Path, str] = {}      # code typed and not yet written (tutor/ui/typed.py)
+        self.typed: dict[Path, str] = {}  # code typed and not yet written (tutor/ui/typed.py)
 
     def plain(self, text: str) -> str:
         """The tutor's own text as shown: ASCII only under --ascii."""
@@ -136,8 +154,10 @@ class TutorApp(App):
             self.open_playground(self.playground)
         elif self.teacher is not None:
             self.open_class(self.teacher)
-        else:                   # resume where the learner was: the lesson, its part and step
-            last = next((i for i in self.listing if i.id == self.progress.last_lesson and not i.error), None)
+        else:  # resume where the learner was: the lesson, its part and step
+            last = next(
+                (i for i in self.listing if i.id == self.progress.last_lesson and not i.error), None
+            )
             if last is not None:
                 self.open_lesson(last.path)
         self.check_size()
@@ -186,14 +206,18 @@ class TutorApp(App):
 
         def on_signal(signum, _frame) -> None:
             self.stopping.set()
-            self.save_typed()        # first: the loop may never get to shutdown on a closed terminal
-            with contextlib.suppress(RuntimeError):   # the loop has closed: the exit watchdog ends the process
+            self.save_typed()  # first: the loop may never get to shutdown on a closed terminal
+            with contextlib.suppress(
+                RuntimeError
+            ):  # the loop has closed: the exit watchdog ends the process
                 loop.call_soon_threadsafe(self.shutdown, signal.Signals(signum).name)
 
         for name in ("SIGTERM", "SIGHUP"):
             sig = getattr(signal, name, None)
             if sig is not None:
-                with contextlib.suppress(ValueError, OSError):  # not the main thread, or a platform without it
+                with contextlib.suppress(
+                    ValueError, OSError
+                ):  # not the main thread, or a platform without it
                     self._previous_handlers[sig] = signal.signal(sig, on_signal)
 
     def on_unmount(self) -> None:
@@ -248,8 +272,14 @@ class TutorApp(App):
         while isinstance(self.screen, LessonScreen):
             self.pop_screen()
         if kept is None:
-            self.install_screen(LessonScreen(lesson, part or self.progress.place(lesson.id).get("part", "explain"),
-                                             stamp=stamp), name)
+            self.install_screen(
+                LessonScreen(
+                    lesson,
+                    part or self.progress.place(lesson.id).get("part", "explain"),
+                    stamp=stamp,
+                ),
+                name,
+            )
         elif part:
             kept.action_part(part)
         self.push_screen(name)
@@ -258,7 +288,7 @@ class TutorApp(App):
     def open_sandbox(self, graph: str | None = None, point: str = "", wrt: str = "") -> None:
         from tutor.ui.screens.sandbox import SandboxScreen
 
-        if graph is None and self.sandbox_texts is not None:      # as it was left this session
+        if graph is None and self.sandbox_texts is not None:  # as it was left this session
             graph, point, wrt = self.sandbox_texts
         self.push_screen(SandboxScreen(graph, point, wrt))
 

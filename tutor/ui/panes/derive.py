@@ -57,13 +57,13 @@ class DerivePane(Widget):
     ]
     EXERCISE_ACTIONS = ("answer", "hint", "solution", "next_exercise", "fold")
 
-    building = var(False)        # the derivation is being built (steps may still be arriving)
+    building = var(False)  # the derivation is being built (steps may still be arriving)
 
     def __init__(self, lesson, **kwargs):
         super().__init__(**kwargs)
         self.lesson = lesson
         self.derivation = None
-        self.complete = False            # every step derived (until then steps stream in)
+        self.complete = False  # every step derived (until then steps stream in)
         self.index = 0
 
     def compose(self) -> ComposeResult:
@@ -91,8 +91,12 @@ class DerivePane(Widget):
             yield loading
 
     def on_mount(self) -> None:
-        self.post_message(PaneMounted("derive"))     # mounted late (lazy): the screen starts it if in view
-        if "derive" in self.lesson.parts and self.children:     # no children: removed before it mounted
+        self.post_message(
+            PaneMounted("derive")
+        )  # mounted late (lazy): the screen starts it if in view
+        if (
+            "derive" in self.lesson.parts and self.children
+        ):  # no children: removed before it mounted
             self.prefetch()
 
     @work(thread=True, group="derive-cache", exit_on_error=False)
@@ -134,11 +138,11 @@ class DerivePane(Widget):
         from tutor.derive import cache, derive
         from tutor.heavy import load
 
-        found = cache.load(self.lesson)       # derived before: no sympy or torch to show it
+        found = cache.load(self.lesson)  # derived before: no sympy or torch to show it
         if found is not None:
             self.post_message(DerivationArrived(found, True))
             return
-        load("sympy", "torch")          # one thread at a time (see tutor.heavy)
+        load("sympy", "torch")  # one thread at a time (see tutor.heavy)
 
         def arrived(step, deriv) -> None:
             if step.index == 0:
@@ -158,12 +162,13 @@ class DerivePane(Widget):
         event.stop()
         self.building = False
         self.query_one("#step-title", Static).update(
-            Text(f"The derivation could not be built: {event.message}", style="red"))
+            Text(f"The derivation could not be built: {event.message}", style="red")
+        )
 
     @on(DerivationArrived)
     def loaded(self, event: DerivationArrived) -> None:
         event.stop()
-        if self.complete:               # the cache's copy and the build's may both arrive
+        if self.complete:  # the cache's copy and the build's may both arrive
             return
         first = self.derivation is None
         self.derivation = event.derivation
@@ -178,7 +183,7 @@ class DerivePane(Widget):
     @on(StepArrived)
     def step_arrived(self, event: StepArrived) -> None:
         event.stop()
-        if event.index == self.index + 1:          # the learner is at the newest step: update its count
+        if event.index == self.index + 1:  # the learner is at the newest step: update its count
             self.refresh_title()
 
     def refresh_title(self) -> None:
@@ -196,13 +201,24 @@ class DerivePane(Widget):
         if d.graph is not None and step.phase in ("forward", "backward", "chain", "check"):
             self.query_one("#graph", GraphView).display = True
             self.query_one("#graph", GraphView).draw(
-                d.graph, d.values, d.grads, step.values, step.grads, step.node, step.phase != "forward",
-                self.size.width or 80, compact=self.app.size.height < 32)
+                d.graph,
+                d.values,
+                d.grads,
+                step.values,
+                step.grads,
+                step.node,
+                step.phase != "forward",
+                self.size.width or 80,
+                compact=self.app.size.height < 32,
+            )
         else:
             self.query_one("#graph", GraphView).display = False
-        self.query_one(SweepPlot).show_step(d, step)          # the gradient check's sweep, on its steps
+        self.query_one(SweepPlot).show_step(d, step)  # the gradient check's sweep, on its steps
         count = f"{len(d.steps)}" if self.complete else f"{len(d.steps)}+"
-        title = Text(f"Step {self.index + 1}/{count}{' -' if self.app.ascii else ' ·'} {step.title}", style="bold")
+        title = Text(
+            f"Step {self.index + 1}/{count}{' -' if self.app.ascii else ' ·'} {step.title}",
+            style="bold",
+        )
         if step.check is not None and not step.check.ok:
             title.append(f"  ✗ {step.check.blame}", style="bold red")
         elif step.check is not None:
@@ -211,8 +227,8 @@ class DerivePane(Widget):
             title = Text(asciify(title.plain), style="bold")
         self.query_one("#step-title", Static).update(title)
         values = self.query_one(ValuesTable)
-        values.show_step(step)                                # a values step's array, as a table
-        if values.has_focus and not values.display:      # hidden while focused: the text takes it
+        values.show_step(step)  # a values step's array, as a table
+        if values.has_focus and not values.display:  # hidden while focused: the text takes it
             self.query_one("#step-scroll").focus()
         if values.display:
             from dataclasses import replace
@@ -225,12 +241,14 @@ class DerivePane(Widget):
             body = render_step(replace(step, lines=lines), self.text_width(), self.app.ascii)
         else:
             body = render(d, self.index, self.text_width(), self.app.ascii)
-        self.query_one("#step-text", Static).update(Text(body, style="red" if step.check and not step.check.ok else ""))
+        self.query_one("#step-text", Static).update(
+            Text(body, style="red" if step.check and not step.check.ok else "")
+        )
         if moved:
             self.query_one("#step-scroll").scroll_home(animate=False)
         last = self.complete and self.index == len(d.steps) - 1
         self.query_one("#exercise", ExercisePanel).show_for(exercises_for(self.lesson, step, last))
-        self.refresh_bindings()                  # the footer offers a, h only where there is an exercise
+        self.refresh_bindings()  # the footer offers a, h only where there is an exercise
 
     def action_answer(self) -> None:
         self.query_one("#exercise", ExercisePanel).focus_answer()
@@ -266,8 +284,14 @@ class DerivePane(Widget):
         def go(name: str | None) -> None:
             if name:
                 # a node's backward step (a parameter's chain rule), not its forward or check step
-                target = next((i for i, s in enumerate(d.steps) if s.node == name and s.phase in ("backward", "chain")),
-                              d.step_index(name, self.index))
+                target = next(
+                    (
+                        i
+                        for i, s in enumerate(d.steps)
+                        if s.node == name and s.phase in ("backward", "chain")
+                    ),
+                    d.step_index(name, self.index),
+                )
                 if target is not None:
                     self.show(target)
 

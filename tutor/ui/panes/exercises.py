@@ -20,7 +20,11 @@ def exercises_for(lesson, step, last_step: bool) -> list[Exercise]:
     ask for its gradient, which a forward step has not got yet); those that name no step sit on
     the last step."""
     here = step.phase != "forward"
-    return [e for e in lesson.exercises if (e.step == step.node and here) or (e.step is None and last_step)]
+    return [
+        e
+        for e in lesson.exercises
+        if (e.step == step.node and here) or (e.step is None and last_step)
+    ]
 
 
 def next_lesson(app, lesson_id: str):
@@ -49,7 +53,7 @@ PLACEHOLDERS = {
 
 
 class ExercisePanel(Vertical):
-    folded = var(False)            # f: the panel shrinks to one line, the step gets the room
+    folded = var(False)  # f: the panel shrinks to one line, the step gets the room
 
     def __init__(self, lesson, **kwargs):
         super().__init__(**kwargs)
@@ -71,14 +75,19 @@ class ExercisePanel(Vertical):
     def show_for(self, exercises: list[Exercise]) -> None:
         """Called by the Derive pane at each step."""
         self.display = bool(exercises)
-        self.query_one("#exercise-folded", Static).update(self.app.plain(
-            f"{len(exercises)} exercise{'s' * (len(exercises) != 1)} here, folded: f shows "
-            f"{'them' if len(exercises) != 1 else 'it'}."))
+        self.query_one("#exercise-folded", Static).update(
+            self.app.plain(
+                f"{len(exercises)} exercise{'s' * (len(exercises) != 1)} here, folded: f shows "
+                f"{'them' if len(exercises) != 1 else 'it'}."
+            )
+        )
         if [e.id for e in exercises] == [e.id for e in self.exercises]:
             return
         self.exercises = exercises
         solved = set(self.app.progress.solved(self.lesson.id))
-        first = next((e for e in exercises if e.id not in solved), exercises[0] if exercises else None)
+        first = next(
+            (e for e in exercises if e.id not in solved), exercises[0] if exercises else None
+        )
         self.select(first)
 
     def select(self, exercise: Exercise | None) -> None:
@@ -142,7 +151,9 @@ class ExercisePanel(Vertical):
         try:
             verdict = check_answer(self.lesson, exercise.id, answer)
         except Exception as exc:  # noqa: BLE001 - a learner's input never crashes the app
-            self.post_message(Failed("answer", logged(exc, f"checking {self.lesson.id}/{exercise.id}")))
+            self.post_message(
+                Failed("answer", logged(exc, f"checking {self.lesson.id}/{exercise.id}"))
+            )
             return
         self.post_message(Checked(exercise, verdict))
 
@@ -155,7 +166,9 @@ class ExercisePanel(Vertical):
     def answered(self, event: Checked) -> None:
         event.stop()
         exercise, verdict = event.exercise, event.verdict
-        self.app.progress.record(self.lesson.id, exercise.id, verdict.kind)     # for the teacher's view
+        self.app.progress.record(
+            self.lesson.id, exercise.id, verdict.kind
+        )  # for the teacher's view
         if verdict.correct:
             total = len(self.lesson.exercises)
             self.app.progress.solve(self.lesson.id, exercise.id, total)
@@ -163,13 +176,22 @@ class ExercisePanel(Vertical):
             count = len(self.app.progress.solved(self.lesson.id))
             extra = f" {exercise.explain}" if exercise.explain else ""
             done = f" {next_lesson_line(self.app, self.lesson.id)}" if count >= total else ""
-            self.feedback(f"✓ {verdict.message}{extra}  ({count}/{total} exercises solved){done}", "green")
+            self.feedback(
+                f"✓ {verdict.message}{extra}  ({count}/{total} exercises solved){done}", "green"
+            )
             self.select_keep_feedback(exercise)
         else:
-            message = verdict.message if verdict.message.endswith((".", "?", "!")) else verdict.message + "."
+            message = (
+                verdict.message
+                if verdict.message.endswith((".", "?", "!"))
+                else verdict.message + "."
+            )
             # the answer box keeps the focus (to try again), so h and v would type: name escape first
-            hint = " For a hint: escape, then h (or the Hint button)." if self.hints_shown < len(exercise.hints) \
+            hint = (
+                " For a hint: escape, then h (or the Hint button)."
+                if self.hints_shown < len(exercise.hints)
                 else " For the solution: escape, then v (or the Solution button)."
+            )
             self.feedback(f"✗ {message}{hint}", "red")
 
     def select_keep_feedback(self, exercise: Exercise) -> None:
@@ -187,7 +209,7 @@ class ExercisePanel(Vertical):
         more = self.hints_shown < len(ex.hints)
         self.hints_shown += more
         shown = [f"Hint {i + 1}: {h}" for i, h in enumerate(ex.hints[: self.hints_shown])]
-        if not more:       # the hints stay on screen: the last one is often the one to re-read
+        if not more:  # the hints stay on screen: the last one is often the one to re-read
             shown.append("No more hints: v (or the Solution button) shows the solution.")
         self.feedback("\n".join(shown), "yellow")
 

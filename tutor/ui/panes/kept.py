@@ -15,8 +15,15 @@ def kept_record(kept: Kept, variant: str) -> dict:
     with kept.history.lock:
         rows = [[*r[:5], None if not math.isfinite(r[5]) else r[5]] for r in kept.history.rows]
     settings = {k: getattr(kept.spec, k) for k in SETTINGS if getattr(kept.spec, k) is not None}
-    return {"label": kept.label, "backend": kept.spec.backend, "variant": variant, "step": kept.step,
-            "total": kept.total, "settings": settings, "rows": rows}
+    return {
+        "label": kept.label,
+        "backend": kept.spec.backend,
+        "variant": variant,
+        "step": kept.step,
+        "total": kept.total,
+        "settings": settings,
+        "rows": rows,
+    }
 
 
 def from_kept_record(lesson, record: dict) -> Kept | None:
@@ -35,9 +42,11 @@ def from_kept_record(lesson, record: dict) -> Kept | None:
         return None
     history = History()
     history.rows = [[*r[:5], float("nan") if r[5] is None else r[5]] for r in record["rows"]]
-    while len(history.rows) > history.capacity:          # as History.add would have merged them
+    while len(history.rows) > history.capacity:  # as History.add would have merged them
         history.width *= 2
         rows = history.rows
-        history.rows = [[a[0], b[1], min(a[2], b[2]), max(a[3], b[3]), b[4], b[5]]
-                        for a, b in zip(rows[::2], rows[1::2], strict=False)] + ([rows[-1]] if len(rows) % 2 else [])
+        history.rows = [
+            [a[0], b[1], min(a[2], b[2]), max(a[3], b[3]), b[4], b[5]]
+            for a, b in zip(rows[::2], rows[1::2], strict=False)
+        ] + ([rows[-1]] if len(rows) % 2 else [])
     return Kept(record["label"], history, spec, record["step"], record["total"])

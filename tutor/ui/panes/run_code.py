@@ -16,12 +16,12 @@ class RunCode(VerticalScroll):
 
     DEFAULT_CSS = "RunCode { height: 1fr; }"
 
-    shown = var(False)                    # on screen: the script is kept up to date only then
+    shown = var(False)  # on screen: the script is kept up to date only then
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.script = None                # the Script on screen
-        self.shown_text = None            # what the view shows: the command line, then the script
+        self.script = None  # the Script on screen
+        self.shown_text = None  # what the view shows: the command line, then the script
 
     def compose(self):
         yield Static(id="run-code-text")
@@ -36,17 +36,30 @@ class RunCode(VerticalScroll):
         text = self.query_one("#run-code-text", Static)
         if backend == "sklearn":
             self.script = None
-            text.update(pane.app.plain("scikit-learn's baseline is one call to fit(): choose a backend to see its code."))
+            text.update(
+                pane.app.plain(
+                    "scikit-learn's baseline is one call to fit(): choose a backend to see its code."
+                )
+            )
             return
         settings = pane.read_settings()
-        if settings is None:              # a field with a typo: the status line says which
+        if settings is None:  # a field with a typo: the status line says which
             return
         self.script = export(pane.lesson, backend, pane.variant, **settings)
-        head = Text(pane.app.plain(
-            f"The {backend} run as code; highlighted lines compute the backward pass. To keep it: "
-            f"{command(pane.lesson, backend, pane.variant, settings)} > run.py   (c: back to the plot)"), style="bold")
-        body = Syntax(self.script.text, "python", line_numbers=True, word_wrap=False,
-                      highlight_lines={i + 1 for i in self.script.backward})
+        head = Text(
+            pane.app.plain(
+                f"The {backend} run as code; highlighted lines compute the backward pass. To keep it: "
+                f"{command(pane.lesson, backend, pane.variant, settings)} > run.py   (c: back to the plot)"
+            ),
+            style="bold",
+        )
+        body = Syntax(
+            self.script.text,
+            "python",
+            line_numbers=True,
+            word_wrap=False,
+            highlight_lines={i + 1 for i in self.script.backward},
+        )
         self.shown_text = Group(head, body)
         text.update(self.shown_text)
 
@@ -56,7 +69,9 @@ def command(lesson, backend: str, variant, settings: dict) -> str:
     from tutor.train.spec import resolve
 
     base = resolve(lesson, backend, variant)
-    words = ["backprop-tutor", lesson.id, "--export-code", backend] + (["--variant", variant.name] if variant else [])
+    words = ["backprop-tutor", lesson.id, "--export-code", backend] + (
+        ["--variant", variant.name] if variant else []
+    )
     for name in ("lr", "momentum", "epochs", "seed", "hidden"):
         value = settings.get(name)
         if value is not None and value != getattr(base, name):

@@ -14,11 +14,11 @@ from textual.widgets import Button, ContentSwitcher, Input, LoadingIndicator, Se
 from textual.worker import Worker
 
 from tutor.ui.keys import RUN_KEYS
-from tutor.ui.widgets.heatmap import Heatmap
 from tutor.ui.messages import PaneMounted
 from tutor.ui.panes.train_controls import FIELDS, TrainControls
 from tutor.ui.panes.train_run import REFRESH, RunPane
 from tutor.ui.panes.train_view import RunView
+from tutor.ui.widgets.heatmap import Heatmap
 
 
 class TrainPane(RunPane, can_focus=True):
@@ -39,24 +39,32 @@ class TrainPane(RunPane, can_focus=True):
         Binding("up", "scroll_view('up')", "Scroll up", show=False),
         Binding("pagedown", "scroll_view('page_down')", "Page down", show=False),
         Binding("pageup", "scroll_view('page_up')", "Page up", show=False),
-        Binding("end", "scroll_view('end')", "Scroll to the end (the table's last row)", show=False),
+        Binding(
+            "end", "scroll_view('end')", "Scroll to the end (the table's last row)", show=False
+        ),
         Binding("home", "scroll_view('home')", "Scroll to the top", show=False),
     ]
 
-    log_scale = var(True)         # l: the loss axis on a log scale, or linear
-    layer_shown = var(0)          # a: 0 the depth view, i ≥ 1 activation layer i's histogram
+    log_scale = var(True)  # l: the loss axis on a log scale, or linear
+    layer_shown = var(0)  # a: 0 the depth view, i ≥ 1 activation layer i's histogram
 
     def compose(self) -> ComposeResult:
         if self.train is None:
-            yield Static("This lesson has nothing to train: its point is the derivation.", id="no-train")
+            yield Static(
+                "This lesson has nothing to train: its point is the derivation.", id="no-train"
+            )
             return
         from tutor.ui.panes.run_code import RunCode
 
         yield TrainControls(self.lesson, self.backends())
-        with ContentSwitcher(initial="run-view", id="train-switch"):      # c: the plot or the code
-            yield RunView(bool(self.train.baseline), bool(self.train.note or any(v.changes.get("note")
-                                                                                  for v in self.lesson.variants)),
-                          depth=self.shows_depth(), boundary=self.shows_boundary(), id="run-view")
+        with ContentSwitcher(initial="run-view", id="train-switch"):  # c: the plot or the code
+            yield RunView(
+                bool(self.train.baseline),
+                bool(self.train.note or any(v.changes.get("note") for v in self.lesson.variants)),
+                depth=self.shows_depth(),
+                boundary=self.shows_boundary(),
+                id="run-view",
+            )
             yield RunCode(id="run-code")
             if self.train.workers is not None:
                 from tutor.ui.panes.train_workers import WorkersView
@@ -65,8 +73,12 @@ class TrainPane(RunPane, can_focus=True):
         yield LoadingIndicator(id="train-loading")
 
     def on_mount(self) -> None:
-        self.post_message(PaneMounted("train"))      # mounted late (lazy): the screen starts it if in view
-        if self.train is None or not self.children:   # no children: removed (app closing) before it mounted
+        self.post_message(
+            PaneMounted("train")
+        )  # mounted late (lazy): the screen starts it if in view
+        if (
+            self.train is None or not self.children
+        ):  # no children: removed (app closing) before it mounted
             return
         self.query_one("#train-loading").display = False
         place = self.app.progress.place(self.lesson.id)
@@ -94,7 +106,9 @@ class TrainPane(RunPane, can_focus=True):
         code.shown = switch.current != "run-code"
         switch.current = "run-code" if code.shown else "run-view"
         code.show_for(self)
-        (code if code.shown else self).focus()        # arrows and page keys scroll the script, or the Train keys
+        (
+            code if code.shown else self
+        ).focus()  # arrows and page keys scroll the script, or the Train keys
 
     def action_workers(self) -> None:
         """w: the data-parallel run on the lesson's workers, in place of the plot (w again: back)."""
@@ -112,7 +126,7 @@ class TrainPane(RunPane, can_focus=True):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "variant":
             return bool(self.lesson.variants)
-        if action == "activations":            # the histograms take the depth view's place
+        if action == "activations":  # the histograms take the depth view's place
             return self.train is not None and self.shows_depth()
         if action == "workers":
             return self.train is not None and self.train.workers is not None
@@ -189,7 +203,7 @@ class TrainPane(RunPane, can_focus=True):
 
     @on(Select.Changed)
     def select_changed(self, event: Select.Changed) -> None:
-        if event.select.has_focus:          # hand space back to play/pause once a choice is made
+        if event.select.has_focus:  # hand space back to play/pause once a choice is made
             self.focus()
         if event.select.id == "optimizer":
             self.controls.sync_momentum()
@@ -208,8 +222,12 @@ class TrainPane(RunPane, can_focus=True):
         from tutor.train.spec import setting_for
 
         self.cancel_run()
-        self.variant = self.lesson.variant(name) if name else None    # kept runs stay: compare across variants
-        self.controls.set_backends(self.backends(), setting_for(self.lesson, self.variant, "optimizer"))
+        self.variant = (
+            self.lesson.variant(name) if name else None
+        )  # kept runs stay: compare across variants
+        self.controls.set_backends(
+            self.backends(), setting_for(self.lesson, self.variant, "optimizer")
+        )
         self.controls.fill(self.variant)
         self.show_note()
         if self.data is not None and self.dataset() != self.loaded_dataset:
@@ -235,21 +253,24 @@ class TrainPane(RunPane, can_focus=True):
     def field_submitted(self) -> None:
         if self.data is not None:
             self.restart()
-        self.focus()                         # space plays again, s steps
+        self.focus()  # space plays again, s steps
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "train":
-            self.ticker.resume()              # a run (or one step) is under way, or has just ended
+            self.ticker.resume()  # a run (or one step) is under way, or has just ended
 
     def at_rest(self) -> bool:
         """No training thread, and its last snapshot drawn: nothing for the ticker to draw."""
-        return (not self.running and self.shown is self.latest
-                and not any(w.group == "train" and not w.is_finished for w in self.workers))
+        return (
+            not self.running
+            and self.shown is self.latest
+            and not any(w.group == "train" and not w.is_finished for w in self.workers)
+        )
 
     def refresh_view(self, force: bool = False) -> None:
         snap = self.latest
         if self.paused and self.session is not None and self.message != self.pause_message():
-            self.set_status(self.pause_message())       # the step in flight when space came has landed
+            self.set_status(self.pause_message())  # the step in flight when space came has landed
         if not force and snap is self.shown:
             if self.at_rest():
                 self.ticker.pause()
@@ -257,8 +278,9 @@ class TrainPane(RunPane, can_focus=True):
         self.shown = snap
         with self.app.batch_update():
             if snap is not None and not self.paused:
-                self.set_status(*self.view.line(snap, self.session, self.predictions(snap),
-                                                self.samples(snap)))
+                self.set_status(
+                    *self.view.line(snap, self.session, self.predictions(snap), self.samples(snap))
+                )
                 # the status line's state: a finished run's final weights in the value column,
                 # beside the gradient and Δw/w of the last logged update, the one that led to them
                 self.view.table(snap)
@@ -279,7 +301,10 @@ class TrainPane(RunPane, can_focus=True):
 
     def predictions(self, snap) -> list[dict]:
         """The lesson's probe (e.g. f(5)) once a run has finished, as the headless `done` event."""
-        if not (snap.done and self.train.probe and not snap.error and not snap.diverged) or self.session is None:
+        if (
+            not (snap.done and self.train.probe and not snap.error and not snap.diverged)
+            or self.session is None
+        ):
             return []
         return self.session.predictions(self.train.probe)
 
@@ -327,8 +352,11 @@ class TrainPane(RunPane, can_focus=True):
         gets the by-depth view of its gradients beside the loss."""
         from tutor.present.depth import shows_depth
 
-        return any(shows_depth(layers) for layers in
-                   [self.train.layers] + [v.changes["layers"] for v in self.lesson.variants if "layers" in v.changes])
+        return any(
+            shows_depth(layers)
+            for layers in [self.train.layers]
+            + [v.changes["layers"] for v in self.lesson.variants if "layers" in v.changes]
+        )
 
     def on_unmount(self) -> None:
         self.cancel_run()

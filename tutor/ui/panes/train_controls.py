@@ -25,12 +25,27 @@ class TrainControls(Vertical):
     def compose(self) -> ComposeResult:
         train, plain = self.lesson.train, self.app.plain
         with Horizontal(id="controls"):
-            yield Select([(b, b) for b in self.backends], value=self.backends[0], allow_blank=False, id="backend",
-                         compact=True)
-            yield Select([(o, o) for o in OPTIMIZERS], value=train.optimizer, allow_blank=False, id="optimizer",
-                         compact=True)
-            yield Select([(d, d) for d in DEVICES], value=self.app.device if self.app.device in DEVICES else "cpu",
-                         allow_blank=False, id="device", compact=True)
+            yield Select(
+                [(b, b) for b in self.backends],
+                value=self.backends[0],
+                allow_blank=False,
+                id="backend",
+                compact=True,
+            )
+            yield Select(
+                [(o, o) for o in OPTIMIZERS],
+                value=train.optimizer,
+                allow_blank=False,
+                id="optimizer",
+                compact=True,
+            )
+            yield Select(
+                [(d, d) for d in DEVICES],
+                value=self.app.device if self.app.device in DEVICES else "cpu",
+                allow_blank=False,
+                id="device",
+                compact=True,
+            )
             yield Button(plain(PLAY), id="play", variant="success", compact=True)
             yield Button("Step", id="step", compact=True)
             yield Button("Reset", id="reset", compact=True)
@@ -39,24 +54,32 @@ class TrainControls(Vertical):
             for name in FIELDS:
                 yield Label(name)
                 yield Input(id=f"field-{name}", compact=True)
-        if self.lesson.variants:           # a row of its own: drawn, with its value, at 80 columns
+        if self.lesson.variants:  # a row of its own: drawn, with its value, at 80 columns
             with Horizontal(id="variant-row"):
                 yield Label("variant")
                 names = ["standard"] + [v.name for v in self.lesson.variants]
-                variants = Select([(n, "" if n == "standard" else n) for n in names], value="", allow_blank=False,
-                                  id="variant", compact=True)
-                variants.styles.width = max(map(len, names)) + 4        # the longest name and its ▼
-                variants.tooltip = "The lesson's variants: other settings or data for the same model"
+                variants = Select(
+                    [(n, "" if n == "standard" else n) for n in names],
+                    value="",
+                    allow_blank=False,
+                    id="variant",
+                    compact=True,
+                )
+                variants.styles.width = max(map(len, names)) + 4  # the longest name and its ▼
+                variants.tooltip = (
+                    "The lesson's variants: other settings or data for the same model"
+                )
                 yield variants
                 yield Static(plain("the lesson's own settings"), id="variant-title", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#field-momentum", Input).tooltip = (
             "sgd's momentum: each update adds this fraction of the previous one, so a steady gradient moves the "
-            "weights lr/(1 − momentum) per step")
+            "weights lr/(1 − momentum) per step"
+        )
 
     def show_playing(self, playing: bool) -> None:
-        for button in self.query("#play").results(Button):     # gone already while unmounting
+        for button in self.query("#play").results(Button):  # gone already while unmounting
             button.label = self.app.plain(PAUSE if playing else PLAY)
 
     def fill(self, variant) -> None:
@@ -64,12 +87,18 @@ class TrainControls(Vertical):
         from tutor.train.spec import setting_for
 
         for title in self.query("#variant-title").results(Static):
-            title.update(self.app.plain(variant.title if variant is not None else "the lesson's own settings"))
+            title.update(
+                self.app.plain(
+                    variant.title if variant is not None else "the lesson's own settings"
+                )
+            )
 
         for name in FIELDS:
             value = setting_for(self.lesson, variant, name)
             widget = self.query_one(f"#field-{name}", Input)
-            widget.value = "" if value is None else f"{value:g}" if name in ("lr", "momentum") else str(value)
+            widget.value = (
+                "" if value is None else f"{value:g}" if name in ("lr", "momentum") else str(value)
+            )
             widget.disabled = name == "hidden" and value is None
         self.sync_momentum()
 
@@ -81,7 +110,9 @@ class TrainControls(Vertical):
 
     def sync_momentum(self) -> None:
         """Momentum means something to sgd only: its field is open while sgd is chosen."""
-        self.query_one("#field-momentum", Input).disabled = self.query_one("#optimizer", Select).value != "sgd"
+        self.query_one("#field-momentum", Input).disabled = (
+            self.query_one("#optimizer", Select).value != "sgd"
+        )
 
     def set_backends(self, backends: list[str], optimizer: str) -> None:
         """A variant's backends and optimizer, set without a Changed event of their own."""
@@ -117,7 +148,9 @@ class TrainControls(Vertical):
             try:
                 out[name] = parse_setting(name, widget.value.strip())
             except LessonError as exc:
-                raise LessonError(f"{name}: {exc.message}. Fix the field and press enter.") from None
+                raise LessonError(
+                    f"{name}: {exc.message}. Fix the field and press enter."
+                ) from None
         out["optimizer"] = str(self.query_one("#optimizer", Select).value)
         out["device"] = str(self.query_one("#device", Select).value)
         return out

@@ -7,9 +7,8 @@ TrainPane (train.py) adds what the learner sees and touches.
 
 from __future__ import annotations
 
-import threading
-
 import importlib
+import threading
 
 from textual import on, work
 from textual.reactive import var
@@ -24,36 +23,36 @@ from tutor.ui.messages import DataReady, Failed, RunEnded
 from tutor.ui.panes.train_controls import TrainControls
 from tutor.ui.panes.train_view import RunView
 
-REFRESH = 0.1          # seconds between screen updates while training
+REFRESH = 0.1  # seconds between screen updates while training
 
 
 class RunPane(Widget):
     """The run's state and actions; the subclass lays out `controls` and `view` and draws the
     newest snapshot in `refresh_view`."""
 
-    running = var(False)          # a worker is training the session now
-    preparing = var(False)        # the data (and torch) are loading
-    paused = var(False)           # the status line says so until the next run
-    message = var("")             # the status line's text
-    variant = var(None)           # the Variant chosen, or None for the lesson's own settings
+    running = var(False)  # a worker is training the session now
+    preparing = var(False)  # the data (and torch) are loading
+    paused = var(False)  # the status line says so until the next run
+    message = var("")  # the status line's text
+    variant = var(None)  # the Variant chosen, or None for the lesson's own settings
 
     def __init__(self, lesson, **kwargs):
         super().__init__(**kwargs)
         self.lesson = lesson
         self.train = lesson.train
         self.data = None
-        self.loaded_dataset = None                       # the dataset spec that self.data was loaded from
+        self.loaded_dataset = None  # the dataset spec that self.data was loaded from
         self.baseline = None
         self.session = None
         self.settings: dict = {}
-        self.overlays: list[Kept] = []                    # runs kept on the plot (o)
-        self.kept_records: list[dict] = []                # the same, as the progress record keeps them
-        self.latest = None                               # the slot the training thread writes
+        self.overlays: list[Kept] = []  # runs kept on the plot (o)
+        self.kept_records: list[dict] = []  # the same, as the progress record keeps them
+        self.latest = None  # the slot the training thread writes
         # held by the thread in session.run: a run started while a cancelled one finishes its step
         # waits for it, and the UI thread reads the weights only while it can take it
         self.session_lock = threading.Lock()
-        self.shown = None                                # the snapshot on screen
-        self.play_when_ready = False                     # space pressed while the data was loading
+        self.shown = None  # the snapshot on screen
+        self.play_when_ready = False  # space pressed while the data was loading
 
     @property
     def controls(self) -> TrainControls:
@@ -66,7 +65,9 @@ class RunPane(Widget):
     def backends(self) -> list[str]:
         from tutor.train.spec import backends_for
 
-        return list(backends_for(self.lesson, self.variant)) + (["sklearn"] if self.train.baseline else [])
+        return list(backends_for(self.lesson, self.variant)) + (
+            ["sklearn"] if self.train.baseline else []
+        )
 
     def dataset(self):
         from tutor.train.spec import dataset_for
@@ -85,7 +86,7 @@ class RunPane(Widget):
             return None
 
     def watch_running(self, running: bool) -> None:
-        for controls in self.query(TrainControls).results(TrainControls):     # none while unmounting
+        for controls in self.query(TrainControls).results(TrainControls):  # none while unmounting
             controls.show_playing(running)
 
     def watch_preparing(self, preparing: bool) -> None:
@@ -108,7 +109,7 @@ class RunPane(Widget):
         from tutor.train.data import DataError
         from tutor.train.datasets import load
 
-        load_heavy("torch", "sklearn.model_selection")       # one thread at a time (see tutor.heavy)
+        load_heavy("torch", "sklearn.model_selection")  # one thread at a time (see tutor.heavy)
         dataset = self.dataset()
         try:
             data = load(dataset)
@@ -116,8 +117,10 @@ class RunPane(Widget):
             if self.train.baseline:
                 from tutor.train.baseline import fit_baseline
 
-                baseline = fit_baseline(self.train.baseline, data, self.train)     # the lesson's settings
-            importlib.import_module("tutor.train.backends")       # warm the import (torch) here
+                baseline = fit_baseline(
+                    self.train.baseline, data, self.train
+                )  # the lesson's settings
+            importlib.import_module("tutor.train.backends")  # warm the import (torch) here
         except DataError as exc:
             self.post_message(Failed("data", str(exc)))
             return
@@ -137,7 +140,7 @@ class RunPane(Widget):
     def ready(self, event: DataReady) -> None:
         event.stop()
         self.preparing = False
-        if event.dataset != self.dataset():        # the variant changed while this data was loading
+        if event.dataset != self.dataset():  # the variant changed while this data was loading
             self.start()
             return
         self.data, self.baseline, self.loaded_dataset = event.data, event.baseline, event.dataset
@@ -171,19 +174,23 @@ class RunPane(Widget):
         except DeviceError as exc:
             self.set_status(str(exc), error=True)
             return False
-        except LessonError as exc:                 # a setting beyond the bounds (hidden too large here)
+        except LessonError as exc:  # a setting beyond the bounds (hidden too large here)
             self.set_status(f"{exc.key}: {exc.message}. Fix the field and press enter.", error=True)
             return False
         except Exception as exc:  # noqa: BLE001 - a bad combination of settings must not crash the app
-            self.set_status(f"Cannot start {backend}: {logged(exc, f'starting {backend}')}", error=True)
+            self.set_status(
+                f"Cannot start {backend}: {logged(exc, f'starting {backend}')}", error=True
+            )
             return False
         self.settings = settings
-        self.query_one("#run-code").show_for(self)          # the code view follows the run
+        self.query_one("#run-code").show_for(self)  # the code view follows the run
         self.latest = self.shown = None
         self.paused = False
         variant = f" (variant {self.variant.name})" if self.variant else ""
-        self.set_status(f"{backend}{variant} ready: {plural(self.session.total, 'step')} on {self.session.device}. "
-                        "Press space.")
+        self.set_status(
+            f"{backend}{variant} ready: {plural(self.session.total, 'step')} on {self.session.device}. "
+            "Press space."
+        )
         self.refresh_view(force=True)
         return True
 
@@ -201,13 +208,15 @@ class RunPane(Widget):
         policy = LogPolicy(every=max(1, session.total // 500), interval=REFRESH)
 
         def emit(snapshot) -> None:
-            self.latest = snapshot              # a slot, not a queue: the loop never waits
+            self.latest = snapshot  # a slot, not a queue: the loop never waits
 
         try:
             with self.session_lock:
                 if worker.is_cancelled:
                     return
-                session.run(emit=emit, cancelled=lambda: worker.is_cancelled, policy=policy, until=until)
+                session.run(
+                    emit=emit, cancelled=lambda: worker.is_cancelled, policy=policy, until=until
+                )
         except Exception as exc:  # noqa: BLE001 - the run fails, the app and its other runs go on
             if not worker.is_cancelled:
                 logged(exc, f"training {session.spec.backend}")
@@ -223,17 +232,22 @@ class RunPane(Widget):
         if session is not self.session:
             return
         self.running = False
-        if event.error is not None:        # whatever escaped the loop: one line, every control still live
+        if event.error is not None:  # whatever escaped the loop: one line, every control still live
             from tutor.train.session import explain_failure
 
             session.finished = True
             self.paused = False
             self.shown = self.latest
-            self.set_status(explain_failure(session.spec, session.step + 1, event.error, session.device), error=True)
+            self.set_status(
+                explain_failure(session.spec, session.step + 1, event.error, session.device),
+                error=True,
+            )
             return
         self.refresh_view(force=True)
         if session.finished and self.overlays:
-            self.set_status(self.message + " · " + agreement(session, self.overlays[-1], self.run_label()))
+            self.set_status(
+                self.message + " · " + agreement(session, self.overlays[-1], self.run_label())
+            )
 
     def cancel_run(self) -> None:
         for worker in self.workers:
@@ -254,7 +268,9 @@ class RunPane(Widget):
         if self.session is None and not self.new_session():
             return
         if self.session.finished:
-            self.set_status("This run has finished: press r to reset, or o to overlay another backend.")
+            self.set_status(
+                "This run has finished: press r to reset, or o to overlay another backend."
+            )
             return
         self.running, self.paused = True, False
         self.train_worker(self.session, None)
@@ -281,10 +297,14 @@ class RunPane(Widget):
         from tutor.ui.screens.confirm import Confirm
 
         n = len(self.overlays)
-        question = (f"Reset throws away the {plural(n, 'run')} kept on the plot "
-                    f"({', '.join(k.label for k in self.overlays)}).")
-        self.app.push_screen(Confirm(question, "y: throw them away and reset · n or escape: keep them"),
-                             self._reset_answered)
+        question = (
+            f"Reset throws away the {plural(n, 'run')} kept on the plot "
+            f"({', '.join(k.label for k in self.overlays)})."
+        )
+        self.app.push_screen(
+            Confirm(question, "y: throw them away and reset · n or escape: keep them"),
+            self._reset_answered,
+        )
 
     def _reset_answered(self, sure: bool | None) -> None:
         if sure:
@@ -297,8 +317,12 @@ class RunPane(Widget):
 
     def remember_run(self) -> None:
         """The backend, the variant and the kept runs, in the progress record: a restart resumes them."""
-        self.app.progress.remember(self.lesson.id, backend=self.backend(),
-                                   variant=self.variant.name if self.variant else "", kept=list(self.kept_records))
+        self.app.progress.remember(
+            self.lesson.id,
+            backend=self.backend(),
+            variant=self.variant.name if self.variant else "",
+            kept=list(self.kept_records),
+        )
 
     def restore_run(self, place: dict) -> None:
         """The backend, variant and kept runs as the progress record has them (see remember_run)."""
@@ -309,7 +333,9 @@ class RunPane(Widget):
         if name and name in {v.name for v in self.lesson.variants}:
             self.variant = self.lesson.variant(name)
             self.controls.select_variant(name)
-            self.controls.set_backends(self.backends(), setting_for(self.lesson, self.variant, "optimizer"))
+            self.controls.set_backends(
+                self.backends(), setting_for(self.lesson, self.variant, "optimizer")
+            )
         if place.get("backend") in self.backends():
             self.controls.select_backend(place["backend"])
         for record in place.get("kept", []):

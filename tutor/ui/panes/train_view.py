@@ -17,13 +17,15 @@ from tutor.present.run import baseline_text, status_line
 from tutor.ui.widgets.grad_table import GradTable
 from tutor.ui.widgets.plots import FitView, LossPlot
 
-PLOT_MIN = 12          # rows the plots keep however small the terminal: a title, axes and labels
+PLOT_MIN = 12  # rows the plots keep however small the terminal: a title, axes and labels
 
 
 class RunView(VerticalScroll, can_focus=False):
     DEFAULT_CSS = "RunView { height: 1fr; }"
 
-    def __init__(self, baseline: bool, note: bool, depth: bool = False, boundary: bool = False, **kwargs):
+    def __init__(
+        self, baseline: bool, note: bool, depth: bool = False, boundary: bool = False, **kwargs
+    ):
         super().__init__(**kwargs)
         self.has_baseline, self.has_note, self.has_depth = baseline, note, depth
         self.has_boundary = boundary and not depth
@@ -49,7 +51,9 @@ class RunView(VerticalScroll, can_focus=False):
                     from tutor.ui.widgets.depth_plot import DepthPlot
 
                     yield DepthPlot(id="depth")
-                    activations = ActivationPlot(id="activations")     # in the depth view's place after `a`
+                    activations = ActivationPlot(
+                        id="activations"
+                    )  # in the depth view's place after `a`
                     activations.display = False
                     yield activations
             yield GradTable(id="grads")
@@ -58,12 +62,12 @@ class RunView(VerticalScroll, can_focus=False):
         status = self.query_one("#status", Static)
         status.update(self.app.plain(text.replace(" · ", " | ") if self.app.ascii else text))
         status.set_class(error, "error")
-        self.query_one("#plot").say("" if error else "Press space to train.")   # not under an error
+        self.query_one("#plot").say("" if error else "Press space to train.")  # not under an error
 
     def note(self, note: str | None) -> None:
         for widget in self.query("#train-note").results(Static):
             widget.update(self.app.plain(f"Note: {note}") if note else "")
-            widget.set_class(not note, "-none")        # a class, so that -short still hides it
+            widget.set_class(not note, "-none")  # a class, so that -short still hides it
 
     def baseline(self, base: dict | None) -> None:
         """The library baseline's line, and its final loss as a reference line on the plot."""
@@ -97,7 +101,9 @@ class RunView(VerticalScroll, can_focus=False):
         """Beside the loss: the latest snapshot's predictions on the validation set, where there is
         one: a confusion matrix for a classifier (`cut`: a two-class one's threshold), else a scatter."""
         fit = self.query_one("#fit")
-        fit.display = data is not None and data.y_val is not None and not self.has_depth   # depth takes its place
+        fit.display = (
+            data is not None and data.y_val is not None and not self.has_depth
+        )  # depth takes its place
         if fit.display:
             fit.show(None if snap is None else snap.val_pred, data.y_val, data.classes, cut)
 
@@ -108,10 +114,17 @@ class RunView(VerticalScroll, can_focus=False):
         from tutor.ui.widgets.heatmap import look_for
 
         for widget in self.query("#boundary"):
-            widget.display = (self.size.width >= ROOM and session is not None and session.binary
-                              and data is not None and data.inputs == 2)
+            widget.display = (
+                self.size.width >= ROOM
+                and session is not None
+                and session.binary
+                and data is not None
+                and data.inputs == 2
+            )
             if widget.display and draw:
-                widget.draw_model(session.predict, data, session.spec.loss == "bce", look_for(self.app))
+                widget.draw_model(
+                    session.predict, data, session.spec.loss == "bce", look_for(self.app)
+                )
 
     def activations(self, start: list, now: list | None, index: int, label: str) -> None:
         """The histogram of activation layer `index` (from 1) in the depth view's place, or the
@@ -132,5 +145,8 @@ class RunView(VerticalScroll, can_focus=False):
         """The by-depth view: this snapshot's ‖∂W‖ per layer against the run's first logged step."""
         for depth in self.query("#depth"):
             depth.ascii = self.app.ascii
-            depth.show(snap.layers if snap is not None else (), first.layers if first is not None else None,
-                       first.step if first is not None else 1)
+            depth.show(
+                snap.layers if snap is not None else (),
+                first.layers if first is not None else None,
+                first.step if first is not None else 1,
+            )

@@ -32,8 +32,9 @@ class ClassScreen(Screen):
     def on_mount(self) -> None:
         lessons = self.query_one("#class-lessons", DataTable)
         lessons.add_columns("learner", "lesson", "parts seen", "exercises", "attempts")
-        self.query_one("#class-exercises", DataTable).add_columns("exercise", "solved", "attempts",
-                                                                 "slips named most often")
+        self.query_one("#class-exercises", DataTable).add_columns(
+            "exercise", "solved", "attempts", "slips named most often"
+        )
         lessons.focus()
         self.action_reload()
 
@@ -53,7 +54,9 @@ class ClassScreen(Screen):
         try:
             view = read_class(self.directory)
         except OSError as exc:
-            self.app.call_from_thread(self.show_error, f"{printable(str(self.directory))}: {exc.strerror}")
+            self.app.call_from_thread(
+                self.show_error, f"{printable(str(self.directory))}: {exc.strerror}"
+            )
             return
         self.app.call_from_thread(self.show, view)
 
@@ -66,17 +69,40 @@ class ClassScreen(Screen):
         # names and ids as Text: a learner's name is never read as markup
         where = printable(str(view.directory))
         count = len(view.learners)
-        intro = f"{count} learner{'s' if count != 1 else ''} in {where}" if count else f"No learners in {where} yet."
+        intro = (
+            f"{count} learner{'s' if count != 1 else ''} in {where}"
+            if count
+            else f"No learners in {where} yet."
+        )
         if view.unreadable:
             intro += f" · unreadable: {'; '.join(view.unreadable)}"
         self.query_one("#class-intro", Static).update(self.app.plain(intro + " · r reloads"))
         lessons = self.query_one("#class-lessons", DataTable)
         lessons.clear()
         for r in view.rows:
-            lessons.add_row(*map(Text, (r.learner, r.lesson, ", ".join(r.parts) or "-", f"{r.solved}/{r.total}",
-                                        str(r.attempts))))
+            lessons.add_row(
+                *map(
+                    Text,
+                    (
+                        r.learner,
+                        r.lesson,
+                        ", ".join(r.parts) or "-",
+                        f"{r.solved}/{r.total}",
+                        str(r.attempts),
+                    ),
+                )
+            )
         exercises = self.query_one("#class-exercises", DataTable)
         exercises.clear()
         for e in view.exercises:
-            exercises.add_row(*map(Text, (f"{e.lesson}/{e.exercise}", f"{e.solved}/{e.tried}", str(e.attempts),
-                                          slips_text(e))))
+            exercises.add_row(
+                *map(
+                    Text,
+                    (
+                        f"{e.lesson}/{e.exercise}",
+                        f"{e.solved}/{e.tried}",
+                        str(e.attempts),
+                        slips_text(e),
+                    ),
+                )
+            )

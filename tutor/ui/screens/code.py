@@ -26,8 +26,8 @@ from tutor.log import logged
 from tutor.ui.messages import CodeChecked, Failed
 from tutor.ui.widgets.footer import TutorFooter
 
-WATCH_SECONDS = 1.0          # how often the file is looked at for changes made elsewhere
-SAVE_AFTER = 0.5             # seconds after the last keystroke before the file is written
+WATCH_SECONDS = 1.0  # how often the file is looked at for changes made elsewhere
+SAVE_AFTER = 0.5  # seconds after the last keystroke before the file is written
 
 
 def code_path(app, lesson_id: str, exercise_id: str) -> Path:
@@ -45,7 +45,7 @@ class CodeScreen(Screen):
         Binding("ctrl+o", "external", "$EDITOR"),
         Binding("f2", "hint", "Hint"),
         Binding("f3", "solution", "Solution"),
-        Binding("escape", "back", "Back", priority=True),      # the TextArea would take it
+        Binding("escape", "back", "Back", priority=True),  # the TextArea would take it
     ]
 
     def __init__(self, lesson, exercise):
@@ -53,9 +53,9 @@ class CodeScreen(Screen):
         self.lesson, self.exercise = lesson, exercise
         self.hints_shown = 0
         self.mtime: float | None = None
-        self.solution_shown: str | None = None      # the reference solution, once asked for
-        self._autosave = None                        # the debounce timer, while a save is due
-        self.saved: str | None = None                # the text the file holds, as last read or written
+        self.solution_shown: str | None = None  # the reference solution, once asked for
+        self._autosave = None  # the debounce timer, while a save is due
+        self.saved: str | None = None  # the text the file holds, as last read or written
 
     @property
     def path(self) -> Path:
@@ -76,8 +76,11 @@ class CodeScreen(Screen):
             self.path.write_text(template(self.lesson, self.exercise), encoding="utf-8")
         self.load()
         self.show_title()
-        self.result(f"Edit here (or ctrl+o for $EDITOR; the file is {self.path}), then ctrl+r checks it. "
-                    "f2 gives a hint, f3 the solution.", "dim")
+        self.result(
+            f"Edit here (or ctrl+o for $EDITOR; the file is {self.path}), then ctrl+r checks it. "
+            "f2 gives a hint, f3 the solution.",
+            "dim",
+        )
         self.set_interval(WATCH_SECONDS, self.watch_file)
         self.query_one("#code-editor", TextArea).focus()
 
@@ -96,7 +99,7 @@ class CodeScreen(Screen):
     def typed(self, event: TextArea.Changed) -> None:
         """Each edit: the text is due on disk (any way out writes it), and written once typing pauses."""
         text = event.text_area.text
-        if text == self.saved:                  # a load, or typed back to what the file holds
+        if text == self.saved:  # a load, or typed back to what the file holds
             self.app.typed.pop(self.path, None)
             return
         self.app.typed[self.path] = text
@@ -132,7 +135,9 @@ class CodeScreen(Screen):
 
     def show_title(self) -> None:
         solved = self.exercise.id in self.app.progress.solved(self.lesson.id)
-        text = f"Exercise {self.exercise.id}{' (solved ✓)' if solved else ''}: {self.exercise.prompt}"
+        text = (
+            f"Exercise {self.exercise.id}{' (solved ✓)' if solved else ''}: {self.exercise.prompt}"
+        )
         self.query_one("#code-title", Static).update(self.app.plain(text))
 
     def result(self, text: str, style: str = "") -> None:
@@ -150,7 +155,11 @@ class CodeScreen(Screen):
         try:
             result = check_source(self.lesson, self.exercise, source, str(self.path))
         except Exception as exc:  # noqa: BLE001 - a learner's file never crashes the app
-            self.post_message(Failed("code", logged(exc, f"checking code for {self.lesson.id}/{self.exercise.id}")))
+            self.post_message(
+                Failed(
+                    "code", logged(exc, f"checking code for {self.lesson.id}/{self.exercise.id}")
+                )
+            )
             return
         self.post_message(CodeChecked(result))
 
@@ -163,19 +172,25 @@ class CodeScreen(Screen):
         from tutor.code.check import table
 
         result = event.result
-        self.app.progress.record(self.lesson.id, self.exercise.id, result.kind)     # for the teacher's view
+        self.app.progress.record(
+            self.lesson.id, self.exercise.id, result.kind
+        )  # for the teacher's view
         if result.ok:
             total = len(self.lesson.exercises)
             self.app.progress.solve(self.lesson.id, self.exercise.id, total)
             self.app.show_progress_notice()
             self.show_title()
-        self.result(table(result) + ("" if result.ok else "\nf2: a hint · f3: the solution"),
-                    "green" if result.ok else "red")
+        self.result(
+            table(result) + ("" if result.ok else "\nf2: a hint · f3: the solution"),
+            "green" if result.ok else "red",
+        )
 
     def action_hint(self) -> None:
         hints = self.exercise.hints
         self.hints_shown = min(self.hints_shown + 1, len(hints))
-        shown = [f"Hint {i + 1}: {h}" for i, h in enumerate(hints[: self.hints_shown])] or ["This exercise has no hints."]
+        shown = [f"Hint {i + 1}: {h}" for i, h in enumerate(hints[: self.hints_shown])] or [
+            "This exercise has no hints."
+        ]
         if self.hints_shown >= len(hints):
             shown.append("No more hints: f3 shows the solution.")
         self.result("\n".join(shown), "yellow")
@@ -184,13 +199,18 @@ class CodeScreen(Screen):
         from tutor.code.template import reference
 
         self.solution_shown = reference(self.lesson, self.exercise)
-        self.query_one("#code-result", Static).update(Syntax(self.solution_shown, "python", line_numbers=True))
+        self.query_one("#code-result", Static).update(
+            Syntax(self.solution_shown, "python", line_numbers=True)
+        )
 
     def action_external(self) -> None:
         """Edit in $VISUAL or $EDITOR; the tutor comes back when the editor exits."""
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
         if not editor:
-            self.result("Set $EDITOR (e.g. export EDITOR=nano) to edit outside the tutor; or edit here.", "yellow")
+            self.result(
+                "Set $EDITOR (e.g. export EDITOR=nano) to edit outside the tutor; or edit here.",
+                "yellow",
+            )
             return
         if not self.save():
             return
@@ -198,7 +218,9 @@ class CodeScreen(Screen):
             with self.app.suspend():
                 subprocess.run([*shlex.split(editor), str(self.path)], check=False)
         except Exception as exc:  # noqa: BLE001 - a missing editor or a terminal that cannot suspend
-            self.result(f"{editor} could not be started: {logged(exc, f'starting {editor}')}", "red")
+            self.result(
+                f"{editor} could not be started: {logged(exc, f'starting {editor}')}", "red"
+            )
             return
         self.load()
         self.result("Back from the editor: ctrl+r checks the file.", "dim")

@@ -16,7 +16,9 @@ class Confirm(ModalScreen[bool]):
         self.question, self.keys = question, keys
 
     def compose(self) -> ComposeResult:
-        yield Static(self.app.plain(f"{self.question}\n\n{self.keys}"), id="confirm-text", markup=False)
+        yield Static(
+            self.app.plain(f"{self.question}\n\n{self.keys}"), id="confirm-text", markup=False
+        )
 
     def action_answer(self, sure: bool) -> None:
         self.dismiss(sure)

@@ -49,8 +49,11 @@ def key_lines(app, screen) -> list[str]:
         bindings = []
         for cls in type(widget).__mro__:
             ours = cls.__module__.startswith("tutor.")
-            bindings += [b for b in cls.__dict__.get("BINDINGS", [])
-                         if ours or (b.show if isinstance(b, Binding) else False)]
+            bindings += [
+                b
+                for b in cls.__dict__.get("BINDINGS", [])
+                if ours or (b.show if isinstance(b, Binding) else False)
+            ]
         section = lines_of(bindings, set(top))
         if section:
             title = getattr(widget, "HELP_TITLE", "")
@@ -63,7 +66,13 @@ class HelpScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         screens = [s for s in self.app.screen_stack if s is not self]
-        lines = [INTRO, "", "Keys:", *key_lines(self.app, screens[-1] if screens else None),
-                 "", "Press escape to close."]
+        lines = [
+            INTRO,
+            "",
+            "Keys:",
+            *key_lines(self.app, screens[-1] if screens else None),
+            "",
+            "Press escape to close.",
+        ]
         with VerticalScroll(id="help-box"):
             yield Static(self.app.plain("\n".join(lines)), id="help-text", markup=False)

@@ -10,8 +10,10 @@ from textual.widgets import Footer, Header, Input, Static
 
 from tutor.progress import NAME_MAX, learner_name
 
-ASK = ("Welcome. Type your name and press Enter. Use the same name each time: it keeps your place, "
-       "your solved exercises and your training settings for next time.")
+ASK = (
+    "Welcome. Type your name and press Enter. Use the same name each time: it keeps your place, "
+    "your solved exercises and your training settings for next time."
+)
 
 
 class LearnerScreen(Screen):

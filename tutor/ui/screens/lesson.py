@@ -37,11 +37,13 @@ def explain_pages(lesson: Lesson, equations: dict[str, str] | None = None) -> li
         if page.equations:
             out.append("```")
             for eq in page.equations:
-                out.append((equations or {}).get(f"{page.title}/{eq.name}", f"{eq.name} = {eq.text}"))
+                out.append(
+                    (equations or {}).get(f"{page.title}/{eq.name}", f"{eq.name} = {eq.text}")
+                )
             out += ["```", ""]
         chunks.append("\n".join(out) + "\n")
         out = []
-    if lesson.train is not None and lesson.train.note:     # also on the Train tab, where there is room
+    if lesson.train is not None and lesson.train.note:  # also on the Train tab, where there is room
         out += ["## About the training runs", "", lesson.train.note, ""]
     if out:
         chunks.append("\n".join(out) + "\n")
@@ -78,7 +80,7 @@ class LessonMarkdown(Markdown):
         return self._document if self._rest is not None else super().source
 
     def on_markdown_table_of_contents_updated(self, event: Markdown.TableOfContentsUpdated) -> None:
-        if self._rest is not None:         # the first page is mounted: the rest after it is drawn
+        if self._rest is not None:  # the first page is mounted: the rest after it is drawn
             self.call_after_refresh(self._show_rest)
 
     async def _show_rest(self) -> None:
@@ -105,8 +107,11 @@ class ErrorScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="error-box"):
-            yield Static("This lesson cannot be opened:\n\n" + self.message + "\n\nPress escape to go back.",
-                         id="error-text", markup=False)
+            yield Static(
+                "This lesson cannot be opened:\n\n" + self.message + "\n\nPress escape to go back.",
+                id="error-text",
+                markup=False,
+            )
 
 
 class LessonScreen(Screen):
@@ -122,35 +127,48 @@ class LessonScreen(Screen):
     def __init__(self, lesson: Lesson, part: str = "explain", stamp: int | None = None):
         super().__init__()
         self.lesson = lesson
-        self.stamp = stamp                   # the lesson file's mtime: a changed file opens afresh
+        self.stamp = stamp  # the lesson file's mtime: a changed file opens afresh
         self.initial = part if part in lesson.parts else "explain"
 
     def compose(self) -> ComposeResult:
-        yield Header(icon="*" if self.app.ascii else None)    # Textual draws the rest of its chrome
+        yield Header(icon="*" if self.app.ascii else None)  # Textual draws the rest of its chrome
         with TabbedContent(initial=self.initial, id="parts"):
-            with TabPane("Explain", id="explain"):
-                with VerticalScroll(id="explain-scroll"):
-                    yield LessonMarkdown([self.app.plain(page) for page in explain_pages(self.lesson)],
-                                         id="explain-text")
-            for part in ("derive", "train"):        # a lesson with nothing to train has no Train tab
+            with TabPane("Explain", id="explain"), VerticalScroll(id="explain-scroll"):
+                yield LessonMarkdown(
+                    [self.app.plain(page) for page in explain_pages(self.lesson)],
+                    id="explain-text",
+                )
+            for part in ("derive", "train"):  # a lesson with nothing to train has no Train tab
                 if part in self.lesson.parts:
                     with TabPane(part.capitalize(), id=part):
                         yield self.pane(part) if part == self.initial else self.mounting(part)
         yield TutorFooter()
 
     def pane(self, part: str) -> Widget:
-        return DerivePane(self.lesson, id="derive-pane") if part == "derive" else TrainPane(self.lesson, id="train-pane")
+        return (
+            DerivePane(self.lesson, id="derive-pane")
+            if part == "derive"
+            else TrainPane(self.lesson, id="train-pane")
+        )
 
     def mounting(self, part: str) -> Widget:
         """What a part shows until its pane is mounted: it is being set up."""
-        return Vertical(Static(f"Setting up {part.capitalize()}…", classes="mounting-text"), LoadingIndicator(),
-                        id=f"{part}-mounting", classes="mounting")
+        return Vertical(
+            Static(f"Setting up {part.capitalize()}…", classes="mounting-text"),
+            LoadingIndicator(),
+            id=f"{part}-mounting",
+            classes="mounting",
+        )
 
     def mount_parts(self) -> None:
         """The parts not shown first, mounted once the first one is on screen (the part in view
         appears at once; the others' many widgets follow, see pane_ready)."""
         for part in ("derive", "train"):
-            if part != self.initial and part in self.lesson.parts and not self.query(f"#{part}-pane"):
+            if (
+                part != self.initial
+                and part in self.lesson.parts
+                and not self.query(f"#{part}-pane")
+            ):
                 self.query_one(f"#{part}", TabPane).mount(self.pane(part))
 
     @on(PaneMounted)
@@ -169,7 +187,9 @@ class LessonScreen(Screen):
 
         event.stop()
         pane, exercise = event.pane, event.exercise
-        self.app.push_screen(CodeScreen(self.lesson, exercise), lambda _: pane.code_closed(exercise))
+        self.app.push_screen(
+            CodeScreen(self.lesson, exercise), lambda _: pane.code_closed(exercise)
+        )
 
     def on_resize(self) -> None:
         self.app.check_size()
@@ -193,7 +213,9 @@ class LessonScreen(Screen):
     def render_equations(self) -> None:
         from tutor.present.explain import typeset_equations
 
-        text = self.app.plain(explain_markdown(self.lesson, typeset_equations(self.lesson, self.app.ascii)))
+        text = self.app.plain(
+            explain_markdown(self.lesson, typeset_equations(self.lesson, self.app.ascii))
+        )
         self.post_message(Typeset(text))
 
     @on(Typeset)
@@ -218,21 +240,25 @@ class LessonScreen(Screen):
         self.app.progress.remember(self.lesson.id, part=part)
         self.app.visit(self.lesson.id, part)
         if part != "explain" and not self.query(f"#{part}-pane"):
-            self.mount_parts()          # asked for before Explain was all there: now
+            self.mount_parts()  # asked for before Explain was all there: now
         self.refresh_bindings()
         self.start_part(part)
 
     def start_part(self, part: str) -> None:
         """Focus the part and start its pane (a lazy one not mounted yet starts as it mounts)."""
         self.focus_part(part)
-        for pane in self.query(DerivePane if part == "derive" else TrainPane if part == "train" else "#none"):
+        for pane in self.query(
+            DerivePane if part == "derive" else TrainPane if part == "train" else "#none"
+        ):
             pane.start()
 
     def home_widget(self, part: str):
         """What has the focus in a part when the learner is not in a field or on a button: the
         explanation and the derivation step take it, so arrows and page keys scroll them at once;
         in Train the pane itself, whose keys play, step and reset."""
-        return {"explain": "#explain-scroll", "derive": "#step-scroll", "train": "#train-pane"}.get(part)
+        return {"explain": "#explain-scroll", "derive": "#step-scroll", "train": "#train-pane"}.get(
+            part
+        )
 
     def focus_part(self, part: str) -> None:
         home = self.home_widget(part)

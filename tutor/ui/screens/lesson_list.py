@@ -18,7 +18,10 @@ from tutor.lesson import GROUPS
 from tutor.ui.widgets.footer import TutorFooter
 
 INTRO = "Choose a lesson. Each one explains a model, derives its gradients node by node, then trains it."
-SANDBOX, PLAYGROUND = "sandbox", "playground"     # the option ids before the lessons (theirs are lesson ids)
+SANDBOX, PLAYGROUND = (
+    "sandbox",
+    "playground",
+)  # the option ids before the lessons (theirs are lesson ids)
 MARKS = {"not started": "○", "in progress": "◐", "done": "●"}
 
 
@@ -60,7 +63,7 @@ class LessonListScreen(Screen):
         self.app.open_class(self.app.teacher or default_class_dir())
 
     def compose(self) -> ComposeResult:
-        yield Header(icon="*" if self.app.ascii else None)    # Textual draws the rest of its chrome
+        yield Header(icon="*" if self.app.ascii else None)  # Textual draws the rest of its chrome
         yield Static(INTRO, id="intro")
         yield OptionList(id="lessons")
         yield TutorFooter()
@@ -68,7 +71,7 @@ class LessonListScreen(Screen):
     def on_resize(self) -> None:
         self.app.check_size()
 
-    shown: tuple | None = None       # what the list shows now: rebuilt only when it changes
+    shown: tuple | None = None  # what the list shows now: rebuilt only when it changes
 
     def on_screen_resume(self) -> None:
         # also sent when the screen is first shown; coming back from a lesson may change its marks
@@ -76,37 +79,78 @@ class LessonListScreen(Screen):
 
     def refresh_list(self) -> None:
         app = self.app
-        rows = tuple((item.id, app.progress.state(item.id, item.exercises), len(app.progress.solved(item.id)))
-                     for item in app.listing)
+        rows = tuple(
+            (
+                item.id,
+                app.progress.state(item.id, item.exercises),
+                len(app.progress.solved(item.id)),
+            )
+            for item in app.listing
+        )
         options = self.query_one("#lessons", OptionList)
         options.focus()
-        if rows == self.shown:           # rich grids are costly to lay out: start-up draws them once
+        if rows == self.shown:  # rich grids are costly to lay out: start-up draws them once
             return
         self.shown = rows
         highlighted = options.highlighted_option.id if options.highlighted_option else None
         last = app.progress.last_lesson
         new: list[Option] = []
-        new.append(Option(Hanging(Text("+", style="bold"), Text.assemble(
-            ("Sandbox", "bold"), "\nType any graph: it is derived and checked as you type.")), id=SANDBOX))
-        new.append(Option(Hanging(Text("+", style="bold"), Text.assemble(
-            ("Playground", "bold"), "\nTrain a small network on 2-D data and watch its decision boundary, "
-            "neuron by neuron.")), id=PLAYGROUND))
+        new.append(
+            Option(
+                Hanging(
+                    Text("+", style="bold"),
+                    Text.assemble(
+                        ("Sandbox", "bold"),
+                        "\nType any graph: it is derived and checked as you type.",
+                    ),
+                ),
+                id=SANDBOX,
+            )
+        )
+        new.append(
+            Option(
+                Hanging(
+                    Text("+", style="bold"),
+                    Text.assemble(
+                        ("Playground", "bold"),
+                        "\nTrain a small network on 2-D data and watch its decision boundary, "
+                        "neuron by neuron.",
+                    ),
+                ),
+                id=PLAYGROUND,
+            )
+        )
         group = None
         for i, (item, (_, state, solved)) in enumerate(zip(app.listing, rows, strict=False)):
-            if item.group != group:      # a heading with the group's progress, never highlighted
+            if item.group != group:  # a heading with the group's progress, never highlighted
                 group = item.group
-                members = [(it, row) for it, row in zip(app.listing, rows, strict=False) if it.group == group]
-                new.append(Option(Text(app.plain(group_line(group, members)), style="bold underline"),
-                                          id=f"group-{GROUPS.index(group)}", disabled=True))
-            mark = MARKS[state] if not app.ascii else {"not started": "-", "in progress": "~", "done": "*"}[state]
+                members = [
+                    (it, row)
+                    for it, row in zip(app.listing, rows, strict=False)
+                    if it.group == group
+                ]
+                new.append(
+                    Option(
+                        Text(app.plain(group_line(group, members)), style="bold underline"),
+                        id=f"group-{GROUPS.index(group)}",
+                        disabled=True,
+                    )
+                )
+            mark = (
+                MARKS[state]
+                if not app.ascii
+                else {"not started": "-", "in progress": "~", "done": "*"}[state]
+            )
             text = Text()
             text.append(f"{i + 1}. {item.title}", style="bold")
             text.append(f"  [{item.id}]", style="dim")
-            counts = f"  {state}" + (f", {solved}/{item.exercises} exercises" if item.exercises else "")
+            counts = f"  {state}" + (
+                f", {solved}/{item.exercises} exercises" if item.exercises else ""
+            )
             text.append(counts, style="italic")
             text.append("\n" + (item.error or item.summary), style="red" if item.error else "")
             new.append(Option(Hanging(Text(mark, style="bold"), text), id=item.id))
-        options.set_options(new)          # at once: the list is laid out once, not per option
+        options.set_options(new)  # at once: the list is laid out once, not per option
         ids = [item.id for item in app.listing]
         start = ids.index(last) if last in ids else 0
         options.highlighted = options.get_option_index(highlighted or ids[start])
@@ -115,8 +159,12 @@ class LessonListScreen(Screen):
         if last in ids and rows[start][1] == "done" and start + 1 < len(rows):
             if highlighted in (None, last):
                 options.highlighted = options.get_option_index(ids[start + 1])
-            intro.update(app.plain(f"{app.listing[start].title}: done. Next lesson → {app.listing[start + 1].title} "
-                                   "(enter opens it)."))
+            intro.update(
+                app.plain(
+                    f"{app.listing[start].title}: done. Next lesson → {app.listing[start + 1].title} "
+                    "(enter opens it)."
+                )
+            )
         else:
             intro.update(INTRO)
 
@@ -144,5 +192,6 @@ def group_line(group: str, members: list) -> str:
     done = sum(state == "done" for _, (_, state, _) in members)
     exercises = sum(item.exercises for item, _ in members)
     solved = sum(count for _, (_, _, count) in members)
-    return (f"{group}: {done}/{len(members)} lessons done" +
-            (f", {solved}/{exercises} exercises solved" if exercises else ""))
+    return f"{group}: {done}/{len(members)} lessons done" + (
+        f", {solved}/{exercises} exercises solved" if exercises else ""
+    )

@@ -44,37 +44,45 @@ from tutor.ui.widgets.footer import TutorFooter
 from tutor.ui.widgets.heatmap import Heatmap, NeuronView, look_for
 from tutor.ui.widgets.neurons import NeuronPanel
 
-REDRAW = 0.1                 # seconds between the screen's looks at the newest frame
+REDRAW = 0.1  # seconds between the screen's looks at the newest frame
 # field id → (label, Config attribute, keeps the weights)
 FIELDS = {
-    "noise": ("noise%", "noise", False), "ratio": ("train%", "train_ratio", False),
-    "hidden": ("hidden", "hidden", False), "features": ("features", "features", False),
-    "lr": ("lr", "lr", True), "batch": ("batch", "batch_size", True), "rate": ("rate", "reg_rate", True),
+    "noise": ("noise%", "noise", False),
+    "ratio": ("train%", "train_ratio", False),
+    "hidden": ("hidden", "hidden", False),
+    "features": ("features", "features", False),
+    "lr": ("lr", "lr", True),
+    "batch": ("batch", "batch_size", True),
+    "rate": ("rate", "reg_rate", True),
     "seed": ("seed", "seed", False),
 }
-SELECTS = {"dataset": ("dataset", False), "activation": ("activation", False),
-           "regularisation": ("regularisation", True), "loss": ("loss", False)}
+SELECTS = {
+    "dataset": ("dataset", False),
+    "activation": ("activation", False),
+    "regularisation": ("regularisation", True),
+    "loss": ("loss", False),
+}
 
 
 class PlaygroundScreen(Screen):
-    AUTO_FOCUS = ""                             # nothing: space plays; tab reaches the knobs
+    AUTO_FOCUS = ""  # nothing: space plays; tab reaches the knobs
     BINDINGS = [
         *RUN_KEYS,
         Binding("n", "next_neuron", "Next neuron"),
         Binding("escape", "leave", "Lessons"),
     ]
 
-    playing = var(False)                        # the trainer thread runs; it reads this to stop
+    playing = var(False)  # the trainer thread runs; it reads this to stop
 
     def __init__(self, config: Config | None = None):
         super().__init__()
         self.config = config or Config()
         self.pg: Playground | None = None
-        self.lock = threading.Lock()            # the trainer thread and the screen share `pg`
-        self.frame: Frame | None = None         # the newest, written by whoever trained last
-        self.shown: Frame | None = None         # the one on screen
+        self.lock = threading.Lock()  # the trainer thread and the screen share `pg`
+        self.frame: Frame | None = None  # the newest, written by whoever trained last
+        self.shown: Frame | None = None  # the one on screen
         self.selected: tuple[int, int] | None = None
-        self.grid_shape = (32, 32)              # rows, cols of the boundary grid the plane needs
+        self.grid_shape = (32, 32)  # rows, cols of the boundary grid the plane needs
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -82,12 +90,23 @@ class PlaygroundScreen(Screen):
         c = self.config
         yield Header(icon="*" if self.app.ascii else None)
         with Horizontal(classes="pg-row"):
-            if c.csv:                            # the learner's own file: no other dataset to pick
-                yield Select([(printable(os.path.basename(c.csv)), "csv")], value="csv", allow_blank=False,
-                             id="select-dataset", compact=True, disabled=True)
+            if c.csv:  # the learner's own file: no other dataset to pick
+                yield Select(
+                    [(printable(os.path.basename(c.csv)), "csv")],
+                    value="csv",
+                    allow_blank=False,
+                    id="select-dataset",
+                    compact=True,
+                    disabled=True,
+                )
             else:
-                yield Select([(d, d) for d in DATASETS], value=c.dataset, allow_blank=False, id="select-dataset",
-                             compact=True)
+                yield Select(
+                    [(d, d) for d in DATASETS],
+                    value=c.dataset,
+                    allow_blank=False,
+                    id="select-dataset",
+                    compact=True,
+                )
             yield from self._field("noise", f"{c.noise * 100:g}")
             yield from self._field("ratio", f"{c.train_ratio * 100:g}")
             yield Button(self.app.plain("▶ Play"), id="play", variant="success", compact=True)
@@ -95,16 +114,32 @@ class PlaygroundScreen(Screen):
             yield Button("Reset", id="reset", compact=True)
         with Horizontal(classes="pg-row"):
             yield from self._field("hidden", ",".join(map(str, c.hidden)) or "0")
-            yield Select([(a, a) for a in ACTIVATIONS], value=c.activation, allow_blank=False, id="select-activation",
-                         compact=True)
+            yield Select(
+                [(a, a) for a in ACTIVATIONS],
+                value=c.activation,
+                allow_blank=False,
+                id="select-activation",
+                compact=True,
+            )
             yield from self._field("features", ",".join(c.features))
         with Horizontal(classes="pg-row"):
             yield from self._field("lr", f"{c.lr:g}")
             yield from self._field("batch", str(c.batch_size))
-            yield Select([(r, r) for r in REGULARISATIONS], value=c.regularisation, allow_blank=False,
-                         id="select-regularisation", compact=True)
+            yield Select(
+                [(r, r) for r in REGULARISATIONS],
+                value=c.regularisation,
+                allow_blank=False,
+                id="select-regularisation",
+                compact=True,
+            )
             yield from self._field("rate", f"{c.reg_rate:g}")
-            yield Select([(lo, lo) for lo in LOSSES], value=c.loss, allow_blank=False, id="select-loss", compact=True)
+            yield Select(
+                [(lo, lo) for lo in LOSSES],
+                value=c.loss,
+                allow_blank=False,
+                id="select-loss",
+                compact=True,
+            )
             yield from self._field("seed", str(c.seed))
         yield Static(id="pg-status", markup=False)
         yield Static(id="pg-message", markup=False)
@@ -174,8 +209,10 @@ class PlaygroundScreen(Screen):
     def ready_text(self) -> str:
         pts = self.pg.points
         kind = "classification" if pts.classify else "regression"
-        return (f"{pts.name}: {len(pts.y_train)} training and {len(pts.y_test)} test points ({kind}). "
-                "Space trains; select a neuron to see its equation.")
+        return (
+            f"{pts.name}: {len(pts.y_train)} training and {len(pts.y_test)} test points ({kind}). "
+            "Space trains; select a neuron to see its equation."
+        )
 
     def capture(self, sps: float = 0.0) -> None:
         """The run's state now, as the next frame (any thread; the caller holds no lock)."""
@@ -194,22 +231,26 @@ class PlaygroundScreen(Screen):
             return
         if self.playing:
             self.stop()
-            self.capture()                      # after the chunk in flight (the lock): one state for both lines
+            self.capture()  # after the chunk in flight (the lock): one state for both lines
             self.redraw()
             self.say(f"Paused at step {self.frame.stats.step:,}. Space goes on.")
             return
         if self.pg.diverged:
-            self.say("This run diverged: change a knob (a lower lr) or press r to reset.", error=True)
+            self.say(
+                "This run diverged: change a knob (a lower lr) or press r to reset.", error=True
+            )
             return
         self.playing = True
-        self.run_worker(self.train_loop, thread=True, group="playground", exclusive=True, exit_on_error=False)
+        self.run_worker(
+            self.train_loop, thread=True, group="playground", exclusive=True, exit_on_error=False
+        )
 
     def train_loop(self) -> None:
         worker = get_current_worker()
         runner = Runner(self.pg, self.lock, fps=FRAMES_PER_SECOND)
         ended = runner.run(self.capture, lambda: worker.is_cancelled or not self.playing)
         if not worker.is_cancelled:
-            if ended == CANCELLED:              # `playing` fell without a cancel: the state it stopped in
+            if ended == CANCELLED:  # `playing` fell without a cancel: the state it stopped in
                 self.capture()
             self.post_message(RunEnded(None))
 
@@ -264,13 +305,17 @@ class PlaygroundScreen(Screen):
     @on(Select.Changed)
     def select_changed(self, event: Select.Changed) -> None:
         name = (event.select.id or "").removeprefix("select-")
-        if name not in SELECTS or self.pg is None or event.value == getattr(self.config, SELECTS[name][0]):
+        if (
+            name not in SELECTS
+            or self.pg is None
+            or event.value == getattr(self.config, SELECTS[name][0])
+        ):
             return
-        if name == "dataset" and self.config.csv:    # the file's entry, not a dataset to make
+        if name == "dataset" and self.config.csv:  # the file's entry, not a dataset to make
             return
         attr, keeps = SELECTS[name]
         self.apply(attr, event.value, keeps, name)
-        self.set_focus(None)                    # space, s and r act on the run again
+        self.set_focus(None)  # space, s and r act on the run again
 
     def _parse(self, name: str, text: str):
         from tutor.playground.model import hidden_sizes
@@ -302,8 +347,11 @@ class PlaygroundScreen(Screen):
             with self.lock:
                 self.pg.retune(**{attr: value})
                 self.config = self.pg.config
-            self.say(f"{label} is now {value:g}; training goes on from these weights."
-                            if isinstance(value, float) else f"{label} is now {value}; the weights are kept.")
+            self.say(
+                f"{label} is now {value:g}; training goes on from these weights."
+                if isinstance(value, float)
+                else f"{label} is now {value}; the weights are kept."
+            )
             return
         self.build(config)
         if self.pg.config == config:
@@ -322,8 +370,12 @@ class PlaygroundScreen(Screen):
         pts = pg.points
         rows, cols = max(plane.size.height, 2), max(plane.size.width, 2)
         grid = heatmap.resample(frame.boundary.grid, heatmap.grid_rows(rows, look), cols)
-        points = [(x, y, label, False) for (x, y), label in zip(pts.x_train, pts.y_train, strict=False)]
-        points += [(x, y, label, True) for (x, y), label in zip(pts.x_test, pts.y_test, strict=False)]
+        points = [
+            (x, y, label, False) for (x, y), label in zip(pts.x_train, pts.y_train, strict=False)
+        ]
+        points += [
+            (x, y, label, True) for (x, y), label in zip(pts.x_test, pts.y_test, strict=False)
+        ]
         plane.show(heatmap.draw(grid, look, pts.classify, points, pts.x_range, pts.y_range))
         self._legend(look, pts)
         self.query_one(NeuronPanel).draw(pg, frame, look, self.selected)
@@ -332,14 +384,18 @@ class PlaygroundScreen(Screen):
             self.query_one("#pg-equation", Static).update(self.app.plain(self._equation()))
 
     def _legend(self, look: str, pts) -> None:
-        self.query_one("#pg-legend", Static).update(self.app.plain(legend_text(look, pts, heatmap.POINT)))
+        self.query_one("#pg-legend", Static).update(
+            self.app.plain(legend_text(look, pts, heatmap.POINT))
+        )
 
     def _status(self, frame: Frame) -> None:
         self.set_status(*status_text(frame.stats, frame.steps_per_second if self.playing else 0.0))
         doctor = self.query_one("#pg-doctor", Static)
         doctor.set_class(not frame.diagnosis, "-none")
         if frame.diagnosis:
-            doctor.update(self.app.plain("Doctor: " + diagnosis_text(frame.diagnosis).replace("\n  ", "\n")))
+            doctor.update(
+                self.app.plain("Doctor: " + diagnosis_text(frame.diagnosis).replace("\n  ", "\n"))
+            )
 
     def say(self, text: str, error: bool = False) -> None:
         """A message about the last thing the learner did: it stays until the next one."""
@@ -356,7 +412,7 @@ class PlaygroundScreen(Screen):
 
     def select(self, layer: int, unit: int) -> None:
         self.selected = (layer, unit)
-        self.shown = None                       # its mark is drawn with the next frame
+        self.shown = None  # its mark is drawn with the next frame
         for view in self.query(NeuronView):
             view.set_class(view.neuron == self.selected, "-selected")
         self.query_one("#pg-equation", Static).update(self.app.plain(self._equation()))

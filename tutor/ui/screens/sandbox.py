@@ -27,7 +27,16 @@ from tutor.errors import LessonError
 from tutor.fmt import asciify, number
 from tutor.log import logged
 from tutor.present.derivation import render
-from tutor.sandbox import EXAMPLE, SMALL_GRAPH, SandboxError, Sketch, derivation, save, save_path, sketch
+from tutor.sandbox import (
+    EXAMPLE,
+    SMALL_GRAPH,
+    SandboxError,
+    Sketch,
+    derivation,
+    save,
+    save_path,
+    sketch,
+)
 from tutor.ui.messages import Failed, SketchDerived, SketchStep
 from tutor.ui.widgets.plots import GraphView
 
@@ -36,11 +45,11 @@ from tutor.ui.widgets.plots import GraphView
 # derivation of theirs is costly and is thrown away when the text changes again.
 DEBOUNCE_SMALL = 0.03
 DEBOUNCE_LARGE = 0.15
-STREAM_EVERY = 0.1        # seconds between redraws of a larger graph's steps as they stream in
+STREAM_EVERY = 0.1  # seconds between redraws of a larger graph's steps as they stream in
 
 # The last good derivation of each app's sandbox (texts, derivation, rendered steps): a new
 # SandboxScreen opens on it, so Escape and back keeps the right side as it was.
-_KEPT: "weakref.WeakKeyDictionary[App, tuple]" = weakref.WeakKeyDictionary()
+_KEPT: weakref.WeakKeyDictionary[App, tuple] = weakref.WeakKeyDictionary()
 
 
 class GraphEditor(TextArea):
@@ -78,9 +87,16 @@ class SaveAs(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="save-box"):
-            where = "in your own folder" if self.app.class_dir is not None else f"relative to {Path.cwd()}"
-            yield Static(f"Save as a lesson file ({where}); the id is the file name. "
-                         "Enter saves, escape cancels.", markup=False)
+            where = (
+                "in your own folder"
+                if self.app.class_dir is not None
+                else f"relative to {Path.cwd()}"
+            )
+            yield Static(
+                f"Save as a lesson file ({where}); the id is the file name. "
+                "Enter saves, escape cancels.",
+                markup=False,
+            )
             yield Input(self.suggested, id="save-name", placeholder="my-graph.toml")
             yield Static("", id="save-problem", markup=False)
 
@@ -92,7 +108,9 @@ class SaveAs(ModalScreen[Path | None]):
         own = self.app.progress.path.parent / "lessons"
         path = save_path(typed, cwd=own)
         if path.parent != own:
-            raise LessonError("in a class, a lesson is saved in your own folder: type a file name only")
+            raise LessonError(
+                "in a class, a lesson is saved in your own folder: type a file name only"
+            )
         try:
             own.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -131,19 +149,21 @@ class SandboxScreen(Screen):
     def __init__(self, graph: str | None = None, point: str = "", wrt: str = ""):
         super().__init__()
         self.texts = (graph, point, wrt) if graph is not None else EXAMPLE
-        self.sketch: Sketch | None = None            # the latest text that parsed (what ctrl+s saves)
-        self.error: SandboxError | None = None       # the latest text's problem, shown inline
-        self.failure: str | None = None              # why the derivation of self.wanted failed
-        self.wanted: tuple[str, str, str] | None = None   # the texts of self.sketch
-        self.shown: tuple[str, str, str] | None = None    # the texts whose derivation is on screen
+        self.sketch: Sketch | None = None  # the latest text that parsed (what ctrl+s saves)
+        self.error: SandboxError | None = None  # the latest text's problem, shown inline
+        self.failure: str | None = None  # why the derivation of self.wanted failed
+        self.wanted: tuple[str, str, str] | None = None  # the texts of self.sketch
+        self.shown: tuple[str, str, str] | None = None  # the texts whose derivation is on screen
         self.derivation = None
-        self.running = False                         # a derivation of self.wanted is under way
-        self.in_flight = 0                           # derivation threads alive (cancelled ones until they stop)
+        self.running = False  # a derivation of self.wanted is under way
+        self.in_flight = 0  # derivation threads alive (cancelled ones until they stop)
         self._flight = threading.Lock()
         self.saved: Path | None = None
-        self.streamed = 0                            # steps of a larger graph streamed in so far
+        self.streamed = 0  # steps of a larger graph streamed in so far
         self._streamed: list[str] = []
-        self._streaming: tuple[str, str, str] | None = None   # the texts whose steps are streaming in
+        self._streaming: tuple[str, str, str] | None = (
+            None  # the texts whose steps are streaming in
+        )
         self._flush_queued = False
         self._timer = None
 
@@ -171,7 +191,7 @@ class SandboxScreen(Screen):
         self.query_one("#sandbox-drawing", GraphView).ascii = self.app.ascii
         self.query_one("#sandbox-graph", TextArea).focus()
         kept = _KEPT.get(self.app)
-        if kept is not None:                     # the last good derivation, as it was left
+        if kept is not None:  # the last good derivation, as it was left
             texts, deriv, rendered = kept
             self.derivation, self.shown, self.wanted = deriv, texts, texts
             self._show(deriv, rendered)
@@ -184,8 +204,11 @@ class SandboxScreen(Screen):
         return asciify(text) if self.app.ascii else text
 
     def current_texts(self) -> tuple[str, str, str]:
-        return (self.query_one("#sandbox-graph", TextArea).text, self.query_one("#sandbox-point", Input).value,
-                self.query_one("#sandbox-wrt", Input).value)
+        return (
+            self.query_one("#sandbox-graph", TextArea).text,
+            self.query_one("#sandbox-point", Input).value,
+            self.query_one("#sandbox-wrt", Input).value,
+        )
 
     # -- typing --------------------------------------------------------------------------------
 
@@ -209,18 +232,22 @@ class SandboxScreen(Screen):
             self.error = exc
             where = exc.where(multiline=exc.field == "graph")
             label = {"graph": "Graph", "point": "Point", "wrt": "Parameters"}[exc.field]
-            self.query_one("#sandbox-error", Static).update(self._plain(f"{label}, {where}: {exc.message}"))
+            self.query_one("#sandbox-error", Static).update(
+                self._plain(f"{label}, {where}: {exc.message}")
+            )
             self._status()
             return
         self.error, self.sketch = None, sk
-        if texts == self.wanted:                 # back to the text being (or last) derived
+        if texts == self.wanted:  # back to the text being (or last) derived
             self.query_one("#sandbox-error", Static).update(self.failure or "")
             self._status()
             return
         self.wanted, self.failure = texts, None
         self.query_one("#sandbox-error", Static).update("")
-        self.running = True                      # the new worker cancels the old one's derivation
-        self.derive(texts, lesson, len(lesson.graph.nodes) > SMALL_GRAPH, self._width(), self.app.ascii)
+        self.running = True  # the new worker cancels the old one's derivation
+        self.derive(
+            texts, lesson, len(lesson.graph.nodes) > SMALL_GRAPH, self._width(), self.app.ascii
+        )
         self._status()
 
     def _width(self) -> int:
@@ -239,21 +266,21 @@ class SandboxScreen(Screen):
                 self.in_flight -= 1
 
     def _derive(self, texts, lesson, stream: bool, width: int, ascii: bool) -> None:
-        from tutor.derive import Cancelled          # numpy and the core load here, off the UI thread
+        from tutor.derive import Cancelled  # numpy and the core load here, off the UI thread
         from tutor.heavy import load
 
-        load("sympy", "torch")          # one thread at a time (see tutor.heavy)
+        load("sympy", "torch")  # one thread at a time (see tutor.heavy)
         worker = get_current_worker()
         rendered: list[str] = []
 
         def on_step(deriv, i: int) -> None:
             rendered.append(render(deriv, i, width, ascii))
-            if stream and not worker.is_cancelled:       # larger graphs: each step as it is ready
+            if stream and not worker.is_cancelled:  # larger graphs: each step as it is ready
                 self.post_message(SketchStep(texts, deriv, i, rendered[-1]))
 
         try:
             deriv = derivation(lesson, on_step, cancelled=lambda: worker.is_cancelled)
-        except Cancelled:                        # the text changed: its derivation is already under way
+        except Cancelled:  # the text changed: its derivation is already under way
             return
         except Exception as exc:  # noqa: BLE001 - whatever the core raises is shown, never a crash
             if not worker.is_cancelled:
@@ -272,16 +299,18 @@ class SandboxScreen(Screen):
         self._streamed.append(self._step_text(deriv, i, text))
         self.streamed = len(self._streamed)
         self._streaming = texts
-        if not self._flush_queued:               # drawn at most every STREAM_EVERY: re-laying out
-            self._flush_queued = True            # the whole text per step made a long graph slow
+        if not self._flush_queued:  # drawn at most every STREAM_EVERY: re-laying out
+            self._flush_queued = True  # the whole text per step made a long graph slow
             self.set_timer(STREAM_EVERY, self._flush_stream)
 
     def _flush_stream(self) -> None:
         self._flush_queued = False
         if not self.is_attached or self._streaming != self.wanted or self.shown == self.wanted:
-            return                               # a newer text, or the whole derivation is on screen
+            return  # a newer text, or the whole derivation is on screen
         self.query_one("#sandbox-steps-text", Static).update("\n\n".join(self._streamed))
-        self.query_one("#sandbox-status", Static).update(self._plain(f"Deriving… {len(self._streamed)} steps"))
+        self.query_one("#sandbox-status", Static).update(
+            self._plain(f"Deriving… {len(self._streamed)} steps")
+        )
 
     @on(SketchDerived)
     def derived(self, event: SketchDerived) -> None:
@@ -309,12 +338,15 @@ class SandboxScreen(Screen):
 
     def _status(self) -> None:
         if self.shown is None:
-            text = "Deriving…" if self.running else "Nothing derived yet: fix the problem on the left."
+            text = (
+                "Deriving…" if self.running else "Nothing derived yet: fix the problem on the left."
+            )
         else:
             d = self.derivation
             ok = all(c.ok for c in d.checks)
-            text = (f"{len(d.graph.nodes)} nodes, {len(d.steps)} steps; "
-                    + ("the three gradients agree" if ok else "a gradient check FAILS"))
+            text = f"{len(d.graph.nodes)} nodes, {len(d.steps)} steps; " + (
+                "the three gradients agree" if ok else "a gradient check FAILS"
+            )
             if self.running:
                 text += " · deriving the new text…"
             elif self.error is not None or self.shown != self.wanted:
@@ -329,30 +361,47 @@ class SandboxScreen(Screen):
         lines = []
         for chk in deriv.checks:
             mark = "✓" if chk.ok else f"✗ {chk.blame}"
-            lines.append(f"∂{deriv.graph.loss}/∂{chk.param}: sympy {number(chk.symbolic)} | autograd "
-                         f"{number(chk.autograd)} | finite diff. {number(chk.numeric)}  "
-                         f"(rel. error {chk.rel_error:.1e}) {mark}")
+            lines.append(
+                f"∂{deriv.graph.loss}/∂{chk.param}: sympy {number(chk.symbolic)} | autograd "
+                f"{number(chk.autograd)} | finite diff. {number(chk.numeric)}  "
+                f"(rel. error {chk.rel_error:.1e}) {mark}"
+            )
         self.query_one("#sandbox-check", Static).update(self._plain("\n".join(lines)))
         g = deriv.graph
         names = frozenset(g.leaves + tuple(n.name for n in g.nodes))
         self.query_one("#sandbox-drawing", GraphView).draw(
-            g, deriv.values, deriv.grads, names, names, "", True, self._width(), compact=self.app.size.height < 40)
+            g,
+            deriv.values,
+            deriv.grads,
+            names,
+            names,
+            "",
+            True,
+            self._width(),
+            compact=self.app.size.height < 40,
+        )
         self.query_one("#sandbox-steps-text", Static).update(
-            "\n\n".join(self._step_text(deriv, i, t) for i, t in enumerate(rendered)))
+            "\n\n".join(self._step_text(deriv, i, t) for i, t in enumerate(rendered))
+        )
 
     # -- keys ----------------------------------------------------------------------------------
 
     def action_save(self) -> None:
-        self.update_now()                        # what is typed now, not what the timer last saw
+        self.update_now()  # what is typed now, not what the timer last saw
         if self.error is not None:
-            self.notify(f"Fix the problem first ({self.error.field}, {self.error.where()}).", severity="error")
+            self.notify(
+                f"Fix the problem first ({self.error.field}, {self.error.where()}).",
+                severity="error",
+            )
             return
         suggested = str(self.saved) if self.saved else "my-graph.toml"
 
         def saved(path: Path | None) -> None:
             if path is not None:
                 self.saved = path
-                self.notify(f"Saved {path}. Open it with: backprop-tutor {path}", timeout=8, markup=False)
+                self.notify(
+                    f"Saved {path}. Open it with: backprop-tutor {path}", timeout=8, markup=False
+                )
 
         self.app.push_screen(SaveAs(self.sketch, suggested, self.saved), saved)
 

@@ -12,14 +12,17 @@ from rich.style import Style
 from tutor.playground import heatmap
 from tutor.ui.widgets.heatmap import Heatmap
 
-ROOM = 120             # the Train view's columns from which the boundary joins the loss and the fit
-PAD = 0.1              # the plane reaches this share of the points' range past them
+ROOM = 120  # the Train view's columns from which the boundary joins the loss and the fit
+PAD = 0.1  # the plane reaches this share of the points' range past them
 
 
 class DecisionBoundary(Heatmap):
     DEFAULT_CSS = "DecisionBoundary { width: 2fr; min-width: 20; height: 1fr; margin-left: 1; }"
-    TITLE = {"colour": "decision boundary: blue class 1, orange 0", "shade": "decision boundary: █ class 1, blank 0",
-             "ascii": "decision boundary: @ class 1, blank 0"}
+    TITLE = {
+        "colour": "decision boundary: blue class 1, orange 0",
+        "shade": "decision boundary: █ class 1, blank 0",
+        "ascii": "decision boundary: @ class 1, blank 0",
+    }
 
     def draw_model(self, predict, data, logit: bool, look: str) -> None:
         """`predict(x)` → the model's one output for rows x; `logit`: that output is a logit (bce),
@@ -39,8 +42,14 @@ class DecisionBoundary(Heatmap):
         out = np.asarray(predict(np.column_stack([gx.ravel(), gy.ravel()])), dtype=np.float64)[:, 0]
         with np.errstate(over="ignore"):
             prob = 1.0 / (1.0 + np.exp(-out)) if logit else out
-        marks = [(x, y, float(label), False) for (x, y), label in zip(data.x_train, np.ravel(data.y_train), strict=False)]
+        marks = [
+            (x, y, float(label), False)
+            for (x, y), label in zip(data.x_train, np.ravel(data.y_train), strict=False)
+        ]
         if data.x_val is not None:
-            marks += [(x, y, float(label), True) for (x, y), label in zip(data.x_val, np.ravel(data.y_val), strict=False)]
+            marks += [
+                (x, y, float(label), True)
+                for (x, y), label in zip(data.x_val, np.ravel(data.y_val), strict=False)
+            ]
         lines = heatmap.draw(prob.reshape(rows, width), look, True, marks, (x0, x1), (y0, y1))
         self.show([[Segment(self.TITLE[look][:width], Style(bold=True))], *lines])

@@ -26,7 +26,7 @@ class DepthPlot(Static):
         self._shown: tuple | None = None
 
     def on_resize(self) -> None:
-        if self._shown is not None:            # plotext draws for a fixed size: redraw at the new one
+        if self._shown is not None:  # plotext draws for a fixed size: redraw at the new one
             self.show(*self._shown)
 
     def show(self, layers, first=None, first_step: int = 1) -> None:
@@ -37,7 +37,9 @@ class DepthPlot(Static):
             self.update(Text(PLACEHOLDER, style="dim"))
             return
         notes = self._notes(layers)
-        text = self._plot(linear, [s for s in first or () if s.type == "linear"], first_step, len(notes))
+        text = self._plot(
+            linear, [s for s in first or () if s.type == "linear"], first_step, len(notes)
+        )
         for line in notes:
             text.append("\n" + line, style="dim")
         self.update(Text(asciify(text.plain)) if self.ascii else text)
@@ -58,19 +60,33 @@ class DepthPlot(Static):
             then = [log(s.grad_norm) for s in early]
             pts = [(x, y) for x, y in zip(xs, then, strict=False) if math.isfinite(y)]
             if pts:
-                plt.scatter([p[0] for p in pts], [p[1] for p in pts], marker="." if self.ascii else "○",
-                         color="default", label=f"step {first_step}")
+                plt.scatter(
+                    [p[0] for p in pts],
+                    [p[1] for p in pts],
+                    marker="." if self.ascii else "○",
+                    color="default",
+                    label=f"step {first_step}",
+                )
                 drawn = True
         pts = [(x, y) for x, y in zip(xs, now, strict=False) if math.isfinite(y)]
         if pts:
-            plt.scatter([p[0] for p in pts], [p[1] for p in pts], marker="*" if self.ascii else "●", color="cyan",
-                     label="now")
+            plt.scatter(
+                [p[0] for p in pts],
+                [p[1] for p in pts],
+                marker="*" if self.ascii else "●",
+                color="cyan",
+                label="now",
+            )
             drawn = True
         if not drawn:
             return Text("Every layer's gradient is 0: nothing reaches any weight.", style="bold")
         plt.xticks(xs, [s.layer for s in linear])
-        ys = [y for y in now + ([log(s.grad_norm) for s in early] if early else []) if math.isfinite(y)]
-        if max(ys) - min(ys) < 1e-9:                  # plotext turns a flat range upside down
+        ys = [
+            y
+            for y in now + ([log(s.grad_norm) for s in early] if early else [])
+            if math.isfinite(y)
+        ]
+        if max(ys) - min(ys) < 1e-9:  # plotext turns a flat range upside down
             plt.ylim(ys[0] - 0.5, ys[0] + 0.5)
         plt.title("log10 ‖∂W‖")
         return Text.from_ansi(plt.build().rstrip("\n"))
@@ -86,7 +102,12 @@ class DepthPlot(Static):
             fractions = [getattr(s, kind) for s in layers if getattr(s, kind) is not None]
             if fractions:
                 parts.append(" ".join([label] + [f"{f:.0%}" for f in fractions]))
-        hidden = [s for s in layers if s.type == "linear"][:-1]          # the output layer's units are classes
-        parts += [f"{s.layer}: {units_text(s)}" for s in hidden
-                  if s.distinct is not None and s.units is not None and s.distinct < s.units]
+        hidden = [s for s in layers if s.type == "linear"][
+            :-1
+        ]  # the output layer's units are classes
+        parts += [
+            f"{s.layer}: {units_text(s)}"
+            for s in hidden
+            if s.distinct is not None and s.units is not None and s.distinct < s.units
+        ]
         return [line for part in parts for line in textwrap.wrap(part, width)]

@@ -20,7 +20,7 @@ class TutorFooter(Footer):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("compact", True)
-        kwargs.setdefault("show_command_palette", False)      # ctrl+p still opens it; `?` names it
+        kwargs.setdefault("show_command_palette", False)  # ctrl+p still opens it; `?` names it
         super().__init__(**kwargs)
 
     def compose(self):

@@ -9,11 +9,18 @@ from textual.widgets import DataTable
 
 from tutor.fmt import number_within, numbers_within
 
-CELL = 8               # characters of a number column
-VALUE = 20             # characters of the value column: the parameters' values, "…" where cut
+CELL = 8  # characters of a number column
+VALUE = 20  # characters of the value column: the parameters' values, "…" where cut
 # "‖g‖, g": the gradient's norm, or the signed gradient itself for a one-number parameter
-COLUMNS = (("param", 6), ("shape", 7), ("‖g‖, g", CELL), ("mean|g|", CELL), ("max|g|", CELL), ("Δw/w", CELL),
-           ("value", VALUE))
+COLUMNS = (
+    ("param", 6),
+    ("shape", 7),
+    ("‖g‖, g", CELL),
+    ("mean|g|", CELL),
+    ("max|g|", CELL),
+    ("Δw/w", CELL),
+    ("value", VALUE),
+)
 
 
 def _flatten(v):
@@ -38,11 +45,16 @@ class GradTable(DataTable):
             value = ""
             if snap.params is not None and name in snap.params:
                 value = numbers_within(_flatten(snap.params[name]), VALUE)
-            elif g.rows is not None:           # an embedding table: the rows its batch picked
+            elif g.rows is not None:  # an embedding table: the rows its batch picked
                 value = f"rows {g.rows}/{g.shape[0]} picked"
             ratio = "—" if g.update_ratio != g.update_ratio else f"{g.update_ratio:.2e}"
-            self.add_row(name, plain("×".join(map(str, g.shape))),
-                         *(number_within(v, CELL) for v in (g.signed(), g.mean_abs, g.max_abs)),
-                         plain(ratio), plain(value), key=name)
+            self.add_row(
+                name,
+                plain("×".join(map(str, g.shape))),
+                *(number_within(v, CELL) for v in (g.signed(), g.mean_abs, g.max_abs)),
+                plain(ratio),
+                plain(value),
+                key=name,
+            )
         for layer, frac in snap.dead_relu.items():
             self.add_row(layer, "", "", "", "", "", f"dead {frac:.0%}", key=f"dead-{layer}")

@@ -28,12 +28,12 @@ class Heatmap(Widget):
     class Resized(Message):
         """The plane has another size: whoever draws it makes a grid to match."""
 
-        def __init__(self, heatmap: "Heatmap") -> None:
+        def __init__(self, heatmap: Heatmap) -> None:
             super().__init__()
             self.heatmap = heatmap
 
         @property
-        def control(self) -> "Heatmap":
+        def control(self) -> Heatmap:
             return self.heatmap
 
     def __init__(self, **kwargs):
@@ -74,8 +74,8 @@ class NeuronView(Widget, can_focus=True):
 
     def __init__(self, layer: int, unit: int, **kwargs):
         super().__init__(**kwargs)
-        self.neuron = (layer, unit)           # not `layer`: a Widget's CSS layer
-        self.head: list[Text] = []           # its name, then its incoming weights
+        self.neuron = (layer, unit)  # not `layer`: a Widget's CSS layer
+        self.head: list[Text] = []  # its name, then its incoming weights
         self.lines: list[list[Segment]] = []
 
     def render_line(self, y: int) -> Strip:
@@ -83,8 +83,11 @@ class NeuronView(Widget, can_focus=True):
         # every segment gets a style: Textual's NO_COLOR filter reads each one's
         base = self.rich_style
         if y < len(self.head):
-            segments = [Segment(seg.text, base + seg.style if seg.style else base)
-                        for seg in self.head[y].render(self.app.console) if seg.text != "\n"]
+            segments = [
+                Segment(seg.text, base + seg.style if seg.style else base)
+                for seg in self.head[y].render(self.app.console)
+                if seg.text != "\n"
+            ]
             return Strip(segments).crop(0, width).extend_cell_length(width, base)
         y -= len(self.head)
         if y < len(self.lines):

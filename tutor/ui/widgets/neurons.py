@@ -20,7 +20,9 @@ class NeuronPanel(VerticalScroll):
         views = []
         for layer, units in enumerate(list(hidden) + [1], 1):
             col = Vertical()
-            views.append((col, [NeuronView(layer, u, id=f"neuron-{layer}-{u + 1}") for u in range(units)]))
+            views.append(
+                (col, [NeuronView(layer, u, id=f"neuron-{layer}-{u + 1}") for u in range(units)])
+            )
         self.mount(columns)
         for col, items in views:
             columns.mount(col)
@@ -37,8 +39,10 @@ class NeuronPanel(VerticalScroll):
             output = layer == len(pg.linears)
             grid = out_grid if output else frame.boundary.neurons[layer - 1][unit]
             values = heatmap.resample(grid, heatmap.grid_rows(THUMB_ROWS, look), THUMB_COLS)
-            name = Text(("▶ " if not ascii else "> ") * (selected == (layer, unit))
-                        + ("out" if output else f"h{layer}_{unit + 1}"))
+            name = Text(
+                ("▶ " if not ascii else "> ") * (selected == (layer, unit))
+                + ("out" if output else f"h{layer}_{unit + 1}")
+            )
             incoming = Text()
             ws = weights[layer - 1][:, unit]
             for w in ws[:5]:
@@ -49,7 +53,7 @@ class NeuronPanel(VerticalScroll):
             view.head = [name, incoming]
             classify = pg.points.classify if output else False
             if not output and pg.config.activation == "sigmoid":
-                classify = True                 # 0..1 like a probability
+                classify = True  # 0..1 like a probability
             view.lines = heatmap.draw(values, look, classify)[:THUMB_ROWS]
             view.set_class(selected == (layer, unit), "-selected")
             view.refresh()

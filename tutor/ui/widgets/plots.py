@@ -18,15 +18,25 @@ class GraphView(Static):
     highlighted. A row is at most one line at 80 columns, so the picture never wraps apart."""
 
     DEFAULT_CSS = "GraphView { height: auto; }"
-    EXPR = 28                  # characters of a node's expression before it is cut with "…"
+    EXPR = 28  # characters of a node's expression before it is cut with "…"
 
     def __init__(self, **kwargs):
         super().__init__("", **kwargs)
         self.ascii = False
         self.current = ""
 
-    def draw(self, graph, values: dict, grads: dict, shown_values, shown_grads, current: str, backward: bool,
-             width: int, compact: bool = False) -> None:
+    def draw(
+        self,
+        graph,
+        values: dict,
+        grads: dict,
+        shown_values,
+        shown_grads,
+        current: str,
+        backward: bool,
+        width: int,
+        compact: bool = False,
+    ) -> None:
         """Arrows point forward during the forward pass and backward (gradients flowing) after it.
         `compact` drops the expressions (a short terminal)."""
         from tutor.expr import symbols
@@ -47,12 +57,21 @@ class GraphView(Static):
             expr = node.text.strip()
             if len(expr) > self.EXPR:
                 expr = expr[: self.EXPR - 1] + "…"
-            cell = f"[{node.name} = {expr}  {figures(node.name)}]" if not compact else f"[{node.name} {figures(node.name)}]"
+            cell = (
+                f"[{node.name} = {expr}  {figures(node.name)}]"
+                if not compact
+                else f"[{node.name} {figures(node.name)}]"
+            )
             rows.append((left, cell, node.name))
-        pad = max((sum(len(t) for t, _ in left) + 2 * (len(left) - 1) for left, _, _ in rows), default=0)
+        pad = max(
+            (sum(len(t) for t, _ in left) + 2 * (len(left) - 1) for left, _, _ in rows), default=0
+        )
         text = Text()
-        if graph.inputs:           # a graph of parameters only has no inputs line
-            text.append("inputs: " + ", ".join(f"{n} = {number(values.get(n))}" for n in graph.inputs), style="dim")
+        if graph.inputs:  # a graph of parameters only has no inputs line
+            text.append(
+                "inputs: " + ", ".join(f"{n} = {number(values.get(n))}" for n in graph.inputs),
+                style="dim",
+            )
         for i, (left, cell, name) in enumerate(rows):
             text.append("\n" if i or graph.inputs else "")
             used = sum(len(t) for t, _ in left) + 2 * (len(left) - 1)
@@ -84,10 +103,22 @@ NEGATIVE_ZERO = re.compile(r"-(0(?:\.0+)?)(?=(?:\x1b\[[0-9;]*m)*[┤│])")
 
 # Each run's (train, validation) marks: plotext's marker and what the legend shows for it. The
 # first run draws in high resolution; the runs kept beside it in marks of their own.
-MARKS = ((("hd", "▞▞"), ("braille", "⢕⢕")), (("●", "●"), ("○", "○")), (("■", "■"), ("□", "□")),
-         (("▲", "▲"), ("△", "△")), (("◆", "◆"), ("◇", "◇")), (("★", "★"), ("☆", "☆")))
-ASCII_MARKS = ((("*", "*"), (".", ".")), (("#", "#"), ("=", "=")), (("+", "+"), (":", ":")),
-               (("x", "x"), ("~", "~")), (("@", "@"), ("o", "o")), (("%", "%"), (",", ",")))
+MARKS = (
+    (("hd", "▞▞"), ("braille", "⢕⢕")),
+    (("●", "●"), ("○", "○")),
+    (("■", "■"), ("□", "□")),
+    (("▲", "▲"), ("△", "△")),
+    (("◆", "◆"), ("◇", "◇")),
+    (("★", "★"), ("☆", "☆")),
+)
+ASCII_MARKS = (
+    (("*", "*"), (".", ".")),
+    (("#", "#"), ("=", "=")),
+    (("+", "+"), (":", ":")),
+    (("x", "x"), ("~", "~")),
+    (("@", "@"), ("o", "o")),
+    (("%", "%"), (",", ",")),
+)
 COLOURS = ("cyan", "magenta", "yellow", "green", "red", "blue")
 
 
@@ -103,8 +134,8 @@ class LossPlot(Static):
         self.log_scale = True
         self.series_count = 0
         self.reference: tuple[str, float] | None = None
-        self.ascii = False            # --ascii: plain markers and a +-| frame
-        self.placeholder = "Press space to train."      # what an empty plot says
+        self.ascii = False  # --ascii: plain markers and a +-| frame
+        self.placeholder = "Press space to train."  # what an empty plot says
         self._series: list = []
 
     def say(self, placeholder: str) -> None:
@@ -130,14 +161,23 @@ class LossPlot(Static):
         plt.clf()
         plt.theme("clear")
         marks = ASCII_MARKS if self.ascii else MARKS
-        tf = (lambda v: math.log10(v) if v > 0 else float("nan")) if self.log_scale else (lambda v: v)
+        tf = (
+            (lambda v: math.log10(v) if v > 0 else float("nan"))
+            if self.log_scale
+            else (lambda v: v)
+        )
         curves, legend = [], []
         for i, (label, steps, loss, val) in enumerate(series):
             (train_mark, train_sample), (val_mark, val_sample) = marks[i % len(marks)]
             colour = COLOURS[i % len(COLOURS)]
             shown = []
-            for values, mark, sample in ((loss, train_mark, train_sample), (val, val_mark, val_sample)):
-                pairs = [(s, v) for s, v in zip(steps, values, strict=False) if v is not None and v == v]
+            for values, mark, sample in (
+                (loss, train_mark, train_sample),
+                (val, val_mark, val_sample),
+            ):
+                pairs = [
+                    (s, v) for s, v in zip(steps, values, strict=False) if v is not None and v == v
+                ]
                 if values is val:
                     pairs = measured(pairs)
                 pts = thin([(s, tf(v)) for s, v in pairs], w)
@@ -165,7 +205,7 @@ class LossPlot(Static):
         used = len(key)
         for i, (sample, label, colour) in enumerate(legend):
             entry = len(sample) + 1 + len(label)
-            if i and used + 3 + entry > w:          # the next line, indented under the first entry
+            if i and used + 3 + entry > w:  # the next line, indented under the first entry
                 key.append("\n" + " " * 11)
                 used = 11
             elif i:
@@ -194,7 +234,9 @@ def measured(pairs: list) -> list:
     """A validation series as measured: a history carries the last measured validation loss over
     the steps between rows (rows come at the screen's pace), so only where it changes, and the
     last point, is a measurement; the line joins those instead of drawing flat stretches."""
-    return [p for i, p in enumerate(pairs) if i == 0 or i == len(pairs) - 1 or p[1] != pairs[i - 1][1]]
+    return [
+        p for i, p in enumerate(pairs) if i == 0 or i == len(pairs) - 1 or p[1] != pairs[i - 1][1]
+    ]
 
 
 class FitView(Static):
@@ -203,7 +245,7 @@ class FitView(Static):
     against targets for a regression, the confusion matrix for a classifier."""
 
     DEFAULT_CSS = "FitView { height: 1fr; min-height: 8; }"
-    POINTS = 300             # a scatter needs no more points than this to show the fit
+    POINTS = 300  # a scatter needs no more points than this to show the fit
 
     def __init__(self, **kwargs):
         super().__init__("", **kwargs)
@@ -230,7 +272,7 @@ class FitView(Static):
     def _confusion(self, pred, targets, classes: int, cut: float | None) -> Text:
         import numpy as np
 
-        if cut is not None:                     # one output: class 1 above the cut
+        if cut is not None:  # one output: class 1 above the cut
             classes = 2
             guess = (np.asarray(pred, dtype=float).ravel() > cut).astype(int)
             truth = (np.asarray(targets, dtype=float).ravel() > 0.5).astype(int)
@@ -252,8 +294,10 @@ class FitView(Static):
             text.append(f"{t:>{label}} ", style="dim")
             for g in range(classes):
                 n = counts[t, g]
-                text.append(f"{n:>{cell}}" if n else " " * (cell - 1) + "·",
-                            style="bold green" if t == g else ("red" if n else "dim"))
+                text.append(
+                    f"{n:>{cell}}" if n else " " * (cell - 1) + "·",
+                    style="bold green" if t == g else ("red" if n else "dim"),
+                )
             text.append("\n")
         text.append("rows: the true class" + ("" if room else "; columns: predicted"), style="dim")
         return text

@@ -26,8 +26,8 @@ class SweepPlot(Static):
     def __init__(self, **kwargs):
         super().__init__("", **kwargs)
         self.ascii = False
-        self.sweep = None                # the Sweep on show (None: hidden)
-        self._cache: dict = {}           # (id of the derivation, parameter) → Sweep
+        self.sweep = None  # the Sweep on show (None: hidden)
+        self._cache: dict = {}  # (id of the derivation, parameter) → Sweep
 
     def show_step(self, deriv, step) -> None:
         """Draw the sweep of the step's parameter on a sweep step; hide on any other."""
@@ -54,7 +54,10 @@ class SweepPlot(Static):
         sw = self.sweep
         if sw is None:
             return
-        w, h = max(30, self.size.width or 80), max(8, (self.size.height or 16) - 2)   # under a 2-line key
+        w, h = (
+            max(30, self.size.width or 80),
+            max(8, (self.size.height or 16) - 2),
+        )  # under a 2-line key
         plt.clf()
         plt.theme("clear")
         plt.plotsize(w, h)
@@ -63,13 +66,18 @@ class SweepPlot(Static):
         key = Text(f"∂L/∂{sw.param}: relative error against h (log-log)   ", style="bold")
         for i, (kind, errors) in enumerate(sw.errors.items()):
             mark, sample = marks[i % len(marks)]
-            plt.plot(xs, [math.log10(e) for e in errors], marker=mark, color=COLOURS[i % len(COLOURS)])
+            plt.plot(
+                xs, [math.log10(e) for e in errors], marker=mark, color=COLOURS[i % len(COLOURS)]
+            )
             key.append(sample, style=COLOURS[i % len(COLOURS)])
             key.append(f" {kind}  ")
         for value, _ in BANDS:
             plt.hline(math.log10(value), "default")
         plt.xlim(min(xs) - 0.5, max(xs) + 0.5)
-        plt.xticks(xs[::-1][::max(1, len(xs) // 6)], [f"1e{int(x)}" for x in xs[::-1][::max(1, len(xs) // 6)]])
+        plt.xticks(
+            xs[::-1][:: max(1, len(xs) // 6)],
+            [f"1e{int(x)}" for x in xs[::-1][:: max(1, len(xs) // 6)]],
+        )
         ticks = [-16, -12, -10, -7, -4, -2, 0]
         plt.yticks(ticks, [f"1e{t}" for t in ticks])
         key.append("\nbands: 1e-7 good, 1e-4 only near a kink, 1e-2 wrong above", style="dim")
