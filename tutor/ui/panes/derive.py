@@ -95,7 +95,7 @@ class DerivePane(Widget):
             PaneMounted("derive")
         )  # mounted late (lazy): the screen starts it if in view
         if (
-            "derive" in self.lesson.parts and self.children
+            "derive" in self.lesson.parts and self.is_attached and self.children
         ):  # no children: removed before it mounted
             self.prefetch()
 
@@ -123,7 +123,10 @@ class DerivePane(Widget):
 
     def watch_building(self, building: bool) -> None:
         if not building:
-            self.query_one("#derive-loading").display = False
+            # a query, not query_one: the watcher also runs at mount, when a pane removed before
+            # its Mount event (the app closing) has no children
+            for indicator in self.query("#derive-loading"):
+                indicator.display = False
 
     def text_width(self) -> int:
         # before its first layout the pane has no size: take the screen's less the tab's padding,
@@ -168,7 +171,9 @@ class DerivePane(Widget):
     @on(DerivationArrived)
     def loaded(self, event: DerivationArrived) -> None:
         event.stop()
-        if self.complete:  # the cache's copy and the build's may both arrive
+        if (
+            self.complete or not self.is_attached or not self.children
+        ):  # both arrived; or the pane is going
             return
         first = self.derivation is None
         self.derivation = event.derivation
@@ -183,6 +188,8 @@ class DerivePane(Widget):
     @on(StepArrived)
     def step_arrived(self, event: StepArrived) -> None:
         event.stop()
+        if not self.is_attached or not self.children:  # the pane is going (the app closing)
+            return
         if event.index == self.index + 1:  # the learner is at the newest step: update its count
             self.refresh_title()
 

@@ -31,8 +31,12 @@ class TrainPane(RunPane, can_focus=True):
         Binding("o", "overlay", "Overlay"),
         Binding("l", "log", "Log scale"),
         Binding("c", "code", "Code"),
-        Binding("a", "activations", "Activations"),
-        Binding("w", "workers", "Workers"),
+        Binding(
+            "a", "activations", "Activation histograms (deep models)", show=False
+        ),  # listed by ?
+        Binding(
+            "w", "workers", "Workers: each one's gradient (data-parallel)", show=False
+        ),  # listed by ?
         Binding("v", "variant", "Variant: open the drop-down (enter chooses)", show=False),
         # the view under the controls scrolls: the whole doctor's sentence, every table row
         Binding("down", "scroll_view('down')", "Scroll down", show=False),
@@ -76,9 +80,8 @@ class TrainPane(RunPane, can_focus=True):
         self.post_message(
             PaneMounted("train")
         )  # mounted late (lazy): the screen starts it if in view
-        if (
-            self.train is None or not self.children
-        ):  # no children: removed (app closing) before it mounted
+        # not attached (the app closing) or no children: removed before its Mount event ran
+        if self.train is None or not self.is_attached or not self.children:
             return
         self.query_one("#train-loading").display = False
         place = self.app.progress.place(self.lesson.id)

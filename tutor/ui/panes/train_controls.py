@@ -73,10 +73,12 @@ class TrainControls(Vertical):
                 yield Static(plain("the lesson's own settings"), id="variant-title", markup=False)
 
     def on_mount(self) -> None:
-        self.query_one("#field-momentum", Input).tooltip = (
-            "sgd's momentum: each update adds this fraction of the previous one, so a steady gradient moves the "
-            "weights lr/(1 − momentum) per step"
-        )
+        # a query: the app may close before a late-mounted pane's Mount event, its children gone
+        for field in self.query("#field-momentum").results(Input):
+            field.tooltip = (
+                "sgd's momentum: each update adds this fraction of the previous one, so a steady gradient "
+                "moves the weights lr/(1 − momentum) per step"
+            )
 
     def show_playing(self, playing: bool) -> None:
         for button in self.query("#play").results(Button):  # gone already while unmounting

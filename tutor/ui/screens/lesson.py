@@ -163,13 +163,18 @@ class LessonScreen(Screen):
     def mount_parts(self) -> None:
         """The parts not shown first, mounted once the first one is on screen (the part in view
         appears at once; the others' many widgets follow, see pane_ready)."""
+        if not self.is_attached:  # the app is closing
+            return
         for part in ("derive", "train"):
             if (
                 part != self.initial
                 and part in self.lesson.parts
                 and not self.query(f"#{part}-pane")
             ):
-                self.query_one(f"#{part}", TabPane).mount(self.pane(part))
+                # a query, not query_one: the app may be closing and the tabs already gone
+                for tab in self.query(f"#{part}").results(TabPane):
+                    if tab.is_mounted and not self.app.stopping.is_set():
+                        tab.mount(self.pane(part))
 
     @on(PaneMounted)
     def pane_ready(self, event: PaneMounted) -> None:
@@ -177,7 +182,7 @@ class LessonScreen(Screen):
         event.stop()
         for placeholder in self.query(f"#{event.part}-mounting"):
             placeholder.remove()
-        if self.query_one("#parts", TabbedContent).active == event.part:
+        if any(tabs.active == event.part for tabs in self.query("#parts").results(TabbedContent)):
             self.start_part(event.part)
 
     @on(OpenCode)
